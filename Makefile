@@ -1,0 +1,33 @@
+# Switchboard — the two commands a new machine needs are `make run` and `make test`.
+SHELL := /bin/bash
+GO := $(shell scripts/ensure-go.sh)
+BIN := bin/switchboard
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: run test build bench vet fmt-check deps
+
+build:
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+# Installs PostgreSQL/Redis binaries when missing (as root), then serves on
+# :8080 with an embedded PostgreSQL under ./data/pg and an in-process Redis.
+run: deps build
+	./$(BIN) serve
+
+# Vet, format check and every test against real PostgreSQL and Redis (the
+# running ones, or private instances the test helper starts).
+test: deps fmt-check vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+deps:
+	@scripts/install-test-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$($(dir $(GO))gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+bench: build
+	./$(BIN) bench routing --json

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/internal/embedded"
+)
+
+// check is one line of the doctor's report.
+type check struct {
+	Name     string `json:"name"`
+	Status   string `json:"status"` // ok, missing, unreachable, optional
+	Detail   string `json:"detail"`
+	Fix      string `json:"fix,omitempty"`
+	Required bool   `json:"required"`
+}
+
+func doctorCmd(f *rootFlags) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Show what is configured, reachable and missing, each with the command that fixes it",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return fmt.Errorf("configuration: %w", err)
+			}
+			checks := runChecks(cmd.Context(), cfg, f.configPath)
+			if asJSON {
+				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(checks); err != nil {
+					return err
+				}
+			} else {
+				printChecks(cmd.OutOrStdout(), checks)
+			}
+			for _, c := range checks {
+				if c.Required && c.Status != "ok" {
+					return fmt.Errorf("%s is %s", c.Name, c.Status)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func runChecks(ctx context.Context, cfg config.Config, path string) []check {
+	src := "embedded defaults (no file)"
+	if path != "" {
+		src = path
+	}
+	out := []check{{Name: "config", Status: "ok", Detail: src, Required: true}}
+	out = append(out, checkPostgres(ctx, cfg), checkRedis(ctx, cfg), checkDataDir(cfg))
+	out = append(out, checkBinary("redis-server (tests, bench)", func() error { _, err := embedded.FindRedisServer(); return err },
+		"apt-get install -y redis-server"))
+	out = append(out, checkLibrary("ONNX Runtime (vision, models)", "SWITCHBOARD_ONNXRUNTIME_LIB", "libonnxruntime.so",
+		"npm pack onnxruntime-node@1.30.0 && tar xzf onnxruntime-node-1.30.0.tgz && export SWITCHBOARD_ONNXRUNTIME_LIB=$PWD/package/bin/napi-v6/linux/x64/libonnxruntime.so.1"))
+	out = append(out, checkLibrary("Vosk (speech)", "SWITCHBOARD_VOSK_LIB", "libvosk.so",
+		"npm pack vosk@0.3.39 && tar xzf vosk-0.3.39.tgz && export SWITCHBOARD_VOSK_LIB=$PWD/package/lib/linux-x86_64/libvosk.so"))
+	out = append(out, checkLibrary("PocketSphinx (speech)", "SWITCHBOARD_POCKETSPHINX_LIB", "libpocketsphinx.so",
+		"apt-get install -y libpocketsphinx-dev pocketsphinx-en-us"))
+	return out
+}
+
+func checkPostgres(ctx context.Context, cfg config.Config) check {
+	c := check{Name: "postgres", Required: true}
+	if cfg.Postgres.DSN == "" {
+		dir, err := embedded.FindPostgres()
+		if err != nil {
+			c.Status, c.Detail, c.Fix = "missing", "embedded PostgreSQL needs a local installation", "apt-get install -y postgresql"
+			return c
+		}
+		c.Status, c.Detail = "ok", fmt.Sprintf("embedded: binaries in %s, data in %s", dir, cfg.PGEmbeddedDir())
+		return c
+	}
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(pctx, cfg.Postgres.DSN)
+	if err != nil {
+		c.Status, c.Detail = "unreachable", err.Error()
+		c.Fix = "start PostgreSQL, or unset SWITCHBOARD_PG_DSN to use the embedded one"
+		return c
+	}
+	defer conn.Close(ctx)
+	c.Status, c.Detail = "ok", "configured DSN answers ("+conn.Config().Host+")"
+	return c
+}
+
+func checkRedis(ctx context.Context, cfg config.Config) check {
+	c := check{Name: "redis", Required: true}
+	if cfg.Redis.Addr == "" && len(cfg.Redis.ClusterAddrs) == 0 {
+		c.Status, c.Detail = "ok", "in-process miniredis (state rebuilt from PostgreSQL at start)"
+		return c
+	}
+	rdb := newRedisClient(cfg.Redis)
+	defer rdb.Close()
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		c.Status, c.Detail = "unreachable", err.Error()
+		c.Fix = "start Redis (redis-server --daemonize yes), or unset SWITCHBOARD_REDIS_ADDR to use the in-process one"
+		return c
+	}
+	c.Status, c.Detail = "ok", "configured Redis answers"
+	return c
+}
+
+func checkDataDir(cfg config.Config) check {
+	c := check{Name: "data dir", Required: true, Detail: cfg.DataDir}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		c.Status, c.Fix = "missing", "mkdir -p "+cfg.DataDir+" and make it writable, or set SWITCHBOARD_DATA_DIR"
+		c.Detail = err.Error()
+		return c
+	}
+	probe := filepath.Join(cfg.DataDir, ".doctor")
+	if err := os.WriteFile(probe, nil, 0o600); err != nil {
+		c.Status, c.Detail, c.Fix = "missing", err.Error(), "make "+cfg.DataDir+" writable, or set SWITCHBOARD_DATA_DIR"
+		return c
+	}
+	os.Remove(probe)
+	c.Status = "ok"
+	return c
+}
+
+func checkBinary(name string, find func() error, fix string) check {
+	if err := find(); err != nil {
+		return check{Name: name, Status: "missing", Detail: err.Error(), Fix: fix}
+	}
+	return check{Name: name, Status: "ok", Detail: "found"}
+}
+
+// checkLibrary looks for a native library named by env or in the linker's
+// usual directories. These are optional until their stage is enabled.
+func checkLibrary(name, env, file, fix string) check {
+	c := check{Name: name, Status: "optional", Detail: "not found; the stage that needs it stays off", Fix: fix}
+	cands := []string{os.Getenv(env)}
+	for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/local/lib", "/usr/lib", "./runtime/lib"} {
+		cands = append(cands, filepath.Join(dir, file), filepath.Join(dir, file+".1"))
+	}
+	for _, p := range cands {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return check{Name: name, Status: "ok", Detail: p}
+		}
+	}
+	return c
+}
+
+func printChecks(w io.Writer, checks []check) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
+	for _, c := range checks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Status, c.Detail)
+	}
+	tw.Flush()
+	for _, c := range checks {
+		if c.Status != "ok" && c.Fix != "" {
+			fmt.Fprintf(w, "\nfix %s:\n  %s\n", c.Name, c.Fix)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+func serveCmd(f *rootFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway (embedded PostgreSQL and Redis unless configured)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg)
+		},
+	}
+}
+
+func serve(ctx context.Context, cfg config.Config) error {
+	log := cfg.Logger(os.Stderr)
+	a, err := openData(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close(ctx)
+	if err := a.openTickets(ctx); err != nil {
+		return err
+	}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return fmt.Errorf("jwt secret: %w", err)
+	}
+	auth, err := gateway.NewAuth(secret, cfg.Auth.JWKSFile, cfg.Auth.Issuer)
+	if err != nil {
+		return err
+	}
+	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
+		Ready: []gateway.Checker{
+			{Name: "postgres", Check: a.store.Ping},
+			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+		}})
+
+	bg, stopBG := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	watcher := &tickets.SLAWatcher{Store: a.store, Router: a.router, Metrics: a.metrics, Log: log,
+		AtRiskFraction: cfg.SLA.AtRiskFraction, Now: time.Now}
+	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
+	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
+	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
+	defer func() { stopBG(); wg.Wait() }()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+
+	hs := &http.Server{Addr: cfg.HTTP.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
+	}
+	log.Info("switchboard is serving", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSEnabled())
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.HTTP.TLSEnabled() {
+			errc <- hs.ServeTLS(ln, cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/internal/embedded"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs `switchboard serve` in-process on cfg until the returned
+// stop function is called.
+func startServe(t *testing.T, cfg config.Config) (base string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg) }()
+	base = "http://" + cfg.HTTP.Addr
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("serve did not become ready")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return base, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}
+}
+
+func request(t *testing.T, token, method, url string, body string, out any) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+			t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, buf.String())
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestServeEmbeddedDefaultsKeepDataAcrossRestart runs the product exactly as
+// `make run` does (embedded PostgreSQL, in-process Redis), creates a routed
+// ticket, restarts, and finds the ticket, the agent's load and the tokens
+// still valid.
+func TestServeEmbeddedDefaultsKeepDataAcrossRestart(t *testing.T) {
+	if _, err := embedded.FindPostgres(); err != nil {
+		t.Skip(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = freeAddr(t)
+	cfg.Log.Level = "warn"
+	base, stop := startServe(t, cfg)
+
+	var tokens bytes.Buffer
+	root := rootCmd()
+	root.SetOut(&tokens)
+	t.Setenv("SWITCHBOARD_DATA_DIR", cfg.DataDir)
+	for _, args := range [][]string{{"token", "sam", "--role", "supervisor"}, {"token", "alice", "--role", "agent"}} {
+		root.SetArgs(args)
+		if err := root.Execute(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := strings.Fields(tokens.String())
+	sup, alice := tok[0], tok[1]
+	for _, step := range []struct{ token, method, path, body string }{
+		{sup, "PUT", "/v1/skill-groups/billing", `{"skills":["refunds"]}`},
+		{sup, "PUT", "/v1/agents/alice", `{"groups":["billing"],"capacity":1}`},
+		{alice, "PUT", "/v1/me/status", `{"status":"online"}`},
+	} {
+		if got := request(t, step.token, step.method, base+step.path, step.body, nil); got != 200 {
+			t.Fatalf("%s %s: %d", step.method, step.path, got)
+		}
+	}
+	var created struct {
+		Ticket struct {
+			ID         string `json:"id"`
+			AssigneeID string `json:"assignee_id"`
+		} `json:"ticket"`
+	}
+	body := `{"customer":{"pseudonymous_id":"web:1"},"message":"hello","skills":["refunds"]}`
+	if got := request(t, sup, "POST", base+"/v1/tickets", body, &created); got != 201 || created.Ticket.AssigneeID != "alice" {
+		t.Fatalf("create: %d %+v", got, created)
+	}
+	stop()
+
+	base, stop = startServe(t, cfg)
+	defer stop()
+	var detail struct {
+		Ticket struct {
+			AssigneeID string `json:"assignee_id"`
+		} `json:"ticket"`
+	}
+	if got := request(t, alice, "GET", base+"/v1/tickets/"+created.Ticket.ID, "", &detail); got != 200 || detail.Ticket.AssigneeID != "alice" {
+		t.Fatalf("after restart: %d %+v", got, detail)
+	}
+	// Routing state came back from PostgreSQL: alice is full, so the next ticket waits.
+	var second struct {
+		Assignment *struct{} `json:"assignment"`
+	}
+	body = fmt.Sprintf(`{"customer":{"pseudonymous_id":"web:2"},"skills":["refunds"],"subject":"%s"}`, "again")
+	if got := request(t, sup, "POST", base+"/v1/tickets", body, &second); got != 201 || second.Assignment != nil {
+		t.Fatalf("second ticket: %d, assignment %+v (alice has capacity 1 and holds one)", got, second.Assignment)
+	}
+}
+
+func TestDoctorReportsWhatIsMissing(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Postgres.DSN = "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1"
+	checks := runChecks(context.Background(), cfg, "")
+	byName := map[string]check{}
+	for _, c := range checks {
+		byName[c.Name] = c
+	}
+	if c := byName["postgres"]; c.Status != "unreachable" || c.Fix == "" || !c.Required {
+		t.Fatalf("postgres check %+v", c)
+	}
+	if c := byName["redis"]; c.Status != "ok" {
+		t.Fatalf("embedded redis check %+v", c)
+	}
+	if c := byName["data dir"]; c.Status != "ok" {
+		t.Fatalf("data dir check %+v", c)
+	}
+	var out bytes.Buffer
+	printChecks(&out, checks)
+	if !strings.Contains(out.String(), "fix postgres:") {
+		t.Fatalf("doctor output lacks the fix:\n%s", out.String())
+	}
+}

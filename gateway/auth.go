@@ -1,0 +1,147 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Role is an RBAC role carried in the token's "role" claim.
+type Role string
+
+// The roles of DESIGN.md §7.
+const (
+	RoleCustomer   Role = "customer"
+	RoleAgent      Role = "agent"
+	RoleSupervisor Role = "supervisor"
+	RoleAdmin      Role = "admin"
+	RoleMLEngineer Role = "ml-engineer"
+	RoleAuditor    Role = "auditor"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleCustomer, RoleAgent, RoleSupervisor, RoleAdmin, RoleMLEngineer, RoleAuditor}
+
+// Claims are Switchboard's JWT claims: the subject is the agent or user id.
+type Claims struct {
+	Role Role `json:"role"`
+	jwt.RegisteredClaims
+}
+
+// Auth verifies bearer tokens: HS256 with a shared secret, and RS256/ES256
+// against a JWKS file when one is configured.
+type Auth struct {
+	secret []byte
+	jwks   keyfunc.Keyfunc
+	issuer string
+}
+
+// NewAuth returns an Auth. jwksFile may be empty.
+func NewAuth(secret []byte, jwksFile, issuer string) (*Auth, error) {
+	if len(secret) < 32 && jwksFile == "" {
+		return nil, fmt.Errorf("auth: the JWT secret must be at least 32 bytes")
+	}
+	a := &Auth{secret: secret, issuer: issuer}
+	if jwksFile != "" {
+		raw, err := os.ReadFile(jwksFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth: read JWKS file: %w", err)
+		}
+		if a.jwks, err = keyfunc.NewJWKSetJSON(json.RawMessage(raw)); err != nil {
+			return nil, fmt.Errorf("auth: JWKS file %s: %w", jwksFile, err)
+		}
+	}
+	return a, nil
+}
+
+// Issue signs an HS256 token for subject with role, valid for ttl.
+func (a *Auth) Issue(subject string, role Role, ttl time.Duration) (string, error) {
+	if len(a.secret) == 0 {
+		return "", fmt.Errorf("auth: no HS256 secret configured")
+	}
+	now := time.Now()
+	claims := Claims{Role: role, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: subject, Issuer: a.issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
+}
+
+func (a *Auth) keyFor(t *jwt.Token) (any, error) {
+	switch t.Method.Alg() {
+	case "HS256":
+		if len(a.secret) == 0 {
+			return nil, fmt.Errorf("HS256 not accepted")
+		}
+		return a.secret, nil
+	default:
+		if a.jwks == nil {
+			return nil, fmt.Errorf("%s not accepted without a JWKS file", t.Method.Alg())
+		}
+		return a.jwks.Keyfunc(t)
+	}
+}
+
+// Verify parses and checks a token.
+func (a *Auth) Verify(token string) (*Claims, error) {
+	var c Claims
+	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256", "RS256", "ES256"}), jwt.WithExpirationRequired()}
+	if a.issuer != "" {
+		opts = append(opts, jwt.WithIssuer(a.issuer))
+	}
+	if _, err := jwt.ParseWithClaims(token, &c, a.keyFor, opts...); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUnauthenticated, err)
+	}
+	if c.Subject == "" || !slices.Contains(Roles, c.Role) {
+		return nil, fmt.Errorf("%w: token needs a subject and a known role", errUnauthenticated)
+	}
+	return &c, nil
+}
+
+const ctxClaims = "switchboard.claims"
+
+func bearer(c *gin.Context) string {
+	h := c.GetHeader("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	// Browsers cannot set headers on a WebSocket handshake.
+	if c.IsWebsocket() {
+		return c.Query("access_token")
+	}
+	return ""
+}
+
+// require authenticates the request and admits only the given roles.
+func (s *Server) require(roles ...Role) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		tok := bearer(c)
+		if tok == "" {
+			s.fail(c, errUnauthenticated)
+			return
+		}
+		claims, err := s.auth.Verify(tok)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if !slices.Contains(roles, claims.Role) {
+			s.fail(c, fmt.Errorf("%w (role %s)", errForbiddenRole, claims.Role))
+			return
+		}
+		c.Set(ctxClaims, claims)
+		c.Next()
+	}
+}
+
+func claimsOf(c *gin.Context) *Claims {
+	v, _ := c.Get(ctxClaims)
+	cl, _ := v.(*Claims)
+	return cl
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+func (s *Server) queues(c *gin.Context) {
+	q, err := s.tickets.Queues(c, s.opts.AtRiskFraction)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"queues": nonNil(q)})
+}
+
+func (s *Server) getWeights(c *gin.Context) { c.JSON(http.StatusOK, s.tickets.Router.Weights()) }
+
+func (s *Server) putWeights(c *gin.Context) {
+	var w tickets.Weights
+	if err := bind(c, &w); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.tickets.PutWeights(c, claimsOf(c).Subject, w); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, w)
+}
+
+func (s *Server) listGroups(c *gin.Context) {
+	g, err := s.tickets.Store.SkillGroups(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"skill_groups": nonNil(g)})
+}
+
+func (s *Server) putGroup(c *gin.Context) {
+	var g tickets.SkillGroup
+	if err := bind(c, &g); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if g.ID != "" && g.ID != c.Param("id") {
+		s.fail(c, fmt.Errorf("%w: body id %q differs from path id %q", errBadRequest, g.ID, c.Param("id")))
+		return
+	}
+	g.ID = c.Param("id")
+	out, err := s.tickets.PutSkillGroup(c, claimsOf(c).Subject, g)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) listSLA(c *gin.Context) {
+	p, err := s.tickets.Store.SLAPolicies(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"sla_policies": p})
+}
+
+func (s *Server) putSLA(c *gin.Context) {
+	var p tickets.SLAPolicy
+	if err := bind(c, &p); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.Priority != "" && string(p.Priority) != c.Param("priority") {
+		s.fail(c, fmt.Errorf("%w: body priority differs from path", errBadRequest))
+		return
+	}
+	p.Priority = tickets.Priority(c.Param("priority"))
+	if err := s.tickets.PutSLAPolicy(c, claimsOf(c).Subject, p); err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, p)
+}
+
+func (s *Server) listAgents(c *gin.Context) {
+	a, err := s.tickets.Store.Agents(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"agents": nonNil(a)})
+}
+
+func (s *Server) putAgent(c *gin.Context) {
+	var a tickets.Agent
+	if err := bind(c, &a); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if a.ID != "" && a.ID != c.Param("id") {
+		s.fail(c, fmt.Errorf("%w: body id differs from path id", errBadRequest))
+		return
+	}
+	a.ID = c.Param("id")
+	out, err := s.tickets.PutAgent(c, claimsOf(c).Subject, a)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) auditLog(c *gin.Context) {
+	after, err := strconv.ParseInt(c.DefaultQuery("after", "0"), 10, 64)
+	if err != nil || after < 0 {
+		s.fail(c, fmt.Errorf("%w: after must be a non-negative event id", errBadRequest))
+		return
+	}
+	ev, err := s.tickets.Store.AuditLog(c, after, 200)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"events": nonNil(ev)})
+}
+
+func (s *Server) auditVerify(c *gin.Context) {
+	n, err := s.tickets.Store.VerifyAudit(c)
+	if err != nil {
+		c.JSON(http.StatusOK, gin.H{"ok": false, "checked": n, "error": err.Error()})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ok": true, "checked": n})
+}

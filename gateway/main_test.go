@@ -1,0 +1,105 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const testSecret = "test-secret-test-secret-test-secret!"
+
+// piiRedactor adapts nlp/pii to tickets.Redactor, as cmd/switchboard does.
+type piiRedactor struct{ r *pii.Redactor }
+
+func (p piiRedactor) RedactText(ctx context.Context, s string) (string, error) {
+	res, err := p.r.Redact(ctx, s)
+	return res.Text, err
+}
+
+// instance is one running gateway on the shared test database and Redis.
+type instance struct {
+	srv  *Server
+	http *httptest.Server
+	svc  *tickets.Service
+	auth *Auth
+	reg  *prometheus.Registry
+}
+
+// newPool gives a test its own migrated database.
+func newPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	dsn := testenv.PGTemplate(t, "gateway", func(ctx context.Context, dsn string) error {
+		pool, err := pgxpool.New(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		_, err = tickets.Migrate(ctx, pool)
+		return err
+	})
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// newInstance starts a gateway on pool and Redis key prefix; several
+// instances on the same pool and prefix behave like replicas.
+func newInstance(t *testing.T, pool *pgxpool.Pool, prefix string) *instance {
+	t.Helper()
+	rdb, _ := testenv.Redis(t)
+	ring, err := fieldcrypt.New(map[string][]byte{"k1": []byte("data-key-data-key-data-key-32byt")}, "k1", []byte("index-key-index-key-index-key-32"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	log := slog.New(slog.DiscardHandler)
+	store := tickets.NewStore(pool, nil, ring)
+	svc := tickets.NewService(tickets.ServiceOptions{Store: store, Cache: tickets.NewTicketCache(rdb, prefix, time.Minute),
+		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: tickets.NewMetrics(reg), Log: log})
+	svc.Router = tickets.NewRedisRouter(rdb, tickets.RouterOptions{Prefix: prefix, Snapshot: svc.Snapshot, Logger: log})
+	snap, err := svc.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Router.Rebuild(context.Background(), snap); err != nil {
+		t.Fatal(err)
+	}
+	auth, err := NewAuth([]byte(testSecret), "", "switchboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := New(Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
+		Ready: []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); svc.RunEvents(ctx, func() { close(ready) }) }()
+	<-ready
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() { hs.Close(); cancel(); <-done })
+	return &instance{srv: srv, http: hs, svc: svc, auth: auth, reg: reg}
+}
+
+func (in *instance) token(t *testing.T, subject string, role Role) string {
+	t.Helper()
+	tok, err := in.auth.Issue(subject, role, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

@@ -1,0 +1,51 @@
+package gateway
+
+import "net/http"
+
+var (
+	staff       = []Role{RoleAgent, RoleSupervisor, RoleAdmin}
+	agents      = []Role{RoleAgent, RoleSupervisor}
+	supervisors = []Role{RoleSupervisor, RoleAdmin}
+	auditors    = []Role{RoleAuditor, RoleAdmin}
+)
+
+// register declares every route with the roles it admits. The RBAC test
+// walks this list against its own expected matrix.
+func (s *Server) register() {
+	s.handle(http.MethodGet, "/healthz", nil, s.healthz)
+	s.handle(http.MethodGet, "/readyz", nil, s.readyz)
+	s.handle(http.MethodGet, "/metrics", nil, s.metrics())
+
+	// Tickets: the bot pipeline calls the same service as POST /v1/tickets.
+	s.handle(http.MethodPost, "/v1/tickets", staff, s.createTicket)
+	s.handle(http.MethodGet, "/v1/tickets", supervisors, s.listTickets)
+	s.handle(http.MethodGet, "/v1/tickets/:id", staff, s.getTicket)
+	s.handle(http.MethodPost, "/v1/tickets/:id/claim", agents, s.claim)
+	s.handle(http.MethodPost, "/v1/tickets/:id/replies", agents, s.reply)
+	s.handle(http.MethodPost, "/v1/tickets/:id/transfer", staff, s.transfer)
+	s.handle(http.MethodPost, "/v1/tickets/:id/resolve", staff, s.resolve)
+	s.handle(http.MethodPost, "/v1/tickets/:id/close", staff, s.closeTicket)
+	s.handle(http.MethodPost, "/v1/tickets/:id/reopen", staff, s.reopen)
+
+	// The signed-in agent.
+	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)
+	s.handle(http.MethodGet, "/v1/me/status", agents, s.myStatus)
+	s.handle(http.MethodPut, "/v1/me/status", agents, s.setMyStatus)
+	s.handle(http.MethodGet, "/v1/me/ws", staff, s.websocket)
+
+	// Supervisors and admins.
+	s.handle(http.MethodGet, "/v1/queues", supervisors, s.queues)
+	s.handle(http.MethodGet, "/v1/routing/weights", supervisors, s.getWeights)
+	s.handle(http.MethodPut, "/v1/routing/weights", supervisors, s.putWeights)
+	s.handle(http.MethodGet, "/v1/skill-groups", staff, s.listGroups)
+	s.handle(http.MethodPut, "/v1/skill-groups/:id", supervisors, s.putGroup)
+	s.handle(http.MethodGet, "/v1/sla-policies", supervisors, s.listSLA)
+	s.handle(http.MethodPut, "/v1/sla-policies/:priority", supervisors, s.putSLA)
+	s.handle(http.MethodGet, "/v1/agents", supervisors, s.listAgents)
+	s.handle(http.MethodPut, "/v1/agents/:id", supervisors, s.putAgent)
+	s.handle(http.MethodPut, "/v1/agents/:id/status", supervisors, s.setAgentStatus)
+
+	// Auditors.
+	s.handle(http.MethodGet, "/v1/audit", auditors, s.auditLog)
+	s.handle(http.MethodGet, "/v1/audit/verify", auditors, s.auditVerify)
+}

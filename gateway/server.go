@@ -1,0 +1,211 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// Checker is one readiness check (PostgreSQL, Redis, …).
+type Checker struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Options wires a Server.
+type Options struct {
+	Tickets        *tickets.Service
+	Auth           *Auth
+	Log            *slog.Logger
+	Registerer     prometheus.Registerer
+	Gatherer       prometheus.Gatherer
+	Ready          []Checker
+	MaxBodyBytes   int64
+	AtRiskFraction float64
+	TLS            bool // send HSTS
+}
+
+// Route describes one registered API route and the roles it admits
+// (empty = public).
+type Route struct {
+	Method, Path string
+	Roles        []Role
+}
+
+// Server is the HTTP front of Switchboard.
+type Server struct {
+	engine  *gin.Engine
+	tickets *tickets.Service
+	auth    *Auth
+	log     *slog.Logger
+	opts    Options
+	routes  []Route
+	hub     *hub
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// New builds the router.
+func New(o Options) *Server {
+	gin.SetMode(gin.ReleaseMode)
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.AtRiskFraction <= 0 {
+		o.AtRiskFraction = 0.2
+	}
+	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
+		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
+		Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets}, []string{"route"})
+	o.Registerer.MustRegister(s.reqs, s.latency)
+	s.hub = newHub(o.Log)
+	if o.Tickets != nil {
+		o.Tickets.Subscribe(s.hub.dispatch)
+	}
+	s.engine.ContextWithFallback = true
+	s.engine.HandleMethodNotAllowed = true
+	s.engine.Use(s.recover, s.requestID, s.secureHeaders, s.observe, s.limitBody)
+	s.engine.NoRoute(func(c *gin.Context) {
+		s.fail(c, fmt.Errorf("no route %s %s: %w", c.Request.Method, c.Request.URL.Path, tickets.ErrNotFound))
+	})
+	s.engine.NoMethod(func(c *gin.Context) {
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: "method not allowed", Code: "method_not_allowed"})
+	})
+	s.register()
+	return s
+}
+
+// Handler returns the http.Handler.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Routes lists every route with its roles.
+func (s *Server) Routes() []Route { return s.routes }
+
+func (s *Server) handle(method, path string, roles []Role, h gin.HandlerFunc) {
+	s.routes = append(s.routes, Route{Method: method, Path: path, Roles: roles})
+	chain := []gin.HandlerFunc{h}
+	if len(roles) > 0 {
+		chain = append([]gin.HandlerFunc{s.require(roles...)}, h)
+	}
+	s.engine.Handle(method, path, chain...)
+}
+
+const ctxRequestID = "switchboard.request_id"
+
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		b := make([]byte, 8)
+		_, _ = rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	c.Set(ctxRequestID, id)
+	c.Header("X-Request-Id", id)
+	c.Next()
+}
+
+func (s *Server) secureHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	if s.opts.TLS {
+		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+	c.Next()
+}
+
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > s.opts.MaxBodyBytes {
+		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, c.Request.ContentLength, s.opts.MaxBodyBytes))
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
+	c.Next()
+}
+
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	s.reqs.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.fail(c, fmt.Errorf("panic: %v", r))
+		}
+	}()
+	c.Next()
+}
+
+// bind decodes a JSON body strictly: unknown fields and trailing data are
+// errors, and the error says what is wrong.
+func bind(c *gin.Context, v any) error {
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return fmt.Errorf("%w: limit %d bytes", errTooLarge, maxErr.Limit)
+		}
+		if err == io.EOF {
+			return fmt.Errorf("%w: a JSON body is required", errBadRequest)
+		}
+		return fmt.Errorf("%w: JSON body: %v", errBadRequest, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: JSON body has trailing data", errBadRequest)
+	}
+	return nil
+}
+
+func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	out, ok := gin.H{}, true
+	for _, chk := range s.opts.Ready {
+		if err := chk.Check(ctx); err != nil {
+			out[chk.Name], ok = err.Error(), false
+		} else {
+			out[chk.Name] = "ok"
+		}
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "checks": out})
+}
+
+func (s *Server) metrics() gin.HandlerFunc {
+	h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})
+	return gin.WrapH(h)
+}

@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// Push is what an agent's WebSocket receives.
+type Push struct {
+	Type  string        `json:"type"` // assignment.new, ticket.updated, ticket.created, ticket.sla_breached
+	Event tickets.Event `json:"event"`
+}
+
+type subscriber struct {
+	agentID    string
+	supervisor bool
+	ch         chan Push
+}
+
+// hub fans ticket events (from every instance, via the event channel) out
+// to connected agents: an agent gets events of tickets assigned to them or
+// taken from them; supervisors get everything.
+type hub struct {
+	log  *slog.Logger
+	mu   sync.RWMutex
+	subs map[*subscriber]struct{}
+}
+
+func newHub(log *slog.Logger) *hub { return &hub{log: log, subs: map[*subscriber]struct{}{}} }
+
+func (h *hub) add(s *subscriber) func() {
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		delete(h.subs, s)
+		h.mu.Unlock()
+	}
+}
+
+func (h *hub) dispatch(ev tickets.Event) {
+	typ := ev.Type
+	if ev.AssigneeID != "" && ev.AssigneeID != ev.PrevAssignee && ev.Type == "ticket.updated" {
+		typ = "assignment.new"
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		if !s.supervisor && s.agentID != ev.AssigneeID && s.agentID != ev.PrevAssignee {
+			continue
+		}
+		p := Push{Type: typ, Event: ev}
+		if s.agentID != ev.AssigneeID && typ == "assignment.new" {
+			p.Type = "ticket.updated"
+		}
+		select {
+		case s.ch <- p:
+		default:
+			h.log.Warn("websocket subscriber is slow; dropping a push", "agent", s.agentID)
+		}
+	}
+}
+
+func (s *Server) websocket(c *gin.Context) {
+	cl := claimsOf(c)
+	conn, err := websocket.Accept(c.Writer, c.Request, nil)
+	if err != nil {
+		return // Accept already wrote the HTTP error
+	}
+	defer conn.CloseNow()
+	sub := &subscriber{agentID: cl.Subject, supervisor: cl.Role != RoleAgent, ch: make(chan Push, 64)}
+	remove := s.hub.add(sub)
+	defer remove()
+	ctx := conn.CloseRead(c.Request.Context())
+	hello, _ := json.Marshal(map[string]string{"type": "hello", "agent_id": cl.Subject})
+	if err := conn.Write(ctx, websocket.MessageText, hello); err != nil {
+		return
+	}
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			conn.Close(websocket.StatusNormalClosure, "")
+			return
+		case p := <-sub.ch:
+			b, _ := json.Marshal(p)
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := conn.Write(wctx, websocket.MessageText, b)
+			cancel()
+			if err != nil {
+				return
+			}
+		case <-ping.C:
+			if err := conn.Ping(ctx); err != nil {
+				return
+			}
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one Switchboard process. Each leaf field carries
+// its YAML key (`yaml`) and its environment variable (`env`); docs/configuration.md
+// documents every one of them.
+type Config struct {
+	DataDir  string         `yaml:"data_dir" env:"SWITCHBOARD_DATA_DIR"`
+	HTTP     HTTPConfig     `yaml:"http"`
+	Postgres PostgresConfig `yaml:"postgres"`
+	Redis    RedisConfig    `yaml:"redis"`
+	Auth     AuthConfig     `yaml:"auth"`
+	Security SecurityConfig `yaml:"security"`
+	Routing  RoutingConfig  `yaml:"routing"`
+	SLA      SLAConfig      `yaml:"sla"`
+	Archive  ArchiveConfig  `yaml:"archive"`
+	Cache    CacheConfig    `yaml:"cache"`
+	Log      LogConfig      `yaml:"log"`
+}
+
+// HTTPConfig configures the HTTP listener of the gateway.
+type HTTPConfig struct {
+	Addr            string        `yaml:"addr" env:"SWITCHBOARD_HTTP_ADDR"`
+	MaxBodyBytes    int64         `yaml:"max_body_bytes" env:"SWITCHBOARD_HTTP_MAX_BODY_BYTES"`
+	ReadTimeout     time.Duration `yaml:"read_timeout" env:"SWITCHBOARD_HTTP_READ_TIMEOUT"`
+	WriteTimeout    time.Duration `yaml:"write_timeout" env:"SWITCHBOARD_HTTP_WRITE_TIMEOUT"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT"`
+	TLSCertFile     string        `yaml:"tls_cert_file" env:"SWITCHBOARD_HTTP_TLS_CERT_FILE"`
+	TLSKeyFile      string        `yaml:"tls_key_file" env:"SWITCHBOARD_HTTP_TLS_KEY_FILE"`
+}
+
+// TLSEnabled reports whether both a certificate and a key file are configured.
+func (h HTTPConfig) TLSEnabled() bool { return h.TLSCertFile != "" && h.TLSKeyFile != "" }
+
+// PostgresConfig configures the PostgreSQL pools. An empty DSN selects the embedded
+// PostgreSQL started by the binary.
+type PostgresConfig struct {
+	DSN         string `yaml:"dsn" env:"SWITCHBOARD_PG_DSN"`
+	ReplicaDSN  string `yaml:"replica_dsn" env:"SWITCHBOARD_PG_REPLICA_DSN"`
+	MaxConns    int32  `yaml:"max_conns" env:"SWITCHBOARD_PG_MAX_CONNS"`
+	EmbeddedDir string `yaml:"embedded_dir" env:"SWITCHBOARD_PG_EMBEDDED_DIR"`
+}
+
+// RedisConfig configures the Redis client. With neither Addr nor ClusterAddrs set, an
+// in-process miniredis is used.
+type RedisConfig struct {
+	Addr         string   `yaml:"addr" env:"SWITCHBOARD_REDIS_ADDR"`
+	ClusterAddrs []string `yaml:"cluster_addrs" env:"SWITCHBOARD_REDIS_CLUSTER_ADDRS"`
+	Password     string   `yaml:"password" env:"SWITCHBOARD_REDIS_PASSWORD"`
+	DB           int      `yaml:"db" env:"SWITCHBOARD_REDIS_DB"`
+	KeyPrefix    string   `yaml:"key_prefix" env:"SWITCHBOARD_REDIS_KEY_PREFIX"`
+}
+
+// AuthConfig configures token issuing and verification. An empty JWTSecret means a
+// secret is generated once and persisted under the data directory.
+type AuthConfig struct {
+	JWTSecret string        `yaml:"jwt_secret" env:"SWITCHBOARD_JWT_SECRET"`
+	JWKSFile  string        `yaml:"jwks_file" env:"SWITCHBOARD_AUTH_JWKS_FILE"`
+	Issuer    string        `yaml:"issuer" env:"SWITCHBOARD_AUTH_ISSUER"`
+	TokenTTL  time.Duration `yaml:"token_ttl" env:"SWITCHBOARD_AUTH_TOKEN_TTL"`
+}
+
+// SecurityConfig configures encryption at rest.
+type SecurityConfig struct {
+	KeyRingFile string `yaml:"key_ring_file" env:"SWITCHBOARD_SECURITY_KEY_RING_FILE"`
+}
+
+// RoutingWeights are the weights of the routing score (DESIGN.md §6).
+type RoutingWeights struct {
+	VIP   float64 `yaml:"vip" env:"SWITCHBOARD_ROUTING_WEIGHT_VIP"`
+	Skill float64 `yaml:"skill" env:"SWITCHBOARD_ROUTING_WEIGHT_SKILL"`
+	Load  float64 `yaml:"load" env:"SWITCHBOARD_ROUTING_WEIGHT_LOAD"`
+	Wait  float64 `yaml:"wait" env:"SWITCHBOARD_ROUTING_WEIGHT_WAIT"`
+}
+
+// RoutingConfig configures the ticket router.
+type RoutingConfig struct {
+	Weights      RoutingWeights `yaml:"weights"`
+	VIPBoost     time.Duration  `yaml:"vip_boost" env:"SWITCHBOARD_ROUTING_VIP_BOOST"`
+	AgingHorizon time.Duration  `yaml:"aging_horizon" env:"SWITCHBOARD_ROUTING_AGING_HORIZON"`
+}
+
+// SLAConfig configures the SLA watcher.
+type SLAConfig struct {
+	CheckInterval time.Duration `yaml:"check_interval" env:"SWITCHBOARD_SLA_CHECK_INTERVAL"`
+	// AtRiskFraction marks a ticket at risk when less than this fraction of its SLA
+	// window remains.
+	AtRiskFraction float64 `yaml:"at_risk_fraction" env:"SWITCHBOARD_SLA_AT_RISK_FRACTION"`
+}
+
+// ArchiveConfig configures archiving of closed tickets.
+type ArchiveConfig struct {
+	After    time.Duration `yaml:"after" env:"SWITCHBOARD_ARCHIVE_AFTER"`
+	Interval time.Duration `yaml:"interval" env:"SWITCHBOARD_ARCHIVE_INTERVAL"`
+}
+
+// CacheConfig configures the cache-aside layer in front of PostgreSQL.
+type CacheConfig struct {
+	TicketTTL time.Duration `yaml:"ticket_ttl" env:"SWITCHBOARD_CACHE_TICKET_TTL"`
+}
+
+// LogConfig configures the process logger.
+type LogConfig struct {
+	Level  string `yaml:"level" env:"SWITCHBOARD_LOG_LEVEL"`
+	Format string `yaml:"format" env:"SWITCHBOARD_LOG_FORMAT"`
+}
+
+// Default returns the configuration used when neither a file nor the environment says
+// otherwise: everything embedded, listening on :8080, data under ./data.
+func Default() Config {
+	return Config{
+		DataDir: "./data",
+		HTTP: HTTPConfig{
+			Addr:            ":8080",
+			MaxBodyBytes:    1 << 20,
+			ReadTimeout:     15 * time.Second,
+			WriteTimeout:    30 * time.Second,
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Postgres: PostgresConfig{MaxConns: 10},
+		Redis:    RedisConfig{KeyPrefix: "sb"},
+		Auth:     AuthConfig{Issuer: "switchboard", TokenTTL: 12 * time.Hour},
+		Routing: RoutingConfig{
+			Weights:      RoutingWeights{VIP: 0.2, Skill: 0.4, Load: 0.3, Wait: 0.1},
+			VIPBoost:     15 * time.Minute,
+			AgingHorizon: 30 * time.Minute,
+		},
+		SLA:     SLAConfig{CheckInterval: 30 * time.Second, AtRiskFraction: 0.2},
+		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
+		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
+		Log:     LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// PGEmbeddedDir is the data directory of the embedded PostgreSQL: postgres.embedded_dir,
+// or <data_dir>/pg when that is empty.
+func (c Config) PGEmbeddedDir() string {
+	if c.Postgres.EmbeddedDir != "" {
+		return c.Postgres.EmbeddedDir
+	}
+	return filepath.Join(c.DataDir, "pg")
+}
+
+// KeyRingPath is the key ring file: security.key_ring_file, or <data_dir>/keyring.json
+// when that is empty.
+func (c Config) KeyRingPath() string {
+	if c.Security.KeyRingFile != "" {
+		return c.Security.KeyRingFile
+	}
+	return filepath.Join(c.DataDir, "keyring.json")
+}
+
+// Logger builds the process logger writing to w with the configured level and format.
+// Values that Validate would reject fall back to info and text.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	level, ok := parseLevel(c.Log.Level)
+	if !ok {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.Log.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseLevel accepts exactly debug, info, warn and error (any case).
+func parseLevel(s string) (slog.Level, bool) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, true
+	case "info":
+		return slog.LevelInfo, true
+	case "warn":
+		return slog.LevelWarn, true
+	case "error":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
+}

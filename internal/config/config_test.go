@@ -1,0 +1,216 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata")
+
+func TestDefaultIsValid(t *testing.T) {
+	if err := Default().Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+}
+
+func TestLoadGoodFile(t *testing.T) {
+	got, err := Load(filepath.Join("testdata", "good.yaml"), nil)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	want := Config{
+		DataDir: "/var/lib/switchboard",
+		HTTP: HTTPConfig{
+			Addr: "0.0.0.0:8443", MaxBodyBytes: 2 << 20,
+			ReadTimeout: 10 * time.Second, WriteTimeout: time.Minute, ShutdownTimeout: 20 * time.Second,
+			TLSCertFile: "/etc/switchboard/tls.crt", TLSKeyFile: "/etc/switchboard/tls.key",
+		},
+		Postgres: PostgresConfig{
+			DSN:        "postgres://switchboard@db-primary:5432/switchboard",
+			ReplicaDSN: "postgres://switchboard@db-replica:5432/switchboard",
+			MaxConns:   25,
+		},
+		Redis: RedisConfig{
+			ClusterAddrs: []string{"redis-0:6379", "redis-1:6379", "redis-2:6379"},
+			Password:     "from-file", KeyPrefix: "prod",
+		},
+		Auth:     AuthConfig{JWKSFile: "/etc/switchboard/jwks.json", Issuer: "switchboard-prod", TokenTTL: 8 * time.Hour},
+		Security: SecurityConfig{KeyRingFile: "/etc/switchboard/keyring.json"},
+		Routing: RoutingConfig{
+			Weights:  RoutingWeights{VIP: 0.3, Skill: 0.5, Load: 0.2, Wait: 0},
+			VIPBoost: 20 * time.Minute, AgingHorizon: time.Hour,
+		},
+		SLA:     SLAConfig{CheckInterval: 15 * time.Second, AtRiskFraction: 0.25},
+		Archive: ArchiveConfig{After: 365 * 24 * time.Hour, Interval: 30 * time.Minute},
+		Cache:   CacheConfig{TicketTTL: 2 * time.Minute},
+		Log:     LogConfig{Level: "debug", Format: "json"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Load(good.yaml) mismatch (-want +got):\n%s", diff)
+	}
+	if !got.HTTP.TLSEnabled() {
+		t.Error("TLSEnabled() = false with both files set")
+	}
+}
+
+func TestLoadEmptyFileAndNoFileGiveDefaults(t *testing.T) {
+	for _, path := range []string{"", filepath.Join("testdata", "empty.yaml")} {
+		got, err := Load(path, nil)
+		if err != nil {
+			t.Fatalf("Load(%q): %v", path, err)
+		}
+		if diff := cmp.Diff(Default(), got); diff != "" {
+			t.Errorf("Load(%q) differs from Default() (-want +got):\n%s", path, diff)
+		}
+	}
+}
+
+func TestLoadFileErrors(t *testing.T) {
+	tests := []struct {
+		file string
+		want []string // substrings of the error
+	}{
+		{"unknown_key.yaml", []string{
+			`line 4: unknown key "http.adress" (known keys in http: addr, max_body_bytes,`,
+			`line 7: unknown key "loglevel" (known keys: archive, auth,`,
+		}},
+		{"wrong_type.yaml", []string{"line 2: cannot unmarshal !!str `ten` into int32", "line 4: cannot unmarshal !!str `5 minutes` into time.Duration"}},
+		{"two_documents.yaml", []string{"line 2: only one YAML document is allowed"}},
+		{"top_level_list.yaml", []string{"line 1: the top level must be a mapping"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.file)
+			_, err := Load(path, nil)
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("Load(%s) error = %v, want ErrInvalid", tt.file, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\n does not contain %q", err, w)
+				}
+			}
+			if !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), nil)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Load(absent) error = %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestValidateGolden pins the full message for a file where every value is wrong.
+func TestValidateGolden(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "bad_values.yaml"), nil)
+	var verr *ValidationError
+	if !errors.As(err, &verr) || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load(bad_values.yaml) error = %v, want a *ValidationError wrapping ErrInvalid", err)
+	}
+	got := strings.Join(verr.Problems, "\n") + "\n"
+	golden := filepath.Join("testdata", "bad_values.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("validation problems mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   []string
+	}{
+		{"max conns zero", func(c *Config) { c.Postgres.MaxConns = 0 }, []string{"postgres.max_conns: must be ≥ 1 (got 0)"}},
+		{"archive too soon", func(c *Config) { c.Archive.After = 23 * time.Hour }, []string{"archive.after: must be ≥ 24h (got 23h0m0s)"}},
+		{"archive exactly a day", func(c *Config) { c.Archive.After = 24 * time.Hour }, nil},
+		{"all weights zero", func(c *Config) { c.Routing.Weights = RoutingWeights{} }, []string{"routing.weights: at least one weight must be > 0 (got sum 0)"}},
+		{"one weight suffices", func(c *Config) { c.Routing.Weights = RoutingWeights{Wait: 1} }, nil},
+		{"negative weight", func(c *Config) { c.Routing.Weights.Load = -0.1 }, []string{"routing.weights.load: must be a finite number ≥ 0 (got -0.1)"}},
+		{"at risk fraction zero", func(c *Config) { c.SLA.AtRiskFraction = 0 }, []string{"sla.at_risk_fraction: must be > 0 and < 1 (got 0)"}},
+		{"log level any case", func(c *Config) { c.Log.Level, c.Log.Format = "WARN", "JSON" }, nil},
+		{"tls key only", func(c *Config) { c.HTTP.TLSKeyFile = "k.pem" }, []string{"http.tls_cert_file: must be set when http.tls_key_file is set"}},
+		{"redis cluster", func(c *Config) { c.Redis.ClusterAddrs = []string{"a:1", "b"} }, []string{`redis.cluster_addrs: want host:port such as "127.0.0.1:6379" or ":8080" (got "b")`}},
+		{"long jwt secret", func(c *Config) { c.Auth.JWTSecret = strings.Repeat("s", 32) }, nil},
+		{"short jwt secret", func(c *Config) { c.Auth.JWTSecret = strings.Repeat("s", 31) }, []string{"auth.jwt_secret: must be at least 32 bytes (got 31); leave it empty to have one generated"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			var got []string
+			if verr := (*ValidationError)(nil); errors.As(err, &verr) {
+				got = verr.Problems
+			} else if err != nil {
+				t.Fatalf("Validate() = %v, not a *ValidationError", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("problems mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDerivedPaths(t *testing.T) {
+	c := Default()
+	c.DataDir = "/srv/sb"
+	if got, want := c.PGEmbeddedDir(), filepath.Join("/srv/sb", "pg"); got != want {
+		t.Errorf("PGEmbeddedDir() = %q, want %q", got, want)
+	}
+	if got, want := c.KeyRingPath(), filepath.Join("/srv/sb", "keyring.json"); got != want {
+		t.Errorf("KeyRingPath() = %q, want %q", got, want)
+	}
+	c.Postgres.EmbeddedDir, c.Security.KeyRingFile = "/pg", "/keys/ring.json"
+	if got := c.PGEmbeddedDir(); got != "/pg" {
+		t.Errorf("PGEmbeddedDir() = %q, want /pg", got)
+	}
+	if got := c.KeyRingPath(); got != "/keys/ring.json" {
+		t.Errorf("KeyRingPath() = %q, want /keys/ring.json", got)
+	}
+}
+
+func TestLogger(t *testing.T) {
+	c := Default()
+	c.Log = LogConfig{Level: "warn", Format: "json"}
+	var buf bytes.Buffer
+	log := c.Logger(&buf)
+	log.Info("dropped")
+	log.Warn("kept", "n", 1)
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("want exactly one JSON record, got %q: %v", buf.String(), err)
+	}
+	if rec["msg"] != "kept" || rec["level"] != "WARN" {
+		t.Errorf("record = %v, want msg=kept level=WARN", rec)
+	}
+
+	buf.Reset()
+	c.Log = LogConfig{Level: "debug", Format: "text"}
+	c.Logger(&buf).Debug("hello")
+	if !strings.Contains(buf.String(), "level=DEBUG msg=hello") {
+		t.Errorf("text log = %q, want a DEBUG text line", buf.String())
+	}
+}

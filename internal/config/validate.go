@@ -1,0 +1,157 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"strings"
+	"time"
+)
+
+// ValidationError lists every problem Validate found, each as "key: what to fix".
+type ValidationError struct {
+	Problems []string
+}
+
+// Error joins the problems into one message.
+func (e *ValidationError) Error() string {
+	return ErrInvalid.Error() + ": " + strings.Join(e.Problems, "; ")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// problems collects validation messages in a fixed order.
+type problems []string
+
+func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p *problems) positive(key string, d time.Duration) {
+	if d <= 0 {
+		p.addf("%s: must be > 0 (got %s)", key, d)
+	}
+}
+
+func (p *problems) nonEmpty(key, v string) {
+	if strings.TrimSpace(v) == "" {
+		p.addf("%s: must not be empty", key)
+	}
+}
+
+func (p *problems) hostPort(key, v string) {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		p.addf("%s: want host:port such as \"127.0.0.1:6379\" or \":8080\" (got %q)", key, v)
+	}
+}
+
+// Validate checks every value and reports all problems at once as a *ValidationError
+// (which wraps ErrInvalid); it returns nil for a usable configuration.
+func (c Config) Validate() error {
+	var p problems
+	p.nonEmpty("data_dir", c.DataDir)
+	c.HTTP.validate(&p)
+	c.Postgres.validate(&p)
+	c.Redis.validate(&p)
+	c.Auth.validate(&p)
+	c.Routing.validate(&p)
+	p.positive("sla.check_interval", c.SLA.CheckInterval)
+	if f := c.SLA.AtRiskFraction; !(f > 0 && f < 1) {
+		p.addf("sla.at_risk_fraction: must be > 0 and < 1 (got %g)", f)
+	}
+	if c.Archive.After < 24*time.Hour {
+		p.addf("archive.after: must be ≥ 24h (got %s)", c.Archive.After)
+	}
+	p.positive("archive.interval", c.Archive.Interval)
+	p.positive("cache.ticket_ttl", c.Cache.TicketTTL)
+	if _, ok := parseLevel(c.Log.Level); !ok {
+		p.addf("log.level: must be one of debug, info, warn, error (got %q)", c.Log.Level)
+	}
+	if f := strings.ToLower(c.Log.Format); f != "text" && f != "json" {
+		p.addf("log.format: must be text or json (got %q)", c.Log.Format)
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: p}
+}
+
+func (h HTTPConfig) validate(p *problems) {
+	if h.Addr == "" {
+		p.addf("http.addr: must not be empty (for example \":8080\")")
+	} else {
+		p.hostPort("http.addr", h.Addr)
+	}
+	if h.MaxBodyBytes < 1 {
+		p.addf("http.max_body_bytes: must be ≥ 1 (got %d)", h.MaxBodyBytes)
+	}
+	p.positive("http.read_timeout", h.ReadTimeout)
+	p.positive("http.write_timeout", h.WriteTimeout)
+	p.positive("http.shutdown_timeout", h.ShutdownTimeout)
+	if h.TLSCertFile != "" && h.TLSKeyFile == "" {
+		p.addf("http.tls_key_file: must be set when http.tls_cert_file is set")
+	}
+	if h.TLSKeyFile != "" && h.TLSCertFile == "" {
+		p.addf("http.tls_cert_file: must be set when http.tls_key_file is set")
+	}
+}
+
+func (pg PostgresConfig) validate(p *problems) {
+	if pg.MaxConns < 1 {
+		p.addf("postgres.max_conns: must be ≥ 1 (got %d)", pg.MaxConns)
+	}
+	if pg.ReplicaDSN != "" && pg.DSN == "" {
+		p.addf("postgres.replica_dsn: needs postgres.dsn too (the embedded PostgreSQL has no replica)")
+	}
+}
+
+func (r RedisConfig) validate(p *problems) {
+	if r.Addr != "" && len(r.ClusterAddrs) > 0 {
+		p.addf("redis.addr: set either redis.addr or redis.cluster_addrs, not both")
+	}
+	if r.Addr != "" {
+		p.hostPort("redis.addr", r.Addr)
+	}
+	for _, a := range r.ClusterAddrs {
+		p.hostPort("redis.cluster_addrs", a)
+	}
+	if r.DB < 0 {
+		p.addf("redis.db: must be ≥ 0 (got %d)", r.DB)
+	}
+	if r.DB != 0 && len(r.ClusterAddrs) > 0 {
+		p.addf("redis.db: must be 0 with redis.cluster_addrs (Redis Cluster has only database 0; got %d)", r.DB)
+	}
+	if r.KeyPrefix == "" || strings.ContainsAny(r.KeyPrefix, "{} \t\r\n") {
+		p.addf("redis.key_prefix: must be non-empty without braces or blanks (got %q)", r.KeyPrefix)
+	}
+}
+
+func (a AuthConfig) validate(p *problems) {
+	if a.JWTSecret != "" && len(a.JWTSecret) < 32 {
+		p.addf("auth.jwt_secret: must be at least 32 bytes (got %d); leave it empty to have one generated", len(a.JWTSecret))
+	}
+	p.nonEmpty("auth.issuer", a.Issuer)
+	p.positive("auth.token_ttl", a.TokenTTL)
+}
+
+func (r RoutingConfig) validate(p *problems) {
+	w := r.Weights
+	named := []struct {
+		key string
+		v   float64
+	}{{"vip", w.VIP}, {"skill", w.Skill}, {"load", w.Load}, {"wait", w.Wait}}
+	sum := 0.0
+	for _, n := range named {
+		if !(n.v >= 0) || math.IsInf(n.v, 0) {
+			p.addf("routing.weights.%s: must be a finite number ≥ 0 (got %g)", n.key, n.v)
+			continue
+		}
+		sum += n.v
+	}
+	if sum <= 0 {
+		p.addf("routing.weights: at least one weight must be > 0 (got sum %g)", sum)
+	}
+	if r.VIPBoost < 0 {
+		p.addf("routing.vip_boost: must be ≥ 0 (got %s)", r.VIPBoost)
+	}
+	p.positive("routing.aging_horizon", r.AgingHorizon)
+}

@@ -1,0 +1,11 @@
+// Package fieldcrypt protects data at rest once a turn is persisted: the ticket store and
+// the PII token vault encrypt sensitive fields with it before writing to PostgreSQL, and
+// look them up by exact value through blind indexes (DESIGN.md §7).
+//
+// A [KeyRing] holds AES-256-GCM data keys by id, exactly one of them active for new
+// ciphertexts, plus an HMAC-SHA256 key for blind indexes. Ciphertexts name the key that
+// made them, so rotation adds a key without re-encrypting old rows. Additional
+// authenticated data (for example "tickets.customer_email:<ticket id>") binds a
+// ciphertext to its row and column, so it cannot be copied into another. The ring is
+// persisted as a JSON file readable by its owner only.
+package fieldcrypt

@@ -1,0 +1,10 @@
+// Package nlp is language understanding in the middle of the message flow: after the
+// channel adapters and the asr/vision stages have turned a customer message into text,
+// the pipeline's redact stage (subpackage pii) removes personal data before anything is
+// persisted, and the understand stage detects language, intent, sentiment and whether the
+// customer wants a human. Packages under nlp compute; they never persist anything.
+//
+// Subpackages:
+//   - pii: detectors with validators and typed, numbered placeholders ([PHONE_1]); the
+//     redaction the pipeline runs fail-closed.
+package nlp

@@ -1,0 +1,18 @@
+// Package pii is the redact stage of the message flow: every piece of customer text
+// (typed, transcribed by asr, or read from an image) passes through a [Redactor] before
+// it is persisted, logged, sent to an LLM or shown to an agent, and the pipeline fails
+// closed when redaction fails.
+//
+// Detectors find e-mail addresses, phone numbers (Chinese mobile numbers with or without
+// +86 / 0086 / 86, Chinese landlines with an area code, international numbers in
+// +country notation), 18-digit Chinese resident identity numbers (身份证号, ISO 7064
+// MOD 11-2 check digit), bank card numbers (16–19 digits, Luhn) and IP addresses. Each
+// candidate passes a validator, and context rules reject order numbers, amounts, dates
+// and times, so that "订单号 202311230001" or "¥1380.00" stay readable. Numbers are found
+// with digit-boundary checks rather than \b, so Chinese text without spaces around
+// numbers ("手机13812345678谢谢") works, and full-width digits count as digits.
+//
+// Each span is replaced by a typed placeholder numbered per type in order of appearance;
+// equal values (after normalization: "+86 138-1234-5678" equals "13812345678") share a
+// placeholder within one call.
+package pii

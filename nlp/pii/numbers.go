@@ -1,0 +1,246 @@
+package pii
+
+import "strings"
+
+// Numbers are found as runs: digit groups joined by short separators ("138-1234-5678",
+// "6222 0202 0011 2233 445"), optionally led by '+' and ended by an ID check 'X'. Within
+// a run every span of whole groups is tried, longest first, against the validators, so a
+// phone number followed by an unrelated " 2" is still found. A span may begin or end
+// inside a run only at a blank, never at a dash, so "2023-13812345678" is left alone.
+
+// maxCandidateDigits bounds the digits of one candidate (19 for a bank card plus slack),
+// which keeps the per-run search linear.
+const maxCandidateDigits = 20
+
+// numGroup is one group of digits in a run.
+type numGroup struct {
+	digits     string // ASCII digits, possibly ending in 'X'
+	start, end int    // byte offsets in the text
+	sep        string // the separator text before the group; "" for the first
+}
+
+// numRun is a maximal sequence of digit groups.
+type numRun struct {
+	plusAt int // byte offset of a leading '+', or -1
+	groups []numGroup
+	// leftGlued and rightGlued report that the run touches a word character or a decimal
+	// point, so its first (last) group cannot start (end) a candidate.
+	leftGlued, rightGlued bool
+}
+
+// detectNumbers finds phone, ID card and bank card numbers.
+func detectNumbers(text string) []candidate {
+	var out []candidate
+	for i := 0; i < len(text); {
+		r, size := runeAt(text, i)
+		plusAt := -1
+		if fold(r) == '+' {
+			if next, _ := runeAt(text, i+size); !isDigit(next) {
+				i += size
+				continue
+			}
+			plusAt = i
+			i += size
+		} else if !isDigit(r) {
+			i += size
+			continue
+		}
+		run := readRun(text, i)
+		run.plusAt = plusAt
+		first := i
+		if plusAt >= 0 {
+			first = plusAt
+		}
+		run.leftGlued = gluedBefore(text, first, run.groups[0])
+		run.rightGlued = gluedAfter(text, run.groups[len(run.groups)-1].end)
+		out = append(out, runCandidates(text, run)...)
+		i = run.groups[len(run.groups)-1].end
+	}
+	return out
+}
+
+// readRun reads digit groups starting at byte i, which holds a digit.
+func readRun(text string, i int) numRun {
+	var run numRun
+	sep := ""
+	for {
+		g := numGroup{start: i, sep: sep}
+		g.digits, i = readDigits(text, i)
+		if r, size := runeAt(text, i); (fold(r) == 'X' || fold(r) == 'x') && !gluedRuneAt(text, i+size) {
+			g.digits, g.end = g.digits+"X", i+size
+			run.groups = append(run.groups, g)
+			return run // a check 'X' ends the number
+		}
+		g.end = i
+		run.groups = append(run.groups, g)
+		next, ok := separatorEnd(text, i)
+		if !ok {
+			return run
+		}
+		sep, i = text[i:next], next
+	}
+}
+
+// readDigits reads the digits at byte i as ASCII and returns them with the offset after
+// them; ASCII input is returned without copying.
+func readDigits(text string, i int) (string, int) {
+	start, ascii := i, true
+	for r, size := runeAt(text, i); isDigit(r); r, size = runeAt(text, i) {
+		ascii = ascii && size == 1
+		i += size
+	}
+	if ascii {
+		return text[start:i], i
+	}
+	var b strings.Builder
+	for _, r := range text[start:i] {
+		b.WriteRune(fold(r))
+	}
+	return b.String(), i
+}
+
+// separatorEnd accepts one to three separator runes at i followed by a digit and returns
+// the offset of that digit.
+func separatorEnd(text string, i int) (int, bool) {
+	j := i
+	for n := 0; n < 3; n++ {
+		r, size := runeAt(text, j)
+		if !isNumberSep(r) {
+			break
+		}
+		j += size
+	}
+	if r, _ := runeAt(text, j); j == i || !isDigit(r) {
+		return 0, false
+	}
+	return j, true
+}
+
+func gluedRuneAt(text string, i int) bool {
+	r, size := runeAt(text, i)
+	return size > 0 && isWordRune(r)
+}
+
+// gluedBefore reports a word rune right before the run, or a decimal point or thousands
+// comma that makes the run the tail of a larger number ("0.138…", "1,380").
+func gluedBefore(text string, i int, first numGroup) bool {
+	r, size := runeBefore(text, i)
+	if size == 0 {
+		return false
+	}
+	if isWordRune(r) {
+		return true
+	}
+	prev, _ := runeBefore(text, i-size)
+	switch fold(r) {
+	case '.':
+		return isDigit(prev)
+	case ',':
+		return isDigit(prev) && len(first.digits) == 3
+	}
+	return false
+}
+
+// gluedAfter reports a word rune right after the run, or a decimal point or thousands
+// comma continuing it ("13812345678.00", "1,380,000").
+func gluedAfter(text string, i int) bool {
+	r, size := runeAt(text, i)
+	if size == 0 {
+		return false
+	}
+	if isWordRune(r) {
+		return true
+	}
+	switch fold(r) {
+	case '.':
+		next, _ := runeAt(text, i+size)
+		return isDigit(next)
+	case ',':
+		n := 0
+		for j := i + size; n < 4; n++ {
+			r, sz := runeAt(text, j)
+			if !isDigit(r) {
+				break
+			}
+			j += sz
+		}
+		return n == 3
+	}
+	return false
+}
+
+// runCandidates tries every span of whole groups, longest first from each start.
+func runCandidates(text string, run numRun) []candidate {
+	var out []candidate
+	gs := run.groups
+	for i := 0; i < len(gs); i++ {
+		if (i == 0 && run.leftGlued) || (i > 0 && !hasBlank(gs[i].sep)) {
+			continue
+		}
+		last := i
+		for n := len(gs[i].digits); last+1 < len(gs) && n+len(gs[last+1].digits) <= maxCandidateDigits; last++ {
+			n += len(gs[last+1].digits)
+		}
+		for j := last; j >= i; j-- {
+			if (j == len(gs)-1 && run.rightGlued) || (j < len(gs)-1 && !hasBlank(gs[j+1].sep)) {
+				continue
+			}
+			if c, ok := classifyNumber(text, run, i, j); ok {
+				out = append(out, c)
+				i = j
+				break
+			}
+		}
+	}
+	return out
+}
+
+func hasBlank(sep string) bool { return strings.ContainsFunc(sep, isSpace) }
+
+// classifyNumber validates groups i..j of run as an ID card, bank card or phone number,
+// then applies the context rules.
+func classifyNumber(text string, run numRun, i, j int) (candidate, bool) {
+	gs := run.groups[i : j+1]
+	digits := gs[0].digits
+	if len(gs) > 1 {
+		var b strings.Builder
+		for _, g := range gs {
+			b.WriteString(g.digits)
+		}
+		digits = b.String()
+	}
+	plus := i == 0 && run.plusAt >= 0
+	c := candidate{start: gs[0].start, end: gs[len(gs)-1].end}
+	if plus {
+		c.start = run.plusAt
+	}
+	switch national, mobile := cnMobile(digits, plus); {
+	case !plus && validIDCard(digits):
+		c.typ, c.value = TypeIDCard, digits
+	case !plus && validBankCard(digits):
+		c.typ, c.value = TypeBankCard, digits
+	case mobile:
+		c.typ, c.value = TypePhone, "+86"+national
+	case plus && validInternational(digits):
+		c.typ, c.value = TypePhone, "+"+digits
+	case !plus && len(gs) >= 2 && cnLandline(gs[0].digits, digits[len(gs[0].digits):]):
+		c.typ, c.value = TypePhone, "+86"+digits[1:]
+	default:
+		return candidate{}, false
+	}
+	if c.typ != TypeIDCard && rejectedByContext(text, c.start, c.end) {
+		return candidate{}, false
+	}
+	c.start = widenToParen(text, c.start, c.end)
+	return c, true
+}
+
+// widenToParen includes an opening parenthesis right before the span when the span holds
+// its closing one: "(010) 1234-5678".
+func widenToParen(text string, start, end int) int {
+	r, size := runeBefore(text, start)
+	if (r == '(' || r == '（') && strings.ContainsAny(text[start:end], ")）") {
+		return start - size
+	}
+	return start
+}

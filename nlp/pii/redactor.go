@@ -1,0 +1,119 @@
+package pii
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Span types, also the prefixes of their placeholders ("[PHONE_1]").
+const (
+	TypeEmail    = "EMAIL"
+	TypePhone    = "PHONE"
+	TypeIDCard   = "ID_CARD"
+	TypeBankCard = "BANK_CARD"
+	TypeIP       = "IP"
+)
+
+// Span is one redacted piece of the input.
+type Span struct {
+	Type string
+	// Start and End are byte offsets of the original value in the input text.
+	Start, End int
+	// Placeholder replaced the value in Result.Text, e.g. "[EMAIL_2]".
+	Placeholder string
+}
+
+// Result is redacted text together with what was removed from where.
+type Result struct {
+	Text  string
+	Spans []Span
+}
+
+// candidate is a detector's finding before overlaps are resolved; value is the
+// normalized form used to give equal values the same placeholder.
+type candidate struct {
+	typ        string
+	start, end int
+	value      string
+}
+
+// detector finds candidates in text; it must return only validated ones.
+type detector func(text string) []candidate
+
+// Redactor replaces personal data in text with typed placeholders. It is stateless and
+// safe for concurrent use.
+type Redactor struct {
+	detectors []detector
+}
+
+// NewRedactor returns a Redactor with every built-in detector.
+func NewRedactor() *Redactor {
+	return &Redactor{detectors: []detector{detectEmails, detectNumbers, detectIPs}}
+}
+
+// Redact finds personal data in text and replaces each span with its placeholder.
+// Placeholders are numbered per type in order of appearance, and equal values share
+// one. It returns an error only when ctx is done; callers must then not use the text.
+func (r *Redactor) Redact(ctx context.Context, text string) (Result, error) {
+	var found []candidate
+	for _, detect := range r.detectors {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		found = append(found, detect(text)...)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	return render(text, resolveOverlaps(found)), nil
+}
+
+// resolveOverlaps keeps, among overlapping candidates, the one starting first and then
+// the longest; the result is sorted by start.
+func resolveOverlaps(cs []candidate) []candidate {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].start != cs[j].start {
+			return cs[i].start < cs[j].start
+		}
+		return cs[i].end-cs[i].start > cs[j].end-cs[j].start
+	})
+	kept := cs[:0]
+	end := 0
+	for _, c := range cs {
+		if c.start >= end {
+			kept = append(kept, c)
+			end = c.end
+		}
+	}
+	return kept
+}
+
+// render replaces the sorted, non-overlapping candidates with numbered placeholders.
+func render(text string, cs []candidate) Result {
+	if len(cs) == 0 {
+		return Result{Text: text}
+	}
+	counts := map[string]int{}
+	byValue := map[string]string{}
+	spans := make([]Span, 0, len(cs))
+	var b strings.Builder
+	b.Grow(len(text))
+	last := 0
+	for _, c := range cs {
+		key := c.typ + "\x00" + c.value
+		ph, ok := byValue[key]
+		if !ok {
+			counts[c.typ]++
+			ph = "[" + c.typ + "_" + strconv.Itoa(counts[c.typ]) + "]"
+			byValue[key] = ph
+		}
+		b.WriteString(text[last:c.start])
+		b.WriteString(ph)
+		last = c.end
+		spans = append(spans, Span{Type: c.typ, Start: c.start, End: c.end, Placeholder: ph})
+	}
+	b.WriteString(text[last:])
+	return Result{Text: b.String(), Spans: spans}
+}

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# install-test-deps.sh — make sure the PostgreSQL server programs (initdb, pg_ctl, postgres)
+# and redis-server that the integration tests need are installed.
+#
+# Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
+# retries); otherwise it prints what to install and exits 0 — tests then skip with that
+# message locally and fail with CI=true. It never starts services: internal/testenv uses a
+# running server when there is one and otherwise starts private ones itself.
+set -euo pipefail
+
+log() { echo "install-test-deps: $*" >&2; }
+
+have_postgres() {
+  local d initdb
+  for d in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin; do
+    [[ -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]] && return 0
+  done
+  initdb=$(command -v initdb 2>/dev/null) || return 1
+  d=$(dirname "$(readlink -f "$initdb")")
+  [[ -x $d/pg_ctl && -x $d/postgres ]]
+}
+
+have_redis() {
+  command -v redis-server >/dev/null 2>&1 ||
+    [[ -x /usr/bin/redis-server || -x /usr/local/bin/redis-server || -x /usr/sbin/redis-server ]]
+}
+
+missing_packages() {
+  have_postgres || echo postgresql
+  have_redis || echo redis-server
+}
+
+# deny_service_starts stops package scripts from starting services during the install (and
+# from failing where there is no init system). An existing policy-rc.d is left alone.
+POLICY=/usr/sbin/policy-rc.d
+deny_service_starts() {
+  [[ -e $POLICY ]] && return 0
+  printf '#!/bin/sh\n# temporary, from switchboard scripts/install-test-deps.sh\nexit 101\n' >"$POLICY"
+  chmod 755 "$POLICY"
+  trap 'rm -f "$POLICY"' EXIT
+}
+
+apt_install() {
+  local attempt
+  for attempt in 1 2 3; do
+    if apt-get update -q && apt-get install -y -q --no-install-recommends "$@"; then
+      return 0
+    fi
+    log "apt-get attempt $attempt of 3 failed"
+    # a package whose service could not be started may be left unconfigured; finish it
+    dpkg --configure -a || true
+    sleep $((attempt * 2))
+  done
+  return 1
+}
+
+main() {
+  local -a missing
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} == 0)); then
+    log "PostgreSQL server programs and redis-server are installed"
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    log "missing: ${missing[*]}"
+    log "install on Debian/Ubuntu with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    log "(until then, tests needing them skip locally and fail with CI=true)"
+    return 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  deny_service_starts
+  log "installing: ${missing[*]}"
+  apt_install "${missing[@]}" || log "apt-get reported errors; checking what got installed"
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} > 0)); then
+    log "still missing after 3 attempts: ${missing[*]}"
+    return 1
+  fi
+  log "installed; services were not started (the Go test helpers start private servers)"
+}
+
+main "$@"

@@ -1,0 +1,47 @@
+package tickets
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the ticket core's Prometheus series. Labels stay
+// low-cardinality: priority, group, kind, outcome — never ids.
+type Metrics struct {
+	SLAViolations *prometheus.CounterVec
+	Backlog       *prometheus.GaugeVec
+	AtRisk        *prometheus.GaugeVec
+	QueueDepth    *prometheus.GaugeVec
+	Routed        *prometheus.CounterVec
+	RouteSeconds  prometheus.Histogram
+}
+
+// NewMetrics registers the ticket metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		SLAViolations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "customer_service_sla_violation_total",
+			Help: "SLA breaches detected, by kind (first_response, resolution), priority and skill group.",
+		}, []string{"kind", "priority", "group"}),
+		Backlog: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_ticket_backlog",
+			Help: "Tickets not yet resolved, by skill group.",
+		}, []string{"group"}),
+		AtRisk: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_sla_at_risk_tickets",
+			Help: "Unresolved tickets with less than the at-risk fraction of an SLA window left, by skill group.",
+		}, []string{"group"}),
+		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_queue_depth",
+			Help: "Tickets waiting for a free agent, by skill group.",
+		}, []string{"group"}),
+		Routed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_routing_decisions_total",
+			Help: "Routing decisions by outcome (assigned, queued, error).",
+		}, []string{"outcome"}),
+		RouteSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "switchboard_routing_decision_seconds",
+			Help:    "Latency of one routing decision including the Redis round trip.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .1},
+		}),
+	}
+	reg.MustRegister(m.SLAViolations, m.Backlog, m.AtRisk, m.QueueDepth, m.Routed, m.RouteSeconds)
+	return m
+}

@@ -1,0 +1,163 @@
+package tickets
+
+import "time"
+
+// Status is a ticket's place in its lifecycle:
+// open → assigned → pending → resolved → closed, and reopen back to open.
+type Status string
+
+const (
+	StatusOpen     Status = "open"     // waiting for an agent (routed or queued)
+	StatusAssigned Status = "assigned" // an agent holds a capacity slot for it
+	StatusPending  Status = "pending"  // an agent replied; waiting on the customer
+	StatusResolved Status = "resolved"
+	StatusClosed   Status = "closed"
+)
+
+// Active reports whether a ticket in this status occupies an agent's capacity slot.
+func (s Status) Active() bool { return s == StatusAssigned || s == StatusPending }
+
+// Priority orders tickets; SLA policies are defined per priority.
+type Priority string
+
+const (
+	PriorityUrgent Priority = "urgent"
+	PriorityHigh   Priority = "high"
+	PriorityNormal Priority = "normal"
+	PriorityLow    Priority = "low"
+)
+
+// Rank is 0 for the most urgent priority; unknown priorities rank as normal.
+func (p Priority) Rank() int {
+	switch p {
+	case PriorityUrgent:
+		return 0
+	case PriorityHigh:
+		return 1
+	case PriorityLow:
+		return 3
+	default:
+		return 2
+	}
+}
+
+// Valid reports whether p is one of the defined priorities.
+func (p Priority) Valid() bool {
+	switch p {
+	case PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow:
+		return true
+	}
+	return false
+}
+
+// AgentStatus is an agent's presence.
+type AgentStatus string
+
+const (
+	AgentOnline  AgentStatus = "online"
+	AgentAway    AgentStatus = "away"
+	AgentOffline AgentStatus = "offline"
+)
+
+// Valid reports whether s is a defined presence.
+func (s AgentStatus) Valid() bool {
+	return s == AgentOnline || s == AgentAway || s == AgentOffline
+}
+
+// Customer is the pseudonymous customer record. Email and Phone are held
+// in plaintext only in memory; the store encrypts them at rest and keeps
+// an HMAC blind index for exact lookup.
+type Customer struct {
+	ID             string    `json:"id"`
+	PseudonymousID string    `json:"pseudonymous_id"`
+	DisplayName    string    `json:"display_name"`
+	VIPTier        int       `json:"vip_tier"`
+	Email          string    `json:"email,omitempty"`
+	Phone          string    `json:"phone,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Ticket is an escalated conversation waiting for or handled by a human agent.
+type Ticket struct {
+	ID                    string     `json:"id"`
+	CustomerID            string     `json:"customer_id"`
+	CustomerName          string     `json:"customer_name"`
+	ConversationID        string     `json:"conversation_id"`
+	Subject               string     `json:"subject"`
+	Status                Status     `json:"status"`
+	Priority              Priority   `json:"priority"`
+	Skills                []string   `json:"skills"`
+	GroupID               string     `json:"group_id,omitempty"`
+	AssigneeID            string     `json:"assignee_id,omitempty"`
+	VIPTier               int        `json:"vip_tier"`
+	Version               int64      `json:"version"`
+	CreatedAt             time.Time  `json:"created_at"`
+	UpdatedAt             time.Time  `json:"updated_at"`
+	FirstResponseDue      *time.Time `json:"first_response_due,omitempty"`
+	ResolutionDue         *time.Time `json:"resolution_due,omitempty"`
+	ClaimedAt             *time.Time `json:"claimed_at,omitempty"`
+	FirstResponseAt       *time.Time `json:"first_response_at,omitempty"`
+	ResolvedAt            *time.Time `json:"resolved_at,omitempty"`
+	ClosedAt              *time.Time `json:"closed_at,omitempty"`
+	FirstResponseBreached bool       `json:"first_response_breached"`
+	ResolutionBreached    bool       `json:"resolution_breached"`
+}
+
+// Message is one redacted line of a conversation.
+type Message struct {
+	ID             int64     `json:"id"`
+	ConversationID string    `json:"conversation_id"`
+	Author         string    `json:"author"` // "customer", "bot", "agent:<id>", "system"
+	Text           string    `json:"text"`   // redacted text only
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Agent is a human agent and their routing capacity.
+type Agent struct {
+	ID       string      `json:"id"`
+	Name     string      `json:"name"`
+	Skills   []string    `json:"skills"`
+	Groups   []string    `json:"groups"`
+	Capacity int         `json:"capacity"`
+	Status   AgentStatus `json:"status"`
+	Load     int         `json:"load"`
+}
+
+// SkillGroup is a team of agents that serves tickets needing its skills.
+type SkillGroup struct {
+	ID     string   `json:"id"`
+	Name   string   `json:"name"`
+	Skills []string `json:"skills"`
+}
+
+// Weights are the routing score weights of DESIGN.md §6.
+type Weights struct {
+	VIP   float64 `json:"vip" yaml:"vip"`
+	Skill float64 `json:"skill" yaml:"skill"`
+	Load  float64 `json:"load" yaml:"load"`
+	Wait  float64 `json:"wait" yaml:"wait"`
+}
+
+// DefaultWeights favour skill match, then free capacity, then VIP and aging.
+func DefaultWeights() Weights { return Weights{VIP: 0.2, Skill: 0.4, Load: 0.3, Wait: 0.1} }
+
+// Breakdown explains one routing decision: each weighted term and the total.
+type Breakdown struct {
+	VIP        float64 `json:"vip"`
+	SkillMatch float64 `json:"skill_match"`
+	Load       float64 `json:"load"`
+	Wait       float64 `json:"wait"`
+	Total      float64 `json:"total"`
+	GroupLoad  float64 `json:"group_load"`
+	Weights    Weights `json:"weights"`
+}
+
+// Assignment records that a ticket went to an agent, and why.
+type Assignment struct {
+	TicketID  string    `json:"ticket_id"`
+	AgentID   string    `json:"agent_id"`
+	GroupID   string    `json:"group_id"`
+	Reason    string    `json:"reason"` // route, pull, claim, transfer
+	Score     Breakdown `json:"score"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -1,0 +1,304 @@
+package tickets
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Redactor removes PII from free text before the ticket core stores it.
+// It fails closed: on error nothing is stored.
+type Redactor interface {
+	RedactText(ctx context.Context, text string) (string, error)
+}
+
+// Actor is who performs an operation. Agents act on their own tickets;
+// supervisors (and admins) on any.
+type Actor struct {
+	ID         string
+	Supervisor bool
+}
+
+// ServiceOptions wires a Service.
+type ServiceOptions struct {
+	Store    *Store
+	Router   *RedisRouter
+	Cache    *TicketCache
+	Redactor Redactor
+	Metrics  *Metrics
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Service is the ticket core used by the agent API and the bot pipeline:
+// it keeps PostgreSQL (the source of truth), the Redis router and the
+// ticket cache consistent.
+type Service struct {
+	ServiceOptions
+	mu   sync.RWMutex
+	subs map[int]func(Event)
+	next int
+}
+
+// NewService returns a Service; Now defaults to time.Now.
+func NewService(o ServiceOptions) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{ServiceOptions: o, subs: map[int]func(Event){}}
+}
+
+// NewTicket is the input of CreateTicket.
+type NewTicket struct {
+	Customer       Customer `json:"customer"`
+	Channel        string   `json:"channel"`
+	ConversationID string   `json:"conversation_id"`
+	Subject        string   `json:"subject"`
+	Message        string   `json:"message"`
+	Priority       Priority `json:"priority"`
+	Skills         []string `json:"skills"`
+}
+
+const maxTextLen = 16 << 10
+
+func (n *NewTicket) normalize() error {
+	if n.Priority == "" {
+		n.Priority = PriorityNormal
+	}
+	if !n.Priority.Valid() {
+		return fmt.Errorf("priority %q: want urgent, high, normal or low: %w", n.Priority, ErrInvalid)
+	}
+	if n.Channel == "" {
+		n.Channel = "api"
+	}
+	if n.Customer.VIPTier < 0 || n.Customer.VIPTier > 3 {
+		return fmt.Errorf("customer.vip_tier %d: want 0 to 3: %w", n.Customer.VIPTier, ErrInvalid)
+	}
+	if strings.TrimSpace(n.Customer.PseudonymousID) == "" {
+		return fmt.Errorf("customer.pseudonymous_id is required: %w", ErrInvalid)
+	}
+	if len(n.Subject) > 500 || len(n.Message) > maxTextLen || !utf8.ValidString(n.Subject+n.Message) {
+		return fmt.Errorf("subject ≤ 500 bytes and message ≤ %d bytes of UTF-8: %w", maxTextLen, ErrInvalid)
+	}
+	for i, s := range n.Skills {
+		n.Skills[i] = strings.ToLower(strings.TrimSpace(s))
+	}
+	return nil
+}
+
+func (s *Service) redact(ctx context.Context, text string) (string, error) {
+	if text == "" {
+		return "", nil
+	}
+	out, err := s.Redactor.RedactText(ctx, text)
+	if err != nil {
+		return "", fmt.Errorf("redaction failed, nothing stored: %w", err)
+	}
+	return out, nil
+}
+
+// CreateTicket stores a ticket with its first message (redacted), sets its
+// SLA deadlines and routes it. The returned assignment is nil when the
+// ticket waits in a queue.
+func (s *Service) CreateTicket(ctx context.Context, actor string, n NewTicket) (Ticket, *Assignment, error) {
+	if err := n.normalize(); err != nil {
+		return Ticket{}, nil, err
+	}
+	subject, err := s.redact(ctx, n.Subject)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	message, err := s.redact(ctx, n.Message)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	cust, err := s.Store.UpsertCustomer(ctx, n.Customer)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	conv := n.ConversationID
+	if conv == "" {
+		if conv, err = s.Store.CreateConversation(ctx, cust.ID, n.Channel); err != nil {
+			return Ticket{}, nil, err
+		}
+	}
+	if message != "" {
+		if _, err := s.Store.AddMessage(ctx, Message{ConversationID: conv, Author: "customer", Text: message}); err != nil {
+			return Ticket{}, nil, err
+		}
+	}
+	t := Ticket{CustomerID: cust.ID, CustomerName: cust.DisplayName, ConversationID: conv, Subject: subject,
+		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now()}
+	if err := s.setDeadlines(ctx, &t); err != nil {
+		return Ticket{}, nil, err
+	}
+	cands, err := s.candidates(ctx, t.Skills)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	if len(cands) > 0 {
+		t.GroupID = cands[0].ID
+	}
+	if t, err = s.Store.InsertTicket(ctx, t); err != nil {
+		return Ticket{}, nil, err
+	}
+	if err := s.Store.AppendAudit(ctx, nil, actor, "ticket.create", t.ID, map[string]any{"priority": t.Priority}); err != nil {
+		return Ticket{}, nil, err
+	}
+	return s.route(ctx, t, cands, "route")
+}
+
+func (s *Service) setDeadlines(ctx context.Context, t *Ticket) error {
+	pols, err := s.Store.SLAPolicies(ctx)
+	if err != nil {
+		return err
+	}
+	p, ok := pols[t.Priority]
+	if !ok {
+		return nil
+	}
+	fr, res, err := p.Deadlines(t.CreatedAt)
+	if err != nil {
+		return err
+	}
+	t.FirstResponseDue, t.ResolutionDue = &fr, &res
+	return nil
+}
+
+// candidates returns the skill groups eligible for skills, best skill
+// match first. With no skills, or no group sharing any, every group is a
+// candidate (skill match 1 and 0 respectively).
+func (s *Service) candidates(ctx context.Context, skills []string) ([]GroupCandidate, error) {
+	groups, err := s.Store.SkillGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return matchGroups(groups, skills), nil
+}
+
+func matchGroups(groups []SkillGroup, skills []string) []GroupCandidate {
+	var out, fallback []GroupCandidate
+	for _, g := range groups {
+		if len(skills) == 0 {
+			out = append(out, GroupCandidate{ID: g.ID, SkillMatch: 1})
+			continue
+		}
+		hit := 0
+		for _, sk := range skills {
+			if slices.Contains(g.Skills, sk) {
+				hit++
+			}
+		}
+		if hit > 0 {
+			out = append(out, GroupCandidate{ID: g.ID, SkillMatch: float64(hit) / float64(len(skills))})
+		}
+		fallback = append(fallback, GroupCandidate{ID: g.ID})
+	}
+	if len(out) == 0 {
+		out = fallback
+	}
+	slices.SortStableFunc(out, func(a, b GroupCandidate) int {
+		switch {
+		case a.SkillMatch > b.SkillMatch:
+			return -1
+		case a.SkillMatch < b.SkillMatch:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// queueDeadline orders waiting tickets: creation time plus the priority's
+// first-response target on the wall clock. Business hours decide breaches,
+// not order, so tickets that arrive overnight still queue first come,
+// first served within a priority.
+func queueDeadline(pols map[Priority]SLAPolicy, t Ticket) time.Time {
+	minutes := 24 * 60
+	if p, ok := pols[t.Priority]; ok {
+		minutes = p.FirstResponseMinutes
+	}
+	return t.CreatedAt.Add(time.Duration(minutes) * time.Minute)
+}
+
+// route asks the router for an agent and records the outcome.
+func (s *Service) route(ctx context.Context, t Ticket, cands []GroupCandidate, reason string) (Ticket, *Assignment, error) {
+	if len(cands) == 0 {
+		s.Log.Warn("no skill group exists; ticket stays open unrouted", "ticket", t.ID)
+		return t, nil, nil
+	}
+	pols, err := s.Store.SLAPolicies(ctx)
+	if err != nil {
+		return t, nil, err
+	}
+	start := time.Now()
+	res, err := s.Router.Route(ctx, RouteRequest{TicketID: t.ID, Groups: cands, VIPTier: t.VIPTier,
+		Priority: t.Priority, CreatedAt: t.CreatedAt, Deadline: queueDeadline(pols, t)})
+	s.Metrics.RouteSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.Metrics.Routed.WithLabelValues("error").Inc()
+		return t, nil, fmt.Errorf("route ticket %s: %w", t.ID, err)
+	}
+	if !res.Assigned {
+		s.Metrics.Routed.WithLabelValues("queued").Inc()
+		return t, nil, nil
+	}
+	s.Metrics.Routed.WithLabelValues("assigned").Inc()
+	return s.apply(ctx, res, reason)
+}
+
+// apply records a router assignment in PostgreSQL.
+func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
+	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
+		CreatedAt: s.Now()}
+	_, t, err := s.Store.UpdateTicket(ctx, res.TicketID, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status != StatusOpen && t.AssigneeID != res.AgentID {
+			return fmt.Errorf("ticket %s is %s: %w", t.ID, t.Status, ErrConflict)
+		}
+		t.Status, t.AssigneeID, t.GroupID = StatusAssigned, res.AgentID, res.GroupID
+		if reason == "claim" {
+			now := s.Now()
+			t.ClaimedAt = &now
+		}
+		if err := InsertAssignment(ctx, tx, a); err != nil {
+			return err
+		}
+		return s.Store.AppendAudit(ctx, tx, "router", "ticket.assign", t.ID, map[string]any{"agent": res.AgentID, "reason": reason})
+	})
+	if err != nil {
+		// Redis now holds an assignment PostgreSQL does not: have the router
+		// rebuild from PostgreSQL, the source of truth, on its next call.
+		if ierr := s.Router.Invalidate(context.WithoutCancel(ctx)); ierr != nil {
+			s.Log.Error("invalidate routing state", "ticket", res.TicketID, "err", ierr)
+		}
+		return Ticket{}, nil, err
+	}
+	s.afterWrite(ctx, t)
+	return t, &a, nil
+}
+
+// applyPulled records tickets that a freed slot pulled from a queue.
+func (s *Service) applyPulled(ctx context.Context, pulled []RouteResult) {
+	for _, p := range pulled {
+		if _, _, err := s.apply(ctx, p, "pull"); err != nil {
+			s.Log.Error("record pulled ticket", "ticket", p.TicketID, "err", err)
+		}
+	}
+}
+
+// afterWrite drops cached copies older than t so no reader sees them.
+func (s *Service) afterWrite(ctx context.Context, t Ticket) {
+	if err := s.Cache.Invalidate(context.WithoutCancel(ctx), t.ID, t.Version); err != nil {
+		s.Log.Error("invalidate ticket cache", "ticket", t.ID, "err", err)
+	}
+}

@@ -1,0 +1,291 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// GetTicket reads a ticket cache-aside: Redis first, PostgreSQL on a miss.
+func (s *Service) GetTicket(ctx context.Context, id string) (Ticket, error) {
+	if t, ok, err := s.Cache.Get(ctx, id); err == nil && ok {
+		return t, nil
+	} else if err != nil {
+		s.Log.Warn("ticket cache read failed; reading PostgreSQL", "err", err)
+	}
+	t, err := s.Store.GetTicket(ctx, id)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if _, err := s.Cache.Fill(ctx, t); err != nil {
+		s.Log.Warn("ticket cache fill failed", "err", err)
+	}
+	return t, nil
+}
+
+// TicketDetail is what an agent sees of one ticket.
+type TicketDetail struct {
+	Ticket      Ticket       `json:"ticket"`
+	Messages    []Message    `json:"messages"`
+	Assignments []Assignment `json:"assignments"`
+}
+
+// Detail returns a ticket with its redacted transcript and its routing
+// history (every assignment with its score breakdown).
+func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDetail, error) {
+	t, err := s.GetTicket(ctx, id)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	if err := s.canSee(ctx, actor, t); err != nil {
+		return TicketDetail{}, err
+	}
+	msgs, err := s.Store.ListMessages(ctx, t.ConversationID)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	as, err := s.Store.Assignments(ctx, t.ID)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as}, nil
+}
+
+// canSee lets agents see tickets they hold or that wait in their groups.
+func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
+	if actor.Supervisor || t.AssigneeID == actor.ID {
+		return nil
+	}
+	if t.Status == StatusOpen {
+		a, err := s.Store.GetAgent(ctx, actor.ID)
+		if err == nil && slices.Contains(a.Groups, t.GroupID) {
+			return nil
+		}
+	}
+	return fmt.Errorf("ticket %s is not yours: %w", t.ID, ErrForbidden)
+}
+
+func (s *Service) mustHold(actor Actor, t *Ticket) error {
+	if !t.Status.Active() {
+		return fmt.Errorf("ticket %s is %s, not assigned: %w", t.ID, t.Status, ErrConflict)
+	}
+	if !actor.Supervisor && t.AssigneeID != actor.ID {
+		return fmt.Errorf("ticket %s is assigned to someone else: %w", t.ID, ErrForbidden)
+	}
+	return nil
+}
+
+// Claim accepts a ticket routed to the agent, or takes one waiting in the
+// agent's groups (atomically, respecting capacity).
+func (s *Service) Claim(ctx context.Context, actor Actor, id string) (Ticket, error) {
+	t, err := s.Store.GetTicket(ctx, id)
+	if err != nil {
+		return Ticket{}, err
+	}
+	switch {
+	case t.Status.Active() && t.AssigneeID == actor.ID:
+		_, t, err = s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+			if t.AssigneeID != actor.ID || !t.Status.Active() {
+				return fmt.Errorf("ticket %s changed hands: %w", id, ErrConflict)
+			}
+			if t.ClaimedAt == nil {
+				now := s.Now()
+				t.ClaimedAt = &now
+			}
+			return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.claim", id, nil)
+		})
+		if err == nil {
+			s.afterWrite(ctx, t)
+		}
+		return t, err
+	case t.Status == StatusOpen:
+		if err := s.canSee(ctx, actor, t); err != nil {
+			return Ticket{}, err
+		}
+		res, err := s.Router.Claim(ctx, actor.ID, id)
+		if err != nil {
+			return Ticket{}, fmt.Errorf("claim ticket %s: %w", id, err)
+		}
+		t, _, err = s.apply(ctx, res, "claim")
+		return t, err
+	default:
+		return Ticket{}, fmt.Errorf("ticket %s is %s and assigned to another agent: %w", id, t.Status, ErrConflict)
+	}
+}
+
+// Reply stores an agent's reply (redacted) in the conversation, marks the
+// first response and sets the ticket pending on the customer.
+func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Ticket, Message, error) {
+	text = strings.TrimSpace(text)
+	if text == "" || len(text) > maxTextLen || !utf8.ValidString(text) {
+		return Ticket{}, Message{}, fmt.Errorf("reply text: 1 to %d bytes of UTF-8: %w", maxTextLen, ErrInvalid)
+	}
+	red, err := s.redact(ctx, text)
+	if err != nil {
+		return Ticket{}, Message{}, err
+	}
+	msg := Message{Author: "agent:" + actor.ID, Text: red}
+	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if err := s.mustHold(actor, t); err != nil {
+			return err
+		}
+		now := s.Now()
+		if t.ClaimedAt == nil {
+			t.ClaimedAt = &now
+		}
+		if t.FirstResponseAt == nil {
+			t.FirstResponseAt = &now
+		}
+		t.Status = StatusPending
+		msg.ConversationID = t.ConversationID
+		var err error
+		if msg, err = InsertMessageTx(ctx, tx, msg); err != nil {
+			return err
+		}
+		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.reply", id, nil)
+	})
+	if err != nil {
+		return Ticket{}, Message{}, err
+	}
+	s.afterWrite(ctx, t)
+	return t, msg, nil
+}
+
+// Resolve marks a ticket resolved; the agent's freed slot pulls the next
+// waiting ticket.
+func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, error) {
+	before, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status == StatusOpen && !actor.Supervisor {
+			return fmt.Errorf("ticket %s is not assigned to you: %w", id, ErrForbidden)
+		}
+		if t.Status != StatusOpen {
+			if err := s.mustHold(actor, t); err != nil {
+				return err
+			}
+		}
+		now := s.Now()
+		t.Status, t.ResolvedAt = StatusResolved, &now
+		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.resolve", id, nil)
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	s.afterWrite(ctx, t)
+	return t, s.releaseSlot(ctx, before)
+}
+
+// releaseSlot gives back the router slot (or queue place) a ticket held.
+func (s *Service) releaseSlot(ctx context.Context, before Ticket) error {
+	if before.Status == StatusOpen {
+		return s.Router.Forget(ctx, before.ID)
+	}
+	if !before.Status.Active() || before.AssigneeID == "" {
+		return nil
+	}
+	pulled, err := s.Router.Release(ctx, before.AssigneeID, before.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("release router slot: %w", err)
+	}
+	s.applyPulled(ctx, pulled)
+	return nil
+}
+
+// Close closes a resolved ticket.
+func (s *Service) Close(ctx context.Context, actor Actor, id string) (Ticket, error) {
+	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status != StatusResolved {
+			return fmt.Errorf("ticket %s is %s; only resolved tickets close: %w", id, t.Status, ErrConflict)
+		}
+		now := s.Now()
+		t.Status, t.ClosedAt = StatusClosed, &now
+		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.close", id, nil)
+	})
+	if err == nil {
+		s.afterWrite(ctx, t)
+	}
+	return t, err
+}
+
+// Reopen puts a resolved or closed ticket back in the queue and routes it.
+func (s *Service) Reopen(ctx context.Context, actor Actor, id string) (Ticket, *Assignment, error) {
+	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status != StatusResolved && t.Status != StatusClosed {
+			return fmt.Errorf("ticket %s is %s; only resolved or closed tickets reopen: %w", id, t.Status, ErrConflict)
+		}
+		t.Status, t.AssigneeID, t.ResolvedAt, t.ClosedAt, t.ClaimedAt = StatusOpen, "", nil, nil, nil
+		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.reopen", id, nil)
+	})
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	s.afterWrite(ctx, t)
+	cands, err := s.candidates(ctx, t.Skills)
+	if err != nil {
+		return t, nil, err
+	}
+	return s.route(ctx, t, cands, "route")
+}
+
+// Transfer moves a ticket to another skill group (routed there) or to a
+// named agent (who must have a free slot).
+func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgent string) (Ticket, *Assignment, error) {
+	if (toGroup == "") == (toAgent == "") {
+		return Ticket{}, nil, fmt.Errorf("transfer needs exactly one of group or agent: %w", ErrInvalid)
+	}
+	if toAgent != "" {
+		target, err := s.Store.GetAgent(ctx, toAgent)
+		if err != nil {
+			return Ticket{}, nil, err
+		}
+		if target.Status != AgentOnline || target.Load >= target.Capacity {
+			return Ticket{}, nil, fmt.Errorf("agent %s is %s with %d/%d tickets: %w", toAgent, target.Status, target.Load, target.Capacity, ErrNoCapacity)
+		}
+		if len(target.Groups) > 0 {
+			toGroup = target.Groups[0]
+		}
+	} else if err := s.groupExists(ctx, toGroup); err != nil {
+		return Ticket{}, nil, err
+	}
+	before, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status != StatusOpen {
+			if err := s.mustHold(actor, t); err != nil {
+				return err
+			}
+		} else if !actor.Supervisor {
+			return fmt.Errorf("ticket %s is not assigned to you: %w", id, ErrForbidden)
+		}
+		t.Status, t.AssigneeID, t.GroupID, t.ClaimedAt = StatusOpen, "", toGroup, nil
+		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.transfer", id, map[string]any{"group": toGroup, "agent": toAgent})
+	})
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	s.afterWrite(ctx, t)
+	if err := s.releaseSlot(ctx, before); err != nil {
+		return t, nil, err
+	}
+	if toAgent != "" {
+		res, err := s.Router.AssignTo(ctx, toAgent, id, toGroup)
+		if err == nil {
+			return s.apply(ctx, res, "transfer")
+		}
+		s.Log.Warn("transfer to agent failed; routing to the agent's group", "ticket", id, "err", err)
+	}
+	return s.route(ctx, t, []GroupCandidate{{ID: toGroup, SkillMatch: 1}}, "transfer")
+}
+
+func (s *Service) groupExists(ctx context.Context, id string) error {
+	groups, err := s.Store.SkillGroups(ctx)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(groups, func(g SkillGroup) bool { return g.ID == id }) {
+		return fmt.Errorf("skill group %q: %w", id, ErrNotFound)
+	}
+	return nil
+}

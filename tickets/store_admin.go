@@ -1,0 +1,198 @@
+package tickets
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PutSkillGroup creates or replaces a skill group.
+func (s *Store) PutSkillGroup(ctx context.Context, g SkillGroup) error {
+	if g.Skills == nil {
+		g.Skills = []string{}
+	}
+	_, err := s.primary.Exec(ctx, `INSERT INTO skill_groups (id, name, skills) VALUES ($1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, skills = EXCLUDED.skills`, g.ID, g.Name, g.Skills)
+	return mapPgErr(err, "skill group "+g.ID)
+}
+
+// SkillGroups lists all skill groups by id.
+func (s *Store) SkillGroups(ctx context.Context) ([]SkillGroup, error) {
+	rows, err := s.primary.Query(ctx, `SELECT id, name, skills FROM skill_groups ORDER BY id`)
+	if err != nil {
+		return nil, mapPgErr(err, "skill groups")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SkillGroup, error) {
+		var g SkillGroup
+		err := r.Scan(&g.ID, &g.Name, &g.Skills)
+		return g, err
+	})
+	return out, mapPgErr(err, "skill groups")
+}
+
+const agentCols = `a.id, a.name, a.skills, a.groups, a.capacity, a.status,
+	(SELECT count(*) FROM tickets t WHERE t.assignee = a.id AND t.status IN ('assigned', 'pending'))`
+
+func scanAgent(r pgx.Row) (Agent, error) {
+	var a Agent
+	err := r.Scan(&a.ID, &a.Name, &a.Skills, &a.Groups, &a.Capacity, &a.Status, &a.Load)
+	return a, err
+}
+
+// PutAgent creates an agent or updates name, skills, groups and capacity.
+// A new agent starts offline; status changes go through SetAgentStatus.
+func (s *Store) PutAgent(ctx context.Context, a Agent) (Agent, error) {
+	if a.Skills == nil {
+		a.Skills = []string{}
+	}
+	if a.Groups == nil {
+		a.Groups = []string{}
+	}
+	var missing []string
+	err := s.primary.QueryRow(ctx, `SELECT coalesce(array_agg(g), '{}') FROM unnest($1::text[]) g
+		WHERE g NOT IN (SELECT id FROM skill_groups)`, a.Groups).Scan(&missing)
+	if err != nil {
+		return Agent{}, mapPgErr(err, "agent "+a.ID)
+	}
+	if len(missing) > 0 {
+		return Agent{}, fmt.Errorf("agent %s: unknown skill groups %v: %w", a.ID, missing, ErrInvalid)
+	}
+	_, err = s.primary.Exec(ctx, `INSERT INTO agents (id, name, skills, groups, capacity) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, skills = EXCLUDED.skills, groups = EXCLUDED.groups,
+			capacity = EXCLUDED.capacity, updated_at = now()`, a.ID, a.Name, a.Skills, a.Groups, a.Capacity)
+	if err != nil {
+		return Agent{}, mapPgErr(err, "agent "+a.ID)
+	}
+	return s.GetAgent(ctx, a.ID)
+}
+
+// GetAgent loads an agent with its current load.
+func (s *Store) GetAgent(ctx context.Context, id string) (Agent, error) {
+	a, err := scanAgent(s.primary.QueryRow(ctx, `SELECT `+agentCols+` FROM agents a WHERE a.id = $1`, id))
+	return a, mapPgErr(err, "agent "+id)
+}
+
+// Agents lists all agents by id.
+func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
+	rows, err := s.primary.Query(ctx, `SELECT `+agentCols+` FROM agents a ORDER BY a.id`)
+	if err != nil {
+		return nil, mapPgErr(err, "agents")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+	return out, mapPgErr(err, "agents")
+}
+
+// SetAgentStatus sets presence and, when capacity ≥ 0, capacity.
+func (s *Store) SetAgentStatus(ctx context.Context, id string, status AgentStatus, capacity int) (Agent, error) {
+	tag, err := s.primary.Exec(ctx, `UPDATE agents SET status = $2,
+		capacity = CASE WHEN $3 >= 0 THEN $3 ELSE capacity END, updated_at = now() WHERE id = $1`, id, status, capacity)
+	if err != nil {
+		return Agent{}, mapPgErr(err, "agent "+id)
+	}
+	if tag.RowsAffected() == 0 {
+		return Agent{}, fmt.Errorf("agent %s: %w", id, ErrNotFound)
+	}
+	return s.GetAgent(ctx, id)
+}
+
+// PutSLAPolicy creates or replaces the policy of one priority.
+func (s *Store) PutSLAPolicy(ctx context.Context, p SLAPolicy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if p.Timezone == "" {
+		p.Timezone = "UTC"
+	}
+	if p.BusinessDays == nil {
+		p.BusinessDays = []int{}
+	}
+	_, err := s.primary.Exec(ctx, `INSERT INTO sla_policies (priority, first_response_minutes, resolution_minutes,
+			timezone, business_days, business_start, business_end)
+		VALUES ($1, $2, $3, $4, $5, nullif($6, '')::time, nullif($7, '')::time)
+		ON CONFLICT (priority) DO UPDATE SET first_response_minutes = EXCLUDED.first_response_minutes,
+			resolution_minutes = EXCLUDED.resolution_minutes, timezone = EXCLUDED.timezone,
+			business_days = EXCLUDED.business_days, business_start = EXCLUDED.business_start,
+			business_end = EXCLUDED.business_end`,
+		p.Priority, p.FirstResponseMinutes, p.ResolutionMinutes, p.Timezone, p.BusinessDays, p.BusinessStart, p.BusinessEnd)
+	return mapPgErr(err, "sla policy")
+}
+
+// SLAPolicies returns the policies by priority.
+func (s *Store) SLAPolicies(ctx context.Context) (map[Priority]SLAPolicy, error) {
+	rows, err := s.primary.Query(ctx, `SELECT priority, first_response_minutes, resolution_minutes, timezone,
+		business_days, coalesce(to_char(business_start, 'HH24:MI'), ''), coalesce(to_char(business_end, 'HH24:MI'), '')
+		FROM sla_policies`)
+	if err != nil {
+		return nil, mapPgErr(err, "sla policies")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SLAPolicy, error) {
+		var p SLAPolicy
+		err := r.Scan(&p.Priority, &p.FirstResponseMinutes, &p.ResolutionMinutes, &p.Timezone,
+			&p.BusinessDays, &p.BusinessStart, &p.BusinessEnd)
+		return p, err
+	})
+	if err != nil {
+		return nil, mapPgErr(err, "sla policies")
+	}
+	out := make(map[Priority]SLAPolicy, len(list))
+	for _, p := range list {
+		out[p.Priority] = p
+	}
+	return out, nil
+}
+
+// RoutingWeights returns the stored weights; ok is false when none are stored.
+func (s *Store) RoutingWeights(ctx context.Context) (w Weights, ok bool, err error) {
+	err = s.primary.QueryRow(ctx, `SELECT vip, skill, load, wait FROM routing_weights`).Scan(&w.VIP, &w.Skill, &w.Load, &w.Wait)
+	if err == pgx.ErrNoRows {
+		return Weights{}, false, nil
+	}
+	return w, err == nil, mapPgErr(err, "routing weights")
+}
+
+// PutRoutingWeights stores the weights.
+func (s *Store) PutRoutingWeights(ctx context.Context, w Weights) error {
+	_, err := s.primary.Exec(ctx, `INSERT INTO routing_weights (vip, skill, load, wait) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET vip = $1, skill = $2, load = $3, wait = $4, updated_at = now()`,
+		w.VIP, w.Skill, w.Load, w.Wait)
+	return mapPgErr(err, "routing weights")
+}
+
+// RouterSnapshot reads everything the router needs to rebuild its Redis
+// state: agents, the tickets they hold, and the open tickets waiting.
+// waiting describes an open ticket as the router queues it.
+func (s *Store) RouterSnapshot(ctx context.Context, waiting func(Ticket) RouterWaiting) (RouterSnapshot, error) {
+	var snap RouterSnapshot
+	agents, err := s.Agents(ctx)
+	if err != nil {
+		return snap, err
+	}
+	for _, a := range agents {
+		snap.Agents = append(snap.Agents, RouterAgent{ID: a.ID, Status: a.Status, Capacity: a.Capacity, Groups: a.Groups})
+	}
+	rows, err := s.primary.Query(ctx, `SELECT id, assignee FROM tickets WHERE status IN ('assigned', 'pending') AND assignee IS NOT NULL`)
+	if err != nil {
+		return snap, mapPgErr(err, "snapshot")
+	}
+	snap.Assigned, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RouterAssigned, error) {
+		var a RouterAssigned
+		err := r.Scan(&a.TicketID, &a.AgentID)
+		return a, err
+	})
+	if err != nil {
+		return snap, mapPgErr(err, "snapshot")
+	}
+	rows, err = s.primary.Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
+	if err != nil {
+		return snap, mapPgErr(err, "snapshot")
+	}
+	open, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	if err != nil {
+		return snap, mapPgErr(err, "snapshot")
+	}
+	for _, t := range open {
+		snap.Waiting = append(snap.Waiting, waiting(t))
+	}
+	return snap, nil
+}

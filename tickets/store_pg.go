@@ -1,0 +1,215 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// FieldCrypter encrypts sensitive columns at rest and computes blind indexes
+// for exact-match lookup. internal/fieldcrypt.KeyRing implements it.
+type FieldCrypter interface {
+	Encrypt(plaintext, aad []byte) ([]byte, error)
+	Decrypt(ciphertext, aad []byte) ([]byte, error)
+	BlindIndex(kind, value string) []byte
+}
+
+// Store is the PostgreSQL store of the ticket core. Writes go to the
+// primary; list queries may go to a read replica.
+type Store struct {
+	primary *pgxpool.Pool
+	replica *pgxpool.Pool
+	crypt   FieldCrypter
+}
+
+// NewStore returns a Store. replica may be nil, then reads use primary.
+func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
+	if replica == nil {
+		replica = primary
+	}
+	return &Store{primary: primary, replica: replica, crypt: crypt}
+}
+
+// Pool returns the primary pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.primary }
+
+// Ping checks the primary and the replica.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.primary.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres primary: %w", err)
+	}
+	if s.replica != s.primary {
+		if err := s.replica.Ping(ctx); err != nil {
+			return fmt.Errorf("postgres replica: %w", err)
+		}
+	}
+	return nil
+}
+
+// mapPgErr turns constraint violations into package sentinels.
+func mapPgErr(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return fmt.Errorf("%s already exists: %w", what, ErrConflict)
+		case "23503":
+			return fmt.Errorf("%s refers to something that does not exist (%s): %w", what, pe.ConstraintName, ErrInvalid)
+		case "23514", "22P02", "22007", "22008":
+			return fmt.Errorf("%s: %s: %w", what, pe.Message, ErrInvalid)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (s *Store) sealField(kind, id, value string) (enc, bidx []byte, err error) {
+	if value == "" {
+		return nil, nil, nil
+	}
+	enc, err = s.crypt.Encrypt([]byte(value), []byte("customers."+kind+":"+id))
+	if err != nil {
+		return nil, nil, fmt.Errorf("encrypt %s: %w", kind, err)
+	}
+	return enc, s.crypt.BlindIndex(kind, value), nil
+}
+
+func (s *Store) openField(kind, id string, enc []byte) (string, error) {
+	if enc == nil {
+		return "", nil
+	}
+	pt, err := s.crypt.Decrypt(enc, []byte("customers."+kind+":"+id))
+	if err != nil {
+		return "", fmt.Errorf("decrypt %s: %w", kind, err)
+	}
+	return string(pt), nil
+}
+
+// UpsertCustomer creates the customer with c.PseudonymousID or updates its
+// display name, VIP tier and contact fields. Contact fields are encrypted.
+func (s *Store) UpsertCustomer(ctx context.Context, c Customer) (Customer, error) {
+	if strings.TrimSpace(c.PseudonymousID) == "" {
+		return Customer{}, fmt.Errorf("customer pseudonymous_id is required: %w", ErrInvalid)
+	}
+	var id string
+	err := s.primary.QueryRow(ctx, `SELECT id FROM customers WHERE pseudonymous_id = $1`, c.PseudonymousID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		id = uuid.NewString()
+	} else if err != nil {
+		return Customer{}, mapPgErr(err, "customer")
+	}
+	emailEnc, emailIdx, err := s.sealField("email", id, c.Email)
+	if err != nil {
+		return Customer{}, err
+	}
+	phoneEnc, phoneIdx, err := s.sealField("phone", id, c.Phone)
+	if err != nil {
+		return Customer{}, err
+	}
+	err = s.primary.QueryRow(ctx, `
+		INSERT INTO customers (id, pseudonymous_id, display_name, vip_tier, email_enc, email_bidx, phone_enc, phone_bidx)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (pseudonymous_id) DO UPDATE SET
+			display_name = EXCLUDED.display_name, vip_tier = EXCLUDED.vip_tier,
+			email_enc = COALESCE(EXCLUDED.email_enc, customers.email_enc),
+			email_bidx = COALESCE(EXCLUDED.email_bidx, customers.email_bidx),
+			phone_enc = COALESCE(EXCLUDED.phone_enc, customers.phone_enc),
+			phone_bidx = COALESCE(EXCLUDED.phone_bidx, customers.phone_bidx)
+		RETURNING id`,
+		id, c.PseudonymousID, c.DisplayName, c.VIPTier, emailEnc, emailIdx, phoneEnc, phoneIdx).Scan(&id)
+	if err != nil {
+		return Customer{}, mapPgErr(err, "customer")
+	}
+	return s.GetCustomer(ctx, id)
+}
+
+const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at`
+
+func (s *Store) scanCustomer(row pgx.Row) (Customer, error) {
+	var c Customer
+	var emailEnc, phoneEnc []byte
+	if err := row.Scan(&c.ID, &c.PseudonymousID, &c.DisplayName, &c.VIPTier, &emailEnc, &phoneEnc, &c.CreatedAt); err != nil {
+		return Customer{}, mapPgErr(err, "customer")
+	}
+	var err error
+	if c.Email, err = s.openField("email", c.ID, emailEnc); err != nil {
+		return Customer{}, err
+	}
+	if c.Phone, err = s.openField("phone", c.ID, phoneEnc); err != nil {
+		return Customer{}, err
+	}
+	return c, nil
+}
+
+// GetCustomer loads a customer with decrypted contact fields.
+func (s *Store) GetCustomer(ctx context.Context, id string) (Customer, error) {
+	if uuid.Validate(id) != nil {
+		return Customer{}, fmt.Errorf("customer %q: %w", id, ErrNotFound)
+	}
+	return s.scanCustomer(s.primary.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1`, id))
+}
+
+// FindCustomerByContact finds a customer by exact email or phone through the
+// blind index; kind is "email" or "phone".
+func (s *Store) FindCustomerByContact(ctx context.Context, kind, value string) (Customer, error) {
+	var col string
+	switch kind {
+	case "email":
+		col = "email_bidx"
+	case "phone":
+		col = "phone_bidx"
+	default:
+		return Customer{}, fmt.Errorf("contact kind %q (want email or phone): %w", kind, ErrInvalid)
+	}
+	return s.scanCustomer(s.replica.QueryRow(ctx,
+		`SELECT `+customerCols+` FROM customers WHERE `+col+` = $1 LIMIT 1`, s.crypt.BlindIndex(kind, value)))
+}
+
+// CreateConversation opens a conversation for a customer on a channel.
+func (s *Store) CreateConversation(ctx context.Context, customerID, channel string) (string, error) {
+	id := uuid.NewString()
+	_, err := s.primary.Exec(ctx, `INSERT INTO conversations (id, customer_id, channel) VALUES ($1, $2, $3)`,
+		id, customerID, channel)
+	return id, mapPgErr(err, "conversation")
+}
+
+// AddMessage appends a redacted message to a conversation.
+func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = time.Now()
+	}
+	err := s.primary.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body, created_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`, m.ConversationID, m.Author, m.Text, m.CreatedAt).Scan(&m.ID)
+	return m, mapPgErr(err, "message")
+}
+
+// ListMessages returns a conversation's messages, oldest first, including
+// archived ones.
+func (s *Store) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
+	rows, err := s.replica.Query(ctx, `
+		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
+		UNION ALL
+		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
+		ORDER BY created_at, id`, conversationID)
+	if err != nil {
+		return nil, mapPgErr(err, "messages")
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
+		var m Message
+		err := r.Scan(&m.ID, &m.ConversationID, &m.Author, &m.Text, &m.CreatedAt)
+		return m, err
+	})
+	return msgs, mapPgErr(err, "messages")
+}

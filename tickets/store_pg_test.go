@@ -1,0 +1,186 @@
+package tickets
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	pool := migratedPool(t)
+	ctx := context.Background()
+	v1, err := Migrate(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := Migrate(ctx, pool)
+	if err != nil || v1 != v2 || v1 < 1 {
+		t.Fatalf("second migrate: version %d → %d, err %v", v1, v2, err)
+	}
+}
+
+func TestCustomerContactFieldsEncryptedWithBlindIndex(t *testing.T) {
+	pool := migratedPool(t)
+	ctx := context.Background()
+	s := NewStore(pool, nil, testKeyRing(t))
+	in := Customer{PseudonymousID: "tg:42", DisplayName: "Ada", VIPTier: 2, Email: "Ada.Lovelace@Example.com", Phone: "+86 138-1234-5678"}
+	got, err := s.UpsertCustomer(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.ID = got.ID
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Customer{}, "CreatedAt")); diff != "" {
+		t.Fatalf("customer round trip (-want +got):\n%s", diff)
+	}
+	var raw []byte
+	if err := pool.QueryRow(ctx, `SELECT convert_to(customers::text, 'UTF8') FROM customers WHERE id = $1`, got.ID).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	for _, plain := range []string{"Lovelace", "lovelace", "13812345678", "1234-5678", "Example"} {
+		if bytes.Contains(raw, []byte(plain)) {
+			t.Errorf("row holds %q in plaintext", plain)
+		}
+	}
+	for _, tc := range []struct{ kind, value string }{
+		{"email", "  ada.lovelace@example.COM "},
+		{"phone", "+8613812345678"},
+	} {
+		found, err := s.FindCustomerByContact(ctx, tc.kind, tc.value)
+		if err != nil || found.ID != got.ID {
+			t.Errorf("find by %s %q: got %q, %v", tc.kind, tc.value, found.ID, err)
+		}
+	}
+	if _, err := s.FindCustomerByContact(ctx, "email", "someone@else.org"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown email: err %v, want ErrNotFound", err)
+	}
+	if _, err := s.FindCustomerByContact(ctx, "address", "x"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("unknown kind: err %v, want ErrInvalid", err)
+	}
+}
+
+// seedTickets inserts n tickets spread over the last year: a few percent
+// open, the rest spread over other statuses, 200 assignees and many names.
+func seedTickets(t *testing.T, s *Store, n int) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: "seed", DisplayName: "Seed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := s.CreateConversation(ctx, c.ID, "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSkillGroup(ctx, SkillGroup{ID: "billing", Name: "Billing"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.primary.Exec(ctx, `INSERT INTO agents (id, name) SELECT 'agent' || g, 'Agent ' || g FROM generate_series(0, 199) g`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.primary.Exec(ctx, `INSERT INTO tickets (id, customer_id, customer_name, conversation_id, status, priority, assignee, created_at)
+		SELECT gen_random_uuid(), $1, 'Customer ' || md5(g::text), $2,
+			CASE WHEN g % 50 = 0 THEN 'open' WHEN g % 3 = 0 THEN 'assigned' WHEN g % 3 = 1 THEN 'resolved' ELSE 'closed' END,
+			'normal', CASE WHEN g % 50 = 0 THEN NULL ELSE 'agent' || (g % 200) END,
+			now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
+		FROM generate_series(1, $3) g`, c.ID, conv, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.primary.Exec(ctx, `ANALYZE tickets`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIndexesServeTheirQueries runs EXPLAIN on the very queries the store
+// sends and checks the planner picks the index built for each.
+func TestIndexesServeTheirQueries(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	seedTickets(t, s, 30000)
+	ctx := context.Background()
+	listQ, listArgs := listTicketsQuery(TicketFilter{Since: time.Now().Add(-48 * time.Hour), Status: StatusAssigned, AssigneeID: "agent7"})
+	nameQ, nameArgs := listTicketsQuery(TicketFilter{CustomerName: "CUSTOMER c4ca"})
+	for _, tc := range []struct {
+		name, index, query string
+		args               []any
+	}{
+		{"ticket list by time, status, assignee", "tickets_list_idx", listQ, listArgs},
+		{"case-insensitive customer name", "tickets_customer_name_lower_idx", nameQ, nameArgs},
+		{"open backlog", "tickets_open_idx", openBacklogQuery, []any{50}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var plan string
+			if err := pool.QueryRow(ctx, `EXPLAIN (FORMAT JSON) `+tc.query, tc.args...).Scan(&plan); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(plan, `"Index Name": "`+tc.index+`"`) {
+				t.Fatalf("plan does not use %s:\n%s", tc.index, plan)
+			}
+		})
+	}
+	// The queries also return the right rows.
+	got, err := s.ListTickets(ctx, TicketFilter{CustomerName: "customer C4CA"})
+	if err != nil || len(got) == 0 {
+		t.Fatalf("name search: %d rows, %v", len(got), err)
+	}
+	for _, tk := range got {
+		if !strings.HasPrefix(strings.ToLower(tk.CustomerName), "customer c4ca") {
+			t.Errorf("name search returned %q", tk.CustomerName)
+		}
+	}
+	open, err := s.OpenBacklog(ctx, 50)
+	if err != nil || len(open) != 50 {
+		t.Fatalf("backlog: %d rows, %v", len(open), err)
+	}
+	for i, tk := range open {
+		if tk.Status != StatusOpen || (i > 0 && tk.CreatedAt.Before(open[i-1].CreatedAt)) {
+			t.Fatalf("backlog row %d: status %s, not oldest-first", i, tk.Status)
+		}
+	}
+}
+
+// TestListsReadFromTheReplica points the replica pool at a second database
+// holding a copy of one ticket: list queries see the replica's rows, while
+// reads that must be current (GetTicket) go to the primary.
+func TestListsReadFromTheReplica(t *testing.T) {
+	primary, replica := migratedPool(t), migratedPool(t)
+	ctx := context.Background()
+	p := NewStore(primary, nil, testKeyRing(t))
+	seed := func(s *Store, name string) Ticket {
+		c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: name, DisplayName: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, err := s.CreateConversation(ctx, c.ID, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := s.InsertTicket(ctx, Ticket{CustomerID: c.ID, CustomerName: name, ConversationID: conv, Status: StatusOpen,
+			Priority: PriorityNormal, CreatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	onPrimary := seed(p, "primary-only")
+	seed(NewStore(replica, nil, testKeyRing(t)), "replica-only")
+	s := NewStore(primary, replica, testKeyRing(t))
+	list, err := s.ListTickets(ctx, TicketFilter{})
+	if err != nil || len(list) != 1 || list[0].CustomerName != "replica-only" {
+		t.Fatalf("list read %+v (%v), want the replica's row", list, err)
+	}
+	if got, err := s.GetTicket(ctx, onPrimary.ID); err != nil || got.CustomerName != "primary-only" {
+		t.Fatalf("GetTicket read %+v (%v), want the primary's row", got, err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,265 @@
+package tickets
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// EventChannel is the PostgreSQL NOTIFY channel that carries ticket events.
+const EventChannel = "switchboard_events"
+
+// Event tells every instance that a ticket changed. It is sent with NOTIFY
+// inside the writing transaction, so it is delivered only after commit.
+type Event struct {
+	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.assigned
+	TicketID     string `json:"ticket_id"`
+	Version      int64  `json:"version"`
+	Status       Status `json:"status"`
+	AssigneeID   string `json:"assignee_id,omitempty"`
+	PrevAssignee string `json:"prev_assignee_id,omitempty"`
+	GroupID      string `json:"group_id,omitempty"`
+}
+
+const ticketCols = `id, customer_id, customer_name, conversation_id, subject, status, priority, skills,
+	coalesce(group_id, ''), coalesce(assignee, ''), vip_tier, version, created_at, updated_at,
+	first_response_due, resolution_due, claimed_at, first_response_at, resolved_at, closed_at,
+	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL`
+
+func scanTicket(row pgx.Row) (Ticket, error) {
+	var t Ticket
+	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &t.ConversationID, &t.Subject, &t.Status,
+		&t.Priority, &t.Skills, &t.GroupID, &t.AssigneeID, &t.VIPTier, &t.Version, &t.CreatedAt, &t.UpdatedAt,
+		&t.FirstResponseDue, &t.ResolutionDue, &t.ClaimedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
+		&t.FirstResponseBreached, &t.ResolutionBreached)
+	return t, err
+}
+
+func notify(ctx context.Context, tx pgx.Tx, ev Event) error {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `SELECT pg_notify($1, $2)`, EventChannel, string(b))
+	return err
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// InsertTicket stores a new ticket (ID, timestamps and version are set here)
+// and announces it.
+func (s *Store) InsertTicket(ctx context.Context, t Ticket) (Ticket, error) {
+	if t.ID == "" {
+		t.ID = uuid.NewString()
+	}
+	if t.Skills == nil {
+		t.Skills = []string{}
+	}
+	tx, err := s.primary.Begin(ctx)
+	if err != nil {
+		return Ticket{}, mapPgErr(err, "ticket")
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after commit this is a no-op
+	row := tx.QueryRow(ctx, `INSERT INTO tickets (id, customer_id, customer_name, conversation_id, subject, status,
+			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+		RETURNING `+ticketCols,
+		t.ID, t.CustomerID, t.CustomerName, t.ConversationID, t.Subject, t.Status, t.Priority, t.Skills,
+		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue)
+	out, err := scanTicket(row)
+	if err != nil {
+		return Ticket{}, mapPgErr(err, "ticket")
+	}
+	ev := Event{Type: "ticket.created", TicketID: out.ID, Version: out.Version, Status: out.Status, GroupID: out.GroupID}
+	if err := notify(ctx, tx, ev); err != nil {
+		return Ticket{}, mapPgErr(err, "ticket event")
+	}
+	return out, mapPgErr(tx.Commit(ctx), "ticket")
+}
+
+// GetTicket reads a ticket from the primary.
+func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
+	if uuid.Validate(id) != nil {
+		return Ticket{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+	}
+	t, err := scanTicket(s.primary.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`, id))
+	return t, mapPgErr(err, "ticket "+id)
+}
+
+// UpdateTicket locks the ticket, lets fn change it, bumps its version and
+// announces the change, all in one transaction. fn may also write through
+// tx (messages, assignments) so everything commits together.
+func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(tx pgx.Tx, t *Ticket) error) (Ticket, Ticket, error) {
+	if uuid.Validate(id) != nil {
+		return Ticket{}, Ticket{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
+	}
+	tx, err := s.primary.Begin(ctx)
+	if err != nil {
+		return Ticket{}, Ticket{}, mapPgErr(err, "ticket")
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after commit this is a no-op
+	before, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
+	if err != nil {
+		return Ticket{}, Ticket{}, mapPgErr(err, "ticket "+id)
+	}
+	t := before
+	if err := fn(tx, &t); err != nil {
+		return Ticket{}, Ticket{}, err
+	}
+	row := tx.QueryRow(ctx, `UPDATE tickets SET status = $2, priority = $3, skills = $4, group_id = $5, assignee = $6,
+			subject = $7, version = version + 1, updated_at = now(), claimed_at = $8, first_response_at = $9,
+			resolved_at = $10, closed_at = $11, first_response_due = $12, resolution_due = $13
+		WHERE id = $1 RETURNING `+ticketCols,
+		id, t.Status, t.Priority, t.Skills, nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.Subject,
+		t.ClaimedAt, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, t.FirstResponseDue, t.ResolutionDue)
+	after, err := scanTicket(row)
+	if err != nil {
+		return Ticket{}, Ticket{}, mapPgErr(err, "ticket "+id)
+	}
+	ev := Event{Type: "ticket.updated", TicketID: id, Version: after.Version, Status: after.Status,
+		AssigneeID: after.AssigneeID, PrevAssignee: before.AssigneeID, GroupID: after.GroupID}
+	if err := notify(ctx, tx, ev); err != nil {
+		return Ticket{}, Ticket{}, mapPgErr(err, "ticket event")
+	}
+	return before, after, mapPgErr(tx.Commit(ctx), "ticket "+id)
+}
+
+// InsertAssignment records an assignment and its score breakdown through tx.
+func InsertAssignment(ctx context.Context, tx pgx.Tx, a Assignment) error {
+	score, err := json.Marshal(a.Score)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO assignments (ticket_id, agent_id, group_id, reason, score) VALUES ($1, $2, $3, $4, $5)`,
+		a.TicketID, a.AgentID, a.GroupID, a.Reason, score)
+	return mapPgErr(err, "assignment")
+}
+
+// InsertMessageTx appends a message through tx and returns it with its id.
+func InsertMessageTx(ctx context.Context, tx pgx.Tx, m Message) (Message, error) {
+	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, $2, $3)
+		RETURNING id, created_at`, m.ConversationID, m.Author, m.Text).Scan(&m.ID, &m.CreatedAt)
+	return m, mapPgErr(err, "message")
+}
+
+// Assignments lists a ticket's assignments, oldest first.
+func (s *Store) Assignments(ctx context.Context, ticketID string) ([]Assignment, error) {
+	rows, err := s.primary.Query(ctx, `SELECT ticket_id, agent_id, group_id, reason, score, created_at
+		FROM assignments WHERE ticket_id = $1 ORDER BY id`, ticketID)
+	if err != nil {
+		return nil, mapPgErr(err, "assignments")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Assignment, error) {
+		var a Assignment
+		var score []byte
+		if err := r.Scan(&a.TicketID, &a.AgentID, &a.GroupID, &a.Reason, &score, &a.CreatedAt); err != nil {
+			return a, err
+		}
+		return a, json.Unmarshal(score, &a.Score)
+	})
+	return out, mapPgErr(err, "assignments")
+}
+
+// TicketFilter selects tickets for list views. Zero fields do not filter.
+type TicketFilter struct {
+	Since, Until time.Time
+	Status       Status
+	AssigneeID   string
+	CustomerName string // case-insensitive prefix
+	Limit        int
+}
+
+// ListTickets serves ticket lists from the read replica.
+func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
+	q, args := listTicketsQuery(f)
+	rows, err := s.replica.Query(ctx, q, args...)
+	if err != nil {
+		return nil, mapPgErr(err, "tickets")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	return out, mapPgErr(err, "tickets")
+}
+
+// listTicketsQuery builds the list query. Its shapes match the indexes
+// tickets_list_idx (time window + status + assignee) and
+// tickets_customer_name_lower_idx (case-insensitive name prefix).
+func listTicketsQuery(f TicketFilter) (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		conds = append(conds, fmt.Sprintf(cond, len(args)))
+	}
+	if !f.Since.IsZero() {
+		add("created_at >= $%d", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("created_at < $%d", f.Until)
+	}
+	if f.Status != "" {
+		add("status = $%d", f.Status)
+	}
+	if f.AssigneeID != "" {
+		add("assignee = $%d", f.AssigneeID)
+	}
+	if f.CustomerName != "" {
+		add("lower(customer_name) LIKE $%d", likePrefix(strings.ToLower(f.CustomerName)))
+	}
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	q := `SELECT ` + ticketCols + ` FROM tickets`
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, " AND ")
+	}
+	return q + fmt.Sprintf(` ORDER BY created_at DESC LIMIT %d`, f.Limit), args
+}
+
+func likePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
+
+const openBacklogQuery = `SELECT ` + ticketCols + ` FROM tickets WHERE status = 'open' ORDER BY created_at LIMIT $1`
+
+// OpenBacklog lists open tickets, oldest first (served by
+// the partial index tickets_open_idx).
+func (s *Store) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
+	rows, err := s.replica.Query(ctx, openBacklogQuery, limit)
+	if err != nil {
+		return nil, mapPgErr(err, "backlog")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	return out, mapPgErr(err, "backlog")
+}
+
+// ActiveTickets lists the tickets an agent holds (assigned or pending).
+func (s *Store) ActiveTickets(ctx context.Context, agentID string) ([]Ticket, error) {
+	rows, err := s.primary.Query(ctx, `SELECT `+ticketCols+` FROM tickets
+		WHERE assignee = $1 AND status IN ('assigned', 'pending') ORDER BY created_at`, agentID)
+	if err != nil {
+		return nil, mapPgErr(err, "tickets")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	return out, mapPgErr(err, "tickets")
+}
+
+// TicketsByID loads the given tickets (any order).
+func (s *Store) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error) {
+	rows, err := s.primary.Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, mapPgErr(err, "tickets")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	return out, mapPgErr(err, "tickets")
+}

@@ -28,7 +28,7 @@ func (s *Server) createTicket(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	t, a, err := s.tickets.CreateTicket(c, claimsOf(c).Subject, in)
+	t, a, err := s.tickets.CreateTicket(c, actorOf(c), in)
 	if err != nil {
 		s.fail(c, err)
 		return

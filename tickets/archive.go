@@ -76,17 +76,19 @@ func (s *Store) ArchiveMessages(ctx context.Context, cutoff time.Time, batch int
 	}
 	var moved int64
 	for {
-		tag, err := s.primary.Exec(ctx, `WITH moved AS (
+		var n int64
+		err := s.primary.QueryRow(ctx, `WITH moved AS (
 				DELETE FROM messages WHERE (id, created_at) IN (
 					SELECT id, created_at FROM messages WHERE created_at < $1 LIMIT $2)
-				RETURNING id, conversation_id, author, body, created_at)
-			INSERT INTO messages_archive (id, conversation_id, author, body, created_at)
-			SELECT id, conversation_id, author, body, created_at FROM moved ON CONFLICT DO NOTHING`, cutoff, batch)
+				RETURNING id, conversation_id, author, body, created_at),
+			kept AS (INSERT INTO messages_archive (id, conversation_id, author, body, created_at)
+				SELECT id, conversation_id, author, body, created_at FROM moved ON CONFLICT DO NOTHING)
+			SELECT count(*) FROM moved`, cutoff, batch).Scan(&n)
 		if err != nil {
 			return moved, mapPgErr(err, "archive")
 		}
-		moved += tag.RowsAffected()
-		if tag.RowsAffected() < int64(batch) {
+		moved += n
+		if n < int64(batch) {
 			break
 		}
 	}
@@ -108,7 +110,15 @@ func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) erro
 		if err != nil || m.AddDate(0, 1, 0).After(cutoff) {
 			continue
 		}
-		if _, err := s.primary.Exec(ctx, `DROP TABLE IF EXISTS `+pgx.Identifier{n}.Sanitize()); err != nil {
+		ident := pgx.Identifier{n}.Sanitize()
+		var empty bool
+		if err := s.primary.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+ident+`)`).Scan(&empty); err != nil {
+			return mapPgErr(err, "partition "+n)
+		}
+		if !empty {
+			continue // rows arrived after the move; the next run takes them
+		}
+		if _, err := s.primary.Exec(ctx, `DROP TABLE IF EXISTS `+ident); err != nil {
 			return mapPgErr(err, "drop partition "+n)
 		}
 	}

@@ -20,7 +20,7 @@ func TestPartitionsAndArchive(t *testing.T) {
 	s := NewStore(pool, nil, testKeyRing(t))
 	ctx := context.Background()
 	now := time.Now().UTC()
-	c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: "c1"})
+	c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: "c1"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

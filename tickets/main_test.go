@@ -123,3 +123,6 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+// botActor is how the bot pipeline calls the ticket core.
+var botActor = Actor{ID: "bot", Supervisor: true}

@@ -493,6 +493,20 @@ func (r *RedisRouter) dropState(ctx context.Context) error {
 	return r.rdb.Del(ctx, r.epoch, r.tag+"seq", r.lock).Err()
 }
 
+// EnsureState builds the routing state from the Snapshot source when Redis
+// has none (first start, flush, restart) and leaves existing state alone, so
+// a starting instance never wipes the decisions of running ones.
+func (r *RedisRouter) EnsureState(ctx context.Context) error {
+	n, err := r.rdb.Exists(ctx, r.epoch).Result()
+	if err != nil || n == 1 {
+		return err
+	}
+	if r.opts.Snapshot == nil {
+		return fmt.Errorf("router has no state and no snapshot source: %w", ErrNoState)
+	}
+	return r.recoverState(ctx)
+}
+
 // Invalidate marks the routing state stale: the next call rebuilds it from
 // the Snapshot source (PostgreSQL). Callers use it when Redis and
 // PostgreSQL may disagree, e.g. after a failed write that followed a routing

@@ -69,7 +69,12 @@ type NewTicket struct {
 	Skills         []string `json:"skills"`
 }
 
-const maxTextLen = 16 << 10
+// Input limits: anything longer is rejected as invalid, never truncated.
+const (
+	maxTextLen  = 16 << 10
+	maxFieldLen = 200
+	maxSkills   = 20
+)
 
 func (n *NewTicket) normalize() error {
 	if n.Priority == "" {
@@ -81,17 +86,30 @@ func (n *NewTicket) normalize() error {
 	if n.Channel == "" {
 		n.Channel = "api"
 	}
-	if n.Customer.VIPTier < 0 || n.Customer.VIPTier > 3 {
-		return fmt.Errorf("customer.vip_tier %d: want 0 to 3: %w", n.Customer.VIPTier, ErrInvalid)
+	c := n.Customer
+	if c.VIPTier < 0 || c.VIPTier > 3 {
+		return fmt.Errorf("customer.vip_tier %d: want 0 to 3: %w", c.VIPTier, ErrInvalid)
 	}
-	if strings.TrimSpace(n.Customer.PseudonymousID) == "" {
+	if strings.TrimSpace(c.PseudonymousID) == "" {
 		return fmt.Errorf("customer.pseudonymous_id is required: %w", ErrInvalid)
 	}
-	if len(n.Subject) > 500 || len(n.Message) > maxTextLen || !utf8.ValidString(n.Subject+n.Message) {
-		return fmt.Errorf("subject ≤ 500 bytes and message ≤ %d bytes of UTF-8: %w", maxTextLen, ErrInvalid)
+	for name, v := range map[string]string{"customer.pseudonymous_id": c.PseudonymousID, "customer.display_name": c.DisplayName,
+		"customer.email": c.Email, "customer.phone": c.Phone, "channel": n.Channel, "subject": n.Subject} {
+		if len(v) > maxFieldLen || !utf8.ValidString(v) {
+			return fmt.Errorf("%s: at most %d bytes of UTF-8: %w", name, maxFieldLen, ErrInvalid)
+		}
 	}
-	for i, s := range n.Skills {
-		n.Skills[i] = strings.ToLower(strings.TrimSpace(s))
+	if len(n.Message) > maxTextLen || !utf8.ValidString(n.Message) {
+		return fmt.Errorf("message: at most %d bytes of UTF-8: %w", maxTextLen, ErrInvalid)
+	}
+	if len(n.Skills) > maxSkills {
+		return fmt.Errorf("skills: at most %d: %w", maxSkills, ErrInvalid)
+	}
+	n.Skills = normalizeSkills(n.Skills)
+	for _, sk := range n.Skills {
+		if len(sk) > 64 {
+			return fmt.Errorf("skill %.20q…: at most 64 bytes: %w", sk, ErrInvalid)
+		}
 	}
 	return nil
 }
@@ -109,8 +127,9 @@ func (s *Service) redact(ctx context.Context, text string) (string, error) {
 
 // CreateTicket stores a ticket with its first message (redacted), sets its
 // SLA deadlines and routes it. The returned assignment is nil when the
-// ticket waits in a queue.
-func (s *Service) CreateTicket(ctx context.Context, actor string, n NewTicket) (Ticket, *Assignment, error) {
+// ticket waits in a queue. Only a supervisor (or the bot pipeline, which
+// acts as one) may change an existing customer's VIP tier.
+func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (Ticket, *Assignment, error) {
 	if err := n.normalize(); err != nil {
 		return Ticket{}, nil, err
 	}
@@ -122,15 +141,13 @@ func (s *Service) CreateTicket(ctx context.Context, actor string, n NewTicket) (
 	if err != nil {
 		return Ticket{}, nil, err
 	}
-	cust, err := s.Store.UpsertCustomer(ctx, n.Customer)
+	cust, err := s.Store.UpsertCustomer(ctx, n.Customer, actor.Supervisor)
 	if err != nil {
 		return Ticket{}, nil, err
 	}
-	conv := n.ConversationID
-	if conv == "" {
-		if conv, err = s.Store.CreateConversation(ctx, cust.ID, n.Channel); err != nil {
-			return Ticket{}, nil, err
-		}
+	conv, err := s.conversationFor(ctx, cust.ID, n)
+	if err != nil {
+		return Ticket{}, nil, err
 	}
 	if message != "" {
 		if _, err := s.Store.AddMessage(ctx, Message{ConversationID: conv, Author: "customer", Text: message}); err != nil {
@@ -149,13 +166,29 @@ func (s *Service) CreateTicket(ctx context.Context, actor string, n NewTicket) (
 	if len(cands) > 0 {
 		t.GroupID = cands[0].ID
 	}
-	if t, err = s.Store.InsertTicket(ctx, t); err != nil {
-		return Ticket{}, nil, err
-	}
-	if err := s.Store.AppendAudit(ctx, nil, actor, "ticket.create", t.ID, map[string]any{"priority": t.Priority}); err != nil {
+	t, err = s.Store.InsertTicket(ctx, t, func(tx pgx.Tx, t Ticket) error {
+		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.create", t.ID, map[string]any{"priority": t.Priority})
+	})
+	if err != nil {
 		return Ticket{}, nil, err
 	}
 	return s.route(ctx, t, cands, "route")
+}
+
+// conversationFor returns the conversation the ticket belongs to: the one
+// named (which must be the customer's) or a new one.
+func (s *Service) conversationFor(ctx context.Context, customerID string, n NewTicket) (string, error) {
+	if n.ConversationID == "" {
+		return s.Store.CreateConversation(ctx, customerID, n.Channel)
+	}
+	owner, err := s.Store.ConversationOwner(ctx, n.ConversationID)
+	if err != nil {
+		return "", fmt.Errorf("conversation_id: %w", err)
+	}
+	if owner != customerID {
+		return "", fmt.Errorf("conversation %s belongs to another customer: %w", n.ConversationID, ErrInvalid)
+	}
+	return n.ConversationID, nil
 }
 
 func (s *Service) setDeadlines(ctx context.Context, t *Ticket) error {
@@ -234,7 +267,7 @@ func queueDeadline(pols map[Priority]SLAPolicy, t Ticket) time.Time {
 // route asks the router for an agent and records the outcome.
 func (s *Service) route(ctx context.Context, t Ticket, cands []GroupCandidate, reason string) (Ticket, *Assignment, error) {
 	if len(cands) == 0 {
-		s.Log.Warn("no skill group exists; ticket stays open unrouted", "ticket", t.ID)
+		s.Log.Warn("no skill group exists; the ticket waits until one is created", "ticket", t.ID)
 		return t, nil, nil
 	}
 	pols, err := s.Store.SLAPolicies(ctx)
@@ -247,6 +280,8 @@ func (s *Service) route(ctx context.Context, t Ticket, cands []GroupCandidate, r
 	s.Metrics.RouteSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.Metrics.Routed.WithLabelValues("error").Inc()
+		// The ticket is open in PostgreSQL; a rebuild queues it.
+		s.invalidateRouting(ctx, t.ID)
 		return t, nil, fmt.Errorf("route ticket %s: %w", t.ID, err)
 	}
 	if !res.Assigned {
@@ -278,9 +313,7 @@ func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ti
 	if err != nil {
 		// Redis now holds an assignment PostgreSQL does not: have the router
 		// rebuild from PostgreSQL, the source of truth, on its next call.
-		if ierr := s.Router.Invalidate(context.WithoutCancel(ctx)); ierr != nil {
-			s.Log.Error("invalidate routing state", "ticket", res.TicketID, "err", ierr)
-		}
+		s.invalidateRouting(ctx, res.TicketID)
 		return Ticket{}, nil, err
 	}
 	s.afterWrite(ctx, t)
@@ -289,11 +322,30 @@ func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ti
 
 // applyPulled records tickets that a freed slot pulled from a queue.
 func (s *Service) applyPulled(ctx context.Context, pulled []RouteResult) {
+	if len(pulled) == 0 {
+		return
+	}
+	ctx, cancel := detached(ctx)
+	defer cancel()
 	for _, p := range pulled {
 		if _, _, err := s.apply(ctx, p, "pull"); err != nil {
 			s.Log.Error("record pulled ticket", "ticket", p.TicketID, "err", err)
 		}
 	}
+}
+
+// invalidateRouting makes the router rebuild from PostgreSQL on its next
+// call, after Redis and PostgreSQL may have come apart.
+func (s *Service) invalidateRouting(ctx context.Context, ticketID string) {
+	if err := s.Router.Invalidate(context.WithoutCancel(ctx)); err != nil {
+		s.Log.Error("invalidate routing state", "ticket", ticketID, "err", err)
+	}
+}
+
+// detached is for work that must finish once a write has committed, even
+// when the client goes away.
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // afterWrite drops cached copies older than t so no reader sees them.

@@ -34,6 +34,8 @@ func (s *Service) PutSkillGroup(ctx context.Context, actor string, g SkillGroup)
 	if err := s.Store.PutSkillGroup(ctx, g); err != nil {
 		return SkillGroup{}, err
 	}
+	// Waiting tickets may now match this group: rebuild the queues.
+	s.invalidateRouting(ctx, "")
 	return g, s.Store.AppendAudit(ctx, nil, actor, "skill_group.put", g.ID, g)
 }
 
@@ -140,14 +142,18 @@ func (s *Service) AgentQueue(ctx context.Context, agentID string) (Queue, error)
 	if q.Mine, err = s.Store.ActiveTickets(ctx, agentID); err != nil {
 		return Queue{}, err
 	}
-	open, err := s.Store.OpenBacklog(ctx, 500)
+	groups, err := s.Store.SkillGroups(ctx)
 	if err != nil {
 		return Queue{}, err
 	}
-	for _, t := range open {
-		if slices.Contains(a.Groups, t.GroupID) {
-			q.Waiting = append(q.Waiting, t)
+	var skills []string
+	for _, g := range groups {
+		if slices.Contains(a.Groups, g.ID) {
+			skills = append(skills, g.Skills...)
 		}
+	}
+	if q.Waiting, err = s.Store.OpenForGroups(ctx, a.Groups, skills, 200); err != nil {
+		return Queue{}, err
 	}
 	pols, err := s.Store.SLAPolicies(ctx)
 	if err != nil {

@@ -56,18 +56,51 @@ func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDet
 	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as}, nil
 }
 
-// canSee lets agents see tickets they hold or that wait in their groups.
+// canSee lets agents see tickets they hold or that wait in one of their
+// groups (the router queues a ticket in every eligible group).
 func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
 	if actor.Supervisor || t.AssigneeID == actor.ID {
 		return nil
 	}
 	if t.Status == StatusOpen {
 		a, err := s.Store.GetAgent(ctx, actor.ID)
-		if err == nil && slices.Contains(a.Groups, t.GroupID) {
-			return nil
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		groups, err := s.Store.SkillGroups(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range waitingGroups(groups, t) {
+			if slices.Contains(a.Groups, g) {
+				return nil
+			}
 		}
 	}
 	return fmt.Errorf("ticket %s is not yours: %w", t.ID, ErrForbidden)
+}
+
+// waitingGroups are the groups an open ticket waits in.
+func waitingGroups(groups []SkillGroup, t Ticket) []string {
+	out := []string{}
+	if t.GroupID != "" {
+		out = append(out, t.GroupID)
+	}
+	for _, c := range matchGroups(groups, t.Skills) {
+		if c.SkillMatch > 0 && !slices.Contains(out, c.ID) {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+// mayFinish lets supervisors and the ticket's (last) assignee close or
+// reopen it.
+func mayFinish(actor Actor, t *Ticket) error {
+	if actor.Supervisor || (t.AssigneeID != "" && t.AssigneeID == actor.ID) {
+		return nil
+	}
+	return fmt.Errorf("ticket %s was not handled by you: %w", t.ID, ErrForbidden)
 }
 
 func (s *Service) mustHold(actor Actor, t *Ticket) error {
@@ -181,14 +214,18 @@ func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, 
 
 // releaseSlot gives back the router slot (or queue place) a ticket held.
 func (s *Service) releaseSlot(ctx context.Context, before Ticket) error {
-	if before.Status == StatusOpen {
-		return s.Router.Forget(ctx, before.ID)
+	ctx, cancel := detached(ctx) // the write committed: finish even if the client left
+	defer cancel()
+	var pulled []RouteResult
+	var err error
+	switch {
+	case before.Status == StatusOpen:
+		err = s.Router.Forget(ctx, before.ID)
+	case before.Status.Active() && before.AssigneeID != "":
+		pulled, err = s.Router.Release(ctx, before.AssigneeID, before.ID)
 	}
-	if !before.Status.Active() || before.AssigneeID == "" {
-		return nil
-	}
-	pulled, err := s.Router.Release(ctx, before.AssigneeID, before.ID)
 	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.invalidateRouting(ctx, before.ID)
 		return fmt.Errorf("release router slot: %w", err)
 	}
 	s.applyPulled(ctx, pulled)
@@ -198,6 +235,9 @@ func (s *Service) releaseSlot(ctx context.Context, before Ticket) error {
 // Close closes a resolved ticket.
 func (s *Service) Close(ctx context.Context, actor Actor, id string) (Ticket, error) {
 	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if err := mayFinish(actor, t); err != nil {
+			return err
+		}
 		if t.Status != StatusResolved {
 			return fmt.Errorf("ticket %s is %s; only resolved tickets close: %w", id, t.Status, ErrConflict)
 		}
@@ -214,6 +254,9 @@ func (s *Service) Close(ctx context.Context, actor Actor, id string) (Ticket, er
 // Reopen puts a resolved or closed ticket back in the queue and routes it.
 func (s *Service) Reopen(ctx context.Context, actor Actor, id string) (Ticket, *Assignment, error) {
 	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if err := mayFinish(actor, t); err != nil {
+			return err
+		}
 		if t.Status != StatusResolved && t.Status != StatusClosed {
 			return fmt.Errorf("ticket %s is %s; only resolved or closed tickets reopen: %w", id, t.Status, ErrConflict)
 		}
@@ -245,9 +288,10 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 		if target.Status != AgentOnline || target.Load >= target.Capacity {
 			return Ticket{}, nil, fmt.Errorf("agent %s is %s with %d/%d tickets: %w", toAgent, target.Status, target.Load, target.Capacity, ErrNoCapacity)
 		}
-		if len(target.Groups) > 0 {
-			toGroup = target.Groups[0]
+		if len(target.Groups) == 0 {
+			return Ticket{}, nil, fmt.Errorf("agent %s belongs to no skill group: %w", toAgent, ErrInvalid)
 		}
+		toGroup = target.Groups[0]
 	} else if err := s.groupExists(ctx, toGroup); err != nil {
 		return Ticket{}, nil, err
 	}

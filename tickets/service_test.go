@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func setupTeam(t *testing.T, ts *testService) {
 
 func create(t *testing.T, ts *testService, customer string, skills ...string) (Ticket, *Assignment) {
 	t.Helper()
-	tk, a, err := ts.CreateTicket(context.Background(), "bot", NewTicket{Customer: Customer{PseudonymousID: customer, DisplayName: customer},
+	tk, a, err := ts.CreateTicket(context.Background(), botActor, NewTicket{Customer: Customer{PseudonymousID: customer, DisplayName: customer},
 		Subject: "help", Message: "card 6222 0000 1111 2222 was charged twice", Skills: skills})
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +203,7 @@ func TestRedactionFailsClosed(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
 	ts.Redactor = digitRedactor{fail: true}
-	_, _, err := ts.CreateTicket(context.Background(), "bot", NewTicket{Customer: Customer{PseudonymousID: "c1"}, Message: "call 13800000000"})
+	_, _, err := ts.CreateTicket(context.Background(), botActor, NewTicket{Customer: Customer{PseudonymousID: "c1"}, Message: "call 13800000000"})
 	if err == nil {
 		t.Fatal("ticket created although redaction failed")
 	}
@@ -220,8 +221,11 @@ func TestBadInputIsInvalid(t *testing.T) {
 		"bad priority":     {Customer: Customer{PseudonymousID: "c"}, Priority: "whenever"},
 		"vip out of range": {Customer: Customer{PseudonymousID: "c", VIPTier: 9}},
 		"invalid utf-8":    {Customer: Customer{PseudonymousID: "c"}, Message: "\xff\xfe"},
+		"huge name":        {Customer: Customer{PseudonymousID: "c", DisplayName: strings.Repeat("名", 5000)}},
+		"huge id":          {Customer: Customer{PseudonymousID: strings.Repeat("x", 13000)}},
+		"too many skills":  {Customer: Customer{PseudonymousID: "c"}, Skills: strings.Fields(strings.Repeat("s ", 21))},
 	} {
-		if _, _, err := ts.CreateTicket(ctx, "bot", n); !errors.Is(err, ErrInvalid) {
+		if _, _, err := ts.CreateTicket(ctx, botActor, n); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
@@ -320,4 +324,98 @@ func TestFailedRecordingRebuildsRoutingState(t *testing.T) {
 		t.Fatalf("new ticket went to %s, want alice (slot leaked?)", agentOf(a))
 	}
 	assertLoads(t, ts, map[string]int{"alice": 1})
+}
+
+func TestAuthorizationAndOwnership(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	alice, carol := Actor{ID: "alice"}, Actor{ID: "carol"}
+	tk, _ := create(t, ts, "c1", "billing") // alice
+	if _, err := ts.Resolve(ctx, alice, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Close(ctx, carol, tk.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("carol closing alice's ticket: %v, want ErrForbidden", err)
+	}
+	if _, _, err := ts.Reopen(ctx, carol, tk.ID); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("carol reopening alice's ticket: %v, want ErrForbidden", err)
+	}
+	if _, err := ts.Close(ctx, alice, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Another customer's conversation cannot be borrowed.
+	_, _, err := ts.CreateTicket(ctx, Actor{ID: "alice"}, NewTicket{Customer: Customer{PseudonymousID: "c2"}, ConversationID: tk.ConversationID})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("ticket on another customer's conversation: %v, want ErrInvalid", err)
+	}
+	// An agent cannot change an existing customer's VIP tier; a supervisor can.
+	if _, _, err := ts.CreateTicket(ctx, Actor{ID: "alice"}, NewTicket{Customer: Customer{PseudonymousID: "c1", VIPTier: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	cust := customerByPID(t, ts, "c1")
+	if cust.VIPTier != 0 || cust.DisplayName != "c1" {
+		t.Fatalf("agent-created ticket changed the customer: %+v", cust)
+	}
+	if _, _, err := ts.CreateTicket(ctx, Actor{ID: "sam", Supervisor: true}, NewTicket{Customer: Customer{PseudonymousID: "c1", VIPTier: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if cust := customerByPID(t, ts, "c1"); cust.VIPTier != 3 || cust.DisplayName != "c1" {
+		t.Fatalf("supervisor update: %+v, want tier 3 and the name kept", cust)
+	}
+	// Transfer to an agent with no group is refused before anything changes.
+	if _, err := ts.PutAgent(ctx, "admin", Agent{ID: "dave", Capacity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.SetAgentStatus(ctx, "dave", AgentOnline, -1); err != nil {
+		t.Fatal(err)
+	}
+	t2, _ := create(t, ts, "c3", "billing")
+	if _, _, err := ts.Transfer(ctx, Actor{ID: t2.AssigneeID}, t2.ID, "", "dave"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("transfer to a groupless agent: %v, want ErrInvalid", err)
+	}
+	if got, _ := ts.GetTicket(ctx, t2.ID); got.AssigneeID != t2.AssigneeID || got.Status != StatusAssigned {
+		t.Fatalf("refused transfer changed the ticket: %+v", got)
+	}
+}
+
+func customerByPID(t *testing.T, ts *testService, pid string) Customer {
+	t.Helper()
+	var id string
+	if err := ts.Store.Pool().QueryRow(context.Background(), `SELECT id FROM customers WHERE pseudonymous_id = $1`, pid).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ts.Store.GetCustomer(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestAgentInSecondaryGroupSeesAndClaims: a ticket needing billing and tech
+// waits in both groups, so a tech agent may see and claim it.
+func TestAgentInSecondaryGroupSeesAndClaims(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	for _, id := range []string{"alice", "bob", "carol"} {
+		if _, err := ts.SetAgentStatus(ctx, id, AgentAway, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, _ := create(t, ts, "c1", "billing", "refunds", "tech") // best match billing, also tech
+	if tk.GroupID != "billing" {
+		t.Fatalf("group %q, want billing", tk.GroupID)
+	}
+	q, err := ts.AgentQueue(ctx, "carol")
+	if err != nil || len(q.Waiting) != 1 {
+		t.Fatalf("carol's waiting list %+v (%v), want the ticket", q.Waiting, err)
+	}
+	if _, err := ts.SetAgentStatus(ctx, "carol", AgentOnline, -1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := ts.GetTicket(ctx, tk.ID)
+	if got.AssigneeID != "carol" || got.GroupID != "tech" {
+		t.Fatalf("after carol came online: %s in %s, want carol in tech", got.AssigneeID, got.GroupID)
+	}
 }

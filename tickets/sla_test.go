@@ -70,7 +70,7 @@ func TestSLAWatcherMarksBreachesOnceAndExportsGauges(t *testing.T) {
 	}
 	created := ts.clock.t
 	// Urgent: 15 min first response, 240 min resolution, around the clock.
-	tk, _, err := ts.CreateTicket(ctx, "bot", NewTicket{Customer: Customer{PseudonymousID: "c1"}, Priority: PriorityUrgent, Skills: []string{"billing"}})
+	tk, _, err := ts.CreateTicket(ctx, botActor, NewTicket{Customer: Customer{PseudonymousID: "c1"}, Priority: PriorityUrgent, Skills: []string{"billing"}})
 	if err != nil {
 		t.Fatal(err)
 	}

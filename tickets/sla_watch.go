@@ -108,17 +108,37 @@ func (w *SLAWatcher) Check(ctx context.Context) ([]Breach, []GroupSLA, error) {
 	}
 	w.Metrics.Backlog.Reset()
 	w.Metrics.AtRisk.Reset()
-	for i, g := range stats {
+	for _, g := range stats {
 		w.Metrics.Backlog.WithLabelValues(g.GroupID).Set(float64(g.Backlog))
 		w.Metrics.AtRisk.WithLabelValues(g.GroupID).Set(float64(g.AtRisk))
-		if g.GroupID != "" && w.Router != nil {
-			if d, err := w.Router.QueueDepth(ctx, g.GroupID); err == nil {
+	}
+	return breaches, stats, w.exportQueueDepth(ctx, stats)
+}
+
+// exportQueueDepth sets the waiting-queue gauge for every skill group (0
+// for an empty queue) and fills Waiting in stats.
+func (w *SLAWatcher) exportQueueDepth(ctx context.Context, stats []GroupSLA) error {
+	if w.Router == nil {
+		return nil
+	}
+	groups, err := w.Store.SkillGroups(ctx)
+	if err != nil {
+		return err
+	}
+	w.Metrics.QueueDepth.Reset()
+	for _, g := range groups {
+		d, err := w.Router.QueueDepth(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		w.Metrics.QueueDepth.WithLabelValues(g.ID).Set(float64(d))
+		for i := range stats {
+			if stats[i].GroupID == g.ID {
 				stats[i].Waiting = d
-				w.Metrics.QueueDepth.WithLabelValues(g.GroupID).Set(float64(d))
 			}
 		}
 	}
-	return breaches, stats, nil
+	return nil
 }
 
 // Run checks every interval until ctx ends.

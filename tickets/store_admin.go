@@ -160,39 +160,39 @@ func (s *Store) PutRoutingWeights(ctx context.Context, w Weights) error {
 }
 
 // RouterSnapshot reads everything the router needs to rebuild its Redis
-// state: agents, the tickets they hold, and the open tickets waiting.
-// waiting describes an open ticket as the router queues it.
+// state — agents, the tickets they hold, the open tickets waiting — from one
+// consistent view (a read-only repeatable-read transaction). waiting
+// describes an open ticket as the router queues it.
 func (s *Store) RouterSnapshot(ctx context.Context, waiting func(Ticket) RouterWaiting) (RouterSnapshot, error) {
 	var snap RouterSnapshot
-	agents, err := s.Agents(ctx)
-	if err != nil {
-		return snap, err
-	}
-	for _, a := range agents {
-		snap.Agents = append(snap.Agents, RouterAgent{ID: a.ID, Status: a.Status, Capacity: a.Capacity, Groups: a.Groups})
-	}
-	rows, err := s.primary.Query(ctx, `SELECT id, assignee FROM tickets WHERE status IN ('assigned', 'pending') AND assignee IS NOT NULL`)
-	if err != nil {
-		return snap, mapPgErr(err, "snapshot")
-	}
-	snap.Assigned, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RouterAssigned, error) {
-		var a RouterAssigned
-		err := r.Scan(&a.TicketID, &a.AgentID)
-		return a, err
+	err := pgx.BeginTxFunc(ctx, s.primary, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+agentCols+` FROM agents a ORDER BY a.id`)
+		if err != nil {
+			return err
+		}
+		agents, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+		if err != nil {
+			return err
+		}
+		for _, a := range agents {
+			snap.Agents = append(snap.Agents, RouterAgent{ID: a.ID, Status: a.Status, Capacity: a.Capacity, Groups: a.Groups})
+		}
+		rows, err = tx.Query(ctx, `SELECT id, assignee FROM tickets WHERE status IN ('assigned', 'pending') AND assignee IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		if snap.Assigned, err = pgx.CollectRows(rows, pgx.RowToStructByPos[RouterAssigned]); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
+		if err != nil {
+			return err
+		}
+		open, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+		for _, t := range open {
+			snap.Waiting = append(snap.Waiting, waiting(t))
+		}
+		return err
 	})
-	if err != nil {
-		return snap, mapPgErr(err, "snapshot")
-	}
-	rows, err = s.primary.Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
-	if err != nil {
-		return snap, mapPgErr(err, "snapshot")
-	}
-	open, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-	if err != nil {
-		return snap, mapPgErr(err, "snapshot")
-	}
-	for _, t := range open {
-		snap.Waiting = append(snap.Waiting, waiting(t))
-	}
-	return snap, nil
+	return snap, mapPgErr(err, "routing snapshot")
 }

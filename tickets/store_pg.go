@@ -68,7 +68,7 @@ func mapPgErr(err error, what string) error {
 			return fmt.Errorf("%s already exists: %w", what, ErrConflict)
 		case "23503":
 			return fmt.Errorf("%s refers to something that does not exist (%s): %w", what, pe.ConstraintName, ErrInvalid)
-		case "23514", "22P02", "22007", "22008":
+		case "23514", "22P02", "22007", "22008", "22001", "54000":
 			return fmt.Errorf("%s: %s: %w", what, pe.Message, ErrInvalid)
 		}
 	}
@@ -97,42 +97,56 @@ func (s *Store) openField(kind, id string, enc []byte) (string, error) {
 	return string(pt), nil
 }
 
-// UpsertCustomer creates the customer with c.PseudonymousID or updates its
-// display name, VIP tier and contact fields. Contact fields are encrypted.
-func (s *Store) UpsertCustomer(ctx context.Context, c Customer) (Customer, error) {
+// UpsertCustomer creates the customer with c.PseudonymousID or updates it:
+// a non-empty display name, email or phone replaces the stored one (contact
+// fields are encrypted, bound to the customer id). The VIP tier is set for a
+// new customer, and changed for an existing one only when setTier is true.
+func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (Customer, error) {
 	if strings.TrimSpace(c.PseudonymousID) == "" {
 		return Customer{}, fmt.Errorf("customer pseudonymous_id is required: %w", ErrInvalid)
 	}
 	var id string
-	err := s.primary.QueryRow(ctx, `SELECT id FROM customers WHERE pseudonymous_id = $1`, c.PseudonymousID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		id = uuid.NewString()
-	} else if err != nil {
-		return Customer{}, mapPgErr(err, "customer")
-	}
-	emailEnc, emailIdx, err := s.sealField("email", id, c.Email)
-	if err != nil {
-		return Customer{}, err
-	}
-	phoneEnc, phoneIdx, err := s.sealField("phone", id, c.Phone)
-	if err != nil {
-		return Customer{}, err
-	}
-	err = s.primary.QueryRow(ctx, `
-		INSERT INTO customers (id, pseudonymous_id, display_name, vip_tier, email_enc, email_bidx, phone_enc, phone_bidx)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (pseudonymous_id) DO UPDATE SET
-			display_name = EXCLUDED.display_name, vip_tier = EXCLUDED.vip_tier,
-			email_enc = COALESCE(EXCLUDED.email_enc, customers.email_enc),
-			email_bidx = COALESCE(EXCLUDED.email_bidx, customers.email_bidx),
-			phone_enc = COALESCE(EXCLUDED.phone_enc, customers.phone_enc),
-			phone_bidx = COALESCE(EXCLUDED.phone_bidx, customers.phone_bidx)
-		RETURNING id`,
-		id, c.PseudonymousID, c.DisplayName, c.VIPTier, emailEnc, emailIdx, phoneEnc, phoneIdx).Scan(&id)
+	err := pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
+		// Insert-or-keep first, then lock the row: concurrent first contacts
+		// agree on one id, which the ciphertexts are bound to.
+		_, err := tx.Exec(ctx, `INSERT INTO customers (id, pseudonymous_id, display_name, vip_tier) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (pseudonymous_id) DO NOTHING`, uuid.NewString(), c.PseudonymousID, c.DisplayName, c.VIPTier)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE pseudonymous_id = $1 FOR UPDATE`, c.PseudonymousID).Scan(&id); err != nil {
+			return err
+		}
+		emailEnc, emailIdx, err := s.sealField("email", id, c.Email)
+		if err != nil {
+			return err
+		}
+		phoneEnc, phoneIdx, err := s.sealField("phone", id, c.Phone)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE customers SET
+				display_name = coalesce(nullif($2, ''), display_name),
+				vip_tier = CASE WHEN $3 THEN $4 ELSE vip_tier END,
+				email_enc = coalesce($5, email_enc), email_bidx = coalesce($6, email_bidx),
+				phone_enc = coalesce($7, phone_enc), phone_bidx = coalesce($8, phone_bidx)
+			WHERE id = $1`, id, c.DisplayName, setTier, c.VIPTier, emailEnc, emailIdx, phoneEnc, phoneIdx)
+		return err
+	})
 	if err != nil {
 		return Customer{}, mapPgErr(err, "customer")
 	}
 	return s.GetCustomer(ctx, id)
+}
+
+// ConversationOwner returns the customer a conversation belongs to.
+func (s *Store) ConversationOwner(ctx context.Context, conversationID string) (string, error) {
+	if uuid.Validate(conversationID) != nil {
+		return "", fmt.Errorf("conversation %q: %w", conversationID, ErrNotFound)
+	}
+	var owner string
+	err := s.primary.QueryRow(ctx, `SELECT customer_id FROM conversations WHERE id = $1`, conversationID).Scan(&owner)
+	return owner, mapPgErr(err, "conversation "+conversationID)
 }
 
 const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at`

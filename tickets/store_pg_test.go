@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,7 +32,7 @@ func TestCustomerContactFieldsEncryptedWithBlindIndex(t *testing.T) {
 	ctx := context.Background()
 	s := NewStore(pool, nil, testKeyRing(t))
 	in := Customer{PseudonymousID: "tg:42", DisplayName: "Ada", VIPTier: 2, Email: "Ada.Lovelace@Example.com", Phone: "+86 138-1234-5678"}
-	got, err := s.UpsertCustomer(ctx, in)
+	got, err := s.UpsertCustomer(ctx, in, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestCustomerContactFieldsEncryptedWithBlindIndex(t *testing.T) {
 func seedTickets(t *testing.T, s *Store, n int) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: "seed", DisplayName: "Seed"})
+	c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: "seed", DisplayName: "Seed"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +157,7 @@ func TestListsReadFromTheReplica(t *testing.T) {
 	ctx := context.Background()
 	p := NewStore(primary, nil, testKeyRing(t))
 	seed := func(s *Store, name string) Ticket {
-		c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: name, DisplayName: name})
+		c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: name, DisplayName: name}, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,7 +166,7 @@ func TestListsReadFromTheReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		tk, err := s.InsertTicket(ctx, Ticket{CustomerID: c.ID, CustomerName: name, ConversationID: conv, Status: StatusOpen,
-			Priority: PriorityNormal, CreatedAt: time.Now()})
+			Priority: PriorityNormal, CreatedAt: time.Now()}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,5 +184,30 @@ func TestListsReadFromTheReplica(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentFirstContactKeepsContactsReadable: two first contacts of
+// one customer at once agree on one id, and the encrypted fields stay
+// readable.
+func TestConcurrentFirstContactKeepsContactsReadable(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	for round := range 20 {
+		pid := fmt.Sprintf("race-%d", round)
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if _, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: pid, Email: pid + "@example.com"}, true); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		c, err := s.FindCustomerByContact(ctx, "email", pid+"@example.com")
+		if err != nil || c.Email != pid+"@example.com" {
+			t.Fatalf("round %d: %+v, %v", round, c, err)
+		}
 	}
 }

@@ -57,8 +57,9 @@ func nullIfEmpty(s string) any {
 }
 
 // InsertTicket stores a new ticket (ID, timestamps and version are set here)
-// and announces it.
-func (s *Store) InsertTicket(ctx context.Context, t Ticket) (Ticket, error) {
+// and announces it. inTx (may be nil) runs in the same transaction, e.g. to
+// append the audit event.
+func (s *Store) InsertTicket(ctx context.Context, t Ticket, inTx func(pgx.Tx, Ticket) error) (Ticket, error) {
 	if t.ID == "" {
 		t.ID = uuid.NewString()
 	}
@@ -79,6 +80,11 @@ func (s *Store) InsertTicket(ctx context.Context, t Ticket) (Ticket, error) {
 	out, err := scanTicket(row)
 	if err != nil {
 		return Ticket{}, mapPgErr(err, "ticket")
+	}
+	if inTx != nil {
+		if err := inTx(tx, out); err != nil {
+			return Ticket{}, err
+		}
 	}
 	ev := Event{Type: "ticket.created", TicketID: out.ID, Version: out.Version, Status: out.Status, GroupID: out.GroupID}
 	if err := notify(ctx, tx, ev); err != nil {
@@ -241,6 +247,18 @@ func (s *Store) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
 	return out, mapPgErr(err, "backlog")
+}
+
+// OpenForGroups lists open tickets waiting in any of groups or needing any
+// of skills, oldest first.
+func (s *Store) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
+	rows, err := s.replica.Query(ctx, `SELECT `+ticketCols+` FROM tickets
+		WHERE status = 'open' AND (group_id = ANY($1) OR skills && $2) ORDER BY created_at LIMIT $3`, groups, skills, limit)
+	if err != nil {
+		return nil, mapPgErr(err, "tickets")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	return out, mapPgErr(err, "tickets")
 }
 
 // ActiveTickets lists the tickets an agent holds (assigned or pending).

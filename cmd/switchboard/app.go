@@ -152,12 +152,9 @@ func (a *app) openTickets(ctx context.Context) error {
 	if err := a.svc.LoadWeights(ctx); err != nil {
 		return err
 	}
-	snap, err := a.svc.Snapshot(ctx)
-	if err != nil {
-		return err
-	}
-	// PostgreSQL is the source of truth: routing state starts from it.
-	return a.router.Rebuild(ctx, snap)
+	// PostgreSQL is the source of truth: routing state is built from it when
+	// Redis has none; state that other instances maintain is kept.
+	return a.router.EnsureState(ctx)
 }
 
 func (a *app) close(ctx context.Context) {

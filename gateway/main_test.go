@@ -40,21 +40,7 @@ type instance struct {
 // newPool gives a test its own migrated database.
 func newPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	dsn := testenv.PGTemplate(t, "gateway", func(ctx context.Context, dsn string) error {
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		_, err = tickets.Migrate(ctx, pool)
-		return err
-	})
-	pool, err := pgxpool.New(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return testenv.Pool(t, testenv.PGTemplate(t, "gateway", tickets.MigrateDSN))
 }
 
 // newInstance starts a gateway on pool and Redis key prefix; several

@@ -22,21 +22,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // migratedPool returns a pool on a fresh database with the schema applied.
 func migratedPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	dsn := testenv.PGTemplate(t, "tickets", func(ctx context.Context, dsn string) error {
-		pool, err := pgxpool.New(ctx, dsn)
-		if err != nil {
-			return err
-		}
-		defer pool.Close()
-		_, err = Migrate(ctx, pool)
-		return err
-	})
-	pool, err := pgxpool.New(context.Background(), dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
+	return testenv.Pool(t, testenv.PGTemplate(t, "tickets", MigrateDSN))
 }
 
 func testKeyRing(t testing.TB) *fieldcrypt.KeyRing {

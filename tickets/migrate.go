@@ -25,6 +25,18 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) (int64, error) {
 	return migrateDB(ctx, db)
 }
 
+// MigrateDSN migrates the database at dsn (used by tools and tests that
+// have a DSN rather than a pool).
+func MigrateDSN(ctx context.Context, dsn string) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	_, err = Migrate(ctx, pool)
+	return err
+}
+
 func migrateDB(ctx context.Context, db *sql.DB) (int64, error) {
 	dir, err := fs.Sub(migrations, "migrations")
 	if err != nil {

@@ -184,11 +184,7 @@ func (s *Store) RouterSnapshot(ctx context.Context, waiting func(Ticket) RouterW
 		if snap.Assigned, err = pgx.CollectRows(rows, pgx.RowToStructByPos[RouterAssigned]); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
-		if err != nil {
-			return err
-		}
-		open, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+		open, err := queryTickets(ctx, tx, "open tickets", `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
 		for _, t := range open {
 			snap.Waiting = append(snap.Waiting, waiting(t))
 		}

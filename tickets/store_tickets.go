@@ -40,6 +40,18 @@ func scanTicket(row pgx.Row) (Ticket, error) {
 	return t, err
 }
 
+// queryTickets runs a query that selects ticketCols.
+func queryTickets(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, what, sql string, args ...any) ([]Ticket, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, mapPgErr(err, what)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	return out, mapPgErr(err, what)
+}
+
 func notify(ctx context.Context, tx pgx.Tx, ev Event) error {
 	b, err := json.Marshal(ev)
 	if err != nil {
@@ -188,12 +200,7 @@ type TicketFilter struct {
 // ListTickets serves ticket lists from the read replica.
 func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
 	q, args := listTicketsQuery(f)
-	rows, err := s.replica.Query(ctx, q, args...)
-	if err != nil {
-		return nil, mapPgErr(err, "tickets")
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-	return out, mapPgErr(err, "tickets")
+	return queryTickets(ctx, s.replica, "tickets", q, args...)
 }
 
 // listTicketsQuery builds the list query. Its shapes match the indexes
@@ -241,43 +248,23 @@ const openBacklogQuery = `SELECT ` + ticketCols + ` FROM tickets WHERE status = 
 // OpenBacklog lists open tickets, oldest first (served by
 // the partial index tickets_open_idx).
 func (s *Store) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
-	rows, err := s.replica.Query(ctx, openBacklogQuery, limit)
-	if err != nil {
-		return nil, mapPgErr(err, "backlog")
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-	return out, mapPgErr(err, "backlog")
+	return queryTickets(ctx, s.replica, "backlog", openBacklogQuery, limit)
 }
 
 // OpenForGroups lists open tickets waiting in any of groups or needing any
 // of skills, oldest first.
 func (s *Store) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
-	rows, err := s.replica.Query(ctx, `SELECT `+ticketCols+` FROM tickets
+	return queryTickets(ctx, s.replica, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE status = 'open' AND (group_id = ANY($1) OR skills && $2) ORDER BY created_at LIMIT $3`, groups, skills, limit)
-	if err != nil {
-		return nil, mapPgErr(err, "tickets")
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-	return out, mapPgErr(err, "tickets")
 }
 
 // ActiveTickets lists the tickets an agent holds (assigned or pending).
 func (s *Store) ActiveTickets(ctx context.Context, agentID string) ([]Ticket, error) {
-	rows, err := s.primary.Query(ctx, `SELECT `+ticketCols+` FROM tickets
+	return queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE assignee = $1 AND status IN ('assigned', 'pending') ORDER BY created_at`, agentID)
-	if err != nil {
-		return nil, mapPgErr(err, "tickets")
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-	return out, mapPgErr(err, "tickets")
 }
 
 // TicketsByID loads the given tickets (any order).
 func (s *Store) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error) {
-	rows, err := s.primary.Query(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
-	if err != nil {
-		return nil, mapPgErr(err, "tickets")
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
-	return out, mapPgErr(err, "tickets")
+	return queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
 }

@@ -71,7 +71,20 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 		"npm pack vosk@0.3.39 && tar xzf vosk-0.3.39.tgz && export SWITCHBOARD_VOSK_LIB=$PWD/package/lib/linux-x86_64/libvosk.so"))
 	out = append(out, checkLibrary("PocketSphinx (speech)", "SWITCHBOARD_POCKETSPHINX_LIB", "libpocketsphinx.so",
 		"apt-get install -y libpocketsphinx-dev pocketsphinx-en-us"))
-	return out
+	return append(out, checkModels(cfg))
+}
+
+// checkModels lists the ONNX models in the model repository folder.
+func checkModels(cfg config.Config) check {
+	dir := filepath.Join(cfg.DataDir, "models")
+	found, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.onnx"))
+	more, _ := filepath.Glob(filepath.Join(dir, "*.onnx"))
+	found = append(found, more...)
+	if len(found) == 0 {
+		return check{Name: "models", Status: "optional", Detail: "no ONNX models under " + dir + "; the vision stage stays off",
+			Fix: "copy a trained model to " + filepath.Join(dir, "NAME", "VERSION", "model.onnx")}
+	}
+	return check{Name: "models", Status: "ok", Detail: fmt.Sprintf("%d ONNX model(s) under %s", len(found), dir)}
 }
 
 func checkPostgres(ctx context.Context, cfg config.Config) check {

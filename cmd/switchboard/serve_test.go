@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -170,5 +171,23 @@ func TestDoctorReportsWhatIsMissing(t *testing.T) {
 	printChecks(&out, checks)
 	if !strings.Contains(out.String(), "fix postgres:") {
 		t.Fatalf("doctor output lacks the fix:\n%s", out.String())
+	}
+}
+
+func TestDoctorFindsModels(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	if c := checkModels(cfg); c.Status != "optional" || c.Fix == "" {
+		t.Fatalf("empty repository: %+v", c)
+	}
+	dir := cfg.DataDir + "/models/mobilenet/1"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/model.onnx", []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if c := checkModels(cfg); c.Status != "ok" || !strings.Contains(c.Detail, "1 ONNX model") {
+		t.Fatalf("one model: %+v", c)
 	}
 }

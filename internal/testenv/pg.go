@@ -80,6 +80,17 @@ func PGTemplate(t testing.TB, name string, init func(ctx context.Context, dsn st
 	return srv.createDB(t, tpl.db)
 }
 
+// Pool opens a pgx pool on dsn, closed when the test ends.
+func Pool(t testing.TB, dsn string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("testenv: open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
 // PGAdminDSN returns the DSN of the shared server's maintenance database (postgres), or the
 // SWITCHBOARD_TEST_PG_DSN as given when that is set.
 func PGAdminDSN(t testing.TB) string {

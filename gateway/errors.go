@@ -16,6 +16,7 @@ var (
 	errForbiddenRole   = errors.New("your role may not do this")
 	errBadRequest      = errors.New("bad request")
 	errTooLarge        = errors.New("request body too large")
+	errUnavailable     = errors.New("service unavailable")
 )
 
 // statusOf is the one place where errors become HTTP status codes.
@@ -36,6 +37,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "no_capacity"
 	case errors.Is(err, tickets.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, errUnavailable):
+		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "timeout"
 	case errors.Is(err, context.Canceled):

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
@@ -46,6 +47,14 @@ func newPool(t *testing.T) *pgxpool.Pool {
 // newInstance starts a gateway on pool and Redis key prefix; several
 // instances on the same pool and prefix behave like replicas.
 func newInstance(t *testing.T, pool *pgxpool.Pool, prefix string) *instance {
+	return newInstanceWith(t, pool, prefix, nil)
+}
+
+// newInstanceWith also wires an understander/answerer into the pipeline.
+func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand interface {
+	Understander
+	Answerer
+}) *instance {
 	t.Helper()
 	rdb, _ := testenv.Redis(t)
 	ring, err := fieldcrypt.New(map[string][]byte{"k1": []byte("data-key-data-key-data-key-32byt")}, "k1", []byte("index-key-index-key-index-key-32"))
@@ -69,7 +78,12 @@ func newInstance(t *testing.T, pool *pgxpool.Pool, prefix string) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
+	deps := PipelineDeps{Redactor: pii.NewRedactor(), Tickets: svc, Escalation: EscalationPolicy{MinConfidence: 0.5}}
+	if understand != nil {
+		deps.Understander, deps.Answerer = understand, understand
+	}
+	pipe := pipeline.New(reg, log, deps.Steps()...)
+	srv := New(Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10, Pipeline: pipe,
 		Ready: []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})

@@ -22,6 +22,8 @@ var rbacMatrix = map[string]string{
 	"POST /v1/tickets/:id/resolve":   "agent supervisor admin",
 	"POST /v1/tickets/:id/close":     "agent supervisor admin",
 	"POST /v1/tickets/:id/reopen":    "agent supervisor admin",
+	"POST /v1/messages":              "customer",
+	"GET /v1/conversations/:id":      "customer agent supervisor admin",
 	"GET /v1/me/queue":               "agent supervisor",
 	"GET /v1/me/status":              "agent supervisor",
 	"PUT /v1/me/status":              "agent supervisor",

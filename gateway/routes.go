@@ -7,6 +7,9 @@ var (
 	agents      = []Role{RoleAgent, RoleSupervisor}
 	supervisors = []Role{RoleSupervisor, RoleAdmin}
 	auditors    = []Role{RoleAuditor, RoleAdmin}
+	customers   = []Role{RoleCustomer}
+	// everyoneServed: a customer (own conversations) and staff.
+	everyoneServed = []Role{RoleCustomer, RoleAgent, RoleSupervisor, RoleAdmin}
 )
 
 // register declares every route with the roles it admits. The RBAC test
@@ -26,6 +29,11 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/tickets/:id/resolve", staff, s.resolve)
 	s.handle(http.MethodPost, "/v1/tickets/:id/close", staff, s.closeTicket)
 	s.handle(http.MethodPost, "/v1/tickets/:id/reopen", staff, s.reopen)
+
+	// Customers over the REST channel (the token's subject is the
+	// pseudonymous customer id).
+	s.handle(http.MethodPost, "/v1/messages", customers, s.postMessage)
+	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
 
 	// The signed-in agent.
 	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -36,7 +37,8 @@ type Options struct {
 	Ready          []Checker
 	MaxBodyBytes   int64
 	AtRiskFraction float64
-	TLS            bool // send HSTS
+	TLS            bool               // send HSTS
+	Pipeline       *pipeline.Pipeline // customer message pipeline (nil: message routes answer 503)
 }
 
 // Route describes one registered API route and the roles it admits

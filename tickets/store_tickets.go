@@ -268,3 +268,16 @@ func (s *Store) ActiveTickets(ctx context.Context, agentID string) ([]Ticket, er
 func (s *Store) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error) {
 	return queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
 }
+
+// OpenTicketFor returns the unresolved ticket of a conversation, if any.
+func (s *Store) OpenTicketFor(ctx context.Context, conversationID string) (Ticket, error) {
+	list, err := queryTickets(ctx, s.primary, "ticket", `SELECT `+ticketCols+` FROM tickets
+		WHERE conversation_id = $1 AND status NOT IN ('resolved', 'closed') ORDER BY created_at DESC LIMIT 1`, conversationID)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if len(list) == 0 {
+		return Ticket{}, fmt.Errorf("open ticket of conversation %s: %w", conversationID, ErrNotFound)
+	}
+	return list[0], nil
+}

@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// messageRequest is a customer message over the REST channel.
+type messageRequest struct {
+	MessageID      string `json:"message_id"` // the client's idempotency key
+	ConversationID string `json:"conversation_id"`
+	DisplayName    string `json:"display_name"`
+	Text           string `json:"text"`
+}
+
+// MessageReply is the bot's answer to one message (also replayed verbatim
+// for a redelivered message id).
+type MessageReply struct {
+	ConversationID string              `json:"conversation_id"`
+	Reply          string              `json:"reply"`
+	Citations      []pipeline.Citation `json:"citations"`
+	Confidence     float64             `json:"confidence"`
+	Language       string              `json:"language,omitempty"`
+	Intent         string              `json:"intent,omitempty"`
+	WantsHuman     bool                `json:"wants_human"`
+	Escalated      bool                `json:"escalated"`
+	TicketID       string              `json:"ticket_id,omitempty"`
+	Degraded       []string            `json:"degraded"`
+	Duplicate      bool                `json:"duplicate"`
+}
+
+func replyOf(t *pipeline.Turn) MessageReply {
+	return MessageReply{ConversationID: t.ConversationID, Reply: t.Reply, Citations: nonNil(t.Citations), Confidence: t.Confidence,
+		Language: t.Language, Intent: t.Intent, WantsHuman: t.WantsHuman, Escalated: t.Escalated, TicketID: t.TicketID,
+		Degraded: nonNil(t.Degraded)}
+}
+
+// postMessage runs a customer's text message through the pipeline and
+// answers with the bot's reply. The message is durable before the answer.
+func (s *Server) postMessage(c *gin.Context) {
+	if s.opts.Pipeline == nil {
+		s.fail(c, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable))
+		return
+	}
+	var in messageRequest
+	if err := bind(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if strings.TrimSpace(in.Text) == "" || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text) ||
+		len(in.MessageID) > 200 || len(in.DisplayName) > 200 {
+		s.fail(c, fmt.Errorf("%w: text must be 1 to 16384 bytes of UTF-8; message_id and display_name at most 200 bytes", errBadRequest))
+		return
+	}
+	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: in.MessageID, ConversationID: in.ConversationID,
+		CustomerRef: claimsOf(c).Subject, CustomerName: in.DisplayName, ReceivedAt: time.Now(),
+		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
+	if err := s.opts.Pipeline.Run(c, t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if t.Duplicate {
+		s.replayOutcome(c, t)
+		return
+	}
+	out := replyOf(t)
+	if in.MessageID != "" {
+		if err := s.tickets.Store.SaveOutcome(c, t.Channel, in.MessageID, out); err != nil {
+			s.log.Warn("save message outcome", "err", err)
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) replayOutcome(c *gin.Context, t *pipeline.Turn) {
+	res, err := s.tickets.Store.RecordInbound(c, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+		CustomerRef: t.CustomerRef})
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var out MessageReply
+	if len(res.Outcome) == 0 || json.Unmarshal(res.Outcome, &out) != nil {
+		// The first delivery is still being processed (or failed after it was stored).
+		out = MessageReply{ConversationID: res.ConversationID, Citations: []pipeline.Citation{}, Degraded: []string{}}
+	}
+	out.Duplicate = true
+	c.JSON(http.StatusOK, out)
+}
+
+// getConversation returns a conversation's redacted transcript: to its
+// customer, and to staff.
+func (s *Server) getConversation(c *gin.Context) {
+	id := c.Param("id")
+	cl := claimsOf(c)
+	if cl.Role == RoleCustomer {
+		owner, err := s.tickets.Store.ConversationOwner(c, id)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		cust, err := s.tickets.Store.GetCustomer(c, owner)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		if cust.PseudonymousID != cl.Subject {
+			s.fail(c, fmt.Errorf("conversation %s is not yours: %w", id, tickets.ErrForbidden))
+			return
+		}
+	}
+	msgs, err := s.tickets.Store.ListMessages(c, id)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if len(msgs) == 0 {
+		if _, err := s.tickets.Store.ConversationOwner(c, id); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": nonNil(msgs)})
+}

@@ -1,0 +1,97 @@
+package gateway
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// scriptedBrain stands in for nlp/ and kb/ in channel tests: it answers
+// "refund" questions confidently and wants a human when asked for one.
+type scriptedBrain struct{}
+
+func (scriptedBrain) Understand(_ context.Context, text string) (Understanding, error) {
+	return Understanding{Language: "en", Intent: "refund", Confidence: 0.9, WantsHuman: strings.Contains(text, "human")}, nil
+}
+
+func (scriptedBrain) Answer(_ context.Context, text string) (Answer, error) {
+	if strings.Contains(text, "refund") {
+		return Answer{Text: "Refunds arrive within 5 working days.", Confidence: 0.9,
+			Citations: []pipeline.Citation{{ChunkID: "faq#1", Source: "faq.csv", Title: "Refund timing"}}}, nil
+	}
+	return Answer{Text: "Maybe this helps?", Confidence: 0.1}, nil
+}
+
+func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
+	pool := newPool(t)
+	in := newInstanceWith(t, pool, "rest"+strings.ToLower(t.Name()), scriptedBrain{})
+	base := in.http.URL
+	cust := in.token(t, "web:42", RoleCustomer)
+	sup := in.token(t, "sam", RoleSupervisor)
+	agent := in.token(t, "alice", RoleAgent)
+	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{"skills": []string{"general"}}, nil)
+	mustCall(t, 200, base, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 3}, nil)
+	mustCall(t, 200, base, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+
+	var first MessageReply
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"message_id": "m1", "display_name": "Kim",
+		"text": "where is my refund? call me on 13812345678"}, &first)
+	if first.Escalated || first.Reply != "Refunds arrive within 5 working days." || len(first.Citations) != 1 || first.Duplicate {
+		t.Fatalf("first answer %+v", first)
+	}
+	conv := first.ConversationID
+	var again MessageReply
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"message_id": "m1", "text": "where is my refund? call me on 13812345678"}, &again)
+	if !again.Duplicate || again.Reply != first.Reply || again.ConversationID != conv {
+		t.Fatalf("redelivery %+v", again)
+	}
+
+	var unsure MessageReply
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"message_id": "m2", "conversation_id": conv,
+		"text": "something odd happened"}, &unsure)
+	if !unsure.Escalated || unsure.TicketID == "" {
+		t.Fatalf("low-confidence answer did not escalate: %+v", unsure)
+	}
+	var human MessageReply
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"message_id": "m3", "conversation_id": conv,
+		"text": "let me talk to a human"}, &human)
+	if !human.Escalated || human.TicketID != unsure.TicketID {
+		t.Fatalf("second escalation should reuse ticket %s: %+v", unsure.TicketID, human)
+	}
+	var detail tickets.TicketDetail
+	mustCall(t, 200, base, agent, "GET", "/v1/tickets/"+human.TicketID, nil, &detail)
+	if detail.Ticket.AssigneeID != "alice" || detail.Ticket.ConversationID != conv {
+		t.Fatalf("escalated ticket %+v", detail.Ticket)
+	}
+	mustCall(t, 201, base, agent, "POST", "/v1/tickets/"+human.TicketID+"/replies", map[string]string{"text": "Hi Kim, Alice here."}, nil)
+
+	var transcript struct {
+		Messages []tickets.Message `json:"messages"`
+	}
+	mustCall(t, 200, base, cust, "GET", "/v1/conversations/"+conv, nil, &transcript)
+	var authors []string
+	for _, m := range transcript.Messages {
+		authors = append(authors, m.Author)
+		if strings.Contains(m.Text, "13812345678") {
+			t.Fatalf("raw phone number stored: %q", m.Text)
+		}
+	}
+	want := "customer bot customer bot customer bot agent:alice"
+	if strings.Join(authors, " ") != want {
+		t.Fatalf("transcript authors %v, want %s", authors, want)
+	}
+	other := in.token(t, "web:43", RoleCustomer)
+	if got := call(t, base, other, "GET", "/v1/conversations/"+conv, nil, nil); got != 403 {
+		t.Fatalf("another customer reading the conversation: %d, want 403", got)
+	}
+	if got := call(t, base, other, "POST", "/v1/messages", map[string]any{"conversation_id": conv, "text": "hi"}, nil); got != 403 {
+		t.Fatalf("another customer writing to the conversation: %d, want 403", got)
+	}
+	var raw int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM messages WHERE body LIKE '%13812345678%'`).Scan(&raw); err != nil || raw != 0 {
+		t.Fatalf("%d stored messages hold the raw phone number (%v)", raw, err)
+	}
+}

@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Stage processes a turn, writing only its own fields.
+type Stage interface {
+	Process(ctx context.Context, t *Turn) error
+}
+
+// StageFunc adapts a function to a Stage.
+type StageFunc func(ctx context.Context, t *Turn) error
+
+// Process calls f.
+func (f StageFunc) Process(ctx context.Context, t *Turn) error { return f(ctx, t) }
+
+// Step places a stage in the pipeline.
+type Step struct {
+	Name    string
+	Stage   Stage
+	Timeout time.Duration // 0: no timeout of its own
+	// FailClosed aborts the turn when the stage fails (redaction, persistence).
+	// Other stages fail open: the turn continues, marked degraded.
+	FailClosed bool
+	// Skip reports whether the stage has nothing to do for t (e.g. no audio).
+	Skip func(t *Turn) bool
+}
+
+// ErrAborted wraps the error of a fail-closed stage.
+var ErrAborted = errors.New("pipeline aborted")
+
+// Pipeline runs steps in order.
+type Pipeline struct {
+	steps    []Step
+	log      *slog.Logger
+	seconds  *prometheus.HistogramVec
+	outcomes *prometheus.CounterVec
+}
+
+// New builds a pipeline and registers its metrics with reg.
+func New(reg prometheus.Registerer, log *slog.Logger, steps ...Step) *Pipeline {
+	p := &Pipeline{steps: steps, log: log,
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_pipeline_stage_seconds",
+			Help:    "Latency of each pipeline stage.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"stage"}),
+		outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_pipeline_stage_total",
+			Help: "Stage runs by outcome: ok, skipped, degraded, aborted.",
+		}, []string{"stage", "outcome"}),
+	}
+	reg.MustRegister(p.seconds, p.outcomes)
+	return p
+}
+
+// Run processes t through every step. It returns an error only when ctx is
+// cancelled or a fail-closed stage fails; other failures mark t degraded.
+func (p *Pipeline) Run(ctx context.Context, t *Turn) error {
+	if t.Timings == nil {
+		t.Timings = map[string]time.Duration{}
+	}
+	for _, s := range p.steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.Skip != nil && s.Skip(t) {
+			p.outcomes.WithLabelValues(s.Name, "skipped").Inc()
+			continue
+		}
+		err := p.runStep(ctx, s, t)
+		switch {
+		case err == nil:
+			p.outcomes.WithLabelValues(s.Name, "ok").Inc()
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case s.FailClosed:
+			p.outcomes.WithLabelValues(s.Name, "aborted").Inc()
+			p.log.ErrorContext(ctx, "pipeline stage failed closed", "stage", s.Name, "err", err, "turn", t)
+			return fmt.Errorf("%w at %s: %w", ErrAborted, s.Name, err)
+		default:
+			p.outcomes.WithLabelValues(s.Name, "degraded").Inc()
+			p.log.WarnContext(ctx, "pipeline stage failed open", "stage", s.Name, "err", err, "turn", t)
+			t.Degraded = append(t.Degraded, s.Name)
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) runStep(ctx context.Context, s Step, t *Turn) (err error) {
+	if s.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	defer func() {
+		d := time.Since(start)
+		t.Timings[s.Name] = d
+		p.seconds.WithLabelValues(s.Name).Observe(d.Seconds())
+		if r := recover(); r != nil {
+			err = fmt.Errorf("stage %s panicked: %v", s.Name, r)
+		}
+	}()
+	return s.Stage.Process(ctx, t)
+}

@@ -1,0 +1,117 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func record(name string, trace *[]string, err error) Stage {
+	return StageFunc(func(ctx context.Context, t *Turn) error {
+		*trace = append(*trace, name)
+		return err
+	})
+}
+
+func TestPipelinePolicy(t *testing.T) {
+	boom := errors.New("boom")
+	slow := StageFunc(func(ctx context.Context, t *Turn) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Second):
+			return nil
+		}
+	})
+	panics := StageFunc(func(context.Context, *Turn) error { panic("bad stage") })
+	for _, tc := range []struct {
+		name         string
+		steps        func(trace *[]string) []Step
+		wantTrace    []string
+		wantDegraded []string
+		wantAbort    bool
+	}{
+		{"all ok in order", func(tr *[]string) []Step {
+			return []Step{{Name: "a", Stage: record("a", tr, nil)}, {Name: "b", Stage: record("b", tr, nil)}}
+		}, []string{"a", "b"}, nil, false},
+		{"fail open continues degraded", func(tr *[]string) []Step {
+			return []Step{{Name: "asr", Stage: record("asr", tr, boom)}, {Name: "redact", Stage: record("redact", tr, nil), FailClosed: true}}
+		}, []string{"asr", "redact"}, []string{"asr"}, false},
+		{"fail closed aborts", func(tr *[]string) []Step {
+			return []Step{{Name: "redact", Stage: record("redact", tr, boom), FailClosed: true}, {Name: "persist", Stage: record("persist", tr, nil)}}
+		}, []string{"redact"}, nil, true},
+		{"timeout fails open", func(tr *[]string) []Step {
+			return []Step{{Name: "vision", Stage: slow, Timeout: 20 * time.Millisecond}, {Name: "b", Stage: record("b", tr, nil)}}
+		}, []string{"b"}, []string{"vision"}, false},
+		{"panic is contained", func(tr *[]string) []Step {
+			return []Step{{Name: "bad", Stage: panics}, {Name: "b", Stage: record("b", tr, nil)}}
+		}, []string{"b"}, []string{"bad"}, false},
+		{"skip", func(tr *[]string) []Step {
+			return []Step{{Name: "asr", Stage: record("asr", tr, nil), Skip: func(*Turn) bool { return true }}, {Name: "b", Stage: record("b", tr, nil)}}
+		}, []string{"b"}, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var trace []string
+			p := New(prometheus.NewRegistry(), slog.New(slog.DiscardHandler), tc.steps(&trace)...)
+			turn := &Turn{}
+			err := p.Run(context.Background(), turn)
+			if got := errors.Is(err, ErrAborted); got != tc.wantAbort {
+				t.Fatalf("aborted %v (%v), want %v", got, err, tc.wantAbort)
+			}
+			if diff := cmp.Diff(tc.wantTrace, trace); diff != "" {
+				t.Errorf("stages run (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantDegraded, turn.Degraded); diff != "" {
+				t.Errorf("degraded (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPipelineMetricsAndCancellation(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	var trace []string
+	p := New(reg, slog.New(slog.DiscardHandler), Step{Name: "a", Stage: record("a", &trace, nil)}, Step{Name: "b", Stage: record("b", &trace, errors.New("x"))})
+	turn := &Turn{}
+	if err := p.Run(context.Background(), turn); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(p.outcomes.WithLabelValues("b", "degraded")); got != 1 {
+		t.Fatalf("degraded counter %v", got)
+	}
+	if _, ok := turn.Timings["a"]; !ok {
+		t.Fatal("no timing for stage a")
+	}
+	if n := testutil.CollectAndCount(p.seconds); n != 2 {
+		t.Fatalf("latency series %d, want 2", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Run(ctx, &Turn{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: %v", err)
+	}
+}
+
+func TestTurnLogsNoRawText(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	turn := &Turn{Channel: "rest", Parts: []Part{{Kind: PartText, Text: "my phone is 13812345678"}}, Transcript: "secret words",
+		Text: "my phone is [PHONE_1]", Redactions: 1}
+	log.Info("turn", "turn", turn)
+	for _, raw := range []string{"13812345678", "secret words"} {
+		if strings.Contains(buf.String(), raw) {
+			t.Fatalf("log line holds raw %q: %s", raw, buf.String())
+		}
+	}
+	if got := turn.RawText(); got != "my phone is 13812345678\nsecret words" {
+		t.Fatalf("RawText %q", got)
+	}
+}

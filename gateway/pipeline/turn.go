@@ -1,0 +1,119 @@
+package pipeline
+
+import (
+	"log/slog"
+	"time"
+)
+
+// PartKind is the kind of one message part.
+type PartKind string
+
+// The part kinds a channel can deliver.
+const (
+	PartText  PartKind = "text"
+	PartAudio PartKind = "audio"
+	PartImage PartKind = "image"
+)
+
+// Part is one piece of a customer message. Raw text and media stay in
+// memory; only the redacted text is ever stored, logged or sent on.
+type Part struct {
+	Kind PartKind
+	Text string // for text parts: the raw text
+	Data []byte // for audio and image parts
+	MIME string
+}
+
+// Label is an image label with its score.
+type Label struct {
+	Name  string  `json:"name"`
+	Score float64 `json:"score"`
+}
+
+// Citation points an answer at the knowledge-base passage it came from.
+type Citation struct {
+	ChunkID string  `json:"chunk_id"`
+	Source  string  `json:"source"`
+	Title   string  `json:"title"`
+	Snippet string  `json:"snippet"`
+	Score   float64 `json:"score"`
+}
+
+// Turn is one customer message on its way through the pipeline. Each stage
+// writes only its own fields.
+type Turn struct {
+	// Set by the channel adapter.
+	Channel          string
+	ChannelMessageID string // idempotency key from the channel
+	ConversationID   string // empty: the persist stage opens one
+	CustomerRef      string // pseudonymous customer id
+	CustomerName     string
+	Parts            []Part
+	ReceivedAt       time.Time
+
+	// asr and vision.
+	Transcript string
+	Labels     []Label
+
+	// redact: the only text later stages see.
+	Text       string
+	Redactions int
+
+	// persist.
+	CustomerID string
+	MessageID  int64
+	Duplicate  bool // the channel redelivered a message already processed
+
+	// understand.
+	Language         string
+	Intent           string
+	IntentConfidence float64
+	WantsHuman       bool
+	Frustrated       bool
+
+	// retrieve and respond.
+	Reply      string
+	Citations  []Citation
+	Confidence float64
+
+	// escalate.
+	Escalated bool
+	TicketID  string
+
+	// Set by the pipeline.
+	Degraded []string // stages that failed open
+	Timings  map[string]time.Duration
+}
+
+// RawText joins the text parts and the transcript: the input of redaction.
+func (t *Turn) RawText() string {
+	s := ""
+	for _, p := range t.Parts {
+		if p.Kind == PartText && p.Text != "" {
+			if s != "" {
+				s += "\n"
+			}
+			s += p.Text
+		}
+	}
+	if t.Transcript != "" {
+		if s != "" {
+			s += "\n"
+		}
+		s += t.Transcript
+	}
+	return s
+}
+
+// LogValue logs only what is safe: never the raw parts or transcript.
+func (t *Turn) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("channel", t.Channel),
+		slog.String("conversation", t.ConversationID),
+		slog.Int("parts", len(t.Parts)),
+		slog.Int("redactions", t.Redactions),
+		slog.String("intent", t.Intent),
+		slog.Bool("escalated", t.Escalated),
+		slog.Any("degraded", t.Degraded),
+	)
+}

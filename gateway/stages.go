@@ -1,0 +1,191 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// Understanding is what the understand stage learns about a message.
+type Understanding struct {
+	Language   string
+	Intent     string
+	Confidence float64
+	WantsHuman bool
+	Frustrated bool
+}
+
+// Understander classifies redacted text (nlp/).
+type Understander interface {
+	Understand(ctx context.Context, text string) (Understanding, error)
+}
+
+// Answer is the knowledge base's best answer to a message.
+type Answer struct {
+	Text       string
+	Citations  []pipeline.Citation
+	Confidence float64
+}
+
+// Answerer answers redacted text from the knowledge base (kb/).
+type Answerer interface {
+	Answer(ctx context.Context, text string) (Answer, error)
+}
+
+// redactStage replaces PII in the turn's text; it runs fail-closed.
+func redactStage(r *pii.Redactor) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		res, err := r.Redact(ctx, t.RawText())
+		if err != nil {
+			return err
+		}
+		t.Text, t.Redactions = res.Text, len(res.Spans)
+		return nil
+	})
+}
+
+// persistStage makes the redacted turn durable before anything answers it;
+// a redelivered channel message is marked Duplicate.
+func persistStage(store *tickets.Store) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: t.CustomerName, Text: t.Text})
+		if err != nil {
+			return err
+		}
+		t.ConversationID, t.CustomerID, t.MessageID, t.Duplicate = res.ConversationID, res.CustomerID, res.MessageID, res.Duplicate
+		return nil
+	})
+}
+
+func understandStage(u Understander) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		r, err := u.Understand(ctx, t.Text)
+		if err != nil {
+			return err
+		}
+		t.Language, t.Intent, t.IntentConfidence, t.WantsHuman, t.Frustrated = r.Language, r.Intent, r.Confidence, r.WantsHuman, r.Frustrated
+		return nil
+	})
+}
+
+func respondStage(a Answerer) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		ans, err := a.Answer(ctx, t.Text)
+		if err != nil {
+			return err
+		}
+		t.Reply, t.Citations, t.Confidence = ans.Text, ans.Citations, ans.Confidence
+		return nil
+	})
+}
+
+// EscalationPolicy decides when the bot hands over to a human.
+type EscalationPolicy struct {
+	MinConfidence float64             // answers below this escalate
+	IntentSkills  map[string][]string // intents that always escalate, with the skills they need
+}
+
+// botActor opens tickets for the pipeline. It is not a supervisor, so an
+// escalation never changes a customer's stored VIP tier.
+var botActor = tickets.Actor{ID: "bot"}
+
+// escalateStage opens (or reuses) a ticket for the conversation when the
+// customer wants a human, the answer is not confident enough, or the intent
+// says so; the customer is told.
+func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		skills, byIntent := pol.IntentSkills[t.Intent]
+		if !t.WantsHuman && !byIntent && t.Reply != "" && t.Confidence >= pol.MinConfidence {
+			return nil
+		}
+		t.Escalated = true
+		t.Reply, t.Citations = handoverText(t.Language), nil
+		if open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID); err == nil {
+			t.TicketID = open.ID
+			return nil
+		} else if !errors.Is(err, tickets.ErrNotFound) {
+			return err
+		}
+		prio := tickets.PriorityNormal
+		if t.Frustrated {
+			prio = tickets.PriorityHigh
+		}
+		tk, _, err := svc.CreateTicket(ctx, botActor, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: t.CustomerRef},
+			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills})
+		if err != nil {
+			return fmt.Errorf("escalate: %w", err)
+		}
+		t.TicketID = tk.ID
+		return nil
+	})
+}
+
+func handoverText(lang string) string {
+	if lang == "zh" {
+		return "正在为您转接人工客服，请稍候。"
+	}
+	return "I'm connecting you with a human agent now."
+}
+
+// subjectOf makes a ticket subject from redacted text.
+func subjectOf(text string) string {
+	s := strings.Join(strings.Fields(text), " ")
+	if len(s) <= 120 {
+		return s
+	}
+	cut := 120
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// replyStage logs the bot's reply in the conversation.
+func replyStage(store *tickets.Store) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		if t.Reply == "" {
+			return nil
+		}
+		_, err := store.AddMessage(ctx, tickets.Message{ConversationID: t.ConversationID, Author: "bot", Text: t.Reply})
+		return err
+	})
+}
+
+// PipelineDeps are the domain services a message pipeline is built from.
+// Understander and Answerer are optional: without them the turn is marked
+// degraded for that stage and, with no confident answer, escalates.
+type PipelineDeps struct {
+	Redactor     *pii.Redactor
+	Tickets      *tickets.Service
+	Understander Understander
+	Answerer     Answerer
+	Escalation   EscalationPolicy
+}
+
+// Steps returns the text pipeline in the order of DESIGN.md §2. The asr and
+// vision stages join here when they are configured.
+func (d PipelineDeps) Steps() []pipeline.Step {
+	notNew := func(t *pipeline.Turn) bool { return t.Duplicate }
+	steps := []pipeline.Step{
+		{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second},
+		{Name: "persist", Stage: persistStage(d.Tickets.Store), FailClosed: true, Timeout: 5 * time.Second},
+	}
+	if d.Understander != nil {
+		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: notNew})
+	}
+	if d.Answerer != nil {
+		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second, Skip: notNew})
+	}
+	return append(steps,
+		pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second, Skip: notNew},
+		pipeline.Step{Name: "reply", Stage: replyStage(d.Tickets.Store), Timeout: 5 * time.Second, Skip: notNew},
+	)
+}

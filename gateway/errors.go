@@ -37,6 +37,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "no_capacity"
 	case errors.Is(err, tickets.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, errUnavailable):
 		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, context.DeadlineExceeded):

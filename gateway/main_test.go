@@ -54,7 +54,7 @@ func newInstance(t *testing.T, pool *pgxpool.Pool, prefix string) *instance {
 func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand interface {
 	Understander
 	Answerer
-}) *instance {
+}, mutate ...func(*Options)) *instance {
 	t.Helper()
 	rdb, _ := testenv.Redis(t)
 	ring, err := fieldcrypt.New(map[string][]byte{"k1": []byte("data-key-data-key-data-key-32byt")}, "k1", []byte("index-key-index-key-index-key-32"))
@@ -83,8 +83,13 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 		deps.Understander, deps.Answerer = understand, understand
 	}
 	pipe := pipeline.New(reg, log, deps.Steps()...)
-	srv := New(Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10, Pipeline: pipe,
-		Ready: []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}})
+	opts := Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10, Pipeline: pipe,
+		Ready: []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
+	for _, m := range mutate {
+		m(&opts)
+		opts.Limits.Redis = rdb
+	}
+	srv := New(opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan struct{})

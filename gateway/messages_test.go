@@ -95,3 +95,29 @@ func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
 		t.Fatalf("%d stored messages hold the raw phone number (%v)", raw, err)
 	}
 }
+
+// TestRateLimitsHoldAcrossReplicas: two gateway instances share the Redis
+// counters, so a customer's budget is spent across both.
+func TestRateLimitsHoldAcrossReplicas(t *testing.T) {
+	pool := newPool(t)
+	prefix := "limits" + strings.ToLower(t.Name())
+	limit := func(o *Options) {
+		o.Limits = RateLimits{Prefix: prefix + ":rl", PerCustomerPerMinute: 3, PerIPPerMinute: 100}
+	}
+	a := newInstanceWith(t, pool, prefix, scriptedBrain{}, limit)
+	b := newInstanceWith(t, pool, prefix, scriptedBrain{}, limit)
+	cust := a.token(t, "web:7", RoleCustomer)
+	for i, base := range []string{a.http.URL, b.http.URL, a.http.URL} {
+		if got := call(t, base, cust, "POST", "/v1/messages", map[string]any{"text": "refund please"}, nil); got != 200 {
+			t.Fatalf("message %d: %d", i, got)
+		}
+	}
+	var body ErrorBody
+	if got := call(t, b.http.URL, cust, "POST", "/v1/messages", map[string]any{"text": "refund please"}, &body); got != 429 || body.Code != "rate_limited" {
+		t.Fatalf("4th message in a minute: %d %+v, want 429", got, body)
+	}
+	other := a.token(t, "web:8", RoleCustomer)
+	if got := call(t, b.http.URL, other, "POST", "/v1/messages", map[string]any{"text": "refund please"}, nil); got != 200 {
+		t.Fatalf("another customer was limited too: %d", got)
+	}
+}

@@ -32,7 +32,7 @@ func (s *Server) register() {
 
 	// Customers over the REST channel (the token's subject is the
 	// pseudonymous customer id).
-	s.handle(http.MethodPost, "/v1/messages", customers, s.postMessage)
+	s.handle(http.MethodPost, "/v1/messages", customers, s.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
 
 	// The signed-in agent.

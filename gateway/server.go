@@ -39,6 +39,7 @@ type Options struct {
 	AtRiskFraction float64
 	TLS            bool               // send HSTS
 	Pipeline       *pipeline.Pipeline // customer message pipeline (nil: message routes answer 503)
+	Limits         RateLimits
 }
 
 // Route describes one registered API route and the roles it admits

@@ -55,6 +55,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 		Escalation: gateway.EscalationPolicy{MinConfidence: 0.5}}
 	pipe := pipeline.New(a.registry, log, deps.Steps()...)
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry, Pipeline: pipe,
+		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
+			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},

@@ -22,6 +22,7 @@ type Config struct {
 	SLA      SLAConfig      `yaml:"sla"`
 	Archive  ArchiveConfig  `yaml:"archive"`
 	Cache    CacheConfig    `yaml:"cache"`
+	Limits   LimitsConfig   `yaml:"limits"`
 	Log      LogConfig      `yaml:"log"`
 }
 
@@ -106,6 +107,13 @@ type CacheConfig struct {
 	TicketTTL time.Duration `yaml:"ticket_ttl" env:"SWITCHBOARD_CACHE_TICKET_TTL"`
 }
 
+// LimitsConfig configures request rate limits, kept in Redis so they hold
+// across replicas. 0 disables a limit.
+type LimitsConfig struct {
+	PerIPPerMinute       int `yaml:"per_ip_per_minute" env:"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE"`
+	PerCustomerPerMinute int `yaml:"per_customer_per_minute" env:"SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE"`
+}
+
 // LogConfig configures the process logger.
 type LogConfig struct {
 	Level  string `yaml:"level" env:"SWITCHBOARD_LOG_LEVEL"`
@@ -135,6 +143,7 @@ func Default() Config {
 		SLA:     SLAConfig{CheckInterval: 30 * time.Second, AtRiskFraction: 0.2},
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
+		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
 		Log:     LogConfig{Level: "info", Format: "text"},
 	}
 }

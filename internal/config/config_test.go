@@ -53,6 +53,7 @@ func TestLoadGoodFile(t *testing.T) {
 		SLA:     SLAConfig{CheckInterval: 15 * time.Second, AtRiskFraction: 0.25},
 		Archive: ArchiveConfig{After: 365 * 24 * time.Hour, Interval: 30 * time.Minute},
 		Cache:   CacheConfig{TicketTTL: 2 * time.Minute},
+		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
 		Log:     LogConfig{Level: "debug", Format: "json"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

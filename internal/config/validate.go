@@ -63,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	p.positive("archive.interval", c.Archive.Interval)
 	p.positive("cache.ticket_ttl", c.Cache.TicketTTL)
+	if c.Limits.PerIPPerMinute < 0 || c.Limits.PerCustomerPerMinute < 0 {
+		p.addf("limits: per-minute limits must be ≥ 0, 0 disables (got %d and %d)", c.Limits.PerIPPerMinute, c.Limits.PerCustomerPerMinute)
+	}
 	if _, ok := parseLevel(c.Log.Level); !ok {
 		p.addf("log.level: must be one of debug, info, warn, error (got %q)", c.Log.Level)
 	}

@@ -1,0 +1,60 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+)
+
+// RateLimits caps customer traffic per client IP and per customer. The
+// counters live in Redis (GCRA via redis_rate), so every replica enforces
+// the same budget. A limit of 0 is off.
+type RateLimits struct {
+	Redis                redis.UniversalClient
+	Prefix               string
+	PerIPPerMinute       int
+	PerCustomerPerMinute int
+}
+
+var errRateLimited = errors.New("rate limit exceeded")
+
+// limited wraps a customer-facing handler with the IP and customer limits.
+func (s *Server) limited(h gin.HandlerFunc) gin.HandlerFunc {
+	rl := s.opts.Limits
+	if rl.Redis == nil || (rl.PerIPPerMinute <= 0 && rl.PerCustomerPerMinute <= 0) {
+		return h
+	}
+	lim := redis_rate.NewLimiter(rl.Redis)
+	return func(c *gin.Context) {
+		checks := []struct {
+			key  string
+			rate int
+		}{
+			{rl.Prefix + ":ip:" + c.ClientIP(), rl.PerIPPerMinute},
+			{rl.Prefix + ":customer:" + claimsOf(c).Subject, rl.PerCustomerPerMinute},
+		}
+		for _, chk := range checks {
+			if chk.rate <= 0 {
+				continue
+			}
+			res, err := lim.Allow(c, chk.key, redis_rate.PerMinute(chk.rate))
+			if err != nil {
+				// Fail open: a Redis outage must not take the channel down.
+				s.log.Warn("rate limiter unavailable; request allowed", "err", err)
+				continue
+			}
+			if res.Allowed == 0 {
+				retry := max(res.RetryAfter, time.Second)
+				c.Header("Retry-After", strconv.Itoa(int(retry.Round(time.Second).Seconds())))
+				s.fail(c, fmt.Errorf("%w: %d per minute; retry in %s", errRateLimited, chk.rate, retry.Round(time.Second)))
+				return
+			}
+		}
+		h(c)
+	}
+}

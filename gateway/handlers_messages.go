@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -44,10 +45,14 @@ func replyOf(t *pipeline.Turn) MessageReply {
 		Degraded: nonNil(t.Degraded)}
 }
 
+// restLease is how long a REST request may take to answer its own turn
+// before the queue's workers take it over.
+const restLease = 30 * time.Second
+
 // postMessage runs a customer's text message through the pipeline and
 // answers with the bot's reply. The message is durable before the answer.
 func (s *Server) postMessage(c *gin.Context) {
-	if s.opts.Pipeline == nil {
+	if s.opts.Ingress == nil || s.opts.Process == nil {
 		s.fail(c, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable))
 		return
 	}
@@ -61,10 +66,13 @@ func (s *Server) postMessage(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: text must be 1 to 16384 bytes of UTF-8; message_id and display_name at most 200 bytes", errBadRequest))
 		return
 	}
+	if in.MessageID == "" {
+		in.MessageID = uuid.NewString()
+	}
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: in.MessageID, ConversationID: in.ConversationID,
-		CustomerRef: claimsOf(c).Subject, CustomerName: in.DisplayName, ReceivedAt: time.Now(),
+		CustomerRef: claimsOf(c).Subject, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
-	if err := s.opts.Pipeline.Run(c, t); err != nil {
+	if err := s.opts.Ingress.Run(c, t); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -72,11 +80,15 @@ func (s *Server) postMessage(c *gin.Context) {
 		s.replayOutcome(c, t)
 		return
 	}
+	// The turn is durable; if this process dies now, a queue worker answers it
+	// after restLease.
+	if err := s.opts.Process.Run(c, t); err != nil {
+		s.fail(c, err)
+		return
+	}
 	out := replyOf(t)
-	if in.MessageID != "" {
-		if err := s.tickets.Store.SaveOutcome(c, t.Channel, in.MessageID, out); err != nil {
-			s.log.Warn("save message outcome", "err", err)
-		}
+	if err := s.tickets.Store.CompleteTurn(c, t.Channel, t.ChannelMessageID, out); err != nil {
+		s.log.Warn("complete turn", "err", err)
 	}
 	c.JSON(http.StatusOK, out)
 }

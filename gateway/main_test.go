@@ -82,8 +82,9 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	if understand != nil {
 		deps.Understander, deps.Answerer = understand, understand
 	}
-	pipe := pipeline.New(reg, log, deps.Steps()...)
-	opts := Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10, Pipeline: pipe,
+	ingress, process := deps.Pipelines(pipeline.NewMetrics(reg), log)
+	opts := Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
+		Ingress: ingress, Process: process,
 		Ready: []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
 	for _, m := range mutate {
 		m(&opts)

@@ -38,7 +38,9 @@ type Options struct {
 	MaxBodyBytes   int64
 	AtRiskFraction float64
 	TLS            bool               // send HSTS
-	Pipeline       *pipeline.Pipeline // customer message pipeline (nil: message routes answer 503)
+	Ingress        *pipeline.Pipeline // redact + persist (nil: message routes answer 503)
+	Process        *pipeline.Pipeline // understand … reply
+	Outbound       map[string]Sender  // replies to webhook channels, by channel name
 	Limits         RateLimits
 }
 

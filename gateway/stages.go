@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,7 +57,8 @@ func redactStage(r *pii.Redactor) pipeline.Stage {
 func persistStage(store *tickets.Store) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
-			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: t.CustomerName, Text: t.Text})
+			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: t.CustomerName, Text: t.Text,
+			ReplyTo: t.ReplyTo, Lease: t.Lease})
 		if err != nil {
 			return err
 		}
@@ -170,22 +172,33 @@ type PipelineDeps struct {
 	Escalation   EscalationPolicy
 }
 
-// Steps returns the text pipeline in the order of DESIGN.md §2. The asr and
-// vision stages join here when they are configured.
-func (d PipelineDeps) Steps() []pipeline.Step {
-	notNew := func(t *pipeline.Turn) bool { return t.Duplicate }
-	steps := []pipeline.Step{
+// IngressSteps run while the channel waits: redaction (fail-closed) and
+// persistence (fail-closed). Once they pass, the turn is durable and the
+// channel may be acknowledged.
+func (d PipelineDeps) IngressSteps() []pipeline.Step {
+	return []pipeline.Step{
 		{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second},
 		{Name: "persist", Stage: persistStage(d.Tickets.Store), FailClosed: true, Timeout: 5 * time.Second},
 	}
+}
+
+// ProcessSteps answer a stored turn, in the order of DESIGN.md §2. They run
+// inline for the REST channel and from the durable queue for webhooks.
+func (d PipelineDeps) ProcessSteps() []pipeline.Step {
+	var steps []pipeline.Step
 	if d.Understander != nil {
-		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: notNew})
+		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second})
 	}
 	if d.Answerer != nil {
-		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second, Skip: notNew})
+		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second})
 	}
 	return append(steps,
-		pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second, Skip: notNew},
-		pipeline.Step{Name: "reply", Stage: replyStage(d.Tickets.Store), Timeout: 5 * time.Second, Skip: notNew},
+		pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second, FailClosed: true},
+		pipeline.Step{Name: "reply", Stage: replyStage(d.Tickets.Store), Timeout: 5 * time.Second},
 	)
+}
+
+// Pipelines builds the ingress and processing pipelines.
+func (d PipelineDeps) Pipelines(m *pipeline.Metrics, log *slog.Logger) (ingress, process *pipeline.Pipeline) {
+	return pipeline.New(m, log, d.IngressSteps()...), pipeline.New(m, log, d.ProcessSteps()...)
 }

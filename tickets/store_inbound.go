@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -18,6 +19,12 @@ type Inbound struct {
 	CustomerRef      string // pseudonymous id
 	CustomerName     string
 	Text             string // redacted text only
+	// ReplyTo is the channel's address for answers (chat id, thread …); it
+	// is kept on the conversation for the bot's and the agents' replies.
+	ReplyTo json.RawMessage
+	// Lease > 0 means the caller processes the turn itself right away: the
+	// queue's workers leave it alone for that long (then take it over).
+	Lease time.Duration
 }
 
 // InboundResult says where the message went, or that it was seen before.
@@ -48,21 +55,31 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 	}
 	res := InboundResult{ConversationID: in.ConversationID, CustomerID: cust.ID}
 	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
+		replyTo := nullJSON(in.ReplyTo)
 		if res.ConversationID == "" {
 			res.ConversationID = uuid.NewString()
-			if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, customer_id, channel) VALUES ($1, $2, $3)`,
-				res.ConversationID, cust.ID, in.Channel); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, customer_id, channel, reply_to) VALUES ($1, $2, $3, $4)`,
+				res.ConversationID, cust.ID, in.Channel, replyTo); err != nil {
 				return err
 			}
 		} else if err := checkOwner(ctx, tx, res.ConversationID, cust.ID); err != nil {
 			return err
+		} else if replyTo != nil {
+			if _, err := tx.Exec(ctx, `UPDATE conversations SET reply_to = $2 WHERE id = $1`, res.ConversationID, replyTo); err != nil {
+				return err
+			}
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'customer', $2) RETURNING id`,
 			res.ConversationID, in.Text).Scan(&res.MessageID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, in.Channel, in.ChannelMessageID, res.ConversationID, cust.ID, res.MessageID)
+		var lease any
+		if in.Lease > 0 {
+			lease = time.Now().Add(in.Lease)
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts)
+			VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::timestamptz IS NULL THEN 0 ELSE 1 END) ON CONFLICT DO NOTHING`,
+			in.Channel, in.ChannelMessageID, res.ConversationID, cust.ID, res.MessageID, lease)
 		if err == nil && tag.RowsAffected() == 0 {
 			return errDuplicate // a concurrent delivery won; roll back our copy
 		}
@@ -75,6 +92,13 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 }
 
 var errDuplicate = errors.New("duplicate delivery")
+
+func nullJSON(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return []byte(b)
+}
 
 func checkOwner(ctx context.Context, tx pgx.Tx, conversationID, customerID string) error {
 	if uuid.Validate(conversationID) != nil {

@@ -53,8 +53,10 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc,
 		Escalation: gateway.EscalationPolicy{MinConfidence: 0.5}}
-	pipe := pipeline.New(a.registry, log, deps.Steps()...)
-	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry, Pipeline: pipe,
+	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
+	outbound := map[string]gateway.Sender{}
+	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
+		Ingress: ingress, Process: process, Outbound: outbound,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
@@ -71,6 +73,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
 	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
 	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
+	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: outbound, Log: log}
+	wg.Go(func() { worker.Run(bg) })
 	defer func() { stopBG(); wg.Wait() }()
 	select {
 	case <-ready:

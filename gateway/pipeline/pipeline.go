@@ -36,17 +36,15 @@ type Step struct {
 // ErrAborted wraps the error of a fail-closed stage.
 var ErrAborted = errors.New("pipeline aborted")
 
-// Pipeline runs steps in order.
-type Pipeline struct {
-	steps    []Step
-	log      *slog.Logger
+// Metrics are the pipeline's series, shared by every pipeline of a process.
+type Metrics struct {
 	seconds  *prometheus.HistogramVec
 	outcomes *prometheus.CounterVec
 }
 
-// New builds a pipeline and registers its metrics with reg.
-func New(reg prometheus.Registerer, log *slog.Logger, steps ...Step) *Pipeline {
-	p := &Pipeline{steps: steps, log: log,
+// NewMetrics registers the pipeline metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
 		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "switchboard_pipeline_stage_seconds",
 			Help:    "Latency of each pipeline stage.",
@@ -57,8 +55,20 @@ func New(reg prometheus.Registerer, log *slog.Logger, steps ...Step) *Pipeline {
 			Help: "Stage runs by outcome: ok, skipped, degraded, aborted.",
 		}, []string{"stage", "outcome"}),
 	}
-	reg.MustRegister(p.seconds, p.outcomes)
-	return p
+	reg.MustRegister(m.seconds, m.outcomes)
+	return m
+}
+
+// Pipeline runs steps in order.
+type Pipeline struct {
+	steps []Step
+	log   *slog.Logger
+	*Metrics
+}
+
+// New builds a pipeline that reports to m.
+func New(m *Metrics, log *slog.Logger, steps ...Step) *Pipeline {
+	return &Pipeline{steps: steps, log: log, Metrics: m}
 }
 
 // Run processes t through every step. It returns an error only when ctx is

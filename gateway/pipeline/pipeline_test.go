@@ -60,7 +60,7 @@ func TestPipelinePolicy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var trace []string
-			p := New(prometheus.NewRegistry(), slog.New(slog.DiscardHandler), tc.steps(&trace)...)
+			p := New(NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler), tc.steps(&trace)...)
 			turn := &Turn{}
 			err := p.Run(context.Background(), turn)
 			if got := errors.Is(err, ErrAborted); got != tc.wantAbort {
@@ -79,7 +79,7 @@ func TestPipelinePolicy(t *testing.T) {
 func TestPipelineMetricsAndCancellation(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	var trace []string
-	p := New(reg, slog.New(slog.DiscardHandler), Step{Name: "a", Stage: record("a", &trace, nil)}, Step{Name: "b", Stage: record("b", &trace, errors.New("x"))})
+	p := New(NewMetrics(reg), slog.New(slog.DiscardHandler), Step{Name: "a", Stage: record("a", &trace, nil)}, Step{Name: "b", Stage: record("b", &trace, errors.New("x"))})
 	turn := &Turn{}
 	if err := p.Run(context.Background(), turn); err != nil {
 		t.Fatal(err)

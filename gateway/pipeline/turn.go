@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"log/slog"
 	"time"
 )
@@ -50,6 +51,10 @@ type Turn struct {
 	CustomerName     string
 	Parts            []Part
 	ReceivedAt       time.Time
+	ReplyTo          json.RawMessage // the channel's address for answers
+	// Lease > 0: the receiver answers the turn itself (the REST channel);
+	// the durable queue's workers take it over only if it runs out.
+	Lease time.Duration
 
 	// asr and vision.
 	Transcript string

@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// Sender delivers a reply to a customer on one channel; replyTo is the
+// address the channel adapter stored with the conversation.
+type Sender interface {
+	Send(ctx context.Context, replyTo json.RawMessage, text string) error
+}
+
+// Worker answers stored turns from the durable queue: webhook turns, and
+// REST turns whose request died before answering. Any number of workers on
+// any number of instances may run; each turn goes to one of them.
+type Worker struct {
+	Store       *tickets.Store
+	Process     *pipeline.Pipeline
+	Outbound    map[string]Sender
+	Log         *slog.Logger
+	Lease       time.Duration // how long one attempt may take (default 1m)
+	Poll        time.Duration // idle wait between queue polls (default 200ms)
+	MaxAttempts int           // then the turn is marked failed (default 5)
+}
+
+// Run works the queue until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	if w.Lease <= 0 {
+		w.Lease = time.Minute
+	}
+	if w.Poll <= 0 {
+		w.Poll = 200 * time.Millisecond
+	}
+	if w.MaxAttempts <= 0 {
+		w.MaxAttempts = 5
+	}
+	for ctx.Err() == nil {
+		did, err := w.Once(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.Log.Error("turn queue", "err", err)
+		}
+		if !did {
+			select {
+			case <-ctx.Done():
+			case <-time.After(w.Poll):
+			}
+		}
+	}
+}
+
+// Once claims and answers one turn; did is false when the queue was empty.
+func (w *Worker) Once(ctx context.Context) (did bool, err error) {
+	p, ok, err := w.Store.ClaimTurn(ctx, w.Lease)
+	if err != nil || !ok {
+		return false, err
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Lease)
+	defer cancel()
+	if err := w.answer(actx, p); err != nil {
+		w.Log.Warn("turn failed; will retry", "channel", p.Channel, "attempt", p.Attempts, "err", err)
+		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, err, w.MaxAttempts)
+	}
+	return true, nil
+}
+
+// answer processes a turn once: the outcome is saved before delivery, so a
+// retry after a failed send only sends again.
+func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
+	var out MessageReply
+	if len(p.Outcome) == 0 || json.Unmarshal(p.Outcome, &out) != nil {
+		t := &pipeline.Turn{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, ConversationID: p.ConversationID,
+			CustomerID: p.CustomerID, CustomerRef: p.CustomerRef, Text: p.Text, ReplyTo: p.ReplyTo}
+		if err := w.Process.Run(ctx, t); err != nil {
+			return err
+		}
+		out = replyOf(t)
+		if err := w.Store.SaveOutcome(ctx, p.Channel, p.ChannelMessageID, out); err != nil {
+			return err
+		}
+	}
+	if out.Reply != "" {
+		if err := w.send(ctx, p.Channel, p.ReplyTo, out.Reply); err != nil {
+			return err
+		}
+	}
+	return w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, out)
+}
+
+var errNoSender = errors.New("no outbound sender for channel")
+
+func (w *Worker) send(ctx context.Context, channel string, replyTo json.RawMessage, text string) error {
+	s, ok := w.Outbound[channel]
+	if !ok {
+		if channel == "rest" {
+			return nil // REST clients read the conversation
+		}
+		return fmt.Errorf("%w %q", errNoSender, channel)
+	}
+	return s.Send(ctx, replyTo, text)
+}

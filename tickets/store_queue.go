@@ -1,0 +1,101 @@
+package tickets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// PendingTurn is a stored customer turn that still needs an answer.
+type PendingTurn struct {
+	Channel          string
+	ChannelMessageID string
+	ConversationID   string
+	CustomerID       string
+	CustomerRef      string
+	Text             string // redacted
+	ReplyTo          json.RawMessage
+	Attempts         int
+	Outcome          json.RawMessage // set when an earlier attempt answered but could not deliver
+}
+
+// ClaimTurn leases the oldest pending turn for lease (FOR UPDATE SKIP
+// LOCKED, so workers on any number of instances never take the same turn).
+// ok is false when nothing is pending.
+func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn, bool, error) {
+	var p PendingTurn
+	var logID int64
+	var outcome []byte
+	err := s.primary.QueryRow(ctx, `WITH next AS (
+			SELECT channel, message_id FROM channel_messages
+			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
+			ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1
+		FROM next WHERE cm.channel = next.channel AND cm.message_id = next.message_id
+		RETURNING cm.channel, cm.message_id, cm.conversation_id, cm.customer_id, cm.log_id, cm.attempts, cm.outcome`,
+		lease.Milliseconds()).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return PendingTurn{}, false, nil
+	}
+	if err != nil {
+		return PendingTurn{}, false, mapPgErr(err, "claim turn")
+	}
+	var replyTo []byte
+	err = s.primary.QueryRow(ctx, `SELECT m.body, cu.pseudonymous_id, c.reply_to
+		FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
+		WHERE m.id = $1 AND m.conversation_id = $2`, logID, p.ConversationID).Scan(&p.Text, &p.CustomerRef, &replyTo)
+	p.ReplyTo, p.Outcome = replyTo, outcome
+	return p, true, mapPgErr(err, "claim turn")
+}
+
+// CompleteTurn records the outcome of a processed turn.
+func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID string, outcome any) error {
+	b, err := json.Marshal(outcome)
+	if err != nil {
+		return err
+	}
+	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $3, lease_until = NULL, last_error = NULL
+		WHERE channel = $1 AND message_id = $2`, channel, channelMessageID, b)
+	return mapPgErr(err, "complete turn")
+}
+
+// FailTurn puts a turn back with a growing delay, or marks it failed after
+// maxAttempts.
+func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, cause error, maxAttempts int) error {
+	msg := cause.Error()
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET
+			state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END,
+			lease_until = now() + least(attempts * attempts, 300) * interval '1 second', last_error = $4
+		WHERE channel = $1 AND message_id = $2`, channel, channelMessageID, maxAttempts, msg)
+	return mapPgErr(err, "fail turn")
+}
+
+// QueueStats counts turns by state.
+func (s *Store) QueueStats(ctx context.Context) (map[string]int, error) {
+	rows, err := s.replica.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
+	if err != nil {
+		return nil, mapPgErr(err, "queue stats")
+	}
+	out := map[string]int{"pending": 0, "done": 0, "failed": 0}
+	var state string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&state, &n}, func() error { out[state] = n; return nil })
+	return out, mapPgErr(err, "queue stats")
+}
+
+// ReplyAddress returns where replies to a conversation go.
+func (s *Store) ReplyAddress(ctx context.Context, conversationID string) (channel string, replyTo json.RawMessage, err error) {
+	var b []byte
+	err = s.primary.QueryRow(ctx, `SELECT channel, reply_to FROM conversations WHERE id = $1`, conversationID).Scan(&channel, &b)
+	if err != nil {
+		return "", nil, mapPgErr(err, fmt.Sprintf("conversation %s", conversationID))
+	}
+	return channel, b, nil
+}

@@ -1,0 +1,99 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestTurnQueueHandsEachTurnToOneWorker(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	for i := range 40 {
+		_, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: fmt.Sprint(i), CustomerRef: fmt.Sprintf("tg:%d", i%5),
+			Text: fmt.Sprintf("message %d", i), ReplyTo: []byte(fmt.Sprintf(`{"chat_id": %d}`, i%5))})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				p, ok, err := s.ClaimTurn(ctx, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !ok {
+					return
+				}
+				if p.Text != "message "+p.ChannelMessageID || len(p.ReplyTo) == 0 || p.CustomerRef == "" {
+					t.Errorf("claimed turn %+v", p)
+				}
+				mu.Lock()
+				seen[p.ChannelMessageID]++
+				mu.Unlock()
+				if err := s.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, map[string]string{"reply": "ok"}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 40 {
+		t.Fatalf("%d turns processed, want 40", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("turn %s processed %d times", id, n)
+		}
+	}
+	stats, err := s.QueueStats(ctx)
+	if err != nil || stats["done"] != 40 || stats["pending"] != 0 {
+		t.Fatalf("queue stats %v, %v", stats, err)
+	}
+}
+
+func TestTurnQueueLeasesRetriesAndGivesUp(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	// Processed inline by its receiver: workers leave it alone during the lease.
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "a", CustomerRef: "web:1", Text: "hi", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ClaimTurn(ctx, time.Minute); ok {
+		t.Fatal("a leased turn was handed to a worker")
+	}
+	// A worker that crashes leaves a lease that runs out; the turn comes back.
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "b", CustomerRef: "web:1", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := s.ClaimTurn(ctx, 50*time.Millisecond)
+	if err != nil || !ok || p.ChannelMessageID != "b" || p.Attempts != 1 {
+		t.Fatalf("claim: %+v %v %v", p, ok, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	p, ok, err = s.ClaimTurn(ctx, time.Minute)
+	if err != nil || !ok || p.ChannelMessageID != "b" || p.Attempts != 2 {
+		t.Fatalf("reclaim after the lease ran out: %+v %v %v", p, ok, err)
+	}
+	// Failing twice with maxAttempts 2 gives up.
+	if err := s.FailTurn(ctx, "rest", "b", errors.New("send failed"), 2); err != nil {
+		t.Fatal(err)
+	}
+	var state, lastErr string
+	if err := pool.QueryRow(ctx, `SELECT state, last_error FROM channel_messages WHERE message_id = 'b'`).Scan(&state, &lastErr); err != nil {
+		t.Fatal(err)
+	}
+	if state != "failed" || lastErr != "send failed" {
+		t.Fatalf("after the last attempt: %s %q", state, lastErr)
+	}
+}

@@ -17,6 +17,7 @@ var (
 	errBadRequest      = errors.New("bad request")
 	errTooLarge        = errors.New("request body too large")
 	errUnavailable     = errors.New("service unavailable")
+	errNotFound        = errors.New("not found")
 )
 
 // statusOf is the one place where errors become HTTP status codes.
@@ -31,7 +32,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, errBadRequest), errors.Is(err, tickets.ErrInvalid):
 		return http.StatusBadRequest, "invalid"
-	case errors.Is(err, tickets.ErrNotFound):
+	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, tickets.ErrNoCapacity):
 		return http.StatusConflict, "no_capacity"

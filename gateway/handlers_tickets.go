@@ -99,6 +99,7 @@ func (s *Server) reply(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.deliverAgentReply(c, t.ConversationID, m.Text)
 	c.JSON(http.StatusCreated, gin.H{"ticket": t, "message": m})
 }
 

@@ -23,20 +23,28 @@ type RateLimits struct {
 
 var errRateLimited = errors.New("rate limit exceeded")
 
+type limitCheck struct {
+	key  string
+	rate int
+}
+
 // limited wraps a customer-facing handler with the IP and customer limits.
-func (s *Server) limited(h gin.HandlerFunc) gin.HandlerFunc {
+func (s *Server) limited(h gin.HandlerFunc) gin.HandlerFunc { return s.rateLimit(h, true) }
+
+// limitedIP wraps a webhook with the per-IP limit (customers are only known
+// after the signature check and parsing, and are limited by the channel).
+func (s *Server) limitedIP(h gin.HandlerFunc) gin.HandlerFunc { return s.rateLimit(h, false) }
+
+func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc {
 	rl := s.opts.Limits
 	if rl.Redis == nil || (rl.PerIPPerMinute <= 0 && rl.PerCustomerPerMinute <= 0) {
 		return h
 	}
 	lim := redis_rate.NewLimiter(rl.Redis)
 	return func(c *gin.Context) {
-		checks := []struct {
-			key  string
-			rate int
-		}{
-			{rl.Prefix + ":ip:" + c.ClientIP(), rl.PerIPPerMinute},
-			{rl.Prefix + ":customer:" + claimsOf(c).Subject, rl.PerCustomerPerMinute},
+		checks := []limitCheck{{rl.Prefix + ":ip:" + c.ClientIP(), rl.PerIPPerMinute}}
+		if perCustomer {
+			checks = append(checks, limitCheck{rl.Prefix + ":customer:" + claimsOf(c).Subject, rl.PerCustomerPerMinute})
 		}
 		for _, chk := range checks {
 			if chk.rate <= 0 {

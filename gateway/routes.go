@@ -35,6 +35,11 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/messages", customers, s.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
 
+	// Webhook channels: authenticated by their own signatures, not JWTs.
+	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedIP(s.telegramWebhook))
+	s.handle(http.MethodPost, "/v1/channels/slack", nil, s.limitedIP(s.slackEvents))
+	s.handle(http.MethodPost, "/v1/channels/webhook", nil, s.limitedIP(s.genericWebhook))
+
 	// The signed-in agent.
 	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)
 	s.handle(http.MethodGet, "/v1/me/status", agents, s.myStatus)

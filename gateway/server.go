@@ -41,6 +41,10 @@ type Options struct {
 	Ingress        *pipeline.Pipeline // redact + persist (nil: message routes answer 503)
 	Process        *pipeline.Pipeline // understand … reply
 	Outbound       map[string]Sender  // replies to webhook channels, by channel name
+	Wake           func()             // tells the queue workers a turn is waiting
+	Telegram       *Telegram          // nil: channel off
+	Slack          *Slack             // nil: channel off
+	Webhook        *Webhook           // nil: channel off
 	Limits         RateLimits
 }
 

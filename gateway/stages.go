@@ -48,8 +48,26 @@ func redactStage(r *pii.Redactor) pipeline.Stage {
 			return err
 		}
 		t.Text, t.Redactions = res.Text, len(res.Spans)
+		if strings.TrimSpace(t.Text) == "" {
+			t.Text = mediaMarker(t.Parts)
+		}
 		return nil
 	})
+}
+
+// mediaMarker stands for media no stage could turn into text (no speech or
+// vision stage configured), so the transcript shows that something came.
+func mediaMarker(parts []pipeline.Part) string {
+	var kinds []string
+	for _, p := range parts {
+		switch p.Kind {
+		case pipeline.PartAudio:
+			kinds = append(kinds, "[voice message]")
+		case pipeline.PartImage:
+			kinds = append(kinds, "[photo]")
+		}
+	}
+	return strings.Join(kinds, " ")
 }
 
 // persistStage makes the redacted turn durable before anything answers it;

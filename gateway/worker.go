@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
@@ -29,6 +30,21 @@ type Worker struct {
 	Lease       time.Duration // how long one attempt may take (default 1m)
 	Poll        time.Duration // idle wait between queue polls (default 200ms)
 	MaxAttempts int           // then the turn is marked failed (default 5)
+	wake        chan struct{}
+	once        sync.Once
+}
+
+func (w *Worker) wakeCh() chan struct{} {
+	w.once.Do(func() { w.wake = make(chan struct{}, 1) })
+	return w.wake
+}
+
+// Wake tells an idle worker that a turn is waiting (it polls anyway).
+func (w *Worker) Wake() {
+	select {
+	case w.wakeCh() <- struct{}{}:
+	default:
+	}
 }
 
 // Run works the queue until ctx ends.
@@ -50,6 +66,7 @@ func (w *Worker) Run(ctx context.Context) {
 		if !did {
 			select {
 			case <-ctx.Done():
+			case <-w.wakeCh():
 			case <-time.After(w.Poll):
 			}
 		}

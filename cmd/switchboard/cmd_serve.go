@@ -54,9 +54,11 @@ func serve(ctx context.Context, cfg config.Config) error {
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc,
 		Escalation: gateway.EscalationPolicy{MinConfidence: 0.5}}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
-	outbound := map[string]gateway.Sender{}
+	ch := channels(cfg)
+	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
-		Ingress: ingress, Process: process, Outbound: outbound,
+		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
+		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
@@ -73,7 +75,6 @@ func serve(ctx context.Context, cfg config.Config) error {
 	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
 	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
 	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
-	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: outbound, Log: log}
 	wg.Go(func() { worker.Run(bg) })
 	defer func() { stopBG(); wg.Wait() }()
 	select {
@@ -109,4 +110,32 @@ func serve(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	return nil
+}
+
+// channelSet holds the configured webhook channels.
+type channelSet struct {
+	telegram *gateway.Telegram
+	slack    *gateway.Slack
+	webhook  *gateway.Webhook
+	outbound map[string]gateway.Sender
+}
+
+// channels builds the webhook channels that have their secrets configured.
+func channels(cfg config.Config) channelSet {
+	c := cfg.Channels
+	set := channelSet{outbound: map[string]gateway.Sender{}}
+	client := &http.Client{Timeout: 15 * time.Second}
+	if c.Telegram.SecretToken != "" {
+		set.telegram = &gateway.Telegram{BotToken: c.Telegram.BotToken, SecretToken: c.Telegram.SecretToken, APIBase: c.Telegram.APIBase, Client: client}
+		set.outbound["telegram"] = set.telegram
+	}
+	if c.Slack.SigningSecret != "" {
+		set.slack = &gateway.Slack{SigningSecret: c.Slack.SigningSecret, BotToken: c.Slack.BotToken, APIBase: c.Slack.APIBase, Client: client}
+		set.outbound["slack"] = set.slack
+	}
+	if c.Webhook.Secret != "" {
+		set.webhook = &gateway.Webhook{Secret: c.Webhook.Secret, CallbackURL: c.Webhook.CallbackURL, Client: client}
+		set.outbound["webhook"] = set.webhook
+	}
+	return set
 }

@@ -21,8 +21,9 @@ const (
 type Part struct {
 	Kind PartKind
 	Text string // for text parts: the raw text
-	Data []byte // for audio and image parts
+	Data []byte // for audio and image parts, when the channel delivered the bytes
 	MIME string
+	Ref  string // the channel's file reference, when the bytes must be fetched
 }
 
 // Label is an image label with its score.

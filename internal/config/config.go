@@ -23,6 +23,7 @@ type Config struct {
 	Archive  ArchiveConfig  `yaml:"archive"`
 	Cache    CacheConfig    `yaml:"cache"`
 	Limits   LimitsConfig   `yaml:"limits"`
+	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
 }
 
@@ -114,6 +115,34 @@ type LimitsConfig struct {
 	PerCustomerPerMinute int `yaml:"per_customer_per_minute" env:"SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE"`
 }
 
+// ChannelsConfig configures the bot channels. A channel without its
+// secret is off (its webhook answers 404).
+type ChannelsConfig struct {
+	Telegram TelegramConfig `yaml:"telegram"`
+	Slack    SlackConfig    `yaml:"slack"`
+	Webhook  WebhookConfig  `yaml:"webhook"`
+}
+
+// TelegramConfig configures the Telegram Bot API channel.
+type TelegramConfig struct {
+	BotToken    string `yaml:"bot_token" env:"SWITCHBOARD_TELEGRAM_BOT_TOKEN"`
+	SecretToken string `yaml:"secret_token" env:"SWITCHBOARD_TELEGRAM_SECRET_TOKEN"`
+	APIBase     string `yaml:"api_base" env:"SWITCHBOARD_TELEGRAM_API_BASE"`
+}
+
+// SlackConfig configures the Slack Events API channel.
+type SlackConfig struct {
+	SigningSecret string `yaml:"signing_secret" env:"SWITCHBOARD_SLACK_SIGNING_SECRET"`
+	BotToken      string `yaml:"bot_token" env:"SWITCHBOARD_SLACK_BOT_TOKEN"`
+	APIBase       string `yaml:"api_base" env:"SWITCHBOARD_SLACK_API_BASE"`
+}
+
+// WebhookConfig configures the generic HMAC-signed JSON webhook channel.
+type WebhookConfig struct {
+	Secret      string `yaml:"secret" env:"SWITCHBOARD_WEBHOOK_SECRET"`
+	CallbackURL string `yaml:"callback_url" env:"SWITCHBOARD_WEBHOOK_CALLBACK_URL"`
+}
+
 // LogConfig configures the process logger.
 type LogConfig struct {
 	Level  string `yaml:"level" env:"SWITCHBOARD_LOG_LEVEL"`
@@ -144,7 +173,11 @@ func Default() Config {
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
-		Log:     LogConfig{Level: "info", Format: "text"},
+		Channels: ChannelsConfig{
+			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
+			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
 	}
 }
 

@@ -54,7 +54,11 @@ func TestLoadGoodFile(t *testing.T) {
 		Archive: ArchiveConfig{After: 365 * 24 * time.Hour, Interval: 30 * time.Minute},
 		Cache:   CacheConfig{TicketTTL: 2 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
-		Log:     LogConfig{Level: "debug", Format: "json"},
+		Channels: ChannelsConfig{
+			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
+			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
+		},
+		Log: LogConfig{Level: "debug", Format: "json"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(good.yaml) mismatch (-want +got):\n%s", diff)

@@ -1,0 +1,259 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// fakeAPI is a local server speaking just enough of a channel's API to
+// record what Switchboard sends it.
+type fakeAPI struct {
+	*httptest.Server
+	mu   sync.Mutex
+	got  []map[string]any
+	hdrs []http.Header
+}
+
+func newFakeAPI(t *testing.T, answer string) *fakeAPI {
+	f := &fakeAPI{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		body["_path"] = r.URL.Path
+		f.mu.Lock()
+		f.got = append(f.got, body)
+		f.hdrs = append(f.hdrs, r.Header.Clone())
+		f.mu.Unlock()
+		io.WriteString(w, answer)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// waitFor polls until n calls arrived and returns them.
+func (f *fakeAPI) waitFor(t *testing.T, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		if len(f.got) >= n {
+			out := append([]map[string]any(nil), f.got...)
+			f.mu.Unlock()
+			return out
+		}
+		f.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("fake API got %d calls, want %d", len(f.got), n)
+	return nil
+}
+
+type channelRig struct {
+	*instance
+	telegram, slack, hook *fakeAPI
+}
+
+// newChannelRig runs a gateway with all webhook channels pointed at local
+// fake APIs, and a queue worker.
+func newChannelRig(t *testing.T) *channelRig {
+	r := &channelRig{telegram: newFakeAPI(t, `{"ok":true,"result":{}}`), slack: newFakeAPI(t, `{"ok":true}`), hook: newFakeAPI(t, `{}`)}
+	outbound := map[string]Sender{}
+	w := &Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
+	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), scriptedBrain{}, func(o *Options) {
+		o.Telegram = &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: r.telegram.URL}
+		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: "xoxb-1", APIBase: r.slack.URL}
+		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback"}
+		outbound["telegram"], outbound["slack"], outbound["webhook"] = o.Telegram, o.Slack, o.Webhook
+		o.Outbound = outbound
+		o.Wake = w.Wake
+	})
+	w.Store, w.Process = r.svc.Store, r.srv.opts.Process
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); w.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return r
+}
+
+func (r *channelRig) post(t *testing.T, path string, body []byte, hdr map[string]string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", r.http.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func tgUpdateJSON(updateID, userID int64, text string) []byte {
+	b, _ := json.Marshal(map[string]any{"update_id": updateID, "message": map[string]any{
+		"message_id": updateID, "date": 1, "text": text,
+		"from": map[string]any{"id": userID, "is_bot": false, "first_name": "Ming"},
+		"chat": map[string]any{"id": userID, "type": "private"}}})
+	return b
+}
+
+func TestTelegramChannelEndToEnd(t *testing.T) {
+	r := newChannelRig(t)
+	sec := map[string]string{"X-Telegram-Bot-Api-Secret-Token": "tg-secret"}
+	if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(1, 555, "refund?"), map[string]string{"X-Telegram-Bot-Api-Secret-Token": "wrong"}); got != 401 {
+		t.Fatalf("wrong secret token: %d, want 401", got)
+	}
+	for range 2 { // Telegram redelivers when it misses our 200: processed once
+		if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(1, 555, "where is my refund?"), sec); got != 200 {
+			t.Fatalf("update: %d", got)
+		}
+	}
+	calls := r.telegram.waitFor(t, 1)
+	if calls[0]["_path"] != "/bot123:ABC/sendMessage" || calls[0]["chat_id"] != float64(555) ||
+		calls[0]["text"] != "Refunds arrive within 5 working days." {
+		t.Fatalf("sendMessage call %v", calls[0])
+	}
+	// Asking for a human escalates; the agent's reply reaches the Telegram chat.
+	sup, agent := r.token(t, "sam", RoleSupervisor), r.token(t, "alice", RoleAgent)
+	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
+	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 2}, nil)
+	mustCall(t, 200, r.http.URL, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+	if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(2, 555, "我要投诉，转人工 human please"), sec); got != 200 {
+		t.Fatalf("update 2: %d", got)
+	}
+	calls = r.telegram.waitFor(t, 2)
+	if calls[1]["text"] != "I'm connecting you with a human agent now." {
+		t.Fatalf("handover message %v", calls[1])
+	}
+	var q tickets.Queue
+	mustCall(t, 200, r.http.URL, agent, "GET", "/v1/me/queue", nil, &q)
+	if len(q.Mine) != 1 {
+		t.Fatalf("alice's queue %+v", q)
+	}
+	mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+q.Mine[0].ID+"/replies", map[string]string{"text": "Hello Ming, I am Alice."}, nil)
+	calls = r.telegram.waitFor(t, 3)
+	if calls[2]["text"] != "Hello Ming, I am Alice." || calls[2]["chat_id"] != float64(555) {
+		t.Fatalf("agent reply on Telegram %v", calls[2])
+	}
+	var n int
+	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM channel_messages WHERE channel = 'telegram'`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d telegram turns stored (%v), want 2", n, err)
+	}
+}
+
+func slackSign(secret string, ts int64, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	fmt.Fprintf(mac, "v0:%d:", ts)
+	mac.Write(body)
+	return "v0=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+func TestSlackChannelVerifiesAndRepliesInThread(t *testing.T) {
+	r := newChannelRig(t)
+	now := time.Now().Unix()
+	signed := func(body []byte, ts int64, secret string) map[string]string {
+		return map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(ts, 10), "X-Slack-Signature": slackSign(secret, ts, body)}
+	}
+	challenge := []byte(`{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","token":"x"}`)
+	req, _ := http.NewRequest("POST", r.http.URL+"/v1/channels/slack", bytes.NewReader(challenge))
+	for k, v := range signed(challenge, now, "slack-secret") {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ch struct{ Challenge string }
+	json.NewDecoder(resp.Body).Decode(&ch)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || ch.Challenge != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Fatalf("url_verification: %d %+v", resp.StatusCode, ch)
+	}
+	event := []byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","channel_type":"im",
+		"user":"U9","text":"how long does a refund take?","channel":"D42","ts":"1700000000.000100"}}`)
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"bad signature", signed(event, now, "other-secret"), 401},
+		{"replayed old request", signed(event, now-600, "slack-secret"), 401},
+		{"good", signed(event, now, "slack-secret"), 200},
+		{"retry of the same event", signed(event, now, "slack-secret"), 200},
+	} {
+		if got := r.post(t, "/v1/channels/slack", event, tc.hdr); got != tc.want {
+			t.Fatalf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	bot := []byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev2","event":{"type":"message","bot_id":"B1","text":"echo","channel":"D42","ts":"1"}}`)
+	if got := r.post(t, "/v1/channels/slack", bot, signed(bot, now, "slack-secret")); got != 200 {
+		t.Fatalf("bot message: %d", got)
+	}
+	calls := r.slack.waitFor(t, 1)
+	time.Sleep(200 * time.Millisecond)
+	if len(r.slack.got) != 1 || calls[0]["_path"] != "/chat.postMessage" || calls[0]["channel"] != "D42" ||
+		calls[0]["thread_ts"] != "1700000000.000100" || calls[0]["text"] != "Refunds arrive within 5 working days." {
+		t.Fatalf("chat.postMessage calls %v", r.slack.got)
+	}
+	if auth := r.slack.hdrs[0].Get("Authorization"); auth != "Bearer xoxb-1" {
+		t.Fatalf("Authorization %q", auth)
+	}
+}
+
+func TestGenericWebhookIsSignedBothWays(t *testing.T) {
+	r := newChannelRig(t)
+	body := []byte(`{"message_id":"42","customer_id":"crm-7","text":"refund status?"}`)
+	now := time.Now().Unix()
+	hdr := func(sig string, ts int64) map[string]string {
+		return map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(ts, 10), "X-Switchboard-Signature": sig}
+	}
+	if got := r.post(t, "/v1/channels/webhook", body, hdr("sha256=00", now)); got != 401 {
+		t.Fatalf("bad signature: %d", got)
+	}
+	if got := r.post(t, "/v1/channels/webhook", body, hdr(SignWebhook("hook-secret", now-3600, body), now-3600)); got != 401 {
+		t.Fatalf("stale timestamp: %d", got)
+	}
+	if got := r.post(t, "/v1/channels/webhook", []byte(`{"text":"x"}`), hdr(SignWebhook("hook-secret", now, []byte(`{"text":"x"}`)), now)); got != 400 {
+		t.Fatalf("missing ids: %d", got)
+	}
+	if got := r.post(t, "/v1/channels/webhook", body, hdr(SignWebhook("hook-secret", now, body), now)); got != 202 {
+		t.Fatalf("good request: %d", got)
+	}
+	calls := r.hook.waitFor(t, 1)
+	if calls[0]["_path"] != "/callback" || calls[0]["customer_id"] != "crm-7" || calls[0]["text"] != "Refunds arrive within 5 working days." {
+		t.Fatalf("callback %v", calls[0])
+	}
+	h := r.hook.hdrs[0]
+	sent, _ := json.Marshal(map[string]string{"customer_id": "crm-7", "text": "Refunds arrive within 5 working days."})
+	ts, _ := strconv.ParseInt(h.Get("X-Switchboard-Timestamp"), 10, 64)
+	if h.Get("X-Switchboard-Signature") != SignWebhook("hook-secret", ts, sent) {
+		t.Fatalf("callback signature %q does not verify", h.Get("X-Switchboard-Signature"))
+	}
+}
+
+func TestChannelsOffWithoutSecrets(t *testing.T) {
+	in := newInstance(t, newPool(t), "off"+strings.ToLower(t.Name()))
+	for _, path := range []string{"/v1/channels/telegram", "/v1/channels/slack", "/v1/channels/webhook"} {
+		if got := call(t, in.http.URL, "", "POST", path, `{}`, nil); got != 404 {
+			t.Errorf("%s without configuration: %d, want 404", path, got)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ func newFakeAPI(t *testing.T, answer string) *fakeAPI {
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
+		if body == nil {
+			body = map[string]any{}
+		}
 		body["_path"] = r.URL.Path
 		f.mu.Lock()
 		f.got = append(f.got, body)
@@ -66,20 +70,27 @@ func (f *fakeAPI) waitFor(t *testing.T, n int) []map[string]any {
 
 type channelRig struct {
 	*instance
-	telegram, slack, hook *fakeAPI
+	telegram, slack, hook, wecom *fakeAPI
+	wc                           *WeCom
 }
 
 // newChannelRig runs a gateway with all webhook channels pointed at local
 // fake APIs, and a queue worker.
 func newChannelRig(t *testing.T) *channelRig {
-	r := &channelRig{telegram: newFakeAPI(t, `{"ok":true,"result":{}}`), slack: newFakeAPI(t, `{"ok":true}`), hook: newFakeAPI(t, `{}`)}
+	r := &channelRig{telegram: newFakeAPI(t, `{"ok":true,"result":{}}`), slack: newFakeAPI(t, `{"ok":true}`), hook: newFakeAPI(t, `{}`),
+		wecom: newFakeAPI(t, `{"errcode":0,"errmsg":"ok","access_token":"tok-1","expires_in":7200}`)}
+	var err error
+	if r.wc, err = NewWeCom("ww-corp", "1000002", "app-secret", "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", r.wecom.URL, nil); err != nil {
+		t.Fatal(err)
+	}
 	outbound := map[string]Sender{}
 	w := &Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
 	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), scriptedBrain{}, func(o *Options) {
 		o.Telegram = &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: r.telegram.URL}
 		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: "xoxb-1", APIBase: r.slack.URL}
 		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback"}
-		outbound["telegram"], outbound["slack"], outbound["webhook"] = o.Telegram, o.Slack, o.Webhook
+		o.WeCom = r.wc
+		outbound["telegram"], outbound["slack"], outbound["webhook"], outbound["wecom"] = o.Telegram, o.Slack, o.Webhook, o.WeCom
 		o.Outbound = outbound
 		o.Wake = w.Wake
 	})
@@ -255,5 +266,85 @@ func TestChannelsOffWithoutSecrets(t *testing.T) {
 		if got := call(t, in.http.URL, "", "POST", path, `{}`, nil); got != 404 {
 			t.Errorf("%s without configuration: %d, want 404", path, got)
 		}
+	}
+}
+
+func TestWeComChannelDecryptsVerifiesAndReplies(t *testing.T) {
+	r := newChannelRig(t)
+	ts, nonce := strconv.FormatInt(time.Now().Unix(), 10), "1372623149"
+	echo, sig, err := r.wc.Seal([]byte("echo-4711"), ts, nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := "?msg_signature=" + sig + "&timestamp=" + ts + "&nonce=" + nonce + "&echostr=" + url.QueryEscape(echo)
+	resp, err := http.Get(r.http.URL + "/v1/channels/wecom" + q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "echo-4711" {
+		t.Fatalf("URL verification: %d %q", resp.StatusCode, body)
+	}
+	if got := call(t, r.http.URL, "", "GET", "/v1/channels/wecom?msg_signature=bad&timestamp="+ts+"&nonce="+nonce+"&echostr="+url.QueryEscape(echo), nil, nil); got != 401 {
+		t.Fatalf("bad signature on verification: %d", got)
+	}
+	msg := []byte(`<xml><ToUserName><![CDATA[ww-corp]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>` +
+		`<CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[退款什么时候到账？refund]]></Content>` +
+		`<MsgId>1234567890123456</MsgId><AgentID>1000002</AgentID></xml>`)
+	enc, sig, err := r.wc.Seal(msg, ts, nonce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope := []byte(`<xml><ToUserName><![CDATA[ww-corp]]></ToUserName><AgentID><![CDATA[1000002]]></AgentID><Encrypt><![CDATA[` + enc + `]]></Encrypt></xml>`)
+	path := "/v1/channels/wecom?msg_signature=" + sig + "&timestamp=" + ts + "&nonce=" + nonce
+	if got := r.post(t, "/v1/channels/wecom?msg_signature=0000&timestamp="+ts+"&nonce="+nonce, envelope, nil); got != 401 {
+		t.Fatalf("bad msg_signature: %d", got)
+	}
+	for range 2 {
+		if got := r.post(t, path, envelope, nil); got != 200 {
+			t.Fatalf("callback: %d", got)
+		}
+	}
+	calls := r.wecom.waitFor(t, 2) // gettoken, then message/send
+	send := calls[1]
+	text, _ := send["text"].(map[string]any)
+	if calls[0]["_path"] != "/cgi-bin/gettoken" || send["_path"] != "/cgi-bin/message/send" || send["touser"] != "zhangsan" ||
+		send["agentid"] != "1000002" || text["content"] != "Refunds arrive within 5 working days." {
+		t.Fatalf("WeCom API calls %v", calls)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(r.wecom.waitFor(t, 2)); n != 2 {
+		t.Fatalf("%d WeCom API calls, want 2 (redelivery answered once)", n)
+	}
+}
+
+func TestWeComCryptRoundTripAndTamper(t *testing.T) {
+	c, err := newWeComCrypt("tok", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, msg := range []string{"", "a", strings.Repeat("长消息", 200)} {
+		enc, err := c.encrypt([]byte(msg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.decrypt(enc)
+		if err != nil || string(got) != msg {
+			t.Fatalf("round trip of %d bytes: %q, %v", len(msg), got, err)
+		}
+	}
+	other, _ := newWeComCrypt("tok", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "another-corp")
+	enc, _ := other.encrypt([]byte("hi"))
+	if _, err := c.decrypt(enc); err == nil {
+		t.Fatal("a message for another corp decrypted")
+	}
+	for _, bad := range []string{"", "not base64!", "AAAA", enc[:len(enc)-8] + "AAAAAAA="} {
+		if _, err := c.decrypt(bad); err == nil {
+			t.Errorf("decrypt(%q) succeeded", bad)
+		}
+	}
+	if _, err := newWeComCrypt("tok", "short", "corp"); err == nil {
+		t.Fatal("short EncodingAESKey accepted")
 	}
 }

@@ -25,6 +25,8 @@ var rbacMatrix = map[string]string{
 	"POST /v1/channels/telegram":     "",
 	"POST /v1/channels/slack":        "",
 	"POST /v1/channels/webhook":      "",
+	"GET /v1/channels/wecom":         "",
+	"POST /v1/channels/wecom":        "",
 	"POST /v1/messages":              "customer",
 	"GET /v1/conversations/:id":      "customer agent supervisor admin",
 	"GET /v1/me/queue":               "agent supervisor",

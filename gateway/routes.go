@@ -39,6 +39,8 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedIP(s.telegramWebhook))
 	s.handle(http.MethodPost, "/v1/channels/slack", nil, s.limitedIP(s.slackEvents))
 	s.handle(http.MethodPost, "/v1/channels/webhook", nil, s.limitedIP(s.genericWebhook))
+	s.handle(http.MethodGet, "/v1/channels/wecom", nil, s.limitedIP(s.wecomVerify))
+	s.handle(http.MethodPost, "/v1/channels/wecom", nil, s.limitedIP(s.wecomCallback))
 
 	// The signed-in agent.
 	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)

@@ -45,6 +45,7 @@ type Options struct {
 	Telegram       *Telegram          // nil: channel off
 	Slack          *Slack             // nil: channel off
 	Webhook        *Webhook           // nil: channel off
+	WeCom          *WeCom             // nil: channel off
 	Limits         RateLimits
 }
 

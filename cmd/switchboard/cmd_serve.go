@@ -54,11 +54,14 @@ func serve(ctx context.Context, cfg config.Config) error {
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc,
 		Escalation: gateway.EscalationPolicy{MinConfidence: 0.5}}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
-	ch := channels(cfg)
+	ch, err := channels(cfg)
+	if err != nil {
+		return err
+	}
 	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
-		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook,
+		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
@@ -117,11 +120,12 @@ type channelSet struct {
 	telegram *gateway.Telegram
 	slack    *gateway.Slack
 	webhook  *gateway.Webhook
+	wecom    *gateway.WeCom
 	outbound map[string]gateway.Sender
 }
 
 // channels builds the webhook channels that have their secrets configured.
-func channels(cfg config.Config) channelSet {
+func channels(cfg config.Config) (channelSet, error) {
 	c := cfg.Channels
 	set := channelSet{outbound: map[string]gateway.Sender{}}
 	client := &http.Client{Timeout: 15 * time.Second}
@@ -137,5 +141,13 @@ func channels(cfg config.Config) channelSet {
 		set.webhook = &gateway.Webhook{Secret: c.Webhook.Secret, CallbackURL: c.Webhook.CallbackURL, Client: client}
 		set.outbound["webhook"] = set.webhook
 	}
-	return set
+	if w := c.WeCom; w.Token != "" {
+		wc, err := gateway.NewWeCom(w.CorpID, w.AgentID, w.Secret, w.Token, w.EncodingAESKey, w.APIBase, client)
+		if err != nil {
+			return set, err
+		}
+		set.wecom = wc
+		set.outbound["wecom"] = wc
+	}
+	return set, nil
 }

@@ -121,6 +121,17 @@ type ChannelsConfig struct {
 	Telegram TelegramConfig `yaml:"telegram"`
 	Slack    SlackConfig    `yaml:"slack"`
 	Webhook  WebhookConfig  `yaml:"webhook"`
+	WeCom    WeComConfig    `yaml:"wecom"`
+}
+
+// WeComConfig configures the WeCom (企业微信) self-built app channel.
+type WeComConfig struct {
+	CorpID         string `yaml:"corp_id" env:"SWITCHBOARD_WECOM_CORP_ID"`
+	AgentID        string `yaml:"agent_id" env:"SWITCHBOARD_WECOM_AGENT_ID"`
+	Secret         string `yaml:"secret" env:"SWITCHBOARD_WECOM_SECRET"`
+	Token          string `yaml:"token" env:"SWITCHBOARD_WECOM_TOKEN"`
+	EncodingAESKey string `yaml:"encoding_aes_key" env:"SWITCHBOARD_WECOM_ENCODING_AES_KEY"`
+	APIBase        string `yaml:"api_base" env:"SWITCHBOARD_WECOM_API_BASE"`
 }
 
 // TelegramConfig configures the Telegram Bot API channel.
@@ -176,6 +187,7 @@ func Default() Config {
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
+			WeCom:    WeComConfig{APIBase: "https://qyapi.weixin.qq.com"},
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
 	}

@@ -57,6 +57,7 @@ func TestLoadGoodFile(t *testing.T) {
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
+			WeCom:    WeComConfig{APIBase: "https://qyapi.weixin.qq.com"},
 		},
 		Log: LogConfig{Level: "debug", Format: "json"},
 	}

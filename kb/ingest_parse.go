@@ -1,0 +1,275 @@
+package kb
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tmc/langchaingo/textsplitter"
+	"golang.org/x/net/html"
+)
+
+// Chunking parameters for prose: about 500 characters with 50 of overlap.
+const (
+	ChunkSize    = 500
+	ChunkOverlap = 50
+)
+
+// faqEntry is one question → answer pair.
+type faqEntry struct{ Question, Answer string }
+
+// document is a parsed file: FAQ entries or prose with a title.
+type document struct {
+	Kind  string // "faq", "markdown", "html" or "text"
+	Title string
+	Text  string
+	FAQ   []faqEntry
+}
+
+// formatOf maps a file extension to the document kind; "" means unsupported.
+func formatOf(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv":
+		return "faq-csv"
+	case ".json":
+		return "faq-json"
+	case ".md", ".markdown":
+		return "markdown"
+	case ".html", ".htm":
+		return "html"
+	case ".txt", ".text":
+		return "text"
+	}
+	return ""
+}
+
+// parseDocument parses data by format; name is the file name used as a fallback title.
+func parseDocument(format, name string, data []byte) (document, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	if !utf8.Valid(data) {
+		return document{}, fmt.Errorf("%w: %s is not UTF-8", ErrUnsupported, name)
+	}
+	switch format {
+	case "faq-csv":
+		faq, err := parseFAQCSV(data)
+		return document{Kind: "faq", Title: name, FAQ: faq}, err
+	case "faq-json":
+		faq, err := parseFAQJSON(data)
+		return document{Kind: "faq", Title: name, FAQ: faq}, err
+	case "markdown":
+		return document{Kind: "markdown", Title: markdownTitle(string(data), name), Text: string(data)}, nil
+	case "html":
+		return parseHTML(data, name)
+	case "text":
+		return document{Kind: "text", Title: name, Text: string(data)}, nil
+	}
+	return document{}, fmt.Errorf("%w: %s", ErrUnsupported, name)
+}
+
+var (
+	questionHeaders = []string{"question", "questions", "q", "query", "text", "问题", "问", "标准问"}
+	answerHeaders   = []string{"answer", "answers", "a", "response", "reply", "category", "答案", "答", "回答"}
+)
+
+// parseFAQCSV reads question,answer rows. A first row naming the columns (question /
+// answer / 问题 / 答案 …) is a header that also picks the columns; otherwise the first
+// two columns are question and answer.
+func parseFAQCSV(data []byte) ([]faqEntry, error) {
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	rows, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("kb: read FAQ CSV: %w", err)
+	}
+	qi, ai := 0, 1
+	if len(rows) > 0 {
+		if q, a, ok := headerColumns(rows[0]); ok {
+			qi, ai, rows = q, a, rows[1:]
+		}
+	}
+	var out []faqEntry
+	for _, row := range rows {
+		if len(row) <= max(qi, ai) {
+			continue
+		}
+		q, a := strings.TrimSpace(row[qi]), strings.TrimSpace(row[ai])
+		if q != "" && a != "" {
+			out = append(out, faqEntry{Question: q, Answer: a})
+		}
+	}
+	return out, nil
+}
+
+func headerColumns(row []string) (qi, ai int, ok bool) {
+	qi, ai = -1, -1
+	for i, cell := range row {
+		c := strings.ToLower(strings.TrimSpace(cell))
+		if qi < 0 && contains(questionHeaders, c) {
+			qi = i
+		} else if ai < 0 && contains(answerHeaders, c) {
+			ai = i
+		}
+	}
+	return qi, ai, qi >= 0 && ai >= 0
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseFAQJSON reads an array of objects with question and answer fields (any of the
+// header names parseFAQCSV accepts, case-insensitive).
+func parseFAQJSON(data []byte) ([]faqEntry, error) {
+	var items []map[string]any
+	if err := json.Unmarshal(data, &items); err != nil {
+		return nil, fmt.Errorf("kb: read FAQ JSON (want an array of {question, answer}): %w", err)
+	}
+	var out []faqEntry
+	for _, item := range items {
+		var q, a string
+		for k, v := range item {
+			s, _ := v.(string)
+			key := strings.ToLower(k)
+			if q == "" && contains(questionHeaders, key) {
+				q = strings.TrimSpace(s)
+			} else if a == "" && contains(answerHeaders, key) {
+				a = strings.TrimSpace(s)
+			}
+		}
+		if q != "" && a != "" {
+			out = append(out, faqEntry{Question: q, Answer: a})
+		}
+	}
+	return out, nil
+}
+
+// markdownTitle returns the text of the first "# " heading, else fallback.
+func markdownTitle(text, fallback string) string {
+	for _, line := range strings.Split(text, "\n") {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "# "); ok {
+			return strings.TrimSpace(t)
+		}
+	}
+	return fallback
+}
+
+// parseHTML extracts the visible text of an HTML page (scripts, styles and templates
+// dropped, block elements on their own lines) and its <title>.
+func parseHTML(data []byte, name string) (document, error) {
+	root, err := html.Parse(bytes.NewReader(data))
+	if err != nil {
+		return document{}, fmt.Errorf("kb: parse HTML: %w", err)
+	}
+	var b strings.Builder
+	title := ""
+	var walk func(n *html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.Data {
+			case "script", "style", "noscript", "template", "svg", "iframe":
+				return
+			case "title":
+				title = strings.TrimSpace(textOf(n))
+				return
+			}
+		}
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+		if n.Type == html.ElementNode && blockElements[n.Data] {
+			b.WriteString("\n")
+		}
+	}
+	walk(root)
+	if title == "" {
+		title = name
+	}
+	return document{Kind: "html", Title: title, Text: collapseBlank(b.String())}, nil
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data)
+		}
+	}
+	return b.String()
+}
+
+var blockElements = map[string]bool{
+	"p": true, "div": true, "br": true, "li": true, "ul": true, "ol": true, "tr": true,
+	"h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "section": true,
+	"article": true, "header": true, "footer": true, "table": true, "pre": true,
+	"blockquote": true, "dd": true, "dt": true, "main": true, "nav": true,
+}
+
+// collapseBlank trims every line, squeezes inner whitespace and keeps paragraph breaks.
+func collapseBlank(s string) string {
+	var lines []string
+	blank := false
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.Join(strings.Fields(line), " ")
+		if line == "" {
+			if !blank && len(lines) > 0 {
+				lines = append(lines, "")
+			}
+			blank = true
+			continue
+		}
+		lines, blank = append(lines, line), false
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+// splitter chunks prose: paragraphs, lines, then sentence ends in Chinese and English,
+// then clauses, then words, then characters.
+var splitter = textsplitter.NewRecursiveCharacter(
+	textsplitter.WithChunkSize(ChunkSize),
+	textsplitter.WithChunkOverlap(ChunkOverlap),
+	textsplitter.WithSeparators([]string{"\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", ", ", " ", ""}),
+	textsplitter.WithKeepSeparator(true),
+)
+
+// splitProse chunks text; separators kept by the splitter that would open a chunk are
+// trimmed off.
+func splitProse(text string) ([]string, error) {
+	parts, err := splitter.SplitText(text)
+	if err != nil {
+		return nil, fmt.Errorf("kb: split text: %w", err)
+	}
+	out := parts[:0]
+	for _, p := range parts {
+		p = strings.TrimSpace(strings.TrimLeft(p, "。！？；，.!?;, \n"))
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// readAllLimited reads at most limit bytes of r.
+func readAllLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: file larger than %d bytes", ErrUnsupported, limit)
+	}
+	return data, nil
+}

@@ -1,0 +1,198 @@
+package kb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Retriever answers customer text from an Index: the retrieve stage calls Retrieve, the
+// respond stage calls Answer.
+type Retriever struct {
+	idx    Index
+	emb    *LexicalEmbedder
+	dense  DenseEncoder
+	filter map[string]string
+	depth  int
+}
+
+// RetrieverOption configures a Retriever.
+type RetrieverOption func(*Retriever)
+
+// WithDenseEncoder adds a dense query vector, making every search hybrid (RRF fusion).
+func WithDenseEncoder(enc DenseEncoder) RetrieverOption {
+	return func(r *Retriever) { r.dense = enc }
+}
+
+// WithFilter restricts every search to chunks whose Meta holds these values.
+func WithFilter(filter map[string]string) RetrieverOption {
+	return func(r *Retriever) { r.filter = filter }
+}
+
+// WithAnswerDepth sets how many hits Answer considers (default 10).
+func WithAnswerDepth(k int) RetrieverOption {
+	return func(r *Retriever) {
+		if k > 0 {
+			r.depth = k
+		}
+	}
+}
+
+// NewRetriever returns a Retriever over idx, embedding queries with emb.
+func NewRetriever(idx Index, emb *LexicalEmbedder, opts ...RetrieverOption) *Retriever {
+	r := &Retriever{idx: idx, emb: emb, depth: 10}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// Retrieve returns the k chunks that best match text, best first; text without any
+// indexable token yields no hits.
+func (r *Retriever) Retrieve(ctx context.Context, text string, k int) ([]Hit, error) {
+	q := Query{Sparse: r.emb.Query(text), Limit: k, Filter: r.filter}
+	if r.dense != nil {
+		v, err := r.dense.Encode(ctx, text)
+		if err != nil {
+			return nil, fmt.Errorf("kb: encode query: %w", err)
+		}
+		q.Dense = v
+	}
+	if len(q.Sparse.Indices) == 0 && len(q.Dense) == 0 {
+		return nil, nil
+	}
+	hits, err := r.idx.Search(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("kb: retrieve: %w", err)
+	}
+	return hits, nil
+}
+
+// Citation points at a chunk an answer was taken from.
+type Citation struct {
+	ChunkID string  `json:"chunk_id"`
+	Source  string  `json:"source"`
+	Title   string  `json:"title"`
+	Snippet string  `json:"snippet"`
+	Score   float64 `json:"score"`
+}
+
+// Answer is the composed reply of the respond stage. Text is empty and Confidence 0 when
+// nothing matched.
+type Answer struct {
+	Text       string     `json:"answer"`
+	Citations  []Citation `json:"citations"`
+	Confidence float64    `json:"confidence"`
+}
+
+// candidate is one possible answer: an FAQ answer (all hits sharing it vote) or one
+// prose chunk.
+type candidate struct {
+	hits  []Hit
+	score float64
+}
+
+// Answer composes the reply to text from the best hits. FAQ hits are grouped by their
+// answer, and each group scores its best hit plus half of every further hit, so several
+// paraphrases agreeing on one answer outvote a single lucky match; a prose chunk is its
+// own group. The best FAQ group answers with its FAQ answer; a best prose chunk answers
+// with its passage, followed by the next prose passage when that scores at least 80 % as
+// high.
+//
+// Confidence = coverage · (0.5 + 0.5 · margin), in [0, 1]. Coverage is the share of the
+// query's distinct terms (words, CJK characters and bigrams) found in the best chunk, so
+// queries about things the knowledge base does not mention score low whatever the raw
+// scores are; margin = (s1 − s2)/s1 over the two best group scores, so an answer that
+// barely beats a different one is half as confident as an unopposed one.
+func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
+	hits, err := r.Retrieve(ctx, text, r.depth)
+	if err != nil || len(hits) == 0 {
+		return Answer{}, err
+	}
+	groups := groupHits(hits)
+	best := groups[0]
+	var ans Answer
+	top := best.hits[0]
+	if top.Chunk.Answer != "" {
+		ans.Text = top.Chunk.Answer
+		ans.Citations = []Citation{citationOf(top)}
+	} else {
+		ans.Text = top.Chunk.Text
+		ans.Citations = []Citation{citationOf(top)}
+		if len(groups) > 1 && groups[1].hits[0].Chunk.Answer == "" && groups[1].score >= 0.8*best.score {
+			ans.Text += "\n\n" + groups[1].hits[0].Chunk.Text
+			ans.Citations = append(ans.Citations, citationOf(groups[1].hits[0]))
+		}
+	}
+	margin := 1.0
+	if len(groups) > 1 && best.score > 0 {
+		margin = (best.score - groups[1].score) / best.score
+	}
+	ans.Confidence = clamp01(r.coverage(text, top.Chunk) * (0.5 + 0.5*margin))
+	return ans, nil
+}
+
+// groupHits groups FAQ hits by answer and sorts the groups best first (stable on ties).
+func groupHits(hits []Hit) []candidate {
+	var groups []candidate
+	index := map[string]int{}
+	for _, h := range hits {
+		key := "c\x00" + h.Chunk.ID
+		if h.Chunk.Answer != "" {
+			key = "a\x00" + h.Chunk.Answer
+		}
+		i, ok := index[key]
+		if !ok {
+			index[key] = len(groups)
+			groups = append(groups, candidate{hits: []Hit{h}, score: h.Score})
+			continue
+		}
+		groups[i].hits = append(groups[i].hits, h)
+		groups[i].score += 0.5 * h.Score
+	}
+	for i := 1; i < len(groups); i++ {
+		for j := i; j > 0 && groups[j].score > groups[j-1].score; j-- {
+			groups[j], groups[j-1] = groups[j-1], groups[j]
+		}
+	}
+	return groups
+}
+
+// coverage is the share of the query's distinct terms present in the chunk.
+func (r *Retriever) coverage(query string, c Chunk) float64 {
+	q := r.emb.Query(query)
+	if len(q.Indices) == 0 {
+		return 0
+	}
+	d := r.emb.Query(embedText(c))
+	found, j := 0, 0
+	for _, t := range q.Indices {
+		for j < len(d.Indices) && d.Indices[j] < t {
+			j++
+		}
+		if j < len(d.Indices) && d.Indices[j] == t {
+			found++
+		}
+	}
+	return float64(found) / float64(len(q.Indices))
+}
+
+func citationOf(h Hit) Citation {
+	return Citation{ChunkID: h.Chunk.ID, Source: h.Chunk.Source, Title: h.Chunk.Title,
+		Snippet: snippet(h.Chunk.Text, 160), Score: h.Score}
+}
+
+// snippet returns at most n runes of text, cut at a rune boundary, with "…" when cut.
+func snippet(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	if utf8.RuneCountInString(text) <= n {
+		return text
+	}
+	runes := []rune(text)
+	return string(runes[:n]) + "…"
+}
+
+func clamp01(f float64) float64 {
+	return min(1, max(0, f))
+}

@@ -51,8 +51,12 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc,
-		Escalation: gateway.EscalationPolicy{MinConfidence: 0.5}}
+	_, retriever, err := openKB(cfg)
+	if err != nil {
+		return err
+	}
+	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Answerer: gateway.KBAnswerer{Retriever: retriever},
+		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence}}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	ch, err := channels(cfg)
 	if err != nil {

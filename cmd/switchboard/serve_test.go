@@ -195,3 +195,63 @@ func TestDoctorFindsModels(t *testing.T) {
 		t.Fatalf("one model: %+v", c)
 	}
 }
+
+// TestServeAnswersFromIngestedFAQ ingests an FAQ with the CLI, serves, and
+// asks over the REST channel: the answer comes from the FAQ with its
+// citation; an unknown question hands over to a human.
+func TestServeAnswersFromIngestedFAQ(t *testing.T) {
+	if _, err := embedded.FindPostgres(); err != nil {
+		if testenv.InCI() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = freeAddr(t)
+	cfg.Log.Level = "warn"
+	t.Setenv("SWITCHBOARD_DATA_DIR", cfg.DataDir)
+	faq := cfg.DataDir + "/faq.csv"
+	if err := os.WriteFile(faq, []byte("question,answer\nHow long does a refund take?,Refunds arrive within 5 working days.\n"+
+		"How do I reset my password?,Use the 'Forgot password' link on the sign-in page.\n退款多久到账？,退款将在5个工作日内到账。\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	root := rootCmd()
+	root.SetOut(&out)
+	root.SetArgs([]string{"kb", "ingest", "--quiet", faq})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `"added":3`) {
+		t.Fatalf("ingest output %s", out.String())
+	}
+	root.SetArgs([]string{"token", "web:1", "--role", "customer"})
+	out.Reset()
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	cust := strings.TrimSpace(out.String())
+	base, stop := startServe(t, cfg)
+	defer stop()
+	var reply struct {
+		Reply      string  `json:"reply"`
+		Confidence float64 `json:"confidence"`
+		Escalated  bool    `json:"escalated"`
+		Citations  []struct {
+			Source string `json:"source"`
+		} `json:"citations"`
+	}
+	if got := request(t, cust, "POST", base+"/v1/messages", `{"text":"how long will my refund take"}`, &reply); got != 200 {
+		t.Fatalf("message: %d", got)
+	}
+	if reply.Reply != "Refunds arrive within 5 working days." || reply.Escalated || len(reply.Citations) == 0 {
+		t.Fatalf("answer %+v", reply)
+	}
+	if got := request(t, cust, "POST", base+"/v1/messages", `{"text":"退款多久能到账"}`, &reply); got != 200 || reply.Reply != "退款将在5个工作日内到账。" {
+		t.Fatalf("Chinese answer: %d %+v", got, reply)
+	}
+	if got := request(t, cust, "POST", base+"/v1/messages", `{"text":"my parrot ate the router"}`, &reply); got != 200 || !reply.Escalated {
+		t.Fatalf("unknown question did not hand over: %d %+v", got, reply)
+	}
+}

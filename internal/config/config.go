@@ -23,6 +23,7 @@ type Config struct {
 	Archive  ArchiveConfig  `yaml:"archive"`
 	Cache    CacheConfig    `yaml:"cache"`
 	Limits   LimitsConfig   `yaml:"limits"`
+	KB       KBConfig       `yaml:"kb"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
 }
@@ -115,6 +116,20 @@ type LimitsConfig struct {
 	PerCustomerPerMinute int `yaml:"per_customer_per_minute" env:"SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE"`
 }
 
+// KBConfig configures the knowledge base and when the bot hands over.
+type KBConfig struct {
+	Dir           string  `yaml:"dir" env:"SWITCHBOARD_KB_DIR"`
+	MinConfidence float64 `yaml:"min_confidence" env:"SWITCHBOARD_KB_MIN_CONFIDENCE"`
+}
+
+// KBDir is the embedded index directory: kb.dir, or <data_dir>/kb.
+func (c Config) KBDir() string {
+	if c.KB.Dir != "" {
+		return c.KB.Dir
+	}
+	return filepath.Join(c.DataDir, "kb")
+}
+
 // ChannelsConfig configures the bot channels. A channel without its
 // secret is off (its webhook answers 404).
 type ChannelsConfig struct {
@@ -184,6 +199,7 @@ func Default() Config {
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
+		KB:      KBConfig{MinConfidence: 0.35},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

@@ -63,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	p.positive("archive.interval", c.Archive.Interval)
 	p.positive("cache.ticket_ttl", c.Cache.TicketTTL)
+	if f := c.KB.MinConfidence; f < 0 || f > 1 {
+		p.addf("kb.min_confidence: must be between 0 and 1 (got %g)", f)
+	}
 	if c.Limits.PerIPPerMinute < 0 || c.Limits.PerCustomerPerMinute < 0 {
 		p.addf("limits: per-minute limits must be ≥ 0, 0 disables (got %d and %d)", c.Limits.PerIPPerMinute, c.Limits.PerCustomerPerMinute)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http/httptest"
 	"testing"
@@ -18,6 +19,10 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
+
+// instanceLog, when set, receives the logs of instances built afterwards
+// (the leak test scans them).
+var instanceLog io.Writer
 
 const testSecret = "test-secret-test-secret-test-secret!"
 
@@ -63,6 +68,9 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	}
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
+	if instanceLog != nil {
+		log = slog.New(slog.NewJSONHandler(instanceLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	store := tickets.NewStore(pool, nil, ring)
 	svc := tickets.NewService(tickets.ServiceOptions{Store: store, Cache: tickets.NewTicketCache(rdb, prefix, time.Minute),
 		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: tickets.NewMetrics(reg), Log: log})

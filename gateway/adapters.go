@@ -5,6 +5,8 @@ import (
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/nlp/intent"
+	"github.com/switchboard-cs/switchboard/nlp/lang"
 )
 
 // KBAnswerer adapts the knowledge base's retriever to the respond stage.
@@ -19,6 +21,34 @@ func (a KBAnswerer) Answer(ctx context.Context, text string) (Answer, error) {
 	out := Answer{Text: ans.Text, Confidence: ans.Confidence}
 	for _, c := range ans.Citations {
 		out.Citations = append(out.Citations, pipeline.Citation(c))
+	}
+	return out, nil
+}
+
+// NLPUnderstander adapts nlp/ to the understand stage: language by script,
+// "wants a human" and frustration from the learned escalation model, and
+// the intent from an intent model when one is trained.
+type NLPUnderstander struct {
+	Escalation *intent.Classifier // labels wants_human, frustrated, other
+	Intents    *intent.Classifier // optional
+	MinConf    float64            // escalation labels below this count as other (default 0.5)
+}
+
+// Understand classifies redacted text.
+func (u NLPUnderstander) Understand(_ context.Context, text string) (Understanding, error) {
+	out := Understanding{Language: string(lang.Detect(text))}
+	minConf := u.MinConf
+	if minConf == 0 {
+		minConf = 0.5
+	}
+	if u.Escalation != nil {
+		p := u.Escalation.Predict(text)
+		out.WantsHuman = p.Label == intent.LabelWantsHuman && p.Confidence >= minConf
+		out.Frustrated = p.Label == intent.LabelFrustrated && p.Confidence >= minConf
+	}
+	if u.Intents != nil {
+		p := u.Intents.Predict(text)
+		out.Intent, out.Confidence = p.Label, p.Confidence
 	}
 	return out, nil
 }

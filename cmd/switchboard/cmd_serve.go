@@ -51,11 +51,11 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	_, retriever, err := openKB(cfg)
+	b, err := openBrain(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Answerer: gateway.KBAnswerer{Retriever: retriever},
+	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence}}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	ch, err := channels(cfg)

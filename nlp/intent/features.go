@@ -1,0 +1,233 @@
+package intent
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+// token is one unit of text after tokenisation: a lower-cased word of letters and digits,
+// or a single CJK character.
+type token struct {
+	text string
+	cjk  bool
+}
+
+// Feature-name prefixes keep the word block and the character block apart.
+const (
+	prefixWord   = "w\x00"
+	prefixBigram = "b\x00"
+	prefixChar   = "c\x00"
+	minCharGram  = 2
+	maxCharGram  = 5
+	maxWordRunes = 40 // longer "words" (URLs, base64) add no signal, only cost
+	maxTextRunes = 2000
+)
+
+// isCJK reports whether r is written without spaces between words (Han, kana, Hangul):
+// such text is split into one token per character.
+func isCJK(r rune) bool {
+	return unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) ||
+		unicode.Is(unicode.Katakana, r) || unicode.Is(unicode.Hangul, r)
+}
+
+// isWordRune reports whether r belongs inside a space-delimited word.
+func isWordRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r)
+}
+
+// tokenize lower-cases text and splits it into words (letters, digits and inner
+// apostrophes) and single CJK characters; everything else separates tokens. At most
+// maxTextRunes runes are read.
+func tokenize(text string) []token {
+	var (
+		toks []token
+		cur  []rune
+	)
+	flush := func() {
+		for len(cur) > 0 && cur[len(cur)-1] == '\'' {
+			cur = cur[:len(cur)-1]
+		}
+		if len(cur) > 0 {
+			if len(cur) > maxWordRunes {
+				cur = cur[:maxWordRunes]
+			}
+			toks = append(toks, token{text: string(cur)})
+		}
+		cur = cur[:0]
+	}
+	n := 0
+	for _, r := range text {
+		if n++; n > maxTextRunes {
+			break
+		}
+		r = unicode.ToLower(r)
+		switch {
+		case isCJK(r):
+			flush()
+			toks = append(toks, token{text: string(r), cjk: true})
+		case isWordRune(r):
+			cur = append(cur, r)
+		case (r == '\'' || r == '’') && len(cur) > 0:
+			cur = append(cur, '\'')
+		default:
+			flush()
+		}
+	}
+	flush()
+	return toks
+}
+
+// termCounts holds raw term frequencies of the two feature blocks of one text.
+type termCounts struct {
+	word map[string]int // word unigrams and bigrams (CJK: character unigrams and bigrams)
+	char map[string]int // character 2–5-grams inside non-CJK words
+}
+
+// countTerms extracts the features of text: word unigrams and adjacent-token bigrams
+// (which for CJK runs are character unigrams and bigrams), plus character n-grams of
+// minCharGram–maxCharGram runes inside each non-CJK word padded with '<' and '>'.
+func countTerms(text string) termCounts {
+	toks := tokenize(text)
+	tc := termCounts{word: make(map[string]int, 2*len(toks)), char: make(map[string]int, 8*len(toks))}
+	for i, t := range toks {
+		tc.word[prefixWord+t.text]++
+		if i+1 < len(toks) {
+			sep := " "
+			if t.cjk && toks[i+1].cjk {
+				sep = ""
+			}
+			tc.word[prefixBigram+t.text+sep+toks[i+1].text]++
+		}
+		if !t.cjk {
+			addCharGrams(tc.char, t.text)
+		}
+	}
+	return tc
+}
+
+// addCharGrams counts the character n-grams of one word padded with boundary marks.
+func addCharGrams(dst map[string]int, word string) {
+	rs := []rune("<" + word + ">")
+	var b strings.Builder
+	for n := minCharGram; n <= maxCharGram; n++ {
+		for i := 0; i+n <= len(rs); i++ {
+			b.Reset()
+			b.WriteString(prefixChar)
+			b.WriteString(string(rs[i : i+n]))
+			dst[b.String()]++
+		}
+	}
+}
+
+// sparse is a sparse feature vector with indices in increasing order.
+type sparse struct {
+	idx []int32
+	val []float32
+}
+
+// vectorizer maps texts to sublinear TF-IDF vectors over a fixed vocabulary; the word
+// block and the character block are each L2-normalised, so both weigh the same.
+//
+// Terms outside the vocabulary still count in the norm, weighted by oovIDF (the IDF of
+// a term no training text contained): a text made mostly of unseen words gets a short
+// known-feature vector, scores near the biases and so a low confidence, which is what
+// lets a confidence threshold reject out-of-scope queries.
+type vectorizer struct {
+	vocab  map[string]int32
+	idf    []float32
+	oovIDF float32
+}
+
+// vectorize returns the feature vector of text; terms outside the vocabulary have no
+// component but shorten the rest (see vectorizer).
+func (v *vectorizer) vectorize(text string) sparse {
+	tc := countTerms(text)
+	var out sparse
+	v.appendBlock(&out, tc.word)
+	v.appendBlock(&out, tc.char)
+	sortSparse(&out)
+	return out
+}
+
+// appendBlock appends one L2-normalised block of (1+log tf)·idf weights to out.
+func (v *vectorizer) appendBlock(out *sparse, counts map[string]int) {
+	start := len(out.idx)
+	var norm float64
+	for term, tf := range counts {
+		j, ok := v.vocab[term]
+		if !ok {
+			w := (1 + math.Log(float64(tf))) * float64(v.oovIDF)
+			norm += w * w
+			continue
+		}
+		w := (1 + math.Log(float64(tf))) * float64(v.idf[j])
+		out.idx = append(out.idx, j)
+		out.val = append(out.val, float32(w))
+		norm += w * w
+	}
+	if norm == 0 {
+		return
+	}
+	inv := float32(1 / math.Sqrt(norm))
+	for i := start; i < len(out.val); i++ {
+		out.val[i] *= inv
+	}
+}
+
+// sortSparse orders a vector by index so that sums over it are deterministic.
+func sortSparse(s *sparse) {
+	order := make([]int, len(s.idx))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return int(s.idx[a]) - int(s.idx[b]) })
+	idx := make([]int32, len(order))
+	val := make([]float32, len(order))
+	for i, o := range order {
+		idx[i], val[i] = s.idx[o], s.val[o]
+	}
+	s.idx, s.val = idx, val
+}
+
+// buildVectorizer builds the vocabulary and IDF weights from training texts. Character
+// n-grams seen in fewer than minCharDF texts are dropped (when the corpus is large
+// enough for that to matter); vocabulary indices follow first appearance, so the result
+// does not depend on map order.
+func buildVectorizer(texts []string, counts []termCounts) *vectorizer {
+	minCharDF := 1
+	if len(texts) >= 1000 {
+		minCharDF = 2
+	}
+	df := make(map[string]int)
+	var order []string
+	see := func(m map[string]int) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if df[k] == 0 {
+				order = append(order, k)
+			}
+			df[k]++
+		}
+	}
+	for _, tc := range counts {
+		see(tc.word)
+		see(tc.char)
+	}
+	v := &vectorizer{vocab: make(map[string]int32, len(order))}
+	n := float64(len(texts))
+	v.oovIDF = float32(math.Log(1+n) + 1)
+	for _, term := range order {
+		if strings.HasPrefix(term, prefixChar) && df[term] < minCharDF {
+			continue
+		}
+		v.vocab[term] = int32(len(v.idf))
+		v.idf = append(v.idf, float32(math.Log((1+n)/(1+float64(df[term])))+1))
+	}
+	return v
+}

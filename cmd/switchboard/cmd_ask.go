@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,7 +31,16 @@ func openBrain(ctx context.Context, cfg config.Config) (brain, error) {
 	if err != nil {
 		return brain{}, err
 	}
-	return brain{understand: gateway.NLPUnderstander{Escalation: esc}, answer: gateway.KBAnswerer{Retriever: retriever}}, nil
+	b := brain{understand: gateway.NLPUnderstander{Escalation: esc}, answer: gateway.KBAnswerer{Retriever: retriever}}
+	if fh, err := os.Open(intentModelPath(cfg)); err == nil {
+		defer fh.Close()
+		if b.understand.Intents, err = intent.Load(fh); err != nil {
+			return brain{}, fmt.Errorf("intent model %s: %w", intentModelPath(cfg), err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return brain{}, err
+	}
+	return b, nil
 }
 
 // askResult is what `switchboard ask` prints.

@@ -14,7 +14,7 @@ import (
 
 func kbCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "kb", Short: "Knowledge base: ingest documents, evaluate answers"}
-	cmd.AddCommand(kbIngestCmd(f))
+	cmd.AddCommand(kbIngestCmd(f), kbTrainCmd(f), kbEvalCmd(f))
 	return cmd
 }
 

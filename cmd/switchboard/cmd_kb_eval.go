@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/nlp/intent"
+)
+
+// findSharedData looks for shared/data beside the working directory or any
+// of its parents (the layout of a checkout next to the evaluation data).
+func findSharedData() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		for _, cand := range []string{filepath.Join(dir, "shared", "data"), filepath.Join(dir, "..", "shared", "data")} {
+			if fi, err := os.Stat(cand); err == nil && fi.IsDir() {
+				return filepath.Clean(cand), nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no shared/data found beside the working directory or its parents; pass --data DIR")
+		}
+		dir = parent
+	}
+}
+
+// evalReport is what `switchboard kb eval --json` prints.
+type evalReport struct {
+	Banking77Acc       float64  `json:"banking77_acc"`
+	CLINC150InScopeAcc float64  `json:"clinc150_inscope_acc"`
+	CLINC150OOSRecall  float64  `json:"clinc150_oos_recall"`
+	CLINC150Threshold  float64  `json:"clinc150_threshold"`
+	BQAcc              *float64 `json:"bq_acc"`
+	LCQMCAcc           *float64 `json:"lcqmc_acc"`
+	ATECCCKSAcc        *float64 `json:"atec_ccks_acc"`
+	Seconds            float64  `json:"seconds"`
+}
+
+func kbEvalCmd(f *rootFlags) *cobra.Command {
+	var data string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate understanding on public sets: BANKING77, CLINC150 (with out-of-scope), Chinese question matching",
+		Long: `Trains on each set's training split and reports test figures:
+BANKING77 accuracy; CLINC150 in-scope accuracy and out-of-scope recall at one
+confidence threshold chosen on the validation split; Chinese question matching
+accuracy on BQ, LCQMC and ATEC-CCKS (null while that evaluator is not built).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := f.load(); err != nil {
+				return err
+			}
+			if data == "" {
+				var err error
+				if data, err = findSharedData(); err != nil {
+					return err
+				}
+			}
+			start := time.Now()
+			var rep evalReport
+			var err error
+			if rep.Banking77Acc, err = intent.EvalBanking77(cmd.Context(), filepath.Join(data, "banking77"), intent.Options{}); err != nil {
+				return fmt.Errorf("banking77: %w", err)
+			}
+			cl, err := intent.EvalCLINC150(cmd.Context(), filepath.Join(data, "clinc150"), intent.Options{})
+			if err != nil {
+				return fmt.Errorf("clinc150: %w", err)
+			}
+			rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold = cl.AtRecall.TestInScopeAcc, cl.AtRecall.TestOOSRecall, cl.AtRecall.Threshold
+			rep.Seconds = time.Since(start).Seconds()
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "BANKING77 accuracy        %.4f\nCLINC150 in-scope accuracy %.4f\nCLINC150 OOS recall        %.4f (threshold %.3f)\n",
+				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "", "folder holding banking77/, clinc150/, bq_corpus/ … (default: shared/data found beside the checkout)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// intentModelPath is where `kb train` keeps the intent model.
+func intentModelPath(cfg config.Config) string {
+	return filepath.Join(cfg.DataDir, "models", "intent", "model.bin")
+}
+
+func kbTrainCmd(f *rootFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "train FILE.csv",
+		Short: "Train the intent classifier from labelled examples (CSV: text,label)",
+		Long: `Trains the understand stage's intent classifier from a CSV whose first column is
+the example text and whose second is its label (a header row such as
+text,category is skipped), and saves it under <data_dir>/models/intent/.
+A running server loads it on restart.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			ex, err := readExamples(args[0])
+			if err != nil {
+				return err
+			}
+			start := time.Now()
+			c, err := intent.Train(cmd.Context(), ex, intent.Options{})
+			if err != nil {
+				return err
+			}
+			path := intentModelPath(cfg)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			tmp := path + ".tmp"
+			out, err := os.Create(tmp)
+			if err != nil {
+				return err
+			}
+			if err := c.Save(out); err != nil {
+				out.Close()
+				return err
+			}
+			if err := out.Close(); err != nil {
+				return err
+			}
+			if err := os.Rename(tmp, path); err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"examples": len(ex), "labels": len(c.Labels()),
+				"model": path, "seconds": time.Since(start).Seconds()})
+		},
+	}
+}
+
+func readExamples(path string) ([]intent.Example, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	r := csv.NewReader(fh)
+	r.FieldsPerRecord = -1
+	var out []intent.Example
+	for line := 1; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(rec) < 2 {
+			return nil, fmt.Errorf("%s line %d: want text,label", path, line)
+		}
+		if line == 1 && strings.EqualFold(rec[0], "text") || line == 1 && strings.EqualFold(rec[0], "question") {
+			continue
+		}
+		out = append(out, intent.Example{Text: rec[0], Label: rec[1]})
+	}
+	return out, nil
+}

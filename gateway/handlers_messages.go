@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -52,53 +53,58 @@ const restLease = 30 * time.Second
 // postMessage runs a customer's text message through the pipeline and
 // answers with the bot's reply. The message is durable before the answer.
 func (s *Server) postMessage(c *gin.Context) {
-	if s.opts.Ingress == nil || s.opts.Process == nil {
-		s.fail(c, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable))
-		return
-	}
 	var in messageRequest
 	if err := bind(c, &in); err != nil {
 		s.fail(c, err)
 		return
 	}
+	out, err := s.customerText(c, claimsOf(c).Subject, in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// customerText handles one text message of a signed-in customer (REST and
+// web chat): ingress, then the answer inline under a lease.
+func (s *Server) customerText(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error) {
+	if s.opts.Ingress == nil || s.opts.Process == nil {
+		return MessageReply{}, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable)
+	}
 	if strings.TrimSpace(in.Text) == "" || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text) ||
 		len(in.MessageID) > 200 || len(in.DisplayName) > 200 {
-		s.fail(c, fmt.Errorf("%w: text must be 1 to 16384 bytes of UTF-8; message_id and display_name at most 200 bytes", errBadRequest))
-		return
+		return MessageReply{}, fmt.Errorf("%w: text must be 1 to 16384 bytes of UTF-8; message_id and display_name at most 200 bytes", errBadRequest)
 	}
 	if in.MessageID == "" {
 		in.MessageID = uuid.NewString()
 	}
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: in.MessageID, ConversationID: in.ConversationID,
-		CustomerRef: claimsOf(c).Subject, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
+		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
-	if err := s.opts.Ingress.Run(c, t); err != nil {
-		s.fail(c, err)
-		return
+	if err := s.opts.Ingress.Run(ctx, t); err != nil {
+		return MessageReply{}, err
 	}
 	if t.Duplicate {
-		s.replayOutcome(c, t)
-		return
+		return s.replayOutcome(ctx, t)
 	}
-	// The turn is durable; if this process dies now, a queue worker answers it
-	// after restLease.
-	if err := s.opts.Process.Run(c, t); err != nil {
-		s.fail(c, err)
-		return
+	// The turn is durable; if this process dies now, a queue worker answers
+	// it after restLease.
+	if err := s.opts.Process.Run(ctx, t); err != nil {
+		return MessageReply{}, err
 	}
 	out := replyOf(t)
-	if err := s.tickets.Store.CompleteTurn(c, t.Channel, t.ChannelMessageID, out); err != nil {
+	if err := s.tickets.Store.CompleteTurn(ctx, t.Channel, t.ChannelMessageID, out); err != nil {
 		s.log.Warn("complete turn", "err", err)
 	}
-	c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
-func (s *Server) replayOutcome(c *gin.Context, t *pipeline.Turn) {
-	res, err := s.tickets.Store.RecordInbound(c, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+func (s *Server) replayOutcome(ctx context.Context, t *pipeline.Turn) (MessageReply, error) {
+	res, err := s.tickets.Store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 		CustomerRef: t.CustomerRef})
 	if err != nil {
-		s.fail(c, err)
-		return
+		return MessageReply{}, err
 	}
 	var out MessageReply
 	if len(res.Outcome) == 0 || json.Unmarshal(res.Outcome, &out) != nil {
@@ -106,7 +112,7 @@ func (s *Server) replayOutcome(c *gin.Context, t *pipeline.Turn) {
 		out = MessageReply{ConversationID: res.ConversationID, Citations: []pipeline.Citation{}, Degraded: []string{}}
 	}
 	out.Duplicate = true
-	c.JSON(http.StatusOK, out)
+	return out, nil
 }
 
 // getConversation returns a conversation's redacted transcript: to its

@@ -28,6 +28,7 @@ var rbacMatrix = map[string]string{
 	"GET /v1/channels/wecom":         "",
 	"POST /v1/channels/wecom":        "",
 	"POST /v1/messages":              "customer",
+	"GET /v1/chat/ws":                "customer",
 	"GET /v1/conversations/:id":      "customer agent supervisor admin",
 	"GET /v1/me/queue":               "agent supervisor",
 	"GET /v1/me/status":              "agent supervisor",

@@ -34,6 +34,7 @@ func (s *Server) register() {
 	// pseudonymous customer id).
 	s.handle(http.MethodPost, "/v1/messages", customers, s.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
+	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.chatSocket)
 
 	// Webhook channels: authenticated by their own signatures, not JWTs.
 	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedIP(s.telegramWebhook))

@@ -65,6 +65,7 @@ type Server struct {
 	opts    Options
 	routes  []Route
 	hub     *hub
+	chat    *chatHub
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 }
@@ -84,9 +85,10 @@ func New(o Options) *Server {
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
 		Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets}, []string{"route"})
 	o.Registerer.MustRegister(s.reqs, s.latency)
-	s.hub = newHub(o.Log)
+	s.hub, s.chat = newHub(o.Log), newChatHub()
 	if o.Tickets != nil {
 		o.Tickets.Subscribe(s.hub.dispatch)
+		o.Tickets.Subscribe(s.chat.dispatch)
 	}
 	s.engine.ContextWithFallback = true
 	s.engine.HandleMethodNotAllowed = true

@@ -48,6 +48,9 @@ func (h *hub) add(s *subscriber) func() {
 }
 
 func (h *hub) dispatch(ev tickets.Event) {
+	if ev.TicketID == "" {
+		return // conversation messages go to web chat, not the agent hub
+	}
 	typ := ev.Type
 	if ev.AssigneeID != "" && ev.AssigneeID != ev.PrevAssignee && ev.Type == "ticket.updated" {
 		typ = "assignment.new"

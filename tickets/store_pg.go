@@ -209,6 +209,22 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 	return m, mapPgErr(err, "message")
 }
 
+// MessagesAfter returns a conversation's live messages with id > after,
+// oldest first: what a reconnecting web-chat session missed.
+func (s *Store) MessagesAfter(ctx context.Context, conversationID string, after int64) ([]Message, error) {
+	rows, err := s.primary.Query(ctx, `SELECT id, conversation_id, author, body, created_at FROM messages
+		WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT 500`, conversationID, after)
+	if err != nil {
+		return nil, mapPgErr(err, "messages")
+	}
+	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
+		var m Message
+		err := r.Scan(&m.ID, &m.ConversationID, &m.Author, &m.Text, &m.CreatedAt)
+		return m, err
+	})
+	return msgs, mapPgErr(err, "messages")
+}
+
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
 func (s *Store) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {

@@ -17,13 +17,17 @@ const EventChannel = "switchboard_events"
 // Event tells every instance that a ticket changed. It is sent with NOTIFY
 // inside the writing transaction, so it is delivered only after commit.
 type Event struct {
-	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.assigned
+	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.sla_breached, message.created, routing.weights
 	TicketID     string `json:"ticket_id"`
 	Version      int64  `json:"version"`
 	Status       Status `json:"status"`
 	AssigneeID   string `json:"assignee_id,omitempty"`
 	PrevAssignee string `json:"prev_assignee_id,omitempty"`
 	GroupID      string `json:"group_id,omitempty"`
+	// message.created events.
+	ConversationID string `json:"conversation_id,omitempty"`
+	MessageID      int64  `json:"message_id,omitempty"`
+	Author         string `json:"author,omitempty"`
 }
 
 const ticketCols = `id, customer_id, customer_name, conversation_id, subject, status, priority, skills,

@@ -1,0 +1,232 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// ChatFrame is one web-chat WebSocket frame. Server → client: "message"
+// (with Seq, the message id: a reconnect passes the last seen Seq as
+// ?after= and receives everything newer), "reply" (the bot's decision for
+// the client's own message), "error". Client → server: "message".
+type ChatFrame struct {
+	Type           string        `json:"type"`
+	Seq            int64         `json:"seq,omitempty"`
+	ConversationID string        `json:"conversation_id,omitempty"`
+	Author         string        `json:"author,omitempty"`
+	Text           string        `json:"text,omitempty"`
+	MessageID      string        `json:"message_id,omitempty"` // client's idempotency key
+	At             *time.Time    `json:"at,omitempty"`
+	Reply          *MessageReply `json:"reply,omitempty"`
+	Error          string        `json:"error,omitempty"`
+}
+
+// chatHub tells web-chat sessions that their conversation has news.
+type chatHub struct {
+	mu   sync.RWMutex
+	subs map[string]map[chan struct{}]struct{} // conversation → sessions
+}
+
+func newChatHub() *chatHub { return &chatHub{subs: map[string]map[chan struct{}]struct{}{}} }
+
+func (h *chatHub) watch(conv string, ch chan struct{}) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.subs[conv] == nil {
+		h.subs[conv] = map[chan struct{}]struct{}{}
+	}
+	h.subs[conv][ch] = struct{}{}
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.subs[conv], ch)
+		if len(h.subs[conv]) == 0 {
+			delete(h.subs, conv)
+		}
+	}
+}
+
+func (h *chatHub) dispatch(ev tickets.Event) {
+	if ev.Type != "message.created" {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for ch := range h.subs[ev.ConversationID] {
+		select {
+		case ch <- struct{}{}:
+		default: // a wake-up is already pending; it will read everything new
+		}
+	}
+}
+
+// chatSession is one customer's web-chat socket.
+type chatSession struct {
+	s        *Server
+	conn     *websocket.Conn
+	customer string
+	mu       sync.Mutex // serializes writes and guards conv/last
+	conv     string
+	last     int64
+	wake     chan struct{}
+	unwatch  func()
+}
+
+func (s *Server) chatSocket(c *gin.Context) {
+	cl := claimsOf(c)
+	conv := c.Query("conversation_id")
+	after, err := strconv.ParseInt(c.DefaultQuery("after", "0"), 10, 64)
+	if err != nil || after < 0 {
+		s.fail(c, fmt.Errorf("%w: after must be the last seen seq", errBadRequest))
+		return
+	}
+	if conv != "" {
+		if err := s.ownsConversation(c, cl.Subject, conv); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	conn, err := websocket.Accept(c.Writer, c.Request, nil)
+	if err != nil {
+		return
+	}
+	defer conn.CloseNow()
+	cs := &chatSession{s: s, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1)}
+	defer func() {
+		if cs.unwatch != nil {
+			cs.unwatch()
+		}
+	}()
+	ctx, cancel := context.WithCancel(c.Request.Context())
+	defer cancel()
+	if conv != "" {
+		cs.follow(conv)
+		cs.wake <- struct{}{} // send the backlog after `after`
+	}
+	go cs.readLoop(ctx, cancel)
+	cs.writeLoop(ctx)
+}
+
+// ownsConversation checks that conv belongs to the signed-in customer.
+func (s *Server) ownsConversation(ctx context.Context, customerRef, conv string) error {
+	owner, err := s.tickets.Store.ConversationOwner(ctx, conv)
+	if err != nil {
+		return err
+	}
+	cust, err := s.tickets.Store.GetCustomer(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if cust.PseudonymousID != customerRef {
+		return fmt.Errorf("conversation %s is not yours: %w", conv, tickets.ErrForbidden)
+	}
+	return nil
+}
+
+func (cs *chatSession) follow(conv string) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.conv == conv {
+		return
+	}
+	if cs.unwatch != nil {
+		cs.unwatch()
+	}
+	cs.conv = conv
+	cs.unwatch = cs.s.chat.watch(conv, cs.wake)
+}
+
+func (cs *chatSession) send(ctx context.Context, f ChatFrame) error {
+	b, _ := json.Marshal(f)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return cs.conn.Write(wctx, websocket.MessageText, b)
+}
+
+// readLoop handles the customer's messages.
+func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc) {
+	defer cancel()
+	cs.conn.SetReadLimit(64 << 10)
+	for {
+		_, data, err := cs.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var f ChatFrame
+		if json.Unmarshal(data, &f) != nil || f.Type != "message" {
+			_ = cs.send(ctx, ChatFrame{Type: "error", Error: `send {"type":"message","text":"…"}`})
+			continue
+		}
+		cs.mu.Lock()
+		conv := cs.conv
+		cs.mu.Unlock()
+		out, err := cs.s.customerText(ctx, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
+		if err != nil {
+			_, code := statusOf(err)
+			_ = cs.send(ctx, ChatFrame{Type: "error", Error: code + ": " + err.Error(), MessageID: f.MessageID})
+			continue
+		}
+		cs.follow(out.ConversationID)
+		_ = cs.send(ctx, ChatFrame{Type: "reply", ConversationID: out.ConversationID, MessageID: f.MessageID, Reply: &out})
+		select {
+		case cs.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// writeLoop pushes every message of the conversation newer than the last
+// one sent, whenever the hub says there is news.
+func (cs *chatSession) writeLoop(ctx context.Context) {
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			cs.conn.Close(websocket.StatusNormalClosure, "")
+			return
+		case <-ping.C:
+			if err := cs.conn.Ping(ctx); err != nil {
+				return
+			}
+		case <-cs.wake:
+			if err := cs.flush(ctx); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (cs *chatSession) flush(ctx context.Context) error {
+	cs.mu.Lock()
+	conv, last := cs.conv, cs.last
+	cs.mu.Unlock()
+	if conv == "" {
+		return nil
+	}
+	msgs, err := cs.s.tickets.Store.MessagesAfter(ctx, conv, last)
+	if err != nil {
+		return err
+	}
+	for _, m := range msgs {
+		at := m.CreatedAt
+		if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: m.Author, Text: m.Text, At: &at}); err != nil {
+			return err
+		}
+		cs.mu.Lock()
+		cs.last = m.ID
+		cs.mu.Unlock()
+	}
+	return nil
+}

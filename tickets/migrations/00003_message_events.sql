@@ -1,0 +1,17 @@
+-- +goose Up
+-- Every new conversation message is announced (after commit) so web-chat
+-- sessions on any instance push it live. The payload carries ids only.
+-- +goose StatementBegin
+CREATE FUNCTION messages_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('switchboard_events', json_build_object('type', 'message.created',
+        'conversation_id', NEW.conversation_id, 'message_id', NEW.id, 'author', NEW.author)::text);
+    RETURN NULL;
+END;
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER messages_notify AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION messages_notify();
+
+-- +goose Down
+DROP TRIGGER messages_notify ON messages;
+DROP FUNCTION messages_notify();

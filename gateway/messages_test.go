@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -100,7 +101,8 @@ func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
 // counters, so a customer's budget is spent across both.
 func TestRateLimitsHoldAcrossReplicas(t *testing.T) {
 	pool := newPool(t)
-	prefix := "limits" + strings.ToLower(t.Name())
+	_, unique := testenv.Redis(t) // counters live a minute: keep runs apart
+	prefix := "limits" + unique
 	limit := func(o *Options) {
 		o.Limits = RateLimits{Prefix: prefix + ":rl", PerCustomerPerMinute: 3, PerIPPerMinute: 100}
 	}

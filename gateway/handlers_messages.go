@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -148,4 +149,20 @@ func (s *Server) getConversation(c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": nonNil(msgs)})
+}
+
+// revealPII returns the originals behind a message's placeholders to a
+// permitted reader; every reveal is audited.
+func (s *Server) revealPII(c *gin.Context) {
+	mid, err := strconv.ParseInt(c.Param("mid"), 10, 64)
+	if err != nil || mid <= 0 {
+		s.fail(c, fmt.Errorf("%w: message id must be a positive number", errBadRequest))
+		return
+	}
+	secrets, err := s.tickets.Reveal(c, actorOf(c), c.Param("id"), mid)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"conversation_id": c.Param("id"), "message_id": mid, "values": nonNil(secrets)})
 }

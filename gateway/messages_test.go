@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
@@ -121,5 +124,52 @@ func TestRateLimitsHoldAcrossReplicas(t *testing.T) {
 	other := a.token(t, "web:8", RoleCustomer)
 	if got := call(t, b.http.URL, other, "POST", "/v1/messages", map[string]any{"text": "refund please"}, nil); got != 200 {
 		t.Fatalf("another customer was limited too: %d", got)
+	}
+}
+
+// TestRevealIsPermittedAndAudited: originals are vaulted encrypted; the
+// handling agent and supervisors may reveal them (audited), others not.
+func TestRevealIsPermittedAndAudited(t *testing.T) {
+	pool := newPool(t)
+	in := newInstanceWith(t, pool, "reveal"+strings.ToLower(t.Name()), scriptedBrain{})
+	base := in.http.URL
+	cust, sup := in.token(t, "web:r", RoleCustomer), in.token(t, "sam", RoleSupervisor)
+	alice, carol := in.token(t, "alice", RoleAgent), in.token(t, "carol", RoleAgent)
+	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
+	mustCall(t, 200, base, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 2}, nil)
+	mustCall(t, 200, base, alice, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+	var r MessageReply
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"text": "human please, call 13812345678 or mail r@example.com"}, &r)
+	var tr struct {
+		Messages []tickets.Message `json:"messages"`
+	}
+	mustCall(t, 200, base, cust, "GET", "/v1/conversations/"+r.ConversationID, nil, &tr)
+	mid := tr.Messages[0].ID
+	if tr.Messages[0].Text != "human please, call [PHONE_1] or mail [EMAIL_1]" {
+		t.Fatalf("stored text %q", tr.Messages[0].Text)
+	}
+	path := fmt.Sprintf("/v1/conversations/%s/messages/%d/pii", r.ConversationID, mid)
+	var got struct {
+		Values []tickets.Secret `json:"values"`
+	}
+	mustCall(t, 200, base, alice, "GET", path, nil, &got)
+	want := []tickets.Secret{{Placeholder: "[EMAIL_1]", Kind: "EMAIL", Value: "r@example.com"}, {Placeholder: "[PHONE_1]", Kind: "PHONE", Value: "13812345678"}}
+	if diff := cmp.Diff(want, got.Values); diff != "" {
+		t.Fatalf("revealed (-want +got):\n%s", diff)
+	}
+	if code := call(t, base, carol, "GET", path, nil, nil); code != 403 {
+		t.Fatalf("an agent without the ticket revealed: %d", code)
+	}
+	if code := call(t, base, cust, "GET", path, nil, nil); code != 403 {
+		t.Fatalf("a customer called reveal: %d", code)
+	}
+	mustCall(t, 200, base, sup, "GET", path, nil, nil)
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE action = 'pii.reveal'`).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d reveal audit events (%v), want 2", n, err)
+	}
+	var raw int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pii_vault WHERE position('13812345678' in encode(value_enc, 'escape')) > 0`).Scan(&raw); err != nil || raw != 0 {
+		t.Fatalf("vault holds plaintext (%d, %v)", raw, err)
 	}
 }

@@ -35,6 +35,7 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/messages", customers, s.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
 	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.chatSocket)
+	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.revealPII)
 
 	// Webhook channels: authenticated by their own signatures, not JWTs.
 	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedIP(s.telegramWebhook))

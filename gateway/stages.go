@@ -43,11 +43,19 @@ type Answerer interface {
 // redactStage replaces PII in the turn's text; it runs fail-closed.
 func redactStage(r *pii.Redactor) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		res, err := r.Redact(ctx, t.RawText())
+		raw := t.RawText()
+		res, err := r.Redact(ctx, raw)
 		if err != nil {
 			return err
 		}
-		t.Text, t.Redactions = res.Text, len(res.Spans)
+		t.Text, t.Redactions, t.Secrets = res.Text, len(res.Spans), nil
+		seen := map[string]bool{}
+		for _, sp := range res.Spans {
+			if !seen[sp.Placeholder] && sp.Start >= 0 && sp.End <= len(raw) && sp.Start < sp.End {
+				seen[sp.Placeholder] = true
+				t.Secrets = append(t.Secrets, pipeline.Secret{Placeholder: sp.Placeholder, Kind: sp.Type, Value: raw[sp.Start:sp.End]})
+			}
+		}
 		if strings.TrimSpace(t.Text) == "" {
 			t.Text = mediaMarker(t.Parts)
 		}
@@ -74,9 +82,13 @@ func mediaMarker(parts []pipeline.Part) string {
 // a redelivered channel message is marked Duplicate.
 func persistStage(store *tickets.Store) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		secrets := make([]tickets.Secret, len(t.Secrets))
+		for i, sec := range t.Secrets {
+			secrets[i] = tickets.Secret(sec)
+		}
 		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: t.CustomerName, Text: t.Text,
-			ReplyTo: t.ReplyTo, Lease: t.Lease})
+			ReplyTo: t.ReplyTo, Lease: t.Lease, Secrets: secrets})
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,9 @@ type Inbound struct {
 	// Lease > 0 means the caller processes the turn itself right away: the
 	// queue's workers leave it alone for that long (then take it over).
 	Lease time.Duration
+	// Secrets are the originals behind Text's placeholders, kept encrypted
+	// in the token vault.
+	Secrets []Secret
 }
 
 // InboundResult says where the message went, or that it was seen before.
@@ -71,6 +74,9 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'customer', $2) RETURNING id`,
 			res.ConversationID, in.Text).Scan(&res.MessageID); err != nil {
+			return err
+		}
+		if err := s.vaultSecrets(ctx, tx, res.ConversationID, res.MessageID, in.Secrets); err != nil {
 			return err
 		}
 		var lease any

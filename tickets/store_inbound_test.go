@@ -5,6 +5,8 @@ import (
 	"errors"
 	"sync"
 	"testing"
+
+	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 )
 
 func TestRecordInboundIsIdempotentPerChannelMessage(t *testing.T) {
@@ -57,5 +59,55 @@ func TestRecordInboundIsIdempotentPerChannelMessage(t *testing.T) {
 		ConversationID: results[0].ConversationID, Text: "sneaky"})
 	if !errors.Is(err, ErrForbidden) {
 		t.Fatalf("other customer's conversation: %v, want ErrForbidden", err)
+	}
+}
+
+// TestVaultSurvivesKeyRotation: secrets sealed before a key rotation still
+// reveal after it; new ones use the new key.
+func TestVaultSurvivesKeyRotation(t *testing.T) {
+	pool := migratedPool(t)
+	path := t.TempDir() + "/ring.json"
+	ring, err := fieldcrypt.LoadOrCreate(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewStore(pool, nil, ring)
+	ctx := context.Background()
+	first, err := s.RecordInbound(ctx, Inbound{Channel: "rest", CustomerRef: "web:v", Text: "call [PHONE_1]",
+		Secrets: []Secret{{Placeholder: "[PHONE_1]", Kind: "PHONE", Value: "13812345678"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKey := ring.ActiveKeyID()
+	if _, err := ring.Rotate(path); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.RecordInbound(ctx, Inbound{Channel: "rest", CustomerRef: "web:v", ConversationID: first.ConversationID,
+		Text: "mail [EMAIL_1]", Secrets: []Secret{{Placeholder: "[EMAIL_1]", Kind: "EMAIL", Value: "v@example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		msg  int64
+		want string
+	}{{first.MessageID, "13812345678"}, {second.MessageID, "v@example.com"}} {
+		got, err := s.RevealSecrets(ctx, first.ConversationID, tc.msg)
+		if err != nil || len(got) != 1 || got[0].Value != tc.want {
+			t.Fatalf("reveal message %d: %+v, %v", tc.msg, got, err)
+		}
+	}
+	var enc []byte
+	if err := pool.QueryRow(ctx, `SELECT value_enc FROM pii_vault WHERE message_id = $1`, second.MessageID).Scan(&enc); err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := fieldcrypt.KeyID(enc); id == oldKey || id != ring.ActiveKeyID() {
+		t.Fatalf("new secret sealed with key %q, want the rotated key %q", id, ring.ActiveKeyID())
+	}
+	// A secret moved to another message does not decrypt (bound by AAD).
+	if _, err := pool.Exec(ctx, `UPDATE pii_vault SET message_id = $1 WHERE message_id = $2`, second.MessageID+1000, first.MessageID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RevealSecrets(ctx, first.ConversationID, second.MessageID+1000); err == nil {
+		t.Fatal("a secret moved to another message decrypted")
 	}
 }

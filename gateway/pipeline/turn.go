@@ -32,6 +32,11 @@ type Label struct {
 	Score float64 `json:"score"`
 }
 
+// Secret is an original value behind a placeholder of the redacted text.
+type Secret struct {
+	Placeholder, Kind, Value string
+}
+
 // Citation points an answer at the knowledge-base passage it came from.
 type Citation struct {
 	ChunkID string  `json:"chunk_id"`
@@ -61,9 +66,11 @@ type Turn struct {
 	Transcript string
 	Labels     []Label
 
-	// redact: the only text later stages see.
+	// redact: the only text later stages see. Secrets hold the originals
+	// behind the placeholders, in memory only, for the encrypted vault.
 	Text       string
 	Redactions int
+	Secrets    []Secret
 
 	// persist.
 	CustomerID string

@@ -52,3 +52,24 @@ func (u NLPUnderstander) Understand(_ context.Context, text string) (Understandi
 	}
 	return out, nil
 }
+
+// LLMAnswerer composes answers with a language model from the knowledge
+// base's passages (kb.LLMComposer); confidence and citations stay the
+// retriever's.
+type LLMAnswerer struct {
+	Retriever *kb.Retriever
+	Composer  kb.LLMComposer
+}
+
+// Answer asks the model.
+func (a LLMAnswerer) Answer(ctx context.Context, text string) (Answer, error) {
+	ans, err := a.Composer.Compose(ctx, a.Retriever, text, nil)
+	if err != nil {
+		return Answer{}, err
+	}
+	out := Answer{Text: ans.Text, Confidence: ans.Confidence}
+	for _, c := range ans.Citations {
+		out.Citations = append(out.Citations, pipeline.Citation(c))
+	}
+	return out, nil
+}

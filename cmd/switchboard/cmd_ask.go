@@ -9,9 +9,11 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/tmc/langchaingo/llms/openai"
 
 	"github.com/switchboard-cs/switchboard/gateway"
 	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
@@ -19,7 +21,7 @@ import (
 // brain is what answers a message: understanding and the knowledge base.
 type brain struct {
 	understand gateway.NLPUnderstander
-	answer     gateway.KBAnswerer
+	answer     gateway.Answerer
 }
 
 func openBrain(ctx context.Context, cfg config.Config) (brain, error) {
@@ -27,11 +29,18 @@ func openBrain(ctx context.Context, cfg config.Config) (brain, error) {
 	if err != nil {
 		return brain{}, fmt.Errorf("escalation model: %w", err)
 	}
-	_, retriever, err := openKB(cfg)
+	_, retriever, err := openKB(ctx, cfg)
 	if err != nil {
 		return brain{}, err
 	}
 	b := brain{understand: gateway.NLPUnderstander{Escalation: esc}, answer: gateway.KBAnswerer{Retriever: retriever}}
+	if cfg.LLM.BaseURL != "" {
+		model, err := openai.New(openai.WithBaseURL(cfg.LLM.BaseURL), openai.WithModel(cfg.LLM.Model), openai.WithToken(cfg.LLM.APIKey))
+		if err != nil {
+			return brain{}, fmt.Errorf("llm: %w", err)
+		}
+		b.answer = gateway.LLMAnswerer{Retriever: retriever, Composer: kb.LLMComposer{Model: model}}
+	}
 	if fh, err := os.Open(intentModelPath(cfg)); err == nil {
 		defer fh.Close()
 		if b.understand.Intents, err = intent.Load(fh); err != nil {

@@ -14,12 +14,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/internal/embedded"
+	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 func benchCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks that report ratios against a baseline measured in the same run"}
-	cmd.AddCommand(benchRoutingCmd(f))
+	cmd.AddCommand(benchRoutingCmd(f), benchRetrievalCmd())
 	return cmd
 }
 
@@ -113,4 +114,37 @@ func benchRedis(ctx context.Context, addr string) (*redis.Client, func(), error)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func benchRetrievalCmd() *cobra.Command {
+	var data string
+	var chunks, queries int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "retrieval",
+		Short: "Knowledge-base search latency on N chunks, against an exhaustive scan measured in the same run",
+		Long: `Builds an in-memory embedded index of --chunks chunks from the public question sets
+(banking77, clinc150, lcqmc, bq_corpus under --data, default shared/data beside the
+checkout; generated text when absent) and times --queries searches.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" {
+				data, _ = findSharedData()
+			}
+			res, err := kb.BenchRetrieval(cmd.Context(), data, chunks, queries)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "retrieval on %d chunks (%s): p50 %.3f ms, p99 %.3f ms, %.0f queries/s; exhaustive scan p50 %.3f ms (%.0f× slower)\n",
+				res.Chunks, res.Corpus, res.P50MS, res.P99MS, res.QPS, res.ScanP50MS, res.SpeedupVsScan)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "", "folder with the public question sets")
+	cmd.Flags().IntVar(&chunks, "chunks", 100_000, "chunks in the index")
+	cmd.Flags().IntVar(&queries, "queries", 5_000, "queries to time")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
 }

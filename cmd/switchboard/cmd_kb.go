@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 
+	qc "github.com/qdrant/go-client/qdrant"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/kb/qdrant"
 )
 
 func kbCmd(f *rootFlags) *cobra.Command {
@@ -18,11 +23,29 @@ func kbCmd(f *rootFlags) *cobra.Command {
 	return cmd
 }
 
-// openKB opens the embedded knowledge index of cfg.
-func openKB(cfg config.Config) (*kb.Embedded, *kb.Retriever, error) {
-	idx, err := kb.NewEmbedded(cfg.KBDir())
-	if err != nil {
-		return nil, nil, fmt.Errorf("knowledge base %s: %w", cfg.KBDir(), err)
+// openKB opens the knowledge index of cfg: Qdrant when kb.qdrant_addr is
+// set, else the embedded index under kb.dir.
+func openKB(ctx context.Context, cfg config.Config) (kb.Index, *kb.Retriever, error) {
+	var idx kb.Index
+	if addr := cfg.KB.QdrantAddr; addr != "" {
+		host, portStr, err := net.SplitHostPort(addr)
+		port, perr := strconv.Atoi(portStr)
+		if err != nil || perr != nil {
+			return nil, nil, fmt.Errorf("kb.qdrant_addr %q: want host:port", addr)
+		}
+		client, err := qc.NewClient(&qc.Config{Host: host, Port: port, APIKey: cfg.KB.QdrantAPIKey})
+		if err != nil {
+			return nil, nil, fmt.Errorf("qdrant %s: %w", addr, err)
+		}
+		if idx, err = qdrant.New(ctx, client, cfg.KB.QdrantCollection, qdrant.Options{}); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		emb, err := kb.NewEmbedded(cfg.KBDir())
+		if err != nil {
+			return nil, nil, fmt.Errorf("knowledge base %s: %w", cfg.KBDir(), err)
+		}
+		idx = emb
 	}
 	return idx, kb.NewRetriever(idx, kb.NewLexicalEmbedder()), nil
 }
@@ -43,7 +66,7 @@ replaced or deleted. A running server picks the changes up on restart.`,
 			if err != nil {
 				return err
 			}
-			idx, _, err := openKB(cfg)
+			idx, _, err := openKB(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -65,8 +88,11 @@ replaced or deleted. A running server picks the changes up on restart.`,
 			if err != nil {
 				return err
 			}
-			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"files": st.Files, "added": st.Added,
-				"updated": st.Updated, "unchanged": st.Unchanged, "deleted": st.Deleted, "chunks": idx.Len()})
+			out := map[string]any{"files": st.Files, "added": st.Added, "updated": st.Updated, "unchanged": st.Unchanged, "deleted": st.Deleted}
+			if e, ok := idx.(*kb.Embedded); ok {
+				out["chunks"] = e.Len()
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
+	"github.com/switchboard-cs/switchboard/nlp/match"
 )
 
 // findSharedData looks for shared/data beside the working directory or any
@@ -59,7 +60,8 @@ func kbEvalCmd(f *rootFlags) *cobra.Command {
 		Long: `Trains on each set's training split and reports test figures:
 BANKING77 accuracy; CLINC150 in-scope accuracy and out-of-scope recall at one
 confidence threshold chosen on the validation split; Chinese question matching
-accuracy on BQ, LCQMC and ATEC-CCKS (null while that evaluator is not built).`,
+accuracy on BQ, LCQMC and ATEC-CCKS (a pair classifier fitted on each dev split,
+scored on its test split).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := f.load(); err != nil {
@@ -82,12 +84,19 @@ accuracy on BQ, LCQMC and ATEC-CCKS (null while that evaluator is not built).`,
 				return fmt.Errorf("clinc150: %w", err)
 			}
 			rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold = cl.AtRecall.TestInScopeAcc, cl.AtRecall.TestOOSRecall, cl.AtRecall.Threshold
+			zh, err := match.EvalAll(cmd.Context(), data)
+			if err != nil {
+				return fmt.Errorf("chinese question matching: %w", err)
+			}
+			bq, lc, at := zh["bq_acc"], zh["lcqmc_acc"], zh["atec_ccks_acc"]
+			rep.BQAcc, rep.LCQMCAcc, rep.ATECCCKSAcc = &bq, &lc, &at
 			rep.Seconds = time.Since(start).Seconds()
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "BANKING77 accuracy        %.4f\nCLINC150 in-scope accuracy %.4f\nCLINC150 OOS recall        %.4f (threshold %.3f)\n",
-				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold)
+			fmt.Fprintf(cmd.OutOrStdout(), "BANKING77 accuracy        %.4f\nCLINC150 in-scope accuracy %.4f\nCLINC150 OOS recall        %.4f (threshold %.3f)\n"+
+				"BQ accuracy               %.4f\nLCQMC accuracy            %.4f\nATEC-CCKS accuracy        %.4f\n",
+				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold, bq, lc, at)
 			return nil
 		},
 	}

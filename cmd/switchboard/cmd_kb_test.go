@@ -62,7 +62,8 @@ func TestKBEvalOnSharedData(t *testing.T) {
 	if err := json.Unmarshal([]byte(runCLI(t, "kb", "eval", "--json", "--data", data)), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Banking77Acc < 0.915 || rep.CLINC150InScopeAcc < 0.91 || rep.CLINC150OOSRecall < 0.74 {
+	if rep.Banking77Acc < 0.915 || rep.CLINC150InScopeAcc < 0.91 || rep.CLINC150OOSRecall < 0.74 ||
+		rep.BQAcc == nil || *rep.BQAcc < 0.74 || *rep.LCQMCAcc < 0.78 || *rep.ATECCCKSAcc < 0.78 {
 		t.Fatalf("eval %+v", rep)
 	}
 }

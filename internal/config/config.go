@@ -24,6 +24,7 @@ type Config struct {
 	Cache    CacheConfig    `yaml:"cache"`
 	Limits   LimitsConfig   `yaml:"limits"`
 	KB       KBConfig       `yaml:"kb"`
+	LLM      LLMConfig      `yaml:"llm"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
 }
@@ -118,8 +119,11 @@ type LimitsConfig struct {
 
 // KBConfig configures the knowledge base and when the bot hands over.
 type KBConfig struct {
-	Dir           string  `yaml:"dir" env:"SWITCHBOARD_KB_DIR"`
-	MinConfidence float64 `yaml:"min_confidence" env:"SWITCHBOARD_KB_MIN_CONFIDENCE"`
+	Dir              string  `yaml:"dir" env:"SWITCHBOARD_KB_DIR"`
+	MinConfidence    float64 `yaml:"min_confidence" env:"SWITCHBOARD_KB_MIN_CONFIDENCE"`
+	QdrantAddr       string  `yaml:"qdrant_addr" env:"SWITCHBOARD_QDRANT_ADDR"`
+	QdrantCollection string  `yaml:"qdrant_collection" env:"SWITCHBOARD_QDRANT_COLLECTION"`
+	QdrantAPIKey     string  `yaml:"qdrant_api_key" env:"SWITCHBOARD_QDRANT_API_KEY"`
 }
 
 // KBDir is the embedded index directory: kb.dir, or <data_dir>/kb.
@@ -128,6 +132,15 @@ func (c Config) KBDir() string {
 		return c.KB.Dir
 	}
 	return filepath.Join(c.DataDir, "kb")
+}
+
+// LLMConfig configures the optional language model that writes answers
+// from the retrieved passages (any OpenAI-compatible endpoint). Empty
+// base_url: answers are composed from the passages alone.
+type LLMConfig struct {
+	BaseURL string `yaml:"base_url" env:"SWITCHBOARD_LLM_BASE_URL"`
+	Model   string `yaml:"model" env:"SWITCHBOARD_LLM_MODEL"`
+	APIKey  string `yaml:"api_key" env:"SWITCHBOARD_LLM_API_KEY"`
 }
 
 // ChannelsConfig configures the bot channels. A channel without its
@@ -199,7 +212,7 @@ func Default() Config {
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
-		KB:      KBConfig{MinConfidence: 0.35},
+		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb"},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

@@ -54,7 +54,7 @@ func TestLoadGoodFile(t *testing.T) {
 		Archive: ArchiveConfig{After: 365 * 24 * time.Hour, Interval: 30 * time.Minute},
 		Cache:   CacheConfig{TicketTTL: 2 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
-		KB:      KBConfig{MinConfidence: 0.35},
+		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb"},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

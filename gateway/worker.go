@@ -27,9 +27,9 @@ type Worker struct {
 	Process     *pipeline.Pipeline
 	Outbound    map[string]Sender
 	Log         *slog.Logger
-	Lease       time.Duration // how long one attempt may take (default 1m)
-	Poll        time.Duration // idle wait between queue polls (default 200ms)
-	MaxAttempts int           // then the turn is marked failed (default 5)
+	Lease       time.Duration // how long one attempt may take (0: 1m)
+	Poll        time.Duration // idle wait between queue polls (0: 200ms)
+	MaxAttempts int           // then the turn is marked failed (0: 5)
 	wake        chan struct{}
 	once        sync.Once
 }
@@ -48,15 +48,11 @@ func (w *Worker) Wake() {
 }
 
 // Run works the queue until ctx ends.
+// Several goroutines may Run one Worker.
 func (w *Worker) Run(ctx context.Context) {
-	if w.Lease <= 0 {
-		w.Lease = time.Minute
-	}
-	if w.Poll <= 0 {
-		w.Poll = 200 * time.Millisecond
-	}
-	if w.MaxAttempts <= 0 {
-		w.MaxAttempts = 5
+	poll := w.Poll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
 	}
 	for ctx.Err() == nil {
 		did, err := w.Once(ctx)
@@ -67,7 +63,7 @@ func (w *Worker) Run(ctx context.Context) {
 			select {
 			case <-ctx.Done():
 			case <-w.wakeCh():
-			case <-time.After(w.Poll):
+			case <-time.After(poll):
 			}
 		}
 	}
@@ -75,15 +71,22 @@ func (w *Worker) Run(ctx context.Context) {
 
 // Once claims and answers one turn; did is false when the queue was empty.
 func (w *Worker) Once(ctx context.Context) (did bool, err error) {
-	p, ok, err := w.Store.ClaimTurn(ctx, w.Lease)
+	lease, attempts := w.Lease, w.MaxAttempts
+	if lease <= 0 {
+		lease = time.Minute
+	}
+	if attempts <= 0 {
+		attempts = 5
+	}
+	p, ok, err := w.Store.ClaimTurn(ctx, lease)
 	if err != nil || !ok {
 		return false, err
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.Lease)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
 	defer cancel()
 	if err := w.answer(actx, p); err != nil {
 		w.Log.Warn("turn failed; will retry", "channel", p.Channel, "attempt", p.Attempts, "err", err)
-		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, err, w.MaxAttempts)
+		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, err, attempts)
 	}
 	return true, nil
 }

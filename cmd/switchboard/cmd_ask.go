@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,7 +36,9 @@ func openBrain(ctx context.Context, cfg config.Config) (brain, error) {
 	}
 	b := brain{understand: gateway.NLPUnderstander{Escalation: esc}, answer: gateway.KBAnswerer{Retriever: retriever}}
 	if cfg.LLM.BaseURL != "" {
-		model, err := openai.New(openai.WithBaseURL(cfg.LLM.BaseURL), openai.WithModel(cfg.LLM.Model), openai.WithToken(cfg.LLM.APIKey))
+		// Local endpoints (Ollama, vLLM) take no key, but the client insists on one.
+		key := cmp.Or(cfg.LLM.APIKey, "no-key")
+		model, err := openai.New(openai.WithBaseURL(cfg.LLM.BaseURL), openai.WithModel(cfg.LLM.Model), openai.WithToken(key))
 		if err != nil {
 			return brain{}, fmt.Errorf("llm: %w", err)
 		}

@@ -62,7 +62,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log}
+	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
+		Lease: cfg.Queue.Lease, MaxAttempts: cfg.Queue.MaxAttempts}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
 		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
@@ -82,7 +83,9 @@ func serve(ctx context.Context, cfg config.Config) error {
 	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
 	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
 	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
-	wg.Go(func() { worker.Run(bg) })
+	for range cfg.Queue.Workers {
+		wg.Go(func() { worker.Run(bg) })
+	}
 	defer func() { stopBG(); wg.Wait() }()
 	select {
 	case <-ready:

@@ -23,6 +23,7 @@ type Config struct {
 	Archive  ArchiveConfig  `yaml:"archive"`
 	Cache    CacheConfig    `yaml:"cache"`
 	Limits   LimitsConfig   `yaml:"limits"`
+	Queue    QueueConfig    `yaml:"queue"`
 	KB       KBConfig       `yaml:"kb"`
 	LLM      LLMConfig      `yaml:"llm"`
 	Channels ChannelsConfig `yaml:"channels"`
@@ -115,6 +116,13 @@ type CacheConfig struct {
 type LimitsConfig struct {
 	PerIPPerMinute       int `yaml:"per_ip_per_minute" env:"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE"`
 	PerCustomerPerMinute int `yaml:"per_customer_per_minute" env:"SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE"`
+}
+
+// QueueConfig configures the durable turn queue's workers.
+type QueueConfig struct {
+	Workers     int           `yaml:"workers" env:"SWITCHBOARD_QUEUE_WORKERS"`
+	Lease       time.Duration `yaml:"lease" env:"SWITCHBOARD_QUEUE_LEASE"`
+	MaxAttempts int           `yaml:"max_attempts" env:"SWITCHBOARD_QUEUE_MAX_ATTEMPTS"`
 }
 
 // KBConfig configures the knowledge base and when the bot hands over.
@@ -212,6 +220,7 @@ func Default() Config {
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
+		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
 		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb"},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},

@@ -54,6 +54,7 @@ func TestLoadGoodFile(t *testing.T) {
 		Archive: ArchiveConfig{After: 365 * 24 * time.Hour, Interval: 30 * time.Minute},
 		Cache:   CacheConfig{TicketTTL: 2 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
+		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
 		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb"},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},

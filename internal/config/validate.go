@@ -63,6 +63,10 @@ func (c Config) Validate() error {
 	}
 	p.positive("archive.interval", c.Archive.Interval)
 	p.positive("cache.ticket_ttl", c.Cache.TicketTTL)
+	if c.Queue.Workers < 1 || c.Queue.MaxAttempts < 1 {
+		p.addf("queue: workers and max_attempts must be ≥ 1 (got %d and %d)", c.Queue.Workers, c.Queue.MaxAttempts)
+	}
+	p.positive("queue.lease", c.Queue.Lease)
 	if f := c.KB.MinConfidence; f < 0 || f > 1 {
 		p.addf("kb.min_confidence: must be between 0 and 1 (got %g)", f)
 	}

@@ -95,8 +95,8 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 		return MessageReply{}, err
 	}
 	out := replyOf(t)
-	if err := s.tickets.Store.CompleteTurn(ctx, t.Channel, t.ChannelMessageID, out); err != nil {
-		s.log.Warn("complete turn", "err", err)
+	if err := s.tickets.Store.RecordReply(ctx, t.Channel, t.ChannelMessageID, t.ConversationID, t.Reply, out, true); err != nil {
+		return MessageReply{}, err
 	}
 	return out, nil
 }

@@ -180,17 +180,6 @@ func subjectOf(text string) string {
 	return s[:cut] + "…"
 }
 
-// replyStage logs the bot's reply in the conversation.
-func replyStage(store *tickets.Store) pipeline.Stage {
-	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		if t.Reply == "" {
-			return nil
-		}
-		_, err := store.AddMessage(ctx, tickets.Message{ConversationID: t.ConversationID, Author: "bot", Text: t.Reply})
-		return err
-	})
-}
-
 // PipelineDeps are the domain services a message pipeline is built from.
 // Understander and Answerer are optional: without them the turn is marked
 // degraded for that stage and, with no confident answer, escalates.
@@ -222,10 +211,10 @@ func (d PipelineDeps) ProcessSteps() []pipeline.Step {
 	if d.Answerer != nil {
 		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second})
 	}
+	// The reply is logged with the turn's outcome, in one transaction, by
+	// whoever answers the turn (Server.customerText, Worker).
 	return append(steps,
-		pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second, FailClosed: true},
-		pipeline.Step{Name: "reply", Stage: replyStage(d.Tickets.Store), Timeout: 5 * time.Second},
-	)
+		pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second, FailClosed: true})
 }
 
 // Pipelines builds the ingress and processing pipelines.

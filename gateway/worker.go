@@ -102,7 +102,7 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 			return err
 		}
 		out = replyOf(t)
-		if err := w.Store.SaveOutcome(ctx, p.Channel, p.ChannelMessageID, out); err != nil {
+		if err := w.Store.RecordReply(ctx, p.Channel, p.ChannelMessageID, p.ConversationID, out.Reply, out, false); err != nil {
 			return err
 		}
 	}

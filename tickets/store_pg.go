@@ -105,6 +105,14 @@ func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (C
 	if strings.TrimSpace(c.PseudonymousID) == "" {
 		return Customer{}, fmt.Errorf("customer pseudonymous_id is required: %w", ErrInvalid)
 	}
+	if c.Email == "" && c.Phone == "" {
+		// The common case (a known customer writes again): read, and write
+		// only if something changes.
+		known, err := s.scanCustomer(s.primary.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE pseudonymous_id = $1`, c.PseudonymousID))
+		if err == nil && (c.DisplayName == "" || c.DisplayName == known.DisplayName) && (!setTier || c.VIPTier == known.VIPTier) {
+			return known, nil
+		}
+	}
 	var id string
 	err := pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
 		// Insert-or-keep first, then lock the row: concurrent first contacts

@@ -52,6 +52,29 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 	return p, true, mapPgErr(err, "claim turn")
 }
 
+// RecordReply logs the bot's reply in the conversation (when reply is not
+// empty) and stores the turn's outcome, in one transaction; done also marks
+// the turn answered (its reply needs no delivery, or was delivered).
+func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID, conversationID, reply string, outcome any, done bool) error {
+	b, err := json.Marshal(outcome)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
+		if reply != "" {
+			if _, err := tx.Exec(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'bot', $2)`, conversationID, reply); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE channel_messages SET outcome = $3,
+				state = CASE WHEN $4 THEN 'done' ELSE state END,
+				lease_until = CASE WHEN $4 THEN NULL ELSE lease_until END
+			WHERE channel = $1 AND message_id = $2`, channel, channelMessageID, b, done)
+		return err
+	})
+	return mapPgErr(err, "record reply")
+}
+
 // CompleteTurn records the outcome of a processed turn.
 func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID string, outcome any) error {
 	b, err := json.Marshal(outcome)

@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,12 +17,13 @@ import (
 
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 func benchCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks that report ratios against a baseline measured in the same run"}
-	cmd.AddCommand(benchRoutingCmd(f), benchRetrievalCmd())
+	cmd.AddCommand(benchRoutingCmd(f), benchRetrievalCmd(), benchTurnCmd(f), benchPIICmd())
 	return cmd
 }
 
@@ -147,4 +150,60 @@ checkout; generated text when absent) and times --queries searches.`,
 	cmd.Flags().IntVar(&queries, "queries", 5_000, "queries to time")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+func benchPIICmd() *cobra.Command {
+	var data string
+	var seconds float64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "pii",
+		Short: "Redaction throughput (MB/s per core) on real mixed Chinese/English text with seeded PII",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if data == "" {
+				data, _ = findSharedData()
+			}
+			texts, err := piiBenchTexts(data)
+			if err != nil {
+				return err
+			}
+			res, err := pii.Bench(cmd.Context(), texts, time.Duration(seconds*float64(time.Second)))
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"bytes": res.Bytes, "seconds": res.Seconds,
+					"mb_per_sec_per_core": res.MBPerSecPerCore, "texts": len(texts)})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "pii: %.2f MB/s per core over %d texts\n", res.MBPerSecPerCore, len(texts))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&data, "data", "", "shared data folder (default: beside the checkout)")
+	cmd.Flags().Float64Var(&seconds, "seconds", 3, "seconds to run")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// piiBenchTexts mixes real English (presidio synth) and Chinese (LCQMC test
+// questions, with seeded phone numbers and IDs) customer text.
+func piiBenchTexts(data string) ([]string, error) {
+	var texts []string
+	zh := []string{"我的手机号是13812345678，", "身份证11010519491231002X，", "邮箱 zhang.san@example.com ", "订单号202311230001，"}
+	if raw, err := os.ReadFile(filepath.Join(data, "lcqmc", "test.txt")); err == nil {
+		for i, line := range strings.Split(string(raw), "\n") {
+			if i >= 3000 {
+				break
+			}
+			if q, _, ok := strings.Cut(line, "\t"); ok && q != "" {
+				texts = append(texts, zh[i%len(zh)]+q)
+			}
+		}
+	}
+	en := []string{"Hi, I'm John Smith, call me on +1 415-555-0100 or mail john@example.com about order 55512.",
+		"My card 4111 1111 1111 1111 was charged twice; IBAN GB82 WEST 1234 5698 7654 32. Refund please!"}
+	for i := range 2000 {
+		texts = append(texts, en[i%len(en)])
+	}
+	return texts, nil
 }

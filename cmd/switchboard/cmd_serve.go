@@ -33,7 +33,26 @@ func serveCmd(f *rootFlags) *cobra.Command {
 	}
 }
 
-func serve(ctx context.Context, cfg config.Config) error {
+func serve(ctx context.Context, cfg config.Config) error { return serveWith(ctx, cfg, nil) }
+
+// serveInBackground runs serve until stop is called and returns its base
+// URL once it listens (benchmarks and tests).
+func serveInBackground(ctx context.Context, cfg config.Config) (base string, stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serveWith(ctx, cfg, func(a string) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		return "http://" + a, func() { cancel(); <-done }, nil
+	case err := <-done:
+		cancel()
+		return "", nil, fmt.Errorf("serve: %w", err)
+	}
+}
+
+// serveWith is serve; listening (may be nil) learns the bound address.
+func serveWith(ctx context.Context, cfg config.Config, listening func(addr string)) error {
 	log := cfg.Logger(os.Stderr)
 	a, err := openData(ctx, cfg, log)
 	if err != nil {
@@ -100,6 +119,9 @@ func serve(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
 	}
 	log.Info("switchboard is serving", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSEnabled())
+	if listening != nil {
+		listening(ln.Addr().String())
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if cfg.HTTP.TLSEnabled() {

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/nlp/intent"
+)
+
+// TurnBenchResult is what `switchboard bench turn --json` prints.
+type TurnBenchResult struct {
+	OfferedPerSec  float64 `json:"offered_per_sec"`
+	AchievedPerSec float64 `json:"achieved_per_sec"`
+	Turns          int     `json:"turns"`
+	P50Ms          float64 `json:"p50_ms"`
+	P99Ms          float64 `json:"p99_ms"`
+	MaxMs          float64 `json:"max_ms"`
+	Errors         int     `json:"errors"`
+	Escalated      int     `json:"escalated"`
+	FAQEntries     int     `json:"faq_entries"`
+	BaselineP99Ms  float64 `json:"baseline_p99_ms"` // GET /healthz at the same rate: HTTP and load-generator cost alone
+}
+
+func benchTurnCmd(f *rootFlags) *cobra.Command {
+	var rate, seconds int
+	var data, redisAddr string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "turn",
+		Short: "Text turns end to end (REST → pipeline → reply) at a fixed offered load",
+		Long: `Serves the full product in-process (PostgreSQL: postgres.dsn or an embedded one in a
+temporary folder; Redis: --redis, redis.addr or 127.0.0.1:6379, else in-process) with
+an embedded knowledge base of BANKING77's ~10k training questions as FAQ entries, then
+offers --rate customer messages per second over HTTP for --seconds (open loop:
+latency counts from each request's scheduled start) and reports percentiles. A
+/healthz run at the same rate is the baseline.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			if data == "" {
+				if data, err = findSharedData(); err != nil {
+					return err
+				}
+			}
+			res, err := benchTurns(cmd.Context(), cfg, data, redisAddr, rate, time.Duration(seconds)*time.Second)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "turns: offered %.0f/s, achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d (baseline /healthz p99 %.2f ms)\n",
+				res.OfferedPerSec, res.AchievedPerSec, res.P50Ms, res.P99Ms, res.Errors, res.BaselineP99Ms)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&rate, "rate", 300, "offered turns per second")
+	cmd.Flags().IntVar(&seconds, "seconds", 10, "measured seconds (after 2 s of warm-up)")
+	cmd.Flags().StringVar(&data, "data", "", "folder with banking77/ (default: shared/data beside the checkout)")
+	cmd.Flags().StringVar(&redisAddr, "redis", "", "Redis address (default redis.addr, then 127.0.0.1:6379)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr string, rate int, dur time.Duration) (TurnBenchResult, error) {
+	tmp, err := os.MkdirTemp("", "switchboard-bench-")
+	if err != nil {
+		return TurnBenchResult{}, err
+	}
+	defer os.RemoveAll(tmp)
+	cfg.DataDir, cfg.KB.Dir, cfg.Postgres.EmbeddedDir = tmp, "", ""
+	cfg.Limits = config.LimitsConfig{}
+	cfg.Log.Level = "error"
+	cfg.Postgres.MaxConns = 20
+	if redisAddr == "" {
+		redisAddr = cfg.Redis.Addr
+	}
+	if redisAddr == "" {
+		if rdb, stop, err := benchRedis(ctx, ""); err == nil {
+			redisAddr = rdb.Options().Addr
+			defer stop()
+		}
+	}
+	cfg.Redis.Addr, cfg.Redis.KeyPrefix = redisAddr, fmt.Sprintf("benchturn%d", time.Now().UnixNano())
+	train, test, err := intent.LoadBanking77(filepath.Join(data, "banking77"))
+	if err != nil {
+		return TurnBenchResult{}, err
+	}
+	faq, err := writeFAQ(tmp, train)
+	if err != nil {
+		return TurnBenchResult{}, err
+	}
+	idx, err := kb.NewEmbedded(cfg.KBDir())
+	if err != nil {
+		return TurnBenchResult{}, err
+	}
+	if _, err := kb.Ingest(ctx, idx, kb.NewLexicalEmbedder(), faq, nil); err != nil {
+		return TurnBenchResult{}, err
+	}
+	cfg.HTTP.Addr = "127.0.0.1:0"
+	base, stop, err := serveInBackground(ctx, cfg)
+	if err != nil {
+		return TurnBenchResult{}, err
+	}
+	defer stop()
+	tokens, err := customerTokens(cfg, 500)
+	if err != nil {
+		return TurnBenchResult{}, err
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 10 * time.Second}
+	turn := func(i int) (bool, error) {
+		body, _ := json.Marshal(map[string]string{"text": test[i%len(test)].Text})
+		req, _ := http.NewRequest("POST", base+"/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tokens[i%len(tokens)])
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		var r gateway.MessageReply
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&r) != nil {
+			return false, fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return r.Escalated, nil
+	}
+	health := func(int) (bool, error) {
+		resp, err := client.Get(base + "/healthz")
+		if err != nil {
+			return false, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return false, nil
+	}
+	baseline := openLoop(rate, dur/2, health)
+	openLoop(rate, 2*time.Second, turn) // warm-up: caches, connections, JIT of the planner
+	res := openLoop(rate, dur, turn)
+	res.BaselineP99Ms, res.FAQEntries = baseline.P99Ms, len(train)
+	return res, nil
+}
+
+// openLoop starts fn at a fixed rate for dur regardless of how long calls
+// take, measuring each from its scheduled start.
+func openLoop(rate int, dur time.Duration, fn func(i int) (bool, error)) TurnBenchResult {
+	n := int(float64(rate) * dur.Seconds())
+	interval := time.Second / time.Duration(rate)
+	lat := make([]time.Duration, n)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs, esc := 0, 0
+	start := time.Now()
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		time.Sleep(time.Until(due))
+		wg.Go(func() {
+			escalated, err := fn(i)
+			d := time.Since(due)
+			mu.Lock()
+			defer mu.Unlock()
+			lat[i] = d
+			if err != nil {
+				errs++
+			} else if escalated {
+				esc++
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	slices.Sort(lat)
+	ms := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	return TurnBenchResult{OfferedPerSec: float64(rate), AchievedPerSec: float64(n) / elapsed.Seconds(), Turns: n,
+		P50Ms: ms(0.50), P99Ms: ms(0.99), MaxMs: ms(1), Errors: errs, Escalated: esc}
+}
+
+func writeFAQ(dir string, ex []intent.Example) (string, error) {
+	path := filepath.Join(dir, "faq.csv")
+	fh, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := csv.NewWriter(fh)
+	w.Write([]string{"question", "answer"})
+	for _, e := range ex {
+		w.Write([]string{e.Text, "About " + e.Label + ": see our help centre."})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		fh.Close()
+		return "", err
+	}
+	return path, fh.Close()
+}
+
+func customerTokens(cfg config.Config, n int) ([]string, error) {
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := gateway.NewAuth(secret, "", cfg.Auth.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, n)
+	for i := range out {
+		if out[i], err = auth.Issue(fmt.Sprintf("bench:%d", i), gateway.RoleCustomer, time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

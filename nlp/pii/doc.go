@@ -12,6 +12,14 @@
 // with digit-boundary checks rather than \b, so Chinese text without spaces around
 // numbers ("手机13812345678谢谢") works, and full-width digits count as digits.
 //
+// Further detectors: 15-digit legacy ID numbers (province code and birth date), passport
+// numbers (Chinese E/G formats anywhere, other formats after a "passport"/"护照" cue),
+// IBANs (MOD 97-10), US Social Security numbers (dashed, or plain after a cue), cards of
+// 12–19 digits (Luhn and issuer prefix), North American 3-3-4 numbers, and — by cue and
+// shape, with lower recall — English and Chinese person names and street addresses. A
+// validated span wins over an overlapping name or address, which is cut short before it.
+// eval.go scores the detectors on the presidio-research set and on generated Chinese text.
+//
 // Each span is replaced by a typed placeholder numbered per type in order of appearance;
 // equal values (after normalization: "+86 138-1234-5678" equals "13812345678") share a
 // placeholder within one call.

@@ -132,10 +132,10 @@ func gluedBefore(text string, i int, first numGroup) bool {
 		return true
 	}
 	prev, _ := runeBefore(text, i-size)
-	switch fold(r) {
-	case '.':
+	switch {
+	case fold(r) == '.':
 		return isDigit(prev)
-	case ',':
+	case r == ',': // the Chinese comma "，" separates, it never groups thousands
 		return isDigit(prev) && len(first.digits) == 3
 	}
 	return false
@@ -151,11 +151,11 @@ func gluedAfter(text string, i int) bool {
 	if isWordRune(r) {
 		return true
 	}
-	switch fold(r) {
-	case '.':
+	switch {
+	case fold(r) == '.':
 		next, _ := runeAt(text, i+size)
 		return isDigit(next)
-	case ',':
+	case r == ',':
 		n := 0
 		for j := i + size; n < 4; n++ {
 			r, sz := runeAt(text, j)
@@ -214,21 +214,11 @@ func classifyNumber(text string, run numRun, i, j int) (candidate, bool) {
 	if plus {
 		c.start = run.plusAt
 	}
-	switch national, mobile := cnMobile(digits, plus); {
-	case !plus && validIDCard(digits):
-		c.typ, c.value = TypeIDCard, digits
-	case !plus && validBankCard(digits):
-		c.typ, c.value = TypeBankCard, digits
-	case mobile:
-		c.typ, c.value = TypePhone, "+86"+national
-	case plus && validInternational(digits):
-		c.typ, c.value = TypePhone, "+"+digits
-	case !plus && len(gs) >= 2 && cnLandline(gs[0].digits, digits[len(gs[0].digits):]):
-		c.typ, c.value = TypePhone, "+86"+digits[1:]
-	default:
+	c.typ, c.value = classifyDigits(text, gs, digits, plus, c.start)
+	if c.typ == "" {
 		return candidate{}, false
 	}
-	if c.typ != TypeIDCard && rejectedByContext(text, c.start, c.end) {
+	if c.typ != TypeIDCard && c.typ != TypeSSN && rejectedByContext(text, c.start, c.end) {
 		return candidate{}, false
 	}
 	c.start = widenToParen(text, c.start, c.end)
@@ -243,4 +233,76 @@ func widenToParen(text string, start, end int) int {
 		return start - size
 	}
 	return start
+}
+
+// classifyDigits names the kind of number the groups gs (digits joined) are, with the
+// normalized value, or returns "" for none. start is the byte offset of the candidate.
+func classifyDigits(text string, gs []numGroup, digits string, plus bool, start int) (string, string) {
+	national, mobile := cnMobile(digits, plus)
+	switch {
+	case !plus && validIDCard(digits):
+		return TypeIDCard, digits
+	case !plus && validCard(digits) && (len(digits) >= 16 || len(gs) > 1 || !validIDCard15(digits)):
+		return TypeBankCard, digits
+	case !plus && validIDCard15(digits):
+		return TypeIDCard, digits
+	case mobile:
+		return TypePhone, "+86" + national
+	case plus && validInternational(digits):
+		return TypePhone, "+" + digits
+	case !plus && isSSN(text, gs, digits, start):
+		return TypeSSN, digits
+	case !plus && intlWithZeros(gs, digits):
+		return TypePhone, "+" + digits[2:]
+	case !plus && len(gs) >= 2 && cnLandline(gs[0].digits, digits[len(gs[0].digits):]):
+		return TypePhone, "+86" + digits[1:]
+	case !plus && len(gs) == 1 && compactLandline(digits):
+		return TypePhone, "+86" + digits[1:]
+	case !plus && nanpPhone(gs):
+		return TypePhone, "+1" + digits
+	}
+	return "", ""
+}
+
+// ssnCues introduce a Social Security number written without dashes.
+var ssnCues = []string{"ssn", "social security", "社会安全号", "社会保障号"}
+
+// isSSN accepts a US Social Security number written 123-45-6789, or as nine digits
+// (plain or 123 45 6789) right after a cue such as "SSN".
+func isSSN(text string, gs []numGroup, digits string, start int) bool {
+	if len(digits) != 9 || !validSSN(digits[:3], digits[3:5], digits[5:]) {
+		return false
+	}
+	dashed := len(gs) == 3 && len(gs[0].digits) == 3 && len(gs[1].digits) == 2 &&
+		strings.TrimSpace(gs[1].sep) == "-" && strings.TrimSpace(gs[2].sep) == "-"
+	if dashed {
+		return true
+	}
+	if len(gs) != 1 && (len(gs) != 3 || len(gs[0].digits) != 3 || len(gs[1].digits) != 2) {
+		return false
+	}
+	return hasCueBefore(text, start, 40, ssnCues)
+}
+
+// hasCueBefore reports whether one of cues occurs in the window bytes before start
+// (compared in lower case).
+func hasCueBefore(text string, start, window int, cues []string) bool {
+	before := strings.ToLower(tail(text[:start], window))
+	for _, c := range cues {
+		if strings.Contains(before, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// intlWithZeros accepts an international number dialled with 00 instead of "+", written
+// in groups with the 00 and the country code as the first ("0086 10 6234 5678",
+// "0044 20 7946 0958"): 10 to 13 digits after the 00.
+func intlWithZeros(gs []numGroup, digits string) bool {
+	first := gs[0].digits
+	if len(gs) < 2 || len(first) < 3 || len(first) > 5 || !strings.HasPrefix(first, "00") || first[2] == '0' {
+		return false
+	}
+	return len(digits) >= 12 && len(digits) <= 15 && validInternational(digits[2:])
 }

@@ -14,6 +14,11 @@ const (
 	TypeIDCard   = "ID_CARD"
 	TypeBankCard = "BANK_CARD"
 	TypeIP       = "IP"
+	TypePassport = "PASSPORT"
+	TypeIBAN     = "IBAN"
+	TypeSSN      = "SSN"
+	TypePerson   = "PERSON"
+	TypeAddress  = "ADDRESS"
 )
 
 // Span is one redacted piece of the input.
@@ -50,7 +55,7 @@ type Redactor struct {
 
 // NewRedactor returns a Redactor with every built-in detector.
 func NewRedactor() *Redactor {
-	return &Redactor{detectors: []detector{detectEmails, detectNumbers, detectIPs}}
+	return &Redactor{detectors: []detector{detectEmails, detectNumbers, detectIPs, detectTokens, detectEnglishNames, detectChineseNames, detectAddresses}}
 }
 
 // Redact finds personal data in text and replaces each span with its placeholder.
@@ -71,8 +76,45 @@ func (r *Redactor) Redact(ctx context.Context, text string) (Result, error) {
 }
 
 // resolveOverlaps keeps, among overlapping candidates, the one starting first and then
-// the longest; the result is sorted by start.
+// the longest; the result is sorted by start. Validated kinds come first: a cue-based
+// name or address is cut short before a validated span inside it and dropped when one
+// covers its start.
 func resolveOverlaps(cs []candidate) []candidate {
+	var strict, loose []candidate
+	for _, c := range cs {
+		if c.typ == TypePerson || c.typ == TypeAddress {
+			loose = append(loose, c)
+		} else {
+			strict = append(strict, c)
+		}
+	}
+	kept := firstLongest(strict)
+	if len(loose) == 0 {
+		return kept
+	}
+	for i := range loose {
+		for _, k := range kept {
+			if k.start <= loose[i].start && loose[i].start < k.end {
+				loose[i].end = loose[i].start // dropped below
+			} else if loose[i].start < k.start && k.start < loose[i].end {
+				loose[i].end = trimAddrEnd(loose[i].value, 0, k.start-loose[i].start) + loose[i].start
+			}
+		}
+	}
+	var rest []candidate
+	for _, c := range loose {
+		if c.end > c.start {
+			c.value = c.value[:c.end-c.start]
+			rest = append(rest, c)
+		}
+	}
+	merged := append(kept, firstLongest(rest)...)
+	sort.SliceStable(merged, func(i, j int) bool { return merged[i].start < merged[j].start })
+	return merged
+}
+
+// firstLongest resolves overlaps by earliest start, then greatest length.
+func firstLongest(cs []candidate) []candidate {
 	sort.SliceStable(cs, func(i, j int) bool {
 		if cs[i].start != cs[j].start {
 			return cs[i].start < cs[j].start

@@ -1,0 +1,162 @@
+package pii
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// Addresses are found by shape and by cue. English: a house number, up to four words
+// and a street suffix ("123 Main Street, Apt 4"), or whatever follows "my address is",
+// "lives at" and similar up to the end of the sentence when it holds a digit. Chinese:
+// administrative units (省, 市, 区, 县, 镇, 村, 街道) followed by a road and a number
+// ("中关村大街27号") or by building and room numbers ("3号楼2单元501室").
+
+var enStreetRe = regexp.MustCompile(`\b\d{1,6}[A-Za-z]?,? +(?:[A-Z][A-Za-z'.-]* +){0,4}` +
+	`(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|` +
+	`Terrace|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq|Trail|Alley|Crescent|Close|Plaza|Loop)\b\.?` +
+	`(?:,? +(?:Apt|Apartment|Suite|Ste|Unit|Room|Floor|#)\.? *#?[0-9A-Za-z]+)?`)
+
+// enAddressCues introduce an address that runs to the end of the sentence.
+var enAddressCues = []string{
+	"my address is ", "address is ", "address: ", "address:\n", "lives at ", "live at ", "living at ",
+	"located at ", "office is at ", "reside at ", "residing at ", "ship it to ", "ship to ",
+	"deliver to ", "deliver it to ", "send it to ", "mail it to ", "moved to ", "based at ",
+}
+
+// zhAdminUnit, zhRoad and zhTail are the parts of a Chinese address.
+const (
+	zhNum       = `[0-9０-９一二三四五六七八九十百零〇]{1,6}`
+	zhAdminUnit = `\p{Han}{1,8}?(?:省|自治区|市|区|县|旗|镇|乡|村|街道)`
+	zhRoad      = `[\p{Han}0-9０-９]{1,12}?(?:路|街|大道|巷|弄|胡同|道)`
+	zhTail      = `(?:` + zhNum + `|[A-Za-zＡ-Ｚ])(?:号楼|号院|栋|幢|座|单元|层|楼|室|号|户)`
+)
+
+var zhAddressRe = regexp.MustCompile(`(?:` + zhAdminUnit + `){1,5}(?:` + zhRoad + zhNum + `号(?:` + zhTail + `){0,4}|` +
+	`\p{Han}{0,10}?(?:` + zhTail + `){1,4})|` + zhRoad + zhNum + `号(?:` + zhTail + `){0,4}`)
+
+// zhAddressLeads end the words before an address ("我住在", "地址是", "寄到"); a match is
+// cut after the last one in its first part.
+var zhAddressLeads = []string{"住在", "地址是", "地址：", "地址:", "地址", "寄到", "送到", "发到", "位于", "来自", "在", "到", "是", "：", ":"}
+
+// detectAddresses finds English and Chinese addresses.
+func detectAddresses(text string) []candidate {
+	var out []candidate
+	if strings.ContainsAny(text, "0123456789") {
+		streets := map[int]bool{}
+		for _, m := range enStreetRe.FindAllStringIndex(text, -1) {
+			out = append(out, candidate{typ: TypeAddress, start: m[0], end: m[1], value: text[m[0]:m[1]]})
+			streets[m[0]] = true
+		}
+		for _, c := range cueAddresses(text) {
+			if !streets[c.start] { // the street shape ends more precisely
+				out = append(out, c)
+			}
+		}
+	}
+	if hasZhAddressMark(text) {
+		for _, m := range zhAddressRe.FindAllStringIndex(text, -1) {
+			if start := trimZhLead(text, m[0], m[1]); m[1]-start >= 9 {
+				out = append(out, candidate{typ: TypeAddress, start: start, end: m[1], value: text[start:m[1]]})
+			}
+		}
+	}
+	return out
+}
+
+// hasZhAddressMark reports characters every Chinese address match contains.
+func hasZhAddressMark(text string) bool {
+	for _, m := range []string{"号", "室", "栋", "幢", "楼", "单元", "层", "户", "座"} {
+		if strings.Contains(text, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// trimZhLead moves the start of a Chinese address match past lead words in its first
+// three characters' worth of context: the regular expression starts a match as early
+// as it can, so "我住在北京市…" matches from "我".
+func trimZhLead(text string, start, end int) int {
+	firstUnit := end
+	for _, u := range []string{"省", "自治区", "市", "区", "县", "旗", "镇", "乡", "村", "路", "街", "道"} {
+		if k := strings.Index(text[start:end], u); k >= 0 && start+k < firstUnit {
+			firstUnit = start + k
+		}
+	}
+	best := start
+	for _, l := range zhAddressLeads {
+		if k := strings.LastIndex(text[start:firstUnit], l); k >= 0 && start+k+len(l) > best {
+			best = start + k + len(l)
+		}
+	}
+	return best
+}
+
+// cueAddresses takes the text after an English address cue up to the end of the
+// sentence or a blank line, at most 160 bytes, when it contains a digit.
+func cueAddresses(text string) []candidate {
+	lower := asciiLower(text)
+	var out []candidate
+	for _, cue := range enAddressCues {
+		for from := 0; ; {
+			k := strings.Index(lower[from:], cue)
+			if k < 0 {
+				break
+			}
+			start := from + k + len(cue)
+			from = start
+			for start < len(text) && (text[start] == ' ' || text[start] == '\n') {
+				start++
+			}
+			end := sentenceEnd(text, start, 160)
+			if end > start && strings.ContainsAny(text[start:end], "0123456789") {
+				out = append(out, candidate{typ: TypeAddress, start: start, end: end, value: text[start:end]})
+			}
+		}
+	}
+	return out
+}
+
+// sentenceEnd returns where the sentence starting at i ends: before a blank line, "?",
+// "!", a Chinese full stop or comma, ", " and a lower-case word, or a "." after a word
+// of four or more letters or a number.
+func sentenceEnd(text string, i, limit int) int {
+	end := min(len(text), i+limit)
+	for j := i; j < end; j++ {
+		switch c := text[j]; {
+		case c == '?' || c == '!' || c == ';' || c == '"':
+			return trimAddrEnd(text, i, j)
+		case c == ',' && j+2 < len(text) && text[j+1] == ' ' && text[j+2] >= 'a' && text[j+2] <= 'z':
+			return trimAddrEnd(text, i, j)
+		case c == '\n' && j+1 < len(text) && text[j+1] == '\n':
+			return trimAddrEnd(text, i, j)
+		case c == '.' && (j+1 == len(text) || text[j+1] == ' ' || text[j+1] == '\n') && longWordBefore(text, j):
+			return trimAddrEnd(text, i, j)
+		case strings.HasPrefix(text[j:], "。") || strings.HasPrefix(text[j:], "，"):
+			return trimAddrEnd(text, i, j)
+		}
+	}
+	return trimAddrEnd(text, i, end)
+}
+
+// longWordBefore reports that the word ending at j is a number or has four or more
+// letters, so a "." after it ends a sentence rather than an abbreviation ("Apt.").
+func longWordBefore(text string, j int) bool {
+	k := j
+	for k > 0 && (unicode.IsLetter(rune(text[k-1])) || isDigitByte(text[k-1])) {
+		k--
+	}
+	w := text[k:j]
+	return allDigits(w) || len(w) >= 4
+}
+
+func trimAddrEnd(text string, start, end int) int {
+	for end > start && strings.ContainsRune(" \n\t,.:", rune(text[end-1])) {
+		end--
+	}
+	for end > start && end < len(text) && text[end]&0xC0 == 0x80 {
+		end--
+	}
+	return end
+}

@@ -50,6 +50,12 @@ func newFakeAPI(t *testing.T, answer string) *fakeAPI {
 	return f
 }
 
+func (f *fakeAPI) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.got)
+}
+
 // waitFor polls until n calls arrived and returns them.
 func (f *fakeAPI) waitFor(t *testing.T, n int) []map[string]any {
 	t.Helper()
@@ -85,7 +91,7 @@ func newChannelRig(t *testing.T) *channelRig {
 	}
 	outbound := map[string]Sender{}
 	w := &Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
-	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), scriptedBrain{}, func(o *Options) {
+	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), newRealBrain(t), func(o *Options) {
 		o.Telegram = &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: r.telegram.URL}
 		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: "xoxb-1", APIBase: r.slack.URL}
 		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback"}
@@ -133,7 +139,7 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 		t.Fatalf("wrong secret token: %d, want 401", got)
 	}
 	for range 2 { // Telegram redelivers when it misses our 200: processed once
-		if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(1, 555, "where is my refund?"), sec); got != 200 {
+		if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(1, 555, "how long does a refund take?"), sec); got != 200 {
 			t.Fatalf("update: %d", got)
 		}
 	}
@@ -147,11 +153,11 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
 	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 2}, nil)
 	mustCall(t, 200, r.http.URL, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
-	if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(2, 555, "我要投诉，转人工 human please"), sec); got != 200 {
+	if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(2, 555, "我要投诉，转人工"), sec); got != 200 {
 		t.Fatalf("update 2: %d", got)
 	}
 	calls = r.telegram.waitFor(t, 2)
-	if calls[1]["text"] != "I'm connecting you with a human agent now." {
+	if calls[1]["text"] != "正在为您转接人工客服，请稍候。" {
 		t.Fatalf("handover message %v", calls[1])
 	}
 	var q tickets.Queue
@@ -220,18 +226,42 @@ func TestSlackChannelVerifiesAndRepliesInThread(t *testing.T) {
 	}
 	calls := r.slack.waitFor(t, 1)
 	time.Sleep(200 * time.Millisecond)
-	if len(r.slack.got) != 1 || calls[0]["_path"] != "/chat.postMessage" || calls[0]["channel"] != "D42" ||
+	if r.slack.count() != 1 || calls[0]["_path"] != "/chat.postMessage" || calls[0]["channel"] != "D42" ||
 		calls[0]["thread_ts"] != "1700000000.000100" || calls[0]["text"] != "Refunds arrive within 5 working days." {
 		t.Fatalf("chat.postMessage calls %v", r.slack.got)
 	}
 	if auth := r.slack.hdrs[0].Get("Authorization"); auth != "Bearer xoxb-1" {
 		t.Fatalf("Authorization %q", auth)
 	}
+	// "talk to a human" escalates; the agent's reply lands in the same thread.
+	sup, agent := r.token(t, "sam", RoleSupervisor), r.token(t, "alice", RoleAgent)
+	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
+	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 2}, nil)
+	mustCall(t, 200, r.http.URL, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+	human := []byte(`{"type":"event_callback","team_id":"T1","event_id":"Ev3","event":{"type":"message","user":"U9",
+		"text":"talk to a human","channel":"D42","ts":"1700000000.000300","thread_ts":"1700000000.000100"}}`)
+	if got := r.post(t, "/v1/channels/slack", human, signed(human, time.Now().Unix(), "slack-secret")); got != 200 {
+		t.Fatalf("escalation event: %d", got)
+	}
+	calls = r.slack.waitFor(t, 2)
+	if calls[1]["text"] != "I'm connecting you with a human agent now." {
+		t.Fatalf("handover %v", calls[1])
+	}
+	var q tickets.Queue
+	mustCall(t, 200, r.http.URL, agent, "GET", "/v1/me/queue", nil, &q)
+	if len(q.Mine) != 1 {
+		t.Fatalf("alice's queue %+v", q)
+	}
+	mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+q.Mine[0].ID+"/replies", map[string]string{"text": "Hi, Alice here."}, nil)
+	calls = r.slack.waitFor(t, 3)
+	if calls[2]["text"] != "Hi, Alice here." || calls[2]["channel"] != "D42" || calls[2]["thread_ts"] != "1700000000.000100" {
+		t.Fatalf("agent reply on Slack %v", calls[2])
+	}
 }
 
 func TestGenericWebhookIsSignedBothWays(t *testing.T) {
 	r := newChannelRig(t)
-	body := []byte(`{"message_id":"42","customer_id":"crm-7","text":"refund status?"}`)
+	body := []byte(`{"message_id":"42","customer_id":"crm-7","text":"How long does a refund take?"}`)
 	now := time.Now().Unix()
 	hdr := func(sig string, ts int64) map[string]string {
 		return map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(ts, 10), "X-Switchboard-Signature": sig}
@@ -290,7 +320,7 @@ func TestWeComChannelDecryptsVerifiesAndReplies(t *testing.T) {
 		t.Fatalf("bad signature on verification: %d", got)
 	}
 	msg := []byte(`<xml><ToUserName><![CDATA[ww-corp]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>` +
-		`<CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[退款什么时候到账？refund]]></Content>` +
+		`<CreateTime>1348831860</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[退款多久到账？]]></Content>` +
 		`<MsgId>1234567890123456</MsgId><AgentID>1000002</AgentID></xml>`)
 	enc, sig, err := r.wc.Seal(msg, ts, nonce)
 	if err != nil {
@@ -310,11 +340,11 @@ func TestWeComChannelDecryptsVerifiesAndReplies(t *testing.T) {
 	send := calls[1]
 	text, _ := send["text"].(map[string]any)
 	if calls[0]["_path"] != "/cgi-bin/gettoken" || send["_path"] != "/cgi-bin/message/send" || send["touser"] != "zhangsan" ||
-		send["agentid"] != "1000002" || text["content"] != "Refunds arrive within 5 working days." {
+		send["agentid"] != "1000002" || text["content"] != "退款将在5个工作日内到账。" {
 		t.Fatalf("WeCom API calls %v", calls)
 	}
 	time.Sleep(200 * time.Millisecond)
-	if n := len(r.wecom.waitFor(t, 2)); n != 2 {
+	if n := r.wecom.count(); n != 2 {
 		t.Fatalf("%d WeCom API calls, want 2 (redelivery answered once)", n)
 	}
 }

@@ -6,5 +6,9 @@
 //
 // Subpackages:
 //   - pii: detectors with validators and typed, numbered placeholders ([PHONE_1]); the
-//     redaction the pipeline runs fail-closed.
+//     redaction the pipeline runs fail-closed; evaluation on public PII corpora.
+//   - lang: zh/en detection by script.
+//   - intent: learned text classifiers (word + character TF-IDF, softmax): intents,
+//     and the bilingual "wants a human" / frustration model.
+//   - match: question-pair matching (is B the same question as A), for Chinese and English.
 package nlp

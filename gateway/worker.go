@@ -82,13 +82,39 @@ func (w *Worker) Once(ctx context.Context) (did bool, err error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*lease)
 	defer cancel()
-	if err := w.answer(actx, p); err != nil {
+	stopBeat := w.heartbeat(actx, p, lease)
+	err = w.answer(actx, p)
+	stopBeat()
+	if err != nil {
 		w.Log.Warn("turn failed; will retry", "channel", p.Channel, "attempt", p.Attempts, "err", err)
 		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, err, attempts)
 	}
 	return true, nil
+}
+
+// heartbeat renews the turn's lease every lease/3 so no other worker takes
+// over a slow answer that is still progressing.
+func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := w.Store.ExtendLease(ctx, p.Channel, p.ChannelMessageID, lease); err != nil && ctx.Err() == nil {
+					w.Log.Warn("extend turn lease", "err", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // answer processes a turn once: the outcome is saved before delivery, so a

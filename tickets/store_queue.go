@@ -75,6 +75,13 @@ func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID, conv
 	return mapPgErr(err, "record reply")
 }
 
+// ExtendLease keeps a turn leased while its worker is still at it.
+func (s *Store) ExtendLease(ctx context.Context, channel, channelMessageID string, lease time.Duration) error {
+	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $3 * interval '1 millisecond'
+		WHERE channel = $1 AND message_id = $2 AND state = 'pending'`, channel, channelMessageID, lease.Milliseconds())
+	return mapPgErr(err, "extend lease")
+}
+
 // CompleteTurn records the outcome of a processed turn.
 func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID string, outcome any) error {
 	b, err := json.Marshal(outcome)

@@ -15,14 +15,15 @@ type KBAnswerer struct{ Retriever *kb.Retriever }
 // Answer returns the retriever's answer with its citations.
 func (a KBAnswerer) Answer(ctx context.Context, text string) (Answer, error) {
 	ans, err := a.Retriever.Answer(ctx, text)
-	if err != nil {
-		return Answer{}, err
-	}
+	return fromKB(ans), err
+}
+
+func fromKB(ans kb.Answer) Answer {
 	out := Answer{Text: ans.Text, Confidence: ans.Confidence}
 	for _, c := range ans.Citations {
 		out.Citations = append(out.Citations, pipeline.Citation(c))
 	}
-	return out, nil
+	return out
 }
 
 // NLPUnderstander adapts nlp/ to the understand stage: language by script,
@@ -64,12 +65,5 @@ type LLMAnswerer struct {
 // Answer asks the model.
 func (a LLMAnswerer) Answer(ctx context.Context, text string) (Answer, error) {
 	ans, err := a.Composer.Compose(ctx, a.Retriever, text, nil)
-	if err != nil {
-		return Answer{}, err
-	}
-	out := Answer{Text: ans.Text, Confidence: ans.Confidence}
-	for _, c := range ans.Citations {
-		out.Citations = append(out.Citations, pipeline.Citation(c))
-	}
-	return out, nil
+	return fromKB(ans), err
 }

@@ -220,8 +220,15 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 // MessagesAfter returns a conversation's live messages with id > after,
 // oldest first: what a reconnecting web-chat session missed.
 func (s *Store) MessagesAfter(ctx context.Context, conversationID string, after int64) ([]Message, error) {
-	rows, err := s.primary.Query(ctx, `SELECT id, conversation_id, author, body, created_at FROM messages
+	return queryMessages(ctx, s.primary, `SELECT id, conversation_id, author, body, created_at FROM messages
 		WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT 500`, conversationID, after)
+}
+
+// queryMessages runs a query selecting id, conversation_id, author, body, created_at.
+func queryMessages(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, sql string, args ...any) ([]Message, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, mapPgErr(err, "messages")
 	}
@@ -236,18 +243,9 @@ func (s *Store) MessagesAfter(ctx context.Context, conversationID string, after 
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
 func (s *Store) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
-	rows, err := s.replica.Query(ctx, `
+	return queryMessages(ctx, s.replica, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL
 		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
 		ORDER BY created_at, id`, conversationID)
-	if err != nil {
-		return nil, mapPgErr(err, "messages")
-	}
-	msgs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
-		var m Message
-		err := r.Scan(&m.ID, &m.ConversationID, &m.Author, &m.Text, &m.CreatedAt)
-		return m, err
-	})
-	return msgs, mapPgErr(err, "messages")
 }

@@ -73,14 +73,15 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	if s.opts.Ingress == nil || s.opts.Process == nil {
 		return MessageReply{}, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable)
 	}
-	if strings.TrimSpace(in.Text) == "" || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text) ||
-		len(in.MessageID) > 200 || len(in.DisplayName) > 200 {
+	if strings.TrimSpace(in.Text) == "" || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text+in.DisplayName+in.MessageID) ||
+		len(in.MessageID) > 200 || len(in.DisplayName) > 200 || strings.ContainsRune(in.MessageID, 0) {
 		return MessageReply{}, fmt.Errorf("%w: text must be 1 to 16384 bytes of UTF-8; message_id and display_name at most 200 bytes", errBadRequest)
 	}
 	if in.MessageID == "" {
 		in.MessageID = uuid.NewString()
 	}
-	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: in.MessageID, ConversationID: in.ConversationID,
+	// The key is the client's: it is unique per customer, not globally.
+	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: customerRef + ":" + in.MessageID, ConversationID: in.ConversationID,
 		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
 	if err := s.opts.Ingress.Run(ctx, t); err != nil {

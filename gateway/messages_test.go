@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -171,5 +172,41 @@ func TestRevealIsPermittedAndAudited(t *testing.T) {
 	var raw int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pii_vault WHERE position('13812345678' in encode(value_enc, 'escape')) > 0`).Scan(&raw); err != nil || raw != 0 {
 		t.Fatalf("vault holds plaintext (%d, %v)", raw, err)
+	}
+}
+
+// TestReviewRegressions covers three review findings: message ids are
+// per customer, concurrent escalations of one conversation share one
+// ticket, and NUL bytes are not a server error.
+func TestReviewRegressions(t *testing.T) {
+	pool := newPool(t)
+	in := newInstanceWith(t, pool, "regress"+strings.ToLower(t.Name()), scriptedBrain{})
+	base := in.http.URL
+	alice, bob := in.token(t, "web:alice", RoleCustomer), in.token(t, "web:bob", RoleCustomer)
+	var a, b MessageReply
+	mustCall(t, 200, base, alice, "POST", "/v1/messages", map[string]any{"message_id": "1", "text": "where is my refund?"}, &a)
+	mustCall(t, 200, base, bob, "POST", "/v1/messages", map[string]any{"message_id": "1", "text": "refund for bob"}, &b)
+	if b.Duplicate || b.ConversationID == a.ConversationID {
+		t.Fatalf("bob's message 1 was taken for alice's: %+v", b)
+	}
+	var wg sync.WaitGroup
+	ids := make([]string, 6)
+	for i := range ids {
+		wg.Go(func() {
+			var r MessageReply
+			if code := call(t, base, alice, "POST", "/v1/messages", map[string]any{"conversation_id": a.ConversationID,
+				"text": "talk to a human"}, &r); code != 200 {
+				t.Errorf("escalation %d: %d", i, code)
+			}
+			ids[i] = r.TicketID
+		})
+	}
+	wg.Wait()
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM tickets WHERE conversation_id = $1`, a.ConversationID).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d tickets for one conversation (%v), want 1; ids %v", n, err, ids)
+	}
+	if code := call(t, base, bob, "POST", "/v1/messages", map[string]any{"text": "refund\u0000please", "display_name": "B\u0000b"}, nil); code != 200 {
+		t.Fatalf("NUL in text: %d, want 200 (stripped)", code)
 	}
 }

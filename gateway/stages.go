@@ -43,7 +43,7 @@ type Answerer interface {
 // redactStage replaces PII in the turn's text; it runs fail-closed.
 func redactStage(r *pii.Redactor) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		raw := t.RawText()
+		raw := strings.ReplaceAll(t.RawText(), "\x00", "") // PostgreSQL text cannot hold NUL
 		res, err := r.Redact(ctx, raw)
 		if err != nil {
 			return err
@@ -87,7 +87,7 @@ func persistStage(store *tickets.Store) pipeline.Stage {
 			secrets[i] = tickets.Secret(sec)
 		}
 		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
-			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: t.CustomerName, Text: t.Text,
+			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: strings.ReplaceAll(t.CustomerName, "\x00", ""), Text: t.Text,
 			ReplyTo: t.ReplyTo, Lease: t.Lease, Secrets: secrets})
 		if err != nil {
 			return err
@@ -152,6 +152,10 @@ func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
 		}
 		tk, _, err := svc.CreateTicket(ctx, botActor, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: t.CustomerRef},
 			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills})
+		if errors.Is(err, tickets.ErrConflict) {
+			// A concurrent turn of this conversation escalated first: join its ticket.
+			tk, err = svc.Store.OpenTicketFor(ctx, t.ConversationID)
+		}
 		if err != nil {
 			return fmt.Errorf("escalate: %w", err)
 		}

@@ -68,7 +68,7 @@ func mapPgErr(err error, what string) error {
 			return fmt.Errorf("%s already exists: %w", what, ErrConflict)
 		case "23503":
 			return fmt.Errorf("%s refers to something that does not exist (%s): %w", what, pe.ConstraintName, ErrInvalid)
-		case "23514", "22P02", "22007", "22008", "22001", "54000":
+		case "23514", "22P02", "22007", "22008", "22001", "22021", "54000":
 			return fmt.Errorf("%s: %s: %w", what, pe.Message, ErrInvalid)
 		}
 	}

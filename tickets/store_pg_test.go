@@ -76,10 +76,6 @@ func seedTickets(t *testing.T, s *Store, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conv, err := s.CreateConversation(ctx, c.ID, "api")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := s.PutSkillGroup(ctx, SkillGroup{ID: "billing", Name: "Billing"}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +83,17 @@ func seedTickets(t *testing.T, s *Store, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, err = s.primary.Exec(ctx, `INSERT INTO conversations (id, customer_id, channel)
+		SELECT md5('conv' || g)::uuid, $1, 'api' FROM generate_series(1, $2) g`, c.ID, n)
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = s.primary.Exec(ctx, `INSERT INTO tickets (id, customer_id, customer_name, conversation_id, status, priority, assignee, created_at)
-		SELECT gen_random_uuid(), $1, 'Customer ' || md5(g::text), $2,
+		SELECT gen_random_uuid(), $1, 'Customer ' || md5(g::text), md5('conv' || g)::uuid,
 			CASE WHEN g % 50 = 0 THEN 'open' WHEN g % 3 = 0 THEN 'assigned' WHEN g % 3 = 1 THEN 'resolved' ELSE 'closed' END,
 			'normal', CASE WHEN g % 50 = 0 THEN NULL ELSE 'agent' || (g % 200) END,
 			now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
-		FROM generate_series(1, $3) g`, c.ID, conv, n)
+		FROM generate_series(1, $2) g`, c.ID, n)
 	if err != nil {
 		t.Fatal(err)
 	}

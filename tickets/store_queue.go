@@ -49,7 +49,15 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
 		WHERE m.id = $1 AND m.conversation_id = $2`, logID, p.ConversationID).Scan(&p.Text, &p.CustomerRef, &replyTo)
 	p.ReplyTo, p.Outcome = replyTo, outcome
-	return p, true, mapPgErr(err, "claim turn")
+	if err != nil {
+		// The turn cannot be loaded (its message archived or removed): give up on
+		// it after the usual attempts instead of retrying it forever.
+		if ferr := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, err, 1); ferr != nil {
+			return PendingTurn{}, false, ferr
+		}
+		return PendingTurn{}, false, mapPgErr(err, "claim turn")
+	}
+	return p, true, nil
 }
 
 // RecordReply logs the bot's reply in the conversation (when reply is not

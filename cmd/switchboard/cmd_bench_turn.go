@@ -54,6 +54,9 @@ latency counts from each request's scheduled start) and reports percentiles. A
 			if err != nil {
 				return err
 			}
+			if rate < 1 || seconds < 1 {
+				return fmt.Errorf("--rate and --seconds must be at least 1")
+			}
 			if data == "" {
 				if data, err = findSharedData(); err != nil {
 					return err

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +209,26 @@ func TestReviewRegressions(t *testing.T) {
 	}
 	if code := call(t, base, bob, "POST", "/v1/messages", map[string]any{"text": "refund\u0000please", "display_name": "B\u0000b"}, nil); code != 200 {
 		t.Fatalf("NUL in text: %d, want 200 (stripped)", code)
+	}
+}
+
+// TestForwardedForIsIgnoredWithoutTrustedProxies: a client cannot pick its
+// own IP (and dodge the per-IP limit) with X-Forwarded-For.
+func TestForwardedForIsIgnoredWithoutTrustedProxies(t *testing.T) {
+	_, unique := testenv.Redis(t)
+	in := newInstanceWith(t, newPool(t), "xff"+unique, scriptedBrain{}, func(o *Options) {
+		o.Limits = RateLimits{Prefix: "xff" + unique, PerIPPerMinute: 2}
+	})
+	for i := range 3 {
+		req, _ := http.NewRequest("POST", in.http.URL+"/v1/channels/telegram", strings.NewReader("{}"))
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[bool]int{true: 429, false: 404}[i == 2]; resp.StatusCode != want {
+			t.Fatalf("request %d with a forged X-Forwarded-For: %d, want %d", i, resp.StatusCode, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,29 +41,47 @@ func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc 
 	if rl.Redis == nil || (rl.PerIPPerMinute <= 0 && rl.PerCustomerPerMinute <= 0) {
 		return h
 	}
-	lim := redis_rate.NewLimiter(rl.Redis)
 	return func(c *gin.Context) {
-		checks := []limitCheck{{rl.Prefix + ":ip:" + c.ClientIP(), rl.PerIPPerMinute}}
+		customer := ""
 		if perCustomer {
-			checks = append(checks, limitCheck{rl.Prefix + ":customer:" + claimsOf(c).Subject, rl.PerCustomerPerMinute})
+			customer = claimsOf(c).Subject
 		}
-		for _, chk := range checks {
-			if chk.rate <= 0 {
-				continue
+		if retry, err := s.allow(c, c.ClientIP(), customer); err != nil {
+			if retry > 0 {
+				c.Header("Retry-After", strconv.Itoa(int(retry.Seconds())))
 			}
-			res, err := lim.Allow(c, chk.key, redis_rate.PerMinute(chk.rate))
-			if err != nil {
-				// Fail open: a Redis outage must not take the channel down.
-				s.log.Warn("rate limiter unavailable; request allowed", "err", err)
-				continue
-			}
-			if res.Allowed == 0 {
-				retry := max(res.RetryAfter, time.Second)
-				c.Header("Retry-After", strconv.Itoa(int(retry.Round(time.Second).Seconds())))
-				s.fail(c, fmt.Errorf("%w: %d per minute; retry in %s", errRateLimited, chk.rate, retry.Round(time.Second)))
-				return
-			}
+			s.fail(c, err)
+			return
 		}
 		h(c)
 	}
+}
+
+// allow spends one unit of the IP's and (when not empty) the customer's
+// budget. Over a limit it returns errRateLimited and when to retry; a Redis
+// outage fails open.
+func (s *Server) allow(ctx context.Context, ip, customer string) (time.Duration, error) {
+	rl := s.opts.Limits
+	if rl.Redis == nil {
+		return 0, nil
+	}
+	checks := []limitCheck{{rl.Prefix + ":ip:" + ip, rl.PerIPPerMinute}}
+	if customer != "" {
+		checks = append(checks, limitCheck{rl.Prefix + ":customer:" + customer, rl.PerCustomerPerMinute})
+	}
+	for _, chk := range checks {
+		if chk.rate <= 0 {
+			continue
+		}
+		res, err := s.limiter.Allow(ctx, chk.key, redis_rate.PerMinute(chk.rate))
+		if err != nil {
+			s.log.Warn("rate limiter unavailable; request allowed", "err", err)
+			continue
+		}
+		if res.Allowed == 0 {
+			retry := max(res.RetryAfter, time.Second).Round(time.Second)
+			return retry, fmt.Errorf("%w: %d per minute; retry in %s", errRateLimited, chk.rate, retry)
+		}
+	}
+	return 0, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -47,6 +48,7 @@ type Options struct {
 	Webhook        *Webhook           // nil: channel off
 	WeCom          *WeCom             // nil: channel off
 	Limits         RateLimits
+	TrustedProxies []string // reverse proxies whose X-Forwarded-For is believed
 }
 
 // Route describes one registered API route and the roles it admits
@@ -66,6 +68,7 @@ type Server struct {
 	routes  []Route
 	hub     *hub
 	chat    *chatHub
+	limiter *redis_rate.Limiter
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
 }
@@ -86,11 +89,19 @@ func New(o Options) *Server {
 		Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets}, []string{"route"})
 	o.Registerer.MustRegister(s.reqs, s.latency)
 	s.hub, s.chat = newHub(o.Log), newChatHub()
+	if o.Limits.Redis != nil {
+		s.limiter = redis_rate.NewLimiter(o.Limits.Redis)
+	}
 	if o.Tickets != nil {
 		o.Tickets.Subscribe(s.hub.dispatch)
 		o.Tickets.Subscribe(s.chat.dispatch)
 	}
 	s.engine.ContextWithFallback = true
+	// Only configured proxies may set the client IP (per-IP rate limits).
+	if err := s.engine.SetTrustedProxies(o.TrustedProxies); err != nil {
+		o.Log.Error("http.trusted_proxies", "err", err)
+		_ = s.engine.SetTrustedProxies(nil)
+	}
 	s.engine.HandleMethodNotAllowed = true
 	s.engine.Use(s.recover, s.requestID, s.secureHeaders, s.observe, s.limitBody)
 	s.engine.NoRoute(func(c *gin.Context) {

@@ -102,6 +102,8 @@ func (s *Server) chatSocket(c *gin.Context) {
 	defer conn.CloseNow()
 	cs := &chatSession{s: s, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1)}
 	defer func() {
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
 		if cs.unwatch != nil {
 			cs.unwatch()
 		}
@@ -112,8 +114,11 @@ func (s *Server) chatSocket(c *gin.Context) {
 		cs.follow(conv)
 		cs.wake <- struct{}{} // send the backlog after `after`
 	}
-	go cs.readLoop(ctx, cancel)
+	readDone := make(chan struct{})
+	go func() { defer close(readDone); cs.readLoop(ctx, cancel, c.ClientIP()) }()
 	cs.writeLoop(ctx)
+	cancel()
+	<-readDone // the reader may still follow a conversation: wait before unwatching
 }
 
 // ownsConversation checks that conv belongs to the signed-in customer.
@@ -155,7 +160,7 @@ func (cs *chatSession) send(ctx context.Context, f ChatFrame) error {
 }
 
 // readLoop handles the customer's messages.
-func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc) {
+func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, ip string) {
 	defer cancel()
 	cs.conn.SetReadLimit(64 << 10)
 	for {
@@ -171,10 +176,15 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc) 
 		cs.mu.Lock()
 		conv := cs.conv
 		cs.mu.Unlock()
-		out, err := cs.s.customerText(ctx, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
+		out, err := cs.s.chatTurn(ctx, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
 		if err != nil {
-			_, code := statusOf(err)
-			_ = cs.send(ctx, ChatFrame{Type: "error", Error: code + ": " + err.Error(), MessageID: f.MessageID})
+			status, code := statusOf(err)
+			msg := err.Error()
+			if status >= 500 {
+				cs.s.log.Error("web chat turn failed", "err", err)
+				msg = "internal error"
+			}
+			_ = cs.send(ctx, ChatFrame{Type: "error", Error: code + ": " + msg, MessageID: f.MessageID})
 			continue
 		}
 		cs.follow(out.ConversationID)
@@ -209,24 +219,33 @@ func (cs *chatSession) writeLoop(ctx context.Context) {
 }
 
 func (cs *chatSession) flush(ctx context.Context) error {
-	cs.mu.Lock()
-	conv, last := cs.conv, cs.last
-	cs.mu.Unlock()
-	if conv == "" {
-		return nil
-	}
-	msgs, err := cs.s.tickets.Store.MessagesAfter(ctx, conv, last)
-	if err != nil {
-		return err
-	}
-	for _, m := range msgs {
-		at := m.CreatedAt
-		if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: m.Author, Text: m.Text, At: &at}); err != nil {
+	for {
+		cs.mu.Lock()
+		conv, last := cs.conv, cs.last
+		cs.mu.Unlock()
+		if conv == "" {
+			return nil
+		}
+		msgs, err := cs.s.tickets.Store.MessagesAfter(ctx, conv, last)
+		if err != nil || len(msgs) == 0 {
 			return err
 		}
-		cs.mu.Lock()
-		cs.last = m.ID
-		cs.mu.Unlock()
+		for _, m := range msgs {
+			at := m.CreatedAt
+			if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: m.Author, Text: m.Text, At: &at}); err != nil {
+				return err
+			}
+			cs.mu.Lock()
+			cs.last = m.ID
+			cs.mu.Unlock()
+		}
 	}
-	return nil
+}
+
+// chatTurn is one web-chat message: rate-limited like the REST channel.
+func (s *Server) chatTurn(ctx context.Context, ip, customer string, in messageRequest) (MessageReply, error) {
+	if _, err := s.allow(ctx, ip, customer); err != nil {
+		return MessageReply{}, err
+	}
+	return s.customerText(ctx, customer, in)
 }

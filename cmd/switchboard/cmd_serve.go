@@ -88,7 +88,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},

@@ -39,6 +39,7 @@ type HTTPConfig struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" env:"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT"`
 	TLSCertFile     string        `yaml:"tls_cert_file" env:"SWITCHBOARD_HTTP_TLS_CERT_FILE"`
 	TLSKeyFile      string        `yaml:"tls_key_file" env:"SWITCHBOARD_HTTP_TLS_KEY_FILE"`
+	TrustedProxies  []string      `yaml:"trusted_proxies" env:"SWITCHBOARD_HTTP_TRUSTED_PROXIES"`
 }
 
 // TLSEnabled reports whether both a certificate and a key file are configured.

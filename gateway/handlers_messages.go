@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -96,8 +97,13 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 		return MessageReply{}, err
 	}
 	out := replyOf(t)
-	if err := s.tickets.Store.RecordReply(ctx, t.Channel, t.ChannelMessageID, t.ConversationID, t.Reply, out, true); err != nil {
-		return MessageReply{}, err
+	// The inline answer is attempt 1; a queue worker that took the turn over
+	// (this request outlived its lease) records its own answer instead.
+	if err := s.tickets.Store.RecordReply(ctx, t.Channel, t.ChannelMessageID, 1, t.ConversationID, t.Reply, out, true); err != nil {
+		if !errors.Is(err, tickets.ErrConflict) {
+			return MessageReply{}, err
+		}
+		s.log.Warn("a queue worker took over this turn; its answer is the one recorded", "err", err)
 	}
 	return out, nil
 }

@@ -108,7 +108,7 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if err := w.Store.ExtendLease(ctx, p.Channel, p.ChannelMessageID, lease); err != nil && ctx.Err() == nil {
+				if err := w.Store.ExtendLease(ctx, p.Channel, p.ChannelMessageID, p.Attempts, lease); err != nil && ctx.Err() == nil {
 					w.Log.Warn("extend turn lease", "err", err)
 				}
 			}
@@ -128,7 +128,10 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 			return err
 		}
 		out = replyOf(t)
-		if err := w.Store.RecordReply(ctx, p.Channel, p.ChannelMessageID, p.ConversationID, out.Reply, out, false); err != nil {
+		if err := w.Store.RecordReply(ctx, p.Channel, p.ChannelMessageID, p.Attempts, p.ConversationID, out.Reply, out, false); err != nil {
+			if errors.Is(err, tickets.ErrConflict) {
+				return nil // another worker took the turn over and answers it
+			}
 			return err
 		}
 	}
@@ -137,7 +140,7 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 			return err
 		}
 	}
-	return w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, out)
+	return w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, out)
 }
 
 var errNoSender = errors.New("no outbound sender for channel")

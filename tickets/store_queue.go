@@ -63,41 +63,49 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 // RecordReply logs the bot's reply in the conversation (when reply is not
 // empty) and stores the turn's outcome, in one transaction; done also marks
 // the turn answered (its reply needs no delivery, or was delivered).
-func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID, conversationID, reply string, outcome any, done bool) error {
+//
+// attempt fences the write: it applies only while the turn is still this
+// attempt's (a worker that took over a stalled attempt wins); otherwise
+// nothing is written and the error wraps ErrConflict.
+func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID string, attempt int, conversationID, reply string, outcome any, done bool) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err
 	}
 	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
-		if reply != "" {
-			if _, err := tx.Exec(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'bot', $2)`, conversationID, reply); err != nil {
-				return err
-			}
+		tag, err := tx.Exec(ctx, `UPDATE channel_messages SET outcome = $4,
+				state = CASE WHEN $5 THEN 'done' ELSE state END,
+				lease_until = CASE WHEN $5 THEN NULL ELSE lease_until END
+			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, b, done)
+		if err != nil {
+			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE channel_messages SET outcome = $3,
-				state = CASE WHEN $4 THEN 'done' ELSE state END,
-				lease_until = CASE WHEN $4 THEN NULL ELSE lease_until END
-			WHERE channel = $1 AND message_id = $2`, channel, channelMessageID, b, done)
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("turn %s/%s attempt %d was taken over: %w", channel, channelMessageID, attempt, ErrConflict)
+		}
+		if reply != "" {
+			_, err = tx.Exec(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'bot', $2)`, conversationID, reply)
+		}
 		return err
 	})
 	return mapPgErr(err, "record reply")
 }
 
 // ExtendLease keeps a turn leased while its worker is still at it.
-func (s *Store) ExtendLease(ctx context.Context, channel, channelMessageID string, lease time.Duration) error {
-	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $3 * interval '1 millisecond'
-		WHERE channel = $1 AND message_id = $2 AND state = 'pending'`, channel, channelMessageID, lease.Milliseconds())
+func (s *Store) ExtendLease(ctx context.Context, channel, channelMessageID string, attempt int, lease time.Duration) error {
+	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $4 * interval '1 millisecond'
+		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, lease.Milliseconds())
 	return mapPgErr(err, "extend lease")
 }
 
 // CompleteTurn records the outcome of a processed turn.
-func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID string, outcome any) error {
+func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err
 	}
-	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $3, lease_until = NULL, last_error = NULL
-		WHERE channel = $1 AND message_id = $2`, channel, channelMessageID, b)
+	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $4, lease_until = NULL, last_error = NULL
+		WHERE channel = $1 AND message_id = $2 AND attempts = $3`, channel, channelMessageID, attempt, b)
 	return mapPgErr(err, "complete turn")
 }
 

@@ -40,7 +40,7 @@ func TestTurnQueueHandsEachTurnToOneWorker(t *testing.T) {
 				mu.Lock()
 				seen[p.ChannelMessageID]++
 				mu.Unlock()
-				if err := s.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, map[string]string{"reply": "ok"}); err != nil {
+				if err := s.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, map[string]string{"reply": "ok"}); err != nil {
 					t.Error(err)
 				}
 			}
@@ -95,5 +95,34 @@ func TestTurnQueueLeasesRetriesAndGivesUp(t *testing.T) {
 	}
 	if state != "failed" || lastErr != "send failed" {
 		t.Fatalf("after the last attempt: %s %q", state, lastErr)
+	}
+}
+
+// TestStalledAttemptCannotWriteAfterTakeover: writes are fenced by the
+// attempt number, so a worker that lost its lease cannot record a second
+// answer.
+func TestStalledAttemptCannotWriteAfterTakeover(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	in, err := s.RecordInbound(ctx, Inbound{Channel: "webhook", ChannelMessageID: "f1", CustomerRef: "w:1", Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, _ := s.ClaimTurn(ctx, 30*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	b, ok, _ := s.ClaimTurn(ctx, time.Minute)
+	if !ok || b.Attempts != a.Attempts+1 {
+		t.Fatalf("takeover: %+v %v", b, ok)
+	}
+	if err := s.RecordReply(ctx, "webhook", "f1", a.Attempts, in.ConversationID, "stale answer", map[string]string{}, false); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stalled attempt wrote: %v", err)
+	}
+	if err := s.RecordReply(ctx, "webhook", "f1", b.Attempts, in.ConversationID, "fresh answer", map[string]string{}, true); err != nil {
+		t.Fatal(err)
+	}
+	var bots int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE author = 'bot'`).Scan(&bots); err != nil || bots != 1 {
+		t.Fatalf("%d bot messages (%v), want 1", bots, err)
 	}
 }

@@ -89,22 +89,3 @@ func redactURL(u string) string {
 	}
 	return before + "/bot…"
 }
-
-// deliverAgentReply sends an agent's (redacted) reply to the customer's
-// own channel. REST customers read their conversation instead.
-func (s *Server) deliverAgentReply(ctx context.Context, conversationID, text string) {
-	channel, replyTo, err := s.tickets.Store.ReplyAddress(ctx, conversationID)
-	if err != nil {
-		s.log.Warn("agent reply: no reply address", "err", err)
-		return
-	}
-	sender, ok := s.opts.Outbound[channel]
-	if !ok {
-		return
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := sender.Send(sctx, replyTo, text); err != nil {
-		s.log.Error("agent reply not delivered to the customer's channel", "channel", channel, "err", err)
-	}
-}

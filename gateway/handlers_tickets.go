@@ -99,7 +99,9 @@ func (s *Server) reply(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.deliverAgentReply(c, t.ConversationID, m.Text)
+	if s.opts.Wake != nil {
+		s.opts.Wake() // a worker delivers the reply to the customer's channel
+	}
 	c.JSON(http.StatusCreated, gin.H{"ticket": t, "message": m})
 }
 

@@ -69,8 +69,39 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// Once claims and answers one turn; did is false when the queue was empty.
+// Once delivers one waiting outbound reply or answers one turn; did is
+// false when both queues were empty.
 func (w *Worker) Once(ctx context.Context) (did bool, err error) {
+	if did, err := w.deliverOne(ctx); did || err != nil {
+		return did, err
+	}
+	return w.answerOne(ctx)
+}
+
+// deliverOne sends one queued reply (an agent's) to its channel.
+func (w *Worker) deliverOne(ctx context.Context) (bool, error) {
+	lease, attempts := w.Lease, w.MaxAttempts
+	if lease <= 0 {
+		lease = time.Minute
+	}
+	if attempts <= 0 {
+		attempts = 5
+	}
+	o, ok, err := w.Store.ClaimOutbound(ctx, lease)
+	if err != nil || !ok {
+		return false, err
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
+	defer cancel()
+	sendErr := w.send(sctx, o.Channel, o.ReplyTo, o.Text)
+	if sendErr != nil {
+		w.Log.Warn("reply not delivered; will retry", "channel", o.Channel, "attempt", o.Attempts, "err", sendErr)
+	}
+	return true, w.Store.FinishOutbound(sctx, o, sendErr, attempts)
+}
+
+// answerOne claims and answers one turn.
+func (w *Worker) answerOne(ctx context.Context) (did bool, err error) {
 	lease, attempts := w.Lease, w.MaxAttempts
 	if lease <= 0 {
 		lease = time.Minute

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -49,5 +50,66 @@ func TestWorkerKeepsItsLeaseWhileAnswering(t *testing.T) {
 	}
 	if runs.Load() != 1 || sender.n.Load() != 1 {
 		t.Fatalf("processed %d times, sent %d times; want 1 and 1", runs.Load(), sender.n.Load())
+	}
+}
+
+type flakySender struct {
+	fails atomic.Int64
+	sent  atomic.Int64
+	last  atomic.Value
+}
+
+func (f *flakySender) Send(_ context.Context, _ json.RawMessage, text string) error {
+	if f.fails.Add(-1) >= 0 {
+		return errors.New("channel API down")
+	}
+	f.sent.Add(1)
+	f.last.Store(text)
+	return nil
+}
+
+// TestAgentReplyDeliveryIsRetried: an agent's reply is queued with the reply
+// itself and delivered by a worker, retried after a failed send.
+func TestAgentReplyDeliveryIsRetried(t *testing.T) {
+	in := newInstance(t, newPool(t), "outbox"+t.Name())
+	ctx := context.Background()
+	svc := in.svc
+	if _, err := svc.PutSkillGroup(ctx, "admin", tickets.SkillGroup{ID: "support"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PutAgent(ctx, "admin", tickets.Agent{ID: "alice", Groups: []string{"support"}, Capacity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetAgentStatus(ctx, "alice", tickets.AgentOnline, -1); err != nil {
+		t.Fatal(err)
+	}
+	turn, err := svc.Store.RecordInbound(ctx, tickets.Inbound{Channel: "telegram", ChannelMessageID: "u1", CustomerRef: "tg:5",
+		Text: "help", ReplyTo: []byte(`{"chat_id":5}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, _, err := svc.CreateTicket(ctx, tickets.Actor{ID: "bot"}, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: "tg:5"},
+		Channel: "telegram", ConversationID: turn.ConversationID})
+	if err != nil || tk.AssigneeID != "alice" {
+		t.Fatalf("ticket %+v, %v", tk, err)
+	}
+	if _, _, err := svc.Reply(ctx, tickets.Actor{ID: "alice"}, tk.ID, "call me back on 13812345678"); err != nil {
+		t.Fatal(err)
+	}
+	flaky := &flakySender{}
+	flaky.fails.Store(1)
+	w := &Worker{Store: svc.Store, Outbound: map[string]Sender{"telegram": flaky}, Log: slog.New(slog.DiscardHandler)}
+	deadline := time.Now().Add(10 * time.Second)
+	for flaky.sent.Load() == 0 && time.Now().Before(deadline) {
+		if _, err := w.deliverOne(ctx); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if flaky.sent.Load() != 1 || flaky.last.Load() != "call me back on [PHONE_1]" {
+		t.Fatalf("delivered %d times, last %v; want one redacted delivery after a retry", flaky.sent.Load(), flaky.last.Load())
+	}
+	if did, err := w.deliverOne(ctx); did || err != nil {
+		t.Fatalf("a delivered reply was claimed again (%v, %v)", did, err)
 	}
 }

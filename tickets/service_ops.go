@@ -180,6 +180,10 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		if msg, err = InsertMessageTx(ctx, tx, msg); err != nil {
 			return err
 		}
+		// Delivery to the customer's channel commits with the reply.
+		if err := enqueueOutboundTx(ctx, tx, t.ConversationID, red); err != nil {
+			return err
+		}
 		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.reply", id, nil)
 	})
 	if err != nil {

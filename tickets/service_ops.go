@@ -190,6 +190,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		return Ticket{}, Message{}, err
 	}
 	s.afterWrite(ctx, t)
+	s.Store.AnnounceMessage(ctx, msg.ConversationID, msg.ID, msg.Author)
 	return t, msg, nil
 }
 

@@ -94,6 +94,9 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 	if errors.Is(err, errDuplicate) {
 		return s.seenInbound(ctx, in)
 	}
+	if err == nil {
+		s.AnnounceMessage(ctx, res.ConversationID, res.MessageID, "customer")
+	}
 	return res, mapPgErr(err, "inbound message")
 }
 

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -214,7 +215,20 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 	}
 	err := s.primary.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body, created_at)
 		VALUES ($1, $2, $3, $4) RETURNING id`, m.ConversationID, m.Author, m.Text, m.CreatedAt).Scan(&m.ID)
+	if err == nil {
+		s.AnnounceMessage(ctx, m.ConversationID, m.ID, m.Author)
+	}
 	return m, mapPgErr(err, "message")
+}
+
+// AnnounceMessage tells every instance (web-chat sessions) that a message
+// was committed. It runs after the commit, in a statement of its own: a
+// NOTIFY inside the writing transaction would serialize all such commits.
+// A lost announcement delays a live push until the next one; nothing is lost
+// from the conversation.
+func (s *Store) AnnounceMessage(ctx context.Context, conversationID string, messageID int64, author string) {
+	b, _ := json.Marshal(Event{Type: "message.created", ConversationID: conversationID, MessageID: messageID, Author: author})
+	_, _ = s.primary.Exec(context.WithoutCancel(ctx), `SELECT pg_notify($1, $2)`, EventChannel, string(b))
 }
 
 // MessagesAfter returns a conversation's live messages with id > after,

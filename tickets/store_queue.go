@@ -72,6 +72,7 @@ func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID strin
 	if err != nil {
 		return err
 	}
+	var msgID int64
 	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE channel_messages SET outcome = $4,
 				state = CASE WHEN $5 THEN 'done' ELSE state END,
@@ -84,10 +85,14 @@ func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID strin
 			return fmt.Errorf("turn %s/%s attempt %d was taken over: %w", channel, channelMessageID, attempt, ErrConflict)
 		}
 		if reply != "" {
-			_, err = tx.Exec(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'bot', $2)`, conversationID, reply)
+			err = tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'bot', $2) RETURNING id`,
+				conversationID, reply).Scan(&msgID)
 		}
 		return err
 	})
+	if err == nil && msgID != 0 {
+		s.AnnounceMessage(ctx, conversationID, msgID, "bot")
+	}
 	return mapPgErr(err, "record reply")
 }
 

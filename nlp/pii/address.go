@@ -10,7 +10,9 @@ import (
 // and a street suffix ("123 Main Street, Apt 4"), or whatever follows "my address is",
 // "lives at" and similar up to the end of the sentence when it holds a digit. Chinese:
 // administrative units (省, 市, 区, 县, 镇, 村, 街道) followed by a road and a number
-// ("中关村大街27号") or by building and room numbers ("3号楼2单元501室").
+// ("中关村大街27号"), by building and room numbers ("3号楼2单元501室") or by a hyphenated
+// building-unit-room number ("东方公寓7-9-1161"), and a chain of units down to a town
+// ("浙江省湖州市德清县武康镇").
 
 var enStreetRe = regexp.MustCompile(`\b\d{1,6}[A-Za-z]?,? +(?:[A-Z][A-Za-z'.-]* +){0,4}` +
 	`(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|` +
@@ -32,8 +34,16 @@ const (
 	zhTail      = `(?:` + zhNum + `|[A-Za-zＡ-Ｚ])(?:号楼|号院|栋|幢|座|单元|层|楼|室|号|户)`
 )
 
+// zhDashNo is a building-unit-room number written with hyphens ("7-9-1161").
+const zhDashNo = `[0-9]{1,4}(?:-[0-9]{1,4}){1,3}(?:室|号)?`
+
+// zhTownChain is a county-level unit or above followed by a town-level one
+// ("浙江省湖州市德清县武康镇"), which locates a person even without a house number.
+const zhTownChain = `(?:\p{Han}{1,7}?(?:省|自治区|市|区|县|旗)){1,4}\p{Han}{1,6}?(?:镇|乡|街道)(?:\p{Han}{1,6}?村)?`
+
 var zhAddressRe = regexp.MustCompile(`(?:` + zhAdminUnit + `){1,5}(?:` + zhRoad + zhNum + `号(?:` + zhTail + `){0,4}|` +
-	`\p{Han}{0,10}?(?:` + zhTail + `){1,4})|` + zhRoad + zhNum + `号(?:` + zhTail + `){0,4}`)
+	`\p{Han}{0,10}?(?:` + zhTail + `){1,4}|\p{Han}{0,12}?` + zhDashNo + `)|` + zhRoad + zhNum + `号(?:` + zhTail + `){0,4}|` +
+	zhTownChain)
 
 // zhAddressLeads end the words before an address ("我住在", "地址是", "寄到"); a match is
 // cut after the last one in its first part.
@@ -66,7 +76,7 @@ func detectAddresses(text string) []candidate {
 
 // hasZhAddressMark reports characters every Chinese address match contains.
 func hasZhAddressMark(text string) bool {
-	for _, m := range []string{"号", "室", "栋", "幢", "楼", "单元", "层", "户", "座"} {
+	for _, m := range []string{"号", "室", "栋", "幢", "楼", "单元", "层", "户", "座", "-", "镇", "乡", "街道"} {
 		if strings.Contains(text, m) {
 			return true
 		}

@@ -32,6 +32,8 @@ type TurnBenchResult struct {
 	MaxMs          float64 `json:"max_ms"`
 	Errors         int     `json:"errors"`
 	Escalated      int     `json:"escalated"`
+	AnsweredP99Ms  float64 `json:"answered_p99_ms"`  // turns the bot answered
+	EscalatedP99Ms float64 `json:"escalated_p99_ms"` // turns that opened or joined a ticket
 	FAQEntries     int     `json:"faq_entries"`
 	BaselineP99Ms  float64 `json:"baseline_p99_ms"` // GET /healthz at the same rate: HTTP and load-generator cost alone
 }
@@ -165,6 +167,7 @@ func openLoop(rate int, dur time.Duration, fn func(i int) (bool, error)) TurnBen
 	n := int(float64(rate) * dur.Seconds())
 	interval := time.Second / time.Duration(rate)
 	lat := make([]time.Duration, n)
+	var answered, escalated []time.Duration
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	errs, esc := 0, 0
@@ -173,24 +176,36 @@ func openLoop(rate int, dur time.Duration, fn func(i int) (bool, error)) TurnBen
 		due := start.Add(time.Duration(i) * interval)
 		time.Sleep(time.Until(due))
 		wg.Go(func() {
-			escalated, err := fn(i)
+			isEsc, err := fn(i)
 			d := time.Since(due)
 			mu.Lock()
 			defer mu.Unlock()
 			lat[i] = d
-			if err != nil {
+			switch {
+			case err != nil:
 				errs++
-			} else if escalated {
+			case isEsc:
 				esc++
+				escalated = append(escalated, d)
+			default:
+				answered = append(answered, d)
 			}
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	slices.Sort(lat)
-	ms := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
 	return TurnBenchResult{OfferedPerSec: float64(rate), AchievedPerSec: float64(n) / elapsed.Seconds(), Turns: n,
-		P50Ms: ms(0.50), P99Ms: ms(0.99), MaxMs: ms(1), Errors: errs, Escalated: esc}
+		P50Ms: quantileMs(lat, 0.50), P99Ms: quantileMs(lat, 0.99), MaxMs: quantileMs(lat, 1), Errors: errs, Escalated: esc,
+		AnsweredP99Ms: quantileMs(answered, 0.99), EscalatedP99Ms: quantileMs(escalated, 0.99)}
+}
+
+// quantileMs sorts d and returns its q-quantile in milliseconds (0 when empty).
+func quantileMs(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return float64(d[int(q*float64(len(d)-1))].Microseconds()) / 1000
 }
 
 func writeFAQ(dir string, ex []intent.Example) (string, error) {

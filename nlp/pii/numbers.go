@@ -1,6 +1,10 @@
 package pii
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Numbers are found as runs: digit groups joined by short separators ("138-1234-5678",
 // "6222 0202 0011 2233 445"), optionally led by '+' and ended by an ID check 'X'. Within
@@ -276,6 +280,11 @@ func isSSN(text string, gs []numGroup, digits string, start int) bool {
 	dashed := len(gs) == 3 && len(gs[0].digits) == 3 && len(gs[1].digits) == 2 &&
 		strings.TrimSpace(gs[1].sep) == "-" && strings.TrimSpace(gs[2].sep) == "-"
 	if dashed {
+		// Right after Chinese text "112-10-1037" is a building-unit-room
+		// number, not an SSN, unless a cue says otherwise.
+		if r, _ := utf8.DecodeLastRuneInString(text[:start]); unicode.Is(unicode.Han, r) {
+			return hasCueBefore(text, start, 40, ssnCues)
+		}
 		return true
 	}
 	if len(gs) != 1 && (len(gs) != 3 || len(gs[0].digits) != 3 || len(gs[1].digits) != 2) {

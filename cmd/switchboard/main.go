@@ -1,6 +1,7 @@
 // Command switchboard is the Switchboard customer-service gateway: one
 // binary that serves the API, migrates the database, checks the set-up and
-// runs benchmarks.
+// runs benchmarks. It wires every package of the message flow together, in
+// one place, and holds no business logic.
 package main
 
 import (

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
+	"github.com/switchboard-cs/switchboard/kb"
 )
 
 // check is one line of the doctor's report.
@@ -71,7 +74,48 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 		"npm pack vosk@0.3.39 && tar xzf vosk-0.3.39.tgz && export SWITCHBOARD_VOSK_LIB=$PWD/package/lib/linux-x86_64/libvosk.so"))
 	out = append(out, checkLibrary("PocketSphinx (speech)", "SWITCHBOARD_POCKETSPHINX_LIB", "libpocketsphinx.so",
 		"apt-get install -y libpocketsphinx-dev pocketsphinx-en-us"))
-	return append(out, checkModels(cfg))
+	return append(out, checkModels(cfg), checkKB(ctx, cfg), checkChannels(cfg))
+}
+
+// checkKB reports the knowledge base the respond stage answers from.
+func checkKB(ctx context.Context, cfg config.Config) check {
+	c := check{Name: "knowledge base", Required: true}
+	idx, _, err := openKB(ctx, cfg)
+	if err != nil {
+		c.Status, c.Detail = "unreachable", err.Error()
+		c.Fix = "check kb.dir / kb.qdrant_addr, or unset SWITCHBOARD_QDRANT_ADDR to use the embedded index"
+		return c
+	}
+	emb, ok := idx.(*kb.Embedded)
+	switch {
+	case !ok:
+		c.Status, c.Detail = "ok", "Qdrant at "+cfg.KB.QdrantAddr+", collection "+cfg.KB.QdrantCollection
+	case emb.Len() == 0:
+		c.Status, c.Required = "optional", false
+		c.Detail = "empty embedded index at " + cfg.KBDir() + ": every question is handed to a human"
+		c.Fix = "switchboard kb ingest PATH (FAQ CSV/JSON, Markdown, HTML or text)"
+	default:
+		c.Status, c.Detail = "ok", fmt.Sprintf("embedded index at %s with %d chunks", cfg.KBDir(), emb.Len())
+	}
+	return c
+}
+
+// checkChannels lists the webhook channels that are switched on.
+func checkChannels(cfg config.Config) check {
+	ch := cfg.Channels
+	var on []string
+	for name, secret := range map[string]string{"telegram": ch.Telegram.SecretToken, "slack": ch.Slack.SigningSecret,
+		"webhook": ch.Webhook.Secret, "wecom": ch.WeCom.Token} {
+		if secret != "" {
+			on = append(on, name)
+		}
+	}
+	slices.Sort(on)
+	if len(on) == 0 {
+		return check{Name: "channels", Status: "optional", Detail: "REST and web chat only; no webhook channel configured",
+			Fix: "set SWITCHBOARD_TELEGRAM_SECRET_TOKEN, SWITCHBOARD_SLACK_SIGNING_SECRET, SWITCHBOARD_WECOM_TOKEN or SWITCHBOARD_WEBHOOK_SECRET (see docs/configuration.md)"}
+	}
+	return check{Name: "channels", Status: "ok", Detail: "REST, web chat, " + strings.Join(on, ", ")}
 }
 
 // checkModels lists the ONNX models in the model repository folder.

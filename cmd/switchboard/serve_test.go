@@ -171,6 +171,12 @@ func TestDoctorReportsWhatIsMissing(t *testing.T) {
 	if c := byName["data dir"]; c.Status != "ok" {
 		t.Fatalf("data dir check %+v", c)
 	}
+	if c := byName["knowledge base"]; c.Status != "optional" || !strings.Contains(c.Fix, "kb ingest") {
+		t.Fatalf("empty knowledge base check %+v", c)
+	}
+	if c := byName["channels"]; c.Status != "optional" {
+		t.Fatalf("channels check %+v", c)
+	}
 	var out bytes.Buffer
 	printChecks(&out, checks)
 	if !strings.Contains(out.String(), "fix postgres:") {

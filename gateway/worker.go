@@ -91,13 +91,17 @@ func (w *Worker) deliverOne(ctx context.Context) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease)
-	defer cancel()
+	// The send gets half the lease; recording the result gets its own time, so
+	// a slow send cannot leave a delivered reply unrecorded.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease/2)
 	sendErr := w.send(sctx, o.Channel, o.ReplyTo, o.Text)
+	cancel()
 	if sendErr != nil {
 		w.Log.Warn("reply not delivered; will retry", "channel", o.Channel, "attempt", o.Attempts, "err", sendErr)
 	}
-	return true, w.Store.FinishOutbound(sctx, o, sendErr, attempts)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return true, w.Store.FinishOutbound(rctx, o, sendErr, attempts)
 }
 
 // answerOne claims and answers one turn.
@@ -120,7 +124,7 @@ func (w *Worker) answerOne(ctx context.Context) (did bool, err error) {
 	stopBeat()
 	if err != nil {
 		w.Log.Warn("turn failed; will retry", "channel", p.Channel, "attempt", p.Attempts, "err", err)
-		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, err, attempts)
+		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, p.Attempts, err, attempts)
 	}
 	return true, nil
 }

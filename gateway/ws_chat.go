@@ -112,7 +112,10 @@ func (s *Server) chatSocket(c *gin.Context) {
 	defer cancel()
 	if conv != "" {
 		cs.follow(conv)
-		cs.wake <- struct{}{} // send the backlog after `after`
+		select { // send the backlog after `after` (a pending wake-up does the same)
+		case cs.wake <- struct{}{}:
+		default:
+		}
 	}
 	readDone := make(chan struct{})
 	go func() { defer close(readDone); cs.readLoop(ctx, cancel, c.ClientIP()) }()

@@ -31,7 +31,10 @@ func (s *Store) ClaimOutbound(ctx context.Context, lease time.Duration) (Outboun
 	var o Outbound
 	var replyTo []byte
 	err := s.primary.QueryRow(ctx, `WITH next AS (
-			SELECT id FROM outbox WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
+			SELECT id FROM outbox o1 WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
+				-- one conversation's replies go out in order: never overtake an older one
+				AND NOT EXISTS (SELECT 1 FROM outbox o2 WHERE o2.conversation_id = o1.conversation_id
+					AND o2.state = 'pending' AND o2.id < o1.id)
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		UPDATE outbox o SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1
 		FROM next WHERE o.id = next.id RETURNING o.id, o.channel, o.reply_to, o.body, o.attempts`, lease.Milliseconds()).

@@ -49,13 +49,16 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
 		WHERE m.id = $1 AND m.conversation_id = $2`, logID, p.ConversationID).Scan(&p.Text, &p.CustomerRef, &replyTo)
 	p.ReplyTo, p.Outcome = replyTo, outcome
-	if err != nil {
-		// The turn cannot be loaded (its message archived or removed): give up on
-		// it after the usual attempts instead of retrying it forever.
-		if ferr := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, err, 1); ferr != nil {
+	if errors.Is(err, pgx.ErrNoRows) {
+		// The turn's message is gone (archived or removed): give up on it
+		// instead of retrying it forever.
+		if ferr := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, err, 1); ferr != nil {
 			return PendingTurn{}, false, ferr
 		}
 		return PendingTurn{}, false, mapPgErr(err, "claim turn")
+	}
+	if err != nil {
+		return PendingTurn{}, false, mapPgErr(err, "claim turn") // the lease runs out and the turn is retried
 	}
 	return p, true, nil
 }
@@ -116,7 +119,7 @@ func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID stri
 
 // FailTurn puts a turn back with a growing delay, or marks it failed after
 // maxAttempts.
-func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, cause error, maxAttempts int) error {
+func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, maxAttempts int) error {
 	msg := cause.Error()
 	if len(msg) > 500 {
 		msg = msg[:500]
@@ -124,7 +127,7 @@ func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, 
 	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET
 			state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END,
 			lease_until = now() + least(attempts * attempts, 300) * interval '1 second', last_error = $4
-		WHERE channel = $1 AND message_id = $2`, channel, channelMessageID, maxAttempts, msg)
+		WHERE channel = $1 AND message_id = $2 AND attempts = $5 AND state = 'pending'`, channel, channelMessageID, maxAttempts, msg, attempt)
 	return mapPgErr(err, "fail turn")
 }
 

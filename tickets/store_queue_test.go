@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 func TestTurnQueueHandsEachTurnToOneWorker(t *testing.T) {
@@ -86,7 +88,7 @@ func TestTurnQueueLeasesRetriesAndGivesUp(t *testing.T) {
 		t.Fatalf("reclaim after the lease ran out: %+v %v %v", p, ok, err)
 	}
 	// Failing twice with maxAttempts 2 gives up.
-	if err := s.FailTurn(ctx, "rest", "b", errors.New("send failed"), 2); err != nil {
+	if err := s.FailTurn(ctx, "rest", "b", p.Attempts, errors.New("send failed"), 2); err != nil {
 		t.Fatal(err)
 	}
 	var state, lastErr string
@@ -124,5 +126,49 @@ func TestStalledAttemptCannotWriteAfterTakeover(t *testing.T) {
 	var bots int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE author = 'bot'`).Scan(&bots); err != nil || bots != 1 {
 		t.Fatalf("%d bot messages (%v), want 1", bots, err)
+	}
+}
+
+// TestOutboxKeepsOrderAndFencing: a conversation's replies are claimed one
+// at a time in order; a stalled attempt cannot fail a taken-over turn.
+func TestOutboxKeepsOrderAndFencing(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	in, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "o1", CustomerRef: "tg:1", Text: "hi", ReplyTo: []byte(`{"chat_id":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"first", "second"} {
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return enqueueOutboundTx(ctx, tx, in.ConversationID, text) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, ok, err := s.ClaimOutbound(ctx, time.Minute)
+	if err != nil || !ok || a.Text != "first" {
+		t.Fatalf("first claim %+v %v %v", a, ok, err)
+	}
+	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute); ok {
+		t.Fatalf("the second reply %q was claimed while the first was in flight", b.Text)
+	}
+	if err := s.FinishOutbound(ctx, a, nil, 5); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute); !ok || b.Text != "second" {
+		t.Fatalf("after the first was sent: %+v %v", b, ok)
+	}
+	// Fencing: attempt 1 stalls, attempt 2 takes over; attempt 1's failure changes nothing.
+	p1, _, _ := s.ClaimTurn(ctx, 20*time.Millisecond)
+	time.Sleep(40 * time.Millisecond)
+	p2, ok, _ := s.ClaimTurn(ctx, time.Minute)
+	if !ok || p2.Attempts != p1.Attempts+1 {
+		t.Fatalf("takeover %+v", p2)
+	}
+	if err := s.FailTurn(ctx, p1.Channel, p1.ChannelMessageID, p1.Attempts, errors.New("stale"), 1); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	if err := pool.QueryRow(ctx, `SELECT state FROM channel_messages WHERE message_id = 'o1'`).Scan(&state); err != nil || state != "pending" {
+		t.Fatalf("a stale attempt's failure marked the turn %q (%v)", state, err)
 	}
 }

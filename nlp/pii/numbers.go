@@ -268,8 +268,12 @@ func classifyDigits(text string, gs []numGroup, digits string, plus bool, start 
 	return "", ""
 }
 
+// addressCues mark Chinese address context, where 3-2-4 digit groups are
+// building-unit-room numbers.
+var addressCues = []string{"楼", "单元", "室", "栋", "幢", "公寓", "大厦", "小区", "花园", "路", "街", "村", "苑"}
+
 // ssnCues introduce a Social Security number written without dashes.
-var ssnCues = []string{"ssn", "social security", "社会安全号", "社会保障号"}
+var ssnCues = []string{"ssn", "social security", "社会安全号", "社会保障号", "社保", "安全号"}
 
 // isSSN accepts a US Social Security number written 123-45-6789, or as nine digits
 // (plain or 123 45 6789) right after a cue such as "SSN".
@@ -280,10 +284,11 @@ func isSSN(text string, gs []numGroup, digits string, start int) bool {
 	dashed := len(gs) == 3 && len(gs[0].digits) == 3 && len(gs[1].digits) == 2 &&
 		strings.TrimSpace(gs[1].sep) == "-" && strings.TrimSpace(gs[2].sep) == "-"
 	if dashed {
-		// Right after Chinese text "112-10-1037" is a building-unit-room
-		// number, not an SSN, unless a cue says otherwise.
-		if r, _ := utf8.DecodeLastRuneInString(text[:start]); unicode.Is(unicode.Han, r) {
-			return hasCueBefore(text, start, 40, ssnCues)
+		// In a Chinese address "…公寓112-10-1037" is a building-unit-room
+		// number, not an SSN, unless an SSN cue says otherwise.
+		if r, _ := utf8.DecodeLastRuneInString(text[:start]); unicode.Is(unicode.Han, r) &&
+			hasCueBefore(text, start, 24, addressCues) && !hasCueBefore(text, start, 40, ssnCues) {
+			return false
 		}
 		return true
 	}

@@ -1,15 +1,15 @@
 package intent
 
 import (
+	"github.com/switchboard-cs/switchboard/internal/par"
+
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
 )
 
 // Errors returned by [Train] and [Load].
@@ -89,9 +89,9 @@ func Train(ctx context.Context, examples []Example, opts Options) (*Classifier, 
 	for i, ex := range examples {
 		texts[i] = ex.Text
 	}
-	counts := parallelMap(texts, countTerms)
+	counts := par.Map(texts, 64, countTerms)
 	c := &Classifier{labels: labels, vec: buildVectorizer(texts, counts)}
-	xs := parallelMap(texts, c.vec.vectorize)
+	xs := par.Map(texts, 64, c.vec.vectorize)
 	c.w = make([]float32, len(c.vec.idf)*len(labels))
 	c.bias = make([]float32, len(labels))
 	if err := c.sgd(ctx, xs, y, opts); err != nil {
@@ -215,22 +215,6 @@ func softmax(z []float64) {
 	for i := range z {
 		z[i] /= sum
 	}
-}
-
-// parallelMap applies fn to every input on all CPUs, keeping the order.
-func parallelMap[T any](in []string, fn func(string) T) []T {
-	out := make([]T, len(in))
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(in)/64))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(in); i += workers {
-				out[i] = fn(in[i])
-			}
-		})
-	}
-	wg.Wait()
-	return out
 }
 
 // probabilities returns the softmax distribution over c.labels for text.

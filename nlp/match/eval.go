@@ -1,6 +1,8 @@
 package match
 
 import (
+	"github.com/switchboard-cs/switchboard/internal/par"
+
 	"context"
 	"fmt"
 	"path/filepath"
@@ -20,7 +22,7 @@ func Accuracy(m *Matcher, pairs []Pair) float64 {
 	if len(pairs) == 0 {
 		return 0
 	}
-	ok := parallel(pairs, func(p Pair) bool { return m.Same(p.A, p.B) == p.Same })
+	ok := par.Map(pairs, 1, func(p Pair) bool { return m.Same(p.A, p.B) == p.Same })
 	n := 0
 	for _, v := range ok {
 		if v {

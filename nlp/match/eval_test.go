@@ -1,6 +1,8 @@
 package match
 
 import (
+	"github.com/switchboard-cs/switchboard/internal/par"
+
 	"context"
 	"path/filepath"
 	"testing"
@@ -59,7 +61,7 @@ func TestBeatsCosineBaseline(t *testing.T) {
 func cosineBaseline(dev, test []Pair) float64 {
 	idf := FitIDF(texts(dev))
 	cos := func(ps []Pair) []float64 {
-		return parallel(ps, func(p Pair) float64 { return idf.Similarity(p.A, p.B)[FeatCosUnigram] })
+		return par.Map(ps, 1, func(p Pair) float64 { return idf.Similarity(p.A, p.B)[FeatCosUnigram] })
 	}
 	th := bestThreshold(cos(dev), labels(dev))
 	n := 0

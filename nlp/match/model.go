@@ -1,6 +1,8 @@
 package match
 
 import (
+	"github.com/switchboard-cs/switchboard/internal/par"
+
 	"context"
 	"errors"
 	"fmt"
@@ -92,7 +94,7 @@ func Fit(ctx context.Context, pairs []Pair, opts Options) (*Matcher, error) {
 		texts = append(texts, p.A, p.B)
 	}
 	idf := FitIDF(texts)
-	dense := parallel(pairs, func(p Pair) []float64 { return idf.Similarity(p.A, p.B) })
+	dense := par.Map(pairs, 1, func(p Pair) []float64 { return idf.Similarity(p.A, p.B) })
 	enc := newEncoder(dense, o.Bins, o.HashBits)
 	xs := make([]sparse, len(pairs))
 	for i, p := range pairs {
@@ -210,22 +212,6 @@ func cmpFloat(a, b float64) int {
 		return 1
 	}
 	return 0
-}
-
-// parallel maps fn over in on all CPUs, keeping the order.
-func parallel[T, R any](in []T, fn func(T) R) []R {
-	out := make([]R, len(in))
-	workers := max(1, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(in); i += workers {
-				out[i] = fn(in[i])
-			}
-		})
-	}
-	wg.Wait()
-	return out
 }
 
 // logistic is a binary logistic regression over sparse inputs.

@@ -1,8 +1,6 @@
 package intent
 
 import (
-	"github.com/switchboard-cs/switchboard/internal/par"
-
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +8,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+
+	"github.com/switchboard-cs/switchboard/internal/par"
 )
 
 // Errors returned by [Train] and [Load].

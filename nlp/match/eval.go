@@ -1,11 +1,11 @@
 package match
 
 import (
-	"github.com/switchboard-cs/switchboard/internal/par"
-
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/switchboard-cs/switchboard/internal/par"
 )
 
 // Evaluate fits a [Matcher] on fit with opts and returns its accuracy on test.

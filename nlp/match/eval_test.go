@@ -1,14 +1,14 @@
 package match
 
 import (
-	"github.com/switchboard-cs/switchboard/internal/par"
-
 	"context"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+
+	"github.com/switchboard-cs/switchboard/internal/par"
 )
 
 // TestEvalAll fits on each dev split and checks test accuracy. The floors sit just under

@@ -1,8 +1,6 @@
 package match
 
 import (
-	"github.com/switchboard-cs/switchboard/internal/par"
-
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/switchboard-cs/switchboard/internal/par"
 )
 
 // Errors returned by [Fit].

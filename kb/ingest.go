@@ -37,8 +37,8 @@ type IngestStats struct {
 // behaviour needs idx to implement Hasher; without it every chunk is upserted (counted
 // as Added) and nothing is deleted. progress, when not nil, is called after each file
 // with the number of files done and the total; the last call comes after the index has
-// been updated.
-func Ingest(ctx context.Context, idx Index, emb *LexicalEmbedder, path string, progress func(done, total int)) (IngestStats, error) {
+// been updated. WithIngestDense adds dense vectors.
+func Ingest(ctx context.Context, idx Index, emb *LexicalEmbedder, path string, progress func(done, total int), opts ...IngestOption) (IngestStats, error) {
 	root, files, err := listFiles(path)
 	if err != nil {
 		return IngestStats{}, err
@@ -50,6 +50,9 @@ func Ingest(ctx context.Context, idx Index, emb *LexicalEmbedder, path string, p
 		}
 	}
 	run := &ingestRun{idx: idx, emb: emb, existing: existing, seen: map[string]bool{}}
+	for _, o := range opts {
+		o(run)
+	}
 	run.stats.Files = len(files)
 	for i, f := range files {
 		if err := run.file(ctx, root, f); err != nil {
@@ -107,10 +110,25 @@ func listFiles(path string) (string, []string, error) {
 	return root, files, nil
 }
 
+// IngestOption changes how Ingest embeds chunks.
+type IngestOption func(*ingestRun)
+
+// WithIngestDense gives every added or changed chunk a dense vector from enc (in batches
+// when enc implements BatchEncoder). When enc implements Fingerprinter its fingerprint is
+// part of each chunk's hash, so switching encoders re-embeds everything on the next
+// ingest.
+func WithIngestDense(enc DenseEncoder) IngestOption {
+	return func(r *ingestRun) { r.dense = enc }
+}
+
+// denseBatch is how many chunks one dense encoder call embeds.
+const denseBatch = 32
+
 // ingestRun carries the state of one Ingest call.
 type ingestRun struct {
 	idx      Index
 	emb      *LexicalEmbedder
+	dense    DenseEncoder
 	existing map[string]string
 	seen     map[string]bool
 	batch    []Point
@@ -160,10 +178,50 @@ func (r *ingestRun) flush(ctx context.Context) error {
 	if len(r.batch) == 0 {
 		return nil
 	}
+	if err := r.embedDense(ctx); err != nil {
+		return err
+	}
 	if err := r.idx.Upsert(ctx, r.batch); err != nil {
 		return fmt.Errorf("kb: ingest: upsert: %w", err)
 	}
 	r.batch = r.batch[:0]
+	return nil
+}
+
+// embedDense fills the dense vectors of the queued points.
+func (r *ingestRun) embedDense(ctx context.Context) error {
+	if r.dense == nil {
+		return nil
+	}
+	batcher, _ := r.dense.(BatchEncoder)
+	for start := 0; start < len(r.batch); start += denseBatch {
+		part := r.batch[start:min(start+denseBatch, len(r.batch))]
+		texts := make([]string, len(part))
+		for i, p := range part {
+			texts[i] = embedText(p.Chunk)
+		}
+		var vecs [][]float32
+		if batcher != nil {
+			var err error
+			if vecs, err = batcher.EncodeBatch(ctx, texts); err != nil {
+				return fmt.Errorf("kb: ingest: dense encoder: %w", err)
+			}
+		} else {
+			for _, t := range texts {
+				v, err := r.dense.Encode(ctx, t)
+				if err != nil {
+					return fmt.Errorf("kb: ingest: dense encoder: %w", err)
+				}
+				vecs = append(vecs, v)
+			}
+		}
+		if len(vecs) != len(part) {
+			return fmt.Errorf("kb: ingest: dense encoder returned %d vectors for %d texts", len(vecs), len(part))
+		}
+		for i := range part {
+			part[i].Dense = vecs[i]
+		}
+	}
 	return nil
 }
 
@@ -253,6 +311,11 @@ func embedText(c Chunk) string {
 func (r *ingestRun) hash(c Chunk) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%g|%g|%g|%t\x00", r.emb.K1, r.emb.B, r.emb.avgLen(), r.emb.StopWords)
+	if f, ok := r.dense.(Fingerprinter); ok {
+		fmt.Fprintf(h, "dense:%s\x00", f.Fingerprint())
+	} else if r.dense != nil {
+		h.Write([]byte("dense\x00"))
+	}
 	for _, s := range []string{c.Title, c.Text, c.Answer, c.Meta["kind"]} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})

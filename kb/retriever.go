@@ -3,6 +3,7 @@ package kb
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 )
@@ -51,22 +52,28 @@ func NewRetriever(idx Index, emb *LexicalEmbedder, opts ...RetrieverOption) *Ret
 // Retrieve returns the k chunks that best match text, best first; text without any
 // indexable token yields no hits.
 func (r *Retriever) Retrieve(ctx context.Context, text string, k int) ([]Hit, error) {
+	hits, _, err := r.retrieve(ctx, text, k)
+	return hits, err
+}
+
+// retrieve is Retrieve that also returns the dense query vector (nil without an encoder).
+func (r *Retriever) retrieve(ctx context.Context, text string, k int) ([]Hit, []float32, error) {
 	q := Query{Sparse: r.emb.Query(text), Limit: k, Filter: r.filter}
 	if r.dense != nil {
 		v, err := r.dense.Encode(ctx, text)
 		if err != nil {
-			return nil, fmt.Errorf("kb: encode query: %w", err)
+			return nil, nil, fmt.Errorf("kb: encode query: %w", err)
 		}
 		q.Dense = v
 	}
 	if len(q.Sparse.Indices) == 0 && len(q.Dense) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	hits, err := r.idx.Search(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("kb: retrieve: %w", err)
+		return nil, nil, fmt.Errorf("kb: retrieve: %w", err)
 	}
-	return hits, nil
+	return hits, q.Dense, nil
 }
 
 // Citation points at a chunk an answer was taken from.
@@ -104,9 +111,12 @@ type candidate struct {
 // query's distinct terms (words, CJK characters and bigrams) found in the best chunk, so
 // queries about things the knowledge base does not mention score low whatever the raw
 // scores are; margin = (s1 − s2)/s1 over the two best group scores, so an answer that
-// barely beats a different one is half as confident as an unopposed one.
+// barely beats a different one is half as confident as an unopposed one. With a dense
+// encoder, coverage is the larger of the lexical share and the cosine similarity of the
+// query and the best chunk, so a paraphrase sharing no word can still answer, and margin
+// is the larger of the fused-score margin and the cosine margin of the two best groups.
 func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
-	hits, err := r.Retrieve(ctx, text, r.depth)
+	hits, qvec, err := r.retrieve(ctx, text, r.depth)
 	if err != nil || len(hits) == 0 {
 		return Answer{}, err
 	}
@@ -129,8 +139,60 @@ func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
 	if len(groups) > 1 && best.score > 0 {
 		margin = (best.score - groups[1].score) / best.score
 	}
-	ans.Confidence = clamp01(r.coverage(text, top.Chunk) * (0.5 + 0.5*margin))
+	coverage := r.coverage(text, top.Chunk)
+	if qvec != nil {
+		// fused RRF scores differ little between ranks, so their margin understates a
+		// clear winner; the cosine similarities of the two best groups tell it
+		texts := []string{embedText(top.Chunk)}
+		if len(groups) > 1 {
+			texts = append(texts, embedText(groups[1].hits[0].Chunk))
+		}
+		vecs, err := r.encodeAll(ctx, texts)
+		if err != nil {
+			return Answer{}, fmt.Errorf("kb: encode best chunks: %w", err)
+		}
+		c1 := cosine(qvec, vecs[0])
+		coverage = max(coverage, c1)
+		if len(vecs) > 1 && c1 > 0 {
+			margin = max(margin, (c1-cosine(qvec, vecs[1]))/c1)
+		}
+	}
+	ans.Confidence = clamp01(coverage * (0.5 + 0.5*margin))
 	return ans, nil
+}
+
+// encodeAll embeds texts with the dense encoder, in one call when it batches.
+func (r *Retriever) encodeAll(ctx context.Context, texts []string) ([][]float32, error) {
+	if b, ok := r.dense.(BatchEncoder); ok {
+		return b.EncodeBatch(ctx, texts)
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v, err := r.dense.Encode(ctx, t)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// cosine is the cosine similarity of a and b (0 when either is zero or they differ in
+// length).
+func cosine(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 0
+	}
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
 }
 
 // groupHits groups FAQ hits by answer and sorts the groups best first (stable on ties).

@@ -82,3 +82,14 @@ type Hasher interface {
 type DenseEncoder interface {
 	Encode(ctx context.Context, text string) ([]float32, error)
 }
+
+// BatchEncoder is a DenseEncoder that embeds many texts in one call (ingest uses it).
+type BatchEncoder interface {
+	EncodeBatch(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Fingerprinter identifies an encoder's model: vectors of encoders with different
+// fingerprints are not comparable, so ingest re-embeds when it changes.
+type Fingerprinter interface {
+	Fingerprint() string
+}

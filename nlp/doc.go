@@ -11,4 +11,6 @@
 //   - intent: learned text classifiers (word + character TF-IDF, softmax): intents,
 //     and the bilingual "wants a human" / frustration model.
 //   - match: question-pair matching (is B the same question as A), for Chinese and English.
+//   - embed: the dense text encoder of the knowledge base when one is configured (a
+//     BERT-style ONNX sentence encoder with its tokenizer.json, run through models/ort).
 package nlp

@@ -30,10 +30,11 @@ func openBrain(ctx context.Context, cfg config.Config) (brain, error) {
 	if err != nil {
 		return brain{}, fmt.Errorf("escalation model: %w", err)
 	}
-	_, retriever, err := openKB(ctx, cfg)
+	k, err := openKB(ctx, cfg)
 	if err != nil {
 		return brain{}, err
 	}
+	retriever := k.Retriever
 	b := brain{understand: gateway.NLPUnderstander{Escalation: esc}, answer: gateway.KBAnswerer{Retriever: retriever}}
 	if cfg.LLM.BaseURL != "" {
 		// Local endpoints (Ollama, vLLM) take no key, but the client insists on one.

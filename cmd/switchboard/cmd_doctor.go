@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/models/ort"
 )
 
 // check is one line of the doctor's report.
@@ -68,8 +69,7 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 	out = append(out, checkPostgres(ctx, cfg), checkRedis(ctx, cfg), checkDataDir(cfg))
 	out = append(out, checkBinary("redis-server (tests, bench)", func() error { _, err := embedded.FindRedisServer(); return err },
 		"apt-get install -y redis-server"))
-	out = append(out, checkLibrary("ONNX Runtime (vision, models)", "SWITCHBOARD_ONNXRUNTIME_LIB", "libonnxruntime.so",
-		"npm pack onnxruntime-node@1.30.0 && tar xzf onnxruntime-node-1.30.0.tgz && export SWITCHBOARD_ONNXRUNTIME_LIB=$PWD/package/bin/napi-v6/linux/x64/libonnxruntime.so.1"))
+	out = append(out, checkONNXRuntime(cfg))
 	out = append(out, checkLibrary("Vosk (speech)", "SWITCHBOARD_VOSK_LIB", "libvosk.so",
 		"npm pack vosk@0.3.39 && tar xzf vosk-0.3.39.tgz && export SWITCHBOARD_VOSK_LIB=$PWD/package/lib/linux-x86_64/libvosk.so"))
 	out = append(out, checkLibrary("PocketSphinx (speech)", "SWITCHBOARD_POCKETSPHINX_LIB", "libpocketsphinx.so",
@@ -78,15 +78,21 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 }
 
 // checkKB reports the knowledge base the respond stage answers from.
-func checkKB(ctx context.Context, cfg config.Config) check {
-	c := check{Name: "knowledge base", Required: true}
-	idx, _, err := openKB(ctx, cfg)
+func checkKB(ctx context.Context, cfg config.Config) (c check) {
+	c = check{Name: "knowledge base", Required: true}
+	k, err := openKB(ctx, cfg)
 	if err != nil {
 		c.Status, c.Detail = "unreachable", err.Error()
 		c.Fix = "check kb.dir / kb.qdrant_addr, or unset SWITCHBOARD_QDRANT_ADDR to use the embedded index"
 		return c
 	}
-	emb, ok := idx.(*kb.Embedded)
+	defer k.Close()
+	dense := ""
+	if k.Encoder != nil {
+		dense = fmt.Sprintf("; dense encoder %s (%d dimensions)", cfg.KB.EncoderModel, k.Encoder.Dim())
+	}
+	defer func() { c.Detail += dense }()
+	emb, ok := k.Index.(*kb.Embedded)
 	switch {
 	case !ok:
 		c.Status, c.Detail = "ok", "Qdrant at "+cfg.KB.QdrantAddr+", collection "+cfg.KB.QdrantCollection
@@ -200,6 +206,22 @@ func checkBinary(name string, find func() error, fix string) check {
 
 // checkLibrary looks for a native library named by env or in the linker's
 // usual directories. These are optional until their stage is enabled.
+// checkONNXRuntime loads ONNX Runtime the way the ONNX stages do.
+func checkONNXRuntime(cfg config.Config) check {
+	c := check{Name: "ONNX Runtime (encoder, vision, models)", Required: cfg.KB.EncoderModel != ""}
+	path, err := ort.Init(cfg.Models.ONNXRuntimeLib)
+	if err != nil {
+		c.Status, c.Detail = "optional", err.Error()+"; the ONNX stages stay off"
+		if c.Required {
+			c.Status = "missing"
+		}
+		c.Fix = "scripts/fetch-onnxruntime.sh (or set models.onnxruntime_lib / SWITCHBOARD_ONNXRUNTIME_LIB)"
+		return c
+	}
+	c.Status, c.Detail = "ok", fmt.Sprintf("version %s from %s", ort.Version(), path)
+	return c
+}
+
 func checkLibrary(name, env, file, fix string) check {
 	c := check{Name: name, Status: "optional", Detail: "not found; the stage that needs it stays off", Fix: fix}
 	cands := []string{os.Getenv(env)}

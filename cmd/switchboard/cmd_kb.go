@@ -15,6 +15,8 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/kb/qdrant"
+	"github.com/switchboard-cs/switchboard/models/ort"
+	"github.com/switchboard-cs/switchboard/nlp/embed"
 )
 
 func kbCmd(f *rootFlags) *cobra.Command {
@@ -23,31 +25,79 @@ func kbCmd(f *rootFlags) *cobra.Command {
 	return cmd
 }
 
-// openKB opens the knowledge index of cfg: Qdrant when kb.qdrant_addr is
-// set, else the embedded index under kb.dir.
-func openKB(ctx context.Context, cfg config.Config) (kb.Index, *kb.Retriever, error) {
-	var idx kb.Index
+// knowledge is an opened knowledge base: its index, the retriever over it, and the dense
+// encoder when kb.encoder_model is set.
+type knowledge struct {
+	Index     kb.Index
+	Retriever *kb.Retriever
+	Encoder   *embed.Encoder // nil: lexical retrieval only
+}
+
+// Close releases the encoder.
+func (k knowledge) Close() {
+	if k.Encoder != nil {
+		k.Encoder.Close()
+	}
+}
+
+// ingestOptions are the kb.Ingest options that match the retriever.
+func (k knowledge) ingestOptions() []kb.IngestOption {
+	if k.Encoder == nil {
+		return nil
+	}
+	return []kb.IngestOption{kb.WithIngestDense(k.Encoder)}
+}
+
+// openKB opens the knowledge base of cfg: the dense encoder when kb.encoder_model is set
+// (ONNX Runtime from models.onnxruntime_lib or the default search), and Qdrant when
+// kb.qdrant_addr is set, else the embedded index under kb.dir.
+func openKB(ctx context.Context, cfg config.Config) (knowledge, error) {
+	var k knowledge
+	if cfg.KB.EncoderModel != "" {
+		if _, err := ort.Init(cfg.Models.ONNXRuntimeLib); err != nil {
+			return k, fmt.Errorf("kb.encoder_model needs ONNX Runtime: %w", err)
+		}
+		enc, err := embed.Open(ctx, embed.Config{Model: cfg.KB.EncoderModel, Tokenizer: cfg.KB.EncoderTokenizer,
+			MaxTokens: cfg.KB.EncoderMaxTokens, Pooling: cfg.KB.EncoderPooling})
+		if err != nil {
+			return k, fmt.Errorf("kb.encoder_model: %w", err)
+		}
+		k.Encoder = enc
+	}
 	if addr := cfg.KB.QdrantAddr; addr != "" {
 		host, portStr, err := net.SplitHostPort(addr)
 		port, perr := strconv.Atoi(portStr)
 		if err != nil || perr != nil {
-			return nil, nil, fmt.Errorf("kb.qdrant_addr %q: want host:port", addr)
+			k.Close()
+			return knowledge{}, fmt.Errorf("kb.qdrant_addr %q: want host:port", addr)
 		}
 		client, err := qc.NewClient(&qc.Config{Host: host, Port: port, APIKey: cfg.KB.QdrantAPIKey})
 		if err != nil {
-			return nil, nil, fmt.Errorf("qdrant %s: %w", addr, err)
+			k.Close()
+			return knowledge{}, fmt.Errorf("qdrant %s: %w", addr, err)
 		}
-		if idx, err = qdrant.New(ctx, client, cfg.KB.QdrantCollection, qdrant.Options{}); err != nil {
-			return nil, nil, err
+		opts := qdrant.Options{}
+		if k.Encoder != nil {
+			opts.DenseSize = uint64(k.Encoder.Dim())
+		}
+		if k.Index, err = qdrant.New(ctx, client, cfg.KB.QdrantCollection, opts); err != nil {
+			k.Close()
+			return knowledge{}, err
 		}
 	} else {
 		emb, err := kb.NewEmbedded(cfg.KBDir())
 		if err != nil {
-			return nil, nil, fmt.Errorf("knowledge base %s: %w", cfg.KBDir(), err)
+			k.Close()
+			return knowledge{}, fmt.Errorf("knowledge base %s: %w", cfg.KBDir(), err)
 		}
-		idx = emb
+		k.Index = emb
 	}
-	return idx, kb.NewRetriever(idx, kb.NewLexicalEmbedder()), nil
+	var ropts []kb.RetrieverOption
+	if k.Encoder != nil {
+		ropts = append(ropts, kb.WithDenseEncoder(k.Encoder))
+	}
+	k.Retriever = kb.NewRetriever(k.Index, kb.NewLexicalEmbedder(), ropts...)
+	return k, nil
 }
 
 func kbIngestCmd(f *rootFlags) *cobra.Command {
@@ -66,10 +116,12 @@ replaced or deleted. A running server picks the changes up on restart.`,
 			if err != nil {
 				return err
 			}
-			idx, _, err := openKB(cmd.Context(), cfg)
+			k, err := openKB(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
+			defer k.Close()
+			idx := k.Index
 			var bar *progressbar.ProgressBar
 			progress := func(done, total int) {
 				if quiet {
@@ -81,7 +133,7 @@ replaced or deleted. A running server picks the changes up on restart.`,
 				}
 				_ = bar.Set(done)
 			}
-			st, err := kb.Ingest(cmd.Context(), idx, kb.NewLexicalEmbedder(), args[0], progress)
+			st, err := kb.Ingest(cmd.Context(), idx, kb.NewLexicalEmbedder(), args[0], progress, k.ingestOptions()...)
 			if bar != nil {
 				_ = bar.Finish()
 			}

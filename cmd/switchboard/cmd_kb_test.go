@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 )
 
 func runCLI(t *testing.T, args ...string) string {
@@ -65,5 +66,65 @@ func TestKBEvalOnSharedData(t *testing.T) {
 	if rep.Banking77Acc < 0.915 || rep.CLINC150InScopeAcc < 0.91 || rep.CLINC150OOSRecall < 0.74 ||
 		rep.BQAcc == nil || *rep.BQAcc < 0.74 || *rep.LCQMCAcc < 0.78 || *rep.ATECCCKSAcc < 0.78 {
 		t.Fatalf("eval %+v", rep)
+	}
+}
+
+// TestDenseEncoderFromConfig configures an ONNX sentence encoder (kb.encoder_model and
+// kb.encoder_tokenizer through the environment), ingests an FAQ with it and asks a
+// paraphrase that shares no word with the FAQ question: only the dense path can answer.
+func TestDenseEncoderFromConfig(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	vectors := map[string][]float32{}
+	for axis, words := range [][]string{{"refund", "money", "back"}, {"card", "stolen", "plastic", "missing"}} {
+		for _, w := range words {
+			v := make([]float32, 2)
+			v[axis] = 1
+			vectors[w] = v
+		}
+	}
+	model, tok, err := onnxtest.WriteEncoder(dir, vectors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SWITCHBOARD_DATA_DIR", dir)
+	faq := filepath.Join(dir, "faq.csv")
+	os.WriteFile(faq, []byte("question,answer\nWhere is my refund?,Refunds take five days.\nMy card was stolen,Freeze it in the app.\n"), 0o644)
+
+	// without the encoder the paraphrase finds nothing
+	runCLI(t, "kb", "ingest", "-q", faq)
+	var got askResult
+	json.Unmarshal([]byte(runCLI(t, "ask", "money back")), &got)
+	if got.Answer == "Refunds take five days." && !got.Escalate {
+		t.Fatalf("lexical retrieval answered a paraphrase with no shared word: %+v", got)
+	}
+
+	t.Setenv("SWITCHBOARD_KB_ENCODER_MODEL", model)
+	t.Setenv("SWITCHBOARD_KB_ENCODER_TOKENIZER", tok)
+	if out := runCLI(t, "kb", "ingest", "-q", faq); !strings.Contains(out, `"updated":2`) {
+		t.Fatalf("switching on the encoder must re-embed every chunk: %s", out)
+	}
+	for q, want := range map[string]string{"money back": "Refunds take five days.", "plastic missing": "Freeze it in the app."} {
+		got = askResult{}
+		if err := json.Unmarshal([]byte(runCLI(t, "ask", q)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Answer != want || got.Escalate {
+			t.Errorf("ask %q with the encoder: %+v, want %q", q, got, want)
+		}
+	}
+	var checks []check
+	if err := json.Unmarshal([]byte(runCLI(t, "doctor", "--json")), &checks); err != nil {
+		t.Fatal(err)
+	}
+	shown := map[string]string{}
+	for _, c := range checks {
+		shown[c.Name] = c.Status + " " + c.Detail
+	}
+	if kb := shown["knowledge base"]; !strings.Contains(kb, "dense encoder") {
+		t.Errorf("doctor does not show the encoder: %q", kb)
+	}
+	if rt := shown["ONNX Runtime (encoder, vision, models)"]; !strings.HasPrefix(rt, "ok version 1.") {
+		t.Errorf("doctor on ONNX Runtime: %q", rt)
 	}
 }

@@ -25,6 +25,7 @@ type Config struct {
 	Limits   LimitsConfig   `yaml:"limits"`
 	Queue    QueueConfig    `yaml:"queue"`
 	KB       KBConfig       `yaml:"kb"`
+	Models   ModelsConfig   `yaml:"models"`
 	LLM      LLMConfig      `yaml:"llm"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
@@ -133,6 +134,15 @@ type KBConfig struct {
 	QdrantAddr       string  `yaml:"qdrant_addr" env:"SWITCHBOARD_QDRANT_ADDR"`
 	QdrantCollection string  `yaml:"qdrant_collection" env:"SWITCHBOARD_QDRANT_COLLECTION"`
 	QdrantAPIKey     string  `yaml:"qdrant_api_key" env:"SWITCHBOARD_QDRANT_API_KEY"`
+	EncoderModel     string  `yaml:"encoder_model" env:"SWITCHBOARD_KB_ENCODER_MODEL"`
+	EncoderTokenizer string  `yaml:"encoder_tokenizer" env:"SWITCHBOARD_KB_ENCODER_TOKENIZER"`
+	EncoderMaxTokens int     `yaml:"encoder_max_tokens" env:"SWITCHBOARD_KB_ENCODER_MAX_TOKENS"`
+	EncoderPooling   string  `yaml:"encoder_pooling" env:"SWITCHBOARD_KB_ENCODER_POOLING"`
+}
+
+// ModelsConfig configures the ONNX model runtime.
+type ModelsConfig struct {
+	ONNXRuntimeLib string `yaml:"onnxruntime_lib" env:"SWITCHBOARD_ONNXRUNTIME_LIB"`
 }
 
 // KBDir is the embedded index directory: kb.dir, or <data_dir>/kb.
@@ -222,7 +232,8 @@ func Default() Config {
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
 		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
-		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb"},
+		KB: KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb",
+			EncoderMaxTokens: 256, EncoderPooling: "mean"},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

@@ -55,7 +55,7 @@ func TestLoadGoodFile(t *testing.T) {
 		Cache:   CacheConfig{TicketTTL: 2 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
 		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
-		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb"},
+		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb", EncoderMaxTokens: 256, EncoderPooling: "mean"},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

@@ -70,6 +70,15 @@ func (c Config) Validate() error {
 	if f := c.KB.MinConfidence; f < 0 || f > 1 {
 		p.addf("kb.min_confidence: must be between 0 and 1 (got %g)", f)
 	}
+	if (c.KB.EncoderModel == "") != (c.KB.EncoderTokenizer == "") {
+		p.addf("kb.encoder_model and kb.encoder_tokenizer: set both or neither")
+	}
+	if c.KB.EncoderMaxTokens < 2 {
+		p.addf("kb.encoder_max_tokens: must be ≥ 2 (got %d)", c.KB.EncoderMaxTokens)
+	}
+	if m := c.KB.EncoderPooling; m != "mean" && m != "cls" {
+		p.addf("kb.encoder_pooling: must be mean or cls (got %q)", m)
+	}
 	if c.Limits.PerIPPerMinute < 0 || c.Limits.PerCustomerPerMinute < 0 {
 		p.addf("limits: per-minute limits must be ≥ 0, 0 disables (got %d and %d)", c.Limits.PerIPPerMinute, c.Limits.PerCustomerPerMinute)
 	}

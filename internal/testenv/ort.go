@@ -1,0 +1,20 @@
+package testenv
+
+import (
+	"testing"
+
+	"github.com/switchboard-cs/switchboard/models/ort"
+)
+
+// ORT loads ONNX Runtime (ort.FindLibrary's search: $SWITCHBOARD_ONNXRUNTIME_LIB, then
+// .deps/onnxruntime above the working directory, where scripts/fetch-onnxruntime.sh puts
+// it) and returns the library's path. The test skips when it cannot, or fails when InCI.
+func ORT(t testing.TB) string {
+	t.Helper()
+	path, err := ort.Init("")
+	if err != nil {
+		missing(t, err.Error()+" (make test fetches it with scripts/fetch-onnxruntime.sh)")
+		return ""
+	}
+	return path
+}

@@ -1,0 +1,25 @@
+package onnxtest
+
+// BertEncoder is a sentence-encoder graph with the inputs and output of a Hugging Face
+// BERT export (input_ids, attention_mask, token_type_ids, all int64 [batch, sequence] →
+// last_hidden_state float [batch, sequence, dim]). Its "transformer" is the embedding
+// layer alone: the hidden state of a token is words[id] + types[type id], zeroed where
+// attention_mask is 0; so a mean-pooled sentence vector is predictable from the rows.
+// words is vocabulary × dim, row-major; types is typeVocab × dim.
+func BertEncoder(words []float32, vocab int, types []float32, typeVocab, dim int) []byte {
+	g := &Graph{Name: "bert_embeddings"}
+	g.Input("input_ids", Int64, "batch", "sequence")
+	g.Input("attention_mask", Int64, "batch", "sequence")
+	g.Input("token_type_ids", Int64, "batch", "sequence")
+	g.Output("last_hidden_state", Float, "batch", "sequence", dim)
+	g.Float32("word_embeddings", []int64{int64(vocab), int64(dim)}, words)
+	g.Float32("token_type_embeddings", []int64{int64(typeVocab), int64(dim)}, types)
+	g.Int64s("unsqueeze_axes", []int64{1}, []int64{2})
+	g.Node("Gather", []string{"word_embeddings", "input_ids"}, []string{"word_vectors"}, IntAttr("axis", 0))
+	g.Node("Gather", []string{"token_type_embeddings", "token_type_ids"}, []string{"type_vectors"}, IntAttr("axis", 0))
+	g.Node("Add", []string{"word_vectors", "type_vectors"}, []string{"embedded"})
+	g.Node("Cast", []string{"attention_mask"}, []string{"mask_float"}, IntAttr("to", Float))
+	g.Node("Unsqueeze", []string{"mask_float", "unsqueeze_axes"}, []string{"mask_3d"})
+	g.Node("Mul", []string{"embedded", "mask_3d"}, []string{"last_hidden_state"})
+	return g.Model(13)
+}

@@ -1,0 +1,110 @@
+package ort_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
+	"github.com/switchboard-cs/switchboard/models/ort"
+)
+
+// encoderModel writes the onnxtest BERT-style graph with vocabulary 4, dimension 2.
+func encoderModel(t *testing.T) string {
+	t.Helper()
+	words := []float32{0, 0, 1, 2, 3, 4, 5, 6}
+	types := []float32{0.5, 0.25}
+	p := filepath.Join(t.TempDir(), "encoder.onnx")
+	if err := os.WriteFile(p, onnxtest.BertEncoder(words, 4, types, 1, 2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSessionRunsABertStyleGraph(t *testing.T) {
+	lib := testenv.ORT(t)
+	if ort.Version() == "" {
+		t.Fatalf("no version after loading %s", lib)
+	}
+	s, err := ort.Open(encoderModel(t), ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wantIn := []ort.IOInfo{
+		{Name: "input_ids", Type: "int64", Shape: []int64{-1, -1}},
+		{Name: "attention_mask", Type: "int64", Shape: []int64{-1, -1}},
+		{Name: "token_type_ids", Type: "int64", Shape: []int64{-1, -1}},
+	}
+	if d := cmp.Diff(wantIn, s.Inputs()); d != "" {
+		t.Errorf("inputs (-want +got):\n%s", d)
+	}
+	out, err := s.Run(context.Background(), map[string]ort.Tensor{
+		"input_ids":      {Shape: []int64{1, 3}, Int64: []int64{1, 3, 0}},
+		"attention_mask": {Shape: []int64{1, 3}, Int64: []int64{1, 1, 0}},
+		"token_type_ids": {Shape: []int64{1, 3}, Int64: []int64{0, 0, 0}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rows 1 and 3 plus the type row; the masked third position is zero
+	want := map[string]ort.Tensor{"last_hidden_state": {Shape: []int64{1, 3, 2}, Float32: []float32{1.5, 2.25, 5.5, 6.25, 0, 0}}}
+	if d := cmp.Diff(want, out); d != "" {
+		t.Errorf("outputs (-want +got):\n%s", d)
+	}
+}
+
+func TestSessionRejectsBadInput(t *testing.T) {
+	testenv.ORT(t)
+	s, err := ort.Open(encoderModel(t), ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ok := ort.Tensor{Shape: []int64{1, 2}, Int64: []int64{1, 2}}
+	for name, in := range map[string]map[string]ort.Tensor{
+		"missing input": {"input_ids": ok, "attention_mask": ok},
+		"short data":    {"input_ids": {Shape: []int64{1, 3}, Int64: []int64{1}}, "attention_mask": ok, "token_type_ids": ok},
+		"wrong rank":    {"input_ids": {Shape: []int64{2}, Int64: []int64{1, 2}}, "attention_mask": ok, "token_type_ids": ok},
+		"wrong type":    {"input_ids": {Shape: []int64{1, 2}, Float32: []float32{1, 2}}, "attention_mask": ok, "token_type_ids": ok},
+	} {
+		if _, err := s.Run(context.Background(), in); !errors.Is(err, ort.ErrBadInput) {
+			t.Errorf("%s: err = %v, want ErrBadInput", name, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	full := map[string]ort.Tensor{"input_ids": ok, "attention_mask": ok, "token_type_ids": ok}
+	if _, err := s.Run(ctx, full); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled run: err = %v", err)
+	}
+	// an id past the vocabulary is the model's own error, not a crash
+	if _, err := s.Run(context.Background(), map[string]ort.Tensor{
+		"input_ids": {Shape: []int64{1, 2}, Int64: []int64{1, 99}}, "attention_mask": ok, "token_type_ids": ok,
+	}); err == nil {
+		t.Error("out-of-vocabulary id: no error")
+	}
+}
+
+func TestOpenMissingFile(t *testing.T) {
+	testenv.ORT(t)
+	if _, err := ort.Open(filepath.Join(t.TempDir(), "nope.onnx"), ort.Options{}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("err = %v, want not-exist", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.onnx")
+	os.WriteFile(bad, []byte("not a model"), 0o644)
+	if _, err := ort.Open(bad, ort.Options{}); err == nil {
+		t.Error("garbage file opened")
+	}
+}
+
+func TestFindLibraryExplicitMustExist(t *testing.T) {
+	if _, err := ort.FindLibrary(filepath.Join(t.TempDir(), "libonnxruntime.so")); !errors.Is(err, ort.ErrNoRuntime) {
+		t.Errorf("err = %v, want ErrNoRuntime", err)
+	}
+}

@@ -23,3 +23,20 @@ func BertEncoder(words []float32, vocab int, types []float32, typeVocab, dim int
 	g.Node("Mul", []string{"embedded", "mask_3d"}, []string{"last_hidden_state"})
 	return g.Model(13)
 }
+
+// Offset is a classifier-shaped graph: input "input" float [batch, n] → output "output"
+// float [batch, n] = input + bias. Tests give each model version its own bias, so every
+// answer shows which version computed it, and rows show that batching kept requests
+// apart. batch is the first dimension: -1 for a dynamic batch axis.
+func Offset(n int, bias []float32, batch int) []byte {
+	g := &Graph{Name: "offset"}
+	var dim any = batch
+	if batch < 0 {
+		dim = "batch"
+	}
+	g.Input("input", Float, dim, n)
+	g.Output("output", Float, dim, n)
+	g.Float32("bias", []int64{int64(n)}, bias)
+	g.Node("Add", []string{"input", "bias"}, []string{"output"})
+	return g.Model(13)
+}

@@ -23,7 +23,7 @@ import (
 var ErrNoRuntime = errors.New("ort: ONNX Runtime not available")
 
 // EnvLibrary names the environment variable that points at the shared library.
-const EnvLibrary = "SWITCHBOARD_ONNXRUNTIME_LIB"
+const EnvLibrary = "SWITCHBOARD_ORT_LIB"
 
 var (
 	initMu   sync.Mutex
@@ -70,7 +70,7 @@ func Version() string {
 }
 
 // FindLibrary returns the ONNX Runtime shared library to load: explicit when set (it must
-// exist), else $SWITCHBOARD_ONNXRUNTIME_LIB, else the newest libonnxruntime.so.* under a
+// exist), else $SWITCHBOARD_ORT_LIB, else the newest libonnxruntime.so.* under a
 // .deps/onnxruntime folder in the working directory or one of its parents or beside the
 // executable's folder, else a system copy in the usual library folders.
 func FindLibrary(explicit string) (string, error) {

@@ -226,7 +226,7 @@ func shadowCounter(reg *prometheus.Registry) prometheus.Collector {
 type collectorFunc func(chan<- prometheus.Metric)
 
 func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) { prometheus.DescribeByCollect(f, ch) }
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric)  { f(ch) }
+func (f collectorFunc) Collect(ch chan<- prometheus.Metric) { f(ch) }
 
 func TestDynamicBatchingKeepsRequestsApart(t *testing.T) {
 	ctx := context.Background()

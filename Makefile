@@ -4,7 +4,7 @@ GO := $(shell scripts/ensure-go.sh)
 BIN := bin/switchboard
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build bench vet fmt-check deps
+.PHONY: run test build bench vet fmt-check deps models
 
 build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
@@ -34,3 +34,9 @@ fmt-check:
 
 bench: build
 	./$(BIN) bench routing --json
+
+# ResNet50 (torchvision architecture, random weights) exported to ONNX with Debian's
+# PyTorch into the model repository: ./data/models/resnet50/1, or MODELS_DIR=…
+# Installs python3-torch/python3-torchvision first when missing (as root).
+models:
+	@scripts/make-models.sh

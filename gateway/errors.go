@@ -7,7 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/tickets"
+	"github.com/switchboard-cs/switchboard/vision"
 )
 
 // Gateway's own sentinels.
@@ -24,15 +26,18 @@ var (
 func statusOf(err error) (int, string) {
 	var maxErr *http.MaxBytesError
 	switch {
-	case errors.As(err, &maxErr), errors.Is(err, errTooLarge):
+	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, vision.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, errUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
 	case errors.Is(err, errForbiddenRole), errors.Is(err, tickets.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
-	case errors.Is(err, errBadRequest), errors.Is(err, tickets.ErrInvalid):
+	case errors.Is(err, models.ErrInvalid):
+		return http.StatusUnprocessableEntity, "invalid_model"
+	case errors.Is(err, errBadRequest), errors.Is(err, tickets.ErrInvalid), errors.Is(err, models.ErrBadInput),
+		errors.Is(err, vision.ErrImage):
 		return http.StatusBadRequest, "invalid"
-	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound):
+	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound), errors.Is(err, models.ErrNotFound):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, tickets.ErrNoCapacity):
 		return http.StatusConflict, "no_capacity"
@@ -40,7 +45,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, errUnavailable):
+	case errors.Is(err, errUnavailable), errors.Is(err, models.ErrUnavailable), errors.Is(err, models.ErrOverloaded):
 		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "timeout"

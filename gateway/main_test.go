@@ -14,8 +14,10 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
+	"github.com/switchboard-cs/switchboard/vision"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -91,9 +93,15 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 		deps.Understander, deps.Answerer = understand, understand
 	}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(reg), log)
+	modelRepo, err := models.Open(context.Background(), models.Options{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(modelRepo.Close)
 	opts := Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
-		Ingress: ingress, Process: process,
-		Ready: []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
+		Ingress: ingress, Process: process, Models: modelRepo,
+		Vision: vision.NewClassifier(modelRepo, vision.Options{Model: "none"}),
+		Ready:  []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
 	for _, m := range mutate {
 		m(&opts)
 		opts.Limits.Redis = rdb

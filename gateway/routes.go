@@ -8,9 +8,17 @@ var (
 	supervisors = []Role{RoleSupervisor, RoleAdmin}
 	auditors    = []Role{RoleAuditor, RoleAdmin}
 	customers   = []Role{RoleCustomer}
+	mlEngineers = []Role{RoleMLEngineer, RoleAdmin}
+	imageStaff  = []Role{RoleAgent, RoleSupervisor, RoleAdmin, RoleMLEngineer}
 	// everyoneServed: a customer (own conversations) and staff.
 	everyoneServed = []Role{RoleCustomer, RoleAgent, RoleSupervisor, RoleAdmin}
 )
+
+// modelUploadRoute takes model files: its body limit is Options.MaxModelBytes.
+const modelUploadRoute = "/v1/models/:model/versions"
+
+// classifyRoute takes an image: its body limit is Options.MaxImageBytes.
+const classifyRoute = "/v1/vision/classify"
 
 // register declares every route with the roles it admits. The RBAC test
 // walks this list against its own expected matrix.
@@ -61,6 +69,16 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/agents", supervisors, s.listAgents)
 	s.handle(http.MethodPut, "/v1/agents/:id", supervisors, s.putAgent)
 	s.handle(http.MethodPut, "/v1/agents/:id/status", supervisors, s.setAgentStatus)
+
+	// ML engineers: the model registry.
+	s.handle(http.MethodGet, "/v1/models", mlEngineers, s.listModels)
+	s.handle(http.MethodPost, modelUploadRoute, mlEngineers, s.pushModel)
+	s.handle(http.MethodPost, "/v1/models/:model/versions/:version/validate", mlEngineers, s.validateModel)
+	for _, op := range []string{"activate", "canary", "shadow", "rollback", "latest"} {
+		s.handle(http.MethodPost, "/v1/models/:model/"+op, mlEngineers, s.changeModel(op))
+	}
+
+	s.handle(http.MethodPost, classifyRoute, imageStaff, s.classifyImage)
 
 	// Auditors.
 	s.handle(http.MethodGet, "/v1/audit", auditors, s.auditLog)

@@ -26,6 +26,9 @@ import (
 type Checker struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Optional checks report a reason without making the server unready (a stage that
+	// fails open, such as vision).
+	Optional bool
 }
 
 // Options wires a Server.
@@ -48,7 +51,11 @@ type Options struct {
 	Webhook        *Webhook           // nil: channel off
 	WeCom          *WeCom             // nil: channel off
 	Limits         RateLimits
-	TrustedProxies []string // reverse proxies whose X-Forwarded-For is believed
+	TrustedProxies []string        // reverse proxies whose X-Forwarded-For is believed
+	Models         ModelRegistry   // ML-engineer routes (nil: they answer 503)
+	MaxModelBytes  int64           // body limit of a model upload (default 2 GiB)
+	Vision         ImageClassifier // nil: the vision stage is off
+	MaxImageBytes  int64           // body limit of an image to classify (default 20 MiB)
 }
 
 // Route describes one registered API route and the roles it admits
@@ -78,6 +85,12 @@ func New(o Options) *Server {
 	gin.SetMode(gin.ReleaseMode)
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
+	}
+	if o.MaxImageBytes <= 0 {
+		o.MaxImageBytes = 20 << 20
+	}
+	if o.MaxModelBytes <= 0 {
+		o.MaxModelBytes = 2 << 30
 	}
 	if o.AtRiskFraction <= 0 {
 		o.AtRiskFraction = 0.2
@@ -156,11 +169,18 @@ func (s *Server) secureHeaders(c *gin.Context) {
 }
 
 func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.opts.MaxBodyBytes {
-		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, c.Request.ContentLength, s.opts.MaxBodyBytes))
+	limit := s.opts.MaxBodyBytes
+	switch c.FullPath() {
+	case modelUploadRoute:
+		limit = s.opts.MaxModelBytes
+	case classifyRoute:
+		limit = s.opts.MaxImageBytes + 64<<10 // multipart overhead
+	}
+	if c.Request.ContentLength > limit {
+		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, c.Request.ContentLength, limit))
 		return
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 
@@ -216,7 +236,12 @@ func (s *Server) readyz(c *gin.Context) {
 	out, ok := gin.H{}, true
 	for _, chk := range s.opts.Ready {
 		if err := chk.Check(ctx); err != nil {
-			out[chk.Name], ok = err.Error(), false
+			out[chk.Name] = err.Error()
+			if chk.Optional {
+				out[chk.Name] = "unavailable (optional): " + err.Error()
+			} else {
+				ok = false
+			}
 		} else {
 			out[chk.Name] = "ok"
 		}

@@ -135,33 +135,74 @@ func (rt *routing) versions() []*version {
 // Infer runs the named model: the canary for its share of requests, else the active
 // version; a shadow version, when set, also runs in the background and is compared.
 func (r *Registry) Infer(ctx context.Context, name string, in map[string]ort.Tensor) (Result, error) {
+	l, err := r.Acquire(name)
+	if err != nil {
+		return Result{}, err
+	}
+	defer l.Release()
+	return l.Infer(ctx, in)
+}
+
+// Lease holds one version of a model for one request, so that a caller can prepare its
+// inputs from that version's manifest (preprocessing differs between versions) and be
+// sure the same version runs them, whatever swaps happen meanwhile.
+type Lease struct {
+	r      *Registry
+	m      *model
+	v      *version
+	role   string
+	shadow *version
+}
+
+// Acquire picks the version that serves the next request of the named model (the canary
+// for its share, else the active one). Release must follow.
+func (r *Registry) Acquire(name string) (*Lease, error) {
 	m := (*r.models.Load())[name]
 	if m == nil {
-		return Result{}, fmt.Errorf("%w: model %q", ErrNotFound, name)
+		return nil, fmt.Errorf("%w: model %q", ErrNotFound, name)
 	}
 	for {
 		rt := m.route.Load()
 		if rt.active == nil {
-			return Result{}, fmt.Errorf("%w: model %q", ErrUnavailable, name)
+			return nil, fmt.Errorf("%w: model %q", ErrUnavailable, name)
 		}
 		v, role := rt.active, "active"
 		if rt.canary != nil && rand.IntN(100) < rt.canaryPercent {
 			v, role = rt.canary, "canary"
 		}
-		if !v.acquire() {
-			continue // swapped out between the load and the acquire: read the new routing
+		if v.acquire() {
+			return &Lease{r: r, m: m, v: v, role: role, shadow: rt.shadow}, nil
 		}
-		out, err := v.infer(ctx, in)
-		v.release()
-		r.metrics.requests.WithLabelValues(name, v.m.Version, role).Inc()
-		if err != nil {
-			return Result{Model: name, Version: v.m.Version}, err
-		}
-		if rt.shadow != nil && rt.shadow != v {
-			r.runShadow(m, rt.shadow, in, out)
-		}
-		return Result{Outputs: out, Model: name, Version: v.m.Version, Labels: v.labels()}, nil
+		// swapped out between the load and the acquire: read the new routing
 	}
+}
+
+// Manifest is the leased version's manifest.
+func (l *Lease) Manifest() *Manifest { return l.v.m }
+
+// Release gives the version back; a draining version closes after its last release.
+func (l *Lease) Release() {
+	if l.v != nil {
+		l.v.release()
+		l.v = nil
+	}
+}
+
+// Infer runs the leased version (and the shadow, in the background).
+func (l *Lease) Infer(ctx context.Context, in map[string]ort.Tensor) (Result, error) {
+	v := l.v
+	if v == nil {
+		return Result{}, fmt.Errorf("%w: lease already released", ErrUnavailable)
+	}
+	out, err := v.infer(ctx, in)
+	l.r.metrics.requests.WithLabelValues(l.m.name, v.m.Version, l.role).Inc()
+	if err != nil {
+		return Result{Model: l.m.name, Version: v.m.Version}, err
+	}
+	if l.shadow != nil && l.shadow != v {
+		l.r.runShadow(l.m, l.shadow, in, out)
+	}
+	return Result{Outputs: out, Model: l.m.name, Version: v.m.Version, Labels: v.labels()}, nil
 }
 
 // runShadow runs s on a copy of the inputs in the background (at most two at a time per

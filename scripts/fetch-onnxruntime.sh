@@ -25,7 +25,7 @@ fi
 case "$(uname -s)/$(uname -m)" in
 Linux/x86_64) ;;
 *)
-  log "no prebuilt library for $(uname -s)/$(uname -m) in onnxruntime-node; install ONNX Runtime >= 1.24 and set SWITCHBOARD_ONNXRUNTIME_LIB"
+  log "no prebuilt library for $(uname -s)/$(uname -m) in onnxruntime-node; install ONNX Runtime >= 1.24 and set SWITCHBOARD_ORT_LIB"
   exit 1
   ;;
 esac

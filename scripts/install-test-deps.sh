@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-test-deps.sh — make sure the PostgreSQL server programs (initdb, pg_ctl, postgres)
-# and redis-server that the integration tests need are installed.
+# and redis-server that the integration tests need are installed, and libjpeg-turbo
+# (libturbojpeg0) for the vision stage.
 #
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
 # retries); otherwise it prints what to install and exits 0 — tests then skip with that
@@ -25,9 +26,17 @@ have_redis() {
     [[ -x /usr/bin/redis-server || -x /usr/local/bin/redis-server || -x /usr/sbin/redis-server ]]
 }
 
+have_turbojpeg() {
+  ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0' ||
+    [[ -e /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0 || -e /usr/lib/aarch64-linux-gnu/libturbojpeg.so.0 ]]
+}
+
 missing_packages() {
   have_postgres || echo postgresql
   have_redis || echo redis-server
+  # libjpeg-turbo: the vision stage decodes JPEGs at reduced scale with it (loaded at run
+  # time; without it photos are decoded in Go, about 4× slower)
+  have_turbojpeg || echo libturbojpeg0
 }
 
 # deny_service_starts stops package scripts from starting services during the install (and
@@ -58,7 +67,7 @@ main() {
   local -a missing
   mapfile -t missing < <(missing_packages)
   if ((${#missing[@]} == 0)); then
-    log "PostgreSQL server programs and redis-server are installed"
+    log "PostgreSQL server programs, redis-server and libturbojpeg are installed"
     return 0
   fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models/ort"
+	"github.com/switchboard-cs/switchboard/vision"
 )
 
 // check is one line of the doctor's report.
@@ -74,7 +75,8 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 		"npm pack vosk@0.3.39 && tar xzf vosk-0.3.39.tgz && export SWITCHBOARD_VOSK_LIB=$PWD/package/lib/linux-x86_64/libvosk.so"))
 	out = append(out, checkLibrary("PocketSphinx (speech)", "SWITCHBOARD_POCKETSPHINX_LIB", "libpocketsphinx.so",
 		"apt-get install -y libpocketsphinx-dev pocketsphinx-en-us"))
-	return append(out, checkModels(cfg), checkKB(ctx, cfg), checkChannels(cfg))
+	out = append(out, checkModels(ctx, cfg)...)
+	return append(out, checkKB(ctx, cfg), checkChannels(cfg))
 }
 
 // checkKB reports the knowledge base the respond stage answers from.
@@ -125,16 +127,48 @@ func checkChannels(cfg config.Config) check {
 }
 
 // checkModels lists the ONNX models in the model repository folder.
-func checkModels(cfg config.Config) check {
-	dir := filepath.Join(cfg.DataDir, "models")
-	found, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*.onnx"))
-	more, _ := filepath.Glob(filepath.Join(dir, "*.onnx"))
-	found = append(found, more...)
-	if len(found) == 0 {
-		return check{Name: "models", Status: "optional", Detail: "no ONNX models under " + dir + "; the vision stage stays off",
-			Fix: "copy a trained model to " + filepath.Join(dir, "NAME", "VERSION", "model.onnx")}
+func checkModels(ctx context.Context, cfg config.Config) []check {
+	dir := cfg.ModelsDir()
+	c := check{Name: "models"}
+	reg, err := openModels(ctx, cfg, nil, nil)
+	if err != nil {
+		c.Status, c.Detail = "unreachable", err.Error()
+		c.Fix = "check models.dir"
+		return []check{c}
 	}
-	return check{Name: "models", Status: "ok", Detail: fmt.Sprintf("%d ONNX model(s) under %s", len(found), dir)}
+	defer reg.Close()
+	list := reg.List()
+	var serving, refused []string
+	for _, m := range list {
+		for _, v := range m.Versions {
+			if slices.Contains(v.Roles, "active") {
+				serving = append(serving, m.Name+"/"+v.Version)
+			}
+			if v.Error != "" {
+				refused = append(refused, m.Name+"/"+v.Version+": "+v.Error)
+			}
+		}
+	}
+	switch {
+	case len(list) == 0:
+		c.Status, c.Detail = "optional", "no models under "+dir+"; the vision stage stays off"
+		c.Fix = "make models (ResNet50), or switchboard models push NAME model.onnx manifest.yaml"
+	case len(refused) > 0:
+		c.Status, c.Detail = "optional", fmt.Sprintf("serving %v; refused: %s", serving, strings.Join(refused, "; "))
+		c.Fix = "switchboard models list; fix or remove the refused versions"
+	default:
+		c.Status, c.Detail = "ok", fmt.Sprintf("serving %v from %s", serving, dir)
+	}
+	v := check{Name: "vision"}
+	if clf, err := openVision(cfg, reg); err != nil {
+		v.Status, v.Detail, v.Fix = "optional", "off: "+err.Error(), "make models, or set vision.model"
+	} else {
+		v.Status, v.Detail = "ok", "photos are classified by model "+clf.Model()
+		if err := vision.TurboJPEG(); err != nil {
+			v.Detail += "; " + err.Error()
+		}
+	}
+	return []check{c, v}
 }
 
 func checkPostgres(ctx context.Context, cfg config.Config) check {
@@ -215,7 +249,7 @@ func checkONNXRuntime(cfg config.Config) check {
 		if c.Required {
 			c.Status = "missing"
 		}
-		c.Fix = "scripts/fetch-onnxruntime.sh (or set models.onnxruntime_lib / SWITCHBOARD_ONNXRUNTIME_LIB)"
+		c.Fix = "scripts/fetch-onnxruntime.sh (or set models.onnxruntime_lib / SWITCHBOARD_ORT_LIB)"
 		return c
 	}
 	c.Status, c.Detail = "ok", fmt.Sprintf("version %s from %s", ort.Version(), path)

@@ -74,6 +74,19 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return err
 	}
+	modelReg, err := openModels(ctx, cfg, a.registry, log)
+	if err != nil {
+		return err
+	}
+	defer modelReg.Close()
+	clf, whyNoVision := openVision(cfg, modelReg)
+	if whyNoVision != nil {
+		log.Warn("vision stage off; photos pass through unlabelled", "reason", whyNoVision)
+	}
+	var classifier gateway.ImageClassifier
+	if clf != nil {
+		classifier = clf
+	}
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence}}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
@@ -89,9 +102,11 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
+		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes,
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+			{Name: "vision", Check: visionReady(clf, whyNoVision, modelReg), Optional: true},
 		}})
 
 	bg, stopBG := context.WithCancel(ctx)
@@ -102,6 +117,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
 	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
 	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
+	wg.Go(func() { modelReg.Watch(bg, cfg.Models.WatchInterval) })
 	for range cfg.Queue.Workers {
 		wg.Go(func() { worker.Run(bg) })
 	}

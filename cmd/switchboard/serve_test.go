@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -187,18 +189,23 @@ func TestDoctorReportsWhatIsMissing(t *testing.T) {
 func TestDoctorFindsModels(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
-	if c := checkModels(cfg); c.Status != "optional" || c.Fix == "" {
+	ctx := context.Background()
+	if c := checkModels(ctx, cfg); c[0].Status != "optional" || c[0].Fix == "" || c[1].Status != "optional" {
 		t.Fatalf("empty repository: %+v", c)
 	}
-	dir := cfg.DataDir + "/models/mobilenet/1"
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	testenv.ORT(t)
+	visiontest.MobileNet(t, cfg.ModelsDir(), "mobilenet", 1, "")
+	// a broken version is reported with its reason
+	dir := filepath.Join(cfg.ModelsDir(), "mobilenet", "2")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "model.onnx"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, "manifest.yaml"), []byte("task: image-classification\ninputs: [{name: input, type: float32, shape: [-1, 3, 224, 224]}]\noutputs: [{name: output, type: float32, shape: [-1, 1000]}]\n"), 0o644)
+	c := checkModels(ctx, cfg)
+	if !strings.Contains(c[0].Detail, "mobilenet/1") || !strings.Contains(c[0].Detail, "mobilenet/2: ") {
+		t.Fatalf("models check: %+v", c[0])
 	}
-	if err := os.WriteFile(dir+"/model.onnx", []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if c := checkModels(cfg); c.Status != "ok" || !strings.Contains(c.Detail, "1 ONNX model") {
-		t.Fatalf("one model: %+v", c)
+	if c[1].Status != "ok" || !strings.Contains(c[1].Detail, "mobilenet") {
+		t.Fatalf("vision check: %+v", c[1])
 	}
 }
 
@@ -259,5 +266,58 @@ func TestServeAnswersFromIngestedFAQ(t *testing.T) {
 	}
 	if got := request(t, cust, "POST", base+"/v1/messages", `{"text":"my parrot ate the router"}`, &reply); got != 200 || !reply.Escalated {
 		t.Fatalf("unknown question did not hand over: %d %+v", got, reply)
+	}
+}
+
+// TestServeReportsAndServesVision: without a model the vision stage is reported off in
+// /readyz while the server stays ready; with MobileNet in the repository (picked up by
+// a restart) an agent's photo is classified, naming the model version.
+func TestServeReportsAndServesVision(t *testing.T) {
+	if _, err := embedded.FindPostgres(); err != nil {
+		if testenv.InCI() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	testenv.ORT(t)
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = freeAddr(t)
+	cfg.Log.Level = "error"
+	t.Setenv("SWITCHBOARD_DATA_DIR", cfg.DataDir)
+	base, stop := startServe(t, cfg)
+	var ready struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || !ready.Ready ||
+		!strings.Contains(ready.Checks["vision"], "unavailable (optional)") {
+		t.Fatalf("readyz without a model: %d %+v", code, ready)
+	}
+	stop()
+
+	visiontest.MobileNet(t, cfg.ModelsDir(), "imagenet", 1, "")
+	base, stop = startServe(t, cfg)
+	defer stop()
+	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || ready.Checks["vision"] != "ok" {
+		t.Fatalf("readyz with a model: %d %+v", code, ready)
+	}
+	var tok bytes.Buffer
+	root := rootCmd()
+	root.SetOut(&tok)
+	root.SetArgs([]string{"token", "alice", "--role", "agent"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	photo, _ := os.ReadFile(visiontest.Photo(t, "images_wonnx/bald_eagle.jpeg"))
+	var res struct {
+		Labels []struct {
+			Index int `json:"index"`
+		} `json:"labels"`
+		Model, Version string
+	}
+	if code := request(t, strings.TrimSpace(tok.String()), "POST", base+"/v1/vision/classify", string(photo), &res); code != 200 ||
+		len(res.Labels) == 0 || res.Labels[0].Index != 22 || res.Model != "imagenet" || res.Version != "1" {
+		t.Fatalf("classify: %d %+v", code, res)
 	}
 }

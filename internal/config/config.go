@@ -26,6 +26,7 @@ type Config struct {
 	Queue    QueueConfig    `yaml:"queue"`
 	KB       KBConfig       `yaml:"kb"`
 	Models   ModelsConfig   `yaml:"models"`
+	Vision   VisionConfig   `yaml:"vision"`
 	LLM      LLMConfig      `yaml:"llm"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
@@ -140,9 +141,31 @@ type KBConfig struct {
 	EncoderPooling   string  `yaml:"encoder_pooling" env:"SWITCHBOARD_KB_ENCODER_POOLING"`
 }
 
-// ModelsConfig configures the ONNX model runtime.
+// ModelsConfig configures the ONNX model runtime and the model repository.
 type ModelsConfig struct {
-	ONNXRuntimeLib string `yaml:"onnxruntime_lib" env:"SWITCHBOARD_ONNXRUNTIME_LIB"`
+	ONNXRuntimeLib string        `yaml:"onnxruntime_lib" env:"SWITCHBOARD_ORT_LIB"`
+	Dir            string        `yaml:"dir" env:"SWITCHBOARD_MODELS_DIR"`
+	WatchInterval  time.Duration `yaml:"watch_interval" env:"SWITCHBOARD_MODELS_WATCH_INTERVAL"`
+	IntraOpThreads int           `yaml:"intra_op_threads" env:"SWITCHBOARD_MODELS_INTRA_OP_THREADS"`
+	InterOpThreads int           `yaml:"inter_op_threads" env:"SWITCHBOARD_MODELS_INTER_OP_THREADS"`
+	Concurrency    int           `yaml:"concurrency" env:"SWITCHBOARD_MODELS_CONCURRENCY"`
+}
+
+// VisionConfig configures the vision stage (customer photos).
+type VisionConfig struct {
+	Model          string `yaml:"model" env:"SWITCHBOARD_VISION_MODEL"`
+	TopK           int    `yaml:"top_k" env:"SWITCHBOARD_VISION_TOP_K"`
+	MaxBytes       int64  `yaml:"max_bytes" env:"SWITCHBOARD_VISION_MAX_BYTES"`
+	MaxPixels      int64  `yaml:"max_pixels" env:"SWITCHBOARD_VISION_MAX_PIXELS"`
+	CategoriesFile string `yaml:"categories_file" env:"SWITCHBOARD_VISION_CATEGORIES_FILE"`
+}
+
+// ModelsDir is the model repository: models.dir, or <data_dir>/models.
+func (c Config) ModelsDir() string {
+	if c.Models.Dir != "" {
+		return c.Models.Dir
+	}
+	return filepath.Join(c.DataDir, "models")
 }
 
 // KBDir is the embedded index directory: kb.dir, or <data_dir>/kb.
@@ -234,6 +257,8 @@ func Default() Config {
 		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
 		KB: KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb",
 			EncoderMaxTokens: 256, EncoderPooling: "mean"},
+		Models: ModelsConfig{WatchInterval: 5 * time.Second},
+		Vision: VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

@@ -56,6 +56,8 @@ func TestLoadGoodFile(t *testing.T) {
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
 		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
 		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb", EncoderMaxTokens: 256, EncoderPooling: "mean"},
+		Models:  ModelsConfig{WatchInterval: 5 * time.Second},
+		Vision:  VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

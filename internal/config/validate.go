@@ -79,6 +79,13 @@ func (c Config) Validate() error {
 	if m := c.KB.EncoderPooling; m != "mean" && m != "cls" {
 		p.addf("kb.encoder_pooling: must be mean or cls (got %q)", m)
 	}
+	p.positive("models.watch_interval", c.Models.WatchInterval)
+	if c.Models.IntraOpThreads < 0 || c.Models.InterOpThreads < 0 || c.Models.Concurrency < 0 {
+		p.addf("models: thread counts and concurrency must be ≥ 0, 0 means the default")
+	}
+	if c.Vision.TopK < 1 || c.Vision.MaxBytes < 1 || c.Vision.MaxPixels < 1 {
+		p.addf("vision: top_k, max_bytes and max_pixels must be ≥ 1")
+	}
 	if c.Limits.PerIPPerMinute < 0 || c.Limits.PerCustomerPerMinute < 0 {
 		p.addf("limits: per-minute limits must be ≥ 0, 0 disables (got %d and %d)", c.Limits.PerIPPerMinute, c.Limits.PerCustomerPerMinute)
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/switchboard-cs/switchboard/models/ort"
 )
 
-// ORT loads ONNX Runtime (ort.FindLibrary's search: $SWITCHBOARD_ONNXRUNTIME_LIB, then
+// ORT loads ONNX Runtime (ort.FindLibrary's search: $SWITCHBOARD_ORT_LIB, then
 // .deps/onnxruntime above the working directory, where scripts/fetch-onnxruntime.sh puts
 // it) and returns the library's path. The test skips when it cannot, or fails when InCI.
 func ORT(t testing.TB) string {

@@ -40,3 +40,27 @@ func Offset(n int, bias []float32, batch int) []byte {
 	g.Node("Add", []string{"input", "bias"}, []string{"output"})
 	return g.Model(13)
 }
+
+// ConstantClassifier has an image classifier's interface (input "input" float
+// [batch, 3, size, size], output "output" float [batch, classes]) and answers class top
+// for every image (its logit 10, the others 0, plus a millionth of the image mean so the
+// input is really read). Tests use it as a version whose answers are recognisable.
+func ConstantClassifier(size, classes, top int) []byte {
+	g := &Graph{Name: "constant_classifier"}
+	g.Input("input", Float, "batch", 3, size, size)
+	g.Output("output", Float, "batch", classes)
+	w := make([]float32, classes)
+	b := make([]float32, classes)
+	for i := range w {
+		w[i] = 1e-6
+	}
+	b[top] = 10
+	g.Float32("weights", []int64{1, int64(classes)}, w)
+	g.Float32("bias", []int64{int64(classes)}, b)
+	g.Int64s("flat", []int64{2}, []int64{-1, 1})
+	g.Node("ReduceMean", []string{"input"}, []string{"mean"}, IntsAttr("axes", 1, 2, 3), IntAttr("keepdims", 1))
+	g.Node("Reshape", []string{"mean", "flat"}, []string{"mean_2d"})
+	g.Node("MatMul", []string{"mean_2d", "weights"}, []string{"scores"})
+	g.Node("Add", []string{"scores", "bias"}, []string{"output"})
+	return g.Model(13)
+}

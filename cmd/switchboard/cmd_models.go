@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/models"
+	"github.com/switchboard-cs/switchboard/models/ort"
+)
+
+// openModels opens the model repository of cfg. ONNX Runtime is loaded from
+// models.onnxruntime_lib (or the default search) when there is anything to load.
+func openModels(ctx context.Context, cfg config.Config, reg prometheus.Registerer, log *slog.Logger) (*models.Registry, error) {
+	if _, err := ort.Init(cfg.Models.ONNXRuntimeLib); err != nil && log != nil {
+		log.Warn("ONNX Runtime not loaded; models cannot serve", "err", err)
+	}
+	return models.Open(ctx, models.Options{
+		Dir: cfg.ModelsDir(), Logger: log, Registerer: reg,
+		Session:     ort.Options{IntraOpThreads: cfg.Models.IntraOpThreads, InterOpThreads: cfg.Models.InterOpThreads},
+		Concurrency: cfg.Models.Concurrency,
+		Evaluators:  evaluators(cfg),
+	})
+}
+
+func modelsCmd(f *rootFlags) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "models",
+		Short: "Model repository: list, push, validate, activate, canary, shadow, rollback",
+		Long: `Manages the ONNX model repository (models.dir, default <data_dir>/models). Changes are
+written to <name>/state.json; running servers pick them up within models.watch_interval.
+The same operations are served over REST to the ml-engineer role (/v1/models…).`,
+	}
+	// run opens the registry, runs op and prints the model's status.
+	run := func(cmd *cobra.Command, name string, op func(ctx context.Context, r *models.Registry) (any, error)) error {
+		cfg, err := f.load()
+		if err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		r, err := openModels(ctx, cfg, nil, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})))
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		extra, err := op(ctx, r)
+		if err != nil {
+			return err
+		}
+		out := map[string]any{}
+		if extra != nil {
+			out["result"] = extra
+		}
+		for _, m := range r.List() {
+			if m.Name == name {
+				out["model"] = m
+			}
+		}
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use: "list", Short: "Models, versions, what serves and why a version was refused", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			r, err := openModels(cmd.Context(), cfg, nil, nil)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(r.List())
+			}
+			printModels(cmd.OutOrStdout(), r.List())
+			return nil
+		},
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(list,
+		&cobra.Command{
+			Use: "push NAME MODEL.onnx MANIFEST.yaml", Short: "Add a new version (labels and eval files the manifest names are copied too)",
+			Args: cobra.ExactArgs(3),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) {
+					v, err := r.Push(ctx, a[0], a[1], a[2])
+					if err != nil {
+						return nil, err
+					}
+					if err := r.Refresh(ctx); err != nil {
+						return nil, err
+					}
+					return map[string]string{"pushed": v}, nil
+				})
+			},
+		},
+		&cobra.Command{
+			Use: "validate NAME VERSION", Short: "Load, check and evaluate a version without serving it", Args: cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) {
+					res, err := r.Validate(ctx, a[0], a[1])
+					return map[string]any{"valid": err == nil, "eval": res}, err
+				})
+			},
+		},
+		&cobra.Command{
+			Use: "activate NAME VERSION", Short: "Serve VERSION (pinned)", Args: cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Activate(ctx, a[0], a[1]) })
+			},
+		},
+		&cobra.Command{
+			Use: "canary NAME VERSION PERCENT", Short: "Send PERCENT of requests to VERSION (0 ends the canary)", Args: cobra.ExactArgs(3),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				pct, err := strconv.Atoi(a[2])
+				if err != nil {
+					return fmt.Errorf("percent %q: want a whole number from 0 to 100", a[2])
+				}
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Canary(ctx, a[0], a[1], pct) })
+			},
+		},
+		&cobra.Command{
+			Use: "shadow NAME [VERSION]", Short: "Run VERSION on live traffic without answering (no VERSION ends it)", Args: cobra.RangeArgs(1, 2),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				ver := ""
+				if len(a) == 2 {
+					ver = a[1]
+				}
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Shadow(ctx, a[0], ver) })
+			},
+		},
+		&cobra.Command{
+			Use: "rollback NAME", Short: "Serve the previously active version again", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Rollback(ctx, a[0]) })
+			},
+		},
+		&cobra.Command{
+			Use: "latest NAME", Short: "Serve the newest valid version from now on", Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Latest(ctx, a[0]) })
+			},
+		},
+	)
+	return cmd
+}
+
+func printModels(w io.Writer, list []models.ModelStatus) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tTASK\tPOLICY\tVERSION\tROLES\tNOTE")
+	for _, m := range list {
+		for _, v := range m.Versions {
+			roles := fmt.Sprint(v.Roles)
+			if len(v.Roles) == 0 {
+				roles = "-"
+			}
+			note := v.Error
+			if v.Eval != nil {
+				note = fmt.Sprintf("eval: accuracy %.3f on %d, p99 %.1f ms", v.Eval.Accuracy, v.Eval.N, v.Eval.P99Ms)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", m.Name, m.Task, m.State.Policy, v.Version, roles, note)
+		}
+	}
+	tw.Flush()
+}

@@ -71,6 +71,9 @@ type Result struct {
 // ErrTooLarge before any inference runs.
 func (c *Classifier) Classify(ctx context.Context, data []byte) (Result, error) {
 	start := time.Now()
+	if _, _, _, err := CheckHeader(data, c.opts.Limits); err != nil {
+		return Result{}, err
+	}
 	lease, err := c.reg.Acquire(c.opts.Model)
 	if err != nil {
 		return Result{}, err

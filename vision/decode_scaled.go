@@ -1,6 +1,7 @@
 package vision
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -39,4 +40,28 @@ func (p Preprocess) minShortSide() int {
 		return p.ResizeShort
 	}
 	return p.Crop
+}
+
+// CheckHeader reads only the size limit, the format and the header of data: whatever it
+// refuses, Decode would refuse too, at a fraction of the cost (no pixels are decoded).
+func CheckHeader(data []byte, lim Limits) (format string, width, height int, err error) {
+	lim = lim.withDefaults()
+	if int64(len(data)) > lim.MaxBytes {
+		return "", 0, 0, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
+	}
+	f, ok := sniff(data)
+	if !ok {
+		return "", 0, 0, fmt.Errorf("%w: unknown format (want JPEG, PNG, WebP or GIF)", ErrImage)
+	}
+	cfg, err := f.config(bytes.NewReader(data))
+	if err != nil {
+		return f.name, 0, 0, fmt.Errorf("%w: %s header: %v", ErrImage, f.name, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return f.name, 0, 0, fmt.Errorf("%w: %s of %d×%d pixels", ErrImage, f.name, cfg.Width, cfg.Height)
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
+		return f.name, 0, 0, fmt.Errorf("%w: %d×%d = %d pixels, limit %d", ErrTooLarge, cfg.Width, cfg.Height, px, lim.MaxPixels)
+	}
+	return f.name, cfg.Width, cfg.Height, nil
 }

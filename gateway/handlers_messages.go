@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,12 +19,100 @@ import (
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
-// messageRequest is a customer message over the REST channel.
+// messageRequest is a customer message over the REST channel: JSON (media base64 in
+// "images" and "audio") or multipart/form-data (fields of the same names; files in
+// "image" and "audio" parts).
 type messageRequest struct {
-	MessageID      string `json:"message_id"` // the client's idempotency key
-	ConversationID string `json:"conversation_id"`
-	DisplayName    string `json:"display_name"`
-	Text           string `json:"text"`
+	MessageID      string      `json:"message_id"` // the client's idempotency key
+	ConversationID string      `json:"conversation_id"`
+	DisplayName    string      `json:"display_name"`
+	Text           string      `json:"text"`
+	Images         []mediaPart `json:"images"`
+	Audio          []mediaPart `json:"audio"`
+}
+
+// mediaPart is one photo or voice note of a REST message.
+type mediaPart struct {
+	Data []byte `json:"data"` // base64 in JSON
+	MIME string `json:"mime"`
+}
+
+// Media limits of one REST message.
+const (
+	maxImagesPerMessage = 4
+	maxAudioPerMessage  = 2
+)
+
+// readMessage decodes a REST message, JSON or multipart.
+func (s *Server) readMessage(c *gin.Context) (messageRequest, error) {
+	var in messageRequest
+	if !strings.HasPrefix(c.GetHeader("Content-Type"), "multipart/form-data") {
+		return in, bind(c, &in)
+	}
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return in, fmt.Errorf("%w: multipart: %v", errBadRequest, err)
+	}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return in, nil
+		}
+		if err != nil {
+			return in, fmt.Errorf("%w: multipart: %v", errBadRequest, err)
+		}
+		name := part.FormName()
+		limit := int64(16 << 10)
+		if name == "image" || name == "audio" {
+			limit = s.opts.MaxImageBytes
+		}
+		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		if err != nil {
+			return in, err
+		}
+		if int64(len(data)) > limit {
+			return in, fmt.Errorf("%w: part %q is over %d bytes", errTooLarge, name, limit)
+		}
+		switch name {
+		case "message_id":
+			in.MessageID = string(data)
+		case "conversation_id":
+			in.ConversationID = string(data)
+		case "display_name":
+			in.DisplayName = string(data)
+		case "text":
+			in.Text = string(data)
+		case "image":
+			in.Images = append(in.Images, mediaPart{Data: data, MIME: part.Header.Get("Content-Type")})
+		case "audio":
+			in.Audio = append(in.Audio, mediaPart{Data: data, MIME: part.Header.Get("Content-Type")})
+		default:
+			return in, fmt.Errorf("%w: unknown part %q (want text, image, audio, message_id, conversation_id, display_name)", errBadRequest, name)
+		}
+	}
+}
+
+// parts turns a REST message into pipeline parts, checking the media limits.
+func (s *Server) parts(in messageRequest) ([]pipeline.Part, error) {
+	if len(in.Images) > maxImagesPerMessage || len(in.Audio) > maxAudioPerMessage {
+		return nil, fmt.Errorf("%w: at most %d images and %d voice notes per message", errBadRequest, maxImagesPerMessage, maxAudioPerMessage)
+	}
+	var parts []pipeline.Part
+	if strings.TrimSpace(in.Text) != "" {
+		parts = append(parts, pipeline.Part{Kind: pipeline.PartText, Text: in.Text})
+	}
+	for kind, media := range map[pipeline.PartKind][]mediaPart{pipeline.PartImage: in.Images, pipeline.PartAudio: in.Audio} {
+		for _, m := range media {
+			if len(m.Data) == 0 {
+				return nil, fmt.Errorf("%w: an empty %s part", errBadRequest, kind)
+			}
+			if int64(len(m.Data)) > s.opts.MaxImageBytes {
+				return nil, fmt.Errorf("%w: a %s of %d bytes, limit %d", errTooLarge, kind, len(m.Data), s.opts.MaxImageBytes)
+			}
+			parts = append(parts, pipeline.Part{Kind: kind, Data: m.Data, MIME: m.MIME})
+		}
+	}
+	return parts, nil
 }
 
 // MessageReply is the bot's answer to one message (also replayed verbatim
@@ -55,8 +144,8 @@ const restLease = 30 * time.Second
 // postMessage runs a customer's text message through the pipeline and
 // answers with the bot's reply. The message is durable before the answer.
 func (s *Server) postMessage(c *gin.Context) {
-	var in messageRequest
-	if err := bind(c, &in); err != nil {
+	in, err := s.readMessage(c)
+	if err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -74,9 +163,13 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	if s.opts.Ingress == nil || s.opts.Process == nil {
 		return MessageReply{}, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable)
 	}
-	if strings.TrimSpace(in.Text) == "" || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text+in.DisplayName+in.MessageID) ||
+	parts, err := s.parts(in)
+	if err != nil {
+		return MessageReply{}, err
+	}
+	if len(parts) == 0 || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text+in.DisplayName+in.MessageID) ||
 		len(in.MessageID) > 200 || len(in.DisplayName) > 200 || strings.ContainsRune(in.MessageID, 0) {
-		return MessageReply{}, fmt.Errorf("%w: text must be 1 to 16384 bytes of UTF-8; message_id and display_name at most 200 bytes", errBadRequest)
+		return MessageReply{}, fmt.Errorf("%w: a message needs text (at most 16384 bytes of UTF-8), a photo or a voice note; message_id and display_name at most 200 bytes", errBadRequest)
 	}
 	if in.MessageID == "" {
 		in.MessageID = uuid.NewString()
@@ -84,7 +177,7 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	// The key is the client's: it is unique per customer, not globally.
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: customerRef + ":" + in.MessageID, ConversationID: in.ConversationID,
 		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
-		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
+		Parts: parts}
 	if err := s.opts.Ingress.Run(ctx, t); err != nil {
 		return MessageReply{}, err
 	}

@@ -61,7 +61,7 @@ func newInstance(t *testing.T, pool *pgxpool.Pool, prefix string) *instance {
 func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand interface {
 	Understander
 	Answerer
-}, mutate ...func(*Options)) *instance {
+}, mutate ...any) *instance {
 	t.Helper()
 	rdb, _ := testenv.Redis(t)
 	ring, err := fieldcrypt.New(map[string][]byte{"k1": []byte("data-key-data-key-data-key-32byt")}, "k1", []byte("index-key-index-key-index-key-32"))
@@ -92,6 +92,11 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	if understand != nil {
 		deps.Understander, deps.Answerer = understand, understand
 	}
+	for _, m := range mutate {
+		if f, ok := m.(func(*PipelineDeps)); ok {
+			f(&deps)
+		}
+	}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(reg), log)
 	modelRepo, err := models.Open(context.Background(), models.Options{Dir: t.TempDir(), Logger: log})
 	if err != nil {
@@ -103,8 +108,10 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 		Vision: vision.NewClassifier(modelRepo, vision.Options{Model: "none"}),
 		Ready:  []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
 	for _, m := range mutate {
-		m(&opts)
-		opts.Limits.Redis = rdb
+		if f, ok := m.(func(*Options)); ok {
+			f(&opts)
+			opts.Limits.Redis = rdb
+		}
 	}
 	srv := New(opts)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -17,6 +17,10 @@ var (
 // modelUploadRoute takes model files: its body limit is Options.MaxModelBytes.
 const modelUploadRoute = "/v1/models/:model/versions"
 
+// messagesRoute takes customer messages with media: its body limit grows with
+// Options.MaxImageBytes.
+const messagesRoute = "/v1/messages"
+
 // classifyRoute takes an image: its body limit is Options.MaxImageBytes.
 const classifyRoute = "/v1/vision/classify"
 
@@ -40,7 +44,7 @@ func (s *Server) register() {
 
 	// Customers over the REST channel (the token's subject is the
 	// pseudonymous customer id).
-	s.handle(http.MethodPost, "/v1/messages", customers, s.limited(s.postMessage))
+	s.handle(http.MethodPost, messagesRoute, customers, s.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
 	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.chatSocket)
 	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.revealPII)

@@ -175,6 +175,9 @@ func (s *Server) limitBody(c *gin.Context) {
 		limit = s.opts.MaxModelBytes
 	case classifyRoute:
 		limit = s.opts.MaxImageBytes + 64<<10 // multipart overhead
+	case messagesRoute:
+		// a few photos or voice notes, base64 in JSON or multipart
+		limit = s.opts.MaxBodyBytes + 4*(maxImagesPerMessage+maxAudioPerMessage)*s.opts.MaxImageBytes/3
 	}
 	if c.Request.ContentLength > limit {
 		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, c.Request.ContentLength, limit))

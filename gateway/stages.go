@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,6 +45,8 @@ type Answerer interface {
 func redactStage(r *pii.Redactor) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		raw := strings.ReplaceAll(t.RawText(), "\x00", "") // PostgreSQL text cannot hold NUL
+		// only the vision stage writes photo markers: a customer's look-alike is defused
+		raw = strings.ReplaceAll(raw, "[photo:", "(photo:")
 		res, err := r.Redact(ctx, raw)
 		if err != nil {
 			return err
@@ -56,26 +59,41 @@ func redactStage(r *pii.Redactor) pipeline.Stage {
 				t.Secrets = append(t.Secrets, pipeline.Secret{Placeholder: sp.Placeholder, Kind: sp.Type, Value: raw[sp.Start:sp.End]})
 			}
 		}
-		if strings.TrimSpace(t.Text) == "" {
-			t.Text = mediaMarker(t.Parts)
+		if m := mediaMarker(t); m != "" {
+			if strings.TrimSpace(t.Text) == "" {
+				t.Text = m
+			} else {
+				t.Text += "\n" + m
+			}
 		}
 		return nil
 	})
 }
 
-// mediaMarker stands for media no stage could turn into text (no speech or
-// vision stage configured), so the transcript shows that something came.
-func mediaMarker(parts []pipeline.Part) string {
-	var kinds []string
-	for _, p := range parts {
+// mediaMarker makes the turn's media visible in the transcript: photos with the labels
+// the vision stage gave them (or "[photo]" without one), and voice messages no speech
+// stage transcribed.
+func mediaMarker(t *pipeline.Turn) string {
+	var marks []string
+	photos := 0
+	for _, p := range t.Parts {
 		switch p.Kind {
 		case pipeline.PartAudio:
-			kinds = append(kinds, "[voice message]")
+			if t.Transcript == "" {
+				marks = append(marks, "[voice message]")
+			}
 		case pipeline.PartImage:
-			kinds = append(kinds, "[photo]")
+			photos++
 		}
 	}
-	return strings.Join(kinds, " ")
+	if photos > 0 {
+		if len(t.Labels) > 0 {
+			marks = append(marks, photoMarker(t.Labels, t.Categories))
+		} else {
+			marks = append(marks, strings.TrimSpace(strings.Repeat("[photo] ", photos)))
+		}
+	}
+	return strings.Join(marks, " ")
 }
 
 // persistStage makes the redacted turn durable before anything answers it;
@@ -104,6 +122,10 @@ func understandStage(u Understander) pipeline.Stage {
 			return err
 		}
 		t.Language, t.Intent, t.IntentConfidence, t.WantsHuman, t.Frustrated = r.Language, r.Intent, r.Confidence, r.WantsHuman, r.Frustrated
+		// a photo's support category stands in for an intent the words did not give
+		if cats := turnCategories(t); len(cats) > 0 && (t.Intent == "" || t.IntentConfidence < 0.5) {
+			t.Intent, t.IntentConfidence = cats[0], 1
+		}
 		return nil
 	})
 }
@@ -135,6 +157,12 @@ var botActor = tickets.Actor{ID: "bot"}
 func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		skills, byIntent := pol.IntentSkills[t.Intent]
+		// photos' support categories are skills too (a "damaged parcel" group)
+		for _, c := range turnCategories(t) {
+			if !slices.Contains(skills, c) {
+				skills = append(slices.Clone(skills), c)
+			}
+		}
 		if !t.WantsHuman && !byIntent && t.Reply != "" && t.Confidence >= pol.MinConfidence {
 			return nil
 		}
@@ -193,16 +221,38 @@ type PipelineDeps struct {
 	Understander Understander
 	Answerer     Answerer
 	Escalation   EscalationPolicy
+	// Vision labels photos (nil: photos are stored as "[photo]").
+	Vision ImageClassifier
+	// Fetchers download media that channels deliver by reference, by channel name.
+	Fetchers map[string]MediaFetcher
+	// MaxMediaBytes bounds one fetched medium (default 20 MiB).
+	MaxMediaBytes int64
 }
 
 // IngressSteps run while the channel waits: redaction (fail-closed) and
 // persistence (fail-closed). Once they pass, the turn is durable and the
 // channel may be acknowledged.
+//
+// Media stages run first and fail open: fetch (media the channel sent by reference) and
+// vision (labels for photos), as in DESIGN.md §2.
 func (d PipelineDeps) IngressSteps() []pipeline.Step {
-	return []pipeline.Step{
+	var steps []pipeline.Step
+	if len(d.Fetchers) > 0 {
+		max := d.MaxMediaBytes
+		if max <= 0 {
+			max = 20 << 20
+		}
+		steps = append(steps, pipeline.Step{Name: "fetch", Stage: fetchStage(d.Fetchers, max), Timeout: 10 * time.Second,
+			Skip: func(t *pipeline.Turn) bool { return !hasMediaToFetch(t) }})
+	}
+	if d.Vision != nil {
+		steps = append(steps, pipeline.Step{Name: "vision", Stage: visionStage(d.Vision), Timeout: 5 * time.Second,
+			Skip: func(t *pipeline.Turn) bool { return !hasImage(t) }})
+	}
+	return append(steps, []pipeline.Step{
 		{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second},
 		{Name: "persist", Stage: persistStage(d.Tickets.Store), FailClosed: true, Timeout: 5 * time.Second},
-	}
+	}...)
 }
 
 // ProcessSteps answer a stored turn, in the order of DESIGN.md §2. They run

@@ -87,13 +87,14 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if clf != nil {
 		classifier = clf
 	}
-	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
-		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence}}
-	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	ch, err := channels(cfg)
 	if err != nil {
 		return err
 	}
+	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
+		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence},
+		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: cfg.Vision.MaxBytes}
+	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
 		Lease: cfg.Queue.Lease, MaxAttempts: cfg.Queue.MaxAttempts}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
@@ -158,6 +159,18 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return err
 	}
 	return nil
+}
+
+// fetchers are the channels that deliver media by reference.
+func (c channelSet) fetchers() map[string]gateway.MediaFetcher {
+	out := map[string]gateway.MediaFetcher{}
+	if c.telegram != nil {
+		out["telegram"] = c.telegram
+	}
+	if c.wecom != nil {
+		out["wecom"] = c.wecom
+	}
+	return out
 }
 
 // channelSet holds the configured webhook channels.

@@ -65,6 +65,7 @@ type Turn struct {
 	// asr and vision.
 	Transcript string
 	Labels     []Label
+	Categories []string // support categories the photos' labels map to
 
 	// redact: the only text later stages see. Secrets hold the originals
 	// behind the placeholders, in memory only, for the encrypted vault.

@@ -79,6 +79,8 @@ type model struct {
 	state   State
 	stateAt time.Time // mtime of state.json last applied
 	shadowQ chan struct{}
+	// shadow comparisons since the shadow version was last set
+	shadowRuns, shadowAgree atomic.Int64
 }
 
 // routing is what requests read: immutable once published.
@@ -230,7 +232,12 @@ func (r *Registry) runShadow(m *model, s *version, in, answer map[string]ort.Ten
 		if err != nil {
 			return
 		}
-		r.metrics.shadow.WithLabelValues(m.name, s.m.Version, strconv.FormatBool(argmax(out[first].Float32) == want)).Inc()
+		agree := argmax(out[first].Float32) == want
+		r.metrics.shadow.WithLabelValues(m.name, s.m.Version, strconv.FormatBool(agree)).Inc()
+		m.shadowRuns.Add(1)
+		if agree {
+			m.shadowAgree.Add(1)
+		}
 	})
 }
 

@@ -203,6 +203,10 @@ func TestCanaryShadowAndMetrics(t *testing.T) {
 	if testutil.ToFloat64(shadowCounter(reg)) == 0 {
 		t.Fatal("no shadow comparison counted")
 	}
+	// both versions add a constant to every row, so top-1 always agrees
+	if sh := r.List()[0].Shadow; sh == nil || sh.Version != "2" || sh.Compared == 0 || sh.Agreement != 1 {
+		t.Fatalf("shadow stats %+v", sh)
+	}
 	if n, err := testutil.GatherAndCount(reg, "switchboard_model_inference_seconds", "switchboard_model_version_info"); err != nil || n < 3 {
 		t.Fatalf("metrics: %d series, %v", n, err)
 	}

@@ -48,6 +48,14 @@ type ModelStatus struct {
 	Task     string          `json:"task,omitempty"`
 	State    State           `json:"state"`
 	Versions []VersionStatus `json:"versions"`
+	Shadow   *ShadowStats    `json:"shadow,omitempty"`
+}
+
+// ShadowStats compare the shadow version with the answering one on live traffic.
+type ShadowStats struct {
+	Version   string  `json:"version"`
+	Compared  int64   `json:"compared"`
+	Agreement float64 `json:"agreement"` // share of requests with the same top-1 class
 }
 
 // List describes every model and version in the repository.
@@ -68,6 +76,12 @@ func (r *Registry) List() []ModelStatus {
 		st := ModelStatus{Name: name, State: m.state}
 		if rt.active != nil {
 			st.Task = rt.active.m.Task
+		}
+		if rt.shadow != nil {
+			st.Shadow = &ShadowStats{Version: rt.shadow.m.Version, Compared: m.shadowRuns.Load()}
+			if st.Shadow.Compared > 0 {
+				st.Shadow.Agreement = float64(m.shadowAgree.Load()) / float64(st.Shadow.Compared)
+			}
 		}
 		for _, ver := range r.versionsOnDisk(name) {
 			vs := VersionStatus{Version: ver}
@@ -259,6 +273,10 @@ func (r *Registry) apply(ctx context.Context, m *model, st *State, explicit bool
 			return err
 		}
 		next.shadow = v
+	}
+	if prev := m.route.Load().shadow; prev == nil || next.shadow == nil || prev.m.Version != next.shadow.m.Version {
+		m.shadowRuns.Store(0)
+		m.shadowAgree.Store(0)
 	}
 	r.publish(m, &next)
 	m.state = *st

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
+	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
 
 func runCLI(t *testing.T, args ...string) string {
@@ -127,4 +128,24 @@ func TestDenseEncoderFromConfig(t *testing.T) {
 	if rt := shown["ONNX Runtime (encoder, vision, models)"]; !strings.HasPrefix(rt, "ok version 1.") {
 		t.Errorf("doctor on ONNX Runtime: %q", rt)
 	}
+}
+
+// TestBenchVisionRuns runs `bench vision` on MobileNet (ResNet50 needs `make models`) for
+// a few iterations: the gateway and raw paths both classify, the ratio is computed.
+func TestBenchVisionRuns(t *testing.T) {
+	testenv.ORT(t)
+	dir := t.TempDir()
+	version := visiontest.MobileNet(t, dir, "mobilenet", 1, "")
+	t.Setenv("SWITCHBOARD_DATA_DIR", dir)
+	var res VisionBenchResult
+	out := runCLI(t, "bench", "vision", "--json", "--model", version, "--iterations", "5", "--seconds", "0.5", "--clients", "4",
+		"--data", testenv.SharedData(t, ""))
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.P50Ms <= 0 || res.RawP50Ms <= 0 || res.OverheadRatio < 1 || res.ImagePixels < 1_000_000 ||
+		res.UnbatchedPS <= 0 || res.BatchedPS <= 0 {
+		t.Fatalf("bench vision %+v", res)
+	}
+	t.Logf("%+v", res)
 }

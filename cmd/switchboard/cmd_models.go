@@ -175,4 +175,10 @@ func printModels(w io.Writer, list []models.ModelStatus) {
 		}
 	}
 	tw.Flush()
+	for _, m := range list {
+		if m.Shadow != nil {
+			fmt.Fprintf(w, "%s: shadow version %s agrees with the answering version on %.1f%% of %d requests\n",
+				m.Name, m.Shadow.Version, 100*m.Shadow.Agreement, m.Shadow.Compared)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -55,6 +56,11 @@ func NewClassifier(reg Registry, opts Options) *Classifier {
 // Model is the name of the model the classifier uses.
 func (c *Classifier) Model() string { return c.opts.Model }
 
+var (
+	pixPool    = sync.Pool{New: func() any { return new([]byte) }}
+	tensorPool = sync.Pool{New: func() any { return new([]float32) }}
+)
+
 // Result is one image's classification.
 type Result struct {
 	Labels     []Label  `json:"labels"`
@@ -84,14 +90,25 @@ func (c *Classifier) Classify(ctx context.Context, data []byte) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	img, format, err := DecodeFor(data, c.opts.Limits, prep.pre.minShortSide())
+	// pixels and tensor come from pools: a photo allocates a megabyte or more, and
+	// fresh memory costs page faults and collections on the request path
+	pix := pixPool.Get().(*[]byte)
+	defer pixPool.Put(pix)
+	img, format, err := decodeFor(data, c.opts.Limits, prep.pre.minShortSide(), *pix)
 	if err != nil {
 		return Result{}, err
 	}
-	tensor, shape, err := prep.pre.Tensor(img)
+	if m, ok := img.(*image.RGBA); ok && cap(m.Pix) > cap(*pix) {
+		*pix = m.Pix[:0] // keep the larger buffer for the next photo
+	}
+	buf := tensorPool.Get().(*[]float32)
+	defer tensorPool.Put(buf)
+	tensor, err := prep.pre.AppendTensor((*buf)[:0], img)
 	if err != nil {
 		return Result{}, err
 	}
+	*buf = tensor[:0]
+	shape := prep.pre.Shape(1)
 	res, err := lease.Infer(ctx, map[string]ort.Tensor{m.Inputs[0].Name: {Shape: shape, Float32: tensor}})
 	if err != nil {
 		return Result{Model: res.Model, Version: res.Version}, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -159,5 +161,37 @@ func TestDecodeForScalesJPEGsWithTurboJPEG(t *testing.T) {
 	}
 	if _, _, err := vision.DecodeFor([]byte("\xff\xd8\xff garbage"), vision.DefaultLimits(), 256); !errors.Is(err, vision.ErrImage) {
 		t.Fatalf("garbage JPEG: %v", err)
+	}
+}
+
+// TestOpaqueRGBAFastPathMatchesGeneralPath: the direct sampling of upright opaque RGBA
+// images gives the tensor the general grid path gives for the same pixels.
+func TestOpaqueRGBAFastPathMatchesGeneralPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, size := range [][2]int{{434, 325}, {300, 500}, {256, 256}, {230, 700}} {
+		rgba := image.NewRGBA(image.Rect(0, 0, size[0], size[1]))
+		for i := range rgba.Pix {
+			rgba.Pix[i] = uint8(rng.IntN(256))
+			if i%4 == 3 {
+				rgba.Pix[i] = 255
+			}
+		}
+		nrgba := &image.NRGBA{Pix: rgba.Pix, Stride: rgba.Stride, Rect: rgba.Rect} // same bytes, general path
+		for _, pre := range []vision.Preprocess{
+			{ResizeShort: 256, Crop: 224, Mean: []float32{.485, .456, .406}, Std: []float32{.229, .224, .225}},
+			{ResizeShort: 256, Crop: 224, Color: "BGR", Layout: "NHWC"},
+			{Crop: 224},
+		} {
+			fast, _, err := pre.Tensor(rgba)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow, _, _ := pre.Tensor(nrgba)
+			for i := range fast {
+				if d := fast[i] - slow[i]; d > 1e-4 || d < -1e-4 {
+					t.Fatalf("%v %+v: value %d: fast %v, general %v", size, pre, i, fast[i], slow[i])
+				}
+			}
+		}
 	}
 }

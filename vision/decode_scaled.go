@@ -13,12 +13,18 @@ import (
 // everything else, or a JPEG libjpeg-turbo rejects, goes through Decode. Limits apply as
 // for Decode.
 func DecodeFor(data []byte, lim Limits, minShort int) (image.Image, string, error) {
+	return decodeFor(data, lim, minShort, nil)
+}
+
+// decodeFor is DecodeFor that lets libjpeg-turbo decode into buf (the classifier's
+// pooled buffers); the image is only valid as long as buf is.
+func decodeFor(data []byte, lim Limits, minShort int, buf []byte) (image.Image, string, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
 	}
 	if f, ok := sniff(data); ok && f.name == "jpeg" && TurboJPEG() == nil {
-		img, err := decodeJPEGScaled(data, lim, minShort)
+		img, err := decodeJPEGScaledInto(data, lim, minShort, buf)
 		if err == nil {
 			if o := exifOrientation(data); o != 1 {
 				return &Oriented{Src: img, Orientation: o}, "jpeg", nil

@@ -168,6 +168,12 @@ func (p Preprocess) AppendTensor(dst []float32, img image.Image) ([]float32, err
 		return dst, fmt.Errorf("%w: empty image", ErrImage)
 	}
 	g := q.plan(b.Dx(), b.Dy(), orient)
+	if m, ok := directRGBA(src, orient, g); ok {
+		n := q.Len()
+		dst = slices.Grow(dst, n)
+		q.sampleOpaqueRGBA(dst[len(dst):len(dst)+n], m, g)
+		return dst[:len(dst)+n], nil
+	}
 	grid := getGrid(3 * len(g.xs.spans) * len(g.ys.spans))
 	defer putGrid(grid)
 	gather(*grid, sourceOf(src, g.xs.spans), g.xs.spans, g.ys.spans)

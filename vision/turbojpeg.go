@@ -99,6 +99,11 @@ var errTurbo = errors.New("vision: turbojpeg")
 // short side is at least minShort (full size when minShort ≤ 0), checking the pixel
 // limit from the header first.
 func decodeJPEGScaled(data []byte, lim Limits, minShort int) (*image.RGBA, error) {
+	return decodeJPEGScaledInto(data, lim, minShort, nil)
+}
+
+// decodeJPEGScaledInto is decodeJPEGScaled decoding into buf when it is large enough.
+func decodeJPEGScaledInto(data []byte, lim Limits, minShort int, buf []byte) (*image.RGBA, error) {
 	if err := TurboJPEG(); err != nil {
 		return nil, err
 	}
@@ -120,7 +125,12 @@ func decodeJPEGScaled(data []byte, lim Limits, minShort int) (*image.RGBA, error
 		return nil, fmt.Errorf("%w: %d×%d pixels, limit %d", ErrTooLarge, w, ht, lim.MaxPixels)
 	}
 	sw, sh := scaledSize(int(w), int(ht), minShort)
-	img := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	var img *image.RGBA
+	if need := 4 * sw * sh; cap(buf) >= need {
+		img = &image.RGBA{Pix: buf[:need], Stride: 4 * sw, Rect: image.Rect(0, 0, sw, sh)}
+	} else {
+		img = image.NewRGBA(image.Rect(0, 0, sw, sh))
+	}
 	if C.sb_tj_decompress(h, src, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&img.Pix[0])),
 		C.int(sw), C.int(img.Stride), C.int(sh), tjpfRGBA, tjFastDCT|tjFastUpsample|tjNoRealloc) != 0 {
 		return nil, fmt.Errorf("%w: %s", ErrImage, C.GoString(C.sb_tj_err(h)))

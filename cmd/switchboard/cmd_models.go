@@ -26,10 +26,19 @@ func openModels(ctx context.Context, cfg config.Config, reg prometheus.Registere
 	}
 	return models.Open(ctx, models.Options{
 		Dir: cfg.ModelsDir(), Logger: log, Registerer: reg,
-		Session:     ort.Options{IntraOpThreads: cfg.Models.IntraOpThreads, InterOpThreads: cfg.Models.InterOpThreads},
+		Session:     sessionOptions(cfg),
 		Concurrency: cfg.Models.Concurrency,
 		Evaluators:  evaluators(cfg),
 	})
+}
+
+// sessionOptions are the ONNX Runtime session settings of cfg.
+func sessionOptions(cfg config.Config) ort.Options {
+	o := ort.Options{IntraOpThreads: cfg.Models.IntraOpThreads, InterOpThreads: cfg.Models.InterOpThreads}
+	if !cfg.Models.Spin {
+		o.Config = map[string]string{"session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0"}
+	}
+	return o
 }
 
 func modelsCmd(f *rootFlags) *cobra.Command {

@@ -149,6 +149,7 @@ type ModelsConfig struct {
 	IntraOpThreads int           `yaml:"intra_op_threads" env:"SWITCHBOARD_MODELS_INTRA_OP_THREADS"`
 	InterOpThreads int           `yaml:"inter_op_threads" env:"SWITCHBOARD_MODELS_INTER_OP_THREADS"`
 	Concurrency    int           `yaml:"concurrency" env:"SWITCHBOARD_MODELS_CONCURRENCY"`
+	Spin           bool          `yaml:"spin" env:"SWITCHBOARD_MODELS_SPIN"`
 }
 
 // VisionConfig configures the vision stage (customer photos).

@@ -32,6 +32,10 @@ type Tensor struct {
 type Options struct {
 	IntraOpThreads int
 	InterOpThreads int
+	// Config holds ONNX Runtime session configuration entries, for example
+	// "session.intra_op.allow_spinning": "0" so that idle worker threads do not spin
+	// on cores the gateway needs for decoding between runs.
+	Config map[string]string
 }
 
 // Session is one loaded model. Run is safe for concurrent use; Close must not race with
@@ -69,6 +73,11 @@ func Open(path string, opts Options) (*Session, error) {
 	if opts.InterOpThreads > 0 {
 		if err := so.SetInterOpNumThreads(opts.InterOpThreads); err != nil {
 			return nil, fmt.Errorf("ort: inter-op threads: %w", err)
+		}
+	}
+	for k, v := range opts.Config {
+		if err := so.AddSessionConfigEntry(k, v); err != nil {
+			return nil, fmt.Errorf("ort: session config %s=%s: %w", k, v, err)
 		}
 	}
 	sess := &Session{path: path, inputs: infos(ins), outputs: infos(outs)}

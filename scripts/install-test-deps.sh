@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-test-deps.sh — make sure the PostgreSQL server programs (initdb, pg_ctl, postgres)
 # and redis-server that the integration tests need are installed, and libjpeg-turbo
-# (libturbojpeg0) for the vision stage.
+# (libturbojpeg0) for the vision stage, libopusfile and the speech tools of the asr tests.
 #
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
 # retries); otherwise it prints what to install and exits 0 — tests then skip with that
@@ -26,10 +26,12 @@ have_redis() {
     [[ -x /usr/bin/redis-server || -x /usr/local/bin/redis-server || -x /usr/sbin/redis-server ]]
 }
 
-have_turbojpeg() {
-  ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0' ||
-    [[ -e /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0 || -e /usr/lib/aarch64-linux-gnu/libturbojpeg.so.0 ]]
+have_lib() {
+  ldconfig -p 2>/dev/null | grep -qF "$1 " ||
+    [[ -e /usr/lib/x86_64-linux-gnu/$1 || -e /usr/lib/aarch64-linux-gnu/$1 ]]
 }
+
+have_turbojpeg() { have_lib libturbojpeg.so.0; }
 
 missing_packages() {
   have_postgres || echo postgresql
@@ -37,6 +39,12 @@ missing_packages() {
   # libjpeg-turbo: the vision stage decodes JPEGs at reduced scale with it (loaded at run
   # time; without it photos are decoded in Go, about 4× slower)
   have_turbojpeg || echo libturbojpeg0
+  # speech: libopusfile decodes OGG/Opus voice notes (loaded at run time); the tests
+  # synthesize and convert speech with espeak-ng, opusenc and sox
+  have_lib libopusfile.so.0 || echo libopusfile0
+  command -v espeak-ng >/dev/null 2>&1 || echo espeak-ng
+  command -v opusenc >/dev/null 2>&1 || echo opus-tools
+  command -v sox >/dev/null 2>&1 || echo sox
 }
 
 # deny_service_starts stops package scripts from starting services during the install (and
@@ -67,7 +75,7 @@ main() {
   local -a missing
   mapfile -t missing < <(missing_packages)
   if ((${#missing[@]} == 0)); then
-    log "PostgreSQL server programs, redis-server and libturbojpeg are installed"
+    log "PostgreSQL server programs, redis-server and the media libraries and tools are installed"
     return 0
   fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

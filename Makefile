@@ -19,11 +19,12 @@ run: deps build
 test: deps fmt-check vet
 	$(GO) test -count=1 -timeout 25m ./...
 
-# PostgreSQL/Redis server binaries (as root, when missing) and ONNX Runtime's
-# shared library under .deps/onnxruntime (from the npm registry).
+# PostgreSQL/Redis server binaries and the media libraries (as root, when missing), and
+# ONNX Runtime's and Vosk's shared libraries under .deps/ (from the npm registry).
 deps:
 	@scripts/install-test-deps.sh
 	@scripts/fetch-onnxruntime.sh >/dev/null || echo "deps: no ONNX Runtime; the ONNX stages stay off (see switchboard doctor)"
+	@scripts/fetch-vosk.sh >/dev/null || echo "deps: no libvosk; the Vosk engine stays off (see switchboard doctor)"
 
 vet:
 	$(GO) vet ./...

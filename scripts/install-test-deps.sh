@@ -42,6 +42,10 @@ missing_packages() {
   # speech: libopusfile decodes OGG/Opus voice notes (loaded at run time); the tests
   # synthesize and convert speech with espeak-ng, opusenc and sox
   have_lib libopusfile.so.0 || echo libopusfile0
+  # PocketSphinx and its US-English model (loaded at run time by asr/pocketsphinx)
+  have_lib libpocketsphinx.so.3 || echo libpocketsphinx3
+  have_lib libsphinxbase.so.3 || echo libsphinxbase3
+  [[ -d /usr/share/pocketsphinx/model/en-us ]] || echo pocketsphinx-en-us
   command -v espeak-ng >/dev/null 2>&1 || echo espeak-ng
   command -v opusenc >/dev/null 2>&1 || echo opus-tools
   command -v sox >/dev/null 2>&1 || echo sox

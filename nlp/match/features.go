@@ -1,6 +1,8 @@
 package match
 
 import (
+	"github.com/switchboard-cs/switchboard/internal/editdist"
+
 	"math"
 	"slices"
 )
@@ -157,7 +159,7 @@ func (x *IDF) lengthFeatures(f []float64, a, b []string) {
 	}
 	f[FeatLenRatio] = short / long
 	f[FeatLenDiff] = math.Log1p(long - short)
-	f[FeatEditSim] = 1 - float64(editDistance(a, b))/long
+	f[FeatEditSim] = 1 - float64(editdist.Distance(a, b))/long
 	substr, subseq := commonRuns(a, b)
 	f[FeatSubstrMax], f[FeatSubseqMax] = float64(substr)/long, float64(subseq)/long
 	if short > 0 {

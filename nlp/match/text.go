@@ -119,30 +119,6 @@ func counts(terms []string) map[string]int {
 	return m
 }
 
-// editDistance is the Levenshtein distance between two unit sequences.
-func editDistance(a, b []string) int {
-	if len(a) < len(b) {
-		a, b = b, a
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // commonRuns returns the length of the longest common substring and of the longest
 // common subsequence of two unit sequences.
 func commonRuns(a, b []string) (substr, subseq int) {

@@ -1,6 +1,8 @@
 package match
 
 import (
+	"github.com/switchboard-cs/switchboard/internal/editdist"
+
 	"strings"
 	"testing"
 
@@ -52,11 +54,11 @@ func TestEditDistanceAndCommonRuns(t *testing.T) {
 			a, b = strings.Split(tc.a, ""), strings.Split(tc.b, "")
 		}
 		substr, subseq := commonRuns(a, b)
-		got := []int{editDistance(a, b), substr, subseq}
+		got := []int{editdist.Distance(a, b), substr, subseq}
 		if diff := cmp.Diff([]int{tc.edit, tc.substr, tc.subseq}, got); diff != "" {
 			t.Errorf("(%q, %q) edit/substr/subseq (-want +got):\n%s", tc.a, tc.b, diff)
 		}
-		if editDistance(b, a) != tc.edit {
+		if editdist.Distance(b, a) != tc.edit {
 			t.Errorf("editDistance not symmetric for (%q, %q)", tc.a, tc.b)
 		}
 	}

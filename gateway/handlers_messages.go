@@ -192,6 +192,9 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	out := replyOf(t)
 	// The inline answer is attempt 1; a queue worker that took the turn over
 	// (this request outlived its lease) records its own answer instead.
+	// Either commit is synchronous and follows the message's, which persist
+	// let commit without waiting for the WAL flush: when it returns, the
+	// message is durable too, so only now may the customer be answered.
 	if err := s.tickets.Store.RecordReply(ctx, t.Channel, t.ChannelMessageID, 1, t.ConversationID, t.Reply, out, true); err != nil {
 		if !errors.Is(err, tickets.ErrConflict) {
 			return MessageReply{}, err

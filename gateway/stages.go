@@ -97,7 +97,12 @@ func mediaMarker(t *pipeline.Turn) string {
 }
 
 // persistStage makes the redacted turn durable before anything answers it;
-// a redelivered channel message is marked Duplicate.
+// a redelivered channel message is marked Duplicate. A turn its receiver
+// answers inline (Lease > 0: the REST channel and web chat) is acknowledged
+// only with its reply, and the reply's commit is synchronous (RecordReply):
+// that commit also flushes this one, so it need not wait for its own flush
+// (tickets.Inbound.DeferFlush). A webhook turn is acknowledged right after
+// this stage and waits for the flush here.
 func persistStage(store *tickets.Store) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		secrets := make([]tickets.Secret, len(t.Secrets))
@@ -106,11 +111,12 @@ func persistStage(store *tickets.Store) pipeline.Stage {
 		}
 		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: strings.ReplaceAll(t.CustomerName, "\x00", ""), Text: t.Text,
-			ReplyTo: t.ReplyTo, Lease: t.Lease, Secrets: secrets})
+			ReplyTo: t.ReplyTo, Lease: t.Lease, Secrets: secrets, DeferFlush: t.Lease > 0})
 		if err != nil {
 			return err
 		}
 		t.ConversationID, t.CustomerID, t.MessageID, t.Duplicate = res.ConversationID, res.CustomerID, res.MessageID, res.Duplicate
+		t.NewConversation = res.NewConversation
 		return nil
 	})
 }
@@ -168,18 +174,25 @@ func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
 		}
 		t.Escalated = true
 		t.Reply, t.Citations = handoverText(t.Language), nil
-		if open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID); err == nil {
-			t.TicketID = open.ID
-			return nil
-		} else if !errors.Is(err, tickets.ErrNotFound) {
-			return err
+		// A conversation this turn opened has no ticket to join (and should
+		// one appear meanwhile, the insert conflicts and joins it below).
+		if !t.NewConversation {
+			if open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID); err == nil {
+				t.TicketID = open.ID
+				return nil
+			} else if !errors.Is(err, tickets.ErrNotFound) {
+				return err
+			}
 		}
 		prio := tickets.PriorityNormal
 		if t.Frustrated {
 			prio = tickets.PriorityHigh
 		}
 		tk, _, err := svc.CreateTicket(ctx, botActor, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: t.CustomerRef},
-			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills})
+			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills,
+			// The reply is recorded with a synchronous commit before anyone
+			// is answered (Server.customerText, Worker.answer).
+			DeferFlush: true})
 		if errors.Is(err, tickets.ErrConflict) {
 			// A concurrent turn of this conversation escalated first: join its ticket.
 			tk, err = svc.Store.OpenTicketFor(ctx, t.ConversationID)

@@ -27,46 +27,61 @@ type AuditEvent struct {
 // ErrAuditChain reports a broken audit hash chain.
 var ErrAuditChain = fmt.Errorf("audit chain broken: %w", ErrConflict)
 
-// auditLockKey serializes appends so every row links to the one before.
-const auditLockKey = 0x5357_4144_4954 // "SWADIT"
+// auditTail encodes what an event's hash covers after the previous hash.
+func auditTail(e AuditEvent) []byte {
+	var b []byte
+	for _, part := range []string{e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Target, string(e.Detail)} {
+		b = strconv.AppendInt(b, int64(len(part)), 10)
+		b = append(b, 0x1f)
+		b = append(b, part...)
+	}
+	return b
+}
 
 func auditHash(prev []byte, e AuditEvent) []byte {
 	h := sha256.New()
 	h.Write(prev)
-	for _, part := range []string{e.At.UTC().Format(time.RFC3339Nano), e.Actor, e.Action, e.Target, string(e.Detail)} {
-		h.Write([]byte(strconv.Itoa(len(part))))
-		h.Write([]byte{0x1f})
-		h.Write([]byte(part))
-	}
+	h.Write(auditTail(e))
 	return h.Sum(nil)
 }
 
-// AppendAudit appends an event through tx (pass nil to use a transaction of
-// its own). Detail must not carry raw PII.
-func (s *Store) AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error {
-	if tx == nil {
-		return pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
-			return s.AppendAudit(ctx, tx, actor, action, target, detail)
-		})
-	}
+// AuditEntry is an event to append with another write (see InsertTicket).
+type AuditEntry struct {
+	Actor, Action string
+	Detail        any // must not carry raw PII
+}
+
+// auditAppendSQL appends one event: the chain lock (an advisory lock that
+// serializes appends so every row links to the one before), the previous
+// hash and the insert in one round trip (audit_append, migration 00008).
+// Its arguments come from auditArgs.
+const auditAppendSQL = `SELECT audit_append($1, $2, $3, $4, $5, $6)`
+
+func auditArgs(actor, action, target string, detail any) ([]any, error) {
 	raw, err := json.Marshal(detail)
 	if err != nil {
-		return fmt.Errorf("audit detail: %w", err)
+		return nil, fmt.Errorf("audit detail: %w", err)
 	}
 	if detail == nil {
 		raw = []byte("{}")
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditLockKey)); err != nil {
-		return mapPgErr(err, "audit lock")
-	}
-	prev := make([]byte, sha256.Size)
-	err = tx.QueryRow(ctx, `SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&prev)
-	if err != nil && err != pgx.ErrNoRows {
-		return mapPgErr(err, "audit")
-	}
 	e := AuditEvent{At: time.Now().UTC().Truncate(time.Microsecond), Actor: actor, Action: action, Target: target, Detail: raw}
-	_, err = tx.Exec(ctx, `INSERT INTO audit_events (at, actor, action, target, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, e.At, actor, action, target, string(raw), prev, auditHash(prev, e))
+	return []any{e.At, actor, action, target, string(raw), auditTail(e)}, nil
+}
+
+// AppendAudit appends an event through tx (pass nil to append in a
+// transaction of its own). Detail must not carry raw PII. The chain lock is
+// held until the transaction ends: append last, just before committing.
+func (s *Store) AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error {
+	args, err := auditArgs(actor, action, target, detail)
+	if err != nil {
+		return err
+	}
+	if tx == nil {
+		_, err = s.primary.Exec(ctx, auditAppendSQL, args...)
+	} else {
+		_, err = tx.Exec(ctx, auditAppendSQL, args...)
+	}
 	return mapPgErr(err, "audit")
 }
 

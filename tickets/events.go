@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -53,5 +54,54 @@ func (s *Store) listenOnce(ctx context.Context, handle func(context.Context, Eve
 		if json.Unmarshal([]byte(n.Payload), &ev) == nil {
 			handle(ctx, ev)
 		}
+	}
+}
+
+// maxQueuedAnnouncements bounds the events waiting to be sent; beyond it
+// new ones are dropped (announcements are best effort, see AnnounceMessage).
+const maxQueuedAnnouncements = 10000
+
+// announcer batches events that are sent after their data committed. The
+// first event queued while no batch is in flight starts a goroutine that
+// sends everything queued, again and again, until the queue is empty; so
+// at most one batch per process is in flight and a burst of commits costs
+// one NOTIFY transaction instead of one each. The zero value is ready.
+type announcer struct {
+	mu      sync.Mutex
+	queue   []string
+	sending bool
+}
+
+// add queues payload; send delivers a batch (it gets a context of its own,
+// detached from the caller's cancellation, since the data already
+// committed).
+func (a *announcer) add(ctx context.Context, payload string, send func(context.Context, []string) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.queue) >= maxQueuedAnnouncements {
+		return
+	}
+	a.queue = append(a.queue, payload)
+	if a.sending {
+		return
+	}
+	a.sending = true
+	go a.drain(context.WithoutCancel(ctx), send)
+}
+
+func (a *announcer) drain(ctx context.Context, send func(context.Context, []string) error) {
+	for {
+		a.mu.Lock()
+		batch := a.queue
+		a.queue = nil
+		if len(batch) == 0 {
+			a.sending = false
+			a.mu.Unlock()
+			return
+		}
+		a.mu.Unlock()
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_ = send(sctx, batch) // best effort: listeners catch up on the next event
+		cancel()
 	}
 }

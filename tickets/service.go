@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -67,6 +68,11 @@ type NewTicket struct {
 	Message        string   `json:"message"`
 	Priority       Priority `json:"priority"`
 	Skills         []string `json:"skills"`
+	// DeferFlush: the caller commits synchronously after CreateTicket
+	// returns and before it tells anyone about the ticket (the bot pipeline
+	// records its reply), so the ticket need not wait for its own WAL flush:
+	// that later commit flushes it too. API callers leave it false.
+	DeferFlush bool `json:"-"`
 }
 
 // Input limits: anything longer is rejected as invalid, never truncated.
@@ -141,11 +147,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 	if err != nil {
 		return Ticket{}, nil, err
 	}
-	cust, err := s.Store.UpsertCustomer(ctx, n.Customer, actor.Supervisor)
-	if err != nil {
-		return Ticket{}, nil, err
-	}
-	conv, err := s.conversationFor(ctx, cust.ID, n)
+	cust, conv, in, err := s.ticketParty(ctx, actor, n)
 	if err != nil {
 		return Ticket{}, nil, err
 	}
@@ -156,46 +158,49 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 	}
 	t := Ticket{CustomerID: cust.ID, CustomerName: cust.DisplayName, ConversationID: conv, Subject: subject,
 		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now()}
-	if err := s.setDeadlines(ctx, &t); err != nil {
+	if err := setDeadlines(in.policies, &t); err != nil {
 		return Ticket{}, nil, err
 	}
-	cands, err := s.candidates(ctx, t.Skills)
-	if err != nil {
-		return Ticket{}, nil, err
-	}
+	cands := matchGroups(in.groups, t.Skills)
 	if len(cands) > 0 {
 		t.GroupID = cands[0].ID
 	}
-	t, err = s.Store.InsertTicket(ctx, t, func(tx pgx.Tx, t Ticket) error {
-		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.create", t.ID, map[string]any{"priority": t.Priority})
-	})
+	t, err = s.Store.InsertTicket(ctx, t, &AuditEntry{Actor: actor.ID, Action: "ticket.create",
+		Detail: map[string]any{"priority": t.Priority}}, n.DeferFlush)
 	if err != nil {
 		return Ticket{}, nil, err
 	}
-	return s.route(ctx, t, cands, "route")
+	return s.routeWith(ctx, t, cands, in.policies, "route")
 }
 
-// conversationFor returns the conversation the ticket belongs to: the one
-// named (which must be the customer's) or a new one.
-func (s *Service) conversationFor(ctx context.Context, customerID string, n NewTicket) (string, error) {
+// ticketParty reads what a new ticket needs in one round trip and returns
+// its customer (written only when new or changed) and its conversation: the
+// one named, which must be the customer's, or a new one.
+func (s *Service) ticketParty(ctx context.Context, actor Actor, n NewTicket) (Customer, string, ticketInputs, error) {
+	in, err := s.Store.ticketInputs(ctx, n.Customer.PseudonymousID, n.ConversationID)
+	if err != nil {
+		if n.ConversationID != "" && errors.Is(err, ErrNotFound) {
+			err = fmt.Errorf("conversation_id: %w", err)
+		}
+		return Customer{}, "", in, err
+	}
+	cust := Customer{}
+	if in.customer != nil && n.Customer.storedIn(*in.customer, actor.Supervisor) {
+		cust = *in.customer
+	} else if cust, err = s.Store.UpsertCustomer(ctx, n.Customer, actor.Supervisor); err != nil {
+		return Customer{}, "", in, err
+	}
 	if n.ConversationID == "" {
-		return s.Store.CreateConversation(ctx, customerID, n.Channel)
+		conv, err := s.Store.CreateConversation(ctx, cust.ID, n.Channel)
+		return cust, conv, in, err
 	}
-	owner, err := s.Store.ConversationOwner(ctx, n.ConversationID)
-	if err != nil {
-		return "", fmt.Errorf("conversation_id: %w", err)
+	if in.owner != cust.ID {
+		return Customer{}, "", in, fmt.Errorf("conversation %s belongs to another customer: %w", n.ConversationID, ErrInvalid)
 	}
-	if owner != customerID {
-		return "", fmt.Errorf("conversation %s belongs to another customer: %w", n.ConversationID, ErrInvalid)
-	}
-	return n.ConversationID, nil
+	return cust, n.ConversationID, in, nil
 }
 
-func (s *Service) setDeadlines(ctx context.Context, t *Ticket) error {
-	pols, err := s.Store.SLAPolicies(ctx)
-	if err != nil {
-		return err
-	}
+func setDeadlines(pols map[Priority]SLAPolicy, t *Ticket) error {
 	p, ok := pols[t.Priority]
 	if !ok {
 		return nil
@@ -266,13 +271,20 @@ func queueDeadline(pols map[Priority]SLAPolicy, t Ticket) time.Time {
 
 // route asks the router for an agent and records the outcome.
 func (s *Service) route(ctx context.Context, t Ticket, cands []GroupCandidate, reason string) (Ticket, *Assignment, error) {
+	return s.routeWith(ctx, t, cands, nil, reason)
+}
+
+// routeWith is route with the SLA policies already read (nil: read them).
+func (s *Service) routeWith(ctx context.Context, t Ticket, cands []GroupCandidate, pols map[Priority]SLAPolicy, reason string) (Ticket, *Assignment, error) {
 	if len(cands) == 0 {
 		s.Log.Warn("no skill group exists; the ticket waits until one is created", "ticket", t.ID)
 		return t, nil, nil
 	}
-	pols, err := s.Store.SLAPolicies(ctx)
-	if err != nil {
-		return t, nil, err
+	if pols == nil {
+		var err error
+		if pols, err = s.Store.SLAPolicies(ctx); err != nil {
+			return t, nil, err
+		}
 	}
 	start := time.Now()
 	res, err := s.Router.Route(ctx, RouteRequest{TicketID: t.ID, Groups: cands, VIPTier: t.VIPTier,

@@ -2,8 +2,10 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -17,9 +19,14 @@ func (s *Store) PutSkillGroup(ctx context.Context, g SkillGroup) error {
 	return mapPgErr(err, "skill group "+g.ID)
 }
 
+const skillGroupsSQL = `SELECT id, name, skills FROM skill_groups ORDER BY id`
+
 // SkillGroups lists all skill groups by id.
 func (s *Store) SkillGroups(ctx context.Context) ([]SkillGroup, error) {
-	rows, err := s.primary.Query(ctx, `SELECT id, name, skills FROM skill_groups ORDER BY id`)
+	return collectSkillGroups(s.primary.Query(ctx, skillGroupsSQL))
+}
+
+func collectSkillGroups(rows pgx.Rows, err error) ([]SkillGroup, error) {
 	if err != nil {
 		return nil, mapPgErr(err, "skill groups")
 	}
@@ -118,11 +125,16 @@ func (s *Store) PutSLAPolicy(ctx context.Context, p SLAPolicy) error {
 	return mapPgErr(err, "sla policy")
 }
 
+const slaPoliciesSQL = `SELECT priority, first_response_minutes, resolution_minutes, timezone,
+		business_days, coalesce(to_char(business_start, 'HH24:MI'), ''), coalesce(to_char(business_end, 'HH24:MI'), '')
+	FROM sla_policies`
+
 // SLAPolicies returns the policies by priority.
 func (s *Store) SLAPolicies(ctx context.Context) (map[Priority]SLAPolicy, error) {
-	rows, err := s.primary.Query(ctx, `SELECT priority, first_response_minutes, resolution_minutes, timezone,
-		business_days, coalesce(to_char(business_start, 'HH24:MI'), ''), coalesce(to_char(business_end, 'HH24:MI'), '')
-		FROM sla_policies`)
+	return collectSLAPolicies(s.primary.Query(ctx, slaPoliciesSQL))
+}
+
+func collectSLAPolicies(rows pgx.Rows, err error) (map[Priority]SLAPolicy, error) {
 	if err != nil {
 		return nil, mapPgErr(err, "sla policies")
 	}
@@ -140,6 +152,52 @@ func (s *Store) SLAPolicies(ctx context.Context) (map[Priority]SLAPolicy, error)
 		out[p.Priority] = p
 	}
 	return out, nil
+}
+
+// ticketInputs is what opening a ticket reads (see Store.ticketInputs).
+type ticketInputs struct {
+	customer *Customer // nil: no customer has the pseudonymous id yet
+	owner    string    // the named conversation's customer
+	policies map[Priority]SLAPolicy
+	groups   []SkillGroup
+}
+
+// ticketInputs reads the customer, the owner of the named conversation
+// (none when conversationID is empty), the SLA policies and the skill
+// groups in one round trip.
+func (s *Store) ticketInputs(ctx context.Context, pseudonymousID, conversationID string) (ticketInputs, error) {
+	if conversationID != "" && uuid.Validate(conversationID) != nil {
+		return ticketInputs{}, fmt.Errorf("conversation %q: %w", conversationID, ErrNotFound)
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT `+customerCols+` FROM customers WHERE pseudonymous_id = $1`, pseudonymousID)
+	b.Queue(slaPoliciesSQL)
+	b.Queue(skillGroupsSQL)
+	if conversationID != "" {
+		b.Queue(`SELECT customer_id FROM conversations WHERE id = $1`, conversationID)
+	}
+	br := s.primary.SendBatch(ctx, b)
+	defer br.Close()
+	var in ticketInputs
+	c, err := s.scanCustomer(br.QueryRow())
+	switch {
+	case err == nil:
+		in.customer = &c
+	case !errors.Is(err, ErrNotFound):
+		return ticketInputs{}, err
+	}
+	if in.policies, err = collectSLAPolicies(br.Query()); err != nil {
+		return ticketInputs{}, err
+	}
+	if in.groups, err = collectSkillGroups(br.Query()); err != nil {
+		return ticketInputs{}, err
+	}
+	if conversationID != "" {
+		if err := br.QueryRow().Scan(&in.owner); err != nil {
+			return ticketInputs{}, mapPgErr(err, "conversation "+conversationID)
+		}
+	}
+	return in, mapPgErr(br.Close(), "ticket inputs")
 }
 
 // RoutingWeights returns the stored weights; ok is false when none are stored.

@@ -3,12 +3,10 @@ package tickets
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // Inbound is a customer message from a channel, already redacted.
@@ -28,6 +26,15 @@ type Inbound struct {
 	// Secrets are the originals behind Text's placeholders, kept encrypted
 	// in the token vault.
 	Secrets []Secret
+	// DeferFlush lets the message's commit return before its WAL is flushed.
+	// Only for a caller that acknowledges the message after a synchronous
+	// commit of its own that follows this one, as the REST channel does: it
+	// records its reply (RecordReply) before it answers. That commit flushes
+	// the WAL up to itself, this message included, so the message is still
+	// durable before it is acknowledged, at one flush per turn instead of
+	// two. (A redelivery is reported only after a flush, so it cannot
+	// acknowledge an unflushed first delivery either.)
+	DeferFlush bool
 }
 
 // InboundResult says where the message went, or that it was seen before.
@@ -37,11 +44,17 @@ type InboundResult struct {
 	MessageID      int64
 	Duplicate      bool
 	Outcome        json.RawMessage // stored outcome of the first delivery (may be null)
+	// NewConversation: this message opened its conversation, so no ticket
+	// can belong to that conversation yet.
+	NewConversation bool
 }
 
 // RecordInbound stores a customer message once per channel message id,
 // in one transaction with its conversation-log entry. A second delivery of
 // the same id changes nothing and returns Duplicate with the first outcome.
+//
+// The common case (a known customer, a new message) is one statement and so
+// one round trip and one commit: the turn's latency is mostly round trips.
 func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, error) {
 	if in.Channel == "" || in.CustomerRef == "" {
 		return InboundResult{}, fmt.Errorf("channel and customer are required: %w", ErrInvalid)
@@ -49,58 +62,152 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 	if in.ChannelMessageID == "" {
 		in.ChannelMessageID = uuid.NewString()
 	}
-	if dup, err := s.seenInbound(ctx, in); err == nil || !errors.Is(err, ErrNotFound) {
-		return dup, err
+	if in.ConversationID != "" && uuid.Validate(in.ConversationID) != nil {
+		return InboundResult{}, fmt.Errorf("conversation %q: %w", in.ConversationID, ErrNotFound)
 	}
-	cust, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: in.CustomerRef, DisplayName: in.CustomerName}, false)
-	if err != nil {
-		return InboundResult{}, err
+	w := inboundWrite{Inbound: in, newConversation: uuid.NewString(), checkName: in.CustomerName != ""}
+	if len(in.Secrets) > 0 {
+		// The vault binds each ciphertext to its message id: take the id first.
+		if err := s.primary.QueryRow(ctx, `SELECT nextval('messages_id_seq')`).Scan(&w.messageID); err != nil {
+			return InboundResult{}, mapPgErr(err, "inbound message")
+		}
 	}
-	res := InboundResult{ConversationID: in.ConversationID, CustomerID: cust.ID}
-	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
-		replyTo := nullJSON(in.ReplyTo)
-		if res.ConversationID == "" {
-			res.ConversationID = uuid.NewString()
-			if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, customer_id, channel, reply_to) VALUES ($1, $2, $3, $4)`,
-				res.ConversationID, cust.ID, in.Channel, replyTo); err != nil {
-				return err
+	for range 3 {
+		r, err := s.writeInbound(ctx, w)
+		if err != nil {
+			return InboundResult{}, mapPgErr(err, "inbound message")
+		}
+		switch {
+		case r.seen != nil:
+			return s.durableDuplicate(ctx, *r.seen)
+		case r.stored != nil:
+			s.AnnounceMessage(ctx, r.stored.ConversationID, r.stored.MessageID, "customer")
+			return *r.stored, nil
+		case in.ConversationID != "" && r.customerID != nil && r.owner == nil:
+			return InboundResult{}, fmt.Errorf("conversation %s: %w", in.ConversationID, ErrNotFound)
+		case in.ConversationID != "" && r.customerID != nil && *r.owner != *r.customerID:
+			return InboundResult{}, fmt.Errorf("conversation %s belongs to another customer: %w", in.ConversationID, ErrForbidden)
+		case r.customerID == nil || (w.checkName && r.customerName != in.CustomerName):
+			// First contact, or a new display name: create or update the
+			// customer, then store the message.
+			if _, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: in.CustomerRef, DisplayName: in.CustomerName}, false); err != nil {
+				return InboundResult{}, err
 			}
-		} else if err := checkOwner(ctx, tx, res.ConversationID, cust.ID); err != nil {
-			return err
-		} else if replyTo != nil {
-			if _, err := tx.Exec(ctx, `UPDATE conversations SET reply_to = $2 WHERE id = $1`, res.ConversationID, replyTo); err != nil {
-				return err
+			w.checkName = false
+		default:
+			// A concurrent delivery of the same message id won.
+			dup, err := s.seenInbound(ctx, in)
+			if err != nil {
+				return InboundResult{}, err
 			}
+			return s.durableDuplicate(ctx, dup)
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'customer', $2) RETURNING id`,
-			res.ConversationID, in.Text).Scan(&res.MessageID); err != nil {
-			return err
-		}
-		if err := s.vaultSecrets(ctx, tx, res.ConversationID, res.MessageID, in.Secrets); err != nil {
-			return err
-		}
-		var lease any
-		if in.Lease > 0 {
-			lease = time.Now().Add(in.Lease)
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts)
-			VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6::timestamptz IS NULL THEN 0 ELSE 1 END) ON CONFLICT DO NOTHING`,
-			in.Channel, in.ChannelMessageID, res.ConversationID, cust.ID, res.MessageID, lease)
-		if err == nil && tag.RowsAffected() == 0 {
-			return errDuplicate // a concurrent delivery won; roll back our copy
-		}
-		return err
-	})
-	if errors.Is(err, errDuplicate) {
-		return s.seenInbound(ctx, in)
 	}
-	if err == nil {
-		s.AnnounceMessage(ctx, res.ConversationID, res.MessageID, "customer")
-	}
-	return res, mapPgErr(err, "inbound message")
+	return InboundResult{}, fmt.Errorf("inbound message: customer %s keeps changing: %w", in.CustomerRef, ErrConflict)
 }
 
-var errDuplicate = errors.New("duplicate delivery")
+// inboundWrite is one attempt of RecordInbound.
+type inboundWrite struct {
+	Inbound
+	newConversation string // the id of the conversation to open when none is named
+	messageID       int64  // 0: the statement takes one
+	checkName       bool   // store only if the customer's display name is CustomerName
+}
+
+// inboundOutcome says what writeInbound did: seen or stored is set, or
+// neither, and then the customer and the conversation's owner tell why
+// (nil: no such row).
+type inboundOutcome struct {
+	seen, stored      *InboundResult
+	customerID, owner *string
+	customerName      string
+}
+
+// inboundSQL stores a message of a known customer in one statement: the
+// channel message row (the idempotency key and the queue entry) gates every
+// other write, so a duplicate or a refused attempt writes nothing. Foreign
+// keys are checked at the end of the statement, after the conversation row
+// of a new conversation exists.
+const inboundSQL = `WITH async AS (
+		SELECT set_config('synchronous_commit', 'off', true) WHERE $15::boolean
+	), seen AS (
+		SELECT conversation_id, customer_id, log_id, outcome FROM channel_messages WHERE channel = $1 AND message_id = $2
+	), cust AS (
+		SELECT id, display_name FROM customers WHERE pseudonymous_id = $3
+	), owner AS (
+		SELECT customer_id FROM conversations WHERE id = $4::uuid
+	), ok AS (
+		SELECT cust.id AS customer_id, coalesce($4::uuid, $5::uuid) AS conversation_id FROM cust
+		WHERE NOT EXISTS (SELECT 1 FROM seen) AND (NOT $6::boolean OR cust.display_name = $7::text)
+			AND ($4::uuid IS NULL OR cust.id = (SELECT customer_id FROM owner))
+	), cm AS (
+		INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts)
+		SELECT $1, $2, conversation_id, customer_id, coalesce($8::bigint, nextval('messages_id_seq')), $9::timestamptz,
+			CASE WHEN $9::timestamptz IS NULL THEN 0 ELSE 1 END
+		FROM ok
+		ON CONFLICT DO NOTHING
+		RETURNING conversation_id, customer_id, log_id
+	), conv AS (
+		INSERT INTO conversations (id, customer_id, channel, reply_to)
+		SELECT conversation_id, customer_id, $1, $10::jsonb FROM cm WHERE $4::uuid IS NULL
+	), reply_to AS (
+		UPDATE conversations c SET reply_to = $10::jsonb FROM cm
+		WHERE $4::uuid IS NOT NULL AND $10::jsonb IS NOT NULL AND c.id = cm.conversation_id
+	), msg AS (
+		INSERT INTO messages (id, conversation_id, author, body) SELECT log_id, conversation_id, 'customer', $11::text FROM cm
+	), vault AS (
+		INSERT INTO pii_vault (conversation_id, message_id, placeholder, kind, value_enc)
+		SELECT cm.conversation_id, cm.log_id, v.placeholder, v.kind, v.value_enc
+		FROM cm, unnest($12::text[], $13::text[], $14::bytea[]) AS v (placeholder, kind, value_enc)
+		ON CONFLICT DO NOTHING
+	)
+	SELECT (SELECT id FROM cust), (SELECT display_name FROM cust), (SELECT customer_id FROM owner),
+		s.conversation_id, s.customer_id, s.log_id, s.outcome, w.conversation_id, w.customer_id, w.log_id
+	FROM (VALUES (1)) AS one LEFT JOIN async ON true LEFT JOIN seen s ON true LEFT JOIN cm w ON true`
+
+func (s *Store) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcome, error) {
+	var conv any
+	if w.ConversationID != "" {
+		conv = w.ConversationID
+	}
+	var msgID, lease any
+	if w.messageID != 0 {
+		msgID = w.messageID
+	}
+	if w.Lease > 0 {
+		lease = time.Now().Add(w.Lease)
+	}
+	target := w.newConversation
+	if w.ConversationID != "" {
+		target = w.ConversationID
+	}
+	placeholders, kinds, sealed, err := s.sealSecrets(target, w.messageID, w.Secrets)
+	if err != nil {
+		return inboundOutcome{}, err
+	}
+	var out inboundOutcome
+	var seenConv, seenCust, storedConv, storedCust *string
+	var seenLog, storedLog *int64
+	var outcome []byte
+	var name *string
+	err = s.primary.QueryRow(ctx, inboundSQL, w.Channel, w.ChannelMessageID, w.CustomerRef, conv, w.newConversation,
+		w.checkName, w.CustomerName, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush).
+		Scan(&out.customerID, &name, &out.owner, &seenConv, &seenCust, &seenLog, &outcome, &storedConv, &storedCust, &storedLog)
+	if err != nil {
+		return inboundOutcome{}, err
+	}
+	if name != nil {
+		out.customerName = *name
+	}
+	if seenConv != nil {
+		out.seen = &InboundResult{ConversationID: *seenConv, CustomerID: *seenCust, MessageID: *seenLog, Duplicate: true, Outcome: outcome}
+	}
+	if storedConv != nil {
+		out.stored = &InboundResult{ConversationID: *storedConv, CustomerID: *storedCust, MessageID: *storedLog,
+			NewConversation: w.ConversationID == ""}
+	}
+	return out, nil
+}
 
 func nullJSON(b json.RawMessage) any {
 	if len(b) == 0 {
@@ -109,18 +216,16 @@ func nullJSON(b json.RawMessage) any {
 	return []byte(b)
 }
 
-func checkOwner(ctx context.Context, tx pgx.Tx, conversationID, customerID string) error {
-	if uuid.Validate(conversationID) != nil {
-		return fmt.Errorf("conversation %q: %w", conversationID, ErrNotFound)
+// durableDuplicate returns a redelivery's result once the first delivery is
+// durable: that one may have committed without waiting for the flush
+// (DeferFlush), and a redelivery must not be acknowledged before. Assigning
+// a transaction id makes the statement's commit write a record of its own,
+// after the first delivery's, and wait for the flush up to it.
+func (s *Store) durableDuplicate(ctx context.Context, dup InboundResult) (InboundResult, error) {
+	if _, err := s.primary.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
+		return InboundResult{}, mapPgErr(err, "inbound message")
 	}
-	var owner string
-	if err := tx.QueryRow(ctx, `SELECT customer_id FROM conversations WHERE id = $1`, conversationID).Scan(&owner); err != nil {
-		return mapPgErr(err, "conversation "+conversationID)
-	}
-	if owner != customerID {
-		return fmt.Errorf("conversation %s belongs to another customer: %w", conversationID, ErrForbidden)
-	}
-	return nil
+	return dup, nil
 }
 
 func (s *Store) seenInbound(ctx context.Context, in Inbound) (InboundResult, error) {

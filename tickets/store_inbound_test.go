@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 )
@@ -109,5 +110,63 @@ func TestVaultSurvivesKeyRotation(t *testing.T) {
 	}
 	if _, err := s.RevealSecrets(ctx, first.ConversationID, second.MessageID+1000); err == nil {
 		t.Fatal("a secret moved to another message decrypted")
+	}
+}
+
+// TestRecordInboundOutcomes covers each way one statement can store a
+// message or refuse it, and what the result says.
+func TestRecordInboundOutcomes(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	first, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "m1", CustomerRef: "web:a", CustomerName: "Ann", Text: "hi"})
+	if err != nil || !first.NewConversation || first.Duplicate {
+		t.Fatalf("first contact: %+v, %v", first, err)
+	}
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "other", CustomerRef: "web:b", Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		in      Inbound
+		wantErr error
+		wantNew bool
+		wantDup bool
+	}{
+		{"continues its conversation", Inbound{ChannelMessageID: "m2", CustomerRef: "web:a", ConversationID: first.ConversationID}, nil, false, false},
+		{"a new display name is stored with the message", Inbound{ChannelMessageID: "m3", CustomerRef: "web:a", CustomerName: "Ann B"}, nil, true, false},
+		{"redelivery, acknowledged after a flush", Inbound{ChannelMessageID: "m1", CustomerRef: "web:a", DeferFlush: true}, nil, false, true},
+		{"unknown conversation", Inbound{ChannelMessageID: "m4", CustomerRef: "web:a", ConversationID: "00000000-0000-0000-0000-000000000000"}, ErrNotFound, false, false},
+		{"malformed conversation id", Inbound{ChannelMessageID: "m5", CustomerRef: "web:a", ConversationID: "nope"}, ErrNotFound, false, false},
+		{"someone else's conversation", Inbound{ChannelMessageID: "m6", CustomerRef: "web:b", ConversationID: first.ConversationID}, ErrForbidden, false, false},
+		{"first contact into someone's conversation", Inbound{ChannelMessageID: "m7", CustomerRef: "web:new", ConversationID: first.ConversationID}, ErrForbidden, false, false},
+		{"deferred flush, new message", Inbound{ChannelMessageID: "m8", CustomerRef: "web:a", DeferFlush: true, Lease: time.Minute}, nil, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Channel, tc.in.Text = "rest", "text of "+tc.in.ChannelMessageID
+			got, err := s.RecordInbound(ctx, tc.in)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if got.NewConversation != tc.wantNew || got.Duplicate != tc.wantDup || got.ConversationID == "" || got.MessageID == 0 {
+				t.Fatalf("got %+v, want new=%v duplicate=%v", got, tc.wantNew, tc.wantDup)
+			}
+		})
+	}
+	c, err := s.GetCustomer(ctx, first.CustomerID)
+	if err != nil || c.DisplayName != "Ann B" {
+		t.Fatalf("customer after the name change: %+v, %v", c, err)
+	}
+	// Refused messages left nothing behind: one message per stored turn.
+	var turns, msgs int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM channel_messages), (SELECT count(*) FROM messages)`).Scan(&turns, &msgs); err != nil {
+		t.Fatal(err)
+	}
+	if turns != 5 || msgs != 5 {
+		t.Fatalf("%d turns and %d messages stored, want 5 and 5", turns, msgs)
 	}
 }

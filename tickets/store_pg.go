@@ -28,6 +28,7 @@ type Store struct {
 	primary *pgxpool.Pool
 	replica *pgxpool.Pool
 	crypt   FieldCrypter
+	ann     announcer
 }
 
 // NewStore returns a Store. replica may be nil, then reads use primary.
@@ -110,7 +111,7 @@ func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (C
 		// The common case (a known customer writes again): read, and write
 		// only if something changes.
 		known, err := s.scanCustomer(s.primary.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE pseudonymous_id = $1`, c.PseudonymousID))
-		if err == nil && (c.DisplayName == "" || c.DisplayName == known.DisplayName) && (!setTier || c.VIPTier == known.VIPTier) {
+		if err == nil && c.storedIn(known, setTier) {
 			return known, nil
 		}
 	}
@@ -146,6 +147,13 @@ func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (C
 		return Customer{}, mapPgErr(err, "customer")
 	}
 	return s.GetCustomer(ctx, id)
+}
+
+// storedIn reports whether upserting c (with setTier) would leave known as
+// it is.
+func (c Customer) storedIn(known Customer, setTier bool) bool {
+	return c.Email == "" && c.Phone == "" && (c.DisplayName == "" || c.DisplayName == known.DisplayName) &&
+		(!setTier || c.VIPTier == known.VIPTier)
 }
 
 // ConversationOwner returns the customer a conversation belongs to.
@@ -222,14 +230,36 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 }
 
 // AnnounceMessage tells every instance (web-chat sessions) that a message
-// was committed. It runs after the commit, in a statement of its own: a
-// NOTIFY inside the writing transaction would serialize all such commits.
-// A lost announcement delays a live push until the next one; nothing is lost
-// from the conversation.
+// was committed. Call it after the commit: it queues the event and returns
+// at once; the queue goes out in batches, one transaction of NOTIFYs per
+// batch (see announcer). A NOTIFY inside the writing transaction would
+// serialize all such commits, and one transaction per event would still
+// serialize them on the notification queue lock, a WAL flush each. A lost
+// announcement delays a live push until the next one; nothing is lost from
+// the conversation.
 func (s *Store) AnnounceMessage(ctx context.Context, conversationID string, messageID int64, author string) {
 	b, _ := json.Marshal(Event{Type: "message.created", ConversationID: conversationID, MessageID: messageID, Author: author})
-	_, _ = s.primary.Exec(context.WithoutCancel(ctx), `SELECT pg_notify($1, $2)`, EventChannel, string(b))
+	s.ann.add(ctx, string(b), s.notifyAll)
 }
+
+// notifyAll sends payloads on EventChannel in one transaction. It commits
+// without waiting for the WAL flush (asyncCommit): the events announce data
+// that is already durable, and a NOTIFY transaction has an id of its own,
+// so a synchronous commit would add a flush for nothing.
+func (s *Store) notifyAll(ctx context.Context, payloads []string) error {
+	_, err := s.primary.Exec(ctx, `WITH async AS (`+asyncCommit+`)
+		SELECT pg_notify($1, p) FROM async, unnest($2::text[]) AS p`, EventChannel, payloads)
+	return err
+}
+
+// asyncCommit is a query that makes the transaction it runs in commit
+// without waiting for its WAL to be flushed (synchronous_commit off for
+// this transaction only; unlike SET LOCAL it also works in the implicit
+// transaction of a single statement or a pipelined batch, without a
+// warning). Such a commit can be lost in a crash, together with everything
+// after it in the WAL and nothing before it; any later synchronous commit
+// makes it durable.
+const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
 
 // MessagesAfter returns a conversation's live messages with id > after,
 // oldest first: what a reconnecting web-chat session missed.

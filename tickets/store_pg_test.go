@@ -167,7 +167,7 @@ func TestListsReadFromTheReplica(t *testing.T) {
 			t.Fatal(err)
 		}
 		tk, err := s.InsertTicket(ctx, Ticket{CustomerID: c.ID, CustomerName: name, ConversationID: conv, Status: StatusOpen,
-			Priority: PriorityNormal, CreatedAt: time.Now()}, nil)
+			Priority: PriorityNormal, CreatedAt: time.Now()}, nil, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,34 +69,39 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 //
 // attempt fences the write: it applies only while the turn is still this
 // attempt's (a worker that took over a stalled attempt wins); otherwise
-// nothing is written and the error wraps ErrConflict.
+// nothing is written and the error wraps ErrConflict. Both writes are one
+// statement, the reply gated on the fenced update. It commits synchronously,
+// and callers rely on that: it also makes a message stored with
+// Inbound.DeferFlush durable before the turn is acknowledged.
 func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID string, attempt int, conversationID, reply string, outcome any, done bool) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err
 	}
+	var fenced bool
 	var msgID int64
-	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE channel_messages SET outcome = $4,
-				state = CASE WHEN $5 THEN 'done' ELSE state END,
-				lease_until = CASE WHEN $5 THEN NULL ELSE lease_until END
-			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, b, done)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("turn %s/%s attempt %d was taken over: %w", channel, channelMessageID, attempt, ErrConflict)
-		}
-		if reply != "" {
-			err = tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'bot', $2) RETURNING id`,
-				conversationID, reply).Scan(&msgID)
-		}
-		return err
-	})
-	if err == nil && msgID != 0 {
+	err = s.primary.QueryRow(ctx, `WITH turn AS (
+			UPDATE channel_messages SET outcome = $4,
+				state = CASE WHEN $5::boolean THEN 'done' ELSE state END,
+				lease_until = CASE WHEN $5::boolean THEN NULL ELSE lease_until END
+			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'
+			RETURNING 1
+		), msg AS (
+			INSERT INTO messages (conversation_id, author, body) SELECT $6::uuid, 'bot', $7::text FROM turn WHERE $7::text <> ''
+			RETURNING id
+		)
+		SELECT EXISTS (SELECT 1 FROM turn), coalesce((SELECT id FROM msg), 0)`,
+		channel, channelMessageID, attempt, b, done, conversationID, reply).Scan(&fenced, &msgID)
+	if err != nil {
+		return mapPgErr(err, "record reply")
+	}
+	if !fenced {
+		return fmt.Errorf("turn %s/%s attempt %d was taken over: %w", channel, channelMessageID, attempt, ErrConflict)
+	}
+	if msgID != 0 {
 		s.AnnounceMessage(ctx, conversationID, msgID, "bot")
 	}
-	return mapPgErr(err, "record reply")
+	return nil
 }
 
 // ExtendLease keeps a turn leased while its worker is still at it.

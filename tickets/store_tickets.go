@@ -14,8 +14,10 @@ import (
 // EventChannel is the PostgreSQL NOTIFY channel that carries ticket events.
 const EventChannel = "switchboard_events"
 
-// Event tells every instance that a ticket changed. It is sent with NOTIFY
-// inside the writing transaction, so it is delivered only after commit.
+// Event tells every instance that a ticket changed. Updates are sent with
+// NOTIFY inside the writing transaction, so they are delivered only after,
+// and always after, the commit (other instances drop cached copies on
+// them); a new ticket and new messages are announced right after commit.
 type Event struct {
 	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.sla_breached, message.created, routing.weights
 	TicketID     string `json:"ticket_id"`
@@ -72,41 +74,77 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// InsertTicket stores a new ticket (ID, timestamps and version are set here)
-// and announces it. inTx (may be nil) runs in the same transaction, e.g. to
-// append the audit event.
-func (s *Store) InsertTicket(ctx context.Context, t Ticket, inTx func(pgx.Tx, Ticket) error) (Ticket, error) {
+// InsertTicket stores a new ticket (ID, timestamps and version are set
+// here) and appends audit (may be nil) for it in one transaction, then
+// announces it. The ticket is durable when it returns, unless deferFlush:
+// then the caller's next synchronous commit makes it durable (see
+// NewTicket.DeferFlush).
+//
+// The audit chain lock is held from the append to the end of the commit,
+// and escalations come in bursts: each one waiting for the one before it to
+// flush the WAL queued them all. So the transaction is one pipelined batch
+// (no client round trip under the lock, and no NOTIFY in it: that waits
+// for the notification queue lock at commit) and commits without waiting
+// for the flush, which releases the lock at once. The announcement right
+// after is a transaction that commits synchronously: its commit record
+// follows this one in the WAL, so when it returns the ticket and its audit
+// event are flushed too. A crash before that loses only the end of the WAL
+// (this ticket and whatever followed it), never a link in the middle of the
+// chain, and nothing that was acknowledged.
+func (s *Store) InsertTicket(ctx context.Context, t Ticket, audit *AuditEntry, deferFlush bool) (Ticket, error) {
 	if t.ID == "" {
 		t.ID = uuid.NewString()
 	}
 	if t.Skills == nil {
 		t.Skills = []string{}
 	}
-	tx, err := s.primary.Begin(ctx)
-	if err != nil {
-		return Ticket{}, mapPgErr(err, "ticket")
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // after commit this is a no-op
-	row := tx.QueryRow(ctx, `INSERT INTO tickets (id, customer_id, customer_name, conversation_id, subject, status,
+	b := &pgx.Batch{}
+	b.Queue(asyncCommit)
+	b.Queue(`INSERT INTO tickets (id, customer_id, customer_name, conversation_id, subject, status,
 			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
 		RETURNING `+ticketCols,
 		t.ID, t.CustomerID, t.CustomerName, t.ConversationID, t.Subject, t.Status, t.Priority, t.Skills,
 		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue)
-	out, err := scanTicket(row)
+	if audit != nil {
+		args, err := auditArgs(audit.Actor, audit.Action, t.ID, audit.Detail)
+		if err != nil {
+			return Ticket{}, err
+		}
+		b.Queue(auditAppendSQL, args...)
+	}
+	out, err := s.insertTicketBatch(ctx, b, audit != nil)
 	if err != nil {
 		return Ticket{}, mapPgErr(err, "ticket")
 	}
-	if inTx != nil {
-		if err := inTx(tx, out); err != nil {
-			return Ticket{}, err
-		}
+	// Sent before anything else can change the ticket, so it stays ahead of
+	// the ticket's later events.
+	ev, _ := json.Marshal(Event{Type: "ticket.created", TicketID: out.ID, Version: out.Version, Status: out.Status, GroupID: out.GroupID})
+	_, err = s.primary.Exec(context.WithoutCancel(ctx), `WITH async AS (
+			SELECT set_config('synchronous_commit', 'off', true) WHERE $3::boolean)
+		SELECT pg_notify($1, $2) FROM (VALUES (1)) AS one LEFT JOIN async ON true`, EventChannel, string(ev), deferFlush)
+	if err != nil && !deferFlush {
+		return Ticket{}, fmt.Errorf("ticket %s was stored but not confirmed durable: %w", out.ID, err)
 	}
-	ev := Event{Type: "ticket.created", TicketID: out.ID, Version: out.Version, Status: out.Status, GroupID: out.GroupID}
-	if err := notify(ctx, tx, ev); err != nil {
-		return Ticket{}, mapPgErr(err, "ticket event")
+	return out, nil
+}
+
+// insertTicketBatch sends InsertTicket's batch: without BEGIN it is one
+// implicit transaction that commits after its last statement, or not at all.
+func (s *Store) insertTicketBatch(ctx context.Context, b *pgx.Batch, audited bool) (Ticket, error) {
+	br := s.primary.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var out Ticket
+	if err == nil {
+		out, err = scanTicket(br.QueryRow())
 	}
-	return out, mapPgErr(tx.Commit(ctx), "ticket")
+	if err == nil && audited {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return out, err
 }
 
 // GetTicket reads a ticket from the primary.

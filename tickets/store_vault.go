@@ -19,19 +19,19 @@ func vaultAAD(conversationID string, messageID int64, placeholder string) []byte
 	return []byte("pii_vault:" + conversationID + ":" + strconv.FormatInt(messageID, 10) + ":" + placeholder)
 }
 
-// vaultSecrets stores a message's originals, encrypted, through tx.
-func (s *Store) vaultSecrets(ctx context.Context, tx pgx.Tx, conversationID string, messageID int64, secrets []Secret) error {
+// sealSecrets encrypts a message's originals for the vault, each bound to
+// its conversation, message and placeholder; the columns come back as
+// arrays for one INSERT … SELECT FROM unnest (see inboundSQL).
+func (s *Store) sealSecrets(conversationID string, messageID int64, secrets []Secret) (placeholders, kinds []string, sealed [][]byte, err error) {
+	placeholders, kinds, sealed = make([]string, 0, len(secrets)), make([]string, 0, len(secrets)), make([][]byte, 0, len(secrets))
 	for _, sec := range secrets {
 		enc, err := s.crypt.Encrypt([]byte(sec.Value), vaultAAD(conversationID, messageID, sec.Placeholder))
 		if err != nil {
-			return fmt.Errorf("vault: %w", err)
+			return nil, nil, nil, fmt.Errorf("vault: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO pii_vault (conversation_id, message_id, placeholder, kind, value_enc)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, conversationID, messageID, sec.Placeholder, sec.Kind, enc); err != nil {
-			return err
-		}
+		placeholders, kinds, sealed = append(placeholders, sec.Placeholder), append(kinds, sec.Kind), append(sealed, enc)
 	}
-	return nil
+	return placeholders, kinds, sealed, nil
 }
 
 // RevealSecrets decrypts the originals of one message of a conversation.

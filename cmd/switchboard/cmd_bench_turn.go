@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -8,12 +9,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/gateway"
@@ -36,6 +41,18 @@ type TurnBenchResult struct {
 	EscalatedP99Ms float64 `json:"escalated_p99_ms"` // turns that opened or joined a ticket
 	FAQEntries     int     `json:"faq_entries"`
 	BaselineP99Ms  float64 `json:"baseline_p99_ms"` // GET /healthz at the same rate: HTTP and load-generator cost alone
+	// Stages estimates each pipeline stage's latency during the measured
+	// window from the server's own histograms (/metrics), so a slow run
+	// says where its time went.
+	Stages map[string]StageLatency `json:"stages,omitempty"`
+}
+
+// StageLatency is one stage's latency over the measured window, estimated
+// from histogram buckets (linear within a bucket).
+type StageLatency struct {
+	Count int     `json:"count"`
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
 }
 
 func benchTurnCmd(f *rootFlags) *cobra.Command {
@@ -45,9 +62,10 @@ func benchTurnCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "turn",
 		Short: "Text turns end to end (REST → pipeline → reply) at a fixed offered load",
-		Long: `Serves the full product in-process (PostgreSQL: postgres.dsn or an embedded one in a
-temporary folder; Redis: --redis, redis.addr or 127.0.0.1:6379, else in-process) with
-an embedded knowledge base of BANKING77's ~10k training questions as FAQ entries, then
+		Long: `Serves the full product in-process (PostgreSQL: a database of its own on the server
+at postgres.dsn, dropped afterwards, or an embedded one in a temporary folder; Redis:
+--redis, redis.addr or 127.0.0.1:6379, else in-process) with an embedded knowledge
+base of BANKING77's ~10k training questions as FAQ entries, then
 offers --rate customer messages per second over HTTP for --seconds (open loop:
 latency counts from each request's scheduled start) and reports percentiles. A
 /healthz run at the same rate is the baseline.`,
@@ -91,6 +109,14 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr string, 
 	}
 	defer os.RemoveAll(tmp)
 	cfg.DataDir, cfg.KB.Dir, cfg.Postgres.EmbeddedDir = tmp, "", ""
+	if cfg.Postgres.DSN != "" {
+		dsn, drop, err := benchDatabase(ctx, cfg.Postgres.DSN)
+		if err != nil {
+			return TurnBenchResult{}, err
+		}
+		defer drop()
+		cfg.Postgres.DSN, cfg.Postgres.ReplicaDSN = dsn, ""
+	}
 	cfg.Limits = config.LimitsConfig{}
 	cfg.Log.Level = "error"
 	cfg.Postgres.MaxConns = 20
@@ -156,9 +182,43 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr string, 
 	}
 	baseline := openLoop(rate, dur/2, health)
 	openLoop(rate, 2*time.Second, turn) // warm-up: caches, connections, JIT of the planner
+	before := scrapeStages(client, base)
 	res := openLoop(rate, dur, turn)
+	res.Stages = stageLatencies(before, scrapeStages(client, base))
 	res.BaselineP99Ms, res.FAQEntries = baseline.P99Ms, len(train)
 	return res, nil
+}
+
+// benchDatabase creates a database of the run's own on the server at dsn and
+// returns its DSN and a function that drops it. A benchmark must not write
+// thousands of made-up conversations and tickets into the configured
+// database, and each run should start from the same empty schema rather
+// than from tables grown by earlier runs. When the role may not create
+// databases, the run uses the configured one, as it did before.
+func benchDatabase(ctx context.Context, dsn string) (string, func(), error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", nil, fmt.Errorf("postgres: %w", err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("switchboard_bench_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, `CREATE DATABASE `+pgx.Identifier{name}.Sanitize()); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: cannot create a database of its own (%v); using the configured one\n", err)
+		return dsn, func() {}, nil
+	}
+	drop := func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(dctx, dsn); err == nil {
+			_, _ = c.Exec(dctx, `DROP DATABASE IF EXISTS `+pgx.Identifier{name}.Sanitize()+` WITH (FORCE)`)
+			c.Close(dctx)
+		}
+	}
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		u.Path = "/" + name
+		return u.String(), drop, nil
+	}
+	return dsn + " dbname=" + name, drop, nil // keyword/value form: the last dbname wins
 }
 
 // openLoop starts fn at a fixed rate for dur regardless of how long calls
@@ -243,4 +303,99 @@ func customerTokens(cfg config.Config, n int) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// stageBuckets is one scrape of switchboard_pipeline_stage_seconds:
+// cumulative counts by stage and upper bound (seconds).
+type stageBuckets map[string]map[float64]float64
+
+const stageMetric = "switchboard_pipeline_stage_seconds_bucket{"
+
+// scrapeStages reads the pipeline stage histograms from base/metrics; it
+// returns nil when they cannot be read (the figures are then left out).
+func scrapeStages(client *http.Client, base string) stageBuckets {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	out := stageBuckets{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, stageMetric) {
+			continue
+		}
+		labels, value, ok := strings.Cut(line[len(stageMetric):], "} ")
+		if !ok {
+			continue
+		}
+		stage, le := labelValue(labels, "stage"), labelValue(labels, "le")
+		n, err1 := strconv.ParseFloat(value, 64)
+		bound, err2 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+		if stage == "" || err1 != nil || err2 != nil {
+			continue
+		}
+		if out[stage] == nil {
+			out[stage] = map[float64]float64{}
+		}
+		out[stage][bound] = n
+	}
+	return out
+}
+
+func labelValue(labels, name string) string {
+	for _, kv := range strings.Split(labels, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && k == name {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return ""
+}
+
+// stageLatencies turns the difference of two scrapes into percentiles.
+func stageLatencies(before, after stageBuckets) map[string]StageLatency {
+	if after == nil {
+		return nil
+	}
+	out := map[string]StageLatency{}
+	for stage, cum := range after {
+		bounds := make([]float64, 0, len(cum))
+		for b := range cum {
+			bounds = append(bounds, b)
+		}
+		slices.Sort(bounds)
+		counts := make([]float64, len(bounds))
+		for i, b := range bounds {
+			counts[i] = cum[b] - before[stage][b]
+		}
+		total := counts[len(counts)-1]
+		if total <= 0 {
+			continue
+		}
+		out[stage] = StageLatency{Count: int(total), P50Ms: bucketQuantile(bounds, counts, 0.50) * 1000,
+			P99Ms: bucketQuantile(bounds, counts, 0.99) * 1000}
+	}
+	return out
+}
+
+// bucketQuantile interpolates the q-quantile from cumulative bucket counts.
+func bucketQuantile(bounds, counts []float64, q float64) float64 {
+	rank := q * counts[len(counts)-1]
+	lower, below := 0.0, 0.0
+	for i, b := range bounds {
+		if counts[i] >= rank {
+			if b > 1e300 { // the +Inf bucket: report its lower bound
+				return lower
+			}
+			if counts[i] == below {
+				return b
+			}
+			return lower + (b-lower)*(rank-below)/(counts[i]-below)
+		}
+		lower, below = b, counts[i]
+	}
+	return lower
 }

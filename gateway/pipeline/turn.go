@@ -77,6 +77,9 @@ type Turn struct {
 	CustomerID string
 	MessageID  int64
 	Duplicate  bool // the channel redelivered a message already processed
+	// NewConversation: the turn opened its conversation (no ticket can
+	// belong to it yet).
+	NewConversation bool
 
 	// understand.
 	Language         string

@@ -17,6 +17,8 @@ DEST=${1:-$ROOT/.deps/onnxruntime}
 LIB=$DEST/libonnxruntime.so.$VERSION
 
 log() { echo "fetch-onnxruntime: $*" >&2; }
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
 
 if [[ -s $LIB ]]; then
   echo "$LIB"
@@ -29,34 +31,8 @@ Linux/x86_64) ;;
   exit 1
   ;;
 esac
-if ! command -v npm >/dev/null 2>&1; then
-  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    log "installing npm (Debian package) to fetch onnxruntime-node"
-    for attempt in 1 2 3; do
-      apt-get update -q && apt-get install -y -q --no-install-recommends npm && break
-      log "apt-get attempt $attempt of 3 failed"
-      sleep $((attempt * 2))
-    done
-  fi
-  command -v npm >/dev/null 2>&1 || {
-    log "npm is needed to fetch onnxruntime-node@$VERSION; install Node.js/npm"
-    exit 1
-  }
-fi
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 log "fetching onnxruntime-node@$VERSION from the npm registry (about 110 MB)"
-for attempt in 1 2 3; do
-  (cd "$tmp" && npm pack --silent "onnxruntime-node@$VERSION" >/dev/null) && break
-  log "npm pack attempt $attempt of 3 failed"
-  [[ $attempt == 3 ]] && exit 1
-  sleep $((attempt * 2))
-done
-tar -xzf "$tmp"/onnxruntime-node-"$VERSION".tgz -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
-mkdir -p "$DEST"
-install -m 0644 "$tmp"/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$LIB.partial"
-mv "$LIB.partial" "$LIB"
+npm_extract "onnxruntime-node@$VERSION" package/bin/napi-v6/linux/x64/libonnxruntime.so.1 "$LIB"
 ln -sfn "libonnxruntime.so.$VERSION" "$DEST/libonnxruntime.so"
 log "installed $LIB"
 echo "$LIB"

@@ -15,6 +15,8 @@ DEST=${1:-$ROOT/.deps/vosk}
 LIB=$DEST/libvosk.so
 
 log() { echo "fetch-vosk: $*" >&2; }
+# shellcheck source=lib.sh
+. "$ROOT/scripts/lib.sh"
 
 if [[ -s $LIB ]]; then
   echo "$LIB"
@@ -24,21 +26,6 @@ if [[ "$(uname -s)/$(uname -m)" != Linux/x86_64 ]]; then
   log "no prebuilt libvosk for $(uname -s)/$(uname -m) in the npm package; set SWITCHBOARD_VOSK_LIB"
   exit 1
 fi
-command -v npm >/dev/null 2>&1 || {
-  log "npm is needed to fetch vosk@$VERSION (scripts/fetch-onnxruntime.sh installs it as root)"
-  exit 1
-}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-for attempt in 1 2 3; do
-  (cd "$tmp" && npm pack --silent "vosk@$VERSION" >/dev/null) && break
-  log "npm pack attempt $attempt of 3 failed"
-  [[ $attempt == 3 ]] && exit 1
-  sleep $((attempt * 2))
-done
-tar -xzf "$tmp/vosk-$VERSION.tgz" -C "$tmp" package/lib/linux-x86_64/libvosk.so
-mkdir -p "$DEST"
-install -m 0644 "$tmp/package/lib/linux-x86_64/libvosk.so" "$LIB.partial"
-mv "$LIB.partial" "$LIB"
+npm_extract "vosk@$VERSION" package/lib/linux-x86_64/libvosk.so "$LIB"
 log "installed $LIB"
 echo "$LIB"

@@ -10,6 +10,8 @@
 set -euo pipefail
 
 log() { echo "install-test-deps: $*" >&2; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 have_postgres() {
   local d initdb
@@ -61,19 +63,6 @@ deny_service_starts() {
   trap 'rm -f "$POLICY"' EXIT
 }
 
-apt_install() {
-  local attempt
-  for attempt in 1 2 3; do
-    if apt-get update -q && apt-get install -y -q --no-install-recommends "$@"; then
-      return 0
-    fi
-    log "apt-get attempt $attempt of 3 failed"
-    # a package whose service could not be started may be left unconfigured; finish it
-    dpkg --configure -a || true
-    sleep $((attempt * 2))
-  done
-  return 1
-}
 
 main() {
   local -a missing

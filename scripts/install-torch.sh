@@ -16,23 +16,13 @@ REQUIRED=(python3-torch python3-torchvision)
 OPTIONAL=(python3-onnx)
 
 log() { echo "install-torch: $*" >&2; }
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 have() { [[ -x $PY ]] && "$PY" -c "import $1" >/dev/null 2>&1; }
 
 have_required() { have "torch, torchvision"; }
 
-apt_install() {
-  local attempt
-  for attempt in 1 2 3; do
-    if apt-get update -q && apt-get install -y -q --no-install-recommends "$@"; then
-      return 0
-    fi
-    log "apt-get attempt $attempt of 3 failed"
-    dpkg --configure -a || true
-    sleep $((attempt * 2))
-  done
-  return 1
-}
 
 main() {
   if have_required; then

@@ -141,6 +141,11 @@ func (s *Store) RunArchiver(ctx context.Context, log *slog.Logger, retention, in
 		} else if n > 0 {
 			log.Info("archived messages", "rows", n, "older_than", retention)
 		}
+		if n, err := s.dropOrphanMedia(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+			log.Error("drop orphan media", "err", err)
+		} else if n > 0 {
+			log.Info("dropped stashed media of turns never recorded", "rows", n)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -17,6 +17,7 @@ type PendingTurn struct {
 	ConversationID   string
 	CustomerID       string
 	CustomerRef      string
+	MessageID        int64  // the turn's message in the conversation log
 	Text             string // redacted
 	ReplyTo          json.RawMessage
 	Attempts         int
@@ -48,7 +49,7 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 	err = s.primary.QueryRow(ctx, `SELECT m.body, cu.pseudonymous_id, c.reply_to
 		FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
 		WHERE m.id = $1 AND m.conversation_id = $2`, logID, p.ConversationID).Scan(&p.Text, &p.CustomerRef, &replyTo)
-	p.ReplyTo, p.Outcome = replyTo, outcome
+	p.ReplyTo, p.Outcome, p.MessageID = replyTo, outcome, logID
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The turn's message is gone (archived or removed): give up on it
 		// instead of retrying it forever.

@@ -2,13 +2,15 @@
 package asrtest
 
 import (
-	"github.com/switchboard-cs/switchboard/asr"
-
 	"context"
 	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/asr/asreval"
+	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
 // ContractClip is a recording an engine under the contract suite must transcribe.
@@ -194,4 +196,23 @@ func TestEngine(t *testing.T, e asr.Engine, clip ContractClip) {
 			t.Errorf("concurrent: %q: asr.WER %.3f over %.3f", texts[0], rate, clip.MaxWER)
 		}
 	})
+}
+
+// VoiceNote is text said by espeak-ng at 140 words a minute and encoded by opusenc as an
+// OGG/Opus voice note, as Telegram and WhatsApp send them. Without the tools the test
+// skips, or fails in CI.
+func VoiceNote(t testing.TB, text string) []byte {
+	t.Helper()
+	wav, err := asreval.SayAt(text, 140)
+	if err == nil {
+		var ogg []byte
+		if ogg, err = asreval.OpusNote(wav); err == nil {
+			return ogg
+		}
+	}
+	if testenv.InCI() || !errors.Is(err, asreval.ErrMissing) {
+		t.Fatal(err)
+	}
+	t.Skip(err)
+	return nil
 }

@@ -83,8 +83,8 @@ func TestEndpointer(t *testing.T) {
 func TestStreamTimes(t *testing.T) {
 	e := engine(t, Config{})
 	u := goforward(t)[0]
-	pcm := append(append(append([]int16{}, u.pcm...), signal(2.0, "noise")...), u.pcm...)
-	second := float64(len(u.pcm))/asr.SampleRate + 2
+	pcm := append(append(append([]int16{}, u.PCM...), signal(2.0, "noise")...), u.PCM...)
+	second := float64(len(u.PCM))/asr.SampleRate + 2
 	rec, err := e.NewRecognizer(context.Background(), asr.RecognizerOptions{Words: true})
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestStreamTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 		all.Append(fin)
-		if finals != 1 || all.Text != u.ref+" "+u.ref {
+		if finals != 1 || all.Text != u.Ref+" "+u.Ref {
 			t.Fatalf("stream %d: %d finals before Final, text %q", stream, finals, all.Text)
 		}
 		first, again := all.Words[0].Start, all.Words[4].Start

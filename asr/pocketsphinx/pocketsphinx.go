@@ -60,6 +60,11 @@ type Config struct {
 	NoProbe bool
 	// ProbeTimeout bounds the probe, 2 minutes by default.
 	ProbeTimeout time.Duration
+	// NoRescore skips decoding each streamed utterance a second time, in one pass, when
+	// its end is detected. The live pass gives the partials; the second one (batch
+	// cepstral normalization over the whole utterance) gives a final result as good as
+	// DecodeAll's, at about twice the CPU per stream.
+	NoRescore bool
 }
 
 // Engine is PocketSphinx with one model: each recognizer owns a decoder (PocketSphinx
@@ -159,7 +164,7 @@ func (e *Engine) NewRecognizer(ctx context.Context, opts asr.RecognizerOptions) 
 		d.free()
 		return nil, err
 	}
-	return &recognizer{e: e, d: d, words: opts.Words}, nil
+	return &recognizer{e: e, d: d, words: opts.Words, rescore: !e.cfg.NoRescore}, nil
 }
 
 func (e *Engine) decoder() (*decoder, error) {

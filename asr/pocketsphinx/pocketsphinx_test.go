@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/asr/asreval"
 	"github.com/switchboard-cs/switchboard/asr/asrtest"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
@@ -63,7 +64,7 @@ func sharedModel(t testing.TB) *Engine {
 func TestContract(t *testing.T) {
 	e := engine(t, Config{})
 	u := goforward(t)[0]
-	asrtest.TestEngine(t, e, asrtest.ContractClip{PCM: u.pcm, Text: u.ref, MaxWER: 0.25})
+	asrtest.TestEngine(t, e, asrtest.ContractClip{PCM: u.PCM, Text: u.Ref, MaxWER: 0.25})
 }
 
 func TestContractGrammar(t *testing.T) {
@@ -75,7 +76,7 @@ func TestContractGrammar(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	res, err := asr.Transcribe(context.Background(), e, rec, u.pcm, asr.SampleRate/4)
+	res, err := asr.Transcribe(context.Background(), e, rec, u.PCM, asr.SampleRate/4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +85,8 @@ func TestContractGrammar(t *testing.T) {
 	for _, w := range res.Words {
 		got = append(got, w.Word)
 	}
-	if res.Text != u.ref || !cmp.Equal(want, got) {
-		t.Errorf("shared model + goforward.gram: %q, words %q; want %q", res.Text, got, u.ref)
+	if res.Text != u.Ref || !cmp.Equal(want, got) {
+		t.Errorf("shared model + goforward.gram: %q, words %q; want %q", res.Text, got, u.Ref)
 	}
 	if _, err := e.NewRecognizer(context.Background(), asr.RecognizerOptions{}); !errors.Is(err, asr.ErrUnavailable) {
 		t.Errorf("free recognition without a language model: %v, want ErrUnavailable", err)
@@ -129,7 +130,7 @@ func TestWordErrorRate(t *testing.T) {
 		{"librivox", "lm", librivox, lm, false, false, 0.33},
 		{"librivox", "lm, streamed", librivox, lm, false, stream, 0.33},
 		{"cards", "lm", cards, lm, false, false, 0.10},
-		{"cards", "lm, streamed", cards, lm, false, stream, 0.30},
+		{"cards", "lm, streamed", cards, lm, false, stream, 0.10},
 		{"cards", "cards.gram", cards, gram("cards.gram"), false, false, 0.05},
 		{"cards", "cards.gram, shared model", cards, gram("cards.gram"), true, false, 0.05},
 		{"goforward", "lm", goforward, lm, false, false, 0},
@@ -139,10 +140,10 @@ func TestWordErrorRate(t *testing.T) {
 		{"vosk test.wav", "digit phrases", voskTestWAV, phrases(digitPhrases), false, false, 0.14},
 		{"fsdd", "lm", fsdd, lm, false, false, 0.90},
 		{"fsdd", "digit phrases", fsdd, phrases(digitPhrases), false, false, 0.76},
-		{"fsdd", "digit phrases, streamed", fsdd, phrases(digitPhrases), false, stream, 0.72},
+		{"fsdd", "digit phrases, streamed", fsdd, phrases(digitPhrases), false, stream, 0.76},
 		{"fsdd", "one-digit grammar", fsdd, digit, false, false, 0.32},
 		{"espeak", "lm", espeak, lm, false, false, 0.70},
-		{"espeak", "lm, streamed", espeak, lm, false, stream, 0.76},
+		{"espeak", "lm, streamed", espeak, lm, false, stream, 0.56},
 	}
 	for _, tt := range tests {
 		t.Run(tt.set+"/"+tt.mode, func(t *testing.T) {
@@ -160,77 +161,31 @@ func TestWordErrorRate(t *testing.T) {
 			}
 			s := evaluate(t, e, tt.opts(t), utts, chunk)
 			t.Logf("WER %s [%s]: %.3f (%d errors / %d words, %d utterances, %.1f s of audio, RTF %.3f)",
-				tt.set, tt.mode, s.rate(), s.errors, s.words, len(utts), seconds(utts), s.rtf())
-			if s.rate() > tt.maxWER {
-				t.Errorf("WER %.3f over the bound %.3f", s.rate(), tt.maxWER)
+				tt.set, tt.mode, s.WER(), s.Errors, s.Words, len(utts), seconds(utts), s.RTF())
+			if s.WER() > tt.maxWER {
+				t.Errorf("WER %.3f over the bound %.3f", s.WER(), tt.maxWER)
 			}
 		})
 	}
 }
-
-type setScore struct {
-	errors, words int
-	decode        time.Duration // summed over utterances
-	audio         float64       // seconds
-}
-
-func (s setScore) rate() float64 { return float64(s.errors) / float64(max(s.words, 1)) }
-func (s setScore) rtf() float64  { return s.decode.Seconds() / s.audio }
 
 // evaluate transcribes utts with two recognizers in parallel (the test machine's cores),
 // in one pass or streamed in chunks of chunk samples, and scores them; it logs the first
 // mismatches. Decoding time excludes making the recognizers.
-func evaluate(t *testing.T, e *Engine, opts asr.RecognizerOptions, utts []utterance, chunk int) setScore {
+func evaluate(t *testing.T, e *Engine, opts asr.RecognizerOptions, utts []utterance, chunk int) asreval.Score {
 	t.Helper()
 	const workers = 2
 	pool := asr.NewPool(e, workers, len(utts), 0, opts)
 	defer pool.Close()
-	var releases []func()
-	for range workers {
-		_, release, err := pool.Acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		releases = append(releases, release)
+	s, err := asreval.Evaluate(context.Background(), pool, utts, workers, chunk)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, release := range releases {
-		release()
-	}
-	hyps := make([]string, len(utts))
-	took := make([]time.Duration, len(utts))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, workers)
-	for i, u := range utts {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			rec, release, err := pool.Acquire(context.Background())
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer release()
-			start := time.Now()
-			res, err := asr.Transcribe(context.Background(), e, rec, u.pcm, chunk)
-			took[i] = time.Since(start)
-			if err != nil {
-				t.Errorf("%s: %v", u.id, err)
-			}
-			hyps[i] = res.Text
-		})
-	}
-	wg.Wait()
-	var s setScore
 	shown := 0
 	for i, u := range utts {
-		_, errs, words := asr.WER(u.ref, hyps[i])
-		s.errors += errs
-		s.words += words
-		s.decode += took[i]
-		s.audio += float64(len(u.pcm)) / asr.SampleRate
-		if errs > 0 && shown < 5 {
+		if _, errs, _ := asr.WER(u.Ref, s.Hyps[i]); errs > 0 && shown < 5 {
 			shown++
-			t.Logf("  %s: %q, reference %q", u.id, hyps[i], u.ref)
+			t.Logf("  %s: %q, reference %q", u.ID, s.Hyps[i], u.Ref)
 		}
 	}
 	return s
@@ -311,7 +266,7 @@ func TestCorruptModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	if res, err := asr.Transcribe(context.Background(), engine(t, Config{}), rec, u.pcm, 0); err != nil || res.Text != u.ref {
+	if res, err := asr.Transcribe(context.Background(), engine(t, Config{}), rec, u.PCM, 0); err != nil || res.Text != u.Ref {
 		t.Errorf("after the damaged models: %q, %v", res.Text, err)
 	}
 }
@@ -374,15 +329,15 @@ func TestPhraseHints(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := asr.Transcribe(context.Background(), e, rec, u.pcm, 0)
+		res, err := asr.Transcribe(context.Background(), e, rec, u.PCM, 0)
 		rec.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		rate, _, _ := asr.WER(u.ref, res.Text)
+		rate, _, _ := asr.WER(u.Ref, res.Text)
 		t.Logf("phrases %d: %q WER %.3f", len(opts.Phrases), res.Text, rate)
 		if len(opts.Phrases) > 0 && rate != 0 {
-			t.Errorf("with phrase hints: %q, want %q", res.Text, u.ref)
+			t.Errorf("with phrase hints: %q, want %q", res.Text, u.Ref)
 		}
 	}
 }
@@ -401,7 +356,7 @@ func BenchmarkPocketSphinxRTF(b *testing.B) {
 	audio := seconds(utts)
 	decodeAll := func(rec asr.Recognizer, chunk int) {
 		for _, u := range utts {
-			if _, err := asr.Transcribe(context.Background(), e, rec, u.pcm, chunk); err != nil {
+			if _, err := asr.Transcribe(context.Background(), e, rec, u.PCM, chunk); err != nil {
 				b.Fatal(err)
 			}
 		}

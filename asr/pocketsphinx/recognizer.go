@@ -22,6 +22,10 @@ type recognizer struct {
 	started   bool  // an utterance is open in the decoder
 	pos       int64 // samples of the stream fed so far
 	uttStart  int64 // pos when the open utterance started
+
+	rescore  bool    // decode each utterance again in one pass at its end
+	utt      []int16 // the open utterance's audio, for the second pass
+	overflow bool    // the utterance outgrew maxBatch: no second pass
 }
 
 func (r *recognizer) Accept(pcm []int16) (string, *asr.Result, error) {
@@ -42,6 +46,13 @@ func (r *recognizer) Accept(pcm []int16) (string, *asr.Result, error) {
 		n, ended := r.ep.next(pcm)
 		if err := r.d.process(pcm[:n], false); err != nil {
 			return "", nil, err
+		}
+		if r.rescore && !r.overflow {
+			if len(r.utt)+n > maxBatch {
+				r.utt, r.overflow = r.utt[:0], true
+			} else {
+				r.utt = append(r.utt, pcm[:n]...)
+			}
 		}
 		pcm = pcm[n:]
 		r.pos += int64(n)
@@ -79,6 +90,17 @@ func (r *recognizer) finish() (asr.Result, error) {
 	if err := r.d.end(); err != nil {
 		return asr.Result{}, err
 	}
+	if utt := r.utt; len(utt) > 0 && !r.overflow {
+		// The second pass: the whole utterance at once, normalized over all of it.
+		if err := r.d.start(false); err != nil {
+			return asr.Result{}, err
+		}
+		err := r.d.process(utt, true)
+		if err := errors.Join(err, r.d.end()); err != nil {
+			return asr.Result{}, err
+		}
+	}
+	r.utt, r.overflow = r.utt[:0], false
 	res := asr.Result{Text: strings.Join(strings.Fields(r.d.hyp()), " "), Engine: Name, Language: r.e.cfg.Language}
 	if r.words {
 		w, err := r.wordTimes()
@@ -146,6 +168,7 @@ func (r *recognizer) Reset() error {
 	}
 	r.streaming = false
 	r.ep.reset()
+	r.utt, r.overflow = r.utt[:0], false
 	if !r.started {
 		return nil
 	}

@@ -70,6 +70,20 @@ func Check(cfg Config) error {
 	return CheckModel(cfg.ModelDir)
 }
 
+// LoadLibrary finds (FindLibrary) and loads libvosk.so without any model, for doctor
+// and readiness reports; it returns the library's path. Its error wraps
+// asr.ErrUnavailable.
+func LoadLibrary(explicit string) (string, error) {
+	lib, err := FindLibrary(explicit)
+	if err != nil {
+		return "", err
+	}
+	if err := load(lib, Config{}.logLevel()); err != nil {
+		return lib, fmt.Errorf("%w: %s: cannot load %s: %v", asr.ErrUnavailable, Name, lib, err)
+	}
+	return lib, nil
+}
+
 // New loads the library and the model. A missing library, a missing or incomplete
 // model folder, or a model Vosk cannot load is asr.ErrUnavailable; no model path reaches
 // vosk_model_new before it passed CheckModel and (unless NoProbe) a load in a child

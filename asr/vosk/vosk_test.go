@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/asr/asreval"
 	"github.com/switchboard-cs/switchboard/asr/asrtest"
 	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
@@ -284,38 +285,30 @@ func TestContract(t *testing.T) {
 	asrtest.TestEngine(t, e, asrtest.ContractClip{PCM: decodeFile(t, "speech_en_vosk_testwav/test.wav"), Text: voskDigits, MaxWER: 0.3})
 }
 
-// TestWordErrorRate reports Vosk's word error rate on the shared recordings with
-// references (run with VOSK_MODEL set):
+// TestWordErrorRate reports Vosk's word error rate on every speech set of the shared
+// data (asreval, as `switchboard bench asr` does), one pass per recording (run with
+// VOSK_MODEL set):
 //
 //	VOSK_MODEL=/path/to/vosk-model-small-en-us-0.15 go test ./asr/vosk -run WordErrorRate -v
 func TestWordErrorRate(t *testing.T) {
 	e := engine(t)
-	type utt struct{ rel, ref string }
-	sets := map[string][]utt{"vosk test.wav": {{"speech_en_vosk_testwav/test.wav", voskDigits}}}
-	dir := testenv.SharedData(t, "speech_en_pocketsphinx_librivox")
-	ids, err := os.ReadFile(filepath.Join(dir, "fileids"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range strings.Fields(string(ids)) {
-		ref, err := os.ReadFile(filepath.Join(dir, id+".txt"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sets["librivox"] = append(sets["librivox"], utt{"speech_en_pocketsphinx_librivox/" + id + ".wav", string(ref)})
-	}
-	pool := asr.NewPool(e, 2, 16, 0, asr.RecognizerOptions{})
+	root := filepath.Dir(testenv.SharedData(t, "speech_en_vosk_testwav"))
+	pool := asr.NewPool(e, 2, 1<<20, 0, asr.RecognizerOptions{})
 	defer pool.Close()
-	for name, utts := range sets {
-		var errs, words int
-		for _, u := range utts {
-			res, err := pool.Transcribe(context.Background(), decodeFile(t, u.rel))
+	for _, set := range asreval.Sets() {
+		t.Run(set.Name, func(t *testing.T) {
+			utts, err := set.Load(root)
+			if errors.Is(err, asreval.ErrMissing) {
+				t.Skip(err)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, e1, w1 := asr.WER(u.ref, res.Text)
-			errs, words = errs+e1, words+w1
-		}
-		t.Logf("WER %s: %.3f (%d errors / %d words)", name, float64(errs)/float64(words), errs, words)
+			s, err := asreval.Evaluate(context.Background(), pool, utts, 2, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("WER %s: %.3f (%d errors / %d words, RTF %.3f)", set.Name, s.WER(), s.Errors, s.Words, s.RTF())
+		})
 	}
 }

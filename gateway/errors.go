@@ -7,6 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/tickets"
 	"github.com/switchboard-cs/switchboard/vision"
@@ -26,7 +28,7 @@ var (
 func statusOf(err error) (int, string) {
 	var maxErr *http.MaxBytesError
 	switch {
-	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, vision.ErrTooLarge):
+	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, vision.ErrTooLarge), errors.Is(err, audio.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, errUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
@@ -35,7 +37,7 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, models.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid_model"
 	case errors.Is(err, errBadRequest), errors.Is(err, tickets.ErrInvalid), errors.Is(err, models.ErrBadInput),
-		errors.Is(err, vision.ErrImage):
+		errors.Is(err, vision.ErrImage), errors.Is(err, audio.ErrAudio), errors.Is(err, asr.ErrBadAudio), errors.Is(err, asr.ErrBadOptions):
 		return http.StatusBadRequest, "invalid"
 	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound), errors.Is(err, models.ErrNotFound):
 		return http.StatusNotFound, "not_found"
@@ -45,7 +47,10 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, errUnavailable), errors.Is(err, models.ErrUnavailable), errors.Is(err, models.ErrOverloaded):
+	case errors.Is(err, asr.ErrBusy):
+		return http.StatusTooManyRequests, "busy"
+	case errors.Is(err, errUnavailable), errors.Is(err, models.ErrUnavailable), errors.Is(err, models.ErrOverloaded),
+		errors.Is(err, asr.ErrUnavailable), errors.Is(err, audio.ErrUnavailable), errors.Is(err, asr.ErrClosed):
 		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "timeout"

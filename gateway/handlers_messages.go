@@ -129,6 +129,10 @@ type MessageReply struct {
 	TicketID       string              `json:"ticket_id,omitempty"`
 	Degraded       []string            `json:"degraded"`
 	Duplicate      bool                `json:"duplicate"`
+	// Status "transcribing": the message holds a voice note too long to transcribe
+	// while the client waits; it is stored, and the answer follows in the
+	// conversation (and over web chat) once a queue worker transcribed it.
+	Status string `json:"status,omitempty"`
 }
 
 func replyOf(t *pipeline.Turn) MessageReply {
@@ -154,8 +158,14 @@ func (s *Server) postMessage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	if out.Status == statusTranscribing {
+		c.JSON(http.StatusAccepted, out)
+		return
+	}
 	c.JSON(http.StatusOK, out)
 }
+
+const statusTranscribing = "transcribing"
 
 // customerText handles one text message of a signed-in customer (REST and
 // web chat): ingress, then the answer inline under a lease.
@@ -183,6 +193,14 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	}
 	if t.Duplicate {
 		return s.replayOutcome(ctx, t)
+	}
+	if len(t.DeferredAudio) > 0 {
+		// Stored without a lease: a queue worker transcribes and answers it.
+		if s.opts.Wake != nil {
+			s.opts.Wake()
+		}
+		return MessageReply{ConversationID: t.ConversationID, Citations: []pipeline.Citation{}, Degraded: nonNil(t.Degraded),
+			Status: statusTranscribing}, nil
 	}
 	// The turn is durable; if this process dies now, a queue worker answers
 	// it after restLease.

@@ -209,16 +209,8 @@ func TestTelegramPhotoIsFetchedAndLabelled(t *testing.T) {
 		"photo": []map[string]any{{"file_id": "small-photo-id", "width": 90, "height": 67}, {"file_id": "big-photo-id", "width": 500, "height": 375}},
 		"from":  map[string]any{"id": 777, "is_bot": false, "first_name": "Ming"},
 		"chat":  map[string]any{"id": 777, "type": "private"}}})
-	req, _ := http.NewRequest("POST", in.http.URL+"/v1/channels/telegram", bytes.NewReader(update))
-	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "tg-secret")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("update: %d", resp.StatusCode)
+	if code := postTelegram(t, in.http.URL, update); code != 200 {
+		t.Fatalf("update: %d", code)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -54,6 +54,7 @@ var rbacMatrix = map[string]string{
 	"POST /v1/models/:model/rollback":                   "ml-engineer admin",
 	"POST /v1/models/:model/latest":                     "ml-engineer admin",
 	"POST /v1/vision/classify":                          "agent supervisor admin ml-engineer",
+	"GET /v1/asr/ws":                                    "customer agent supervisor admin",
 	"GET /v1/audit":                                     "auditor admin",
 	"GET /v1/audit/verify":                              "auditor admin",
 }

@@ -83,6 +83,8 @@ func (s *Server) register() {
 	}
 
 	s.handle(http.MethodPost, classifyRoute, imageStaff, s.classifyImage)
+	// Live speech in the vosk-server protocol (the token may come as ?access_token=).
+	s.handle(http.MethodGet, "/v1/asr/ws", everyoneServed, s.asrSocket)
 
 	// Auditors.
 	s.handle(http.MethodGet, "/v1/audit", auditors, s.auditLog)

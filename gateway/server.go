@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-cs/switchboard/asr"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -55,6 +56,7 @@ type Options struct {
 	Models         ModelRegistry   // ML-engineer routes (nil: they answer 503)
 	MaxModelBytes  int64           // body limit of a model upload (default 2 GiB)
 	Vision         ImageClassifier // nil: the vision stage is off
+	Speech         *asr.Service    // nil: no streaming speech endpoint (503)
 	MaxImageBytes  int64           // body limit of an image to classify (default 20 MiB)
 }
 

@@ -47,6 +47,7 @@ func redactStage(r *pii.Redactor) pipeline.Stage {
 		raw := strings.ReplaceAll(t.RawText(), "\x00", "") // PostgreSQL text cannot hold NUL
 		// only the vision stage writes photo markers: a customer's look-alike is defused
 		raw = strings.ReplaceAll(raw, "[photo:", "(photo:")
+		raw = strings.ReplaceAll(raw, "[voice message", "(voice message")
 		res, err := r.Redact(ctx, raw)
 		if err != nil {
 			return err
@@ -75,14 +76,12 @@ func redactStage(r *pii.Redactor) pipeline.Stage {
 // stage transcribed.
 func mediaMarker(t *pipeline.Turn) string {
 	var marks []string
+	if m := voiceMark(t); m != "" {
+		marks = append(marks, m)
+	}
 	photos := 0
 	for _, p := range t.Parts {
-		switch p.Kind {
-		case pipeline.PartAudio:
-			if t.Transcript == "" {
-				marks = append(marks, "[voice message]")
-			}
-		case pipeline.PartImage:
+		if p.Kind == pipeline.PartImage {
 			photos++
 		}
 	}
@@ -109,9 +108,22 @@ func persistStage(store *tickets.Store) pipeline.Stage {
 		for i, sec := range t.Secrets {
 			secrets[i] = tickets.Secret(sec)
 		}
+		lease := t.Lease
+		if len(t.DeferredAudio) > 0 {
+			// The stash comes first: once the turn is recorded (and acknowledged),
+			// its voice notes are durable too. The queue answers the turn.
+			media := make([]tickets.Media, len(t.DeferredAudio))
+			for i, p := range t.DeferredAudio {
+				media[i] = tickets.Media{Part: i, MIME: p.MIME, Data: p.Data}
+			}
+			if err := store.StashMedia(ctx, t.Channel, t.ChannelMessageID, media); err != nil {
+				return err
+			}
+			lease = 0
+		}
 		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: strings.ReplaceAll(t.CustomerName, "\x00", ""), Text: t.Text,
-			ReplyTo: t.ReplyTo, Lease: t.Lease, Secrets: secrets, DeferFlush: t.Lease > 0})
+			ReplyTo: t.ReplyTo, Lease: lease, Secrets: secrets, DeferFlush: lease > 0})
 		if err != nil {
 			return err
 		}
@@ -123,7 +135,7 @@ func persistStage(store *tickets.Store) pipeline.Stage {
 
 func understandStage(u Understander) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		r, err := u.Understand(ctx, t.Text)
+		r, err := u.Understand(ctx, forModels(t.Text))
 		if err != nil {
 			return err
 		}
@@ -138,7 +150,7 @@ func understandStage(u Understander) pipeline.Stage {
 
 func respondStage(a Answerer) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		ans, err := a.Answer(ctx, t.Text)
+		ans, err := a.Answer(ctx, forModels(t.Text))
 		if err != nil {
 			return err
 		}
@@ -240,14 +252,17 @@ type PipelineDeps struct {
 	Fetchers map[string]MediaFetcher
 	// MaxMediaBytes bounds one fetched medium (default 20 MiB).
 	MaxMediaBytes int64
+	// Speech transcribes voice notes (no Service: they are stored as "[voice message]").
+	Speech Speech
 }
 
 // IngressSteps run while the channel waits: redaction (fail-closed) and
 // persistence (fail-closed). Once they pass, the turn is durable and the
 // channel may be acknowledged.
 //
-// Media stages run first and fail open: fetch (media the channel sent by reference) and
-// vision (labels for photos), as in DESIGN.md §2.
+// Media stages run first and fail open: fetch (media the channel sent by reference),
+// speech (voice-note transcripts; long notes are left to the queue) and vision (labels
+// for photos), as in DESIGN.md §2.
 func (d PipelineDeps) IngressSteps() []pipeline.Step {
 	var steps []pipeline.Step
 	if len(d.Fetchers) > 0 {
@@ -257,6 +272,13 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 		}
 		steps = append(steps, pipeline.Step{Name: "fetch", Stage: fetchStage(d.Fetchers, max), Timeout: 10 * time.Second,
 			Skip: func(t *pipeline.Turn) bool { return !hasMediaToFetch(t) }})
+	}
+	if d.Speech.Service != nil {
+		// A note up to the inline limit is transcribed while the channel waits; the
+		// stage's time covers the decode, a wait for a recognizer and the decode of up
+		// to InlineMax of audio at a real-time factor well below 1.
+		steps = append(steps, pipeline.Step{Name: "speech", Stage: speechStage(d.Speech), Timeout: 5*time.Second + max(d.Speech.inlineMax(), 0),
+			Skip: func(t *pipeline.Turn) bool { return !hasAudio(t) }})
 	}
 	if d.Vision != nil {
 		steps = append(steps, pipeline.Step{Name: "vision", Stage: visionStage(d.Vision), Timeout: 5 * time.Second,

@@ -30,8 +30,11 @@ type Worker struct {
 	Lease       time.Duration // how long one attempt may take (0: 1m)
 	Poll        time.Duration // idle wait between queue polls (0: 200ms)
 	MaxAttempts int           // then the turn is marked failed (0: 5)
-	wake        chan struct{}
-	once        sync.Once
+	// Speech transcribes the voice notes a turn's ingress left to the queue
+	// (PipelineDeps.SpeechResolver); nil leaves them as they were stored.
+	Speech SpeechResolver
+	wake   chan struct{}
+	once   sync.Once
 }
 
 func (w *Worker) wakeCh() chan struct{} {
@@ -157,6 +160,14 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 	var out MessageReply
 	if len(p.Outcome) == 0 || json.Unmarshal(p.Outcome, &out) != nil {
+		if w.Speech != nil {
+			if err := w.Speech.ResolveSpeech(ctx, &p); err != nil {
+				if errors.Is(err, tickets.ErrConflict) {
+					return nil // another worker took the turn over
+				}
+				return err
+			}
+		}
 		t := &pipeline.Turn{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, ConversationID: p.ConversationID,
 			CustomerID: p.CustomerID, CustomerRef: p.CustomerRef, Text: p.Text, ReplyTo: p.ReplyTo}
 		if err := w.Process.Run(ctx, t); err != nil {

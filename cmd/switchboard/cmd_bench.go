@@ -23,7 +23,7 @@ import (
 
 func benchCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks that report ratios against a baseline measured in the same run"}
-	cmd.AddCommand(benchRoutingCmd(f), benchRetrievalCmd(), benchTurnCmd(f), benchPIICmd(), benchVisionCmd(f))
+	cmd.AddCommand(benchRoutingCmd(f), benchRetrievalCmd(), benchTurnCmd(f), benchPIICmd(), benchVisionCmd(f), benchASRCmd(f))
 	return cmd
 }
 

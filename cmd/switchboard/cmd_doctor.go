@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/switchboard-cs/switchboard/asr/pocketsphinx"
+	"github.com/switchboard-cs/switchboard/asr/vosk"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/kb"
@@ -71,10 +73,8 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 	out = append(out, checkBinary("redis-server (tests, bench)", func() error { _, err := embedded.FindRedisServer(); return err },
 		"apt-get install -y redis-server"))
 	out = append(out, checkONNXRuntime(cfg))
-	out = append(out, checkLibrary("Vosk (speech)", "SWITCHBOARD_VOSK_LIB", "libvosk.so",
-		"npm pack vosk@0.3.39 && tar xzf vosk-0.3.39.tgz && export SWITCHBOARD_VOSK_LIB=$PWD/package/lib/linux-x86_64/libvosk.so"))
-	out = append(out, checkLibrary("PocketSphinx (speech)", "SWITCHBOARD_POCKETSPHINX_LIB", "libpocketsphinx.so",
-		"apt-get install -y libpocketsphinx-dev pocketsphinx-en-us"))
+	out = append(out, checkSpeechLibraries(cfg)...)
+	out = append(out, checkSpeech(ctx, cfg))
 	out = append(out, checkModels(ctx, cfg)...)
 	return append(out, checkKB(ctx, cfg), checkChannels(cfg))
 }
@@ -238,8 +238,6 @@ func checkBinary(name string, find func() error, fix string) check {
 	return check{Name: name, Status: "ok", Detail: "found"}
 }
 
-// checkLibrary looks for a native library named by env or in the linker's
-// usual directories. These are optional until their stage is enabled.
 // checkONNXRuntime loads ONNX Runtime the way the ONNX stages do.
 func checkONNXRuntime(cfg config.Config) check {
 	c := check{Name: "ONNX Runtime (encoder, vision, models)", Required: cfg.KB.EncoderModel != ""}
@@ -256,23 +254,6 @@ func checkONNXRuntime(cfg config.Config) check {
 	return c
 }
 
-func checkLibrary(name, env, file, fix string) check {
-	c := check{Name: name, Status: "optional", Detail: "not found; the stage that needs it stays off", Fix: fix}
-	cands := []string{os.Getenv(env)}
-	for _, dir := range []string{"/usr/lib/x86_64-linux-gnu", "/usr/local/lib", "/usr/lib", "./runtime/lib"} {
-		cands = append(cands, filepath.Join(dir, file), filepath.Join(dir, file+".1"))
-	}
-	for _, p := range cands {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return check{Name: name, Status: "ok", Detail: p}
-		}
-	}
-	return c
-}
-
 func printChecks(w io.Writer, checks []check) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tSTATUS\tDETAIL")
@@ -285,4 +266,53 @@ func printChecks(w io.Writer, checks []check) {
 			fmt.Fprintf(w, "\nfix %s:\n  %s\n", c.Name, c.Fix)
 		}
 	}
+}
+
+// checkSpeech loads the engines of speech.engines as serve does.
+func checkSpeech(ctx context.Context, cfg config.Config) check {
+	c := check{Name: "speech (voice notes, /v1/asr/ws)"}
+	set, err := openSpeech(ctx, cfg, nil)
+	if err != nil {
+		c.Status, c.Detail, c.Fix = "error", err.Error(), "fix speech.engines / speech.vosk_models / speech.phrases_file"
+		return c
+	}
+	defer set.Close()
+	var on []string
+	for _, e := range set.engines {
+		on = append(on, e.Language()+": "+e.Name())
+	}
+	switch why := set.reason(); {
+	case set.svc == nil:
+		c.Status, c.Detail = "optional", "off: "+why.Error()
+		c.Fix = "apt-get install -y libpocketsphinx3 pocketsphinx-en-us (make deps does), or configure a Vosk model"
+	case why != nil:
+		c.Status, c.Detail = "optional", strings.Join(on, ", ")+"; off: "+why.Error()
+	default:
+		c.Status, c.Detail = "ok", strings.Join(on, ", ")+"; default language "+set.svc.DefaultLanguage()
+	}
+	return c
+}
+
+// checkSpeechLibraries loads the speech engines' native libraries (not their models).
+func checkSpeechLibraries(cfg config.Config) []check {
+	v := check{Name: "Vosk library (speech)", Status: "ok"}
+	if lib, err := vosk.LoadLibrary(cfg.Speech.VoskLib); err != nil {
+		v.Status, v.Detail = "optional", err.Error()
+		v.Fix = "make deps (scripts/fetch-vosk.sh), or set speech.vosk_lib / SWITCHBOARD_VOSK_LIB"
+	} else {
+		v.Detail = lib
+	}
+	p := check{Name: "PocketSphinx (speech)", Status: "ok", Detail: "libpocketsphinx and the model at " + pocketsphinxModelDir(cfg)}
+	if err := pocketsphinx.Check(pocketsphinx.Config{ModelDir: cfg.Speech.PocketSphinxModel}); err != nil {
+		p.Status, p.Detail = "optional", err.Error()
+		p.Fix = "apt-get install -y libpocketsphinx3 pocketsphinx-en-us (make deps does)"
+	}
+	return []check{v, p}
+}
+
+func pocketsphinxModelDir(cfg config.Config) string {
+	if cfg.Speech.PocketSphinxModel != "" {
+		return cfg.Speech.PocketSphinxModel
+	}
+	return pocketsphinx.DefaultModelDir
 }

@@ -8,16 +8,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func runRedact(t *testing.T, stdin string, args ...string) (string, error) {
+// execCLI runs the CLI with stdin and returns what it wrote (stdout and stderr).
+func execCLI(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	root := rootCmd()
 	var out bytes.Buffer
 	root.SetIn(strings.NewReader(stdin))
 	root.SetOut(&out)
 	root.SetErr(&out)
-	root.SetArgs(append([]string{"redact"}, args...))
+	root.SetArgs(args)
 	err := root.Execute()
 	return out.String(), err
+}
+
+func runRedact(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	return execCLI(t, stdin, append([]string{"redact"}, args...)...)
 }
 
 func TestRedactCommand(t *testing.T) {

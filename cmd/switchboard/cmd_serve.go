@@ -87,27 +87,34 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if clf != nil {
 		classifier = clf
 	}
+	speech, err := openSpeech(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer speech.Close()
 	ch, err := channels(cfg)
 	if err != nil {
 		return err
 	}
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence},
-		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: cfg.Vision.MaxBytes}
+		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
+		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
-		Lease: cfg.Queue.Lease, MaxAttempts: cfg.Queue.MaxAttempts}
+		Lease: cfg.Queue.Lease, MaxAttempts: cfg.Queue.MaxAttempts, Speech: deps.SpeechResolver()}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
 		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
-		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes,
+		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
 			{Name: "vision", Check: visionReady(clf, whyNoVision, modelReg), Optional: true},
+			{Name: "speech", Check: speech.ready, Optional: true},
 		}})
 
 	bg, stopBG := context.WithCancel(ctx)

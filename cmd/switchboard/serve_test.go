@@ -13,6 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
+	"github.com/switchboard-cs/switchboard/asr/asrtest"
+	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
@@ -319,5 +323,95 @@ func TestServeReportsAndServesVision(t *testing.T) {
 	if code := request(t, strings.TrimSpace(tok.String()), "POST", base+"/v1/vision/classify", string(photo), &res); code != 200 ||
 		len(res.Labels) == 0 || res.Labels[0].Index != 22 || res.Model != "imagenet" || res.Version != "1" {
 		t.Fatalf("classify: %d %+v", code, res)
+	}
+}
+
+// TestServeWiresSpeech: serve loads PocketSphinx for speech.engines' default, reports it
+// in /readyz, transcribes a customer's voice note before redaction (the stored message is
+// the transcript), and serves the vosk-server protocol on /v1/asr/ws; a language whose
+// engine cannot load is reported off while the server stays ready.
+func TestServeWiresSpeech(t *testing.T) {
+	if _, err := embedded.FindPostgres(); err != nil {
+		if testenv.InCI() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	note := asrtest.VoiceNote(t, "how do i reset my password")
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = freeAddr(t)
+	cfg.Log.Level = "error"
+	cfg.Speech.Engines = []string{"en:pocketsphinx", "zh:vosk"}
+	cfg.Speech.VoskModels = []string{"zh:" + filepath.Join(cfg.DataDir, "no-such-model")}
+	t.Setenv("SWITCHBOARD_DATA_DIR", cfg.DataDir)
+	base, stop := startServe(t, cfg)
+	defer stop()
+	var ready struct {
+		Ready  bool              `json:"ready"`
+		Checks map[string]string `json:"checks"`
+	}
+	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || !ready.Ready ||
+		!strings.Contains(ready.Checks["speech"], "unavailable (optional)") || !strings.Contains(ready.Checks["speech"], "zh") {
+		t.Fatalf("readyz: %d %+v", code, ready)
+	}
+	tok, err := execCLI(t, "", "token", "web:voice", "--role", "customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok = strings.TrimSpace(tok)
+	body, _ := json.Marshal(map[string]any{"audio": []map[string]any{{"data": note, "mime": "audio/ogg"}}})
+	var rep struct {
+		ConversationID string   `json:"conversation_id"`
+		Degraded       []string `json:"degraded"`
+	}
+	if code := request(t, tok, "POST", base+"/v1/messages", string(body), &rep); code != 200 || len(rep.Degraded) != 0 {
+		t.Fatalf("voice note: %d %+v", code, rep)
+	}
+	var conv struct {
+		Messages []struct{ Author, Text string } `json:"messages"`
+	}
+	request(t, tok, "GET", base+"/v1/conversations/"+rep.ConversationID, "", &conv)
+	if len(conv.Messages) == 0 || conv.Messages[0].Text != "how do i reset my password\n[voice message: transcribed]" {
+		t.Fatalf("stored: %+v", conv.Messages)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/v1/asr/ws?access_token="+tok, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	pcm, _, err := audio.Decode(note, audio.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, 2*len(pcm))
+	for i, v := range pcm {
+		raw[2*i], raw[2*i+1] = byte(v), byte(uint16(v)>>8)
+	}
+	var text []string
+	for off := 0; off < len(raw); off += 16000 {
+		ws.Write(ctx, websocket.MessageBinary, raw[off:min(off+16000, len(raw))])
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct{ Text *string }
+		json.Unmarshal(b, &f)
+		if f.Text != nil && *f.Text != "" {
+			text = append(text, *f.Text)
+		}
+	}
+	ws.Write(ctx, websocket.MessageText, []byte(`{"eof" : 1}`))
+	_, b, err := ws.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fin struct{ Text string }
+	json.Unmarshal(b, &fin)
+	if got := strings.TrimSpace(strings.Join(append(text, fin.Text), " ")); got != "how do i reset my password" {
+		t.Fatalf("stream: %q", got)
 	}
 }

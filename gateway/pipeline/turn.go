@@ -62,10 +62,12 @@ type Turn struct {
 	// the durable queue's workers take it over only if it runs out.
 	Lease time.Duration
 
-	// asr and vision.
-	Transcript string
-	Labels     []Label
-	Categories []string // support categories the photos' labels map to
+	// asr and vision. DeferredAudio are voice notes too long to transcribe while the
+	// channel waits: persist stashes them (encrypted) for a queue worker.
+	Transcript    string
+	DeferredAudio []Part
+	Labels        []Label
+	Categories    []string // support categories the photos' labels map to
 
 	// redact: the only text later stages see. Secrets hold the originals
 	// behind the placeholders, in memory only, for the encrypted vault.

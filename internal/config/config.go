@@ -27,6 +27,7 @@ type Config struct {
 	KB       KBConfig       `yaml:"kb"`
 	Models   ModelsConfig   `yaml:"models"`
 	Vision   VisionConfig   `yaml:"vision"`
+	Speech   SpeechConfig   `yaml:"speech"`
 	LLM      LLMConfig      `yaml:"llm"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
@@ -161,6 +162,25 @@ type VisionConfig struct {
 	CategoriesFile string `yaml:"categories_file" env:"SWITCHBOARD_VISION_CATEGORIES_FILE"`
 }
 
+// SpeechConfig configures speech recognition: voice notes in the pipeline and the live
+// streaming endpoint.
+type SpeechConfig struct {
+	// Engines are "language:engine" pairs (engine pocketsphinx or vosk); the first
+	// language is the default one of voice notes unless Language says otherwise.
+	Engines           []string      `yaml:"engines" env:"SWITCHBOARD_SPEECH_ENGINES"`
+	Language          string        `yaml:"language" env:"SWITCHBOARD_SPEECH_LANGUAGE"`
+	PocketSphinxModel string        `yaml:"pocketsphinx_model" env:"SWITCHBOARD_SPEECH_POCKETSPHINX_MODEL"`
+	VoskModels        []string      `yaml:"vosk_models" env:"SWITCHBOARD_SPEECH_VOSK_MODELS"`
+	VoskLib           string        `yaml:"vosk_lib" env:"SWITCHBOARD_VOSK_LIB"`
+	PhrasesFile       string        `yaml:"phrases_file" env:"SWITCHBOARD_SPEECH_PHRASES_FILE"`
+	PoolSize          int           `yaml:"pool_size" env:"SWITCHBOARD_SPEECH_POOL_SIZE"`
+	Queue             int           `yaml:"queue" env:"SWITCHBOARD_SPEECH_QUEUE"`
+	QueueWait         time.Duration `yaml:"queue_wait" env:"SWITCHBOARD_SPEECH_QUEUE_WAIT"`
+	InlineMax         time.Duration `yaml:"inline_max" env:"SWITCHBOARD_SPEECH_INLINE_MAX"`
+	MaxDuration       time.Duration `yaml:"max_duration" env:"SWITCHBOARD_SPEECH_MAX_DURATION"`
+	MaxBytes          int64         `yaml:"max_bytes" env:"SWITCHBOARD_SPEECH_MAX_BYTES"`
+}
+
 // ModelsDir is the model repository: models.dir, or <data_dir>/models.
 func (c Config) ModelsDir() string {
 	if c.Models.Dir != "" {
@@ -260,6 +280,8 @@ func Default() Config {
 			EncoderMaxTokens: 256, EncoderPooling: "mean"},
 		Models: ModelsConfig{WatchInterval: 5 * time.Second},
 		Vision: VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
+		Speech: SpeechConfig{Engines: []string{"en:pocketsphinx"}, PoolSize: 2, Queue: 16, QueueWait: 10 * time.Second,
+			InlineMax: 20 * time.Second, MaxDuration: 10 * time.Minute, MaxBytes: 25 << 20},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},

@@ -58,6 +58,8 @@ func TestLoadGoodFile(t *testing.T) {
 		KB:      KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb", EncoderMaxTokens: 256, EncoderPooling: "mean"},
 		Models:  ModelsConfig{WatchInterval: 5 * time.Second},
 		Vision:  VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
+		Speech: SpeechConfig{Engines: []string{"en:pocketsphinx", "zh:vosk"}, Language: "zh", VoskModels: []string{"zh:/srv/vosk-model-small-cn-0.22"},
+			PoolSize: 4, Queue: 16, QueueWait: 10 * time.Second, InlineMax: 30 * time.Second, MaxDuration: 10 * time.Minute, MaxBytes: 25 << 20},
 		Channels: ChannelsConfig{
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
@@ -222,5 +224,41 @@ func TestLogger(t *testing.T) {
 	c.Logger(&buf).Debug("hello")
 	if !strings.Contains(buf.String(), "level=DEBUG msg=hello") {
 		t.Errorf("text log = %q, want a DEBUG text line", buf.String())
+	}
+}
+
+func TestSpeechEngines(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		mutate  func(*SpeechConfig)
+		problem string // "" = valid
+	}{
+		{"default", func(*SpeechConfig) {}, ""},
+		{"two languages", func(s *SpeechConfig) {
+			s.Engines, s.VoskModels, s.Language = []string{"en:pocketsphinx", " zh : VOSK "}, []string{"zh:/m"}, "zh"
+		}, ""},
+		{"no colon", func(s *SpeechConfig) { s.Engines = []string{"pocketsphinx"} }, "is not language:engine"},
+		{"unknown engine", func(s *SpeechConfig) { s.Engines = []string{"en:whisper"} }, "must be pocketsphinx or vosk"},
+		{"twice", func(s *SpeechConfig) { s.Engines = []string{"en:pocketsphinx", "en:vosk"} }, "listed twice"},
+		{"vosk without model", func(s *SpeechConfig) { s.Engines = []string{"zh:vosk"} }, "names no model folder"},
+		{"bad model pair", func(s *SpeechConfig) { s.VoskModels = []string{"/m"} }, "is not language:folder"},
+		{"language without engine", func(s *SpeechConfig) { s.Language = "fr" }, "has no engine"},
+		{"pool", func(s *SpeechConfig) { s.PoolSize = 0 }, "pool_size"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c.Speech)
+			err := c.Validate()
+			switch {
+			case tt.problem == "" && err != nil:
+				t.Fatalf("unexpected: %v", err)
+			case tt.problem != "" && (err == nil || !strings.Contains(err.Error(), tt.problem)):
+				t.Fatalf("got %v, want a problem with %q", err, tt.problem)
+			}
+		})
+	}
+	langs, engines, err := SpeechConfig{Engines: []string{"en:pocketsphinx", "zh:vosk"}}.SpeechEngines()
+	if err != nil || !cmp.Equal(langs, []string{"en", "zh"}) || !cmp.Equal(engines, map[string]string{"en": "pocketsphinx", "zh": "vosk"}) {
+		t.Fatalf("SpeechEngines: %v %v %v", langs, engines, err)
 	}
 }

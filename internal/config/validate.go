@@ -86,6 +86,7 @@ func (c Config) Validate() error {
 	if c.Vision.TopK < 1 || c.Vision.MaxBytes < 1 || c.Vision.MaxPixels < 1 {
 		p.addf("vision: top_k, max_bytes and max_pixels must be ≥ 1")
 	}
+	validateSpeech(&p, c.Speech)
 	if c.Limits.PerIPPerMinute < 0 || c.Limits.PerCustomerPerMinute < 0 {
 		p.addf("limits: per-minute limits must be ≥ 0, 0 disables (got %d and %d)", c.Limits.PerIPPerMinute, c.Limits.PerCustomerPerMinute)
 	}
@@ -180,4 +181,59 @@ func (r RoutingConfig) validate(p *problems) {
 		p.addf("routing.vip_boost: must be ≥ 0 (got %s)", r.VIPBoost)
 	}
 	p.positive("routing.aging_horizon", r.AgingHorizon)
+}
+
+// SpeechEngines parses speech.engines into language → engine, in the configured order.
+func (s SpeechConfig) SpeechEngines() (langs []string, engines map[string]string, err error) {
+	engines = map[string]string{}
+	for _, pair := range s.Engines {
+		lang, eng, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		lang, eng = strings.TrimSpace(lang), strings.ToLower(strings.TrimSpace(eng))
+		switch {
+		case !ok || lang == "":
+			return nil, nil, fmt.Errorf("speech.engines: %q is not language:engine", pair)
+		case eng != "pocketsphinx" && eng != "vosk":
+			return nil, nil, fmt.Errorf("speech.engines: %q: the engine must be pocketsphinx or vosk", pair)
+		case engines[lang] != "":
+			return nil, nil, fmt.Errorf("speech.engines: language %q is listed twice", lang)
+		}
+		engines[lang] = eng
+		langs = append(langs, lang)
+	}
+	return langs, engines, nil
+}
+
+// VoskModelDirs parses speech.vosk_models into language → model folder.
+func (s SpeechConfig) VoskModelDirs() (map[string]string, error) {
+	out := map[string]string{}
+	for _, pair := range s.VoskModels {
+		lang, dir, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok || strings.TrimSpace(lang) == "" || strings.TrimSpace(dir) == "" {
+			return nil, fmt.Errorf("speech.vosk_models: %q is not language:folder", pair)
+		}
+		out[strings.TrimSpace(lang)] = strings.TrimSpace(dir)
+	}
+	return out, nil
+}
+
+func validateSpeech(p *problems, s SpeechConfig) {
+	langs, engines, err := s.SpeechEngines()
+	if err != nil {
+		p.addf("%v", err)
+	}
+	vosk, err := s.VoskModelDirs()
+	if err != nil {
+		p.addf("%v", err)
+	}
+	for _, l := range langs {
+		if engines[l] == "vosk" && vosk != nil && vosk[l] == "" {
+			p.addf("speech.engines: %s uses vosk, but speech.vosk_models names no model folder for %s", l, l)
+		}
+	}
+	if s.Language != "" && len(langs) > 0 && engines[s.Language] == "" {
+		p.addf("speech.language: %q has no engine in speech.engines", s.Language)
+	}
+	if s.PoolSize < 1 || s.Queue < 0 || s.QueueWait < 0 || s.MaxDuration <= 0 || s.MaxBytes < 1 {
+		p.addf("speech: pool_size and max_bytes must be ≥ 1, queue and queue_wait ≥ 0, max_duration > 0")
+	}
 }

@@ -1,0 +1,418 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/asr/asrtest"
+	"github.com/switchboard-cs/switchboard/asr/audio"
+	"github.com/switchboard-cs/switchboard/asr/pocketsphinx"
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+var sphinx struct {
+	once sync.Once
+	e    *pocketsphinx.Engine
+	err  error
+}
+
+// speechService is PocketSphinx (Debian's US-English model) behind a pool of two.
+func speechService(t *testing.T) *asr.Service {
+	t.Helper()
+	sphinx.once.Do(func() { sphinx.e, sphinx.err = pocketsphinx.New(context.Background(), pocketsphinx.Config{}) })
+	if sphinx.err != nil {
+		if testenv.InCI() || !errors.Is(sphinx.err, asr.ErrUnavailable) {
+			t.Fatal(sphinx.err)
+		}
+		t.Skip(sphinx.err)
+	}
+	pool := asr.NewPool(sphinx.e, 2, 8, 30*time.Second, asr.RecognizerOptions{Words: true})
+	svc, err := asr.NewService(map[string]*asr.Pool{"en": pool}, "en", audio.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	return svc
+}
+
+// voiceNote is text said by espeak-ng, as an OGG/Opus voice note.
+func voiceNote(t *testing.T, text string) []byte { return asrtest.VoiceNote(t, text) }
+
+// fakeTelegram serves getFile and file downloads for a set of file ids, and records
+// sendMessage calls.
+type fakeTelegram struct {
+	*httptest.Server
+	mu    sync.Mutex
+	files map[string][]byte
+	sent  []map[string]any
+}
+
+func newFakeTelegram(t *testing.T) *fakeTelegram {
+	f := &fakeTelegram{files: map[string][]byte{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		switch {
+		case r.URL.Path == "/bot123:ABC/getFile":
+			var req struct {
+				FileID string `json:"file_id"`
+			}
+			json.NewDecoder(r.Body).Decode(&req)
+			data, ok := f.files[req.FileID]
+			if !ok {
+				io.WriteString(w, `{"ok":false,"description":"Bad Request: invalid file_id"}`)
+				return
+			}
+			json.NewEncoder(w).Encode(map[string]any{"ok": true, "result": map[string]any{"file_id": req.FileID,
+				"file_path": "voice/" + req.FileID + ".oga", "file_size": len(data)}})
+		case strings.HasPrefix(r.URL.Path, "/file/bot123:ABC/voice/"):
+			id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/file/bot123:ABC/voice/"), ".oga")
+			w.Write(f.files[id])
+		case r.URL.Path == "/bot123:ABC/sendMessage":
+			var body map[string]any
+			json.NewDecoder(r.Body).Decode(&body)
+			f.sent = append(f.sent, body)
+			io.WriteString(w, `{"ok":true,"result":{}}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeTelegram) add(id string, data []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.files[id] = data
+}
+
+// waitSent waits for the n-th sendMessage and returns its text.
+func (f *fakeTelegram) waitSent(t *testing.T, n int, within time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		f.mu.Lock()
+		if len(f.sent) >= n {
+			text, _ := f.sent[n-1]["text"].(string)
+			f.mu.Unlock()
+			return text
+		}
+		f.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no sendMessage #%d within %v", n, within)
+	return ""
+}
+
+type speechRig struct {
+	*instance
+	api    *fakeTelegram
+	worker *Worker
+	run    func() // starts the queue worker
+}
+
+// newSpeechRig runs a gateway with the real KB brain, PocketSphinx and a Telegram
+// channel pointed at a fake Bot API; the queue worker starts with run.
+func newSpeechRig(t *testing.T, prefix string, inlineMax time.Duration) *speechRig {
+	svc := speechService(t)
+	api := newFakeTelegram(t)
+	tg := &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
+	w := &Worker{Outbound: map[string]Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: 100 * time.Millisecond}
+	var deps PipelineDeps
+	in := newInstanceWith(t, newPool(t), prefix, newRealBrain(t),
+		func(d *PipelineDeps) {
+			d.Speech, d.Fetchers = Speech{Service: svc, InlineMax: inlineMax}, map[string]MediaFetcher{"telegram": tg}
+			deps = *d
+		},
+		func(o *Options) {
+			o.Telegram, o.Outbound, o.Wake, o.Speech = tg, map[string]Sender{"telegram": tg}, w.Wake, svc
+		})
+	w.Store, w.Process, w.Speech = in.svc.Store, in.srv.opts.Process, deps.SpeechResolver()
+	r := &speechRig{instance: in, api: api, worker: w}
+	var once sync.Once
+	r.run = func() {
+		once.Do(func() {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); w.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done })
+		})
+	}
+	return r
+}
+
+// sendVoice posts a Telegram update with a voice note from user and returns the status.
+func (r *speechRig) sendVoice(t *testing.T, updateID, user int64, fileID string, note []byte) int {
+	t.Helper()
+	r.api.add(fileID, note)
+	update, _ := json.Marshal(map[string]any{"update_id": updateID, "message": map[string]any{
+		"message_id": updateID, "date": 1,
+		"voice": map[string]any{"file_id": fileID, "mime_type": "audio/ogg", "duration": 3},
+		"from":  map[string]any{"id": user, "is_bot": false, "first_name": "Ming"},
+		"chat":  map[string]any{"id": user, "type": "private"}}})
+	return postTelegram(t, r.http.URL, update)
+}
+
+// postTelegram delivers a Bot API update to the webhook with the test secret.
+func postTelegram(t *testing.T, base string, update []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/v1/channels/telegram", bytes.NewReader(update))
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "tg-secret")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+type storedConversation struct {
+	id   string
+	msgs []tickets.Message
+}
+
+// conversations are a customer's conversations, oldest first.
+func (r *speechRig) conversations(t *testing.T, user string) []storedConversation {
+	t.Helper()
+	rows, err := r.svc.Store.Pool().Query(context.Background(), `SELECT c.id::text FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+		WHERE cu.pseudonymous_id = $1 ORDER BY c.created_at`, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []storedConversation
+	for _, id := range ids {
+		msgs, err := r.svc.Store.ListMessages(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, storedConversation{id, msgs})
+	}
+	return out
+}
+
+// conversation is a customer's only conversation.
+func (r *speechRig) conversation(t *testing.T, user string) (string, []tickets.Message) {
+	t.Helper()
+	convs := r.conversations(t, user)
+	if len(convs) != 1 {
+		t.Fatalf("%s has %d conversations, want 1", user, len(convs))
+	}
+	return convs[0].id, convs[0].msgs
+}
+
+func customerTexts(msgs []tickets.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		if m.Author == "customer" {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// TestTelegramVoiceNoteAnsweredFromKB: a voice note (OGG/Opus, as Telegram sends them)
+// is fetched, transcribed by PocketSphinx while the webhook waits, and answered from the
+// knowledge base; the stored transcript is what the customer said.
+func TestTelegramVoiceNoteAnsweredFromKB(t *testing.T) {
+	r := newSpeechRig(t, "voicekb", 0)
+	r.run()
+	if code := r.sendVoice(t, 1, 4242, "v-1", voiceNote(t, "how do i reset my password")); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	if reply := r.api.waitSent(t, 1, 20*time.Second); !strings.Contains(reply, "Forgot password") {
+		t.Fatalf("reply %q, want the KB's password answer", reply)
+	}
+	_, msgs := r.conversation(t, "tg:4242")
+	if got := customerTexts(msgs); len(got) != 1 || got[0] != "how do i reset my password\n"+voiceDoneMarker {
+		t.Fatalf("stored %q", got)
+	}
+}
+
+// TestTelegramVoiceNoteRedactedAndEscalated: a spoken mobile number is written as digits
+// and redacted like a typed one (the original goes to the vault only), "I want to talk
+// to a human" said aloud escalates, and the agent's view of the ticket's conversation
+// holds the redacted transcripts.
+func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
+	r := newSpeechRig(t, "voiceesc", 0)
+	r.run()
+	r.sendVoice(t, 11, 5151, "v-phone", voiceNote(t, "my mobile is one three nine one two three four five six seven eight"))
+	r.api.waitSent(t, 1, 20*time.Second)
+	r.sendVoice(t, 12, 5151, "v-human", voiceNote(t, "i want to talk to a human"))
+	if reply := r.api.waitSent(t, 2, 20*time.Second); reply != handoverText("en") {
+		t.Fatalf("reply %q, want the handover", reply)
+	}
+	// each webhook message is a conversation of its own
+	convs := r.conversations(t, "tg:5151")
+	if len(convs) != 2 {
+		t.Fatalf("%d conversations", len(convs))
+	}
+	for i, want := range []string{"my mobile is [PHONE_1]\n" + voiceDoneMarker, "i want to talk to a human\n" + voiceDoneMarker} {
+		if got := customerTexts(convs[i].msgs); len(got) != 1 || got[0] != want {
+			t.Fatalf("note %d stored %q, want %q", i, got, want)
+		}
+	}
+	secrets, err := r.svc.Store.RevealSecrets(context.Background(), convs[0].id, convs[0].msgs[0].ID)
+	if err != nil || len(secrets) != 1 || secrets[0].Value != "13912345678" {
+		t.Fatalf("vault %+v %v", secrets, err)
+	}
+	tk, err := r.svc.Store.OpenTicketFor(context.Background(), convs[1].id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := r.token(t, "agent-voice", RoleAgent)
+	var view struct {
+		Messages []tickets.Message `json:"messages"`
+	}
+	mustCall(t, 200, r.http.URL, agent, "GET", "/v1/conversations/"+tk.ConversationID, nil, &view)
+	all := ""
+	for _, m := range view.Messages {
+		all += m.Text + "\n"
+	}
+	if !strings.Contains(all, "i want to talk to a human\n"+voiceDoneMarker) {
+		t.Fatalf("agent sees:\n%s", all)
+	}
+}
+
+// TestLongVoiceNoteIsTranscribedFromTheQueue: a note over the inline limit does not hold
+// up the webhook: the turn is acknowledged and stored with a pending marker and the note
+// stashed encrypted; a queue worker (started only afterwards) transcribes, redacts and
+// answers it, and the stash is gone. A caption's placeholder keeps its number.
+func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
+	r := newSpeechRig(t, "voicelong", time.Second)
+	note := voiceNote(t, "my mobile is one three nine one two three four five six seven eight")
+	r.api.add("v-long", note)
+	update, _ := json.Marshal(map[string]any{"update_id": 21, "message": map[string]any{
+		"message_id": 21, "date": 1, "caption": "mail me at ming@example.com or 13800138000",
+		"voice": map[string]any{"file_id": "v-long", "mime_type": "audio/ogg", "duration": 5},
+		"from":  map[string]any{"id": 6161, "is_bot": false, "first_name": "Ming"},
+		"chat":  map[string]any{"id": 6161, "type": "private"}}})
+	start := time.Now()
+	code := postTelegram(t, r.http.URL, update)
+	ack := time.Since(start)
+	if code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	conv, msgs := r.conversation(t, "tg:6161")
+	if got := customerTexts(msgs); len(got) != 1 || got[0] != "mail me at [EMAIL_1] or [PHONE_1]\n"+voicePendingMarker {
+		t.Fatalf("stored before the worker %q", got)
+	}
+	var stashed int
+	var enc []byte
+	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) OVER (), data_enc FROM stashed_media WHERE channel = 'telegram' AND message_id = '21'`).Scan(&stashed, &enc); err != nil || stashed != 1 {
+		t.Fatalf("stash: %d rows, %v", stashed, err)
+	}
+	if bytes.Contains(enc, []byte("OggS")) || bytes.Contains(enc, note[len(note)/2:len(note)/2+32]) {
+		t.Fatal("the stashed note is not encrypted")
+	}
+	// the decode at ingress is all the acknowledgement waited for
+	t.Logf("acknowledged in %v", ack)
+
+	r.run()
+	r.api.waitSent(t, 1, 30*time.Second)
+	_, msgs = r.conversation(t, "tg:6161")
+	want := "mail me at [EMAIL_1] or [PHONE_1]\nmy mobile is [PHONE_2]\n" + voiceDoneMarker
+	if got := customerTexts(msgs); len(got) != 1 || got[0] != want {
+		t.Fatalf("stored after the worker %q, want %q", got, want)
+	}
+	secrets, err := r.svc.Store.RevealSecrets(context.Background(), conv, msgs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]string{}
+	for _, s := range secrets {
+		vals[s.Placeholder] = s.Value
+	}
+	if vals["[PHONE_1]"] != "13800138000" || vals["[PHONE_2]"] != "13912345678" || vals["[EMAIL_1]"] != "ming@example.com" {
+		t.Fatalf("vault %v", vals)
+	}
+	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
+		t.Fatalf("stash left: %d, %v", stashed, err)
+	}
+	// a redelivery of the same update stashes nothing again
+	r.sendVoice(t, 21, 6161, "v-long", note)
+	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
+		t.Fatalf("redelivery stashed %d, %v", stashed, err)
+	}
+}
+
+// TestRESTVoiceNotes: a short note over REST is answered inline; a long one is accepted
+// (202, "transcribing") and answered in the conversation by the queue; undecodable audio
+// is stored as "[voice message]" and the turn marked degraded.
+func TestRESTVoiceNotes(t *testing.T) {
+	r := newSpeechRig(t, "voicerest", 3*time.Second)
+	r.run()
+	cust := r.token(t, "web:voice-1", RoleCustomer)
+	var rep MessageReply
+	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"audio": []map[string]any{{"data": voiceNote(t, "how do i reset my password"), "mime": "audio/ogg"}}}, &rep)
+	if !strings.Contains(rep.Reply, "Forgot password") || len(rep.Degraded) != 0 {
+		t.Fatalf("short note: %+v", rep)
+	}
+	long := voiceNote(t, "how do i reset my password. I have tried everything and nothing works at all")
+	mustCall(t, 202, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"conversation_id": rep.ConversationID,
+		"audio": []map[string]any{{"data": long, "mime": "audio/ogg"}}}, &rep)
+	if rep.Status != "transcribing" || rep.Reply != "" {
+		t.Fatalf("long note: %+v", rep)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var conv struct {
+			Messages []tickets.Message `json:"messages"`
+		}
+		mustCall(t, 200, r.http.URL, cust, "GET", "/v1/conversations/"+rep.ConversationID, nil, &conv)
+		if n := len(conv.Messages); n == 4 && conv.Messages[3].Author == "bot" {
+			if !strings.HasSuffix(conv.Messages[2].Text, voiceDoneMarker) || !strings.Contains(conv.Messages[2].Text, "password") {
+				t.Fatalf("long note stored as %q", conv.Messages[2].Text)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer to the long note: %+v", conv.Messages)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"text": "listen", "audio": []map[string]any{{"data": []byte("RIFF\x00\x00\x00\x00WAVEjunk"), "mime": "audio/wav"}}}, &rep)
+	if !slicesContains(rep.Degraded, "speech") {
+		t.Fatalf("bad audio: %+v", rep)
+	}
+	// a customer cannot forge the marker
+	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"text": "[voice message: transcribing]"}, &rep)
+}
+
+func TestRenumberPlaceholders(t *testing.T) {
+	for _, tt := range []struct {
+		transcript, stored, want string
+		subst                    map[string]string
+	}{
+		{"call [PHONE_1]", "[voice message: transcribing]", "call [PHONE_1]", map[string]string{"[PHONE_1]": "[PHONE_1]"}},
+		{"call [PHONE_1] or [PHONE_2], mail [EMAIL_1]", "at [PHONE_1] or [EMAIL_3]\n[voice message: transcribing]",
+			"call [PHONE_2] or [PHONE_3], mail [EMAIL_4]", map[string]string{"[PHONE_1]": "[PHONE_2]", "[PHONE_2]": "[PHONE_3]", "[EMAIL_1]": "[EMAIL_4]"}},
+		{"id [ID_CARD_1]", "[ID_CARD_1]", "id [ID_CARD_2]", map[string]string{"[ID_CARD_1]": "[ID_CARD_2]"}},
+		{"no pii", "[PHONE_9]", "no pii", map[string]string{}},
+	} {
+		got, subst := renumber(tt.transcript, tt.stored)
+		if got != tt.want || !cmp.Equal(subst, tt.subst) {
+			t.Errorf("renumber(%q, %q) = %q %v, want %q %v", tt.transcript, tt.stored, got, subst, tt.want, tt.subst)
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/switchboard-cs/switchboard/asr/audio"
 )
 
@@ -23,6 +25,8 @@ type Service struct {
 	custom map[string]chan struct{} // tokens for streams with their own recognizer options
 	mu     sync.Mutex
 	closed bool
+
+	audioSec, rtf *prometheus.HistogramVec // Service is a prometheus.Collector
 }
 
 // NewService serves the pools (language → pool, at least one); def is the language of
@@ -44,6 +48,7 @@ func NewService(pools map[string]*Pool, def string, lim audio.Limits) (*Service,
 		return nil, fmt.Errorf("%w: default language %q has no engine (have %v)", ErrBadOptions, def, langs)
 	}
 	s := &Service{pools: pools, def: def, limits: lim, custom: map[string]chan struct{}{}}
+	s.audioSec, s.rtf = newHistograms()
 	for l, p := range pools {
 		s.custom[l] = make(chan struct{}, max(p.Stats().Size, 1))
 	}
@@ -121,8 +126,16 @@ func (s *Service) Transcribe(ctx context.Context, lang string, pcm []int16) (Tra
 	if err != nil {
 		return Transcription{}, err
 	}
-	return Transcription{Result: res, Audio: time.Duration(float64(len(pcm)) / SampleRate * float64(time.Second)),
-		Elapsed: time.Since(start)}, nil
+	tr := Transcription{Result: res, Audio: time.Duration(float64(len(pcm)) / SampleRate * float64(time.Second)),
+		Elapsed: time.Since(start)}
+	if lang == "" {
+		lang = s.def
+	}
+	if tr.Audio > 0 {
+		s.audioSec.WithLabelValues(lang).Observe(tr.Audio.Seconds())
+		s.rtf.WithLabelValues(lang).Observe(tr.RTF())
+	}
+	return tr, nil
 }
 
 // TranscribeAudio is Decode then Transcribe.

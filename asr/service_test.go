@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/switchboard-cs/switchboard/asr/audio"
 )
 
@@ -37,6 +40,11 @@ func TestServiceLanguagesAndStreams(t *testing.T) {
 	tr, err := svc.Transcribe(ctx, "zh", pcm)
 	if err != nil || tr.Audio != time.Second || tr.RTF() <= 0 {
 		t.Fatalf("transcribe: %+v %v", tr, err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(svc)
+	if n, err := testutil.GatherAndCount(reg, "switchboard_speech_rtf", "switchboard_speech_recognizers"); err != nil || n != 3 {
+		t.Fatalf("metrics: %d series, %v", n, err)
 	}
 	if made, _ := zh.counts(); made != 1 {
 		t.Fatalf("zh engine made %d recognizers", made)

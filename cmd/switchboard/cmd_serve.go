@@ -92,6 +92,11 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return err
 	}
 	defer speech.Close()
+	if speech.svc != nil {
+		if err := a.registry.Register(speech.svc); err != nil {
+			return fmt.Errorf("speech metrics: %w", err)
+		}
+	}
 	ch, err := channels(cfg)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -374,6 +375,17 @@ func TestServeWiresSpeech(t *testing.T) {
 	request(t, tok, "GET", base+"/v1/conversations/"+rep.ConversationID, "", &conv)
 	if len(conv.Messages) == 0 || conv.Messages[0].Text != "how do i reset my password\n[voice message: transcribed]" {
 		t.Fatalf("stored: %+v", conv.Messages)
+	}
+
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `switchboard_speech_rtf_count{language="en"} 1`) ||
+		!strings.Contains(string(metrics), `switchboard_speech_recognizers{language="en"} 2`) {
+		t.Fatalf("speech metrics missing:\n%s", metrics)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

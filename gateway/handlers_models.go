@@ -106,6 +106,10 @@ func (s *Server) changeModel(op string) gin.HandlerFunc {
 		}
 		s.log.InfoContext(ctx, "model routing changed", "model", name, "op", op, "version", body.Version,
 			"percent", body.Percent, "by", claimsOf(c).Subject)
+		if err := s.tickets.Store.AppendAudit(ctx, nil, claimsOf(c).Subject, "model."+op, "model:"+name,
+			modelChange{Version: body.Version, Percent: body.Percent}); err != nil {
+			s.log.WarnContext(ctx, "audit model change", "err", err)
+		}
 		s.modelStatus(c, reg, name, nil)
 	}
 }

@@ -8,7 +8,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
@@ -121,6 +124,29 @@ func TestModelRoutesForMLEngineers(t *testing.T) {
 		if v := serving(); v != step.serving {
 			t.Fatalf("after %s %s: serving %s, want %s", step.path, step.body, v, step.serving)
 		}
+	}
+	// a supervisor may see the versions and pull the emergency brake, nothing more
+	sup := in.token(t, "sup-1", RoleSupervisor)
+	mustCall(t, 200, in.http.URL, sup, "POST", "/v1/models/offset/rollback", nil, nil)
+	if v := serving(); v != "1" {
+		t.Fatalf("after a supervisor's rollback: serving %s, want 1", v)
+	}
+	mustCall(t, 403, in.http.URL, sup, "POST", "/v1/models/offset/latest", nil, nil)
+	events, err := in.svc.Store.AuditLog(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, e := range events {
+		if strings.HasPrefix(e.Action, "model.") {
+			audited = append(audited, e.Actor+" "+e.Action+" "+e.Target)
+		}
+	}
+	wantAudit := []string{"ml-1 model.activate model:offset", "ml-1 model.canary model:offset", "ml-1 model.canary model:offset",
+		"ml-1 model.shadow model:offset", "ml-1 model.activate model:offset", "ml-1 model.rollback model:offset",
+		"ml-1 model.latest model:offset", "sup-1 model.rollback model:offset"}
+	if diff := cmp.Diff(wantAudit, audited); diff != "" {
+		t.Errorf("audited model changes (-want +got):\n%s", diff)
 	}
 	code, out := call("GET", "/v1/models", "", nil)
 	list, _ := out["models"].([]any)

@@ -1,6 +1,10 @@
 package gateway
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
 
 var (
 	staff       = []Role{RoleAgent, RoleSupervisor, RoleAdmin}
@@ -9,7 +13,10 @@ var (
 	auditors    = []Role{RoleAuditor, RoleAdmin}
 	customers   = []Role{RoleCustomer}
 	mlEngineers = []Role{RoleMLEngineer, RoleAdmin}
-	imageStaff  = []Role{RoleAgent, RoleSupervisor, RoleAdmin, RoleMLEngineer}
+	// modelWatchers see the model versions and may roll one back (the supervisor view's
+	// emergency brake); pushing, activating and canarying stay with ML engineers.
+	modelWatchers = []Role{RoleMLEngineer, RoleSupervisor, RoleAdmin}
+	imageStaff    = []Role{RoleAgent, RoleSupervisor, RoleAdmin, RoleMLEngineer}
 	// everyoneServed: a customer (own conversations) and staff.
 	everyoneServed = []Role{RoleCustomer, RoleAgent, RoleSupervisor, RoleAdmin}
 )
@@ -30,11 +37,20 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/healthz", nil, s.healthz)
 	s.handle(http.MethodGet, "/readyz", nil, s.readyz)
 	s.handle(http.MethodGet, "/metrics", nil, s.metrics())
+	if s.opts.UI != nil {
+		s.handle(http.MethodGet, "/", nil, func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/console/") })
+		s.handle(http.MethodGet, "/ui/*path", nil, gin.WrapH(s.opts.UI))
+	}
+
+	// Sign-in for the console, and customer tokens for anonymous web-chat visitors.
+	s.handle(http.MethodPost, "/v1/auth/login", nil, s.limitedIP(s.login))
+	s.handle(http.MethodPost, "/v1/chat/session", nil, s.limitedIP(s.chatSession))
 
 	// Tickets: the bot pipeline calls the same service as POST /v1/tickets.
 	s.handle(http.MethodPost, "/v1/tickets", staff, s.createTicket)
 	s.handle(http.MethodGet, "/v1/tickets", supervisors, s.listTickets)
 	s.handle(http.MethodGet, "/v1/tickets/:id", staff, s.getTicket)
+	s.handle(http.MethodGet, "/v1/tickets/:id/suggestions", staff, s.suggestions)
 	s.handle(http.MethodPost, "/v1/tickets/:id/claim", agents, s.claim)
 	s.handle(http.MethodPost, "/v1/tickets/:id/replies", agents, s.reply)
 	s.handle(http.MethodPost, "/v1/tickets/:id/transfer", staff, s.transfer)
@@ -75,12 +91,13 @@ func (s *Server) register() {
 	s.handle(http.MethodPut, "/v1/agents/:id/status", supervisors, s.setAgentStatus)
 
 	// ML engineers: the model registry.
-	s.handle(http.MethodGet, "/v1/models", mlEngineers, s.listModels)
+	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.listModels)
 	s.handle(http.MethodPost, modelUploadRoute, mlEngineers, s.pushModel)
 	s.handle(http.MethodPost, "/v1/models/:model/versions/:version/validate", mlEngineers, s.validateModel)
-	for _, op := range []string{"activate", "canary", "shadow", "rollback", "latest"} {
+	for _, op := range []string{"activate", "canary", "shadow", "latest"} {
 		s.handle(http.MethodPost, "/v1/models/:model/"+op, mlEngineers, s.changeModel(op))
 	}
+	s.handle(http.MethodPost, "/v1/models/:model/rollback", modelWatchers, s.changeModel("rollback"))
 
 	s.handle(http.MethodPost, classifyRoute, imageStaff, s.classifyImage)
 	// Live speech in the vosk-server protocol (the token may come as ?access_token=).

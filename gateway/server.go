@@ -10,9 +10,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +61,13 @@ type Options struct {
 	Vision         ImageClassifier // nil: the vision stage is off
 	Speech         *asr.Service    // nil: no streaming speech endpoint (503)
 	MaxImageBytes  int64           // body limit of an image to classify (default 20 MiB)
+	TokenTTL       time.Duration   // lifetime of tokens from a console sign-in (default 12h)
+	AnonymousChat  bool            // POST /v1/chat/session hands website visitors customer tokens
+	Suggest        Answerer        // KB passages for agents (nil: none suggested)
+	// AllowedOrigins may call the customer API and open its WebSockets from a browser
+	// (the sites embedding the chat widget); the server's own pages always may.
+	AllowedOrigins []string
+	UI             http.Handler // the web pages under /ui/ (nil: not served)
 }
 
 // Route describes one registered API route and the roles it admits
@@ -97,6 +107,9 @@ func New(o Options) *Server {
 	if o.AtRiskFraction <= 0 {
 		o.AtRiskFraction = 0.2
 	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = 12 * time.Hour
+	}
 	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})
@@ -118,7 +131,12 @@ func New(o Options) *Server {
 		_ = s.engine.SetTrustedProxies(nil)
 	}
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.recover, s.requestID, s.secureHeaders, s.observe, s.limitBody)
+	s.engine.Use(s.recover, s.requestID, s.secureHeaders, s.observe)
+	if len(o.AllowedOrigins) > 0 {
+		s.engine.Use(cors.New(cors.Config{AllowOrigins: o.AllowedOrigins, AllowMethods: []string{"GET", "POST", "PUT"},
+			AllowHeaders: []string{"Authorization", "Content-Type"}, MaxAge: time.Hour}))
+	}
+	s.engine.Use(s.limitBody)
 	s.engine.NoRoute(func(c *gin.Context) {
 		s.fail(c, fmt.Errorf("no route %s %s: %w", c.Request.Method, c.Request.URL.Path, tickets.ErrNotFound))
 	})
@@ -261,4 +279,20 @@ func (s *Server) readyz(c *gin.Context) {
 func (s *Server) metrics() gin.HandlerFunc {
 	h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})
 	return gin.WrapH(h)
+}
+
+// acceptWS upgrades a WebSocket request; browsers on AllowedOrigins may connect as well
+// as same-origin pages (the library's default refuses other origins).
+func (s *Server) acceptWS(c *gin.Context) (*websocket.Conn, error) {
+	var opts *websocket.AcceptOptions
+	if len(s.opts.AllowedOrigins) > 0 {
+		hosts := make([]string, 0, len(s.opts.AllowedOrigins))
+		for _, o := range s.opts.AllowedOrigins {
+			if u, err := url.Parse(o); err == nil && u.Host != "" {
+				hosts = append(hosts, u.Host)
+			}
+		}
+		opts = &websocket.AcceptOptions{OriginPatterns: hosts}
+	}
+	return websocket.Accept(c.Writer, c.Request, opts)
 }

@@ -88,7 +88,7 @@ func (s *Server) asrSocket(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	conn, err := websocket.Accept(c.Writer, c.Request, nil)
+	conn, err := s.acceptWS(c)
 	if err != nil {
 		release()
 		return

@@ -95,7 +95,7 @@ func (s *Server) chatSocket(c *gin.Context) {
 			return
 		}
 	}
-	conn, err := websocket.Accept(c.Writer, c.Request, nil)
+	conn, err := s.acceptWS(c)
 	if err != nil {
 		return
 	}

@@ -75,7 +75,7 @@ func (h *hub) dispatch(ev tickets.Event) {
 
 func (s *Server) websocket(c *gin.Context) {
 	cl := claimsOf(c)
-	conn, err := websocket.Accept(c.Writer, c.Request, nil)
+	conn, err := s.acceptWS(c)
 	if err != nil {
 		return // Accept already wrote the HTTP error
 	}

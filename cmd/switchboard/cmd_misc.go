@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 func migrateCmd(f *rootFlags) *cobra.Command {
@@ -72,5 +76,52 @@ func tokenCmd(f *rootFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&role, "role", "agent", "role: customer, agent, supervisor, admin, ml-engineer, auditor")
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "validity (default auth.token_ttl)")
+	return cmd
+}
+
+func usersCmd(f *rootFlags) *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "Staff sign-ins for the web console"}
+	var role string
+	set := &cobra.Command{
+		Use:   "set SUBJECT",
+		Short: "Create or change a staff sign-in; the password is read from standard input",
+		Long: `Creates or replaces the console sign-in of SUBJECT (for an agent, the agent id of
+PUT /v1/agents/:id) with a role and the password read from the first line of standard
+input (10 to 72 bytes; stored as a bcrypt hash).`,
+		Example: `  printf '%s\n' 'correct horse battery' | switchboard users set alice --role agent`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(gateway.Roles, gateway.Role(role)) || role == string(gateway.RoleCustomer) {
+				return fmt.Errorf("unknown staff role %q: want one of agent, supervisor, admin, ml-engineer, auditor", role)
+			}
+			line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("read the password from standard input: %w", err)
+			}
+			hash, err := gateway.HashPassword(strings.TrimRight(line, "\r\n"))
+			if err != nil {
+				return err
+			}
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			a, err := openData(cmd.Context(), cfg, cfg.Logger(os.Stderr))
+			if err != nil {
+				return err
+			}
+			defer a.close(cmd.Context())
+			if err := a.openTickets(cmd.Context()); err != nil {
+				return err
+			}
+			if err := a.store.PutStaffAccount(cmd.Context(), tickets.StaffAccount{Subject: args[0], Role: role, PasswordHash: hash}); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s can sign in as %s\n", args[0], role)
+			return nil
+		},
+	}
+	set.Flags().StringVar(&role, "role", "agent", "role: agent, supervisor, admin, ml-engineer, auditor")
+	cmd.AddCommand(set)
 	return cmd
 }

@@ -43,6 +43,7 @@ type HTTPConfig struct {
 	TLSCertFile     string        `yaml:"tls_cert_file" env:"SWITCHBOARD_HTTP_TLS_CERT_FILE"`
 	TLSKeyFile      string        `yaml:"tls_key_file" env:"SWITCHBOARD_HTTP_TLS_KEY_FILE"`
 	TrustedProxies  []string      `yaml:"trusted_proxies" env:"SWITCHBOARD_HTTP_TRUSTED_PROXIES"`
+	AllowedOrigins  []string      `yaml:"allowed_origins" env:"SWITCHBOARD_HTTP_ALLOWED_ORIGINS"`
 }
 
 // TLSEnabled reports whether both a certificate and a key file are configured.
@@ -74,6 +75,8 @@ type AuthConfig struct {
 	JWKSFile  string        `yaml:"jwks_file" env:"SWITCHBOARD_AUTH_JWKS_FILE"`
 	Issuer    string        `yaml:"issuer" env:"SWITCHBOARD_AUTH_ISSUER"`
 	TokenTTL  time.Duration `yaml:"token_ttl" env:"SWITCHBOARD_AUTH_TOKEN_TTL"`
+	// AnonymousChat lets the chat widget ask for a customer token for a new visitor.
+	AnonymousChat bool `yaml:"anonymous_chat" env:"SWITCHBOARD_AUTH_ANONYMOUS_CHAT"`
 }
 
 // SecurityConfig configures encryption at rest.
@@ -265,7 +268,7 @@ func Default() Config {
 		},
 		Postgres: PostgresConfig{MaxConns: 10},
 		Redis:    RedisConfig{KeyPrefix: "sb"},
-		Auth:     AuthConfig{Issuer: "switchboard", TokenTTL: 12 * time.Hour},
+		Auth:     AuthConfig{Issuer: "switchboard", TokenTTL: 12 * time.Hour, AnonymousChat: true},
 		Routing: RoutingConfig{
 			Weights:      RoutingWeights{VIP: 0.2, Skill: 0.4, Load: 0.3, Wait: 0.1},
 			VIPBoost:     15 * time.Minute,

@@ -44,7 +44,7 @@ func TestLoadGoodFile(t *testing.T) {
 			ClusterAddrs: []string{"redis-0:6379", "redis-1:6379", "redis-2:6379"},
 			Password:     "from-file", KeyPrefix: "prod",
 		},
-		Auth:     AuthConfig{JWKSFile: "/etc/switchboard/jwks.json", Issuer: "switchboard-prod", TokenTTL: 8 * time.Hour},
+		Auth:     AuthConfig{JWKSFile: "/etc/switchboard/jwks.json", Issuer: "switchboard-prod", TokenTTL: 8 * time.Hour, AnonymousChat: true},
 		Security: SecurityConfig{KeyRingFile: "/etc/switchboard/keyring.json"},
 		Routing: RoutingConfig{
 			Weights:  RoutingWeights{VIP: 0.3, Skill: 0.5, Load: 0.2, Wait: 0},
@@ -93,7 +93,7 @@ func TestLoadFileErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{"unknown_key.yaml", []string{
-			`line 4: unknown key "http.adress" (known keys in http: addr, max_body_bytes,`,
+			`line 4: unknown key "http.adress" (known keys in http: addr, allowed_origins, max_body_bytes,`,
 			`line 7: unknown key "loglevel" (known keys: archive, auth,`,
 		}},
 		{"wrong_type.yaml", []string{"line 2: cannot unmarshal !!str `ten` into int32", "line 4: cannot unmarshal !!str `5 minutes` into time.Duration"}},

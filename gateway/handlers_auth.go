@@ -1,0 +1,148 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// errBadCredentials is a failed sign-in; it never says which half was wrong.
+var errBadCredentials = fmt.Errorf("%w: wrong user name or password", errUnauthenticated)
+
+// HashPassword is how console passwords are stored (bcrypt, cost 12).
+func HashPassword(password string) (string, error) {
+	if len(password) < 10 || len(password) > 72 {
+		return "", fmt.Errorf("%w: a password needs 10 to 72 bytes", errBadRequest)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), 12)
+	return string(h), err
+}
+
+// dummyHash is compared against when the user does not exist, so that an unknown user
+// takes as long to refuse as a wrong password.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user, no such password"), 12)
+
+// SessionToken is what a sign-in returns.
+type SessionToken struct {
+	Token     string    `json:"token"`
+	Subject   string    `json:"subject"`
+	Role      Role      `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// login signs a staff member in with the password of their staff account (switchboard
+// users set) and returns a bearer token; every sign-in and refusal is audited.
+func (s *Server) login(c *gin.Context) {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := bind(c, &in); err != nil {
+		s.fail(c, err)
+		return
+	}
+	in.Username = strings.TrimSpace(in.Username)
+	if in.Username == "" || in.Password == "" || len(in.Username) > 200 || len(in.Password) > 72 {
+		s.fail(c, fmt.Errorf("%w: username and password are required", errBadRequest))
+		return
+	}
+	acct, err := s.tickets.Store.GetStaffAccount(c, in.Username)
+	switch {
+	case errors.Is(err, tickets.ErrNotFound):
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(in.Password))
+		s.auditSignIn(c, in.Username, false)
+		s.fail(c, errBadCredentials)
+		return
+	case err != nil:
+		s.fail(c, err)
+		return
+	}
+	if bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(in.Password)) != nil {
+		s.auditSignIn(c, in.Username, false)
+		s.fail(c, errBadCredentials)
+		return
+	}
+	role := Role(acct.Role)
+	if !slices.Contains(Roles, role) || role == RoleCustomer {
+		s.auditSignIn(c, in.Username, false)
+		s.fail(c, fmt.Errorf("%w: account %s has no staff role", errForbiddenRole, in.Username))
+		return
+	}
+	tok, err := s.auth.Issue(acct.Subject, role, s.opts.TokenTTL)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.auditSignIn(c, in.Username, true)
+	c.JSON(http.StatusOK, SessionToken{Token: tok, Subject: acct.Subject, Role: role, ExpiresAt: time.Now().Add(s.opts.TokenTTL).UTC()})
+}
+
+func (s *Server) auditSignIn(c *gin.Context, subject string, ok bool) {
+	action := "auth.sign_in"
+	if !ok {
+		action = "auth.sign_in_refused"
+	}
+	if err := s.tickets.Store.AppendAudit(c, nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
+		s.log.Warn("audit sign-in", "err", err)
+	}
+}
+
+// chatSession gives an anonymous website visitor a customer token for the chat widget:
+// a fresh pseudonymous id ("web:…"), valid for a day. Sites that know their customer
+// sign a customer token themselves and pass it to the widget instead.
+func (s *Server) chatSession(c *gin.Context) {
+	if !s.opts.AnonymousChat {
+		s.fail(c, fmt.Errorf("%w: anonymous chat is off; the site must pass a customer token to the widget", errNotFound))
+		return
+	}
+	const ttl = 24 * time.Hour
+	subject := "web:" + uuid.NewString()
+	tok, err := s.auth.Issue(subject, RoleCustomer, ttl)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, SessionToken{Token: tok, Subject: subject, Role: RoleCustomer, ExpiresAt: time.Now().Add(ttl).UTC()})
+}
+
+// suggestions are the knowledge-base passages for a ticket's latest customer message,
+// for the agent to answer from.
+func (s *Server) suggestions(c *gin.Context) {
+	if s.opts.Suggest == nil {
+		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
+		return
+	}
+	d, err := s.tickets.Detail(c, actorOf(c), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// The customer's last few messages: a request for a human rarely says what about.
+	var recent []string
+	for _, m := range slices.Backward(d.Messages) {
+		if m.Author == "customer" && len(recent) < 3 {
+			recent = append(recent, forModels(m.Text))
+		}
+	}
+	slices.Reverse(recent)
+	query := strings.Join(recent, "\n")
+	if query == "" {
+		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
+		return
+	}
+	ans, err := s.opts.Suggest.Answer(c, query)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"query": query, "answer": ans.Text, "confidence": ans.Confidence, "passages": nonNil(ans.Citations)})
+}

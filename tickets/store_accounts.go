@@ -1,0 +1,44 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// StaffAccount is a console sign-in: a subject (the agent id for agents), its role and
+// its password hash (bcrypt; the store never sees a password).
+type StaffAccount struct {
+	Subject      string
+	Role         string
+	PasswordHash string
+}
+
+// PutStaffAccount creates or replaces a sign-in.
+func (s *Store) PutStaffAccount(ctx context.Context, a StaffAccount) error {
+	if a.Subject == "" || a.Role == "" || a.PasswordHash == "" {
+		return fmt.Errorf("staff account: subject, role and password hash are required: %w", ErrInvalid)
+	}
+	_, err := s.primary.Exec(ctx, `INSERT INTO staff_accounts (subject, role, password_hash) VALUES ($1, $2, $3)
+		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
+	return mapPgErr(err, "staff account")
+}
+
+// GetStaffAccount returns a subject's sign-in (ErrNotFound without one).
+func (s *Store) GetStaffAccount(ctx context.Context, subject string) (StaffAccount, error) {
+	a := StaffAccount{Subject: subject}
+	err := s.primary.QueryRow(ctx, `SELECT role, password_hash FROM staff_accounts WHERE subject = $1`, subject).Scan(&a.Role, &a.PasswordHash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return StaffAccount{}, fmt.Errorf("staff account %s: %w", subject, ErrNotFound)
+	}
+	return a, mapPgErr(err, "staff account")
+}
+
+// CountStaffAccounts is how many sign-ins exist (serve warns when there are none).
+func (s *Store) CountStaffAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := s.primary.QueryRow(ctx, `SELECT count(*) FROM staff_accounts`).Scan(&n)
+	return n, mapPgErr(err, "staff account")
+}

@@ -20,11 +20,13 @@ test: deps fmt-check vet
 	$(GO) test -count=1 -timeout 25m ./...
 
 # PostgreSQL/Redis server binaries and the media libraries (as root, when missing), and
-# ONNX Runtime's and Vosk's shared libraries under .deps/ (from the npm registry).
+# ONNX Runtime's and Vosk's shared libraries under .deps/ (from the npm registry), and
+# playwright-core for the browser tests (web/e2e, from the npm registry).
 deps:
 	@scripts/install-test-deps.sh
 	@scripts/fetch-onnxruntime.sh >/dev/null || echo "deps: no ONNX Runtime; the ONNX stages stay off (see switchboard doctor)"
 	@scripts/fetch-vosk.sh >/dev/null || echo "deps: no libvosk; the Vosk engine stays off (see switchboard doctor)"
+	@scripts/fetch-e2e.sh || echo "deps: no playwright-core; the browser tests of the web pages skip (fail with CI=true)"
 
 vet:
 	$(GO) vet ./...

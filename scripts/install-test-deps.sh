@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # install-test-deps.sh — make sure the PostgreSQL server programs (initdb, pg_ctl, postgres)
 # and redis-server that the integration tests need are installed, and libjpeg-turbo
-# (libturbojpeg0) for the vision stage, libopusfile and the speech tools of the asr tests.
+# (libturbojpeg0) for the vision stage, libopusfile and the speech tools of the asr tests,
+# and Chromium with Node.js for the browser tests of the web pages.
 #
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
 # retries); otherwise it prints what to install and exits 0 — tests then skip with that
@@ -51,6 +52,10 @@ missing_packages() {
   command -v espeak-ng >/dev/null 2>&1 || echo espeak-ng
   command -v opusenc >/dev/null 2>&1 || echo opus-tools
   command -v sox >/dev/null 2>&1 || echo sox
+  # the web pages' browser tests drive Debian's Chromium (web/e2e, playwright-core)
+  [[ -x /usr/bin/chromium ]] || echo chromium
+  command -v node >/dev/null 2>&1 || echo nodejs
+  command -v npm >/dev/null 2>&1 || echo npm
 }
 
 # deny_service_starts stops package scripts from starting services during the install (and

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
+	"github.com/switchboard-cs/switchboard/web"
 )
 
 func serveCmd(f *rootFlags) *cobra.Command {
@@ -115,6 +116,8 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
 		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
+		TokenTTL: cfg.Auth.TokenTTL, AnonymousChat: cfg.Auth.AnonymousChat, Suggest: b.answer, AllowedOrigins: cfg.HTTP.AllowedOrigins,
+		UI: web.Handler(),
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
@@ -147,7 +150,11 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
 	}
-	log.Info("switchboard is serving", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSEnabled())
+	log.Info("switchboard is serving", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSEnabled(),
+		"console", "/ui/console/", "supervisor", "/ui/supervisor/", "chat_demo", "/ui/chat.html")
+	if n, err := a.store.CountStaffAccounts(ctx); err == nil && n == 0 {
+		log.Warn("no staff can sign in to the console yet: create a sign-in with `switchboard users set NAME --role supervisor` (password on stdin)")
+	}
 	if listening != nil {
 		listening(ln.Addr().String())
 	}

@@ -224,16 +224,7 @@ func TestServeAnswersFromIngestedFAQ(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.HTTP.Addr = freeAddr(t)
-	cfg.Log.Level = "warn"
-	t.Setenv("SWITCHBOARD_DATA_DIR", cfg.DataDir)
-	faq := cfg.DataDir + "/faq.csv"
-	if err := os.WriteFile(faq, []byte("question,answer\nHow long does a refund take?,Refunds arrive within 5 working days.\n"+
-		"How do I reset my password?,Use the 'Forgot password' link on the sign-in page.\n退款多久到账？,退款将在5个工作日内到账。\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg, faq := faqServeConfig(t)
 	var out bytes.Buffer
 	root := rootCmd()
 	root.SetOut(&out)
@@ -426,4 +417,21 @@ func TestServeWiresSpeech(t *testing.T) {
 	if got := strings.TrimSpace(strings.Join(append(text, fin.Text), " ")); got != "how do i reset my password" {
 		t.Fatalf("stream: %q", got)
 	}
+}
+
+// faqServeConfig is a serve configuration on a fresh data directory and a free port,
+// with a three-entry FAQ (English and Chinese) written there to ingest.
+func faqServeConfig(t *testing.T) (config.Config, string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.HTTP.Addr = freeAddr(t)
+	cfg.Log.Level = "warn"
+	t.Setenv("SWITCHBOARD_DATA_DIR", cfg.DataDir)
+	faq := filepath.Join(cfg.DataDir, "faq.csv")
+	if err := os.WriteFile(faq, []byte("question,answer\nHow long does a refund take?,Refunds arrive within 5 working days.\n"+
+		"How do I reset my password?,Use the 'Forgot password' link on the sign-in page.\n退款多久到账？,退款将在5个工作日内到账。\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, faq
 }

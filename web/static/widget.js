@@ -1,0 +1,299 @@
+// Switchboard chat widget. A website embeds it with one script tag:
+//
+//   <script src="https://switchboard.example.com/ui/widget.js" data-lang="zh" async></script>
+//
+// Optional attributes: data-token (a customer JWT the site signed for its signed-in
+// customer; without one the widget asks POST /v1/chat/session for an anonymous one),
+// data-lang ("en" or "zh"; default: the browser's language), data-open ("true": start
+// opened), data-title. The widget lives in a shadow root, so the site's CSS does not
+// reach it. It talks to the server the script came from: web chat over WebSocket (live,
+// resumed from the last sequence number after a reconnect), photos and voice notes over
+// REST.
+(function () {
+  "use strict";
+  const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
+  const base = new URL(script.src, location.href).origin;
+  const wsBase = base.replace(/^http/, "ws");
+  const attr = (n) => script.getAttribute("data-" + n);
+  const lang = (attr("lang") || navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+  const T = {
+    en: { title: "Customer service", placeholder: "Type your message…", send: "Send", human: "Talk to a human",
+      humanText: "I want to talk to a human", photo: "Photo", voice: "Voice", stop: "Stop", sources: "Sources",
+      connecting: "Connecting…", online: "Online", offline: "Reconnecting…", you: "You", bot: "Bot", agent: "Agent",
+      recording: "Recording… press Stop to send", noMic: "No microphone available", failed: "Could not send: ",
+      transcribing: "Transcribing your voice message…", open: "Chat with us", close: "Close" },
+    zh: { title: "在线客服", placeholder: "请输入您的问题…", send: "发送", human: "转人工",
+      humanText: "我要转人工", photo: "图片", voice: "语音", stop: "停止", sources: "参考来源",
+      connecting: "连接中…", online: "在线", offline: "正在重新连接…", you: "我", bot: "机器人", agent: "客服",
+      recording: "正在录音…按“停止”发送", noMic: "没有可用的麦克风", failed: "发送失败：",
+      transcribing: "正在识别您的语音…", open: "联系客服", close: "关闭" },
+  }[lang];
+
+  const store = {
+    get: (k) => { try { return localStorage.getItem("switchboard." + k); } catch (e) { return null; } },
+    set: (k, v) => { try { localStorage.setItem("switchboard." + k, v); } catch (e) { /* private mode */ } },
+  };
+
+  const host = document.createElement("div");
+  host.id = "switchboard-chat";
+  document.body.appendChild(host);
+  const root = host.attachShadow({ mode: "open" });
+  root.innerHTML = `
+<style>
+  :host { all: initial; }
+  * { box-sizing: border-box; font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif; }
+  .bubble { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; border: 0; border-radius: 24px;
+    padding: 12px 18px; background: #2456d6; color: #fff; font-size: 15px; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
+  .panel { position: fixed; right: 20px; bottom: 20px; z-index: 2147483001; width: 380px; height: 560px; max-height: calc(100vh - 40px);
+    display: none; flex-direction: column; background: #fff; border-radius: 12px; box-shadow: 0 8px 30px rgba(0,0,0,.3); overflow: hidden; }
+  .panel.open { display: flex; }
+  @media (max-width: 480px) { .panel { right: 0; bottom: 0; width: 100vw; height: 100vh; max-height: 100vh; border-radius: 0; } }
+  header { background: #2456d6; color: #fff; padding: 10px 14px; display: flex; align-items: center; gap: 8px; }
+  header h2 { font-size: 16px; margin: 0; flex: 1; }
+  header .state { font-size: 12px; opacity: .85; }
+  header button { background: transparent; color: #fff; border: 0; font-size: 20px; cursor: pointer; }
+  .log { flex: 1; overflow-y: auto; padding: 12px; background: #f4f6fb; }
+  .msg { max-width: 85%; margin: 6px 0; padding: 8px 11px; border-radius: 10px; font-size: 14px; line-height: 1.4; white-space: pre-wrap; word-wrap: break-word; }
+  .msg.customer { margin-left: auto; background: #2456d6; color: #fff; }
+  .msg.bot { background: #fff; border: 1px solid #dde3f0; }
+  .msg.agent { background: #e8f6ec; border: 1px solid #bfe5c9; }
+  .msg.system, .note { color: #666; font-size: 12px; text-align: center; background: none; margin: 6px auto; }
+  .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
+  .cites { margin-top: 6px; font-size: 12px; border-top: 1px solid #e5e9f2; padding-top: 4px; }
+  .cites li { margin-left: 16px; }
+  .tools { display: flex; gap: 6px; padding: 6px 10px 0; }
+  .tools button { flex: 1; border: 1px solid #c9d3ea; background: #fff; border-radius: 6px; padding: 6px; font-size: 13px; cursor: pointer; }
+  .tools button.rec { background: #d62445; color: #fff; }
+  form { display: flex; gap: 6px; padding: 8px 10px 10px; }
+  textarea { flex: 1; resize: none; height: 40px; border: 1px solid #c9d3ea; border-radius: 6px; padding: 8px; font-size: 14px; }
+  form button { border: 0; background: #2456d6; color: #fff; border-radius: 6px; padding: 0 14px; font-size: 14px; cursor: pointer; }
+</style>
+<button class="bubble" part="bubble" data-testid="open">${T.open}</button>
+<section class="panel" role="dialog" aria-label="${T.title}">
+  <header><h2>${attr("title") || T.title}</h2><span class="state" data-testid="state">${T.connecting}</span>
+    <button class="close" aria-label="${T.close}" data-testid="close">×</button></header>
+  <div class="log" data-testid="log" aria-live="polite"></div>
+  <div class="tools">
+    <button type="button" class="human" data-testid="human">${T.human}</button>
+    <button type="button" class="photo" data-testid="photo">${T.photo}</button>
+    <button type="button" class="voice" data-testid="voice">${T.voice}</button>
+    <input type="file" accept="image/*" hidden data-testid="photo-input">
+  </div>
+  <form><textarea placeholder="${T.placeholder}" data-testid="input"></textarea><button data-testid="send">${T.send}</button></form>
+</section>`;
+  const $ = (sel) => root.querySelector(sel);
+  const panel = $(".panel"), log = $(".log"), input = $("textarea"), state = $(".state");
+
+  let token = attr("token") || store.get("token");
+  let conv = store.get("conversation") || "";
+  // A page load replays the conversation from the start; a reconnect asks for what came
+  // after the last message shown.
+  let last = 0;
+  let ws = null, wsConv = "", retry = 0, opened = false;
+  const shown = new Set();
+  const pendingCites = [];
+
+  function setConv(id) {
+    if (id && id !== conv) { conv = id; store.set("conversation", id); }
+  }
+
+  function bubble(kind, text, who) {
+    const div = document.createElement("div");
+    div.className = "msg " + kind;
+    if (who) {
+      const w = document.createElement("span");
+      w.className = "who";
+      w.textContent = who;
+      div.appendChild(w);
+    }
+    div.appendChild(document.createTextNode(text));
+    log.appendChild(div);
+    log.scrollTop = log.scrollHeight;
+    return div;
+  }
+
+  function note(text) {
+    const p = document.createElement("div");
+    p.className = "note";
+    p.textContent = text;
+    log.appendChild(p);
+    log.scrollTop = log.scrollHeight;
+    return p;
+  }
+
+  function addCitations(div, cites) {
+    if (!cites || !cites.length) return;
+    const box = document.createElement("div");
+    box.className = "cites";
+    box.setAttribute("data-testid", "citations");
+    box.appendChild(document.createTextNode(T.sources + ":"));
+    const ul = document.createElement("ul");
+    for (const c of cites.slice(0, 3)) {
+      const li = document.createElement("li");
+      li.textContent = c.title || c.source;
+      ul.appendChild(li);
+    }
+    box.appendChild(ul);
+    div.appendChild(box);
+  }
+
+  // Messages arrive as "message" frames in sequence order; the decision for the
+  // customer's own message (with citations) as a "reply" frame or an HTTP response.
+  function showMessage(m) {
+    if (shown.has(m.seq)) return;
+    shown.add(m.seq);
+    if (m.seq > last) last = m.seq;
+    setConv(m.conversation_id);
+    wsConv = conv;
+    const author = m.author || "";
+    let kind = "system", who = "";
+    if (author === "customer") { kind = "customer"; who = T.you; }
+    else if (author === "bot") { kind = "bot"; who = T.bot; }
+    else if (author.startsWith("agent")) { kind = "agent"; who = T.agent; }
+    const div = bubble(kind, m.text, who);
+    div.setAttribute("data-author", kind);
+    if (kind === "bot") {
+      const i = pendingCites.findIndex((p) => p.reply === m.text);
+      if (i >= 0) { addCitations(div, pendingCites[i].citations); pendingCites.splice(i, 1); }
+      else div.dataset.text = m.text;
+    }
+  }
+
+  function takeReply(rep) {
+    if (!rep) return;
+    setConv(rep.conversation_id);
+    if (rep.status === "transcribing") { note(T.transcribing); return; }
+    if (!rep.citations || !rep.citations.length) return;
+    // the bot's message may already be on screen
+    for (const div of log.querySelectorAll('.msg.bot')) {
+      if (div.dataset.text === rep.reply && !div.querySelector(".cites")) { addCitations(div, rep.citations); return; }
+    }
+    pendingCites.push(rep);
+  }
+
+  async function ensureToken() {
+    if (token) return token;
+    const r = await fetch(base + "/v1/chat/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || r.statusText);
+    token = (await r.json()).token;
+    store.set("token", token);
+    return token;
+  }
+
+  async function connect() {
+    try { await ensureToken(); } catch (e) { state.textContent = T.offline; setTimeout(connect, 3000); return; }
+    const q = new URLSearchParams({ access_token: token, after: String(last) });
+    if (conv) q.set("conversation_id", conv);
+    wsConv = conv;
+    ws = new WebSocket(wsBase + "/v1/chat/ws?" + q);
+    ws.onopen = () => { retry = 0; state.textContent = T.online; state.dataset.state = "online"; };
+    ws.onmessage = (ev) => {
+      let f;
+      try { f = JSON.parse(ev.data); } catch (e) { return; }
+      if (f.type === "message") showMessage(f);
+      else if (f.type === "reply") takeReply(f.reply);
+      else if (f.type === "error") note(T.failed + f.error);
+    };
+    ws.onclose = (ev) => {
+      state.textContent = T.offline;
+      state.dataset.state = "offline";
+      if (ev.code === 1008 && /token|auth/i.test(ev.reason)) { token = null; store.set("token", ""); }
+      setTimeout(connect, Math.min(500 * 2 ** retry++, 10000));
+    };
+  }
+
+  function sendText(text) {
+    text = text.trim();
+    if (!text) return;
+    const frame = { type: "message", text, message_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random() };
+    if (conv) frame.conversation_id = conv;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+    else postMedia({ text });
+  }
+
+  // Media go over REST (multipart); the answer also arrives on the socket.
+  async function postMedia(fields, file, fileField, fileName) {
+    try {
+      await ensureToken();
+      const fd = new FormData();
+      for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+      if (conv) fd.append("conversation_id", conv);
+      if (file) fd.append(fileField, file, fileName);
+      const r = await fetch(base + "/v1/messages", { method: "POST", headers: { Authorization: "Bearer " + token }, body: fd });
+      const body = await r.json().catch(() => ({}));
+      if (!r.ok) { note(T.failed + (body.error || r.statusText)); return; }
+      takeReply(body);
+      // A socket opened before the conversation existed does not follow it yet: reopen.
+      if (ws && wsConv !== conv) ws.close();
+    } catch (e) { note(T.failed + e.message); }
+  }
+
+  // Voice: MediaRecorder captures the microphone; the recording is decoded in the
+  // browser and sent as 16 kHz mono WAV, which every engine takes.
+  let recorder = null;
+  async function toggleVoice(btn) {
+    if (recorder) { recorder.stop(); return; }
+    let stream;
+    try { stream = await navigator.mediaDevices.getUserMedia({ audio: true }); } catch (e) { note(T.noMic); return; }
+    const chunks = [];
+    recorder = new MediaRecorder(stream);
+    recorder.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    recorder.onstop = async () => {
+      stream.getTracks().forEach((t) => t.stop());
+      recorder = null;
+      btn.classList.remove("rec");
+      btn.textContent = T.voice;
+      const blob = new Blob(chunks, { type: chunks[0] ? chunks[0].type : "audio/webm" });
+      try {
+        const wav = await toWav16k(await blob.arrayBuffer());
+        await postMedia({}, new Blob([wav], { type: "audio/wav" }), "audio", "voice.wav");
+      } catch (e) { note(T.failed + e.message); }
+    };
+    recorder.start();
+    btn.classList.add("rec");
+    btn.textContent = T.stop;
+    note(T.recording);
+  }
+
+  async function toWav16k(buf) {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    const decoded = await ctx.decodeAudioData(buf);
+    ctx.close();
+    const rate = 16000;
+    const off = new OfflineAudioContext(1, Math.max(1, Math.ceil(decoded.duration * rate)), rate);
+    const src = off.createBufferSource();
+    src.buffer = decoded;
+    src.connect(off.destination);
+    src.start();
+    const pcm = (await off.startRendering()).getChannelData(0);
+    const out = new DataView(new ArrayBuffer(44 + 2 * pcm.length));
+    const str = (o, s) => { for (let i = 0; i < s.length; i++) out.setUint8(o + i, s.charCodeAt(i)); };
+    str(0, "RIFF"); out.setUint32(4, 36 + 2 * pcm.length, true); str(8, "WAVE");
+    str(12, "fmt "); out.setUint32(16, 16, true); out.setUint16(20, 1, true); out.setUint16(22, 1, true);
+    out.setUint32(24, rate, true); out.setUint32(28, 2 * rate, true); out.setUint16(32, 2, true); out.setUint16(34, 16, true);
+    str(36, "data"); out.setUint32(40, 2 * pcm.length, true);
+    for (let i = 0; i < pcm.length; i++) out.setInt16(44 + 2 * i, Math.max(-1, Math.min(1, pcm[i])) * 0x7fff, true);
+    return out.buffer;
+  }
+
+  function open() {
+    panel.classList.add("open");
+    $(".bubble").style.display = "none";
+    if (!opened) { opened = true; connect(); }
+    input.focus();
+  }
+  $(".bubble").onclick = open;
+  $(".close").onclick = () => { panel.classList.remove("open"); $(".bubble").style.display = ""; };
+  $("form").onsubmit = (e) => { e.preventDefault(); sendText(input.value); input.value = ""; };
+  input.onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("form").requestSubmit(); } };
+  $(".human").onclick = () => sendText(T.humanText);
+  $(".photo").onclick = () => $('input[type="file"]').click();
+  $('input[type="file"]').onchange = (e) => {
+    const f = e.target.files[0];
+    if (f) postMedia({}, f, "image", f.name);
+    e.target.value = "";
+  };
+  $(".voice").onclick = (e) => toggleVoice(e.currentTarget);
+  if (attr("open") === "true") open();
+  window.SwitchboardChat = { open, send: sendText };
+})();

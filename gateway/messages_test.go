@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -64,8 +65,8 @@ func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
 	var human MessageReply
 	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"message_id": "m3", "conversation_id": conv,
 		"text": "let me talk to a human"}, &human)
-	if !human.Escalated || human.TicketID != unsure.TicketID {
-		t.Fatalf("second escalation should reuse ticket %s: %+v", unsure.TicketID, human)
+	if !human.Escalated || human.TicketID != unsure.TicketID || human.Reply != "" {
+		t.Fatalf("a message to the agent's ticket %s should go to the agent, not the bot: %+v", unsure.TicketID, human)
 	}
 	var detail tickets.TicketDetail
 	mustCall(t, 200, base, agent, "GET", "/v1/tickets/"+human.TicketID, nil, &detail)
@@ -85,7 +86,7 @@ func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
 			t.Fatalf("raw phone number stored: %q", m.Text)
 		}
 	}
-	want := "customer bot customer bot customer bot agent:alice"
+	want := "customer bot customer bot customer agent:alice"
 	if strings.Join(authors, " ") != want {
 		t.Fatalf("transcript authors %v, want %s", authors, want)
 	}
@@ -230,5 +231,75 @@ func TestForwardedForIsIgnoredWithoutTrustedProxies(t *testing.T) {
 		if want := map[bool]int{true: 429, false: 404}[i == 2]; resp.StatusCode != want {
 			t.Fatalf("request %d with a forged X-Forwarded-For: %d, want %d", i, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestBotStaysOutWhileAnAgentHasTheConversation: once a conversation is escalated, a
+// customer waiting in the queue is told so instead of getting bot answers; while an
+// agent holds the ticket the bot is silent and a reply to a pending ticket puts it back
+// with the agent; after the ticket is resolved the bot answers again.
+func TestBotStaysOutWhileAnAgentHasTheConversation(t *testing.T) {
+	pool := newPool(t)
+	in := newInstanceWith(t, pool, "handover"+strings.ToLower(t.Name()), scriptedBrain{})
+	base := in.http.URL
+	cust := in.token(t, "web:77", RoleCustomer)
+	sup := in.token(t, "sam", RoleSupervisor)
+	agent := in.token(t, "bea", RoleAgent)
+	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{"skills": []string{"general"}}, nil)
+	mustCall(t, 200, base, sup, "PUT", "/v1/agents/bea", map[string]any{"groups": []string{"support"}, "capacity": 2}, nil)
+
+	say := func(conv, text string) MessageReply {
+		t.Helper()
+		var r MessageReply
+		mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"conversation_id": conv, "text": text}, &r)
+		return r
+	}
+	status := func(id string) tickets.Status {
+		t.Helper()
+		var d tickets.TicketDetail
+		mustCall(t, 200, base, sup, "GET", "/v1/tickets/"+id, nil, &d)
+		return d.Ticket.Status
+	}
+	first := say("", "I want a human")
+	conv, ticket := first.ConversationID, first.TicketID
+	if !first.Escalated || ticket == "" {
+		t.Fatalf("handover: %+v", first)
+	}
+	queued := say(conv, "where is my refund?")
+	if s := status(ticket); !strings.Contains(queued.Reply, "queue") || queued.TicketID != ticket || s != tickets.StatusOpen {
+		t.Fatalf("waiting in the queue: %+v (status %s), want the queue notice and no bot answer", queued, s)
+	}
+
+	mustCall(t, 200, base, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+	for deadline := time.Now().Add(5 * time.Second); status(ticket) != tickets.StatusAssigned; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent going online did not take the waiting ticket (status %s)", status(ticket))
+		}
+	}
+	if r := say(conv, "where is my refund?"); r.Reply != "" || !r.Escalated || r.TicketID != ticket {
+		t.Fatalf("with the agent: %+v, want no bot reply", r)
+	}
+	mustCall(t, 201, base, agent, "POST", "/v1/tickets/"+ticket+"/replies", map[string]string{"text": "Checking your refund now."}, nil)
+	if s := status(ticket); s != tickets.StatusPending {
+		t.Fatalf("after the agent's reply: %s, want pending", s)
+	}
+	if r := say(conv, "thanks, I'll wait"); r.Reply != "" || status(ticket) != tickets.StatusAssigned {
+		t.Fatalf("customer answered a pending ticket: %+v, status %s; want it back with the agent", r, status(ticket))
+	}
+	mustCall(t, 200, base, agent, "POST", "/v1/tickets/"+ticket+"/resolve", nil, nil)
+	if r := say(conv, "one more refund question"); r.Reply != "Refunds arrive within 5 working days." || r.Escalated {
+		t.Fatalf("after resolution: %+v, want the bot's answer", r)
+	}
+
+	var transcript struct {
+		Messages []tickets.Message `json:"messages"`
+	}
+	mustCall(t, 200, base, cust, "GET", "/v1/conversations/"+conv, nil, &transcript)
+	var authors []string
+	for _, m := range transcript.Messages {
+		authors = append(authors, m.Author)
+	}
+	if diff := cmp.Diff(strings.Fields("customer bot customer bot customer agent:bea customer customer bot"), authors); diff != "" {
+		t.Errorf("transcript authors (-want +got):\n%s", diff)
 	}
 }

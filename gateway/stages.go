@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
@@ -159,6 +160,39 @@ func respondStage(a Answerer) pipeline.Stage {
 	})
 }
 
+// handoverStage finds the conversation's open ticket. When an agent holds it, the turn
+// is the agent's: no bot answer, the ticket goes back to the agent if it was pending on
+// the customer. A ticket still waiting in the queue gets a short notice instead of a
+// bot answer, so the customer knows a human is coming.
+func handoverStage(svc *tickets.Service) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID)
+		if errors.Is(err, tickets.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		t.WithAgent, t.Escalated, t.TicketID = true, true, open.ID
+		if open.Status == tickets.StatusOpen {
+			t.Reply = queuedText(t.Text)
+			return nil
+		}
+		return svc.CustomerReplied(ctx, open.ID)
+	})
+}
+
+// queuedText tells a customer whose ticket waits for an agent that one is coming, in
+// the language the message looks written in.
+func queuedText(text string) string {
+	for _, r := range text {
+		if unicode.Is(unicode.Han, r) {
+			return "您已在人工客服队列中，客服接入后会在这里回复您。"
+		}
+	}
+	return "You're in the queue for a human agent; they will answer here as soon as one is free."
+}
+
 // EscalationPolicy decides when the bot hands over to a human.
 type EscalationPolicy struct {
 	MinConfidence float64             // answers below this escalate
@@ -186,16 +220,9 @@ func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
 		}
 		t.Escalated = true
 		t.Reply, t.Citations = handoverText(t.Language), nil
-		// A conversation this turn opened has no ticket to join (and should
-		// one appear meanwhile, the insert conflicts and joins it below).
-		if !t.NewConversation {
-			if open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID); err == nil {
-				t.TicketID = open.ID
-				return nil
-			} else if !errors.Is(err, tickets.ErrNotFound) {
-				return err
-			}
-		}
+		// The handover stage found no open ticket (or the turn opened its
+		// conversation); should one appear meanwhile, the insert conflicts and
+		// joins it below.
 		prio := tickets.PriorityNormal
 		if t.Frustrated {
 			prio = tickets.PriorityHigh
@@ -293,17 +320,20 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 // ProcessSteps answer a stored turn, in the order of DESIGN.md §2. They run
 // inline for the REST channel and from the durable queue for webhooks.
 func (d PipelineDeps) ProcessSteps() []pipeline.Step {
-	var steps []pipeline.Step
+	// A conversation this turn opened has no ticket yet; once one has, the bot is out.
+	steps := []pipeline.Step{{Name: "handover", Stage: handoverStage(d.Tickets), Timeout: 2 * time.Second, FailClosed: true,
+		Skip: func(t *pipeline.Turn) bool { return t.NewConversation }}}
+	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent }
 	if d.Understander != nil {
-		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second})
+		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: withAgent})
 	}
 	if d.Answerer != nil {
-		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second})
+		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second, Skip: withAgent})
 	}
 	// The reply is logged with the turn's outcome, in one transaction, by
 	// whoever answers the turn (Server.customerText, Worker).
-	return append(steps,
-		pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second, FailClosed: true})
+	return append(steps, pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second,
+		FailClosed: true, Skip: withAgent})
 }
 
 // Pipelines builds the ingress and processing pipelines.

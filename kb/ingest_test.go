@@ -154,6 +154,8 @@ func expectAnswer(t *testing.T, r *Retriever, q, want string) {
 	}
 	if len(a.Citations) == 0 || a.Confidence <= 0 || a.Confidence > 1 {
 		t.Errorf("Answer(%q): citations %v, confidence %v", q, a.Citations, a.Confidence)
+	} else if a.Citations[0].Snippet != want {
+		t.Errorf("Answer(%q): the FAQ citation's snippet is %q, want its answer %q", q, a.Citations[0].Snippet, want)
 	}
 }
 

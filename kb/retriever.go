@@ -240,9 +240,15 @@ func (r *Retriever) coverage(query string, c Chunk) float64 {
 	return float64(found) / float64(len(q.Indices))
 }
 
+// citationOf cites a hit; an FAQ entry's snippet is its answer (its title is already
+// the question).
 func citationOf(h Hit) Citation {
+	text := h.Chunk.Text
+	if h.Chunk.Answer != "" {
+		text = h.Chunk.Answer
+	}
 	return Citation{ChunkID: h.Chunk.ID, Source: h.Chunk.Source, Title: h.Chunk.Title,
-		Snippet: snippet(h.Chunk.Text, 160), Score: h.Score}
+		Snippet: snippet(text, 160), Score: h.Score}
 }
 
 // snippet returns at most n runes of text, cut at a rune boundary, with "…" when cut.

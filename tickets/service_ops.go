@@ -194,6 +194,30 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 	return t, msg, nil
 }
 
+// errNoChange ends an UpdateTicket without writing.
+var errNoChange = errors.New("no change")
+
+// CustomerReplied puts a ticket that was pending on the customer back in its agent's
+// hands (pending → assigned) when the customer writes again; other states are left as
+// they are. The agent's console learns of it from the ticket.updated event.
+func (s *Service) CustomerReplied(ctx context.Context, id string) error {
+	_, t, err := s.Store.UpdateTicket(ctx, id, func(_ pgx.Tx, t *Ticket) error {
+		if t.Status != StatusPending {
+			return errNoChange
+		}
+		t.Status = StatusAssigned
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNoChange):
+		return nil
+	case err != nil:
+		return err
+	}
+	s.afterWrite(ctx, t)
+	return nil
+}
+
 // Resolve marks a ticket resolved; the agent's freed slot pulls the next
 // waiting ticket.
 func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, error) {

@@ -83,6 +83,10 @@ type Turn struct {
 	// belong to it yet).
 	NewConversation bool
 
+	// handover: the conversation already has a ticket in human hands (assigned to or
+	// pending with an agent), so the bot stays out of it: the message is the agent's.
+	WithAgent bool
+
 	// understand.
 	Language         string
 	Intent           string

@@ -115,7 +115,8 @@ await step("the agent receives the ticket live", async () => {
   await item.click();
   await agent.getByTestId("transcript").filter({ hasText: "I want to talk to a human" }).waitFor();
   await agent.getByTestId("score-total").waitFor();
-  await agent.getByTestId("passage").first().waitFor();
+  // the suggested passage is the FAQ's answer to what the customer asked before
+  await agent.getByTestId("passage").filter({ hasText: "Forgot password" }).first().waitFor();
   await shot(agent, "agent-ticket-with-routing-and-suggestions");
 });
 
@@ -127,6 +128,9 @@ await step("supervisor sees the queue", async () => {
 await step("agent claims and replies", async () => {
   const claim = agent.getByTestId("claim");
   if (await claim.count()) await claim.click();
+  await agent.getByTestId("passage").first().getByRole("button").click();
+  const used = await agent.getByTestId("reply-text").inputValue();
+  if (!used.includes("Forgot password")) throw new Error("'Use' put " + JSON.stringify(used) + " into the reply box");
   await agent.getByTestId("reply-text").fill("Hello, this is Alice. I have reset your password link; check your mail.");
   await agent.getByTestId("send-reply").click();
   await agent.getByTestId("transcript").filter({ hasText: "this is Alice" }).waitFor();

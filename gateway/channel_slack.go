@@ -112,6 +112,9 @@ func (s *Server) slackEvents(c *gin.Context) {
 	}
 	t := &pipeline.Turn{Channel: "slack", ChannelMessageID: env.EventID, CustomerRef: "slack:" + env.TeamID + ":" + ev.User,
 		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: ev.Text}}}
+	// One conversation per user and Slack channel (or DM); replies go to the thread of
+	// the message they answer.
+	t.Thread = ev.Channel
 	t.ReplyTo, _ = json.Marshal(slackAddress{Channel: ev.Channel, ThreadTS: thread})
 	if s.ingest(c, t) {
 		c.Status(http.StatusOK)

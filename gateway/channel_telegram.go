@@ -78,6 +78,7 @@ func (s *Server) telegramWebhook(c *gin.Context) {
 	}
 	t := &pipeline.Turn{Channel: "telegram", ChannelMessageID: strconv.FormatInt(u.UpdateID, 10),
 		CustomerRef: "tg:" + strconv.FormatInt(m.From.ID, 10), CustomerName: m.From.FirstName}
+	t.Thread = "chat:" + strconv.FormatInt(m.Chat.ID, 10)
 	t.ReplyTo, _ = json.Marshal(tgAddress{ChatID: m.Chat.ID})
 	if text := strings.TrimSpace(m.Text + " " + m.Caption); text != "" {
 		t.Parts = append(t.Parts, pipeline.Part{Kind: pipeline.PartText, Text: text})

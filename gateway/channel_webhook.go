@@ -89,6 +89,9 @@ func (s *Server) genericWebhook(c *gin.Context) {
 	t := &pipeline.Turn{Channel: "webhook", ChannelMessageID: in.MessageID, ConversationID: in.ConversationID,
 		CustomerRef: "webhook:" + in.CustomerID, CustomerName: in.DisplayName,
 		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
+	if t.ConversationID == "" {
+		t.Thread = "customer" // no conversation named: the customer's live one continues
+	}
 	t.ReplyTo, _ = json.Marshal(WebhookReply{CustomerID: in.CustomerID})
 	if s.ingest(c, t) {
 		c.JSON(http.StatusAccepted, gin.H{"conversation_id": t.ConversationID, "duplicate": t.Duplicate})

@@ -112,6 +112,7 @@ func (s *Server) wecomCallback(c *gin.Context) {
 		return
 	}
 	t := &pipeline.Turn{Channel: "wecom", ChannelMessageID: m.MsgID, CustomerRef: "wecom:" + wc.CorpID + ":" + m.FromUserName}
+	t.Thread = "app:" + wc.AgentID
 	t.ReplyTo, _ = json.Marshal(wecomAddress{ToUser: m.FromUserName})
 	switch m.MsgType {
 	case "text":

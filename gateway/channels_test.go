@@ -170,9 +170,32 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 	if calls[2]["text"] != "Hello Ming, I am Alice." || calls[2]["chat_id"] != float64(555) {
 		t.Fatalf("agent reply on Telegram %v", calls[2])
 	}
+	// The customer answers in the same chat: it is the agent's conversation, so the
+	// message joins the ticket and the bot says nothing.
+	if got := r.post(t, "/v1/channels/telegram", tgUpdateJSON(3, 555, "thanks, how long does a refund take?"), sec); got != 200 {
+		t.Fatalf("update 3: %d", got)
+	}
+	ctx := context.Background()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var state string
+		if err := r.svc.Store.Pool().QueryRow(ctx, `SELECT state FROM channel_messages WHERE channel = 'telegram' AND message_id = '3'`).Scan(&state); err == nil && state == "done" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("update 3 was not processed")
+		}
+	}
+	if n := r.telegram.count(); n != 3 {
+		t.Fatalf("%d sendMessage calls, want 3: the bot must not answer in the agent's conversation", n)
+	}
+	var d tickets.TicketDetail
+	mustCall(t, 200, r.http.URL, agent, "GET", "/v1/tickets/"+q.Mine[0].ID, nil, &d)
+	if last := d.Messages[len(d.Messages)-1]; last.Author != "customer" || !strings.Contains(last.Text, "thanks") || d.Ticket.Status != tickets.StatusAssigned {
+		t.Fatalf("ticket after the customer's answer: status %s, last message %+v", d.Ticket.Status, last)
+	}
 	var n int
-	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM channel_messages WHERE channel = 'telegram'`).Scan(&n); err != nil || n != 2 {
-		t.Fatalf("%d telegram turns stored (%v), want 2", n, err)
+	if err := r.svc.Store.Pool().QueryRow(ctx, `SELECT count(DISTINCT conversation_id) FROM channel_messages WHERE channel = 'telegram'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the chat's 3 updates are in %d conversations (%v), want 1", n, err)
 	}
 }
 

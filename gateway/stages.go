@@ -103,7 +103,7 @@ func mediaMarker(t *pipeline.Turn) string {
 // that commit also flushes this one, so it need not wait for its own flush
 // (tickets.Inbound.DeferFlush). A webhook turn is acknowledged right after
 // this stage and waits for the flush here.
-func persistStage(store *tickets.Store) pipeline.Stage {
+func persistStage(store *tickets.Store, threadIdle time.Duration) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		secrets := make([]tickets.Secret, len(t.Secrets))
 		for i, sec := range t.Secrets {
@@ -124,7 +124,7 @@ func persistStage(store *tickets.Store) pipeline.Stage {
 		}
 		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: strings.ReplaceAll(t.CustomerName, "\x00", ""), Text: t.Text,
-			ReplyTo: t.ReplyTo, Lease: lease, Secrets: secrets, DeferFlush: lease > 0})
+			Thread: t.Thread, ThreadIdle: threadIdle, ReplyTo: t.ReplyTo, Lease: lease, Secrets: secrets, DeferFlush: lease > 0})
 		if err != nil {
 			return err
 		}
@@ -281,6 +281,9 @@ type PipelineDeps struct {
 	MaxMediaBytes int64
 	// Speech transcribes voice notes (no Service: they are stored as "[voice message]").
 	Speech Speech
+	// ConversationIdle ends a channel thread's conversation: a message after this much
+	// silence (and no open ticket) opens a new one (default 24 h).
+	ConversationIdle time.Duration
 }
 
 // IngressSteps run while the channel waits: redaction (fail-closed) and
@@ -313,7 +316,7 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 	}
 	return append(steps, []pipeline.Step{
 		{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second},
-		{Name: "persist", Stage: persistStage(d.Tickets.Store), FailClosed: true, Timeout: 5 * time.Second},
+		{Name: "persist", Stage: persistStage(d.Tickets.Store, d.ConversationIdle), FailClosed: true, Timeout: 5 * time.Second},
 	}...)
 }
 

@@ -3,20 +3,28 @@ package tickets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // Inbound is a customer message from a channel, already redacted.
 type Inbound struct {
 	Channel          string
 	ChannelMessageID string // idempotency key; empty = a new id is made up
-	ConversationID   string // empty = open a new conversation
+	ConversationID   string // empty = continue Thread's conversation, or open a new one
 	CustomerRef      string // pseudonymous id
-	CustomerName     string
-	Text             string // redacted text only
+	// Thread is the channel's conversation thread (a chat, a Slack thread …). Without a
+	// ConversationID, a message continues the customer's latest conversation on the
+	// same channel and thread while that has an open ticket or its last message is
+	// younger than ThreadIdle (default 24 h).
+	Thread       string
+	ThreadIdle   time.Duration
+	CustomerName string
+	Text         string // redacted text only
 	// ReplyTo is the channel's address for answers (chat id, thread …); it
 	// is kept on the conversation for the bot's and the agents' replies.
 	ReplyTo json.RawMessage
@@ -65,6 +73,13 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 	if in.ConversationID != "" && uuid.Validate(in.ConversationID) != nil {
 		return InboundResult{}, fmt.Errorf("conversation %q: %w", in.ConversationID, ErrNotFound)
 	}
+	if in.ConversationID == "" && in.Thread != "" {
+		conv, err := s.threadConversation(ctx, in)
+		if err != nil {
+			return InboundResult{}, err
+		}
+		in.ConversationID = conv
+	}
 	w := inboundWrite{Inbound: in, newConversation: uuid.NewString(), checkName: in.CustomerName != ""}
 	if len(in.Secrets) > 0 {
 		// The vault binds each ciphertext to its message id: take the id first.
@@ -104,6 +119,24 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 		}
 	}
 	return InboundResult{}, fmt.Errorf("inbound message: customer %s keeps changing: %w", in.CustomerRef, ErrConflict)
+}
+
+// threadConversation is the conversation a threaded message continues ("" for none).
+func (s *Store) threadConversation(ctx context.Context, in Inbound) (string, error) {
+	idle := in.ThreadIdle
+	if idle <= 0 {
+		idle = 24 * time.Hour
+	}
+	var id string
+	err := s.primary.QueryRow(ctx, `SELECT c.id FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+		WHERE cu.pseudonymous_id = $1 AND c.channel = $2 AND c.thread = $3
+			AND (c.last_message_at > now() - $4 * interval '1 millisecond'
+				OR EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id AND t.status NOT IN ('resolved', 'closed')))
+		ORDER BY c.last_message_at DESC NULLS LAST LIMIT 1`, in.CustomerRef, in.Channel, in.Thread, idle.Milliseconds()).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return id, mapPgErr(err, "conversation thread")
 }
 
 // inboundWrite is one attempt of RecordInbound.
@@ -148,11 +181,14 @@ const inboundSQL = `WITH async AS (
 		ON CONFLICT DO NOTHING
 		RETURNING conversation_id, customer_id, log_id
 	), conv AS (
-		INSERT INTO conversations (id, customer_id, channel, reply_to)
-		SELECT conversation_id, customer_id, $1, $10::jsonb FROM cm WHERE $4::uuid IS NULL
+		INSERT INTO conversations (id, customer_id, channel, reply_to, thread, last_message_at)
+		SELECT conversation_id, customer_id, $1, $10::jsonb, $16::text, CASE WHEN $16::text IS NOT NULL THEN now() END
+		FROM cm WHERE $4::uuid IS NULL
 	), reply_to AS (
-		UPDATE conversations c SET reply_to = $10::jsonb FROM cm
-		WHERE $4::uuid IS NOT NULL AND $10::jsonb IS NOT NULL AND c.id = cm.conversation_id
+		UPDATE conversations c SET reply_to = coalesce($10::jsonb, c.reply_to),
+			last_message_at = CASE WHEN $16::text IS NOT NULL THEN now() ELSE c.last_message_at END
+		FROM cm
+		WHERE $4::uuid IS NOT NULL AND ($10::jsonb IS NOT NULL OR $16::text IS NOT NULL) AND c.id = cm.conversation_id
 	), msg AS (
 		INSERT INTO messages (id, conversation_id, author, body) SELECT log_id, conversation_id, 'customer', $11::text FROM cm
 	), vault AS (
@@ -191,7 +227,7 @@ func (s *Store) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcom
 	var outcome []byte
 	var name *string
 	err = s.primary.QueryRow(ctx, inboundSQL, w.Channel, w.ChannelMessageID, w.CustomerRef, conv, w.newConversation,
-		w.checkName, w.CustomerName, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush).
+		w.checkName, w.CustomerName, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush, nullIfEmpty(w.Thread)).
 		Scan(&out.customerID, &name, &out.owner, &seenConv, &seenCust, &seenLog, &outcome, &storedConv, &storedCust, &storedLog)
 	if err != nil {
 		return inboundOutcome{}, err

@@ -2,7 +2,9 @@ package tickets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -168,5 +170,65 @@ func TestRecordInboundOutcomes(t *testing.T) {
 	}
 	if turns != 5 || msgs != 5 {
 		t.Fatalf("%d turns and %d messages stored, want 5 and 5", turns, msgs)
+	}
+}
+
+// TestThreadedMessagesContinueTheLiveConversation: a channel thread's messages share a
+// conversation while it is active or has an open ticket; other threads, other customers
+// and a thread silent for longer than the idle window get conversations of their own.
+func TestThreadedMessagesContinueTheLiveConversation(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	n := 0
+	send := func(customer, thread string) InboundResult {
+		t.Helper()
+		n++
+		r, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: fmt.Sprint("u", n), CustomerRef: customer,
+			Thread: thread, ThreadIdle: time.Hour, Text: "hello", ReplyTo: json.RawMessage(fmt.Sprintf(`{"chat_id":%d}`, n))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	age := func(conv string, by time.Duration) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `UPDATE conversations SET last_message_at = now() - $2 * interval '1 second' WHERE id = $1`,
+			conv, by.Seconds()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := send("tg:1", "chat:1")
+	again := send("tg:1", "chat:1")
+	if !first.NewConversation || again.NewConversation || again.ConversationID != first.ConversationID {
+		t.Fatalf("same chat: %+v then %+v, want one conversation", first, again)
+	}
+	var replyTo string
+	if err := pool.QueryRow(ctx, `SELECT reply_to::text FROM conversations WHERE id = $1`, first.ConversationID).Scan(&replyTo); err != nil || replyTo != `{"chat_id": 2}` {
+		t.Fatalf("reply address %s (%v): want the latest message's", replyTo, err)
+	}
+	for _, tc := range []struct{ customer, thread string }{{"tg:1", "chat:2"}, {"tg:2", "chat:1"}} {
+		if r := send(tc.customer, tc.thread); !r.NewConversation || r.ConversationID == first.ConversationID {
+			t.Fatalf("%s on %s joined %s", tc.customer, tc.thread, first.ConversationID)
+		}
+	}
+
+	// silent for two hours with a ticket still open: the agent's conversation continues
+	tk, err := s.InsertTicket(ctx, Ticket{CustomerID: first.CustomerID, ConversationID: first.ConversationID, Status: StatusOpen,
+		Priority: PriorityNormal, CreatedAt: time.Now()}, nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	age(first.ConversationID, 2*time.Hour)
+	if r := send("tg:1", "chat:1"); r.ConversationID != first.ConversationID {
+		t.Fatalf("with an open ticket: new conversation %s", r.ConversationID)
+	}
+	// resolved and silent: the next message starts afresh
+	if _, err := pool.Exec(ctx, `UPDATE tickets SET status = 'resolved', resolved_at = now() WHERE id = $1`, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	age(first.ConversationID, 2*time.Hour)
+	if r := send("tg:1", "chat:1"); !r.NewConversation || r.ConversationID == first.ConversationID {
+		t.Fatalf("after the idle window: %+v, want a new conversation", r)
 	}
 }

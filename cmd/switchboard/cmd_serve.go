@@ -105,7 +105,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence},
 		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
-		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}}
+		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
 		Lease: cfg.Queue.Lease, MaxAttempts: cfg.Queue.MaxAttempts, Speech: deps.SpeechResolver()}

@@ -52,12 +52,17 @@ type Turn struct {
 	// Set by the channel adapter.
 	Channel          string
 	ChannelMessageID string // idempotency key from the channel
-	ConversationID   string // empty: the persist stage opens one
-	CustomerRef      string // pseudonymous customer id
-	CustomerName     string
-	Parts            []Part
-	ReceivedAt       time.Time
-	ReplyTo          json.RawMessage // the channel's address for answers
+	ConversationID   string // empty: the persist stage continues Thread's or opens one
+	// Thread is the channel's conversation thread (a Telegram chat, a Slack channel …):
+	// without a ConversationID, a message continues the customer's live conversation on
+	// it (see tickets.Inbound.Thread). Empty: every message names its conversation or
+	// opens a new one (REST, web chat).
+	Thread       string
+	CustomerRef  string // pseudonymous customer id
+	CustomerName string
+	Parts        []Part
+	ReceivedAt   time.Time
+	ReplyTo      json.RawMessage // the channel's address for answers
 	// Lease > 0: the receiver answers the turn itself (the REST channel);
 	// the durable queue's workers take it over only if it runs out.
 	Lease time.Duration

@@ -212,10 +212,13 @@ type LLMConfig struct {
 // ChannelsConfig configures the bot channels. A channel without its
 // secret is off (its webhook answers 404).
 type ChannelsConfig struct {
-	Telegram TelegramConfig `yaml:"telegram"`
-	Slack    SlackConfig    `yaml:"slack"`
-	Webhook  WebhookConfig  `yaml:"webhook"`
-	WeCom    WeComConfig    `yaml:"wecom"`
+	// ConversationIdle: a webhook channel's messages continue the customer's conversation
+	// on the same chat or thread until it has been this long silent with no open ticket.
+	ConversationIdle time.Duration  `yaml:"conversation_idle" env:"SWITCHBOARD_CHANNELS_CONVERSATION_IDLE"`
+	Telegram         TelegramConfig `yaml:"telegram"`
+	Slack            SlackConfig    `yaml:"slack"`
+	Webhook          WebhookConfig  `yaml:"webhook"`
+	WeCom            WeComConfig    `yaml:"wecom"`
 }
 
 // WeComConfig configures the WeCom (企业微信) self-built app channel.
@@ -285,7 +288,7 @@ func Default() Config {
 		Vision: VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
 		Speech: SpeechConfig{Engines: []string{"en:pocketsphinx"}, PoolSize: 2, Queue: 16, QueueWait: 10 * time.Second,
 			InlineMax: 20 * time.Second, MaxDuration: 10 * time.Minute, MaxBytes: 25 << 20},
-		Channels: ChannelsConfig{
+		Channels: ChannelsConfig{ConversationIdle: 24 * time.Hour,
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
 			WeCom:    WeComConfig{APIBase: "https://qyapi.weixin.qq.com"},

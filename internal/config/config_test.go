@@ -60,7 +60,7 @@ func TestLoadGoodFile(t *testing.T) {
 		Vision:  VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
 		Speech: SpeechConfig{Engines: []string{"en:pocketsphinx", "zh:vosk"}, Language: "zh", VoskModels: []string{"zh:/srv/vosk-model-small-cn-0.22"},
 			PoolSize: 4, Queue: 16, QueueWait: 10 * time.Second, InlineMax: 30 * time.Second, MaxDuration: 10 * time.Minute, MaxBytes: 25 << 20},
-		Channels: ChannelsConfig{
+		Channels: ChannelsConfig{ConversationIdle: 24 * time.Hour,
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
 			WeCom:    WeComConfig{APIBase: "https://qyapi.weixin.qq.com"},

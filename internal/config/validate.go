@@ -67,6 +67,7 @@ func (c Config) Validate() error {
 		p.addf("queue: workers and max_attempts must be ≥ 1 (got %d and %d)", c.Queue.Workers, c.Queue.MaxAttempts)
 	}
 	p.positive("queue.lease", c.Queue.Lease)
+	p.positive("channels.conversation_idle", c.Channels.ConversationIdle)
 	if f := c.KB.MinConfidence; f < 0 || f > 1 {
 		p.addf("kb.min_confidence: must be between 0 and 1 (got %g)", f)
 	}

@@ -92,6 +92,10 @@ await step("agent signs in and goes online", async () => {
   await agent.getByTestId("live").filter({ hasText: "live" }).waitFor();
   await agent.getByTestId("status").selectOption("online");
   await agent.getByTestId("load").filter({ hasText: "0/" }).waitFor();
+  // the agent sets their own capacity
+  await agent.getByTestId("capacity").fill("4");
+  await agent.getByTestId("capacity").press("Enter");
+  await agent.getByTestId("load").filter({ hasText: "0/4" }).waitFor();
   await shot(agent, "agent-online-empty-queue");
 });
 

@@ -7,13 +7,13 @@ import { api, el, lang, live, session, signInForm, t } from "../lib/api.js";
 const S = {
   en: { title: "Agent console", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
     wrongRole: "This page is for agents.", signOut: "Sign out", status: "Status", online: "Online", away: "Away", offline: "Offline",
-    load: "Load", mine: "My tickets", waiting: "Waiting in my groups", empty: "Nothing here.", pick: "Pick a ticket from the queue.",
+    load: "Load", capacity: "Capacity", mine: "My tickets", waiting: "Waiting in my groups", empty: "Nothing here.", pick: "Pick a ticket from the queue.",
     claim: "Claim", reply: "Send reply", transfer: "Transfer to group", resolve: "Resolve", why: "Why it was routed here",
     suggest: "Suggested answers", use: "Use", reveal: "Reveal", noSuggest: "No passage matches.", live: "live", reconnecting: "reconnecting",
     risk: "SLA at risk", breached: "SLA breached", customer: "Customer", bot: "Bot", agent: "Agent", system: "System",
     replyPlaceholder: "Write to the customer…", total: "total", weights: "weights", sure: "Resolve this ticket?" },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
-    signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", mine: "我的工单", waiting: "我所在组的排队工单",
+    signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", capacity: "接待上限", mine: "我的工单", waiting: "我所在组的排队工单",
     empty: "暂无。", pick: "请从左侧队列选择工单。", claim: "领取", reply: "发送回复", transfer: "转给技能组", resolve: "解决",
     why: "分配原因", suggest: "推荐答案", use: "使用", reveal: "查看原文", noSuggest: "没有匹配的知识。", live: "实时",
     reconnecting: "重新连接中", risk: "SLA 临近", breached: "SLA 超时", customer: "客户", bot: "机器人", agent: "坐席", system: "系统",
@@ -85,6 +85,8 @@ function renderQueue() {
 async function loadStatus() {
   const a = await api("GET", "/v1/me/status");
   document.getElementById("status").value = a.status;
+  const cap = document.getElementById("capacity");
+  if (document.activeElement !== cap) cap.value = a.capacity;
   document.getElementById("load").textContent = tr("load") + " " + a.load + "/" + a.capacity;
 }
 
@@ -171,10 +173,19 @@ async function start() {
     await api("PUT", "/v1/me/status", { status: e.target.value });
     await Promise.all([loadStatus(), loadQueue()]);
   } }, ["online", "away", "offline"].map((s) => el("option", { value: s }, tr(s))));
+  // own capacity: how many tickets the router may give this agent at once
+  const capInput = el("input", { id: "capacity", "data-testid": "capacity", type: "number", min: "0", max: "50", class: "num",
+    onchange: async (e) => {
+      const n = Number(e.target.value);
+      if (!Number.isInteger(n) || n < 0 || n > 50) { e.target.value = ""; await loadStatus(); return; }
+      await api("PUT", "/v1/me/status", { status: stateSel.value, capacity: n });
+      e.target.blur();
+      await Promise.all([loadStatus(), loadQueue()]);
+    } });
   const liveTag = el("span", { class: "muted", "data-testid": "live" }, "…");
   app.replaceChildren(
     el("header", { class: "top" }, el("h1", {}, "Switchboard · " + tr("title")), el("span", { "data-testid": "me" }, me.subject),
-      el("label", {}, tr("status") + " ", stateSel), el("span", { id: "load", "data-testid": "load" }), liveTag,
+      el("label", {}, tr("status") + " ", stateSel), el("label", {}, tr("capacity") + " ", capInput), el("span", { id: "load", "data-testid": "load" }), liveTag,
       el("button", { class: "secondary", onclick: () => { session.clear(); location.reload(); } }, tr("signOut"))),
     el("main", { class: "grid" },
       el("section", { class: "card", id: "queue", "data-testid": "queue" }),

@@ -42,3 +42,29 @@ func (s *Store) CountStaffAccounts(ctx context.Context) (int, error) {
 	err := s.primary.QueryRow(ctx, `SELECT count(*) FROM staff_accounts`).Scan(&n)
 	return n, mapPgErr(err, "staff account")
 }
+
+// ListStaffAccounts lists the sign-ins (without their hashes), by subject.
+func (s *Store) ListStaffAccounts(ctx context.Context) ([]StaffAccount, error) {
+	rows, err := s.primary.Query(ctx, `SELECT subject, role FROM staff_accounts ORDER BY subject`)
+	if err != nil {
+		return nil, mapPgErr(err, "staff accounts")
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StaffAccount, error) {
+		var a StaffAccount
+		return a, r.Scan(&a.Subject, &a.Role)
+	})
+	return out, mapPgErr(err, "staff accounts")
+}
+
+// DeleteStaffAccount removes a sign-in (ErrNotFound without one). Tokens it was given
+// stay valid until they expire (auth.token_ttl).
+func (s *Store) DeleteStaffAccount(ctx context.Context, subject string) error {
+	tag, err := s.primary.Exec(ctx, `DELETE FROM staff_accounts WHERE subject = $1`, subject)
+	if err != nil {
+		return mapPgErr(err, "staff account")
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("staff account %s: %w", subject, ErrNotFound)
+	}
+	return nil
+}

@@ -81,13 +81,29 @@ func tokenCmd(f *rootFlags) *cobra.Command {
 
 func usersCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Staff sign-ins for the web console"}
+	// withStore runs fn on the ticket store of the configured database.
+	withStore := func(cmd *cobra.Command, fn func(*tickets.Store) error) error {
+		cfg, err := f.load()
+		if err != nil {
+			return err
+		}
+		a, err := openData(cmd.Context(), cfg, cfg.Logger(os.Stderr))
+		if err != nil {
+			return err
+		}
+		defer a.close(cmd.Context())
+		if err := a.openTickets(cmd.Context()); err != nil {
+			return err
+		}
+		return fn(a.store)
+	}
 	var role string
 	set := &cobra.Command{
 		Use:   "set SUBJECT",
 		Short: "Create or change a staff sign-in; the password is read from standard input",
 		Long: `Creates or replaces the console sign-in of SUBJECT (for an agent, the agent id of
 PUT /v1/agents/:id) with a role and the password read from the first line of standard
-input (10 to 72 bytes; stored as a bcrypt hash).`,
+input (10 to 72 bytes; stored as a bcrypt hash). The change is audited.`,
 		Example: `  printf '%s\n' 'correct horse battery' | switchboard users set alice --role agent`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,26 +118,53 @@ input (10 to 72 bytes; stored as a bcrypt hash).`,
 			if err != nil {
 				return err
 			}
-			cfg, err := f.load()
-			if err != nil {
-				return err
-			}
-			a, err := openData(cmd.Context(), cfg, cfg.Logger(os.Stderr))
-			if err != nil {
-				return err
-			}
-			defer a.close(cmd.Context())
-			if err := a.openTickets(cmd.Context()); err != nil {
-				return err
-			}
-			if err := a.store.PutStaffAccount(cmd.Context(), tickets.StaffAccount{Subject: args[0], Role: role, PasswordHash: hash}); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s can sign in as %s\n", args[0], role)
-			return nil
+			return withStore(cmd, func(st *tickets.Store) error {
+				if err := st.PutStaffAccount(cmd.Context(), tickets.StaffAccount{Subject: args[0], Role: role, PasswordHash: hash}); err != nil {
+					return err
+				}
+				if err := st.AppendAudit(cmd.Context(), nil, "cli", "staff.set", "staff:"+args[0], map[string]string{"role": role}); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s can sign in as %s\n", args[0], role)
+				return nil
+			})
 		},
 	}
 	set.Flags().StringVar(&role, "role", "agent", "role: agent, supervisor, admin, ml-engineer, auditor")
-	cmd.AddCommand(set)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the staff sign-ins and their roles",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withStore(cmd, func(st *tickets.Store) error {
+				accts, err := st.ListStaffAccounts(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, a := range accts {
+					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", a.Subject, a.Role)
+				}
+				return nil
+			})
+		},
+	}
+	del := &cobra.Command{
+		Use:   "delete SUBJECT",
+		Short: "Remove a staff sign-in (tokens it was given expire within auth.token_ttl)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withStore(cmd, func(st *tickets.Store) error {
+				if err := st.DeleteStaffAccount(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				if err := st.AppendAudit(cmd.Context(), nil, "cli", "staff.delete", "staff:"+args[0], nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s can no longer sign in\n", args[0])
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(set, list, del)
 	return cmd
 }

@@ -32,6 +32,9 @@ var Roles = []Role{RoleCustomer, RoleAgent, RoleSupervisor, RoleAdmin, RoleMLEng
 // Claims are Switchboard's JWT claims: the subject is the agent or user id.
 type Claims struct {
 	Role Role `json:"role"`
+	// Epoch is set on tokens from a console sign-in: the staff account's epoch then.
+	// Such a token is refused once the account is changed or removed.
+	Epoch int64 `json:"sep,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -63,11 +66,20 @@ func NewAuth(secret []byte, jwksFile, issuer string) (*Auth, error) {
 
 // Issue signs an HS256 token for subject with role, valid for ttl.
 func (a *Auth) Issue(subject string, role Role, ttl time.Duration) (string, error) {
+	return a.issue(subject, role, ttl, 0)
+}
+
+// issueSession is Issue for a console sign-in of the account at epoch.
+func (a *Auth) issueSession(subject string, role Role, ttl time.Duration, epoch int64) (string, error) {
+	return a.issue(subject, role, ttl, epoch)
+}
+
+func (a *Auth) issue(subject string, role Role, ttl time.Duration, epoch int64) (string, error) {
 	if len(a.secret) == 0 {
 		return "", fmt.Errorf("auth: no HS256 secret configured")
 	}
 	now := time.Now()
-	claims := Claims{Role: role, RegisteredClaims: jwt.RegisteredClaims{
+	claims := Claims{Role: role, Epoch: epoch, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: subject, Issuer: a.issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 	}}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
@@ -130,6 +142,12 @@ func (s *Server) require(roles ...Role) gin.HandlerFunc {
 		if err != nil {
 			s.fail(c, err)
 			return
+		}
+		if claims.Epoch != 0 {
+			if err := s.sessions.check(c, claims); err != nil {
+				s.fail(c, err)
+				return
+			}
 		}
 		if !slices.Contains(roles, claims.Role) {
 			s.fail(c, fmt.Errorf("%w (role %s)", errForbiddenRole, claims.Role))

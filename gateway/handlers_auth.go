@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +32,52 @@ func HashPassword(password string) (string, error) {
 // dummyHash is compared against when the user does not exist, so that an unknown user
 // takes as long to refuse as a wrong password.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user, no such password"), 12)
+
+// errSignedOut refuses a console token whose account was changed or removed.
+var errSignedOut = fmt.Errorf("%w: this sign-in was changed or removed; sign in again", errUnauthenticated)
+
+// sessionChecker checks console tokens against their staff accounts, remembering each
+// account's epoch for a short while so that a request costs no query.
+type sessionChecker struct {
+	store   *tickets.Store
+	recheck time.Duration
+	mu      sync.Mutex
+	seen    map[string]seenAccount
+}
+
+type seenAccount struct {
+	epoch int64 // 0: no such account
+	at    time.Time
+}
+
+func (sc *sessionChecker) check(ctx context.Context, cl *Claims) error {
+	sc.mu.Lock()
+	e, ok := sc.seen[cl.Subject]
+	sc.mu.Unlock()
+	if sc.store == nil {
+		return errSignedOut
+	}
+	if !ok || time.Since(e.at) > sc.recheck {
+		acct, err := sc.store.GetStaffAccount(ctx, cl.Subject)
+		switch {
+		case errors.Is(err, tickets.ErrNotFound):
+			acct.Epoch = 0
+		case err != nil:
+			return err
+		}
+		e = seenAccount{epoch: acct.Epoch, at: time.Now()}
+		sc.mu.Lock()
+		if len(sc.seen) > 10_000 {
+			clear(sc.seen) // a bound, not an eviction policy: staff are few
+		}
+		sc.seen[cl.Subject] = e
+		sc.mu.Unlock()
+	}
+	if e.epoch != cl.Epoch {
+		return errSignedOut
+	}
+	return nil
+}
 
 // SessionToken is what a sign-in returns.
 type SessionToken struct {
@@ -77,7 +125,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: account %s has no staff role", errForbiddenRole, in.Username))
 		return
 	}
-	tok, err := s.auth.Issue(acct.Subject, role, s.opts.TokenTTL)
+	tok, err := s.auth.issueSession(acct.Subject, role, s.opts.TokenTTL, acct.Epoch)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -219,3 +219,50 @@ func TestAllowedOrigins(t *testing.T) {
 		t.Errorf("chat WebSocket from the server's own pages: %v", err)
 	}
 }
+
+// TestChangedOrRemovedAccountLocksItsTokensOut: a console token stops working once its
+// account gets a new password or is deleted; tokens not from a sign-in are unaffected.
+func TestChangedOrRemovedAccountLocksItsTokensOut(t *testing.T) {
+	in := newInstanceWith(t, newPool(t), "epoch"+strings.ToLower(t.Name()), nil, func(o *Options) { o.SessionRecheck = time.Nanosecond })
+	ctx := context.Background()
+	put := func(password string) {
+		t.Helper()
+		h, err := HashPassword(password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := in.svc.Store.PutStaffAccount(ctx, tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login := func(password string) string {
+		t.Helper()
+		var s SessionToken
+		mustCall(t, 200, in.http.URL, "", "POST", "/v1/auth/login", map[string]string{"username": "alice", "password": password}, &s)
+		return s.Token
+	}
+	works := func(tok string) int { return call(t, in.http.URL, tok, "GET", "/v1/skill-groups", nil, nil) }
+	put("first-password")
+	old := login("first-password")
+	minted := in.token(t, "alice", RoleAgent) // as `switchboard token` makes them
+	if works(old) != 200 {
+		t.Fatal("a fresh sign-in's token is refused")
+	}
+	put("second-password")
+	if code := works(old); code != 401 {
+		t.Fatalf("token from before the password change: %d, want 401", code)
+	}
+	fresh := login("second-password")
+	if works(fresh) != 200 {
+		t.Fatal("the new sign-in's token is refused")
+	}
+	if err := in.svc.Store.DeleteStaffAccount(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if code := works(fresh); code != 401 {
+		t.Fatalf("token of a deleted account: %d, want 401", code)
+	}
+	if works(minted) != 200 {
+		t.Fatal("a minted token (no sign-in) was locked out with the account")
+	}
+}

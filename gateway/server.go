@@ -62,8 +62,11 @@ type Options struct {
 	Speech         *asr.Service    // nil: no streaming speech endpoint (503)
 	MaxImageBytes  int64           // body limit of an image to classify (default 20 MiB)
 	TokenTTL       time.Duration   // lifetime of tokens from a console sign-in (default 12h)
-	AnonymousChat  bool            // POST /v1/chat/session hands website visitors customer tokens
-	Suggest        Answerer        // KB passages for agents (nil: none suggested)
+	// SessionRecheck is how long a console token's account is trusted before it is read
+	// again: a changed or removed account locks its tokens out within this (default 15s).
+	SessionRecheck time.Duration
+	AnonymousChat  bool     // POST /v1/chat/session hands website visitors customer tokens
+	Suggest        Answerer // KB passages for agents (nil: none suggested)
 	// AllowedOrigins may call the customer API and open its WebSockets from a browser
 	// (the sites embedding the chat widget); the server's own pages always may.
 	AllowedOrigins []string
@@ -90,6 +93,8 @@ type Server struct {
 	limiter *redis_rate.Limiter
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	// sessions checks console tokens against their staff accounts.
+	sessions *sessionChecker
 }
 
 // New builds the router.
@@ -110,7 +115,14 @@ func New(o Options) *Server {
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = 12 * time.Hour
 	}
-	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o}
+	if o.SessionRecheck <= 0 {
+		o.SessionRecheck = 15 * time.Second
+	}
+	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o,
+		sessions: &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}}}
+	if o.Tickets != nil {
+		s.sessions.store = o.Tickets.Store
+	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",

@@ -14,6 +14,9 @@ type StaffAccount struct {
 	Subject      string
 	Role         string
 	PasswordHash string
+	// Epoch counts the account's changes; the tokens a sign-in issues carry it and are
+	// refused once it moves on.
+	Epoch int64
 }
 
 // PutStaffAccount creates or replaces a sign-in.
@@ -22,14 +25,14 @@ func (s *Store) PutStaffAccount(ctx context.Context, a StaffAccount) error {
 		return fmt.Errorf("staff account: subject, role and password hash are required: %w", ErrInvalid)
 	}
 	_, err := s.primary.Exec(ctx, `INSERT INTO staff_accounts (subject, role, password_hash) VALUES ($1, $2, $3)
-		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
+		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, epoch = staff_accounts.epoch + 1, updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
 	return mapPgErr(err, "staff account")
 }
 
 // GetStaffAccount returns a subject's sign-in (ErrNotFound without one).
 func (s *Store) GetStaffAccount(ctx context.Context, subject string) (StaffAccount, error) {
 	a := StaffAccount{Subject: subject}
-	err := s.primary.QueryRow(ctx, `SELECT role, password_hash FROM staff_accounts WHERE subject = $1`, subject).Scan(&a.Role, &a.PasswordHash)
+	err := s.primary.QueryRow(ctx, `SELECT role, password_hash, epoch FROM staff_accounts WHERE subject = $1`, subject).Scan(&a.Role, &a.PasswordHash, &a.Epoch)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return StaffAccount{}, fmt.Errorf("staff account %s: %w", subject, ErrNotFound)
 	}
@@ -56,8 +59,8 @@ func (s *Store) ListStaffAccounts(ctx context.Context) ([]StaffAccount, error) {
 	return out, mapPgErr(err, "staff accounts")
 }
 
-// DeleteStaffAccount removes a sign-in (ErrNotFound without one). Tokens it was given
-// stay valid until they expire (auth.token_ttl).
+// DeleteStaffAccount removes a sign-in (ErrNotFound without one); the gateway then
+// refuses the tokens it gave out.
 func (s *Store) DeleteStaffAccount(ctx context.Context, subject string) error {
 	tag, err := s.primary.Exec(ctx, `DELETE FROM staff_accounts WHERE subject = $1`, subject)
 	if err != nil {

@@ -103,7 +103,8 @@ func usersCmd(f *rootFlags) *cobra.Command {
 		Short: "Create or change a staff sign-in; the password is read from standard input",
 		Long: `Creates or replaces the console sign-in of SUBJECT (for an agent, the agent id of
 PUT /v1/agents/:id) with a role and the password read from the first line of standard
-input (10 to 72 bytes; stored as a bcrypt hash). The change is audited.`,
+input (10 to 72 bytes; stored as a bcrypt hash). The change is audited, and the tokens
+the old sign-in gave out stop working within 15 s.`,
 		Example: `  printf '%s\n' 'correct horse battery' | switchboard users set alice --role agent`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -150,7 +151,7 @@ input (10 to 72 bytes; stored as a bcrypt hash). The change is audited.`,
 	}
 	del := &cobra.Command{
 		Use:   "delete SUBJECT",
-		Short: "Remove a staff sign-in (tokens it was given expire within auth.token_ttl)",
+		Short: "Remove a staff sign-in; the tokens it gave out stop working within 15 s",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withStore(cmd, func(st *tickets.Store) error {

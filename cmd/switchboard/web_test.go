@@ -87,7 +87,8 @@ func TestWebPagesInBrowser(t *testing.T) {
 	sup = strings.TrimSpace(sup)
 	for path, body := range map[string]string{
 		"/v1/skill-groups/support": `{"name":"Support","skills":[]}`,
-		"/v1/agents/alice":         `{"name":"Alice","groups":["support"],"capacity":3}`,
+		"/v1/skill-groups/billing": `{"name":"Billing","skills":["billing"]}`,
+		"/v1/agents/alice":         `{"name":"Alice","groups":["support","billing"],"capacity":3}`,
 	} {
 		if code := request(t, sup, "PUT", base+path, body, nil); code != http.StatusOK {
 			t.Fatalf("PUT %s: %d", path, code)

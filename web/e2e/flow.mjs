@@ -193,6 +193,14 @@ await step("agent reveals a redacted value (audited)", async () => {
   await shot(agent, "agent-revealed-pii");
 });
 
+await step("agent transfers the ticket to billing; routing explains the new assignment", async () => {
+  await agent.getByTestId("transfer-group").selectOption("billing");
+  await agent.getByTestId("transfer").click();
+  await agent.locator("#side").filter({ hasText: "transfer → alice (billing)" }).waitFor();
+  await agent.getByTestId("ticket-status").filter({ hasText: "assigned" }).waitFor();
+  await shot(agent, "agent-transferred-to-billing");
+});
+
 await step("agent resolves; the supervisor sees the queue drain", async () => {
   await agent.getByTestId("resolve").click();
   await agent.getByTestId("ticket-status").filter({ hasText: "resolved" }).waitFor();

@@ -2,7 +2,7 @@
 # install-test-deps.sh — make sure the PostgreSQL server programs (initdb, pg_ctl, postgres)
 # and redis-server that the integration tests need are installed, and libjpeg-turbo
 # (libturbojpeg0) for the vision stage, libopusfile and the speech tools of the asr tests,
-# and Chromium with Node.js for the browser tests of the web pages.
+# and Chromium with Node.js and a CJK font for the browser tests of the web pages.
 #
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
 # retries); otherwise it prints what to install and exits 0 — tests then skip with that
@@ -56,6 +56,8 @@ missing_packages() {
   [[ -x /usr/bin/chromium ]] || echo chromium
   command -v node >/dev/null 2>&1 || echo nodejs
   command -v npm >/dev/null 2>&1 || echo npm
+  # a CJK font, so that the Chinese pages' screenshots show characters, not boxes
+  fc-list :lang=zh 2>/dev/null | grep -q . || echo fonts-wqy-zenhei
 }
 
 # deny_service_starts stops package scripts from starting services during the install (and

@@ -41,7 +41,7 @@
   root.innerHTML = `
 <style>
   :host { all: initial; }
-  * { box-sizing: border-box; font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", sans-serif; }
+  * { box-sizing: border-box; font-family: system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif; }
   .bubble { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; border: 0; border-radius: 24px;
     padding: 12px 18px; background: #2456d6; color: #fff; font-size: 15px; cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); }
   .panel { position: fixed; right: 20px; bottom: 20px; z-index: 2147483001; width: 380px; height: 560px; max-height: calc(100vh - 40px);

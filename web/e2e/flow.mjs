@@ -6,7 +6,7 @@
 //   SB_ARTIFACTS   the folder for the screenshots of every step
 //   SB_VOICE_WAV   a WAV file Chromium plays as the microphone (optional)
 //   SB_PHOTO       a photo to upload from the widget (optional)
-//   SB_CHROMIUM    the browser (default /usr/bin/chromium)
+//   SB_CHROMIUM    the browser (default /usr/bin/chromium); SB_HEADED=1 shows its window
 //
 // It prints one line per step and exits non-zero on the first failure, leaving a
 // screenshot named failure-*.png.
@@ -24,7 +24,7 @@ mkdirSync(out, { recursive: true });
 const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
   "--disable-component-update", "--disable-sync", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
 if (process.env.SB_VOICE_WAV) args.push("--use-file-for-fake-audio-capture=" + process.env.SB_VOICE_WAV);
-const browser = await chromium.launch({ executablePath: env("SB_CHROMIUM", "/usr/bin/chromium"), headless: true, args });
+const browser = await chromium.launch({ executablePath: env("SB_CHROMIUM", "/usr/bin/chromium"), headless: !process.env.SB_HEADED, args });
 
 let n = 0;
 const pages = [];

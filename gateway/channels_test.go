@@ -176,15 +176,7 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 		t.Fatalf("update 3: %d", got)
 	}
 	ctx := context.Background()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var state string
-		if err := r.svc.Store.Pool().QueryRow(ctx, `SELECT state FROM channel_messages WHERE channel = 'telegram' AND message_id = '3'`).Scan(&state); err == nil && state == "done" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("update 3 was not processed")
-		}
-	}
+	waitProcessed(t, r.svc.Store, "telegram", "3")
 	if n := r.telegram.count(); n != 3 {
 		t.Fatalf("%d sendMessage calls, want 3: the bot must not answer in the agent's conversation", n)
 	}

@@ -265,6 +265,14 @@ func TestBotStaysOutWhileAnAgentHasTheConversation(t *testing.T) {
 	if !first.Escalated || ticket == "" {
 		t.Fatalf("handover: %+v", first)
 	}
+	// right after the handover the bot has said enough; minutes later it reminds
+	if r := say(conv, "where is my refund?"); r.Reply != "" || r.TicketID != ticket || !r.Escalated {
+		t.Fatalf("waiting in the queue, just after the handover: %+v, want neither a bot answer nor a notice", r)
+	}
+	if _, err := pool.Exec(context.Background(), `UPDATE messages SET created_at = created_at - interval '10 minutes'
+		WHERE conversation_id = $1`, conv); err != nil {
+		t.Fatal(err)
+	}
 	queued := say(conv, "where is my refund?")
 	if s := status(ticket); !strings.Contains(queued.Reply, "queue") || queued.TicketID != ticket || s != tickets.StatusOpen {
 		t.Fatalf("waiting in the queue: %+v (status %s), want the queue notice and no bot answer", queued, s)
@@ -299,7 +307,7 @@ func TestBotStaysOutWhileAnAgentHasTheConversation(t *testing.T) {
 	for _, m := range transcript.Messages {
 		authors = append(authors, m.Author)
 	}
-	if diff := cmp.Diff(strings.Fields("customer bot customer bot customer agent:bea customer customer bot"), authors); diff != "" {
+	if diff := cmp.Diff(strings.Fields("customer bot customer customer bot customer agent:bea customer customer bot"), authors); diff != "" {
 		t.Errorf("transcript authors (-want +got):\n%s", diff)
 	}
 }

@@ -175,12 +175,22 @@ func handoverStage(svc *tickets.Service) pipeline.Stage {
 		}
 		t.WithAgent, t.Escalated, t.TicketID = true, true, open.ID
 		if open.Status == tickets.StatusOpen {
-			t.Reply = queuedText(t.Text)
+			// once every few minutes is reminder enough
+			spoke, err := svc.Store.BotSpokeSince(ctx, t.ConversationID, time.Now().Add(-queuedNoticeEvery))
+			if err != nil {
+				return err
+			}
+			if !spoke {
+				t.Reply = queuedText(t.Text)
+			}
 			return nil
 		}
 		return svc.CustomerReplied(ctx, open.ID)
 	})
 }
+
+// queuedNoticeEvery spaces the queue notices of a waiting customer.
+const queuedNoticeEvery = 3 * time.Minute
 
 // queuedText tells a customer whose ticket waits for an agent that one is coming, in
 // the language the message looks written in.

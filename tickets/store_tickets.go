@@ -311,6 +311,14 @@ func (s *Store) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error)
 	return queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
 }
 
+// BotSpokeSince reports whether the bot wrote in the conversation after since.
+func (s *Store) BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error) {
+	var spoke bool
+	err := s.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages
+		WHERE conversation_id = $1 AND created_at > $2 AND author = 'bot')`, conversationID, since).Scan(&spoke)
+	return spoke, mapPgErr(err, "messages")
+}
+
 // OpenTicketFor returns the unresolved ticket of a conversation, if any.
 func (s *Store) OpenTicketFor(ctx context.Context, conversationID string) (Ticket, error) {
 	list, err := queryTickets(ctx, s.primary, "ticket", `SELECT `+ticketCols+` FROM tickets

@@ -85,13 +85,13 @@ func TestWebPagesInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	sup = strings.TrimSpace(sup)
-	for path, body := range map[string]string{
-		"/v1/skill-groups/support": `{"name":"Support","skills":[]}`,
-		"/v1/skill-groups/billing": `{"name":"Billing","skills":["billing"]}`,
-		"/v1/agents/alice":         `{"name":"Alice","groups":["support","billing"],"capacity":3}`,
+	for _, put := range [][2]string{ // in order: the agent's groups first
+		{"/v1/skill-groups/support", `{"name":"Support","skills":[]}`},
+		{"/v1/skill-groups/billing", `{"name":"Billing","skills":["billing"]}`},
+		{"/v1/agents/alice", `{"name":"Alice","groups":["support","billing"],"capacity":3}`},
 	} {
-		if code := request(t, sup, "PUT", base+path, body, nil); code != http.StatusOK {
-			t.Fatalf("PUT %s: %d", path, code)
+		if code := request(t, sup, "PUT", base+put[0], put[1], nil); code != http.StatusOK {
+			t.Fatalf("PUT %s: %d", put[0], code)
 		}
 	}
 

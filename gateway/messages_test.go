@@ -32,6 +32,13 @@ func (scriptedBrain) Answer(_ context.Context, text string) (Answer, error) {
 	return Answer{Text: "Maybe this helps?", Confidence: 0.1}, nil
 }
 
+// supportAgent makes a "support" skill group and agent id in it, with capacity.
+func supportAgent(t *testing.T, base, supervisorToken, id string, capacity int) {
+	t.Helper()
+	mustCall(t, 200, base, supervisorToken, "PUT", "/v1/skill-groups/support", map[string]any{"skills": []string{"general"}}, nil)
+	mustCall(t, 200, base, supervisorToken, "PUT", "/v1/agents/"+id, map[string]any{"groups": []string{"support"}, "capacity": capacity}, nil)
+}
+
 func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
 	pool := newPool(t)
 	in := newInstanceWith(t, pool, "rest"+strings.ToLower(t.Name()), scriptedBrain{})
@@ -39,8 +46,7 @@ func TestRESTChannelAnswersDeduplicatesAndEscalates(t *testing.T) {
 	cust := in.token(t, "web:42", RoleCustomer)
 	sup := in.token(t, "sam", RoleSupervisor)
 	agent := in.token(t, "alice", RoleAgent)
-	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{"skills": []string{"general"}}, nil)
-	mustCall(t, 200, base, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 3}, nil)
+	supportAgent(t, base, sup, "alice", 3)
 	mustCall(t, 200, base, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
 
 	var first MessageReply
@@ -245,8 +251,7 @@ func TestBotStaysOutWhileAnAgentHasTheConversation(t *testing.T) {
 	cust := in.token(t, "web:77", RoleCustomer)
 	sup := in.token(t, "sam", RoleSupervisor)
 	agent := in.token(t, "bea", RoleAgent)
-	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{"skills": []string{"general"}}, nil)
-	mustCall(t, 200, base, sup, "PUT", "/v1/agents/bea", map[string]any{"groups": []string{"support"}, "capacity": 2}, nil)
+	supportAgent(t, base, sup, "bea", 2)
 
 	say := func(conv, text string) MessageReply {
 		t.Helper()

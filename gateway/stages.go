@@ -162,8 +162,9 @@ func respondStage(a Answerer) pipeline.Stage {
 
 // handoverStage finds the conversation's open ticket. When an agent holds it, the turn
 // is the agent's: no bot answer, the ticket goes back to the agent if it was pending on
-// the customer. A ticket still waiting in the queue gets a short notice instead of a
-// bot answer, so the customer knows a human is coming.
+// the customer. While the ticket still waits in the queue the customer gets a short
+// notice instead of a bot answer (at most every queuedNoticeEvery), so they know a human
+// is coming.
 func handoverStage(svc *tickets.Service) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID)

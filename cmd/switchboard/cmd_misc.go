@@ -19,19 +19,26 @@ func migrateCmd(f *rootFlags) *cobra.Command {
 		Use:   "migrate",
 		Short: "Apply database migrations and exit",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load()
-			if err != nil {
-				return err
-			}
-			a, err := openData(cmd.Context(), cfg, cfg.Logger(os.Stderr))
-			if err != nil {
-				return err
-			}
-			a.close(cmd.Context())
-			fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
-			return nil
+			return withData(cmd, f, func(*app) error {
+				fmt.Fprintln(cmd.OutOrStdout(), "migrations applied")
+				return nil
+			})
 		},
 	}
+}
+
+// withData opens the configured database (migrating it), runs fn and closes it.
+func withData(cmd *cobra.Command, f *rootFlags, fn func(*app) error) error {
+	cfg, err := f.load()
+	if err != nil {
+		return err
+	}
+	a, err := openData(cmd.Context(), cfg, cfg.Logger(os.Stderr))
+	if err != nil {
+		return err
+	}
+	defer a.close(cmd.Context())
+	return fn(a)
 }
 
 func tokenCmd(f *rootFlags) *cobra.Command {
@@ -83,19 +90,12 @@ func usersCmd(f *rootFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Staff sign-ins for the web console"}
 	// withStore runs fn on the ticket store of the configured database.
 	withStore := func(cmd *cobra.Command, fn func(*tickets.Store) error) error {
-		cfg, err := f.load()
-		if err != nil {
-			return err
-		}
-		a, err := openData(cmd.Context(), cfg, cfg.Logger(os.Stderr))
-		if err != nil {
-			return err
-		}
-		defer a.close(cmd.Context())
-		if err := a.openTickets(cmd.Context()); err != nil {
-			return err
-		}
-		return fn(a.store)
+		return withData(cmd, f, func(a *app) error {
+			if err := a.openTickets(cmd.Context()); err != nil {
+				return err
+			}
+			return fn(a.store)
+		})
 	}
 	var role string
 	set := &cobra.Command{

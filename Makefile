@@ -4,14 +4,17 @@ GO := $(shell scripts/ensure-go.sh)
 BIN := bin/switchboard
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build bench vet fmt-check deps models
+.PHONY: run test build bench vet fmt-check deps run-deps models
 
 build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
-# Installs PostgreSQL/Redis binaries when missing (as root), then serves on
-# :8080 with an embedded PostgreSQL under ./data/pg and an in-process Redis.
-run: deps build
+# Installs what serve needs when missing (PostgreSQL and the media libraries as root, ONNX
+# Runtime and libvosk under .deps/), then serves on :8080 with an embedded PostgreSQL
+# under ./data/pg and an in-process Redis. Nothing is fetched when it is already there,
+# so it starts offline, and a failed install or fetch never stops it: what is missing
+# stays off and `switchboard doctor` says so.
+run: run-deps build
 	./$(BIN) serve
 
 # Vet, format check and every test against real PostgreSQL and Redis (the
@@ -19,13 +22,19 @@ run: deps build
 test: deps fmt-check vet
 	$(GO) test -count=1 -timeout 25m ./...
 
-# PostgreSQL/Redis server binaries and the media libraries (as root, when missing), and
-# ONNX Runtime's and Vosk's shared libraries under .deps/ (from the npm registry), and
-# playwright-core for the browser tests (web/e2e, from the npm registry).
-deps:
-	@scripts/install-test-deps.sh
+# What serve needs: the PostgreSQL server binaries and the media libraries (as root, when
+# missing), and ONNX Runtime's and Vosk's shared libraries under .deps/ (from the npm
+# registry, when missing). Never fails: serve and `switchboard doctor` report what is off.
+run-deps:
+	@scripts/install-test-deps.sh --run || echo "deps: some packages serve uses are missing (see switchboard doctor)"
 	@scripts/fetch-onnxruntime.sh >/dev/null || echo "deps: no ONNX Runtime; the ONNX stages stay off (see switchboard doctor)"
 	@scripts/fetch-vosk.sh >/dev/null || echo "deps: no libvosk; the Vosk engine stays off (see switchboard doctor)"
+
+# Everything run-deps installs, plus what only the tests need: redis-server, the speech
+# tools, Chromium with Node.js and a CJK font (as root, when missing), and playwright-core
+# for the browser tests (web/e2e, from the npm registry).
+deps: run-deps
+	@scripts/install-test-deps.sh
 	@scripts/fetch-e2e.sh || echo "deps: no playwright-core; the browser tests of the web pages skip (fail with CI=true)"
 
 vet:
@@ -43,3 +52,13 @@ bench: build
 # Installs python3-torch/python3-torchvision first when missing (as root).
 models:
 	@scripts/make-models.sh
+
+# Every fuzz target (found by grep, so new ones join) for FUZZTIME each, one after
+# another; prints the total fuzz time and the crashes (any crash fails). A crash's input
+# is kept under the package's testdata/fuzz/, which `go test` replays from then on.
+# FUZZ=regexp picks targets; FUZZPARALLEL=n sets the workers per target.
+FUZZTIME ?= 20s
+FUZZ ?= .
+.PHONY: fuzz
+fuzz:
+	@GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZ='$(FUZZ)' FUZZPARALLEL=$(FUZZPARALLEL) scripts/fuzz.sh

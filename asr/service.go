@@ -17,14 +17,17 @@ import (
 // language, a default language for voice notes, and the audio limits. Recordings are
 // decoded with asr/audio and transcribed on the language's pool; live streams borrow a
 // pooled recognizer, or, when they ask for their own phrase list, one made for them and
-// counted against the same capacity.
+// counted against the same capacity. Recognizers reserved for recordings
+// (ReserveForRecordings) are never lent to live streams, so voice notes keep being
+// transcribed however many streams are open.
 type Service struct {
-	pools  map[string]*Pool
-	def    string
-	limits audio.Limits
-	custom map[string]chan struct{} // tokens for streams with their own recognizer options
-	mu     sync.Mutex
-	closed bool
+	pools   map[string]*Pool
+	def     string
+	limits  audio.Limits
+	custom  map[string]chan struct{} // tokens for streams with their own recognizer options
+	streams map[string]chan struct{} // tokens of live streams: pool size − reserved
+	mu      sync.Mutex
+	closed  bool
 
 	audioSec, rtf *prometheus.HistogramVec // Service is a prometheus.Collector
 }
@@ -47,12 +50,31 @@ func NewService(pools map[string]*Pool, def string, lim audio.Limits) (*Service,
 	if pools[def] == nil {
 		return nil, fmt.Errorf("%w: default language %q has no engine (have %v)", ErrBadOptions, def, langs)
 	}
-	s := &Service{pools: pools, def: def, limits: lim, custom: map[string]chan struct{}{}}
+	s := &Service{pools: pools, def: def, limits: lim, custom: map[string]chan struct{}{}, streams: map[string]chan struct{}{}}
 	s.audioSec, s.rtf = newHistograms()
 	for l, p := range pools {
 		s.custom[l] = make(chan struct{}, max(p.Stats().Size, 1))
+		s.streams[l] = make(chan struct{}, max(p.Stats().Size, 1))
 	}
 	return s, nil
+}
+
+// ReserveForRecordings keeps n recognizers of every language's pool for recordings
+// (Transcribe, voice notes): live streams on pooled recognizers hold at most pool size −
+// n at once, and none when n reaches the pool size. Call it before the service is used.
+func (s *Service) ReserveForRecordings(n int) {
+	for l, p := range s.pools {
+		s.streams[l] = make(chan struct{}, max(p.Stats().Size-max(n, 0), 0))
+	}
+}
+
+// StreamSlots reports, per language, how many live streams may run at once.
+func (s *Service) StreamSlots() map[string]int {
+	out := make(map[string]int, len(s.streams))
+	for l, ch := range s.streams {
+		out[l] = cap(ch)
+	}
+	return out
 }
 
 // Languages lists the languages with an engine, sorted.
@@ -148,10 +170,12 @@ func (s *Service) TranscribeAudio(ctx context.Context, lang string, data []byte)
 }
 
 // Stream lends a recognizer for one live stream in lang. With the pool's own options
-// (phrases and grammar empty) it is a pooled one; with a phrase list or grammar of the
-// stream's own, one is made for the stream (a model load: slower to start) and counts
-// against a second capacity of the pool's size, so memory stays bounded either way.
-// release must be called exactly once.
+// (phrases and grammar empty) it is a pooled one, and the stream takes one of the
+// language's stream slots (pool size minus the recognizers reserved for recordings;
+// none free: ErrBusy at once). With a phrase list or grammar of the stream's own, one is
+// made for the stream (a model load: slower to start) and counts against a second
+// capacity of the pool's size, so memory stays bounded either way. release must be
+// called exactly once.
 func (s *Service) Stream(ctx context.Context, lang string, opts RecognizerOptions) (rec Recognizer, engine Engine, release func(), err error) {
 	p, err := s.Pool(lang)
 	if err != nil {
@@ -161,8 +185,7 @@ func (s *Service) Stream(ctx context.Context, lang string, opts RecognizerOption
 		lang = s.def
 	}
 	if len(opts.Phrases) == 0 && opts.Grammar == "" {
-		rec, release, err := p.Acquire(ctx)
-		return rec, p.Engine(), release, err
+		return s.pooledStream(ctx, p, lang)
 	}
 	s.mu.Lock()
 	closed := s.closed
@@ -184,6 +207,28 @@ func (s *Service) Stream(ctx context.Context, lang string, opts RecognizerOption
 	}
 	var once sync.Once
 	return rec, p.Engine(), func() { once.Do(func() { _ = rec.Close(); <-tokens }) }, nil
+}
+
+// pooledStream lends a pooled recognizer to a live stream that holds a stream slot.
+func (s *Service) pooledStream(ctx context.Context, p *Pool, lang string) (Recognizer, Engine, func(), error) {
+	slots := s.streams[lang]
+	select {
+	case slots <- struct{}{}:
+	default:
+		size := p.Stats().Size
+		if cap(slots) == 0 {
+			return nil, nil, nil, fmt.Errorf("%w: live streams are off: all %d recognizers are reserved for recordings", ErrBusy, size)
+		}
+		return nil, nil, nil, fmt.Errorf("%w: %d live streams already open (%d of %d recognizers are reserved for recordings)",
+			ErrBusy, cap(slots), size-cap(slots), size)
+	}
+	rec, release, err := p.Acquire(ctx)
+	if err != nil {
+		<-slots
+		return nil, nil, nil, err
+	}
+	var once sync.Once
+	return rec, p.Engine(), func() { once.Do(func() { release(); <-slots }) }, nil
 }
 
 // Close closes the pools (not the engines: their owner closes them).

@@ -87,3 +87,43 @@ func TestServiceLanguagesAndStreams(t *testing.T) {
 		t.Fatalf("after close: %v", err)
 	}
 }
+
+// TestRecordingsKeepTheirReservedRecognizers: live streams cannot take the recognizers
+// reserved for recordings, so voice notes are transcribed while every stream slot is in
+// use; with all recognizers reserved, streams are off.
+func TestRecordingsKeepTheirReservedRecognizers(t *testing.T) {
+	ctx := context.Background()
+	svc, err := NewService(map[string]*Pool{"en": NewPool(&fakeEngine{}, 2, 0, 0, RecognizerOptions{})}, "", audio.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	svc.ReserveForRecordings(1)
+	if got := svc.StreamSlots()["en"]; got != 1 {
+		t.Fatalf("stream slots %d, want 1", got)
+	}
+	_, _, release, err := svc.Stream(ctx, "", RecognizerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := svc.Stream(ctx, "", RecognizerOptions{}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("a second stream with one recognizer reserved: %v, want ErrBusy", err)
+	}
+	for i := range 3 { // the reserved recognizer serves note after note
+		if _, err := svc.Transcribe(ctx, "", make([]int16, SampleRate/4)); err != nil {
+			t.Fatalf("voice note %d while the stream runs: %v", i, err)
+		}
+	}
+	release()
+	release()
+	_, _, again, err := svc.Stream(ctx, "", RecognizerOptions{})
+	if err != nil {
+		t.Fatalf("stream after the first ended: %v", err)
+	}
+	again()
+
+	svc.ReserveForRecordings(2)
+	if _, _, _, err := svc.Stream(ctx, "", RecognizerOptions{}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("all recognizers reserved: %v, want ErrBusy", err)
+	}
+}

@@ -31,6 +31,13 @@ func call(t *testing.T, base, token, method, path string, body any, out any) int
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	return exchange(t, req, token, out)
+}
+
+// exchange sends req (with token, when not empty) and decodes the JSON answer into out
+// (if not nil); it returns the status.
+func exchange(t testing.TB, req *http.Request, token string, out any) int {
+	t.Helper()
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -42,7 +49,7 @@ func call(t *testing.T, base, token, method, path string, body any, out any) int
 	raw, _ := io.ReadAll(resp.Body)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
-			t.Fatalf("%s %s: %d %s: %v", method, path, resp.StatusCode, raw, err)
+			t.Fatalf("%s %s: %d %s: %v", req.Method, req.URL.Path, resp.StatusCode, raw, err)
 		}
 	}
 	return resp.StatusCode

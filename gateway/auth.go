@@ -11,6 +11,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 )
 
 // Role is an RBAC role carried in the token's "role" claim.
@@ -41,17 +42,28 @@ type Claims struct {
 // Auth verifies bearer tokens: HS256 with a shared secret, and RS256/ES256
 // against a JWKS file when one is configured.
 type Auth struct {
-	secret []byte
-	jwks   keyfunc.Keyfunc
-	issuer string
+	secret   []byte
+	jwks     keyfunc.Keyfunc
+	issuer   string
+	audience string // "": tokens carry no aud and none is required
 }
 
+// AuthOption configures NewAuth.
+type AuthOption func(*Auth)
+
+// WithAudience makes issued tokens carry aud and refuses tokens that do not (so a token
+// an identity provider issued for another application with the same issuer is refused).
+func WithAudience(aud string) AuthOption { return func(a *Auth) { a.audience = aud } }
+
 // NewAuth returns an Auth. jwksFile may be empty.
-func NewAuth(secret []byte, jwksFile, issuer string) (*Auth, error) {
+func NewAuth(secret []byte, jwksFile, issuer string, opts ...AuthOption) (*Auth, error) {
 	if len(secret) < 32 && jwksFile == "" {
 		return nil, fmt.Errorf("auth: the JWT secret must be at least 32 bytes")
 	}
 	a := &Auth{secret: secret, issuer: issuer}
+	for _, o := range opts {
+		o(a)
+	}
 	if jwksFile != "" {
 		raw, err := os.ReadFile(jwksFile)
 		if err != nil {
@@ -66,23 +78,36 @@ func NewAuth(secret []byte, jwksFile, issuer string) (*Auth, error) {
 
 // Issue signs an HS256 token for subject with role, valid for ttl.
 func (a *Auth) Issue(subject string, role Role, ttl time.Duration) (string, error) {
+	tok, _, err := a.issue(subject, role, ttl, 0)
+	return tok, err
+}
+
+// Mint is Issue that also returns the token's claims: its id (jti) and expiry, which
+// `switchboard token` audits and a revocation names.
+func (a *Auth) Mint(subject string, role Role, ttl time.Duration) (string, *Claims, error) {
 	return a.issue(subject, role, ttl, 0)
 }
 
 // issueSession is Issue for a console sign-in of the account at epoch.
 func (a *Auth) issueSession(subject string, role Role, ttl time.Duration, epoch int64) (string, error) {
-	return a.issue(subject, role, ttl, epoch)
+	tok, _, err := a.issue(subject, role, ttl, epoch)
+	return tok, err
 }
 
-func (a *Auth) issue(subject string, role Role, ttl time.Duration, epoch int64) (string, error) {
+func (a *Auth) issue(subject string, role Role, ttl time.Duration, epoch int64) (string, *Claims, error) {
 	if len(a.secret) == 0 {
-		return "", fmt.Errorf("auth: no HS256 secret configured")
+		return "", nil, fmt.Errorf("auth: no HS256 secret configured")
 	}
 	now := time.Now()
-	claims := Claims{Role: role, Epoch: epoch, RegisteredClaims: jwt.RegisteredClaims{
-		Subject: subject, Issuer: a.issuer, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	claims := &Claims{Role: role, Epoch: epoch, RegisteredClaims: jwt.RegisteredClaims{
+		ID: uuid.NewString(), Subject: subject, Issuer: a.issuer, IssuedAt: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
+	if a.audience != "" {
+		claims.Audience = jwt.ClaimStrings{a.audience}
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.secret)
+	return tok, claims, err
 }
 
 func (a *Auth) keyFor(t *jwt.Token) (any, error) {
@@ -106,6 +131,9 @@ func (a *Auth) Verify(token string) (*Claims, error) {
 	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256", "RS256", "ES256"}), jwt.WithExpirationRequired()}
 	if a.issuer != "" {
 		opts = append(opts, jwt.WithIssuer(a.issuer))
+	}
+	if a.audience != "" {
+		opts = append(opts, jwt.WithAudience(a.audience))
 	}
 	if _, err := jwt.ParseWithClaims(token, &c, a.keyFor, opts...); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUnauthenticated, err)
@@ -143,11 +171,9 @@ func (s *Server) require(roles ...Role) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		if claims.Epoch != 0 {
-			if err := s.sessions.check(c, claims); err != nil {
-				s.fail(c, err)
-				return
-			}
+		if err := s.sessions.check(c, claims); err != nil {
+			s.fail(c, err)
+			return
 		}
 		if !slices.Contains(roles, claims.Role) {
 			s.fail(c, fmt.Errorf("%w (role %s)", errForbiddenRole, claims.Role))

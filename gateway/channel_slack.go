@@ -57,21 +57,21 @@ func (sl *Slack) verify(h http.Header, body []byte) error {
 	ts := h.Get("X-Slack-Request-Timestamp")
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: missing X-Slack-Request-Timestamp", errUnauthenticated)
+		return fmt.Errorf("%w: missing X-Slack-Request-Timestamp header", errWebhookAuth)
 	}
 	now := time.Now
 	if sl.Now != nil {
 		now = sl.Now
 	}
 	if d := now().Sub(time.Unix(sec, 0)); d > slackMaxSkew || d < -slackMaxSkew {
-		return fmt.Errorf("%w: request timestamp is %s off", errUnauthenticated, d.Round(time.Second))
+		return fmt.Errorf("%w: X-Slack-Request-Timestamp is %s off", errWebhookAuth, d.Round(time.Second))
 	}
 	mac := hmac.New(sha256.New, []byte(sl.SigningSecret))
 	fmt.Fprintf(mac, "v0:%s:", ts)
 	mac.Write(body)
 	want := "v0=" + hex.EncodeToString(mac.Sum(nil))
 	if !hmac.Equal([]byte(want), []byte(h.Get("X-Slack-Signature"))) {
-		return fmt.Errorf("%w: bad X-Slack-Signature", errUnauthenticated)
+		return fmt.Errorf("%w: X-Slack-Signature does not match the signing secret", errWebhookAuth)
 	}
 	return nil
 }
@@ -103,6 +103,10 @@ func (s *Server) slackEvents(c *gin.Context) {
 	case env.Type != "event_callback" || env.Event.Type != "message" || env.Event.BotID != "" ||
 		env.Event.Subtype != "" || env.Event.User == "" || strings.TrimSpace(env.Event.Text) == "":
 		c.Status(http.StatusOK) // our own posts, edits, joins: nothing to answer
+		return
+	}
+	if env.EventID == "" { // the idempotency key: without it every such message would be one
+		s.fail(c, fmt.Errorf("%w: Slack event_callback without event_id", errBadRequest))
 		return
 	}
 	ev := env.Event

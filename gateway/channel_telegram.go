@@ -63,7 +63,7 @@ func (s *Server) telegramWebhook(c *gin.Context) {
 	}
 	got := c.GetHeader("X-Telegram-Bot-Api-Secret-Token")
 	if subtle.ConstantTimeCompare([]byte(got), []byte(tg.SecretToken)) != 1 {
-		s.fail(c, fmt.Errorf("%w: bad X-Telegram-Bot-Api-Secret-Token", errUnauthenticated))
+		s.fail(c, fmt.Errorf("%w: missing or wrong X-Telegram-Bot-Api-Secret-Token header (the secret_token given to setWebhook)", errWebhookAuth))
 		return
 	}
 	var u tgUpdate

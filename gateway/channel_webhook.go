@@ -70,11 +70,11 @@ func (s *Server) genericWebhook(c *gin.Context) {
 	}
 	ts, err := strconv.ParseInt(c.GetHeader("X-Switchboard-Timestamp"), 10, 64)
 	if d := w.now().Sub(time.Unix(ts, 0)); err != nil || d > 5*time.Minute || d < -5*time.Minute {
-		s.fail(c, fmt.Errorf("%w: X-Switchboard-Timestamp missing or more than 5 minutes off", errUnauthenticated))
+		s.fail(c, fmt.Errorf("%w: X-Switchboard-Timestamp missing or more than 5 minutes off", errWebhookAuth))
 		return
 	}
 	if !hmac.Equal([]byte(SignWebhook(w.Secret, ts, body)), []byte(c.GetHeader("X-Switchboard-Signature"))) {
-		s.fail(c, fmt.Errorf("%w: bad X-Switchboard-Signature", errUnauthenticated))
+		s.fail(c, fmt.Errorf("%w: X-Switchboard-Signature does not match the webhook secret", errWebhookAuth))
 		return
 	}
 	var in WebhookMessage

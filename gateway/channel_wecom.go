@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ type WeCom struct {
 	CorpID, AgentID, Secret string // API credentials
 	APIBase                 string // https://qyapi.weixin.qq.com
 	Client                  *http.Client
+	Now                     func() time.Time // the clock callbacks' timestamps are checked against (nil: time.Now)
 	crypt                   *wecomCrypt
 
 	mu      sync.Mutex
@@ -66,6 +68,29 @@ type wecomAddress struct {
 	ToUser string `json:"touser"`
 }
 
+// wecomMaxSkew is how far a callback's signed timestamp may be from the clock:
+// an older one is a replay (as Slack's and the generic webhook's windows).
+const wecomMaxSkew = 5 * time.Minute
+
+// verify checks a callback's signature, then that its timestamp is fresh.
+func (wc *WeCom) verify(sig, timestamp, nonce, encrypted string) error {
+	if err := wc.crypt.verify(sig, timestamp, nonce, encrypted); err != nil {
+		return err
+	}
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: WeCom timestamp missing or not unix seconds", errUnauthenticated)
+	}
+	now := time.Now
+	if wc.Now != nil {
+		now = wc.Now
+	}
+	if d := now().Sub(time.Unix(sec, 0)); d > wecomMaxSkew || d < -wecomMaxSkew {
+		return fmt.Errorf("%w: WeCom timestamp is %s off (more than 5 minutes): a replay?", errUnauthenticated, d.Round(time.Second))
+	}
+	return nil
+}
+
 // wecomVerify answers WeCom's URL verification (GET with echostr).
 func (s *Server) wecomVerify(c *gin.Context) {
 	wc := s.opts.WeCom
@@ -74,7 +99,7 @@ func (s *Server) wecomVerify(c *gin.Context) {
 		return
 	}
 	echo := c.Query("echostr")
-	if err := wc.crypt.verify(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), echo); err != nil {
+	if err := wc.verify(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), echo); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -97,7 +122,7 @@ func (s *Server) wecomCallback(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: WeCom callback: an <Encrypt> element is required", errBadRequest))
 		return
 	}
-	if err := wc.crypt.verify(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), env.Encrypt); err != nil {
+	if err := wc.verify(c.Query("msg_signature"), c.Query("timestamp"), c.Query("nonce"), env.Encrypt); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -172,11 +197,11 @@ func (wc *WeCom) accessToken(ctx context.Context) (string, error) {
 	u := wc.APIBase + "/cgi-bin/gettoken?corpid=" + url.QueryEscape(wc.CorpID) + "&corpsecret=" + url.QueryEscape(wc.Secret)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("wecom: gettoken: %w", redactErr(err))
 	}
 	resp, err := wc.Client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("wecom: gettoken: %w", err)
+		return "", fmt.Errorf("wecom: gettoken: %w", redactErr(err))
 	}
 	defer resp.Body.Close()
 	var res struct {
@@ -186,7 +211,7 @@ func (wc *WeCom) accessToken(ctx context.Context) (string, error) {
 		ExpiresIn   int    `json:"expires_in"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || res.ErrCode != 0 || res.AccessToken == "" {
-		return "", fmt.Errorf("wecom: gettoken: %d %s (%v)", res.ErrCode, res.ErrMsg, err)
+		return "", fmt.Errorf("wecom: gettoken: %d %s (%v)", res.ErrCode, res.ErrMsg, redactErr(err))
 	}
 	wc.token = res.AccessToken
 	wc.expires = time.Now().Add(time.Duration(res.ExpiresIn)*time.Second - time.Minute)

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +30,15 @@ func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
 		s.fail(c, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable))
 		return false
 	}
+	if !s.allowCustomer(c, t.CustomerRef) {
+		return false
+	}
+	hold, err := s.holdFetchedMedia(c, t)
+	if err != nil {
+		s.fail(c, err)
+		return false
+	}
+	defer hold.Release()
 	t.ReceivedAt = time.Now()
 	if err := s.opts.Ingress.Run(c, t); err != nil {
 		s.fail(c, err)
@@ -46,7 +59,8 @@ func readBody(c *gin.Context) ([]byte, error) {
 	return b, nil
 }
 
-// postJSON sends v to url and decodes the JSON answer into out.
+// postJSON sends v to url and decodes the JSON answer into out. Errors name
+// the URL only in its redacted form.
 func postJSON(ctx context.Context, client *http.Client, url string, header http.Header, v, out any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -54,7 +68,7 @@ func postJSON(ctx context.Context, client *http.Client, url string, header http.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
 	if err != nil {
-		return err
+		return redactErr(err)
 	}
 	req.Header = header.Clone()
 	if req.Header == nil {
@@ -63,7 +77,7 @@ func postJSON(ctx context.Context, client *http.Client, url string, header http.
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return redactErr(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -78,14 +92,47 @@ func postJSON(ctx context.Context, client *http.Client, url string, header http.
 	return nil
 }
 
-// redactURL keeps bot tokens in URL paths out of errors and logs.
-func redactURL(u string) string {
-	before, after, ok := strings.Cut(u, "/bot")
-	if !ok {
-		return u
+// redactURL keeps credentials out of errors and logs: a bot token in the path
+// (Telegram's /bot<token>/…), user info, and the value of every query
+// parameter (WeCom's access_token and corpsecret …).
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(an invalid URL)"
 	}
-	if _, rest, ok := strings.Cut(after, "/"); ok {
-		return before + "/bot…/" + rest
+	var b strings.Builder
+	if u.Scheme != "" {
+		b.WriteString(u.Scheme + "://")
 	}
-	return before + "/bot…"
+	b.WriteString(u.Host)
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, "bot") && len(seg) > len("bot") {
+			segs[i] = "bot…"
+		}
+	}
+	b.WriteString(strings.Join(segs, "/"))
+	if u.RawQuery != "" {
+		sep := "?"
+		for _, k := range slices.Sorted(maps.Keys(u.Query())) {
+			b.WriteString(sep + url.QueryEscape(k) + "=…")
+			sep = "&"
+		}
+	}
+	return b.String()
+}
+
+// redactErr rewrites the *url.Error that HTTP clients and request builders
+// return (its text quotes the whole URL, tokens included) to name the URL
+// redacted. It keeps the cause, so a timeout is still a timeout.
+func redactErr(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	cause := ue.Err
+	if ue.Op == "parse" {
+		cause = errors.New("invalid URL") // the parser's message may quote a piece of it
+	}
+	return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: cause}
 }

@@ -16,9 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -29,11 +31,25 @@ type fakeAPI struct {
 	mu   sync.Mutex
 	got  []map[string]any
 	hdrs []http.Header
+	// fault, when set, is how the API misbehaves: "drop" closes the connection
+	// (a transport error), "hang" answers nothing until the client gives up.
+	fault atomic.Value
 }
 
 func newFakeAPI(t *testing.T, answer string) *fakeAPI {
 	f := &fakeAPI{}
+	f.fault.Store("")
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch f.fault.Load() {
+		case "drop":
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		case "hang":
+			hangUp(w, r)
+			return
+		}
 		var body map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&body)
 		if body == nil {
@@ -78,29 +94,46 @@ type channelRig struct {
 	*instance
 	telegram, slack, hook, wecom *fakeAPI
 	wc                           *WeCom
+	worker                       *Worker
+}
+
+// rigOptions are a rig's channel credentials (the leak test sets canaries), the
+// channels' HTTP client (nil: http.DefaultClient) and the worker's retry policy.
+type rigOptions struct {
+	tgToken, slackToken, wecomSecret, wecomAccessToken string
+	client                                             *http.Client
+	retry                                              tickets.RetryPolicy
 }
 
 // newChannelRig runs a gateway with all webhook channels pointed at local
 // fake APIs, and a queue worker.
-func newChannelRig(t *testing.T) *channelRig {
+func newChannelRig(t *testing.T, opts ...func(*rigOptions)) *channelRig {
+	cred := rigOptions{tgToken: "123:ABC", slackToken: "xoxb-1", wecomSecret: "app-secret", wecomAccessToken: "tok-1"}
+	for _, o := range opts {
+		o(&cred)
+	}
 	r := &channelRig{telegram: newFakeAPI(t, `{"ok":true,"result":{}}`), slack: newFakeAPI(t, `{"ok":true}`), hook: newFakeAPI(t, `{}`),
-		wecom: newFakeAPI(t, `{"errcode":0,"errmsg":"ok","access_token":"tok-1","expires_in":7200}`)}
+		wecom: newFakeAPI(t, `{"errcode":0,"errmsg":"ok","access_token":"`+cred.wecomAccessToken+`","expires_in":7200}`)}
 	var err error
-	if r.wc, err = NewWeCom("ww-corp", "1000002", "app-secret", "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", r.wecom.URL, nil); err != nil {
+	if r.wc, err = NewWeCom("ww-corp", "1000002", cred.wecomSecret, "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", r.wecom.URL, cred.client); err != nil {
 		t.Fatal(err)
 	}
 	outbound := map[string]Sender{}
-	w := &Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
-	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), newRealBrain(t), func(o *Options) {
-		o.Telegram = &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: r.telegram.URL}
-		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: "xoxb-1", APIBase: r.slack.URL}
-		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback"}
+	w := &Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second, Redactor: piiRedactor{pii.NewRedactor()},
+		Retry: cred.retry}
+	r.worker = w
+	tg := &Telegram{BotToken: cred.tgToken, SecretToken: "tg-secret", APIBase: r.telegram.URL, Client: cred.client}
+	fetchers := func(d *PipelineDeps) { d.Fetchers = map[string]MediaFetcher{"telegram": tg, "wecom": r.wc} }
+	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), newRealBrain(t), fetchers, func(o *Options) {
+		o.Telegram = tg
+		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: cred.slackToken, APIBase: r.slack.URL, Client: cred.client}
+		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback", Client: cred.client}
 		o.WeCom = r.wc
 		outbound["telegram"], outbound["slack"], outbound["webhook"], outbound["wecom"] = o.Telegram, o.Slack, o.Webhook, o.WeCom
 		o.Outbound = outbound
 		o.Wake = w.Wake
 	})
-	w.Store, w.Process = r.svc.Store, r.srv.opts.Process
+	w.Store, w.Process, w.Log = r.svc.Store, r.srv.opts.Process, r.srv.log
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()

@@ -3,12 +3,14 @@ package gateway
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard-cs/switchboard/asr"
 	"github.com/switchboard-cs/switchboard/asr/audio"
+	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/tickets"
 	"github.com/switchboard-cs/switchboard/vision"
@@ -22,7 +24,15 @@ var (
 	errTooLarge        = errors.New("request body too large")
 	errUnavailable     = errors.New("service unavailable")
 	errNotFound        = errors.New("not found")
+	// errWebhookAuth: a webhook's own signature or secret did not check out.
+	errWebhookAuth      = errors.New("webhook request not authenticated")
+	errMethodNotAllowed = errors.New("method not allowed")
+	errBusy             = errors.New("server busy")
 )
+
+// retryAfterSeconds is the Retry-After of a 503 for a data store that is unavailable:
+// about how long a restarting PostgreSQL or a reconnect takes.
+const retryAfterSeconds = "5"
 
 // statusOf is the one place where errors become HTTP status codes.
 func statusOf(err error) (int, string) {
@@ -30,16 +40,20 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, vision.ErrTooLarge), errors.Is(err, audio.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, "too_large"
-	case errors.Is(err, errUnauthenticated):
+	case errors.Is(err, errUnauthenticated), errors.Is(err, errWebhookAuth):
 		return http.StatusUnauthorized, "unauthenticated"
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, "method_not_allowed"
 	case errors.Is(err, errForbiddenRole), errors.Is(err, tickets.ErrForbidden):
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, models.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid_model"
 	case errors.Is(err, errBadRequest), errors.Is(err, tickets.ErrInvalid), errors.Is(err, models.ErrBadInput),
-		errors.Is(err, vision.ErrImage), errors.Is(err, audio.ErrAudio), errors.Is(err, asr.ErrBadAudio), errors.Is(err, asr.ErrBadOptions):
+		errors.Is(err, vision.ErrImage), errors.Is(err, audio.ErrAudio), errors.Is(err, asr.ErrBadAudio), errors.Is(err, asr.ErrBadOptions),
+		errors.Is(err, kb.ErrUnsupported):
 		return http.StatusBadRequest, "invalid"
-	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound), errors.Is(err, models.ErrNotFound):
+	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound), errors.Is(err, models.ErrNotFound),
+		errors.Is(err, kb.ErrNoJob):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, tickets.ErrNoCapacity):
 		return http.StatusConflict, "no_capacity"
@@ -47,10 +61,11 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, asr.ErrBusy):
+	case errors.Is(err, asr.ErrBusy), errors.Is(err, errBusy):
 		return http.StatusTooManyRequests, "busy"
 	case errors.Is(err, errUnavailable), errors.Is(err, models.ErrUnavailable), errors.Is(err, models.ErrOverloaded),
-		errors.Is(err, asr.ErrUnavailable), errors.Is(err, audio.ErrUnavailable), errors.Is(err, asr.ErrClosed):
+		errors.Is(err, asr.ErrUnavailable), errors.Is(err, audio.ErrUnavailable), errors.Is(err, asr.ErrClosed),
+		tickets.IsUnavailable(err):
 		return http.StatusServiceUnavailable, "unavailable"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "timeout"
@@ -58,6 +73,16 @@ func statusOf(err error) (int, string) {
 		return 499, "canceled"
 	}
 	return http.StatusInternalServerError, "internal"
+}
+
+// failLevel is the log level of an error that stopped a turn: what would be a client's
+// 4xx (an unknown or foreign conversation, bad input) is logged at INFO, anything else
+// at ERROR.
+func failLevel(err error) slog.Level {
+	if status, _ := statusOf(err); status < 500 {
+		return slog.LevelInfo
+	}
+	return slog.LevelError
 }
 
 // ErrorBody is every error response's JSON shape.
@@ -68,11 +93,17 @@ type ErrorBody struct {
 }
 
 // fail writes err as JSON and stops the chain. Server errors are logged
-// with their detail and answered without it.
+// with their detail and answered without it; when a data store is unavailable the
+// answer is 503 with Retry-After.
 func (s *Server) fail(c *gin.Context, err error) {
 	status, code := statusOf(err)
 	msg := err.Error()
-	if status >= 500 {
+	switch {
+	case tickets.IsUnavailable(err):
+		s.log.WarnContext(c.Request.Context(), "request failed: a data store is unavailable", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
+		msg = "the database is unavailable; retry in a few seconds"
+		c.Header("Retry-After", retryAfterSeconds)
+	case status >= 500:
 		s.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
 		msg = "internal error; see the server log with this request id"
 	}

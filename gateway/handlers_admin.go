@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -131,11 +133,58 @@ func (s *Server) auditLog(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"events": nonNil(ev)})
 }
 
+// AuditKeeper verifies the audit chain against the anchors exported outside
+// PostgreSQL and writes one on demand (tickets.Anchorer).
+type AuditKeeper interface {
+	Verify(ctx context.Context) (tickets.AuditReport, error)
+	Anchor(ctx context.Context, reason string) (tickets.AuditAnchor, bool, error)
+}
+
+// auditVerify answers ok:false with the reason when the chain or an anchor does not
+// fit; a failure to read is an error status, never ok:false.
 func (s *Server) auditVerify(c *gin.Context) {
-	n, err := s.tickets.Store.VerifyAudit(c)
-	if err != nil {
-		c.JSON(http.StatusOK, gin.H{"ok": false, "checked": n, "error": err.Error()})
+	var rep tickets.AuditReport
+	var err error
+	if s.opts.Audit != nil {
+		rep, err = s.opts.Audit.Verify(c)
+	} else {
+		rep, err = s.tickets.Store.VerifyAuditReport(c, nil)
+	}
+	switch {
+	case errors.Is(err, tickets.ErrAuditChain):
+		c.JSON(http.StatusOK, gin.H{"ok": false, "checked": rep.Checked, "error": err.Error(), "report": rep})
+	case err != nil:
+		s.fail(c, err)
+	default:
+		c.JSON(http.StatusOK, gin.H{"ok": true, "checked": rep.Checked, "anchored": rep.LatestAnchor != nil, "report": rep})
+	}
+}
+
+func (s *Server) auditAnchor(c *gin.Context) {
+	if s.opts.Audit == nil {
+		s.fail(c, fmt.Errorf("%w: audit anchoring is not configured", errUnavailable))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"ok": true, "checked": n})
+	a, ok, err := s.opts.Audit.Anchor(c, "manual")
+	switch {
+	case errors.Is(err, tickets.ErrAuditChain):
+		c.JSON(http.StatusConflict, gin.H{"ok": false, "error": err.Error(), "code": "audit_chain"})
+	case err != nil:
+		s.fail(c, err)
+	case !ok:
+		c.JSON(http.StatusOK, gin.H{"ok": true, "anchored": false, "reason": "the audit log is empty"})
+	default:
+		c.JSON(http.StatusOK, gin.H{"ok": true, "anchored": true, "anchor": a})
+	}
+}
+
+// eraseCustomer erases one person (customer id or pseudonymous id) everywhere: the
+// PIPL/GDPR erasure, audited as customer.erase by a non-identifying reference.
+func (s *Server) eraseCustomer(c *gin.Context) {
+	rep, err := s.tickets.EraseCustomer(c, claimsOf(c).Subject, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, rep)
 }

@@ -36,13 +36,15 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user, no such pas
 // errSignedOut refuses a console token whose account was changed or removed.
 var errSignedOut = fmt.Errorf("%w: this sign-in was changed or removed; sign in again", errUnauthenticated)
 
-// sessionChecker checks console tokens against their staff accounts, remembering each
-// account's epoch for a short while so that a request costs no query.
+// sessionChecker checks every token against the revocations, and console tokens
+// against their staff accounts, remembering each account's epoch for a short while so
+// that a request costs no query.
 type sessionChecker struct {
 	store   *tickets.Store
 	recheck time.Duration
 	mu      sync.Mutex
 	seen    map[string]seenAccount
+	revoked revocationList
 }
 
 type seenAccount struct {
@@ -51,6 +53,12 @@ type seenAccount struct {
 }
 
 func (sc *sessionChecker) check(ctx context.Context, cl *Claims) error {
+	if err := sc.revoked.check(ctx, cl); err != nil {
+		return err
+	}
+	if cl.Epoch == 0 {
+		return nil // not from a console sign-in
+	}
 	sc.mu.Lock()
 	e, ok := sc.seen[cl.Subject]
 	sc.mu.Unlock()
@@ -103,19 +111,27 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: username and password are required", errBadRequest))
 		return
 	}
+	if err := s.checkLogin(c, in.Username); err != nil {
+		s.fail(c, err)
+		return
+	}
 	acct, err := s.tickets.Store.GetStaffAccount(c, in.Username)
+	hash := []byte(acct.PasswordHash)
 	switch {
 	case errors.Is(err, tickets.ErrNotFound):
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(in.Password))
-		s.auditSignIn(c, in.Username, false)
-		s.fail(c, errBadCredentials)
-		return
+		hash = dummyHash // an unknown user takes as long to refuse as a wrong password
 	case err != nil:
 		s.fail(c, err)
 		return
 	}
-	if bcrypt.CompareHashAndPassword([]byte(acct.PasswordHash), []byte(in.Password)) != nil {
+	ok, err := s.comparePassword(c, hash, in.Password)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !ok || acct.PasswordHash == "" {
 		s.auditSignIn(c, in.Username, false)
+		s.loginFailed(c, in.Username)
 		s.fail(c, errBadCredentials)
 		return
 	}
@@ -130,6 +146,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	s.loginSucceeded(c, in.Username)
 	s.auditSignIn(c, in.Username, true)
 	c.JSON(http.StatusOK, SessionToken{Token: tok, Subject: acct.Subject, Role: role, ExpiresAt: time.Now().Add(s.opts.TokenTTL).UTC()})
 }
@@ -144,6 +161,9 @@ func (s *Server) auditSignIn(c *gin.Context, subject string, ok bool) {
 	}
 }
 
+// AnonymousTokenTTL is the lifetime of an anonymous web-chat visitor's customer token.
+const AnonymousTokenTTL = 24 * time.Hour
+
 // chatSession gives an anonymous website visitor a customer token for the chat widget:
 // a fresh pseudonymous id ("web:…"), valid for a day. Sites that know their customer
 // sign a customer token themselves and pass it to the widget instead.
@@ -152,7 +172,7 @@ func (s *Server) chatSession(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: anonymous chat is off; the site must pass a customer token to the widget", errNotFound))
 		return
 	}
-	const ttl = 24 * time.Hour
+	const ttl = AnonymousTokenTTL
 	subject := "web:" + uuid.NewString()
 	tok, err := s.auth.Issue(subject, RoleCustomer, ttl)
 	if err != nil {
@@ -165,13 +185,13 @@ func (s *Server) chatSession(c *gin.Context) {
 // suggestions are the knowledge-base passages for a ticket's latest customer message,
 // for the agent to answer from.
 func (s *Server) suggestions(c *gin.Context) {
-	if s.opts.Suggest == nil {
-		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
-		return
-	}
-	d, err := s.tickets.Detail(c, actorOf(c), c.Param("id"))
+	d, err := s.tickets.Detail(c, actorOf(c), c.Param("id")) // the caller must see the ticket
 	if err != nil {
 		s.fail(c, err)
+		return
+	}
+	if s.opts.Suggest == nil {
+		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
 		return
 	}
 	// The customer's last few messages: a request for a human rarely says what about.

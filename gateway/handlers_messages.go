@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -19,22 +17,22 @@ import (
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
-// messageRequest is a customer message over the REST channel: JSON (media base64 in
-// "images" and "audio") or multipart/form-data (fields of the same names; files in
-// "image" and "audio" parts).
+// messageRequest is a customer message over the REST channel (JSON with text and ids,
+// or multipart/form-data with the same fields and files in "image" and "audio" parts; see
+// messages_input.go) or web chat.
 type messageRequest struct {
-	MessageID      string      `json:"message_id"` // the client's idempotency key
-	ConversationID string      `json:"conversation_id"`
-	DisplayName    string      `json:"display_name"`
-	Text           string      `json:"text"`
-	Images         []mediaPart `json:"images"`
-	Audio          []mediaPart `json:"audio"`
+	MessageID      string // the client's idempotency key
+	ConversationID string
+	DisplayName    string
+	Text           string
+	Images         []mediaPart
+	Audio          []mediaPart
 }
 
 // mediaPart is one photo or voice note of a REST message.
 type mediaPart struct {
-	Data []byte `json:"data"` // base64 in JSON
-	MIME string `json:"mime"`
+	Data []byte
+	MIME string
 }
 
 // Media limits of one REST message.
@@ -42,55 +40,6 @@ const (
 	maxImagesPerMessage = 4
 	maxAudioPerMessage  = 2
 )
-
-// readMessage decodes a REST message, JSON or multipart.
-func (s *Server) readMessage(c *gin.Context) (messageRequest, error) {
-	var in messageRequest
-	if !strings.HasPrefix(c.GetHeader("Content-Type"), "multipart/form-data") {
-		return in, bind(c, &in)
-	}
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		return in, fmt.Errorf("%w: multipart: %v", errBadRequest, err)
-	}
-	for {
-		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			return in, nil
-		}
-		if err != nil {
-			return in, fmt.Errorf("%w: multipart: %v", errBadRequest, err)
-		}
-		name := part.FormName()
-		limit := int64(16 << 10)
-		if name == "image" || name == "audio" {
-			limit = s.opts.MaxImageBytes
-		}
-		data, err := io.ReadAll(io.LimitReader(part, limit+1))
-		if err != nil {
-			return in, err
-		}
-		if int64(len(data)) > limit {
-			return in, fmt.Errorf("%w: part %q is over %d bytes", errTooLarge, name, limit)
-		}
-		switch name {
-		case "message_id":
-			in.MessageID = string(data)
-		case "conversation_id":
-			in.ConversationID = string(data)
-		case "display_name":
-			in.DisplayName = string(data)
-		case "text":
-			in.Text = string(data)
-		case "image":
-			in.Images = append(in.Images, mediaPart{Data: data, MIME: part.Header.Get("Content-Type")})
-		case "audio":
-			in.Audio = append(in.Audio, mediaPart{Data: data, MIME: part.Header.Get("Content-Type")})
-		default:
-			return in, fmt.Errorf("%w: unknown part %q (want text, image, audio, message_id, conversation_id, display_name)", errBadRequest, name)
-		}
-	}
-}
 
 // parts turns a REST message into pipeline parts, checking the media limits.
 func (s *Server) parts(in messageRequest) ([]pipeline.Part, error) {
@@ -106,8 +55,8 @@ func (s *Server) parts(in messageRequest) ([]pipeline.Part, error) {
 			if len(m.Data) == 0 {
 				return nil, fmt.Errorf("%w: an empty %s part", errBadRequest, kind)
 			}
-			if int64(len(m.Data)) > s.opts.MaxImageBytes {
-				return nil, fmt.Errorf("%w: a %s of %d bytes, limit %d", errTooLarge, kind, len(m.Data), s.opts.MaxImageBytes)
+			if limit := s.maxMediaPart(); int64(len(m.Data)) > limit {
+				return nil, fmt.Errorf("%w: a %s of %d bytes, limit %d", errTooLarge, kind, len(m.Data), limit)
 			}
 			parts = append(parts, pipeline.Part{Kind: kind, Data: m.Data, MIME: m.MIME})
 		}
@@ -148,7 +97,8 @@ const restLease = 30 * time.Second
 // postMessage runs a customer's text message through the pipeline and
 // answers with the bot's reply. The message is durable before the answer.
 func (s *Server) postMessage(c *gin.Context) {
-	in, err := s.readMessage(c)
+	in, hold, err := s.readMessage(c)
+	defer hold.Release() // the media's memory: held until the turn is answered
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -173,19 +123,21 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	if s.opts.Ingress == nil || s.opts.Process == nil {
 		return MessageReply{}, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable)
 	}
+	if err := checkText(in); err != nil {
+		return MessageReply{}, err
+	}
 	parts, err := s.parts(in)
 	if err != nil {
 		return MessageReply{}, err
 	}
-	if len(parts) == 0 || len(in.Text) > 16<<10 || !utf8.ValidString(in.Text+in.DisplayName+in.MessageID) ||
-		len(in.MessageID) > 200 || len(in.DisplayName) > 200 || strings.ContainsRune(in.MessageID, 0) {
-		return MessageReply{}, fmt.Errorf("%w: a message needs text (at most 16384 bytes of UTF-8), a photo or a voice note; message_id and display_name at most 200 bytes", errBadRequest)
+	if len(parts) == 0 {
+		return MessageReply{}, fmt.Errorf("%w: a message needs text, a photo or a voice note", errBadRequest)
 	}
 	if in.MessageID == "" {
 		in.MessageID = uuid.NewString()
 	}
 	// The key is the client's: it is unique per customer, not globally.
-	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: customerRef + ":" + in.MessageID, ConversationID: in.ConversationID,
+	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: restMessageKey(customerRef, in.MessageID), ConversationID: in.ConversationID,
 		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: parts}
 	if err := s.opts.Ingress.Run(ctx, t); err != nil {
@@ -237,37 +189,27 @@ func (s *Server) replayOutcome(ctx context.Context, t *pipeline.Turn) (MessageRe
 	return out, nil
 }
 
-// getConversation returns a conversation's redacted transcript: to its
-// customer, and to staff.
+// getConversation returns a conversation's redacted transcript: to its customer (staff
+// shown as "agent" with a display name, agents' replies as written while their originals
+// are held), to agents through a ticket of it they may see, and to supervisors and admins.
 func (s *Server) getConversation(c *gin.Context) {
 	id := c.Param("id")
-	cl := claimsOf(c)
-	if cl.Role == RoleCustomer {
-		owner, err := s.tickets.Store.ConversationOwner(c, id)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		cust, err := s.tickets.Store.GetCustomer(c, owner)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		if cust.PseudonymousID != cl.Subject {
-			s.fail(c, fmt.Errorf("conversation %s is not yours: %w", id, tickets.ErrForbidden))
-			return
-		}
+	if err := s.mayReadConversation(c, id); err != nil {
+		s.fail(c, err)
+		return
 	}
 	msgs, err := s.tickets.Store.ListMessages(c, id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if len(msgs) == 0 {
-		if _, err := s.tickets.Store.ConversationOwner(c, id); err != nil {
+	if claimsOf(c).Role == RoleCustomer { // the owner, checked above: agents' replies read as written while held
+		if err := s.tickets.Store.CustomerView(c, id, msgs); err != nil {
 			s.fail(c, err)
 			return
 		}
+		c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": s.customerMessages(c, msgs)})
+		return
 	}
 	c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": nonNil(msgs)})
 }

@@ -18,7 +18,7 @@ import (
 // ModelRegistry is what the ML-engineer routes need of the model registry.
 type ModelRegistry interface {
 	List() []models.ModelStatus
-	Push(ctx context.Context, name, modelPath, manifestPath string) (string, error)
+	Push(ctx context.Context, name, modelPath, manifestPath string, audit models.PushAudit) (models.Pushed, error)
 	Validate(ctx context.Context, name, version string) (*models.EvalResult, error)
 	Activate(ctx context.Context, name, version string) error
 	Canary(ctx context.Context, name, version string, percent int) error
@@ -172,14 +172,17 @@ func (s *Server) pushModel(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: both a model part and a manifest part are required", errBadRequest))
 		return
 	}
-	name := c.Param("model")
-	ver, err := reg.Push(c.Request.Context(), name, filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile))
+	name, by := c.Param("model"), claimsOf(c).Subject
+	audit := func(ctx context.Context, p models.Pushed) error { // before the version is published
+		return s.tickets.Store.AppendAudit(ctx, nil, by, "model.push", "model:"+p.Model, p)
+	}
+	p, err := reg.Push(c.Request.Context(), name, filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile), audit)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	s.log.InfoContext(c.Request.Context(), "model version pushed", "model", name, "version", ver, "by", claimsOf(c).Subject)
-	c.JSON(http.StatusCreated, gin.H{"model": name, "version": ver})
+	s.log.InfoContext(c.Request.Context(), "model version pushed", "model", name, "version", p.Version, "sha256", p.SHA256, "by", by)
+	c.JSON(http.StatusCreated, gin.H{"model": name, "version": p.Version, "sha256": p.SHA256})
 }
 
 // uploadName is where a part is saved: model and manifest under their fixed names,

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -22,11 +23,20 @@ type ticketResponse struct {
 	Assignment *tickets.Assignment `json:"assignment"`
 }
 
+// createTicket opens a ticket. An agent may name only a conversation they can see
+// through one of its tickets; only a supervisor sets a VIP tier or replaces a known
+// customer's email or phone (the ticket core refuses that with 403).
 func (s *Server) createTicket(c *gin.Context) {
 	var in tickets.NewTicket
 	if err := bind(c, &in); err != nil {
 		s.fail(c, err)
 		return
+	}
+	if in.ConversationID != "" {
+		if err := s.tickets.CanSeeConversation(c, actorOf(c), in.ConversationID); err != nil {
+			s.fail(c, err)
+			return
+		}
 	}
 	t, a, err := s.tickets.CreateTicket(c, actorOf(c), in)
 	if err != nil {
@@ -174,7 +184,7 @@ type statusRequest struct {
 	Capacity *int                `json:"capacity"`
 }
 
-func (s *Server) applyStatus(c *gin.Context, agentID string) {
+func (s *Server) applyStatus(c *gin.Context, agentID string, set func(context.Context, string, tickets.AgentStatus, int) (tickets.Agent, error)) {
 	var in statusRequest
 	if err := bind(c, &in); err != nil {
 		s.fail(c, err)
@@ -188,7 +198,7 @@ func (s *Server) applyStatus(c *gin.Context, agentID string) {
 		}
 		capacity = *in.Capacity
 	}
-	a, err := s.tickets.SetAgentStatus(c, agentID, in.Status, capacity)
+	a, err := set(c, agentID, in.Status, capacity)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -196,5 +206,37 @@ func (s *Server) applyStatus(c *gin.Context, agentID string) {
 	c.JSON(http.StatusOK, a)
 }
 
-func (s *Server) setMyStatus(c *gin.Context)    { s.applyStatus(c, claimsOf(c).Subject) }
-func (s *Server) setAgentStatus(c *gin.Context) { s.applyStatus(c, c.Param("id")) }
+// setMyStatus: an agent's own status and capacity (up to the maximum a supervisor set);
+// it counts as a heartbeat.
+func (s *Server) setMyStatus(c *gin.Context) {
+	s.applyStatus(c, claimsOf(c).Subject, s.tickets.SetOwnStatus)
+}
+
+// setAgentStatus: a supervisor sets an agent's status and capacity (audited).
+func (s *Server) setAgentStatus(c *gin.Context) {
+	by := claimsOf(c).Subject
+	s.applyStatus(c, c.Param("id"), func(ctx context.Context, id string, st tickets.AgentStatus, capacity int) (tickets.Agent, error) {
+		return s.tickets.SetAgentStatusBy(ctx, by, id, st, capacity)
+	})
+}
+
+// heartbeat keeps an API-only agent present (the console's WebSocket does it by itself):
+// call it more often than presence_ttl_seconds, or the agent goes offline.
+func (s *Server) heartbeat(c *gin.Context) {
+	a, err := s.tickets.Heartbeat(c, claimsOf(c).Subject)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"agent": a, "presence_ttl_seconds": int(s.tickets.PresenceTTL / time.Second)})
+}
+
+// signOut sets the signed-in agent offline (the tickets they hold stay theirs).
+func (s *Server) signOut(c *gin.Context) {
+	a, err := s.tickets.SignOut(c, claimsOf(c).Subject)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, a)
+}

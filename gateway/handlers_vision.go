@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,7 +24,13 @@ func (s *Server) classifyImage(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: the vision stage is off (no image-classification model; see switchboard doctor)", errUnavailable))
 		return
 	}
-	data, err := imageBody(c)
+	hold, err := s.opts.Media.holdUpload(c, s.reservationFor(c.Request.ContentLength, s.opts.MaxImageBytes+64<<10, s.opts.MaxImageBytes))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer hold.Release()
+	data, err := imageBody(c, s.opts.MaxImageBytes)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -38,28 +43,34 @@ func (s *Server) classifyImage(c *gin.Context) {
 	c.JSON(http.StatusOK, res)
 }
 
-// imageBody reads the image of a classify request.
-func imageBody(c *gin.Context) ([]byte, error) {
-	ct := c.GetHeader("Content-Type")
-	if strings.HasPrefix(ct, "multipart/form-data") {
-		fh, err := c.FormFile("image")
+// imageBody reads the image of a classify request, streamed (at most limit bytes): the
+// raw body, or the "image" part of a multipart form.
+func imageBody(c *gin.Context, limit int64) ([]byte, error) {
+	if isMultipart(c) {
+		mr, err := c.Request.MultipartReader()
 		if err != nil {
-			var maxErr *http.MaxBytesError
-			if errors.As(err, &maxErr) {
-				return nil, err
+			return nil, fmt.Errorf("%w: multipart: %v", errBadRequest, err)
+		}
+		for {
+			part, err := mr.NextPart()
+			if errors.Is(err, io.EOF) {
+				return nil, fmt.Errorf("%w: multipart form needs an image file part", errBadRequest)
 			}
-			return nil, fmt.Errorf("%w: multipart form needs an image file part", errBadRequest)
+			if err != nil {
+				return nil, bodyError(err)
+			}
+			if part.FormName() == "image" {
+				data, err := readPart(part, limit, limit)
+				if err != nil {
+					return nil, partError("image", limit, err)
+				}
+				return data, nil
+			}
 		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		return io.ReadAll(f)
 	}
-	data, err := io.ReadAll(c.Request.Body)
+	data, err := readPart(c.Request.Body, limit, limit)
 	if err != nil {
-		return nil, err
+		return nil, partError("image", limit, err)
 	}
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: send the image as the body or as a multipart image part", errBadRequest)

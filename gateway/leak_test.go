@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // lockedBuffer collects log lines from many goroutines.
@@ -41,27 +43,43 @@ var seededPII = []string{
 	"11010519491231002X",    // 身份证号 with a valid check digit
 	"4111111111111111",      // Luhn-valid card
 	"203.0.113.77",          // IPv4
+	"Ming",                  // a display name (the Telegram sender's first_name)
 }
 
 const piiText = "我的手机 13812345678，也可以打 138-1234-5678，邮箱 leak.test@example.com，身份证 11010519491231002X，" +
 	"card 4111111111111111, my IP is 203.0.113.77. refund please"
 
+// Canaries: channel credentials that must never appear in an error, a log line, a
+// column or a metric, even when a channel API refuses the connection or times out.
+const (
+	canaryBotToken    = "7000001:AAcanaryTelegramBotToken"
+	canarySlackToken  = "xoxb-canary-slack-bot-token"
+	canaryWeComSecret = "canary-wecom-corp-secret"
+	canaryAccessToken = "canary-wecom-access-token"
+)
+
 // TestNoRawPIIAnywhere sends a conversation full of seeded PII through every
-// channel and an escalation with an agent reply, then scans every
-// PostgreSQL table, the Redis keys and values, the logs and /metrics.
+// channel and an escalation with agent replies, then scans every PostgreSQL
+// table, the Redis keys and values, the logs and /metrics. Agents' replies
+// carry their own hotline and address: each channel's customer receives them
+// as written, and nothing else keeps them. Then every channel API fails (a
+// dropped connection, a timeout) and the errors must not name a credential.
 func TestNoRawPIIAnywhere(t *testing.T) {
 	logs := &lockedBuffer{}
 	instanceLog = logs
 	defer func() { instanceLog = nil }()
-	r := newChannelRig(t)
-	ctx := context.Background()
+	r := newChannelRig(t, func(o *rigOptions) {
+		o.tgToken, o.slackToken, o.wecomSecret, o.wecomAccessToken = canaryBotToken, canarySlackToken, canaryWeComSecret, canaryAccessToken
+		o.client = &http.Client{Timeout: 500 * time.Millisecond}
+		o.retry = tickets.RetryPolicy{Backoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	})
 
 	sup, agent := r.token(t, "sam", RoleSupervisor), r.token(t, "alice", RoleAgent)
 	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
-	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 10}, nil)
+	mustCall(t, 200, r.http.URL, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 30}, nil)
 	mustCall(t, 200, r.http.URL, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
 
-	// REST, with an escalation and the agent's reply (which also carries PII).
+	// REST, with an escalation and the agent's replies (which also carry PII).
 	cust := r.token(t, "web:leak", RoleCustomer)
 	var rest MessageReply
 	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"text": piiText}, &rest)
@@ -70,6 +88,12 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 		t.Fatalf("REST conversation did not escalate: %+v", rest)
 	}
 	mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+rest.TicketID+"/replies", map[string]string{"text": "Noted 13812345678 and leak.test@example.com"}, nil)
+	mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+rest.TicketID+"/replies", map[string]string{"text": agentReply}, nil)
+	var conv struct{ Messages []tickets.Message }
+	mustCall(t, 200, r.http.URL, cust, "GET", "/v1/conversations/"+rest.ConversationID, nil, &conv)
+	if got := lastBy(conv.Messages, "agent").Text; got != agentReply { // customers see staff as "agent"
+		t.Fatalf("the REST customer reads %q, want the agent's text", got)
+	}
 	mustCall(t, 201, r.http.URL, sup, "POST", "/v1/tickets", map[string]any{"customer": map[string]any{"pseudonymous_id": "crm:9",
 		"email": "leak.test@example.com", "phone": "13812345678"}, "subject": "call 13812345678", "message": piiText}, nil)
 
@@ -88,6 +112,65 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 	r.hook.waitFor(t, 1)
 	r.wecom.waitFor(t, 2)
 
+	// On every push channel an agent's reply arrives as written.
+	apis := map[string]*fakeAPI{"telegram": r.telegram, "slack": r.slack, "webhook": r.hook, "wecom": r.wecom}
+	held := map[string]string{} // channel → ticket held by alice
+	for i, ch := range []string{"telegram", "slack", "webhook", "wecom"} {
+		held[ch] = ticketOf(t, r.svc.Store, r.say(t, ch, 20+i, "talk to a human"))
+		mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+held[ch]+"/replies", map[string]string{"text": agentReply}, nil)
+		waitSent(t, apis[ch], agentReply)
+	}
+	scan(t, r, append(append([]string{}, seededPII...), agentPII...), "[PHONE_1]", "[ID_CARD_1]")
+
+	// Every channel API fails: connections dropped, WeCom hangs past the client's
+	// timeout (message/send with the cached access token, then gettoken with the
+	// secret). Agents' replies, a bot answer and a photo download fail and are retried.
+	for _, api := range []*fakeAPI{r.telegram, r.slack, r.hook} {
+		api.fault.Store("drop")
+	}
+	r.wecom.fault.Store("hang")
+	for _, ch := range []string{"telegram", "slack", "webhook", "wecom"} {
+		mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+held[ch]+"/replies", map[string]string{"text": agentReply}, nil)
+	}
+	r.say(t, "telegram", 30, "how long does a refund take?")
+	photo, _ := json.Marshal(map[string]any{"update_id": 1031, "message": map[string]any{"message_id": 31, "date": 1,
+		"from": map[string]any{"id": 131, "is_bot": false, "first_name": "Ming"}, "chat": map[string]any{"id": 131, "type": "private"},
+		"photo": []map[string]any{{"file_id": "F-31"}}}})
+	r.post(t, "/v1/channels/telegram", photo, map[string]string{"X-Telegram-Bot-Api-Secret-Token": "tg-secret"})
+	waitRows(t, r, `SELECT count(*) FROM channel_messages WHERE message_id = '1031' AND last_error IS NOT NULL`, 1)
+	waitRows(t, r, `SELECT count(*) FROM outbox WHERE last_error IS NOT NULL AND state = 'pending'`, 4)
+	waitRows(t, r, `SELECT count(*) FROM channel_messages WHERE channel = 'telegram' AND last_error LIKE '%sendMessage%'`, 1)
+	r.wc.mu.Lock()
+	r.wc.token = "" // the cached access token expired: the next send asks gettoken, which hangs too
+	r.wc.mu.Unlock()
+	waitRows(t, r, `SELECT count(*) FROM outbox WHERE channel = 'wecom' AND last_error LIKE '%gettoken%'`, 1)
+	all := scan(t, r, []string{canaryBotToken, canarySlackToken, canaryWeComSecret, canaryAccessToken, "AAcanary", "canary-wecom"}, "/bot…/")
+	for _, proof := range []string{"access_token=…", "corpsecret=…", "getFile", "Timeout"} {
+		if !strings.Contains(all, proof) {
+			t.Errorf("no error mentions %q: the failures did not happen as planned", proof)
+		}
+	}
+}
+
+// waitRows waits until query counts at least n rows.
+func waitRows(t *testing.T, r *channelRig, query string, n int) {
+	t.Helper()
+	var got int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err := r.svc.Store.Pool().QueryRow(context.Background(), query).Scan(&got); err == nil && got >= n {
+			return
+		}
+	}
+	t.Fatalf("%s: %d rows, want %d", query, got, n)
+}
+
+// scan reads every PostgreSQL table, the Redis keys and values under the rig's
+// prefix, the logs and /metrics, fails the test for each forbidden string found
+// there, checks that every proof is there (so the scan looked in the right
+// place), and returns what it read.
+func scan(t *testing.T, r *channelRig, forbidden []string, proofs ...string) string {
+	t.Helper()
+	ctx := context.Background()
 	var haystacks []string
 	// Every table, every row, as text.
 	pool := r.svc.Store.Pool()
@@ -117,19 +200,30 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	haystacks = append(haystacks, logs.String(), string(metrics))
-	if !strings.Contains(logs.String(), "{") {
+	haystacks = append(haystacks, r.logs(), string(metrics))
+	if !strings.Contains(r.logs(), "{") {
 		t.Fatal("no log lines captured")
 	}
 	all := strings.Join(haystacks, "\n")
-	for _, raw := range seededPII {
+	for _, raw := range forbidden {
 		if i := strings.Index(all, raw); i >= 0 {
 			t.Errorf("raw %q found: …%s…", raw, all[max(0, i-120):min(len(all), i+60)])
 		}
 	}
-	if !strings.Contains(all, "[PHONE_1]") || !strings.Contains(all, "[ID_CARD_1]") {
-		t.Fatal("no redacted placeholders stored: the scan looked in the wrong place")
+	for _, p := range proofs {
+		if !strings.Contains(all, p) {
+			t.Fatalf("%q is nowhere: the scan looked in the wrong place", p)
+		}
 	}
+	return all
+}
+
+// logs is what the rig's instance logged (the leak test points instanceLog at a buffer).
+func (r *channelRig) logs() string {
+	if b, ok := instanceLog.(*lockedBuffer); ok {
+		return b.String()
+	}
+	return ""
 }
 
 func must(rows pgx.Rows, err error) pgx.Rows {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -106,11 +107,14 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	opts := Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
 		Ingress: ingress, Process: process, Models: modelRepo,
 		Vision: vision.NewClassifier(modelRepo, vision.Options{Model: "none"}),
+		Audit:  tickets.NewAnchorer(store, tickets.AnchorOptions{File: filepath.Join(t.TempDir(), "audit-anchors.jsonl")}),
 		Ready:  []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
 	for _, m := range mutate {
 		if f, ok := m.(func(*Options)); ok {
 			f(&opts)
-			opts.Limits.Redis = rdb
+			if opts.Limits.Redis == nil {
+				opts.Limits.Redis = rdb
+			}
 		}
 	}
 	srv := New(opts)

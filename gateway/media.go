@@ -39,18 +39,18 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 func getMedia(ctx context.Context, client *http.Client, u string, max int64) (*http.Response, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, redactErr(err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, redactErr(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return resp, nil, fmt.Errorf("GET: status %d", resp.StatusCode)
 	}
 	data, err := readLimited(resp.Body, max)
-	return resp, data, err
+	return resp, data, redactErr(err) // a body cut off by a timeout says so with the URL
 }
 
 // FetchMedia downloads a file by file_id: getFile, then the file path under /file/bot….

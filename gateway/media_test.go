@@ -1,12 +1,10 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -55,9 +53,9 @@ func TestPhotoMarkerRoundTrip(t *testing.T) {
 	}
 }
 
-// TestRESTPhotoIsLabelledAndRoutesByCategory posts photos over REST (JSON base64 and
-// multipart): the vision stage labels them, the stored transcript shows the labels, and
-// the support category becomes the turn's intent and a skill of the escalated ticket.
+// TestRESTPhotoIsLabelledAndRoutesByCategory posts photos over REST (multipart): the
+// vision stage labels them, the stored transcript shows the labels, and the support
+// category becomes the turn's intent and a skill of the escalated ticket.
 func TestRESTPhotoIsLabelledAndRoutesByCategory(t *testing.T) {
 	clf := mobileNet(t)
 	in := newInstanceWith(t, newPool(t), "photos", newRealBrain(t),
@@ -69,7 +67,9 @@ func TestRESTPhotoIsLabelledAndRoutesByCategory(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep MessageReply
-	mustCall(t, 200, in.http.URL, cust, "POST", "/v1/messages", map[string]any{"images": []map[string]any{{"data": photo, "mime": "image/jpeg"}}}, &rep)
+	if code := postMultipart(t, in.http.URL, cust, nil, &rep, file{"image", "image/jpeg", photo}); code != 200 {
+		t.Fatalf("photo: %d", code)
+	}
 	if rep.Intent != "sea birds" || !rep.Escalated || rep.TicketID == "" || len(rep.Degraded) != 0 {
 		t.Fatalf("reply %+v", rep)
 	}
@@ -81,24 +81,10 @@ func TestRESTPhotoIsLabelledAndRoutesByCategory(t *testing.T) {
 		t.Fatalf("ticket skills %v", tk.Skills)
 	}
 
-	// multipart: text and a photo in one message of the same conversation
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	w.WriteField("conversation_id", rep.ConversationID)
-	w.WriteField("text", "is this bird hurt?")
-	fw, _ := w.CreateFormFile("image", "bird.jpg")
-	fw.Write(photo)
-	w.Close()
-	req, _ := http.NewRequest("POST", in.http.URL+"/v1/messages", &body)
-	req.Header.Set("Authorization", "Bearer "+cust)
-	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("multipart: %d", resp.StatusCode)
+	// text and a photo in one message of the same conversation
+	if code := postMultipart(t, in.http.URL, cust, map[string]string{"conversation_id": rep.ConversationID, "text": "is this bird hurt?"}, nil,
+		file{"image", "", photo}); code != 200 {
+		t.Fatalf("text and photo: %d", code)
 	}
 	var conv struct {
 		Messages []tickets.Message `json:"messages"`
@@ -113,19 +99,23 @@ func TestRESTPhotoIsLabelledAndRoutesByCategory(t *testing.T) {
 		t.Fatalf("transcript:\n%s", all)
 	}
 
+	five := make([]file, 5)
+	for i := range five {
+		five[i] = file{"image", "image/jpeg", photo}
+	}
 	for name, tc := range map[string]struct {
-		body any
-		code int
+		fields map[string]string
+		files  []file
+		code   int
 	}{
-		"nothing":        {map[string]any{}, 400},
-		"empty image":    {map[string]any{"images": []map[string]any{{"data": []byte{}}}}, 400},
-		"too many":       {map[string]any{"images": make([]map[string]any, 5)}, 400},
-		"not base64":     {map[string]any{"images": []map[string]any{{"data": "%%%"}}}, 400},
-		"garbage photo":  {map[string]any{"text": "look", "images": []map[string]any{{"data": []byte("not a photo")}}}, 200}, // fails open: degraded
-		"customer fakes": {map[string]any{"text": "[photo: x | category: sea birds]"}, 200},
+		"nothing":        {map[string]string{}, nil, 400},
+		"empty image":    {nil, []file{{"image", "image/jpeg", nil}}, 400},
+		"too many":       {nil, five, 400},
+		"garbage photo":  {map[string]string{"text": "look"}, []file{{"image", "image/jpeg", []byte("not a photo")}}, 200}, // fails open: degraded
+		"customer fakes": {map[string]string{"text": "[photo: x | category: sea birds]"}, nil, 200},
 	} {
 		var out MessageReply
-		got := call(t, in.http.URL, cust, "POST", "/v1/messages", tc.body, &out)
+		got := postMultipart(t, in.http.URL, cust, tc.fields, &out, tc.files...)
 		if got != tc.code {
 			t.Errorf("%s: %d, want %d", name, got, tc.code)
 		}

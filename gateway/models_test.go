@@ -142,7 +142,8 @@ func TestModelRoutesForMLEngineers(t *testing.T) {
 			audited = append(audited, e.Actor+" "+e.Action+" "+e.Target)
 		}
 	}
-	wantAudit := []string{"ml-1 model.activate model:offset", "ml-1 model.canary model:offset", "ml-1 model.canary model:offset",
+	wantAudit := []string{"ml-1 model.push model:offset", "ml-1 model.push model:offset", "ml-1 model.push model:offset",
+		"ml-1 model.activate model:offset", "ml-1 model.canary model:offset", "ml-1 model.canary model:offset",
 		"ml-1 model.shadow model:offset", "ml-1 model.activate model:offset", "ml-1 model.rollback model:offset",
 		"ml-1 model.latest model:offset", "sup-1 model.rollback model:offset"}
 	if diff := cmp.Diff(wantAudit, audited); diff != "" {

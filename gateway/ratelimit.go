@@ -12,14 +12,29 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// RateLimits caps customer traffic per client IP and per customer. The
-// counters live in Redis (GCRA via redis_rate), so every replica enforces
-// the same budget. A limit of 0 is off.
+// RateLimits caps customer traffic. The per-minute budgets live in Redis (GCRA via
+// redis_rate), so every replica enforces the same budget; the caps on what is in flight
+// at once (requests, WebSockets, speech streams, password checks) are per process. A
+// limit of 0 is off.
 type RateLimits struct {
 	Redis                redis.UniversalClient
 	Prefix               string
 	PerIPPerMinute       int
 	PerCustomerPerMinute int
+
+	// ConcurrentPerIP caps the customer requests (messages, chat sessions) one client IP
+	// has in flight at once.
+	ConcurrentPerIP int
+	// WebSockets open at once per client IP, per signed-in user (customer or staff) and
+	// in all.
+	WebSocketsPerIP, WebSocketsPerUser, WebSocketsTotal int
+	// SpeechStreamsPerIP caps live speech streams (/v1/asr/ws) per client IP; each user
+	// has at most one.
+	SpeechStreamsPerIP int
+	// Console sign-in: attempts per client IP and per user name per minute (Redis; when
+	// Redis cannot be asked, sign-in is refused), and password checks at once (0: the
+	// number of CPUs).
+	LoginPerIPPerMinute, LoginPerUserPerMinute, LoginConcurrency int
 }
 
 var errRateLimited = errors.New("rate limit exceeded")
@@ -32,40 +47,60 @@ type limitCheck struct {
 // limited wraps a customer-facing handler with the IP and customer limits.
 func (s *Server) limited(h gin.HandlerFunc) gin.HandlerFunc { return s.rateLimit(h, true) }
 
-// limitedIP wraps a webhook with the per-IP limit (customers are only known
-// after the signature check and parsing, and are limited by the channel).
+// limitedIP wraps a customer-facing handler without a signed-in customer (anonymous
+// chat sessions) with the per-IP limits.
 func (s *Server) limitedIP(h gin.HandlerFunc) gin.HandlerFunc { return s.rateLimit(h, false) }
 
 func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc {
-	rl := s.opts.Limits
-	if rl.Redis == nil || (rl.PerIPPerMinute <= 0 && rl.PerCustomerPerMinute <= 0) {
-		return h
-	}
 	return func(c *gin.Context) {
+		leave, err := s.guards.enterRequest(c.ClientIP(), s.opts.Limits.ConcurrentPerIP)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		defer leave()
 		customer := ""
 		if perCustomer {
 			customer = claimsOf(c).Subject
 		}
-		if retry, err := s.allow(c, c.ClientIP(), customer); err != nil {
-			if retry > 0 {
-				c.Header("Retry-After", strconv.Itoa(int(retry.Seconds())))
-			}
-			s.fail(c, err)
+		if !s.allowed(c, c.ClientIP(), customer) {
 			return
 		}
 		h(c)
 	}
 }
 
-// allow spends one unit of the IP's and (when not empty) the customer's
-// budget. Over a limit it returns errRateLimited and when to retry; a Redis
-// outage fails open.
+// allowed is allow that answers the request itself (429 with Retry-After) when a budget
+// is spent.
+func (s *Server) allowed(c *gin.Context, ip, customer string) bool {
+	retry, err := s.allow(c, ip, customer)
+	if err == nil {
+		return true
+	}
+	if retry > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(retry.Seconds())))
+	}
+	s.fail(c, err)
+	return false
+}
+
+// allowCustomer spends one unit of a channel customer's budget once a webhook is parsed
+// (its IP is the channel's, shared by all its customers); over the budget it answers 429.
+func (s *Server) allowCustomer(c *gin.Context, customerRef string) bool {
+	return s.allowed(c, "", customerRef)
+}
+
+// allow spends one unit of the IP's and the customer's budget (each when not empty).
+// Over a limit it returns errRateLimited and when to retry; a Redis outage fails open.
 func (s *Server) allow(ctx context.Context, ip, customer string) (time.Duration, error) {
 	rl := s.opts.Limits
 	if rl.Redis == nil {
 		return 0, nil
 	}
-	checks := []limitCheck{{rl.Prefix + ":ip:" + ip, rl.PerIPPerMinute}}
+	var checks []limitCheck
+	if ip != "" {
+		checks = append(checks, limitCheck{rl.Prefix + ":ip:" + ip, rl.PerIPPerMinute})
+	}
 	if customer != "" {
 		checks = append(checks, limitCheck{rl.Prefix + ":customer:" + customer, rl.PerCustomerPerMinute})
 	}

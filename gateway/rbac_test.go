@@ -37,6 +37,8 @@ var rbacMatrix = map[string]string{
 	"GET /v1/me/queue":                                  "agent supervisor",
 	"GET /v1/me/status":                                 "agent supervisor",
 	"PUT /v1/me/status":                                 "agent supervisor",
+	"POST /v1/me/heartbeat":                             "agent supervisor",
+	"POST /v1/me/signout":                               "agent supervisor",
 	"GET /v1/me/ws":                                     "agent supervisor admin",
 	"GET /v1/queues":                                    "supervisor admin",
 	"GET /v1/routing/weights":                           "supervisor admin",
@@ -48,6 +50,10 @@ var rbacMatrix = map[string]string{
 	"GET /v1/agents":                                    "supervisor admin",
 	"PUT /v1/agents/:id":                                "supervisor admin",
 	"PUT /v1/agents/:id/status":                         "supervisor admin",
+	"GET /v1/kb/status":                                 "supervisor admin",
+	"POST /v1/kb/documents":                             "supervisor admin",
+	"GET /v1/kb/jobs/:id":                               "supervisor admin",
+	"POST /v1/customers/:id/erase":                      "supervisor admin",
 	"GET /v1/models":                                    "ml-engineer supervisor admin",
 	"POST /v1/models/:model/versions":                   "ml-engineer admin",
 	"POST /v1/models/:model/versions/:version/validate": "ml-engineer admin",
@@ -60,6 +66,7 @@ var rbacMatrix = map[string]string{
 	"GET /v1/asr/ws":                                    "customer agent supervisor admin",
 	"GET /v1/audit":                                     "auditor admin",
 	"GET /v1/audit/verify":                              "auditor admin",
+	"POST /v1/audit/anchor":                             "auditor admin",
 }
 
 // TestRBACEveryRouteEveryRole calls every route as every role and as

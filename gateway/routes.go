@@ -36,14 +36,16 @@ const classifyRoute = "/v1/vision/classify"
 func (s *Server) register() {
 	s.handle(http.MethodGet, "/healthz", nil, s.healthz)
 	s.handle(http.MethodGet, "/readyz", nil, s.readyz)
-	s.handle(http.MethodGet, "/metrics", nil, s.metrics())
+	if !s.opts.AdminSeparate {
+		s.handle(http.MethodGet, "/metrics", nil, s.metrics())
+	}
 	if s.opts.UI != nil {
 		s.handle(http.MethodGet, "/", nil, func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/console/") })
 		s.handle(http.MethodGet, "/ui/*path", nil, gin.WrapH(s.opts.UI))
 	}
 
 	// Sign-in for the console, and customer tokens for anonymous web-chat visitors.
-	s.handle(http.MethodPost, "/v1/auth/login", nil, s.limitedIP(s.login))
+	s.handle(http.MethodPost, "/v1/auth/login", nil, s.login) // its own limits: checkLogin
 	s.handle(http.MethodPost, "/v1/chat/session", nil, s.limitedIP(s.chatSession))
 
 	// Tickets: the bot pipeline calls the same service as POST /v1/tickets.
@@ -62,21 +64,23 @@ func (s *Server) register() {
 	// pseudonymous customer id).
 	s.handle(http.MethodPost, messagesRoute, customers, s.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
-	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.chatSocket)
+	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.limitedWS(s.chatSocket))
 	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.revealPII)
 
 	// Webhook channels: authenticated by their own signatures, not JWTs.
-	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedIP(s.telegramWebhook))
-	s.handle(http.MethodPost, "/v1/channels/slack", nil, s.limitedIP(s.slackEvents))
-	s.handle(http.MethodPost, "/v1/channels/webhook", nil, s.limitedIP(s.genericWebhook))
-	s.handle(http.MethodGet, "/v1/channels/wecom", nil, s.limitedIP(s.wecomVerify))
-	s.handle(http.MethodPost, "/v1/channels/wecom", nil, s.limitedIP(s.wecomCallback))
+	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedWebhook(s.telegramWebhook))
+	s.handle(http.MethodPost, "/v1/channels/slack", nil, s.limitedWebhook(s.slackEvents))
+	s.handle(http.MethodPost, "/v1/channels/webhook", nil, s.limitedWebhook(s.genericWebhook))
+	s.handle(http.MethodGet, "/v1/channels/wecom", nil, s.limitedWebhook(s.wecomVerify))
+	s.handle(http.MethodPost, "/v1/channels/wecom", nil, s.limitedWebhook(s.wecomCallback))
 
 	// The signed-in agent.
 	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)
 	s.handle(http.MethodGet, "/v1/me/status", agents, s.myStatus)
 	s.handle(http.MethodPut, "/v1/me/status", agents, s.setMyStatus)
-	s.handle(http.MethodGet, "/v1/me/ws", staff, s.websocket)
+	s.handle(http.MethodPost, "/v1/me/heartbeat", agents, s.heartbeat)
+	s.handle(http.MethodPost, "/v1/me/signout", agents, s.signOut)
+	s.handle(http.MethodGet, "/v1/me/ws", staff, s.limitedWS(s.websocket))
 
 	// Supervisors and admins.
 	s.handle(http.MethodGet, "/v1/queues", supervisors, s.queues)
@@ -89,6 +93,10 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/agents", supervisors, s.listAgents)
 	s.handle(http.MethodPut, "/v1/agents/:id", supervisors, s.putAgent)
 	s.handle(http.MethodPut, "/v1/agents/:id/status", supervisors, s.setAgentStatus)
+	s.handle(http.MethodGet, "/v1/kb/status", supervisors, s.kbStatus)
+	s.handle(http.MethodPost, kbDocumentsRoute, supervisors, s.uploadKBDocuments)
+	s.handle(http.MethodGet, "/v1/kb/jobs/:id", supervisors, s.kbJob)
+	s.handle(http.MethodPost, "/v1/customers/:id/erase", supervisors, s.eraseCustomer)
 
 	// ML engineers: the model registry.
 	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.listModels)
@@ -101,9 +109,10 @@ func (s *Server) register() {
 
 	s.handle(http.MethodPost, classifyRoute, imageStaff, s.classifyImage)
 	// Live speech in the vosk-server protocol (the token may come as ?access_token=).
-	s.handle(http.MethodGet, "/v1/asr/ws", everyoneServed, s.asrSocket)
+	s.handle(http.MethodGet, "/v1/asr/ws", everyoneServed, s.limitedWS(s.asrSocket))
 
 	// Auditors.
 	s.handle(http.MethodGet, "/v1/audit", auditors, s.auditLog)
 	s.handle(http.MethodGet, "/v1/audit/verify", auditors, s.auditVerify)
+	s.handle(http.MethodPost, "/v1/audit/anchor", auditors, s.auditAnchor)
 }

@@ -19,10 +19,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-cs/switchboard/asr"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -61,6 +61,8 @@ type Options struct {
 	Vision         ImageClassifier // nil: the vision stage is off
 	Speech         *asr.Service    // nil: no streaming speech endpoint (503)
 	MaxImageBytes  int64           // body limit of an image to classify (default 20 MiB)
+	MaxAudioBytes  int64           // limit of a voice note in a REST message (default 25 MiB)
+	Media          *MediaBudget    // memory of customer media in flight (nil: unbounded)
 	TokenTTL       time.Duration   // lifetime of tokens from a console sign-in (default 12h)
 	// SessionRecheck is how long a console token's account is trusted before it is read
 	// again: a changed or removed account locks its tokens out within this (default 15s).
@@ -71,6 +73,17 @@ type Options struct {
 	// (the sites embedding the chat widget); the server's own pages always may.
 	AllowedOrigins []string
 	UI             http.Handler // the web pages under /ui/ (nil: not served)
+	// Live are the liveness checks of /healthz: only what a restart of this process
+	// would cure (the embedded PostgreSQL's supervisor gave up); Ready is for /readyz.
+	Live []Checker
+	// AdminSeparate leaves /metrics to AdminHandler (a listener of its own).
+	AdminSeparate bool
+	// RequestTimeout is the deadline of an API request; WebSockets and uploads are
+	// exempt (0: none).
+	RequestTimeout time.Duration
+	KB             KBStatus    // GET /v1/kb/status (nil: 404)
+	KBIngest       KBIngester  // POST /v1/kb/documents (nil: 404)
+	Audit          AuditKeeper // audit anchors (nil: /v1/audit/verify checks the chain alone)
 }
 
 // Route describes one registered API route and the roles it admits
@@ -95,6 +108,11 @@ type Server struct {
 	latency *prometheus.HistogramVec
 	// sessions checks console tokens against their staff accounts.
 	sessions *sessionChecker
+	probes   probeLog
+	sockets  socketSet
+	guards   *guards       // in-process limits: requests and sockets in flight, sign-in checks
+	panics   *safe.Guard   // recovers the server's own goroutines (web-chat readers)
+	chatPing time.Duration // web-chat keep-alive, which also re-reads the conversation (0: 30s)
 }
 
 // New builds the router.
@@ -105,6 +123,9 @@ func New(o Options) *Server {
 	}
 	if o.MaxImageBytes <= 0 {
 		o.MaxImageBytes = 20 << 20
+	}
+	if o.MaxAudioBytes <= 0 {
+		o.MaxAudioBytes = 25 << 20
 	}
 	if o.MaxModelBytes <= 0 {
 		o.MaxModelBytes = 2 << 30
@@ -119,16 +140,20 @@ func New(o Options) *Server {
 		o.SessionRecheck = 15 * time.Second
 	}
 	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o,
-		sessions: &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}}}
+		sessions: &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}},
+		probes:   probeLog{last: map[string]string{}}}
 	if o.Tickets != nil {
 		s.sessions.store = o.Tickets.Store
+		s.sessions.revoked = revocationList{store: o.Tickets.Store, recheck: o.SessionRecheck}
 	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})
 	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
 		Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets}, []string{"route"})
 	o.Registerer.MustRegister(s.reqs, s.latency)
+	s.guards = newGuards(o.Limits, o.Registerer)
 	s.hub, s.chat = newHub(o.Log), newChatHub()
+	s.panics = safe.New(o.Registerer, o.Log)
 	if o.Limits.Redis != nil {
 		s.limiter = redis_rate.NewLimiter(o.Limits.Redis)
 	}
@@ -149,12 +174,9 @@ func New(o Options) *Server {
 			AllowHeaders: []string{"Authorization", "Content-Type"}, MaxAge: time.Hour}))
 	}
 	s.engine.Use(s.limitBody)
-	s.engine.NoRoute(func(c *gin.Context) {
-		s.fail(c, fmt.Errorf("no route %s %s: %w", c.Request.Method, c.Request.URL.Path, tickets.ErrNotFound))
-	})
-	s.engine.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, ErrorBody{Error: "method not allowed", Code: "method_not_allowed"})
-	})
+	s.engine.Use(s.deadline)
+	s.engine.NoRoute(s.noRoute)
+	s.engine.NoMethod(s.noMethod)
 	s.register()
 	return s
 }
@@ -201,18 +223,19 @@ func (s *Server) secureHeaders(c *gin.Context) {
 }
 
 func (s *Server) limitBody(c *gin.Context) {
-	limit := s.opts.MaxBodyBytes
+	limit, hint := s.opts.MaxBodyBytes, ""
 	switch c.FullPath() {
 	case modelUploadRoute:
 		limit = s.opts.MaxModelBytes
 	case classifyRoute:
 		limit = s.opts.MaxImageBytes + 64<<10 // multipart overhead
+	case kbDocumentsRoute:
+		limit = kbUploadLimit
 	case messagesRoute:
-		// a few photos or voice notes, base64 in JSON or multipart
-		limit = s.opts.MaxBodyBytes + 4*(maxImagesPerMessage+maxAudioPerMessage)*s.opts.MaxImageBytes/3
+		limit, hint = s.messageBodyLimit(c) // small JSON, or photos and voice notes as multipart
 	}
 	if c.Request.ContentLength > limit {
-		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d", errTooLarge, c.Request.ContentLength, limit))
+		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d%s", errTooLarge, c.Request.ContentLength, limit, hint))
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
@@ -263,34 +286,12 @@ func bind(c *gin.Context, v any) error {
 	return nil
 }
 
-func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
-
-func (s *Server) readyz(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
-	defer cancel()
-	out, ok := gin.H{}, true
-	for _, chk := range s.opts.Ready {
-		if err := chk.Check(ctx); err != nil {
-			out[chk.Name] = err.Error()
-			if chk.Optional {
-				out[chk.Name] = "unavailable (optional): " + err.Error()
-			} else {
-				ok = false
-			}
-		} else {
-			out[chk.Name] = "ok"
-		}
-	}
-	status := http.StatusOK
-	if !ok {
-		status = http.StatusServiceUnavailable
-	}
-	c.JSON(status, gin.H{"ready": ok, "checks": out})
+func (s *Server) noRoute(c *gin.Context) {
+	s.fail(c, fmt.Errorf("no route %s %s: %w", c.Request.Method, c.Request.URL.Path, tickets.ErrNotFound))
 }
 
-func (s *Server) metrics() gin.HandlerFunc {
-	h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})
-	return gin.WrapH(h)
+func (s *Server) noMethod(c *gin.Context) {
+	s.fail(c, fmt.Errorf("%w: %s %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
 }
 
 // acceptWS upgrades a WebSocket request; browsers on AllowedOrigins may connect as well
@@ -306,5 +307,9 @@ func (s *Server) acceptWS(c *gin.Context) (*websocket.Conn, error) {
 		}
 		opts = &websocket.AcceptOptions{OriginPatterns: hosts}
 	}
-	return websocket.Accept(c.Writer, c.Request, opts)
+	conn, err := websocket.Accept(c.Writer, c.Request, opts)
+	if err == nil {
+		s.sockets.track(c.Request.Context(), conn)
+	}
+	return conn, err
 }

@@ -37,6 +37,8 @@ type Speech struct {
 	// so the channel's acknowledgement does not wait for them (0: DefaultInlineSpeech;
 	// negative: always inline).
 	InlineMax time.Duration
+	// media bounds the memory of decodes (PipelineDeps.Media).
+	media *MediaBudget
 }
 
 func (s Speech) inlineMax() time.Duration {
@@ -62,16 +64,11 @@ func speechStage(sp Speech) pipeline.Stage {
 			if p.Kind != pipeline.PartAudio || p.Data == nil {
 				continue
 			}
-			pcm, info, err := sp.Service.Decode(p.Data)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if max := sp.inlineMax(); max > 0 && info.Duration > max && t.ChannelMessageID != "" {
+			tr, deferred, err := sp.transcribe(ctx, p.Data, t.ChannelMessageID != "")
+			if deferred {
 				t.DeferredAudio = append(t.DeferredAudio, p)
 				continue
 			}
-			tr, err := sp.Service.Transcribe(ctx, "", pcm)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -83,6 +80,26 @@ func speechStage(sp Speech) pipeline.Stage {
 		t.Transcript = strings.Join(texts, "\n")
 		return errors.Join(errs...)
 	})
+}
+
+// transcribe decodes a voice note and transcribes it, holding the memory of its PCM
+// (Speech.media) from before the decode until the transcript is made. A note over the
+// inline limit is only decoded and reported deferred when it may be (canDefer).
+func (sp Speech) transcribe(ctx context.Context, data []byte, canDefer bool) (tr asr.Transcription, deferred bool, err error) {
+	release, err := sp.media.Acquire(ctx, audioDecodeCost(data, sp.Service.Limits()))
+	if err != nil {
+		return tr, false, err
+	}
+	defer release()
+	pcm, info, err := sp.Service.Decode(data)
+	if err != nil {
+		return tr, false, err
+	}
+	if max := sp.inlineMax(); max > 0 && info.Duration > max && canDefer {
+		return tr, true, nil
+	}
+	tr, err = sp.Service.Transcribe(ctx, "", pcm)
+	return tr, false, err
 }
 
 // voiceMark is the marker of the turn's voice notes, "" without any.
@@ -130,7 +147,9 @@ func (d PipelineDeps) SpeechResolver() SpeechResolver {
 	if d.Speech.Service == nil {
 		return nil
 	}
-	return &deferredSpeech{store: d.Tickets.Store, speech: d.Speech, redactor: d.Redactor}
+	sp := d.Speech
+	sp.media = d.Media
+	return &deferredSpeech{store: d.Tickets.Store, speech: sp, redactor: d.Redactor}
 }
 
 func (d *deferredSpeech) ResolveSpeech(ctx context.Context, p *tickets.PendingTurn) error {
@@ -143,7 +162,7 @@ func (d *deferredSpeech) ResolveSpeech(ctx context.Context, p *tickets.PendingTu
 	}
 	var texts []string
 	for _, m := range media {
-		tr, err := d.speech.Service.TranscribeAudio(ctx, "", m.Data)
+		tr, _, err := d.speech.transcribe(ctx, m.Data, false)
 		switch {
 		case errors.Is(err, audio.ErrAudio), errors.Is(err, audio.ErrTooLong):
 			continue // it decoded at ingress; nothing a retry would change
@@ -187,20 +206,32 @@ var placeholderRe = regexp.MustCompile(`\[([A-Z][A-Z_]*)_(\d+)\]`)
 
 // renumber moves the placeholders of a redacted transcript past those the stored
 // message already uses ([PHONE_1] in the caption, [PHONE_1] in the transcript →
-// [PHONE_2]), so that each placeholder of the message names one vault entry. It returns
-// the text and the old → new placeholder map.
+// [PHONE_2]), so that each placeholder of the message names one vault entry: the
+// transcript's placeholders of a kind are numbered on from the highest number the stored
+// message uses, in order of first appearance, skipping any it holds (a customer may
+// have typed "[PHONE_9223372036854775807]"). It returns the text and the old → new
+// placeholder map.
 func renumber(transcript, stored string) (string, map[string]string) {
-	top := map[string]int{}
+	used := map[string]bool{}
+	next := map[string]int{}
 	for _, m := range placeholderRe.FindAllStringSubmatch(stored, -1) {
-		n, _ := strconv.Atoi(m[2])
-		top[m[1]] = max(top[m[1]], n)
+		used[m[0]] = true
+		if n, err := strconv.Atoi(m[2]); err == nil && n < 1<<30 {
+			next[m[1]] = max(next[m[1]], n)
+		}
 	}
 	subst := map[string]string{}
 	text := placeholderRe.ReplaceAllStringFunc(transcript, func(ph string) string {
-		m := placeholderRe.FindStringSubmatch(ph)
-		n, _ := strconv.Atoi(m[2])
-		out := "[" + m[1] + "_" + strconv.Itoa(n+top[m[1]]) + "]"
-		subst[ph] = out
+		if out, ok := subst[ph]; ok {
+			return out
+		}
+		kind := placeholderRe.FindStringSubmatch(ph)[1]
+		out := ""
+		for out == "" || used[out] {
+			next[kind]++
+			out = "[" + kind + "_" + strconv.Itoa(next[kind]) + "]"
+		}
+		used[out], subst[ph] = true, out
 		return out
 	})
 	return text, subst

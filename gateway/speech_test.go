@@ -305,7 +305,7 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent := r.token(t, "agent-voice", RoleAgent)
+	agent := r.token(t, "sup-voice", RoleSupervisor) // an agent would need a ticket of the conversation
 	var view struct {
 		Messages []tickets.Message `json:"messages"`
 	}
@@ -389,13 +389,16 @@ func TestRESTVoiceNotes(t *testing.T) {
 	r.run()
 	cust := r.token(t, "web:voice-1", RoleCustomer)
 	var rep MessageReply
-	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"audio": []map[string]any{{"data": voiceNote(t, "how do i reset my password"), "mime": "audio/ogg"}}}, &rep)
+	if code := postMultipart(t, r.http.URL, cust, nil, &rep, file{"audio", "audio/ogg", voiceNote(t, "how do i reset my password")}); code != 200 {
+		t.Fatalf("short note: %d %+v", code, rep)
+	}
 	if !strings.Contains(rep.Reply, "Forgot password") || len(rep.Degraded) != 0 {
 		t.Fatalf("short note: %+v", rep)
 	}
 	long := voiceNote(t, "how do i reset my password. I have tried everything and nothing works at all")
-	mustCall(t, 202, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"conversation_id": rep.ConversationID,
-		"audio": []map[string]any{{"data": long, "mime": "audio/ogg"}}}, &rep)
+	if code := postMultipart(t, r.http.URL, cust, map[string]string{"conversation_id": rep.ConversationID}, &rep, file{"audio", "audio/ogg", long}); code != 202 {
+		t.Fatalf("long note: %d %+v", code, rep)
+	}
 	if rep.Status != "transcribing" || rep.Reply != "" {
 		t.Fatalf("long note: %+v", rep)
 	}
@@ -416,7 +419,9 @@ func TestRESTVoiceNotes(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"text": "listen", "audio": []map[string]any{{"data": []byte("RIFF\x00\x00\x00\x00WAVEjunk"), "mime": "audio/wav"}}}, &rep)
+	if code := postMultipart(t, r.http.URL, cust, map[string]string{"text": "listen"}, &rep, file{"audio", "audio/wav", []byte("RIFF\x00\x00\x00\x00WAVEjunk")}); code != 200 {
+		t.Fatalf("bad audio: %d", code)
+	}
 	if !slicesContains(rep.Degraded, "speech") {
 		t.Fatalf("bad audio: %+v", rep)
 	}

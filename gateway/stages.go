@@ -210,6 +210,14 @@ type EscalationPolicy struct {
 	IntentSkills  map[string][]string // intents that always escalate, with the skills they need
 }
 
+// Escalates says whether a turn goes to a human: the customer asked for one, the intent
+// always escalates, or there is no answer confident enough. The pipeline's escalate
+// stage and `switchboard ask` decide by it.
+func (p EscalationPolicy) Escalates(wantsHuman bool, intent, reply string, confidence float64) bool {
+	_, byIntent := p.IntentSkills[intent]
+	return wantsHuman || byIntent || reply == "" || confidence < p.MinConfidence
+}
+
 // botActor opens tickets for the pipeline. It is not a supervisor, so an
 // escalation never changes a customer's stored VIP tier.
 var botActor = tickets.Actor{ID: "bot"}
@@ -219,14 +227,14 @@ var botActor = tickets.Actor{ID: "bot"}
 // says so; the customer is told.
 func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		skills, byIntent := pol.IntentSkills[t.Intent]
+		skills := pol.IntentSkills[t.Intent]
 		// photos' support categories are skills too (a "damaged parcel" group)
 		for _, c := range turnCategories(t) {
 			if !slices.Contains(skills, c) {
 				skills = append(slices.Clone(skills), c)
 			}
 		}
-		if !t.WantsHuman && !byIntent && t.Reply != "" && t.Confidence >= pol.MinConfidence {
+		if !pol.Escalates(t.WantsHuman, t.Intent, t.Reply, t.Confidence) {
 			return nil
 		}
 		t.Escalated = true
@@ -295,6 +303,9 @@ type PipelineDeps struct {
 	// ConversationIdle ends a channel thread's conversation: a message after this much
 	// silence (and no open ticket) opens a new one (default 24 h).
 	ConversationIdle time.Duration
+	// Media bounds the memory of voice-note decodes (nil: unbounded); photos are bounded
+	// by the classifier's own vision.Options.Memory.
+	Media *MediaBudget
 }
 
 // IngressSteps run while the channel waits: redaction (fail-closed) and
@@ -318,7 +329,9 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 		// A note up to the inline limit is transcribed while the channel waits; the
 		// stage's time covers the decode, a wait for a recognizer and the decode of up
 		// to InlineMax of audio at a real-time factor well below 1.
-		steps = append(steps, pipeline.Step{Name: "speech", Stage: speechStage(d.Speech), Timeout: 5*time.Second + max(d.Speech.inlineMax(), 0),
+		sp := d.Speech
+		sp.media = d.Media
+		steps = append(steps, pipeline.Step{Name: "speech", Stage: speechStage(sp), Timeout: 5*time.Second + max(d.Speech.inlineMax(), 0),
 			Skip: func(t *pipeline.Turn) bool { return !hasAudio(t) }})
 	}
 	if d.Vision != nil {
@@ -352,5 +365,5 @@ func (d PipelineDeps) ProcessSteps() []pipeline.Step {
 
 // Pipelines builds the ingress and processing pipelines.
 func (d PipelineDeps) Pipelines(m *pipeline.Metrics, log *slog.Logger) (ingress, process *pipeline.Pipeline) {
-	return pipeline.New(m, log, d.IngressSteps()...), pipeline.New(m, log, d.ProcessSteps()...)
+	return pipeline.New(m, log, d.IngressSteps()...).SetLevels(failLevel), pipeline.New(m, log, d.ProcessSteps()...).SetLevels(failLevel)
 }

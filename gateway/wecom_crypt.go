@@ -45,7 +45,7 @@ func (w *wecomCrypt) signature(timestamp, nonce, encrypted string) string {
 
 func (w *wecomCrypt) verify(sig, timestamp, nonce, encrypted string) error {
 	if subtle.ConstantTimeCompare([]byte(w.signature(timestamp, nonce, encrypted)), []byte(sig)) != 1 {
-		return fmt.Errorf("%w: bad msg_signature", errUnauthenticated)
+		return fmt.Errorf("%w: msg_signature does not match the WeCom token", errWebhookAuth)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -20,21 +21,40 @@ type Sender interface {
 }
 
 // Worker answers stored turns from the durable queue: webhook turns, and
-// REST turns whose request died before answering. Any number of workers on
-// any number of instances may run; each turn goes to one of them.
+// REST turns whose request died before answering; and it delivers agents'
+// replies to push channels from the outbox. Any number of workers on any
+// number of instances may run; each row goes to one of them. A failed attempt
+// is retried with jittered, growing delays for Retry.For, then it becomes a
+// dead letter (state failed) that `switchboard outbox retry` re-queues.
 type Worker struct {
-	Store       *tickets.Store
-	Process     *pipeline.Pipeline
-	Outbound    map[string]Sender
-	Log         *slog.Logger
-	Lease       time.Duration // how long one attempt may take (0: 1m)
-	Poll        time.Duration // idle wait between queue polls (0: 200ms)
-	MaxAttempts int           // then the turn is marked failed (0: 5)
+	Store    *tickets.Store
+	Process  *pipeline.Pipeline
+	Outbound map[string]Sender
+	Log      *slog.Logger
+	Lease    time.Duration // how long one attempt may take (0: 1m)
+	Poll     time.Duration // idle wait between queue polls (0: 200ms)
+	// Retry is the backoff, the retry window and the limits of attempts and of
+	// abandoned attempts (crashes) before a row is given up.
+	Retry tickets.RetryPolicy
+	// Grace is how long claimed work may go on after Run's context ends (a
+	// shutdown) before its own context is cancelled (0: 10s).
+	Grace time.Duration
 	// Speech transcribes the voice notes a turn's ingress left to the queue
 	// (PipelineDeps.SpeechResolver); nil leaves them as they were stored.
 	Speech SpeechResolver
+	// Metrics exports the queues' gauges and counters (nil: none).
+	Metrics *QueueMetrics
+	// Panics recovers a panicking attempt, which then counts as failed (nil:
+	// recovered all the same, logged through slog.Default).
+	Panics *safe.Guard
+	// Redactor scrubs the error of a failed send of an agent's original text
+	// before it is logged or stored, in case the channel quoted it back (nil:
+	// the detail of such errors is withheld).
+	Redactor tickets.Redactor
+
 	wake   chan struct{}
 	once   sync.Once
+	outage outage
 }
 
 func (w *Worker) wakeCh() chan struct{} {
@@ -50,25 +70,101 @@ func (w *Worker) Wake() {
 	}
 }
 
-// Run works the queue until ctx ends.
-// Several goroutines may Run one Worker.
+func (w *Worker) lease() time.Duration {
+	if w.Lease <= 0 {
+		return time.Minute
+	}
+	return w.Lease
+}
+
+// Run works the queues until ctx ends. Several goroutines may Run one
+// Worker. While the store is unreachable it backs off (with jitter) and logs
+// one line when the queue pauses and one when it resumes.
 func (w *Worker) Run(ctx context.Context) {
 	poll := w.Poll
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
+	var failures int
 	for ctx.Err() == nil {
-		did, err := w.Once(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.Log.Error("turn queue", "err", err)
+		did, err := w.guardedOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !storeDown(err):
+			w.Log.Warn("turn queue", "err", err)
+			sleep(ctx, w.wakeCh(), poll)
+			continue
+		case err != nil:
+			failures++
+			w.outage.down(w.Log, err)
+			sleep(ctx, w.wakeCh(), pauseDelay(failures))
+			continue
 		}
+		failures = 0
+		w.outage.up(w.Log)
 		if !did {
-			select {
-			case <-ctx.Done():
-			case <-w.wakeCh():
-			case <-time.After(poll):
-			}
+			sleep(ctx, w.wakeCh(), poll)
 		}
+	}
+}
+
+func (w *Worker) guardedOnce(ctx context.Context) (did bool, err error) {
+	defer w.Panics.Recover("worker", &err)
+	return w.Once(ctx)
+}
+
+// storeDown: an error from the queue itself (not about one row, nor a bug)
+// means the store cannot be reached.
+func storeDown(err error) bool {
+	return !errors.Is(err, tickets.ErrNotFound) && !errors.Is(err, tickets.ErrConflict) && !errors.Is(err, tickets.ErrInvalid) &&
+		!errors.Is(err, safe.ErrPanic)
+}
+
+// pauseDelay is the wait after the n-th consecutive failure to reach the
+// store: jittered, growing from 200ms to at most 10s.
+func pauseDelay(n int) time.Duration {
+	return tickets.RetryPolicy{Backoff: 200 * time.Millisecond, MaxBackoff: 10 * time.Second}.Delay(n)
+}
+
+func sleep(ctx context.Context, wake <-chan struct{}, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-wake:
+	case <-t.C:
+	}
+}
+
+// outage remembers whether the store is unreachable, so that the workers of a
+// process log an outage once, not once per poll.
+type outage struct {
+	mu    sync.Mutex
+	since time.Time
+}
+
+func (o *outage) down(log *slog.Logger, err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.since.IsZero() {
+		o.since = time.Now()
+		log.Error("turn queue paused: the store is unreachable; retrying with backoff", "err", err)
+	}
+}
+
+func (o *outage) paused() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.since.IsZero()
+}
+
+func (o *outage) up(log *slog.Logger) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.since.IsZero() {
+		log.Info("turn queue resumed", "paused_for", time.Since(o.since).Round(time.Millisecond))
+		o.since = time.Time{}
 	}
 }
 
@@ -81,55 +177,74 @@ func (w *Worker) Once(ctx context.Context) (did bool, err error) {
 	return w.answerOne(ctx)
 }
 
-// deliverOne sends one queued reply (an agent's) to its channel.
-func (w *Worker) deliverOne(ctx context.Context) (bool, error) {
-	lease, attempts := w.Lease, w.MaxAttempts
-	if lease <= 0 {
-		lease = time.Minute
+// workContext is the context of work claimed under ctx: it outlives ctx by
+// Grace (a shutdown lets work in progress finish for that long), and ends at
+// timeout in any case.
+func (w *Worker) workContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	grace := w.Grace
+	if grace <= 0 {
+		grace = 10 * time.Second
 	}
-	if attempts <= 0 {
-		attempts = 5
-	}
-	o, ok, err := w.Store.ClaimOutbound(ctx, lease)
-	if err != nil || !ok {
-		return false, err
-	}
-	// The send gets half the lease; recording the result gets its own time, so
-	// a slow send cannot leave a delivered reply unrecorded.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lease/2)
-	sendErr := w.send(sctx, o.Channel, o.ReplyTo, o.Text)
-	cancel()
-	if sendErr != nil {
-		w.Log.Warn("reply not delivered; will retry", "channel", o.Channel, "attempt", o.Attempts, "err", sendErr)
-	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return true, w.Store.FinishOutbound(rctx, o, sendErr, attempts)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-wctx.Done():
+		case <-t.C:
+			cancel()
+		}
+	})
+	return wctx, func() { stop(); cancel() }
+}
+
+// recordContext is for writing an attempt's result: it has its own time, so
+// a slow or interrupted attempt is still recorded.
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // answerOne claims and answers one turn.
 func (w *Worker) answerOne(ctx context.Context) (did bool, err error) {
-	lease, attempts := w.Lease, w.MaxAttempts
-	if lease <= 0 {
-		lease = time.Minute
-	}
-	if attempts <= 0 {
-		attempts = 5
-	}
-	p, ok, err := w.Store.ClaimTurn(ctx, lease)
+	policy := w.Retry.WithDefaults()
+	p, ok, err := w.Store.ClaimTurn(ctx, w.lease(), policy.MaxAbandoned)
 	if err != nil || !ok {
 		return false, err
 	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*lease)
-	defer cancel()
-	stopBeat := w.heartbeat(actx, p, lease)
-	err = w.answer(actx, p)
+	actx, cancel := w.workContext(ctx, 10*w.lease())
+	stopBeat := w.heartbeat(actx, p, w.lease())
+	err = w.guardedAnswer(actx, p)
 	stopBeat()
-	if err != nil {
-		w.Log.Warn("turn failed; will retry", "channel", p.Channel, "attempt", p.Attempts, "err", err)
-		return true, w.Store.FailTurn(actx, p.Channel, p.ChannelMessageID, p.Attempts, err, attempts)
+	cancel()
+	if err == nil {
+		w.Metrics.result(tickets.QueueTurns, p.Channel, resultDelivered)
+		return true, nil
 	}
+	rctx, cancel := recordContext(ctx)
+	defer cancel()
+	dead, ferr := w.Store.FailTurn(rctx, p.Channel, p.ChannelMessageID, p.Attempts, err, policy)
+	if ferr != nil {
+		return true, ferr
+	}
+	w.failed(tickets.QueueTurns, p.Channel, p.Attempts, err, dead)
 	return true, nil
+}
+
+// failed logs and counts a failed attempt.
+func (w *Worker) failed(queue, channel string, attempt int, err error, dead bool) {
+	what := map[string]string{tickets.QueueTurns: "turn", tickets.QueueOutbox: "reply"}[queue]
+	if dead {
+		w.Metrics.result(queue, channel, resultDeadLettered)
+		w.Log.Error(what+" given up (dead letter): re-queue it with switchboard outbox retry", "channel", channel, "attempt", attempt, "err", err)
+		return
+	}
+	w.Metrics.result(queue, channel, resultRetried)
+	w.Log.Warn(what+" failed; will retry", "channel", channel, "attempt", attempt, "err", err)
+}
+
+func (w *Worker) guardedAnswer(ctx context.Context, p tickets.PendingTurn) (err error) {
+	defer w.Panics.Recover("worker.answer", &err)
+	return w.answer(ctx, p)
 }
 
 // heartbeat renews the turn's lease every lease/3 so no other worker takes
@@ -139,6 +254,7 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer w.Panics.Recover("worker.heartbeat", nil)
 		tick := time.NewTicker(lease / 3)
 		defer tick.Stop()
 		for {

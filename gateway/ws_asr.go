@@ -31,6 +31,13 @@ import (
 const (
 	asrReadLimit   = 1 << 20          // bytes per frame
 	asrIdleTimeout = 30 * time.Second // between frames
+	// A stream may stay open asrWallFactor × the longest stream (speech.max_duration) of
+	// wall-clock time, and must bring at least asrMinRate seconds of audio per second
+	// over every asrRateWindow (or a quarter of the longest stream, when shorter): a
+	// client that trickles frames does not hold a recognizer for long.
+	asrWallFactor = 1.2
+	asrMinRate    = 0.1
+	asrRateWindow = 10 * time.Second
 )
 
 type voskConfig struct {
@@ -66,11 +73,17 @@ type asrSession struct {
 	odd     []byte // a sample split across frames
 	samples int64  // 16 kHz samples fed
 	maxSamp int64
+	// the audio-rate check: the current window's start and the samples fed before it
+	window, windowLen time.Duration
+	start             time.Time
+	windowSamples     int64
 }
 
 // asrSocket streams speech recognition in the vosk-server protocol. ?lang= picks the
 // engine (default: the configured default language). A recognizer is taken before the
-// upgrade, so a busy pool answers 429 as plain HTTP.
+// upgrade, so a busy pool answers 429 as plain HTTP, as do a user with a stream already
+// open and an address with its limit of streams. The recognizers reserved for voice
+// notes are never lent to streams (asr.Service.ReserveForRecordings).
 func (s *Server) asrSocket(c *gin.Context) {
 	svc := s.opts.Speech
 	if svc == nil {
@@ -83,6 +96,12 @@ func (s *Server) asrSocket(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: %v", errBadRequest, err))
 		return
 	}
+	leave, err := s.guards.enterStream(c.ClientIP(), userOf(c), s.opts.Limits.SpeechStreamsPerIP)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	defer leave()
 	rec, _, release, err := svc.Stream(c.Request.Context(), lang, asr.RecognizerOptions{})
 	if err != nil {
 		s.fail(c, err)
@@ -94,16 +113,25 @@ func (s *Server) asrSocket(c *gin.Context) {
 		return
 	}
 	defer conn.CloseNow()
+	defer s.guardSocket(c, conn)() // closes it once the token is no longer valid
 	conn.SetReadLimit(asrReadLimit)
-	max := svc.Limits().MaxDuration
-	if max <= 0 {
-		max = audio.DefaultMaxDuration
+	longest := svc.Limits().MaxDuration
+	if longest <= 0 {
+		longest = audio.DefaultMaxDuration
 	}
 	sess := &asrSession{conn: conn, svc: svc, lang: lang, rec: rec, release: release, rate: asr.SampleRate,
-		maxSamp: int64(max.Seconds() * asr.SampleRate)}
+		maxSamp: int64(longest.Seconds() * asr.SampleRate), start: time.Now(), windowLen: min(asrRateWindow, longest/4)}
 	defer func() { sess.release() }()
+	wall := time.Duration(asrWallFactor * float64(longest))
+	// closed from outside the read: a read whose context ends drops the connection
+	// without a close frame, and the client would not learn why
+	timer := time.AfterFunc(wall, func() {
+		_ = conn.Close(websocket.StatusPolicyViolation, "open for more than "+wall.Round(time.Second).String())
+	})
+	defer timer.Stop()
 	code, reason := sess.run(c.Request.Context())
 	sess.release() // before the close: a client that reconnects at once finds it free
+	leave()
 	if code != websocket.StatusNormalClosure {
 		s.log.Info("speech stream ended", "code", code, "reason", reason)
 	}
@@ -126,6 +154,9 @@ func (a *asrSession) run(ctx context.Context) (websocket.StatusCode, string) {
 				return websocket.StatusPolicyViolation, "idle for " + asrIdleTimeout.String()
 			}
 			return websocket.StatusGoingAway, ""
+		}
+		if err := a.checkRate(time.Now()); err != nil {
+			return closeFor(err)
 		}
 		if typ == websocket.MessageBinary {
 			first = false
@@ -167,6 +198,21 @@ func (a *asrSession) run(ctx context.Context) (websocket.StatusCode, string) {
 			return websocket.StatusUnsupportedData, `unknown text frame (want {"config": …}, {"eof": 1} or {"reset": 1})`
 		}
 	}
+}
+
+// checkRate closes a stream whose audio, over the window that just ended, came at less
+// than asrMinRate of real time; it then starts the next window.
+func (a *asrSession) checkRate(now time.Time) error {
+	if a.windowLen <= 0 || now.Sub(a.start) < a.window+a.windowLen {
+		return nil
+	}
+	elapsed := now.Sub(a.start) - a.window
+	got := float64(a.samples-a.windowSamples) / asr.SampleRate
+	if got < asrMinRate*elapsed.Seconds() {
+		return fmt.Errorf("%w: %.1fs of audio in %s is under %.0f%% of real time", errBadRequest, got, elapsed.Round(100*time.Millisecond), 100*asrMinRate)
+	}
+	a.window, a.windowSamples = now.Sub(a.start), a.samples
+	return nil
 }
 
 // truthy reads vosk's flags: 1, true or any non-empty value.

@@ -281,7 +281,7 @@ func TestASRWebSocketErrors(t *testing.T) {
 	if _, err := busy.read(); err != nil {
 		t.Fatal(err)
 	}
-	_, resp, err := dialASR(t, in.http.URL, tok, "")
+	_, resp, err := dialASR(t, in.http.URL, in.token(t, "web:asr-3", RoleCustomer), "")
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("second stream on a pool of one: %v, want 429", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
@@ -22,7 +23,8 @@ type ChatFrame struct {
 	Type           string        `json:"type"`
 	Seq            int64         `json:"seq,omitempty"`
 	ConversationID string        `json:"conversation_id,omitempty"`
-	Author         string        `json:"author,omitempty"`
+	Author         string        `json:"author,omitempty"`      // staff: "agent" (never their subject)
+	AuthorName     string        `json:"author_name,omitempty"` // the agent's display name
 	Text           string        `json:"text,omitempty"`
 	MessageID      string        `json:"message_id,omitempty"` // client's idempotency key
 	At             *time.Time    `json:"at,omitempty"`
@@ -55,17 +57,33 @@ func (h *chatHub) watch(conv string, ch chan struct{}) func() {
 	}
 }
 
+// dispatch wakes the sessions of a conversation with a new message, or, after
+// the event listener reconnected (events may have been missed), every session.
 func (h *chatHub) dispatch(ev tickets.Event) {
-	if ev.Type != "message.created" {
+	if ev.Type != "message.created" && ev.Type != tickets.EventResync {
 		return
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for ch := range h.subs[ev.ConversationID] {
-		select {
-		case ch <- struct{}{}:
-		default: // a wake-up is already pending; it will read everything new
+	if ev.Type == tickets.EventResync {
+		for _, subs := range h.subs {
+			for ch := range subs {
+				wake(ch)
+			}
 		}
+		return
+	}
+	for ch := range h.subs[ev.ConversationID] {
+		wake(ch)
+	}
+}
+
+// wake signals ch unless a wake-up is already pending (it will read
+// everything new).
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 
@@ -100,6 +118,7 @@ func (s *Server) chatSocket(c *gin.Context) {
 		return
 	}
 	defer conn.CloseNow()
+	defer s.guardSocket(c, conn)() // closes it once the token is no longer valid
 	cs := &chatSession{s: s, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1)}
 	defer func() {
 		cs.mu.Lock()
@@ -118,7 +137,11 @@ func (s *Server) chatSocket(c *gin.Context) {
 		}
 	}
 	readDone := make(chan struct{})
-	go func() { defer close(readDone); cs.readLoop(ctx, cancel, c.ClientIP()) }()
+	go func() {
+		defer close(readDone)
+		defer cancel() // also after a panic
+		_ = s.panics.Run("chat.read", func() { cs.readLoop(ctx, cancel, c.ClientIP()) })
+	}()
 	cs.writeLoop(ctx)
 	cancel()
 	<-readDone // the reader may still follow a conversation: wait before unwatching
@@ -171,6 +194,10 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 		if err != nil {
 			return
 		}
+		if !utf8.Valid(data) { // encoding/json would quietly replace the bytes
+			_ = cs.send(ctx, ChatFrame{Type: "error", Error: "invalid: a frame must be UTF-8 JSON"})
+			continue
+		}
 		var f ChatFrame
 		if json.Unmarshal(data, &f) != nil || f.Type != "message" {
 			_ = cs.send(ctx, ChatFrame{Type: "error", Error: `send {"type":"message","text":"…"}`})
@@ -192,17 +219,19 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 		}
 		cs.follow(out.ConversationID)
 		_ = cs.send(ctx, ChatFrame{Type: "reply", ConversationID: out.ConversationID, MessageID: f.MessageID, Reply: &out})
-		select {
-		case cs.wake <- struct{}{}:
-		default:
-		}
+		wake(cs.wake)
 	}
 }
 
 // writeLoop pushes every message of the conversation newer than the last
-// one sent, whenever the hub says there is news.
+// one sent, whenever the hub says there is news, and on every keep-alive
+// ping (in case an event was lost).
 func (cs *chatSession) writeLoop(ctx context.Context) {
-	ping := time.NewTicker(30 * time.Second)
+	every := cs.s.chatPing
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	ping := time.NewTicker(every)
 	defer ping.Stop()
 	for {
 		select {
@@ -213,6 +242,7 @@ func (cs *chatSession) writeLoop(ctx context.Context) {
 			if err := cs.conn.Ping(ctx); err != nil {
 				return
 			}
+			_ = cs.flush(ctx) // a broken socket fails the next ping; a store error waits for the next try
 		case <-cs.wake:
 			if err := cs.flush(ctx); err != nil {
 				return
@@ -233,9 +263,16 @@ func (cs *chatSession) flush(ctx context.Context) error {
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
+		// The session is the conversation's customer (checked when it was
+		// followed): agents' replies read as written while held.
+		if err := cs.s.tickets.Store.CustomerView(ctx, conv, msgs); err != nil {
+			return err
+		}
+		names := cs.s.staffNames()
 		for _, m := range msgs {
 			at := m.CreatedAt
-			if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: m.Author, Text: m.Text, At: &at}); err != nil {
+			author, name := names.author(ctx, m.Author)
+			if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: author, AuthorName: name, Text: m.Text, At: &at}); err != nil {
 				return err
 			}
 			cs.mu.Lock()

@@ -80,6 +80,7 @@ func (s *Server) websocket(c *gin.Context) {
 		return // Accept already wrote the HTTP error
 	}
 	defer conn.CloseNow()
+	defer s.guardSocket(c, conn)() // closes it once the token is no longer valid
 	sub := &subscriber{agentID: cl.Subject, supervisor: cl.Role != RoleAgent, ch: make(chan Push, 64)}
 	remove := s.hub.add(sub)
 	defer remove()
@@ -90,6 +91,8 @@ func (s *Server) websocket(c *gin.Context) {
 	}
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
+	present := time.NewTicker(s.keepPresent(ctx, cl.Subject))
+	defer present.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -107,6 +110,20 @@ func (s *Server) websocket(c *gin.Context) {
 			if err := conn.Ping(ctx); err != nil {
 				return
 			}
+		case <-present.C:
+			s.keepPresent(ctx, cl.Subject)
 		}
 	}
+}
+
+// keepPresent sends the presence heartbeat of an open agent socket (tickets.Service
+// KeepPresent) and returns when the next one is due: a third of the presence TTL.
+func (s *Server) keepPresent(ctx context.Context, subject string) time.Duration {
+	if s.tickets == nil {
+		return time.Hour
+	}
+	if err := s.tickets.KeepPresent(ctx, subject); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "agent presence heartbeat failed", "agent", subject, "err", err)
+	}
+	return s.tickets.PresenceTTL / 3
 }

@@ -2,9 +2,13 @@ package kb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
+	"github.com/sony/gobreaker/v2"
 	"github.com/tmc/langchaingo/llms"
 )
 
@@ -23,6 +27,58 @@ const llmSystemPrompt = `You are a customer-service assistant. Answer the custom
 type LLMComposer struct {
 	Model     llms.Model
 	MaxTokens int // default 512
+	// Guard (may be nil) is a circuit breaker around Model. With it, a failed or
+	// refused model call answers from the retrieved passages instead of failing.
+	Guard *LLMGuard
+}
+
+// LLMGuard is a circuit breaker for the language model: after Failures consecutive
+// failed calls it refuses calls for Cooldown (the composer then answers from the
+// passages at once), then lets one call probe the endpoint. Opening and closing are
+// logged once each. A caller's own cancellation is not the model's failure.
+type LLMGuard struct {
+	cb  *gobreaker.CircuitBreaker[*llms.ContentResponse]
+	log *slog.Logger
+}
+
+// NewLLMGuard returns a guard that opens after failures consecutive failures
+// (minimum 1) and stays open for cooldown.
+func NewLLMGuard(failures int, cooldown time.Duration, log *slog.Logger) *LLMGuard {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &LLMGuard{log: log}
+	n := uint32(max(failures, 1))
+	g.cb = gobreaker.NewCircuitBreaker[*llms.ContentResponse](gobreaker.Settings{
+		Name:        "llm",
+		MaxRequests: 1,
+		Timeout:     cooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= n },
+		IsExcluded:  func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			switch to {
+			case gobreaker.StateOpen:
+				if from == gobreaker.StateClosed {
+					log.Warn("llm circuit open: answers come from the retrieved passages until the endpoint recovers",
+						"consecutive_failures", n, "cooldown", cooldown)
+				}
+			case gobreaker.StateClosed:
+				log.Info("llm circuit closed: the endpoint answers again")
+			}
+		},
+	})
+	return g
+}
+
+// Open reports whether calls are being refused.
+func (g *LLMGuard) Open() bool { return g.cb.State() == gobreaker.StateOpen }
+
+// call runs the model call through the breaker.
+func (g *LLMGuard) call(fn func() (*llms.ContentResponse, error)) (*llms.ContentResponse, error) {
+	if g == nil {
+		return fn()
+	}
+	return g.cb.Execute(fn)
 }
 
 // Compose asks the model to answer text from the retriever's best passages.
@@ -54,15 +110,24 @@ func (c LLMComposer) Compose(ctx context.Context, r *Retriever, text string, str
 			return nil
 		}))
 	}
-	resp, err := c.Model.GenerateContent(ctx, []llms.MessageContent{
-		llms.TextParts(llms.ChatMessageTypeSystem, llmSystemPrompt),
-		llms.TextParts(llms.ChatMessageTypeHuman, sb.String()),
-	}, opts...)
+	resp, err := c.Guard.call(func() (*llms.ContentResponse, error) {
+		resp, err := c.Model.GenerateContent(ctx, []llms.MessageContent{
+			llms.TextParts(llms.ChatMessageTypeSystem, llmSystemPrompt),
+			llms.TextParts(llms.ChatMessageTypeHuman, sb.String()),
+		}, opts...)
+		if err == nil && len(resp.Choices) == 0 {
+			err = errors.New("no choices in the response")
+		}
+		return resp, err
+	})
 	if err != nil {
-		return Answer{}, fmt.Errorf("llm: %w", err)
-	}
-	if len(resp.Choices) == 0 {
-		return Answer{}, fmt.Errorf("llm: no choices in the response")
+		if c.Guard == nil || errors.Is(ctx.Err(), context.Canceled) {
+			return Answer{}, fmt.Errorf("llm: %w", err)
+		}
+		if !errors.Is(err, gobreaker.ErrOpenState) && !errors.Is(err, gobreaker.ErrTooManyRequests) {
+			c.Guard.log.Debug("llm call failed; answering from the passages", "err", err)
+		}
+		return base, nil
 	}
 	out := strings.TrimSpace(resp.Choices[0].Content)
 	if out == "" || strings.Contains(out, NoAnswer) {

@@ -1,14 +1,18 @@
 package kb
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/tmc/langchaingo/llms/openai"
 )
@@ -99,4 +103,82 @@ func TestLLMComposerAnswersOnlyFromPassagesAndStreams(t *testing.T) {
 	if !strings.Contains(last, "[PHONE_1]") || !strings.Contains(last, "ONLY the numbered passages") {
 		t.Fatalf("prompt lacks the instructions or the redacted question: %s", last)
 	}
+}
+
+// hangingOpenAI accepts chat completions and never answers, until the test ends.
+type hangingOpenAI struct {
+	calls   atomic.Int32
+	release chan struct{}
+}
+
+func (h *hangingOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.calls.Add(1)
+	select {
+	case <-r.Context().Done():
+	case <-h.release:
+	}
+}
+
+// TestLLMGuardTimesOutAndFailsFast: against an endpoint that hangs, the HTTP client's
+// timeout ends each call and the answer comes from the passages; after two failures the
+// circuit opens, the next answer comes at once without calling the endpoint, and the
+// opening is logged once.
+func TestLLMGuardTimesOutAndFailsFast(t *testing.T) {
+	hang := &hangingOpenAI{release: make(chan struct{})}
+	srv := httptest.NewServer(hang)
+	defer srv.Close()
+	defer close(hang.release)
+	const timeout = 300 * time.Millisecond
+	model, err := openai.New(openai.WithBaseURL(srv.URL+"/v1"), openai.WithToken("test-key"), openai.WithModel("m"),
+		openai.WithHTTPClient(&http.Client{Timeout: timeout}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	c := LLMComposer{Model: model, Guard: NewLLMGuard(2, time.Minute, log)}
+	r := refundRetriever(t)
+	want := "Refunds arrive within 5 working days."
+	for i := range 3 {
+		start := time.Now()
+		ans, err := c.Compose(context.Background(), r, "how long will my refund take", nil)
+		took := time.Since(start)
+		if err != nil || ans.Text != want || len(ans.Citations) == 0 {
+			t.Fatalf("call %d: %+v, %v; want the passage's answer", i+1, ans, err)
+		}
+		if i < 2 && (took < timeout || took > 10*timeout) {
+			t.Errorf("call %d took %v, want about the %v timeout", i+1, took, timeout)
+		}
+		if i == 2 && took > timeout/2 {
+			t.Errorf("call with the circuit open took %v, want an immediate answer", took)
+		}
+	}
+	if n := hang.calls.Load(); n != 2 {
+		t.Errorf("endpoint called %d times, want 2 (the open circuit must not call it)", n)
+	}
+	if !c.Guard.Open() || strings.Count(logs.String(), "llm circuit open") != 1 {
+		t.Errorf("open %v, log:\n%s", c.Guard.Open(), logs.String())
+	}
+	// the caller's own cancellation is its error, not a fallback
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (LLMComposer{Model: model, Guard: NewLLMGuard(2, time.Minute, nil)}).Compose(ctx, r, "how long will my refund take", nil); err == nil {
+		t.Error("a cancelled request answered")
+	}
+}
+
+// refundRetriever is a retriever over a two-entry FAQ.
+func refundRetriever(t *testing.T) *Retriever {
+	t.Helper()
+	idx, _ := NewEmbedded("")
+	emb := NewLexicalEmbedder()
+	var pts []Point
+	for i, qa := range [][2]string{{"How long does a refund take?", "Refunds arrive within 5 working days."}, {"How do I reset my password?", "Use the Forgot password link."}} {
+		c := Chunk{ID: fmt.Sprintf("faq#%d", i), DocID: "faq", Source: "faq.csv", Title: qa[0], Text: qa[0], Answer: qa[1]}
+		pts = append(pts, Point{Chunk: c, Hash: c.ID, Sparse: emb.Document(c.Text)})
+	}
+	if err := idx.Upsert(context.Background(), pts); err != nil {
+		t.Fatal(err)
+	}
+	return NewRetriever(idx, emb)
 }

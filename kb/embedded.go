@@ -18,7 +18,8 @@ const rrfK = 60
 type Embedded struct {
 	dir string
 
-	persistMu sync.Mutex // serialises snapshots so that the newest state is written last
+	persistMu    sync.Mutex // serialises snapshots so that the newest state is written last
+	snapshotHash string     // SHA-256 of the snapshot this process wrote last (under persistMu)
 
 	mu       sync.RWMutex
 	slots    []slot
@@ -58,17 +59,11 @@ type accumulator struct {
 // NewEmbedded opens the embedded index persisted under dir, creating dir when needed and
 // loading the last snapshot. An empty dir keeps the index in memory only.
 func NewEmbedded(dir string) (*Embedded, error) {
-	x := &Embedded{
-		dir:      dir,
-		byID:     make(map[string]uint32),
-		postings: make(map[uint32]*termPostings),
-		df:       make(map[uint32]int32),
-	}
-	x.accPool.New = func() any { return &accumulator{} }
+	x := newEmbedded(dir)
 	if dir == "" {
 		return x, nil
 	}
-	points, err := loadSnapshot(dir)
+	points, _, err := loadSnapshot(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +71,17 @@ func NewEmbedded(dir string) (*Embedded, error) {
 		x.insertLocked(p)
 	}
 	return x, nil
+}
+
+func newEmbedded(dir string) *Embedded {
+	x := &Embedded{
+		dir:      dir,
+		byID:     make(map[string]uint32),
+		postings: make(map[uint32]*termPostings),
+		df:       make(map[uint32]int32),
+	}
+	x.accPool.New = func() any { return &accumulator{} }
+	return x
 }
 
 // Len returns the number of stored chunks.
@@ -152,7 +158,12 @@ func (x *Embedded) mutate(change func()) error {
 	if x.dir == "" {
 		return nil
 	}
-	return writeSnapshot(x.dir, snapshot)
+	hash, err := writeSnapshot(x.dir, snapshot)
+	if err != nil {
+		return err
+	}
+	x.snapshotHash = hash
+	return nil
 }
 
 func (x *Embedded) pointsLocked() []Point {

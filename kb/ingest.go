@@ -340,3 +340,7 @@ func Language(text string) string {
 	}
 	return "en"
 }
+
+// Changed reports whether the run added, replaced or deleted any chunk (and so needs a
+// new generation).
+func (s IngestStats) Changed() bool { return s.Added+s.Updated+s.Deleted > 0 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -19,6 +22,9 @@ const (
 	ChunkSize    = 500
 	ChunkOverlap = 50
 )
+
+// ErrBadDocument means a file of a supported format could not be parsed.
+var ErrBadDocument = errors.New("kb: malformed document")
 
 // faqEntry is one question → answer pair.
 type faqEntry struct{ Question, Answer string }
@@ -85,7 +91,7 @@ func parseFAQCSV(data []byte) ([]faqEntry, error) {
 	r.LazyQuotes = true
 	rows, err := r.ReadAll()
 	if err != nil {
-		return nil, fmt.Errorf("kb: read FAQ CSV: %w", err)
+		return nil, fmt.Errorf("%w: FAQ CSV: %w", ErrBadDocument, err)
 	}
 	qi, ai := 0, 1
 	if len(rows) > 0 {
@@ -129,29 +135,34 @@ func contains(list []string, s string) bool {
 }
 
 // parseFAQJSON reads an array of objects with question and answer fields (any of the
-// header names parseFAQCSV accepts, case-insensitive).
+// header names parseFAQCSV accepts, case-insensitive). When an object has several, the
+// earlier name in those lists wins (then the lower key), so a file always reads the same.
 func parseFAQJSON(data []byte) ([]faqEntry, error) {
 	var items []map[string]any
 	if err := json.Unmarshal(data, &items); err != nil {
-		return nil, fmt.Errorf("kb: read FAQ JSON (want an array of {question, answer}): %w", err)
+		return nil, fmt.Errorf("%w: FAQ JSON (want an array of {question, answer}): %w", ErrBadDocument, err)
 	}
 	var out []faqEntry
 	for _, item := range items {
-		var q, a string
-		for k, v := range item {
-			s, _ := v.(string)
-			key := strings.ToLower(k)
-			if q == "" && contains(questionHeaders, key) {
-				q = strings.TrimSpace(s)
-			} else if a == "" && contains(answerHeaders, key) {
-				a = strings.TrimSpace(s)
-			}
-		}
+		q, a := faqField(item, questionHeaders), faqField(item, answerHeaders)
 		if q != "" && a != "" {
 			out = append(out, faqEntry{Question: q, Answer: a})
 		}
 	}
 	return out, nil
+}
+
+// faqField is the first non-empty string field of item named by one of headers.
+func faqField(item map[string]any, headers []string) string {
+	keys := slices.Sorted(maps.Keys(item))
+	for _, h := range headers {
+		for _, k := range keys {
+			if s, ok := item[k].(string); ok && strings.ToLower(k) == h && strings.TrimSpace(s) != "" {
+				return strings.TrimSpace(s)
+			}
+		}
+	}
+	return ""
 }
 
 // markdownTitle returns the text of the first "# " heading, else fallback.
@@ -169,7 +180,7 @@ func markdownTitle(text, fallback string) string {
 func parseHTML(data []byte, name string) (document, error) {
 	root, err := html.Parse(bytes.NewReader(data))
 	if err != nil {
-		return document{}, fmt.Errorf("kb: parse HTML: %w", err)
+		return document{}, fmt.Errorf("%w: HTML: %w", ErrBadDocument, err)
 	}
 	var b strings.Builder
 	title := ""

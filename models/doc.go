@@ -7,6 +7,8 @@
 // evaluation set with thresholds, batching and concurrency), and <repo>/<name>/state.json,
 // the registry's routing (policy, active version, canary, shadow, history) so that a
 // restart or another replica serves exactly what an ML engineer last chose.
+// Every file a manifest names is a relative path inside its version folder and is read
+// (and, by Push, copied) through an os.Root, so no manifest reaches a file outside it.
 //
 // The registry loads a version, validates it (manifest against the model's real inputs
 // and outputs, a smoke inference, the evaluation set through the task's Evaluator) and

@@ -82,14 +82,6 @@ func (m *Manifest) DecodePreprocess(v any) error {
 	return nil
 }
 
-// Path resolves a path relative to the version folder.
-func (m *Manifest) Path(rel string) string {
-	if filepath.IsAbs(rel) {
-		return rel
-	}
-	return filepath.Join(m.Dir, rel)
-}
-
 // yamlUnmarshal decodes strictly: an unknown key in a manifest is a mistake.
 func yamlUnmarshal(data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -110,24 +102,43 @@ func ValidVersion(s string) bool {
 
 // ReadManifest reads and checks <dir>/manifest.yaml.
 func ReadManifest(dir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	m := &Manifest{Dir: dir, Version: filepath.Base(dir), Name: filepath.Base(filepath.Dir(dir))}
+	data, err := m.ReadFile(ManifestFile, MaxManifestFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	var m Manifest
-	if err := yamlUnmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ManifestFile, err)
-	}
-	m.Dir = dir
-	m.Version = filepath.Base(dir)
-	m.Name = filepath.Base(filepath.Dir(dir))
-	if err := m.check(); err != nil {
 		return nil, err
 	}
-	return &m, nil
+	if err := m.decode(data); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
-func (m *Manifest) check() error {
+// ParseManifest decodes and checks a manifest held in memory, without the files it names.
+func ParseManifest(data []byte) (*Manifest, error) {
+	m := &Manifest{}
+	if err := yamlUnmarshal(data, m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, ManifestFile, err)
+	}
+	if err := m.checkFields(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// decode fills m (whose Dir, Name and Version are set) from data and checks it, the
+// files it names included.
+func (m *Manifest) decode(data []byte) error {
+	p, err := ParseManifest(data)
+	if err != nil {
+		return fmt.Errorf("%s/%s: %w", m.Name, m.Version, err)
+	}
+	p.Dir, p.Name, p.Version = m.Dir, m.Name, m.Version
+	*m = *p
+	return m.checkFiles()
+}
+
+// checkFields checks what the manifest says, without touching the disk.
+func (m *Manifest) checkFields() error {
 	var problems []string
 	if m.Task == "" {
 		problems = append(problems, "task is empty")
@@ -144,20 +155,66 @@ func (m *Manifest) check() error {
 	if m.Batching.MaxBatch < 0 || m.Batching.MaxDelay < 0 || m.MaxConcurrency < 0 {
 		problems = append(problems, "batching and max_concurrency must not be negative")
 	}
-	if m.Labels != "" {
-		if _, err := os.Stat(m.Path(m.Labels)); err != nil {
-			problems = append(problems, "labels: "+err.Error())
+	if m.Eval != nil && m.Eval.Set == "" {
+		problems = append(problems, "eval: set is empty")
+	}
+	for _, f := range m.named() {
+		if err := localName(f.field, f.name); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
-	if m.Eval != nil {
-		if _, err := os.Stat(m.Path(m.Eval.Set)); err != nil {
-			problems = append(problems, "eval set: "+err.Error())
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %v", ErrInvalid, problems)
+	}
+	return nil
+}
+
+// checkFiles checks that the files the manifest names are regular files inside m.Dir.
+func (m *Manifest) checkFiles() error {
+	root, err := os.OpenRoot(m.Dir)
+	if err != nil {
+		return fmt.Errorf("%w: %s/%s: %v", ErrInvalid, m.Name, m.Version, err)
+	}
+	defer root.Close()
+	var problems []string
+	for _, f := range m.named() {
+		fi, err := root.Stat(f.name)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("%s %q: %v", f.field, f.name, pathErr(err)))
+		case !fi.Mode().IsRegular():
+			problems = append(problems, fmt.Sprintf("%s %q is not a regular file", f.field, f.name))
 		}
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %s/%s: %v", ErrInvalid, m.Name, m.Version, problems)
 	}
 	return nil
+}
+
+type namedFile struct{ field, name string }
+
+// named are the files the manifest names, with the key that names each.
+func (m *Manifest) named() []namedFile {
+	var out []namedFile
+	if m.Labels != "" {
+		out = append(out, namedFile{"labels", m.Labels})
+	}
+	if m.Eval != nil && m.Eval.Set != "" {
+		out = append(out, namedFile{"eval.set", m.Eval.Set})
+	}
+	return out
+}
+
+func (m *Manifest) id() string { return m.Name + "/" + m.Version }
+
+// files are the extra files a manifest names.
+func (m *Manifest) files() []string {
+	var out []string
+	for _, f := range m.named() {
+		out = append(out, f.name)
+	}
+	return out
 }
 
 // batchable reports whether every input and output has a dynamic first axis.

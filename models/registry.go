@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -257,7 +258,7 @@ func (v *version) labels() []string {
 		if v.m.Labels == "" {
 			return
 		}
-		data, err := os.ReadFile(v.m.Path(v.m.Labels))
+		data, err := v.m.ReadFile(v.m.Labels, MaxLabelsFile)
 		if err != nil {
 			return
 		}
@@ -271,10 +272,7 @@ func splitLines(s string) []string {
 	start := 0
 	for i := 0; i <= len(s); i++ {
 		if i == len(s) || s[i] == '\n' {
-			line := s[start:i]
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
-			}
+			line := strings.TrimRight(s[start:i], "\r")
 			if i < len(s) || line != "" {
 				out = append(out, line)
 			}

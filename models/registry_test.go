@@ -271,8 +271,8 @@ func TestEvaluationGatesAVersion(t *testing.T) {
 	ctx := context.Background()
 	repo := t.TempDir()
 	writeVersion(t, repo, 1, "")
-	os.WriteFile(filepath.Join(repo, "eval.csv"), []byte("x\n"), 0o644)
-	writeVersion(t, repo, 2, "eval: {set: ../../eval.csv, min_accuracy: 0.99}\n")
+	writeVersion(t, repo, 2, "eval: {set: eval.csv, min_accuracy: 0.99}\n")
+	os.WriteFile(filepath.Join(repo, "offset", "2", "eval.csv"), []byte("x\n"), 0o644)
 	r := openRegistry(t, repo, nil) // the evaluator reports 0.95
 	if v, _ := check(ctx, r, 1); v != "1" {
 		t.Fatalf("version below its accuracy threshold serves: %s", v)
@@ -280,7 +280,8 @@ func TestEvaluationGatesAVersion(t *testing.T) {
 	if _, err := r.Validate(ctx, "offset", "2"); err == nil || !errors.Is(err, models.ErrInvalid) {
 		t.Fatalf("validate: %v", err)
 	}
-	writeVersion(t, repo, 3, "eval: {set: ../../eval.csv, min_accuracy: 0.9}\n")
+	writeVersion(t, repo, 3, "eval: {set: eval.csv, min_accuracy: 0.9}\n")
+	os.WriteFile(filepath.Join(repo, "offset", "3", "eval.csv"), []byte("x\n"), 0o644)
 	res, err := r.Validate(ctx, "offset", "3")
 	if err != nil || res == nil || res.Accuracy != 0.95 {
 		t.Fatalf("validate 3: %+v %v", res, err)
@@ -295,9 +296,9 @@ func TestPushAndWatch(t *testing.T) {
 	src := t.TempDir()
 	writeVersion(t, src, 7, "")
 	dir := filepath.Join(src, "offset", "7")
-	ver, err := r.Push(ctx, "offset", filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile))
-	if err != nil || ver != "2" {
-		t.Fatalf("push: %s %v", ver, err)
+	p, err := r.Push(ctx, "offset", filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile), nil)
+	if err != nil || p.Version != "2" {
+		t.Fatalf("push: %+v %v", p, err)
 	}
 	if _, err := os.Stat(filepath.Join(repo, "offset", "2", "labels.txt")); err != nil {
 		t.Fatalf("labels not pushed: %v", err)
@@ -326,7 +327,7 @@ func TestPushAndWatch(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := r.Push(ctx, "Bad Name", filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile)); err == nil {
+	if _, err := r.Push(ctx, "Bad Name", filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile), nil); err == nil {
 		t.Error("pushed under an invalid name")
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -412,103 +411,4 @@ func (r *Registry) Watch(ctx context.Context, interval time.Duration) {
 			}
 		}
 	}
-}
-
-// Push copies a model file and its manifest (and the labels and eval files the manifest
-// names relative to it) into a new version folder of name, atomically, and returns the
-// version. Under the latest policy the next Refresh serves it once it validates.
-func (r *Registry) Push(ctx context.Context, name, modelPath, manifestPath string) (string, error) {
-	if !ValidName(name) {
-		return "", fmt.Errorf("%w: model name %q (lower-case letters, digits, . _ -)", ErrBadInput, name)
-	}
-	r.opMu.Lock()
-	defer r.opMu.Unlock()
-	srcDir := filepath.Dir(manifestPath)
-	tmpDir := filepath.Join(r.opts.Dir, name)
-	if err := os.MkdirAll(tmpDir, 0o755); err != nil {
-		return "", err
-	}
-	tmp, err := os.MkdirTemp(tmpDir, ".push-")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	if err := copyFile(modelPath, filepath.Join(tmp, ModelFile)); err != nil {
-		return "", err
-	}
-	if err := copyFile(manifestPath, filepath.Join(tmp, ManifestFile)); err != nil {
-		return "", err
-	}
-	man, err := readManifestFrom(tmp, srcDir)
-	if err != nil {
-		return "", err
-	}
-	for _, rel := range man.files() {
-		if filepath.IsAbs(rel) {
-			continue
-		}
-		if err := copyFile(filepath.Join(srcDir, rel), filepath.Join(tmp, rel)); err != nil {
-			return "", err
-		}
-	}
-	vers := r.versionsOnDisk(name)
-	next := 1
-	if n := len(vers); n > 0 {
-		last, _ := strconv.Atoi(vers[n-1])
-		next = last + 1
-	}
-	ver := strconv.Itoa(next)
-	if err := os.Rename(tmp, filepath.Join(r.opts.Dir, name, ver)); err != nil {
-		return "", fmt.Errorf("models: push: %w", err)
-	}
-	return ver, nil
-}
-
-// readManifestFrom parses the manifest in dir, resolving its files against srcDir.
-func readManifestFrom(dir, srcDir string) (*Manifest, error) {
-	data, err := os.ReadFile(filepath.Join(dir, ManifestFile))
-	if err != nil {
-		return nil, err
-	}
-	m := &Manifest{}
-	if err := yamlUnmarshal(data, m); err != nil {
-		return nil, fmt.Errorf("%w: manifest: %v", ErrInvalid, err)
-	}
-	m.Dir = srcDir
-	if err := m.check(); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// files are the extra files a manifest names.
-func (m *Manifest) files() []string {
-	var out []string
-	if m.Labels != "" {
-		out = append(out, m.Labels)
-	}
-	if m.Eval != nil {
-		out = append(out, m.Eval.Set)
-	}
-	return out
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return fmt.Errorf("models: %w", err)
-	}
-	defer in.Close()
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -32,7 +33,11 @@ type version struct {
 
 // openVersion loads m's model and checks it against the manifest with a smoke inference.
 func openVersion(ctx context.Context, m *Manifest, so ort.Options, defConcurrency int, mx *metrics) (*version, error) {
-	sess, err := ort.Open(m.Path(ModelFile), so)
+	data, err := m.ReadFile(ModelFile, MaxModelFile)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := ort.OpenData(data, filepath.Join(m.Dir, ModelFile), so)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s/%s: %v", ErrInvalid, m.Name, m.Version, err)
 	}

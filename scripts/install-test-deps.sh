@@ -4,6 +4,11 @@
 # (libturbojpeg0) for the vision stage, libopusfile and the speech tools of the asr tests,
 # and Chromium with Node.js and a CJK font for the browser tests of the web pages.
 #
+#   scripts/install-test-deps.sh [--run]
+#
+# With --run only what `switchboard serve` uses is checked (PostgreSQL, libjpeg-turbo,
+# libopusfile, PocketSphinx and its model): `make run` needs nothing that only tests use.
+#
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
 # retries); otherwise it prints what to install and exits 0 — tests then skip with that
 # message locally and fail with CI=true. It never starts services: internal/testenv uses a
@@ -36,19 +41,24 @@ have_lib() {
 
 have_turbojpeg() { have_lib libturbojpeg.so.0; }
 
-missing_packages() {
+# run_packages: what serve uses.
+run_packages() {
   have_postgres || echo postgresql
-  have_redis || echo redis-server
   # libjpeg-turbo: the vision stage decodes JPEGs at reduced scale with it (loaded at run
   # time; without it photos are decoded in Go, about 4× slower)
   have_turbojpeg || echo libturbojpeg0
-  # speech: libopusfile decodes OGG/Opus voice notes (loaded at run time); the tests
-  # synthesize and convert speech with espeak-ng, opusenc and sox
+  # speech: libopusfile decodes OGG/Opus voice notes (loaded at run time)
   have_lib libopusfile.so.0 || echo libopusfile0
   # PocketSphinx and its US-English model (loaded at run time by asr/pocketsphinx)
   have_lib libpocketsphinx.so.3 || echo libpocketsphinx3
   have_lib libsphinxbase.so.3 || echo libsphinxbase3
   [[ -d /usr/share/pocketsphinx/model/en-us ]] || echo pocketsphinx-en-us
+}
+
+# test_packages: what only the tests use.
+test_packages() {
+  have_redis || echo redis-server
+  # the asr tests synthesize and convert speech with espeak-ng, opusenc and sox
   command -v espeak-ng >/dev/null 2>&1 || echo espeak-ng
   command -v opusenc >/dev/null 2>&1 || echo opus-tools
   command -v sox >/dev/null 2>&1 || echo sox
@@ -58,6 +68,12 @@ missing_packages() {
   command -v npm >/dev/null 2>&1 || echo npm
   # a CJK font, so that the Chinese pages' screenshots show characters, not boxes
   fc-list :lang=zh 2>/dev/null | grep -q . || echo fonts-wqy-zenhei
+}
+
+MODE=${1:-}
+missing_packages() {
+  run_packages
+  [[ $MODE == --run ]] || test_packages
 }
 
 # deny_service_starts stops package scripts from starting services during the install (and
@@ -75,7 +91,11 @@ main() {
   local -a missing
   mapfile -t missing < <(missing_packages)
   if ((${#missing[@]} == 0)); then
-    log "PostgreSQL server programs, redis-server and the media libraries and tools are installed"
+    if [[ $MODE == --run ]]; then
+      log "PostgreSQL server programs and the media libraries serve uses are installed"
+    else
+      log "PostgreSQL server programs, redis-server and the media libraries and tools are installed"
+    fi
     return 0
   fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

@@ -2,12 +2,10 @@ package tickets
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/switchboard-cs/switchboard/internal/safe"
 )
 
 // partitionName names the monthly messages partition that holds t (UTC).
@@ -35,36 +33,12 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, now time.Time, month
 	return created, nil
 }
 
+// ensurePartition makes the partition of month m through the owner's function
+// (migration 00016): the application's role has no DDL rights.
 func (s *Store) ensurePartition(ctx context.Context, m time.Time) (bool, error) {
-	name := partitionName(m)
-	var exists bool
-	if err := s.primary.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
-		return false, mapPgErr(err, "partition")
-	}
-	if exists {
-		return false, nil
-	}
-	lo, hi := m.Format(time.RFC3339), m.AddDate(0, 1, 0).Format(time.RFC3339)
-	ident := pgx.Identifier{name}.Sanitize()
-	err := pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
-		stmts := []string{
-			`LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE`,
-			`CREATE TABLE ` + ident + ` (LIKE messages INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
-			fmt.Sprintf(`WITH moved AS (DELETE FROM messages_default WHERE created_at >= '%s' AND created_at < '%s' RETURNING *)
-				INSERT INTO %s SELECT * FROM moved`, lo, hi, ident),
-			fmt.Sprintf(`ALTER TABLE messages ATTACH PARTITION %s FOR VALUES FROM ('%s') TO ('%s')`, ident, lo, hi),
-		}
-		for _, q := range stmts {
-			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return false, mapPgErr(err, "partition "+name)
-	}
-	return true, nil
+	var created bool
+	err := s.primary.QueryRow(ctx, `SELECT messages_ensure_partition($1::date)`, m.Format(time.DateOnly)).Scan(&created)
+	return created, mapPgErr(err, "partition "+partitionName(m))
 }
 
 // ArchiveMessages moves messages created before cutoff into
@@ -95,39 +69,21 @@ func (s *Store) ArchiveMessages(ctx context.Context, cutoff time.Time, batch int
 	return moved, s.dropPartitionsBefore(ctx, cutoff)
 }
 
+// dropPartitionsBefore drops the emptied monthly partitions that lie wholly before
+// cutoff, through the owner's function (migration 00016).
 func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) error {
-	rows, err := s.primary.Query(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'messages'::regclass AND c.relname LIKE 'messages\_p%'`)
-	if err != nil {
-		return mapPgErr(err, "partitions")
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return mapPgErr(err, "partitions")
-	}
-	for _, n := range names {
-		m, err := time.Parse("200601", strings.TrimPrefix(n, "messages_p"))
-		if err != nil || m.AddDate(0, 1, 0).After(cutoff) {
-			continue
-		}
-		ident := pgx.Identifier{n}.Sanitize()
-		var empty bool
-		if err := s.primary.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+ident+`)`).Scan(&empty); err != nil {
-			return mapPgErr(err, "partition "+n)
-		}
-		if !empty {
-			continue // rows arrived after the move; the next run takes them
-		}
-		if _, err := s.primary.Exec(ctx, `DROP TABLE IF EXISTS `+ident); err != nil {
-			return mapPgErr(err, "drop partition "+n)
-		}
-	}
-	return nil
+	_, err := s.primary.Exec(ctx, `SELECT messages_drop_partitions_before($1)`, cutoff)
+	return mapPgErr(err, "drop partitions")
 }
 
 // RunArchiver keeps partitions ahead of time and archives messages older
-// than retention every interval until ctx ends.
+// than retention every interval until ctx ends. A panicking pass is recovered
+// (see GuardPanics), and the archiver starts again after interval.
 func (s *Store) RunArchiver(ctx context.Context, log *slog.Logger, retention, interval time.Duration) {
+	safe.Restart(ctx, s.panics, "archiver", interval, func() { s.runArchiver(ctx, log, retention, interval) })
+}
+
+func (s *Store) runArchiver(ctx context.Context, log *slog.Logger, retention, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

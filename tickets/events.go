@@ -6,18 +6,33 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/internal/safe"
 )
+
+// EventResync is the event Listen hands out after it reconnected: events may
+// have been missed meanwhile, so listeners re-read what they show (web-chat
+// sessions their conversation, the service its routing weights).
+const EventResync = "events.resync"
 
 // Listen receives ticket events from every instance through PostgreSQL
 // LISTEN/NOTIFY and calls handle for each, until ctx ends. It reconnects
-// after connection loss. onListen (may be nil) runs each time LISTEN is in
-// place, with reconnected true after a loss, when events may have been missed.
+// after connection loss and then hands out an EventResync. onListen (may be
+// nil) runs each time LISTEN is in place, with reconnected true after a loss,
+// when events may have been missed. A panic in handle is recovered (and
+// reported, see GuardPanics); the listener goes on.
 func (s *Store) Listen(ctx context.Context, log *slog.Logger, handle func(context.Context, Event), onListen func(reconnected bool)) {
 	backoff := 100 * time.Millisecond
+	dispatch := func(ev Event) {
+		_ = s.panics.Run("events.dispatch", func() { handle(ctx, ev) })
+	}
 	for first := true; ctx.Err() == nil; first = false {
-		err := s.listenOnce(ctx, handle, func() {
+		err := s.listenOnce(ctx, dispatch, func() {
 			if onListen != nil {
 				onListen(!first)
+			}
+			if !first {
+				dispatch(Event{Type: EventResync})
 			}
 		})
 		if ctx.Err() != nil {
@@ -33,7 +48,7 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger, handle func(contex
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, handle func(context.Context, Event), listening func()) error {
+func (s *Store) listenOnce(ctx context.Context, dispatch func(Event), listening func()) error {
 	conn, err := s.primary.Acquire(ctx)
 	if err != nil {
 		return err
@@ -52,7 +67,7 @@ func (s *Store) listenOnce(ctx context.Context, handle func(context.Context, Eve
 		}
 		var ev Event
 		if json.Unmarshal([]byte(n.Payload), &ev) == nil {
-			handle(ctx, ev)
+			dispatch(ev)
 		}
 	}
 }
@@ -70,6 +85,7 @@ type announcer struct {
 	mu      sync.Mutex
 	queue   []string
 	sending bool
+	guard   *safe.Guard // recovers a panicking send (nil: recovered all the same)
 }
 
 // add queues payload; send delivers a batch (it gets a context of its own,
@@ -100,8 +116,10 @@ func (a *announcer) drain(ctx context.Context, send func(context.Context, []stri
 			return
 		}
 		a.mu.Unlock()
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = send(sctx, batch) // best effort: listeners catch up on the next event
-		cancel()
+		_ = a.guard.Run("events.announce", func() {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			_ = send(sctx, batch) // best effort: listeners catch up on the next event
+		})
 	}
 }

@@ -11,6 +11,11 @@ type Metrics struct {
 	QueueDepth    *prometheus.GaugeVec
 	Routed        *prometheus.CounterVec
 	RouteSeconds  prometheus.Histogram
+	// PresenceLapsed counts agents set offline because their presence lapsed.
+	PresenceLapsed prometheus.Counter
+	// ReconcileFixes counts differences between Redis and PostgreSQL that the
+	// reconciler found and repaired, by kind (reconcile.go).
+	ReconcileFixes *prometheus.CounterVec
 }
 
 // NewMetrics registers the ticket metrics with reg.
@@ -43,5 +48,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.SLAViolations, m.Backlog, m.AtRisk, m.QueueDepth, m.Routed, m.RouteSeconds)
+	m.PresenceLapsed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_agent_presence_lapsed_total",
+		Help: "Agents set offline because no heartbeat (console socket or REST) arrived within the presence TTL.",
+	})
+	m.ReconcileFixes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_routing_reconcile_fixes_total",
+		Help: "Differences between the Redis routing state and PostgreSQL repaired by the reconciler, by kind.",
+	}, []string{"kind"})
+	reg.MustRegister(m.PresenceLapsed, m.ReconcileFixes)
 	return m
 }

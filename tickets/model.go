@@ -110,6 +110,8 @@ type Message struct {
 	Author         string    `json:"author"` // "customer", "bot", "agent:<id>", "system"
 	Text           string    `json:"text"`   // redacted text only
 	CreatedAt      time.Time `json:"created_at"`
+	// Delivery is how an agent's reply to a push channel fares (ticket transcripts only).
+	Delivery *Delivery `json:"delivery,omitempty"`
 }
 
 // Agent is a human agent and their routing capacity.
@@ -121,6 +123,10 @@ type Agent struct {
 	Capacity int         `json:"capacity"`
 	Status   AgentStatus `json:"status"`
 	Load     int         `json:"load"`
+
+	// MaxCapacity is the most an agent may raise their own capacity to; supervisors
+	// set it (0 in a PUT: the capacity given).
+	MaxCapacity int `json:"max_capacity"`
 }
 
 // SkillGroup is a team of agents that serves tickets needing its skills.

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // rebuildLockTTL bounds how long a crashed rebuilder can block the others.
@@ -126,6 +128,9 @@ func (r *RedisRouter) rebuildLocked(ctx context.Context, snap RouterSnapshot) er
 	if err := r.rdb.Set(ctx, r.epoch, r.opts.Now().UnixMilli(), 0).Err(); err != nil {
 		return fmt.Errorf("router rebuild epoch: %w", err)
 	}
+	if err := r.rdb.Del(ctx, r.staleKey()).Err(); err != nil {
+		return fmt.Errorf("router rebuild: %w", err)
+	}
 	r.opts.Logger.InfoContext(ctx, "routing state rebuilt", "prefix", r.opts.Prefix,
 		"agents", len(snap.Agents), "waiting", len(snap.Waiting), "assigned", len(snap.Assigned))
 	return nil
@@ -136,7 +141,7 @@ func (r *RedisRouter) dropState(ctx context.Context) error {
 	if _, err := r.evalOnce(ctx, scriptWipe, nil); err != nil {
 		return err
 	}
-	return r.rdb.Del(ctx, r.epoch, r.tag+"seq", r.lock).Err()
+	return r.rdb.Del(ctx, r.epoch, r.tag+"seq", r.lock, r.staleKey(), r.presenceKey(), r.tag+"lease:presence", r.tag+"lease:reconcile").Err()
 }
 
 // EnsureState builds the routing state from the Snapshot source when Redis
@@ -158,5 +163,25 @@ func (r *RedisRouter) EnsureState(ctx context.Context) error {
 // PostgreSQL may disagree, e.g. after a failed write that followed a routing
 // decision.
 func (r *RedisRouter) Invalidate(ctx context.Context) error {
-	return r.rdb.Del(ctx, r.epoch).Err()
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, r.staleKey(), r.opts.Now().UnixMilli(), 0)
+		p.Del(ctx, r.epoch)
+		return nil
+	})
+	return err
+}
+
+// staleKey marks a state removed on purpose by Invalidate (rebuilding it is routine),
+// as opposed to one Redis lost (a flush or a restart without persistence).
+func (r *RedisRouter) staleKey() string { return r.tag + "stale" }
+
+// logRebuild says why the state is rebuilt: at info level after an Invalidate or when
+// there never was one, as a warning when Redis lost it.
+func (r *RedisRouter) logRebuild(ctx context.Context, op string) {
+	n, err := r.rdb.Exists(ctx, r.staleKey()).Result()
+	if err == nil && n == 1 {
+		r.opts.Logger.InfoContext(ctx, "routing state invalidated by a change; rebuilding it from PostgreSQL", "prefix", r.opts.Prefix, "op", op)
+		return
+	}
+	r.opts.Logger.WarnContext(ctx, "routing state missing; rebuilding", "prefix", r.opts.Prefix, "op", op)
 }

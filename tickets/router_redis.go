@@ -21,6 +21,7 @@ import (
 //
 //	{P}:epoch         exists once state is built; scripts answer NOSTATE without it
 //	{P}:rebuild       short-lived SET NX lock held by the process rebuilding the state
+//	{P}:stale         set by Invalidate until the next rebuild (a routine rebuild, not a loss)
 //	{P}:a:<agent>     hash st, cap, load, groups (comma-joined)
 //	{P}:avail:<group> ZSET of online agents with a free slot, scored by load/cap
 //	{P}:g:<group>     hash load, cap summed over the group's online agents
@@ -28,6 +29,8 @@ import (
 //	{P}:t:<ticket>    hash of a waiting ticket: vip, created, groups, skill matches, priority score
 //	{P}:asg           hash ticket → "agent,group,seq,<breakdown>" (a ticket holds one slot at most)
 //	{P}:seq           event counter returned with every assign/enqueue
+//	{P}:presence      ZSET agent → unix ms until which the agent counts as connected (presence.go)
+//	{P}:lease:<name>  short-lived SET NX lease of the one process running a sweep (presence, reconcile)
 //	{P}:agents, {P}:groups  sets of ids, so a rebuild can delete everything
 //
 // Scripts get {P}:epoch as their only KEYS entry — enough for go-redis to send them to
@@ -43,6 +46,7 @@ var (
 	scriptRelease  = loadRouterScript("release.lua")
 	scriptSetAgent = loadRouterScript("set_agent.lua")
 	scriptClaim    = loadRouterScript("claim.lua")
+	scriptCanClaim = loadRouterScript("claimable.lua")
 	scriptAssignTo = loadRouterScript("assign_to.lua")
 	scriptForget   = loadRouterScript("forget.lua")
 	scriptRead     = loadRouterScript("read.lua")
@@ -71,6 +75,10 @@ type RouterOptions struct {
 	Now          func() time.Time                                  // default time.Now
 	Snapshot     func(ctx context.Context) (RouterSnapshot, error) // rebuild source (PostgreSQL); may be nil
 	Logger       *slog.Logger                                      // default discards
+
+	// ClaimOverflow is how many tickets beyond its capacity an agent may take by an
+	// explicit Claim; automatic routing and pulls never exceed the capacity. 0: none.
+	ClaimOverflow int
 }
 
 // GroupCandidate is a skill group eligible for a ticket and how well it matches (0..1).
@@ -236,12 +244,41 @@ func (r *RedisRouter) Release(ctx context.Context, agentID, ticketID string) ([]
 	return r.many(ctx, "release", scriptRelease, agentID, ticketID)
 }
 
-// Claim lets an agent take a specific waiting ticket. ErrNoCapacity when the agent is
-// full or not online, ErrNotFound when the ticket is not waiting, ErrConflict when it
-// is assigned to someone else, ErrForbidden when the agent is in none of its groups.
-// Claiming a ticket the agent already holds returns that assignment.
+// Claim lets an agent take a specific waiting ticket, even at capacity: up to
+// ClaimOverflow tickets beyond it. ErrNoCapacity when the agent is not online or holds
+// capacity + ClaimOverflow tickets, ErrNotFound when the ticket is not waiting,
+// ErrConflict when it is assigned to someone else, ErrForbidden when the agent is in
+// none of its groups. Claiming a ticket the agent already holds returns that assignment.
 func (r *RedisRouter) Claim(ctx context.Context, agentID, ticketID string) (RouteResult, error) {
-	return r.one(ctx, "claim", scriptClaim, agentID, ticketID)
+	return r.one(ctx, "claim", scriptClaim, agentID, ticketID, max(r.opts.ClaimOverflow, 0))
+}
+
+// Claimable reports for each ticket whether Claim by agentID would succeed now: the
+// ticket waits in one of the agent's groups and the agent is online with room for a
+// claim. Unknown agents and tickets are simply not claimable.
+func (r *RedisRouter) Claimable(ctx context.Context, agentID string, ticketIDs []string) ([]bool, error) {
+	out := make([]bool, len(ticketIDs))
+	if len(ticketIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, 2+len(ticketIDs))
+	args = append(args, agentID, max(r.opts.ClaimOverflow, 0))
+	for _, id := range ticketIDs {
+		args = append(args, id)
+	}
+	res, err := r.eval(ctx, "claimable", scriptCanClaim, args...)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := res.([]any)
+	if !ok || len(v) != len(ticketIDs) {
+		return nil, fmt.Errorf("router claimable: unexpected reply %T", res)
+	}
+	for i, x := range v {
+		n, _ := x.(int64)
+		out[i] = n == 1
+	}
+	return out, nil
 }
 
 // AssignTo assigns a ticket directly to an agent via groupID (empty: the agent's first
@@ -321,7 +358,7 @@ func (r *RedisRouter) many(ctx context.Context, op string, s *redis.Script, args
 func (r *RedisRouter) eval(ctx context.Context, op string, s *redis.Script, args ...any) (any, error) {
 	res, err := r.evalOnce(ctx, s, args)
 	if errors.Is(err, ErrNoState) && r.opts.Snapshot != nil {
-		r.opts.Logger.WarnContext(ctx, "routing state missing; rebuilding", "prefix", r.opts.Prefix, "op", op)
+		r.logRebuild(ctx, op)
 		if rerr := r.recoverState(ctx); rerr != nil {
 			return nil, fmt.Errorf("router %s: %w", op, rerr)
 		}

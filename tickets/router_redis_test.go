@@ -177,6 +177,7 @@ func TestRouterContract(t *testing.T) {
 		{"MultiGroupLoad", testRouteMultiGroupLoad},
 		{"Breakdown", testRouteBreakdown},
 		{"ClaimAssignForget", testRouteClaimAssignForget},
+		{"ClaimOverflow", testRouteClaimOverflow},
 		{"Idempotent", testRouteIdempotent},
 		{"RebuildFromSnapshot", testRouteRebuild},
 		{"NoState", testRouteNoState},

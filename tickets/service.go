@@ -36,6 +36,12 @@ type ServiceOptions struct {
 	Metrics  *Metrics
 	Log      *slog.Logger
 	Now      func() time.Time
+	// PresenceTTL is how long a heartbeat keeps an agent present (default
+	// DefaultPresenceTTL); see presence.go.
+	PresenceTTL time.Duration
+	// ReconcileSettle is how long Reconcile waits before it believes a difference
+	// between Redis and PostgreSQL (default 2s); see reconcile.go.
+	ReconcileSettle time.Duration
 }
 
 // Service is the ticket core used by the agent API and the bot pipeline:
@@ -55,6 +61,9 @@ func NewService(o ServiceOptions) *Service {
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.PresenceTTL <= 0 {
+		o.PresenceTTL = DefaultPresenceTTL
 	}
 	return &Service{ServiceOptions: o, subs: map[int]func(Event){}}
 }
@@ -133,8 +142,8 @@ func (s *Service) redact(ctx context.Context, text string) (string, error) {
 
 // CreateTicket stores a ticket with its first message (redacted), sets its
 // SLA deadlines and routes it. The returned assignment is nil when the
-// ticket waits in a queue. Only a supervisor (or the bot pipeline, which
-// acts as one) may change an existing customer's VIP tier.
+// ticket waits in a queue. Only a supervisor may set a customer's VIP tier
+// or replace an existing customer's email or phone (customerWriteAllowed).
 func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (Ticket, *Assignment, error) {
 	if err := n.normalize(); err != nil {
 		return Ticket{}, nil, err
@@ -182,6 +191,9 @@ func (s *Service) ticketParty(ctx context.Context, actor Actor, n NewTicket) (Cu
 		if n.ConversationID != "" && errors.Is(err, ErrNotFound) {
 			err = fmt.Errorf("conversation_id: %w", err)
 		}
+		return Customer{}, "", in, err
+	}
+	if err := customerWriteAllowed(actor, in.customer, n.Customer); err != nil {
 		return Customer{}, "", in, err
 	}
 	cust := Customer{}

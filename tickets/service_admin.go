@@ -2,12 +2,14 @@ package tickets
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,62}$`)
@@ -22,7 +24,8 @@ func normalizeSkills(skills []string) []string {
 	return out
 }
 
-// PutSkillGroup creates or updates a skill group.
+// PutSkillGroup creates or updates a skill group; the change and its audit event
+// commit together.
 func (s *Service) PutSkillGroup(ctx context.Context, actor string, g SkillGroup) (SkillGroup, error) {
 	if !slugRe.MatchString(g.ID) || strings.Contains(g.ID, ".") {
 		return SkillGroup{}, fmt.Errorf("skill group id %q: lower-case letters, digits, - and _: %w", g.ID, ErrInvalid)
@@ -31,16 +34,19 @@ func (s *Service) PutSkillGroup(ctx context.Context, actor string, g SkillGroup)
 		g.Name = g.ID
 	}
 	g.Skills = normalizeSkills(g.Skills)
-	if err := s.Store.PutSkillGroup(ctx, g); err != nil {
+	err := s.Store.Audited(ctx, AuditRecord{Actor: actor, Action: "skill_group.put", Target: g.ID, Detail: g},
+		func(tx pgx.Tx) error { return putSkillGroup(ctx, tx, g) })
+	if err != nil {
 		return SkillGroup{}, err
 	}
 	// Waiting tickets may now match this group: rebuild the queues.
 	s.invalidateRouting(ctx, "")
-	return g, s.Store.AppendAudit(ctx, nil, actor, "skill_group.put", g.ID, g)
+	return g, nil
 }
 
-// PutAgent creates or updates an agent and tells the router about group
-// and capacity changes.
+// PutAgent creates or updates an agent (audited with the change) and tells the router
+// about group and capacity changes. It returns the agent as it is after the tickets a
+// raised capacity pulled.
 func (s *Service) PutAgent(ctx context.Context, actor string, a Agent) (Agent, error) {
 	if !slugRe.MatchString(a.ID) {
 		return Agent{}, fmt.Errorf("agent id %q: lower-case letters, digits, '.', '-' and '_': %w", a.ID, ErrInvalid)
@@ -48,33 +54,91 @@ func (s *Service) PutAgent(ctx context.Context, actor string, a Agent) (Agent, e
 	if a.Capacity < 0 || a.Capacity > 100 {
 		return Agent{}, fmt.Errorf("agent capacity %d: want 0 to 100: %w", a.Capacity, ErrInvalid)
 	}
+	if a.MaxCapacity != 0 && (a.MaxCapacity < a.Capacity || a.MaxCapacity > 100) {
+		return Agent{}, fmt.Errorf("agent max_capacity %d: want capacity (%d) to 100, or 0 for the capacity: %w", a.MaxCapacity, a.Capacity, ErrInvalid)
+	}
 	if a.Name == "" {
 		a.Name = a.ID
 	}
 	a.Skills = normalizeSkills(a.Skills)
 	a.Groups = normalizeSkills(a.Groups)
-	stored, err := s.Store.PutAgent(ctx, a)
+	rec := AuditRecord{Actor: actor, Action: "agent.put", Target: a.ID, Detail: map[string]any{"groups": a.Groups, "capacity": a.Capacity,
+		"max_capacity": max(a.MaxCapacity, a.Capacity)}}
+	if err := s.Store.Audited(ctx, rec, func(tx pgx.Tx) error { return putAgent(ctx, tx, a) }); err != nil {
+		return Agent{}, err
+	}
+	stored, err := s.Store.GetAgent(ctx, a.ID)
 	if err != nil {
 		return Agent{}, err
 	}
-	if err := s.Store.AppendAudit(ctx, nil, actor, "agent.put", a.ID, map[string]any{"groups": a.Groups, "capacity": a.Capacity}); err != nil {
-		return Agent{}, err
+	if err := s.syncAgent(ctx, stored); err != nil {
+		return stored, err
 	}
-	return stored, s.syncAgent(ctx, stored)
+	return s.Store.GetAgent(ctx, a.ID)
 }
 
-// SetAgentStatus sets an agent's presence and (capacity ≥ 0) capacity;
-// going online pulls waiting tickets into the free slots.
+// SetAgentStatus sets an agent's status and (capacity ≥ 0) capacity as a
+// supervisor: any capacity up to 100, raising the agent's maximum with it.
+// Going online pulls waiting tickets into the free slots; the agent is
+// returned as it is after them. Online or away counts as a heartbeat, so an
+// agent set online without a console or heartbeat goes offline after the
+// presence TTL; offline forgets the presence. It is not audited (the system's
+// own changes); people's changes go through SetAgentStatusBy and SetOwnStatus.
 func (s *Service) SetAgentStatus(ctx context.Context, agentID string, status AgentStatus, capacity int) (Agent, error) {
+	return s.setStatus(ctx, nil, agentID, status, capacity, false)
+}
+
+// SetAgentStatusBy is SetAgentStatus by actor (a supervisor), audited as
+// agent.status in the same transaction as the change.
+func (s *Service) SetAgentStatusBy(ctx context.Context, actor, agentID string, status AgentStatus, capacity int) (Agent, error) {
+	return s.setStatus(ctx, statusAudit(actor, agentID, status, capacity), agentID, status, capacity, false)
+}
+
+// SetOwnStatus is SetAgentStatusBy by the agent: the capacity may go up to the
+// maximum the supervisor set (ErrForbidden above it).
+func (s *Service) SetOwnStatus(ctx context.Context, agentID string, status AgentStatus, capacity int) (Agent, error) {
+	return s.setStatus(ctx, statusAudit(agentID, agentID, status, capacity), agentID, status, capacity, true)
+}
+
+func statusAudit(actor, agentID string, status AgentStatus, capacity int) *AuditRecord {
+	detail := map[string]any{"status": status}
+	if capacity >= 0 {
+		detail["capacity"] = capacity
+	}
+	return &AuditRecord{Actor: actor, Action: "agent.status", Target: agentID, Detail: detail}
+}
+
+func (s *Service) setStatus(ctx context.Context, rec *AuditRecord, agentID string, status AgentStatus, capacity int, byAgent bool) (Agent, error) {
 	if !status.Valid() {
 		return Agent{}, fmt.Errorf("status %q: want online, away or offline: %w", status, ErrInvalid)
 	}
 	if capacity > 100 {
 		return Agent{}, fmt.Errorf("capacity %d: want 0 to 100: %w", capacity, ErrInvalid)
 	}
-	a, err := s.Store.SetAgentStatus(ctx, agentID, status, capacity)
+	// Presence before PostgreSQL: the sweeper reads PostgreSQL first (SweepPresence).
+	if status != AgentOffline {
+		if err := s.KeepPresent(ctx, agentID); err != nil {
+			return Agent{}, err
+		}
+	}
+	write := func(tx pgx.Tx) error { return setAgentStatus(ctx, tx, agentID, status, capacity, byAgent) }
+	var err error
+	if rec == nil {
+		err = pgx.BeginFunc(ctx, s.Store.Pool(), write)
+	} else {
+		err = s.Store.Audited(ctx, *rec, write)
+	}
 	if err != nil {
 		return Agent{}, err
+	}
+	a, err := s.Store.GetAgent(ctx, agentID)
+	if err != nil {
+		return Agent{}, err
+	}
+	if status == AgentOffline {
+		if err := s.Router.DropPresence(ctx, agentID); err != nil {
+			return a, fmt.Errorf("presence of %s: %w", agentID, err)
+		}
 	}
 	if err := s.syncAgent(ctx, a); err != nil {
 		return a, err
@@ -91,29 +155,29 @@ func (s *Service) syncAgent(ctx context.Context, a Agent) error {
 	return nil
 }
 
-// PutSLAPolicy stores a policy; new tickets use it.
+// PutSLAPolicy stores a policy (audited with the change); new tickets use it.
 func (s *Service) PutSLAPolicy(ctx context.Context, actor string, p SLAPolicy) error {
-	if err := s.Store.PutSLAPolicy(ctx, p); err != nil {
-		return err
-	}
-	return s.Store.AppendAudit(ctx, nil, actor, "sla_policy.put", string(p.Priority), p)
+	return s.Store.Audited(ctx, AuditRecord{Actor: actor, Action: "sla_policy.put", Target: string(p.Priority), Detail: p},
+		func(tx pgx.Tx) error { return putSLAPolicy(ctx, tx, p) })
 }
 
-// PutWeights validates, stores and applies routing weights on every
-// instance (through the event channel).
+// PutWeights validates and stores routing weights, audited with the change, and
+// applies them on every instance (through the event channel, sent on commit).
 func (s *Service) PutWeights(ctx context.Context, actor string, w Weights) error {
 	if w.VIP < 0 || w.Skill < 0 || w.Load < 0 || w.Wait < 0 || w.VIP+w.Skill+w.Load+w.Wait <= 0 {
 		return fmt.Errorf("weights must be ≥ 0 with a positive sum: %w", ErrInvalid)
 	}
-	if err := s.Store.PutRoutingWeights(ctx, w); err != nil {
+	err := s.Store.Audited(ctx, AuditRecord{Actor: actor, Action: "routing.weights", Detail: w}, func(tx pgx.Tx) error {
+		if err := putRoutingWeights(ctx, tx, w); err != nil {
+			return err
+		}
+		return notify(ctx, tx, Event{Type: "routing.weights"})
+	})
+	if err != nil {
 		return err
 	}
 	s.Router.SetWeights(w)
-	b, _ := json.Marshal(Event{Type: "routing.weights"})
-	if _, err := s.Store.Pool().Exec(ctx, `SELECT pg_notify($1, $2)`, EventChannel, string(b)); err != nil {
-		return mapPgErr(err, "weights event")
-	}
-	return s.Store.AppendAudit(ctx, nil, actor, "routing.weights", "", w)
+	return nil
 }
 
 // LoadWeights applies the stored weights (if any) to the router.
@@ -128,8 +192,17 @@ func (s *Service) LoadWeights(ctx context.Context) error {
 // Queue is an agent's work list: tickets they hold, then tickets waiting in
 // their groups.
 type Queue struct {
-	Mine    []Ticket `json:"mine"`
-	Waiting []Ticket `json:"waiting"`
+	Mine    []Ticket       `json:"mine"`
+	Waiting []QueuedTicket `json:"waiting"`
+}
+
+// QueuedTicket is a waiting ticket as one agent sees it in their queue.
+type QueuedTicket struct {
+	Ticket
+	// Claimable: a claim by this agent would succeed now (the ticket waits in
+	// one of their groups and they are online with room for a claim, which may
+	// go up to the claim overflow beyond their capacity).
+	Claimable bool `json:"claimable"`
 }
 
 // AgentQueue returns the agent's queue.
@@ -138,7 +211,7 @@ func (s *Service) AgentQueue(ctx context.Context, agentID string) (Queue, error)
 	if err != nil {
 		return Queue{}, err
 	}
-	q := Queue{Mine: []Ticket{}, Waiting: []Ticket{}}
+	q := Queue{Mine: []Ticket{}}
 	if q.Mine, err = s.Store.ActiveTickets(ctx, agentID); err != nil {
 		return Queue{}, err
 	}
@@ -152,44 +225,88 @@ func (s *Service) AgentQueue(ctx context.Context, agentID string) (Queue, error)
 			skills = append(skills, g.Skills...)
 		}
 	}
-	if q.Waiting, err = s.Store.OpenForGroups(ctx, a.Groups, skills, 200); err != nil {
+	open, err := s.Store.OpenForGroups(ctx, a.Groups, skills, 200)
+	if err != nil {
 		return Queue{}, err
 	}
 	pols, err := s.Store.SLAPolicies(ctx)
 	if err != nil {
 		return Queue{}, err
 	}
-	slices.SortStableFunc(q.Waiting, func(x, y Ticket) int {
+	slices.SortStableFunc(open, func(x, y Ticket) int {
 		return queueDeadline(pols, x).Compare(queueDeadline(pols, y))
 	})
+	if q.Waiting, err = s.markClaimable(ctx, agentID, open); err != nil {
+		return Queue{}, err
+	}
 	return q, nil
 }
 
-// GroupQueue is a supervisor's view of one skill group.
+// markClaimable asks the router which of the waiting tickets agentID could claim now.
+func (s *Service) markClaimable(ctx context.Context, agentID string, open []Ticket) ([]QueuedTicket, error) {
+	ids := make([]string, len(open))
+	for i, t := range open {
+		ids[i] = t.ID
+	}
+	claimable, err := s.Router.Claimable(ctx, agentID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]QueuedTicket, len(open))
+	for i, t := range open {
+		out[i] = QueuedTicket{Ticket: t, Claimable: claimable[i]}
+	}
+	return out, nil
+}
+
+// GroupQueue is a supervisor's view of one skill group. Tickets count in
+// the group they are filed under (their best-matching group, or where they
+// were transferred or routed).
 type GroupQueue struct {
-	GroupSLA
+	GroupID string `json:"group_id"`
+	// WaitingTickets are open tickets waiting for an agent.
+	WaitingTickets int `json:"waiting_tickets"`
+	// OldestWaitSeconds is how long the longest-waiting of them has been
+	// queued (since created, reopened or transferred); 0 when none waits.
+	OldestWaitSeconds int64 `json:"oldest_wait_seconds"`
+	// AssignedTickets are held by an agent (assigned, or pending on the customer).
+	AssignedTickets int `json:"assigned_tickets"`
+	// Backlog is every unresolved ticket: waiting plus assigned.
+	Backlog int `json:"backlog"`
+	// AtRisk are unresolved tickets with less than the at-risk fraction of an
+	// SLA window left (not yet breached).
+	AtRisk int `json:"at_risk"`
+	// Load and Capacity sum the slots taken and offered by the group's online agents.
 	Load     int `json:"load"`
 	Capacity int `json:"capacity"`
 }
 
-// Queues returns depth, load and SLA risk for every skill group.
+// Queues returns the queue figures of every skill group.
 func (s *Service) Queues(ctx context.Context, atRiskFraction float64) ([]GroupQueue, error) {
 	groups, err := s.Store.SkillGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stats, err := s.Store.GroupSLAStats(ctx, s.Now(), atRiskFraction)
+	now := s.Now()
+	stats, err := s.Store.GroupSLAStats(ctx, now, atRiskFraction)
+	if err != nil {
+		return nil, err
+	}
+	figs, err := s.Store.queueFigures(ctx)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]GroupQueue, 0, len(groups))
 	for _, g := range groups {
-		q := GroupQueue{GroupSLA: GroupSLA{GroupID: g.ID}}
+		q := GroupQueue{GroupID: g.ID}
 		if i := slices.IndexFunc(stats, func(x GroupSLA) bool { return x.GroupID == g.ID }); i >= 0 {
-			q.GroupSLA = stats[i]
+			q.Backlog, q.AtRisk = stats[i].Backlog, stats[i].AtRisk
 		}
-		if q.Waiting, err = s.Router.QueueDepth(ctx, g.ID); err != nil {
-			return nil, err
+		if f, ok := figs[g.ID]; ok {
+			q.WaitingTickets, q.AssignedTickets = f.waiting, f.assigned
+			if f.waiting > 0 {
+				q.OldestWaitSeconds = max(int64(now.Sub(f.oldestQueued)/time.Second), 0)
+			}
 		}
 		if q.Load, q.Capacity, err = s.Router.GroupLoad(ctx, g.ID); err != nil {
 			return nil, err
@@ -251,7 +368,10 @@ func (s *Service) RunEvents(ctx context.Context, ready func()) {
 
 func (s *Service) handleEvent(ctx context.Context, ev Event) {
 	switch {
-	case ev.Type == "routing.weights":
+	case ev.Type == "ticket.erased":
+		// A person was erased (perhaps by another process): drop the ticket here too.
+		s.forgetTicket(ctx, erasedTicket{ID: ev.TicketID, Assignee: ev.AssigneeID, Status: ev.Status})
+	case ev.Type == "routing.weights" || ev.Type == EventResync:
 		if err := s.LoadWeights(ctx); err != nil {
 			s.Log.Error("reload routing weights", "err", err)
 		}
@@ -263,6 +383,6 @@ func (s *Service) handleEvent(ctx context.Context, ev Event) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, fn := range s.subs {
-		fn(ev)
+		_ = s.Store.panics.Run("events.subscriber", func() { fn(ev) }) // one bad subscriber does not starve the others
 	}
 }

@@ -14,7 +14,10 @@ import (
 // GetTicket reads a ticket cache-aside: Redis first, PostgreSQL on a miss.
 func (s *Service) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if t, ok, err := s.Cache.Get(ctx, id); err == nil && ok {
-		return t, nil
+		if err = s.Store.openCachedName(&t); err == nil {
+			return t, nil
+		}
+		s.Log.Warn("cached ticket's name does not open; reading PostgreSQL", "err", err)
 	} else if err != nil {
 		s.Log.Warn("ticket cache read failed; reading PostgreSQL", "err", err)
 	}
@@ -22,7 +25,10 @@ func (s *Service) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if err != nil {
 		return Ticket{}, err
 	}
-	if _, err := s.Cache.Fill(ctx, t); err != nil {
+	// The cache keeps the customer's name sealed: Redis holds no names in the clear.
+	if sealed, err := s.Store.sealCachedName(t); err != nil {
+		s.Log.Warn("ticket cache fill skipped", "err", err)
+	} else if _, err := s.Cache.Fill(ctx, sealed); err != nil {
 		s.Log.Warn("ticket cache fill failed", "err", err)
 	}
 	return t, nil
@@ -47,6 +53,9 @@ func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDet
 	}
 	msgs, err := s.Store.ListMessages(ctx, t.ConversationID)
 	if err != nil {
+		return TicketDetail{}, err
+	}
+	if err := s.attachDeliveries(ctx, t.ConversationID, msgs); err != nil {
 		return TicketDetail{}, err
 	}
 	as, err := s.Store.Assignments(ctx, t.ID)
@@ -103,12 +112,14 @@ func mayFinish(actor Actor, t *Ticket) error {
 	return fmt.Errorf("ticket %s was not handled by you: %w", t.ID, ErrForbidden)
 }
 
+// mustHold admits supervisors and the ticket's assignee while it is assigned; an agent
+// who is not the assignee is refused whatever the ticket's state.
 func (s *Service) mustHold(actor Actor, t *Ticket) error {
+	if !actor.Supervisor && t.AssigneeID != actor.ID {
+		return fmt.Errorf("ticket %s is not assigned to you: %w", t.ID, ErrForbidden)
+	}
 	if !t.Status.Active() {
 		return fmt.Errorf("ticket %s is %s, not assigned: %w", t.ID, t.Status, ErrConflict)
-	}
-	if !actor.Supervisor && t.AssigneeID != actor.ID {
-		return fmt.Errorf("ticket %s is assigned to someone else: %w", t.ID, ErrForbidden)
 	}
 	return nil
 }
@@ -147,12 +158,20 @@ func (s *Service) Claim(ctx context.Context, actor Actor, id string) (Ticket, er
 		t, _, err = s.apply(ctx, res, "claim")
 		return t, err
 	default:
+		if err := s.canSee(ctx, actor, t); err != nil {
+			return Ticket{}, err
+		}
+		if !t.Status.Active() {
+			return Ticket{}, fmt.Errorf("ticket %s is %s: only open tickets can be claimed: %w", id, t.Status, ErrConflict)
+		}
 		return Ticket{}, fmt.Errorf("ticket %s is %s and assigned to another agent: %w", id, t.Status, ErrConflict)
 	}
 }
 
 // Reply stores an agent's reply (redacted) in the conversation, marks the
-// first response and sets the ticket pending on the customer.
+// first response and sets the ticket pending on the customer. The customer
+// receives the reply as written (QueueReplyTx); staff, logs and the audit log
+// see the redacted text.
 func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Ticket, Message, error) {
 	text = strings.TrimSpace(text)
 	if text == "" || len(text) > maxTextLen || !utf8.ValidString(text) {
@@ -180,8 +199,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		if msg, err = InsertMessageTx(ctx, tx, msg); err != nil {
 			return err
 		}
-		// Delivery to the customer's channel commits with the reply.
-		if err := enqueueOutboundTx(ctx, tx, t.ConversationID, red); err != nil {
+		// Delivery to the customer commits with the reply: the stored text is
+		// redacted, the customer gets what the agent wrote.
+		if err := s.Store.QueueReplyTx(ctx, tx, msg, text); err != nil {
 			return err
 		}
 		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.reply", id, nil)
@@ -309,6 +329,13 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 	if (toGroup == "") == (toAgent == "") {
 		return Ticket{}, nil, fmt.Errorf("transfer needs exactly one of group or agent: %w", ErrInvalid)
 	}
+	// Who may transfer is checked before anything about the target is read (and again
+	// in the update): the target's presence is not for every agent to learn.
+	if cur, err := s.Store.GetTicket(ctx, id); err != nil {
+		return Ticket{}, nil, err
+	} else if err := mayTransfer(actor, &cur); err != nil {
+		return Ticket{}, nil, err
+	}
 	if toAgent != "" {
 		target, err := s.Store.GetAgent(ctx, toAgent)
 		if err != nil {
@@ -325,12 +352,8 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 		return Ticket{}, nil, err
 	}
 	before, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
-		if t.Status != StatusOpen {
-			if err := s.mustHold(actor, t); err != nil {
-				return err
-			}
-		} else if !actor.Supervisor {
-			return fmt.Errorf("ticket %s is not assigned to you: %w", id, ErrForbidden)
+		if err := mayTransfer(actor, t); err != nil {
+			return err
 		}
 		t.Status, t.AssigneeID, t.GroupID, t.ClaimedAt = StatusOpen, "", toGroup, nil
 		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.transfer", id, map[string]any{"group": toGroup, "agent": toAgent})
@@ -350,6 +373,17 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 		s.Log.Warn("transfer to agent failed; routing to the agent's group", "ticket", id, "err", err)
 	}
 	return s.route(ctx, t, []GroupCandidate{{ID: toGroup, SkillMatch: 1}}, "transfer")
+}
+
+// mayTransfer admits supervisors, and the assignee of an assigned ticket.
+func mayTransfer(actor Actor, t *Ticket) error {
+	if !actor.Supervisor && (t.Status == StatusOpen || t.AssigneeID != actor.ID) {
+		return fmt.Errorf("ticket %s is not assigned to you: %w", t.ID, ErrForbidden)
+	}
+	if t.Status != StatusOpen && !t.Status.Active() {
+		return fmt.Errorf("ticket %s is %s, not assigned: %w", t.ID, t.Status, ErrConflict)
+	}
+	return nil
 }
 
 func (s *Service) groupExists(ctx context.Context, id string) error {

@@ -350,8 +350,8 @@ func TestAuthorizationAndOwnership(t *testing.T) {
 		t.Fatalf("ticket on another customer's conversation: %v, want ErrInvalid", err)
 	}
 	// An agent cannot change an existing customer's VIP tier; a supervisor can.
-	if _, _, err := ts.CreateTicket(ctx, Actor{ID: "alice"}, NewTicket{Customer: Customer{PseudonymousID: "c1", VIPTier: 3}}); err != nil {
-		t.Fatal(err)
+	if _, _, err := ts.CreateTicket(ctx, Actor{ID: "alice"}, NewTicket{Customer: Customer{PseudonymousID: "c1", VIPTier: 3}}); !errors.Is(err, ErrForbidden) {
+		t.Fatalf("agent raising a VIP tier: %v, want ErrForbidden", err)
 	}
 	cust := customerByPID(t, ts, "c1")
 	if cust.VIPTier != 0 || cust.DisplayName != "c1" {

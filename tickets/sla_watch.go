@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-cs/switchboard/internal/safe"
 )
 
 // Breach is one SLA breach the watcher marked.
@@ -90,6 +92,7 @@ type SLAWatcher struct {
 	Log            *slog.Logger
 	AtRiskFraction float64
 	Now            func() time.Time
+	Panics         *safe.Guard // recovers a panicking pass (nil: recovered all the same)
 }
 
 // Check runs one pass and returns the breaches it marked and the stats.
@@ -141,8 +144,13 @@ func (w *SLAWatcher) exportQueueDepth(ctx context.Context, stats []GroupSLA) err
 	return nil
 }
 
-// Run checks every interval until ctx ends.
+// Run checks every interval until ctx ends. A panicking pass is recovered,
+// and the watcher starts again after interval.
 func (w *SLAWatcher) Run(ctx context.Context, interval time.Duration) {
+	safe.Restart(ctx, w.Panics, "sla_watch", interval, func() { w.run(ctx, interval) })
+}
+
+func (w *SLAWatcher) run(ctx context.Context, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

@@ -14,8 +14,9 @@ type StaffAccount struct {
 	Subject      string
 	Role         string
 	PasswordHash string
-	// Epoch counts the account's changes; the tokens a sign-in issues carry it and are
-	// refused once it moves on.
+	// Epoch is drawn from one sequence for all accounts at every change (and at
+	// creation); the tokens a sign-in issues carry it and are refused once it moves on.
+	// A deleted and re-created account never gets an epoch back.
 	Epoch int64
 }
 
@@ -25,7 +26,7 @@ func (s *Store) PutStaffAccount(ctx context.Context, a StaffAccount) error {
 		return fmt.Errorf("staff account: subject, role and password hash are required: %w", ErrInvalid)
 	}
 	_, err := s.primary.Exec(ctx, `INSERT INTO staff_accounts (subject, role, password_hash) VALUES ($1, $2, $3)
-		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, epoch = staff_accounts.epoch + 1, updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
+		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, epoch = nextval('staff_account_epoch_seq'), updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
 	return mapPgErr(err, "staff account")
 }
 

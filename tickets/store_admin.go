@@ -7,14 +7,27 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// PutSkillGroup creates or replaces a skill group.
+// dbtx is a pool or a transaction.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// PutSkillGroup creates or replaces a skill group (not audited; see
+// Service.PutSkillGroup).
 func (s *Store) PutSkillGroup(ctx context.Context, g SkillGroup) error {
+	return putSkillGroup(ctx, s.primary, g)
+}
+
+func putSkillGroup(ctx context.Context, q dbtx, g SkillGroup) error {
 	if g.Skills == nil {
 		g.Skills = []string{}
 	}
-	_, err := s.primary.Exec(ctx, `INSERT INTO skill_groups (id, name, skills) VALUES ($1, $2, $3)
+	_, err := q.Exec(ctx, `INSERT INTO skill_groups (id, name, skills) VALUES ($1, $2, $3)
 		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, skills = EXCLUDED.skills`, g.ID, g.Name, g.Skills)
 	return mapPgErr(err, "skill group "+g.ID)
 }
@@ -38,18 +51,26 @@ func collectSkillGroups(rows pgx.Rows, err error) ([]SkillGroup, error) {
 	return out, mapPgErr(err, "skill groups")
 }
 
-const agentCols = `a.id, a.name, a.skills, a.groups, a.capacity, a.status,
+const agentCols = `a.id, a.name, a.skills, a.groups, a.capacity, a.max_capacity, a.status,
 	(SELECT count(*) FROM tickets t WHERE t.assignee = a.id AND t.status IN ('assigned', 'pending'))`
 
 func scanAgent(r pgx.Row) (Agent, error) {
 	var a Agent
-	err := r.Scan(&a.ID, &a.Name, &a.Skills, &a.Groups, &a.Capacity, &a.Status, &a.Load)
+	err := r.Scan(&a.ID, &a.Name, &a.Skills, &a.Groups, &a.Capacity, &a.MaxCapacity, &a.Status, &a.Load)
 	return a, err
 }
 
-// PutAgent creates an agent or updates name, skills, groups and capacity.
-// A new agent starts offline; status changes go through SetAgentStatus.
+// PutAgent creates an agent or updates name, skills, groups, capacity and the
+// maximum capacity (0: the capacity). A new agent starts offline; status changes
+// go through SetAgentStatus.
 func (s *Store) PutAgent(ctx context.Context, a Agent) (Agent, error) {
+	if err := putAgent(ctx, s.primary, a); err != nil {
+		return Agent{}, err
+	}
+	return s.GetAgent(ctx, a.ID)
+}
+
+func putAgent(ctx context.Context, q dbtx, a Agent) error {
 	if a.Skills == nil {
 		a.Skills = []string{}
 	}
@@ -57,21 +78,22 @@ func (s *Store) PutAgent(ctx context.Context, a Agent) (Agent, error) {
 		a.Groups = []string{}
 	}
 	var missing []string
-	err := s.primary.QueryRow(ctx, `SELECT coalesce(array_agg(g), '{}') FROM unnest($1::text[]) g
+	err := q.QueryRow(ctx, `SELECT coalesce(array_agg(g), '{}') FROM unnest($1::text[]) g
 		WHERE g NOT IN (SELECT id FROM skill_groups)`, a.Groups).Scan(&missing)
 	if err != nil {
-		return Agent{}, mapPgErr(err, "agent "+a.ID)
+		return mapPgErr(err, "agent "+a.ID)
 	}
 	if len(missing) > 0 {
-		return Agent{}, fmt.Errorf("agent %s: unknown skill groups %v: %w", a.ID, missing, ErrInvalid)
+		return fmt.Errorf("agent %s: unknown skill groups %v: %w", a.ID, missing, ErrInvalid)
 	}
-	_, err = s.primary.Exec(ctx, `INSERT INTO agents (id, name, skills, groups, capacity) VALUES ($1, $2, $3, $4, $5)
+	if a.MaxCapacity == 0 {
+		a.MaxCapacity = a.Capacity
+	}
+	_, err = q.Exec(ctx, `INSERT INTO agents (id, name, skills, groups, capacity, max_capacity) VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, skills = EXCLUDED.skills, groups = EXCLUDED.groups,
-			capacity = EXCLUDED.capacity, updated_at = now()`, a.ID, a.Name, a.Skills, a.Groups, a.Capacity)
-	if err != nil {
-		return Agent{}, mapPgErr(err, "agent "+a.ID)
-	}
-	return s.GetAgent(ctx, a.ID)
+			capacity = EXCLUDED.capacity, max_capacity = EXCLUDED.max_capacity, updated_at = now()`,
+		a.ID, a.Name, a.Skills, a.Groups, a.Capacity, a.MaxCapacity)
+	return mapPgErr(err, "agent "+a.ID)
 }
 
 // GetAgent loads an agent with its current load.
@@ -90,21 +112,40 @@ func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
 	return out, mapPgErr(err, "agents")
 }
 
-// SetAgentStatus sets presence and, when capacity ≥ 0, capacity.
-func (s *Store) SetAgentStatus(ctx context.Context, id string, status AgentStatus, capacity int) (Agent, error) {
-	tag, err := s.primary.Exec(ctx, `UPDATE agents SET status = $2,
-		capacity = CASE WHEN $3 >= 0 THEN $3 ELSE capacity END, updated_at = now() WHERE id = $1`, id, status, capacity)
-	if err != nil {
-		return Agent{}, mapPgErr(err, "agent "+id)
-	}
-	if tag.RowsAffected() == 0 {
-		return Agent{}, fmt.Errorf("agent %s: %w", id, ErrNotFound)
+// SetAgentStatus sets presence and, when capacity ≥ 0, capacity. A supervisor
+// (byAgent false) may set any capacity, which raises the maximum when above it;
+// the agent (byAgent true) at most the maximum, else ErrForbidden.
+func (s *Store) SetAgentStatus(ctx context.Context, id string, status AgentStatus, capacity int, byAgent bool) (Agent, error) {
+	if err := setAgentStatus(ctx, s.primary, id, status, capacity, byAgent); err != nil {
+		return Agent{}, err
 	}
 	return s.GetAgent(ctx, id)
 }
 
+func setAgentStatus(ctx context.Context, q dbtx, id string, status AgentStatus, capacity int, byAgent bool) error {
+	tag, err := q.Exec(ctx, `UPDATE agents SET status = $2,
+		capacity = CASE WHEN $3 >= 0 THEN $3 ELSE capacity END,
+		max_capacity = greatest(max_capacity, $3), updated_at = now()
+		WHERE id = $1 AND NOT ($4 AND $3 > max_capacity)`, id, status, capacity, byAgent)
+	if err != nil {
+		return mapPgErr(err, "agent "+id)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	var most int
+	if err := q.QueryRow(ctx, `SELECT max_capacity FROM agents WHERE id = $1`, id).Scan(&most); err != nil {
+		return mapPgErr(err, "agent "+id)
+	}
+	return fmt.Errorf("capacity %d is above %d, the most your supervisor allows: %w", capacity, most, ErrForbidden)
+}
+
 // PutSLAPolicy creates or replaces the policy of one priority.
 func (s *Store) PutSLAPolicy(ctx context.Context, p SLAPolicy) error {
+	return putSLAPolicy(ctx, s.primary, p)
+}
+
+func putSLAPolicy(ctx context.Context, q dbtx, p SLAPolicy) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -114,7 +155,7 @@ func (s *Store) PutSLAPolicy(ctx context.Context, p SLAPolicy) error {
 	if p.BusinessDays == nil {
 		p.BusinessDays = []int{}
 	}
-	_, err := s.primary.Exec(ctx, `INSERT INTO sla_policies (priority, first_response_minutes, resolution_minutes,
+	_, err := q.Exec(ctx, `INSERT INTO sla_policies (priority, first_response_minutes, resolution_minutes,
 			timezone, business_days, business_start, business_end)
 		VALUES ($1, $2, $3, $4, $5, nullif($6, '')::time, nullif($7, '')::time)
 		ON CONFLICT (priority) DO UPDATE SET first_response_minutes = EXCLUDED.first_response_minutes,
@@ -211,7 +252,11 @@ func (s *Store) RoutingWeights(ctx context.Context) (w Weights, ok bool, err err
 
 // PutRoutingWeights stores the weights.
 func (s *Store) PutRoutingWeights(ctx context.Context, w Weights) error {
-	_, err := s.primary.Exec(ctx, `INSERT INTO routing_weights (vip, skill, load, wait) VALUES ($1, $2, $3, $4)
+	return putRoutingWeights(ctx, s.primary, w)
+}
+
+func putRoutingWeights(ctx context.Context, q dbtx, w Weights) error {
+	_, err := q.Exec(ctx, `INSERT INTO routing_weights (vip, skill, load, wait) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (id) DO UPDATE SET vip = $1, skill = $2, load = $3, wait = $4, updated_at = now()`,
 		w.VIP, w.Skill, w.Load, w.Wait)
 	return mapPgErr(err, "routing weights")
@@ -242,7 +287,7 @@ func (s *Store) RouterSnapshot(ctx context.Context, waiting func(Ticket) RouterW
 		if snap.Assigned, err = pgx.CollectRows(rows, pgx.RowToStructByPos[RouterAssigned]); err != nil {
 			return err
 		}
-		open, err := queryTickets(ctx, tx, "open tickets", `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
+		open, err := s.queryTickets(ctx, tx, "open tickets", `SELECT `+ticketCols+` FROM tickets WHERE status = 'open' ORDER BY created_at`)
 		for _, t := range open {
 			snap.Waiting = append(snap.Waiting, waiting(t))
 		}

@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,6 +94,8 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 			return InboundResult{}, mapPgErr(err, "inbound message")
 		}
 		switch {
+		case r.foreign:
+			return InboundResult{}, errForeignMessageID(in.Channel)
 		case r.seen != nil:
 			return s.durableDuplicate(ctx, *r.seen)
 		case r.stored != nil:
@@ -102,7 +105,7 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 			return InboundResult{}, fmt.Errorf("conversation %s: %w", in.ConversationID, ErrNotFound)
 		case in.ConversationID != "" && r.customerID != nil && *r.owner != *r.customerID:
 			return InboundResult{}, fmt.Errorf("conversation %s belongs to another customer: %w", in.ConversationID, ErrForbidden)
-		case r.customerID == nil || (w.checkName && r.customerName != in.CustomerName):
+		case r.customerID == nil || (w.checkName && !bytes.Equal(r.customerName, s.nameIndex(in.CustomerName))):
 			// First contact, or a new display name: create or update the
 			// customer, then store the message.
 			if _, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: in.CustomerRef, DisplayName: in.CustomerName}, false); err != nil {
@@ -153,7 +156,8 @@ type inboundWrite struct {
 type inboundOutcome struct {
 	seen, stored      *InboundResult
 	customerID, owner *string
-	customerName      string
+	customerName      []byte // the blind index of the customer's display name
+	foreign           bool   // the message id was used by another customer
 }
 
 // inboundSQL stores a message of a known customer in one statement: the
@@ -163,15 +167,20 @@ type inboundOutcome struct {
 // of a new conversation exists.
 const inboundSQL = `WITH async AS (
 		SELECT set_config('synchronous_commit', 'off', true) WHERE $15::boolean
-	), seen AS (
-		SELECT conversation_id, customer_id, log_id, outcome FROM channel_messages WHERE channel = $1 AND message_id = $2
 	), cust AS (
-		SELECT id, display_name FROM customers WHERE pseudonymous_id = $3
+		SELECT id, display_name_bidx FROM customers WHERE pseudonymous_id = $3
+	), seen AS (
+		-- another customer's message under this id is seen too (nothing is written), but
+		-- none of its data is returned: the caller gets a conflict
+		SELECT coalesce(m.customer_id = c.id, false) AS mine, CASE WHEN m.customer_id = c.id THEN m.conversation_id END AS conversation_id,
+			CASE WHEN m.customer_id = c.id THEN m.customer_id END AS customer_id,
+			CASE WHEN m.customer_id = c.id THEN m.log_id END AS log_id, CASE WHEN m.customer_id = c.id THEN m.outcome END AS outcome
+		FROM channel_messages m LEFT JOIN cust c ON true WHERE m.channel = $1 AND m.message_id = $2
 	), owner AS (
 		SELECT customer_id FROM conversations WHERE id = $4::uuid
 	), ok AS (
 		SELECT cust.id AS customer_id, coalesce($4::uuid, $5::uuid) AS conversation_id FROM cust
-		WHERE NOT EXISTS (SELECT 1 FROM seen) AND (NOT $6::boolean OR cust.display_name = $7::text)
+		WHERE NOT EXISTS (SELECT 1 FROM seen) AND (NOT $6::boolean OR cust.display_name_bidx = $7::bytea)
 			AND ($4::uuid IS NULL OR cust.id = (SELECT customer_id FROM owner))
 	), cm AS (
 		INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts)
@@ -197,8 +206,8 @@ const inboundSQL = `WITH async AS (
 		FROM cm, unnest($12::text[], $13::text[], $14::bytea[]) AS v (placeholder, kind, value_enc)
 		ON CONFLICT DO NOTHING
 	)
-	SELECT (SELECT id FROM cust), (SELECT display_name FROM cust), (SELECT customer_id FROM owner),
-		s.conversation_id, s.customer_id, s.log_id, s.outcome, w.conversation_id, w.customer_id, w.log_id
+	SELECT (SELECT id FROM cust), (SELECT display_name_bidx FROM cust), (SELECT customer_id FROM owner),
+		s.mine, s.conversation_id, s.customer_id, s.log_id, s.outcome, w.conversation_id, w.customer_id, w.log_id
 	FROM (VALUES (1)) AS one LEFT JOIN async ON true LEFT JOIN seen s ON true LEFT JOIN cm w ON true`
 
 func (s *Store) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcome, error) {
@@ -222,19 +231,21 @@ func (s *Store) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcom
 		return inboundOutcome{}, err
 	}
 	var out inboundOutcome
+	var mine *bool
 	var seenConv, seenCust, storedConv, storedCust *string
 	var seenLog, storedLog *int64
 	var outcome []byte
-	var name *string
+	var nameIndex []byte
+	if w.checkName {
+		nameIndex = s.nameIndex(w.CustomerName)
+	}
 	err = s.primary.QueryRow(ctx, inboundSQL, w.Channel, w.ChannelMessageID, w.CustomerRef, conv, w.newConversation,
-		w.checkName, w.CustomerName, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush, nullIfEmpty(w.Thread)).
-		Scan(&out.customerID, &name, &out.owner, &seenConv, &seenCust, &seenLog, &outcome, &storedConv, &storedCust, &storedLog)
+		w.checkName, nameIndex, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush, nullIfEmpty(w.Thread)).
+		Scan(&out.customerID, &out.customerName, &out.owner, &mine, &seenConv, &seenCust, &seenLog, &outcome, &storedConv, &storedCust, &storedLog)
 	if err != nil {
 		return inboundOutcome{}, err
 	}
-	if name != nil {
-		out.customerName = *name
-	}
+	out.foreign = mine != nil && !*mine
 	if seenConv != nil {
 		out.seen = &InboundResult{ConversationID: *seenConv, CustomerID: *seenCust, MessageID: *seenLog, Duplicate: true, Outcome: outcome}
 	}
@@ -267,11 +278,26 @@ func (s *Store) durableDuplicate(ctx context.Context, dup InboundResult) (Inboun
 func (s *Store) seenInbound(ctx context.Context, in Inbound) (InboundResult, error) {
 	res := InboundResult{Duplicate: true}
 	var outcome []byte
-	err := s.primary.QueryRow(ctx, `SELECT conversation_id, customer_id, log_id, outcome FROM channel_messages
-		WHERE channel = $1 AND message_id = $2`, in.Channel, in.ChannelMessageID).
-		Scan(&res.ConversationID, &res.CustomerID, &res.MessageID, &outcome)
+	var sender string
+	err := s.primary.QueryRow(ctx, `SELECT m.conversation_id, m.customer_id, m.log_id, m.outcome, c.pseudonymous_id
+		FROM channel_messages m JOIN customers c ON c.id = m.customer_id
+		WHERE m.channel = $1 AND m.message_id = $2`, in.Channel, in.ChannelMessageID).
+		Scan(&res.ConversationID, &res.CustomerID, &res.MessageID, &outcome, &sender)
+	if err != nil {
+		return InboundResult{}, mapPgErr(err, "channel message")
+	}
+	if sender != in.CustomerRef {
+		return InboundResult{}, errForeignMessageID(in.Channel)
+	}
 	res.Outcome = outcome
-	return res, mapPgErr(err, "channel message")
+	return res, nil
+}
+
+// errForeignMessageID refuses a message whose channel message id another customer's
+// message already has: a duplicate is recognized only from the same customer, and never
+// answered with another customer's outcome or conversation.
+func errForeignMessageID(channel string) error {
+	return fmt.Errorf("message_id is already taken by another sender on channel %s (ids must be unique per channel): %w", channel, ErrConflict)
 }
 
 // SaveOutcome stores what processing a channel message produced (the

@@ -33,7 +33,7 @@ func TestStashedMediaLifecycle(t *testing.T) {
 	if _, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "m1", CustomerRef: "tg:1", Text: "hi\n[voice]"}); err != nil {
 		t.Fatal(err)
 	}
-	p, ok, err := s.ClaimTurn(ctx, time.Minute)
+	p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
 	if err != nil || !ok || p.MessageID == 0 {
 		t.Fatalf("claim: %+v %v %v", p, ok, err)
 	}

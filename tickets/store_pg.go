@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/switchboard-cs/switchboard/internal/safe"
 )
 
 // FieldCrypter encrypts sensitive columns at rest and computes blind indexes
@@ -28,16 +30,28 @@ type Store struct {
 	primary *pgxpool.Pool
 	replica *pgxpool.Pool
 	crypt   FieldCrypter
+	chain   ChainKeys // the audit chain's keys: crypt, when it has them
 	ann     announcer
+	// How long agents' originals are held on pull channels (HoldOriginals).
+	readGrace, retention time.Duration
+	// panics recovers the store's background goroutines (GuardPanics).
+	panics *safe.Guard
 }
 
-// NewStore returns a Store. replica may be nil, then reads use primary.
+// NewStore returns a Store. replica may be nil, then reads use primary. The audit
+// chain is keyed from crypt, which must implement ChainKeys for audit appends.
 func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
 	if replica == nil {
 		replica = primary
 	}
-	return &Store{primary: primary, replica: replica, crypt: crypt}
+	chain, _ := crypt.(ChainKeys)
+	return &Store{primary: primary, replica: replica, crypt: crypt, chain: chain}
 }
+
+// GuardPanics makes the store's background goroutines (the event listener's
+// dispatch, the announcer, the archiver) report recovered panics through g.
+// Call it before the store is used.
+func (s *Store) GuardPanics(g *safe.Guard) { s.panics, s.ann.guard = g, g }
 
 // Pool returns the primary pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.primary }
@@ -55,13 +69,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// mapPgErr turns constraint violations into package sentinels.
+// mapPgErr turns constraint violations, and connection failures (ErrUnavailable), into
+// package sentinels.
 func mapPgErr(err error, what string) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if IsUnavailable(err) && !errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%s: %w: %w", what, ErrUnavailable, err)
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -100,9 +118,11 @@ func (s *Store) openField(kind, id string, enc []byte) (string, error) {
 }
 
 // UpsertCustomer creates the customer with c.PseudonymousID or updates it:
-// a non-empty display name, email or phone replaces the stored one (contact
-// fields are encrypted, bound to the customer id). The VIP tier is set for a
-// new customer, and changed for an existing one only when setTier is true.
+// a non-empty display name replaces the stored one (contact fields are
+// encrypted, bound to the customer id). setTier is a supervisor's write: only
+// it sets the VIP tier (of a new customer too; otherwise a new customer gets
+// tier 0) and replaces a stored email or phone; without it a non-empty email
+// or phone only fills an empty field.
 func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (Customer, error) {
 	if strings.TrimSpace(c.PseudonymousID) == "" {
 		return Customer{}, fmt.Errorf("customer pseudonymous_id is required: %w", ErrInvalid)
@@ -119,8 +139,9 @@ func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (C
 	err := pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
 		// Insert-or-keep first, then lock the row: concurrent first contacts
 		// agree on one id, which the ciphertexts are bound to.
-		_, err := tx.Exec(ctx, `INSERT INTO customers (id, pseudonymous_id, display_name, vip_tier) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (pseudonymous_id) DO NOTHING`, uuid.NewString(), c.PseudonymousID, c.DisplayName, c.VIPTier)
+		_, err := tx.Exec(ctx, `INSERT INTO customers (id, pseudonymous_id, vip_tier)
+			VALUES ($1, $2, CASE WHEN $4 THEN $3::int ELSE 0 END)
+			ON CONFLICT (pseudonymous_id) DO NOTHING`, uuid.NewString(), c.PseudonymousID, c.VIPTier, setTier)
 		if err != nil {
 			return err
 		}
@@ -135,12 +156,19 @@ func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (C
 		if err != nil {
 			return err
 		}
+		nameEnc, nameIdx, err := s.sealName(c.DisplayName, customerNameAAD(id))
+		if err != nil {
+			return err
+		}
 		_, err = tx.Exec(ctx, `UPDATE customers SET
-				display_name = coalesce(nullif($2, ''), display_name),
+				display_name = CASE WHEN $2::bytea IS NULL THEN display_name ELSE '' END,
+				display_name_enc = coalesce($2, display_name_enc), display_name_bidx = coalesce($9, display_name_bidx),
 				vip_tier = CASE WHEN $3 THEN $4 ELSE vip_tier END,
-				email_enc = coalesce($5, email_enc), email_bidx = coalesce($6, email_bidx),
-				phone_enc = coalesce($7, phone_enc), phone_bidx = coalesce($8, phone_bidx)
-			WHERE id = $1`, id, c.DisplayName, setTier, c.VIPTier, emailEnc, emailIdx, phoneEnc, phoneIdx)
+				email_enc = CASE WHEN $3 OR email_enc IS NULL THEN coalesce($5, email_enc) ELSE email_enc END,
+				email_bidx = CASE WHEN $3 OR email_enc IS NULL THEN coalesce($6, email_bidx) ELSE email_bidx END,
+				phone_enc = CASE WHEN $3 OR phone_enc IS NULL THEN coalesce($7, phone_enc) ELSE phone_enc END,
+				phone_bidx = CASE WHEN $3 OR phone_enc IS NULL THEN coalesce($8, phone_bidx) ELSE phone_bidx END
+			WHERE id = $1`, id, nameEnc, setTier, c.VIPTier, emailEnc, emailIdx, phoneEnc, phoneIdx, nameIdx)
 		return err
 	})
 	if err != nil {
@@ -166,15 +194,18 @@ func (s *Store) ConversationOwner(ctx context.Context, conversationID string) (s
 	return owner, mapPgErr(err, "conversation "+conversationID)
 }
 
-const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at`
+const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at, display_name_enc`
 
 func (s *Store) scanCustomer(row pgx.Row) (Customer, error) {
 	var c Customer
-	var emailEnc, phoneEnc []byte
-	if err := row.Scan(&c.ID, &c.PseudonymousID, &c.DisplayName, &c.VIPTier, &emailEnc, &phoneEnc, &c.CreatedAt); err != nil {
+	var emailEnc, phoneEnc, nameEnc []byte
+	if err := row.Scan(&c.ID, &c.PseudonymousID, &c.DisplayName, &c.VIPTier, &emailEnc, &phoneEnc, &c.CreatedAt, &nameEnc); err != nil {
 		return Customer{}, mapPgErr(err, "customer")
 	}
 	var err error
+	if c.DisplayName, err = s.openName(c.DisplayName, nameEnc, customerNameAAD(c.ID)); err != nil {
+		return Customer{}, err
+	}
 	if c.Email, err = s.openField("email", c.ID, emailEnc); err != nil {
 		return Customer{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,19 +27,27 @@ type PendingTurn struct {
 
 // ClaimTurn leases the oldest pending turn for lease (FOR UPDATE SKIP
 // LOCKED, so workers on any number of instances never take the same turn).
-// ok is false when nothing is pending.
-func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn, bool, error) {
+// ok is false when nothing is pending. A turn whose earlier attempts were
+// abandoned maxAbandoned times (their lease ran out without a result: the
+// worker crashed or hung) is not handed out again; GiveUpAbandoned makes it a
+// dead letter.
+func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned int) (PendingTurn, bool, error) {
+	if maxAbandoned <= 0 {
+		maxAbandoned = DefaultMaxAbandoned
+	}
 	var p PendingTurn
 	var logID int64
 	var outcome []byte
 	err := s.primary.QueryRow(ctx, `WITH next AS (
 			SELECT channel, message_id FROM channel_messages
 			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
+				AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
 			ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1
+		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
+			abandoned = abandoned + (attempts > attempts_settled)::int
 		FROM next WHERE cm.channel = next.channel AND cm.message_id = next.message_id
 		RETURNING cm.channel, cm.message_id, cm.conversation_id, cm.customer_id, cm.log_id, cm.attempts, cm.outcome`,
-		lease.Milliseconds()).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome)
+		lease.Milliseconds(), maxAbandoned).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PendingTurn{}, false, nil
 	}
@@ -53,10 +62,10 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration) (PendingTurn
 	if errors.Is(err, pgx.ErrNoRows) {
 		// The turn's message is gone (archived or removed): give up on it
 		// instead of retrying it forever.
-		if ferr := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, err, 1); ferr != nil {
+		if _, ferr := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, err, RetryPolicy{MaxAttempts: 1}); ferr != nil {
 			return PendingTurn{}, false, ferr
 		}
-		return PendingTurn{}, false, mapPgErr(err, "claim turn")
+		return PendingTurn{}, false, fmt.Errorf("turn %s/%s: its message is gone; given up: %w", p.Channel, p.ChannelMessageID, ErrNotFound)
 	}
 	if err != nil {
 		return PendingTurn{}, false, mapPgErr(err, "claim turn") // the lease runs out and the turn is retried
@@ -118,23 +127,38 @@ func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID stri
 	if err != nil {
 		return err
 	}
-	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $4, lease_until = NULL, last_error = NULL
+	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $4, lease_until = NULL, last_error = NULL,
+			attempts_settled = attempts
 		WHERE channel = $1 AND message_id = $2 AND attempts = $3`, channel, channelMessageID, attempt, b)
 	return mapPgErr(err, "complete turn")
 }
 
-// FailTurn puts a turn back with a growing delay, or marks it failed after
-// maxAttempts.
-func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, maxAttempts int) error {
+// FailTurn records a failed attempt: the turn is retried after policy's
+// backoff, or, past its retry window or attempt limit, marked failed (dead
+// is then true). cause's text is stored; it must not carry secrets.
+func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, policy RetryPolicy) (dead bool, err error) {
+	policy = policy.WithDefaults()
+	err = s.primary.QueryRow(ctx, `UPDATE channel_messages SET
+			state = CASE WHEN ($3 > 0 AND attempts >= $3)
+				OR coalesce(retry_since, received_at) + $6 * interval '1 millisecond' <= now() THEN 'failed' ELSE 'pending' END,
+			lease_until = least(now() + $7 * interval '1 millisecond', coalesce(retry_since, received_at) + $6 * interval '1 millisecond'),
+			last_error = $4, attempts_settled = attempts
+		WHERE channel = $1 AND message_id = $2 AND attempts = $5 AND state = 'pending'
+		RETURNING state = 'failed'`, channel, channelMessageID, policy.MaxAttempts, errorText(cause), attempt,
+		policy.For.Milliseconds(), policy.Delay(attempt).Milliseconds()).Scan(&dead)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil // another attempt took the turn over
+	}
+	return dead, mapPgErr(err, "fail turn")
+}
+
+// errorText is what a failed attempt leaves in last_error.
+func errorText(cause error) string {
 	msg := cause.Error()
 	if len(msg) > 500 {
-		msg = msg[:500]
+		msg = strings.ToValidUTF8(msg[:500], "")
 	}
-	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET
-			state = CASE WHEN attempts >= $3 THEN 'failed' ELSE 'pending' END,
-			lease_until = now() + least(attempts * attempts, 300) * interval '1 second', last_error = $4
-		WHERE channel = $1 AND message_id = $2 AND attempts = $5 AND state = 'pending'`, channel, channelMessageID, maxAttempts, msg, attempt)
-	return mapPgErr(err, "fail turn")
+	return msg
 }
 
 // QueueStats counts turns by state.

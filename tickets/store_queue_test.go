@@ -28,7 +28,7 @@ func TestTurnQueueHandsEachTurnToOneWorker(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for {
-				p, ok, err := s.ClaimTurn(ctx, time.Minute)
+				p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
 				if err != nil {
 					t.Error(err)
 					return
@@ -71,25 +71,25 @@ func TestTurnQueueLeasesRetriesAndGivesUp(t *testing.T) {
 	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "a", CustomerRef: "web:1", Text: "hi", Lease: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, _ := s.ClaimTurn(ctx, time.Minute); ok {
+	if _, ok, _ := s.ClaimTurn(ctx, time.Minute, 0); ok {
 		t.Fatal("a leased turn was handed to a worker")
 	}
 	// A worker that crashes leaves a lease that runs out; the turn comes back.
 	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "b", CustomerRef: "web:1", Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	p, ok, err := s.ClaimTurn(ctx, 50*time.Millisecond)
+	p, ok, err := s.ClaimTurn(ctx, 50*time.Millisecond, 0)
 	if err != nil || !ok || p.ChannelMessageID != "b" || p.Attempts != 1 {
 		t.Fatalf("claim: %+v %v %v", p, ok, err)
 	}
 	time.Sleep(80 * time.Millisecond)
-	p, ok, err = s.ClaimTurn(ctx, time.Minute)
+	p, ok, err = s.ClaimTurn(ctx, time.Minute, 0)
 	if err != nil || !ok || p.ChannelMessageID != "b" || p.Attempts != 2 {
 		t.Fatalf("reclaim after the lease ran out: %+v %v %v", p, ok, err)
 	}
 	// Failing twice with maxAttempts 2 gives up.
-	if err := s.FailTurn(ctx, "rest", "b", p.Attempts, errors.New("send failed"), 2); err != nil {
-		t.Fatal(err)
+	if dead, err := s.FailTurn(ctx, "rest", "b", p.Attempts, errors.New("send failed"), RetryPolicy{MaxAttempts: 2}); err != nil || !dead {
+		t.Fatal(dead, err)
 	}
 	var state, lastErr string
 	if err := pool.QueryRow(ctx, `SELECT state, last_error FROM channel_messages WHERE message_id = 'b'`).Scan(&state, &lastErr); err != nil {
@@ -111,9 +111,9 @@ func TestStalledAttemptCannotWriteAfterTakeover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _, _ := s.ClaimTurn(ctx, 30*time.Millisecond)
+	a, _, _ := s.ClaimTurn(ctx, 30*time.Millisecond, 0)
 	time.Sleep(50 * time.Millisecond)
-	b, ok, _ := s.ClaimTurn(ctx, time.Minute)
+	b, ok, _ := s.ClaimTurn(ctx, time.Minute, 0)
 	if !ok || b.Attempts != a.Attempts+1 {
 		t.Fatalf("takeover: %+v %v", b, ok)
 	}
@@ -140,31 +140,33 @@ func TestOutboxKeepsOrderAndFencing(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, text := range []string{"first", "second"} {
-		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return enqueueOutboundTx(ctx, tx, in.ConversationID, text) }); err != nil {
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			return s.QueueReplyTx(ctx, tx, Message{ConversationID: in.ConversationID, Text: text}, text)
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	a, ok, err := s.ClaimOutbound(ctx, time.Minute)
+	a, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
 	if err != nil || !ok || a.Text != "first" {
 		t.Fatalf("first claim %+v %v %v", a, ok, err)
 	}
-	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute); ok {
+	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); ok {
 		t.Fatalf("the second reply %q was claimed while the first was in flight", b.Text)
 	}
-	if err := s.FinishOutbound(ctx, a, nil, 5); err != nil {
+	if _, err := s.FinishOutbound(ctx, a, nil, RetryPolicy{}); err != nil {
 		t.Fatal(err)
 	}
-	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute); !ok || b.Text != "second" {
+	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); !ok || b.Text != "second" {
 		t.Fatalf("after the first was sent: %+v %v", b, ok)
 	}
 	// Fencing: attempt 1 stalls, attempt 2 takes over; attempt 1's failure changes nothing.
-	p1, _, _ := s.ClaimTurn(ctx, 20*time.Millisecond)
+	p1, _, _ := s.ClaimTurn(ctx, 20*time.Millisecond, 0)
 	time.Sleep(40 * time.Millisecond)
-	p2, ok, _ := s.ClaimTurn(ctx, time.Minute)
+	p2, ok, _ := s.ClaimTurn(ctx, time.Minute, 0)
 	if !ok || p2.Attempts != p1.Attempts+1 {
 		t.Fatalf("takeover %+v", p2)
 	}
-	if err := s.FailTurn(ctx, p1.Channel, p1.ChannelMessageID, p1.Attempts, errors.New("stale"), 1); err != nil {
+	if _, err := s.FailTurn(ctx, p1.Channel, p1.ChannelMessageID, p1.Attempts, errors.New("stale"), RetryPolicy{MaxAttempts: 1}); err != nil {
 		t.Fatal(err)
 	}
 	var state string

@@ -32,29 +32,35 @@ type Event struct {
 	Author         string `json:"author,omitempty"`
 }
 
-const ticketCols = `id, customer_id, customer_name, conversation_id, subject, status, priority, skills,
+const ticketCols = `id, customer_id, customer_name, customer_name_enc, conversation_id, subject, status, priority, skills,
 	coalesce(group_id, ''), coalesce(assignee, ''), vip_tier, version, created_at, updated_at,
 	first_response_due, resolution_due, claimed_at, first_response_at, resolved_at, closed_at,
 	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL`
 
-func scanTicket(row pgx.Row) (Ticket, error) {
+// scanTicket reads ticketCols, opening the sealed customer name.
+func (s *Store) scanTicket(row pgx.Row) (Ticket, error) {
 	var t Ticket
-	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &t.ConversationID, &t.Subject, &t.Status,
+	var nameEnc []byte
+	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &nameEnc, &t.ConversationID, &t.Subject, &t.Status,
 		&t.Priority, &t.Skills, &t.GroupID, &t.AssigneeID, &t.VIPTier, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.FirstResponseDue, &t.ResolutionDue, &t.ClaimedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
 		&t.FirstResponseBreached, &t.ResolutionBreached)
+	if err != nil {
+		return t, err
+	}
+	t.CustomerName, err = s.openName(t.CustomerName, nameEnc, ticketNameAAD(t.ID))
 	return t, err
 }
 
 // queryTickets runs a query that selects ticketCols.
-func queryTickets(ctx context.Context, q interface {
+func (s *Store) queryTickets(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, what, sql string, args ...any) ([]Ticket, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, mapPgErr(err, what)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return scanTicket(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Ticket, error) { return s.scanTicket(r) })
 	return out, mapPgErr(err, what)
 }
 
@@ -82,10 +88,11 @@ func nullIfEmpty(s string) any {
 //
 // The audit chain lock is held from the append to the end of the commit,
 // and escalations come in bursts: each one waiting for the one before it to
-// flush the WAL queued them all. So the transaction is one pipelined batch
-// (no client round trip under the lock, and no NOTIFY in it: that waits
-// for the notification queue lock at commit) and commits without waiting
-// for the flush, which releases the lock at once. The announcement right
+// flush the WAL queued them all. So the ticket and the chain lock go in one
+// pipelined batch (no NOTIFY in it: that waits for the notification queue
+// lock at commit); the keyed audit event needs the head the lock protects,
+// so it follows in one more round trip, and the transaction commits without
+// waiting for the flush, which releases the lock at once. The announcement right
 // after is a transaction that commits synchronously: its commit record
 // follows this one in the WAL, so when it returns the ticket and its audit
 // event are flushed too. A crash before that loses only the end of the WAL
@@ -98,22 +105,27 @@ func (s *Store) InsertTicket(ctx context.Context, t Ticket, audit *AuditEntry, d
 	if t.Skills == nil {
 		t.Skills = []string{}
 	}
+	nameEnc, nameIdx, err := s.sealName(t.CustomerName, ticketNameAAD(t.ID))
+	if err != nil {
+		return Ticket{}, err
+	}
 	b := &pgx.Batch{}
 	b.Queue(asyncCommit)
-	b.Queue(`INSERT INTO tickets (id, customer_id, customer_name, conversation_id, subject, status,
-			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)
+	b.Queue(`INSERT INTO tickets (id, customer_id, customer_name_enc, customer_name_bidx, conversation_id, subject, status,
+			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due, queued_at)
+		VALUES ($1, $2, $3, $15, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $12)
 		RETURNING `+ticketCols,
-		t.ID, t.CustomerID, t.CustomerName, t.ConversationID, t.Subject, t.Status, t.Priority, t.Skills,
-		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue)
+		t.ID, t.CustomerID, nameEnc, t.ConversationID, t.Subject, t.Status, t.Priority, t.Skills,
+		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue, nameIdx)
+	var event *AuditEvent
 	if audit != nil {
-		args, err := auditArgs(audit.Actor, audit.Action, t.ID, audit.Detail)
+		e, err := newAuditEvent(audit.Actor, audit.Action, t.ID, audit.Detail)
 		if err != nil {
 			return Ticket{}, err
 		}
-		b.Queue(auditAppendSQL, args...)
+		event = &e
 	}
-	out, err := s.insertTicketBatch(ctx, b, audit != nil)
+	out, err := s.insertTicketBatch(ctx, b, event)
 	if err != nil {
 		return Ticket{}, mapPgErr(err, "ticket")
 	}
@@ -129,20 +141,50 @@ func (s *Store) InsertTicket(ctx context.Context, t Ticket, audit *AuditEntry, d
 	return out, nil
 }
 
-// insertTicketBatch sends InsertTicket's batch: without BEGIN it is one
-// implicit transaction that commits after its last statement, or not at all.
-func (s *Store) insertTicketBatch(ctx context.Context, b *pgx.Batch, audited bool) (Ticket, error) {
-	br := s.primary.SendBatch(ctx, b)
+// insertTicketBatch sends InsertTicket's batch: without audit it is one implicit
+// transaction that commits after its last statement, or not at all. With audit the
+// batch also takes the chain lock and reads the head, then the linked event is
+// inserted and the transaction committed (the chain's HMAC needs the head first).
+func (s *Store) insertTicketBatch(ctx context.Context, b *pgx.Batch, audit *AuditEvent) (Ticket, error) {
+	if audit == nil {
+		br := s.primary.SendBatch(ctx, b)
+		out, err := s.scanTicketBatch(br, nil)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		return out, err
+	}
+	var out Ticket
+	err := pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
+		b.Queue(auditHeadSQL)
+		br := tx.SendBatch(ctx, b)
+		var prev []byte
+		var err error
+		out, err = s.scanTicketBatch(br, &prev)
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = s.linkAudit(audit, prev)
+		}
+		if err == nil {
+			err = insertAudit(ctx, tx, *audit)
+		}
+		return err
+	})
+	return out, err
+}
+
+// scanTicketBatch reads InsertTicket's results: the asynchronous commit, the ticket
+// and, with prev, the audit chain head.
+func (s *Store) scanTicketBatch(br pgx.BatchResults, prev *[]byte) (Ticket, error) {
 	_, err := br.Exec()
 	var out Ticket
 	if err == nil {
-		out, err = scanTicket(br.QueryRow())
+		out, err = s.scanTicket(br.QueryRow())
 	}
-	if err == nil && audited {
-		_, err = br.Exec()
-	}
-	if cerr := br.Close(); err == nil {
-		err = cerr
+	if err == nil && prev != nil {
+		err = br.QueryRow().Scan(prev)
 	}
 	return out, err
 }
@@ -152,7 +194,7 @@ func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if uuid.Validate(id) != nil {
 		return Ticket{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
 	}
-	t, err := scanTicket(s.primary.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`, id))
+	t, err := s.scanTicket(s.primary.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1`, id))
 	return t, mapPgErr(err, "ticket "+id)
 }
 
@@ -168,7 +210,7 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(tx pgx.Tx, 
 		return Ticket{}, Ticket{}, mapPgErr(err, "ticket")
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after commit this is a no-op
-	before, err := scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
+	before, err := s.scanTicket(tx.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE id = $1 FOR UPDATE`, id))
 	if err != nil {
 		return Ticket{}, Ticket{}, mapPgErr(err, "ticket "+id)
 	}
@@ -178,11 +220,12 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(tx pgx.Tx, 
 	}
 	row := tx.QueryRow(ctx, `UPDATE tickets SET status = $2, priority = $3, skills = $4, group_id = $5, assignee = $6,
 			subject = $7, version = version + 1, updated_at = now(), claimed_at = $8, first_response_at = $9,
-			resolved_at = $10, closed_at = $11, first_response_due = $12, resolution_due = $13
+			resolved_at = $10, closed_at = $11, first_response_due = $12, resolution_due = $13,
+			queued_at = CASE WHEN $2 = 'open' AND status <> 'open' THEN now() ELSE queued_at END
 		WHERE id = $1 RETURNING `+ticketCols,
 		id, t.Status, t.Priority, t.Skills, nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.Subject,
 		t.ClaimedAt, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, t.FirstResponseDue, t.ResolutionDue)
-	after, err := scanTicket(row)
+	after, err := s.scanTicket(row)
 	if err != nil {
 		return Ticket{}, Ticket{}, mapPgErr(err, "ticket "+id)
 	}
@@ -235,19 +278,24 @@ type TicketFilter struct {
 	Since, Until time.Time
 	Status       Status
 	AssigneeID   string
-	CustomerName string // case-insensitive prefix
+	CustomerName string // the whole name, any case (names are sealed; see store_names.go)
 	Limit        int
+
+	customerNameIndex []byte // set by ListTickets from CustomerName
 }
 
 // ListTickets serves ticket lists from the read replica.
 func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
+	if f.CustomerName != "" {
+		f.customerNameIndex = s.nameIndex(f.CustomerName)
+	}
 	q, args := listTicketsQuery(f)
-	return queryTickets(ctx, s.replica, "tickets", q, args...)
+	return s.queryTickets(ctx, s.replica, "tickets", q, args...)
 }
 
 // listTicketsQuery builds the list query. Its shapes match the indexes
 // tickets_list_idx (time window + status + assignee) and
-// tickets_customer_name_lower_idx (case-insensitive name prefix).
+// tickets_customer_name_bidx_idx (a whole name, through its blind index).
 func listTicketsQuery(f TicketFilter) (string, []any) {
 	var conds []string
 	var args []any
@@ -268,7 +316,7 @@ func listTicketsQuery(f TicketFilter) (string, []any) {
 		add("assignee = $%d", f.AssigneeID)
 	}
 	if f.CustomerName != "" {
-		add("lower(customer_name) LIKE $%d", likePrefix(strings.ToLower(f.CustomerName)))
+		add("customer_name_bidx = $%d", f.customerNameIndex)
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -280,35 +328,57 @@ func listTicketsQuery(f TicketFilter) (string, []any) {
 	return q + fmt.Sprintf(` ORDER BY created_at DESC LIMIT %d`, f.Limit), args
 }
 
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
-}
-
 const openBacklogQuery = `SELECT ` + ticketCols + ` FROM tickets WHERE status = 'open' ORDER BY created_at LIMIT $1`
 
 // OpenBacklog lists open tickets, oldest first (served by
 // the partial index tickets_open_idx).
 func (s *Store) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
-	return queryTickets(ctx, s.replica, "backlog", openBacklogQuery, limit)
+	return s.queryTickets(ctx, s.replica, "backlog", openBacklogQuery, limit)
 }
 
 // OpenForGroups lists open tickets waiting in any of groups or needing any
 // of skills, oldest first.
 func (s *Store) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
-	return queryTickets(ctx, s.replica, "tickets", `SELECT `+ticketCols+` FROM tickets
+	return s.queryTickets(ctx, s.replica, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE status = 'open' AND (group_id = ANY($1) OR skills && $2) ORDER BY created_at LIMIT $3`, groups, skills, limit)
+}
+
+// groupFigures are the ticket counts of one skill group (Service.Queues).
+type groupFigures struct {
+	waiting, assigned int
+	oldestQueued      time.Time // of the waiting tickets
+}
+
+// queueFigures counts waiting and assigned tickets per group (the group a
+// ticket is filed under) with the oldest queue entry of the waiting ones.
+func (s *Store) queueFigures(ctx context.Context) (map[string]groupFigures, error) {
+	rows, err := s.replica.Query(ctx, `SELECT coalesce(group_id, ''),
+			count(*) FILTER (WHERE status = 'open'),
+			count(*) FILTER (WHERE status IN ('assigned', 'pending')),
+			coalesce(min(coalesce(queued_at, created_at)) FILTER (WHERE status = 'open'), now())
+		FROM tickets WHERE status IN ('open', 'assigned', 'pending') GROUP BY 1`)
+	if err != nil {
+		return nil, mapPgErr(err, "queue figures")
+	}
+	out := map[string]groupFigures{}
+	var g string
+	var f groupFigures
+	_, err = pgx.ForEachRow(rows, []any{&g, &f.waiting, &f.assigned, &f.oldestQueued}, func() error {
+		out[g] = f
+		return nil
+	})
+	return out, mapPgErr(err, "queue figures")
 }
 
 // ActiveTickets lists the tickets an agent holds (assigned or pending).
 func (s *Store) ActiveTickets(ctx context.Context, agentID string) ([]Ticket, error) {
-	return queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets
+	return s.queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE assignee = $1 AND status IN ('assigned', 'pending') ORDER BY created_at`, agentID)
 }
 
 // TicketsByID loads the given tickets (any order).
 func (s *Store) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error) {
-	return queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
+	return s.queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
 }
 
 // BotSpokeSince reports whether the bot wrote in the conversation after since.
@@ -321,7 +391,7 @@ func (s *Store) BotSpokeSince(ctx context.Context, conversationID string, since 
 
 // OpenTicketFor returns the unresolved ticket of a conversation, if any.
 func (s *Store) OpenTicketFor(ctx context.Context, conversationID string) (Ticket, error) {
-	list, err := queryTickets(ctx, s.primary, "ticket", `SELECT `+ticketCols+` FROM tickets
+	list, err := s.queryTickets(ctx, s.primary, "ticket", `SELECT `+ticketCols+` FROM tickets
 		WHERE conversation_id = $1 AND status NOT IN ('resolved', 'closed') ORDER BY created_at DESC LIMIT 1`, conversationID)
 	if err != nil {
 		return Ticket{}, err

@@ -2,13 +2,8 @@ package vision
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"image"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,12 +23,22 @@ type Registry interface {
 	Acquire(name string) (*models.Lease, error)
 }
 
+// MemoryLimiter bounds the memory of decodes running at once (the gateway's media
+// budget): Acquire holds n bytes until release is called, waiting while they are in use
+// by others, and fails when they do not free up in time.
+type MemoryLimiter interface {
+	Acquire(ctx context.Context, n int64) (release func(), err error)
+}
+
 // Options configure a Classifier.
 type Options struct {
 	Model      string // the model's name in the repository
 	Limits     Limits
 	TopK       int // labels kept (default 5)
 	Categories Categories
+	// Memory, when set, holds each image's DecodeCost from before its decode until its
+	// tensor is built.
+	Memory MemoryLimiter
 }
 
 // Classifier labels images with a registry model: decode (with limits), preprocess per
@@ -60,6 +65,11 @@ var (
 	pixPool    = sync.Pool{New: func() any { return new([]byte) }}
 	tensorPool = sync.Pool{New: func() any { return new([]float32) }}
 )
+
+// maxPooledPix is the largest pixel buffer kept for the next photo: larger ones (a model
+// that wants big inputs, a huge JPEG decoded at full size) go back to the collector
+// rather than sitting outside any memory budget.
+const maxPooledPix = 16 << 20
 
 // Result is one image's classification.
 type Result struct {
@@ -90,20 +100,9 @@ func (c *Classifier) Classify(ctx context.Context, data []byte) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	// pixels and tensor come from pools: a photo allocates a megabyte or more, and
-	// fresh memory costs page faults and collections on the request path
-	pix := pixPool.Get().(*[]byte)
-	defer pixPool.Put(pix)
-	img, format, err := decodeFor(data, c.opts.Limits, prep.pre.minShortSide(), *pix)
-	if err != nil {
-		return Result{}, err
-	}
-	if m, ok := img.(*image.RGBA); ok && cap(m.Pix) > cap(*pix) {
-		*pix = m.Pix[:0] // keep the larger buffer for the next photo
-	}
 	buf := tensorPool.Get().(*[]float32)
 	defer tensorPool.Put(buf)
-	tensor, err := prep.pre.AppendTensor((*buf)[:0], img)
+	tensor, b, format, err := c.tensor(ctx, data, prep, (*buf)[:0])
 	if err != nil {
 		return Result{}, err
 	}
@@ -114,9 +113,39 @@ func (c *Classifier) Classify(ctx context.Context, data []byte) (Result, error) 
 		return Result{Model: res.Model, Version: res.Version}, err
 	}
 	labels := c.opts.Categories.Apply(TopK(res.Outputs[m.Outputs[0].Name].Float32, c.opts.TopK, prep.labels))
-	b := img.Bounds()
 	return Result{Labels: labels, Categories: c.opts.Categories.Of(labels), Model: res.Model, Version: res.Version,
 		Format: format, Width: b.Dx(), Height: b.Dy(), Millis: float64(time.Since(start).Microseconds()) / 1000}, nil
+}
+
+// tensor decodes data and appends its input tensor to dst, holding the decode's memory
+// (Options.Memory) until the pixels are no longer needed. It returns the tensor, the
+// image's bounds and format.
+func (c *Classifier) tensor(ctx context.Context, data []byte, prep *preparedVersion, dst []float32) ([]float32, image.Rectangle, string, error) {
+	minShort := prep.pre.minShortSide()
+	if c.opts.Memory != nil {
+		cost, err := DecodeCost(data, c.opts.Limits, minShort)
+		if err != nil {
+			return nil, image.Rectangle{}, "", err
+		}
+		release, err := c.opts.Memory.Acquire(ctx, cost)
+		if err != nil {
+			return nil, image.Rectangle{}, "", err
+		}
+		defer release()
+	}
+	// pixels and tensor come from pools: a photo allocates a megabyte or more, and
+	// fresh memory costs page faults and collections on the request path
+	pix := pixPool.Get().(*[]byte)
+	defer pixPool.Put(pix)
+	img, format, err := decodeFor(ctx, data, c.opts.Limits, minShort, *pix)
+	if err != nil {
+		return nil, image.Rectangle{}, format, err
+	}
+	if m, ok := img.(*image.RGBA); ok && cap(m.Pix) > cap(*pix) && cap(m.Pix) <= maxPooledPix {
+		*pix = m.Pix[:0] // keep the larger buffer for the next photo
+	}
+	tensor, err := prep.pre.AppendTensor(dst, img)
+	return tensor, img.Bounds(), format, err
 }
 
 // preparedVersion is what a version's manifest says about images: its preprocessing
@@ -137,7 +166,7 @@ func (c *Classifier) prepared(m *models.Manifest) (*preparedVersion, error) {
 	}
 	p := &preparedVersion{pre: pre}
 	if m.Labels != "" {
-		if p.labels, err = LoadLabels(m.Path(m.Labels)); err != nil {
+		if p.labels, err = ManifestLabels(m); err != nil {
 			return nil, err
 		}
 	}
@@ -177,12 +206,12 @@ func (e Evaluator) Evaluate(ctx context.Context, m *models.Manifest, infer model
 	}
 	var labels []string
 	if m.Labels != "" {
-		if labels, err = LoadLabels(m.Path(m.Labels)); err != nil {
+		if labels, err = ManifestLabels(m); err != nil {
 			return models.EvalResult{}, err
 		}
 	}
-	setPath := m.Path(m.Eval.Set)
-	rows, err := readEvalSet(setPath)
+	setPath := m.Eval.Set
+	rows, err := readEvalSet(m)
 	if err != nil {
 		return models.EvalResult{}, err
 	}
@@ -194,11 +223,7 @@ func (e Evaluator) Evaluate(ctx context.Context, m *models.Manifest, infer model
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", setPath, err)
 		}
-		imgPath := row[0]
-		if !filepath.IsAbs(imgPath) {
-			imgPath = filepath.Join(filepath.Dir(setPath), imgPath)
-		}
-		data, err := os.ReadFile(imgPath)
+		data, err := m.ReadFile(evalImage(setPath, row[0]), e.Limits.withDefaults().MaxBytes)
 		if err != nil {
 			return res, err
 		}
@@ -225,34 +250,6 @@ func (e Evaluator) Evaluate(ctx context.Context, m *models.Manifest, infer model
 	slices.Sort(lat)
 	res.P99Ms = lat[min(len(lat)-1, int(0.99*float64(len(lat))))]
 	return res, nil
-}
-
-func readEvalSet(path string) ([][]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	r.FieldsPerRecord = 2
-	var rows [][]string
-	for {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if len(rows) == 0 && strings.EqualFold(rec[0], "image") {
-			continue // header
-		}
-		rows = append(rows, rec)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("%s: no rows", path)
-	}
-	return rows, nil
 }
 
 func labelIndex(s string, labels []string) (int, error) {

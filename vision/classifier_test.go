@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
@@ -88,25 +89,28 @@ func TestMobileNetThroughRegistryAndStage(t *testing.T) {
 	}
 }
 
-// TestEvalSetGatesAVersion gives MobileNet an evaluation set of the shared photos: with
-// a reachable accuracy threshold the version serves; a stand-in that always answers
-// "tench" fails the same set and is refused, so the previous version keeps serving.
+// TestEvalSetGatesAVersion gives MobileNet an evaluation set of the shared photos, pushed
+// with the version (the set's photos are copied with it): with a reachable accuracy
+// threshold the version serves; a stand-in that always answers "tench" fails the same
+// set and is refused, so the previous version keeps serving.
 func TestEvalSetGatesAVersion(t *testing.T) {
+	ctx := context.Background()
 	repo := t.TempDir()
-	set := filepath.Join(t.TempDir(), "eval.csv")
-	rows := "image,label\n"
-	for photo, label := range map[string]string{"images_wonnx/bald_eagle.jpeg": "22", "images_wonnx/pelican.jpeg": "pelican",
-		"images_skimage/coffee.png": "espresso", "images_skimage/camera.png": "872"} {
-		rows += visiontest.Photo(t, photo) + "," + label + "\n"
+	const eval = "eval: {set: eval/eval.csv, min_accuracy: 0.75, max_p99_ms: 5000}\n"
+	src := visiontest.MobileNet(t, t.TempDir(), "imagenet", 1, eval)
+	writeEvalSet(t, src)
+	r := registry(t, repo)
+	if p, err := r.Push(ctx, "imagenet", filepath.Join(src, models.ModelFile), filepath.Join(src, models.ManifestFile), nil); err != nil || p.Version != "1" {
+		t.Fatalf("push: %+v %v", p, err)
 	}
-	os.WriteFile(set, []byte(rows), 0o644)
-	eval := fmt.Sprintf("eval: {set: %s, min_accuracy: 0.75, max_p99_ms: 5000}\n", set)
-	visiontest.MobileNet(t, repo, "imagenet", 1, eval)
 	dir := visiontest.Constant(t, repo, "imagenet", 2, 0)
+	writeEvalSet(t, dir)
 	f, _ := os.OpenFile(filepath.Join(dir, models.ManifestFile), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(eval)
 	f.Close()
-	r := registry(t, repo)
+	if err := r.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
 	list := r.List()
 	if len(list) != 1 || len(list[0].Versions) != 2 {
 		t.Fatalf("list %+v", list)
@@ -119,6 +123,30 @@ func TestEvalSetGatesAVersion(t *testing.T) {
 		t.Errorf("version 2 (always tench) served: %+v", v2)
 	}
 	t.Logf("v1 eval %+v; v2 refused: %s", *v1.Eval, v2.Error)
+}
+
+// writeEvalSet writes dir/eval/eval.csv over copies of four shared photos in dir/eval/photos.
+func writeEvalSet(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "eval", "photos"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rows := "image,label\n"
+	for photo, label := range map[string]string{"images_wonnx/bald_eagle.jpeg": "22", "images_wonnx/pelican.jpeg": "pelican",
+		"images_skimage/coffee.png": "espresso", "images_skimage/camera.png": "872"} {
+		data, err := os.ReadFile(visiontest.Photo(t, photo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := "photos/" + filepath.Base(photo)
+		if err := os.WriteFile(filepath.Join(dir, "eval", name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rows += name + "," + label + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "eval", "eval.csv"), []byte(rows), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDecodeForScalesJPEGsWithTurboJPEG: with libjpeg-turbo a 1-megapixel JPEG is decoded
@@ -193,5 +221,49 @@ func TestOpaqueRGBAFastPathMatchesGeneralPath(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// memoryLog is a MemoryLimiter that records what is held and refuses beyond budget.
+type memoryLog struct {
+	budget, held, peak int64
+	asked              []int64
+}
+
+func (m *memoryLog) Acquire(_ context.Context, n int64) (func(), error) {
+	m.asked = append(m.asked, n)
+	if m.held+n > m.budget {
+		return nil, fmt.Errorf("no memory for %d bytes", n)
+	}
+	m.held += n
+	m.peak = max(m.peak, m.held)
+	return func() { m.held -= n }, nil
+}
+
+// TestClassifyHoldsTheDecodeCost: with Options.Memory, a photo's decode cost is held
+// while it is decoded and released once its tensor is made; a photo that gets no memory
+// is not decoded.
+func TestClassifyHoldsTheDecodeCost(t *testing.T) {
+	repo := t.TempDir()
+	visiontest.MobileNet(t, repo, "imagenet", 1, "")
+	mem := &memoryLog{budget: 64 << 20}
+	clf := vision.NewClassifier(registry(t, repo), vision.Options{Model: "imagenet", TopK: 1, Memory: mem})
+	data, err := os.ReadFile(visiontest.Photo(t, "images_skimage/chelsea.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := vision.DecodeCost(data, vision.DefaultLimits(), 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clf.Classify(context.Background(), data); err != nil {
+		t.Fatal(err)
+	}
+	if len(mem.asked) != 1 || mem.asked[0] != want || mem.held != 0 {
+		t.Fatalf("asked %v (want [%d]), %d still held", mem.asked, want, mem.held)
+	}
+	mem.budget = want - 1
+	if _, err := clf.Classify(context.Background(), data); err == nil || !strings.Contains(err.Error(), "no memory") {
+		t.Fatalf("a photo without memory for its decode: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package vision
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -9,6 +10,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
 
 	"golang.org/x/image/webp"
 )
@@ -28,14 +30,15 @@ type Limits struct {
 	MaxPixels int64 // width × height as declared in the header
 }
 
-// Default limits: 20 MiB of encoded data and 40 megapixels (a 40 Mpx image decodes to at
-// most 160 MB of RGBA, or 60 MB of 4:2:0 YCbCr for a JPEG).
+// Default limits: 20 MiB of encoded data and 24 megapixels, above any phone camera's
+// default output (12–16 Mpx) and 4K screenshots. A 24 Mpx PNG decodes to 96 MB of RGBA
+// (192 MB at 16 bits per channel); DecodeCost says how much a given file takes.
 const (
 	DefaultMaxBytes  = 20 << 20
-	DefaultMaxPixels = 40_000_000
+	DefaultMaxPixels = 24_000_000
 )
 
-// DefaultLimits returns 20 MiB and 40 megapixels.
+// DefaultLimits returns 20 MiB and 24 megapixels.
 func DefaultLimits() Limits {
 	return Limits{MaxBytes: DefaultMaxBytes, MaxPixels: DefaultMaxPixels}
 }
@@ -57,26 +60,26 @@ type format struct {
 	name   string
 	magic  func([]byte) bool
 	config func(*bytes.Reader) (image.Config, error)
-	decode func(*bytes.Reader) (image.Image, error)
+	decode func(io.Reader) (image.Image, error)
 }
 
 var formats = []format{
 	{"jpeg", func(b []byte) bool { return bytes.HasPrefix(b, []byte("\xff\xd8")) },
 		func(r *bytes.Reader) (image.Config, error) { return jpeg.DecodeConfig(r) },
-		func(r *bytes.Reader) (image.Image, error) { return jpeg.Decode(r) }},
+		func(r io.Reader) (image.Image, error) { return jpeg.Decode(r) }},
 	{"png", func(b []byte) bool { return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) },
 		func(r *bytes.Reader) (image.Config, error) { return png.DecodeConfig(r) },
-		func(r *bytes.Reader) (image.Image, error) { return png.Decode(r) }},
+		func(r io.Reader) (image.Image, error) { return png.Decode(r) }},
 	{"gif", func(b []byte) bool {
 		return bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a"))
 	},
 		func(r *bytes.Reader) (image.Config, error) { return gif.DecodeConfig(r) },
-		func(r *bytes.Reader) (image.Image, error) { return gif.Decode(r) }}, // first frame only
+		func(r io.Reader) (image.Image, error) { return gif.Decode(r) }}, // first frame only
 	{"webp", func(b []byte) bool {
 		return len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP"
 	},
 		func(r *bytes.Reader) (image.Config, error) { return webp.DecodeConfig(r) },
-		func(r *bytes.Reader) (image.Image, error) { return webp.Decode(r) }},
+		func(r io.Reader) (image.Image, error) { return webp.Decode(r) }},
 }
 
 // Decode decodes a JPEG, PNG, WebP or GIF (its first frame) and returns the image and
@@ -86,6 +89,12 @@ var formats = []format{
 // ErrImage. A lossy WebP comes back as *LimitedYCbCr, so its colours are right. A JPEG's EXIF orientation (1–8, mirrored ones included) is applied: for
 // orientations other than 1 the result is an *Oriented view of the decoded pixels.
 func Decode(data []byte, lim Limits) (image.Image, string, error) {
+	return DecodeContext(context.Background(), data, lim)
+}
+
+// DecodeContext is Decode that gives up with ctx's error once ctx ends: the decoder's
+// reads fail, so a stage timeout stops a slow decode within one read of the input.
+func DecodeContext(ctx context.Context, data []byte, lim Limits) (image.Image, string, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
@@ -104,7 +113,7 @@ func Decode(data []byte, lim Limits) (image.Image, string, error) {
 	if px := int64(cfg.Width) * int64(cfg.Height); px > lim.MaxPixels {
 		return nil, f.name, fmt.Errorf("%w: %d×%d = %d pixels, limit %d", ErrTooLarge, cfg.Width, cfg.Height, px, lim.MaxPixels)
 	}
-	img, err := decodeSafely(f, data)
+	img, err := decodeSafely(ctx, f, data)
 	if err != nil {
 		return nil, f.name, err
 	}
@@ -141,13 +150,20 @@ func sniff(data []byte) (format, bool) {
 
 // decodeSafely runs the decoder, turning a panic on hostile input into ErrImage: the
 // bytes come from customers, and one bad photo must not take the process down.
-func decodeSafely(f format, data []byte) (img image.Image, err error) {
+func decodeSafely(ctx context.Context, f format, data []byte) (img image.Image, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			img, err = nil, fmt.Errorf("%w: %s decoder panicked: %v", ErrImage, f.name, r)
 		}
 	}()
-	img, err = f.decode(bytes.NewReader(data))
+	var r io.Reader = bytes.NewReader(data)
+	if done := ctx.Done(); done != nil {
+		r = &ctxReader{done: done, ctx: ctx, r: r}
+	}
+	img, err = f.decode(r)
+	if cerr := ctx.Err(); err != nil && cerr != nil {
+		return nil, fmt.Errorf("%s decode stopped: %w", f.name, cerr)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrImage, f.name, err)
 	}
@@ -155,6 +171,22 @@ func decodeSafely(f format, data []byte) (img image.Image, err error) {
 		return nil, fmt.Errorf("%w: %s: empty image", ErrImage, f.name)
 	}
 	return img, nil
+}
+
+// ctxReader fails its reads once ctx is done.
+type ctxReader struct {
+	done <-chan struct{}
+	ctx  context.Context
+	r    io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	select {
+	case <-c.done:
+		return 0, c.ctx.Err()
+	default:
+	}
+	return c.r.Read(p)
 }
 
 // Oriented is a view of Src as EXIF Orientation says it is to be displayed. Orientation

@@ -2,6 +2,7 @@ package vision
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -13,12 +14,13 @@ import (
 // everything else, or a JPEG libjpeg-turbo rejects, goes through Decode. Limits apply as
 // for Decode.
 func DecodeFor(data []byte, lim Limits, minShort int) (image.Image, string, error) {
-	return decodeFor(data, lim, minShort, nil)
+	return decodeFor(context.Background(), data, lim, minShort, nil)
 }
 
 // decodeFor is DecodeFor that lets libjpeg-turbo decode into buf (the classifier's
-// pooled buffers); the image is only valid as long as buf is.
-func decodeFor(data []byte, lim Limits, minShort int, buf []byte) (image.Image, string, error) {
+// pooled buffers); the image is only valid as long as buf is. A decode in Go stops once
+// ctx ends (libjpeg-turbo's is one short cgo call).
+func decodeFor(ctx context.Context, data []byte, lim Limits, minShort int, buf []byte) (image.Image, string, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, "", fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(data), lim.MaxBytes)
@@ -36,7 +38,7 @@ func decodeFor(data []byte, lim Limits, minShort int, buf []byte) (image.Image, 
 		}
 		// image/jpeg gives the authoritative answer on what libjpeg-turbo refused
 	}
-	return Decode(data, lim)
+	return DecodeContext(ctx, data, lim)
 }
 
 // minShortSide is the smallest short side an image may be decoded at for p without

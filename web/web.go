@@ -15,6 +15,10 @@ import (
 //go:embed static
 var static embed.FS
 
+// pagePolicy is the Content-Security-Policy of every page and file except widget.js.
+const pagePolicy = "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; " +
+	"style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+
 // Handler serves the pages; mount it at /ui/.
 func Handler() http.Handler {
 	sub, err := fs.Sub(static, "static")
@@ -24,10 +28,12 @@ func Handler() http.Handler {
 	files := http.StripPrefix("/ui/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		// The pages load only their own scripts and talk only to this server; the
-		// widget script itself is loaded by other sites.
+		// The pages load only their own scripts and talk only to this server ('self'
+		// covers its ws:// and wss:// too). The widget script is loaded by other sites,
+		// whose own policy governs it; it connects back here, which CORS and the
+		// WebSocket origin check (http.allowed_origins) allow.
 		if !strings.HasSuffix(r.URL.Path, "widget.js") {
-			h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+			h.Set("Content-Security-Policy", pagePolicy)
 		}
 		h.Set("Cache-Control", "no-cache")
 		files.ServeHTTP(w, r)

@@ -2,12 +2,17 @@ package web
 
 import (
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func get(t *testing.T, h http.Handler, path string) *http.Response {
@@ -73,6 +78,119 @@ func TestPagesReferenceOnlyEmbeddedFiles(t *testing.T) {
 			if r := get(t, h, u); r.StatusCode != 200 {
 				t.Errorf("%s loads %s: %d", page, u, r.StatusCode)
 			}
+		}
+	}
+}
+
+// TestPagesConnectOnlyToThisServer: the pages' connect-src is 'self' alone (their
+// WebSockets go to the same origin); any ws: or wss: host was allowed before.
+func TestPagesConnectOnlyToThisServer(t *testing.T) {
+	for _, page := range []string{"/ui/console/", "/ui/supervisor/", "/ui/chat.html"} {
+		csp := get(t, Handler(), page).Header.Get("Content-Security-Policy")
+		var connect []string
+		for _, d := range strings.Split(csp, ";") {
+			if f := strings.Fields(d); len(f) > 0 && f[0] == "connect-src" {
+				connect = f[1:]
+			}
+		}
+		if len(connect) != 1 || connect[0] != "'self'" {
+			t.Errorf("%s: connect-src %v in %q, want only 'self'", page, connect, csp)
+		}
+	}
+}
+
+// scripts returns every JavaScript file of the pages, by path.
+func scripts(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := fs.WalkDir(static, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".js") {
+			return err
+		}
+		b, err := static.ReadFile(p)
+		out[p] = string(b)
+		return err
+	})
+	if err != nil || len(out) == 0 {
+		t.Fatalf("reading the scripts: %v (%d)", err, len(out))
+	}
+	return out
+}
+
+// TestPagesUseNoNativeDialogs: errors show inline and questions in a <dialog>; alert(),
+// confirm() and prompt() block the page, cannot be styled or translated, and used to
+// show internal error text.
+func TestPagesUseNoNativeDialogs(t *testing.T) {
+	native := regexp.MustCompile(`\b(alert|confirm|prompt)\s*\(`)
+	for p, src := range scripts(t) {
+		for i, line := range strings.Split(src, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "//") {
+				continue // a comment may say so
+			}
+			if m := native.FindString(line); m != "" {
+				t.Errorf("%s:%d calls %s…): %s", p, i+1, m, strings.TrimSpace(line))
+			}
+		}
+	}
+}
+
+// stringTable returns the keys of the object literal that follows name+": {" in src (the
+// English or Chinese strings of a page), or nil when there is none.
+func stringTable(src, name string) []string {
+	start := strings.Index(src, name+": {")
+	if start < 0 {
+		return nil
+	}
+	var keys []string
+	depth, quote, key := 0, rune(0), strings.Builder{}
+	for _, r := range src[start+len(name)+2:] {
+		switch {
+		case quote != 0: // inside a string: nothing counts until it ends
+			if r == quote {
+				quote = 0
+			}
+			continue
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_':
+			key.WriteRune(r)
+			continue
+		case r == '"' || r == '\'' || r == '`':
+			quote = r
+		case r == '{':
+			depth++
+		case r == '}':
+			if depth--; depth == 0 {
+				slices.Sort(keys)
+				return keys
+			}
+		case r == ':' && depth == 1 && key.Len() > 0:
+			keys = append(keys, key.String())
+		}
+		key.Reset()
+	}
+	return nil
+}
+
+// TestStringTablesSayEverythingInBothLanguages: every string of a page (and of the shared
+// words: ticket states, priorities, presence) exists in English and in Chinese.
+func TestStringTablesSayEverythingInBothLanguages(t *testing.T) {
+	tables := 0
+	for p, src := range scripts(t) {
+		en, zh := stringTable(src, "en"), stringTable(src, "zh")
+		if en == nil && zh == nil {
+			continue
+		}
+		tables++
+		if diff := cmp.Diff(en, zh); diff != "" {
+			t.Errorf("%s: English and Chinese strings differ (-en +zh):\n%s", p, diff)
+		}
+	}
+	if tables < 4 { // console, supervisor, widget, lib
+		t.Errorf("found %d string tables, want 4", tables)
+	}
+	words := stringTable(scripts(t)["static/lib/api.js"], "en")
+	for _, w := range []string{"open", "assigned", "pending", "resolved", "closed", "low", "normal", "high", "urgent", "online", "away", "offline"} {
+		if !slices.Contains(words, w) {
+			t.Errorf("lib/api.js has no word for %q", w)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -9,7 +10,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -35,16 +38,28 @@ type app struct {
 	replica  *pgxpool.Pool
 	rdb      redis.UniversalClient
 	store    *tickets.Store
+	ring     *fieldcrypt.KeyRing
+	audit    *tickets.Anchorer
 	router   *tickets.RedisRouter
 	svc      *tickets.Service
 	metrics  *tickets.Metrics
+	// use, claim, attach: how this process shares the data directory (instance.go).
+	use            dataUse
+	claim          *embedded.Claim   // held by this process (nil: attached, or none needed)
+	attach         embedded.Instance // the running serve whose PostgreSQL this command uses
+	stopSupervisor func()            // ends the supervision of the embedded PostgreSQL
 }
 
 // openData starts (embedded) or connects to PostgreSQL and Redis and runs
-// migrations.
-func openData(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	a := &app{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+// migrations. use says who asks: serve, or a CLI command (which uses a running serve's
+// embedded PostgreSQL rather than starting its own; see dataUse).
+func openData(ctx context.Context, cfg config.Config, log *slog.Logger, use dataUse) (*app, error) {
+	a := &app{cfg: cfg, log: log, registry: prometheus.NewRegistry(), use: use}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := a.useDataDir(ctx, use); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	if err := a.openPostgres(ctx); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -57,10 +72,9 @@ func openData(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, e
 }
 
 func (a *app) openPostgres(ctx context.Context) error {
-	dsn := a.cfg.Postgres.DSN
+	dsn, ownerDSN := a.cfg.Postgres.DSN, a.cfg.Postgres.OwnerDSN
 	if dsn == "" {
-		a.log.Info("no postgres.dsn configured; starting the embedded PostgreSQL", "dir", a.cfg.PGEmbeddedDir())
-		pg, err := embedded.StartPostgres(ctx, embedded.PostgresOptions{DataDir: a.cfg.PGEmbeddedDir(), Logger: a.log})
+		pg, err := a.embeddedPostgres(ctx)
 		if err != nil {
 			return fmt.Errorf("embedded postgres: %w", err)
 		}
@@ -68,31 +82,70 @@ func (a *app) openPostgres(ctx context.Context) error {
 		if err := pg.CreateDatabase(ctx, "switchboard"); err != nil {
 			return err
 		}
-		dsn = pg.DSN("switchboard")
+		// The application connects as a role that owns nothing; the superuser migrates.
+		dsn, ownerDSN = pg.AppDSN("switchboard"), pg.DSN("switchboard")
 	}
 	var err error
-	if a.primary, err = newPool(ctx, dsn, a.cfg.Postgres.MaxConns); err != nil {
+	if a.primary, err = newPool(ctx, dsn, a.cfg.Postgres); err != nil {
 		return fmt.Errorf("postgres: %w", err)
 	}
 	if a.cfg.Postgres.ReplicaDSN != "" {
-		if a.replica, err = newPool(ctx, a.cfg.Postgres.ReplicaDSN, a.cfg.Postgres.MaxConns); err != nil {
+		if a.replica, err = newPool(ctx, a.cfg.Postgres.ReplicaDSN, a.cfg.Postgres); err != nil {
 			return fmt.Errorf("postgres replica: %w", err)
 		}
 	}
-	v, err := tickets.Migrate(ctx, a.primary)
+	return a.migrate(ctx, dsn, ownerDSN)
+}
+
+// migrate brings the schema up to date as the tables' owner (ownerDSN; empty: the
+// application's own DSN) over a pool of its own without statement_timeout (a migration
+// may take long; lock_timeout still applies so it cannot queue everyone else behind a
+// lock it waits for), and grants the application's role what it needs. An application
+// that could alter or truncate the audit table gets a warning.
+func (a *app) migrate(ctx context.Context, dsn, ownerDSN string) error {
+	pc := a.cfg.Postgres
+	pc.StatementTimeout, pc.MaxConns = 0, 2
+	migrator, err := newPool(ctx, cmp.Or(ownerDSN, dsn), pc)
+	if err != nil {
+		return fmt.Errorf("postgres (owner, for migrations): %w", err)
+	}
+	defer migrator.Close()
+	v, err := tickets.Migrate(ctx, migrator)
 	if err != nil {
 		return err
 	}
+	if ownerDSN != "" && ownerDSN != dsn {
+		role, err := tickets.CurrentRole(ctx, a.primary)
+		if err != nil {
+			return err
+		}
+		if err := tickets.GrantApp(ctx, migrator, role); err != nil {
+			return err
+		}
+	}
 	a.log.Info("database schema ready", "version", v)
+	if owns, err := tickets.OwnsAudit(ctx, a.primary); err == nil && owns {
+		a.log.Warn("the application connects to PostgreSQL as the owner of the audit table (or a superuser), so it could " +
+			"alter, truncate or switch off the guards of the audit log; set postgres.owner_dsn for migrations and give " +
+			"postgres.dsn a role that owns nothing (see docs/configuration.md)")
+	}
 	return nil
 }
 
-func newPool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
+// newPool opens a pool on dsn with postgres.max_conns and, on every connection,
+// postgres.statement_timeout and postgres.lock_timeout (unless the DSN sets them).
+func newPool(ctx context.Context, dsn string, c config.PostgresConfig) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, err
 	}
-	pc.MaxConns = maxConns
+	pc.MaxConns = c.MaxConns
+	params := pc.ConnConfig.RuntimeParams
+	for name, d := range map[string]time.Duration{"statement_timeout": c.StatementTimeout, "lock_timeout": c.LockTimeout} {
+		if _, set := params[name]; !set && d > 0 {
+			params[name] = strconv.FormatInt(max(d.Milliseconds(), 1), 10) // milliseconds
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, err
@@ -134,20 +187,23 @@ func newRedisClient(rc config.RedisConfig) redis.UniversalClient {
 
 // openTickets builds the ticket core on top of the data layer.
 func (a *app) openTickets(ctx context.Context) error {
-	ring, err := fieldcrypt.LoadOrCreate(a.cfg.KeyRingPath())
+	ring, err := openKeyRing(a.cfg)
 	if err != nil {
-		return fmt.Errorf("key ring: %w", err)
+		return err
 	}
+	a.ring = ring
 	a.store = tickets.NewStore(a.primary, a.replica, ring)
+	a.audit = a.newAnchorer()
 	a.metrics = tickets.NewMetrics(a.registry)
 	w := a.cfg.Routing.Weights
 	a.svc = tickets.NewService(tickets.ServiceOptions{Store: a.store,
 		Cache:    tickets.NewTicketCache(a.rdb, a.cfg.Redis.KeyPrefix, a.cfg.Cache.TicketTTL),
-		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: a.metrics, Log: a.log})
+		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: a.metrics, Log: a.log,
+		PresenceTTL: a.cfg.Agents.PresenceTTL})
 	a.router = tickets.NewRedisRouter(a.rdb, tickets.RouterOptions{Prefix: a.cfg.Redis.KeyPrefix,
 		Weights:  tickets.Weights{VIP: w.VIP, Skill: w.Skill, Load: w.Load, Wait: w.Wait},
 		VIPBoost: a.cfg.Routing.VIPBoost, AgingHorizon: a.cfg.Routing.AgingHorizon,
-		Snapshot: a.svc.Snapshot, Logger: a.log})
+		Snapshot: a.svc.Snapshot, Logger: a.log, ClaimOverflow: a.cfg.Routing.ClaimOverflow})
 	a.svc.Router = a.router
 	if err := a.svc.LoadWeights(ctx); err != nil {
 		return err
@@ -170,11 +226,66 @@ func (a *app) close(ctx context.Context) {
 	if a.primary != nil {
 		a.primary.Close()
 	}
+	if a.stopSupervisor != nil {
+		a.stopSupervisor()
+	}
 	if a.pg != nil {
 		if err := a.pg.Stop(context.WithoutCancel(ctx)); err != nil {
 			a.log.Error("stop embedded postgres", "err", err)
 		}
 	}
+	if a.claim != nil {
+		a.claim.Release()
+	}
+}
+
+// retention builds the retention job of the configured policy; it first seals display
+// names that rows from before migration 00017 hold in plaintext.
+func (a *app) retention(ctx context.Context, log *slog.Logger) *tickets.Retention {
+	if n, err := a.store.SealNames(ctx); err != nil && ctx.Err() == nil {
+		log.Error("seal display names", "err", err)
+	} else if n > 0 {
+		log.Info("sealed display names stored in plaintext", "rows", n)
+	}
+	r := a.cfg.Retention
+	return tickets.NewRetention(a.store, tickets.RetentionPolicy{Vault: r.Vault, Queue: r.Queue, Archive: r.Archive,
+		Media: r.Media, Audit: a.cfg.Audit.Retention}, a.audit, log, a.registry)
+}
+
+// sharedDeployment reports whether several replicas may share the data: a read replica
+// or a Redis Cluster. They must share one key ring and one JWT secret.
+func sharedDeployment(cfg config.Config) bool {
+	return cfg.Postgres.ReplicaDSN != "" || len(cfg.Redis.ClusterAddrs) > 0
+}
+
+// requireSharedSecrets refuses a replicated deployment whose key ring or JWT secret
+// would be generated per machine: one replica could not read what another encrypted,
+// nor accept its tokens.
+func requireSharedSecrets(cfg config.Config) error {
+	if !sharedDeployment(cfg) || cfg.Security.KeyRingFile != "" && cfg.Auth.JWTSecret != "" {
+		return nil
+	}
+	return errors.New("with postgres.replica_dsn or redis.cluster_addrs every replica must use the same key ring and " +
+		"JWT secret: set security.key_ring_file (one file, copied or mounted on each replica; seal it with " +
+		"SWITCHBOARD_KEYRING_KEK) and auth.jwt_secret (SWITCHBOARD_JWT_SECRET); they are not generated per machine")
+}
+
+// openKeyRing opens the key ring, sealed with the configured key-encryption key if any;
+// a replicated deployment never creates one (see requireSharedSecrets).
+func openKeyRing(cfg config.Config) (*fieldcrypt.KeyRing, error) {
+	opts := fieldcrypt.Options{Create: !sharedDeployment(cfg)}
+	if cfg.Security.KeyRingKEK != "" {
+		kek, err := fieldcrypt.ParseKEK(cfg.Security.KeyRingKEK)
+		if err != nil {
+			return nil, err
+		}
+		opts.KEK = kek
+	}
+	ring, err := fieldcrypt.Open(cfg.KeyRingPath(), opts)
+	if err != nil {
+		return nil, fmt.Errorf("key ring: %w", err)
+	}
+	return ring, nil
 }
 
 // piiRedactor adapts nlp/pii to the ticket core's Redactor.

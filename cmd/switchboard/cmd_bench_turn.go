@@ -115,7 +115,7 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr string, 
 			return TurnBenchResult{}, err
 		}
 		defer drop()
-		cfg.Postgres.DSN, cfg.Postgres.ReplicaDSN = dsn, ""
+		cfg.Postgres.DSN, cfg.Postgres.ReplicaDSN, cfg.Postgres.OwnerDSN = dsn, "", ""
 	}
 	cfg.Limits = config.LimitsConfig{}
 	cfg.Log.Level = "error"

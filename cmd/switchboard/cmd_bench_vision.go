@@ -269,16 +269,13 @@ func benchVision(ctx context.Context, cfg config.Config, modelDir, data string, 
 	return res, nil
 }
 
-// benchVersion makes a version folder whose model links to the source's.
+// benchVersion makes a version folder whose model is a hard link to (or, across file
+// systems, a copy of) the source's: the registry follows no link out of a version folder.
 func benchVersion(src, dir, extra string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(filepath.Join(src, models.ModelFile))
-	if err != nil {
-		return err
-	}
-	if err := os.Symlink(abs, filepath.Join(dir, models.ModelFile)); err != nil {
+	if err := linkOrCopy(filepath.Join(src, models.ModelFile), filepath.Join(dir, models.ModelFile)); err != nil {
 		return err
 	}
 	man, err := os.ReadFile(filepath.Join(src, models.ManifestFile))
@@ -290,7 +287,7 @@ func benchVersion(src, dir, extra string) error {
 		return err
 	}
 	if m.Labels != "" {
-		labels, err := os.ReadFile(m.Path(m.Labels))
+		labels, err := m.ReadFile(m.Labels, models.MaxLabelsFile)
 		if err != nil {
 			return err
 		}
@@ -409,4 +406,15 @@ func percentile(xs []float64, p float64) float64 {
 	}
 	slices.Sort(xs)
 	return xs[min(len(xs)-1, int(p*float64(len(xs))))]
+}
+
+func linkOrCopy(src, dst string) error {
+	if os.Link(src, dst) == nil {
+		return nil
+	}
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
 }

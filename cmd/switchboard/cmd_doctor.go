@@ -70,6 +70,7 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 	}
 	out := []check{{Name: "config", Status: "ok", Detail: src, Required: true}}
 	out = append(out, checkPostgres(ctx, cfg), checkRedis(ctx, cfg), checkDataDir(cfg))
+	out = append(out, checkPostgresRole(ctx, cfg))
 	out = append(out, checkBinary("redis-server (tests, bench)", func() error { _, err := embedded.FindRedisServer(); return err },
 		"apt-get install -y redis-server"))
 	out = append(out, checkONNXRuntime(cfg))
@@ -108,22 +109,57 @@ func checkKB(ctx context.Context, cfg config.Config) (c check) {
 	return c
 }
 
-// checkChannels lists the webhook channels that are switched on.
+// checkChannels lists the webhook channels that are switched on (their inbound secret is
+// set) and reports one ok only when the credentials its replies need are set too.
 func checkChannels(cfg config.Config) check {
-	ch := cfg.Channels
-	var on []string
-	for name, secret := range map[string]string{"telegram": ch.Telegram.SecretToken, "slack": ch.Slack.SigningSecret,
-		"webhook": ch.Webhook.Secret, "wecom": ch.WeCom.Token} {
-		if secret != "" {
-			on = append(on, name)
+	var on, broken, fixes []string
+	for _, ch := range channelNeeds(cfg.Channels) {
+		if !ch.on {
+			continue
+		}
+		on = append(on, ch.name)
+		if len(ch.missing) > 0 {
+			broken = append(broken, ch.name+" cannot reply: "+strings.Join(ch.missing, ", ")+" not set")
+			fixes = append(fixes, "set "+strings.Join(ch.missing, ", "))
 		}
 	}
-	slices.Sort(on)
-	if len(on) == 0 {
+	switch {
+	case len(on) == 0:
 		return check{Name: "channels", Status: "optional", Detail: "REST and web chat only; no webhook channel configured",
 			Fix: "set SWITCHBOARD_TELEGRAM_SECRET_TOKEN, SWITCHBOARD_SLACK_SIGNING_SECRET, SWITCHBOARD_WECOM_TOKEN or SWITCHBOARD_WEBHOOK_SECRET (see docs/configuration.md)"}
+	case len(broken) > 0:
+		return check{Name: "channels", Status: "missing", Detail: strings.Join(broken, "; "),
+			Fix: strings.Join(fixes, "; ") + " (see docs/configuration.md)"}
 	}
 	return check{Name: "channels", Status: "ok", Detail: "REST, web chat, " + strings.Join(on, ", ")}
+}
+
+// channelNeed is one webhook channel: on when its inbound secret is set, and the
+// variables its replies need that are empty.
+type channelNeed struct {
+	name    string
+	on      bool
+	missing []string
+}
+
+// channelNeeds lists the webhook channels in name order.
+func channelNeeds(ch config.ChannelsConfig) []channelNeed {
+	need := func(name string, on bool, creds ...[2]string) channelNeed {
+		n := channelNeed{name: name, on: on}
+		for _, c := range creds {
+			if strings.TrimSpace(c[1]) == "" {
+				n.missing = append(n.missing, c[0])
+			}
+		}
+		return n
+	}
+	return []channelNeed{
+		need("slack", ch.Slack.SigningSecret != "", [2]string{"SWITCHBOARD_SLACK_BOT_TOKEN", ch.Slack.BotToken}),
+		need("telegram", ch.Telegram.SecretToken != "", [2]string{"SWITCHBOARD_TELEGRAM_BOT_TOKEN", ch.Telegram.BotToken}),
+		need("webhook", ch.Webhook.Secret != "", [2]string{"SWITCHBOARD_WEBHOOK_CALLBACK_URL", ch.Webhook.CallbackURL}),
+		need("wecom", ch.WeCom.Token != "", [2]string{"SWITCHBOARD_WECOM_CORP_ID", ch.WeCom.CorpID},
+			[2]string{"SWITCHBOARD_WECOM_SECRET", ch.WeCom.Secret}, [2]string{"SWITCHBOARD_WECOM_AGENT_ID", ch.WeCom.AgentID}),
+	}
 }
 
 // checkModels lists the ONNX models in the model repository folder.
@@ -152,7 +188,8 @@ func checkModels(ctx context.Context, cfg config.Config) []check {
 	switch {
 	case len(list) == 0:
 		c.Status, c.Detail = "optional", "no models under "+dir+"; the vision stage stays off"
-		c.Fix = "make models (ResNet50), or switchboard models push NAME model.onnx manifest.yaml"
+		c.Fix = "switchboard models push NAME model.onnx manifest.yaml with a trained image classifier " +
+			"(make models exports an untrained ResNet50 whose labels mean nothing: for plumbing and benchmarks only)"
 	case len(refused) > 0:
 		c.Status, c.Detail = "optional", fmt.Sprintf("serving %v; refused: %s", serving, strings.Join(refused, "; "))
 		c.Fix = "switchboard models list; fix or remove the refused versions"
@@ -160,8 +197,8 @@ func checkModels(ctx context.Context, cfg config.Config) []check {
 		c.Status, c.Detail = "ok", fmt.Sprintf("serving %v from %s", serving, dir)
 	}
 	v := check{Name: "vision"}
-	if clf, err := openVision(cfg, reg); err != nil {
-		v.Status, v.Detail, v.Fix = "optional", "off: "+err.Error(), "make models, or set vision.model"
+	if clf, err := openVision(cfg, reg, nil); err != nil {
+		v.Status, v.Detail, v.Fix = "optional", "off: "+err.Error(), "push a trained image classifier (switchboard models push), or set vision.model"
 	} else {
 		v.Status, v.Detail = "ok", "photos are classified by model "+clf.Model()
 		if err := vision.TurboJPEG(); err != nil {
@@ -180,6 +217,9 @@ func checkPostgres(ctx context.Context, cfg config.Config) check {
 			return c
 		}
 		c.Status, c.Detail = "ok", fmt.Sprintf("embedded: binaries in %s, data in %s", dir, cfg.PGEmbeddedDir())
+		if in, live, _ := embedded.LiveInstance(cfg.DataDir); live && in.PostgresAddr != "" {
+			c.Detail += fmt.Sprintf("; running under %s on %s (commands use it)", in, in.PostgresAddr)
+		}
 		return c
 	}
 	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)

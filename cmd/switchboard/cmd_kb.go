@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 
 	qc "github.com/qdrant/go-client/qdrant"
@@ -41,11 +40,14 @@ func (k knowledge) Close() {
 }
 
 // ingestOptions are the kb.Ingest options that match the retriever.
-func (k knowledge) ingestOptions() []kb.IngestOption {
-	if k.Encoder == nil {
+func (k knowledge) ingestOptions() []kb.IngestOption { return ingestOptionsFor(k.Encoder) }
+
+// ingestOptionsFor are the kb.Ingest options for the dense encoder enc (may be nil).
+func ingestOptionsFor(enc *embed.Encoder) []kb.IngestOption {
+	if enc == nil {
 		return nil
 	}
-	return []kb.IngestOption{kb.WithIngestDense(k.Encoder)}
+	return []kb.IngestOption{kb.WithIngestDense(enc)}
 }
 
 // openKB opens the knowledge base of cfg: the dense encoder when kb.encoder_model is set
@@ -53,55 +55,88 @@ func (k knowledge) ingestOptions() []kb.IngestOption {
 // kb.qdrant_addr is set, else the embedded index under kb.dir.
 func openKB(ctx context.Context, cfg config.Config) (knowledge, error) {
 	var k knowledge
-	if cfg.KB.EncoderModel != "" {
-		if _, err := ort.Init(cfg.Models.ONNXRuntimeLib); err != nil {
-			return k, fmt.Errorf("kb.encoder_model needs ONNX Runtime: %w", err)
-		}
-		enc, err := embed.Open(ctx, embed.Config{Model: cfg.KB.EncoderModel, Tokenizer: cfg.KB.EncoderTokenizer,
-			MaxTokens: cfg.KB.EncoderMaxTokens, Pooling: cfg.KB.EncoderPooling})
-		if err != nil {
-			return k, fmt.Errorf("kb.encoder_model: %w", err)
-		}
-		k.Encoder = enc
+	var err error
+	if k.Encoder, err = openEncoder(ctx, cfg); err != nil {
+		return k, err
 	}
-	if addr := cfg.KB.QdrantAddr; addr != "" {
-		host, portStr, err := net.SplitHostPort(addr)
-		port, perr := strconv.Atoi(portStr)
-		if err != nil || perr != nil {
-			k.Close()
-			return knowledge{}, fmt.Errorf("kb.qdrant_addr %q: want host:port", addr)
-		}
-		client, err := qc.NewClient(&qc.Config{Host: host, Port: port, APIKey: cfg.KB.QdrantAPIKey})
-		if err != nil {
-			k.Close()
-			return knowledge{}, fmt.Errorf("qdrant %s: %w", addr, err)
-		}
-		opts := qdrant.Options{}
-		if k.Encoder != nil {
-			opts.DenseSize = uint64(k.Encoder.Dim())
-		}
-		if k.Index, err = qdrant.New(ctx, client, cfg.KB.QdrantCollection, opts); err != nil {
-			k.Close()
-			return knowledge{}, err
-		}
-	} else {
-		emb, err := kb.NewEmbedded(cfg.KBDir())
-		if err != nil {
-			k.Close()
-			return knowledge{}, fmt.Errorf("knowledge base %s: %w", cfg.KBDir(), err)
-		}
-		k.Index = emb
+	if k.Index, err = openIndex(ctx, cfg, k.Encoder); err != nil {
+		k.Close()
+		return knowledge{}, err
 	}
-	var ropts []kb.RetrieverOption
-	if k.Encoder != nil {
-		ropts = append(ropts, kb.WithDenseEncoder(k.Encoder))
-	}
-	k.Retriever = kb.NewRetriever(k.Index, kb.NewLexicalEmbedder(), ropts...)
+	k.Retriever = newRetriever(k.Index, k.Encoder)
 	return k, nil
 }
 
+// newRetriever is the retriever over idx, hybrid when there is a dense encoder.
+func newRetriever(idx kb.Index, enc *embed.Encoder) *kb.Retriever {
+	var ropts []kb.RetrieverOption
+	if enc != nil {
+		ropts = append(ropts, kb.WithDenseEncoder(enc))
+	}
+	return kb.NewRetriever(idx, kb.NewLexicalEmbedder(), ropts...)
+}
+
+// openEncoder opens the dense encoder of kb.encoder_model (nil when unset).
+func openEncoder(ctx context.Context, cfg config.Config) (*embed.Encoder, error) {
+	if cfg.KB.EncoderModel == "" {
+		return nil, nil
+	}
+	if _, err := ort.Init(cfg.Models.ONNXRuntimeLib); err != nil {
+		return nil, fmt.Errorf("kb.encoder_model needs ONNX Runtime: %w", err)
+	}
+	enc, err := embed.Open(ctx, embed.Config{Model: cfg.KB.EncoderModel, Tokenizer: cfg.KB.EncoderTokenizer,
+		MaxTokens: cfg.KB.EncoderMaxTokens, Pooling: cfg.KB.EncoderPooling})
+	if err != nil {
+		return nil, fmt.Errorf("kb.encoder_model: %w", err)
+	}
+	return enc, nil
+}
+
+// openIndex opens the index that ingest writes: the Qdrant collection when
+// kb.qdrant_addr is set (with a dense vector of enc's size), else the embedded index
+// under kb.dir loaded from disk.
+func openIndex(ctx context.Context, cfg config.Config, enc *embed.Encoder) (kb.Index, error) {
+	if cfg.KB.QdrantAddr == "" {
+		emb, err := kb.NewEmbedded(cfg.KBDir())
+		if err != nil {
+			return nil, fmt.Errorf("knowledge base %s: %w", cfg.KBDir(), err)
+		}
+		return emb, nil
+	}
+	return openQdrant(ctx, cfg, enc)
+}
+
+// openQdrant opens the collection of kb.qdrant_collection.
+func openQdrant(ctx context.Context, cfg config.Config, enc *embed.Encoder) (*qdrant.Index, error) {
+	addr := cfg.KB.QdrantAddr
+	host, portStr, err := net.SplitHostPort(addr)
+	port, perr := strconv.Atoi(portStr)
+	if err != nil || perr != nil {
+		return nil, fmt.Errorf("kb.qdrant_addr %q: want host:port", addr)
+	}
+	client, err := qc.NewClient(&qc.Config{Host: host, Port: port, APIKey: cfg.KB.QdrantAPIKey})
+	if err != nil {
+		return nil, fmt.Errorf("qdrant %s: %w", addr, err)
+	}
+	opts := qdrant.Options{}
+	if enc != nil {
+		opts.DenseSize = uint64(enc.Dim())
+	}
+	return qdrant.New(ctx, client, cfg.KB.QdrantCollection, opts)
+}
+
+// reloadHelp is what `kb ingest` and `kb train` say about running servers.
+const reloadHelp = `Running servers pick the change up within seconds, without a restart: a run
+that changed something commits a new generation of the knowledge base (a manifest
+beside the embedded index, or the Qdrant collection's metadata); every server sharing
+the knowledge base loads it within kb.reload_interval (default 2s), at once when the
+command can reach PostgreSQL (NOTIFY kb_changed), and keeps serving the old one if the
+new one is broken. When a server runs on this data directory (or --server URL is given)
+the command waits until that server serves the new generation and says so.`
+
 func kbIngestCmd(f *rootFlags) *cobra.Command {
 	var quiet bool
+	var pub publishFlags
 	cmd := &cobra.Command{
 		Use:   "ingest PATH",
 		Short: "Ingest FAQ (CSV/JSON), Markdown, HTML and text files; re-ingesting is incremental",
@@ -109,7 +144,9 @@ func kbIngestCmd(f *rootFlags) *cobra.Command {
 FAQ files are CSV with question and answer columns, or a JSON array of
 {"question", "answer"}; prose is split into ~500-character chunks. Chunks whose
 content did not change are skipped; chunks of changed or removed documents are
-replaced or deleted. A running server picks the changes up on restart.`,
+replaced or deleted.
+
+` + reloadHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.load()
@@ -121,32 +158,37 @@ replaced or deleted. A running server picks the changes up on restart.`,
 				return err
 			}
 			defer k.Close()
-			idx := k.Index
 			var bar *progressbar.ProgressBar
 			progress := func(done, total int) {
 				if quiet {
 					return
 				}
 				if bar == nil {
-					bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(os.Stderr),
+					bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
 						progressbar.OptionSetDescription("ingesting"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 				}
 				_ = bar.Set(done)
 			}
-			st, err := kb.Ingest(cmd.Context(), idx, kb.NewLexicalEmbedder(), args[0], progress, k.ingestOptions()...)
+			st, err := kb.Ingest(cmd.Context(), k.Index, kb.NewLexicalEmbedder(), args[0], progress, k.ingestOptions()...)
 			if bar != nil {
 				_ = bar.Finish()
 			}
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"files": st.Files, "added": st.Added, "updated": st.Updated, "unchanged": st.Unchanged, "deleted": st.Deleted}
-			if e, ok := idx.(*kb.Embedded); ok {
+			g, err := publish(cmd, cfg, k.Index, st.Changed(), pub)
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"files": st.Files, "added": st.Added, "updated": st.Updated, "unchanged": st.Unchanged,
+				"deleted": st.Deleted, "generation": g.N, "documents": g.Documents}
+			if e, ok := k.Index.(*kb.Embedded); ok {
 				out["chunks"] = e.Len()
 			}
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	pub.register(cmd)
 	return cmd
 }

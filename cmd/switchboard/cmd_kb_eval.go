@@ -111,13 +111,15 @@ func intentModelPath(cfg config.Config) string {
 }
 
 func kbTrainCmd(f *rootFlags) *cobra.Command {
-	return &cobra.Command{
+	var pub publishFlags
+	cmd := &cobra.Command{
 		Use:   "train FILE.csv",
 		Short: "Train the intent classifier from labelled examples (CSV: text,label)",
 		Long: `Trains the understand stage's intent classifier from a CSV whose first column is
 the example text and whose second is its label (a header row such as
 text,category is skipped), and saves it under <data_dir>/models/intent/.
-A running server loads it on restart.`,
+
+` + reloadHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.load()
@@ -152,10 +154,21 @@ A running server loads it on restart.`,
 			if err := os.Rename(tmp, path); err != nil {
 				return err
 			}
+			seconds := time.Since(start).Seconds()
+			idx, err := openIndex(cmd.Context(), cfg, nil)
+			if err != nil {
+				return err
+			}
+			g, err := publish(cmd, cfg, idx, true, pub)
+			if err != nil {
+				return err
+			}
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"examples": len(ex), "labels": len(c.Labels()),
-				"model": path, "seconds": time.Since(start).Seconds()})
+				"model": path, "seconds": seconds, "generation": g.N})
 		},
 	}
+	pub.register(cmd)
+	return cmd
 }
 
 func readExamples(path string) ([]intent.Example, error) {

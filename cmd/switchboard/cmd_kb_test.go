@@ -52,7 +52,7 @@ func TestTrainThenAskReportsIntentAndEscalation(t *testing.T) {
 		if err := json.Unmarshal([]byte(runCLI(t, "ask", tc.q)), &got); err != nil {
 			t.Fatal(err)
 		}
-		if (tc.intent != "" && got.Intent != tc.intent) || got.WantsHuman != tc.human || !got.Escalate {
+		if (tc.intent != "" && got.Intent != tc.intent) || got.WantsHuman != tc.human || !got.Escalated {
 			t.Errorf("ask %q: %+v", tc.q, got)
 		}
 	}
@@ -96,7 +96,7 @@ func TestDenseEncoderFromConfig(t *testing.T) {
 	runCLI(t, "kb", "ingest", "-q", faq)
 	var got askResult
 	json.Unmarshal([]byte(runCLI(t, "ask", "money back")), &got)
-	if got.Answer == "Refunds take five days." && !got.Escalate {
+	if got.Reply == "Refunds take five days." && !got.Escalated {
 		t.Fatalf("lexical retrieval answered a paraphrase with no shared word: %+v", got)
 	}
 
@@ -110,7 +110,7 @@ func TestDenseEncoderFromConfig(t *testing.T) {
 		if err := json.Unmarshal([]byte(runCLI(t, "ask", q)), &got); err != nil {
 			t.Fatal(err)
 		}
-		if got.Answer != want || got.Escalate {
+		if got.Reply != want || got.Escalated {
 			t.Errorf("ask %q with the encoder: %+v, want %q", q, got, want)
 		}
 	}

@@ -102,17 +102,29 @@ The same operations are served over REST to the ml-engineer role (/v1/models…)
 	cmd.AddCommand(list,
 		&cobra.Command{
 			Use: "push NAME MODEL.onnx MANIFEST.yaml", Short: "Add a new version (labels and eval files the manifest names are copied too)",
+			Long: `Adds a new version of NAME. The labels file and the evaluation set the manifest names
+(and the images the set lists) are copied from the manifest's folder; they must lie inside
+it (relative paths without ".."). The push is audited (model.push with the model file's
+SHA-256) in the database before the version appears, so the database must be reachable.`,
 			Args: cobra.ExactArgs(3),
 			RunE: func(cmd *cobra.Command, a []string) error {
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) {
-					v, err := r.Push(ctx, a[0], a[1], a[2])
-					if err != nil {
-						return nil, err
+				return withData(cmd, f, func(d *app) error {
+					if err := d.openTickets(cmd.Context()); err != nil {
+						return err
 					}
-					if err := r.Refresh(ctx); err != nil {
-						return nil, err
+					audit := func(ctx context.Context, p models.Pushed) error {
+						return d.store.AppendAudit(ctx, nil, "cli", "model.push", "model:"+p.Model, p)
 					}
-					return map[string]string{"pushed": v}, nil
+					return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) {
+						p, err := r.Push(ctx, a[0], a[1], a[2], audit)
+						if err != nil {
+							return nil, err
+						}
+						if err := r.Refresh(ctx); err != nil {
+							return nil, err
+						}
+						return map[string]string{"pushed": p.Version, "sha256": p.SHA256}, nil
+					})
 				})
 			},
 		},

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -15,6 +13,7 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
 	"github.com/switchboard-cs/switchboard/web"
@@ -55,7 +54,10 @@ func serveInBackground(ctx context.Context, cfg config.Config) (base string, sto
 // serveWith is serve; listening (may be nil) learns the bound address.
 func serveWith(ctx context.Context, cfg config.Config, listening func(addr string)) error {
 	log := cfg.Logger(os.Stderr)
-	a, err := openData(ctx, cfg, log)
+	if err := requireSharedSecrets(cfg); err != nil {
+		return err
+	}
+	a, err := openData(ctx, cfg, log, asServer)
 	if err != nil {
 		return err
 	}
@@ -63,24 +65,37 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err := a.openTickets(ctx); err != nil {
 		return err
 	}
+	// Agents whose presence lapsed (all of them after a restart on the in-process Redis)
+	// are offline before anything is routed.
+	if _, err := a.svc.SweepPresence(ctx); err != nil {
+		return fmt.Errorf("agent presence: %w", err)
+	}
 	secret, err := jwtSecret(cfg)
 	if err != nil {
 		return fmt.Errorf("jwt secret: %w", err)
 	}
-	auth, err := gateway.NewAuth(secret, cfg.Auth.JWKSFile, cfg.Auth.Issuer)
+	auth, err := gateway.NewAuth(secret, cfg.Auth.JWKSFile, cfg.Auth.Issuer, gateway.WithAudience(cfg.Auth.Audience))
 	if err != nil {
 		return err
 	}
-	b, err := openBrain(ctx, cfg)
+	live, err := openLiveBrain(ctx, cfg, log, a.registry, a.primary)
 	if err != nil {
 		return err
 	}
+	defer live.close()
+	b := live.brain()
 	modelReg, err := openModels(ctx, cfg, a.registry, log)
 	if err != nil {
 		return err
 	}
 	defer modelReg.Close()
-	clf, whyNoVision := openVision(cfg, modelReg)
+	mediaMem, mediaSource, err := gateway.MediaMemory(cfg.Limits.MediaMemoryBytes)
+	if err != nil {
+		return err
+	}
+	media := gateway.NewMediaBudget(mediaMem, cfg.Limits.MediaWait, a.registry)
+	log.Info("media memory budget", "bytes", mediaMem, "from", mediaSource)
+	clf, whyNoVision := openVision(cfg, modelReg, media)
 	if whyNoVision != nil {
 		log.Warn("vision stage off; photos pass through unlabelled", "reason", whyNoVision)
 	}
@@ -103,21 +118,32 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return err
 	}
 	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
-		Escalation: gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence},
+		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
-		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle}
+		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
+		Media: media}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
+	panics := safe.New(a.registry, log)
+	a.store.GuardPanics(panics)
+	a.store.HoldOriginals(cfg.Queue.OriginalReadGrace, cfg.Queue.OriginalRetention)
 	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
-		Lease: cfg.Queue.Lease, MaxAttempts: cfg.Queue.MaxAttempts, Speech: deps.SpeechResolver()}
+		Lease: cfg.Queue.Lease, Speech: deps.SpeechResolver(), Grace: cfg.Queue.ShutdownGrace,
+		Retry:   tickets.RetryPolicy{For: cfg.Queue.RetryFor, MaxAttempts: cfg.Queue.MaxAttempts, MaxAbandoned: cfg.Queue.MaxAbandoned},
+		Metrics: gateway.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{pii.NewRedactor()}}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
 		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
-			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute},
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: cfg.HTTP.TLSEnabled(),
+			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute,
+			ConcurrentPerIP: cfg.Limits.ConcurrentPerIP, WebSocketsPerIP: cfg.Limits.WebSocketsPerIP, WebSocketsPerUser: cfg.Limits.WebSocketsPerUser,
+			WebSocketsTotal: cfg.Limits.WebSocketsTotal, SpeechStreamsPerIP: cfg.Speech.StreamsPerIP, LoginPerIPPerMinute: cfg.Limits.LoginPerIPPerMinute,
+			LoginPerUserPerMinute: cfg.Limits.LoginPerUserPerMinute, LoginConcurrency: cfg.Limits.LoginConcurrency},
+		MaxAudioBytes: cfg.Speech.MaxBytes, Media: media,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: hsts(cfg.HTTP),
 		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
 		TokenTTL: cfg.Auth.TokenTTL, AnonymousChat: cfg.Auth.AnonymousChat, Suggest: b.answer, AllowedOrigins: cfg.HTTP.AllowedOrigins,
-		UI: web.Handler(),
+		UI: web.Handler(), KB: live, KBIngest: live.jobs, Audit: a.audit,
+		Live: a.liveChecks(), AdminSeparate: cfg.HTTP.AdminAddr != "", RequestTimeout: cfg.HTTP.RequestTimeout,
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
@@ -129,14 +155,21 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	var wg sync.WaitGroup
 	ready := make(chan struct{})
 	watcher := &tickets.SLAWatcher{Store: a.store, Router: a.router, Metrics: a.metrics, Log: log,
-		AtRiskFraction: cfg.SLA.AtRiskFraction, Now: time.Now}
+		AtRiskFraction: cfg.SLA.AtRiskFraction, Now: time.Now, Panics: panics}
 	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
 	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
+	wg.Go(func() { a.svc.RunPresenceSweeper(bg, cfg.Agents.PresenceTTL/4) })
+	wg.Go(func() { a.svc.RunReconciler(bg, cfg.Routing.ReconcileInterval) })
 	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
+	wg.Go(func() { a.audit.Run(bg, cfg.Audit.AnchorInterval) })
+	wg.Go(func() { a.retention(bg, log).Run(bg, cfg.Retention.Interval) })
+	wg.Go(func() { watchKeyRing(bg, a.ring, 30*time.Second, log) })
 	wg.Go(func() { modelReg.Watch(bg, cfg.Models.WatchInterval) })
+	wg.Go(func() { live.run(bg, cfg.KB.ReloadInterval) })
 	for range cfg.Queue.Workers {
 		wg.Go(func() { worker.Run(bg) })
 	}
+	wg.Go(func() { worker.RunMaintenance(bg, 10*time.Second) })
 	defer func() { stopBG(); wg.Wait() }()
 	select {
 	case <-ready:
@@ -144,28 +177,21 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return ctx.Err()
 	}
 
-	hs := &http.Server{Addr: cfg.HTTP.Addr, Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout: cfg.HTTP.ReadTimeout, WriteTimeout: cfg.HTTP.WriteTimeout}
-	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	lns, err := listen(cfg.HTTP, srv)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.HTTP.Addr, err)
+		return err
 	}
-	log.Info("switchboard is serving", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSEnabled(),
+	addr, adminAddr := lns.addrs()
+	a.recordListening(addr, adminAddr)
+	log.Info("switchboard is serving", "addr", addr, "admin_addr", adminAddr, "tls", cfg.HTTP.TLSEnabled(),
 		"console", "/ui/console/", "supervisor", "/ui/supervisor/", "chat_demo", "/ui/chat.html")
 	if n, err := a.store.CountStaffAccounts(ctx); err == nil && n == 0 {
-		log.Warn("no staff can sign in to the console yet: create a sign-in with `switchboard users set NAME --role supervisor` (password on stdin)")
+		log.Warn("no staff can sign in to the console yet: create a sign-in with `switchboard users set NAME --role supervisor` (password on stdin); it is safe while the server runs")
 	}
 	if listening != nil {
-		listening(ln.Addr().String())
+		listening(addr)
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.HTTP.TLSEnabled() {
-			errc <- hs.ServeTLS(ln, cfg.HTTP.TLSCertFile, cfg.HTTP.TLSKeyFile)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
+	errc := lns.serve()
 	select {
 	case err := <-errc:
 		return err
@@ -174,10 +200,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return lns.shutdown(sctx)
 }
 
 // fetchers are the channels that deliver media by reference.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -150,6 +151,18 @@ func TestServeEmbeddedDefaultsKeepDataAcrossRestart(t *testing.T) {
 	if got := request(t, alice, "GET", base+"/v1/tickets/"+created.Ticket.ID, "", &detail); got != 200 || detail.Ticket.AssigneeID != "alice" {
 		t.Fatalf("after restart: %d %+v", got, detail)
 	}
+	// Nobody's console is connected to the new process: alice is offline (her ticket stays
+	// hers) until she comes back.
+	var agents struct {
+		Agents []struct {
+			ID, Status string
+			Load       int
+		} `json:"agents"`
+	}
+	if got := request(t, sup, "GET", base+"/v1/agents", "", &agents); got != 200 || len(agents.Agents) != 1 ||
+		agents.Agents[0].Status != "offline" || agents.Agents[0].Load != 1 {
+		t.Fatalf("agents after restart: %d %+v; want alice offline holding 1", got, agents)
+	}
 	// Routing state came back from PostgreSQL: alice is full, so the next ticket waits.
 	var second struct {
 		Assignment *struct{} `json:"assignment"`
@@ -286,8 +299,7 @@ func TestServeReportsAndServesVision(t *testing.T) {
 		Ready  bool              `json:"ready"`
 		Checks map[string]string `json:"checks"`
 	}
-	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || !ready.Ready ||
-		!strings.Contains(ready.Checks["vision"], "unavailable (optional)") {
+	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || !ready.Ready || ready.Checks["vision"] != "off" {
 		t.Fatalf("readyz without a model: %d %+v", code, ready)
 	}
 	stop()
@@ -343,8 +355,9 @@ func TestServeWiresSpeech(t *testing.T) {
 		Ready  bool              `json:"ready"`
 		Checks map[string]string `json:"checks"`
 	}
-	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || !ready.Ready ||
-		!strings.Contains(ready.Checks["speech"], "unavailable (optional)") || !strings.Contains(ready.Checks["speech"], "zh") {
+	// zh cannot load: speech (optional) fails without making the server unready; why is
+	// in the log, not in the public answer.
+	if code := request(t, "", "GET", base+"/readyz", "", &ready); code != 200 || !ready.Ready || ready.Checks["speech"] != "off" {
 		t.Fatalf("readyz: %d %+v", code, ready)
 	}
 	tok, err := execCLI(t, "", "token", "web:voice", "--role", "customer")
@@ -352,13 +365,26 @@ func TestServeWiresSpeech(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok = strings.TrimSpace(tok)
-	body, _ := json.Marshal(map[string]any{"audio": []map[string]any{{"data": note, "mime": "audio/ogg"}}})
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	fw, _ := mw.CreateFormFile("audio", "note.ogg")
+	fw.Write(note)
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/v1/messages", &form)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var rep struct {
 		ConversationID string   `json:"conversation_id"`
 		Degraded       []string `json:"degraded"`
 	}
-	if code := request(t, tok, "POST", base+"/v1/messages", string(body), &rep); code != 200 || len(rep.Degraded) != 0 {
-		t.Fatalf("voice note: %d %+v", code, rep)
+	json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(rep.Degraded) != 0 {
+		t.Fatalf("voice note: %d %+v", resp.StatusCode, rep)
 	}
 	var conv struct {
 		Messages []struct{ Author, Text string } `json:"messages"`
@@ -368,7 +394,7 @@ func TestServeWiresSpeech(t *testing.T) {
 		t.Fatalf("stored: %+v", conv.Messages)
 	}
 
-	resp, err := http.Get(base + "/metrics")
+	resp, err = http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

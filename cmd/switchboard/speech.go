@@ -82,6 +82,7 @@ func openSpeech(ctx context.Context, cfg config.Config, log *slog.Logger) (*spee
 		set.Close()
 		return nil, err
 	}
+	set.svc.ReserveForRecordings(sc.ReservedForNotes)
 	return set, nil
 }
 

@@ -25,7 +25,7 @@ func visionLimits(cfg config.Config) vision.Limits {
 
 // openVision builds the classifier of the vision stage over reg: vision.model, or the
 // first image-classification model serving. Without one it returns nil and the reason.
-func openVision(cfg config.Config, reg *models.Registry) (*vision.Classifier, error) {
+func openVision(cfg config.Config, reg *models.Registry, mem vision.MemoryLimiter) (*vision.Classifier, error) {
 	name := cfg.Vision.Model
 	if name == "" {
 		for _, m := range reg.List() {
@@ -36,13 +36,13 @@ func openVision(cfg config.Config, reg *models.Registry) (*vision.Classifier, er
 		}
 	}
 	if name == "" {
-		return nil, fmt.Errorf("no image-classification model serves in %s (make models, or switchboard models push)", cfg.ModelsDir())
+		return nil, fmt.Errorf("no image-classification model serves in %s (push a trained one with switchboard models push; make models gives an untrained ResNet50 for benchmarks)", cfg.ModelsDir())
 	}
 	cats, err := visionCategories(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return vision.NewClassifier(reg, vision.Options{Model: name, Limits: visionLimits(cfg), TopK: cfg.Vision.TopK, Categories: cats}), nil
+	return vision.NewClassifier(reg, vision.Options{Model: name, Limits: visionLimits(cfg), TopK: cfg.Vision.TopK, Categories: cats, Memory: mem}), nil
 }
 
 // visionCategories reads vision.categories_file: a YAML map from category to labels.
@@ -98,7 +98,7 @@ func visionCmd(f *rootFlags) *cobra.Command {
 				return err
 			}
 			defer reg.Close()
-			clf, err := openVision(cfg, reg)
+			clf, err := openVision(cfg, reg, nil)
 			if err != nil {
 				return err
 			}

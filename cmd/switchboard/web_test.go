@@ -1,8 +1,10 @@
 package main
 
 import (
-	"bytes"
+	"bufio"
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-cs/switchboard/asr/asreval"
+	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
@@ -52,24 +55,40 @@ func needBrowser(t *testing.T) (node string) {
 // customer asks the knowledge base in the widget and gets an answer with citations, asks
 // for a human; an agent signed in to the console in a second browser context receives
 // the ticket live with its routing score and suggested passages, replies; the customer
-// sees the reply, reconnects without losing messages, sends a photo (labelled by
-// MobileNetV2) and a voice note recorded from Chromium's fake microphone (transcribed by
-// PocketSphinx); the agent reveals a redacted phone number and resolves; a supervisor
-// sees the queue drain, and the model versions with their request counts, and rolls the
-// image classifier back; then the pages at a phone's width, in Chinese. Screenshots of
-// every step are kept in web/e2e/artifacts.
+// sees the reply under the agent's name, reconnects without losing messages, sends a
+// photo (labelled by MobileNetV2) and a voice note recorded from Chromium's fake
+// microphone (transcribed by PocketSphinx); the customer sees their own phone number while
+// the agent sees it redacted and reveals it; the agent transfers, resolves, closes and
+// reopens (each confirmed in a dialog); a shop's customer asks for a human through the
+// webhook channel, the agent's reply cannot reach the shop's callback (its port closed) and
+// is flagged as not delivered, then `switchboard outbox retry` delivers it as written once
+// the callback is back, and the flag clears; a supervisor sees the queue columns (waiting,
+// oldest wait, assigned, load/capacity), and the model versions with their request
+// counts, and rolls the image classifier back; tickets queue up, the agent claims beyond
+// capacity where the server allows it, a failed claim explains itself inline (the console's
+// reads held, so that it cannot learn of the change before the claim), and the open
+// ticket stays on screen in a long queue; the pages at a phone's width, in Chinese; the
+// console reconnects after a 1001 and reads its status again, a revoked session's socket
+// closes with 4401 and the console asks to sign in again, and signing out sets the agent
+// offline. No page may open a native alert or confirm. Screenshots of every step are kept
+// in web/e2e/artifacts.
 //
 //	go test ./cmd/switchboard -run WebPagesInBrowser -v
 func TestWebPagesInBrowser(t *testing.T) {
 	node := needBrowser(t)
 	testenv.ORT(t)
 	cfg, faq := faqServeConfig(t)
+	// The generic webhook channel: flow.mjs plays the shop's system at its callback (on a
+	// port it opens and closes), and a reply to it is given up after a few seconds.
+	hook := freeAddr(t)
+	cfg.Channels.Webhook = config.WebhookConfig{Secret: "e2e-webhook-secret", CallbackURL: "http://" + hook + "/switchboard/replies"}
+	cfg.Queue.RetryFor = 3 * time.Second
 	for _, args := range [][]string{{"kb", "ingest", "--quiet", faq}} {
 		if out, err := execCLI(t, "", args...); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	for user, role := range map[string]string{"alice": "agent", "sam": "supervisor"} {
+	for user, role := range map[string]string{"alice": "agent", "bob": "agent", "sam": "supervisor"} {
 		if out, err := execCLI(t, "secret-"+user+"-password\n", "users", "set", user, "--role", role); err != nil {
 			t.Fatalf("users set %s: %v\n%s", user, err, out)
 		}
@@ -88,7 +107,8 @@ func TestWebPagesInBrowser(t *testing.T) {
 	for _, put := range [][2]string{ // in order: the agent's groups first
 		{"/v1/skill-groups/support", `{"name":"Support","skills":[]}`},
 		{"/v1/skill-groups/billing", `{"name":"Billing","skills":["billing"]}`},
-		{"/v1/agents/alice", `{"name":"Alice","groups":["support","billing"],"capacity":3}`},
+		{"/v1/agents/alice", `{"name":"Alice","groups":["support","billing"],"capacity":3,"max_capacity":5}`}, // she raises it to 4
+		{"/v1/agents/bob", `{"name":"Bob","groups":["support"],"capacity":2}`},                                // stays offline
 	} {
 		if code := request(t, sup, "PUT", base+put[0], put[1], nil); code != http.StatusOK {
 			t.Fatalf("PUT %s: %d", put[0], code)
@@ -101,7 +121,9 @@ func TestWebPagesInBrowser(t *testing.T) {
 	}
 	os.RemoveAll(artifacts)
 	env := append(os.Environ(), "SB_BASE="+base, "SB_AGENT=alice:secret-alice-password", "SB_SUPERVISOR=sam:secret-sam-password",
-		"SB_ARTIFACTS="+artifacts, "SB_PHOTO="+visiontest.Photo(t, "images_wonnx/pelican.jpeg"))
+		"SB_SECOND_AGENT=bob:secret-bob-password", "SB_SUPERVISOR_TOKEN="+sup,
+		"SB_ARTIFACTS="+artifacts, "SB_PHOTO="+visiontest.Photo(t, "images_wonnx/pelican.jpeg"),
+		"SB_WEBHOOK_SECRET="+cfg.Channels.Webhook.Secret, "SB_WEBHOOK_CALLBACK="+hook)
 	if wav, err := asreval.SayAt("how do i reset my password", 140); err == nil {
 		p := filepath.Join(t.TempDir(), "mic.wav")
 		if err := os.WriteFile(p, wav, 0o600); err != nil {
@@ -111,19 +133,71 @@ func TestWebPagesInBrowser(t *testing.T) {
 	} else if testenv.InCI() {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "flow.mjs")
-	cmd.Dir, cmd.Env = e2eDir, env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	t.Logf("flow.mjs:\n%s", out.String())
+	out, err := runFlow(ctx, node, env, func(request string) (string, error) { return driveFlow(t, request) })
+	t.Logf("flow.mjs:\n%s", out)
 	if err != nil {
 		t.Fatalf("browser flow failed (%v); screenshots in %s", err, artifacts)
 	}
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
-	if len(shots) < 15 {
+	if len(shots) < 30 {
 		t.Fatalf("%d screenshots in %s, want one per step", len(shots), artifacts)
 	}
+}
+
+// driveFlow does what flow.mjs asks of the driver: "revoke SUBJECT" revokes every token of
+// SUBJECT; "outbox-retry CHANNEL" re-queues the channel's failed replies. It returns what
+// the command printed.
+func driveFlow(t *testing.T, request string) (string, error) {
+	verb, arg, _ := strings.Cut(request, " ")
+	switch verb {
+	case "revoke":
+		return execCLI(t, "", "token", "revoke", "--subject", arg)
+	case "outbox-retry":
+		return execCLI(t, "", "outbox", "retry", "--channel", arg)
+	}
+	return "", fmt.Errorf("unknown request %q", request)
+}
+
+// runFlow runs web/e2e/flow.mjs and returns what it printed. The script asks for what a
+// browser cannot do with a line "@REQUEST" on standard output; drive does it, and its
+// answer goes to the script's standard input as one line: "ok: " and what the command
+// printed, or "error: " and why not.
+func runFlow(ctx context.Context, node string, env []string, drive func(request string) (string, error)) (string, error) {
+	cmd := exec.CommandContext(ctx, node, "flow.mjs")
+	cmd.Dir, cmd.Env = e2eDir, env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
+	}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		lines := bufio.NewScanner(pr)
+		for lines.Scan() {
+			out.WriteString(lines.Text() + "\n")
+			request, ok := strings.CutPrefix(lines.Text(), "@")
+			if !ok {
+				continue
+			}
+			said, err := drive(request)
+			answer := "ok: " + strings.Join(strings.Fields(said), " ")
+			if err != nil {
+				answer = "error: " + strings.Join(strings.Fields(err.Error()), " ")
+			}
+			fmt.Fprintln(stdin, answer)
+		}
+		io.Copy(io.Discard, pr) // a line too long for the scanner: keep the script unblocked
+	}()
+	err = cmd.Wait()
+	pw.Close()
+	<-read
+	return out.String(), err
 }

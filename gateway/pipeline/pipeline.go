@@ -33,8 +33,21 @@ type Step struct {
 	Skip func(t *Turn) bool
 }
 
-// ErrAborted wraps the error of a fail-closed stage.
+// ErrAborted matches the error of a run that a fail-closed stage stopped (an *AbortError).
 var ErrAborted = errors.New("pipeline aborted")
+
+// AbortError is the error of a run that a fail-closed stage stopped. It reads as the
+// stage's own error, which is what a client may be told ("conversation "x": not found",
+// not pipeline jargon), and matches both ErrAborted and that error.
+type AbortError struct {
+	Stage string
+	Err   error
+}
+
+func (e *AbortError) Error() string { return e.Err.Error() }
+
+// Unwrap gives ErrAborted and the stage's error.
+func (e *AbortError) Unwrap() []error { return []error{ErrAborted, e.Err} }
 
 // Metrics are the pipeline's series, shared by every pipeline of a process.
 type Metrics struct {
@@ -61,14 +74,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // Pipeline runs steps in order.
 type Pipeline struct {
-	steps []Step
-	log   *slog.Logger
+	steps   []Step
+	log     *slog.Logger
+	levelOf func(error) slog.Level
 	*Metrics
 }
 
 // New builds a pipeline that reports to m.
 func New(m *Metrics, log *slog.Logger, steps ...Step) *Pipeline {
 	return &Pipeline{steps: steps, log: log, Metrics: m}
+}
+
+// SetLevels sets the level at which a fail-closed stage's error is logged: a cause the
+// client gave (an unknown conversation) is no server error. Without it, every such error
+// is logged at ERROR. It returns p.
+func (p *Pipeline) SetLevels(levelOf func(error) slog.Level) *Pipeline {
+	p.levelOf = levelOf
+	return p
 }
 
 // Run processes t through every step. It returns an error only when ctx is
@@ -93,8 +115,12 @@ func (p *Pipeline) Run(ctx context.Context, t *Turn) error {
 			return ctx.Err()
 		case s.FailClosed:
 			p.outcomes.WithLabelValues(s.Name, "aborted").Inc()
-			p.log.ErrorContext(ctx, "pipeline stage failed closed", "stage", s.Name, "err", err, "turn", t)
-			return fmt.Errorf("%w at %s: %w", ErrAborted, s.Name, err)
+			level := slog.LevelError
+			if p.levelOf != nil {
+				level = p.levelOf(err)
+			}
+			p.log.Log(ctx, level, "pipeline stage failed closed", "stage", s.Name, "err", err, "turn", t)
+			return &AbortError{Stage: s.Name, Err: err}
 		default:
 			p.outcomes.WithLabelValues(s.Name, "degraded").Inc()
 			p.log.WarnContext(ctx, "pipeline stage failed open", "stage", s.Name, "err", err, "turn", t)

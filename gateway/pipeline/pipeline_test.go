@@ -3,7 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -113,5 +115,51 @@ func TestTurnLogsNoRawText(t *testing.T) {
 	}
 	if got := turn.RawText(); got != "my phone is 13812345678\nsecret words" {
 		t.Fatalf("RawText %q", got)
+	}
+}
+
+// TestFailClosedErrorReadsAsItsCause: the error of an aborted run is the stage's own
+// (what a client may be told), matches ErrAborted and the cause, and is logged at the
+// level the caller gives its class.
+func TestFailClosedErrorReadsAsItsCause(t *testing.T) {
+	errClient := errors.New("not found")
+	for _, tc := range []struct {
+		name      string
+		cause     error
+		levels    func(error) slog.Level
+		wantLevel string
+	}{
+		{"client's cause, classified", fmt.Errorf("conversation %q: %w", "xyz", errClient), func(err error) slog.Level {
+			if errors.Is(err, errClient) {
+				return slog.LevelInfo
+			}
+			return slog.LevelError
+		}, "INFO"},
+		{"server's cause, classified", errors.New("connection refused"), func(error) slog.Level { return slog.LevelError }, "ERROR"},
+		{"unclassified", fmt.Errorf("conversation %q: %w", "xyz", errClient), nil, "ERROR"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := New(NewMetrics(prometheus.NewRegistry()), slog.New(slog.NewJSONHandler(&buf, nil)),
+				Step{Name: "persist", Stage: record("persist", new([]string), tc.cause), FailClosed: true})
+			if tc.levels != nil {
+				p.SetLevels(tc.levels)
+			}
+			err := p.Run(context.Background(), &Turn{})
+			var abort *AbortError
+			if !errors.Is(err, ErrAborted) || !errors.Is(err, tc.cause) || !errors.As(err, &abort) || abort.Stage != "persist" {
+				t.Fatalf("error %v does not match ErrAborted, its cause and its stage", err)
+			}
+			if err.Error() != tc.cause.Error() {
+				t.Fatalf("error reads %q, want the cause's own %q", err, tc.cause)
+			}
+			var line struct{ Level, Msg, Stage string }
+			if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+				t.Fatal(err)
+			}
+			if line.Level != tc.wantLevel || line.Stage != "persist" {
+				t.Fatalf("logged %+v, want level %s", line, tc.wantLevel)
+			}
+		})
 	}
 }

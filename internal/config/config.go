@@ -19,6 +19,7 @@ type Config struct {
 	Auth     AuthConfig     `yaml:"auth"`
 	Security SecurityConfig `yaml:"security"`
 	Routing  RoutingConfig  `yaml:"routing"`
+	Agents   AgentsConfig   `yaml:"agents"`
 	SLA      SLAConfig      `yaml:"sla"`
 	Archive  ArchiveConfig  `yaml:"archive"`
 	Cache    CacheConfig    `yaml:"cache"`
@@ -31,6 +32,11 @@ type Config struct {
 	LLM      LLMConfig      `yaml:"llm"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
+
+	// Audit and Retention configure the audit chain's anchors and retention, and how
+	// long personal data is kept.
+	Audit     AuditConfig     `yaml:"audit"`
+	Retention RetentionConfig `yaml:"retention"`
 }
 
 // HTTPConfig configures the HTTP listener of the gateway.
@@ -44,6 +50,13 @@ type HTTPConfig struct {
 	TLSKeyFile      string        `yaml:"tls_key_file" env:"SWITCHBOARD_HTTP_TLS_KEY_FILE"`
 	TrustedProxies  []string      `yaml:"trusted_proxies" env:"SWITCHBOARD_HTTP_TRUSTED_PROXIES"`
 	AllowedOrigins  []string      `yaml:"allowed_origins" env:"SWITCHBOARD_HTTP_ALLOWED_ORIGINS"`
+	// AdminAddr, when set, serves /metrics, /healthz and /readyz on a listener of their
+	// own, and /metrics no longer on Addr.
+	AdminAddr string `yaml:"admin_addr" env:"SWITCHBOARD_HTTP_ADMIN_ADDR"`
+	// HSTS sends Strict-Transport-Security without TLS here (a proxy terminates it).
+	HSTS bool `yaml:"hsts" env:"SWITCHBOARD_HTTP_HSTS"`
+	// RequestTimeout bounds an API request (not WebSockets or uploads).
+	RequestTimeout time.Duration `yaml:"request_timeout" env:"SWITCHBOARD_HTTP_REQUEST_TIMEOUT"`
 }
 
 // TLSEnabled reports whether both a certificate and a key file are configured.
@@ -56,6 +69,13 @@ type PostgresConfig struct {
 	ReplicaDSN  string `yaml:"replica_dsn" env:"SWITCHBOARD_PG_REPLICA_DSN"`
 	MaxConns    int32  `yaml:"max_conns" env:"SWITCHBOARD_PG_MAX_CONNS"`
 	EmbeddedDir string `yaml:"embedded_dir" env:"SWITCHBOARD_PG_EMBEDDED_DIR"`
+	// StatementTimeout and LockTimeout are set on every connection (0: no limit).
+	StatementTimeout time.Duration `yaml:"statement_timeout" env:"SWITCHBOARD_PG_STATEMENT_TIMEOUT"`
+	LockTimeout      time.Duration `yaml:"lock_timeout" env:"SWITCHBOARD_PG_LOCK_TIMEOUT"`
+
+	// OwnerDSN, when set, runs the migrations (as the tables' owner); DSN is then the
+	// application's role, which is granted what it needs and owns nothing.
+	OwnerDSN string `yaml:"owner_dsn" env:"SWITCHBOARD_PG_OWNER_DSN"`
 }
 
 // RedisConfig configures the Redis client. With neither Addr nor ClusterAddrs set, an
@@ -77,11 +97,17 @@ type AuthConfig struct {
 	TokenTTL  time.Duration `yaml:"token_ttl" env:"SWITCHBOARD_AUTH_TOKEN_TTL"`
 	// AnonymousChat lets the chat widget ask for a customer token for a new visitor.
 	AnonymousChat bool `yaml:"anonymous_chat" env:"SWITCHBOARD_AUTH_ANONYMOUS_CHAT"`
+	// Audience, when set, is written into issued tokens and required of every token.
+	Audience string `yaml:"audience" env:"SWITCHBOARD_AUTH_AUDIENCE"`
+	// MaxMintedTTL caps the lifetime of tokens minted with `switchboard token`.
+	MaxMintedTTL time.Duration `yaml:"max_minted_ttl" env:"SWITCHBOARD_AUTH_MAX_MINTED_TTL"`
 }
 
 // SecurityConfig configures encryption at rest.
 type SecurityConfig struct {
 	KeyRingFile string `yaml:"key_ring_file" env:"SWITCHBOARD_SECURITY_KEY_RING_FILE"`
+	// KeyRingKEK seals the key ring file (32 bytes as base64 or hex).
+	KeyRingKEK string `yaml:"key_ring_kek" env:"SWITCHBOARD_KEYRING_KEK"`
 }
 
 // RoutingWeights are the weights of the routing score (DESIGN.md §6).
@@ -97,6 +123,18 @@ type RoutingConfig struct {
 	Weights      RoutingWeights `yaml:"weights"`
 	VIPBoost     time.Duration  `yaml:"vip_boost" env:"SWITCHBOARD_ROUTING_VIP_BOOST"`
 	AgingHorizon time.Duration  `yaml:"aging_horizon" env:"SWITCHBOARD_ROUTING_AGING_HORIZON"`
+	// ReconcileInterval is how often the Redis routing state is compared with PostgreSQL
+	// and repaired.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval" env:"SWITCHBOARD_ROUTING_RECONCILE_INTERVAL"`
+	// ClaimOverflow is how many tickets beyond their capacity an agent may take by claiming.
+	ClaimOverflow int `yaml:"claim_overflow" env:"SWITCHBOARD_ROUTING_CLAIM_OVERFLOW"`
+}
+
+// AgentsConfig configures agent presence.
+type AgentsConfig struct {
+	// PresenceTTL: an agent with no heartbeat (console socket or REST) for this long is
+	// set offline.
+	PresenceTTL time.Duration `yaml:"presence_ttl" env:"SWITCHBOARD_AGENTS_PRESENCE_TTL"`
 }
 
 // SLAConfig configures the SLA watcher.
@@ -113,6 +151,24 @@ type ArchiveConfig struct {
 	Interval time.Duration `yaml:"interval" env:"SWITCHBOARD_ARCHIVE_INTERVAL"`
 }
 
+// AuditConfig configures the audit log's anchors outside PostgreSQL and its retention.
+type AuditConfig struct {
+	Retention      time.Duration `yaml:"retention" env:"SWITCHBOARD_AUDIT_RETENTION"`
+	AnchorInterval time.Duration `yaml:"anchor_interval" env:"SWITCHBOARD_AUDIT_ANCHOR_INTERVAL"`
+	AnchorFile     string        `yaml:"anchor_file" env:"SWITCHBOARD_AUDIT_ANCHOR_FILE"`
+	AnchorURL      string        `yaml:"anchor_url" env:"SWITCHBOARD_AUDIT_ANCHOR_URL"`
+	AnchorCommand  string        `yaml:"anchor_command" env:"SWITCHBOARD_AUDIT_ANCHOR_COMMAND"`
+}
+
+// RetentionConfig says how long personal data is kept; 0 keeps it.
+type RetentionConfig struct {
+	Vault    time.Duration `yaml:"vault" env:"SWITCHBOARD_RETENTION_VAULT"`
+	Queue    time.Duration `yaml:"queue" env:"SWITCHBOARD_RETENTION_QUEUE"`
+	Archive  time.Duration `yaml:"archive" env:"SWITCHBOARD_RETENTION_ARCHIVE"`
+	Media    time.Duration `yaml:"media" env:"SWITCHBOARD_RETENTION_MEDIA"`
+	Interval time.Duration `yaml:"interval" env:"SWITCHBOARD_RETENTION_INTERVAL"`
+}
+
 // CacheConfig configures the cache-aside layer in front of PostgreSQL.
 type CacheConfig struct {
 	TicketTTL time.Duration `yaml:"ticket_ttl" env:"SWITCHBOARD_CACHE_TICKET_TTL"`
@@ -123,6 +179,18 @@ type CacheConfig struct {
 type LimitsConfig struct {
 	PerIPPerMinute       int `yaml:"per_ip_per_minute" env:"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE"`
 	PerCustomerPerMinute int `yaml:"per_customer_per_minute" env:"SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE"`
+	// What may run at once, per process (0 disables each).
+	ConcurrentPerIP   int `yaml:"concurrent_per_ip" env:"SWITCHBOARD_LIMITS_CONCURRENT_PER_IP"`
+	WebSocketsPerIP   int `yaml:"websockets_per_ip" env:"SWITCHBOARD_LIMITS_WEBSOCKETS_PER_IP"`
+	WebSocketsPerUser int `yaml:"websockets_per_user" env:"SWITCHBOARD_LIMITS_WEBSOCKETS_PER_USER"`
+	WebSocketsTotal   int `yaml:"websockets_total" env:"SWITCHBOARD_LIMITS_WEBSOCKETS_TOTAL"`
+	// Console sign-in.
+	LoginPerIPPerMinute   int `yaml:"login_per_ip_per_minute" env:"SWITCHBOARD_LIMITS_LOGIN_PER_IP_PER_MINUTE"`
+	LoginPerUserPerMinute int `yaml:"login_per_user_per_minute" env:"SWITCHBOARD_LIMITS_LOGIN_PER_USER_PER_MINUTE"`
+	LoginConcurrency      int `yaml:"login_concurrency" env:"SWITCHBOARD_LIMITS_LOGIN_CONCURRENCY"`
+	// Memory of customer media in flight (0: a quarter of the process's memory limit).
+	MediaMemoryBytes int64         `yaml:"media_memory_bytes" env:"SWITCHBOARD_LIMITS_MEDIA_MEMORY_BYTES"`
+	MediaWait        time.Duration `yaml:"media_wait" env:"SWITCHBOARD_LIMITS_MEDIA_WAIT"`
 }
 
 // QueueConfig configures the durable turn queue's workers.
@@ -130,6 +198,17 @@ type QueueConfig struct {
 	Workers     int           `yaml:"workers" env:"SWITCHBOARD_QUEUE_WORKERS"`
 	Lease       time.Duration `yaml:"lease" env:"SWITCHBOARD_QUEUE_LEASE"`
 	MaxAttempts int           `yaml:"max_attempts" env:"SWITCHBOARD_QUEUE_MAX_ATTEMPTS"`
+	// RetryFor is how long a failing turn or reply is retried (jittered backoff from
+	// 2s doubling to 10m) before it becomes a dead letter.
+	RetryFor time.Duration `yaml:"retry_for" env:"SWITCHBOARD_QUEUE_RETRY_FOR"`
+	// MaxAbandoned gives a row up after this many attempts that crashed or hung the worker.
+	MaxAbandoned int `yaml:"max_abandoned" env:"SWITCHBOARD_QUEUE_MAX_ABANDONED"`
+	// ShutdownGrace lets a worker's answer or send in progress finish this long after SIGTERM.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace" env:"SWITCHBOARD_QUEUE_SHUTDOWN_GRACE"`
+	// An agent's original text on REST and web chat is held this long after the
+	// customer's first read, and at most OriginalRetention unread.
+	OriginalReadGrace time.Duration `yaml:"original_read_grace" env:"SWITCHBOARD_QUEUE_ORIGINAL_READ_GRACE"`
+	OriginalRetention time.Duration `yaml:"original_retention" env:"SWITCHBOARD_QUEUE_ORIGINAL_RETENTION"`
 }
 
 // KBConfig configures the knowledge base and when the bot hands over.
@@ -143,6 +222,9 @@ type KBConfig struct {
 	EncoderTokenizer string  `yaml:"encoder_tokenizer" env:"SWITCHBOARD_KB_ENCODER_TOKENIZER"`
 	EncoderMaxTokens int     `yaml:"encoder_max_tokens" env:"SWITCHBOARD_KB_ENCODER_MAX_TOKENS"`
 	EncoderPooling   string  `yaml:"encoder_pooling" env:"SWITCHBOARD_KB_ENCODER_POOLING"`
+
+	// ReloadInterval is how often serve looks for a new knowledge-base generation.
+	ReloadInterval time.Duration `yaml:"reload_interval" env:"SWITCHBOARD_KB_RELOAD_INTERVAL"`
 }
 
 // ModelsConfig configures the ONNX model runtime and the model repository.
@@ -182,6 +264,10 @@ type SpeechConfig struct {
 	InlineMax         time.Duration `yaml:"inline_max" env:"SWITCHBOARD_SPEECH_INLINE_MAX"`
 	MaxDuration       time.Duration `yaml:"max_duration" env:"SWITCHBOARD_SPEECH_MAX_DURATION"`
 	MaxBytes          int64         `yaml:"max_bytes" env:"SWITCHBOARD_SPEECH_MAX_BYTES"`
+	// Recognizers kept for voice notes (live streams never get them), and live streams
+	// per client IP.
+	ReservedForNotes int `yaml:"reserved_for_notes" env:"SWITCHBOARD_SPEECH_RESERVED_FOR_NOTES"`
+	StreamsPerIP     int `yaml:"streams_per_ip" env:"SWITCHBOARD_SPEECH_STREAMS_PER_IP"`
 }
 
 // ModelsDir is the model repository: models.dir, or <data_dir>/models.
@@ -207,6 +293,12 @@ type LLMConfig struct {
 	BaseURL string `yaml:"base_url" env:"SWITCHBOARD_LLM_BASE_URL"`
 	Model   string `yaml:"model" env:"SWITCHBOARD_LLM_MODEL"`
 	APIKey  string `yaml:"api_key" env:"SWITCHBOARD_LLM_API_KEY"`
+
+	// Timeout bounds one call to the endpoint; BreakerFailures consecutive failures
+	// open the circuit for BreakerCooldown (answers then come from the passages).
+	Timeout         time.Duration `yaml:"timeout" env:"SWITCHBOARD_LLM_TIMEOUT"`
+	BreakerFailures int           `yaml:"breaker_failures" env:"SWITCHBOARD_LLM_BREAKER_FAILURES"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown" env:"SWITCHBOARD_LLM_BREAKER_COOLDOWN"`
 }
 
 // ChannelsConfig configures the bot channels. A channel without its
@@ -268,32 +360,41 @@ func Default() Config {
 			ReadTimeout:     15 * time.Second,
 			WriteTimeout:    30 * time.Second,
 			ShutdownTimeout: 15 * time.Second,
+			RequestTimeout:  25 * time.Second,
 		},
-		Postgres: PostgresConfig{MaxConns: 10},
+		Postgres: PostgresConfig{MaxConns: 10, StatementTimeout: 30 * time.Second, LockTimeout: 10 * time.Second},
 		Redis:    RedisConfig{KeyPrefix: "sb"},
-		Auth:     AuthConfig{Issuer: "switchboard", TokenTTL: 12 * time.Hour, AnonymousChat: true},
+		Auth:     AuthConfig{Issuer: "switchboard", TokenTTL: 12 * time.Hour, AnonymousChat: true, MaxMintedTTL: 24 * time.Hour},
 		Routing: RoutingConfig{
 			Weights:      RoutingWeights{VIP: 0.2, Skill: 0.4, Load: 0.3, Wait: 0.1},
 			VIPBoost:     15 * time.Minute,
 			AgingHorizon: 30 * time.Minute,
+
+			ReconcileInterval: time.Minute, ClaimOverflow: 2,
 		},
+		Agents:  AgentsConfig{PresenceTTL: time.Minute},
 		SLA:     SLAConfig{CheckInterval: 30 * time.Second, AtRiskFraction: 0.2},
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
-		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60},
-		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, MaxAttempts: 5},
+		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60, ConcurrentPerIP: 16, WebSocketsPerIP: 32, WebSocketsPerUser: 8, WebSocketsTotal: 10000, LoginPerIPPerMinute: 10, LoginPerUserPerMinute: 10, MediaWait: 10 * time.Second},
+		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, RetryFor: 24 * time.Hour, MaxAbandoned: 3, ShutdownGrace: 10 * time.Second, OriginalReadGrace: 10 * time.Minute, OriginalRetention: 7 * 24 * time.Hour},
 		KB: KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb",
-			EncoderMaxTokens: 256, EncoderPooling: "mean"},
+			EncoderMaxTokens: 256, EncoderPooling: "mean", ReloadInterval: 2 * time.Second},
+		LLM:    LLMConfig{Timeout: 20 * time.Second, BreakerFailures: 5, BreakerCooldown: 30 * time.Second},
 		Models: ModelsConfig{WatchInterval: 5 * time.Second},
-		Vision: VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 40_000_000},
+		Vision: VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 24_000_000},
 		Speech: SpeechConfig{Engines: []string{"en:pocketsphinx"}, PoolSize: 2, Queue: 16, QueueWait: 10 * time.Second,
-			InlineMax: 20 * time.Second, MaxDuration: 10 * time.Minute, MaxBytes: 25 << 20},
+			InlineMax: 20 * time.Second, MaxDuration: 10 * time.Minute, MaxBytes: 25 << 20, ReservedForNotes: 1, StreamsPerIP: 2},
 		Channels: ChannelsConfig{ConversationIdle: 24 * time.Hour,
 			Telegram: TelegramConfig{APIBase: "https://api.telegram.org"},
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
 			WeCom:    WeComConfig{APIBase: "https://qyapi.weixin.qq.com"},
 		},
 		Log: LogConfig{Level: "info", Format: "text"},
+
+		Audit: AuditConfig{Retention: 365 * 24 * time.Hour, AnchorInterval: time.Hour},
+		Retention: RetentionConfig{Vault: 90 * 24 * time.Hour, Queue: 30 * 24 * time.Hour, Archive: 730 * 24 * time.Hour,
+			Media: 24 * time.Hour, Interval: time.Hour},
 	}
 }
 
@@ -313,6 +414,15 @@ func (c Config) KeyRingPath() string {
 		return c.Security.KeyRingFile
 	}
 	return filepath.Join(c.DataDir, "keyring.json")
+}
+
+// AuditAnchorFile is the append-only file of audit anchors: audit.anchor_file, or
+// <data_dir>/audit-anchors.jsonl when that is empty.
+func (c Config) AuditAnchorFile() string {
+	if c.Audit.AnchorFile != "" {
+		return c.Audit.AnchorFile
+	}
+	return filepath.Join(c.DataDir, "audit-anchors.jsonl")
 }
 
 // Logger builds the process logger writing to w with the configured level and format.

@@ -1,11 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"strings"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 )
 
 // ValidationError lists every problem Validate found, each as "key: what to fix".
@@ -54,6 +58,9 @@ func (c Config) Validate() error {
 	c.Redis.validate(&p)
 	c.Auth.validate(&p)
 	c.Routing.validate(&p)
+	if c.Agents.PresenceTTL < 3*time.Second {
+		p.addf("agents.presence_ttl: must be ≥ 3s (got %s)", c.Agents.PresenceTTL)
+	}
 	p.positive("sla.check_interval", c.SLA.CheckInterval)
 	if f := c.SLA.AtRiskFraction; !(f > 0 && f < 1) {
 		p.addf("sla.at_risk_fraction: must be > 0 and < 1 (got %g)", f)
@@ -62,11 +69,21 @@ func (c Config) Validate() error {
 		p.addf("archive.after: must be ≥ 24h (got %s)", c.Archive.After)
 	}
 	p.positive("archive.interval", c.Archive.Interval)
+	c.validateRetention(&p)
+	if c.Security.KeyRingKEK != "" {
+		if _, err := fieldcrypt.ParseKEK(c.Security.KeyRingKEK); err != nil {
+			p.addf("security.key_ring_kek: must be 32 bytes as base64 or 64 hex digits (for example `openssl rand -base64 32`)")
+		}
+	}
 	p.positive("cache.ticket_ttl", c.Cache.TicketTTL)
-	if c.Queue.Workers < 1 || c.Queue.MaxAttempts < 1 {
-		p.addf("queue: workers and max_attempts must be ≥ 1 (got %d and %d)", c.Queue.Workers, c.Queue.MaxAttempts)
+	if c.Queue.Workers < 1 || c.Queue.MaxAttempts < 0 || c.Queue.MaxAbandoned < 1 {
+		p.addf("queue: workers and max_abandoned must be ≥ 1 and max_attempts ≥ 0 (got %d, %d and %d)", c.Queue.Workers, c.Queue.MaxAbandoned, c.Queue.MaxAttempts)
 	}
 	p.positive("queue.lease", c.Queue.Lease)
+	p.positive("queue.retry_for", c.Queue.RetryFor)
+	p.positive("queue.shutdown_grace", c.Queue.ShutdownGrace)
+	p.positive("queue.original_read_grace", c.Queue.OriginalReadGrace)
+	p.positive("queue.original_retention", c.Queue.OriginalRetention)
 	p.positive("channels.conversation_idle", c.Channels.ConversationIdle)
 	if f := c.KB.MinConfidence; f < 0 || f > 1 {
 		p.addf("kb.min_confidence: must be between 0 and 1 (got %g)", f)
@@ -80,6 +97,12 @@ func (c Config) Validate() error {
 	if m := c.KB.EncoderPooling; m != "mean" && m != "cls" {
 		p.addf("kb.encoder_pooling: must be mean or cls (got %q)", m)
 	}
+	p.positive("kb.reload_interval", c.KB.ReloadInterval)
+	p.positive("llm.timeout", c.LLM.Timeout)
+	p.positive("llm.breaker_cooldown", c.LLM.BreakerCooldown)
+	if c.LLM.BreakerFailures < 1 {
+		p.addf("llm.breaker_failures: must be ≥ 1 (got %d)", c.LLM.BreakerFailures)
+	}
 	p.positive("models.watch_interval", c.Models.WatchInterval)
 	if c.Models.IntraOpThreads < 0 || c.Models.InterOpThreads < 0 || c.Models.Concurrency < 0 {
 		p.addf("models: thread counts and concurrency must be ≥ 0, 0 means the default")
@@ -88,9 +111,7 @@ func (c Config) Validate() error {
 		p.addf("vision: top_k, max_bytes and max_pixels must be ≥ 1")
 	}
 	validateSpeech(&p, c.Speech)
-	if c.Limits.PerIPPerMinute < 0 || c.Limits.PerCustomerPerMinute < 0 {
-		p.addf("limits: per-minute limits must be ≥ 0, 0 disables (got %d and %d)", c.Limits.PerIPPerMinute, c.Limits.PerCustomerPerMinute)
-	}
+	c.Limits.validate(&p)
 	if _, ok := parseLevel(c.Log.Level); !ok {
 		p.addf("log.level: must be one of debug, info, warn, error (got %q)", c.Log.Level)
 	}
@@ -101,6 +122,24 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return &ValidationError{Problems: p}
+}
+
+// minAuditRetention is the least time audit events are kept (DESIGN.md §7).
+const minAuditRetention = 180 * 24 * time.Hour
+
+func (c Config) validateRetention(p *problems) {
+	if r := c.Audit.Retention; r != 0 && r < minAuditRetention {
+		p.addf("audit.retention: must be 0 (keep) or ≥ 4320h (180 days) (got %s)", r)
+	}
+	p.positive("audit.anchor_interval", c.Audit.AnchorInterval)
+	r := c.Retention
+	if r.Vault < 0 || r.Queue < 0 || r.Archive < 0 || r.Media < 0 {
+		p.addf("retention: vault, queue, archive and media must be ≥ 0 (0 keeps)")
+	}
+	if r.Archive != 0 && r.Archive < c.Archive.After {
+		p.addf("retention.archive: must be 0 (keep) or ≥ archive.after (%s) (got %s)", c.Archive.After, r.Archive)
+	}
+	p.positive("retention.interval", r.Interval)
 }
 
 func (h HTTPConfig) validate(p *problems) {
@@ -121,14 +160,54 @@ func (h HTTPConfig) validate(p *problems) {
 	if h.TLSKeyFile != "" && h.TLSCertFile == "" {
 		p.addf("http.tls_cert_file: must be set when http.tls_key_file is set")
 	}
+	for _, o := range h.AllowedOrigins {
+		if err := checkOrigin(o); err != nil {
+			p.addf("http.allowed_origins: %q %v", o, err)
+		}
+	}
+	if h.AdminAddr != "" {
+		p.hostPort("http.admin_addr", h.AdminAddr)
+		if h.AdminAddr == h.Addr {
+			p.addf("http.admin_addr: must differ from http.addr (leave it empty to serve everything on http.addr)")
+		}
+	}
+	if h.RequestTimeout <= 0 || h.RequestTimeout >= h.WriteTimeout {
+		p.addf("http.request_timeout: must be > 0 and below http.write_timeout (%s), so the timeout answer can still be written (got %s)",
+			h.WriteTimeout, h.RequestTimeout)
+	}
+}
+
+// checkOrigin accepts a browser origin: http or https, a host, an optional port and
+// nothing else (no path, query, user or wildcard), as browsers send it in Origin.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	switch {
+	case err != nil:
+		return fmt.Errorf("is not a URL: %v", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New(`must start with https:// or http:// (an origin such as "https://shop.example.com")`)
+	case u.Host == "" || u.Hostname() == "" || strings.Contains(u.Host, "*"):
+		return errors.New(`must name one host (an origin such as "https://shop.example.com"; wildcards are not allowed)`)
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return errors.New(`must be scheme://host[:port] only, with no path, query or user (as browsers send it in Origin)`)
+	case strings.HasSuffix(o, "/"):
+		return errors.New(`must not end with "/" (browsers send the origin without it)`)
+	}
+	return nil
 }
 
 func (pg PostgresConfig) validate(p *problems) {
 	if pg.MaxConns < 1 {
 		p.addf("postgres.max_conns: must be ≥ 1 (got %d)", pg.MaxConns)
 	}
+	if pg.OwnerDSN != "" && pg.DSN == "" {
+		p.addf("postgres.owner_dsn: needs postgres.dsn too (the embedded PostgreSQL makes its own roles)")
+	}
 	if pg.ReplicaDSN != "" && pg.DSN == "" {
 		p.addf("postgres.replica_dsn: needs postgres.dsn too (the embedded PostgreSQL has no replica)")
+	}
+	if pg.StatementTimeout < 0 || pg.LockTimeout < 0 {
+		p.addf("postgres: statement_timeout and lock_timeout must be ≥ 0, 0 means no limit (got %s and %s)", pg.StatementTimeout, pg.LockTimeout)
 	}
 }
 
@@ -159,6 +238,7 @@ func (a AuthConfig) validate(p *problems) {
 	}
 	p.nonEmpty("auth.issuer", a.Issuer)
 	p.positive("auth.token_ttl", a.TokenTTL)
+	p.positive("auth.max_minted_ttl", a.MaxMintedTTL)
 }
 
 func (r RoutingConfig) validate(p *problems) {
@@ -182,6 +262,10 @@ func (r RoutingConfig) validate(p *problems) {
 		p.addf("routing.vip_boost: must be ≥ 0 (got %s)", r.VIPBoost)
 	}
 	p.positive("routing.aging_horizon", r.AgingHorizon)
+	p.positive("routing.reconcile_interval", r.ReconcileInterval)
+	if r.ClaimOverflow < 0 || r.ClaimOverflow > 100 {
+		p.addf("routing.claim_overflow: must be 0 to 100 (got %d)", r.ClaimOverflow)
+	}
 }
 
 // SpeechEngines parses speech.engines into language → engine, in the configured order.
@@ -237,4 +321,5 @@ func validateSpeech(p *problems, s SpeechConfig) {
 	if s.PoolSize < 1 || s.Queue < 0 || s.QueueWait < 0 || s.MaxDuration <= 0 || s.MaxBytes < 1 {
 		p.addf("speech: pool_size and max_bytes must be ≥ 1, queue and queue_wait ≥ 0, max_duration > 0")
 	}
+	validateStreams(p, s)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,7 +32,8 @@ type PostgresOptions struct {
 }
 
 // Postgres is a private PostgreSQL server started by StartPostgres. It listens only on
-// 127.0.0.1 (no unix socket) and accepts the superuser postgres without a password.
+// 127.0.0.1 (no unix socket) and admits the superuser postgres and the application's
+// role (AppRole) with their generated passwords only (see Credentials).
 type Postgres struct {
 	binDir  string
 	dataDir string
@@ -41,10 +41,15 @@ type Postgres struct {
 	owner   *osUser
 	opts    PostgresOptions
 	logger  *slog.Logger
+	creds   Credentials
 
 	mu   sync.Mutex
 	port int
 	proc *serverProcess
+	// attached: another process runs the server (AttachPostgres); Stop leaves it alone.
+	attached bool
+	stopping bool  // Stop was called: the supervisor does not restart the server
+	gaveUp   error // why the supervisor stopped restarting the server (see Healthy)
 }
 
 // StartPostgres initialises opts.DataDir when needed, starts the server and returns once it
@@ -76,11 +81,12 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		ctx, cancel = context.WithTimeout(ctx, startTimeout)
 		defer cancel()
 	}
-	if err := initCluster(ctx, binDir, dataDir, owner, opts.Ephemeral, opts.Logger); err != nil {
+	creds, err := initCluster(ctx, binDir, dataDir, owner, opts.Ephemeral, opts.Logger)
+	if err != nil {
 		return nil, err
 	}
 	p := &Postgres{
-		binDir: binDir, dataDir: dataDir, owner: owner, opts: opts, logger: opts.Logger,
+		binDir: binDir, dataDir: dataDir, owner: owner, opts: opts, logger: opts.Logger, creds: creds,
 		logPath: filepath.Join(filepath.Dir(dataDir), filepath.Base(dataDir)+".log"),
 	}
 	if err := clearStalePostmaster(ctx, dataDir, opts.Logger); err != nil {
@@ -89,16 +95,26 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 	if err := p.startWithRetry(ctx); err != nil {
 		return nil, err
 	}
+	if err := p.ensureAuth(ctx); err != nil {
+		_ = p.Stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
 	opts.Logger.Info("embedded: PostgreSQL started", "addr", fmt.Sprintf("127.0.0.1:%d", p.Port()),
 		"data_dir", dataDir, "log", p.logPath)
 	return p, nil
 }
 
-// DSN returns the URL of database on this server, e.g.
-// postgres://postgres@127.0.0.1:PORT/DB?sslmode=disable.
-func (p *Postgres) DSN(database string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", p.Port(), url.PathEscape(database))
-}
+// DSN returns the superuser's URL of database on this server, e.g.
+// postgres://postgres:PASSWORD@127.0.0.1:PORT/DB?sslmode=disable: for migrations and
+// administration, not for the application (AppDSN).
+func (p *Postgres) DSN(database string) string { return p.creds.OwnerDSN(p.Port(), database) }
+
+// AppDSN returns the URL of database for the application's role (AppRole), which owns
+// nothing; the owner grants it what it needs (tickets.GrantApp).
+func (p *Postgres) AppDSN(database string) string { return p.creds.AppDSN(p.Port(), database) }
+
+// Credentials returns the server's generated passwords.
+func (p *Postgres) Credentials() Credentials { return p.creds }
 
 // Port returns the TCP port the server listens on.
 func (p *Postgres) Port() int {
@@ -117,6 +133,7 @@ func (p *Postgres) LogPath() string { return p.logPath }
 func (p *Postgres) Stop(ctx context.Context) error {
 	p.mu.Lock()
 	proc := p.proc
+	p.stopping = true
 	p.mu.Unlock()
 	if proc == nil {
 		return nil
@@ -126,6 +143,30 @@ func (p *Postgres) Stop(ctx context.Context) error {
 	}
 	p.logger.Info("embedded: PostgreSQL stopped", "data_dir", p.dataDir)
 	return nil
+}
+
+// AttachPostgres returns a handle on the server that another process (a running
+// `switchboard serve`) runs for opts.DataDir on 127.0.0.1:opts.Port. DSN and
+// CreateDatabase work as on a started server; Stop and Supervise leave it alone. It
+// fails unless the server on that port reports opts.DataDir as its data directory.
+func AttachPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error) {
+	dataDir, err := filepath.Abs(opts.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: data directory: %w", err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	creds, err := LoadCredentials(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Postgres{dataDir: dataDir, opts: opts, logger: opts.Logger, port: opts.Port, attached: true, creds: creds,
+		logPath: filepath.Join(filepath.Dir(dataDir), filepath.Base(dataDir)+".log")}
+	if got := servesDir(ctx, p.DSN("postgres")+"&connect_timeout=5"); got != dataDir {
+		return nil, fmt.Errorf("embedded: the PostgreSQL of %s does not answer on 127.0.0.1:%d (it may be restarting; try again)", dataDir, opts.Port)
+	}
+	return p, nil
 }
 
 // CreateDatabase creates database name unless it already exists (concurrent callers are fine).

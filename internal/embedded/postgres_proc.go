@@ -112,15 +112,21 @@ func (p *Postgres) start(ctx context.Context, port int) error {
 	if err != nil {
 		return fmt.Errorf("embedded: start postgres: %w", err)
 	}
-	if err := waitPostgresReady(ctx, proc, port, p.dataDir); err != nil {
+	if err := waitPostgresReady(ctx, proc, p.creds.OwnerDSN(port, "postgres"), p.dataDir); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		_ = proc.stop(stopCtx)
 		return fmt.Errorf("%w\n--- tail of %s ---\n%s", err, p.logPath, logTail(p.logPath, offset))
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping { // Stop ran while this (re)start was under way
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_ = proc.stop(stopCtx)
+		return errors.New("embedded: PostgreSQL was stopped while starting")
+	}
 	p.port, p.proc = port, proc
-	p.mu.Unlock()
 	return nil
 }
 
@@ -135,10 +141,10 @@ func (p *Postgres) serverArgs(port int) []string {
 	return args
 }
 
-// waitPostgresReady polls until the server on port answers and reports dataDir as its data
+// waitPostgresReady polls until the server at dsn answers and reports dataDir as its data
 // directory (so another server on the same port is never mistaken for ours).
-func waitPostgresReady(ctx context.Context, proc *serverProcess, port int, dataDir string) error {
-	dsn := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2", port)
+func waitPostgresReady(ctx context.Context, proc *serverProcess, dsn, dataDir string) error {
+	dsn += "&connect_timeout=2"
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {

@@ -226,7 +226,7 @@ func TestStartOnFixedPortAndEphemeral(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pg.Stop(context.Background())
-	want := "postgres://postgres@127.0.0.1:" + strconv.Itoa(port) + "/app?sslmode=disable"
+	want := "postgres://postgres:" + pg.Credentials().Superuser.Password + "@127.0.0.1:" + strconv.Itoa(port) + "/app?sslmode=disable"
 	if got := pg.DSN("app"); got != want {
 		t.Errorf("DSN = %q, want %q", got, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // KeySize is the length in bytes of every key: AES-256 data keys and the HMAC index key.
@@ -36,6 +37,12 @@ type KeyRing struct {
 	raw      map[string][]byte
 	active   string
 	indexKey []byte
+
+	// Set by Open: the file the ring was read from and its key-encryption key, for
+	// Rotate and Reload.
+	path       string
+	kek        []byte
+	lastReload time.Time
 }
 
 // New builds a key ring from data keys by id, the id of the key that encrypts new data,
@@ -137,6 +144,11 @@ func (k *KeyRing) Decrypt(ciphertext, aad []byte) ([]byte, error) {
 	k.mu.RLock()
 	aead, ok := k.aeads[id]
 	k.mu.RUnlock()
+	if !ok && k.reloadForUnknown() {
+		k.mu.RLock()
+		aead, ok = k.aeads[id]
+		k.mu.RUnlock()
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown key id %q", ErrDecrypt, id)
 	}

@@ -21,13 +21,15 @@ import (
 type fakeStore struct {
 	mu   sync.Mutex
 	cols map[string]*fakeCollection
+	port int // where the fake listens
 }
 
 type fakeCollection struct {
-	params *qc.CollectionParams
-	dense  map[string]uint64 // vector name → dimension
-	idf    map[string]bool   // sparse vector name → Modifier IDF
-	points map[string]*fakePoint
+	params   *qc.CollectionParams
+	metadata map[string]*qc.Value
+	dense    map[string]uint64 // vector name → dimension
+	idf      map[string]bool   // sparse vector name → Modifier IDF
+	points   map[string]*fakePoint
 }
 
 type fakePoint struct {
@@ -52,13 +54,19 @@ func startFake(t *testing.T) (*qc.Client, *fakeStore) {
 	}
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
-	addr := lis.Addr().(*net.TCPAddr)
-	client, err := qc.NewClient(&qc.Config{Host: "127.0.0.1", Port: addr.Port, KeepAliveTime: -1, SkipCompatibilityCheck: true})
+	store.port = lis.Addr().(*net.TCPAddr).Port
+	return dialFake(t, store), store
+}
+
+// dialFake returns a new client of the fake (another replica's connection).
+func dialFake(t *testing.T, store *fakeStore) *qc.Client {
+	t.Helper()
+	client, err := qc.NewClient(&qc.Config{Host: "127.0.0.1", Port: store.port, KeepAliveTime: -1, SkipCompatibilityCheck: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
-	return client, store
+	return client
 }
 
 type fakeCollections struct {
@@ -111,10 +119,40 @@ func (f *fakeCollections) Get(_ context.Context, req *qc.GetCollectionInfoReques
 	n := uint64(len(col.points))
 	info := &qc.CollectionInfo{
 		Status:      qc.CollectionStatus_Green,
-		Config:      &qc.CollectionConfig{Params: proto.Clone(col.params).(*qc.CollectionParams)},
+		Config:      &qc.CollectionConfig{Params: proto.Clone(col.params).(*qc.CollectionParams), Metadata: cloneValues(col.metadata)},
 		PointsCount: &n,
 	}
 	return &qc.GetCollectionInfoResponse{Result: info}, nil
+}
+
+// Update merges metadata into the collection's, as Qdrant (≥ 1.16) does; any other
+// change is beyond the fake.
+func (f *fakeCollections) Update(_ context.Context, req *qc.UpdateCollection) (*qc.CollectionOperationResponse, error) {
+	f.s.mu.Lock()
+	defer f.s.mu.Unlock()
+	col, err := f.s.collection(req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	only := &qc.UpdateCollection{CollectionName: req.GetCollectionName(), Metadata: req.GetMetadata()}
+	if !proto.Equal(only, req) {
+		return nil, status.Error(codes.Unimplemented, "fake: only metadata updates are supported")
+	}
+	if col.metadata == nil {
+		col.metadata = map[string]*qc.Value{}
+	}
+	for k, v := range req.GetMetadata() {
+		col.metadata[k] = proto.Clone(v).(*qc.Value)
+	}
+	return &qc.CollectionOperationResponse{Result: true}, nil
+}
+
+func cloneValues(m map[string]*qc.Value) map[string]*qc.Value {
+	out := make(map[string]*qc.Value, len(m))
+	for k, v := range m {
+		out[k] = proto.Clone(v).(*qc.Value)
+	}
+	return out
 }
 
 func (f *fakeCollections) Delete(_ context.Context, req *qc.DeleteCollection) (*qc.CollectionOperationResponse, error) {

@@ -60,6 +60,30 @@ func Open(path string, opts Options) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ort: read model %s: %w", path, err)
 	}
+	return newSession(path, ins, outs, opts, func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+		return onnx.NewDynamicAdvancedSession(path, in, out, so)
+	})
+}
+
+// OpenData loads a model already read into memory (the model registry reads it through
+// an os.Root on the version folder); name is what errors and Path call it. A model whose
+// weights live in external data files cannot be loaded this way.
+func OpenData(data []byte, name string, opts Options) (*Session, error) {
+	if _, err := Init(""); err != nil {
+		return nil, err
+	}
+	ins, outs, err := onnx.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, fmt.Errorf("ort: read model %s: %w", name, err)
+	}
+	return newSession(name, ins, outs, opts, func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error) {
+		return onnx.NewDynamicAdvancedSessionWithONNXData(data, in, out, so)
+	})
+}
+
+// newSession applies opts and creates the native session with create.
+func newSession(name string, ins, outs []onnx.InputOutputInfo, opts Options,
+	create func(in, out []string, so *onnx.SessionOptions) (*onnx.DynamicAdvancedSession, error)) (*Session, error) {
 	so, err := onnx.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("ort: session options: %w", err)
@@ -80,10 +104,10 @@ func Open(path string, opts Options) (*Session, error) {
 			return nil, fmt.Errorf("ort: session config %s=%s: %w", k, v, err)
 		}
 	}
-	sess := &Session{path: path, inputs: infos(ins), outputs: infos(outs)}
-	sess.s, err = onnx.NewDynamicAdvancedSession(path, names(sess.inputs), names(sess.outputs), so)
+	sess := &Session{path: name, inputs: infos(ins), outputs: infos(outs)}
+	sess.s, err = create(names(sess.inputs), names(sess.outputs), so)
 	if err != nil {
-		return nil, fmt.Errorf("ort: load model %s: %w", path, err)
+		return nil, fmt.Errorf("ort: load model %s: %w", name, err)
 	}
 	return sess, nil
 }

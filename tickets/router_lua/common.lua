@@ -201,3 +201,27 @@ local function pull(out, a)
     end
   end
 end
+
+-- claim_refusal is why online agent a may not take one more ticket by an explicit claim
+-- (nil: it may). A claim may go up to `over` tickets beyond the capacity; automatic
+-- routing and pulls never do (they test load < cap).
+local function claim_refusal(a, over)
+  if a.st ~= 'online' then return 'agent is not online' end
+  if a.load >= a.cap + over then
+    return 'agent is full (' .. a.load .. ' tickets, capacity ' .. a.cap .. ' plus ' .. over .. ' by claim)'
+  end
+  return nil
+end
+
+-- claim_best scores waiting ticket tm for the best of its groups that agent a is in
+-- (nil when a is in none of them).
+local function claim_best(a, tm)
+  local best
+  for i, g in ipairs(tm.groups) do
+    if member(a.groups, g) then
+      local b = breakdown(tm, g, num(tm.skills[i]))
+      if not best or b.total > best.total then best = b end
+    end
+  end
+  return best
+end

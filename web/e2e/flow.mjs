@@ -3,22 +3,33 @@
 //
 //   SB_BASE        the server's base URL
 //   SB_AGENT       agent sign-in "user:password";   SB_SUPERVISOR the same for a supervisor
+//   SB_SECOND_AGENT a second agent's sign-in, whose tokens the test has revoked
+//   SB_SUPERVISOR_TOKEN a supervisor's bearer token for the test's own API calls
 //   SB_ARTIFACTS   the folder for the screenshots of every step
 //   SB_VOICE_WAV   a WAV file Chromium plays as the microphone (optional)
 //   SB_PHOTO       a photo to upload from the widget (optional)
+//   SB_WEBHOOK_CALLBACK the "host:port" of the generic webhook channel's callback, which
+//                  the script opens and closes; SB_WEBHOOK_SECRET its shared secret
 //   SB_CHROMIUM    the browser (default /usr/bin/chromium); SB_HEADED=1 shows its window
 //
 // It prints one line per step and exits non-zero on the first failure, leaving a
-// screenshot named failure-*.png.
+// screenshot named failure-*.png. A line "@revoke SUBJECT" asks the driver to revoke every
+// token of SUBJECT (switchboard token revoke), "@outbox-retry CHANNEL" to re-queue the
+// channel's failed replies (switchboard outbox retry); it answers on standard input with
+// "ok: " and what the command printed.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { confirm, driver, endDriver, proxy, readable, readGate, until } from "./harness.mjs";
+import { webhookPeer } from "./webhook.mjs";
 
 const env = (k, d) => process.env[k] || d;
 const base = env("SB_BASE");
 const out = env("SB_ARTIFACTS", "artifacts");
 const [agentUser, agentPass] = env("SB_AGENT").split(":");
 const [supUser, supPass] = env("SB_SUPERVISOR").split(":");
+const [bobUser, bobPass] = env("SB_SECOND_AGENT").split(":");
+const supToken = env("SB_SUPERVISOR_TOKEN");
 mkdirSync(out, { recursive: true });
 
 const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -28,6 +39,7 @@ const browser = await chromium.launch({ executablePath: env("SB_CHROMIUM", "/usr
 
 let n = 0;
 const pages = [];
+const nativeDialogs = [];
 async function shot(page, name) {
   const file = join(out, String(++n).padStart(2, "0") + "-" + name + ".png");
   await page.screenshot({ path: file, fullPage: true });
@@ -51,6 +63,9 @@ async function newPage(viewport) {
   const page = await ctx.newPage();
   page.setDefaultTimeout(timeout);
   page.on("pageerror", (e) => console.error("page error: " + e.message));
+  // The pages never use alert(), confirm() or prompt(): errors show inline, questions in
+  // a <dialog>. Any native dialog fails the run at the end.
+  page.on("dialog", (d) => { nativeDialogs.push(d.type() + ": " + d.message()); d.dismiss().catch(() => {}); });
   pages.push(page);
   return page;
 }
@@ -58,6 +73,15 @@ async function newPage(viewport) {
 // The widget lives in a shadow root; Playwright's CSS locators pierce it.
 const w = (page, id) => page.locator(`#switchboard-chat [data-testid="${id}"]`);
 const lastOf = (page, author) => page.locator(`#switchboard-chat .msg[data-author="${author}"]`).last();
+
+// sup calls the API as the supervisor (the test's own set-up, not a page's).
+async function sup(method, path, body) {
+  const r = await fetch(base + path, { method, headers: { Authorization: "Bearer " + supToken, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(method + " " + path + ": " + r.status + " " + JSON.stringify(data));
+  return data;
+}
 
 async function signIn(page, path, user, pass) {
   await page.goto(base + path);
@@ -69,6 +93,8 @@ async function signIn(page, path, user, pass) {
 const customer = await newPage({ width: 1280, height: 800 });
 const agent = await newPage({ width: 1400, height: 900 });
 const supervisor = await newPage({ width: 1400, height: 900 });
+const agentSocket = await proxy(agent);
+const agentReads = readGate(agent);
 
 await step("customer asks the knowledge base", async () => {
   await customer.goto(base + "/ui/chat.html");
@@ -90,6 +116,7 @@ await step("a wrong password is refused", async () => {
 await step("agent signs in and goes online", async () => {
   await signIn(agent, "/ui/console/", agentUser, agentPass);
   await agent.getByTestId("live").filter({ hasText: "live" }).waitFor();
+  await agent.getByTestId("me").filter({ hasText: "Alice" }).waitFor();
   await agent.getByTestId("status").selectOption("online");
   await agent.getByTestId("load").filter({ hasText: "0/" }).waitFor();
   // the agent sets their own capacity
@@ -99,9 +126,24 @@ await step("agent signs in and goes online", async () => {
   await shot(agent, "agent-online-empty-queue");
 });
 
-await step("supervisor signs in", async () => {
+await step("a capacity above the supervisor's maximum is refused inline, with the server's reason", async () => {
+  await agent.getByTestId("capacity").fill("9");
+  await agent.getByTestId("capacity").press("Enter");
+  const n = agent.getByTestId("notice").filter({ hasText: "Your capacity was not changed." });
+  await n.filter({ hasText: "capacity 9 is above 5" }).waitFor();
+  if (/forbidden$/.test((await n.getByTestId("notice-detail").innerText()).trim())) throw new Error("the notice shows the raw error class");
+  await agent.getByTestId("load").filter({ hasText: "0/4" }).waitFor();
+  await shot(agent, "agent-capacity-refused-inline");
+  await n.getByTestId("notice-close").click();
+  await n.waitFor({ state: "detached" });
+});
+
+await step("supervisor signs in; the queue columns say what they count", async () => {
   await signIn(supervisor, "/ui/supervisor/", supUser, supPass);
   await supervisor.getByTestId("agents-table").filter({ hasText: "online" }).waitFor();
+  const head = await supervisor.locator('[data-testid="queues-table"] th').allInnerTexts();
+  const want = ["Group", "Waiting", "Oldest wait", "Assigned", "Load / capacity", "SLA at risk"];
+  if (JSON.stringify(head) !== JSON.stringify(want)) throw new Error("queue columns " + JSON.stringify(head) + ", want " + JSON.stringify(want));
   await shot(supervisor, "supervisor-before");
 });
 
@@ -112,37 +154,55 @@ await step("customer asks for a human", async () => {
   await shot(customer, "customer-handover");
 });
 
-await step("the agent receives the ticket live", async () => {
+await step("the agent receives the ticket live; the customer has a name, not an id", async () => {
   const item = agent.getByTestId("queue-item").first();
   await item.waitFor();
   ticketId = await item.getAttribute("data-ticket");
+  await item.getByTestId("queue-customer").filter({ hasText: /^Visitor · [0-9a-z]{4} · assigned · / }).waitFor();
   await item.click();
   await agent.getByTestId("transcript").filter({ hasText: "I want to talk to a human" }).waitFor();
   await agent.getByTestId("score-total").waitFor();
   // the suggested passage is the FAQ's answer to what the customer asked before
   await agent.getByTestId("passage").filter({ hasText: "Forgot password" }).first().waitFor();
+  await agent.locator('[data-testid="message"][data-author="customer"] .who').first().filter({ hasText: /^Visitor · / }).waitFor();
+  await readable(agent, "queue");
+  await readable(agent, "ticket");
+  // routed to her: nothing to claim
+  if (await agent.getByTestId("claim").count()) throw new Error("a claim button on a ticket the agent already holds");
   await shot(agent, "agent-ticket-with-routing-and-suggestions");
 });
 
-await step("supervisor sees the queue", async () => {
-  await supervisor.locator('[data-testid="queue-row"] [data-testid="backlog"]').filter({ hasText: /^1$/ }).waitFor();
-  await shot(supervisor, "supervisor-queue-one-open");
+const queueCell = (page, testid, text) => page.locator('[data-testid="queue-row"]').filter({ has: page.locator(`[data-testid="${testid}"]`, { hasText: text }) });
+
+await step("supervisor sees the queue: one assigned, none waiting", async () => {
+  await queueCell(supervisor, "assigned", /^1$/).filter({ has: supervisor.locator('[data-testid="waiting"]', { hasText: /^0$/ }) })
+    .filter({ has: supervisor.locator('[data-testid="oldest-wait"]', { hasText: "—" }) }).first().waitFor();
+  await shot(supervisor, "supervisor-queue-one-assigned");
 });
 
-await step("agent claims and replies", async () => {
-  const claim = agent.getByTestId("claim");
-  if (await claim.count()) await claim.click();
+await step("agent replies", async () => {
   await agent.getByTestId("passage").first().getByRole("button").click();
   const used = await agent.getByTestId("reply-text").inputValue();
   if (!used.includes("Forgot password")) throw new Error("'Use' put " + JSON.stringify(used) + " into the reply box");
   await agent.getByTestId("reply-text").fill("Hello, this is Alice. I have reset your password link; check your mail.");
   await agent.getByTestId("send-reply").click();
   await agent.getByTestId("transcript").filter({ hasText: "this is Alice" }).waitFor();
+  await agent.locator('[data-testid="message"][data-author="agent"] .who').filter({ hasText: /^You \(Alice\)/ }).first().waitFor();
   await shot(agent, "agent-replied");
 });
 
-await step("customer sees the agent's reply live", async () => {
+await step("a draft survives the console's refreshes", async () => {
+  await agent.getByTestId("reply-text").fill("A draft that is not sent yet");
+  // the console polls every 5 s; the draft must stay
+  await agent.waitForResponse((r) => r.url().endsWith("/v1/me/queue"), { timeout: 15000 });
+  await agent.waitForTimeout(500);
+  if ((await agent.getByTestId("reply-text").inputValue()) !== "A draft that is not sent yet") throw new Error("the draft was lost in a refresh");
+  await agent.getByTestId("reply-text").fill("");
+});
+
+await step("customer sees the agent's reply live, by the agent's name", async () => {
   await lastOf(customer, "agent").filter({ hasText: "this is Alice" }).waitFor();
+  await lastOf(customer, "agent").locator(".who").filter({ hasText: /^Alice$/ }).waitFor();
   await shot(customer, "customer-sees-agent-reply");
 });
 
@@ -177,19 +237,24 @@ if (process.env.SB_VOICE_WAV) {
     await lastOf(customer, "customer").filter({ hasText: "[voice message" }).waitFor({ timeout: 30000 });
     await shot(customer, "customer-voice-note");
     await agent.getByTestId("voice-marker").first().waitFor({ timeout: 30000 });
-    // the note's own message holds words of what was said ("how do i reset my password")
-    await agent.getByTestId("message").filter({ has: agent.getByTestId("voice-marker") })
+    // the note's own message body holds words of what was said ("how do i reset my
+    // password"); the body alone, so that the time above it ("…PM") does not run into them
+    await agent.getByTestId("message-body").filter({ has: agent.getByTestId("voice-marker") })
       .filter({ hasText: /\b(how|reset|password)\b/i }).first().waitFor();
     await shot(agent, "agent-sees-voice-transcript");
   });
 }
 
-await step("agent reveals a redacted value (audited)", async () => {
+await step("the customer sees what they typed; the agent sees it redacted and reveals it (audited)", async () => {
   await w(customer, "input").fill("my phone is 13912345678");
   await w(customer, "send").click();
-  await lastOf(customer, "customer").filter({ hasText: "[PHONE_1]" }).waitFor();
   const reveal = agent.getByTestId("reveal").last();
   await reveal.waitFor({ timeout: 30000 });
+  await agent.getByTestId("message-body").filter({ hasText: "my phone is [PHONE_1]" }).last().waitFor();
+  // the customer's own bubble: their number, not the server's [PHONE_1]
+  await lastOf(customer, "customer").filter({ hasText: "my phone is 13912345678" }).waitFor();
+  if (await customer.locator("#switchboard-chat .msg", { hasText: "[PHONE_1]" }).count()) throw new Error("the customer is shown their own number as [PHONE_1]");
+  await shot(customer, "customer-sees-own-words");
   await reveal.click();
   await agent.getByTestId("revealed").filter({ hasText: "13912345678" }).waitFor();
   await shot(agent, "agent-revealed-pii");
@@ -203,17 +268,87 @@ await step("agent transfers the ticket to billing; routing explains the new assi
   await shot(agent, "agent-transferred-to-billing");
 });
 
-await step("agent resolves; the supervisor sees the queue drain", async () => {
+const pane = agent.getByTestId("ticket");
+await step("agent resolves after confirming; a resolved ticket offers only reopen and close", async () => {
   await agent.getByTestId("resolve").click();
-  await agent.getByTestId("ticket-status").filter({ hasText: "resolved" }).waitFor();
+  await agent.getByTestId("confirm-dialog").filter({ hasText: "Resolve this ticket?" }).waitFor();
+  await shot(agent, "agent-confirms-resolve");
+  await confirm(agent, "Resolve this ticket?", false); // cancelled: nothing happens
+  await agent.getByTestId("ticket-status").filter({ hasText: /^assigned/ }).waitFor();
+  await agent.getByTestId("resolve").click();
+  await confirm(agent, "Resolve this ticket?", true);
+  await agent.getByTestId("ticket-status").filter({ hasText: /^resolved/ }).waitFor();
+  for (const id of ["send-reply", "transfer", "resolve", "reply-text", "claim"]) {
+    if (await pane.getByTestId(id).count()) throw new Error("a resolved ticket still shows " + id);
+  }
+  await pane.getByTestId("reopen").waitFor();
+  await pane.getByTestId("close").waitFor();
   await shot(agent, "agent-resolved");
-  await supervisor.locator('[data-testid="queue-row"] [data-testid="backlog"]').filter({ hasText: /^1$/ }).waitFor({ state: "detached", timeout: 20000 });
+  await queueCell(supervisor, "assigned", /^[1-9]/).first().waitFor({ state: "detached", timeout: 20000 });
   await shot(supervisor, "supervisor-queue-drained");
+});
+
+await step("agent closes, then reopens the ticket, each after confirming", async () => {
+  await pane.getByTestId("close").click();
+  await confirm(agent, "Close this ticket?", true);
+  await agent.getByTestId("ticket-status").filter({ hasText: /^closed/ }).waitFor();
+  if (await pane.getByTestId("close").count()) throw new Error("a closed ticket offers close");
+  await shot(agent, "agent-closed");
+  await pane.getByTestId("reopen").click();
+  await confirm(agent, "Reopen this ticket?", true);
+  // routed again: back with the agent, who has room
+  await agent.getByTestId("ticket-status").filter({ hasText: /^assigned/ }).waitFor();
+  await pane.getByTestId("send-reply").waitFor();
+  await shot(agent, "agent-reopened");
+});
+
+// A customer of a shop whose system talks to Switchboard through the generic webhook
+// channel (a push channel: replies are POSTed to the shop's callback, through the outbox).
+const shop = webhookPeer(env("SB_WEBHOOK_CALLBACK"), env("SB_WEBHOOK_SECRET"));
+const shopCustomer = "shop-customer-7";
+let shopTicket = "";
+const shopReply = () => agent.locator('[data-testid="message"][data-author="agent"]').filter({ hasText: "Sorry for the wait, Wendy" });
+await step("a shop's customer asks for a human through the webhook channel; the bot's answer reaches the shop, signed", async () => {
+  await shop.up();
+  await shop.post(base, { message_id: "wendy-1", customer_id: shopCustomer, display_name: "Wendy", text: "I want to talk to a human" });
+  await shop.received(shopCustomer, "human agent", timeout);
+  const item = agent.getByTestId("queue-item").filter({ has: agent.getByTestId("queue-customer").filter({ hasText: /^Wendy · assigned · / }) });
+  await item.waitFor();
+  shopTicket = await item.getAttribute("data-ticket");
+  await item.click();
+  await agent.locator(`[data-testid="ticket"][data-ticket="${shopTicket}"]`).getByTestId("transcript").filter({ hasText: "I want to talk to a human" }).waitFor();
+});
+
+await step("the shop's system is down: the agent's reply is flagged as not delivered, with the reason", async () => {
+  await shop.down();
+  await agent.getByTestId("reply-text").fill("Sorry for the wait, Wendy. Call us on 13800138000 if the parcel is not there by Friday.");
+  await agent.getByTestId("send-reply").click();
+  // the test's server gives a reply up after queue.retry_for = 3 s; the console's next refresh shows it
+  const flag = shopReply().getByTestId("delivery-failed");
+  await flag.locator("strong").filter({ hasText: /^⚠ Not delivered to the customer \(\d+ attempts?\)$/ }).waitFor({ timeout: 30000 });
+  await flag.getByTestId("delivery-hint").filter({ hasText: "switchboard outbox retry" }).waitFor();
+  await flag.getByTestId("delivery-error").filter({ hasText: /^Reason: .*connection refused/ }).waitFor();
+  if (!/connection refused/.test(await flag.getAttribute("title"))) throw new Error("the flag's tooltip does not say why");
+  await shopReply().and(agent.locator('[data-delivery="failed"].undelivered')).waitFor();
+  await readable(agent, "transcript");
+  await shot(agent, "agent-reply-not-delivered");
+});
+
+await step("the shop's system is back: switchboard outbox retry delivers the reply as written, and the flag clears", async () => {
+  await shop.up();
+  const said = await driver("outbox-retry webhook");
+  if (said !== "re-queued 1 failed reply") throw new Error("outbox retry said " + JSON.stringify(said));
+  // the agent's words as written (the transcript keeps them redacted), signed
+  await shop.received(shopCustomer, "Call us on 13800138000", timeout);
+  await shopReply().and(agent.locator('[data-delivery="sent"]')).waitFor();
+  if (await shopReply().getByTestId("delivery-failed").count()) throw new Error("the flag stayed after the reply was delivered");
+  await shot(agent, "agent-reply-delivered-after-retry");
+  await sup("POST", "/v1/tickets/" + shopTicket + "/resolve"); // the agent's load is as it was
+  await agent.getByTestId("load").filter({ hasText: "1/4" }).waitFor();
 });
 
 if (process.env.SB_PHOTO) {
   await step("supervisor sees the model versions and rolls the classifier back", async () => {
-    supervisor.on("dialog", (d) => d.accept());
     await supervisor.reload();
     const row = (v) => supervisor.locator(`[data-testid="model-row"][data-model="imagenet"][data-version="${v}"]`);
     await row("2").getByTestId("model-role").filter({ hasText: "active" }).waitFor();
@@ -221,13 +356,91 @@ if (process.env.SB_PHOTO) {
     if (!(served >= 1)) throw new Error("version 2 classified the photo but shows " + served + " requests");
     await shot(supervisor, "supervisor-models");
     await supervisor.getByTestId("rollback").click();
+    await confirm(supervisor, "Roll imagenet back", true);
     await row("1").getByTestId("model-role").filter({ hasText: "active" }).waitFor();
     await row("2").getByTestId("model-role").filter({ hasText: "active" }).waitFor({ state: "detached" });
     await shot(supervisor, "supervisor-model-rolled-back");
   });
 }
 
-await step("phone width: widget, console and supervisor", async () => {
+// A busy afternoon: fourteen tickets from visitors without a name; the agent (capacity
+// 4, one ticket held) is routed three, the rest wait.
+const prios = ["urgent", "high", "normal", "low"];
+await step("tickets wait: the supervisor sees how many and for how long", async () => {
+  for (let i = 0; i < 14; i++) {
+    await sup("POST", "/v1/tickets", { customer: { pseudonymous_id: "shop-visitor-" + i + "-" + Date.now() }, channel: "web",
+      subject: "Order " + (1001 + i) + " has not arrived", message: "Where is my order " + (1001 + i) + "?", priority: prios[i % 4] });
+  }
+  await agent.getByTestId("load").filter({ hasText: "4/4" }).waitFor();
+  const row = queueCell(supervisor, "waiting", /^[1-9]\d*$/).filter({ has: supervisor.locator('[data-testid="oldest-wait"]', { hasText: /^[1-9]\d* (s|min)$/ }) });
+  await row.first().waitFor();
+  await queueCell(supervisor, "group-load", /^4\/4$/).first().waitFor();
+  await shot(supervisor, "supervisor-tickets-waiting");
+});
+
+await step("agent claims a waiting ticket beyond capacity; only claimable tickets offer claim", async () => {
+  const waiting = agent.locator('[data-testid="queue-item"][data-claimable="true"]');
+  await waiting.first().waitFor();
+  await waiting.first().click();
+  await pane.getByTestId("claim").click();
+  await agent.getByTestId("load").filter({ hasText: "5/4" }).waitFor();
+  await agent.getByTestId("ticket-status").filter({ hasText: /^assigned/ }).waitFor();
+  await shot(agent, "agent-claimed-beyond-capacity");
+});
+
+await step("a claim that fails shows why beside the button, not in an alert", async () => {
+  const item = agent.locator('[data-testid="queue-item"][data-claimable="true"]').first();
+  const id = await item.getAttribute("data-ticket");
+  await item.click();
+  const claim = agent.locator(`[data-testid="ticket"][data-ticket="${id}"]`).getByTestId("claim");
+  await claim.waitFor();
+  // The console's reads wait, so it still offers the claim after the supervisor resolved
+  // the ticket, through its next refresh too (which would otherwise take the button
+  // away); the claim itself reaches the server, which refuses it.
+  await agentReads.pause();
+  try {
+    await sup("POST", "/v1/tickets/" + id + "/resolve");
+    await agentReads.nextHeld(15000);
+    const refused = agent.waitForResponse((r) => r.url().endsWith("/v1/tickets/" + id + "/claim"));
+    await claim.click();
+    const status = (await refused).status();
+    if (status < 400 || status >= 500) throw new Error("the server answered the claim of a resolved ticket with " + status);
+  } finally {
+    await agentReads.resume();
+  }
+  await pane.getByTestId("action-error").filter({ hasText: "Could not claim this ticket." }).waitFor();
+  await pane.getByTestId("gone").waitFor();
+  await readable(agent, "ticket");
+  await shot(agent, "agent-claim-failed-inline");
+});
+
+await step("at capacity plus the claim overflow nothing is claimable, and no claim button shows", async () => {
+  await agent.locator('[data-testid="queue-item"][data-claimable="true"]').first().click();
+  await pane.getByTestId("claim").click();
+  await agent.getByTestId("load").filter({ hasText: "6/4" }).waitFor();
+  await agent.locator('[data-testid="queue-item"][data-claimable="true"]').first().waitFor({ state: "detached" });
+  await agent.locator('[data-testid="queue-item"][data-claimable="false"]').first().click();
+  await pane.getByTestId("not-claimable").waitFor();
+  if (await pane.getByTestId("claim").count()) throw new Error("a claim button on a ticket the agent cannot claim");
+  await shot(agent, "agent-nothing-claimable");
+});
+
+await step("the open ticket stays on screen after clicking a ticket low in a long queue", async () => {
+  const last = agent.getByTestId("queue-item").last();
+  const subject = await last.locator("strong").innerText();
+  await last.click();
+  await agent.getByTestId("ticket-subject").filter({ hasText: subject }).waitFor();
+  const scrolled = await agent.evaluate(() => window.scrollY);
+  if (scrolled < 50) throw new Error("the queue is too short to test this: scrolled " + scrolled + " px");
+  const box = await agent.getByTestId("ticket-subject").boundingBox();
+  const view = agent.viewportSize();
+  if (!box || box.y < 0 || box.y + box.height > view.height) throw new Error("the open ticket is off screen: " + JSON.stringify(box));
+  await readable(agent, "queue");
+  await shot(agent, "agent-long-queue-ticket-in-view");
+});
+
+let phoneAgent;
+await step("phone width, in Chinese: widget, console and supervisor", async () => {
   const phone = await newPage({ width: 390, height: 844 });
   await phone.goto(base + "/ui/chat.html?lang=zh");
   await w(phone, "open").click();
@@ -238,17 +451,80 @@ await step("phone width: widget, console and supervisor", async () => {
   await w(phone, "send").click();
   await lastOf(phone, "bot").filter({ hasText: "5个工作日" }).waitFor();
   await shot(phone, "phone-widget-zh");
-  const phoneAgent = await newPage({ width: 390, height: 844 });
+  phoneAgent = await newPage({ width: 390, height: 844 });
   await signIn(phoneAgent, "/ui/console/?lang=zh", agentUser, agentPass);
-  await phoneAgent.getByTestId("queue").waitFor();
+  await phoneAgent.getByTestId("queue-item").first().waitFor();
   const width = await phoneAgent.evaluate(() => document.documentElement.scrollWidth);
   if (width > 400) throw new Error("the console scrolls sideways on a phone: " + width + " px");
+  // states, priorities and names in Chinese
+  const prioWords = new Set(await phoneAgent.getByTestId("priority").allInnerTexts());
+  for (const p of prioWords) if (!["紧急", "高", "普通", "低"].includes(p)) throw new Error("priority shown as " + JSON.stringify(p));
+  const lines = await phoneAgent.getByTestId("queue-customer").allInnerTexts();
+  if (!lines.some((l) => l.startsWith("访客 · ") && l.includes(" · 已分配 · "))) throw new Error("queue lines " + JSON.stringify(lines));
+  if (lines.some((l) => /\b(assigned|open|pending)\b/.test(l))) throw new Error("English status words in the Chinese queue: " + JSON.stringify(lines));
+  await phoneAgent.getByTestId("queue-item").last().click();
+  await phoneAgent.getByTestId("ticket-subject").waitFor();
+  const b = await phoneAgent.getByTestId("ticket-subject").boundingBox();
+  if (!b || b.y < 0 || b.y > 844) throw new Error("on a phone the opened ticket is off screen: " + JSON.stringify(b));
   await shot(phoneAgent, "phone-console-zh");
   const phoneSup = await newPage({ width: 390, height: 844 });
-  await signIn(phoneSup, "/ui/supervisor/", supUser, supPass);
-  await phoneSup.getByTestId("queues-table").waitFor();
-  await shot(phoneSup, "phone-supervisor");
+  await signIn(phoneSup, "/ui/supervisor/?lang=zh", supUser, supPass);
+  await phoneSup.getByTestId("queues-table").filter({ hasText: "最长等待" }).waitFor();
+  await phoneSup.locator('[data-testid="agent-status"][data-status="online"]').filter({ hasText: "在线" }).first().waitFor();
+  await shot(phoneSup, "phone-supervisor-zh");
+});
+
+await step("after the socket drops (server shutdown, 1001) the console reconnects and reads its status again", async () => {
+  await agent.getByTestId("status").filter({ has: agent.locator('option:checked[value="online"]') }).waitFor();
+  await sup("PUT", "/v1/agents/alice/status", { status: "away" }); // changed elsewhere meanwhile
+  const before = agentSocket.sockets.length;
+  const { ws, server } = agentSocket.sockets.at(-1);
+  await ws.close({ code: 1001, reason: "server shutting down" });
+  await server.close().catch(() => {});
+  await until(() => agentSocket.sockets.length > before, "the console did not open a new socket", timeout);
+  await agent.locator('[data-testid="live"][data-state="live"]').waitFor();
+  await agent.getByTestId("status").filter({ has: agent.locator('option:checked[value="away"]') }).waitFor();
+  await shot(agent, "agent-reconnected-status-reread");
+  await agent.getByTestId("status").selectOption("online");
+  await agent.getByTestId("status").filter({ has: agent.locator('option:checked[value="online"]') }).waitFor();
+});
+
+await step("revoked sessions' sockets close with 4401: the console asks to sign in again, the widget starts anew", async () => {
+  const bob = await newPage({ width: 1280, height: 800 });
+  const bobSocket = await proxy(bob);
+  await signIn(bob, "/ui/console/", bobUser, bobPass);
+  await bob.getByTestId("live").filter({ hasText: "live" }).waitFor();
+  // hold the console's HTTP calls, so that only the socket can tell it the session ended
+  await bob.route("**/v1/**", () => {});
+  const token = await customer.evaluate(() => localStorage.getItem("switchboard.token"));
+  const visitor = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).sub;
+  await driver("revoke " + bobUser);
+  await driver("revoke " + visitor);
+  await bob.getByTestId("signin-notice").filter({ hasText: "Your session was ended by an administrator" }).waitFor({ timeout: 60000 });
+  if (!bobSocket.serverCloses.includes(4401)) throw new Error("the server closed the socket with " + JSON.stringify(bobSocket.serverCloses) + ", want 4401");
+  await bob.getByTestId("username").waitFor();
+  await shot(bob, "revoked-session-signs-in-again");
+  await w(customer, "new-session").waitFor({ timeout: 60000 });
+  await w(customer, "state").filter({ hasText: "Online" }).waitFor();
+  await w(customer, "input").fill("How long does a refund take?");
+  await w(customer, "send").click();
+  await lastOf(customer, "bot").filter({ hasText: "5 working days" }).waitFor();
+  await shot(customer, "customer-new-session-after-revocation");
+});
+
+await step("sign out sets the agent offline before the session ends", async () => {
+  await agent.getByTestId("signout").click();
+  await agent.getByTestId("signin-notice").filter({ hasText: "You have signed out." }).waitFor();
+  // alice's phone console is still connected, so only the sign-out can have done this
+  await supervisor.locator('[data-testid="agent-row"][data-agent="alice"] [data-testid="agent-status"][data-status="offline"]').waitFor();
+  await shot(supervisor, "supervisor-agent-signed-out");
 });
 
 await browser.close();
+await shop.down();
+endDriver();
+if (nativeDialogs.length) {
+  console.error("FAILED: the pages opened native dialogs: " + JSON.stringify(nativeDialogs));
+  process.exit(1);
+}
 console.log("ok: " + n + " screenshots in " + out);

@@ -8,7 +8,9 @@
 // opened), data-title. The widget lives in a shadow root, so the site's CSS does not
 // reach it. It talks to the server the script came from: web chat over WebSocket (live,
 // resumed from the last sequence number after a reconnect), photos and voice notes over
-// REST.
+// REST. The server keeps only the redacted text of what a customer writes ("my phone is
+// [PHONE_1]"); the customer's own bubbles show what they typed, which the widget holds in
+// memory for this page (never in storage). Staff appear by their display name.
 (function () {
   "use strict";
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
@@ -21,12 +23,14 @@
       humanText: "I want to talk to a human", photo: "Photo", voice: "Voice", stop: "Stop", sources: "Sources",
       connecting: "Connecting…", online: "Online", offline: "Reconnecting…", you: "You", bot: "Bot", agent: "Agent",
       recording: "Recording… press Stop to send", noMic: "No microphone available", failed: "Could not send: ",
-      transcribing: "Transcribing your voice message…", open: "Chat with us", close: "Close" },
+      transcribing: "Transcribing your voice message…", open: "Chat with us", close: "Close",
+      newSession: "Your chat session ended; a new one has started.", expired: "Your chat session ended. Reload the page to continue." },
     zh: { title: "在线客服", placeholder: "请输入您的问题…", send: "发送", human: "转人工",
       humanText: "我要转人工", photo: "图片", voice: "语音", stop: "停止", sources: "参考来源",
       connecting: "连接中…", online: "在线", offline: "正在重新连接…", you: "我", bot: "机器人", agent: "客服",
       recording: "正在录音…按“停止”发送", noMic: "没有可用的麦克风", failed: "发送失败：",
-      transcribing: "正在识别您的语音…", open: "联系客服", close: "关闭" },
+      transcribing: "正在识别您的语音…", open: "联系客服", close: "关闭",
+      newSession: "会话已结束，已为您开始新的会话。", expired: "会话已结束，请刷新页面后继续。" },
   }[lang];
 
   const store = {
@@ -92,6 +96,25 @@
   let ws = null, wsConv = "", retry = 0, opened = false;
   const shown = new Set();
   const pendingCites = [];
+  // What the customer typed and sent, until the stored message it became arrives.
+  const typed = [];
+
+  // storedAs reports whether stored is text as the server stored it: the same words with
+  // placeholders such as [PHONE_1] where it took personal data out.
+  function storedAs(stored, text) {
+    const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const parts = stored.trim().split(/\[[A-Z][A-Z_]*_\d+\]/).map(esc);
+    return new RegExp("^" + parts.join("[\\s\\S]+?") + "$").test(text.trim());
+  }
+
+  // ownText is what the customer typed for a message of theirs the server stored as stored.
+  function ownText(stored) {
+    const i = typed.findIndex((x) => storedAs(stored, x));
+    if (i < 0) return stored;
+    const text = typed[i].trim();
+    typed.splice(i, 1);
+    return text;
+  }
 
   function setConv(id) {
     if (id && id !== conv) { conv = id; store.set("conversation", id); }
@@ -147,10 +170,11 @@
     wsConv = conv;
     const author = m.author || "";
     let kind = "system", who = "";
-    if (author === "customer") { kind = "customer"; who = T.you; }
+    let text = m.text;
+    if (author === "customer") { kind = "customer"; who = T.you; text = ownText(m.text); }
     else if (author === "bot") { kind = "bot"; who = T.bot; }
-    else if (author.startsWith("agent")) { kind = "agent"; who = T.agent; }
-    const div = bubble(kind, m.text, who);
+    else if (author.startsWith("agent")) { kind = "agent"; who = m.author_name || T.agent; }
+    const div = bubble(kind, text, who);
     div.setAttribute("data-author", kind);
     if (kind === "bot") {
       const i = pendingCites.findIndex((p) => p.reply === m.text);
@@ -197,7 +221,14 @@
     ws.onclose = (ev) => {
       state.textContent = T.offline;
       state.dataset.state = "offline";
-      if (ev.code === 1008 && /token|auth/i.test(ev.reason)) { token = null; store.set("token", ""); }
+      // 4401: the token expired or was revoked. An anonymous visitor starts a new
+      // session (the old conversation belongs to the old token); a site's token cannot
+      // be renewed here.
+      if (ev.code === 4401 || (ev.code === 1008 && /token|auth/i.test(ev.reason))) {
+        if (attr("token")) { note(T.expired); return; }
+        token = null; store.set("token", "");
+        if (ev.code === 4401) { conv = ""; wsConv = ""; last = 0; store.set("conversation", ""); note(T.newSession).dataset.testid = "new-session"; }
+      }
       setTimeout(connect, Math.min(500 * 2 ** retry++, 10000));
     };
   }
@@ -206,6 +237,7 @@
     text = text.trim();
     if (!text) return;
     const frame = { type: "message", text, message_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random() };
+    typed.push(text);
     if (conv) frame.conversation_id = conv;
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
     else postMedia({ text });

@@ -1,23 +1,45 @@
 // The agent console: sign-in, own status and capacity, the live queue ordered by
 // priority and SLA risk, the conversation (redacted; voice-note transcripts and photo
-// labels marked), suggested knowledge-base passages, claim / reply / transfer / resolve,
-// the routing score that put the ticket here, and audited reveals of redacted values.
-import { api, el, lang, live, session, signInForm, t } from "../lib/api.js";
+// labels marked, undelivered replies flagged), suggested knowledge-base passages, claim
+// (when the server says it would succeed) / reply / transfer / resolve, close and reopen
+// of finished tickets (each confirmed in a dialog), the routing score that put the
+// ticket here, and audited reveals of redacted values. Errors show inline, never in an
+// alert().
+import { api, confirmDialog, customerLabel, el, endSession, explain, inlineError, lang, live, notice, session, signInForm, t, word } from "../lib/api.js";
 
 const S = {
   en: { title: "Agent console", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
     wrongRole: "This page is for agents.", signOut: "Sign out", status: "Status", online: "Online", away: "Away", offline: "Offline",
     load: "Load", capacity: "Capacity", mine: "My tickets", waiting: "Waiting in my groups", empty: "Nothing here.", pick: "Pick a ticket from the queue.",
-    claim: "Claim", reply: "Send reply", transfer: "Transfer to group", resolve: "Resolve", why: "Why it was routed here",
-    suggest: "Suggested answers", use: "Use", reveal: "Reveal", noSuggest: "No passage matches.", live: "live", reconnecting: "reconnecting",
-    risk: "SLA at risk", breached: "SLA breached", customer: "Customer", bot: "Bot", agent: "Agent", system: "System",
-    replyPlaceholder: "Write to the customer…", total: "total", weights: "weights", sure: "Resolve this ticket?" },
+    claim: "Claim", reply: "Send reply", transfer: "Transfer to group", resolve: "Resolve", close: "Close", reopen: "Reopen",
+    why: "Why it was routed here", suggest: "Suggested answers", use: "Use", reveal: "Reveal", noSuggest: "No passage matches.",
+    live: "live", reconnecting: "reconnecting", risk: "SLA at risk", breached: "SLA breached", bot: "Bot", agent: "Agent", system: "System",
+    you: "You", replyPlaceholder: "Write to the customer…", total: "total", weights: "weights", claimable: "claimable",
+    sure: "Resolve this ticket?", sureClose: "Close this ticket? It leaves every queue; you can still reopen it.",
+    sureReopen: "Reopen this ticket? It goes back to the queue and is routed again.",
+    claimFailed: "Could not claim this ticket.", replyFailed: "Your reply was not sent.", transferFailed: "Could not transfer this ticket.",
+    resolveFailed: "Could not resolve this ticket.", closeFailed: "Could not close this ticket.", reopenFailed: "Could not reopen this ticket.",
+    statusFailed: "Your status was not changed.", capacityFailed: "Your capacity was not changed.", loadFailed: "Could not load this.",
+    emptyReply: "Write a reply first.", isResolved: "This ticket is resolved. Reopen it to reply again, or close it.",
+    isClosed: "This ticket is closed. Reopen it to work on it again.", notClaimable: "Waiting for an agent. You cannot claim it now: you are not online, or already at your limit.",
+    gone: "This ticket is no longer in your queue.", undelivered: "Not delivered to the customer", deliveryPending: "Sending to the customer…",
+    undeliveredHint: "The customer has not received this reply. Once the channel works again, an administrator can send it again (switchboard outbox retry).",
+    reason: "Reason",
+    attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer" },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
     signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", capacity: "接待上限", mine: "我的工单", waiting: "我所在组的排队工单",
-    empty: "暂无。", pick: "请从左侧队列选择工单。", claim: "领取", reply: "发送回复", transfer: "转给技能组", resolve: "解决",
+    empty: "暂无。", pick: "请从左侧队列选择工单。", claim: "领取", reply: "发送回复", transfer: "转给技能组", resolve: "解决", close: "关闭", reopen: "重新打开",
     why: "分配原因", suggest: "推荐答案", use: "使用", reveal: "查看原文", noSuggest: "没有匹配的知识。", live: "实时",
-    reconnecting: "重新连接中", risk: "SLA 临近", breached: "SLA 超时", customer: "客户", bot: "机器人", agent: "坐席", system: "系统",
-    replyPlaceholder: "回复客户…", total: "总分", weights: "权重", sure: "确认解决此工单？" },
+    reconnecting: "重新连接中", risk: "SLA 临近", breached: "SLA 超时", bot: "机器人", agent: "坐席", system: "系统",
+    you: "我", replyPlaceholder: "回复客户…", total: "总分", weights: "权重", claimable: "可领取",
+    sure: "确认解决此工单？", sureClose: "确认关闭此工单？关闭后它将离开所有队列，仍可重新打开。", sureReopen: "确认重新打开此工单？它将回到队列并重新分配。",
+    claimFailed: "未能领取此工单。", replyFailed: "回复未发送。", transferFailed: "未能转接此工单。", resolveFailed: "未能解决此工单。",
+    closeFailed: "未能关闭此工单。", reopenFailed: "未能重新打开此工单。", statusFailed: "状态未更改。", capacityFailed: "接待上限未更改。",
+    loadFailed: "加载失败。", emptyReply: "请先填写回复内容。", isResolved: "此工单已解决。如需继续回复请重新打开，或将其关闭。",
+    isClosed: "此工单已关闭。如需继续处理请重新打开。", notClaimable: "等待坐席接待。您现在无法领取：您不在线，或已达到接待上限。",
+    gone: "此工单已不在您的队列中。", undelivered: "未能送达客户", deliveryPending: "正在发送给客户…", attempts: "已尝试 %d 次",
+    undeliveredHint: "客户没有收到这条回复。渠道恢复后，管理员可以重新发送（switchboard outbox retry）。", reason: "原因",
+    reason_route: "自动分配", reason_pull: "空闲时拉取", reason_claim: "领取", reason_transfer: "转接" },
 };
 const tr = (k) => t(S, k);
 const app = document.getElementById("app");
@@ -25,7 +47,9 @@ document.documentElement.lang = lang;
 document.title = "Switchboard — " + tr("title");
 
 const prio = { urgent: 0, high: 1, normal: 2, low: 3 };
-let me = null, queue = { mine: [], waiting: [] }, current = null, groups = [];
+let me = null, self = null, queue = { mine: [], waiting: [] }, current = null, shownAs = "", groups = [];
+const drafts = new Map(); // ticket id → the reply being written, kept across refreshes
+let actionError = null; // { ticket, title, detail }: shown under the open ticket's buttons
 
 // risk: breached, at risk (under a fifth of the first-response time left), or fine.
 function risk(tk) {
@@ -41,9 +65,18 @@ function sortQueue(list) {
     (new Date(a.first_response_due || a.created_at) - new Date(b.first_response_due || b.created_at)));
 }
 
-function authorKind(a) {
-  if (a === "customer" || a === "bot" || a === "system") return a;
-  return a.startsWith("agent") ? "agent" : "system";
+const claimable = (id) => queue.waiting.some((w) => w.id === id && w.claimable);
+
+// author: how a message's author is shown (kind for the style, who for the line above).
+function author(m, tk) {
+  const a = m.author || "";
+  if (a === "customer") return { kind: "customer", who: customerLabel(tk) };
+  if (a === "bot") return { kind: "bot", who: tr("bot") };
+  if (a.startsWith("agent")) {
+    const id = a.slice("agent:".length);
+    return { kind: "agent", who: id === me.subject ? tr("you") + (self && self.name ? " (" + self.name + ")" : "") : tr("agent") + " " + (id || "") };
+  }
+  return { kind: "system", who: tr("system") };
 }
 
 // Voice-note and photo markers stand out in the transcript.
@@ -66,13 +99,15 @@ async function loadQueue() {
 }
 
 function queueItem(tk) {
-  const rk = risk(tk);
+  const rk = risk(tk), waiting = tk.status === "open";
   return el("li", { class: current && current.ticket.id === tk.id ? "active" : "", "data-testid": "queue-item", "data-ticket": tk.id,
-    onclick: () => openTicket(tk.id) },
-    el("div", {}, el("span", { class: "tag " + tk.priority }, tk.priority), rk ? el("span", { class: "tag " + rk }, tr(rk === "risk" ? "risk" : "breached")) : null,
-      tk.vip_tier > 0 ? el("span", { class: "tag" }, "VIP " + tk.vip_tier) : null),
+    "data-claimable": waiting ? String(!!tk.claimable) : null, onclick: () => openTicket(tk.id).catch((x) => notice(tr("loadFailed"), x)) },
+    el("div", {}, el("span", { class: "tag " + tk.priority, "data-testid": "priority" }, word(tk.priority)),
+      rk ? el("span", { class: "tag " + rk }, tr(rk === "risk" ? "risk" : "breached")) : null,
+      tk.vip_tier > 0 ? el("span", { class: "tag" }, "VIP " + tk.vip_tier) : null,
+      waiting && tk.claimable ? el("span", { class: "tag claimable" }, tr("claimable")) : null),
     el("strong", {}, tk.subject || "—"),
-    el("div", { class: "muted" }, (tk.customer_name || tk.customer_id) + " · " + tk.status + " · " + new Date(tk.created_at).toLocaleTimeString()));
+    el("div", { class: "muted", "data-testid": "queue-customer" }, customerLabel(tk) + " · " + word(tk.status) + " · " + new Date(tk.created_at).toLocaleTimeString()));
 }
 
 function renderQueue() {
@@ -83,60 +118,154 @@ function renderQueue() {
 }
 
 async function loadStatus() {
-  const a = await api("GET", "/v1/me/status");
-  document.getElementById("status").value = a.status;
+  try { self = await api("GET", "/v1/me/status"); } catch (x) {
+    if (x.status !== 404) throw x;
+    self = null; // a supervisor without an agent record: no status or capacity of their own
+    document.getElementById("load").textContent = "";
+    return;
+  }
+  document.getElementById("status").value = self.status;
   const cap = document.getElementById("capacity");
-  if (document.activeElement !== cap) cap.value = a.capacity;
-  document.getElementById("load").textContent = tr("load") + " " + a.load + "/" + a.capacity;
+  if (self.max_capacity) cap.max = String(self.max_capacity);
+  if (document.activeElement !== cap) cap.value = self.capacity;
+  document.getElementById("load").textContent = tr("load") + " " + self.load + "/" + self.capacity;
+  document.querySelector('[data-testid="me"]').textContent = self.name || me.subject;
 }
 
-async function openTicket(id) {
-  current = await api("GET", "/v1/tickets/" + id);
+// openTicket shows ticket id; a refresh of the ticket already shown redraws it only when
+// something changed, so that a reply being written keeps its place.
+async function openTicket(id, force) {
+  const same = current && current.ticket.id === id;
+  let d;
+  try {
+    d = await api("GET", "/v1/tickets/" + id);
+  } catch (x) {
+    if (!same || (x.status !== 403 && x.status !== 404)) throw x;
+    if (!current.gone) { current = { ...current, gone: true }; renderTicket(); }
+    return;
+  }
+  const key = JSON.stringify(d) + claimable(id);
+  if (same && key === shownAs && !force) return;
+  if (!same && actionError && actionError.ticket !== id) actionError = null;
+  current = d;
+  shownAs = key;
   renderQueue();
   renderTicket();
-  renderSide();
+  await renderSide();
+  if (!same) bringIntoView(document.getElementById("ticket"));
+}
+
+// bringIntoView scrolls to the ticket pane where it is not sticky (narrow screens).
+function bringIntoView(pane) {
+  const r = pane.getBoundingClientRect();
+  if (r.top < 0 || r.top > window.innerHeight - 60) pane.scrollIntoView({ block: "start" });
+}
+
+// allowed mirrors the ticket core's rules, so that only buttons that can work are shown.
+function allowed(tk) {
+  const sup = me.role === "supervisor", mine = tk.assignee_id === me.subject;
+  const active = tk.status === "assigned" || tk.status === "pending", waiting = tk.status === "open";
+  const handles = (active && (mine || sup)) || (waiting && sup);
+  return { claim: waiting && claimable(tk.id), reply: active && (mine || sup), transfer: handles, resolve: handles,
+    close: tk.status === "resolved" && (mine || sup), reopen: (tk.status === "resolved" || tk.status === "closed") && (mine || sup) };
+}
+
+// deliveryLine flags an agent's reply that has not reached the customer: given up (what
+// it means and what can be done, the channel's error on a line of its own) or still
+// being sent.
+function deliveryLine(dv) {
+  const tries = dv.attempts ? " (" + tr("attempts").replace("%d", dv.attempts) + ")" : "";
+  if (dv.state === "failed") {
+    return el("div", { class: "delivery failed", "data-testid": "delivery-failed", title: dv.error || "" },
+      el("strong", {}, "⚠ " + tr("undelivered") + tries), el("div", { "data-testid": "delivery-hint" }, tr("undeliveredHint")),
+      dv.error ? el("div", { class: "delivery-error", "data-testid": "delivery-error" }, tr("reason") + ": " + dv.error) : null);
+  }
+  if (dv.state === "pending") return el("div", { class: "delivery pending", "data-testid": "delivery-pending", title: dv.error || "" }, tr("deliveryPending") + tries);
+  return null;
+}
+
+function messageBox(m, tk) {
+  const { kind, who } = author(m, tk);
+  const dv = kind === "agent" && m.delivery ? m.delivery : null;
+  const box = el("div", { class: "m " + kind + (dv && dv.state === "failed" ? " undelivered" : ""), "data-testid": "message", "data-author": kind,
+    "data-delivery": dv ? dv.state : null },
+  el("span", { class: "who" }, who + " · " + new Date(m.created_at).toLocaleTimeString()),
+  el("span", { class: "body", "data-testid": "message-body" }, ...renderText(m.text)), dv ? deliveryLine(dv) : null);
+  if (kind === "customer" && /\[[A-Z][A-Z_]*_\d+\]/.test(m.text)) {
+    box.appendChild(el("div", {}, el("button", { class: "secondary", "data-testid": "reveal", onclick: async (e) => {
+      const b = e.currentTarget;
+      try {
+        const r = await api("GET", "/v1/conversations/" + tk.conversation_id + "/messages/" + m.id + "/pii");
+        b.replaceWith(el("span", { class: "revealed", "data-testid": "revealed" }, r.values.map((v) => v.placeholder + " = " + v.value).join(", ")));
+      } catch (x) { b.replaceWith(el("span", { class: "error" }, explain(x))); }
+    } }, tr("reveal"))));
+  }
+  return box;
+}
+
+// act runs a ticket action (after a confirmation when ask is set) and refreshes; a
+// failure is shown under the buttons.
+function act(tk, name, fn, ask) {
+  return async (e) => {
+    const b = e.currentTarget;
+    if (ask && !(await confirmDialog(tr(ask), tr(name)))) return;
+    b.disabled = true;
+    try {
+      await fn();
+      actionError = null;
+    } catch (x) {
+      actionError = { ticket: tk.id, title: tr(name + "Failed"), detail: x.message === "empty" ? tr("emptyReply") : explain(x) };
+    } finally { b.disabled = false; }
+    try {
+      await loadQueue();
+      await Promise.all([openTicket(tk.id, true), loadStatus()]);
+    } catch (x) { notice(tr("loadFailed"), x); }
+  };
+}
+
+function actionButtons(tk, reply) {
+  const can = allowed(tk), post = (op, body) => () => api("POST", "/v1/tickets/" + tk.id + "/" + op, body);
+  const groupSel = can.transfer ? el("select", { "data-testid": "transfer-group" }, groups.map((g) => el("option", { value: g.id }, g.name || g.id))) : null;
+  const send = async () => {
+    if (!reply.value.trim()) throw new Error("empty");
+    await api("POST", "/v1/tickets/" + tk.id + "/replies", { text: reply.value });
+    drafts.delete(tk.id);
+  };
+  return el("div", { class: "actions" },
+    can.claim ? el("button", { "data-testid": "claim", onclick: act(tk, "claim", post("claim")) }, tr("claim")) : null,
+    can.reply ? el("button", { "data-testid": "send-reply", onclick: act(tk, "reply", send) }, tr("reply")) : null,
+    groupSel,
+    can.transfer ? el("button", { class: "secondary", "data-testid": "transfer", onclick: act(tk, "transfer", () => post("transfer", { group: groupSel.value })()) }, tr("transfer")) : null,
+    can.resolve ? el("button", { class: "secondary", "data-testid": "resolve", onclick: act(tk, "resolve", post("resolve"), "sure") }, tr("resolve")) : null,
+    can.reopen ? el("button", { "data-testid": "reopen", onclick: act(tk, "reopen", post("reopen"), "sureReopen") }, tr("reopen")) : null,
+    can.close ? el("button", { class: "secondary", "data-testid": "close", onclick: act(tk, "close", post("close"), "sureClose") }, tr("close")) : null);
+}
+
+function stateNote(tk) {
+  if (current.gone) return el("p", { class: "finished", "data-testid": "gone" }, tr("gone"));
+  if (tk.status === "resolved" || tk.status === "closed") {
+    return el("p", { class: "finished", "data-testid": "finished" }, tr(tk.status === "resolved" ? "isResolved" : "isClosed"));
+  }
+  if (tk.status === "open" && !claimable(tk.id) && me.role !== "supervisor") return el("p", { class: "muted", "data-testid": "not-claimable" }, tr("notClaimable"));
+  return null;
 }
 
 function renderTicket() {
-  const d = current, tk = d.ticket;
-  const pane = document.getElementById("ticket");
-  const reply = el("textarea", { placeholder: tr("replyPlaceholder"), "data-testid": "reply-text" });
-  const groupSel = el("select", { "data-testid": "transfer-group" }, groups.map((g) => el("option", { value: g.id }, g.name || g.id)));
-  const act = (fn) => async (e) => {
-    const b = e.currentTarget;
-    b.disabled = true;
-    try { await fn(); await Promise.all([openTicket(tk.id), loadQueue(), loadStatus()]); } catch (x) { alert(x.message); } finally { b.disabled = false; }
-  };
-  const mine = tk.assignee_id === me.subject;
-  pane.replaceChildren(
+  const d = current, tk = d.ticket, pane = document.getElementById("ticket");
+  const old = pane.querySelector('[data-testid="reply-text"]'), typing = old && document.activeElement === old;
+  const sel = typing ? [old.selectionStart, old.selectionEnd] : null;
+  const reply = !d.gone && allowed(tk).reply ? el("textarea", { placeholder: tr("replyPlaceholder"), "data-testid": "reply-text",
+    oninput: (e) => drafts.set(tk.id, e.target.value) }) : null;
+  if (reply) reply.value = drafts.get(tk.id) || "";
+  const err = actionError && actionError.ticket === tk.id ? inlineError(actionError.title, actionError.detail, () => { actionError = null; }) : null;
+  pane.replaceChildren(...[
     el("h2", { "data-testid": "ticket-subject" }, tk.subject || "—"),
-    el("div", { class: "muted", "data-testid": "ticket-status" }, [tk.status, tk.priority, tk.channel, tk.customer_name, (tk.skills || []).join(", ")].filter(Boolean).join(" · ")),
-    el("div", { class: "msgs", "data-testid": "transcript" }, d.messages.map((m) => {
-      const kind = authorKind(m.author);
-      const hasPII = kind === "customer" && /\[[A-Z][A-Z_]*_\d+\]/.test(m.text);
-      const box = el("div", { class: "m " + kind, "data-testid": "message", "data-author": kind },
-        el("span", { class: "who" }, tr(kind) + " · " + new Date(m.created_at).toLocaleTimeString()), ...renderText(m.text));
-      if (hasPII) {
-        box.appendChild(el("div", {}, el("button", { class: "secondary", "data-testid": "reveal", onclick: async (e) => {
-          try {
-            const r = await api("GET", "/v1/conversations/" + tk.conversation_id + "/messages/" + m.id + "/pii");
-            e.target.replaceWith(el("span", { class: "revealed", "data-testid": "revealed" }, r.values.map((v) => v.placeholder + " = " + v.value).join(", ")));
-          } catch (x) { e.target.replaceWith(el("span", { class: "error" }, x.message)); }
-        } }, tr("reveal"))));
-      }
-      return box;
-    })),
-    reply,
-    el("div", { class: "actions" },
-      !mine && tk.status !== "resolved" && tk.status !== "closed" ? el("button", { "data-testid": "claim", onclick: act(() => api("POST", "/v1/tickets/" + tk.id + "/claim")) }, tr("claim")) : null,
-      el("button", { "data-testid": "send-reply", onclick: act(async () => {
-        if (!reply.value.trim()) return;
-        await api("POST", "/v1/tickets/" + tk.id + "/replies", { text: reply.value });
-      }) }, tr("reply")),
-      groupSel,
-      el("button", { class: "secondary", "data-testid": "transfer", onclick: act(() => api("POST", "/v1/tickets/" + tk.id + "/transfer", { group: groupSel.value })) }, tr("transfer")),
-      el("button", { class: "secondary", "data-testid": "resolve", onclick: act(() => api("POST", "/v1/tickets/" + tk.id + "/resolve")) }, tr("resolve"))));
+    el("div", { class: "muted", "data-testid": "ticket-status" }, [word(tk.status), word(tk.priority), customerLabel(tk), (tk.skills || []).join(", ")].filter(Boolean).join(" · ")),
+    el("div", { class: "msgs", "data-testid": "transcript" }, d.messages.map((m) => messageBox(m, tk))),
+    stateNote(tk), reply, d.gone ? null : actionButtons(tk, reply), err].filter(Boolean));
   pane.dataset.ticket = tk.id;
+  pane.dataset.status = tk.status;
+  if (reply && typing) { reply.focus(); reply.setSelectionRange(sel[0], sel[1]); }
 }
 
 async function renderSide() {
@@ -145,7 +274,7 @@ async function renderSide() {
   const why = el("div", { class: "card", "data-testid": "why" }, el("h2", {}, tr("why")));
   if (a) {
     const s = a.score;
-    why.appendChild(el("p", { class: "muted" }, a.reason + " → " + a.agent_id + " (" + a.group_id + ")"));
+    why.appendChild(el("p", { class: "muted" }, tr("reason_" + a.reason) + " → " + a.agent_id + " (" + a.group_id + ")"));
     why.appendChild(el("table", { class: "score" },
       ["vip", "skill_match", "load", "wait"].map((k) => el("tr", {}, el("td", {}, k), el("td", {}, (s[k] || 0).toFixed(3)),
         el("td", { class: "muted" }, "w " + ((s.weights && s.weights[k === "skill_match" ? "skill" : k]) ?? "")))),
@@ -158,50 +287,79 @@ async function renderSide() {
   try {
     const r = await api("GET", "/v1/tickets/" + current.ticket.id + "/suggestions");
     if (!r.passages.length) sug.appendChild(el("p", { class: "muted" }, tr("noSuggest")));
-    for (const p of r.passages) {
-      sug.appendChild(el("div", { class: "m", "data-testid": "passage" },
-        el("strong", {}, p.title || p.source), el("div", {}, p.snippet), el("div", { class: "muted" }, p.source + " · " + p.score.toFixed(2)),
-        el("button", { class: "secondary", onclick: () => { document.querySelector('[data-testid="reply-text"]').value = p.snippet; } }, tr("use"))));
-    }
-  } catch (x) { sug.appendChild(el("p", { class: "error" }, x.message)); }
+    for (const p of r.passages) sug.appendChild(passage(p));
+  } catch (x) { sug.appendChild(el("p", { class: "error" }, explain(x))); }
+}
+
+function passage(p) {
+  const use = () => {
+    const box = document.querySelector('[data-testid="reply-text"]');
+    if (!box) return;
+    box.value = p.snippet;
+    drafts.set(current.ticket.id, p.snippet);
+    box.focus();
+  };
+  return el("div", { class: "m", "data-testid": "passage" },
+    el("strong", {}, p.title || p.source), el("div", {}, p.snippet), el("div", { class: "muted" }, p.source + " · " + p.score.toFixed(2)),
+    el("button", { class: "secondary", onclick: use }, tr("use")));
+}
+
+function header() {
+  const stateSel = el("select", { id: "status", "data-testid": "status", onchange: async (e) => {
+    try { await api("PUT", "/v1/me/status", { status: e.target.value }); } catch (x) { notice(tr("statusFailed"), x); }
+    await refresh();
+  } }, ["online", "away", "offline"].map((s) => el("option", { value: s }, tr(s))));
+  // own capacity: how many tickets the router may give this agent at once (up to the
+  // maximum a supervisor set; the server refuses more with 403 and says why)
+  const capInput = el("input", { id: "capacity", "data-testid": "capacity", type: "number", min: "0", max: "100", class: "num",
+    onchange: async (e) => {
+      const n = Number(e.target.value);
+      if (e.target.value === "" || !Number.isInteger(n) || n < 0 || n > 100) { e.target.value = ""; await refresh(); return; }
+      try { await api("PUT", "/v1/me/status", { status: stateSel.value, capacity: n }); } catch (x) {
+        notice(tr("capacityFailed"), x);
+        e.target.value = self ? self.capacity : "";
+      }
+      e.target.blur();
+      await refresh();
+    } });
+  const liveTag = el("span", { class: "muted", "data-testid": "live" }, "…");
+  const signOut = async () => {
+    await api("POST", "/v1/me/signout").catch(() => {}); // sets the agent offline; the session ends anyway
+    endSession("signedOut");
+  };
+  return { liveTag, node: el("header", { class: "top" }, el("h1", {}, "Switchboard · " + tr("title")), el("span", { "data-testid": "me" }, me.subject),
+    el("label", {}, tr("status") + " ", stateSel), el("label", {}, tr("capacity") + " ", capInput), el("span", { id: "load", "data-testid": "load" }), liveTag,
+    el("button", { class: "secondary", "data-testid": "signout", onclick: signOut }, tr("signOut"))) };
+}
+
+// refresh reads status, queue and the open ticket again (after a reconnect, a push, a change).
+async function refresh() {
+  try {
+    await Promise.all([loadStatus(), loadQueue()]);
+    if (current) await openTicket(current.ticket.id);
+  } catch (x) { notice(tr("loadFailed"), x); }
 }
 
 async function start() {
   me = session.get();
   if (!me || !["agent", "supervisor"].includes(me.role)) me = await signInForm(app, S, ["agent", "supervisor"]);
-  const stateSel = el("select", { id: "status", "data-testid": "status", onchange: async (e) => {
-    await api("PUT", "/v1/me/status", { status: e.target.value });
-    await Promise.all([loadStatus(), loadQueue()]);
-  } }, ["online", "away", "offline"].map((s) => el("option", { value: s }, tr(s))));
-  // own capacity: how many tickets the router may give this agent at once
-  const capInput = el("input", { id: "capacity", "data-testid": "capacity", type: "number", min: "0", max: "50", class: "num",
-    onchange: async (e) => {
-      const n = Number(e.target.value);
-      if (!Number.isInteger(n) || n < 0 || n > 50) { e.target.value = ""; await loadStatus(); return; }
-      await api("PUT", "/v1/me/status", { status: stateSel.value, capacity: n });
-      e.target.blur();
-      await Promise.all([loadStatus(), loadQueue()]);
-    } });
-  const liveTag = el("span", { class: "muted", "data-testid": "live" }, "…");
-  app.replaceChildren(
-    el("header", { class: "top" }, el("h1", {}, "Switchboard · " + tr("title")), el("span", { "data-testid": "me" }, me.subject),
-      el("label", {}, tr("status") + " ", stateSel), el("label", {}, tr("capacity") + " ", capInput), el("span", { id: "load", "data-testid": "load" }), liveTag,
-      el("button", { class: "secondary", onclick: () => { session.clear(); location.reload(); } }, tr("signOut"))),
+  const { liveTag, node } = header();
+  app.replaceChildren(node,
     el("main", { class: "grid" },
       el("section", { class: "card", id: "queue", "data-testid": "queue" }),
       el("section", { class: "card", id: "ticket", "data-testid": "ticket" }, el("p", { class: "muted" }, tr("pick"))),
       el("aside", { id: "side" })));
   try { groups = (await api("GET", "/v1/skill-groups")).skill_groups; } catch (x) { groups = []; }
-  await Promise.all([loadStatus(), loadQueue()]);
-  live(async (push) => {
-    await Promise.all([loadQueue(), loadStatus()]);
-    if (current && push.event && push.event.ticket_id === current.ticket.id) await openTicket(current.ticket.id);
-  }, (up) => { liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting"); liveTag.dataset.state = up ? "live" : "down"; });
+  await refresh();
+  live(() => refresh(), (up, again) => {
+    liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
+    liveTag.dataset.state = up ? "live" : "down";
+    if (up && again) refresh(); // presence or tickets may have changed while the socket was down
+  });
   // Pushes cover the agent's own tickets; tickets waiting in the groups and new
   // customer messages on the open ticket are polled gently as well.
   setInterval(() => {
-    loadQueue().catch(() => {});
-    if (current) openTicket(current.ticket.id).catch(() => {});
+    loadQueue().then(() => current && openTicket(current.ticket.id)).catch(() => {});
   }, 5000);
 }
 

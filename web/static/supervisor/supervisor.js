@@ -1,19 +1,27 @@
-// The supervisor view: queues with depth and SLA risk, agents with status and load,
-// the routing weights (editable), SLA policies, and the model registry's versions with
-// their live metrics and a rollback button.
-import { api, el, lang, live, session, signInForm, t } from "../lib/api.js";
+// The supervisor view: queues (tickets waiting and for how long, assigned, the group's
+// load against its capacity, SLA risk), agents with status and load, the routing weights
+// (editable), SLA policies, and the model registry's versions with their live metrics and
+// a rollback button (confirmed in a dialog). Errors show inline, never in an alert().
+import { api, confirmDialog, duration, el, endSession, explain, lang, live, session, signInForm, t, word } from "../lib/api.js";
 
 const S = {
   en: { title: "Supervisor", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
-    wrongRole: "This page is for supervisors and admins.", signOut: "Sign out", queues: "Queues", group: "Group", backlog: "Waiting",
+    wrongRole: "This page is for supervisors and admins.", signOut: "Sign out", queues: "Queues", group: "Group", waiting: "Waiting",
+    waitingHint: "Tickets waiting for an agent", oldestHint: "How long the longest-waiting ticket has waited",
+    assigned: "Assigned", assignedHint: "Tickets an agent holds (assigned, or pending on the customer)",
+    loadCap: "Load / capacity", loadHint: "Tickets held by the group's online agents, against the tickets they may hold",
+    atRiskHint: "Unresolved tickets close to an SLA deadline",
     atRisk: "SLA at risk", waitingFor: "Oldest wait", load: "Load", agents: "Agents", agent: "Agent", status: "Status", groups: "Groups",
-    weights: "Routing weights", save: "Save", saved: "Saved.", sla: "SLA policies", priority: "Priority", firstResponse: "First response",
+    weights: "Routing weights", save: "Save", saved: "Saved.", saveFailed: "Not saved.", rollbackFailed: "Rollback failed.", sla: "SLA policies", priority: "Priority", firstResponse: "First response",
     resolution: "Resolution", models: "Models", model: "Model", version: "Version", role: "Role", requests: "Requests", errors: "Errors",
     p50: "Mean latency", rollback: "Roll back", rollbackConfirm: "Roll %s back to the version that served before?", noModels: "No models in the repository.", modelsForbidden: "Your role may not see model versions.",
     live: "live", reconnecting: "reconnecting", updated: "Updated" },
   zh: { title: "主管视图", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
-    signOut: "退出", queues: "队列", group: "技能组", backlog: "排队", atRisk: "SLA 临近", waitingFor: "最长等待", load: "负载", agents: "坐席",
-    agent: "坐席", status: "状态", groups: "所属组", weights: "路由权重", save: "保存", saved: "已保存。", sla: "SLA 策略", priority: "优先级",
+    signOut: "退出", queues: "队列", group: "技能组", waiting: "排队中", waitingHint: "等待坐席接待的工单数",
+    oldestHint: "等待最久的工单已等待的时长", assigned: "已分配", assignedHint: "坐席正在处理的工单（已分配，或等待客户回复）",
+    loadCap: "负载 / 上限", loadHint: "该组在线坐席正在处理的工单数与可接待上限", atRiskHint: "临近 SLA 期限的未解决工单",
+    atRisk: "SLA 临近", waitingFor: "最长等待", load: "负载", agents: "坐席",
+    agent: "坐席", status: "状态", groups: "所属组", weights: "路由权重", save: "保存", saved: "已保存。", saveFailed: "未保存。", rollbackFailed: "回滚失败。", sla: "SLA 策略", priority: "优先级",
     firstResponse: "首次响应", resolution: "解决", models: "模型", model: "模型", version: "版本", role: "角色", requests: "请求数",
     errors: "错误", p50: "平均延迟", rollback: "回滚", rollbackConfirm: "将 %s 回滚到之前的版本？", noModels: "模型仓库为空。", modelsForbidden: "您的角色无权查看模型版本。",
     live: "实时", reconnecting: "重新连接中", updated: "更新于" },
@@ -23,16 +31,23 @@ const app = document.getElementById("app");
 document.documentElement.lang = lang;
 document.title = "Switchboard — " + tr("title");
 
-const table = (head, rows, testid) => el("table", { "data-testid": testid }, el("tr", {}, head.map((h) => el("th", {}, h))), rows);
-const secs = (s) => (s >= 3600 ? (s / 3600).toFixed(1) + " h" : s >= 60 ? Math.round(s / 60) + " min" : Math.round(s) + " s");
+const table = (head, rows, testid) => el("table", { "data-testid": testid },
+  el("tr", {}, head.map((h) => (Array.isArray(h) ? el("th", { title: h[1] }, h[0]) : el("th", {}, h)))), rows);
+let groupNames = {};
 
+// renderQueues: one row per skill group; every column is what its heading says.
 async function renderQueues() {
   const { queues } = await api("GET", "/v1/queues");
   document.getElementById("queues").replaceChildren(el("h2", {}, tr("queues")),
-    table([tr("group"), tr("backlog"), tr("atRisk"), tr("waitingFor"), tr("load")], queues.map((q) =>
+    table([tr("group"), [tr("waiting"), tr("waitingHint")], [tr("waitingFor"), tr("oldestHint")], [tr("assigned"), tr("assignedHint")],
+      [tr("loadCap"), tr("loadHint")], [tr("atRisk"), tr("atRiskHint")]], queues.map((q) =>
       el("tr", { "data-testid": "queue-row", "data-group": q.group_id },
-        el("td", {}, q.group_id), el("td", { "data-testid": "backlog" }, q.backlog), el("td", {}, q.at_risk ? el("span", { class: "tag risk" }, q.at_risk) : "0"),
-        el("td", {}, q.waiting ? secs(q.waiting) : "—"), el("td", {}, q.load + "/" + q.capacity))), "queues-table"),
+        el("td", {}, groupNames[q.group_id] || q.group_id),
+        el("td", { "data-testid": "waiting" }, q.waiting_tickets),
+        el("td", { "data-testid": "oldest-wait" }, q.waiting_tickets ? duration(q.oldest_wait_seconds) : "—"),
+        el("td", { "data-testid": "assigned" }, q.assigned_tickets),
+        el("td", { "data-testid": "group-load" }, q.load + "/" + q.capacity),
+        el("td", { "data-testid": "at-risk" }, q.at_risk ? el("span", { class: "tag risk" }, q.at_risk) : "0"))), "queues-table"),
     el("p", { class: "muted" }, tr("updated") + " " + new Date().toLocaleTimeString()));
 }
 
@@ -40,7 +55,7 @@ async function renderAgents() {
   const { agents } = await api("GET", "/v1/agents");
   document.getElementById("agents").replaceChildren(el("h2", {}, tr("agents")),
     table([tr("agent"), tr("status"), tr("load"), tr("groups")], agents.map((a) =>
-      el("tr", { "data-testid": "agent-row" }, el("td", {}, a.name || a.id), el("td", {}, a.status), el("td", {}, a.load + "/" + a.capacity),
+      el("tr", { "data-testid": "agent-row", "data-agent": a.id }, el("td", {}, a.name || a.id), el("td", { "data-testid": "agent-status", "data-status": a.status }, word(a.status)), el("td", {}, a.load + "/" + a.capacity),
         el("td", {}, (a.groups || []).join(", ")))), "agents-table"));
 }
 
@@ -54,7 +69,9 @@ async function renderWeights() {
     el("div", { class: "actions" }, el("button", { "data-testid": "save-weights", onclick: async () => {
       const body = {};
       for (const k in inputs) body[k] = Number(inputs[k].value);
-      try { await api("PUT", "/v1/routing/weights", body); msg.textContent = tr("saved"); } catch (x) { msg.textContent = x.message; }
+      try { await api("PUT", "/v1/routing/weights", body); msg.className = "muted"; msg.textContent = tr("saved"); } catch (x) {
+        msg.className = "error"; msg.textContent = tr("saveFailed") + " " + explain(x);
+      }
     } }, tr("save")), msg));
 }
 
@@ -64,7 +81,7 @@ async function renderSLA() {
   const list = Object.values(sla_policies || {}).sort((a, b) => order[a.priority] - order[b.priority]);
   document.getElementById("sla").replaceChildren(el("h2", {}, tr("sla")),
     table([tr("priority"), tr("firstResponse"), tr("resolution")], list.map((p) =>
-      el("tr", {}, el("td", {}, p.priority), el("td", {}, secs(60 * p.first_response_minutes)), el("td", {}, secs(60 * p.resolution_minutes)))), "sla-table"));
+      el("tr", {}, el("td", {}, word(p.priority)), el("td", {}, duration(60 * p.first_response_minutes)), el("td", {}, duration(60 * p.resolution_minutes)))), "sla-table"));
 }
 
 // modelMetrics reads the registry's counters from /metrics, by "model/version".
@@ -91,7 +108,7 @@ async function renderModels() {
   const box = document.getElementById("models");
   let models;
   try { ({ models } = await api("GET", "/v1/models")); } catch (x) {
-    box.replaceChildren(el("h2", {}, tr("models")), el("p", { class: "muted", "data-testid": "models-note" }, x.status === 403 ? tr("modelsForbidden") : x.message));
+    box.replaceChildren(el("h2", {}, tr("models")), el("p", { class: "muted", "data-testid": "models-note" }, x.status === 403 ? tr("modelsForbidden") : explain(x)));
     return;
   }
   const rows = [];
@@ -104,16 +121,29 @@ async function renderModels() {
         el("td", { "data-testid": "model-requests" }, st.requests), el("td", {}, st.errors), el("td", {}, st.count ? (1000 * st.sum / st.count).toFixed(1) + " ms" : "—")));
     }
     rows.push(el("tr", {}, el("td", { colspan: "6" }, el("button", { class: "secondary", "data-testid": "rollback", onclick: async (e) => {
-      if (!confirm(tr("rollbackConfirm").replace("%s", m.name))) return;
-      try { await api("POST", "/v1/models/" + encodeURIComponent(m.name) + "/rollback"); await renderModels(); } catch (x) { e.target.replaceWith(el("span", { class: "error" }, x.message)); }
+      const b = e.currentTarget;
+      if (!(await confirmDialog(tr("rollbackConfirm").replace("%s", m.name), tr("rollback")))) return;
+      try { await api("POST", "/v1/models/" + encodeURIComponent(m.name) + "/rollback"); await renderModels(); } catch (x) {
+        b.replaceWith(el("span", { class: "error", "data-testid": "action-error" }, tr("rollbackFailed") + " " + explain(x)));
+      }
     } }, tr("rollback") + " " + m.name))));
   }
   box.replaceChildren(el("h2", {}, tr("models")), rows.length ? table([tr("model"), tr("version"), tr("role"), tr("requests"), tr("errors"), tr("p50")], rows, "models-table") :
     el("p", { class: "muted" }, tr("noModels")));
 }
 
+// guarded renders a card; a failure shows in the card instead of its content.
+async function guarded(id, render) {
+  try { await render(); } catch (x) {
+    const box = document.getElementById(id);
+    const line = box.querySelector(":scope > .error") || el("p", { class: "error", "data-testid": "card-error" });
+    line.textContent = explain(x);
+    box.appendChild(line);
+  }
+}
+
 async function refresh() {
-  await Promise.allSettled([renderQueues(), renderAgents()]);
+  await Promise.all([guarded("queues", renderQueues), guarded("agents", renderAgents)]);
 }
 
 async function start() {
@@ -122,14 +152,19 @@ async function start() {
   const liveTag = el("span", { class: "muted", "data-testid": "live" }, "…");
   app.replaceChildren(
     el("header", { class: "top" }, el("h1", {}, "Switchboard · " + tr("title")), el("span", {}, me.subject), liveTag,
-      el("button", { class: "secondary", onclick: () => { session.clear(); location.reload(); } }, tr("signOut"))),
-    el("main", { class: "grid" },
+      el("button", { class: "secondary", "data-testid": "signout", onclick: () => endSession("signedOut") }, tr("signOut"))),
+    el("main", { class: "grid sup" },
       el("div", {}, el("section", { class: "card", id: "queues" }), el("section", { class: "card", id: "agents" })),
       el("div", {}, el("section", { class: "card", id: "weights" }), el("section", { class: "card", id: "sla" })),
       el("section", { class: "card wide", id: "models" })));
-  await Promise.allSettled([refresh(), renderWeights(), renderSLA(), renderModels()]);
-  live(() => refresh(), (up) => { liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting"); liveTag.dataset.state = up ? "live" : "down"; });
-  setInterval(() => { refresh(); renderModels(); }, 5000);
+  try { groupNames = Object.fromEntries((await api("GET", "/v1/skill-groups")).skill_groups.map((g) => [g.id, g.name || g.id])); } catch (x) { groupNames = {}; }
+  await Promise.all([refresh(), guarded("weights", renderWeights), guarded("sla", renderSLA), guarded("models", renderModels)]);
+  live(() => refresh(), (up, again) => {
+    liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
+    liveTag.dataset.state = up ? "live" : "down";
+    if (up && again) refresh();
+  });
+  setInterval(() => { refresh(); guarded("models", renderModels); }, 5000);
 }
 
 start();

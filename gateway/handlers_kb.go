@@ -1,0 +1,123 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/kb"
+)
+
+// kbDocumentsRoute takes documents to ingest: its body limit is kbUploadLimit.
+const kbDocumentsRoute = "/v1/kb/documents"
+
+// kbUploadLimit bounds one upload of documents (one document may be up to 64 MiB, as
+// for `kb ingest`).
+const kbUploadLimit = 64<<20 + 64<<10
+
+// KBStatus reports the knowledge-base generation a server answers from.
+type KBStatus interface {
+	Status() kb.Status
+}
+
+// KBIngester runs ingests of uploaded documents as jobs (kb.Jobs).
+type KBIngester interface {
+	Stage() (string, error)
+	Start(staged string, names []string) (kb.Job, error)
+	Job(id string) (kb.Job, error)
+}
+
+// kbStatus answers GET /v1/kb/status: the generation served, its chunks and documents,
+// when it was loaded, and the last reload problem.
+func (s *Server) kbStatus(c *gin.Context) {
+	if s.opts.KB == nil {
+		s.fail(c, fmt.Errorf("%w: this server has no knowledge base", errNotFound))
+		return
+	}
+	c.JSON(http.StatusOK, s.opts.KB.Status())
+}
+
+// uploadKBDocuments answers POST /v1/kb/documents: multipart "files" parts (FAQ CSV or
+// JSON, Markdown, HTML, text) are stored and ingested by a background job, whose
+// progress GET /v1/kb/jobs/:id reports; every server picks the new generation up.
+func (s *Server) uploadKBDocuments(c *gin.Context) {
+	if s.opts.KBIngest == nil {
+		s.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
+		return
+	}
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		s.fail(c, fmt.Errorf("%w: want multipart/form-data with one or more \"files\" parts", errBadRequest))
+		return
+	}
+	staged, err := s.opts.KBIngest.Stage()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	names, err := stageDocuments(mr, staged)
+	if err == nil && len(names) == 0 {
+		err = fmt.Errorf("%w: no \"files\" part", errBadRequest)
+	}
+	if err != nil {
+		os.RemoveAll(staged)
+		s.fail(c, err)
+		return
+	}
+	job, err := s.opts.KBIngest.Start(staged, names)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/kb/jobs/"+job.ID)
+	c.JSON(http.StatusAccepted, job)
+}
+
+// stageDocuments saves every "files" part under dir and returns their names.
+func stageDocuments(mr *multipart.Reader, dir string) ([]string, error) {
+	var names []string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: multipart: %w", errBadRequest, err)
+		}
+		if part.FormName() != "files" {
+			return nil, fmt.Errorf("%w: unknown part %q (want files)", errBadRequest, part.FormName())
+		}
+		name := part.FileName()
+		if err := kb.CheckName(name); err != nil {
+			return nil, err
+		}
+		if slices.Contains(names, name) {
+			return nil, fmt.Errorf("%w: file %q twice", errBadRequest, name)
+		}
+		if err := saveUpload(filepath.Join(dir, name), part); err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+}
+
+// kbJob answers GET /v1/kb/jobs/:id with the job's progress.
+func (s *Server) kbJob(c *gin.Context) {
+	if s.opts.KBIngest == nil {
+		s.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
+		return
+	}
+	job, err := s.opts.KBIngest.Job(c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, job)
+}

@@ -1,0 +1,259 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/kb"
+)
+
+// objectRig is a gateway with two skill groups and a cast: alice (agent in g1, online)
+// holds the tickets the customer ann's messages open; bob (g1) and mallory (g2) are
+// agents who do not hold them (offline, so routing never picks them); eve is another
+// customer; sam a supervisor; ml-1 an ML engineer.
+type objectRig struct {
+	*instance
+	tokens map[string]string
+}
+
+func newObjectRig(t *testing.T) *objectRig {
+	t.Helper()
+	in := newInstanceWith(t, newPool(t), "objauth"+strings.ToLower(t.Name()), nil,
+		func(o *Options) { o.KBIngest = oneKBJob{} })
+	r := &objectRig{instance: in, tokens: map[string]string{}}
+	for name, role := range map[string]Role{"alice": RoleAgent, "bob": RoleAgent, "mallory": RoleAgent,
+		"ann": RoleCustomer, "eve": RoleCustomer, "sam": RoleSupervisor, "ml-1": RoleMLEngineer} {
+		sub := name
+		if role == RoleCustomer {
+			sub = "web:" + name
+		}
+		r.tokens[name] = in.token(t, sub, role)
+	}
+	sam := r.tokens["sam"]
+	mustCall(t, 200, in.http.URL, sam, "PUT", "/v1/skill-groups/g1", map[string]any{"skills": []string{"billing"}}, nil)
+	mustCall(t, 200, in.http.URL, sam, "PUT", "/v1/skill-groups/g2", map[string]any{"skills": []string{"tech"}}, nil)
+	for id, group := range map[string]string{"alice": "g1", "bob": "g1", "mallory": "g2"} {
+		mustCall(t, 200, in.http.URL, sam, "PUT", "/v1/agents/"+id, map[string]any{"groups": []string{group}, "capacity": 50}, nil)
+	}
+	mustCall(t, 200, in.http.URL, r.tokens["alice"], "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+	return r
+}
+
+// objectRef names one object of a case: the values of its path parameters.
+type objectRef map[string]string
+
+// heldTicket has ann ask for a human with a phone number in her message: a new
+// conversation whose ticket is assigned to alice. It returns the ticket (:id), the
+// conversation (conv) and ann's message (:mid).
+func (r *objectRig) heldTicket(t *testing.T) objectRef {
+	t.Helper()
+	var reply MessageReply
+	mustCall(t, 200, r.http.URL, r.tokens["ann"], "POST", "/v1/messages", map[string]any{"text": "I want a human, call me on 13812345678"}, &reply)
+	tk, err := r.svc.GetTicket(context.Background(), reply.TicketID)
+	if err != nil || tk.AssigneeID != "alice" {
+		t.Fatalf("fixture ticket %+v (%v): want one assigned to alice", tk, err)
+	}
+	msgs, err := r.svc.Store.ListMessages(context.Background(), reply.ConversationID)
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("fixture messages %v, %v", msgs, err)
+	}
+	return objectRef{":id": reply.TicketID, "conv": reply.ConversationID, ":mid": strconv.FormatInt(msgs[0].ID, 10)}
+}
+
+func (r *objectRig) resolvedTicket(t *testing.T) objectRef {
+	o := r.heldTicket(t)
+	mustCall(t, 200, r.http.URL, r.tokens["alice"], "POST", "/v1/tickets/"+o[":id"]+"/resolve", nil, nil)
+	return o
+}
+
+// erasableCustomer is a customer a supervisor filed a ticket for, to be erased by
+// pseudonymous id.
+func (r *objectRig) erasableCustomer(t *testing.T) objectRef {
+	t.Helper()
+	mustCall(t, 201, r.http.URL, r.tokens["sam"], "POST", "/v1/tickets", map[string]any{
+		"customer": map[string]any{"pseudonymous_id": "crm:erase-me"}, "subject": "to be erased", "message": "please forget me"}, nil)
+	return objectRef{":id": "crm:erase-me"}
+}
+
+// pushModel pushes versions of a model as ml-1 and activates the listed ones in turn.
+func (r *objectRig) pushModel(t *testing.T, name string, versions int, activate ...string) objectRef {
+	t.Helper()
+	testenv.ORT(t)
+	for i := range versions {
+		body, ctype := modelUpload(t, float32(i+1), offsetManifest)
+		if code := r.do(t, "ml-1", "POST", "/v1/models/"+name+"/versions", ctype, body); code != 201 {
+			t.Fatalf("push %s v%d: %d", name, i+1, code)
+		}
+	}
+	for _, v := range activate {
+		if code := r.do(t, "ml-1", "POST", "/v1/models/"+name+"/activate", "application/json", strings.NewReader(`{"version":"`+v+`"}`)); code != 200 {
+			t.Fatalf("activate %s v%s: %d", name, v, code)
+		}
+	}
+	return objectRef{":model": name, ":version": "1"}
+}
+
+func (r *objectRig) do(t *testing.T, who, method, path, ctype string, body io.Reader) int {
+	t.Helper()
+	req, err := http.NewRequest(method, r.http.URL+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Authorization", "Bearer "+r.tokens[who])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// objectCase is how one route with path parameters is exercised: setup makes a fresh
+// object, owners may act on it (each gets want), everybody else is refused.
+type objectCase struct {
+	setup  func(*objectRig, *testing.T) objectRef
+	body   func(*testing.T) (ctype string, body []byte) // nil: no body
+	owners []string
+	want   int
+}
+
+func jsonBody(v any) func(*testing.T) (string, []byte) {
+	return func(*testing.T) (string, []byte) {
+		b, _ := json.Marshal(v)
+		return "application/json", b
+	}
+}
+
+func fixed(o objectRef) func(*objectRig, *testing.T) objectRef {
+	return func(*objectRig, *testing.T) objectRef { return o }
+}
+
+// objectCases covers every route whose path takes a parameter. Tickets and conversations
+// belong to whoever holds or may see them; agents, skill groups, SLA policies and
+// models have no per-object owner: their role gate is the object rule, so there the
+// owner is a role that may act and the intruders are the roles that may not.
+var objectCases = map[string]objectCase{
+	"GET /v1/tickets/:id":             {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 200},
+	"GET /v1/tickets/:id/suggestions": {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},
+	"POST /v1/tickets/:id/claim":      {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},
+	"POST /v1/tickets/:id/replies": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]string{"text": "On it."}),
+		owners: []string{"alice"}, want: 201},
+	"POST /v1/tickets/:id/transfer": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]string{"group": "g2"}),
+		owners: []string{"alice"}, want: 200},
+	"POST /v1/tickets/:id/resolve":                {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},
+	"POST /v1/tickets/:id/close":                  {setup: (*objectRig).resolvedTicket, owners: []string{"alice"}, want: 200},
+	"POST /v1/tickets/:id/reopen":                 {setup: (*objectRig).resolvedTicket, owners: []string{"alice"}, want: 200},
+	"GET /v1/conversations/:id":                   {setup: conversationOf, owners: []string{"ann", "alice", "sam"}, want: 200},
+	"PUT /v1/skill-groups/:id":                    {setup: fixed(objectRef{":id": "g3"}), body: jsonBody(map[string]any{"skills": []string{"x"}}), owners: []string{"sam"}, want: 200},
+	"PUT /v1/sla-policies/:priority":              {setup: fixed(objectRef{":priority": "low"}), body: jsonBody(map[string]any{"first_response_minutes": 60, "resolution_minutes": 600}), owners: []string{"sam"}, want: 200},
+	"PUT /v1/agents/:id":                          {setup: fixed(objectRef{":id": "carol"}), body: jsonBody(map[string]any{"groups": []string{"g2"}, "capacity": 2}), owners: []string{"sam"}, want: 200},
+	"PUT /v1/agents/:id/status":                   {setup: fixed(objectRef{":id": "mallory"}), body: jsonBody(map[string]any{"status": "away"}), owners: []string{"sam"}, want: 200},
+	"GET /v1/conversations/:id/messages/:mid/pii": {setup: conversationOf, owners: []string{"alice"}, want: 200},
+	"POST /v1/models/:model/versions": {setup: fixed(objectRef{":model": "pushed"}), body: func(t *testing.T) (string, []byte) {
+		testenv.ORT(t)
+		body, ctype := modelUpload(t, 1, offsetManifest)
+		return ctype, body.Bytes()
+	}, owners: []string{"ml-1"}, want: 201},
+	"POST /v1/models/:model/versions/:version/validate": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "validated", 1) },
+		owners: []string{"ml-1"}, want: 200},
+	"POST /v1/models/:model/activate": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "activated", 1) },
+		body: jsonBody(map[string]string{"version": "1"}), owners: []string{"ml-1"}, want: 200},
+	"POST /v1/models/:model/canary": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "canaried", 2, "1") },
+		body: jsonBody(map[string]any{"version": "2", "percent": 10}), owners: []string{"ml-1"}, want: 200},
+	"POST /v1/models/:model/shadow": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "shadowed", 2, "1") },
+		body: jsonBody(map[string]string{"version": "2"}), owners: []string{"ml-1"}, want: 200},
+	"POST /v1/models/:model/latest": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "latest", 1, "1") },
+		owners: []string{"ml-1"}, want: 200},
+	"POST /v1/models/:model/rollback": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "rolled", 3, "1", "2", "3") },
+		owners: []string{"ml-1", "sam"}, want: 200},
+	"GET /v1/kb/jobs/:id":          {setup: fixed(objectRef{":id": "job-1"}), owners: []string{"sam"}, want: 200},
+	"POST /v1/customers/:id/erase": {setup: (*objectRig).erasableCustomer, owners: []string{"sam"}, want: 200},
+}
+
+// oneKBJob is an ingester that knows one finished job, "job-1".
+type oneKBJob struct{}
+
+func (oneKBJob) Stage() (string, error) { return "", errors.New("no uploads in this test") }
+func (oneKBJob) Start(string, []string) (kb.Job, error) {
+	return kb.Job{}, errors.New("no uploads in this test")
+}
+func (oneKBJob) Job(id string) (kb.Job, error) {
+	if id != "job-1" {
+		return kb.Job{}, fmt.Errorf("job %q: %w", id, kb.ErrNoJob)
+	}
+	return kb.Job{ID: id, State: kb.JobDone}, nil
+}
+
+func conversationOf(r *objectRig, t *testing.T) objectRef {
+	o := r.heldTicket(t)
+	o[":id"] = o["conv"]
+	return o
+}
+
+// TestObjectAuthorizationOnEveryRouteWithAnID walks every registered route whose path
+// takes a parameter: agents who do not hold the object (bob in the same group, mallory
+// in another) and another customer (eve) get 403 or 404, never the object; its owners
+// succeed. A new route with a parameter and no case here fails the test.
+func TestObjectAuthorizationOnEveryRouteWithAnID(t *testing.T) {
+	r := newObjectRig(t)
+	var withParams []string
+	for _, rt := range r.srv.Routes() {
+		if strings.Contains(rt.Path, ":") {
+			withParams = append(withParams, rt.Method+" "+rt.Path)
+		}
+	}
+	for key := range objectCases {
+		if !slices.Contains(withParams, key) {
+			t.Errorf("object case %q matches no registered route", key)
+		}
+	}
+	for _, key := range withParams {
+		t.Run(key, func(t *testing.T) {
+			tc, ok := objectCases[key]
+			if !ok {
+				t.Fatalf("route %s takes an id but has no object-authorization case in objectCases", key)
+			}
+			method, path, _ := strings.Cut(key, " ")
+			o := tc.setup(r, t)
+			for param, v := range o {
+				if strings.HasPrefix(param, ":") {
+					path = strings.ReplaceAll(path, param, v)
+				}
+			}
+			call := func(who string) int {
+				var ctype string
+				var body io.Reader
+				if tc.body != nil {
+					var b []byte
+					ctype, b = tc.body(t)
+					body = bytes.NewReader(b)
+				}
+				return r.do(t, who, method, path, ctype, body)
+			}
+			for _, who := range []string{"bob", "mallory", "eve"} {
+				if code := call(who); code != 403 && code != 404 {
+					t.Errorf("%s (not the owner) got %d, want 403 or 404", who, code)
+				}
+			}
+			for _, who := range tc.owners {
+				if code := call(who); code != tc.want {
+					t.Errorf("owner %s got %d, want %d", who, code, tc.want)
+				}
+			}
+		})
+	}
+}

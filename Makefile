@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO := $(shell scripts/ensure-go.sh)
 BIN := bin/switchboard
+space := $(subst ,, )
 export GOFLAGS ?= -buildvcs=false
 
 .PHONY: run test build bench vet fmt-check deps run-deps models
@@ -18,9 +19,16 @@ run: run-deps build
 	./$(BIN) serve
 
 # Vet, format check and every test against real PostgreSQL and Redis (the
-# running ones, or private instances the test helper starts).
+# running ones, or private instances the test helper starts). The concurrent packages
+# run under the race detector, the rest without it; both runs always go, and either
+# failing fails the target. The server tests (gateway, tickets, cmd/switchboard) also
+# fail when a goroutine outlives them (goleak).
+RACE_PKGS := gateway tickets models asr kb
 test: deps fmt-check vet
-	$(GO) test -count=1 -timeout 25m ./...
+	@status=0; \
+	$(GO) test -count=1 -timeout 25m -race $(addsuffix /...,$(addprefix ./,$(RACE_PKGS))) || status=1; \
+	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -vE '/switchboard/($(subst $(space),|,$(RACE_PKGS)))(/|$$)') || status=1; \
+	exit $$status
 
 # What serve needs: the PostgreSQL server binaries and the media libraries (as root, when
 # missing), and ONNX Runtime's and Vosk's shared libraries under .deps/ (from the npm

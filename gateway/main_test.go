@@ -21,7 +21,7 @@ import (
 	"github.com/switchboard-cs/switchboard/vision"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testenv.MainCheckingLeaks(m) }
 
 // instanceLog, when set, receives the logs of instances built afterwards
 // (the leak test scans them).

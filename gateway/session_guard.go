@@ -34,7 +34,11 @@ func (s *Server) guardSocket(c *gin.Context, conn *websocket.Conn) (stop func())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if reason := s.watchToken(ctx, cl); reason != "" {
+		var reason string
+		if err := s.panics.Run("socket.token_guard", func() { reason = s.watchToken(ctx, cl) }); err != nil {
+			reason = "token check failed"
+		}
+		if reason != "" {
 			s.log.Info("closing a WebSocket whose token is no longer valid", "route", route, "reason", reason)
 			_ = conn.Close(statusSignedOut, reason)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -153,7 +154,7 @@ func (j *Jobs) execute(job *Job, staged string) {
 	j.run.Lock()
 	defer j.run.Unlock()
 	j.update(job, func(x *Job) { x.State = JobRunning })
-	g, err := j.ingest(job, staged)
+	g, err := j.ingestRecovering(job, staged)
 	j.update(job, func(x *Job) {
 		x.FinishedAt, x.State, x.Generation = time.Now().UTC(), JobDone, g.N
 		if err != nil {
@@ -165,6 +166,18 @@ func (j *Jobs) execute(job *Job, staged string) {
 		return
 	}
 	j.o.Log.Info("knowledge-base upload ingested", "job", job.ID, "files", job.Total, "generation", g.N)
+}
+
+// ingestRecovering is ingest with a panic turned into the job's error (logged with its
+// stack), so a document that crashes the parser fails its job, not the server.
+func (j *Jobs) ingestRecovering(job *Job, staged string) (g Generation, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			j.o.Log.Error("recovered a panic", "where", "kb.job", "job", job.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			g, err = Generation{}, fmt.Errorf("kb: upload: internal error while ingesting (%v)", r)
+		}
+	}()
+	return j.ingest(job, staged)
 }
 
 // ingest checks that every staged file parses, then moves each into Dir, ingests it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,4 +78,39 @@ func TestJobsIngestUploadsAndRefuseBrokenOnes(t *testing.T) {
 	if job.State != JobDone || job.Stats.Updated != 1 || g.N != 2 || g.Chunks != 1 || g.Documents != 1 {
 		t.Fatalf("re-upload: %+v, generation %+v", job, g)
 	}
+}
+
+// TestJobPanicFailsTheJobOnly: a panic while ingesting (here in the index) fails that
+// job with an error and leaves the process and later jobs alone.
+func TestJobPanicFailsTheJobOnly(t *testing.T) {
+	ctx := context.Background()
+	base := t.TempDir()
+	calls := 0
+	jobs := NewJobs(ctx, JobsOptions{Dir: filepath.Join(base, "uploads"),
+		Open: func(context.Context) (Index, error) {
+			if calls++; calls == 1 {
+				panic("index exploded")
+			}
+			return NewEmbedded(filepath.Join(base, "index"))
+		}})
+	for i, want := range []string{JobFailed, JobDone} {
+		staged, err := jobs.Stage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(staged, "faq.csv"), "question,answer\nA?,a.\n")
+		job, err := jobs.Start(staged, []string{"faq.csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if job, _ = jobs.Job(job.ID); job.State == JobDone || job.State == JobFailed {
+				break
+			}
+		}
+		if job.State != want || (want == JobFailed) != strings.Contains(job.Error, "index exploded") {
+			t.Fatalf("job %d: %+v, want %s", i, job, want)
+		}
+	}
+	jobs.Wait()
 }

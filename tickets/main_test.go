@@ -17,7 +17,7 @@ import (
 )
 
 // TestMain starts (or finds) PostgreSQL and Redis for this package's tests.
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testenv.MainCheckingLeaks(m) }
 
 // migratedPool returns a pool on a fresh database with the schema applied.
 func migratedPool(t testing.TB) *pgxpool.Pool {

@@ -156,20 +156,26 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	ready := make(chan struct{})
 	watcher := &tickets.SLAWatcher{Store: a.store, Router: a.router, Metrics: a.metrics, Log: log,
 		AtRiskFraction: cfg.SLA.AtRiskFraction, Now: time.Now, Panics: panics}
-	wg.Go(func() { a.svc.RunEvents(bg, func() { close(ready) }) })
-	wg.Go(func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
-	wg.Go(func() { a.svc.RunPresenceSweeper(bg, cfg.Agents.PresenceTTL/4) })
-	wg.Go(func() { a.svc.RunReconciler(bg, cfg.Routing.ReconcileInterval) })
-	wg.Go(func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
-	wg.Go(func() { a.audit.Run(bg, cfg.Audit.AnchorInterval) })
-	wg.Go(func() { a.retention(bg, log).Run(bg, cfg.Retention.Interval) })
-	wg.Go(func() { watchKeyRing(bg, a.ring, 30*time.Second, log) })
-	wg.Go(func() { modelReg.Watch(bg, cfg.Models.WatchInterval) })
-	wg.Go(func() { live.run(bg, cfg.KB.ReloadInterval) })
-	for range cfg.Queue.Workers {
-		wg.Go(func() { worker.Run(bg) })
+	// Every background loop is restarted after a panic (logged, counted in
+	// switchboard_panics_total{where}) until serve stops.
+	loop := func(where string, run func()) {
+		wg.Go(func() { safe.Restart(bg, panics, where, 5*time.Second, run) })
 	}
-	wg.Go(func() { worker.RunMaintenance(bg, 10*time.Second) })
+	var readyOnce sync.Once
+	loop("events", func() { a.svc.RunEvents(bg, func() { readyOnce.Do(func() { close(ready) }) }) })
+	loop("sla_watch", func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
+	loop("presence_sweeper", func() { a.svc.RunPresenceSweeper(bg, cfg.Agents.PresenceTTL/4) })
+	loop("reconciler", func() { a.svc.RunReconciler(bg, cfg.Routing.ReconcileInterval) })
+	loop("archiver", func() { a.store.RunArchiver(bg, log, cfg.Archive.After, cfg.Archive.Interval) })
+	loop("audit_anchor", func() { a.audit.Run(bg, cfg.Audit.AnchorInterval) })
+	loop("retention", func() { a.retention(bg, log).Run(bg, cfg.Retention.Interval) })
+	loop("key_ring_watch", func() { watchKeyRing(bg, a.ring, 30*time.Second, log) })
+	loop("model_watch", func() { modelReg.Watch(bg, cfg.Models.WatchInterval) })
+	loop("kb_reload", func() { live.run(bg, cfg.KB.ReloadInterval) })
+	for range cfg.Queue.Workers {
+		loop("worker", func() { worker.Run(bg) })
+	}
+	loop("worker_maintenance", func() { worker.RunMaintenance(bg, 10*time.Second) })
 	defer func() { stopBG(); wg.Wait() }()
 	select {
 	case <-ready:

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/gateway"
 	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/kb"
 )
 
@@ -65,7 +67,7 @@ func publish(cmd *cobra.Command, cfg config.Config, idx kb.Index, changed bool, 
 		return g, fmt.Errorf("commit the new knowledge-base generation: %w", err)
 	}
 	rec, hasRec := readServeRecord(cfg)
-	notifyKBChanged(ctx, cmp.Or(cfg.Postgres.DSN, rec.PostgresDSN), g, msg)
+	notifyKBChanged(ctx, notifyDSN(ctx, cfg, rec), g, msg)
 	base := p.server
 	if base == "" && hasRec {
 		base = rec.baseURL()
@@ -80,6 +82,28 @@ func publish(cmd *cobra.Command, cfg config.Config, idx kb.Index, changed bool, 
 
 // notifyKBChanged sends NOTIFY kb_changed on dsn (nothing without one); servers that
 // listen reload at once instead of at their next poll.
+// notifyDSN is where to send the change notice: the configured PostgreSQL, or the
+// embedded PostgreSQL of the serve running on this data directory (its address is in
+// the serve's record, its credentials beside its data); "" when there is neither.
+func notifyDSN(ctx context.Context, cfg config.Config, rec serveRecord) string {
+	if cfg.Postgres.DSN != "" {
+		return cfg.Postgres.DSN
+	}
+	_, port, err := net.SplitHostPort(rec.PostgresAddr)
+	if err != nil {
+		return ""
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return ""
+	}
+	pg, err := embedded.AttachPostgres(ctx, embedded.PostgresOptions{DataDir: cfg.PGEmbeddedDir(), Port: p})
+	if err != nil {
+		return ""
+	}
+	return pg.AppDSN("switchboard")
+}
+
 func notifyKBChanged(ctx context.Context, dsn string, g kb.Generation, msg io.Writer) {
 	if dsn == "" {
 		return
@@ -179,13 +203,14 @@ func kbStatusOf(ctx context.Context, base, token string) (kb.Status, int, error)
 // (the fields this command uses; a record of another command holding the directory is
 // no server).
 type serveRecord struct {
-	PID         int    `json:"pid"`
-	Command     string `json:"command"`
-	URL         string `json:"url"`
-	Addr        string `json:"addr"`
-	HTTPAddr    string `json:"http_addr"`
-	TLS         bool   `json:"tls"`
-	PostgresDSN string `json:"postgres_dsn"`
+	PID      int    `json:"pid"`
+	Command  string `json:"command"`
+	URL      string `json:"url"`
+	Addr     string `json:"addr"`
+	HTTPAddr string `json:"http_addr"`
+	TLS      bool   `json:"tls"`
+	// PostgresAddr is the embedded PostgreSQL of the serve (internal/embedded.Instance).
+	PostgresAddr string `json:"postgres_addr"`
 }
 
 func serveRecordPath(cfg config.Config) string { return filepath.Join(cfg.DataDir, "serve.json") }

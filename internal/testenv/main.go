@@ -6,12 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // exitHooks release what this process started (private servers, template databases) when
@@ -33,11 +36,34 @@ func onMainExit(fn func(context.Context) error) {
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+// MainCheckingLeaks is Main, and then fails the package when goroutines are still running
+// after the tests and the teardown: a server, worker or subscription a test started and
+// its cleanup did not stop. ignore lists goroutines that are meant to outlive the tests
+// (each with its reason at the call site). Leaks are only checked when the tests passed,
+// so a failing test's stuck goroutines do not hide its own message.
+func MainCheckingLeaks(m *testing.M, ignore ...goleak.Option) {
+	code := run(m)
+	if code == 0 {
+		if err := goleak.Find(ignore...); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests:\n%v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// run runs the tests and then the teardown hooks, and returns the tests' exit code.
+func run(m *testing.M) int {
 	code := m.Run()
+	// Keep-alive connections of the default client are not the tests' goroutines.
+	http.DefaultClient.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	runExitHooks(ctx)
 	cancel()
-	os.Exit(code)
+	return code
 }
 
 // runExitHooks runs and forgets the registered hooks, reporting failures on stderr.

@@ -47,6 +47,10 @@ func Main(m *testing.M) {
 func MainCheckingLeaks(m *testing.M, ignore ...goleak.Option) {
 	code := run(m)
 	if code == 0 {
+		// Idle keep-alive connections of HTTP clients (outbound channel clients, the
+		// tests' own) are pooled, not leaked: they close on their idle timeout.
+		ignore = append(ignore, goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+			goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"))
 		if err := goleak.Find(ignore...); err != nil {
 			fmt.Fprintf(os.Stderr, "goleak: goroutines outlived the tests:\n%v\n", err)
 			code = 1

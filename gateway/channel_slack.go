@@ -92,8 +92,8 @@ func (s *Server) slackEvents(c *gin.Context) {
 		return
 	}
 	var env slackEnvelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		s.fail(c, fmt.Errorf("%w: Slack event: %v", errBadRequest, err))
+	if err := decodeVerified(body, &env, "Slack event"); err != nil {
+		s.fail(c, err)
 		return
 	}
 	switch {

@@ -66,9 +66,14 @@ func (s *Server) telegramWebhook(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: missing or wrong X-Telegram-Bot-Api-Secret-Token header (the secret_token given to setWebhook)", errWebhookAuth))
 		return
 	}
+	body, err := readBody(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	var u tgUpdate
-	if err := json.NewDecoder(c.Request.Body).Decode(&u); err != nil {
-		s.fail(c, fmt.Errorf("%w: Telegram update: %v", errBadRequest, err))
+	if err := decodeVerified(body, &u, "Telegram update"); err != nil {
+		s.fail(c, err)
 		return
 	}
 	m := u.Message

@@ -78,8 +78,8 @@ func (s *Server) genericWebhook(c *gin.Context) {
 		return
 	}
 	var in WebhookMessage
-	if err := json.Unmarshal(body, &in); err != nil {
-		s.fail(c, fmt.Errorf("%w: JSON body: %v", errBadRequest, err))
+	if err := decodeVerified(body, &in, "JSON body"); err != nil {
+		s.fail(c, err)
 		return
 	}
 	if in.MessageID == "" || in.CustomerID == "" || strings.TrimSpace(in.Text) == "" || len(in.CustomerID) > 200 || len(in.MessageID) > 200 {

@@ -141,6 +141,10 @@ func (s *Server) wecomCallback(c *gin.Context) {
 	t.ReplyTo, _ = json.Marshal(wecomAddress{ToUser: m.FromUserName})
 	switch m.MsgType {
 	case "text":
+		if strings.TrimSpace(m.Content) == "" {
+			c.String(http.StatusOK, "") // nothing was said: nothing to answer
+			return
+		}
 		t.Parts = []pipeline.Part{{Kind: pipeline.PartText, Text: m.Content}}
 	case "voice":
 		t.Parts = []pipeline.Part{{Kind: pipeline.PartAudio, MIME: "audio/amr", Ref: m.MediaID}}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -51,6 +52,19 @@ func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
 }
 
 // readBody reads a webhook body (already size-limited by middleware).
+// decodeVerified decodes the JSON body of an authenticated delivery into v (what names it
+// in errors). Its bytes must be UTF-8: encoding/json would quietly replace invalid ones.
+// Authentication comes first, so an unsigned caller learns nothing about parsing.
+func decodeVerified(body []byte, v any, what string) error {
+	if !utf8.Valid(body) {
+		return fmt.Errorf("%w: %s: the body is not valid UTF-8", errBadRequest, what)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%w: %s: %v", errBadRequest, what, err)
+	}
+	return nil
+}
+
 func readBody(c *gin.Context) ([]byte, error) {
 	b, err := io.ReadAll(c.Request.Body)
 	if err != nil {

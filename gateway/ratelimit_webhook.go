@@ -1,13 +1,10 @@
 package gateway
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
@@ -18,8 +15,7 @@ import (
 // requests a webhook refuses (bad signature, malformed body, channel off): an address
 // that has spent it is refused before its body is read, while a channel's verified
 // deliveries are never throttled by address. Each customer's own budget is spent once
-// the delivery is parsed (Server.ingest). A body that is not UTF-8 is refused with 400
-// (JSON must be; encoding/json would quietly replace the bytes).
+// the delivery is parsed (Server.ingest).
 func (s *Server) limitedWebhook(h gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ip := c.ClientIP()
@@ -28,11 +24,7 @@ func (s *Server) limitedWebhook(h gin.HandlerFunc) gin.HandlerFunc {
 			s.fail(c, s.guards.refuse("webhook_failures", fmt.Errorf("%w: too many refused webhook requests from your address; retry in %s", errRateLimited, retry)))
 			return
 		}
-		if err := requireUTF8Body(c); err != nil {
-			s.fail(c, err)
-		} else {
-			h(c)
-		}
+		h(c)
 		if st := c.Writer.Status(); st >= 400 && st < 500 && st != http.StatusTooManyRequests {
 			s.chargeWebhookFailure(c, ip)
 		}
@@ -71,21 +63,4 @@ func (s *Server) chargeWebhookFailure(c *gin.Context, ip string) {
 	if _, err := s.limiter.Allow(c, s.webhookFailureKey(ip), redis_rate.PerMinute(rl.PerIPPerMinute)); err != nil {
 		s.log.Warn("rate limiter unavailable; a refused webhook request was not counted", "err", err)
 	}
-}
-
-// requireUTF8Body refuses a body that is not valid UTF-8, and leaves it readable again.
-// The body was limited by limitBody.
-func requireUTF8Body(c *gin.Context) error {
-	if c.Request.Body == nil || c.Request.Body == http.NoBody {
-		return nil
-	}
-	body, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		return bodyError(err)
-	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	if !utf8.Valid(body) {
-		return fmt.Errorf("%w: the body is not valid UTF-8", errBadRequest)
-	}
-	return nil
 }

@@ -141,9 +141,10 @@ func TestQueuePausesQuietlyWhileTheStoreIsDown(t *testing.T) {
 		CustomerRef: "webhook:x", Text: "hello", ReplyTo: []byte(`{"customer_id":"x"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(45 * time.Second); sender.n.Load() == 0; time.Sleep(20 * time.Millisecond) {
+	// The worker that answers logs "resumed" right after its send returns: wait for both.
+	for deadline := time.Now().Add(45 * time.Second); sender.n.Load() == 0 || !strings.Contains(logs.String(), "turn queue resumed"); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no turn answered after the store came back; log:\n%s", logs.String())
+			t.Fatalf("no turn answered, or no resume logged, after the store came back; log:\n%s", logs.String())
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")

@@ -17,7 +17,7 @@ import (
 // Role is an RBAC role carried in the token's "role" claim.
 type Role string
 
-// The roles of DESIGN.md §7.
+// The roles of docs/architecture.md ("Privacy and security").
 const (
 	RoleCustomer   Role = "customer"
 	RoleAgent      Role = "agent"

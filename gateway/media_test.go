@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/tickets"
 	"github.com/switchboard-cs/switchboard/vision"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
@@ -27,7 +27,7 @@ import (
 // sea birds.
 func mobileNet(t *testing.T) *vision.Classifier {
 	t.Helper()
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	repo := t.TempDir()
 	visiontest.MobileNet(t, repo, "imagenet", 1, "")
 	reg, err := models.Open(context.Background(), models.Options{Dir: repo})

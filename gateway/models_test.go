@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/models/ort"
@@ -46,7 +45,7 @@ labels: labels.txt
 `
 
 func TestModelRoutesForMLEngineers(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	reg, err := models.Open(context.Background(), models.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

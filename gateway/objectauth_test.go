@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 )
 
 // objectRig is a gateway with two skill groups and a cast: alice (agent in g1, online)
@@ -88,7 +88,7 @@ func (r *objectRig) erasableCustomer(t *testing.T) objectRef {
 // pushModel pushes versions of a model as ml-1 and activates the listed ones in turn.
 func (r *objectRig) pushModel(t *testing.T, name string, versions int, activate ...string) objectRef {
 	t.Helper()
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	for i := range versions {
 		body, ctype := modelUpload(t, float32(i+1), offsetManifest)
 		if code := r.do(t, "ml-1", "POST", "/v1/models/"+name+"/versions", ctype, body); code != 201 {
@@ -164,7 +164,7 @@ var objectCases = map[string]objectCase{
 	"PUT /v1/agents/:id/status":                   {setup: fixed(objectRef{":id": "mallory"}), body: jsonBody(map[string]any{"status": "away"}), owners: []string{"sam"}, want: 200},
 	"GET /v1/conversations/:id/messages/:mid/pii": {setup: conversationOf, owners: []string{"alice"}, want: 200},
 	"POST /v1/models/:model/versions": {setup: fixed(objectRef{":model": "pushed"}), body: func(t *testing.T) (string, []byte) {
-		testenv.ORT(t)
+		onnxtest.ORT(t)
 		body, ctype := modelUpload(t, 1, offsetManifest)
 		return ctype, body.Bytes()
 	}, owners: []string{"ml-1"}, want: 201},

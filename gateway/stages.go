@@ -314,7 +314,7 @@ type PipelineDeps struct {
 //
 // Media stages run first and fail open: fetch (media the channel sent by reference),
 // speech (voice-note transcripts; long notes are left to the queue) and vision (labels
-// for photos), as in DESIGN.md §2.
+// for photos), as in docs/architecture.md ("One message").
 func (d PipelineDeps) IngressSteps() []pipeline.Step {
 	var steps []pipeline.Step
 	if len(d.Fetchers) > 0 {
@@ -344,7 +344,7 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 	}...)
 }
 
-// ProcessSteps answer a stored turn, in the order of DESIGN.md §2. They run
+// ProcessSteps answer a stored turn, in the order of docs/architecture.md ("One message"). They run
 // inline for the REST channel and from the durable queue for webhooks.
 func (d PipelineDeps) ProcessSteps() []pipeline.Step {
 	// A conversation this turn opened has no ticket yet; once one has, the bot is out.

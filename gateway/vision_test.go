@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
@@ -25,7 +25,7 @@ import (
 // (version 2 is a stand-in that always answers ImageNet class 7; the others are the
 // trained MobileNetV2, which sees a pelican, class 144).
 func TestClassifyHotSwapUnderLoad(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	repo := t.TempDir()
 	visiontest.MobileNet(t, repo, "imagenet", 1, "")
 	visiontest.Constant(t, repo, "imagenet", 2, 7)

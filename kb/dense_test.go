@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/nlp/embed"
@@ -16,7 +15,7 @@ import (
 // topic, so paraphrases sharing no word with an FAQ question still land next to it.
 func topicEncoder(t *testing.T, pooling string) *embed.Encoder {
 	t.Helper()
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	vectors := map[string][]float32{}
 	for axis, words := range [][]string{
 		{"refund", "money", "back", "return", "reimburse"},

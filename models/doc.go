@@ -1,6 +1,6 @@
 // Package models is the model repository and registry behind every ONNX stage of the
 // message flow (vision today; any task a manifest names). It knows models, versions and
-// tensors, never which stage uses a model (DESIGN.md §3).
+// tensors, never which stage uses a model (docs/architecture.md, "Packages").
 //
 // On disk a repository holds <repo>/<name>/<version>/model.onnx with a manifest.yaml
 // beside it (task, inputs and outputs, labels, preprocessing for the stage, an optional

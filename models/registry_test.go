@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/models/ort"
@@ -57,7 +56,7 @@ func writeVersion(t *testing.T, repo string, v int, extra string) {
 
 func openRegistry(t *testing.T, repo string, reg prometheus.Registerer) *models.Registry {
 	t.Helper()
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	r, err := models.Open(context.Background(), models.Options{Dir: repo, Registerer: reg,
 		Evaluators: map[string]models.Evaluator{"offset": fixedEval{0.95}}})
 	if err != nil {

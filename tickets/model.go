@@ -136,7 +136,7 @@ type SkillGroup struct {
 	Skills []string `json:"skills"`
 }
 
-// Weights are the routing score weights of DESIGN.md §6.
+// Weights are the routing score weights of docs/architecture.md ("Routing").
 type Weights struct {
 	VIP   float64 `json:"vip" yaml:"vip"`
 	Skill float64 `json:"skill" yaml:"skill"`

@@ -143,7 +143,7 @@ type RouterAssigned struct {
 	AgentID  string
 }
 
-// RedisRouter is the weighted router of DESIGN.md §6: its state lives in Redis and each
+// RedisRouter is the weighted router of docs/architecture.md ("Routing"): its state lives in Redis and each
 // decision is one Lua script (one round trip), so several processes share it safely.
 type RedisRouter struct {
 	rdb     redis.UniversalClient

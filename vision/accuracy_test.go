@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/models/ort"
 	"github.com/switchboard-cs/switchboard/vision"
 )
@@ -24,7 +25,7 @@ var imagenet = vision.Preprocess{
 // MobileNetV2 (int8) and checks the robust expectations of
 // shared/data/images_expected_labels.md.
 func TestClassifyRealPhotos(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	model := testenv.SharedData(t, "onnx_mobilenetv2_12_int8/mobilenetv2-12-int8.onnx")
 	labels, err := vision.LoadLabels(testenv.SharedData(t, "imagenet_labels/squeeze-labels.txt"))
 	if err != nil {
@@ -109,7 +110,7 @@ func both(a, b func([]vision.Label) bool) func([]vision.Label) bool {
 // one ONNX Runtime run of the shared MobileNetV2 (int8) on a ready 224×224 tensor, to
 // compare with BenchmarkDecodeAndTensor1MP in the same run.
 func BenchmarkMobileNetV2Run(b *testing.B) {
-	testenv.ORT(b)
+	onnxtest.ORT(b)
 	sess, err := ort.Open(testenv.SharedData(b, "onnx_mobilenetv2_12_int8/mobilenetv2-12-int8.onnx"), ort.Options{})
 	if err != nil {
 		b.Fatal(err)

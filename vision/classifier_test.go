@@ -14,13 +14,14 @@ import (
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
 
 func registry(t *testing.T, repo string) *models.Registry {
 	t.Helper()
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	r, err := models.Open(context.Background(), models.Options{Dir: repo,
 		Evaluators: map[string]models.Evaluator{vision.Task: vision.Evaluator{}}})
 	if err != nil {

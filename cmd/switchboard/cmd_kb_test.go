@@ -74,7 +74,7 @@ func TestKBEvalOnSharedData(t *testing.T) {
 // kb.encoder_tokenizer through the environment), ingests an FAQ with it and asks a
 // paraphrase that shares no word with the FAQ question: only the dense path can answer.
 func TestDenseEncoderFromConfig(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	dir := t.TempDir()
 	vectors := map[string][]float32{}
 	for axis, words := range [][]string{{"refund", "money", "back"}, {"card", "stolen", "plastic", "missing"}} {
@@ -133,7 +133,7 @@ func TestDenseEncoderFromConfig(t *testing.T) {
 // TestBenchVisionRuns runs `bench vision` on MobileNet (ResNet50 needs `make models`) for
 // a few iterations: the gateway and raw paths both classify, the ratio is computed.
 func TestBenchVisionRuns(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	dir := t.TempDir()
 	version := visiontest.MobileNet(t, dir, "mobilenet", 1, "")
 	t.Setenv("SWITCHBOARD_DATA_DIR", dir)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
 
@@ -147,7 +148,7 @@ func TestMaximalUploadsStayWithinMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fires 50 uploads of 130 MiB")
 	}
-	ortLib := testenv.ORT(t)
+	ortLib := onnxtest.ORT(t)
 	dsn := testenv.PG(t)
 	_, prefix := testenv.Redis(t)
 	data := t.TempDir()

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
 
@@ -228,7 +229,7 @@ func TestDoctorFindsModels(t *testing.T) {
 	if !strings.Contains(c[0].Fix, "models push") || strings.Contains(c[0].Fix, "make models") && !strings.Contains(c[0].Fix, "untrained") {
 		t.Fatalf("empty repository fix: %q", c[0].Fix)
 	}
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	visiontest.MobileNet(t, cfg.ModelsDir(), "mobilenet", 1, "")
 	// a broken version is reported with its reason
 	dir := filepath.Join(cfg.ModelsDir(), "mobilenet", "2")
@@ -305,7 +306,7 @@ func TestServeReportsAndServesVision(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Addr = freeAddr(t)

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
 
@@ -76,7 +77,7 @@ func needBrowser(t *testing.T) (node string) {
 //	go test ./cmd/switchboard -run WebPagesInBrowser -v
 func TestWebPagesInBrowser(t *testing.T) {
 	node := needBrowser(t)
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	cfg, faq := faqServeConfig(t)
 	// The generic webhook channel: flow.mjs plays the shop's system at its callback (on a
 	// port it opens and closes), and a reply to it is given up after a few seconds.

@@ -110,7 +110,7 @@ type SecurityConfig struct {
 	KeyRingKEK string `yaml:"key_ring_kek" env:"SWITCHBOARD_KEYRING_KEK"`
 }
 
-// RoutingWeights are the weights of the routing score (DESIGN.md §6).
+// RoutingWeights are the weights of the routing score (docs/architecture.md, "Routing").
 type RoutingWeights struct {
 	VIP   float64 `yaml:"vip" env:"SWITCHBOARD_ROUTING_WEIGHT_VIP"`
 	Skill float64 `yaml:"skill" env:"SWITCHBOARD_ROUTING_WEIGHT_SKILL"`

@@ -124,7 +124,7 @@ func (c Config) Validate() error {
 	return &ValidationError{Problems: p}
 }
 
-// minAuditRetention is the least time audit events are kept (DESIGN.md §7).
+// minAuditRetention is the least time audit events are kept (docs/architecture.md, "Privacy and security").
 const minAuditRetention = 180 * 24 * time.Hour
 
 func (c Config) validateRetention(p *problems) {

@@ -1,6 +1,6 @@
 // Package fieldcrypt protects data at rest once a turn is persisted: the ticket store and
 // the PII token vault encrypt sensitive fields with it before writing to PostgreSQL, and
-// look them up by exact value through blind indexes (DESIGN.md §7).
+// look them up by exact value through blind indexes (docs/architecture.md, "Privacy and security").
 //
 // A [KeyRing] holds AES-256-GCM data keys by id, exactly one of them active for new
 // ciphertexts, plus an HMAC-SHA256 key for blind indexes. Ciphertexts name the key that

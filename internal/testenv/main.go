@@ -124,7 +124,7 @@ func SharedData(t testing.TB, rel string) string {
 	root, ok := findSharedData(wd)
 	if !ok {
 		missing(t, fmt.Sprintf("shared evaluation data (a shared/data directory beside the repository, "+
-			"see DESIGN.md §9) was not found above %s; this test needs %s", wd, rel))
+			"the README says where it comes from) was not found above %s; this test needs %s", wd, rel))
 		return ""
 	}
 	p := filepath.Join(root, filepath.FromSlash(rel))
@@ -153,4 +153,11 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Missing skips the test with msg, or fails it when InCI: for helpers in other packages
+// that find a service, library or data set missing.
+func Missing(t testing.TB, msg string) {
+	t.Helper()
+	missing(t, msg)
 }

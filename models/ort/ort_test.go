@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/models/ort"
 )
@@ -27,7 +26,7 @@ func encoderModel(t *testing.T) string {
 }
 
 func TestSessionRunsABertStyleGraph(t *testing.T) {
-	lib := testenv.ORT(t)
+	lib := onnxtest.ORT(t)
 	if ort.Version() == "" {
 		t.Fatalf("no version after loading %s", lib)
 	}
@@ -60,7 +59,7 @@ func TestSessionRunsABertStyleGraph(t *testing.T) {
 }
 
 func TestSessionRejectsBadInput(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	s, err := ort.Open(encoderModel(t), ort.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +91,7 @@ func TestSessionRejectsBadInput(t *testing.T) {
 }
 
 func TestOpenMissingFile(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	if _, err := ort.Open(filepath.Join(t.TempDir(), "nope.onnx"), ort.Options{}); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v, want not-exist", err)
 	}

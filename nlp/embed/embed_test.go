@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/nlp/embed"
 )
@@ -110,7 +109,7 @@ func want(words ...string) []float32 {
 var approx = cmpopts.EquateApprox(0, 1e-5)
 
 func TestEncoderMeanPoolsTheModelOutput(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	model, tok := fixture(t)
 	ctx := context.Background()
 	enc, err := embed.Open(ctx, embed.Config{Model: model, Tokenizer: tok})
@@ -156,7 +155,7 @@ func TestEncoderMeanPoolsTheModelOutput(t *testing.T) {
 }
 
 func TestEncoderTruncatesAndPoolsCLS(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	model, tok := fixture(t)
 	ctx := context.Background()
 	enc, err := embed.Open(ctx, embed.Config{Model: model, Tokenizer: tok, MaxTokens: 3})
@@ -184,7 +183,7 @@ func TestEncoderTruncatesAndPoolsCLS(t *testing.T) {
 }
 
 func TestOpenRejectsWhatIsNotAnEncoder(t *testing.T) {
-	testenv.ORT(t)
+	onnxtest.ORT(t)
 	model, tok := fixture(t)
 	ctx := context.Background()
 	// an image classifier's interface: a float input

@@ -21,7 +21,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
-	onnx "github.com/yalue/onnxruntime_go"
 	"golang.org/x/image/draw"
 
 	"github.com/switchboard-cs/switchboard/gateway"
@@ -183,19 +182,22 @@ func benchVision(ctx context.Context, cfg config.Config, modelDir, data string, 
 		return nil
 	}
 
-	// The raw baseline: onnxruntime_go's AdvancedSession with its tensors allocated once.
-	raw, err := newRawSession(filepath.Join(modelDir, models.ModelFile), man, shape, tensor, so)
+	// The raw baseline: onnxruntime_go's AdvancedSession with its tensors allocated once
+	// (models/ort.FixedSession).
+	outShape := slices.Clone(man.Outputs[0].Shape)
+	outShape[0] = shape[0]
+	raw, err := ort.OpenFixed(filepath.Join(modelDir, models.ModelFile), man.Inputs[0].Name, shape, tensor, man.Outputs[0].Name, outShape, so)
 	if err != nil {
 		return res, err
 	}
-	defer raw.destroy()
+	defer raw.Close()
 
 	// warm-up both paths, then alternate them
 	for range 3 {
 		if err := classify(); err != nil {
 			return res, err
 		}
-		if err := raw.s.Run(); err != nil {
+		if err := raw.Run(); err != nil {
 			return res, err
 		}
 	}
@@ -218,7 +220,7 @@ func benchVision(ctx context.Context, cfg config.Config, modelDir, data string, 
 		}
 		gw = append(gw, ms(time.Since(t0)))
 		t0 = time.Now()
-		if err := raw.s.Run(); err != nil {
+		if err := raw.Run(); err != nil {
 			return res, err
 		}
 		rw = append(rw, ms(time.Since(t0)))
@@ -308,57 +310,6 @@ func benchVersion(src, dir, extra string) error {
 		kept = append(kept, '\n')
 	}
 	return os.WriteFile(filepath.Join(dir, models.ManifestFile), append(kept, extra+"max_concurrency: 1\n"...), 0o644)
-}
-
-// rawSession is the baseline: onnxruntime_go used directly.
-type rawSession struct {
-	s   *onnx.AdvancedSession
-	in  *onnx.Tensor[float32]
-	out *onnx.Tensor[float32]
-}
-
-func newRawSession(path string, m *models.Manifest, shape []int64, data []float32, so ort.Options) (*rawSession, error) {
-	in, err := onnx.NewTensor(onnx.NewShape(shape...), slices.Clone(data))
-	if err != nil {
-		return nil, err
-	}
-	outShape := slices.Clone(m.Outputs[0].Shape)
-	outShape[0] = shape[0]
-	out, err := onnx.NewEmptyTensor[float32](onnx.NewShape(outShape...))
-	if err != nil {
-		in.Destroy()
-		return nil, err
-	}
-	opts, err := onnx.NewSessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	defer opts.Destroy()
-	if so.IntraOpThreads > 0 {
-		_ = opts.SetIntraOpNumThreads(so.IntraOpThreads)
-	}
-	if so.InterOpThreads > 0 {
-		_ = opts.SetInterOpNumThreads(so.InterOpThreads)
-	}
-	for k, v := range so.Config {
-		if err := opts.AddSessionConfigEntry(k, v); err != nil {
-			return nil, err
-		}
-	}
-	s, err := onnx.NewAdvancedSession(path, []string{m.Inputs[0].Name}, []string{m.Outputs[0].Name},
-		[]onnx.Value{in}, []onnx.Value{out}, opts)
-	if err != nil {
-		in.Destroy()
-		out.Destroy()
-		return nil, err
-	}
-	return &rawSession{s: s, in: in, out: out}, nil
-}
-
-func (r *rawSession) destroy() {
-	r.s.Destroy()
-	r.in.Destroy()
-	r.out.Destroy()
 }
 
 // megapixelJPEG is a photo of the shared data upscaled to 1155×866 (1.0 Mpx) with added

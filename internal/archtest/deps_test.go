@@ -61,6 +61,11 @@ var cgoLeaves = map[string][]string{
 	"vision/turbojpeg": nil,
 }
 
+// wrapped third-party packages with cgo may be imported only by their wrapper.
+var wrapped = map[string]string{
+	"github.com/yalue/onnxruntime_go": "models/ort",
+}
+
 type goPackage struct {
 	ImportPath                         string
 	Imports, TestImports, XTestImports []string
@@ -120,6 +125,11 @@ func violations(pkgs []goPackage) []string {
 					}
 					out = append(out, fmt.Sprintf("%s %s %s", rel, kind, dep))
 				}
+			}
+		}
+		for _, imp := range p.Imports {
+			if w, ok := wrapped[imp]; ok && rel != w {
+				out = append(out, fmt.Sprintf("%s imports %s (only %s may)", rel, imp, w))
 			}
 		}
 		check(p.Imports, false)
@@ -187,7 +197,7 @@ func TestPackagesKeepTheirPlace(t *testing.T) {
 
 // TestGuardCatchesPlantedImports plants, through `go list -overlay`, files that break
 // the rules in the real tree (the ticket core importing the knowledge base, plumbing importing a
-// domain, cgo in the knowledge base) and expects the guard to name each.
+// domain, cgo in the knowledge base, ONNX Runtime's cgo outside its wrapper) and expects the guard to name each.
 func TestGuardCatchesPlantedImports(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -195,9 +205,10 @@ func TestGuardCatchesPlantedImports(t *testing.T) {
 	}
 	dir := t.TempDir()
 	plant := map[string]string{
-		"tickets/zz_planted.go":      "package tickets\n\nimport _ \"" + module + "/kb\"\n",
-		"internal/par/zz_planted.go": "package par\n\nimport _ \"" + module + "/kb\"\n",
-		"kb/zz_planted.go":           "package kb\n\n// #include <stdlib.h>\nimport \"C\"\n\nvar _ = C.free\n",
+		"tickets/zz_planted.go":         "package tickets\n\nimport _ \"" + module + "/kb\"\n",
+		"internal/par/zz_planted.go":    "package par\n\nimport _ \"" + module + "/kb\"\n",
+		"cmd/switchboard/zz_planted.go": "package main\n\nimport _ \"github.com/yalue/onnxruntime_go\"\n",
+		"kb/zz_planted.go":              "package kb\n\n// #include <stdlib.h>\nimport \"C\"\n\nvar _ = C.free\n",
 	}
 	replace := map[string]string{}
 	for rel, src := range plant {
@@ -213,7 +224,7 @@ func TestGuardCatchesPlantedImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := violations(listModule(t, overlay))
-	want := []string{"internal/par imports kb", "kb has cgo (zz_planted.go) but is not a cgo leaf", "tickets imports kb"}
+	want := []string{"cmd/switchboard imports github.com/yalue/onnxruntime_go (only models/ort may)", "internal/par imports kb", "kb has cgo (zz_planted.go) but is not a cgo leaf", "tickets imports kb"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("violations with planted files (-want +got):\n%s", diff)
 	}

@@ -107,3 +107,44 @@ func TestFindLibraryExplicitMustExist(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoRuntime", err)
 	}
 }
+
+// TestFixedSessionAgreesWithSession: the benchmark's floor computes what Session does.
+func TestFixedSessionAgreesWithSession(t *testing.T) {
+	onnxtest.ORT(t)
+	p := filepath.Join(t.TempDir(), "offset.onnx")
+	if err := os.WriteFile(p, onnxtest.Offset(3, []float32{1, 2, 3}, -1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := []float32{10, 20, 30, 40, 50, 60}
+	f, err := ort.OpenFixed(p, "input", []int64{2, 3}, in, "output", []int64{2, 3}, ort.Options{IntraOpThreads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Run(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ort.Open(p, ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out, err := s.Run(context.Background(), map[string]ort.Tensor{"input": {Shape: []int64{2, 3}, Float32: in}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{11, 22, 33, 41, 52, 63}
+	if d := cmp.Diff(want, f.Output()); d != "" {
+		t.Errorf("fixed session (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(want, out["output"].Float32); d != "" {
+		t.Errorf("session (-want +got):\n%s", d)
+	}
+	// an input the model lacks fails when opening or, at the latest, when running
+	if bad, err := ort.OpenFixed(p, "nope", []int64{2, 3}, in, "output", []int64{2, 3}, ort.Options{}); err == nil {
+		defer bad.Close()
+		if err := bad.Run(); err == nil {
+			t.Error("ran with an input the model lacks")
+		}
+	}
+}

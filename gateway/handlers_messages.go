@@ -165,7 +165,8 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	// Either commit is synchronous and follows the message's, which persist
 	// let commit without waiting for the WAL flush: when it returns, the
 	// message is durable too, so only now may the customer be answered.
-	if err := s.tickets.Store.RecordReply(ctx, t.Channel, t.ChannelMessageID, 1, t.ConversationID, t.Reply, out, true); err != nil {
+	if err := s.tickets.Store.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+		Attempt: 1, ConversationID: t.ConversationID, Text: t.Reply, Outcome: out, Done: true}); err != nil {
 		if !errors.Is(err, tickets.ErrConflict) {
 			return MessageReply{}, err
 		}

@@ -290,7 +290,8 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 			return err
 		}
 		out = replyOf(t)
-		if err := w.Store.RecordReply(ctx, p.Channel, p.ChannelMessageID, p.Attempts, p.ConversationID, out.Reply, out, false); err != nil {
+		if err := w.Store.RecordReply(ctx, tickets.TurnReply{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID,
+			Attempt: p.Attempts, ConversationID: p.ConversationID, Text: out.Reply, Outcome: out}); err != nil {
 			if errors.Is(err, tickets.ErrConflict) {
 				return nil // another worker took the turn over and answers it
 			}

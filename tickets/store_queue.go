@@ -73,18 +73,32 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned
 	return p, true, nil
 }
 
-// RecordReply logs the bot's reply in the conversation (when reply is not
-// empty) and stores the turn's outcome, in one transaction; done also marks
-// the turn answered (its reply needs no delivery, or was delivered).
+// TurnReply is what RecordReply writes for one turn.
+type TurnReply struct {
+	Channel, ChannelMessageID string
+	// Attempt fences the write: it applies only while the turn is this attempt's.
+	Attempt        int
+	ConversationID string
+	// Text is the bot's reply, logged in the conversation when it is not empty.
+	Text string
+	// Outcome is stored (as JSON) as the turn's outcome.
+	Outcome any
+	// Done marks the turn answered: its reply needs no delivery, or was delivered.
+	Done bool
+}
+
+// RecordReply logs the bot's reply in the conversation (when r.Text is not
+// empty) and stores the turn's outcome, in one transaction; r.Done also marks
+// the turn answered.
 //
-// attempt fences the write: it applies only while the turn is still this
+// r.Attempt fences the write: it applies only while the turn is still this
 // attempt's (a worker that took over a stalled attempt wins); otherwise
 // nothing is written and the error wraps ErrConflict. Both writes are one
 // statement, the reply gated on the fenced update. It commits synchronously,
 // and callers rely on that: it also makes a message stored with
 // Inbound.DeferFlush durable before the turn is acknowledged.
-func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID string, attempt int, conversationID, reply string, outcome any, done bool) error {
-	b, err := json.Marshal(outcome)
+func (s *Store) RecordReply(ctx context.Context, r TurnReply) error {
+	b, err := json.Marshal(r.Outcome)
 	if err != nil {
 		return err
 	}
@@ -101,15 +115,15 @@ func (s *Store) RecordReply(ctx context.Context, channel, channelMessageID strin
 			RETURNING id
 		)
 		SELECT EXISTS (SELECT 1 FROM turn), coalesce((SELECT id FROM msg), 0)`,
-		channel, channelMessageID, attempt, b, done, conversationID, reply).Scan(&fenced, &msgID)
+		r.Channel, r.ChannelMessageID, r.Attempt, b, r.Done, r.ConversationID, r.Text).Scan(&fenced, &msgID)
 	if err != nil {
 		return mapPgErr(err, "record reply")
 	}
 	if !fenced {
-		return fmt.Errorf("turn %s/%s attempt %d was taken over: %w", channel, channelMessageID, attempt, ErrConflict)
+		return fmt.Errorf("turn %s/%s attempt %d was taken over: %w", r.Channel, r.ChannelMessageID, r.Attempt, ErrConflict)
 	}
 	if msgID != 0 {
-		s.AnnounceMessage(ctx, conversationID, msgID, "bot")
+		s.AnnounceMessage(ctx, r.ConversationID, msgID, "bot")
 	}
 	return nil
 }

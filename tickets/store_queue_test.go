@@ -117,10 +117,12 @@ func TestStalledAttemptCannotWriteAfterTakeover(t *testing.T) {
 	if !ok || b.Attempts != a.Attempts+1 {
 		t.Fatalf("takeover: %+v %v", b, ok)
 	}
-	if err := s.RecordReply(ctx, "webhook", "f1", a.Attempts, in.ConversationID, "stale answer", map[string]string{}, false); !errors.Is(err, ErrConflict) {
+	if err := s.RecordReply(ctx, TurnReply{Channel: "webhook", ChannelMessageID: "f1", Attempt: a.Attempts,
+		ConversationID: in.ConversationID, Text: "stale answer", Outcome: map[string]string{}}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("stalled attempt wrote: %v", err)
 	}
-	if err := s.RecordReply(ctx, "webhook", "f1", b.Attempts, in.ConversationID, "fresh answer", map[string]string{}, true); err != nil {
+	if err := s.RecordReply(ctx, TurnReply{Channel: "webhook", ChannelMessageID: "f1", Attempt: b.Attempts,
+		ConversationID: in.ConversationID, Text: "fresh answer", Outcome: map[string]string{}, Done: true}); err != nil {
 		t.Fatal(err)
 	}
 	var bots int

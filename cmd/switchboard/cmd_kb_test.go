@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-cs/switchboard/gateway/visionbench"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
@@ -137,7 +138,7 @@ func TestBenchVisionRuns(t *testing.T) {
 	dir := t.TempDir()
 	version := visiontest.MobileNet(t, dir, "mobilenet", 1, "")
 	t.Setenv("SWITCHBOARD_DATA_DIR", dir)
-	var res VisionBenchResult
+	var res visionbench.Result
 	out := runCLI(t, "bench", "vision", "--json", "--model", version, "--iterations", "5", "--seconds", "0.5", "--clients", "4",
 		"--data", testenv.SharedData(t, ""))
 	if err := json.Unmarshal([]byte(out), &res); err != nil {

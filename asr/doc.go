@@ -1,6 +1,6 @@
-// Package asr sits at the start of the understand stage of the message flow, on the audio
-// parts of a turn: it turns voice notes and live audio into text before the text is
-// redacted like any other customer message. It knows nothing of tickets or HTTP.
+// Package asr is the speech stage of the message flow, on the audio parts of a turn: it
+// turns voice notes and live audio into text before the text is redacted like any other
+// customer message. It knows nothing of tickets or HTTP.
 //
 // This package holds the engine contract and what every engine shares:
 //

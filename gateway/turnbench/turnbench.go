@@ -1,4 +1,4 @@
-// Package turnbench is the harness of ` + "`switchboard bench turn`" + `: an open-loop load
+// Package turnbench is the harness of `switchboard bench turn`: an open-loop load
 // generator that offers customer messages to a serving gateway at a fixed rate and
 // reports latency percentiles, against a /healthz baseline of the same run, with the
 // pipeline's stage latencies read from the server's own histograms.

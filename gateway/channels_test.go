@@ -133,7 +133,7 @@ func newChannelRig(t *testing.T, opts ...func(*rigOptions)) *channelRig {
 		o.Outbound = outbound
 		o.Wake = w.Wake
 	})
-	w.Store, w.Process, w.Log = r.svc.Store, r.srv.opts.Process, r.srv.log
+	w.Store, w.Process, w.Log = r.store, r.srv.opts.Process, r.srv.log
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -209,7 +209,7 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 		t.Fatalf("update 3: %d", got)
 	}
 	ctx := context.Background()
-	waitProcessed(t, r.svc.Store, "telegram", "3")
+	waitProcessed(t, r.store, "telegram", "3")
 	if n := r.telegram.count(); n != 3 {
 		t.Fatalf("%d sendMessage calls, want 3: the bot must not answer in the agent's conversation", n)
 	}
@@ -219,7 +219,7 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 		t.Fatalf("ticket after the customer's answer: status %s, last message %+v", d.Ticket.Status, last)
 	}
 	var n int
-	if err := r.svc.Store.Pool().QueryRow(ctx, `SELECT count(DISTINCT conversation_id) FROM channel_messages WHERE channel = 'telegram'`).Scan(&n); err != nil || n != 1 {
+	if err := r.store.Pool().QueryRow(ctx, `SELECT count(DISTINCT conversation_id) FROM channel_messages WHERE channel = 'telegram'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the chat's 3 updates are in %d conversations (%v), want 1", n, err)
 	}
 }

@@ -51,7 +51,7 @@ func (n *staffNames) author(ctx context.Context, author string) (shown, name str
 	if name, seen := n.names[id]; seen {
 		return "agent", name
 	}
-	a, err := n.s.tickets.Store.GetAgent(ctx, id)
+	a, err := n.s.dir.GetAgent(ctx, id)
 	if err != nil && !errors.Is(err, tickets.ErrNotFound) {
 		n.s.log.Warn("agent display name for a customer view", "err", err)
 	}

@@ -104,7 +104,7 @@ func TestAgentsCannotRaiseVIPOrRewriteContacts(t *testing.T) {
 		tier  int
 		email string
 	}
-	c, err := in.svc.Store.FindCustomerByContact(context.Background(), "email", "kim@new.example.com")
+	c, err := in.store.FindCustomerByContact(context.Background(), "email", "kim@new.example.com")
 	if err == nil {
 		row.tier, row.email = c.VIPTier, c.Email
 	}

@@ -125,7 +125,7 @@ func TestAgentRepliesReachEveryChannelAsWritten(t *testing.T) {
 	r := newChannelRig(t)
 	base := r.http.URL
 	ctx := context.Background()
-	r.svc.Store.HoldOriginals(time.Second, time.Hour)
+	r.store.HoldOriginals(time.Second, time.Hour)
 	sup, agent := r.token(t, "sam", RoleSupervisor), r.token(t, "alice", RoleAgent)
 	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
 	mustCall(t, 200, base, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 10}, nil)
@@ -134,7 +134,7 @@ func TestAgentRepliesReachEveryChannelAsWritten(t *testing.T) {
 		name string
 		api  *fakeAPI
 	}{{"telegram", r.telegram}, {"slack", r.slack}, {"webhook", r.hook}, {"wecom", r.wecom}} {
-		tk := ticketOf(t, r.svc.Store, r.say(t, ch.name, i, "talk to a human"))
+		tk := ticketOf(t, r.store, r.say(t, ch.name, i, "talk to a human"))
 		mustCall(t, 201, base, agent, "POST", "/v1/tickets/"+tk+"/replies", map[string]string{"text": agentReply}, nil)
 		waitSent(t, ch.api, agentReply)
 		var d tickets.TicketDetail
@@ -145,7 +145,7 @@ func TestAgentRepliesReachEveryChannelAsWritten(t *testing.T) {
 		}
 	}
 	var sealed, sent int
-	if err := r.svc.Store.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE original_enc IS NOT NULL), count(*) FILTER (WHERE state = 'sent')
+	if err := r.store.Pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE original_enc IS NOT NULL), count(*) FILTER (WHERE state = 'sent')
 		FROM outbox`).Scan(&sealed, &sent); err != nil || sealed != 0 || sent != 4 {
 		t.Fatalf("outbox: %d sealed originals left, %d sent (%v); want 0 and 4", sealed, sent, err)
 	}
@@ -192,7 +192,7 @@ func TestAgentRepliesReachEveryChannelAsWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	var held int
-	if err := r.svc.Store.Pool().QueryRow(ctx, `SELECT count(*) FROM held_originals`).Scan(&held); err != nil || held != 0 {
+	if err := r.store.Pool().QueryRow(ctx, `SELECT count(*) FROM held_originals`).Scan(&held); err != nil || held != 0 {
 		t.Fatalf("%d held originals left after their grace (%v)", held, err)
 	}
 	if got := lastText(cust); got != "Call our hotline [PHONE_1] or write to [EMAIL_1]." {
@@ -216,12 +216,12 @@ func replyOnTelegram(t *testing.T, in *instance, chat int, text string) string {
 		t.Fatal(err)
 	}
 	ref := "tg:" + strconv.Itoa(chat)
-	turn, err := svc.Store.RecordInbound(ctx, tickets.Inbound{Channel: "telegram", ChannelMessageID: "u" + ref, CustomerRef: ref,
+	turn, err := in.store.RecordInbound(ctx, tickets.Inbound{Channel: "telegram", ChannelMessageID: "u" + ref, CustomerRef: ref,
 		Text: "help", ReplyTo: []byte(`{"chat_id":` + strconv.Itoa(chat) + `}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Store.Pool().Exec(ctx, `UPDATE channel_messages SET state = 'done'`); err != nil { // no bot answer needed
+	if _, err := in.store.Pool().Exec(ctx, `UPDATE channel_messages SET state = 'done'`); err != nil { // no bot answer needed
 		t.Fatal(err)
 	}
 	tk, _, err := svc.CreateTicket(ctx, tickets.Actor{ID: "bot"}, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: ref},
@@ -275,7 +275,7 @@ func TestDeliveryOutlastsAnOutageThenDeadLetters(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	down := &downSender{}
 	down.fails.Store(8)
-	w := &Worker{Store: in.svc.Store, Outbound: map[string]Sender{"telegram": down}, Log: slog.New(slog.DiscardHandler),
+	w := &Worker{Store: in.store, Outbound: map[string]Sender{"telegram": down}, Log: slog.New(slog.DiscardHandler),
 		Retry:   tickets.RetryPolicy{For: time.Minute, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
 		Metrics: NewQueueMetrics(reg)}
 	deliverUntil(t, w, func() bool { return down.sent.Load() != nil })
@@ -314,7 +314,7 @@ func TestDeliveryOutlastsAnOutageThenDeadLetters(t *testing.T) {
 
 	// Back up and re-queued: sent.
 	down.fails.Store(0)
-	if n, err := in.svc.Store.RequeueFailed(ctx, "cli", tickets.Requeue{Channel: "telegram"}); err != nil || n != 1 {
+	if n, err := in.store.RequeueFailed(ctx, "cli", tickets.Requeue{Channel: "telegram"}); err != nil || n != 1 {
 		t.Fatalf("re-queued %d, %v", n, err)
 	}
 	deliverUntil(t, w, func() bool { return down.sent.Load() == "still there?" })
@@ -343,12 +343,12 @@ func TestPanicsFailTheAttemptNotTheWorker(t *testing.T) {
 	in := newInstance(t, newPool(t), "panic"+strings.ToLower(t.Name()))
 	ctx := context.Background()
 	replyOnTelegram(t, in, 6, "hello")
-	if _, err := in.svc.Store.RecordInbound(ctx, tickets.Inbound{Channel: "webhook", ChannelMessageID: "p1", CustomerRef: "webhook:p",
+	if _, err := in.store.RecordInbound(ctx, tickets.Inbound{Channel: "webhook", ChannelMessageID: "p1", CustomerRef: "webhook:p",
 		Text: "voice note", ReplyTo: []byte(`{"customer_id":"p"}`)}); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := &Worker{Store: in.svc.Store, Process: in.srv.opts.Process, Outbound: map[string]Sender{"telegram": panickingSender{}},
+	w := &Worker{Store: in.store, Process: in.srv.opts.Process, Outbound: map[string]Sender{"telegram": panickingSender{}},
 		Speech: panickingSpeech{}, Log: slog.New(slog.DiscardHandler), Panics: safe.New(reg, slog.New(slog.DiscardHandler))}
 	for range 2 { // the reply, then the turn
 		if did, err := w.Once(ctx); !did || err != nil {
@@ -361,7 +361,7 @@ func TestPanicsFailTheAttemptNotTheWorker(t *testing.T) {
 	} {
 		var state, lastErr string
 		var attempts, settled int
-		if err := in.svc.Store.Pool().QueryRow(ctx, q).Scan(&state, &attempts, &settled, &lastErr); err != nil {
+		if err := in.store.Pool().QueryRow(ctx, q).Scan(&state, &attempts, &settled, &lastErr); err != nil {
 			t.Fatal(err)
 		}
 		if state != "pending" || attempts != 1 || settled != 1 || !strings.Contains(lastErr, "blew up") {

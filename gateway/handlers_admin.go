@@ -37,7 +37,7 @@ func (s *Server) putWeights(c *gin.Context) {
 }
 
 func (s *Server) listGroups(c *gin.Context) {
-	g, err := s.tickets.Store.SkillGroups(c)
+	g, err := s.dir.SkillGroups(c)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) putGroup(c *gin.Context) {
 }
 
 func (s *Server) listSLA(c *gin.Context) {
-	p, err := s.tickets.Store.SLAPolicies(c)
+	p, err := s.dir.SLAPolicies(c)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -92,7 +92,7 @@ func (s *Server) putSLA(c *gin.Context) {
 }
 
 func (s *Server) listAgents(c *gin.Context) {
-	a, err := s.tickets.Store.Agents(c)
+	a, err := s.dir.Agents(c)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -125,7 +125,7 @@ func (s *Server) auditLog(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: after must be a non-negative event id", errBadRequest))
 		return
 	}
-	ev, err := s.tickets.Store.AuditLog(c, after, 200)
+	ev, err := s.trail.AuditLog(c, after, 200)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -148,7 +148,7 @@ func (s *Server) auditVerify(c *gin.Context) {
 	if s.opts.Audit != nil {
 		rep, err = s.opts.Audit.Verify(c)
 	} else {
-		rep, err = s.tickets.Store.VerifyAuditReport(c, nil)
+		rep, err = s.trail.VerifyAuditReport(c, nil)
 	}
 	switch {
 	case errors.Is(err, tickets.ErrAuditChain):

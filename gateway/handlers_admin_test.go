@@ -92,7 +92,7 @@ func TestEraseCustomerRoute(t *testing.T) {
 	rdb, _ := testenv.Redis(t)
 	scan := func() string {
 		var b strings.Builder
-		pool := in.svc.Store.Pool()
+		pool := in.store.Pool()
 		tables, _ := pgx.CollectRows(must(pool.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`)), pgx.RowTo[string])
 		for _, tbl := range tables {
 			rows, _ := pgx.CollectRows(must(pool.Query(ctx, `SELECT t::text FROM `+tbl+` t`)), pgx.RowTo[string])

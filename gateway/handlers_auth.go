@@ -115,7 +115,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	acct, err := s.tickets.Store.GetStaffAccount(c, in.Username)
+	acct, err := s.dir.GetStaffAccount(c, in.Username)
 	hash := []byte(acct.PasswordHash)
 	switch {
 	case errors.Is(err, tickets.ErrNotFound):
@@ -156,7 +156,7 @@ func (s *Server) auditSignIn(c *gin.Context, subject string, ok bool) {
 	if !ok {
 		action = "auth.sign_in_refused"
 	}
-	if err := s.tickets.Store.AppendAudit(c, nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
+	if err := s.trail.AppendAudit(c, nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
 		s.log.Warn("audit sign-in", "err", err)
 	}
 }

@@ -47,7 +47,7 @@ func TestConsoleSignIn(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.svc.Store.PutStaffAccount(ctx, tickets.StaffAccount{Subject: a.subject, Role: a.role, PasswordHash: h}); err != nil {
+		if err := in.store.PutStaffAccount(ctx, tickets.StaffAccount{Subject: a.subject, Role: a.role, PasswordHash: h}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -86,7 +86,7 @@ func TestConsoleSignIn(t *testing.T) {
 			}
 		})
 	}
-	events, err := in.svc.Store.AuditLog(ctx, 0, 100)
+	events, err := in.store.AuditLog(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestChangedOrRemovedAccountLocksItsTokensOut(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := in.svc.Store.PutStaffAccount(ctx, tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
+		if err := in.store.PutStaffAccount(ctx, tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -256,7 +256,7 @@ func TestChangedOrRemovedAccountLocksItsTokensOut(t *testing.T) {
 	if works(fresh) != 200 {
 		t.Fatal("the new sign-in's token is refused")
 	}
-	if err := in.svc.Store.DeleteStaffAccount(ctx, "alice"); err != nil {
+	if err := in.store.DeleteStaffAccount(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
 	if code := works(fresh); code != 401 {

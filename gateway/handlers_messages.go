@@ -165,7 +165,7 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	// Either commit is synchronous and follows the message's, which persist
 	// let commit without waiting for the WAL flush: when it returns, the
 	// message is durable too, so only now may the customer be answered.
-	if err := s.tickets.Store.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+	if err := s.turns.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 		Attempt: 1, ConversationID: t.ConversationID, Text: t.Reply, Outcome: out, Done: true}); err != nil {
 		if !errors.Is(err, tickets.ErrConflict) {
 			return MessageReply{}, err
@@ -176,7 +176,7 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 }
 
 func (s *Server) replayOutcome(ctx context.Context, t *pipeline.Turn) (MessageReply, error) {
-	res, err := s.tickets.Store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+	res, err := s.turns.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 		CustomerRef: t.CustomerRef})
 	if err != nil {
 		return MessageReply{}, err
@@ -199,13 +199,13 @@ func (s *Server) getConversation(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	msgs, err := s.tickets.Store.ListMessages(c, id)
+	msgs, err := s.convs.ListMessages(c, id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	if claimsOf(c).Role == RoleCustomer { // the owner, checked above: agents' replies read as written while held
-		if err := s.tickets.Store.CustomerView(c, id, msgs); err != nil {
+		if err := s.convs.CustomerView(c, id, msgs); err != nil {
 			s.fail(c, err)
 			return
 		}

@@ -106,7 +106,7 @@ func (s *Server) changeModel(op string) gin.HandlerFunc {
 		}
 		s.log.InfoContext(ctx, "model routing changed", "model", name, "op", op, "version", body.Version,
 			"percent", body.Percent, "by", claimsOf(c).Subject)
-		if err := s.tickets.Store.AppendAudit(ctx, nil, claimsOf(c).Subject, "model."+op, "model:"+name,
+		if err := s.trail.AppendAudit(ctx, nil, claimsOf(c).Subject, "model."+op, "model:"+name,
 			modelChange{Version: body.Version, Percent: body.Percent}); err != nil {
 			s.log.WarnContext(ctx, "audit model change", "err", err)
 		}
@@ -174,7 +174,7 @@ func (s *Server) pushModel(c *gin.Context) {
 	}
 	name, by := c.Param("model"), claimsOf(c).Subject
 	audit := func(ctx context.Context, p models.Pushed) error { // before the version is published
-		return s.tickets.Store.AppendAudit(ctx, nil, by, "model.push", "model:"+p.Model, p)
+		return s.trail.AppendAudit(ctx, nil, by, "model.push", "model:"+p.Model, p)
 	}
 	p, err := reg.Push(c.Request.Context(), name, filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile), audit)
 	if err != nil {

@@ -62,7 +62,7 @@ func (s *Server) listTickets(c *gin.Context) {
 			return
 		}
 	}
-	list, err := s.tickets.Store.ListTickets(c, f)
+	list, err := s.dir.ListTickets(c, f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -170,7 +170,7 @@ func (s *Server) myQueue(c *gin.Context) {
 }
 
 func (s *Server) myStatus(c *gin.Context) {
-	a, err := s.tickets.Store.GetAgent(c, claimsOf(c).Subject)
+	a, err := s.dir.GetAgent(c, claimsOf(c).Subject)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -116,7 +116,7 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 	apis := map[string]*fakeAPI{"telegram": r.telegram, "slack": r.slack, "webhook": r.hook, "wecom": r.wecom}
 	held := map[string]string{} // channel → ticket held by alice
 	for i, ch := range []string{"telegram", "slack", "webhook", "wecom"} {
-		held[ch] = ticketOf(t, r.svc.Store, r.say(t, ch, 20+i, "talk to a human"))
+		held[ch] = ticketOf(t, r.store, r.say(t, ch, 20+i, "talk to a human"))
 		mustCall(t, 201, r.http.URL, agent, "POST", "/v1/tickets/"+held[ch]+"/replies", map[string]string{"text": agentReply}, nil)
 		waitSent(t, apis[ch], agentReply)
 	}
@@ -157,7 +157,7 @@ func waitRows(t *testing.T, r *channelRig, query string, n int) {
 	t.Helper()
 	var got int
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if err := r.svc.Store.Pool().QueryRow(context.Background(), query).Scan(&got); err == nil && got >= n {
+		if err := r.store.Pool().QueryRow(context.Background(), query).Scan(&got); err == nil && got >= n {
 			return
 		}
 	}
@@ -173,7 +173,7 @@ func scan(t *testing.T, r *channelRig, forbidden []string, proofs ...string) str
 	ctx := context.Background()
 	var haystacks []string
 	// Every table, every row, as text.
-	pool := r.svc.Store.Pool()
+	pool := r.store.Pool()
 	tables, _ := pgx.CollectRows(must(pool.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = 'public'`)), pgx.RowTo[string])
 	if len(tables) < 10 {
 		t.Fatalf("only %d tables found", len(tables))

@@ -211,7 +211,7 @@ func TestConsoleSignInLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := string(hb)
-	if err := in.svc.Store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
+	if err := in.store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
 		t.Fatal(err)
 	}
 	login := func(base, user, password string) (int, ErrorBody) {
@@ -270,7 +270,7 @@ func TestConsoleSignInLimits(t *testing.T) {
 		down := newInstanceWith(t, newPool(t), "signindown", nil, func(o *Options) {
 			o.Limits = RateLimits{Redis: rdb, Prefix: "down:rl", LoginPerIPPerMinute: 10, LoginPerUserPerMinute: 10}
 		})
-		if err := down.svc.Store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
+		if err := down.store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: "alice", Role: "agent", PasswordHash: h}); err != nil {
 			t.Fatal(err)
 		}
 		mustCall(t, 200, down.http.URL, "", "POST", "/v1/auth/login", map[string]string{"username": "alice", "password": "alice-password-1"}, nil)

@@ -39,11 +39,12 @@ func (p piiRedactor) RedactText(ctx context.Context, s string) (string, error) {
 
 // instance is one running gateway on the shared test database and Redis.
 type instance struct {
-	srv  *Server
-	http *httptest.Server
-	svc  *tickets.Service
-	auth *Auth
-	reg  *prometheus.Registry
+	srv   *Server
+	http  *httptest.Server
+	svc   *tickets.Service
+	store *tickets.Store
+	auth  *Auth
+	reg   *prometheus.Registry
 }
 
 // newPool gives a test its own migrated database.
@@ -75,7 +76,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 		log = slog.New(slog.NewJSONHandler(instanceLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	store := tickets.NewStore(pool, nil, ring)
-	svc := tickets.NewService(tickets.ServiceOptions{Store: store, Cache: tickets.NewTicketCache(rdb, prefix, time.Minute),
+	svc := tickets.NewService(store, tickets.ServiceOptions{Cache: tickets.NewTicketCache(rdb, prefix, time.Minute),
 		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: tickets.NewMetrics(reg), Log: log})
 	svc.Router = tickets.NewRedisRouter(rdb, tickets.RouterOptions{Prefix: prefix, Snapshot: svc.Snapshot, Logger: log})
 	snap, err := svc.Snapshot(context.Background())
@@ -89,7 +90,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := PipelineDeps{Redactor: pii.NewRedactor(), Tickets: svc, Escalation: EscalationPolicy{MinConfidence: 0.5}}
+	deps := PipelineDeps{Redactor: pii.NewRedactor(), Tickets: svc, Store: store, Escalation: EscalationPolicy{MinConfidence: 0.5}}
 	if understand != nil {
 		deps.Understander, deps.Answerer = understand, understand
 	}
@@ -104,7 +105,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 		t.Fatal(err)
 	}
 	t.Cleanup(modelRepo.Close)
-	opts := Options{Tickets: svc, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
+	opts := Options{Tickets: svc, Store: store, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
 		Ingress: ingress, Process: process, Models: modelRepo,
 		Vision: vision.NewClassifier(modelRepo, vision.Options{Model: "none"}),
 		Audit:  tickets.NewAnchorer(store, tickets.AnchorOptions{File: filepath.Join(t.TempDir(), "audit-anchors.jsonl")}),
@@ -125,7 +126,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	<-ready
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); cancel(); <-done })
-	return &instance{srv: srv, http: hs, svc: svc, auth: auth, reg: reg}
+	return &instance{srv: srv, http: hs, svc: svc, store: store, auth: auth, reg: reg}
 }
 
 func (in *instance) token(t *testing.T, subject string, role Role) string {

@@ -73,7 +73,7 @@ func TestRESTPhotoIsLabelledAndRoutesByCategory(t *testing.T) {
 	if rep.Intent != "sea birds" || !rep.Escalated || rep.TicketID == "" || len(rep.Degraded) != 0 {
 		t.Fatalf("reply %+v", rep)
 	}
-	tk, err := in.svc.Store.GetTicket(context.Background(), rep.TicketID)
+	tk, err := in.store.GetTicket(context.Background(), rep.TicketID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestTelegramPhotoIsFetchedAndLabelled(t *testing.T) {
 	in := newInstanceWith(t, newPool(t), "tgphoto", newRealBrain(t),
 		func(d *PipelineDeps) { d.Vision, d.Fetchers = clf, map[string]MediaFetcher{"telegram": tg} },
 		func(o *Options) { o.Telegram, o.Outbound, o.Wake = tg, map[string]Sender{"telegram": tg}, w.Wake })
-	w.Store, w.Process = in.svc.Store, in.srv.opts.Process
+	w.Store, w.Process = in.store, in.srv.opts.Process
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(ctx) }()
@@ -216,7 +216,7 @@ func TestTelegramPhotoIsFetchedAndLabelled(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var body string
-	if err := in.svc.Store.Pool().QueryRow(context.Background(),
+	if err := in.store.Pool().QueryRow(context.Background(),
 		`SELECT body FROM messages WHERE author = 'customer' ORDER BY id DESC LIMIT 1`).Scan(&body); err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func TestModelPushIsAuditedAndConfined(t *testing.T) {
 	if code != 201 || out["version"] != "1" || out["sha256"] != hex.EncodeToString(sum[:]) {
 		t.Fatalf("push: %d %v", code, out)
 	}
-	events, err := in.svc.Store.AuditLog(context.Background(), 0, 1000)
+	events, err := in.store.AuditLog(context.Background(), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

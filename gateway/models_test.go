@@ -131,7 +131,7 @@ func TestModelRoutesForMLEngineers(t *testing.T) {
 		t.Fatalf("after a supervisor's rollback: serving %s, want 1", v)
 	}
 	mustCall(t, 403, in.http.URL, sup, "POST", "/v1/models/offset/latest", nil, nil)
-	events, err := in.svc.Store.AuditLog(context.Background(), 0, 1000)
+	events, err := in.store.AuditLog(context.Background(), 0, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func (r *objectRig) heldTicket(t *testing.T) objectRef {
 	if err != nil || tk.AssigneeID != "alice" {
 		t.Fatalf("fixture ticket %+v (%v): want one assigned to alice", tk, err)
 	}
-	msgs, err := r.svc.Store.ListMessages(context.Background(), reply.ConversationID)
+	msgs, err := r.store.ListMessages(context.Background(), reply.ConversationID)
 	if err != nil || len(msgs) == 0 {
 		t.Fatalf("fixture messages %v, %v", msgs, err)
 	}

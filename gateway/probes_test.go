@@ -153,7 +153,7 @@ func TestUnavailableStoreIs503WithRetryAfter(t *testing.T) {
 	in := newInstance(t, newPool(t), "gone"+strings.ToLower(t.Name()))
 	sup := in.token(t, "sam", RoleSupervisor)
 	mustCall(t, 200, in.http.URL, sup, "GET", "/v1/skill-groups", nil, nil)
-	in.svc.Store.Pool().Close() // the database is gone for this instance
+	in.store.Pool().Close() // the database is gone for this instance
 	for _, path := range []string{"/v1/skill-groups", "/v1/agents", "/v1/queues"} {
 		req, _ := http.NewRequest("GET", in.http.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer "+sup)

@@ -21,7 +21,7 @@ func putAccount(t *testing.T, in *instance, subject, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := in.svc.Store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: subject, Role: "agent", PasswordHash: h}); err != nil {
+	if err := in.store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: subject, Role: "agent", PasswordHash: h}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -40,7 +40,7 @@ func TestRecreatedAccountDoesNotReviveOldTokens(t *testing.T) {
 	works := func(tok string) int { return call(t, in.http.URL, tok, "GET", "/v1/skill-groups", nil, nil) }
 	putAccount(t, in, "alice", "first-password")
 	old := signIn(t, in, "alice", "first-password")
-	if err := in.svc.Store.DeleteStaffAccount(context.Background(), "alice"); err != nil {
+	if err := in.store.DeleteStaffAccount(context.Background(), "alice"); err != nil {
 		t.Fatal(err)
 	}
 	putAccount(t, in, "alice", "first-password")
@@ -61,7 +61,7 @@ func TestRevokedTokensAreRefused(t *testing.T) {
 	revoke := func(r tickets.Revocation) {
 		t.Helper()
 		r.By, r.KeepUntil = "test", time.Now().Add(time.Hour)
-		if _, err := in.svc.Store.RevokeTokens(ctx, r); err != nil {
+		if _, err := in.store.RevokeTokens(ctx, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,12 +190,12 @@ func TestWebSocketsCloseWhenTheirTokenLapses(t *testing.T) {
 			putAccount(t, in, "bob", "bob-password-1")
 			return signIn(t, in, "bob", "bob-password-1")
 		}, func() {
-			if err := in.svc.Store.DeleteStaffAccount(ctx, "bob"); err != nil {
+			if err := in.store.DeleteStaffAccount(ctx, "bob"); err != nil {
 				t.Fatal(err)
 			}
 		}, "sign-in changed or removed; sign in again"},
 		{"chat socket of a revoked customer", "/v1/chat/ws?", func() string { return in.token(t, "web:lee", RoleCustomer) }, func() {
-			if _, err := in.svc.Store.RevokeTokens(ctx, tickets.Revocation{Subject: "web:lee", By: "test", KeepUntil: time.Now().Add(time.Hour)}); err != nil {
+			if _, err := in.store.RevokeTokens(ctx, tickets.Revocation{Subject: "web:lee", By: "test", KeepUntil: time.Now().Add(time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
 		}, "token revoked"},

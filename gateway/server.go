@@ -37,7 +37,10 @@ type Checker struct {
 
 // Options wires a Server.
 type Options struct {
-	Tickets        *tickets.Service
+	Tickets *tickets.Service
+	// Store holds the ticket core's records; the server reads them through the narrow
+	// seams of store_seams.go.
+	Store          *tickets.Store
 	Auth           *Auth
 	Log            *slog.Logger
 	Registerer     prometheus.Registerer
@@ -110,8 +113,13 @@ type Server struct {
 	sessions *sessionChecker
 	probes   probeLog
 	sockets  socketSet
-	guards   *guards       // in-process limits: requests and sockets in flight, sign-in checks
-	panics   *safe.Guard   // recovers the server's own goroutines (web-chat readers)
+	guards   *guards     // in-process limits: requests and sockets in flight, sign-in checks
+	panics   *safe.Guard // recovers the server's own goroutines (web-chat readers)
+	// seams to the ticket core's records (store_seams.go)
+	convs    conversationRecords
+	dir      directory
+	trail    auditTrail
+	turns    turnRecords
 	chatPing time.Duration // web-chat keep-alive, which also re-reads the conversation (0: 30s)
 }
 
@@ -142,9 +150,10 @@ func New(o Options) *Server {
 	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o,
 		sessions: &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}},
 		probes:   probeLog{last: map[string]string{}}}
-	if o.Tickets != nil {
-		s.sessions.store = o.Tickets.Store
-		s.sessions.revoked = revocationList{store: o.Tickets.Store, recheck: o.SessionRecheck}
+	if o.Store != nil {
+		s.convs, s.dir, s.trail, s.turns = o.Store, o.Store, o.Store, o.Store
+		s.sessions.store = o.Store
+		s.sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
 	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})

@@ -149,7 +149,7 @@ func (d PipelineDeps) SpeechResolver() SpeechResolver {
 	}
 	sp := d.Speech
 	sp.media = d.Media
-	return &deferredSpeech{store: d.Tickets.Store, speech: sp, redactor: d.Redactor}
+	return &deferredSpeech{store: d.Store, speech: sp, redactor: d.Redactor}
 }
 
 func (d *deferredSpeech) ResolveSpeech(ctx context.Context, p *tickets.PendingTurn) error {

@@ -165,7 +165,7 @@ func newSpeechRig(t *testing.T, prefix string, inlineMax time.Duration) *speechR
 		func(o *Options) {
 			o.Telegram, o.Outbound, o.Wake, o.Speech = tg, map[string]Sender{"telegram": tg}, w.Wake, svc
 		})
-	w.Store, w.Process, w.Speech = in.svc.Store, in.srv.opts.Process, deps.SpeechResolver()
+	w.Store, w.Process, w.Speech = in.store, in.srv.opts.Process, deps.SpeechResolver()
 	r := &speechRig{instance: in, api: api, worker: w}
 	var once sync.Once
 	r.run = func() {
@@ -213,7 +213,7 @@ type storedConversation struct {
 // conversations are a customer's conversations, oldest first.
 func (r *speechRig) conversations(t *testing.T, user string) []storedConversation {
 	t.Helper()
-	rows, err := r.svc.Store.Pool().Query(context.Background(), `SELECT c.id::text FROM conversations c JOIN customers cu ON cu.id = c.customer_id
+	rows, err := r.store.Pool().Query(context.Background(), `SELECT c.id::text FROM conversations c JOIN customers cu ON cu.id = c.customer_id
 		WHERE cu.pseudonymous_id = $1 ORDER BY c.created_at`, user)
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +224,7 @@ func (r *speechRig) conversations(t *testing.T, user string) []storedConversatio
 	}
 	var out []storedConversation
 	for _, id := range ids {
-		msgs, err := r.svc.Store.ListMessages(context.Background(), id)
+		msgs, err := r.store.ListMessages(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +284,7 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 	}
 	r.sendVoice(t, 12, 5151, "v-human", voiceNote(t, "i want to talk to a human"))
 	// the chat is waiting for an agent and was just told so: the bot stays quiet
-	waitProcessed(t, r.svc.Store, "telegram", "12")
+	waitProcessed(t, r.store, "telegram", "12")
 	if n := r.api.sentCount(); n != 1 {
 		t.Fatalf("%d messages sent to the chat, want only the handover", n)
 	}
@@ -297,11 +297,11 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 		customerTexts(convs[0].msgs)); diff != "" {
 		t.Fatalf("stored notes (-want +got):\n%s", diff)
 	}
-	secrets, err := r.svc.Store.RevealSecrets(context.Background(), convs[0].id, convs[0].msgs[0].ID)
+	secrets, err := r.store.RevealSecrets(context.Background(), convs[0].id, convs[0].msgs[0].ID)
 	if err != nil || len(secrets) != 1 || secrets[0].Value != "13912345678" {
 		t.Fatalf("vault %+v %v", secrets, err)
 	}
-	tk, err := r.svc.Store.OpenTicketFor(context.Background(), convs[0].id)
+	tk, err := r.store.OpenTicketFor(context.Background(), convs[0].id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	}
 	var stashed int
 	var enc []byte
-	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) OVER (), data_enc FROM stashed_media WHERE channel = 'telegram' AND message_id = '21'`).Scan(&stashed, &enc); err != nil || stashed != 1 {
+	if err := r.store.Pool().QueryRow(context.Background(), `SELECT count(*) OVER (), data_enc FROM stashed_media WHERE channel = 'telegram' AND message_id = '21'`).Scan(&stashed, &enc); err != nil || stashed != 1 {
 		t.Fatalf("stash: %d rows, %v", stashed, err)
 	}
 	if bytes.Contains(enc, []byte("OggS")) || bytes.Contains(enc, note[len(note)/2:len(note)/2+32]) {
@@ -360,7 +360,7 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	if got := customerTexts(msgs); len(got) != 1 || got[0] != want {
 		t.Fatalf("stored after the worker %q, want %q", got, want)
 	}
-	secrets, err := r.svc.Store.RevealSecrets(context.Background(), conv, msgs[0].ID)
+	secrets, err := r.store.RevealSecrets(context.Background(), conv, msgs[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,12 +371,12 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	if vals["[PHONE_1]"] != "13800138000" || vals["[PHONE_2]"] != "13912345678" || vals["[EMAIL_1]"] != "ming@example.com" {
 		t.Fatalf("vault %v", vals)
 	}
-	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
+	if err := r.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
 		t.Fatalf("stash left: %d, %v", stashed, err)
 	}
 	// a redelivery of the same update stashes nothing again
 	r.sendVoice(t, 21, 6161, "v-long", note)
-	if err := r.svc.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
+	if err := r.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
 		t.Fatalf("redelivery stashed %d, %v", stashed, err)
 	}
 }

@@ -165,9 +165,9 @@ func respondStage(a Answerer) pipeline.Stage {
 // the customer. While the ticket still waits in the queue the customer gets a short
 // notice instead of a bot answer (at most every queuedNoticeEvery), so they know a human
 // is coming.
-func handoverStage(svc *tickets.Service) pipeline.Stage {
+func handoverStage(svc *tickets.Service, tix openTickets) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		open, err := svc.Store.OpenTicketFor(ctx, t.ConversationID)
+		open, err := tix.OpenTicketFor(ctx, t.ConversationID)
 		if errors.Is(err, tickets.ErrNotFound) {
 			return nil
 		}
@@ -177,7 +177,7 @@ func handoverStage(svc *tickets.Service) pipeline.Stage {
 		t.WithAgent, t.Escalated, t.TicketID = true, true, open.ID
 		if open.Status == tickets.StatusOpen {
 			// once every few minutes is reminder enough
-			spoke, err := svc.Store.BotSpokeSince(ctx, t.ConversationID, time.Now().Add(-queuedNoticeEvery))
+			spoke, err := tix.BotSpokeSince(ctx, t.ConversationID, time.Now().Add(-queuedNoticeEvery))
 			if err != nil {
 				return err
 			}
@@ -225,7 +225,7 @@ var botActor = tickets.Actor{ID: "bot"}
 // escalateStage opens (or reuses) a ticket for the conversation when the
 // customer wants a human, the answer is not confident enough, or the intent
 // says so; the customer is told.
-func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
+func escalateStage(svc *tickets.Service, tix openTickets, pol EscalationPolicy) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		skills := pol.IntentSkills[t.Intent]
 		// photos' support categories are skills too (a "damaged parcel" group)
@@ -253,7 +253,7 @@ func escalateStage(svc *tickets.Service, pol EscalationPolicy) pipeline.Stage {
 			DeferFlush: true})
 		if errors.Is(err, tickets.ErrConflict) {
 			// A concurrent turn of this conversation escalated first: join its ticket.
-			tk, err = svc.Store.OpenTicketFor(ctx, t.ConversationID)
+			tk, err = tix.OpenTicketFor(ctx, t.ConversationID)
 		}
 		if err != nil {
 			return fmt.Errorf("escalate: %w", err)
@@ -287,8 +287,10 @@ func subjectOf(text string) string {
 // Understander and Answerer are optional: without them the turn is marked
 // degraded for that stage and, with no confident answer, escalates.
 type PipelineDeps struct {
-	Redactor     *pii.Redactor
-	Tickets      *tickets.Service
+	Redactor *pii.Redactor
+	Tickets  *tickets.Service
+	// Store holds the turns and conversations the persist and handover steps write and read.
+	Store        *tickets.Store
 	Understander Understander
 	Answerer     Answerer
 	Escalation   EscalationPolicy
@@ -340,7 +342,7 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 	}
 	return append(steps, []pipeline.Step{
 		{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second},
-		{Name: "persist", Stage: persistStage(d.Tickets.Store, d.ConversationIdle), FailClosed: true, Timeout: 5 * time.Second},
+		{Name: "persist", Stage: persistStage(d.Store, d.ConversationIdle), FailClosed: true, Timeout: 5 * time.Second},
 	}...)
 }
 
@@ -348,7 +350,7 @@ func (d PipelineDeps) IngressSteps() []pipeline.Step {
 // inline for the REST channel and from the durable queue for webhooks.
 func (d PipelineDeps) ProcessSteps() []pipeline.Step {
 	// A conversation this turn opened has no ticket yet; once one has, the bot is out.
-	steps := []pipeline.Step{{Name: "handover", Stage: handoverStage(d.Tickets), Timeout: 2 * time.Second, FailClosed: true,
+	steps := []pipeline.Step{{Name: "handover", Stage: handoverStage(d.Tickets, d.Store), Timeout: 2 * time.Second, FailClosed: true,
 		Skip: func(t *pipeline.Turn) bool { return t.NewConversation }}}
 	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent }
 	if d.Understander != nil {
@@ -359,7 +361,7 @@ func (d PipelineDeps) ProcessSteps() []pipeline.Step {
 	}
 	// The reply is logged with the turn's outcome, in one transaction, by
 	// whoever answers the turn (Server.customerText, Worker).
-	return append(steps, pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Escalation), Timeout: 5 * time.Second,
+	return append(steps, pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Store, d.Escalation), Timeout: 5 * time.Second,
 		FailClosed: true, Skip: withAgent})
 }
 

@@ -180,7 +180,7 @@ func TestShutdownGivesWorkAGraceThenCancelsIt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newInstance(t, newPool(t), "grace"+strings.ToLower(strings.ReplaceAll(t.Name(), "/", "")))
 			bg := context.Background()
-			if _, err := in.svc.Store.RecordInbound(bg, tickets.Inbound{Channel: "webhook", ChannelMessageID: "long",
+			if _, err := in.store.RecordInbound(bg, tickets.Inbound{Channel: "webhook", ChannelMessageID: "long",
 				CustomerRef: "webhook:y", Text: "a long voice note", ReplyTo: []byte(`{"customer_id":"y"}`)}); err != nil {
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func TestShutdownGivesWorkAGraceThenCancelsIt(t *testing.T) {
 					return ctx.Err()
 				}
 			})
-			w := &Worker{Store: in.svc.Store, Process: answeringPipeline(stage), Outbound: map[string]Sender{"webhook": &countingSender{}},
+			w := &Worker{Store: in.store, Process: answeringPipeline(stage), Outbound: map[string]Sender{"webhook": &countingSender{}},
 				Log: slog.New(slog.DiscardHandler), Grace: 500 * time.Millisecond}
 			ctx, cancel := context.WithCancel(bg)
 			done := make(chan struct{})
@@ -217,7 +217,7 @@ func TestShutdownGivesWorkAGraceThenCancelsIt(t *testing.T) {
 			}
 			var state string
 			var attempts, settled int
-			if err := in.svc.Store.Pool().QueryRow(bg, `SELECT state, attempts, attempts_settled FROM channel_messages`).Scan(&state, &attempts, &settled); err != nil {
+			if err := in.store.Pool().QueryRow(bg, `SELECT state, attempts, attempts_settled FROM channel_messages`).Scan(&state, &attempts, &settled); err != nil {
 				t.Fatal(err)
 			}
 			if state != tc.wantState || settled != attempts || sawCancel.Load() != (tc.wantState == "pending") {

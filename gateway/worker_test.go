@@ -24,7 +24,7 @@ func (c *countingSender) Send(context.Context, json.RawMessage, string) error { 
 func TestWorkerKeepsItsLeaseWhileAnswering(t *testing.T) {
 	in := newInstance(t, newPool(t), "lease"+t.Name())
 	ctx := context.Background()
-	if _, err := in.svc.Store.RecordInbound(ctx, tickets.Inbound{Channel: "webhook", ChannelMessageID: "slow-1",
+	if _, err := in.store.RecordInbound(ctx, tickets.Inbound{Channel: "webhook", ChannelMessageID: "slow-1",
 		CustomerRef: "webhook:x", Text: "hello", ReplyTo: []byte(`{"customer_id":"x"}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestWorkerKeepsItsLeaseWhileAnswering(t *testing.T) {
 	})
 	proc := pipeline.New(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler), pipeline.Step{Name: "slow", Stage: slow})
 	sender := &countingSender{}
-	w := &Worker{Store: in.svc.Store, Process: proc, Outbound: map[string]Sender{"webhook": sender}, Log: slog.New(slog.DiscardHandler),
+	w := &Worker{Store: in.store, Process: proc, Outbound: map[string]Sender{"webhook": sender}, Log: slog.New(slog.DiscardHandler),
 		Lease: 300 * time.Millisecond}
 	first := make(chan error, 1)
 	go func() { _, err := w.Once(ctx); first <- err }()
@@ -84,7 +84,7 @@ func TestAgentReplyDeliveryIsRetried(t *testing.T) {
 	if _, err := svc.SetAgentStatus(ctx, "alice", tickets.AgentOnline, -1); err != nil {
 		t.Fatal(err)
 	}
-	turn, err := svc.Store.RecordInbound(ctx, tickets.Inbound{Channel: "telegram", ChannelMessageID: "u1", CustomerRef: "tg:5",
+	turn, err := in.store.RecordInbound(ctx, tickets.Inbound{Channel: "telegram", ChannelMessageID: "u1", CustomerRef: "tg:5",
 		Text: "help", ReplyTo: []byte(`{"chat_id":5}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestAgentReplyDeliveryIsRetried(t *testing.T) {
 	}
 	flaky := &flakySender{}
 	flaky.fails.Store(1)
-	w := &Worker{Store: svc.Store, Outbound: map[string]Sender{"telegram": flaky}, Log: slog.New(slog.DiscardHandler)}
+	w := &Worker{Store: in.store, Outbound: map[string]Sender{"telegram": flaky}, Log: slog.New(slog.DiscardHandler)}
 	deadline := time.Now().Add(10 * time.Second)
 	for flaky.sent.Load() == 0 && time.Now().Before(deadline) {
 		if _, err := w.deliverOne(ctx); err != nil {

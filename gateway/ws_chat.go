@@ -149,11 +149,11 @@ func (s *Server) chatSocket(c *gin.Context) {
 
 // ownsConversation checks that conv belongs to the signed-in customer.
 func (s *Server) ownsConversation(ctx context.Context, customerRef, conv string) error {
-	owner, err := s.tickets.Store.ConversationOwner(ctx, conv)
+	owner, err := s.convs.ConversationOwner(ctx, conv)
 	if err != nil {
 		return err
 	}
-	cust, err := s.tickets.Store.GetCustomer(ctx, owner)
+	cust, err := s.convs.GetCustomer(ctx, owner)
 	if err != nil {
 		return err
 	}
@@ -259,13 +259,13 @@ func (cs *chatSession) flush(ctx context.Context) error {
 		if conv == "" {
 			return nil
 		}
-		msgs, err := cs.s.tickets.Store.MessagesAfter(ctx, conv, last)
+		msgs, err := cs.s.convs.MessagesAfter(ctx, conv, last)
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
 		// The session is the conversation's customer (checked when it was
 		// followed): agents' replies read as written while held.
-		if err := cs.s.tickets.Store.CustomerView(ctx, conv, msgs); err != nil {
+		if err := cs.s.convs.CustomerView(ctx, conv, msgs); err != nil {
 			return err
 		}
 		names := cs.s.staffNames()

@@ -95,7 +95,7 @@ func TestEventInvalidatesOtherInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Write straight through the store: no synchronous invalidation.
-	_, after, err := ts.Store.UpdateTicket(ctx, tk.ID, func(_ pgx.Tx, t *Ticket) error { t.Subject = "changed"; return nil })
+	_, after, err := ts.store.UpdateTicket(ctx, tk.ID, func(_ pgx.Tx, t *Ticket) error { t.Subject = "changed"; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,9 +67,9 @@ func (s *Service) EraseCustomer(ctx context.Context, actor, ref string) (EraseRe
 	if err != nil {
 		return EraseReport{}, err
 	}
-	rep := EraseReport{Reference: s.Store.erasureReference(c.ID), Rows: map[string]int64{}}
+	rep := EraseReport{Reference: s.store.erasureReference(c.ID), Rows: map[string]int64{}}
 	var gone []erasedTicket
-	err = pgx.BeginFunc(ctx, s.Store.Pool(), func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.store.Pool(), func(tx pgx.Tx) error {
 		if gone, err = lockCustomerTickets(ctx, tx, c.ID); err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Service) EraseCustomer(ctx context.Context, actor, ref string) (EraseRe
 				return err
 			}
 		}
-		return s.Store.appendAuditTx(ctx, tx, mustAuditEvent(actor, "customer.erase", "customer:"+rep.Reference, rep.Rows))
+		return s.store.appendAuditTx(ctx, tx, mustAuditEvent(actor, "customer.erase", "customer:"+rep.Reference, rep.Rows))
 	})
 	if err != nil {
 		return EraseReport{}, mapPgErr(err, "erase customer")
@@ -105,11 +105,11 @@ func (s *Service) findCustomer(ctx context.Context, ref string) (Customer, error
 		return Customer{}, fmt.Errorf("a customer id or pseudonymous id is required: %w", ErrInvalid)
 	}
 	if uuid.Validate(ref) == nil {
-		if c, err := s.Store.GetCustomer(ctx, ref); err == nil || !errors.Is(err, ErrNotFound) {
+		if c, err := s.store.GetCustomer(ctx, ref); err == nil || !errors.Is(err, ErrNotFound) {
 			return c, err
 		}
 	}
-	c, err := s.Store.scanCustomer(s.Store.primary.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE pseudonymous_id = $1`, ref))
+	c, err := s.store.scanCustomer(s.store.primary.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE pseudonymous_id = $1`, ref))
 	if errors.Is(err, ErrNotFound) {
 		return Customer{}, fmt.Errorf("no customer with id or pseudonymous id %q: %w", ref, ErrNotFound)
 	}

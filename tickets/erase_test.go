@@ -63,10 +63,10 @@ func TestEraseCustomerLeavesNoTrace(t *testing.T) {
 	}
 	const pid, name, email, phone, secret = "tg:424242", "Zhao Erasable", "erase.me@example.com", "13912345678", "110105194912310021"
 	// First contact over a channel, with a vault entry and stashed media.
-	if err := ts.Store.StashMedia(ctx, "telegram", "u1", []Media{{Part: 1, MIME: "audio/ogg", Data: []byte("voice of " + name)}}); err != nil {
+	if err := ts.store.StashMedia(ctx, "telegram", "u1", []Media{{Part: 1, MIME: "audio/ogg", Data: []byte("voice of " + name)}}); err != nil {
 		t.Fatal(err)
 	}
-	in, err := ts.Store.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "u1", CustomerRef: pid, CustomerName: name,
+	in, err := ts.store.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "u1", CustomerRef: pid, CustomerName: name,
 		Text: "my id is [ID_CARD_1]", Secrets: []Secret{{Placeholder: "[ID_CARD_1]", Kind: "id_card", Value: secret}}})
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +90,7 @@ func TestEraseCustomerLeavesNoTrace(t *testing.T) {
 	if _, err := ts.GetTicket(ctx, held.ID); err != nil { // fills the cache
 		t.Fatal(err)
 	}
-	if _, err := ts.Store.ArchiveMessages(ctx, time.Now().Add(time.Hour), 0); err != nil { // archive all of it
+	if _, err := ts.store.ArchiveMessages(ctx, time.Now().Add(time.Hour), 0); err != nil { // archive all of it
 		t.Fatal(err)
 	}
 	if err := ts.rdb.Set(ctx, "rate:"+ts.prefix+":rl:customer:"+pid, 3, time.Minute).Err(); err != nil {
@@ -101,12 +101,12 @@ func TestEraseCustomerLeavesNoTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cust, err := ts.Store.GetCustomer(ctx, held.CustomerID)
+	cust, err := ts.store.GetCustomer(ctx, held.CustomerID)
 	if err != nil || cust.DisplayName != name {
 		t.Fatalf("customer %+v, %v", cust, err)
 	}
 	traces := []string{pid, cust.ID, name, email, phone, secret, "13912345678"}
-	before := everything(t, ts.Store.Pool(), ts.rdb, "*"+ts.prefix+"*")
+	before := everything(t, ts.store.Pool(), ts.rdb, "*"+ts.prefix+"*")
 	if !strings.Contains(before, pid) || !strings.Contains(before, cust.ID) {
 		t.Fatal("the scan does not see the customer before the erasure: it looks in the wrong place")
 	}
@@ -119,7 +119,7 @@ func TestEraseCustomerLeavesNoTrace(t *testing.T) {
 		rep.Rows["messages_archive"] == 0 || rep.RedisKeys < 1 {
 		t.Errorf("report %+v", rep)
 	}
-	after := everything(t, ts.Store.Pool(), ts.rdb, "*"+ts.prefix+"*")
+	after := everything(t, ts.store.Pool(), ts.rdb, "*"+ts.prefix+"*")
 	for _, trace := range traces {
 		if i := strings.Index(after, trace); i >= 0 {
 			t.Errorf("%q is still stored: …%s…", trace, after[max(0, i-80):min(len(after), i+40)])
@@ -141,7 +141,7 @@ func TestEraseCustomerLeavesNoTrace(t *testing.T) {
 	if n, _ := ts.Router.QueueDepth(ctx, "support"); n != 0 {
 		t.Errorf("%d tickets still wait in support", n)
 	}
-	events, _ := ts.Store.AuditLog(ctx, 0, 1000)
+	events, _ := ts.store.AuditLog(ctx, 0, 1000)
 	var erased []AuditEvent
 	for _, e := range events {
 		if e.Action == "customer.erase" {
@@ -151,7 +151,7 @@ func TestEraseCustomerLeavesNoTrace(t *testing.T) {
 	if len(erased) != 1 || erased[0].Actor != "dpo" || erased[0].Target != "customer:"+rep.Reference {
 		t.Errorf("customer.erase events %+v", erased)
 	}
-	if _, err := ts.Store.VerifyAudit(ctx); err != nil {
+	if _, err := ts.store.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.EraseCustomer(ctx, "dpo", pid); !errors.Is(err, ErrNotFound) {
@@ -179,30 +179,30 @@ func TestDisplayNamesAreSealed(t *testing.T) {
 	if got, err := ts.GetTicket(ctx, tk.ID); err != nil || got.CustomerName != name {
 		t.Fatalf("GetTicket (cached) = %q, %v", got.CustomerName, err)
 	}
-	if list, err := ts.Store.ListTickets(ctx, TicketFilter{CustomerName: "qian sealedNAME"}); err != nil || len(list) != 1 {
+	if list, err := ts.store.ListTickets(ctx, TicketFilter{CustomerName: "qian sealedNAME"}); err != nil || len(list) != 1 {
 		t.Fatalf("search by name: %+v, %v", list, err)
 	}
-	if c, _ := ts.Store.GetCustomer(ctx, tk.CustomerID); c.DisplayName != name {
+	if c, _ := ts.store.GetCustomer(ctx, tk.CustomerID); c.DisplayName != name {
 		t.Errorf("customer name %q", c.DisplayName)
 	}
-	if all := everything(t, ts.Store.Pool(), ts.rdb, "*"+ts.prefix+"*"); strings.Contains(all, name) || strings.Contains(all, "Sealedname") {
+	if all := everything(t, ts.store.Pool(), ts.rdb, "*"+ts.prefix+"*"); strings.Contains(all, name) || strings.Contains(all, "Sealedname") {
 		t.Error("a display name is stored in the clear")
 	}
 	// A row from before migration 00017.
-	pool := ts.Store.Pool()
+	pool := ts.store.Pool()
 	if _, err := pool.Exec(ctx, `UPDATE customers SET display_name = 'Old Plain', display_name_enc = NULL, display_name_bidx = NULL`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE tickets SET customer_name = 'Old Plain', customer_name_enc = NULL, customer_name_bidx = NULL`); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := ts.Store.GetTicket(ctx, tk.ID); got.CustomerName != "Old Plain" {
+	if got, _ := ts.store.GetTicket(ctx, tk.ID); got.CustomerName != "Old Plain" {
 		t.Errorf("an unsealed row reads %q", got.CustomerName)
 	}
-	if n, err := ts.Store.SealNames(ctx); err != nil || n != 2 {
+	if n, err := ts.store.SealNames(ctx); err != nil || n != 2 {
 		t.Fatalf("SealNames = %d, %v; want 2", n, err)
 	}
-	if got, _ := ts.Store.GetTicket(ctx, tk.ID); got.CustomerName != "Old Plain" {
+	if got, _ := ts.store.GetTicket(ctx, tk.ID); got.CustomerName != "Old Plain" {
 		t.Errorf("a sealed old row reads %q", got.CustomerName)
 	}
 	if all := everything(t, pool, ts.rdb); strings.Contains(all, "Old Plain") {

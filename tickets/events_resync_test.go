@@ -25,10 +25,10 @@ func TestListenerResyncsAfterReconnect(t *testing.T) {
 	go func() { defer close(done); ts.RunEvents(ctx, func() { close(ready) }) }()
 	defer func() { cancel(); <-done }()
 	<-ready
-	pool := ts.Store.Pool()
+	pool := ts.store.Pool()
 	// Written while nobody hears: no event is sent.
 	want := Weights{VIP: 0.7, Skill: 0.1, Load: 0.1, Wait: 0.1}
-	if err := ts.Store.PutRoutingWeights(ctx, want); err != nil {
+	if err := ts.store.PutRoutingWeights(ctx, want); err != nil {
 		t.Fatal(err)
 	}
 	var killed int

@@ -54,11 +54,11 @@ func TestAuditChainStaysWholeUnderConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	convs := make([]string, 8)
 	for i := range convs {
-		c, err := ts.Store.UpsertCustomer(ctx, Customer{PseudonymousID: fmt.Sprintf("cust-%d", i)}, false)
+		c, err := ts.store.UpsertCustomer(ctx, Customer{PseudonymousID: fmt.Sprintf("cust-%d", i)}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if convs[i], err = ts.Store.CreateConversation(ctx, c.ID, "rest"); err != nil {
+		if convs[i], err = ts.store.CreateConversation(ctx, c.ID, "rest"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -81,7 +81,7 @@ func TestAuditChainStaysWholeUnderConcurrentWrites(t *testing.T) {
 			}
 		})
 		wg.Go(func() {
-			if err := ts.Store.AppendAudit(ctx, nil, "admin", "test.event", fmt.Sprint(i), map[string]int{"i": i}); err != nil {
+			if err := ts.store.AppendAudit(ctx, nil, "admin", "test.event", fmt.Sprint(i), map[string]int{"i": i}); err != nil {
 				t.Error(err)
 			}
 		})
@@ -90,12 +90,12 @@ func TestAuditChainStaysWholeUnderConcurrentWrites(t *testing.T) {
 	if created != 8 || conflicts != 24 {
 		t.Fatalf("%d tickets created and %d refused, want 8 and 24 (one open ticket per conversation)", created, conflicts)
 	}
-	n, err := ts.Store.VerifyAudit(ctx)
+	n, err := ts.store.VerifyAudit(ctx)
 	if err != nil || n != 8+32 {
 		t.Fatalf("verify: %d events, %v; want %d", n, err, 8+32)
 	}
 	var first, last int64
-	if err := ts.Store.Pool().QueryRow(ctx, `SELECT min(id), max(id) FROM audit_events`).Scan(&first, &last); err != nil {
+	if err := ts.store.Pool().QueryRow(ctx, `SELECT min(id), max(id) FROM audit_events`).Scan(&first, &last); err != nil {
 		t.Fatal(err)
 	}
 	if int(last-first+1) != n {

@@ -88,7 +88,7 @@ func newTestServiceOn(t testing.TB, pool *pgxpool.Pool, rdb *redis.Client, prefi
 	reg := prometheus.NewRegistry()
 	clock := &svcClock{t: time.Now().Truncate(time.Microsecond)}
 	store := NewStore(pool, nil, testKeyRing(t))
-	svc := NewService(ServiceOptions{Store: store, Cache: NewTicketCache(rdb, prefix, time.Minute),
+	svc := NewService(store, ServiceOptions{Cache: NewTicketCache(rdb, prefix, time.Minute),
 		Redactor: digitRedactor{}, Metrics: NewMetrics(reg), Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)), Now: clock.Now})
 	svc.Router = NewRedisRouter(rdb, RouterOptions{Prefix: prefix, Snapshot: svc.Snapshot, Now: clock.Now})
 	snap, err := svc.Snapshot(context.Background())

@@ -35,7 +35,7 @@ func (s *Service) KeepPresent(ctx context.Context, agentID string) error {
 // Heartbeat is the REST heartbeat of an API-only agent: KeepPresent, then the agent as
 // stored (ErrNotFound when the subject is no agent).
 func (s *Service) Heartbeat(ctx context.Context, agentID string) (Agent, error) {
-	a, err := s.Store.GetAgent(ctx, agentID)
+	a, err := s.store.GetAgent(ctx, agentID)
 	if err != nil {
 		return Agent{}, err
 	}
@@ -55,7 +55,7 @@ func (s *Service) SignOut(ctx context.Context, agentID string) (Agent, error) {
 func (s *Service) SweepPresence(ctx context.Context) ([]string, error) {
 	// PostgreSQL first, then Redis: a status change touches presence before it writes,
 	// so an agent going online now is either seen present or changed since our read.
-	cands, err := s.Store.presenceCandidates(ctx)
+	cands, err := s.store.presenceCandidates(ctx)
 	if err != nil || len(cands) == 0 {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func (s *Service) SweepPresence(ctx context.Context) ([]string, error) {
 		if present[c.ID] {
 			continue
 		}
-		a, ok, err := s.Store.lapseAgent(ctx, c)
+		a, ok, err := s.store.lapseAgent(ctx, c)
 		if err != nil {
 			return lapsed, err
 		}

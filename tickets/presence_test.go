@@ -24,7 +24,7 @@ func statuses(t *testing.T, ts *testService, ids ...string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, id := range ids {
-		a, err := ts.Store.GetAgent(context.Background(), id)
+		a, err := ts.store.GetAgent(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,17 +182,17 @@ func TestSweepLeavesAgentChangedMeanwhile(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
 	ctx := context.Background()
-	cands, err := ts.Store.presenceCandidates(ctx)
+	cands, err := ts.store.presenceCandidates(ctx)
 	if err != nil || len(cands) != 3 {
 		t.Fatalf("candidates %+v, %v", cands, err)
 	}
 	if _, err := ts.SetAgentStatus(ctx, "alice", AgentAway, -1); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := ts.Store.lapseAgent(ctx, cands[0]); err != nil || ok {
+	if _, ok, err := ts.store.lapseAgent(ctx, cands[0]); err != nil || ok {
 		t.Fatalf("lapse of alice as read before her change: ok %v, %v; want left alone", ok, err)
 	}
-	if a, ok, err := ts.Store.lapseAgent(ctx, cands[1]); err != nil || !ok || a.ID != "bob" || a.Status != AgentOffline {
+	if a, ok, err := ts.store.lapseAgent(ctx, cands[1]); err != nil || !ok || a.ID != "bob" || a.Status != AgentOffline {
 		t.Fatalf("lapse of bob: %+v, %v, %v", a, ok, err)
 	}
 }

@@ -18,15 +18,15 @@ import (
 func crashAfterRoute(t *testing.T, ts *testService, customer string) Ticket {
 	t.Helper()
 	ctx := context.Background()
-	cust, err := ts.Store.UpsertCustomer(ctx, Customer{PseudonymousID: customer}, false)
+	cust, err := ts.store.UpsertCustomer(ctx, Customer{PseudonymousID: customer}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conv, err := ts.Store.CreateConversation(ctx, cust.ID, "api")
+	conv, err := ts.store.CreateConversation(ctx, cust.ID, "api")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tk, err := ts.Store.InsertTicket(ctx, Ticket{CustomerID: cust.ID, ConversationID: conv, Status: StatusOpen,
+	tk, err := ts.store.InsertTicket(ctx, Ticket{CustomerID: cust.ID, ConversationID: conv, Status: StatusOpen,
 		Priority: PriorityNormal, Skills: []string{"billing"}, GroupID: "billing", CreatedAt: ts.Now()}, nil, false)
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func keysInUse(t *testing.T, s *Store) map[string]int {
 func TestReencryptRewritesEveryColumnUnderTheActiveKey(t *testing.T) {
 	ts := newTestService(t)
 	ctx := context.Background()
-	old := ts.Store
+	old := ts.store
 	if err := old.StashMedia(ctx, "telegram", "m1", []Media{{Part: 1, MIME: "audio/ogg", Data: []byte("voice")}}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,8 @@ type Actor struct {
 	Supervisor bool
 }
 
-// ServiceOptions wires a Service.
+// ServiceOptions wires a Service (beside its Store, which NewService takes).
 type ServiceOptions struct {
-	Store    *Store
 	Router   *RedisRouter
 	Cache    *TicketCache
 	Redactor Redactor
@@ -48,14 +47,15 @@ type ServiceOptions struct {
 // it keeps PostgreSQL (the source of truth), the Redis router and the
 // ticket cache consistent.
 type Service struct {
+	store *Store // PostgreSQL; callers reach it only through the Service's operations
 	ServiceOptions
 	mu   sync.RWMutex
 	subs map[int]func(Event)
 	next int
 }
 
-// NewService returns a Service; Now defaults to time.Now.
-func NewService(o ServiceOptions) *Service {
+// NewService returns a Service over store; Now defaults to time.Now.
+func NewService(store *Store, o ServiceOptions) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -65,7 +65,7 @@ func NewService(o ServiceOptions) *Service {
 	if o.PresenceTTL <= 0 {
 		o.PresenceTTL = DefaultPresenceTTL
 	}
-	return &Service{ServiceOptions: o, subs: map[int]func(Event){}}
+	return &Service{store: store, ServiceOptions: o, subs: map[int]func(Event){}}
 }
 
 // NewTicket is the input of CreateTicket.
@@ -161,7 +161,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 		return Ticket{}, nil, err
 	}
 	if message != "" {
-		if _, err := s.Store.AddMessage(ctx, Message{ConversationID: conv, Author: "customer", Text: message}); err != nil {
+		if _, err := s.store.AddMessage(ctx, Message{ConversationID: conv, Author: "customer", Text: message}); err != nil {
 			return Ticket{}, nil, err
 		}
 	}
@@ -174,7 +174,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 	if len(cands) > 0 {
 		t.GroupID = cands[0].ID
 	}
-	t, err = s.Store.InsertTicket(ctx, t, &AuditEntry{Actor: actor.ID, Action: "ticket.create",
+	t, err = s.store.InsertTicket(ctx, t, &AuditEntry{Actor: actor.ID, Action: "ticket.create",
 		Detail: map[string]any{"priority": t.Priority}}, n.DeferFlush)
 	if err != nil {
 		return Ticket{}, nil, err
@@ -186,7 +186,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 // its customer (written only when new or changed) and its conversation: the
 // one named, which must be the customer's, or a new one.
 func (s *Service) ticketParty(ctx context.Context, actor Actor, n NewTicket) (Customer, string, ticketInputs, error) {
-	in, err := s.Store.ticketInputs(ctx, n.Customer.PseudonymousID, n.ConversationID)
+	in, err := s.store.ticketInputs(ctx, n.Customer.PseudonymousID, n.ConversationID)
 	if err != nil {
 		if n.ConversationID != "" && errors.Is(err, ErrNotFound) {
 			err = fmt.Errorf("conversation_id: %w", err)
@@ -199,11 +199,11 @@ func (s *Service) ticketParty(ctx context.Context, actor Actor, n NewTicket) (Cu
 	cust := Customer{}
 	if in.customer != nil && n.Customer.storedIn(*in.customer, actor.Supervisor) {
 		cust = *in.customer
-	} else if cust, err = s.Store.UpsertCustomer(ctx, n.Customer, actor.Supervisor); err != nil {
+	} else if cust, err = s.store.UpsertCustomer(ctx, n.Customer, actor.Supervisor); err != nil {
 		return Customer{}, "", in, err
 	}
 	if n.ConversationID == "" {
-		conv, err := s.Store.CreateConversation(ctx, cust.ID, n.Channel)
+		conv, err := s.store.CreateConversation(ctx, cust.ID, n.Channel)
 		return cust, conv, in, err
 	}
 	if in.owner != cust.ID {
@@ -229,7 +229,7 @@ func setDeadlines(pols map[Priority]SLAPolicy, t *Ticket) error {
 // match first. With no skills, or no group sharing any, every group is a
 // candidate (skill match 1 and 0 respectively).
 func (s *Service) candidates(ctx context.Context, skills []string) ([]GroupCandidate, error) {
-	groups, err := s.Store.SkillGroups(ctx)
+	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +294,7 @@ func (s *Service) routeWith(ctx context.Context, t Ticket, cands []GroupCandidat
 	}
 	if pols == nil {
 		var err error
-		if pols, err = s.Store.SLAPolicies(ctx); err != nil {
+		if pols, err = s.store.SLAPolicies(ctx); err != nil {
 			return t, nil, err
 		}
 	}
@@ -320,7 +320,7 @@ func (s *Service) routeWith(ctx context.Context, t Ticket, cands []GroupCandidat
 func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
 	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
 		CreatedAt: s.Now()}
-	_, t, err := s.Store.UpdateTicket(ctx, res.TicketID, func(tx pgx.Tx, t *Ticket) error {
+	_, t, err := s.store.UpdateTicket(ctx, res.TicketID, func(tx pgx.Tx, t *Ticket) error {
 		if t.Status != StatusOpen && t.AssigneeID != res.AgentID {
 			return fmt.Errorf("ticket %s is %s: %w", t.ID, t.Status, ErrConflict)
 		}
@@ -332,7 +332,7 @@ func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ti
 		if err := InsertAssignment(ctx, tx, a); err != nil {
 			return err
 		}
-		return s.Store.AppendAudit(ctx, tx, "router", "ticket.assign", t.ID, map[string]any{"agent": res.AgentID, "reason": reason})
+		return s.store.AppendAudit(ctx, tx, "router", "ticket.assign", t.ID, map[string]any{"agent": res.AgentID, "reason": reason})
 	})
 	if err != nil {
 		// Redis now holds an assignment PostgreSQL does not: have the router

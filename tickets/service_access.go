@@ -14,13 +14,13 @@ const maxConversationTickets = 50
 // conversation only through one of its tickets the agent may see (canSee: held, once
 // held, or open in one of the agent's groups). ErrNotFound: no such conversation.
 func (s *Service) CanSeeConversation(ctx context.Context, actor Actor, conversationID string) error {
-	if _, err := s.Store.ConversationOwner(ctx, conversationID); err != nil {
+	if _, err := s.store.ConversationOwner(ctx, conversationID); err != nil {
 		return err
 	}
 	if actor.Supervisor {
 		return nil
 	}
-	list, err := s.Store.queryTickets(ctx, s.Store.primary, "tickets", `SELECT `+ticketCols+` FROM tickets
+	list, err := s.store.queryTickets(ctx, s.store.primary, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE conversation_id = $1 ORDER BY created_at DESC LIMIT $2`, conversationID, maxConversationTickets)
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func (s *Service) PutSkillGroup(ctx context.Context, actor string, g SkillGroup)
 		g.Name = g.ID
 	}
 	g.Skills = normalizeSkills(g.Skills)
-	err := s.Store.Audited(ctx, AuditRecord{Actor: actor, Action: "skill_group.put", Target: g.ID, Detail: g},
+	err := s.store.Audited(ctx, AuditRecord{Actor: actor, Action: "skill_group.put", Target: g.ID, Detail: g},
 		func(tx pgx.Tx) error { return putSkillGroup(ctx, tx, g) })
 	if err != nil {
 		return SkillGroup{}, err
@@ -64,17 +64,17 @@ func (s *Service) PutAgent(ctx context.Context, actor string, a Agent) (Agent, e
 	a.Groups = normalizeSkills(a.Groups)
 	rec := AuditRecord{Actor: actor, Action: "agent.put", Target: a.ID, Detail: map[string]any{"groups": a.Groups, "capacity": a.Capacity,
 		"max_capacity": max(a.MaxCapacity, a.Capacity)}}
-	if err := s.Store.Audited(ctx, rec, func(tx pgx.Tx) error { return putAgent(ctx, tx, a) }); err != nil {
+	if err := s.store.Audited(ctx, rec, func(tx pgx.Tx) error { return putAgent(ctx, tx, a) }); err != nil {
 		return Agent{}, err
 	}
-	stored, err := s.Store.GetAgent(ctx, a.ID)
+	stored, err := s.store.GetAgent(ctx, a.ID)
 	if err != nil {
 		return Agent{}, err
 	}
 	if err := s.syncAgent(ctx, stored); err != nil {
 		return stored, err
 	}
-	return s.Store.GetAgent(ctx, a.ID)
+	return s.store.GetAgent(ctx, a.ID)
 }
 
 // SetAgentStatus sets an agent's status and (capacity ≥ 0) capacity as a
@@ -124,14 +124,14 @@ func (s *Service) setStatus(ctx context.Context, rec *AuditRecord, agentID strin
 	write := func(tx pgx.Tx) error { return setAgentStatus(ctx, tx, agentID, status, capacity, byAgent) }
 	var err error
 	if rec == nil {
-		err = pgx.BeginFunc(ctx, s.Store.Pool(), write)
+		err = pgx.BeginFunc(ctx, s.store.Pool(), write)
 	} else {
-		err = s.Store.Audited(ctx, *rec, write)
+		err = s.store.Audited(ctx, *rec, write)
 	}
 	if err != nil {
 		return Agent{}, err
 	}
-	a, err := s.Store.GetAgent(ctx, agentID)
+	a, err := s.store.GetAgent(ctx, agentID)
 	if err != nil {
 		return Agent{}, err
 	}
@@ -143,7 +143,7 @@ func (s *Service) setStatus(ctx context.Context, rec *AuditRecord, agentID strin
 	if err := s.syncAgent(ctx, a); err != nil {
 		return a, err
 	}
-	return s.Store.GetAgent(ctx, agentID)
+	return s.store.GetAgent(ctx, agentID)
 }
 
 func (s *Service) syncAgent(ctx context.Context, a Agent) error {
@@ -157,7 +157,7 @@ func (s *Service) syncAgent(ctx context.Context, a Agent) error {
 
 // PutSLAPolicy stores a policy (audited with the change); new tickets use it.
 func (s *Service) PutSLAPolicy(ctx context.Context, actor string, p SLAPolicy) error {
-	return s.Store.Audited(ctx, AuditRecord{Actor: actor, Action: "sla_policy.put", Target: string(p.Priority), Detail: p},
+	return s.store.Audited(ctx, AuditRecord{Actor: actor, Action: "sla_policy.put", Target: string(p.Priority), Detail: p},
 		func(tx pgx.Tx) error { return putSLAPolicy(ctx, tx, p) })
 }
 
@@ -167,7 +167,7 @@ func (s *Service) PutWeights(ctx context.Context, actor string, w Weights) error
 	if w.VIP < 0 || w.Skill < 0 || w.Load < 0 || w.Wait < 0 || w.VIP+w.Skill+w.Load+w.Wait <= 0 {
 		return fmt.Errorf("weights must be ≥ 0 with a positive sum: %w", ErrInvalid)
 	}
-	err := s.Store.Audited(ctx, AuditRecord{Actor: actor, Action: "routing.weights", Detail: w}, func(tx pgx.Tx) error {
+	err := s.store.Audited(ctx, AuditRecord{Actor: actor, Action: "routing.weights", Detail: w}, func(tx pgx.Tx) error {
 		if err := putRoutingWeights(ctx, tx, w); err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (s *Service) PutWeights(ctx context.Context, actor string, w Weights) error
 
 // LoadWeights applies the stored weights (if any) to the router.
 func (s *Service) LoadWeights(ctx context.Context) error {
-	w, ok, err := s.Store.RoutingWeights(ctx)
+	w, ok, err := s.store.RoutingWeights(ctx)
 	if err == nil && ok {
 		s.Router.SetWeights(w)
 	}
@@ -207,15 +207,15 @@ type QueuedTicket struct {
 
 // AgentQueue returns the agent's queue.
 func (s *Service) AgentQueue(ctx context.Context, agentID string) (Queue, error) {
-	a, err := s.Store.GetAgent(ctx, agentID)
+	a, err := s.store.GetAgent(ctx, agentID)
 	if err != nil {
 		return Queue{}, err
 	}
 	q := Queue{Mine: []Ticket{}}
-	if q.Mine, err = s.Store.ActiveTickets(ctx, agentID); err != nil {
+	if q.Mine, err = s.store.ActiveTickets(ctx, agentID); err != nil {
 		return Queue{}, err
 	}
-	groups, err := s.Store.SkillGroups(ctx)
+	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return Queue{}, err
 	}
@@ -225,11 +225,11 @@ func (s *Service) AgentQueue(ctx context.Context, agentID string) (Queue, error)
 			skills = append(skills, g.Skills...)
 		}
 	}
-	open, err := s.Store.OpenForGroups(ctx, a.Groups, skills, 200)
+	open, err := s.store.OpenForGroups(ctx, a.Groups, skills, 200)
 	if err != nil {
 		return Queue{}, err
 	}
-	pols, err := s.Store.SLAPolicies(ctx)
+	pols, err := s.store.SLAPolicies(ctx)
 	if err != nil {
 		return Queue{}, err
 	}
@@ -283,16 +283,16 @@ type GroupQueue struct {
 
 // Queues returns the queue figures of every skill group.
 func (s *Service) Queues(ctx context.Context, atRiskFraction float64) ([]GroupQueue, error) {
-	groups, err := s.Store.SkillGroups(ctx)
+	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Now()
-	stats, err := s.Store.GroupSLAStats(ctx, now, atRiskFraction)
+	stats, err := s.store.GroupSLAStats(ctx, now, atRiskFraction)
 	if err != nil {
 		return nil, err
 	}
-	figs, err := s.Store.queueFigures(ctx)
+	figs, err := s.store.queueFigures(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -318,15 +318,15 @@ func (s *Service) Queues(ctx context.Context, atRiskFraction float64) ([]GroupQu
 
 // Snapshot is the router's rebuild source: everything from PostgreSQL.
 func (s *Service) Snapshot(ctx context.Context) (RouterSnapshot, error) {
-	groups, err := s.Store.SkillGroups(ctx)
+	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return RouterSnapshot{}, err
 	}
-	pols, err := s.Store.SLAPolicies(ctx)
+	pols, err := s.store.SLAPolicies(ctx)
 	if err != nil {
 		return RouterSnapshot{}, err
 	}
-	return s.Store.RouterSnapshot(ctx, func(t Ticket) RouterWaiting {
+	return s.store.RouterSnapshot(ctx, func(t Ticket) RouterWaiting {
 		cands := matchGroups(groups, t.Skills)
 		if t.GroupID != "" && !slices.ContainsFunc(cands, func(c GroupCandidate) bool { return c.ID == t.GroupID }) {
 			cands = []GroupCandidate{{ID: t.GroupID, SkillMatch: 1}} // transferred there
@@ -356,7 +356,7 @@ func (s *Service) Subscribe(fn func(Event)) (cancel func()) {
 // subscribers. ready (may be nil) is called once listening starts.
 func (s *Service) RunEvents(ctx context.Context, ready func()) {
 	var once sync.Once
-	s.Store.Listen(ctx, s.Log, s.handleEvent, func(reconnected bool) {
+	s.store.Listen(ctx, s.Log, s.handleEvent, func(reconnected bool) {
 		if ready != nil {
 			once.Do(ready)
 		}
@@ -383,6 +383,6 @@ func (s *Service) handleEvent(ctx context.Context, ev Event) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, fn := range s.subs {
-		_ = s.Store.panics.Run("events.subscriber", func() { fn(ev) }) // one bad subscriber does not starve the others
+		_ = s.store.panics.Run("events.subscriber", func() { fn(ev) }) // one bad subscriber does not starve the others
 	}
 }

@@ -25,33 +25,33 @@ func adminChanges(ts *testService) []struct {
 			_, err := ts.PutSkillGroup(ctx, "sam", SkillGroup{ID: "vip"})
 			return err
 		}, func(ctx context.Context) bool {
-			g, _ := ts.Store.SkillGroups(ctx)
+			g, _ := ts.store.SkillGroups(ctx)
 			return len(g) == 2
 		}},
 		{"sla_policy.put", func(ctx context.Context) error {
 			return ts.PutSLAPolicy(ctx, "sam", SLAPolicy{Priority: PriorityLow, FirstResponseMinutes: 7, ResolutionMinutes: 70})
 		}, func(ctx context.Context) bool {
-			p, _ := ts.Store.SLAPolicies(ctx)
+			p, _ := ts.store.SLAPolicies(ctx)
 			return p[PriorityLow].FirstResponseMinutes == 7
 		}},
 		{"routing.weights", func(ctx context.Context) error {
 			return ts.PutWeights(ctx, "sam", Weights{VIP: 1, Skill: 2, Load: 3, Wait: 4})
 		}, func(ctx context.Context) bool {
-			_, ok, _ := ts.Store.RoutingWeights(ctx)
+			_, ok, _ := ts.store.RoutingWeights(ctx)
 			return ok
 		}},
 		{"agent.put", func(ctx context.Context) error {
 			_, err := ts.PutAgent(ctx, "sam", Agent{ID: "bob", Groups: []string{"support"}, Capacity: 2})
 			return err
 		}, func(ctx context.Context) bool {
-			_, err := ts.Store.GetAgent(ctx, "bob")
+			_, err := ts.store.GetAgent(ctx, "bob")
 			return err == nil
 		}},
 		{"agent.status", func(ctx context.Context) error {
 			_, err := ts.SetAgentStatusBy(ctx, "alice", "alice", AgentOnline, 5)
 			return err
 		}, func(ctx context.Context) bool {
-			a, _ := ts.Store.GetAgent(ctx, "alice")
+			a, _ := ts.store.GetAgent(ctx, "alice")
 			return a.Status == AgentOnline && a.Capacity == 5
 		}},
 	}
@@ -61,10 +61,10 @@ func adminChanges(ts *testService) []struct {
 func seedAdmin(t *testing.T, ts *testService) {
 	t.Helper()
 	ctx := context.Background()
-	if err := ts.Store.PutSkillGroup(ctx, SkillGroup{ID: "support", Name: "support"}); err != nil {
+	if err := ts.store.PutSkillGroup(ctx, SkillGroup{ID: "support", Name: "support"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.Store.PutAgent(ctx, Agent{ID: "alice", Name: "alice", Groups: []string{"support"}, Capacity: 1}); err != nil {
+	if _, err := ts.store.PutAgent(ctx, Agent{ID: "alice", Name: "alice", Groups: []string{"support"}, Capacity: 1}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -74,7 +74,7 @@ func seedAdmin(t *testing.T, ts *testService) {
 func TestAdminChangesRollBackWhenTheAuditFails(t *testing.T) {
 	ts := newTestService(t)
 	seedAdmin(t, ts)
-	ts.Store = NewStore(ts.Store.Pool(), nil, chainless{testKeyRing(t)})
+	ts.store = NewStore(ts.store.Pool(), nil, chainless{testKeyRing(t)})
 	ctx := context.Background()
 	for _, c := range adminChanges(ts) {
 		if err := c.change(ctx); err == nil {
@@ -84,7 +84,7 @@ func TestAdminChangesRollBackWhenTheAuditFails(t *testing.T) {
 			t.Errorf("%s: the change stayed although its audit event failed", c.name)
 		}
 	}
-	if n, _ := ts.Store.VerifyAudit(ctx); n != 0 {
+	if n, _ := ts.store.VerifyAudit(ctx); n != 0 {
 		t.Errorf("%d audit events, want none", n)
 	}
 }
@@ -104,7 +104,7 @@ func TestAdminChangesAreAudited(t *testing.T) {
 		}
 		want = append(want, c.name)
 	}
-	events, err := ts.Store.AuditLog(ctx, 0, 100)
+	events, err := ts.store.AuditLog(ctx, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestAdminChangesAreAudited(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit actions (-want +got):\n%s", diff)
 	}
-	if _, err := ts.Store.VerifyAudit(ctx); err != nil {
+	if _, err := ts.store.VerifyAudit(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

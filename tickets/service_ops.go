@@ -14,19 +14,19 @@ import (
 // GetTicket reads a ticket cache-aside: Redis first, PostgreSQL on a miss.
 func (s *Service) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if t, ok, err := s.Cache.Get(ctx, id); err == nil && ok {
-		if err = s.Store.openCachedName(&t); err == nil {
+		if err = s.store.openCachedName(&t); err == nil {
 			return t, nil
 		}
 		s.Log.Warn("cached ticket's name does not open; reading PostgreSQL", "err", err)
 	} else if err != nil {
 		s.Log.Warn("ticket cache read failed; reading PostgreSQL", "err", err)
 	}
-	t, err := s.Store.GetTicket(ctx, id)
+	t, err := s.store.GetTicket(ctx, id)
 	if err != nil {
 		return Ticket{}, err
 	}
 	// The cache keeps the customer's name sealed: Redis holds no names in the clear.
-	if sealed, err := s.Store.sealCachedName(t); err != nil {
+	if sealed, err := s.store.sealCachedName(t); err != nil {
 		s.Log.Warn("ticket cache fill skipped", "err", err)
 	} else if _, err := s.Cache.Fill(ctx, sealed); err != nil {
 		s.Log.Warn("ticket cache fill failed", "err", err)
@@ -51,14 +51,14 @@ func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDet
 	if err := s.canSee(ctx, actor, t); err != nil {
 		return TicketDetail{}, err
 	}
-	msgs, err := s.Store.ListMessages(ctx, t.ConversationID)
+	msgs, err := s.store.ListMessages(ctx, t.ConversationID)
 	if err != nil {
 		return TicketDetail{}, err
 	}
 	if err := s.attachDeliveries(ctx, t.ConversationID, msgs); err != nil {
 		return TicketDetail{}, err
 	}
-	as, err := s.Store.Assignments(ctx, t.ID)
+	as, err := s.store.Assignments(ctx, t.ID)
 	if err != nil {
 		return TicketDetail{}, err
 	}
@@ -72,11 +72,11 @@ func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
 		return nil
 	}
 	if t.Status == StatusOpen {
-		a, err := s.Store.GetAgent(ctx, actor.ID)
+		a, err := s.store.GetAgent(ctx, actor.ID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		groups, err := s.Store.SkillGroups(ctx)
+		groups, err := s.store.SkillGroups(ctx)
 		if err != nil {
 			return err
 		}
@@ -127,13 +127,13 @@ func (s *Service) mustHold(actor Actor, t *Ticket) error {
 // Claim accepts a ticket routed to the agent, or takes one waiting in the
 // agent's groups (atomically, respecting capacity).
 func (s *Service) Claim(ctx context.Context, actor Actor, id string) (Ticket, error) {
-	t, err := s.Store.GetTicket(ctx, id)
+	t, err := s.store.GetTicket(ctx, id)
 	if err != nil {
 		return Ticket{}, err
 	}
 	switch {
 	case t.Status.Active() && t.AssigneeID == actor.ID:
-		_, t, err = s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		_, t, err = s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 			if t.AssigneeID != actor.ID || !t.Status.Active() {
 				return fmt.Errorf("ticket %s changed hands: %w", id, ErrConflict)
 			}
@@ -141,7 +141,7 @@ func (s *Service) Claim(ctx context.Context, actor Actor, id string) (Ticket, er
 				now := s.Now()
 				t.ClaimedAt = &now
 			}
-			return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.claim", id, nil)
+			return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.claim", id, nil)
 		})
 		if err == nil {
 			s.afterWrite(ctx, t)
@@ -182,7 +182,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		return Ticket{}, Message{}, err
 	}
 	msg := Message{Author: "agent:" + actor.ID, Text: red}
-	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+	_, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if err := s.mustHold(actor, t); err != nil {
 			return err
 		}
@@ -201,16 +201,16 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		}
 		// Delivery to the customer commits with the reply: the stored text is
 		// redacted, the customer gets what the agent wrote.
-		if err := s.Store.QueueReplyTx(ctx, tx, msg, text); err != nil {
+		if err := s.store.QueueReplyTx(ctx, tx, msg, text); err != nil {
 			return err
 		}
-		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.reply", id, nil)
+		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.reply", id, nil)
 	})
 	if err != nil {
 		return Ticket{}, Message{}, err
 	}
 	s.afterWrite(ctx, t)
-	s.Store.AnnounceMessage(ctx, msg.ConversationID, msg.ID, msg.Author)
+	s.store.AnnounceMessage(ctx, msg.ConversationID, msg.ID, msg.Author)
 	return t, msg, nil
 }
 
@@ -221,7 +221,7 @@ var errNoChange = errors.New("no change")
 // hands (pending → assigned) when the customer writes again; other states are left as
 // they are. The agent's console learns of it from the ticket.updated event.
 func (s *Service) CustomerReplied(ctx context.Context, id string) error {
-	_, t, err := s.Store.UpdateTicket(ctx, id, func(_ pgx.Tx, t *Ticket) error {
+	_, t, err := s.store.UpdateTicket(ctx, id, func(_ pgx.Tx, t *Ticket) error {
 		if t.Status != StatusPending {
 			return errNoChange
 		}
@@ -241,7 +241,7 @@ func (s *Service) CustomerReplied(ctx context.Context, id string) error {
 // Resolve marks a ticket resolved; the agent's freed slot pulls the next
 // waiting ticket.
 func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, error) {
-	before, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+	before, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if t.Status == StatusOpen && !actor.Supervisor {
 			return fmt.Errorf("ticket %s is not assigned to you: %w", id, ErrForbidden)
 		}
@@ -252,7 +252,7 @@ func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, 
 		}
 		now := s.Now()
 		t.Status, t.ResolvedAt = StatusResolved, &now
-		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.resolve", id, nil)
+		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.resolve", id, nil)
 	})
 	if err != nil {
 		return Ticket{}, err
@@ -283,7 +283,7 @@ func (s *Service) releaseSlot(ctx context.Context, before Ticket) error {
 
 // Close closes a resolved ticket.
 func (s *Service) Close(ctx context.Context, actor Actor, id string) (Ticket, error) {
-	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+	_, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if err := mayFinish(actor, t); err != nil {
 			return err
 		}
@@ -292,7 +292,7 @@ func (s *Service) Close(ctx context.Context, actor Actor, id string) (Ticket, er
 		}
 		now := s.Now()
 		t.Status, t.ClosedAt = StatusClosed, &now
-		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.close", id, nil)
+		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.close", id, nil)
 	})
 	if err == nil {
 		s.afterWrite(ctx, t)
@@ -302,7 +302,7 @@ func (s *Service) Close(ctx context.Context, actor Actor, id string) (Ticket, er
 
 // Reopen puts a resolved or closed ticket back in the queue and routes it.
 func (s *Service) Reopen(ctx context.Context, actor Actor, id string) (Ticket, *Assignment, error) {
-	_, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+	_, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if err := mayFinish(actor, t); err != nil {
 			return err
 		}
@@ -310,7 +310,7 @@ func (s *Service) Reopen(ctx context.Context, actor Actor, id string) (Ticket, *
 			return fmt.Errorf("ticket %s is %s; only resolved or closed tickets reopen: %w", id, t.Status, ErrConflict)
 		}
 		t.Status, t.AssigneeID, t.ResolvedAt, t.ClosedAt, t.ClaimedAt = StatusOpen, "", nil, nil, nil
-		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.reopen", id, nil)
+		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.reopen", id, nil)
 	})
 	if err != nil {
 		return Ticket{}, nil, err
@@ -331,13 +331,13 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 	}
 	// Who may transfer is checked before anything about the target is read (and again
 	// in the update): the target's presence is not for every agent to learn.
-	if cur, err := s.Store.GetTicket(ctx, id); err != nil {
+	if cur, err := s.store.GetTicket(ctx, id); err != nil {
 		return Ticket{}, nil, err
 	} else if err := mayTransfer(actor, &cur); err != nil {
 		return Ticket{}, nil, err
 	}
 	if toAgent != "" {
-		target, err := s.Store.GetAgent(ctx, toAgent)
+		target, err := s.store.GetAgent(ctx, toAgent)
 		if err != nil {
 			return Ticket{}, nil, err
 		}
@@ -351,12 +351,12 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 	} else if err := s.groupExists(ctx, toGroup); err != nil {
 		return Ticket{}, nil, err
 	}
-	before, t, err := s.Store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+	before, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if err := mayTransfer(actor, t); err != nil {
 			return err
 		}
 		t.Status, t.AssigneeID, t.GroupID, t.ClaimedAt = StatusOpen, "", toGroup, nil
-		return s.Store.AppendAudit(ctx, tx, actor.ID, "ticket.transfer", id, map[string]any{"group": toGroup, "agent": toAgent})
+		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.transfer", id, map[string]any{"group": toGroup, "agent": toAgent})
 	})
 	if err != nil {
 		return Ticket{}, nil, err
@@ -387,7 +387,7 @@ func mayTransfer(actor Actor, t *Ticket) error {
 }
 
 func (s *Service) groupExists(ctx context.Context, id string) error {
-	groups, err := s.Store.SkillGroups(ctx)
+	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return err
 	}

@@ -193,7 +193,7 @@ func TestAgentsCapacityUpToTheirMaximum(t *testing.T) {
 			set = ts.SetOwnStatus
 		}
 		_, err := set(ctx, "bob", AgentOnline, s.capacity)
-		got, gerr := ts.Store.GetAgent(ctx, "bob")
+		got, gerr := ts.store.GetAgent(ctx, "bob")
 		if !errors.Is(err, s.wantErr) || gerr != nil || got.Capacity != s.wantCap || got.MaxCapacity != s.wantMax {
 			t.Errorf("%s: capacity %d max %d, %v; want %d max %d, %v", s.name, got.Capacity, got.MaxCapacity, err, s.wantCap, s.wantMax, s.wantErr)
 		}

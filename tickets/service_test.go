@@ -112,7 +112,7 @@ func TestTicketLifecycleRoutesClaimsRepliesResolvesAndPulls(t *testing.T) {
 	if err != nil || got4.AssigneeID != "alice" || got4.Status != StatusAssigned {
 		t.Fatalf("t4 after alice freed up: %s/%s, %v", got4.AssigneeID, got4.Status, err)
 	}
-	as, _ := ts.Store.Assignments(ctx, t4.ID)
+	as, _ := ts.store.Assignments(ctx, t4.ID)
 	if len(as) != 1 || as[0].Reason != "pull" {
 		t.Fatalf("t4 assignments %+v, want one pull", as)
 	}
@@ -145,7 +145,7 @@ func assertLoads(t *testing.T, ts *testService, want map[string]int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := ts.Store.GetAgent(ctx, id)
+		a, err := ts.store.GetAgent(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestRedactionFailsClosed(t *testing.T) {
 		t.Fatal("ticket created although redaction failed")
 	}
 	var n int
-	if err := ts.Store.Pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM messages)`).Scan(&n); err != nil || n != 0 {
+	if err := ts.store.Pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM messages)`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("%d rows stored after a failed redaction (%v)", n, err)
 	}
 }
@@ -285,7 +285,7 @@ func TestRoutingStateRebuiltFromPostgres(t *testing.T) {
 
 func mustActive(t *testing.T, ts *testService, agent string) string {
 	t.Helper()
-	list, err := ts.Store.ActiveTickets(context.Background(), agent)
+	list, err := ts.store.ActiveTickets(context.Background(), agent)
 	if err != nil || len(list) == 0 {
 		t.Fatalf("%s holds no ticket (%v)", agent, err)
 	}
@@ -307,14 +307,14 @@ func TestFailedRecordingRebuildsRoutingState(t *testing.T) {
 		t.Fatal(err)
 	}
 	waiting, _ := create(t, ts, "c1", "billing")
-	if _, err := ts.Store.Pool().Exec(ctx, `UPDATE tickets SET status = 'resolved', resolved_at = now() WHERE id = $1`, waiting.ID); err != nil {
+	if _, err := ts.store.Pool().Exec(ctx, `UPDATE tickets SET status = 'resolved', resolved_at = now() WHERE id = $1`, waiting.ID); err != nil {
 		t.Fatal(err)
 	}
 	// alice comes online: the router pulls the (stale) waiting ticket, PostgreSQL refuses it.
 	if _, err := ts.SetAgentStatus(ctx, "alice", AgentOnline, -1); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := ts.Store.GetTicket(ctx, waiting.ID)
+	got, _ := ts.store.GetTicket(ctx, waiting.ID)
 	if got.Status != StatusResolved || got.AssigneeID != "" {
 		t.Fatalf("resolved ticket was recorded as %s/%q", got.Status, got.AssigneeID)
 	}
@@ -382,10 +382,10 @@ func TestAuthorizationAndOwnership(t *testing.T) {
 func customerByPID(t *testing.T, ts *testService, pid string) Customer {
 	t.Helper()
 	var id string
-	if err := ts.Store.Pool().QueryRow(context.Background(), `SELECT id FROM customers WHERE pseudonymous_id = $1`, pid).Scan(&id); err != nil {
+	if err := ts.store.Pool().QueryRow(context.Background(), `SELECT id FROM customers WHERE pseudonymous_id = $1`, pid).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	c, err := ts.Store.GetCustomer(context.Background(), id)
+	c, err := ts.store.GetCustomer(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 func (s *Service) Reveal(ctx context.Context, actor Actor, conversationID string, messageID int64) ([]Secret, error) {
 	if !actor.Supervisor {
 		var ok bool
-		err := s.Store.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets WHERE conversation_id = $1 AND assignee = $2)`,
+		err := s.store.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tickets WHERE conversation_id = $1 AND assignee = $2)`,
 			conversationID, actor.ID).Scan(&ok)
 		if err != nil {
 			return nil, mapPgErr(err, "reveal")
@@ -21,7 +21,7 @@ func (s *Service) Reveal(ctx context.Context, actor Actor, conversationID string
 			return nil, fmt.Errorf("conversation %s has no ticket of yours: %w", conversationID, ErrForbidden)
 		}
 	}
-	secrets, err := s.Store.RevealSecrets(ctx, conversationID, messageID)
+	secrets, err := s.store.RevealSecrets(ctx, conversationID, messageID)
 	if err != nil {
 		return nil, err
 	}
@@ -30,7 +30,7 @@ func (s *Service) Reveal(ctx context.Context, actor Actor, conversationID string
 		kinds = append(kinds, sec.Placeholder)
 	}
 	detail := map[string]any{"conversation": conversationID, "message": messageID, "placeholders": kinds}
-	if err := s.Store.AppendAudit(ctx, nil, actor.ID, "pii.reveal", conversationID, detail); err != nil {
+	if err := s.store.AppendAudit(ctx, nil, actor.ID, "pii.reveal", conversationID, detail); err != nil {
 		return nil, err // no audit, no reveal
 	}
 	return secrets, nil

@@ -77,7 +77,7 @@ func TestSLAWatcherMarksBreachesOnceAndExportsGauges(t *testing.T) {
 	if tk.FirstResponseDue == nil || !tk.FirstResponseDue.Equal(created.Add(15*time.Minute)) {
 		t.Fatalf("first response due %v, want created+15m", tk.FirstResponseDue)
 	}
-	w := &SLAWatcher{Store: ts.Store, Router: ts.Router, Metrics: ts.Metrics, Log: ts.Log, AtRiskFraction: 0.2, Now: ts.clock.Now}
+	w := &SLAWatcher{Store: ts.store, Router: ts.Router, Metrics: ts.Metrics, Log: ts.Log, AtRiskFraction: 0.2, Now: ts.clock.Now}
 	violations := func() float64 {
 		return testutil.ToFloat64(ts.Metrics.SLAViolations.WithLabelValues("first_response", "urgent", "billing"))
 	}

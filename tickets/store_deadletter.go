@@ -135,7 +135,7 @@ func (s *Store) RequeueFailed(ctx context.Context, actor string, r Requeue) (int
 // attachDeliveries sets the delivery of each agent reply in msgs that went out
 // through the outbox.
 func (s *Service) attachDeliveries(ctx context.Context, conversationID string, msgs []Message) error {
-	ds, err := s.Store.Deliveries(ctx, conversationID)
+	ds, err := s.store.Deliveries(ctx, conversationID)
 	if err != nil || len(ds) == 0 {
 		return err
 	}

@@ -181,12 +181,12 @@ func TestAgentOriginalIsHeldUntilDelivered(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
 	ctx := context.Background()
-	pool := ts.Store.Pool()
-	ts.Store.HoldOriginals(300*time.Millisecond, time.Hour)
+	pool := ts.store.Pool()
+	ts.store.HoldOriginals(300*time.Millisecond, time.Hour)
 	hotline := "call 400-820-1234"
 	reply := func(channel, ref string) Message {
 		t.Helper()
-		in, err := ts.Store.RecordInbound(ctx, Inbound{Channel: channel, ChannelMessageID: ref, CustomerRef: ref, Text: "help",
+		in, err := ts.store.RecordInbound(ctx, Inbound{Channel: channel, ChannelMessageID: ref, CustomerRef: ref, Text: "help",
 			ReplyTo: []byte(`{"chat_id":7}`)})
 		if err != nil {
 			t.Fatal(err)
@@ -207,19 +207,19 @@ func TestAgentOriginalIsHeldUntilDelivered(t *testing.T) {
 	}
 	// Push: sealed in the outbox, opened for the send, gone once sent.
 	pushed := reply("telegram", "tg:held")
-	o, ok, err := ts.Store.ClaimOutbound(ctx, time.Minute, 0)
+	o, ok, err := ts.store.ClaimOutbound(ctx, time.Minute, 0)
 	if err != nil || !ok || o.Text != pushed.Text || o.Sealed == nil || o.MessageID != pushed.ID {
 		t.Fatalf("outbox row %+v %v %v", o, ok, err)
 	}
-	if got, err := ts.Store.OpenOriginal(o); err != nil || got != hotline {
+	if got, err := ts.store.OpenOriginal(o); err != nil || got != hotline {
 		t.Fatalf("opened %q, %v", got, err)
 	}
 	tampered := o
 	tampered.MessageID++
-	if _, err := ts.Store.OpenOriginal(tampered); err == nil {
+	if _, err := ts.store.OpenOriginal(tampered); err == nil {
 		t.Fatal("a sealed reply opened for another message")
 	}
-	if _, err := ts.Store.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
+	if _, err := ts.store.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
 		t.Fatal(err)
 	}
 	var left int
@@ -229,11 +229,11 @@ func TestAgentOriginalIsHeldUntilDelivered(t *testing.T) {
 	// Pull: held for the customer's reads, for the grace after the first one.
 	pulled := reply("rest", "web:held")
 	view := func() string {
-		msgs, err := ts.Store.ListMessages(ctx, pulled.ConversationID)
+		msgs, err := ts.store.ListMessages(ctx, pulled.ConversationID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := ts.Store.CustomerView(ctx, pulled.ConversationID, msgs); err != nil {
+		if err := ts.store.CustomerView(ctx, pulled.ConversationID, msgs); err != nil {
 			t.Fatal(err)
 		}
 		return msgs[len(msgs)-1].Text
@@ -248,18 +248,18 @@ func TestAgentOriginalIsHeldUntilDelivered(t *testing.T) {
 	if got := view(); got != pulled.Text {
 		t.Fatalf("after the grace the customer reads %q, want the stored text", got)
 	}
-	if n, err := ts.Store.ReleaseOriginals(ctx); err != nil || n != 1 {
+	if n, err := ts.store.ReleaseOriginals(ctx); err != nil || n != 1 {
 		t.Fatalf("released %d, %v", n, err)
 	}
 	// Unread: gone after the retention.
-	ts.Store.HoldOriginals(time.Minute, 200*time.Millisecond)
+	ts.store.HoldOriginals(time.Minute, 200*time.Millisecond)
 	unread := reply("api", "crm:held")
 	time.Sleep(300 * time.Millisecond)
-	if n, err := ts.Store.ReleaseOriginals(ctx); err != nil || n != 1 {
+	if n, err := ts.store.ReleaseOriginals(ctx); err != nil || n != 1 {
 		t.Fatalf("released %d unread, %v", n, err)
 	}
 	msgs := []Message{unread}
-	if err := ts.Store.CustomerView(ctx, unread.ConversationID, msgs); err != nil || msgs[0].Text != unread.Text {
+	if err := ts.store.CustomerView(ctx, unread.ConversationID, msgs); err != nil || msgs[0].Text != unread.Text {
 		t.Fatalf("after the retention: %q, %v", msgs[0].Text, err)
 	}
 	var held int

@@ -196,7 +196,7 @@ func (a *app) openTickets(ctx context.Context) error {
 	a.audit = a.newAnchorer()
 	a.metrics = tickets.NewMetrics(a.registry)
 	w := a.cfg.Routing.Weights
-	a.svc = tickets.NewService(tickets.ServiceOptions{Store: a.store,
+	a.svc = tickets.NewService(a.store, tickets.ServiceOptions{
 		Cache:    tickets.NewTicketCache(a.rdb, a.cfg.Redis.KeyPrefix, a.cfg.Cache.TicketTTL),
 		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: a.metrics, Log: a.log,
 		PresenceTTL: a.cfg.Agents.PresenceTTL})

@@ -117,7 +117,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return err
 	}
-	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Understander: b.understand, Answerer: b.answer,
+	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Store: a.store, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
 		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
@@ -130,7 +130,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		Lease: cfg.Queue.Lease, Speech: deps.SpeechResolver(), Grace: cfg.Queue.ShutdownGrace,
 		Retry:   tickets.RetryPolicy{For: cfg.Queue.RetryFor, MaxAttempts: cfg.Queue.MaxAttempts, MaxAbandoned: cfg.Queue.MaxAbandoned},
 		Metrics: gateway.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{pii.NewRedactor()}}
-	srv := gateway.New(gateway.Options{Tickets: a.svc, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
+	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
 		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",

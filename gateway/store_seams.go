@@ -1,0 +1,53 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// The edge's seams to the ticket core's records. Each names only what one part of the
+// server needs; *tickets.Store satisfies them all, and Options.Store hands it over.
+
+// conversationRecords: a conversation's owner, messages and customer, for the customer
+// routes and web chat.
+type conversationRecords interface {
+	ConversationOwner(ctx context.Context, conversationID string) (string, error)
+	GetCustomer(ctx context.Context, id string) (tickets.Customer, error)
+	ListMessages(ctx context.Context, conversationID string) ([]tickets.Message, error)
+	MessagesAfter(ctx context.Context, conversationID string, after int64) ([]tickets.Message, error)
+	CustomerView(ctx context.Context, conversationID string, msgs []tickets.Message) error
+}
+
+// directory: agents, skill groups, SLA policies, ticket lists and staff sign-ins, for
+// the supervisor and sign-in routes.
+type directory interface {
+	Agents(ctx context.Context) ([]tickets.Agent, error)
+	GetAgent(ctx context.Context, id string) (tickets.Agent, error)
+	SkillGroups(ctx context.Context) ([]tickets.SkillGroup, error)
+	SLAPolicies(ctx context.Context) (map[tickets.Priority]tickets.SLAPolicy, error)
+	ListTickets(ctx context.Context, f tickets.TicketFilter) ([]tickets.Ticket, error)
+	GetStaffAccount(ctx context.Context, subject string) (tickets.StaffAccount, error)
+}
+
+// auditTrail: appending to, reading and verifying the audit chain.
+type auditTrail interface {
+	AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error
+	AuditLog(ctx context.Context, after int64, limit int) ([]tickets.AuditEvent, error)
+	VerifyAuditReport(ctx context.Context, anchors []tickets.AuditAnchor) (tickets.AuditReport, error)
+}
+
+// turnRecords: a REST turn's inbound record and its reply.
+type turnRecords interface {
+	RecordInbound(ctx context.Context, in tickets.Inbound) (tickets.InboundResult, error)
+	RecordReply(ctx context.Context, r tickets.TurnReply) error
+}
+
+// openTickets: the handover and escalate stages' view of a conversation's open ticket.
+type openTickets interface {
+	OpenTicketFor(ctx context.Context, conversationID string) (tickets.Ticket, error)
+	BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error)
+}

@@ -51,3 +51,20 @@ type openTickets interface {
 	OpenTicketFor(ctx context.Context, conversationID string) (tickets.Ticket, error)
 	BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error)
 }
+
+// TurnQueue is the worker's seam to the durable queues: it claims stored turns and
+// queued replies under a lease, records their outcome, and reports the queues' sizes.
+// *tickets.Store is one.
+type TurnQueue interface {
+	ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned int) (tickets.PendingTurn, bool, error)
+	ExtendLease(ctx context.Context, channel, channelMessageID string, attempt int, lease time.Duration) error
+	RecordReply(ctx context.Context, r tickets.TurnReply) error
+	CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error
+	FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, policy tickets.RetryPolicy) (dead bool, err error)
+	ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (tickets.Outbound, bool, error)
+	OpenOriginal(o tickets.Outbound) (string, error)
+	FinishOutbound(ctx context.Context, o tickets.Outbound, cause error, policy tickets.RetryPolicy) (dead bool, err error)
+	GiveUpAbandoned(ctx context.Context, maxAbandoned int) ([]tickets.QueueCount, error)
+	ReleaseOriginals(ctx context.Context) (int64, error)
+	QueueCounts(ctx context.Context) ([]tickets.QueueCount, error)
+}

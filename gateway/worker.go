@@ -27,7 +27,7 @@ type Sender interface {
 // is retried with jittered, growing delays for Retry.For, then it becomes a
 // dead letter (state failed) that `switchboard outbox retry` re-queues.
 type Worker struct {
-	Store    *tickets.Store
+	Store    TurnQueue
 	Process  *pipeline.Pipeline
 	Outbound map[string]Sender
 	Log      *slog.Logger

@@ -159,20 +159,33 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	if err := s.opts.Process.Run(ctx, t); err != nil {
 		return MessageReply{}, err
 	}
-	out := replyOf(t)
 	// The inline answer is attempt 1; a queue worker that took the turn over
 	// (this request outlived its lease) records its own answer instead.
-	// Either commit is synchronous and follows the message's, which persist
-	// let commit without waiting for the WAL flush: when it returns, the
-	// message is durable too, so only now may the customer be answered.
-	if err := s.turns.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
-		Attempt: 1, ConversationID: t.ConversationID, Text: t.Reply, Outcome: out, Done: true}); err != nil {
-		if !errors.Is(err, tickets.ErrConflict) {
-			return MessageReply{}, err
-		}
-		s.log.Warn("a queue worker took over this turn; its answer is the one recorded", "err", err)
+	out, taken, err := recordAnswer(ctx, s.turns, t, 1, true)
+	if err != nil {
+		return MessageReply{}, err
+	}
+	if taken {
+		s.log.Warn("a queue worker took over this turn; its answer is the one recorded")
 	}
 	return out, nil
+}
+
+// recordAnswer is the last step of answering a turn, the same for the REST handler and
+// the queue worker, so the flush-once invariant lives here: one synchronous commit logs
+// the bot's reply and stores the outcome, fenced by attempt. It follows the message's
+// own commit, which persist let go without waiting for the WAL flush, so when it returns
+// the message is durable too and only now may the customer be answered. done marks the
+// turn answered (nothing left to deliver). taken: another attempt took the turn over,
+// and its answer is the one kept.
+func recordAnswer(ctx context.Context, r replyRecorder, t *pipeline.Turn, attempt int, done bool) (out MessageReply, taken bool, err error) {
+	out = replyOf(t)
+	err = r.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID, Attempt: attempt,
+		ConversationID: t.ConversationID, Text: out.Reply, Outcome: out, Done: done})
+	if errors.Is(err, tickets.ErrConflict) {
+		return out, true, nil
+	}
+	return out, false, err
 }
 
 func (s *Server) replayOutcome(ctx context.Context, t *pipeline.Turn) (MessageReply, error) {

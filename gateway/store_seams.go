@@ -40,10 +40,15 @@ type auditTrail interface {
 	VerifyAuditReport(ctx context.Context, anchors []tickets.AuditAnchor) (tickets.AuditReport, error)
 }
 
+// replyRecorder: the last step of answering a turn (recordAnswer).
+type replyRecorder interface {
+	RecordReply(ctx context.Context, r tickets.TurnReply) error
+}
+
 // turnRecords: a REST turn's inbound record and its reply.
 type turnRecords interface {
 	RecordInbound(ctx context.Context, in tickets.Inbound) (tickets.InboundResult, error)
-	RecordReply(ctx context.Context, r tickets.TurnReply) error
+	replyRecorder
 }
 
 // openTickets: the handover and escalate stages' view of a conversation's open ticket.

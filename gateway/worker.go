@@ -289,13 +289,10 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 		if err := w.Process.Run(ctx, t); err != nil {
 			return err
 		}
-		out = replyOf(t)
-		if err := w.Store.RecordReply(ctx, tickets.TurnReply{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID,
-			Attempt: p.Attempts, ConversationID: p.ConversationID, Text: out.Reply, Outcome: out}); err != nil {
-			if errors.Is(err, tickets.ErrConflict) {
-				return nil // another worker took the turn over and answers it
-			}
-			return err
+		var taken bool
+		var err error
+		if out, taken, err = recordAnswer(ctx, w.Store, t, p.Attempts, false); err != nil || taken {
+			return err // taken: another worker took the turn over and answers it
 		}
 	}
 	if out.Reply != "" {

@@ -171,7 +171,7 @@ func (s *Server) require(roles ...Role) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
-		if err := s.sessions.check(c, claims); err != nil {
+		if err := s.sessions.check(c.Request.Context(), claims); err != nil {
 			s.fail(c, err)
 			return
 		}

@@ -34,14 +34,14 @@ func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
 	if !s.allowCustomer(c, t.CustomerRef) {
 		return false
 	}
-	hold, err := s.holdFetchedMedia(c, t)
+	hold, err := s.holdFetchedMedia(c.Request.Context(), t)
 	if err != nil {
 		s.fail(c, err)
 		return false
 	}
 	defer hold.Release()
 	t.ReceivedAt = time.Now()
-	if err := s.opts.Ingress.Run(c, t); err != nil {
+	if err := s.opts.Ingress.Run(c.Request.Context(), t); err != nil {
 		s.fail(c, err)
 		return false
 	}

@@ -17,9 +17,9 @@ import (
 func (s *Server) mayReadConversation(c *gin.Context, id string) error {
 	cl := claimsOf(c)
 	if cl.Role == RoleCustomer {
-		return s.ownsConversation(c, cl.Subject, id)
+		return s.ownsConversation(c.Request.Context(), cl.Subject, id)
 	}
-	return s.tickets.CanSeeConversation(c, actorOf(c), id)
+	return s.tickets.CanSeeConversation(c.Request.Context(), actorOf(c), id)
 }
 
 // CustomerMessage is a conversation message as its customer sees it: a member of staff

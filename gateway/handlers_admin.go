@@ -13,7 +13,7 @@ import (
 )
 
 func (s *Server) queues(c *gin.Context) {
-	q, err := s.tickets.Queues(c, s.opts.AtRiskFraction)
+	q, err := s.tickets.Queues(c.Request.Context(), s.opts.AtRiskFraction)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -29,7 +29,7 @@ func (s *Server) putWeights(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.tickets.PutWeights(c, claimsOf(c).Subject, w); err != nil {
+	if err := s.tickets.PutWeights(c.Request.Context(), claimsOf(c).Subject, w); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -37,7 +37,7 @@ func (s *Server) putWeights(c *gin.Context) {
 }
 
 func (s *Server) listGroups(c *gin.Context) {
-	g, err := s.dir.SkillGroups(c)
+	g, err := s.dir.SkillGroups(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -56,7 +56,7 @@ func (s *Server) putGroup(c *gin.Context) {
 		return
 	}
 	g.ID = c.Param("id")
-	out, err := s.tickets.PutSkillGroup(c, claimsOf(c).Subject, g)
+	out, err := s.tickets.PutSkillGroup(c.Request.Context(), claimsOf(c).Subject, g)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) putGroup(c *gin.Context) {
 }
 
 func (s *Server) listSLA(c *gin.Context) {
-	p, err := s.dir.SLAPolicies(c)
+	p, err := s.dir.SLAPolicies(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -84,7 +84,7 @@ func (s *Server) putSLA(c *gin.Context) {
 		return
 	}
 	p.Priority = tickets.Priority(c.Param("priority"))
-	if err := s.tickets.PutSLAPolicy(c, claimsOf(c).Subject, p); err != nil {
+	if err := s.tickets.PutSLAPolicy(c.Request.Context(), claimsOf(c).Subject, p); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -92,7 +92,7 @@ func (s *Server) putSLA(c *gin.Context) {
 }
 
 func (s *Server) listAgents(c *gin.Context) {
-	a, err := s.dir.Agents(c)
+	a, err := s.dir.Agents(c.Request.Context())
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -111,7 +111,7 @@ func (s *Server) putAgent(c *gin.Context) {
 		return
 	}
 	a.ID = c.Param("id")
-	out, err := s.tickets.PutAgent(c, claimsOf(c).Subject, a)
+	out, err := s.tickets.PutAgent(c.Request.Context(), claimsOf(c).Subject, a)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -125,7 +125,7 @@ func (s *Server) auditLog(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: after must be a non-negative event id", errBadRequest))
 		return
 	}
-	ev, err := s.trail.AuditLog(c, after, 200)
+	ev, err := s.trail.AuditLog(c.Request.Context(), after, 200)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -146,9 +146,9 @@ func (s *Server) auditVerify(c *gin.Context) {
 	var rep tickets.AuditReport
 	var err error
 	if s.opts.Audit != nil {
-		rep, err = s.opts.Audit.Verify(c)
+		rep, err = s.opts.Audit.Verify(c.Request.Context())
 	} else {
-		rep, err = s.trail.VerifyAuditReport(c, nil)
+		rep, err = s.trail.VerifyAuditReport(c.Request.Context(), nil)
 	}
 	switch {
 	case errors.Is(err, tickets.ErrAuditChain):
@@ -165,7 +165,7 @@ func (s *Server) auditAnchor(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: audit anchoring is not configured", errUnavailable))
 		return
 	}
-	a, ok, err := s.opts.Audit.Anchor(c, "manual")
+	a, ok, err := s.opts.Audit.Anchor(c.Request.Context(), "manual")
 	switch {
 	case errors.Is(err, tickets.ErrAuditChain):
 		c.JSON(http.StatusConflict, gin.H{"ok": false, "error": err.Error(), "code": "audit_chain"})
@@ -181,7 +181,7 @@ func (s *Server) auditAnchor(c *gin.Context) {
 // eraseCustomer erases one person (customer id or pseudonymous id) everywhere: the
 // PIPL/GDPR erasure, audited as customer.erase by a non-identifying reference.
 func (s *Server) eraseCustomer(c *gin.Context) {
-	rep, err := s.tickets.EraseCustomer(c, claimsOf(c).Subject, c.Param("id"))
+	rep, err := s.tickets.EraseCustomer(c.Request.Context(), claimsOf(c).Subject, c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -115,7 +115,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	acct, err := s.dir.GetStaffAccount(c, in.Username)
+	acct, err := s.dir.GetStaffAccount(c.Request.Context(), in.Username)
 	hash := []byte(acct.PasswordHash)
 	switch {
 	case errors.Is(err, tickets.ErrNotFound):
@@ -124,14 +124,14 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	ok, err := s.comparePassword(c, hash, in.Password)
+	ok, err := s.comparePassword(c.Request.Context(), hash, in.Password)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	if !ok || acct.PasswordHash == "" {
 		s.auditSignIn(c, in.Username, false)
-		s.loginFailed(c, in.Username)
+		s.loginFailed(c.Request.Context(), in.Username)
 		s.fail(c, errBadCredentials)
 		return
 	}
@@ -146,7 +146,7 @@ func (s *Server) login(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	s.loginSucceeded(c, in.Username)
+	s.loginSucceeded(c.Request.Context(), in.Username)
 	s.auditSignIn(c, in.Username, true)
 	c.JSON(http.StatusOK, SessionToken{Token: tok, Subject: acct.Subject, Role: role, ExpiresAt: time.Now().Add(s.opts.TokenTTL).UTC()})
 }
@@ -156,7 +156,7 @@ func (s *Server) auditSignIn(c *gin.Context, subject string, ok bool) {
 	if !ok {
 		action = "auth.sign_in_refused"
 	}
-	if err := s.trail.AppendAudit(c, nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
+	if err := s.trail.AppendAudit(c.Request.Context(), nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
 		s.log.Warn("audit sign-in", "err", err)
 	}
 }
@@ -185,7 +185,7 @@ func (s *Server) chatSession(c *gin.Context) {
 // suggestions are the knowledge-base passages for a ticket's latest customer message,
 // for the agent to answer from.
 func (s *Server) suggestions(c *gin.Context) {
-	d, err := s.tickets.Detail(c, actorOf(c), c.Param("id")) // the caller must see the ticket
+	d, err := s.tickets.Detail(c.Request.Context(), actorOf(c), c.Param("id")) // the caller must see the ticket
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -207,7 +207,7 @@ func (s *Server) suggestions(c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
 		return
 	}
-	ans, err := s.opts.Suggest.Answer(c, query)
+	ans, err := s.opts.Suggest.Answer(c.Request.Context(), query)
 	if err != nil {
 		s.fail(c, err)
 		return

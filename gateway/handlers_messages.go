@@ -103,7 +103,7 @@ func (s *Server) postMessage(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out, err := s.customerText(c, claimsOf(c).Subject, in)
+	out, err := s.customerText(c.Request.Context(), claimsOf(c).Subject, in)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -212,17 +212,17 @@ func (s *Server) getConversation(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	msgs, err := s.convs.ListMessages(c, id)
+	msgs, err := s.convs.ListMessages(c.Request.Context(), id)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
 	if claimsOf(c).Role == RoleCustomer { // the owner, checked above: agents' replies read as written while held
-		if err := s.convs.CustomerView(c, id, msgs); err != nil {
+		if err := s.convs.CustomerView(c.Request.Context(), id, msgs); err != nil {
 			s.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": s.customerMessages(c, msgs)})
+		c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": s.customerMessages(c.Request.Context(), msgs)})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": nonNil(msgs)})
@@ -236,7 +236,7 @@ func (s *Server) revealPII(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: message id must be a positive number", errBadRequest))
 		return
 	}
-	secrets, err := s.tickets.Reveal(c, actorOf(c), c.Param("id"), mid)
+	secrets, err := s.tickets.Reveal(c.Request.Context(), actorOf(c), c.Param("id"), mid)
 	if err != nil {
 		s.fail(c, err)
 		return

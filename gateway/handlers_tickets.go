@@ -33,12 +33,12 @@ func (s *Server) createTicket(c *gin.Context) {
 		return
 	}
 	if in.ConversationID != "" {
-		if err := s.tickets.CanSeeConversation(c, actorOf(c), in.ConversationID); err != nil {
+		if err := s.tickets.CanSeeConversation(c.Request.Context(), actorOf(c), in.ConversationID); err != nil {
 			s.fail(c, err)
 			return
 		}
 	}
-	t, a, err := s.tickets.CreateTicket(c, actorOf(c), in)
+	t, a, err := s.tickets.CreateTicket(c.Request.Context(), actorOf(c), in)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -62,7 +62,7 @@ func (s *Server) listTickets(c *gin.Context) {
 			return
 		}
 	}
-	list, err := s.dir.ListTickets(c, f)
+	list, err := s.dir.ListTickets(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -78,7 +78,7 @@ func nonNil[T any](v []T) []T {
 }
 
 func (s *Server) getTicket(c *gin.Context) {
-	d, err := s.tickets.Detail(c, actorOf(c), c.Param("id"))
+	d, err := s.tickets.Detail(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -88,7 +88,7 @@ func (s *Server) getTicket(c *gin.Context) {
 }
 
 func (s *Server) claim(c *gin.Context) {
-	t, err := s.tickets.Claim(c, actorOf(c), c.Param("id"))
+	t, err := s.tickets.Claim(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -104,7 +104,7 @@ func (s *Server) reply(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	t, m, err := s.tickets.Reply(c, actorOf(c), c.Param("id"), in.Text)
+	t, m, err := s.tickets.Reply(c.Request.Context(), actorOf(c), c.Param("id"), in.Text)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -124,7 +124,7 @@ func (s *Server) transfer(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	t, a, err := s.tickets.Transfer(c, actorOf(c), c.Param("id"), in.Group, in.Agent)
+	t, a, err := s.tickets.Transfer(c.Request.Context(), actorOf(c), c.Param("id"), in.Group, in.Agent)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -133,7 +133,7 @@ func (s *Server) transfer(c *gin.Context) {
 }
 
 func (s *Server) resolve(c *gin.Context) {
-	t, err := s.tickets.Resolve(c, actorOf(c), c.Param("id"))
+	t, err := s.tickets.Resolve(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -142,7 +142,7 @@ func (s *Server) resolve(c *gin.Context) {
 }
 
 func (s *Server) closeTicket(c *gin.Context) {
-	t, err := s.tickets.Close(c, actorOf(c), c.Param("id"))
+	t, err := s.tickets.Close(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -151,7 +151,7 @@ func (s *Server) closeTicket(c *gin.Context) {
 }
 
 func (s *Server) reopen(c *gin.Context) {
-	t, a, err := s.tickets.Reopen(c, actorOf(c), c.Param("id"))
+	t, a, err := s.tickets.Reopen(c.Request.Context(), actorOf(c), c.Param("id"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -160,7 +160,7 @@ func (s *Server) reopen(c *gin.Context) {
 }
 
 func (s *Server) myQueue(c *gin.Context) {
-	q, err := s.tickets.AgentQueue(c, claimsOf(c).Subject)
+	q, err := s.tickets.AgentQueue(c.Request.Context(), claimsOf(c).Subject)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -170,7 +170,7 @@ func (s *Server) myQueue(c *gin.Context) {
 }
 
 func (s *Server) myStatus(c *gin.Context) {
-	a, err := s.dir.GetAgent(c, claimsOf(c).Subject)
+	a, err := s.dir.GetAgent(c.Request.Context(), claimsOf(c).Subject)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -198,7 +198,7 @@ func (s *Server) applyStatus(c *gin.Context, agentID string, set func(context.Co
 		}
 		capacity = *in.Capacity
 	}
-	a, err := set(c, agentID, in.Status, capacity)
+	a, err := set(c.Request.Context(), agentID, in.Status, capacity)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -223,7 +223,7 @@ func (s *Server) setAgentStatus(c *gin.Context) {
 // heartbeat keeps an API-only agent present (the console's WebSocket does it by itself):
 // call it more often than presence_ttl_seconds, or the agent goes offline.
 func (s *Server) heartbeat(c *gin.Context) {
-	a, err := s.tickets.Heartbeat(c, claimsOf(c).Subject)
+	a, err := s.tickets.Heartbeat(c.Request.Context(), claimsOf(c).Subject)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -233,7 +233,7 @@ func (s *Server) heartbeat(c *gin.Context) {
 
 // signOut sets the signed-in agent offline (the tickets they hold stay theirs).
 func (s *Server) signOut(c *gin.Context) {
-	a, err := s.tickets.SignOut(c, claimsOf(c).Subject)
+	a, err := s.tickets.SignOut(c.Request.Context(), claimsOf(c).Subject)
 	if err != nil {
 		s.fail(c, err)
 		return

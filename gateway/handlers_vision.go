@@ -24,7 +24,7 @@ func (s *Server) classifyImage(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: the vision stage is off (no image-classification model; see switchboard doctor)", errUnavailable))
 		return
 	}
-	hold, err := s.opts.Media.holdUpload(c, s.reservationFor(c.Request.ContentLength, s.opts.MaxImageBytes+64<<10, s.opts.MaxImageBytes))
+	hold, err := s.opts.Media.holdUpload(c.Request.Context(), s.reservationFor(c.Request.ContentLength, s.opts.MaxImageBytes+64<<10, s.opts.MaxImageBytes))
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -73,7 +73,7 @@ func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc 
 // allowed is allow that answers the request itself (429 with Retry-After) when a budget
 // is spent.
 func (s *Server) allowed(c *gin.Context, ip, customer string) bool {
-	retry, err := s.allow(c, ip, customer)
+	retry, err := s.allow(c.Request.Context(), ip, customer)
 	if err == nil {
 		return true
 	}

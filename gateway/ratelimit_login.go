@@ -56,7 +56,7 @@ func (s *Server) checkLogin(c *gin.Context, user string) error {
 		if chk.rate <= 0 {
 			continue
 		}
-		res, err := s.limiter.Allow(c, chk.key, redis_rate.PerMinute(chk.rate))
+		res, err := s.limiter.Allow(c.Request.Context(), chk.key, redis_rate.PerMinute(chk.rate))
 		if err != nil {
 			s.log.Warn("sign-in refused: rate limiter unavailable", "err", err)
 			return s.guards.refuse("login_unavailable", errLoginUnavailable)
@@ -70,7 +70,7 @@ func (s *Server) checkLogin(c *gin.Context, user string) error {
 	if rl.LoginPerUserPerMinute <= 0 {
 		return nil // the backoff goes with the per-user limit
 	}
-	ttl, err := rl.Redis.PTTL(c, k.lock).Result()
+	ttl, err := rl.Redis.PTTL(c.Request.Context(), k.lock).Result()
 	if err != nil {
 		s.log.Warn("sign-in refused: rate limiter unavailable", "err", err)
 		return s.guards.refuse("login_unavailable", errLoginUnavailable)

@@ -43,7 +43,7 @@ func (s *Server) webhookRefused(c *gin.Context, ip string) (time.Duration, bool)
 	if rl.Redis == nil || rl.PerIPPerMinute <= 0 {
 		return 0, false
 	}
-	res, err := s.limiter.AllowN(c, s.webhookFailureKey(ip), redis_rate.PerMinute(rl.PerIPPerMinute), 0)
+	res, err := s.limiter.AllowN(c.Request.Context(), s.webhookFailureKey(ip), redis_rate.PerMinute(rl.PerIPPerMinute), 0)
 	if err != nil {
 		s.log.Warn("rate limiter unavailable; webhook request allowed", "err", err)
 		return 0, false
@@ -60,7 +60,7 @@ func (s *Server) chargeWebhookFailure(c *gin.Context, ip string) {
 	if rl.Redis == nil || rl.PerIPPerMinute <= 0 {
 		return
 	}
-	if _, err := s.limiter.Allow(c, s.webhookFailureKey(ip), redis_rate.PerMinute(rl.PerIPPerMinute)); err != nil {
+	if _, err := s.limiter.Allow(c.Request.Context(), s.webhookFailureKey(ip), redis_rate.PerMinute(rl.PerIPPerMinute)); err != nil {
 		s.log.Warn("rate limiter unavailable; a refused webhook request was not counted", "err", err)
 	}
 }

@@ -108,7 +108,7 @@ func (s *Server) chatSocket(c *gin.Context) {
 		return
 	}
 	if conv != "" {
-		if err := s.ownsConversation(c, cl.Subject, conv); err != nil {
+		if err := s.ownsConversation(c.Request.Context(), cl.Subject, conv); err != nil {
 			s.fail(c, err)
 			return
 		}

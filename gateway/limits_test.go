@@ -66,18 +66,23 @@ func TestWebhookLimitsSpareVerifiedDeliveries(t *testing.T) {
 
 // blockingBrain answers like scriptedBrain once release is closed; entered counts
 // the turns waiting.
+// blockingBrain holds each understanding (of texts containing only, when set) until
+// release is closed or the turn's context ends, and says on entered that one waits.
 type blockingBrain struct {
 	scriptedBrain
 	entered chan struct{}
 	release chan struct{}
+	only    string
 }
 
 func (b blockingBrain) Understand(ctx context.Context, text string) (Understanding, error) {
-	b.entered <- struct{}{}
-	select {
-	case <-b.release:
-	case <-ctx.Done():
-		return Understanding{}, ctx.Err()
+	if b.only == "" || strings.Contains(text, b.only) {
+		b.entered <- struct{}{}
+		select {
+		case <-b.release:
+		case <-ctx.Done():
+			return Understanding{}, ctx.Err()
+		}
 	}
 	return b.scriptedBrain.Understand(ctx, text)
 }

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -12,32 +11,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// slowBrain answers like scriptedBrain, but holds turns whose text says "slow" until
-// release is closed.
-type slowBrain struct {
-	scriptedBrain
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (b slowBrain) Understand(ctx context.Context, text string) (Understanding, error) {
-	if strings.Contains(text, "slow") {
-		b.entered <- struct{}{}
-		select {
-		case <-b.release:
-		case <-ctx.Done():
-			return Understanding{}, ctx.Err()
-		}
-	}
-	return b.scriptedBrain.Understand(ctx, text)
-}
-
 // TestMediaBudgetBoundsUploads: a multipart message reserves its media's memory before
 // reading them and keeps it until it is answered; while the budget is taken, another
 // upload waits (bounded) and gets 429 with a clear message, text messages are answered
 // meanwhile, and media over the whole budget are refused at once.
 func TestMediaBudgetBoundsUploads(t *testing.T) {
-	brain := slowBrain{entered: make(chan struct{}, 4), release: make(chan struct{})}
+	brain := blockingBrain{entered: make(chan struct{}, 4), release: make(chan struct{}), only: "slow"}
 	reg := prometheus.NewRegistry()
 	media := NewMediaBudget(8<<20, 300*time.Millisecond, reg) // 4 MiB for uploads
 	in := newInstanceWith(t, newPool(t), "mediabudget", brain, func(o *Options) {

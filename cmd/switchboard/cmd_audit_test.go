@@ -52,12 +52,7 @@ func TestServeRefusesPerMachineSecretsWhenReplicated(t *testing.T) {
 // embedded database: anchoring and verifying, a rotation that keeps the chain verifying,
 // a tampered tail that verify catches, and a key ring sealed by SWITCHBOARD_KEYRING_KEK.
 func TestAuditKeysAndEraseCommands(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	dir := t.TempDir()
 	t.Setenv("SWITCHBOARD_DATA_DIR", dir)
 	run := func(want string, args ...string) string {

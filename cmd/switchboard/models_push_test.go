@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/internal/config"
-	"github.com/switchboard-cs/switchboard/internal/embedded"
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 )
@@ -21,12 +19,7 @@ import (
 // TestModelsPushIsAudited: `models push` records model.push (who, version, the model's
 // SHA-256) in the audit log, and refuses a manifest naming a file outside its folder.
 func TestModelsPushIsAudited(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	t.Setenv("SWITCHBOARD_DATA_DIR", t.TempDir())
 	src := t.TempDir()
 	model := onnxtest.Offset(2, []float32{1, 1}, -1)

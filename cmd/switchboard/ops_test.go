@@ -22,10 +22,7 @@ import (
 func needPostgres(t *testing.T) {
 	t.Helper()
 	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
+		testenv.Missing(t, err.Error()) // a skip locally, a failure in CI
 	}
 }
 

@@ -20,8 +20,6 @@ import (
 	"github.com/switchboard-cs/switchboard/asr/asrtest"
 	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/internal/config"
-	"github.com/switchboard-cs/switchboard/internal/embedded"
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
 )
@@ -97,12 +95,7 @@ func request(t *testing.T, token, method, url string, body string, out any) int 
 // ticket, restarts, and finds the ticket, the agent's load and the tokens
 // still valid.
 func TestServeEmbeddedDefaultsKeepDataAcrossRestart(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err) // in CI a missing service is a failure, never a skip
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Addr = freeAddr(t)
@@ -249,12 +242,7 @@ func TestDoctorFindsModels(t *testing.T) {
 // asks over the REST channel: the answer comes from the FAQ with its
 // citation; an unknown question hands over to a human.
 func TestServeAnswersFromIngestedFAQ(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	cfg, faq := faqServeConfig(t)
 	var out bytes.Buffer
 	root := rootCmd()
@@ -300,12 +288,7 @@ func TestServeAnswersFromIngestedFAQ(t *testing.T) {
 // /readyz while the server stays ready; with MobileNet in the repository (picked up by
 // a restart) an agent's photo is classified, naming the model version.
 func TestServeReportsAndServesVision(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	onnxtest.ORT(t)
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -353,12 +336,7 @@ func TestServeReportsAndServesVision(t *testing.T) {
 // the transcript), and serves the vosk-server protocol on /v1/asr/ws; a language whose
 // engine cannot load is reported off while the server stays ready.
 func TestServeWiresSpeech(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	note := asrtest.VoiceNote(t, "how do i reset my password")
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()

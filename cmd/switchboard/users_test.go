@@ -3,20 +3,12 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/switchboard-cs/switchboard/internal/embedded"
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
 // TestUsersCommand creates, lists and removes console sign-ins on the embedded
 // database, refusing customer roles and short passwords.
 func TestUsersCommand(t *testing.T) {
-	if _, err := embedded.FindPostgres(); err != nil {
-		if testenv.InCI() {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	needPostgres(t)
 	t.Setenv("SWITCHBOARD_DATA_DIR", t.TempDir())
 	for _, tc := range []struct {
 		stdin   string

@@ -17,7 +17,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/membudget"
 )
 
 // errChannelOff answers webhooks of channels that are not configured.
@@ -27,8 +29,8 @@ var errChannelOff = fmt.Errorf("channel not configured: %w", errNotFound)
 // queue's workers, which answer it through the channel's Sender. It
 // reports whether the caller may acknowledge the delivery.
 func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
-	if s.opts.Ingress == nil {
-		s.fail(c, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable))
+	if s.flow == nil {
+		s.fail(c, fmt.Errorf("%w: %w", errUnavailable, flow.ErrNoPipeline))
 		return false
 	}
 	if !s.allowCustomer(c, t.CustomerRef) {
@@ -41,12 +43,9 @@ func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
 	}
 	defer hold.Release()
 	t.ReceivedAt = time.Now()
-	if err := s.opts.Ingress.Run(c.Request.Context(), t); err != nil {
+	if err := s.flow.Receive(c.Request.Context(), t); err != nil {
 		s.fail(c, err)
 		return false
-	}
-	if s.opts.Wake != nil && !t.Duplicate {
-		s.opts.Wake()
 	}
 	return true
 }
@@ -149,4 +148,19 @@ func redactErr(err error) error {
 		cause = errors.New("invalid URL") // the parser's message may quote a piece of it
 	}
 	return &url.Error{Op: ue.Op, URL: redactURL(ue.URL), Err: cause}
+}
+
+// holdFetchedMedia reserves the upload memory of the media a webhook turn names by
+// reference, each up to the media limit, before the fetch stage downloads them.
+func (s *Server) holdFetchedMedia(ctx context.Context, t *pipeline.Turn) (*membudget.Hold, error) {
+	n := int64(0)
+	for _, p := range t.Parts {
+		if p.Kind != pipeline.PartText && p.Data == nil && p.Ref != "" {
+			n += s.maxMediaPart()
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	return s.opts.Media.HoldUpload(ctx, n)
 }

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -94,7 +95,7 @@ type channelRig struct {
 	*instance
 	telegram, slack, hook, wecom *fakeAPI
 	wc                           *WeCom
-	worker                       *Worker
+	worker                       *flow.Worker
 }
 
 // rigOptions are a rig's channel credentials (the leak test sets canaries), the
@@ -118,19 +119,18 @@ func newChannelRig(t *testing.T, opts ...func(*rigOptions)) *channelRig {
 	if r.wc, err = NewWeCom("ww-corp", "1000002", cred.wecomSecret, "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", r.wecom.URL, cred.client); err != nil {
 		t.Fatal(err)
 	}
-	outbound := map[string]Sender{}
-	w := &Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second, Redactor: piiRedactor{pii.NewRedactor()},
+	outbound := map[string]flow.Sender{}
+	w := &flow.Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second, Redactor: piiRedactor{pii.NewRedactor()},
 		Retry: cred.retry}
 	r.worker = w
 	tg := &Telegram{BotToken: cred.tgToken, SecretToken: "tg-secret", APIBase: r.telegram.URL, Client: cred.client}
-	fetchers := func(d *PipelineDeps) { d.Fetchers = map[string]MediaFetcher{"telegram": tg, "wecom": r.wc} }
+	fetchers := func(d *flow.Deps) { d.Fetchers = map[string]flow.MediaFetcher{"telegram": tg, "wecom": r.wc} }
 	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), newRealBrain(t), fetchers, func(o *Options) {
 		o.Telegram = tg
 		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: cred.slackToken, APIBase: r.slack.URL, Client: cred.client}
 		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback", Client: cred.client}
 		o.WeCom = r.wc
 		outbound["telegram"], outbound["slack"], outbound["webhook"], outbound["wecom"] = o.Telegram, o.Slack, o.Webhook, o.WeCom
-		o.Outbound = outbound
 		o.Wake = w.Wake
 	})
 	w.Store, w.Process, w.Log = r.store, r.srv.opts.Process, r.srv.log

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,8 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -252,13 +253,13 @@ func (d *downSender) Send(_ context.Context, _ json.RawMessage, text string) err
 }
 
 // deliverUntil runs the worker's delivery until done says so (or 15 s pass).
-func deliverUntil(t *testing.T, w *Worker, done func() bool) {
+func deliverUntil(t *testing.T, w *flow.Worker, done func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); !done(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("delivery did not get there in 15 s")
 		}
-		if _, err := w.deliverOne(context.Background()); err != nil {
+		if _, err := w.DeliverOne(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,9 +276,9 @@ func TestDeliveryOutlastsAnOutageThenDeadLetters(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	down := &downSender{}
 	down.fails.Store(8)
-	w := &Worker{Store: in.store, Outbound: map[string]Sender{"telegram": down}, Log: slog.New(slog.DiscardHandler),
+	w := &flow.Worker{Store: in.store, Outbound: map[string]flow.Sender{"telegram": down}, Log: slog.New(slog.DiscardHandler),
 		Retry:   tickets.RetryPolicy{For: time.Minute, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
-		Metrics: NewQueueMetrics(reg)}
+		Metrics: flow.NewQueueMetrics(reg)}
 	deliverUntil(t, w, func() bool { return down.sent.Load() != nil })
 	if down.calls.Load() != 9 || down.sent.Load() != "our hotline is 400-820-1234" {
 		t.Fatalf("%d sends, delivered %v; want the agent's text on the 9th", down.calls.Load(), down.sent.Load())
@@ -291,15 +292,15 @@ func TestDeliveryOutlastsAnOutageThenDeadLetters(t *testing.T) {
 	down.fails.Store(-1)
 	w.Retry.For = 300 * time.Millisecond
 	deliverUntil(t, w, func() bool {
-		return testutil.ToFloat64(w.Metrics.results.WithLabelValues(tickets.QueueOutbox, "telegram", resultDeadLettered)) == 1
+		return metricValue(t, reg, "switchboard_queue_results_total", map[string]string{"queue": "outbox", "channel": "telegram", "result": "dead_lettered"}) == 1
 	})
 	if err := w.Maintain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.ToFloat64(w.Metrics.rows.WithLabelValues(tickets.QueueOutbox, "telegram", "failed")); n != 1 {
+	if n := metricValue(t, reg, "switchboard_queue_rows", map[string]string{"queue": "outbox", "channel": "telegram", "state": "failed"}); n != 1 {
 		t.Fatalf(`switchboard_queue_rows{queue="outbox",channel="telegram",state="failed"} = %v, want 1`, n)
 	}
-	if n := testutil.ToFloat64(w.Metrics.results.WithLabelValues(tickets.QueueOutbox, "telegram", resultRetried)); n < 8 {
+	if n := metricValue(t, reg, "switchboard_queue_results_total", map[string]string{"queue": "outbox", "channel": "telegram", "result": "retried"}); n < 8 {
 		t.Fatalf("retried counter %v, want ≥ 8", n)
 	}
 	var d tickets.TicketDetail
@@ -321,23 +322,24 @@ func TestDeliveryOutlastsAnOutageThenDeadLetters(t *testing.T) {
 	if err := w.Maintain(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := testutil.ToFloat64(w.Metrics.rows.WithLabelValues(tickets.QueueOutbox, "telegram", "failed")); n != 0 {
+	if n := metricValue(t, reg, "switchboard_queue_rows", map[string]string{"queue": "outbox", "channel": "telegram", "state": "failed"}); n != 0 {
 		t.Fatalf("failed rows after the retry: %v", n)
 	}
 }
 
-type panickingSpeech struct{}
+// panickingRecorder is the queue whose recording of an answer panics.
+type panickingRecorder struct{ flow.TurnQueue }
 
-func (panickingSpeech) ResolveSpeech(context.Context, *tickets.PendingTurn) error {
-	panic("opus decoder blew up")
+func (panickingRecorder) RecordReply(context.Context, tickets.TurnReply) error {
+	panic("reply log blew up")
 }
 
 type panickingSender struct{}
 
 func (panickingSender) Send(context.Context, json.RawMessage, string) error { panic("sender blew up") }
 
-// TestPanicsFailTheAttemptNotTheWorker (M7): a turn whose processing panics (here the
-// worker's speech stage) and a send that panics are recovered: the worker goes on, the
+// TestPanicsFailTheAttemptNotTheWorker (M7): a turn whose answering panics (here the
+// recording of its reply; a stage's panic is the pipeline's to recover) and a send that panics are recovered: the worker goes on, the
 // attempt counts as failed (and is retried), and switchboard_panics_total rises.
 func TestPanicsFailTheAttemptNotTheWorker(t *testing.T) {
 	in := newInstance(t, newPool(t), "panic"+strings.ToLower(t.Name()))
@@ -348,8 +350,8 @@ func TestPanicsFailTheAttemptNotTheWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := &Worker{Store: in.store, Process: in.srv.opts.Process, Outbound: map[string]Sender{"telegram": panickingSender{}},
-		Speech: panickingSpeech{}, Log: slog.New(slog.DiscardHandler), Panics: safe.New(reg, slog.New(slog.DiscardHandler))}
+	w := &flow.Worker{Store: panickingRecorder{in.store}, Process: answeringPipeline(nil), Outbound: map[string]flow.Sender{"telegram": panickingSender{}},
+		Log: slog.New(slog.DiscardHandler), Panics: safe.New(reg, slog.New(slog.DiscardHandler))}
 	for range 2 { // the reply, then the turn
 		if did, err := w.Once(ctx); !did || err != nil {
 			t.Fatalf("Once: %v, %v", did, err)
@@ -383,4 +385,33 @@ func TestPanicsFailTheAttemptNotTheWorker(t *testing.T) {
 	if byWhere["worker.deliver"] != 1 || byWhere["worker.answer"] != 1 {
 		t.Fatalf("switchboard_panics_total by where: %v", byWhere)
 	}
+}
+
+// metricValue is the value of the series of name with exactly these labels (0 when
+// there is none).
+func metricValue(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	families, err := g.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			if !maps.Equal(got, labels) {
+				continue
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
 }

@@ -3,13 +3,13 @@ package gateway
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard-cs/switchboard/asr"
 	"github.com/switchboard-cs/switchboard/asr/audio"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -38,7 +38,7 @@ const retryAfterSeconds = "5"
 func statusOf(err error) (int, string) {
 	var maxErr *http.MaxBytesError
 	switch {
-	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, vision.ErrTooLarge), errors.Is(err, audio.ErrTooLong):
+	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, flow.ErrMediaTooLarge), errors.Is(err, vision.ErrTooLarge), errors.Is(err, audio.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.Is(err, errUnauthenticated), errors.Is(err, errWebhookAuth):
 		return http.StatusUnauthorized, "unauthenticated"
@@ -61,7 +61,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
-	case errors.Is(err, asr.ErrBusy), errors.Is(err, errBusy):
+	case errors.Is(err, asr.ErrBusy), errors.Is(err, errBusy), errors.Is(err, flow.ErrMediaBusy):
 		return http.StatusTooManyRequests, "busy"
 	case errors.Is(err, errUnavailable), errors.Is(err, models.ErrUnavailable), errors.Is(err, models.ErrOverloaded),
 		errors.Is(err, asr.ErrUnavailable), errors.Is(err, audio.ErrUnavailable), errors.Is(err, asr.ErrClosed),
@@ -73,16 +73,6 @@ func statusOf(err error) (int, string) {
 		return 499, "canceled"
 	}
 	return http.StatusInternalServerError, "internal"
-}
-
-// failLevel is the log level of an error that stopped a turn: what would be a client's
-// 4xx (an unknown or foreign conversation, bad input) is logged at INFO, anything else
-// at ERROR.
-func failLevel(err error) slog.Level {
-	if status, _ := statusOf(err); status < 500 {
-		return slog.LevelInfo
-	}
-	return slog.LevelError
 }
 
 // ErrorBody is every error response's JSON shape.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -198,7 +199,7 @@ func (s *Server) suggestions(c *gin.Context) {
 	var recent []string
 	for _, m := range slices.Backward(d.Messages) {
 		if m.Author == "customer" && len(recent) < 3 {
-			recent = append(recent, forModels(m.Text))
+			recent = append(recent, flow.ForModels(m.Text))
 		}
 	}
 	slices.Reverse(recent)

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -13,8 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
-	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // messageRequest is a customer message over the REST channel (JSON with text and ids,
@@ -64,30 +62,15 @@ func (s *Server) parts(in messageRequest) ([]pipeline.Part, error) {
 	return parts, nil
 }
 
-// MessageReply is the bot's answer to one message (also replayed verbatim
-// for a redelivered message id).
+// MessageReply is the answer to one message over REST and web chat: the turn's stored
+// outcome, and whether it was a redelivery (replayed verbatim) or waits for the queue.
 type MessageReply struct {
-	ConversationID string              `json:"conversation_id"`
-	Reply          string              `json:"reply"`
-	Citations      []pipeline.Citation `json:"citations"`
-	Confidence     float64             `json:"confidence"`
-	Language       string              `json:"language,omitempty"`
-	Intent         string              `json:"intent,omitempty"`
-	WantsHuman     bool                `json:"wants_human"`
-	Escalated      bool                `json:"escalated"`
-	TicketID       string              `json:"ticket_id,omitempty"`
-	Degraded       []string            `json:"degraded"`
-	Duplicate      bool                `json:"duplicate"`
+	flow.Outcome
+	Duplicate bool `json:"duplicate"`
 	// Status "transcribing": the message holds a voice note too long to transcribe
 	// while the client waits; it is stored, and the answer follows in the
 	// conversation (and over web chat) once a queue worker transcribed it.
 	Status string `json:"status,omitempty"`
-}
-
-func replyOf(t *pipeline.Turn) MessageReply {
-	return MessageReply{ConversationID: t.ConversationID, Reply: t.Reply, Citations: nonNil(t.Citations), Confidence: t.Confidence,
-		Language: t.Language, Intent: t.Intent, WantsHuman: t.WantsHuman, Escalated: t.Escalated, TicketID: t.TicketID,
-		Degraded: nonNil(t.Degraded)}
 }
 
 // restLease is how long a REST request may take to answer its own turn
@@ -117,11 +100,11 @@ func (s *Server) postMessage(c *gin.Context) {
 
 const statusTranscribing = "transcribing"
 
-// customerText handles one text message of a signed-in customer (REST and
-// web chat): ingress, then the answer inline under a lease.
+// customerText handles one message of a signed-in customer (REST and web chat): the
+// flow's ingress, then its answer inline under a lease.
 func (s *Server) customerText(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error) {
-	if s.opts.Ingress == nil || s.opts.Process == nil {
-		return MessageReply{}, fmt.Errorf("%w: this server runs no message pipeline", errUnavailable)
+	if s.flow == nil || s.flow.Process == nil {
+		return MessageReply{}, fmt.Errorf("%w: %w", errUnavailable, flow.ErrNoPipeline)
 	}
 	if err := checkText(in); err != nil {
 		return MessageReply{}, err
@@ -140,66 +123,14 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: restMessageKey(customerRef, in.MessageID), ConversationID: in.ConversationID,
 		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: parts}
-	if err := s.opts.Ingress.Run(ctx, t); err != nil {
-		return MessageReply{}, err
-	}
-	if t.Duplicate {
-		return s.replayOutcome(ctx, t)
-	}
-	if len(t.DeferredAudio) > 0 {
-		// Stored without a lease: a queue worker transcribes and answers it.
-		if s.opts.Wake != nil {
-			s.opts.Wake()
-		}
-		return MessageReply{ConversationID: t.ConversationID, Citations: []pipeline.Citation{}, Degraded: nonNil(t.Degraded),
-			Status: statusTranscribing}, nil
-	}
-	// The turn is durable; if this process dies now, a queue worker answers
-	// it after restLease.
-	if err := s.opts.Process.Run(ctx, t); err != nil {
-		return MessageReply{}, err
-	}
-	// The inline answer is attempt 1; a queue worker that took the turn over
-	// (this request outlived its lease) records its own answer instead.
-	out, taken, err := recordAnswer(ctx, s.turns, t, 1, true)
+	res, err := s.flow.Answer(ctx, t)
 	if err != nil {
 		return MessageReply{}, err
 	}
-	if taken {
-		s.log.Warn("a queue worker took over this turn; its answer is the one recorded")
+	out := MessageReply{Outcome: res.Outcome, Duplicate: res.Duplicate}
+	if res.Transcribing {
+		out.Status = statusTranscribing
 	}
-	return out, nil
-}
-
-// recordAnswer is the last step of answering a turn, the same for the REST handler and
-// the queue worker, so the flush-once invariant lives here: one synchronous commit logs
-// the bot's reply and stores the outcome, fenced by attempt. It follows the message's
-// own commit, which persist let go without waiting for the WAL flush, so when it returns
-// the message is durable too and only now may the customer be answered. done marks the
-// turn answered (nothing left to deliver). taken: another attempt took the turn over,
-// and its answer is the one kept.
-func recordAnswer(ctx context.Context, r replyRecorder, t *pipeline.Turn, attempt int, done bool) (out MessageReply, taken bool, err error) {
-	out = replyOf(t)
-	err = r.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID, Attempt: attempt,
-		ConversationID: t.ConversationID, Text: out.Reply, Outcome: out, Done: done})
-	if errors.Is(err, tickets.ErrConflict) {
-		return out, true, nil
-	}
-	return out, false, err
-}
-
-func (s *Server) replayOutcome(ctx context.Context, t *pipeline.Turn) (MessageReply, error) {
-	res, err := s.turns.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
-		CustomerRef: t.CustomerRef})
-	if err != nil {
-		return MessageReply{}, err
-	}
-	var out MessageReply
-	if len(res.Outcome) == 0 || json.Unmarshal(res.Outcome, &out) != nil {
-		// The first delivery is still being processed (or failed after it was stored).
-		out = MessageReply{ConversationID: res.ConversationID, Citations: []pipeline.Citation{}, Degraded: []string{}}
-	}
-	out.Duplicate = true
 	return out, nil
 }
 

@@ -1,21 +1,13 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/switchboard-cs/switchboard/vision"
 )
-
-// ImageClassifier labels a photo (vision/ over the model registry).
-type ImageClassifier interface {
-	Classify(ctx context.Context, image []byte) (vision.Result, error)
-}
 
 // classifyImage labels one image: the raw bytes as the body (image/jpeg, image/png, …) or
 // a multipart form with an "image" file. The answer names the model version.
@@ -24,7 +16,7 @@ func (s *Server) classifyImage(c *gin.Context) {
 		s.fail(c, fmt.Errorf("%w: the vision stage is off (no image-classification model; see switchboard doctor)", errUnavailable))
 		return
 	}
-	hold, err := s.opts.Media.holdUpload(c.Request.Context(), s.reservationFor(c.Request.ContentLength, s.opts.MaxImageBytes+64<<10, s.opts.MaxImageBytes))
+	hold, err := s.opts.Media.HoldUpload(c.Request.Context(), s.reservationFor(c.Request.ContentLength, s.opts.MaxImageBytes+64<<10, s.opts.MaxImageBytes))
 	if err != nil {
 		s.fail(c, err)
 		return

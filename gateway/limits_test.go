@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -75,13 +76,13 @@ type blockingBrain struct {
 	only    string
 }
 
-func (b blockingBrain) Understand(ctx context.Context, text string) (Understanding, error) {
+func (b blockingBrain) Understand(ctx context.Context, text string) (flow.Understanding, error) {
 	if b.only == "" || strings.Contains(text, b.only) {
 		b.entered <- struct{}{}
 		select {
 		case <-b.release:
 		case <-ctx.Done():
-			return Understanding{}, ctx.Err()
+			return flow.Understanding{}, ctx.Err()
 		}
 	}
 	return b.scriptedBrain.Understand(ctx, text)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
@@ -61,8 +62,8 @@ func newInstance(t *testing.T, pool *pgxpool.Pool, prefix string) *instance {
 
 // newInstanceWith also wires an understander/answerer into the pipeline.
 func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand interface {
-	Understander
-	Answerer
+	flow.Understander
+	flow.Answerer
 }, mutate ...any) *instance {
 	t.Helper()
 	rdb, _ := testenv.Redis(t)
@@ -90,12 +91,12 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := PipelineDeps{Redactor: pii.NewRedactor(), Tickets: svc, Store: store, Escalation: EscalationPolicy{MinConfidence: 0.5}}
+	deps := flow.Deps{Redactor: pii.NewRedactor(), Inbox: store, OpenTickets: store, Desk: svc, Escalation: flow.EscalationPolicy{MinConfidence: 0.5}}
 	if understand != nil {
 		deps.Understander, deps.Answerer = understand, understand
 	}
 	for _, m := range mutate {
-		if f, ok := m.(func(*PipelineDeps)); ok {
+		if f, ok := m.(func(*flow.Deps)); ok {
 			f(&deps)
 		}
 	}

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 )
 
 // TestMediaBudgetBoundsUploads: a multipart message reserves its media's memory before
@@ -18,7 +19,7 @@ import (
 func TestMediaBudgetBoundsUploads(t *testing.T) {
 	brain := blockingBrain{entered: make(chan struct{}, 4), release: make(chan struct{}), only: "slow"}
 	reg := prometheus.NewRegistry()
-	media := NewMediaBudget(8<<20, 300*time.Millisecond, reg) // 4 MiB for uploads
+	media := flow.NewMediaBudget(8<<20, 300*time.Millisecond, reg) // 4 MiB for uploads
 	in := newInstanceWith(t, newPool(t), "mediabudget", brain, func(o *Options) {
 		o.Media, o.MaxImageBytes, o.MaxAudioBytes = media, 2<<20, 2<<20
 	})
@@ -32,7 +33,7 @@ func TestMediaBudgetBoundsUploads(t *testing.T) {
 		}
 	})
 	<-brain.entered
-	if held := media.upload.InUse(); held < 3000<<10 {
+	if held, _ := media.InUse(); held < 3000<<10 {
 		t.Fatalf("the upload in progress holds %d bytes, want its length and room for one copy", held)
 	}
 	var e ErrorBody
@@ -54,10 +55,11 @@ func TestMediaBudgetBoundsUploads(t *testing.T) {
 	if code := postMultipart(t, base, in.token(t, "web:m2", RoleCustomer), map[string]string{"text": "refund"}, nil, photo); code != 200 {
 		t.Fatalf("the second upload once the first was answered: %d", code)
 	}
-	if n := media.upload.InUse() + media.decode.InUse(); n != 0 {
+	if up, dec := media.InUse(); up+dec != 0 {
+		n := up + dec
 		t.Fatalf("%d bytes still held after every request ended", n)
 	}
-	if got := testutil.ToFloat64(media.refused.WithLabelValues("upload", "busy")); got != 1 {
+	if got := metricValue(t, reg, "switchboard_media_budget_refusals_total", map[string]string{"budget": "upload", "reason": "busy"}); got != 1 {
 		t.Fatalf("busy refusals counted: %v, want 1", got)
 	}
 }

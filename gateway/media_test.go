@@ -13,9 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -39,27 +37,13 @@ func mobileNet(t *testing.T) *vision.Classifier {
 		Categories: vision.Categories{"sea birds": {"pelican", "albatross"}}})
 }
 
-func TestPhotoMarkerRoundTrip(t *testing.T) {
-	m := photoMarker([]pipeline.Label{{Name: "pelican", Score: 0.97}, {Name: "spoonbill", Score: 0.02}}, []string{"sea birds", "odd,name"})
-	if m != "[photo: pelican 97% | category: sea birds, odd name]" {
-		t.Fatalf("marker %q", m)
-	}
-	got := turnCategories(&pipeline.Turn{Text: "is it hurt?\n" + m})
-	if d := cmp.Diff([]string{"sea birds", "odd name"}, got); d != "" {
-		t.Fatal(d)
-	}
-	if photoMarker(nil, nil) != "[photo: unrecognised]" {
-		t.Fatal(photoMarker(nil, nil))
-	}
-}
-
 // TestRESTPhotoIsLabelledAndRoutesByCategory posts photos over REST (multipart): the
 // vision stage labels them, the stored transcript shows the labels, and the support
 // category becomes the turn's intent and a skill of the escalated ticket.
 func TestRESTPhotoIsLabelledAndRoutesByCategory(t *testing.T) {
 	clf := mobileNet(t)
 	in := newInstanceWith(t, newPool(t), "photos", newRealBrain(t),
-		func(d *PipelineDeps) { d.Vision = clf },
+		func(d *flow.Deps) { d.Vision = clf },
 		func(o *Options) { o.MaxBodyBytes = 64 << 10 }) // photos still fit: the route's limit grows with the media limit
 	cust := in.token(t, "web:photo-1", RoleCustomer)
 	photo, err := os.ReadFile(visiontest.Photo(t, "images_wonnx/pelican.jpeg"))
@@ -184,10 +168,10 @@ func TestTelegramPhotoIsFetchedAndLabelled(t *testing.T) {
 	photo, _ := os.ReadFile(visiontest.Photo(t, "images_wonnx/pelican.jpeg"))
 	api := newFakeTelegramFiles(t, photo)
 	tg := &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
-	w := &Worker{Outbound: map[string]Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
+	w := &flow.Worker{Outbound: map[string]flow.Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
 	in := newInstanceWith(t, newPool(t), "tgphoto", newRealBrain(t),
-		func(d *PipelineDeps) { d.Vision, d.Fetchers = clf, map[string]MediaFetcher{"telegram": tg} },
-		func(o *Options) { o.Telegram, o.Outbound, o.Wake = tg, map[string]Sender{"telegram": tg}, w.Wake })
+		func(d *flow.Deps) { d.Vision, d.Fetchers = clf, map[string]flow.MediaFetcher{"telegram": tg} },
+		func(o *Options) { o.Telegram, o.Wake = tg, w.Wake })
 	w.Store, w.Process = in.store, in.srv.opts.Process
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

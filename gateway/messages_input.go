@@ -76,7 +76,7 @@ func (s *Server) readMessage(c *gin.Context) (messageRequest, *membudget.Hold, e
 	if cl := c.Request.ContentLength; cl > maxJSONMessageBytes+maxTextBytes && s.opts.Media != nil {
 		// so long it must carry media: reserve before reading anything, so that a client
 		// that waits for 100 Continue learns of a refusal before sending its body
-		h, err := s.opts.Media.holdUpload(c.Request.Context(), s.uploadReservation(cl))
+		h, err := s.opts.Media.HoldUpload(c.Request.Context(), s.uploadReservation(cl))
 		if err != nil {
 			return messageRequest{}, nil, err
 		}
@@ -189,7 +189,7 @@ func (r *multipartMessage) media(name, mime string, body io.Reader) error {
 		return fmt.Errorf("%w: at most %d images and %d voice notes per message", errBadRequest, maxImagesPerMessage, maxAudioPerMessage)
 	}
 	if r.hold == nil && r.s.opts.Media != nil {
-		h, err := r.s.opts.Media.holdUpload(r.c.Request.Context(), r.s.uploadReservation(r.c.Request.ContentLength))
+		h, err := r.s.opts.Media.HoldUpload(r.c.Request.Context(), r.s.uploadReservation(r.c.Request.ContentLength))
 		if err != nil {
 			return err
 		}
@@ -229,7 +229,7 @@ func (s *Server) reservationFor(contentLength, most, part int64) int64 {
 	}
 	n := most + part
 	if s.opts.Media != nil {
-		n = min(n, s.opts.Media.upload.Size())
+		n = min(n, s.opts.Media.UploadSize())
 	}
 	return n
 }

@@ -12,13 +12,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 )
 
 // fuzzMessageServer reads REST messages with small media limits and a media budget, so
 // that every limit of the reader is within a fuzzer's reach.
 func fuzzMessageServer() *Server {
 	return &Server{opts: Options{MaxBodyBytes: 1 << 20, MaxImageBytes: 4 << 10, MaxAudioBytes: 6 << 10,
-		Media: NewMediaBudget(256<<10, time.Millisecond, prometheus.NewRegistry())}}
+		Media: flow.NewMediaBudget(256<<10, time.Millisecond, prometheus.NewRegistry())}}
 }
 
 // multipartSeed builds a multipart body with the given parts (name → contents; a name
@@ -80,7 +82,7 @@ func FuzzMessageInput(f *testing.F) {
 		req.Body = http.MaxBytesReader(w, req.Body, limit)
 		in, hold, err := s.readMessage(c)
 		hold.Release()
-		if used := s.opts.Media.upload.InUse(); used != 0 {
+		if used, _ := s.opts.Media.InUse(); used != 0 {
 			t.Fatalf("%d bytes of media memory still held after the message", used)
 		}
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -20,16 +21,16 @@ import (
 // "refund" questions confidently and wants a human when asked for one.
 type scriptedBrain struct{}
 
-func (scriptedBrain) Understand(_ context.Context, text string) (Understanding, error) {
-	return Understanding{Language: "en", Intent: "refund", Confidence: 0.9, WantsHuman: strings.Contains(text, "human")}, nil
+func (scriptedBrain) Understand(_ context.Context, text string) (flow.Understanding, error) {
+	return flow.Understanding{Language: "en", Intent: "refund", Confidence: 0.9, WantsHuman: strings.Contains(text, "human")}, nil
 }
 
-func (scriptedBrain) Answer(_ context.Context, text string) (Answer, error) {
+func (scriptedBrain) Answer(_ context.Context, text string) (flow.Answer, error) {
 	if strings.Contains(text, "refund") {
-		return Answer{Text: "Refunds arrive within 5 working days.", Confidence: 0.9,
+		return flow.Answer{Text: "Refunds arrive within 5 working days.", Confidence: 0.9,
 			Citations: []pipeline.Citation{{ChunkID: "faq#1", Source: "faq.csv", Title: "Refund timing"}}}, nil
 	}
-	return Answer{Text: "Maybe this helps?", Confidence: 0.1}, nil
+	return flow.Answer{Text: "Maybe this helps?", Confidence: 0.1}, nil
 }
 
 // supportAgent makes a "support" skill group and agent id in it, with capacity.

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -51,27 +52,26 @@ type Options struct {
 	TLS            bool               // send HSTS
 	Ingress        *pipeline.Pipeline // redact + persist (nil: message routes answer 503)
 	Process        *pipeline.Pipeline // understand … reply
-	Outbound       map[string]Sender  // replies to webhook channels, by channel name
 	Wake           func()             // tells the queue workers a turn is waiting
 	Telegram       *Telegram          // nil: channel off
 	Slack          *Slack             // nil: channel off
 	Webhook        *Webhook           // nil: channel off
 	WeCom          *WeCom             // nil: channel off
 	Limits         RateLimits
-	TrustedProxies []string        // reverse proxies whose X-Forwarded-For is believed
-	Models         ModelRegistry   // ML-engineer routes (nil: they answer 503)
-	MaxModelBytes  int64           // body limit of a model upload (default 2 GiB)
-	Vision         ImageClassifier // nil: the vision stage is off
-	Speech         *asr.Service    // nil: no streaming speech endpoint (503)
-	MaxImageBytes  int64           // body limit of an image to classify (default 20 MiB)
-	MaxAudioBytes  int64           // limit of a voice note in a REST message (default 25 MiB)
-	Media          *MediaBudget    // memory of customer media in flight (nil: unbounded)
-	TokenTTL       time.Duration   // lifetime of tokens from a console sign-in (default 12h)
+	TrustedProxies []string             // reverse proxies whose X-Forwarded-For is believed
+	Models         ModelRegistry        // ML-engineer routes (nil: they answer 503)
+	MaxModelBytes  int64                // body limit of a model upload (default 2 GiB)
+	Vision         flow.ImageClassifier // nil: POST /v1/vision/classify answers 503
+	Speech         *asr.Service         // nil: no streaming speech endpoint (503)
+	MaxImageBytes  int64                // body limit of an image to classify (default 20 MiB)
+	MaxAudioBytes  int64                // limit of a voice note in a REST message (default 25 MiB)
+	Media          *flow.MediaBudget    // memory of customer media in flight (nil: unbounded)
+	TokenTTL       time.Duration        // lifetime of tokens from a console sign-in (default 12h)
 	// SessionRecheck is how long a console token's account is trusted before it is read
 	// again: a changed or removed account locks its tokens out within this (default 15s).
 	SessionRecheck time.Duration
-	AnonymousChat  bool     // POST /v1/chat/session hands website visitors customer tokens
-	Suggest        Answerer // KB passages for agents (nil: none suggested)
+	AnonymousChat  bool          // POST /v1/chat/session hands website visitors customer tokens
+	Suggest        flow.Answerer // KB passages for agents (nil: none suggested)
 	// AllowedOrigins may call the customer API and open its WebSockets from a browser
 	// (the sites embedding the chat widget); the server's own pages always may.
 	AllowedOrigins []string
@@ -119,7 +119,7 @@ type Server struct {
 	convs    conversationRecords
 	dir      directory
 	trail    auditTrail
-	turns    turnRecords
+	flow     *flow.Flow    // the turn flow of the REST channel, web chat and the channel plugins
 	chatPing time.Duration // web-chat keep-alive, which also re-reads the conversation (0: 30s)
 }
 
@@ -151,9 +151,15 @@ func New(o Options) *Server {
 		sessions: &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}},
 		probes:   probeLog{last: map[string]string{}}}
 	if o.Store != nil {
-		s.convs, s.dir, s.trail, s.turns = o.Store, o.Store, o.Store, o.Store
+		s.convs, s.dir, s.trail = o.Store, o.Store, o.Store
 		s.sessions.store = o.Store
 		s.sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
+	}
+	if o.Ingress != nil {
+		s.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
+		if o.Store != nil {
+			s.flow.Replies = o.Store
+		}
 	}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-cs/switchboard/asr/asrtest"
 	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/asr/pocketsphinx"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -145,7 +146,7 @@ func (f *fakeTelegram) waitSent(t *testing.T, n int, within time.Duration) strin
 type speechRig struct {
 	*instance
 	api    *fakeTelegram
-	worker *Worker
+	worker *flow.Worker
 	run    func() // starts the queue worker
 }
 
@@ -155,17 +156,15 @@ func newSpeechRig(t *testing.T, prefix string, inlineMax time.Duration) *speechR
 	svc := speechService(t)
 	api := newFakeTelegram(t)
 	tg := &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
-	w := &Worker{Outbound: map[string]Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: 100 * time.Millisecond}
-	var deps PipelineDeps
+	w := &flow.Worker{Outbound: map[string]flow.Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: 100 * time.Millisecond}
 	in := newInstanceWith(t, newPool(t), prefix, newRealBrain(t),
-		func(d *PipelineDeps) {
-			d.Speech, d.Fetchers = Speech{Service: svc, InlineMax: inlineMax}, map[string]MediaFetcher{"telegram": tg}
-			deps = *d
+		func(d *flow.Deps) {
+			d.Speech, d.Fetchers = flow.Speech{Service: svc, InlineMax: inlineMax}, map[string]flow.MediaFetcher{"telegram": tg}
 		},
 		func(o *Options) {
-			o.Telegram, o.Outbound, o.Wake, o.Speech = tg, map[string]Sender{"telegram": tg}, w.Wake, svc
+			o.Telegram, o.Wake, o.Speech = tg, w.Wake, svc
 		})
-	w.Store, w.Process, w.Speech = in.store, in.srv.opts.Process, deps.SpeechResolver()
+	w.Store, w.Process = in.store, in.srv.opts.Process
 	r := &speechRig{instance: in, api: api, worker: w}
 	var once sync.Once
 	r.run = func() {
@@ -266,7 +265,7 @@ func TestTelegramVoiceNoteAnsweredFromKB(t *testing.T) {
 		t.Fatalf("reply %q, want the KB's password answer", reply)
 	}
 	_, msgs := r.conversation(t, "tg:4242")
-	if got := customerTexts(msgs); len(got) != 1 || got[0] != "how do i reset my password\n"+voiceDoneMarker {
+	if got := customerTexts(msgs); len(got) != 1 || got[0] != "how do i reset my password\n"+flow.VoiceDoneMarker {
 		t.Fatalf("stored %q", got)
 	}
 }
@@ -279,7 +278,7 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 	r := newSpeechRig(t, "voiceesc", 0)
 	r.run()
 	r.sendVoice(t, 11, 5151, "v-phone", voiceNote(t, "my mobile is one three nine one two three four five six seven eight"))
-	if reply := r.api.waitSent(t, 1, 20*time.Second); reply != handoverText("en") {
+	if reply := r.api.waitSent(t, 1, 20*time.Second); reply != flow.HandoverText("en") {
 		t.Fatalf("reply %q, want the handover (the bot cannot answer a phone number)", reply)
 	}
 	r.sendVoice(t, 12, 5151, "v-human", voiceNote(t, "i want to talk to a human"))
@@ -293,7 +292,7 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 	if len(convs) != 1 {
 		t.Fatalf("%d conversations, want the chat's one", len(convs))
 	}
-	if diff := cmp.Diff([]string{"my mobile is [PHONE_1]\n" + voiceDoneMarker, "i want to talk to a human\n" + voiceDoneMarker},
+	if diff := cmp.Diff([]string{"my mobile is [PHONE_1]\n" + flow.VoiceDoneMarker, "i want to talk to a human\n" + flow.VoiceDoneMarker},
 		customerTexts(convs[0].msgs)); diff != "" {
 		t.Fatalf("stored notes (-want +got):\n%s", diff)
 	}
@@ -314,7 +313,7 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 	for _, m := range view.Messages {
 		all += m.Text + "\n"
 	}
-	if !strings.Contains(all, "i want to talk to a human\n"+voiceDoneMarker) {
+	if !strings.Contains(all, "i want to talk to a human\n"+flow.VoiceDoneMarker) {
 		t.Fatalf("agent sees:\n%s", all)
 	}
 }
@@ -339,7 +338,7 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 		t.Fatalf("update: %d", code)
 	}
 	conv, msgs := r.conversation(t, "tg:6161")
-	if got := customerTexts(msgs); len(got) != 1 || got[0] != "mail me at [EMAIL_1] or [PHONE_1]\n"+voicePendingMarker {
+	if got := customerTexts(msgs); len(got) != 1 || got[0] != "mail me at [EMAIL_1] or [PHONE_1]\n"+flow.VoicePendingMarker {
 		t.Fatalf("stored before the worker %q", got)
 	}
 	var stashed int
@@ -356,7 +355,7 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	r.run()
 	r.api.waitSent(t, 1, 30*time.Second)
 	_, msgs = r.conversation(t, "tg:6161")
-	want := "mail me at [EMAIL_1] or [PHONE_1]\nmy mobile is [PHONE_2]\n" + voiceDoneMarker
+	want := "mail me at [EMAIL_1] or [PHONE_1]\nmy mobile is [PHONE_2]\n" + flow.VoiceDoneMarker
 	if got := customerTexts(msgs); len(got) != 1 || got[0] != want {
 		t.Fatalf("stored after the worker %q, want %q", got, want)
 	}
@@ -409,7 +408,7 @@ func TestRESTVoiceNotes(t *testing.T) {
 		}
 		mustCall(t, 200, r.http.URL, cust, "GET", "/v1/conversations/"+rep.ConversationID, nil, &conv)
 		if n := len(conv.Messages); n == 4 && conv.Messages[3].Author == "bot" {
-			if !strings.HasSuffix(conv.Messages[2].Text, voiceDoneMarker) || !strings.Contains(conv.Messages[2].Text, "password") {
+			if !strings.HasSuffix(conv.Messages[2].Text, flow.VoiceDoneMarker) || !strings.Contains(conv.Messages[2].Text, "password") {
 				t.Fatalf("long note stored as %q", conv.Messages[2].Text)
 			}
 			break
@@ -427,22 +426,4 @@ func TestRESTVoiceNotes(t *testing.T) {
 	}
 	// a customer cannot forge the marker
 	mustCall(t, 200, r.http.URL, cust, "POST", "/v1/messages", map[string]any{"text": "[voice message: transcribing]"}, &rep)
-}
-
-func TestRenumberPlaceholders(t *testing.T) {
-	for _, tt := range []struct {
-		transcript, stored, want string
-		subst                    map[string]string
-	}{
-		{"call [PHONE_1]", "[voice message: transcribing]", "call [PHONE_1]", map[string]string{"[PHONE_1]": "[PHONE_1]"}},
-		{"call [PHONE_1] or [PHONE_2], mail [EMAIL_1]", "at [PHONE_1] or [EMAIL_3]\n[voice message: transcribing]",
-			"call [PHONE_2] or [PHONE_3], mail [EMAIL_4]", map[string]string{"[PHONE_1]": "[PHONE_2]", "[PHONE_2]": "[PHONE_3]", "[EMAIL_1]": "[EMAIL_4]"}},
-		{"id [ID_CARD_1]", "[ID_CARD_1]", "id [ID_CARD_2]", map[string]string{"[ID_CARD_1]": "[ID_CARD_2]"}},
-		{"no pii", "[PHONE_9]", "no pii", map[string]string{}},
-	} {
-		got, subst := renumber(tt.transcript, tt.stored)
-		if got != tt.want || !cmp.Equal(subst, tt.subst) {
-			t.Errorf("renumber(%q, %q) = %q %v, want %q %v", tt.transcript, tt.stored, got, subst, tt.want, tt.subst)
-		}
-	}
 }

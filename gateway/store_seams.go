@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -38,38 +37,4 @@ type auditTrail interface {
 	AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error
 	AuditLog(ctx context.Context, after int64, limit int) ([]tickets.AuditEvent, error)
 	VerifyAuditReport(ctx context.Context, anchors []tickets.AuditAnchor) (tickets.AuditReport, error)
-}
-
-// replyRecorder: the last step of answering a turn (recordAnswer).
-type replyRecorder interface {
-	RecordReply(ctx context.Context, r tickets.TurnReply) error
-}
-
-// turnRecords: a REST turn's inbound record and its reply.
-type turnRecords interface {
-	RecordInbound(ctx context.Context, in tickets.Inbound) (tickets.InboundResult, error)
-	replyRecorder
-}
-
-// openTickets: the handover and escalate stages' view of a conversation's open ticket.
-type openTickets interface {
-	OpenTicketFor(ctx context.Context, conversationID string) (tickets.Ticket, error)
-	BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error)
-}
-
-// TurnQueue is the worker's seam to the durable queues: it claims stored turns and
-// queued replies under a lease, records their outcome, and reports the queues' sizes.
-// *tickets.Store is one.
-type TurnQueue interface {
-	ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned int) (tickets.PendingTurn, bool, error)
-	ExtendLease(ctx context.Context, channel, channelMessageID string, attempt int, lease time.Duration) error
-	RecordReply(ctx context.Context, r tickets.TurnReply) error
-	CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error
-	FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, policy tickets.RetryPolicy) (dead bool, err error)
-	ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (tickets.Outbound, bool, error)
-	OpenOriginal(o tickets.Outbound) (string, error)
-	FinishOutbound(ctx context.Context, o tickets.Outbound, cause error, policy tickets.RetryPolicy) (dead bool, err error)
-	GiveUpAbandoned(ctx context.Context, maxAbandoned int) ([]tickets.QueueCount, error)
-	ReleaseOriginals(ctx context.Context) (int64, error)
-	QueueCounts(ctx context.Context) ([]tickets.QueueCount, error)
 }

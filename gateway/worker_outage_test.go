@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
@@ -124,8 +125,8 @@ func TestQueuePausesQuietlyWhileTheStoreIsDown(t *testing.T) {
 	switched, direct, sw := switchedPool(t)
 	logs := &lockedBuffer{}
 	sender := &countingSender{}
-	w := &Worker{Store: tickets.NewStore(switched, nil, testKeyRing(t)), Process: answeringPipeline(nil),
-		Outbound: map[string]Sender{"webhook": sender}, Log: slog.New(slog.NewTextHandler(logs, nil)), Poll: 20 * time.Millisecond}
+	w := &flow.Worker{Store: tickets.NewStore(switched, nil, testKeyRing(t)), Process: answeringPipeline(nil),
+		Outbound: map[string]flow.Sender{"webhook": sender}, Log: slog.New(slog.NewTextHandler(logs, nil)), Poll: 20 * time.Millisecond}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 4 {
@@ -198,7 +199,7 @@ func TestShutdownGivesWorkAGraceThenCancelsIt(t *testing.T) {
 					return ctx.Err()
 				}
 			})
-			w := &Worker{Store: in.store, Process: answeringPipeline(stage), Outbound: map[string]Sender{"webhook": &countingSender{}},
+			w := &flow.Worker{Store: in.store, Process: answeringPipeline(stage), Outbound: map[string]flow.Sender{"webhook": &countingSender{}},
 				Log: slog.New(slog.DiscardHandler), Grace: 500 * time.Millisecond}
 			ctx, cancel := context.WithCancel(bg)
 			done := make(chan struct{})

@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -37,7 +38,7 @@ func TestWorkerKeepsItsLeaseWhileAnswering(t *testing.T) {
 	})
 	proc := pipeline.New(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler), pipeline.Step{Name: "slow", Stage: slow})
 	sender := &countingSender{}
-	w := &Worker{Store: in.store, Process: proc, Outbound: map[string]Sender{"webhook": sender}, Log: slog.New(slog.DiscardHandler),
+	w := &flow.Worker{Store: in.store, Process: proc, Outbound: map[string]flow.Sender{"webhook": sender}, Log: slog.New(slog.DiscardHandler),
 		Lease: 300 * time.Millisecond}
 	first := make(chan error, 1)
 	go func() { _, err := w.Once(ctx); first <- err }()
@@ -99,10 +100,10 @@ func TestAgentReplyDeliveryIsRetried(t *testing.T) {
 	}
 	flaky := &flakySender{}
 	flaky.fails.Store(1)
-	w := &Worker{Store: in.store, Outbound: map[string]Sender{"telegram": flaky}, Log: slog.New(slog.DiscardHandler)}
+	w := &flow.Worker{Store: in.store, Outbound: map[string]flow.Sender{"telegram": flaky}, Log: slog.New(slog.DiscardHandler)}
 	deadline := time.Now().Add(10 * time.Second)
 	for flaky.sent.Load() == 0 && time.Now().Before(deadline) {
-		if _, err := w.deliverOne(ctx); err != nil {
+		if _, err := w.DeliverOne(ctx); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -110,7 +111,7 @@ func TestAgentReplyDeliveryIsRetried(t *testing.T) {
 	if flaky.sent.Load() != 1 || flaky.last.Load() != "call me back on 13812345678" {
 		t.Fatalf("delivered %d times, last %v; want one delivery of the agent's text after a retry", flaky.sent.Load(), flaky.last.Load())
 	}
-	if did, err := w.deliverOne(ctx); did || err != nil {
+	if did, err := w.DeliverOne(ctx); did || err != nil {
 		t.Fatalf("a delivered reply was claimed again (%v, %v)", did, err)
 	}
 }

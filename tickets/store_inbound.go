@@ -44,6 +44,8 @@ type Inbound struct {
 	// two. (A redelivery is reported only after a flush, so it cannot
 	// acknowledge an unflushed first delivery either.)
 	DeferFlush bool
+	// Facts are the media facts later steps need (a queue worker reads them back).
+	Facts TurnFacts
 }
 
 // InboundResult says where the message went, or that it was seen before.
@@ -183,9 +185,9 @@ const inboundSQL = `WITH async AS (
 		WHERE NOT EXISTS (SELECT 1 FROM seen) AND (NOT $6::boolean OR cust.display_name_bidx = $7::bytea)
 			AND ($4::uuid IS NULL OR cust.id = (SELECT customer_id FROM owner))
 	), cm AS (
-		INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts)
+		INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts, facts)
 		SELECT $1, $2, conversation_id, customer_id, coalesce($8::bigint, nextval('messages_id_seq')), $9::timestamptz,
-			CASE WHEN $9::timestamptz IS NULL THEN 0 ELSE 1 END
+			CASE WHEN $9::timestamptz IS NULL THEN 0 ELSE 1 END, $17::jsonb
 		FROM ok
 		ON CONFLICT DO NOTHING
 		RETURNING conversation_id, customer_id, log_id
@@ -239,8 +241,12 @@ func (s *Store) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcom
 	if w.checkName {
 		nameIndex = s.nameIndex(w.CustomerName)
 	}
+	facts, err := w.Facts.value()
+	if err != nil {
+		return inboundOutcome{}, err
+	}
 	err = s.primary.QueryRow(ctx, inboundSQL, w.Channel, w.ChannelMessageID, w.CustomerRef, conv, w.newConversation,
-		w.checkName, nameIndex, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush, nullIfEmpty(w.Thread)).
+		w.checkName, nameIndex, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush, nullIfEmpty(w.Thread), facts).
 		Scan(&out.customerID, &out.customerName, &out.owner, &mine, &seenConv, &seenCust, &seenLog, &outcome, &storedConv, &storedCust, &storedLog)
 	if err != nil {
 		return inboundOutcome{}, err

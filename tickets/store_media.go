@@ -67,7 +67,8 @@ func (s *Store) StashedMedia(ctx context.Context, channel, messageID string) ([]
 
 // ResolveMedia replaces the text of a stored turn's message with text (a redacted
 // transcript in place of the stashed media), adds the secrets behind its new
-// placeholders to the vault and drops the stash, in one transaction. attempt fences it as
+// placeholders to the vault, drops the stash and clears the turn's VoicePending fact, in
+// one transaction. attempt fences it as
 // in RecordReply: a turn taken over by another worker is left alone (ErrConflict).
 func (s *Store) ResolveMedia(ctx context.Context, p PendingTurn, text string, secrets []Secret) error {
 	placeholders, kinds, sealed, err := s.sealSecrets(p.ConversationID, p.MessageID, secrets)
@@ -76,8 +77,10 @@ func (s *Store) ResolveMedia(ctx context.Context, p PendingTurn, text string, se
 	}
 	return mapPgErr(pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
 		var ok bool
-		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM channel_messages
-			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending' FOR UPDATE)`,
+		err := tx.QueryRow(ctx, `WITH turn AS (
+				UPDATE channel_messages SET facts = nullif(facts - 'voice_pending', '{}'::jsonb)
+				WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending' RETURNING 1)
+			SELECT EXISTS (SELECT 1 FROM turn)`,
 			p.Channel, p.ChannelMessageID, p.Attempts).Scan(&ok)
 		if err != nil {
 			return err

@@ -23,6 +23,7 @@ type PendingTurn struct {
 	ReplyTo          json.RawMessage
 	Attempts         int
 	Outcome          json.RawMessage // set when an earlier attempt answered but could not deliver
+	Facts            TurnFacts       // what ingress learned of the turn's media
 }
 
 // ClaimTurn leases the oldest pending turn for lease (FOR UPDATE SKIP
@@ -37,7 +38,7 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned
 	}
 	var p PendingTurn
 	var logID int64
-	var outcome []byte
+	var outcome, facts []byte
 	err := s.primary.QueryRow(ctx, `WITH next AS (
 			SELECT channel, message_id FROM channel_messages
 			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
@@ -46,13 +47,16 @@ func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
 		FROM next WHERE cm.channel = next.channel AND cm.message_id = next.message_id
-		RETURNING cm.channel, cm.message_id, cm.conversation_id, cm.customer_id, cm.log_id, cm.attempts, cm.outcome`,
-		lease.Milliseconds(), maxAbandoned).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome)
+		RETURNING cm.channel, cm.message_id, cm.conversation_id, cm.customer_id, cm.log_id, cm.attempts, cm.outcome, cm.facts`,
+		lease.Milliseconds(), maxAbandoned).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome, &facts)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PendingTurn{}, false, nil
 	}
 	if err != nil {
 		return PendingTurn{}, false, mapPgErr(err, "claim turn")
+	}
+	if p.Facts, err = scanFacts(facts); err != nil {
+		return PendingTurn{}, false, err // the lease runs out and the turn is retried
 	}
 	var replyTo []byte
 	err = s.primary.QueryRow(ctx, `SELECT m.body, cu.pseudonymous_id, c.reply_to

@@ -11,10 +11,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/tmc/langchaingo/llms/openai"
 
-	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/embed"
@@ -24,8 +26,8 @@ import (
 
 // brain is what answers a message: understanding and the knowledge base.
 type brain struct {
-	understand gateway.Understander
-	answer     gateway.Answerer
+	understand flow.Understander
+	answer     flow.Answerer
 }
 
 // openBrain opens the brain over the knowledge base as it is on disk or in Qdrant now
@@ -77,10 +79,10 @@ func (p brainParts) close() {
 // LLM when configured, and the intent model saved by `kb train` as it is now.
 func (p brainParts) build(idx kb.Index) (brain, error) {
 	retriever := newRetriever(idx, p.enc)
-	u := gateway.NLPUnderstander{Escalation: p.esc}
-	b := brain{answer: gateway.KBAnswerer{Retriever: retriever}}
+	u := flow.NLPUnderstander{Escalation: p.esc}
+	b := brain{answer: flow.KBAnswerer{Retriever: retriever}}
 	if p.llm != nil {
-		b.answer = gateway.LLMAnswerer{Retriever: retriever, Composer: *p.llm}
+		b.answer = flow.LLMAnswerer{Retriever: retriever, Composer: *p.llm}
 	}
 	path := intentModelPath(p.cfg)
 	if fh, err := os.Open(path); err == nil {
@@ -113,13 +115,13 @@ func newLLM(cfg config.Config, log *slog.Logger) (*kb.LLMComposer, error) {
 }
 
 // escalationPolicy is the rule by which serve and ask hand a conversation to a human.
-func escalationPolicy(cfg config.Config) gateway.EscalationPolicy {
-	return gateway.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence}
+func escalationPolicy(cfg config.Config) flow.EscalationPolicy {
+	return flow.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence}
 }
 
 // askResult is what `switchboard ask` prints: the fields of a POST /v1/messages
-// reply under the same names (escalated: the pipeline would hand the conversation to
-// a human), plus what the bot understood.
+// reply under the same names (escalated: the flow would hand the conversation to a
+// human), plus what the bot understood.
 type askResult struct {
 	Reply      string            `json:"reply"`
 	Citations  []json.RawMessage `json:"citations"`
@@ -130,17 +132,19 @@ type askResult struct {
 	Frustrated bool              `json:"frustrated"`
 	Escalated  bool              `json:"escalated"`
 	Redacted   string            `json:"redacted_text"`
+	Degraded   []string          `json:"degraded,omitempty"`
 }
 
 func askCmd(f *rootFlags) *cobra.Command {
 	return &cobra.Command{
 		Use:   "ask TEXT",
 		Short: "Answer one message from the configured knowledge base and print JSON",
-		Long: `Runs one message through redaction, understanding and the knowledge base, the way
-the pipeline does, and prints JSON with the names of a POST /v1/messages reply:
-reply (the bot's answer; empty when it has none), citations, confidence, language,
-intent, wants_human and escalated (the pipeline would hand the conversation to a
-human, by the same rule), plus frustrated and redacted_text. Nothing is stored.`,
+		Long: `Runs one message through the same flow as serve (redaction, understanding, the
+knowledge base and the escalation decision), storing nothing, and prints JSON with the
+names of a POST /v1/messages reply: reply (what the customer would be told: the bot's
+answer, or the handover notice when it escalates), citations, confidence, language,
+intent, wants_human and escalated (the conversation would go to a human), plus
+frustrated, redacted_text and degraded (steps that failed open).`,
 		Example: `  switchboard ask "How long does a refund take?"
   switchboard ask "我要投诉，转人工"`,
 		Args: cobra.MinimumNArgs(1),
@@ -149,27 +153,20 @@ human, by the same rule), plus frustrated and redacted_text. Nothing is stored.`
 			if err != nil {
 				return err
 			}
-			b, err := openBrain(cmd.Context(), cfg, cfg.Logger(cmd.ErrOrStderr()))
+			log := cfg.Logger(cmd.ErrOrStderr())
+			b, err := openBrain(cmd.Context(), cfg, log)
 			if err != nil {
 				return err
 			}
-			red, err := pii.NewRedactor().Redact(cmd.Context(), strings.Join(args, " "))
-			if err != nil {
+			deps := flow.Deps{Redactor: pii.NewRedactor(), Understander: b.understand, Answerer: b.answer, Escalation: escalationPolicy(cfg)}
+			t := &pipeline.Turn{Channel: "ask", Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: strings.Join(args, " ")}}}
+			if err := deps.Dry(pipeline.NewMetrics(prometheus.NewRegistry()), log).Run(cmd.Context(), t); err != nil {
 				return err
 			}
-			u, err := b.understand.Understand(cmd.Context(), red.Text)
-			if err != nil {
-				return err
-			}
-			a, err := b.answer.Answer(cmd.Context(), red.Text)
-			if err != nil {
-				return err
-			}
-			pol := escalationPolicy(cfg)
-			out := askResult{Reply: a.Text, Confidence: a.Confidence, Language: u.Language, Intent: u.Intent,
-				WantsHuman: u.WantsHuman, Frustrated: u.Frustrated, Redacted: red.Text, Citations: []json.RawMessage{},
-				Escalated: pol.Escalates(u.WantsHuman, u.Intent, a.Text, a.Confidence)}
-			for _, c := range a.Citations {
+			out := askResult{Reply: t.Reply, Confidence: t.Confidence, Language: t.Language, Intent: t.Intent,
+				WantsHuman: t.WantsHuman, Frustrated: t.Frustrated, Redacted: t.Text, Citations: []json.RawMessage{},
+				Escalated: t.Escalated, Degraded: t.Degraded}
+			for _, c := range t.Citations {
 				raw, _ := json.Marshal(c)
 				out.Citations = append(out.Citations, raw)
 			}

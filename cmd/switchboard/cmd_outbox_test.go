@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -77,7 +77,7 @@ func TestOutboxRetrySendsDeadLetters(t *testing.T) {
 		t.Fatal(err)
 	}
 	sender := &recordingSender{}
-	w := &gateway.Worker{Store: tickets.NewStore(pool, nil, ring), Outbound: map[string]gateway.Sender{"telegram": sender},
+	w := &flow.Worker{Store: tickets.NewStore(pool, nil, ring), Outbound: map[string]flow.Sender{"telegram": sender},
 		Log: slog.New(slog.DiscardHandler)}
 	if did, err := w.Once(ctx); !did || err != nil {
 		t.Fatalf("worker: %v, %v", did, err)

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/safe"
@@ -89,17 +90,17 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return err
 	}
 	defer modelReg.Close()
-	mediaMem, mediaSource, err := gateway.MediaMemory(cfg.Limits.MediaMemoryBytes)
+	mediaMem, mediaSource, err := flow.MediaMemory(cfg.Limits.MediaMemoryBytes)
 	if err != nil {
 		return err
 	}
-	media := gateway.NewMediaBudget(mediaMem, cfg.Limits.MediaWait, a.registry)
+	media := flow.NewMediaBudget(mediaMem, cfg.Limits.MediaWait, a.registry)
 	log.Info("media memory budget", "bytes", mediaMem, "from", mediaSource)
 	clf, whyNoVision := openVision(cfg, modelReg, media)
 	if whyNoVision != nil {
 		log.Warn("vision stage off; photos pass through unlabelled", "reason", whyNoVision)
 	}
-	var classifier gateway.ImageClassifier
+	var classifier flow.ImageClassifier
 	if clf != nil {
 		classifier = clf
 	}
@@ -117,21 +118,21 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return err
 	}
-	deps := gateway.PipelineDeps{Redactor: pii.NewRedactor(), Tickets: a.svc, Store: a.store, Understander: b.understand, Answerer: b.answer,
+	deps := flow.Deps{Redactor: pii.NewRedactor(), Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
-		Speech: gateway.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
+		Speech: flow.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
 		Media: media}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
 	panics := safe.New(a.registry, log)
 	a.store.GuardPanics(panics)
 	a.store.HoldOriginals(cfg.Queue.OriginalReadGrace, cfg.Queue.OriginalRetention)
-	worker := &gateway.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
-		Lease: cfg.Queue.Lease, Speech: deps.SpeechResolver(), Grace: cfg.Queue.ShutdownGrace,
+	worker := &flow.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
+		Lease: cfg.Queue.Lease, Grace: cfg.Queue.ShutdownGrace,
 		Retry:   tickets.RetryPolicy{For: cfg.Queue.RetryFor, MaxAttempts: cfg.Queue.MaxAttempts, MaxAbandoned: cfg.Queue.MaxAbandoned},
-		Metrics: gateway.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{pii.NewRedactor()}}
+		Metrics: flow.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{pii.NewRedactor()}}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
-		Ingress: ingress, Process: process, Outbound: ch.outbound, Wake: worker.Wake,
+		Ingress: ingress, Process: process, Wake: worker.Wake,
 		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute,
@@ -210,8 +211,8 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 }
 
 // fetchers are the channels that deliver media by reference.
-func (c channelSet) fetchers() map[string]gateway.MediaFetcher {
-	out := map[string]gateway.MediaFetcher{}
+func (c channelSet) fetchers() map[string]flow.MediaFetcher {
+	out := map[string]flow.MediaFetcher{}
 	if c.telegram != nil {
 		out["telegram"] = c.telegram
 	}
@@ -227,13 +228,13 @@ type channelSet struct {
 	slack    *gateway.Slack
 	webhook  *gateway.Webhook
 	wecom    *gateway.WeCom
-	outbound map[string]gateway.Sender
+	outbound map[string]flow.Sender
 }
 
 // channels builds the webhook channels that have their secrets configured.
 func channels(cfg config.Config) (channelSet, error) {
 	c := cfg.Channels
-	set := channelSet{outbound: map[string]gateway.Sender{}}
+	set := channelSet{outbound: map[string]flow.Sender{}}
 	client := &http.Client{Timeout: 15 * time.Second}
 	if c.Telegram.SecretToken != "" {
 		set.telegram = &gateway.Telegram{BotToken: c.Telegram.BotToken, SecretToken: c.Telegram.SecretToken, APIBase: c.Telegram.APIBase, Client: client}

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
 )
@@ -76,12 +76,12 @@ func (l *liveBrain) committed(ctx context.Context, g kb.Generation) {
 func (l *liveBrain) brain() brain { return brain{understand: l, answer: l} }
 
 // Understand classifies text with the brain being served.
-func (l *liveBrain) Understand(ctx context.Context, text string) (gateway.Understanding, error) {
+func (l *liveBrain) Understand(ctx context.Context, text string) (flow.Understanding, error) {
 	return l.Current().understand.Understand(ctx, text)
 }
 
 // Answer answers text from the knowledge-base generation being served.
-func (l *liveBrain) Answer(ctx context.Context, text string) (gateway.Answer, error) {
+func (l *liveBrain) Answer(ctx context.Context, text string) (flow.Answer, error) {
 	return l.Current().answer.Answer(ctx, text)
 }
 

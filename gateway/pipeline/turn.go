@@ -66,11 +66,16 @@ type Turn struct {
 	// Lease > 0: the receiver answers the turn itself (the REST channel);
 	// the durable queue's workers take it over only if it runs out.
 	Lease time.Duration
+	// Attempt is the queue attempt answering a stored turn (1 for the receiver's own);
+	// it fences what the answer writes.
+	Attempt int
 
 	// asr and vision. DeferredAudio are voice notes too long to transcribe while the
-	// channel waits: persist stashes them (encrypted) for a queue worker.
+	// channel waits: persist stashes them (encrypted) for a queue worker, and the stored
+	// turn says so (VoicePending) until the deferred speech step transcribed them.
 	Transcript    string
 	DeferredAudio []Part
+	VoicePending  bool
 	Labels        []Label
 	Categories    []string // support categories the photos' labels map to
 
@@ -87,6 +92,9 @@ type Turn struct {
 	// NewConversation: the turn opened its conversation (no ticket can
 	// belong to it yet).
 	NewConversation bool
+	// StoredOutcome is a duplicate's stored outcome (empty while the first delivery is
+	// still being answered), so a redelivery costs one store call.
+	StoredOutcome json.RawMessage
 
 	// handover: the conversation already has a ticket in human hands (assigned to or
 	// pending with an agent), so the bot stays out of it: the message is the agent's.

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 )
 
 func TestOpenLoopCountsEveryCallFromItsScheduledStart(t *testing.T) {
@@ -74,7 +75,7 @@ func TestRunDrivesAServer(t *testing.T) {
 			}
 			var in struct{ Text string }
 			json.NewDecoder(r.Body).Decode(&in)
-			json.NewEncoder(w).Encode(gateway.MessageReply{Reply: "ok", Escalated: strings.Contains(in.Text, "human")})
+			json.NewEncoder(w).Encode(gateway.MessageReply{Outcome: flow.Outcome{Reply: "ok", Escalated: strings.Contains(in.Text, "human")}})
 		}
 	}))
 	defer srv.Close()

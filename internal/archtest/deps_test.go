@@ -22,13 +22,16 @@ const module = "github.com/switchboard-cs/switchboard"
 // code may import from the module. A domain (tickets, kb, nlp, asr, models, vision) never
 // imports the gateway, the commands or another domain beyond these: vision and nlp run
 // models through models/ort. internal is plumbing and imports no domain. gateway/pipeline
-// is the runner every flow shares and imports nothing. Only cmd/ wires everything.
+// is the runner every flow shares and imports nothing. gateway/flow, the turn flow, lies
+// below the server: it never imports it (nor an HTTP framework, see edgeFree). Only cmd/
+// wires everything.
 var areas = []struct {
 	prefix string
 	may    []string
 }{
 	{"cmd/", []string{""}}, // anything
 	{"gateway/pipeline", []string{"internal/"}},
+	{"gateway/flow", []string{"gateway/pipeline", "internal/", "tickets", "kb", "nlp", "asr", "vision"}},
 	{"gateway", []string{"gateway", "internal/", "tickets", "kb", "nlp", "asr", "models", "vision"}},
 	{"web", nil},
 	{"internal/", []string{"internal/"}},
@@ -59,6 +62,11 @@ var cgoLeaves = map[string][]string{
 	"asr/pocketsphinx": {"asr"},
 	"asr/vosk":         {"asr"},
 	"vision/turbojpeg": nil,
+}
+
+// edgeFree are packages that stay below the HTTP edge: they import none of these.
+var edgeFree = map[string][]string{
+	"gateway/flow": {"net/http", "github.com/gin-gonic/gin", "github.com/coder/websocket"},
 }
 
 // wrapped third-party packages with cgo may be imported only by their wrapper.
@@ -131,6 +139,11 @@ func violations(pkgs []goPackage) []string {
 			if w, ok := wrapped[imp]; ok && rel != w {
 				out = append(out, fmt.Sprintf("%s imports %s (only %s may)", rel, imp, w))
 			}
+			for pkg, banned := range edgeFree {
+				if within(rel, pkg) && slices.Contains(banned, imp) {
+					out = append(out, fmt.Sprintf("%s imports %s (it lies below the HTTP edge)", rel, imp))
+				}
+			}
 		}
 		check(p.Imports, false)
 		check(append(slices.Clone(p.TestImports), p.XTestImports...), true)
@@ -197,7 +210,8 @@ func TestPackagesKeepTheirPlace(t *testing.T) {
 
 // TestGuardCatchesPlantedImports plants, through `go list -overlay`, files that break
 // the rules in the real tree (the ticket core importing the knowledge base, plumbing importing a
-// domain, cgo in the knowledge base, ONNX Runtime's cgo outside its wrapper) and expects the guard to name each.
+// domain, the turn flow importing gin and a domain it does not use, cgo in the knowledge base, ONNX
+// Runtime's cgo outside its wrapper) and expects the guard to name each.
 func TestGuardCatchesPlantedImports(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -209,6 +223,7 @@ func TestGuardCatchesPlantedImports(t *testing.T) {
 		"internal/par/zz_planted.go":    "package par\n\nimport _ \"" + module + "/kb\"\n",
 		"cmd/switchboard/zz_planted.go": "package main\n\nimport _ \"github.com/yalue/onnxruntime_go\"\n",
 		"kb/zz_planted.go":              "package kb\n\n// #include <stdlib.h>\nimport \"C\"\n\nvar _ = C.free\n",
+		"gateway/flow/zz_planted.go":    "package flow\n\nimport (\n\t_ \"" + module + "/models\"\n\t_ \"github.com/gin-gonic/gin\"\n)\n",
 	}
 	replace := map[string]string{}
 	for rel, src := range plant {
@@ -224,7 +239,9 @@ func TestGuardCatchesPlantedImports(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := violations(listModule(t, overlay))
-	want := []string{"cmd/switchboard imports github.com/yalue/onnxruntime_go (only models/ort may)", "internal/par imports kb", "kb has cgo (zz_planted.go) but is not a cgo leaf", "tickets imports kb"}
+	want := []string{"cmd/switchboard imports github.com/yalue/onnxruntime_go (only models/ort may)",
+		"gateway/flow imports github.com/gin-gonic/gin (it lies below the HTTP edge)", "gateway/flow imports models",
+		"internal/par imports kb", "kb has cgo (zz_planted.go) but is not a cgo leaf", "tickets imports kb"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("violations with planted files (-want +got):\n%s", diff)
 	}

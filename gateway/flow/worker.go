@@ -1,4 +1,4 @@
-package gateway
+package flow
 
 import (
 	"context"
@@ -39,9 +39,6 @@ type Worker struct {
 	// Grace is how long claimed work may go on after Run's context ends (a
 	// shutdown) before its own context is cancelled (0: 10s).
 	Grace time.Duration
-	// Speech transcribes the voice notes a turn's ingress left to the queue
-	// (PipelineDeps.SpeechResolver); nil leaves them as they were stored.
-	Speech SpeechResolver
 	// Metrics exports the queues' gauges and counters (nil: none).
 	Metrics *QueueMetrics
 	// Panics recovers a panicking attempt, which then counts as failed (nil:
@@ -171,7 +168,7 @@ func (o *outage) up(log *slog.Logger) {
 // Once delivers one waiting outbound reply or answers one turn; did is
 // false when both queues were empty.
 func (w *Worker) Once(ctx context.Context) (did bool, err error) {
-	if did, err := w.deliverOne(ctx); did || err != nil {
+	if did, err := w.DeliverOne(ctx); did || err != nil {
 		return did, err
 	}
 	return w.answerOne(ctx)
@@ -274,24 +271,18 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 // answer processes a turn once: the outcome is saved before delivery, so a
 // retry after a failed send only sends again.
 func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
-	var out MessageReply
-	if len(p.Outcome) == 0 || json.Unmarshal(p.Outcome, &out) != nil {
-		if w.Speech != nil {
-			if err := w.Speech.ResolveSpeech(ctx, &p); err != nil {
-				if errors.Is(err, tickets.ErrConflict) {
-					return nil // another worker took the turn over
-				}
-				return err
-			}
+	out, ok := decodeOutcome(p.Outcome)
+	if !ok {
+		t := pendingTurn(p)
+		err := w.Process.Run(ctx, t)
+		if errors.Is(err, errTakenOver) {
+			return nil // another worker took the turn over and answers it
 		}
-		t := &pipeline.Turn{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, ConversationID: p.ConversationID,
-			CustomerID: p.CustomerID, CustomerRef: p.CustomerRef, Text: p.Text, ReplyTo: p.ReplyTo}
-		if err := w.Process.Run(ctx, t); err != nil {
+		if err != nil {
 			return err
 		}
 		var taken bool
-		var err error
-		if out, taken, err = recordAnswer(ctx, w.Store, t, p.Attempts, false); err != nil || taken {
+		if out, taken, err = RecordAnswer(ctx, w.Store, t, false); err != nil || taken {
 			return err // taken: another worker took the turn over and answers it
 		}
 	}
@@ -301,6 +292,19 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 		}
 	}
 	return w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, out)
+}
+
+// pendingTurn is a stored turn as the process pipeline takes it: its redacted text and
+// the facts its ingress stored (photo labels and categories, voice notes left to the
+// queue), under the worker's attempt.
+func pendingTurn(p tickets.PendingTurn) *pipeline.Turn {
+	t := &pipeline.Turn{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, ConversationID: p.ConversationID,
+		CustomerID: p.CustomerID, CustomerRef: p.CustomerRef, MessageID: p.MessageID, Text: p.Text, ReplyTo: p.ReplyTo,
+		Attempt: p.Attempts, VoicePending: p.Facts.VoicePending, Categories: p.Facts.Categories}
+	for _, l := range p.Facts.Labels {
+		t.Labels = append(t.Labels, pipeline.Label(l))
+	}
+	return t
 }
 
 var errNoSender = errors.New("no outbound sender for channel")

@@ -1,4 +1,4 @@
-package gateway
+package flow
 
 import (
 	"context"
@@ -17,12 +17,12 @@ import (
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
-// How voice notes read in the stored transcript. Only the speech stage writes them: the
+// How voice notes read in the stored transcript. Only the speech steps write them: the
 // redact stage defuses a customer's look-alike.
 const (
-	voiceMarker        = "[voice message]"               // no transcript (no engine, or nothing recognised)
-	voiceDoneMarker    = "[voice message: transcribed]"  // follows the redacted transcript
-	voicePendingMarker = "[voice message: transcribing]" // a queue worker will put the transcript here
+	VoiceMarker        = "[voice message]"               // no transcript (no engine, or nothing recognised)
+	VoiceDoneMarker    = "[voice message: transcribed]"  // follows the redacted transcript
+	VoicePendingMarker = "[voice message: transcribing]" // a queue worker will put the transcript here
 )
 
 // DefaultInlineSpeech is how long a voice note may be for the speech stage to transcribe
@@ -109,97 +109,83 @@ func voiceMark(t *pipeline.Turn) string {
 	}
 	switch {
 	case len(t.DeferredAudio) > 0:
-		return voicePendingMarker
+		return VoicePendingMarker
 	case t.Transcript != "":
-		return voiceDoneMarker
+		return VoiceDoneMarker
 	}
-	return voiceMarker
+	return VoiceMarker
 }
 
-var voiceMarkers = regexp.MustCompile(`\n?\[voice message(: transcribed)?\]`)
-
-// forModels is the text the understand and respond stages see: the redacted text
-// without voice markers (photo markers stay: their labels and categories are signal).
-func forModels(text string) string {
+// ForModels is the text the understand and respond stages see: the redacted text
+// without the voice markers (photo markers stay: their labels and categories are
+// signal). Only the speech steps write markers (redaction defuses look-alikes), so they
+// are removed as the constants they are.
+func ForModels(text string) string {
 	if !strings.Contains(text, "[voice message") {
 		return text
 	}
-	return strings.TrimSpace(voiceMarkers.ReplaceAllString(text, ""))
+	for _, m := range []string{VoiceDoneMarker, VoiceMarker} {
+		text = strings.ReplaceAll(text, "\n"+m, "")
+		text = strings.ReplaceAll(text, m, "")
+	}
+	return strings.TrimSpace(text)
 }
 
-// SpeechResolver transcribes the voice notes a turn's ingress left to the queue, before
-// a worker answers the turn.
-type SpeechResolver interface {
-	ResolveSpeech(ctx context.Context, p *tickets.PendingTurn) error
-}
+// errTakenOver: another queue attempt took the turn over; its answer is the one kept.
+var errTakenOver = errors.New("the turn was taken over by another attempt")
 
-// deferredSpeech resolves stashed voice notes: decrypt, transcribe, redact, and replace
-// the pending marker of the stored message with the redacted transcript, fenced by the
-// worker's attempt.
-type deferredSpeech struct {
-	store    *tickets.Store
-	speech   Speech
-	redactor *pii.Redactor
-}
-
-// SpeechResolver is the queue's half of the speech stage (nil without one).
-func (d PipelineDeps) SpeechResolver() SpeechResolver {
-	if d.Speech.Service == nil {
-		return nil
-	}
-	sp := d.Speech
-	sp.media = d.Media
-	return &deferredSpeech{store: d.Store, speech: sp, redactor: d.Redactor}
-}
-
-func (d *deferredSpeech) ResolveSpeech(ctx context.Context, p *tickets.PendingTurn) error {
-	if !strings.Contains(p.Text, voicePendingMarker) {
-		return nil
-	}
-	media, err := d.store.StashedMedia(ctx, p.Channel, p.ChannelMessageID)
-	if err != nil {
-		return err
-	}
-	var texts []string
-	for _, m := range media {
-		tr, _, err := d.speech.transcribe(ctx, m.Data, false)
-		switch {
-		case errors.Is(err, audio.ErrAudio), errors.Is(err, audio.ErrTooLong):
-			continue // it decoded at ingress; nothing a retry would change
-		case err != nil:
-			return fmt.Errorf("transcribe stashed voice note: %w", err) // busy, unavailable, cancelled: retried
-		}
-		if s := asr.SpokenDigits(tr.Text); s != "" {
-			texts = append(texts, s)
-		}
-	}
-	repl := voiceMarker
-	var secrets []tickets.Secret
-	if raw := strings.ReplaceAll(strings.Join(texts, "\n"), "\x00", ""); raw != "" {
-		res, err := d.redactor.Redact(ctx, raw)
+// deferredSpeechStage is the queue's half of the speech step: it transcribes the voice
+// notes a turn's ingress stashed (t.VoicePending), redacts the transcript as typed text
+// is redacted, and writes it into the stored message in place of the pending marker,
+// fenced by the worker's attempt. Later steps see the new text.
+func deferredSpeechStage(inbox Inbox, sp Speech, r *pii.Redactor) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		media, err := inbox.StashedMedia(ctx, t.Channel, t.ChannelMessageID)
 		if err != nil {
 			return err
 		}
-		text, subst := renumber(res.Text, p.Text)
-		seen := map[string]bool{}
-		for _, sp := range res.Spans {
-			ph := subst[sp.Placeholder]
-			if ph == "" {
-				ph = sp.Placeholder
+		var texts []string
+		for _, m := range media {
+			tr, _, err := sp.transcribe(ctx, m.Data, false)
+			switch {
+			case errors.Is(err, audio.ErrAudio), errors.Is(err, audio.ErrTooLong):
+				continue // it decoded at ingress; nothing a retry would change
+			case err != nil:
+				return fmt.Errorf("transcribe stashed voice note: %w", err) // busy, unavailable, cancelled: retried
 			}
-			if !seen[ph] && sp.Start >= 0 && sp.End <= len(raw) && sp.Start < sp.End {
-				seen[ph] = true
-				secrets = append(secrets, tickets.Secret{Placeholder: ph, Kind: sp.Type, Value: raw[sp.Start:sp.End]})
+			if s := asr.SpokenDigits(tr.Text); s != "" {
+				texts = append(texts, s)
 			}
 		}
-		repl = text + "\n" + voiceDoneMarker
-	}
-	body := strings.Replace(p.Text, voicePendingMarker, repl, 1)
-	if err := d.store.ResolveMedia(ctx, *p, body, secrets); err != nil {
-		return err
-	}
-	p.Text = body
-	return nil
+		repl := VoiceMarker
+		var secrets []tickets.Secret
+		if raw := strings.Join(texts, "\n"); strings.ReplaceAll(raw, "\x00", "") != "" {
+			redacted, found, n, err := redact(ctx, r, raw)
+			if err != nil {
+				return err
+			}
+			text, subst := renumber(redacted, t.Text)
+			for _, sec := range found {
+				if ph := subst[sec.Placeholder]; ph != "" {
+					sec.Placeholder = ph
+				}
+				secrets = append(secrets, tickets.Secret(sec))
+			}
+			t.Redactions += n
+			repl = text + "\n" + VoiceDoneMarker
+		}
+		body := strings.Replace(t.Text, VoicePendingMarker, repl, 1)
+		p := tickets.PendingTurn{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID, ConversationID: t.ConversationID,
+			MessageID: t.MessageID, Attempts: t.Attempt}
+		if err := inbox.ResolveMedia(ctx, p, body, secrets); err != nil {
+			if errors.Is(err, tickets.ErrConflict) {
+				return fmt.Errorf("%w: %w", errTakenOver, err)
+			}
+			return err
+		}
+		t.Text, t.VoicePending = body, false
+		return nil
+	})
 }
 
 var placeholderRe = regexp.MustCompile(`\[([A-Z][A-Z_]*)_(\d+)\]`)

@@ -1,10 +1,9 @@
-package gateway
+package flow
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -45,22 +44,11 @@ type Answerer interface {
 // redactStage replaces PII in the turn's text; it runs fail-closed.
 func redactStage(r *pii.Redactor) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		raw := strings.ReplaceAll(t.RawText(), "\x00", "") // PostgreSQL text cannot hold NUL
-		// only the vision stage writes photo markers: a customer's look-alike is defused
-		raw = strings.ReplaceAll(raw, "[photo:", "(photo:")
-		raw = strings.ReplaceAll(raw, "[voice message", "(voice message")
-		res, err := r.Redact(ctx, raw)
+		text, secrets, n, err := redact(ctx, r, t.RawText())
 		if err != nil {
 			return err
 		}
-		t.Text, t.Redactions, t.Secrets = res.Text, len(res.Spans), nil
-		seen := map[string]bool{}
-		for _, sp := range res.Spans {
-			if !seen[sp.Placeholder] && sp.Start >= 0 && sp.End <= len(raw) && sp.Start < sp.End {
-				seen[sp.Placeholder] = true
-				t.Secrets = append(t.Secrets, pipeline.Secret{Placeholder: sp.Placeholder, Kind: sp.Type, Value: raw[sp.Start:sp.End]})
-			}
-		}
+		t.Text, t.Redactions, t.Secrets = text, n, secrets
 		if m := mediaMarker(t); m != "" {
 			if strings.TrimSpace(t.Text) == "" {
 				t.Text = m
@@ -70,6 +58,28 @@ func redactStage(r *pii.Redactor) pipeline.Stage {
 		}
 		return nil
 	})
+}
+
+// redact is the one redaction of customer words, typed or transcribed (at ingress or by
+// the deferred speech step): NULs dropped (PostgreSQL text cannot hold them), look-alikes
+// of the media markers defused (only the media steps write those), PII replaced by
+// placeholders, and the originals kept, once per placeholder, for the vault.
+func redact(ctx context.Context, r *pii.Redactor, raw string) (text string, secrets []pipeline.Secret, n int, err error) {
+	raw = strings.ReplaceAll(raw, "\x00", "")
+	raw = strings.ReplaceAll(raw, "[photo:", "(photo:")
+	raw = strings.ReplaceAll(raw, "[voice message", "(voice message")
+	res, err := r.Redact(ctx, raw)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	seen := map[string]bool{}
+	for _, sp := range res.Spans {
+		if !seen[sp.Placeholder] && sp.Start >= 0 && sp.End <= len(raw) && sp.Start < sp.End {
+			seen[sp.Placeholder] = true
+			secrets = append(secrets, pipeline.Secret{Placeholder: sp.Placeholder, Kind: sp.Type, Value: raw[sp.Start:sp.End]})
+		}
+	}
+	return res.Text, secrets, len(res.Spans), nil
 }
 
 // mediaMarker makes the turn's media visible in the transcript: photos with the labels
@@ -97,13 +107,13 @@ func mediaMarker(t *pipeline.Turn) string {
 }
 
 // persistStage makes the redacted turn durable before anything answers it;
-// a redelivered channel message is marked Duplicate. A turn its receiver
-// answers inline (Lease > 0: the REST channel and web chat) is acknowledged
-// only with its reply, and the reply's commit is synchronous (RecordReply):
-// that commit also flushes this one, so it need not wait for its own flush
-// (tickets.Inbound.DeferFlush). A webhook turn is acknowledged right after
-// this stage and waits for the flush here.
-func persistStage(store *tickets.Store, threadIdle time.Duration) pipeline.Stage {
+// a redelivered channel message is marked Duplicate and carries its stored outcome. A
+// turn its receiver answers inline (Lease > 0: the REST channel and web chat) is
+// acknowledged only with its reply, and the reply's commit is synchronous
+// (RecordAnswer): that commit also flushes this one, so it need not wait for its own
+// flush (tickets.Inbound.DeferFlush). A webhook turn is acknowledged right after this
+// stage and waits for the flush here.
+func persistStage(inbox Inbox, threadIdle time.Duration) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		secrets := make([]tickets.Secret, len(t.Secrets))
 		for i, sec := range t.Secrets {
@@ -117,32 +127,44 @@ func persistStage(store *tickets.Store, threadIdle time.Duration) pipeline.Stage
 			for i, p := range t.DeferredAudio {
 				media[i] = tickets.Media{Part: i, MIME: p.MIME, Data: p.Data}
 			}
-			if err := store.StashMedia(ctx, t.Channel, t.ChannelMessageID, media); err != nil {
+			if err := inbox.StashMedia(ctx, t.Channel, t.ChannelMessageID, media); err != nil {
 				return err
 			}
 			lease = 0
 		}
-		res, err := store.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
+		res, err := inbox.RecordInbound(ctx, tickets.Inbound{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID,
 			ConversationID: t.ConversationID, CustomerRef: t.CustomerRef, CustomerName: strings.ReplaceAll(t.CustomerName, "\x00", ""), Text: t.Text,
-			Thread: t.Thread, ThreadIdle: threadIdle, ReplyTo: t.ReplyTo, Lease: lease, Secrets: secrets, DeferFlush: lease > 0})
+			Thread: t.Thread, ThreadIdle: threadIdle, ReplyTo: t.ReplyTo, Lease: lease, Secrets: secrets, DeferFlush: lease > 0,
+			Facts: factsOf(t)})
 		if err != nil {
 			return err
 		}
 		t.ConversationID, t.CustomerID, t.MessageID, t.Duplicate = res.ConversationID, res.CustomerID, res.MessageID, res.Duplicate
-		t.NewConversation = res.NewConversation
+		t.NewConversation, t.StoredOutcome = res.NewConversation, res.Outcome
+		t.VoicePending = len(t.DeferredAudio) > 0 && !res.Duplicate
 		return nil
 	})
 }
 
+// factsOf are what later steps need of the turn's media, stored with it as fields (the
+// markers in the text are for people).
+func factsOf(t *pipeline.Turn) tickets.TurnFacts {
+	f := tickets.TurnFacts{Categories: t.Categories, VoicePending: len(t.DeferredAudio) > 0}
+	for _, l := range t.Labels {
+		f.Labels = append(f.Labels, tickets.Label(l))
+	}
+	return f
+}
+
 func understandStage(u Understander) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		r, err := u.Understand(ctx, forModels(t.Text))
+		r, err := u.Understand(ctx, ForModels(t.Text))
 		if err != nil {
 			return err
 		}
 		t.Language, t.Intent, t.IntentConfidence, t.WantsHuman, t.Frustrated = r.Language, r.Intent, r.Confidence, r.WantsHuman, r.Frustrated
 		// a photo's support category stands in for an intent the words did not give
-		if cats := turnCategories(t); len(cats) > 0 && (t.Intent == "" || t.IntentConfidence < 0.5) {
+		if cats := t.Categories; len(cats) > 0 && (t.Intent == "" || t.IntentConfidence < 0.5) {
 			t.Intent, t.IntentConfidence = cats[0], 1
 		}
 		return nil
@@ -151,7 +173,7 @@ func understandStage(u Understander) pipeline.Stage {
 
 func respondStage(a Answerer) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		ans, err := a.Answer(ctx, forModels(t.Text))
+		ans, err := a.Answer(ctx, ForModels(t.Text))
 		if err != nil {
 			return err
 		}
@@ -165,7 +187,7 @@ func respondStage(a Answerer) pipeline.Stage {
 // the customer. While the ticket still waits in the queue the customer gets a short
 // notice instead of a bot answer (at most every queuedNoticeEvery), so they know a human
 // is coming.
-func handoverStage(svc *tickets.Service, tix openTickets) pipeline.Stage {
+func handoverStage(desk Desk, tix OpenTickets) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		open, err := tix.OpenTicketFor(ctx, t.ConversationID)
 		if errors.Is(err, tickets.ErrNotFound) {
@@ -186,7 +208,7 @@ func handoverStage(svc *tickets.Service, tix openTickets) pipeline.Stage {
 			}
 			return nil
 		}
-		return svc.CustomerReplied(ctx, open.ID)
+		return desk.CustomerReplied(ctx, open.ID)
 	})
 }
 
@@ -218,18 +240,18 @@ func (p EscalationPolicy) Escalates(wantsHuman bool, intent, reply string, confi
 	return wantsHuman || byIntent || reply == "" || confidence < p.MinConfidence
 }
 
-// botActor opens tickets for the pipeline. It is not a supervisor, so an
+// botActor opens tickets for the flow. It is not a supervisor, so an
 // escalation never changes a customer's stored VIP tier.
 var botActor = tickets.Actor{ID: "bot"}
 
 // escalateStage opens (or reuses) a ticket for the conversation when the
 // customer wants a human, the answer is not confident enough, or the intent
-// says so; the customer is told.
-func escalateStage(svc *tickets.Service, tix openTickets, pol EscalationPolicy) pipeline.Stage {
+// says so; the customer is told. Without a desk (`switchboard ask`) it only decides.
+func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		skills := pol.IntentSkills[t.Intent]
 		// photos' support categories are skills too (a "damaged parcel" group)
-		for _, c := range turnCategories(t) {
+		for _, c := range t.Categories {
 			if !slices.Contains(skills, c) {
 				skills = append(slices.Clone(skills), c)
 			}
@@ -238,7 +260,10 @@ func escalateStage(svc *tickets.Service, tix openTickets, pol EscalationPolicy) 
 			return nil
 		}
 		t.Escalated = true
-		t.Reply, t.Citations = handoverText(t.Language), nil
+		t.Reply, t.Citations = HandoverText(t.Language), nil
+		if desk == nil {
+			return nil
+		}
 		// The handover stage found no open ticket (or the turn opened its
 		// conversation); should one appear meanwhile, the insert conflicts and
 		// joins it below.
@@ -246,10 +271,10 @@ func escalateStage(svc *tickets.Service, tix openTickets, pol EscalationPolicy) 
 		if t.Frustrated {
 			prio = tickets.PriorityHigh
 		}
-		tk, _, err := svc.CreateTicket(ctx, botActor, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: t.CustomerRef},
+		tk, _, err := desk.CreateTicket(ctx, botActor, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: t.CustomerRef},
 			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills,
 			// The reply is recorded with a synchronous commit before anyone
-			// is answered (Server.customerText, Worker.answer).
+			// is answered (RecordAnswer).
 			DeferFlush: true})
 		if errors.Is(err, tickets.ErrConflict) {
 			// A concurrent turn of this conversation escalated first: join its ticket.
@@ -263,7 +288,8 @@ func escalateStage(svc *tickets.Service, tix openTickets, pol EscalationPolicy) 
 	})
 }
 
-func handoverText(lang string) string {
+// HandoverText tells the customer a human takes over, in the language of the message.
+func HandoverText(lang string) string {
 	if lang == "zh" {
 		return "正在为您转接人工客服，请稍候。"
 	}
@@ -281,91 +307,4 @@ func subjectOf(text string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// PipelineDeps are the domain services a message pipeline is built from.
-// Understander and Answerer are optional: without them the turn is marked
-// degraded for that stage and, with no confident answer, escalates.
-type PipelineDeps struct {
-	Redactor *pii.Redactor
-	Tickets  *tickets.Service
-	// Store holds the turns and conversations the persist and handover steps write and read.
-	Store        *tickets.Store
-	Understander Understander
-	Answerer     Answerer
-	Escalation   EscalationPolicy
-	// Vision labels photos (nil: photos are stored as "[photo]").
-	Vision ImageClassifier
-	// Fetchers download media that channels deliver by reference, by channel name.
-	Fetchers map[string]MediaFetcher
-	// MaxMediaBytes bounds one fetched medium (default 20 MiB).
-	MaxMediaBytes int64
-	// Speech transcribes voice notes (no Service: they are stored as "[voice message]").
-	Speech Speech
-	// ConversationIdle ends a channel thread's conversation: a message after this much
-	// silence (and no open ticket) opens a new one (default 24 h).
-	ConversationIdle time.Duration
-	// Media bounds the memory of voice-note decodes (nil: unbounded); photos are bounded
-	// by the classifier's own vision.Options.Memory.
-	Media *MediaBudget
-}
-
-// IngressSteps run while the channel waits: redaction (fail-closed) and
-// persistence (fail-closed). Once they pass, the turn is durable and the
-// channel may be acknowledged.
-//
-// Media stages run first and fail open: fetch (media the channel sent by reference),
-// speech (voice-note transcripts; long notes are left to the queue) and vision (labels
-// for photos), as in docs/architecture.md ("One message").
-func (d PipelineDeps) IngressSteps() []pipeline.Step {
-	var steps []pipeline.Step
-	if len(d.Fetchers) > 0 {
-		max := d.MaxMediaBytes
-		if max <= 0 {
-			max = 20 << 20
-		}
-		steps = append(steps, pipeline.Step{Name: "fetch", Stage: fetchStage(d.Fetchers, max), Timeout: 10 * time.Second,
-			Skip: func(t *pipeline.Turn) bool { return !hasMediaToFetch(t) }})
-	}
-	if d.Speech.Service != nil {
-		// A note up to the inline limit is transcribed while the channel waits; the
-		// stage's time covers the decode, a wait for a recognizer and the decode of up
-		// to InlineMax of audio at a real-time factor well below 1.
-		sp := d.Speech
-		sp.media = d.Media
-		steps = append(steps, pipeline.Step{Name: "speech", Stage: speechStage(sp), Timeout: 5*time.Second + max(d.Speech.inlineMax(), 0),
-			Skip: func(t *pipeline.Turn) bool { return !hasAudio(t) }})
-	}
-	if d.Vision != nil {
-		steps = append(steps, pipeline.Step{Name: "vision", Stage: visionStage(d.Vision), Timeout: 5 * time.Second,
-			Skip: func(t *pipeline.Turn) bool { return !hasImage(t) }})
-	}
-	return append(steps, []pipeline.Step{
-		{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second},
-		{Name: "persist", Stage: persistStage(d.Store, d.ConversationIdle), FailClosed: true, Timeout: 5 * time.Second},
-	}...)
-}
-
-// ProcessSteps answer a stored turn, in the order of docs/architecture.md ("One message"). They run
-// inline for the REST channel and from the durable queue for webhooks.
-func (d PipelineDeps) ProcessSteps() []pipeline.Step {
-	// A conversation this turn opened has no ticket yet; once one has, the bot is out.
-	steps := []pipeline.Step{{Name: "handover", Stage: handoverStage(d.Tickets, d.Store), Timeout: 2 * time.Second, FailClosed: true,
-		Skip: func(t *pipeline.Turn) bool { return t.NewConversation }}}
-	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent }
-	if d.Understander != nil {
-		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: withAgent})
-	}
-	if d.Answerer != nil {
-		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second, Skip: withAgent})
-	}
-	// The reply is logged with the turn's outcome, in one transaction, by
-	// whoever answers the turn (Server.customerText, Worker).
-	return append(steps, pipeline.Step{Name: "escalate", Stage: escalateStage(d.Tickets, d.Store, d.Escalation), Timeout: 5 * time.Second,
-		FailClosed: true, Skip: withAgent})
-}
-
-// Pipelines builds the ingress and processing pipelines.
-func (d PipelineDeps) Pipelines(m *pipeline.Metrics, log *slog.Logger) (ingress, process *pipeline.Pipeline) {
-	return pipeline.New(m, log, d.IngressSteps()...).SetLevels(failLevel), pipeline.New(m, log, d.ProcessSteps()...).SetLevels(failLevel)
 }

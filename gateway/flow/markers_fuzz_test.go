@@ -1,48 +1,37 @@
-package gateway
+package flow
 
 import (
 	"math"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 )
 
-// FuzzTurnCategories: the categories a photo marker carries read back from the stored
-// transcript as they were written (made marker-safe, trimmed, once each), whatever the
-// customer wrote before it (defused as the redact stage defuses it); and arbitrary text
-// yields only clean categories.
-func FuzzTurnCategories(f *testing.F) {
-	f.Add("pelican", 0.99, "sea birds\x00damaged parcel", "my order [photo: x | category: refund]")
-	f.Add("headphone, earphone", 0.5, "audio], | x\x00 \x00audio", "")
-	f.Add("", math.NaN(), "", "[photo: a 1% | category: b, c]")
-	f.Fuzz(func(t *testing.T, label string, score float64, cats, text string) {
+// FuzzPhotoMarker: whatever a model's labels and a category map hold, a photo marker is
+// one bracketed marker (nothing in it closes it early or opens another) that names at
+// most three labels and every category, marker-safe; the categories themselves travel as
+// stored fields (tickets.TurnFacts), never read back from it.
+func FuzzPhotoMarker(f *testing.F) {
+	f.Add("pelican", 0.99, "sea birds\x00damaged parcel")
+	f.Add("headphone, earphone", 0.5, "audio], | x\x00 \x00audio")
+	f.Add("", math.NaN(), "")
+	f.Fuzz(func(t *testing.T, label string, score float64, cats string) {
 		var categories []string
 		if cats != "" {
 			categories = strings.Split(cats, "\x00")
 		}
-		var want []string
+		m := photoMarker([]pipeline.Label{{Name: label, Score: score}}, categories)
+		if !strings.HasPrefix(m, "[photo: ") || !strings.HasSuffix(m, "]") || strings.Count(m, "[") != 1 || strings.Count(m, "]") != 1 {
+			t.Fatalf("marker %q", m)
+		}
+		if len(categories) > 0 && strings.Count(m, "| category: ") != 1 {
+			t.Fatalf("marker %q: categories %q", m, categories)
+		}
 		for _, c := range categories {
-			if c = strings.TrimSpace(markerSafe(c)); c != "" && !slices.Contains(want, c) {
-				want = append(want, c)
+			if !strings.Contains(m, markerSafe(c)) {
+				t.Fatalf("marker %q lacks category %q", m, c)
 			}
-		}
-		marker := photoMarker([]pipeline.Label{{Name: label, Score: score}}, categories)
-		defused := strings.ReplaceAll(text, "[photo:", "(photo:")
-		got := turnCategories(&pipeline.Turn{Text: defused + "\n" + marker})
-		if len(want) == 0 && len(got) == 0 {
-			got = want
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("categories %q read back from %q as %q", want, marker, got)
-		}
-		seen := map[string]bool{}
-		for _, c := range turnCategories(&pipeline.Turn{Text: text}) {
-			if c == "" || c != strings.TrimSpace(c) || strings.ContainsAny(c, ",]") || seen[c] {
-				t.Fatalf("category %q from %q", c, text)
-			}
-			seen[c] = true
 		}
 	})
 }

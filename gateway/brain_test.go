@@ -5,41 +5,16 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
 )
 
-func TestNLPUnderstanderBothLanguages(t *testing.T) {
-	esc, err := intent.EscalationModel(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := NLPUnderstander{Escalation: esc}
-	for _, tc := range []struct {
-		text            string
-		lang            string
-		human, frustrat bool
-	}{
-		{"我要投诉，转人工", "zh", true, false},
-		{"talk to a human", "en", true, false},
-		{"how long does a refund take?", "en", false, false},
-		{"退款多久到账？", "zh", false, false},
-	} {
-		got, err := u.Understand(context.Background(), tc.text)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Language != tc.lang || got.WantsHuman != tc.human {
-			t.Errorf("%q: %+v, want language %s, wants human %v", tc.text, got, tc.lang, tc.human)
-		}
-	}
-}
-
 // realBrain is the production understand + respond pair over a small
 // in-memory FAQ: the learned escalation model and the lexical KB.
 type realBrain struct {
-	NLPUnderstander
-	KBAnswerer
+	flow.NLPUnderstander
+	flow.KBAnswerer
 }
 
 func newRealBrain(t *testing.T) realBrain {
@@ -65,5 +40,5 @@ func newRealBrain(t *testing.T) realBrain {
 	if err := idx.Upsert(context.Background(), pts); err != nil {
 		t.Fatal(err)
 	}
-	return realBrain{NLPUnderstander{Escalation: esc}, KBAnswerer{Retriever: kb.NewRetriever(idx, emb)}}
+	return realBrain{flow.NLPUnderstander{Escalation: esc}, flow.KBAnswerer{Retriever: kb.NewRetriever(idx, emb)}}
 }

@@ -1,4 +1,4 @@
-package gateway
+package flow
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
-// deliverOne sends one queued reply (an agent's) to its channel: the text the
+// DeliverOne sends one queued reply (an agent's) to its channel: the text the
 // agent wrote, opened from its seal (the store deletes the seal when the row is
 // marked sent).
-func (w *Worker) deliverOne(ctx context.Context) (bool, error) {
+func (w *Worker) DeliverOne(ctx context.Context) (bool, error) {
 	policy := w.Retry.WithDefaults()
 	o, ok, err := w.Store.ClaimOutbound(ctx, w.lease(), policy.MaxAbandoned)
 	if err != nil || !ok {

@@ -1,4 +1,4 @@
-package gateway
+package flow
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-cs/switchboard/asr/audio"
-	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/membudget"
 )
 
@@ -72,17 +71,38 @@ func NewMediaBudget(total int64, wait time.Duration, reg prometheus.Registerer) 
 	return m
 }
 
-// errMediaBusy answers work that could not get media memory in time.
-var errMediaBusy = fmt.Errorf("%w: the server is handling too many photos and voice notes right now; retry in a few seconds", errBusy)
+// The media budget's refusals.
+var (
+	// ErrMediaBusy: the media memory was not free in time.
+	ErrMediaBusy = errors.New("server busy: the server is handling too many photos and voice notes right now; retry in a few seconds")
+	// ErrMediaTooLarge: the media need more memory than the whole budget.
+	ErrMediaTooLarge = errors.New("media too large")
+)
 
-// holdUpload holds n bytes of the upload budget (nil budget: a nil hold, which holds
+// HoldUpload holds n bytes of the upload budget (nil budget: a nil hold, which holds
 // nothing).
-func (m *MediaBudget) holdUpload(ctx context.Context, n int64) (*membudget.Hold, error) {
+func (m *MediaBudget) HoldUpload(ctx context.Context, n int64) (*membudget.Hold, error) {
 	if m == nil {
 		return nil, nil
 	}
 	h, err := m.upload.Acquire(ctx, n, m.wait)
 	return h, m.refusal("upload", err)
+}
+
+// UploadSize is the upload budget's size: the most one request may hold (0 for a nil budget).
+func (m *MediaBudget) UploadSize() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.upload.Size()
+}
+
+// InUse is the memory held now by uploads and by decodes (0, 0 for a nil budget).
+func (m *MediaBudget) InUse() (upload, decode int64) {
+	if m == nil {
+		return 0, 0
+	}
+	return m.upload.InUse(), m.decode.InUse()
 }
 
 // Acquire holds n bytes of the decode budget until release (vision.MemoryLimiter).
@@ -97,17 +117,17 @@ func (m *MediaBudget) Acquire(ctx context.Context, n int64) (release func(), err
 	return h.Release, nil
 }
 
-// refusal counts and maps a budget's error to the gateway's sentinels.
+// refusal counts and names a budget's error.
 func (m *MediaBudget) refusal(budget string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, membudget.ErrBusy):
 		m.refused.WithLabelValues(budget, "busy").Inc()
-		return fmt.Errorf("%w (%v)", errMediaBusy, err)
+		return fmt.Errorf("%w (%v)", ErrMediaBusy, err)
 	case errors.Is(err, membudget.ErrTooLarge):
 		m.refused.WithLabelValues(budget, "too_large").Inc()
-		return fmt.Errorf("%w: the media need more memory than this server gives media at once (%v)", errTooLarge, err)
+		return fmt.Errorf("%w: the media need more memory than this server gives media at once (%v)", ErrMediaTooLarge, err)
 	}
 	return err
 }
@@ -126,19 +146,4 @@ func audioDecodeCost(data []byte, lim audio.Limits) int64 {
 	}
 	seconds := min(maxDur.Seconds(), float64(len(data))/bytesPerSecond)
 	return int64(seconds*16000*2) + 1<<20
-}
-
-// holdFetchedMedia reserves the upload memory of the media a webhook turn names by
-// reference, each up to the media limit, before the fetch stage downloads them.
-func (s *Server) holdFetchedMedia(ctx context.Context, t *pipeline.Turn) (*membudget.Hold, error) {
-	n := int64(0)
-	for _, p := range t.Parts {
-		if p.Kind != pipeline.PartText && p.Data == nil && p.Ref != "" {
-			n += s.maxMediaPart()
-		}
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	return s.opts.Media.holdUpload(ctx, n)
 }

@@ -1,0 +1,165 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// Outcome is the bot's answer to one turn as the queue stores it: replayed for a
+// redelivered message, delivered again after a failed send.
+type Outcome struct {
+	ConversationID string              `json:"conversation_id"`
+	Reply          string              `json:"reply"`
+	Citations      []pipeline.Citation `json:"citations"`
+	Confidence     float64             `json:"confidence"`
+	Language       string              `json:"language,omitempty"`
+	Intent         string              `json:"intent,omitempty"`
+	WantsHuman     bool                `json:"wants_human"`
+	Escalated      bool                `json:"escalated"`
+	TicketID       string              `json:"ticket_id,omitempty"`
+	Degraded       []string            `json:"degraded"`
+}
+
+// OutcomeOf is the outcome of a processed turn.
+func OutcomeOf(t *pipeline.Turn) Outcome {
+	return Outcome{ConversationID: t.ConversationID, Reply: t.Reply, Citations: nonNil(t.Citations), Confidence: t.Confidence,
+		Language: t.Language, Intent: t.Intent, WantsHuman: t.WantsHuman, Escalated: t.Escalated, TicketID: t.TicketID,
+		Degraded: nonNil(t.Degraded)}
+}
+
+// decodeOutcome reads a stored outcome; ok is false when none was stored (or it is unreadable).
+func decodeOutcome(raw json.RawMessage) (out Outcome, ok bool) {
+	if len(raw) == 0 || json.Unmarshal(raw, &out) != nil {
+		return Outcome{}, false
+	}
+	return out, true
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// ReplyRecorder is the store's last step of answering a turn (RecordAnswer).
+type ReplyRecorder interface {
+	RecordReply(ctx context.Context, r tickets.TurnReply) error
+}
+
+// RecordAnswer is the last step of answering a turn, the same for the receiver that
+// answers inline (Flow.Answer) and the queue worker, so the flush-once invariant lives
+// here: one synchronous commit logs the bot's reply and stores the outcome, fenced by
+// t.Attempt. It follows the message's own commit, which persist let go without waiting
+// for the WAL flush, so when it returns the message is durable too and only now may the
+// customer be answered. done marks the turn answered (nothing left to deliver). taken:
+// another attempt took the turn over, and its answer is the one kept.
+func RecordAnswer(ctx context.Context, r ReplyRecorder, t *pipeline.Turn, done bool) (out Outcome, taken bool, err error) {
+	out = OutcomeOf(t)
+	err = r.RecordReply(ctx, tickets.TurnReply{Channel: t.Channel, ChannelMessageID: t.ChannelMessageID, Attempt: t.Attempt,
+		ConversationID: t.ConversationID, Text: out.Reply, Outcome: out, Done: done})
+	if errors.Is(err, tickets.ErrConflict) {
+		return out, true, nil
+	}
+	return out, false, err
+}
+
+// ErrNoPipeline answers turns on a server that runs no message pipeline.
+var ErrNoPipeline = errors.New("this server runs no message pipeline")
+
+// Flow takes customer turns from the edge: Ingress makes a turn durable (media, redaction,
+// persistence), Process answers it.
+type Flow struct {
+	Ingress, Process *pipeline.Pipeline
+	Replies          ReplyRecorder
+	Wake             func() // tells the queue's workers a turn is waiting (nil: they poll)
+	Log              *slog.Logger
+}
+
+// Result is what Answer did with a turn.
+type Result struct {
+	Outcome
+	// Duplicate: a redelivery; Outcome is the first delivery's (empty while that one is
+	// still being answered).
+	Duplicate bool
+	// Transcribing: the turn holds a voice note too long to transcribe while the client
+	// waits; it is stored, and the answer follows in the conversation once a queue worker
+	// transcribed it.
+	Transcribing bool
+}
+
+func (f *Flow) wake() {
+	if f.Wake != nil {
+		f.Wake()
+	}
+}
+
+// Receive makes a push channel's turn durable and wakes the queue's workers, which answer
+// it through the channel's Sender. Once it returns nil the delivery may be acknowledged.
+func (f *Flow) Receive(ctx context.Context, t *pipeline.Turn) error {
+	if f == nil || f.Ingress == nil {
+		return ErrNoPipeline
+	}
+	if err := f.Ingress.Run(ctx, t); err != nil {
+		return err
+	}
+	if !t.Duplicate {
+		f.wake()
+	}
+	return nil
+}
+
+// Answer runs a turn its receiver answers itself (t.Lease > 0: REST and web chat):
+// ingress, then the answer inline, recorded as attempt 1. If this process dies after
+// ingress, a queue worker answers the turn once the lease runs out.
+func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
+	if f == nil || f.Ingress == nil || f.Process == nil {
+		return Result{}, ErrNoPipeline
+	}
+	if err := f.Ingress.Run(ctx, t); err != nil {
+		return Result{}, err
+	}
+	if t.Duplicate {
+		out, ok := decodeOutcome(t.StoredOutcome)
+		if !ok {
+			// The first delivery is still being processed (or failed after it was stored).
+			out = Outcome{ConversationID: t.ConversationID, Citations: []pipeline.Citation{}, Degraded: []string{}}
+		}
+		return Result{Outcome: out, Duplicate: true}, nil
+	}
+	if t.VoicePending {
+		// Stored without a lease: a queue worker transcribes and answers it.
+		f.wake()
+		return Result{Outcome: Outcome{ConversationID: t.ConversationID, Citations: []pipeline.Citation{}, Degraded: nonNil(t.Degraded)},
+			Transcribing: true}, nil
+	}
+	if err := f.Process.Run(ctx, t); err != nil {
+		return Result{}, err
+	}
+	t.Attempt = 1
+	out, taken, err := RecordAnswer(ctx, f.Replies, t, true)
+	if err != nil {
+		return Result{}, err
+	}
+	if taken && f.Log != nil {
+		f.Log.Warn("a queue worker took over this turn; its answer is the one recorded", "turn", t)
+	}
+	return Result{Outcome: out}, nil
+}
+
+// failLevel is the log level of an error that stopped a turn: what the customer's own
+// input caused (an unknown or foreign conversation, a message id reused, bad input) is
+// logged at INFO, anything
+// else at ERROR.
+func failLevel(err error) slog.Level {
+	if errors.Is(err, tickets.ErrNotFound) || errors.Is(err, tickets.ErrForbidden) || errors.Is(err, tickets.ErrInvalid) ||
+		errors.Is(err, tickets.ErrConflict) {
+		return slog.LevelInfo
+	}
+	return slog.LevelError
+}

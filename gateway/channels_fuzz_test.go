@@ -21,6 +21,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel"
+	"github.com/switchboard-cs/switchboard/gateway/channel/slack"
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
+	"github.com/switchboard-cs/switchboard/gateway/channel/wecom"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 )
 
@@ -41,7 +46,7 @@ var fuzzNow = time.Unix(1_700_000_000, 0)
 // middleware included, without a database or Redis.
 type fuzzGateway struct {
 	srv  *Server
-	wc   *WeCom
+	wc   *wecom.Channel
 	mu   sync.Mutex
 	turn *pipeline.Turn
 }
@@ -51,18 +56,17 @@ func newFuzzGateway(tb testing.TB) *fuzzGateway {
 	g := &fuzzGateway{}
 	log := slog.New(slog.DiscardHandler)
 	reg := prometheus.NewRegistry()
-	wc, err := NewWeCom(fuzzWeComCorp, "1000002", "app-secret", fuzzWeComToken, fuzzWeComAESKey, "http://127.0.0.1:9", nil)
+	wc, err := wecom.New(fuzzWeComCorp, "1000002", "app-secret", fuzzWeComToken, fuzzWeComAESKey, "http://127.0.0.1:9", nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	g.wc = wc
 	record := pipeline.StageFunc(func(_ context.Context, t *pipeline.Turn) error { g.turn = t; return nil })
 	g.srv = New(Options{Log: log, Registerer: reg,
-		Ingress:  pipeline.New(pipeline.NewMetrics(reg), log, pipeline.Step{Name: "record", Stage: record, FailClosed: true}),
-		Telegram: &Telegram{BotToken: "123:ABC", SecretToken: fuzzTGSecret, APIBase: "http://127.0.0.1:9"},
-		Slack:    &Slack{SigningSecret: fuzzSlackSecret, Now: func() time.Time { return fuzzNow }},
-		Webhook:  &Webhook{Secret: fuzzHookSecret, Now: func() time.Time { return fuzzNow }},
-		WeCom:    wc})
+		Ingress: pipeline.New(pipeline.NewMetrics(reg), log, pipeline.Step{Name: "record", Stage: record, FailClosed: true}),
+		Channels: []channel.Channel{&telegram.Channel{BotToken: "123:ABC", SecretToken: fuzzTGSecret, APIBase: "http://127.0.0.1:9"},
+			&slack.Channel{SigningSecret: fuzzSlackSecret, Now: func() time.Time { return fuzzNow }},
+			&webhook.Channel{Secret: fuzzHookSecret, Now: func() time.Time { return fuzzNow }}, wc}})
 	return g
 }
 
@@ -175,7 +179,7 @@ func FuzzWebhookMessage(f *testing.F) {
 		ts := fuzzNow.Add(off).Unix()
 		req := httptest.NewRequest(http.MethodPost, "/v1/channels/webhook", bytes.NewReader(body))
 		req.Header.Set("X-Switchboard-Timestamp", strconv.FormatInt(ts, 10))
-		req.Header.Set("X-Switchboard-Signature", SignWebhook(fuzzHookSecret, ts, body))
+		req.Header.Set("X-Switchboard-Signature", webhook.Sign(fuzzHookSecret, ts, body))
 		w, turn := g.do(req)
 		checkWebhook(t, w, turn, "webhook")
 		if (off > 5*time.Minute || off < -5*time.Minute) && w.Code != http.StatusUnauthorized {
@@ -200,7 +204,9 @@ func FuzzWeComEnvelope(f *testing.F) {
 	f.Add([]byte("<xml><Encrypt>AAAA</Encrypt></xml>"))
 	f.Add([]byte(`<!DOCTYPE x [<!ENTITY a "aaaa">]><xml><Encrypt>&a;</Encrypt></xml>`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var env wecomEnvelope
+		var env struct {
+			Encrypt string `xml:"Encrypt"`
+		}
 		_ = xml.NewDecoder(bytes.NewReader(body)).Decode(&env)
 		w, turn := g.do(wecomRequest(g.wc, body, env.Encrypt))
 		checkWebhook(t, w, turn, "wecom")
@@ -227,9 +233,9 @@ func FuzzWeComMessage(f *testing.F) {
 }
 
 // wecomRequest signs a callback at the current time (WeCom's own timestamps are real ones).
-func wecomRequest(wc *WeCom, body []byte, encrypted string) *http.Request {
+func wecomRequest(wc *wecom.Channel, body []byte, encrypted string) *http.Request {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	q := url.Values{"timestamp": {ts}, "nonce": {"n"}, "msg_signature": {wc.crypt.signature(ts, "n", encrypted)}}
+	q := url.Values{"timestamp": {ts}, "nonce": {"n"}, "msg_signature": {wc.Sign(ts, "n", encrypted)}}
 	req := httptest.NewRequest(http.MethodPost, "/v1/channels/wecom?"+q.Encode(), bytes.NewReader(body))
 	req.Header.Set("Content-Type", "text/xml")
 	return req
@@ -254,7 +260,7 @@ func TestFuzzGatewayIngests(t *testing.T) {
 	body = []byte(`{"message_id":"m1","customer_id":"c1","text":"hi"}`)
 	wh := httptest.NewRequest(http.MethodPost, "/v1/channels/webhook", bytes.NewReader(body))
 	wh.Header.Set("X-Switchboard-Timestamp", ts)
-	wh.Header.Set("X-Switchboard-Signature", SignWebhook(fuzzHookSecret, fuzzNow.Unix(), body))
+	wh.Header.Set("X-Switchboard-Signature", webhook.Sign(fuzzHookSecret, fuzzNow.Unix(), body))
 	enc, _, err := g.wc.Seal([]byte(`<xml><FromUserName>u1</FromUserName><MsgType>text</MsgType><Content>hi</Content><MsgId>1</MsgId></xml>`), "1", "n")
 	if err != nil {
 		t.Fatal(err)

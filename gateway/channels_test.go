@@ -20,6 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/channeltest"
+	"github.com/switchboard-cs/switchboard/gateway/channel/slack"
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
+	"github.com/switchboard-cs/switchboard/gateway/channel/wecom"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -48,7 +53,7 @@ func newFakeAPI(t *testing.T, answer string) *fakeAPI {
 			}
 			return
 		case "hang":
-			hangUp(w, r)
+			channeltest.HangUp(w, r)
 			return
 		}
 		var body map[string]any
@@ -94,7 +99,7 @@ func (f *fakeAPI) waitFor(t *testing.T, n int) []map[string]any {
 type channelRig struct {
 	*instance
 	telegram, slack, hook, wecom *fakeAPI
-	wc                           *WeCom
+	wc                           *wecom.Channel
 	worker                       *flow.Worker
 }
 
@@ -116,21 +121,20 @@ func newChannelRig(t *testing.T, opts ...func(*rigOptions)) *channelRig {
 	r := &channelRig{telegram: newFakeAPI(t, `{"ok":true,"result":{}}`), slack: newFakeAPI(t, `{"ok":true}`), hook: newFakeAPI(t, `{}`),
 		wecom: newFakeAPI(t, `{"errcode":0,"errmsg":"ok","access_token":"`+cred.wecomAccessToken+`","expires_in":7200}`)}
 	var err error
-	if r.wc, err = NewWeCom("ww-corp", "1000002", cred.wecomSecret, "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", r.wecom.URL, cred.client); err != nil {
+	if r.wc, err = wecom.New("ww-corp", "1000002", cred.wecomSecret, "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", r.wecom.URL, cred.client); err != nil {
 		t.Fatal(err)
 	}
 	outbound := map[string]flow.Sender{}
 	w := &flow.Worker{Outbound: outbound, Log: slog.New(slog.DiscardHandler), Poll: time.Second, Redactor: piiRedactor{pii.NewRedactor()},
 		Retry: cred.retry}
 	r.worker = w
-	tg := &Telegram{BotToken: cred.tgToken, SecretToken: "tg-secret", APIBase: r.telegram.URL, Client: cred.client}
+	tg := &telegram.Channel{BotToken: cred.tgToken, SecretToken: "tg-secret", APIBase: r.telegram.URL, Client: cred.client}
 	fetchers := func(d *flow.Deps) { d.Fetchers = map[string]flow.MediaFetcher{"telegram": tg, "wecom": r.wc} }
 	r.instance = newInstanceWith(t, newPool(t), "chan"+strings.ToLower(t.Name()), newRealBrain(t), fetchers, func(o *Options) {
-		o.Telegram = tg
-		o.Slack = &Slack{SigningSecret: "slack-secret", BotToken: cred.slackToken, APIBase: r.slack.URL, Client: cred.client}
-		o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback", Client: cred.client}
-		o.WeCom = r.wc
-		outbound["telegram"], outbound["slack"], outbound["webhook"], outbound["wecom"] = o.Telegram, o.Slack, o.Webhook, o.WeCom
+		sl := &slack.Channel{SigningSecret: "slack-secret", BotToken: cred.slackToken, APIBase: r.slack.URL, Client: cred.client}
+		hook := &webhook.Channel{Secret: "hook-secret", CallbackURL: r.hook.URL + "/callback", Client: cred.client}
+		o.Channels = append(o.Channels, tg, sl, hook, r.wc)
+		outbound["telegram"], outbound["slack"], outbound["webhook"], outbound["wecom"] = tg, sl, hook, r.wc
 		o.Wake = w.Wake
 	})
 	w.Store, w.Process, w.Log = r.store, r.srv.opts.Process, r.srv.log
@@ -317,13 +321,13 @@ func TestGenericWebhookIsSignedBothWays(t *testing.T) {
 	if got := r.post(t, "/v1/channels/webhook", body, hdr("sha256=00", now)); got != 401 {
 		t.Fatalf("bad signature: %d", got)
 	}
-	if got := r.post(t, "/v1/channels/webhook", body, hdr(SignWebhook("hook-secret", now-3600, body), now-3600)); got != 401 {
+	if got := r.post(t, "/v1/channels/webhook", body, hdr(webhook.Sign("hook-secret", now-3600, body), now-3600)); got != 401 {
 		t.Fatalf("stale timestamp: %d", got)
 	}
-	if got := r.post(t, "/v1/channels/webhook", []byte(`{"text":"x"}`), hdr(SignWebhook("hook-secret", now, []byte(`{"text":"x"}`)), now)); got != 400 {
+	if got := r.post(t, "/v1/channels/webhook", []byte(`{"text":"x"}`), hdr(webhook.Sign("hook-secret", now, []byte(`{"text":"x"}`)), now)); got != 400 {
 		t.Fatalf("missing ids: %d", got)
 	}
-	if got := r.post(t, "/v1/channels/webhook", body, hdr(SignWebhook("hook-secret", now, body), now)); got != 202 {
+	if got := r.post(t, "/v1/channels/webhook", body, hdr(webhook.Sign("hook-secret", now, body), now)); got != 202 {
 		t.Fatalf("good request: %d", got)
 	}
 	calls := r.hook.waitFor(t, 1)
@@ -333,7 +337,7 @@ func TestGenericWebhookIsSignedBothWays(t *testing.T) {
 	h := r.hook.hdrs[0]
 	sent, _ := json.Marshal(map[string]string{"customer_id": "crm-7", "text": "Refunds arrive within 5 working days."})
 	ts, _ := strconv.ParseInt(h.Get("X-Switchboard-Timestamp"), 10, 64)
-	if h.Get("X-Switchboard-Signature") != SignWebhook("hook-secret", ts, sent) {
+	if h.Get("X-Switchboard-Signature") != webhook.Sign("hook-secret", ts, sent) {
 		t.Fatalf("callback signature %q does not verify", h.Get("X-Switchboard-Signature"))
 	}
 }
@@ -394,35 +398,5 @@ func TestWeComChannelDecryptsVerifiesAndReplies(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := r.wecom.count(); n != 2 {
 		t.Fatalf("%d WeCom API calls, want 2 (redelivery answered once)", n)
-	}
-}
-
-func TestWeComCryptRoundTripAndTamper(t *testing.T) {
-	c, err := newWeComCrypt("tok", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "corp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, msg := range []string{"", "a", strings.Repeat("长消息", 200)} {
-		enc, err := c.encrypt([]byte(msg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := c.decrypt(enc)
-		if err != nil || string(got) != msg {
-			t.Fatalf("round trip of %d bytes: %q, %v", len(msg), got, err)
-		}
-	}
-	other, _ := newWeComCrypt("tok", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "another-corp")
-	enc, _ := other.encrypt([]byte("hi"))
-	if _, err := c.decrypt(enc); err == nil {
-		t.Fatal("a message for another corp decrypted")
-	}
-	for _, bad := range []string{"", "not base64!", "AAAA", enc[:len(enc)-8] + "AAAAAAA="} {
-		if _, err := c.decrypt(bad); err == nil {
-			t.Errorf("decrypt(%q) succeeded", bad)
-		}
-	}
-	if _, err := newWeComCrypt("tok", "short", "corp"); err == nil {
-		t.Fatal("short EncodingAESKey accepted")
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -47,7 +48,7 @@ func (r *channelRig) say(t *testing.T, channel string, n int, text string) strin
 		ref = fmt.Sprintf("slack:T1:U%d", n)
 	case "webhook":
 		hook := []byte(fmt.Sprintf(`{"message_id":"m-%d","customer_id":"c-%d","text":%s}`, n, n, body))
-		status = r.post(t, "/v1/channels/webhook", hook, map[string]string{"X-Switchboard-Timestamp": ts, "X-Switchboard-Signature": SignWebhook("hook-secret", now, hook)})
+		status = r.post(t, "/v1/channels/webhook", hook, map[string]string{"X-Switchboard-Timestamp": ts, "X-Switchboard-Signature": webhook.Sign("hook-secret", now, hook)})
 		ref = fmt.Sprintf("webhook:c-%d", n)
 	case "wecom":
 		enc, sig, err := r.wc.Seal([]byte(fmt.Sprintf(`<xml><FromUserName>user%d</FromUserName><MsgType>text</MsgType><Content><![CDATA[%s]]></Content><MsgId>%d</MsgId></xml>`, n, text, 5000+n)), ts, "42")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/asr"
 	"github.com/switchboard-cs/switchboard/asr/audio"
+	"github.com/switchboard-cs/switchboard/gateway/channel"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models"
@@ -18,14 +19,12 @@ import (
 
 // Gateway's own sentinels.
 var (
-	errUnauthenticated = errors.New("missing or invalid bearer token")
-	errForbiddenRole   = errors.New("your role may not do this")
-	errBadRequest      = errors.New("bad request")
-	errTooLarge        = errors.New("request body too large")
-	errUnavailable     = errors.New("service unavailable")
-	errNotFound        = errors.New("not found")
-	// errWebhookAuth: a webhook's own signature or secret did not check out.
-	errWebhookAuth      = errors.New("webhook request not authenticated")
+	errUnauthenticated  = errors.New("missing or invalid bearer token")
+	errForbiddenRole    = errors.New("your role may not do this")
+	errBadRequest       = errors.New("bad request")
+	errTooLarge         = errors.New("request body too large")
+	errUnavailable      = errors.New("service unavailable")
+	errNotFound         = errors.New("not found")
 	errMethodNotAllowed = errors.New("method not allowed")
 	errBusy             = errors.New("server busy")
 )
@@ -38,9 +37,9 @@ const retryAfterSeconds = "5"
 func statusOf(err error) (int, string) {
 	var maxErr *http.MaxBytesError
 	switch {
-	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, flow.ErrMediaTooLarge), errors.Is(err, vision.ErrTooLarge), errors.Is(err, audio.ErrTooLong):
+	case errors.As(err, &maxErr), errors.Is(err, errTooLarge), errors.Is(err, channel.ErrTooLarge), errors.Is(err, flow.ErrMediaTooLarge), errors.Is(err, vision.ErrTooLarge), errors.Is(err, audio.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, "too_large"
-	case errors.Is(err, errUnauthenticated), errors.Is(err, errWebhookAuth):
+	case errors.Is(err, errUnauthenticated), errors.Is(err, channel.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
 	case errors.Is(err, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed, "method_not_allowed"
@@ -48,7 +47,7 @@ func statusOf(err error) (int, string) {
 		return http.StatusForbidden, "forbidden"
 	case errors.Is(err, models.ErrInvalid):
 		return http.StatusUnprocessableEntity, "invalid_model"
-	case errors.Is(err, errBadRequest), errors.Is(err, tickets.ErrInvalid), errors.Is(err, models.ErrBadInput),
+	case errors.Is(err, errBadRequest), errors.Is(err, channel.ErrBadRequest), errors.Is(err, tickets.ErrInvalid), errors.Is(err, models.ErrBadInput),
 		errors.Is(err, vision.ErrImage), errors.Is(err, audio.ErrAudio), errors.Is(err, asr.ErrBadAudio), errors.Is(err, asr.ErrBadOptions),
 		errors.Is(err, kb.ErrUnsupported):
 		return http.StatusBadRequest, "invalid"

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -103,7 +104,7 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 	ev := []byte(`{"type":"event_callback","team_id":"T1","event_id":"EvLeak","event":{"type":"message","user":"U1","channel":"D1","ts":"1.2","text":"` + piiText + `"}}`)
 	r.post(t, "/v1/channels/slack", ev, map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(now, 10), "X-Slack-Signature": slackSign("slack-secret", now, ev)})
 	hook := []byte(`{"message_id":"leak-1","customer_id":"c-1","text":"` + piiText + `"}`)
-	r.post(t, "/v1/channels/webhook", hook, map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(now, 10), "X-Switchboard-Signature": SignWebhook("hook-secret", now, hook)})
+	r.post(t, "/v1/channels/webhook", hook, map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(now, 10), "X-Switchboard-Signature": webhook.Sign("hook-secret", now, hook)})
 	ts, nonce := strconv.FormatInt(now, 10), "42"
 	enc, sig, _ := r.wc.Seal([]byte(`<xml><FromUserName>lisi</FromUserName><MsgType>text</MsgType><Content>`+piiText+`</Content><MsgId>77</MsgId></xml>`), ts, nonce)
 	r.post(t, "/v1/channels/wecom?msg_signature="+sig+"&timestamp="+ts+"&nonce="+nonce, []byte(`<xml><Encrypt>`+enc+`</Encrypt></xml>`), nil)
@@ -140,9 +141,7 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 	waitRows(t, r, `SELECT count(*) FROM channel_messages WHERE message_id = '1031' AND last_error IS NOT NULL`, 1)
 	waitRows(t, r, `SELECT count(*) FROM outbox WHERE last_error IS NOT NULL AND state = 'pending'`, 4)
 	waitRows(t, r, `SELECT count(*) FROM channel_messages WHERE channel = 'telegram' AND last_error LIKE '%sendMessage%'`, 1)
-	r.wc.mu.Lock()
-	r.wc.token = "" // the cached access token expired: the next send asks gettoken, which hangs too
-	r.wc.mu.Unlock()
+	r.wc.ExpireToken() // the cached access token expired: the next send asks gettoken, which hangs too
 	waitRows(t, r, `SELECT count(*) FROM outbox WHERE channel = 'wecom' AND last_error LIKE '%gettoken%'`, 1)
 	all := scan(t, r, []string{canaryBotToken, canarySlackToken, canaryWeComSecret, canaryAccessToken, "AAcanary", "canary-wecom"}, "/bot…/")
 	for _, proof := range []string{"access_token=…", "corpsecret=…", "getFile", "Timeout"} {

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -42,7 +43,7 @@ func postTelegramWith(t *testing.T, base, secret string, body []byte) int {
 func TestWebhookLimitsSpareVerifiedDeliveries(t *testing.T) {
 	_, unique := testenv.Redis(t)
 	in := newInstanceWith(t, newPool(t), "hooks"+unique, scriptedBrain{}, func(o *Options) {
-		o.Telegram = &Telegram{SecretToken: "tg-secret", BotToken: "123:ABC"}
+		o.Channels = append(o.Channels, &telegram.Channel{SecretToken: "tg-secret", BotToken: "123:ABC"})
 		o.Limits = RateLimits{Prefix: unique + ":rl", PerIPPerMinute: 5, PerCustomerPerMinute: 3}
 	})
 	for i := range 30 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
@@ -167,11 +168,11 @@ func TestTelegramPhotoIsFetchedAndLabelled(t *testing.T) {
 	clf := mobileNet(t)
 	photo, _ := os.ReadFile(visiontest.Photo(t, "images_wonnx/pelican.jpeg"))
 	api := newFakeTelegramFiles(t, photo)
-	tg := &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
+	tg := &telegram.Channel{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
 	w := &flow.Worker{Outbound: map[string]flow.Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: time.Second}
 	in := newInstanceWith(t, newPool(t), "tgphoto", newRealBrain(t),
 		func(d *flow.Deps) { d.Vision, d.Fetchers = clf, map[string]flow.MediaFetcher{"telegram": tg} },
-		func(o *Options) { o.Telegram, o.Wake = tg, w.Wake })
+		func(o *Options) { o.Channels, o.Wake = append(o.Channels, tg), w.Wake })
 	w.Store, w.Process = in.store, in.srv.opts.Process
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

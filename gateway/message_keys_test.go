@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 )
 
 // TestMessageIDsAreTiedToTheirCustomer: a REST message id is the customer's own (subjects
@@ -18,7 +20,7 @@ import (
 func TestMessageIDsAreTiedToTheirCustomer(t *testing.T) {
 	in := newInstanceWith(t, newPool(t), "msgkeys"+strings.ToLower(t.Name()), scriptedBrain{},
 		func(o *Options) {
-			o.Webhook = &Webhook{Secret: "hook-secret", CallbackURL: "http://127.0.0.1:1/callback"}
+			o.Channels = append(o.Channels, &webhook.Channel{Secret: "hook-secret", CallbackURL: "http://127.0.0.1:1/callback"})
 		})
 	var first, second MessageReply
 	mustCall(t, 200, in.http.URL, in.token(t, "web:a:b", RoleCustomer), "POST", "/v1/messages", map[string]any{"text": "refund?", "message_id": "c"}, &first)
@@ -29,11 +31,11 @@ func TestMessageIDsAreTiedToTheirCustomer(t *testing.T) {
 
 	hook := func(customer string) (int, map[string]any) {
 		t.Helper()
-		body, _ := json.Marshal(WebhookMessage{MessageID: "77", CustomerID: customer, Text: "where is my parcel?"})
+		body, _ := json.Marshal(webhook.Message{MessageID: "77", CustomerID: customer, Text: "where is my parcel?"})
 		now := time.Now().Unix()
 		req, _ := http.NewRequest("POST", in.http.URL+"/v1/channels/webhook", bytes.NewReader(body))
 		req.Header.Set("X-Switchboard-Timestamp", strconv.FormatInt(now, 10))
-		req.Header.Set("X-Switchboard-Signature", SignWebhook("hook-secret", now, body))
+		req.Header.Set("X-Switchboard-Signature", webhook.Sign("hook-secret", now, body))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 )
 
 // logged captures the logs of the instances built while it runs.
@@ -60,8 +63,8 @@ func TestCustomerInputLimitsAreConsistent(t *testing.T) {
 	logs := logged(t, func() {
 		in = newInstanceWith(t, newPool(t), "inputs", scriptedBrain{}, func(o *Options) {
 			o.MaxBodyBytes = 1 << 20
-			o.Webhook = &Webhook{Secret: "hook-secret"}
-			o.Telegram = &Telegram{SecretToken: "tg-secret", BotToken: "123:ABC"}
+			o.Channels = append(o.Channels, &webhook.Channel{Secret: "hook-secret"})
+			o.Channels = append(o.Channels, &telegram.Channel{SecretToken: "tg-secret", BotToken: "123:ABC"})
 		})
 	})
 	base := in.http.URL
@@ -80,7 +83,7 @@ func TestCustomerInputLimitsAreConsistent(t *testing.T) {
 	mpBadCT, mpBad := mp(map[string]string{"text": "\xff\xfe hi"})
 	signed := func(body string) map[string]string {
 		ts := time.Now().Unix()
-		return map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(ts, 10), "X-Switchboard-Signature": SignWebhook("hook-secret", ts, []byte(body))}
+		return map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(ts, 10), "X-Switchboard-Signature": webhook.Sign("hook-secret", ts, []byte(body))}
 	}
 	badHook := `{"message_id":"m1","customer_id":"c1","text":"` + "\xff\xfe hi" + `"}`
 	for _, tc := range []struct {

@@ -18,6 +18,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel"
+	"github.com/switchboard-cs/switchboard/gateway/channel/slack"
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -191,8 +195,8 @@ func TestStatusOfUnavailable(t *testing.T) {
 // TestWebhookRefusalsNameTheirOwnSecret: a webhook without its secret or signature is
 // told which header failed, not about bearer tokens.
 func TestWebhookRefusalsNameTheirOwnSecret(t *testing.T) {
-	_, hs, _ := bareServer(t, Options{Telegram: &Telegram{SecretToken: "tg-secret"}, Slack: &Slack{SigningSecret: "slack-secret"},
-		Webhook: &Webhook{Secret: "hook-secret"}})
+	_, hs, _ := bareServer(t, Options{Channels: []channel.Channel{&telegram.Channel{SecretToken: "tg-secret"},
+		&slack.Channel{SigningSecret: "slack-secret"}, &webhook.Channel{Secret: "hook-secret"}}})
 	for _, tc := range []struct{ path, header, value, want string }{
 		{"/v1/channels/telegram", "", "", "X-Telegram-Bot-Api-Secret-Token"},
 		{"/v1/channels/telegram", "X-Telegram-Bot-Api-Secret-Token", "wrong", "X-Telegram-Bot-Api-Secret-Token"},

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/gateway/channels"
 )
 
 var (
@@ -67,12 +69,12 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.limitedWS(s.chatSocket))
 	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.revealPII)
 
-	// Webhook channels: authenticated by their own signatures, not JWTs.
-	s.handle(http.MethodPost, "/v1/channels/telegram", nil, s.limitedWebhook(s.telegramWebhook))
-	s.handle(http.MethodPost, "/v1/channels/slack", nil, s.limitedWebhook(s.slackEvents))
-	s.handle(http.MethodPost, "/v1/channels/webhook", nil, s.limitedWebhook(s.genericWebhook))
-	s.handle(http.MethodGet, "/v1/channels/wecom", nil, s.limitedWebhook(s.wecomVerify))
-	s.handle(http.MethodPost, "/v1/channels/wecom", nil, s.limitedWebhook(s.wecomCallback))
+	// Channel plugins (gateway/channels): authenticated by their own signatures, not JWTs.
+	for _, k := range channels.All {
+		for _, method := range k.HTTPMethods() {
+			s.handle(method, "/v1/channels/"+k.Name, nil, s.limitedWebhook(s.channelRoute(k.Name)))
+		}
+	}
 
 	// The signed-in agent.
 	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/gateway/channel"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/safe"
@@ -53,10 +54,9 @@ type Options struct {
 	Ingress        *pipeline.Pipeline // redact + persist (nil: message routes answer 503)
 	Process        *pipeline.Pipeline // understand … reply
 	Wake           func()             // tells the queue workers a turn is waiting
-	Telegram       *Telegram          // nil: channel off
-	Slack          *Slack             // nil: channel off
-	Webhook        *Webhook           // nil: channel off
-	WeCom          *WeCom             // nil: channel off
+	// Channels are the configured channel plugins (gateway/channels.Open); the others'
+	// routes answer 404.
+	Channels       []channel.Channel
 	Limits         RateLimits
 	TrustedProxies []string             // reverse proxies whose X-Forwarded-For is believed
 	Models         ModelRegistry        // ML-engineer routes (nil: they answer 503)
@@ -119,8 +119,9 @@ type Server struct {
 	convs    conversationRecords
 	dir      directory
 	trail    auditTrail
-	flow     *flow.Flow    // the turn flow of the REST channel, web chat and the channel plugins
-	chatPing time.Duration // web-chat keep-alive, which also re-reads the conversation (0: 30s)
+	flow     *flow.Flow                 // the turn flow of the REST channel, web chat and the channel plugins
+	channels map[string]channel.Channel // the configured channel plugins, by name
+	chatPing time.Duration              // web-chat keep-alive, which also re-reads the conversation (0: 30s)
 }
 
 // New builds the router.
@@ -154,6 +155,10 @@ func New(o Options) *Server {
 		s.convs, s.dir, s.trail = o.Store, o.Store, o.Store
 		s.sessions.store = o.Store
 		s.sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
+	}
+	s.channels = map[string]channel.Channel{}
+	for _, ch := range o.Channels {
+		s.channels[ch.Name()] = ch
 	}
 	if o.Ingress != nil {
 		s.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-cs/switchboard/asr/asrtest"
 	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/asr/pocketsphinx"
+	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -155,14 +156,14 @@ type speechRig struct {
 func newSpeechRig(t *testing.T, prefix string, inlineMax time.Duration) *speechRig {
 	svc := speechService(t)
 	api := newFakeTelegram(t)
-	tg := &Telegram{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
+	tg := &telegram.Channel{BotToken: "123:ABC", SecretToken: "tg-secret", APIBase: api.URL}
 	w := &flow.Worker{Outbound: map[string]flow.Sender{"telegram": tg}, Log: slog.New(slog.DiscardHandler), Poll: 100 * time.Millisecond}
 	in := newInstanceWith(t, newPool(t), prefix, newRealBrain(t),
 		func(d *flow.Deps) {
 			d.Speech, d.Fetchers = flow.Speech{Service: svc, InlineMax: inlineMax}, map[string]flow.MediaFetcher{"telegram": tg}
 		},
 		func(o *Options) {
-			o.Telegram, o.Wake, o.Speech = tg, w.Wake, svc
+			o.Channels, o.Wake, o.Speech = append(o.Channels, tg), w.Wake, svc
 		})
 	w.Store, w.Process = in.store, in.srv.opts.Process
 	r := &speechRig{instance: in, api: api, worker: w}

@@ -6,18 +6,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/gateway/channel/wecom"
 )
 
 // TestWeComRejectsStaleTimestamps (L2): a signed WeCom callback or URL check whose
 // timestamp is more than 5 minutes from the clock is a replay and gets 401.
 func TestWeComRejectsStaleTimestamps(t *testing.T) {
 	now := time.Now()
-	wc, err := NewWeCom("ww-corp", "1000002", "app-secret", "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "http://127.0.0.1:1", nil)
+	wc, err := wecom.New("ww-corp", "1000002", "app-secret", "cb-token", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "http://127.0.0.1:1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wc.Now = func() time.Time { return now }
-	in := newInstanceWith(t, newPool(t), "replay"+strings.ToLower(t.Name()), nil, func(o *Options) { o.WeCom = wc })
+	in := newInstanceWith(t, newPool(t), "replay"+strings.ToLower(t.Name()), nil, func(o *Options) { o.Channels = append(o.Channels, wc) })
 	for _, tc := range []struct {
 		name string
 		skew time.Duration

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/channel"
+	"github.com/switchboard-cs/switchboard/gateway/channels"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
@@ -114,13 +116,13 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 			return fmt.Errorf("speech metrics: %w", err)
 		}
 	}
-	ch, err := channels(cfg)
+	ch, err := openChannels(cfg)
 	if err != nil {
 		return err
 	}
 	deps := flow.Deps{Redactor: pii.NewRedactor(), Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
-		Vision:     classifier, Fetchers: ch.fetchers(), MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
+		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
 		Speech: flow.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
 		Media: media}
 	ingress, process := deps.Pipelines(pipeline.NewMetrics(a.registry), log)
@@ -133,7 +135,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		Metrics: flow.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{pii.NewRedactor()}}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Wake: worker.Wake,
-		Telegram: ch.telegram, Slack: ch.slack, Webhook: ch.webhook, WeCom: ch.wecom,
+		Channels: ch.all,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute,
 			ConcurrentPerIP: cfg.Limits.ConcurrentPerIP, WebSocketsPerIP: cfg.Limits.WebSocketsPerIP, WebSocketsPerUser: cfg.Limits.WebSocketsPerUser,
@@ -210,51 +212,31 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	return lns.shutdown(sctx)
 }
 
-// fetchers are the channels that deliver media by reference.
-func (c channelSet) fetchers() map[string]flow.MediaFetcher {
-	out := map[string]flow.MediaFetcher{}
-	if c.telegram != nil {
-		out["telegram"] = c.telegram
-	}
-	if c.wecom != nil {
-		out["wecom"] = c.wecom
-	}
-	return out
-}
-
-// channelSet holds the configured webhook channels.
+// channelSet holds the configured channel plugins.
 type channelSet struct {
-	telegram *gateway.Telegram
-	slack    *gateway.Slack
-	webhook  *gateway.Webhook
-	wecom    *gateway.WeCom
-	outbound map[string]flow.Sender
+	all      []channel.Channel
+	outbound map[string]flow.Sender       // those that deliver replies
+	fetchers map[string]flow.MediaFetcher // those whose platform sends media by reference
 }
 
-// channels builds the webhook channels that have their secrets configured.
-func channels(cfg config.Config) (channelSet, error) {
-	c := cfg.Channels
-	set := channelSet{outbound: map[string]flow.Sender{}}
-	client := &http.Client{Timeout: 15 * time.Second}
-	if c.Telegram.SecretToken != "" {
-		set.telegram = &gateway.Telegram{BotToken: c.Telegram.BotToken, SecretToken: c.Telegram.SecretToken, APIBase: c.Telegram.APIBase, Client: client}
-		set.outbound["telegram"] = set.telegram
+// openChannels opens the channels whose settings turn them on (gateway/channels).
+func openChannels(cfg config.Config) (channelSet, error) {
+	settings := map[string]channel.Settings{}
+	for name, s := range cfg.Channels.Settings() {
+		settings[name] = s
 	}
-	if c.Slack.SigningSecret != "" {
-		set.slack = &gateway.Slack{SigningSecret: c.Slack.SigningSecret, BotToken: c.Slack.BotToken, APIBase: c.Slack.APIBase, Client: client}
-		set.outbound["slack"] = set.slack
+	all, err := channels.Open(settings, &http.Client{Timeout: 15 * time.Second})
+	if err != nil {
+		return channelSet{}, err
 	}
-	if c.Webhook.Secret != "" {
-		set.webhook = &gateway.Webhook{Secret: c.Webhook.Secret, CallbackURL: c.Webhook.CallbackURL, Client: client}
-		set.outbound["webhook"] = set.webhook
-	}
-	if w := c.WeCom; w.Token != "" {
-		wc, err := gateway.NewWeCom(w.CorpID, w.AgentID, w.Secret, w.Token, w.EncodingAESKey, w.APIBase, client)
-		if err != nil {
-			return set, err
+	set := channelSet{all: all, outbound: map[string]flow.Sender{}, fetchers: map[string]flow.MediaFetcher{}}
+	for _, ch := range all {
+		if s, ok := ch.(channel.Sender); ok {
+			set.outbound[ch.Name()] = s
 		}
-		set.wecom = wc
-		set.outbound["wecom"] = wc
+		if f, ok := ch.(channel.MediaFetcher); ok {
+			set.fetchers[ch.Name()] = f
+		}
 	}
 	return set, nil
 }

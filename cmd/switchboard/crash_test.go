@@ -19,7 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
@@ -81,7 +81,7 @@ func TestCrashLosesNothingAndProcessesNothingTwice(t *testing.T) {
 	var mu sync.Mutex
 	replies := map[string]int{}
 	callback := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var rep gateway.WebhookReply
+		var rep webhook.Reply
 		json.NewDecoder(r.Body).Decode(&rep)
 		mu.Lock()
 		replies[rep.CustomerID]++
@@ -113,7 +113,7 @@ func TestCrashLosesNothingAndProcessesNothingTwice(t *testing.T) {
 		ts := time.Now().Unix()
 		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/channels/webhook", strings.NewReader(string(body)))
 		req.Header.Set("X-Switchboard-Timestamp", strconv.FormatInt(ts, 10))
-		req.Header.Set("X-Switchboard-Signature", gateway.SignWebhook("crash-secret", ts, body))
+		req.Header.Set("X-Switchboard-Signature", webhook.Sign("crash-secret", ts, body))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 202 {
 			t.Fatalf("message %d: %v %v", i, resp, err)

@@ -116,9 +116,14 @@ func TestMakeRunNeedsNoTestTools(t *testing.T) {
 }
 
 // jsonNames lists the JSON names of t's fields.
+// jsonNames are the JSON field names of struct type t, with those of embedded structs.
 func jsonNames(t reflect.Type) []string {
 	var names []string
 	for f := range t.Fields() {
+		if f.Anonymous && f.Tag.Get("json") == "" && f.Type.Kind() == reflect.Struct {
+			names = append(names, jsonNames(f.Type)...)
+			continue
+		}
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name != "" && name != "-" {
 			names = append(names, name)

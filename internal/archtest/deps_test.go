@@ -32,6 +32,9 @@ var areas = []struct {
 	{"cmd/", []string{""}}, // anything
 	{"gateway/pipeline", []string{"internal/"}},
 	{"gateway/flow", []string{"gateway/pipeline", "internal/", "tickets", "kb", "nlp", "asr", "vision"}},
+	{"gateway/channels", []string{"gateway/channel"}},
+	// a channel plugin knows the contract and the turn, never another channel
+	{"gateway/channel", []string{"=gateway/channel", "gateway/pipeline", "internal/"}},
 	{"gateway", []string{"gateway", "internal/", "tickets", "kb", "nlp", "asr", "models", "vision"}},
 	{"web", nil},
 	{"internal/", []string{"internal/"}},
@@ -66,7 +69,9 @@ var cgoLeaves = map[string][]string{
 
 // edgeFree are packages that stay below the HTTP edge: they import none of these.
 var edgeFree = map[string][]string{
-	"gateway/flow": {"net/http", "github.com/gin-gonic/gin", "github.com/coder/websocket"},
+	"gateway/flow":     {"net/http", "github.com/gin-gonic/gin", "github.com/coder/websocket"},
+	"gateway/channel":  {"github.com/gin-gonic/gin"}, // a channel reads the *http.Request, not the server's router
+	"gateway/channels": {"github.com/gin-gonic/gin"},
 }
 
 // wrapped third-party packages with cgo may be imported only by their wrapper.
@@ -82,10 +87,14 @@ type goPackage struct {
 }
 
 // within reports whether rel lies in the folder or package pattern p ("x/" is the
-// folder's packages, "x" the package x and its sub-packages, "" everything).
+// folder's packages, "x" the package x and its sub-packages, "=x" the package x alone, ""
+// everything).
 func within(rel, p string) bool {
 	if p == "" {
 		return true
+	}
+	if exact, ok := strings.CutPrefix(p, "="); ok {
+		return rel == exact
 	}
 	if strings.HasSuffix(p, "/") {
 		return strings.HasPrefix(rel, p)
@@ -210,7 +219,8 @@ func TestPackagesKeepTheirPlace(t *testing.T) {
 
 // TestGuardCatchesPlantedImports plants, through `go list -overlay`, files that break
 // the rules in the real tree (the ticket core importing the knowledge base, plumbing importing a
-// domain, the turn flow importing gin and a domain it does not use, cgo in the knowledge base, ONNX
+// domain, the turn flow importing gin and a domain it does not use, a channel importing
+// another, cgo in the knowledge base, ONNX
 // Runtime's cgo outside its wrapper) and expects the guard to name each.
 func TestGuardCatchesPlantedImports(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
@@ -219,11 +229,12 @@ func TestGuardCatchesPlantedImports(t *testing.T) {
 	}
 	dir := t.TempDir()
 	plant := map[string]string{
-		"tickets/zz_planted.go":         "package tickets\n\nimport _ \"" + module + "/kb\"\n",
-		"internal/par/zz_planted.go":    "package par\n\nimport _ \"" + module + "/kb\"\n",
-		"cmd/switchboard/zz_planted.go": "package main\n\nimport _ \"github.com/yalue/onnxruntime_go\"\n",
-		"kb/zz_planted.go":              "package kb\n\n// #include <stdlib.h>\nimport \"C\"\n\nvar _ = C.free\n",
-		"gateway/flow/zz_planted.go":    "package flow\n\nimport (\n\t_ \"" + module + "/models\"\n\t_ \"github.com/gin-gonic/gin\"\n)\n",
+		"tickets/zz_planted.go":               "package tickets\n\nimport _ \"" + module + "/kb\"\n",
+		"internal/par/zz_planted.go":          "package par\n\nimport _ \"" + module + "/kb\"\n",
+		"cmd/switchboard/zz_planted.go":       "package main\n\nimport _ \"github.com/yalue/onnxruntime_go\"\n",
+		"kb/zz_planted.go":                    "package kb\n\n// #include <stdlib.h>\nimport \"C\"\n\nvar _ = C.free\n",
+		"gateway/channel/slack/zz_planted.go": "package slack\n\nimport _ \"" + module + "/gateway/channel/telegram\"\n",
+		"gateway/flow/zz_planted.go":          "package flow\n\nimport (\n\t_ \"" + module + "/models\"\n\t_ \"github.com/gin-gonic/gin\"\n)\n",
 	}
 	replace := map[string]string{}
 	for rel, src := range plant {
@@ -240,6 +251,7 @@ func TestGuardCatchesPlantedImports(t *testing.T) {
 	}
 	got := violations(listModule(t, overlay))
 	want := []string{"cmd/switchboard imports github.com/yalue/onnxruntime_go (only models/ort may)",
+		"gateway/channel/slack imports gateway/channel/telegram",
 		"gateway/flow imports github.com/gin-gonic/gin (it lies below the HTTP edge)", "gateway/flow imports models",
 		"internal/par imports kb", "kb has cgo (zz_planted.go) but is not a cgo leaf", "tickets imports kb"}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -311,6 +312,38 @@ type ChannelsConfig struct {
 	Slack            SlackConfig    `yaml:"slack"`
 	Webhook          WebhookConfig  `yaml:"webhook"`
 	WeCom            WeComConfig    `yaml:"wecom"`
+	// Plugins configure channels without a section of their own here: the settings of
+	// channel <name> are plugins.<name>.<key> (gateway/channel.Settings).
+	Plugins map[string]map[string]string `yaml:"plugins" env:"SWITCHBOARD_CHANNELS_PLUGINS"`
+}
+
+// Settings are every channel's settings by channel name: the keys of the sections above
+// (channels.telegram.bot_token is Settings()["telegram"]["bot_token"]) and of plugins.
+func (c ChannelsConfig) Settings() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	v := reflect.ValueOf(c)
+	for i := range v.NumField() {
+		f := v.Type().Field(i)
+		if f.Type.Kind() != reflect.Struct {
+			continue
+		}
+		section := map[string]string{}
+		for j := range f.Type.NumField() {
+			if sf := f.Type.Field(j); sf.Type.Kind() == reflect.String {
+				section[yamlName(sf)] = v.Field(i).Field(j).String()
+			}
+		}
+		out[yamlName(f)] = section
+	}
+	for name, settings := range c.Plugins {
+		if out[name] == nil {
+			out[name] = map[string]string{}
+		}
+		for k, val := range settings {
+			out[name][k] = val
+		}
+	}
+	return out
 }
 
 // WeComConfig configures the WeCom (企业微信) self-built app channel.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -43,6 +44,16 @@ func setFromString(v reflect.Value, raw string) error {
 		v.SetBool(b)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String:
 		v.Set(reflect.ValueOf(splitList(raw)))
+	case v.Kind() == reflect.Map:
+		if s == "" {
+			v.Set(reflect.Zero(v.Type()))
+			return nil
+		}
+		m := reflect.New(v.Type())
+		if err := json.Unmarshal([]byte(s), m.Interface()); err != nil {
+			return fmt.Errorf("want a JSON object such as {\"line\":{\"token\":\"…\"}}, got %q", raw)
+		}
+		v.Set(m.Elem())
 	default:
 		return fmt.Errorf("unsupported field type %s", v.Type())
 	}

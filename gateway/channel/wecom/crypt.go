@@ -1,4 +1,4 @@
-package gateway
+package wecom
 
 import (
 	"bytes"
@@ -14,70 +14,72 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/switchboard-cs/switchboard/gateway/channel"
 )
 
-// wecomCrypt implements WeCom's callback encryption: SHA-1 signatures over
+// crypt implements WeCom's callback encryption: SHA-1 signatures over
 // the sorted (token, timestamp, nonce, ciphertext), and AES-256-CBC with
 // IV = key[:16], PKCS#7 padding to 32-byte blocks, over
 // random(16) ‖ len(msg) (4 bytes, big-endian) ‖ msg ‖ receive id.
-type wecomCrypt struct {
+type crypt struct {
 	token     string
 	key       []byte
 	receiveID string // the corp id
 }
 
-var errWeComCrypt = errors.New("wecom: bad encrypted message")
+var errCrypt = errors.New("wecom: bad encrypted message")
 
-func newWeComCrypt(token, encodingAESKey, receiveID string) (*wecomCrypt, error) {
+func newCrypt(token, encodingAESKey, receiveID string) (*crypt, error) {
 	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
 	if err != nil || len(key) != 32 {
 		return nil, fmt.Errorf("wecom: EncodingAESKey must be 43 base64 characters (32 bytes)")
 	}
-	return &wecomCrypt{token: token, key: key, receiveID: receiveID}, nil
+	return &crypt{token: token, key: key, receiveID: receiveID}, nil
 }
 
-func (w *wecomCrypt) signature(timestamp, nonce, encrypted string) string {
+func (w *crypt) signature(timestamp, nonce, encrypted string) string {
 	parts := []string{w.token, timestamp, nonce, encrypted}
 	sort.Strings(parts)
 	sum := sha1.Sum([]byte(strings.Join(parts, "")))
 	return hex.EncodeToString(sum[:])
 }
 
-func (w *wecomCrypt) verify(sig, timestamp, nonce, encrypted string) error {
+func (w *crypt) verify(sig, timestamp, nonce, encrypted string) error {
 	if subtle.ConstantTimeCompare([]byte(w.signature(timestamp, nonce, encrypted)), []byte(sig)) != 1 {
-		return fmt.Errorf("%w: msg_signature does not match the WeCom token", errWebhookAuth)
+		return fmt.Errorf("%w: msg_signature does not match the WeCom token", channel.ErrUnauthenticated)
 	}
 	return nil
 }
 
-func (w *wecomCrypt) decrypt(encrypted string) ([]byte, error) {
+func (w *crypt) decrypt(encrypted string) ([]byte, error) {
 	ct, err := base64.StdEncoding.DecodeString(encrypted)
 	if err != nil || len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
-		return nil, errWeComCrypt
+		return nil, errCrypt
 	}
 	block, _ := aes.NewCipher(w.key)
 	pt := make([]byte, len(ct))
 	cipher.NewCBCDecrypter(block, w.key[:16]).CryptBlocks(pt, ct)
 	pad := int(pt[len(pt)-1])
 	if pad < 1 || pad > 32 || pad > len(pt) || !bytes.Equal(pt[len(pt)-pad:], bytes.Repeat([]byte{byte(pad)}, pad)) {
-		return nil, errWeComCrypt
+		return nil, errCrypt
 	}
 	pt = pt[:len(pt)-pad]
 	if len(pt) < 20 {
-		return nil, errWeComCrypt
+		return nil, errCrypt
 	}
 	n := int(binary.BigEndian.Uint32(pt[16:20]))
 	if n > len(pt)-20 {
-		return nil, errWeComCrypt
+		return nil, errCrypt
 	}
 	msg, rid := pt[20:20+n], string(pt[20+n:])
 	if w.receiveID != "" && subtle.ConstantTimeCompare([]byte(rid), []byte(w.receiveID)) != 1 {
-		return nil, fmt.Errorf("%w: addressed to another corp", errWeComCrypt)
+		return nil, fmt.Errorf("%w: addressed to another corp", errCrypt)
 	}
 	return msg, nil
 }
 
-func (w *wecomCrypt) encrypt(msg []byte) (string, error) {
+func (w *crypt) encrypt(msg []byte) (string, error) {
 	buf := make([]byte, 20, 20+len(msg)+len(w.receiveID)+32)
 	if _, err := rand.Read(buf[:16]); err != nil {
 		return "", err

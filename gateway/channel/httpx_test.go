@@ -1,26 +1,18 @@
-package gateway
+package channel_test
 
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-)
 
-// hangUp answers nothing until the client gives up (it reads the body first:
-// only then does the server notice the client leaving).
-func hangUp(w http.ResponseWriter, r *http.Request) {
-	_, _ = io.Copy(io.Discard, r.Body)
-	select {
-	case <-r.Context().Done():
-	case <-time.After(30 * time.Second):
-	}
-}
+	"github.com/switchboard-cs/switchboard/gateway/channel"
+	"github.com/switchboard-cs/switchboard/gateway/channel/channeltest"
+)
 
 func TestRedactURL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -32,8 +24,8 @@ func TestRedactURL(t *testing.T) {
 		{"https://slack.com/api/chat.postMessage", "https://slack.com/api/chat.postMessage"},
 		{"http://[::1]:%zz/bot1/x", "(an invalid URL)"},
 	} {
-		if got := redactURL(tc.in); got != tc.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := channel.RedactURL(tc.in); got != tc.want {
+			t.Errorf("channel.RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -47,7 +39,7 @@ func TestTransportErrorsNameNoSecrets(t *testing.T) {
 	}
 	closed := "http://" + ln.Addr().String()
 	ln.Close()
-	hang := httptest.NewServer(http.HandlerFunc(hangUp))
+	hang := httptest.NewServer(http.HandlerFunc(channeltest.HangUp))
 	defer hang.Close()
 	client := &http.Client{Timeout: 200 * time.Millisecond}
 	const token = "999:SECRET-token"
@@ -56,13 +48,13 @@ func TestTransportErrorsNameNoSecrets(t *testing.T) {
 		err       error
 		isTimeout bool
 	}{
-		{"refused", postJSON(context.Background(), client, closed+"/bot"+token+"/sendMessage", nil, map[string]string{}, nil), false},
-		{"timeout", postJSON(context.Background(), client, hang.URL+"/cgi-bin/message/send?access_token="+token, nil, map[string]string{}, nil), true},
+		{"refused", channel.PostJSON(context.Background(), client, closed+"/bot"+token+"/sendMessage", nil, map[string]string{}, nil), false},
+		{"timeout", channel.PostJSON(context.Background(), client, hang.URL+"/cgi-bin/message/send?access_token="+token, nil, map[string]string{}, nil), true},
 		{"media timeout", func() error {
-			_, _, err := getMedia(context.Background(), client, hang.URL+"/file/bot"+token+"/a.jpg", 10)
+			_, _, err := channel.Get(context.Background(), client, hang.URL+"/file/bot"+token+"/a.jpg", 10)
 			return err
 		}(), true},
-		{"bad url", postJSON(context.Background(), client, "http://h\x7f/bot"+token, nil, map[string]string{}, nil), false},
+		{"bad url", channel.PostJSON(context.Background(), client, "http://h\x7f/bot"+token, nil, map[string]string{}, nil), false},
 	} {
 		if tc.err == nil || strings.Contains(tc.err.Error(), token) || strings.Contains(tc.err.Error(), "SECRET") {
 			t.Errorf("%s: %v", tc.name, tc.err)

@@ -1,0 +1,88 @@
+package telegram
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cs/switchboard/gateway/channel"
+	"github.com/switchboard-cs/switchboard/gateway/channel/channeltest"
+)
+
+const (
+	token  = "123456:AAbot-token-canary"
+	secret = "tg-secret-canary"
+)
+
+func delivery(id, from string, msg map[string]any) *http.Request {
+	uid, _ := strconv.ParseInt(id, 10, 64)
+	fid, _ := strconv.ParseInt(from, 10, 64)
+	msg["message_id"], msg["date"] = uid, 1
+	msg["from"] = map[string]any{"id": fid, "is_bot": false, "first_name": "Ming"}
+	msg["chat"] = map[string]any{"id": fid, "type": "private"}
+	body, _ := json.Marshal(map[string]any{"update_id": uid, "message": msg})
+	r := httptest.NewRequest(http.MethodPost, "/v1/channels/telegram", strings.NewReader(string(body)))
+	r.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	return r
+}
+
+// fakeBotAPI speaks sendMessage, getFile and the file download of the Bot API.
+func fakeBotAPI(api *channeltest.API) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		switch {
+		case r.URL.Path == "/bot"+token+"/sendMessage":
+			text, _ := in["text"].(string)
+			api.Sent(text)
+			fmt.Fprint(w, `{"ok":true,"result":{}}`)
+		case r.URL.Path == "/bot"+token+"/getFile":
+			ref, _ := in["file_id"].(string)
+			if _, ok := api.Files[ref]; !ok {
+				fmt.Fprint(w, `{"ok":false,"description":"Bad Request: invalid file_id"}`)
+				return
+			}
+			fmt.Fprintf(w, `{"ok":true,"result":{"file_id":%q,"file_path":"photos/%s.jpg"}}`, ref, ref)
+		case strings.HasPrefix(r.URL.Path, "/file/bot"+token+"/photos/"):
+			ref := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/file/bot"+token+"/photos/"), ".jpg")
+			w.Write(api.Files[ref])
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+func TestContract(t *testing.T) {
+	channeltest.Run(t, channeltest.Kit{
+		Open: func(t *testing.T, apiURL string) channel.Channel {
+			ch, err := Kind.Open(channel.Settings{"bot_token": token, "secret_token": secret, "api_base": apiURL}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ch
+		},
+		Message: func(t *testing.T, id, from, text string) *http.Request {
+			return delivery(id, from, map[string]any{"text": text})
+		},
+		Forged: func(t *testing.T, id, from, text string) *http.Request {
+			r := delivery(id, from, map[string]any{"text": text})
+			r.Header.Set("X-Telegram-Bot-Api-Secret-Token", "guessed")
+			return r
+		},
+		Media: func(t *testing.T, id, from, ref string) *http.Request {
+			return delivery(id, from, map[string]any{"photo": []map[string]any{{"file_id": "thumb"}, {"file_id": ref}}})
+		},
+		API:     fakeBotAPI,
+		Secrets: []string{token, secret},
+	})
+}
+
+func TestOffWithoutSecretToken(t *testing.T) {
+	if ch, err := Kind.Open(channel.Settings{"bot_token": token}, nil); ch != nil || err != nil {
+		t.Fatalf("Open without secret_token: %v, %v; want off", ch, err)
+	}
+}

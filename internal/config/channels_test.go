@@ -1,0 +1,49 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestChannelSettings: a channel's settings are the keys of its section, and a channel
+// plugin without a section takes its own from channels.plugins (YAML or the variable).
+func TestChannelSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "switchboard.yaml")
+	yaml := "channels:\n  telegram:\n    secret_token: s3\n  plugins:\n    line:\n      channel_secret: ls\n      token: lt\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		path    string
+		environ []string
+		want    map[string]string // line's settings
+	}{
+		{"yaml", file, nil, map[string]string{"channel_secret": "ls", "token": "lt"}},
+		{"env", "", []string{`SWITCHBOARD_CHANNELS_PLUGINS={"line":{"token":"et"}}`}, map[string]string{"token": "et"}},
+		{"none", "", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Load(tc.path, tc.environ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Channels.Settings()
+			if diff := cmp.Diff(tc.want, got["line"]); diff != "" {
+				t.Errorf("line's settings (-want +got):\n%s", diff)
+			}
+			if got["telegram"]["api_base"] != "https://api.telegram.org" || got["wecom"]["encoding_aes_key"] != "" {
+				t.Errorf("typed sections: %v", got)
+			}
+			if tc.path != "" && got["telegram"]["secret_token"] != "s3" {
+				t.Errorf("telegram's secret_token from the file: %q", got["telegram"]["secret_token"])
+			}
+		})
+	}
+	if _, err := Load("", []string{"SWITCHBOARD_CHANNELS_PLUGINS=line"}); err == nil {
+		t.Error("a plugins variable that is not JSON loaded")
+	}
+}

@@ -19,7 +19,7 @@ func monthStart(t time.Time) time.Time {
 // EnsurePartitions makes sure monthly partitions exist from the month of
 // from through monthsAhead months after now. Rows that already landed in the
 // default partition for such a month are moved into the new partition.
-func (s *Store) EnsurePartitions(ctx context.Context, from, now time.Time, monthsAhead int) (created int, err error) {
+func (s *Conversations) EnsurePartitions(ctx context.Context, from, now time.Time, monthsAhead int) (created int, err error) {
 	last := monthStart(now).AddDate(0, monthsAhead, 0)
 	for m := monthStart(from); !m.After(last); m = m.AddDate(0, 1, 0) {
 		ok, err := s.ensurePartition(ctx, m)
@@ -35,7 +35,7 @@ func (s *Store) EnsurePartitions(ctx context.Context, from, now time.Time, month
 
 // ensurePartition makes the partition of month m through the owner's function
 // (migration 00016): the application's role has no DDL rights.
-func (s *Store) ensurePartition(ctx context.Context, m time.Time) (bool, error) {
+func (s *Conversations) ensurePartition(ctx context.Context, m time.Time) (bool, error) {
 	var created bool
 	err := s.primary.QueryRow(ctx, `SELECT messages_ensure_partition($1::date)`, m.Format(time.DateOnly)).Scan(&created)
 	return created, mapPgErr(err, "partition "+partitionName(m))
@@ -44,7 +44,7 @@ func (s *Store) ensurePartition(ctx context.Context, m time.Time) (bool, error) 
 // ArchiveMessages moves messages created before cutoff into
 // messages_archive in batches, then drops monthly partitions that lie wholly
 // before cutoff. It returns how many rows moved.
-func (s *Store) ArchiveMessages(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
+func (s *Conversations) ArchiveMessages(ctx context.Context, cutoff time.Time, batch int) (int64, error) {
 	if batch <= 0 {
 		batch = 5000
 	}
@@ -71,7 +71,7 @@ func (s *Store) ArchiveMessages(ctx context.Context, cutoff time.Time, batch int
 
 // dropPartitionsBefore drops the emptied monthly partitions that lie wholly before
 // cutoff, through the owner's function (migration 00016).
-func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) error {
+func (s *Conversations) dropPartitionsBefore(ctx context.Context, cutoff time.Time) error {
 	_, err := s.primary.Exec(ctx, `SELECT messages_drop_partitions_before($1)`, cutoff)
 	return mapPgErr(err, "drop partitions")
 }
@@ -79,11 +79,11 @@ func (s *Store) dropPartitionsBefore(ctx context.Context, cutoff time.Time) erro
 // RunArchiver keeps partitions ahead of time and archives messages older
 // than retention every interval until ctx ends. A panicking pass is recovered
 // (see GuardPanics), and the archiver starts again after interval.
-func (s *Store) RunArchiver(ctx context.Context, log *slog.Logger, retention, interval time.Duration) {
+func (s *Conversations) RunArchiver(ctx context.Context, log *slog.Logger, retention, interval time.Duration) {
 	safe.Restart(ctx, s.panics, "archiver", interval, func() { s.runArchiver(ctx, log, retention, interval) })
 }
 
-func (s *Store) runArchiver(ctx context.Context, log *slog.Logger, retention, interval time.Duration) {
+func (s *Conversations) runArchiver(ctx context.Context, log *slog.Logger, retention, interval time.Duration) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {

@@ -99,7 +99,7 @@ func newAuditEvent(actor, action, target string, detail any) (AuditEvent, error)
 const auditHeadSQL = `SELECT head_hash FROM audit_chain_head()`
 
 // linkAudit keys e under the active chain key and links it to prev.
-func (s *Store) linkAudit(e *AuditEvent, prev []byte) error {
+func (s *storeCore) linkAudit(e *AuditEvent, prev []byte) error {
 	if s.chain == nil {
 		return errors.New("audit: the store has no chain keys (its FieldCrypter does not implement ChainKeys)")
 	}
@@ -120,7 +120,7 @@ func insertAudit(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
 }
 
 // appendAuditTx takes the chain lock, links e and inserts it, all through tx.
-func (s *Store) appendAuditTx(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
+func (s *storeCore) appendAuditTx(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
 	var prev []byte
 	if err := tx.QueryRow(ctx, auditHeadSQL).Scan(&prev); err != nil {
 		return err
@@ -134,7 +134,7 @@ func (s *Store) appendAuditTx(ctx context.Context, tx pgx.Tx, e AuditEvent) erro
 // AppendAudit appends an event through tx (pass nil to append in a
 // transaction of its own). Detail must not carry raw PII. The chain lock is
 // held until the transaction ends: append last, just before committing.
-func (s *Store) AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error {
+func (s *AuditTrail) AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error {
 	e, err := newAuditEvent(actor, action, target, detail)
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ type AuditRecord struct {
 
 // Audited runs write and appends rec in one transaction: the change and its audit
 // event commit together or not at all.
-func (s *Store) Audited(ctx context.Context, rec AuditRecord, write func(tx pgx.Tx) error) error {
+func (s *AuditTrail) Audited(ctx context.Context, rec AuditRecord, write func(tx pgx.Tx) error) error {
 	e, err := newAuditEvent(rec.Actor, rec.Action, rec.Target, rec.Detail)
 	if err != nil {
 		return err
@@ -171,7 +171,7 @@ func (s *Store) Audited(ctx context.Context, rec AuditRecord, write func(tx pgx.
 const auditCols = `id, at, actor, action, target, detail::text, prev_hash, hash, coalesce(key_id, '')`
 
 // AuditLog lists events with id > after, oldest first.
-func (s *Store) AuditLog(ctx context.Context, after int64, limit int) ([]AuditEvent, error) {
+func (s *AuditTrail) AuditLog(ctx context.Context, after int64, limit int) ([]AuditEvent, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
@@ -197,7 +197,7 @@ func auditPage(ctx context.Context, q interface {
 
 // checkEvent verifies one event's link to prev: plain SHA-256 up to legacyUntil, an
 // HMAC under the chain key its key id names after it.
-func (s *Store) checkEvent(e AuditEvent, prev []byte, legacyUntil int64) error {
+func (s *AuditTrail) checkEvent(e AuditEvent, prev []byte, legacyUntil int64) error {
 	if !bytes.Equal(e.PrevHash, prev) {
 		return fmt.Errorf("event %d does not link to the event before it: %w", e.ID, ErrAuditChain)
 	}
@@ -226,7 +226,7 @@ func (s *Store) checkEvent(e AuditEvent, prev []byte, legacyUntil int64) error {
 // VerifyAudit walks the whole chain and checks it against anchors (see
 // VerifyAuditReport) and returns how many events it checked, or ErrAuditChain
 // naming the first event or anchor that does not fit.
-func (s *Store) VerifyAudit(ctx context.Context, anchors ...AuditAnchor) (int, error) {
+func (s *AuditTrail) VerifyAudit(ctx context.Context, anchors ...AuditAnchor) (int, error) {
 	rep, err := s.VerifyAuditReport(ctx, anchors)
 	return rep.Checked, err
 }

@@ -53,7 +53,7 @@ func latestAnchor(anchors []AuditAnchor) *AuditAnchor {
 }
 
 // legacyUntil reads the switch point recorded by migration 00016.
-func (s *Store) legacyUntil(ctx context.Context) (int64, error) {
+func (s *AuditTrail) legacyUntil(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.primary.QueryRow(ctx, `SELECT legacy_until FROM audit_chain`).Scan(&n)
 	return n, mapPgErr(err, "audit chain")
@@ -62,7 +62,7 @@ func (s *Store) legacyUntil(ctx context.Context) (int64, error) {
 // walkAudit checks, in id order, every event with id > after: the first must link to
 // prev (nil: to whatever it names), each later one to the one before. visit (may be
 // nil) sees each checked event. It returns the last event checked and the count.
-func (s *Store) walkAudit(ctx context.Context, after int64, prev []byte, legacy int64, visit func(AuditEvent) error) (AuditEvent, int, error) {
+func (s *AuditTrail) walkAudit(ctx context.Context, after int64, prev []byte, legacy int64, visit func(AuditEvent) error) (AuditEvent, int, error) {
 	var last AuditEvent
 	n := 0
 	for {
@@ -93,7 +93,7 @@ func (s *Store) walkAudit(ctx context.Context, after int64, prev []byte, legacy 
 // unchanged, the latest anchor's head must be present, the chain must not start after
 // the latest anchor's first event, the events between them must all be there, and the
 // switch point must be the anchored one. Failures wrap ErrAuditChain.
-func (s *Store) VerifyAuditReport(ctx context.Context, anchors []AuditAnchor) (AuditReport, error) {
+func (s *AuditTrail) VerifyAuditReport(ctx context.Context, anchors []AuditAnchor) (AuditReport, error) {
 	var rep AuditReport
 	var err error
 	if rep.LegacyUntil, err = s.legacyUntil(ctx); err != nil {
@@ -161,7 +161,7 @@ func checkAgainstAnchor(rep AuditReport, latest AuditAnchor, missing map[int64]s
 
 // verifySince checks the events after anchor a (or, with a nil, the whole chain) and
 // returns the last event checked (the zero event when there are none).
-func (s *Store) verifySince(ctx context.Context, a *AuditAnchor) (AuditEvent, error) {
+func (s *AuditTrail) verifySince(ctx context.Context, a *AuditAnchor) (AuditEvent, error) {
 	legacy, err := s.legacyUntil(ctx)
 	if err != nil {
 		return AuditEvent{}, err
@@ -191,7 +191,7 @@ func (s *Store) verifySince(ctx context.Context, a *AuditAnchor) (AuditEvent, er
 
 // anchorAt describes the chain from firstID (0: the oldest event kept) to head, which
 // the caller has verified.
-func (s *Store) anchorAt(ctx context.Context, head AuditEvent, firstID int64) (AuditAnchor, error) {
+func (s *AuditTrail) anchorAt(ctx context.Context, head AuditEvent, firstID int64) (AuditAnchor, error) {
 	a := AuditAnchor{HeadID: head.ID, HeadHash: hex.EncodeToString(head.Hash)}
 	var firstPrev []byte
 	err := s.primary.QueryRow(ctx, `WITH f AS (

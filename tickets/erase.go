@@ -62,7 +62,7 @@ type erasedTicket struct {
 // indexes and sealed names, in one transaction audited as customer.erase (by a
 // non-identifying reference); then the ticket cache, the routing state and Redis keys
 // naming the person. Other instances drop their copies on the ticket.erased events.
-func (s *Service) EraseCustomer(ctx context.Context, actor, ref string) (EraseReport, error) {
+func (s *Maintenance) EraseCustomer(ctx context.Context, actor, ref string) (EraseReport, error) {
 	c, err := s.findCustomer(ctx, ref)
 	if err != nil {
 		return EraseReport{}, err
@@ -99,7 +99,7 @@ func (s *Service) EraseCustomer(ctx context.Context, actor, ref string) (EraseRe
 }
 
 // findCustomer resolves a customer id or a pseudonymous id.
-func (s *Service) findCustomer(ctx context.Context, ref string) (Customer, error) {
+func (s *Maintenance) findCustomer(ctx context.Context, ref string) (Customer, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return Customer{}, fmt.Errorf("a customer id or pseudonymous id is required: %w", ErrInvalid)
@@ -117,7 +117,7 @@ func (s *Service) findCustomer(ctx context.Context, ref string) (Customer, error
 }
 
 // erasureReference is the non-identifying reference of an erased customer.
-func (s *Store) erasureReference(customerID string) string {
+func (s *Conversations) erasureReference(customerID string) string {
 	return hex.EncodeToString(s.crypt.BlindIndex("customer.erase", customerID))[:32]
 }
 
@@ -146,7 +146,7 @@ func lockCustomerTickets(ctx context.Context, tx pgx.Tx, customerID string) ([]e
 
 // forgetTicket drops an erased ticket from this instance's Redis: its cache entry, its
 // place in a wait set, the agent slot it held (which may pull the next ticket).
-func (s *Service) forgetTicket(ctx context.Context, t erasedTicket) {
+func (s *Maintenance) forgetTicket(ctx context.Context, t erasedTicket) {
 	if s.Cache != nil {
 		if err := s.Cache.rdb.Del(ctx, s.Cache.keys(t.ID)...).Err(); err != nil {
 			s.Log.Warn("erase: ticket cache", "err", err)
@@ -171,7 +171,7 @@ func (s *Service) forgetTicket(ctx context.Context, t erasedTicket) {
 // eraseRedisKeys deletes the keys that name the customer (rate limits and the like:
 // "…:<id>" or "…:<id>:…", by customer id or pseudonymous id) and returns how many
 // keys went, the erased tickets' cache entries included.
-func (s *Service) eraseRedisKeys(ctx context.Context, c Customer, gone []erasedTicket) (int, error) {
+func (s *Maintenance) eraseRedisKeys(ctx context.Context, c Customer, gone []erasedTicket) (int, error) {
 	if s.Cache == nil {
 		return 0, nil
 	}

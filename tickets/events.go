@@ -21,7 +21,7 @@ const EventResync = "events.resync"
 // nil) runs each time LISTEN is in place, with reconnected true after a loss,
 // when events may have been missed. A panic in handle is recovered (and
 // reported, see GuardPanics); the listener goes on.
-func (s *Store) Listen(ctx context.Context, log *slog.Logger, handle func(context.Context, Event), onListen func(reconnected bool)) {
+func (s *storeCore) Listen(ctx context.Context, log *slog.Logger, handle func(context.Context, Event), onListen func(reconnected bool)) {
 	backoff := 100 * time.Millisecond
 	dispatch := func(ev Event) {
 		_ = s.panics.Run("events.dispatch", func() { handle(ctx, ev) })
@@ -48,7 +48,7 @@ func (s *Store) Listen(ctx context.Context, log *slog.Logger, handle func(contex
 	}
 }
 
-func (s *Store) listenOnce(ctx context.Context, dispatch func(Event), listening func()) error {
+func (s *storeCore) listenOnce(ctx context.Context, dispatch func(Event), listening func()) error {
 	conn, err := s.primary.Acquire(ctx)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ const DefaultPresenceTTL = time.Minute
 
 // KeepPresent records a heartbeat of agentID: it counts as connected for PresenceTTL.
 // It touches Redis only, so a socket may call it for any subject.
-func (s *Service) KeepPresent(ctx context.Context, agentID string) error {
+func (s *Directory) KeepPresent(ctx context.Context, agentID string) error {
 	if err := s.Router.TouchPresence(ctx, agentID, s.Now().Add(s.PresenceTTL)); err != nil {
 		return fmt.Errorf("presence of %s: %w", agentID, err)
 	}
@@ -34,7 +34,7 @@ func (s *Service) KeepPresent(ctx context.Context, agentID string) error {
 
 // Heartbeat is the REST heartbeat of an API-only agent: KeepPresent, then the agent as
 // stored (ErrNotFound when the subject is no agent).
-func (s *Service) Heartbeat(ctx context.Context, agentID string) (Agent, error) {
+func (s *Directory) Heartbeat(ctx context.Context, agentID string) (Agent, error) {
 	a, err := s.store.GetAgent(ctx, agentID)
 	if err != nil {
 		return Agent{}, err
@@ -44,7 +44,7 @@ func (s *Service) Heartbeat(ctx context.Context, agentID string) (Agent, error) 
 
 // SignOut sets the agent offline and forgets its presence (the console calls it when
 // the agent signs out); the tickets the agent holds stay theirs.
-func (s *Service) SignOut(ctx context.Context, agentID string) (Agent, error) {
+func (s *Directory) SignOut(ctx context.Context, agentID string) (Agent, error) {
 	return s.SetAgentStatus(ctx, agentID, AgentOffline, -1)
 }
 
@@ -52,7 +52,7 @@ func (s *Service) SignOut(ctx context.Context, agentID string) (Agent, error) {
 // offline, in PostgreSQL and in the router, and returns their ids. An agent whose
 // status changes meanwhile is left alone. Idempotent; RunPresenceSweeper runs it on one
 // replica at a time.
-func (s *Service) SweepPresence(ctx context.Context) ([]string, error) {
+func (s *Directory) SweepPresence(ctx context.Context) ([]string, error) {
 	// PostgreSQL first, then Redis: a status change touches presence before it writes,
 	// so an agent going online now is either seen present or changed since our read.
 	cands, err := s.store.presenceCandidates(ctx)
@@ -87,7 +87,7 @@ func (s *Service) SweepPresence(ctx context.Context) ([]string, error) {
 
 // RunPresenceSweeper sweeps every interval until ctx ends; of several replicas one
 // sweeps per interval (a Redis lease).
-func (s *Service) RunPresenceSweeper(ctx context.Context, every time.Duration) {
+func (s *Directory) RunPresenceSweeper(ctx context.Context, every time.Duration) {
 	runLeased(ctx, s.Router, s.Log, "presence", every, func(ctx context.Context) error {
 		_, err := s.SweepPresence(ctx)
 		return err
@@ -101,7 +101,7 @@ type presenceCandidate struct {
 	UpdatedAt time.Time
 }
 
-func (s *Store) presenceCandidates(ctx context.Context) ([]presenceCandidate, error) {
+func (s *TicketRecords) presenceCandidates(ctx context.Context) ([]presenceCandidate, error) {
 	rows, err := s.primary.Query(ctx, `SELECT id, status, updated_at FROM agents WHERE status <> 'offline' ORDER BY id`)
 	if err != nil {
 		return nil, mapPgErr(err, "agents")
@@ -111,7 +111,7 @@ func (s *Store) presenceCandidates(ctx context.Context) ([]presenceCandidate, er
 }
 
 // lapseAgent sets c offline unless the agent changed since c was read (ok false).
-func (s *Store) lapseAgent(ctx context.Context, c presenceCandidate) (Agent, bool, error) {
+func (s *TicketRecords) lapseAgent(ctx context.Context, c presenceCandidate) (Agent, bool, error) {
 	a, err := scanAgent(s.primary.QueryRow(ctx, `WITH a AS (
 			UPDATE agents SET status = 'offline', updated_at = now()
 			WHERE id = $1 AND status = $2 AND updated_at = $3 RETURNING *)

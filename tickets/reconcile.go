@@ -46,7 +46,7 @@ const defaultReconcileSettle = 2 * time.Second
 // milliseconds, and a busy system always has some); then it is counted and logged, the
 // state is rebuilt from PostgreSQL, and every online agent with a free slot pulls
 // waiting tickets.
-func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+func (s *Maintenance) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	first, err := s.routingDrift(ctx)
 	if err != nil || len(first) == 0 {
 		return ReconcileReport{}, err
@@ -84,7 +84,7 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 
 // RunReconciler reconciles every interval until ctx ends; of several replicas one
 // reconciles per interval (a Redis lease).
-func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
+func (s *Maintenance) RunReconciler(ctx context.Context, every time.Duration) {
 	runLeased(ctx, s.Router, s.Log, "reconcile", every, func(ctx context.Context) error {
 		_, err := s.Reconcile(ctx)
 		return err
@@ -93,7 +93,7 @@ func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
 
 // routingDrift compares the router's state with PostgreSQL; without a state there is
 // nothing to compare (the next routing call rebuilds it from PostgreSQL).
-func (s *Service) routingDrift(ctx context.Context) ([]Drift, error) {
+func (s *Maintenance) routingDrift(ctx context.Context) ([]Drift, error) {
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *Service) routingDrift(ctx context.Context) ([]Drift, error) {
 }
 
 // logDrift counts every difference by kind and logs them (ids only, at most 20 lines).
-func (s *Service) logDrift(ctx context.Context, drift []Drift) {
+func (s *Maintenance) logDrift(ctx context.Context, drift []Drift) {
 	kinds := map[string]int{}
 	for i, d := range drift {
 		kinds[d.Kind]++
@@ -123,7 +123,7 @@ func (s *Service) logDrift(ctx context.Context, drift []Drift) {
 
 // pullFree lets every online agent with a free slot pull waiting tickets and records
 // what they pulled.
-func (s *Service) pullFree(ctx context.Context, snap RouterSnapshot) (int, error) {
+func (s *Maintenance) pullFree(ctx context.Context, snap RouterSnapshot) (int, error) {
 	loads := map[string]int{}
 	for _, a := range snap.Assigned {
 		loads[a.AgentID]++

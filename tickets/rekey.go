@@ -51,7 +51,7 @@ func notUnderSQL(column string) string {
 // finds only the rows still under an old key) and safe next to running servers (a value
 // changed meanwhile is left for the next run). It returns how many values it rewrote; a
 // value that does not open is counted and reported, never overwritten.
-func (s *Store) Reencrypt(ctx context.Context, progress RekeyProgress) (int64, error) {
+func (s *Vault) Reencrypt(ctx context.Context, progress RekeyProgress) (int64, error) {
 	ak, ok := s.crypt.(ActiveKeyID)
 	if !ok {
 		return 0, errors.New("re-encrypt: the store's FieldCrypter does not name its active key")
@@ -71,7 +71,7 @@ func (s *Store) Reencrypt(ctx context.Context, progress RekeyProgress) (int64, e
 	return rewritten, nil
 }
 
-func (s *Store) reencryptColumn(ctx context.Context, col sealedColumn, active []byte, progress RekeyProgress) (done, failed int64, err error) {
+func (s *Vault) reencryptColumn(ctx context.Context, col sealedColumn, active []byte, progress RekeyProgress) (done, failed int64, err error) {
 	var total int64
 	if err := s.primary.QueryRow(ctx, `SELECT count(*) FROM `+col.Table+` WHERE `+notUnderSQL(col.Column), active).Scan(&total); err != nil {
 		return 0, 0, mapPgErr(err, "re-encrypt "+col.Table)
@@ -99,7 +99,7 @@ type rekeyCounts struct{ done, failed int64 }
 
 // rekeyBatch rewrites up to 200 rows after ctid after and returns the last ctid seen
 // ("" when there were none).
-func (s *Store) rekeyBatch(ctx context.Context, col sealedColumn, active []byte, after string) (rekeyCounts, string, error) {
+func (s *Vault) rekeyBatch(ctx context.Context, col sealedColumn, active []byte, after string) (rekeyCounts, string, error) {
 	keys := make([]string, len(col.Keys))
 	for i, k := range col.Keys {
 		keys[i] = k + "::text"

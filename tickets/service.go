@@ -45,14 +45,40 @@ type ServiceOptions struct {
 
 // Service is the ticket core used by the agent API and the bot pipeline:
 // it keeps PostgreSQL (the source of truth), the Redis router and the
-// ticket cache consistent.
+// ticket cache consistent. It serves the ticket lifecycle (open, claim,
+// reply, resolve, close, reopen, transfer), what agents and supervisors see,
+// and the ticket events; its embedded parts serve the rest: Directory
+// (agents and their presence, skill groups, SLA policies, routing weights)
+// and Maintenance (erasure, reconciliation of the routing state). All of
+// them share one core (the store, the options and the routing steps), and
+// every part's operations are also the Service's.
 type Service struct {
-	store *Store // PostgreSQL; callers reach it only through the Service's operations
-	ServiceOptions
+	*serviceCore
+	*Directory
+	*Maintenance
 	mu   sync.RWMutex
 	subs map[int]func(Event)
 	next int
 }
+
+// serviceCore is what every part of the Service shares: the store, the options and
+// the routing steps several parts take (choosing candidate groups, routing a ticket
+// and recording its assignment, recording what a freed slot pulled, telling the
+// router about an agent, invalidating the routing state and cached tickets, and the
+// router's rebuild snapshot).
+type serviceCore struct {
+	store *Store // PostgreSQL; callers reach it only through the Service's operations
+	ServiceOptions
+}
+
+// Directory is the Service's part for the directory: agents (their records, statuses
+// and presence), skill groups, SLA policies and routing weights. A person's change is
+// audited in the change's transaction.
+type Directory struct{ *serviceCore }
+
+// Maintenance is the Service's part for upkeep: erasing a person everywhere, and
+// reconciling the router's Redis state with PostgreSQL.
+type Maintenance struct{ *serviceCore }
 
 // NewService returns a Service over store; Now defaults to time.Now.
 func NewService(store *Store, o ServiceOptions) *Service {
@@ -65,7 +91,8 @@ func NewService(store *Store, o ServiceOptions) *Service {
 	if o.PresenceTTL <= 0 {
 		o.PresenceTTL = DefaultPresenceTTL
 	}
-	return &Service{store: store, ServiceOptions: o, subs: map[int]func(Event){}}
+	core := &serviceCore{store: store, ServiceOptions: o}
+	return &Service{serviceCore: core, Directory: &Directory{core}, Maintenance: &Maintenance{core}, subs: map[int]func(Event){}}
 }
 
 // NewTicket is the input of CreateTicket.
@@ -228,7 +255,7 @@ func setDeadlines(pols map[Priority]SLAPolicy, t *Ticket) error {
 // candidates returns the skill groups eligible for skills, best skill
 // match first. With no skills, or no group sharing any, every group is a
 // candidate (skill match 1 and 0 respectively).
-func (s *Service) candidates(ctx context.Context, skills []string) ([]GroupCandidate, error) {
+func (s *serviceCore) candidates(ctx context.Context, skills []string) ([]GroupCandidate, error) {
 	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return nil, err
@@ -282,12 +309,12 @@ func queueDeadline(pols map[Priority]SLAPolicy, t Ticket) time.Time {
 }
 
 // route asks the router for an agent and records the outcome.
-func (s *Service) route(ctx context.Context, t Ticket, cands []GroupCandidate, reason string) (Ticket, *Assignment, error) {
+func (s *serviceCore) route(ctx context.Context, t Ticket, cands []GroupCandidate, reason string) (Ticket, *Assignment, error) {
 	return s.routeWith(ctx, t, cands, nil, reason)
 }
 
 // routeWith is route with the SLA policies already read (nil: read them).
-func (s *Service) routeWith(ctx context.Context, t Ticket, cands []GroupCandidate, pols map[Priority]SLAPolicy, reason string) (Ticket, *Assignment, error) {
+func (s *serviceCore) routeWith(ctx context.Context, t Ticket, cands []GroupCandidate, pols map[Priority]SLAPolicy, reason string) (Ticket, *Assignment, error) {
 	if len(cands) == 0 {
 		s.Log.Warn("no skill group exists; the ticket waits until one is created", "ticket", t.ID)
 		return t, nil, nil
@@ -317,7 +344,7 @@ func (s *Service) routeWith(ctx context.Context, t Ticket, cands []GroupCandidat
 }
 
 // apply records a router assignment in PostgreSQL.
-func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
+func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
 	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
 		CreatedAt: s.Now()}
 	_, t, err := s.store.UpdateTicket(ctx, res.TicketID, func(tx pgx.Tx, t *Ticket) error {
@@ -345,7 +372,7 @@ func (s *Service) apply(ctx context.Context, res RouteResult, reason string) (Ti
 }
 
 // applyPulled records tickets that a freed slot pulled from a queue.
-func (s *Service) applyPulled(ctx context.Context, pulled []RouteResult) {
+func (s *serviceCore) applyPulled(ctx context.Context, pulled []RouteResult) {
 	if len(pulled) == 0 {
 		return
 	}
@@ -360,7 +387,7 @@ func (s *Service) applyPulled(ctx context.Context, pulled []RouteResult) {
 
 // invalidateRouting makes the router rebuild from PostgreSQL on its next
 // call, after Redis and PostgreSQL may have come apart.
-func (s *Service) invalidateRouting(ctx context.Context, ticketID string) {
+func (s *serviceCore) invalidateRouting(ctx context.Context, ticketID string) {
 	if err := s.Router.Invalidate(context.WithoutCancel(ctx)); err != nil {
 		s.Log.Error("invalidate routing state", "ticket", ticketID, "err", err)
 	}
@@ -373,7 +400,7 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // afterWrite drops cached copies older than t so no reader sees them.
-func (s *Service) afterWrite(ctx context.Context, t Ticket) {
+func (s *serviceCore) afterWrite(ctx context.Context, t Ticket) {
 	if err := s.Cache.Invalidate(context.WithoutCancel(ctx), t.ID, t.Version); err != nil {
 		s.Log.Error("invalidate ticket cache", "ticket", t.ID, "err", err)
 	}

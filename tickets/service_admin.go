@@ -26,7 +26,7 @@ func normalizeSkills(skills []string) []string {
 
 // PutSkillGroup creates or updates a skill group; the change and its audit event
 // commit together.
-func (s *Service) PutSkillGroup(ctx context.Context, actor string, g SkillGroup) (SkillGroup, error) {
+func (s *Directory) PutSkillGroup(ctx context.Context, actor string, g SkillGroup) (SkillGroup, error) {
 	if !slugRe.MatchString(g.ID) || strings.Contains(g.ID, ".") {
 		return SkillGroup{}, fmt.Errorf("skill group id %q: lower-case letters, digits, - and _: %w", g.ID, ErrInvalid)
 	}
@@ -47,7 +47,7 @@ func (s *Service) PutSkillGroup(ctx context.Context, actor string, g SkillGroup)
 // PutAgent creates or updates an agent (audited with the change) and tells the router
 // about group and capacity changes. It returns the agent as it is after the tickets a
 // raised capacity pulled.
-func (s *Service) PutAgent(ctx context.Context, actor string, a Agent) (Agent, error) {
+func (s *Directory) PutAgent(ctx context.Context, actor string, a Agent) (Agent, error) {
 	if !slugRe.MatchString(a.ID) {
 		return Agent{}, fmt.Errorf("agent id %q: lower-case letters, digits, '.', '-' and '_': %w", a.ID, ErrInvalid)
 	}
@@ -84,19 +84,19 @@ func (s *Service) PutAgent(ctx context.Context, actor string, a Agent) (Agent, e
 // agent set online without a console or heartbeat goes offline after the
 // presence TTL; offline forgets the presence. It is not audited (the system's
 // own changes); people's changes go through SetAgentStatusBy and SetOwnStatus.
-func (s *Service) SetAgentStatus(ctx context.Context, agentID string, status AgentStatus, capacity int) (Agent, error) {
+func (s *Directory) SetAgentStatus(ctx context.Context, agentID string, status AgentStatus, capacity int) (Agent, error) {
 	return s.setStatus(ctx, nil, agentID, status, capacity, false)
 }
 
 // SetAgentStatusBy is SetAgentStatus by actor (a supervisor), audited as
 // agent.status in the same transaction as the change.
-func (s *Service) SetAgentStatusBy(ctx context.Context, actor, agentID string, status AgentStatus, capacity int) (Agent, error) {
+func (s *Directory) SetAgentStatusBy(ctx context.Context, actor, agentID string, status AgentStatus, capacity int) (Agent, error) {
 	return s.setStatus(ctx, statusAudit(actor, agentID, status, capacity), agentID, status, capacity, false)
 }
 
 // SetOwnStatus is SetAgentStatusBy by the agent: the capacity may go up to the
 // maximum the supervisor set (ErrForbidden above it).
-func (s *Service) SetOwnStatus(ctx context.Context, agentID string, status AgentStatus, capacity int) (Agent, error) {
+func (s *Directory) SetOwnStatus(ctx context.Context, agentID string, status AgentStatus, capacity int) (Agent, error) {
 	return s.setStatus(ctx, statusAudit(agentID, agentID, status, capacity), agentID, status, capacity, true)
 }
 
@@ -108,7 +108,7 @@ func statusAudit(actor, agentID string, status AgentStatus, capacity int) *Audit
 	return &AuditRecord{Actor: actor, Action: "agent.status", Target: agentID, Detail: detail}
 }
 
-func (s *Service) setStatus(ctx context.Context, rec *AuditRecord, agentID string, status AgentStatus, capacity int, byAgent bool) (Agent, error) {
+func (s *Directory) setStatus(ctx context.Context, rec *AuditRecord, agentID string, status AgentStatus, capacity int, byAgent bool) (Agent, error) {
 	if !status.Valid() {
 		return Agent{}, fmt.Errorf("status %q: want online, away or offline: %w", status, ErrInvalid)
 	}
@@ -146,7 +146,7 @@ func (s *Service) setStatus(ctx context.Context, rec *AuditRecord, agentID strin
 	return s.store.GetAgent(ctx, agentID)
 }
 
-func (s *Service) syncAgent(ctx context.Context, a Agent) error {
+func (s *serviceCore) syncAgent(ctx context.Context, a Agent) error {
 	pulled, err := s.Router.SetAgent(ctx, a.ID, a.Status, a.Capacity, a.Groups)
 	if err != nil {
 		return fmt.Errorf("router: %w", err)
@@ -156,14 +156,14 @@ func (s *Service) syncAgent(ctx context.Context, a Agent) error {
 }
 
 // PutSLAPolicy stores a policy (audited with the change); new tickets use it.
-func (s *Service) PutSLAPolicy(ctx context.Context, actor string, p SLAPolicy) error {
+func (s *Directory) PutSLAPolicy(ctx context.Context, actor string, p SLAPolicy) error {
 	return s.store.Audited(ctx, AuditRecord{Actor: actor, Action: "sla_policy.put", Target: string(p.Priority), Detail: p},
 		func(tx pgx.Tx) error { return putSLAPolicy(ctx, tx, p) })
 }
 
 // PutWeights validates and stores routing weights, audited with the change, and
 // applies them on every instance (through the event channel, sent on commit).
-func (s *Service) PutWeights(ctx context.Context, actor string, w Weights) error {
+func (s *Directory) PutWeights(ctx context.Context, actor string, w Weights) error {
 	if w.VIP < 0 || w.Skill < 0 || w.Load < 0 || w.Wait < 0 || w.VIP+w.Skill+w.Load+w.Wait <= 0 {
 		return fmt.Errorf("weights must be ≥ 0 with a positive sum: %w", ErrInvalid)
 	}
@@ -181,7 +181,7 @@ func (s *Service) PutWeights(ctx context.Context, actor string, w Weights) error
 }
 
 // LoadWeights applies the stored weights (if any) to the router.
-func (s *Service) LoadWeights(ctx context.Context) error {
+func (s *Directory) LoadWeights(ctx context.Context) error {
 	w, ok, err := s.store.RoutingWeights(ctx)
 	if err == nil && ok {
 		s.Router.SetWeights(w)
@@ -317,7 +317,7 @@ func (s *Service) Queues(ctx context.Context, atRiskFraction float64) ([]GroupQu
 }
 
 // Snapshot is the router's rebuild source: everything from PostgreSQL.
-func (s *Service) Snapshot(ctx context.Context) (RouterSnapshot, error) {
+func (s *serviceCore) Snapshot(ctx context.Context) (RouterSnapshot, error) {
 	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return RouterSnapshot{}, err
@@ -370,9 +370,9 @@ func (s *Service) handleEvent(ctx context.Context, ev Event) {
 	switch {
 	case ev.Type == "ticket.erased":
 		// A person was erased (perhaps by another process): drop the ticket here too.
-		s.forgetTicket(ctx, erasedTicket{ID: ev.TicketID, Assignee: ev.AssigneeID, Status: ev.Status})
+		s.Maintenance.forgetTicket(ctx, erasedTicket{ID: ev.TicketID, Assignee: ev.AssigneeID, Status: ev.Status})
 	case ev.Type == "routing.weights" || ev.Type == EventResync:
-		if err := s.LoadWeights(ctx); err != nil {
+		if err := s.Directory.LoadWeights(ctx); err != nil {
 			s.Log.Error("reload routing weights", "err", err)
 		}
 	case ev.TicketID != "":

@@ -35,7 +35,7 @@ var breachQueries = map[string]string{
 // MarkBreaches marks tickets whose first-response or resolution deadline
 // passed before now. Each breach is marked once, whichever instance sees it
 // first; the change bumps the ticket version and is announced.
-func (s *Store) MarkBreaches(ctx context.Context, now time.Time) ([]Breach, error) {
+func (s *TicketRecords) MarkBreaches(ctx context.Context, now time.Time) ([]Breach, error) {
 	var out []Breach
 	for _, kind := range []string{"first_response", "resolution"} {
 		rows, err := s.primary.Query(ctx, fmt.Sprintf(`WITH upd AS (
@@ -64,7 +64,7 @@ func (s *Store) MarkBreaches(ctx context.Context, now time.Time) ([]Breach, erro
 
 // GroupSLAStats counts unresolved tickets per skill group and those at risk:
 // less than atRiskFraction of an SLA window left and not yet breached.
-func (s *Store) GroupSLAStats(ctx context.Context, now time.Time, atRiskFraction float64) ([]GroupSLA, error) {
+func (s *TicketRecords) GroupSLAStats(ctx context.Context, now time.Time, atRiskFraction float64) ([]GroupSLA, error) {
 	rows, err := s.replica.Query(ctx, `SELECT coalesce(group_id, ''), count(*),
 		count(*) FILTER (WHERE
 			(first_response_at IS NULL AND first_response_breached_at IS NULL AND first_response_due IS NOT NULL

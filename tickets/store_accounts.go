@@ -21,7 +21,7 @@ type StaffAccount struct {
 }
 
 // PutStaffAccount creates or replaces a sign-in.
-func (s *Store) PutStaffAccount(ctx context.Context, a StaffAccount) error {
+func (s *Accounts) PutStaffAccount(ctx context.Context, a StaffAccount) error {
 	if a.Subject == "" || a.Role == "" || a.PasswordHash == "" {
 		return fmt.Errorf("staff account: subject, role and password hash are required: %w", ErrInvalid)
 	}
@@ -31,7 +31,7 @@ func (s *Store) PutStaffAccount(ctx context.Context, a StaffAccount) error {
 }
 
 // GetStaffAccount returns a subject's sign-in (ErrNotFound without one).
-func (s *Store) GetStaffAccount(ctx context.Context, subject string) (StaffAccount, error) {
+func (s *Accounts) GetStaffAccount(ctx context.Context, subject string) (StaffAccount, error) {
 	a := StaffAccount{Subject: subject}
 	err := s.primary.QueryRow(ctx, `SELECT role, password_hash, epoch FROM staff_accounts WHERE subject = $1`, subject).Scan(&a.Role, &a.PasswordHash, &a.Epoch)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -41,14 +41,14 @@ func (s *Store) GetStaffAccount(ctx context.Context, subject string) (StaffAccou
 }
 
 // CountStaffAccounts is how many sign-ins exist (serve warns when there are none).
-func (s *Store) CountStaffAccounts(ctx context.Context) (int, error) {
+func (s *Accounts) CountStaffAccounts(ctx context.Context) (int, error) {
 	var n int
 	err := s.primary.QueryRow(ctx, `SELECT count(*) FROM staff_accounts`).Scan(&n)
 	return n, mapPgErr(err, "staff account")
 }
 
 // ListStaffAccounts lists the sign-ins (without their hashes), by subject.
-func (s *Store) ListStaffAccounts(ctx context.Context) ([]StaffAccount, error) {
+func (s *Accounts) ListStaffAccounts(ctx context.Context) ([]StaffAccount, error) {
 	rows, err := s.primary.Query(ctx, `SELECT subject, role FROM staff_accounts ORDER BY subject`)
 	if err != nil {
 		return nil, mapPgErr(err, "staff accounts")
@@ -62,7 +62,7 @@ func (s *Store) ListStaffAccounts(ctx context.Context) ([]StaffAccount, error) {
 
 // DeleteStaffAccount removes a sign-in (ErrNotFound without one); the gateway then
 // refuses the tokens it gave out.
-func (s *Store) DeleteStaffAccount(ctx context.Context, subject string) error {
+func (s *Accounts) DeleteStaffAccount(ctx context.Context, subject string) error {
 	tag, err := s.primary.Exec(ctx, `DELETE FROM staff_accounts WHERE subject = $1`, subject)
 	if err != nil {
 		return mapPgErr(err, "staff account")

@@ -18,8 +18,8 @@ type dbtx interface {
 }
 
 // PutSkillGroup creates or replaces a skill group (not audited; see
-// Service.PutSkillGroup).
-func (s *Store) PutSkillGroup(ctx context.Context, g SkillGroup) error {
+// Directory.PutSkillGroup).
+func (s *TicketRecords) PutSkillGroup(ctx context.Context, g SkillGroup) error {
 	return putSkillGroup(ctx, s.primary, g)
 }
 
@@ -35,7 +35,7 @@ func putSkillGroup(ctx context.Context, q dbtx, g SkillGroup) error {
 const skillGroupsSQL = `SELECT id, name, skills FROM skill_groups ORDER BY id`
 
 // SkillGroups lists all skill groups by id.
-func (s *Store) SkillGroups(ctx context.Context) ([]SkillGroup, error) {
+func (s *TicketRecords) SkillGroups(ctx context.Context) ([]SkillGroup, error) {
 	return collectSkillGroups(s.primary.Query(ctx, skillGroupsSQL))
 }
 
@@ -63,7 +63,7 @@ func scanAgent(r pgx.Row) (Agent, error) {
 // PutAgent creates an agent or updates name, skills, groups, capacity and the
 // maximum capacity (0: the capacity). A new agent starts offline; status changes
 // go through SetAgentStatus.
-func (s *Store) PutAgent(ctx context.Context, a Agent) (Agent, error) {
+func (s *TicketRecords) PutAgent(ctx context.Context, a Agent) (Agent, error) {
 	if err := putAgent(ctx, s.primary, a); err != nil {
 		return Agent{}, err
 	}
@@ -97,13 +97,13 @@ func putAgent(ctx context.Context, q dbtx, a Agent) error {
 }
 
 // GetAgent loads an agent with its current load.
-func (s *Store) GetAgent(ctx context.Context, id string) (Agent, error) {
+func (s *TicketRecords) GetAgent(ctx context.Context, id string) (Agent, error) {
 	a, err := scanAgent(s.primary.QueryRow(ctx, `SELECT `+agentCols+` FROM agents a WHERE a.id = $1`, id))
 	return a, mapPgErr(err, "agent "+id)
 }
 
 // Agents lists all agents by id.
-func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
+func (s *TicketRecords) Agents(ctx context.Context) ([]Agent, error) {
 	rows, err := s.primary.Query(ctx, `SELECT `+agentCols+` FROM agents a ORDER BY a.id`)
 	if err != nil {
 		return nil, mapPgErr(err, "agents")
@@ -115,7 +115,7 @@ func (s *Store) Agents(ctx context.Context) ([]Agent, error) {
 // SetAgentStatus sets presence and, when capacity ≥ 0, capacity. A supervisor
 // (byAgent false) may set any capacity, which raises the maximum when above it;
 // the agent (byAgent true) at most the maximum, else ErrForbidden.
-func (s *Store) SetAgentStatus(ctx context.Context, id string, status AgentStatus, capacity int, byAgent bool) (Agent, error) {
+func (s *TicketRecords) SetAgentStatus(ctx context.Context, id string, status AgentStatus, capacity int, byAgent bool) (Agent, error) {
 	if err := setAgentStatus(ctx, s.primary, id, status, capacity, byAgent); err != nil {
 		return Agent{}, err
 	}
@@ -141,7 +141,7 @@ func setAgentStatus(ctx context.Context, q dbtx, id string, status AgentStatus, 
 }
 
 // PutSLAPolicy creates or replaces the policy of one priority.
-func (s *Store) PutSLAPolicy(ctx context.Context, p SLAPolicy) error {
+func (s *TicketRecords) PutSLAPolicy(ctx context.Context, p SLAPolicy) error {
 	return putSLAPolicy(ctx, s.primary, p)
 }
 
@@ -171,7 +171,7 @@ const slaPoliciesSQL = `SELECT priority, first_response_minutes, resolution_minu
 	FROM sla_policies`
 
 // SLAPolicies returns the policies by priority.
-func (s *Store) SLAPolicies(ctx context.Context) (map[Priority]SLAPolicy, error) {
+func (s *TicketRecords) SLAPolicies(ctx context.Context) (map[Priority]SLAPolicy, error) {
 	return collectSLAPolicies(s.primary.Query(ctx, slaPoliciesSQL))
 }
 
@@ -195,7 +195,7 @@ func collectSLAPolicies(rows pgx.Rows, err error) (map[Priority]SLAPolicy, error
 	return out, nil
 }
 
-// ticketInputs is what opening a ticket reads (see Store.ticketInputs).
+// ticketInputs is what opening a ticket reads (see TicketRecords.ticketInputs).
 type ticketInputs struct {
 	customer *Customer // nil: no customer has the pseudonymous id yet
 	owner    string    // the named conversation's customer
@@ -206,7 +206,7 @@ type ticketInputs struct {
 // ticketInputs reads the customer, the owner of the named conversation
 // (none when conversationID is empty), the SLA policies and the skill
 // groups in one round trip.
-func (s *Store) ticketInputs(ctx context.Context, pseudonymousID, conversationID string) (ticketInputs, error) {
+func (s *TicketRecords) ticketInputs(ctx context.Context, pseudonymousID, conversationID string) (ticketInputs, error) {
 	if conversationID != "" && uuid.Validate(conversationID) != nil {
 		return ticketInputs{}, fmt.Errorf("conversation %q: %w", conversationID, ErrNotFound)
 	}
@@ -242,7 +242,7 @@ func (s *Store) ticketInputs(ctx context.Context, pseudonymousID, conversationID
 }
 
 // RoutingWeights returns the stored weights; ok is false when none are stored.
-func (s *Store) RoutingWeights(ctx context.Context) (w Weights, ok bool, err error) {
+func (s *TicketRecords) RoutingWeights(ctx context.Context) (w Weights, ok bool, err error) {
 	err = s.primary.QueryRow(ctx, `SELECT vip, skill, load, wait FROM routing_weights`).Scan(&w.VIP, &w.Skill, &w.Load, &w.Wait)
 	if err == pgx.ErrNoRows {
 		return Weights{}, false, nil
@@ -251,7 +251,7 @@ func (s *Store) RoutingWeights(ctx context.Context) (w Weights, ok bool, err err
 }
 
 // PutRoutingWeights stores the weights.
-func (s *Store) PutRoutingWeights(ctx context.Context, w Weights) error {
+func (s *TicketRecords) PutRoutingWeights(ctx context.Context, w Weights) error {
 	return putRoutingWeights(ctx, s.primary, w)
 }
 
@@ -266,7 +266,7 @@ func putRoutingWeights(ctx context.Context, q dbtx, w Weights) error {
 // state — agents, the tickets they hold, the open tickets waiting — from one
 // consistent view (a read-only repeatable-read transaction). waiting
 // describes an open ticket as the router queues it.
-func (s *Store) RouterSnapshot(ctx context.Context, waiting func(Ticket) RouterWaiting) (RouterSnapshot, error) {
+func (s *TicketRecords) RouterSnapshot(ctx context.Context, waiting func(Ticket) RouterWaiting) (RouterSnapshot, error) {
 	var snap RouterSnapshot
 	err := pgx.BeginTxFunc(ctx, s.primary, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+agentCols+` FROM agents a ORDER BY a.id`)

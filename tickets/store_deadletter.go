@@ -27,7 +27,7 @@ const abandonedError = `given up after %s abandoned attempts: each stopped witho
 // attempts were abandoned maxAbandoned times and whose last lease ran out, so
 // a turn that crashes the worker cannot do so forever. It returns what it gave
 // up, per queue and channel.
-func (s *Store) GiveUpAbandoned(ctx context.Context, maxAbandoned int) ([]QueueCount, error) {
+func (s *Queues) GiveUpAbandoned(ctx context.Context, maxAbandoned int) ([]QueueCount, error) {
 	if maxAbandoned <= 0 {
 		maxAbandoned = DefaultMaxAbandoned
 	}
@@ -62,7 +62,7 @@ func collectCounts(rows pgx.Rows, state string) ([]QueueCount, error) {
 }
 
 // QueueCounts counts the pending and failed rows of both queues per channel.
-func (s *Store) QueueCounts(ctx context.Context) ([]QueueCount, error) {
+func (s *Queues) QueueCounts(ctx context.Context) ([]QueueCount, error) {
 	rows, err := s.replica.Query(ctx, `
 		SELECT 'outbox', channel, state, count(*) FROM outbox WHERE state = 'pending' GROUP BY channel, state
 		UNION ALL SELECT 'outbox', channel, state, count(*) FROM outbox WHERE state = 'failed' GROUP BY channel, state
@@ -83,7 +83,7 @@ type Delivery struct {
 
 // Deliveries returns the delivery of each agent reply of a conversation that
 // went out through the outbox, by message id.
-func (s *Store) Deliveries(ctx context.Context, conversationID string) (map[int64]Delivery, error) {
+func (s *Queues) Deliveries(ctx context.Context, conversationID string) (map[int64]Delivery, error) {
 	rows, err := s.replica.Query(ctx, `SELECT message_id, state, attempts, coalesce(last_error, '') FROM outbox
 		WHERE conversation_id = $1 AND message_id IS NOT NULL`, conversationID)
 	if err != nil {
@@ -107,7 +107,7 @@ type Requeue struct {
 // RequeueFailed puts the selected dead letters back in their queue with a fresh
 // retry window, audited in the same transaction as actor's outbox.retry. It
 // returns how many rows it re-queued.
-func (s *Store) RequeueFailed(ctx context.Context, actor string, r Requeue) (int64, error) {
+func (s *Queues) RequeueFailed(ctx context.Context, actor string, r Requeue) (int64, error) {
 	if r.Turns && r.ID != 0 {
 		return 0, fmt.Errorf("an id selects an outbox row, not a turn (select turns by channel): %w", ErrInvalid)
 	}
@@ -126,7 +126,7 @@ func (s *Store) RequeueFailed(ctx context.Context, actor string, r Requeue) (int
 			return err
 		}
 		n = tag.RowsAffected()
-		return s.AppendAudit(ctx, tx, actor, "outbox.retry", target,
+		return s.audit.AppendAudit(ctx, tx, actor, "outbox.retry", target,
 			map[string]any{"channel": r.Channel, "id": r.ID, "rows": n})
 	})
 	return n, mapPgErr(err, "re-queue "+target)

@@ -66,7 +66,7 @@ type InboundResult struct {
 //
 // The common case (a known customer, a new message) is one statement and so
 // one round trip and one commit: the turn's latency is mostly round trips.
-func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, error) {
+func (s *Conversations) RecordInbound(ctx context.Context, in Inbound) (InboundResult, error) {
 	if in.Channel == "" || in.CustomerRef == "" {
 		return InboundResult{}, fmt.Errorf("channel and customer are required: %w", ErrInvalid)
 	}
@@ -127,7 +127,7 @@ func (s *Store) RecordInbound(ctx context.Context, in Inbound) (InboundResult, e
 }
 
 // threadConversation is the conversation a threaded message continues ("" for none).
-func (s *Store) threadConversation(ctx context.Context, in Inbound) (string, error) {
+func (s *Conversations) threadConversation(ctx context.Context, in Inbound) (string, error) {
 	idle := in.ThreadIdle
 	if idle <= 0 {
 		idle = 24 * time.Hour
@@ -212,7 +212,7 @@ const inboundSQL = `WITH async AS (
 		s.mine, s.conversation_id, s.customer_id, s.log_id, s.outcome, w.conversation_id, w.customer_id, w.log_id
 	FROM (VALUES (1)) AS one LEFT JOIN async ON true LEFT JOIN seen s ON true LEFT JOIN cm w ON true`
 
-func (s *Store) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcome, error) {
+func (s *Conversations) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcome, error) {
 	var conv any
 	if w.ConversationID != "" {
 		conv = w.ConversationID
@@ -274,14 +274,14 @@ func nullJSON(b json.RawMessage) any {
 // (DeferFlush), and a redelivery must not be acknowledged before. Assigning
 // a transaction id makes the statement's commit write a record of its own,
 // after the first delivery's, and wait for the flush up to it.
-func (s *Store) durableDuplicate(ctx context.Context, dup InboundResult) (InboundResult, error) {
+func (s *Conversations) durableDuplicate(ctx context.Context, dup InboundResult) (InboundResult, error) {
 	if _, err := s.primary.Exec(ctx, `SELECT pg_current_xact_id()`); err != nil {
 		return InboundResult{}, mapPgErr(err, "inbound message")
 	}
 	return dup, nil
 }
 
-func (s *Store) seenInbound(ctx context.Context, in Inbound) (InboundResult, error) {
+func (s *Conversations) seenInbound(ctx context.Context, in Inbound) (InboundResult, error) {
 	res := InboundResult{Duplicate: true}
 	var outcome []byte
 	var sender string
@@ -308,7 +308,7 @@ func errForeignMessageID(channel string) error {
 
 // SaveOutcome stores what processing a channel message produced (the
 // reply, escalation …) so a redelivery is answered the same way.
-func (s *Store) SaveOutcome(ctx context.Context, channel, channelMessageID string, outcome any) error {
+func (s *Conversations) SaveOutcome(ctx context.Context, channel, channelMessageID string, outcome any) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err

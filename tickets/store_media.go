@@ -24,7 +24,7 @@ func mediaAAD(channel, messageID string, part int) []byte {
 // before RecordInbound so an acknowledged turn never lacks them. A message already
 // recorded (a redelivery) stashes nothing again, and neither does a second stash of the
 // same parts.
-func (s *Store) StashMedia(ctx context.Context, channel, messageID string, media []Media) error {
+func (s *Conversations) StashMedia(ctx context.Context, channel, messageID string, media []Media) error {
 	if len(media) == 0 {
 		return nil
 	}
@@ -44,7 +44,7 @@ func (s *Store) StashMedia(ctx context.Context, channel, messageID string, media
 }
 
 // StashedMedia returns a channel message's stashed media, decrypted, in part order.
-func (s *Store) StashedMedia(ctx context.Context, channel, messageID string) ([]Media, error) {
+func (s *Conversations) StashedMedia(ctx context.Context, channel, messageID string) ([]Media, error) {
 	rows, err := s.primary.Query(ctx, `SELECT part, mime, data_enc FROM stashed_media
 		WHERE channel = $1 AND message_id = $2 ORDER BY part`, channel, messageID)
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Store) StashedMedia(ctx context.Context, channel, messageID string) ([]
 // placeholders to the vault, drops the stash and clears the turn's VoicePending fact, in
 // one transaction. attempt fences it as
 // in RecordReply: a turn taken over by another worker is left alone (ErrConflict).
-func (s *Store) ResolveMedia(ctx context.Context, p PendingTurn, text string, secrets []Secret) error {
+func (s *Conversations) ResolveMedia(ctx context.Context, p PendingTurn, text string, secrets []Secret) error {
 	placeholders, kinds, sealed, err := s.sealSecrets(p.ConversationID, p.MessageID, secrets)
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (s *Store) ResolveMedia(ctx context.Context, p PendingTurn, text string, se
 
 // dropOrphanMedia removes stashes older than age whose turn was never recorded (the
 // channel gave up redelivering it).
-func (s *Store) dropOrphanMedia(ctx context.Context, age time.Duration) (int64, error) {
+func (s *Conversations) dropOrphanMedia(ctx context.Context, age time.Duration) (int64, error) {
 	tag, err := s.primary.Exec(ctx, `DELETE FROM stashed_media sm WHERE created_at < now() - $1 * interval '1 second'
 		AND NOT EXISTS (SELECT 1 FROM channel_messages cm WHERE cm.channel = sm.channel AND cm.message_id = sm.message_id)`,
 		age.Seconds())

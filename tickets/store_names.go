@@ -20,7 +20,7 @@ func ticketNameAAD(id string) []byte   { return []byte("tickets.customer_name:" 
 
 // sealName encrypts a name bound to aad and returns its blind index; an empty name
 // gives nils.
-func (s *Store) sealName(name string, aad []byte) (enc, bidx []byte, err error) {
+func (s *storeCore) sealName(name string, aad []byte) (enc, bidx []byte, err error) {
 	if name == "" {
 		return nil, nil, nil
 	}
@@ -31,10 +31,10 @@ func (s *Store) sealName(name string, aad []byte) (enc, bidx []byte, err error) 
 }
 
 // nameIndex is the blind index a name is searched and compared by.
-func (s *Store) nameIndex(name string) []byte { return s.crypt.BlindIndex(nameIndexKind, name) }
+func (s *storeCore) nameIndex(name string) []byte { return s.crypt.BlindIndex(nameIndexKind, name) }
 
 // openName returns the name sealed in enc, or plain for a row not sealed yet.
-func (s *Store) openName(plain string, enc, aad []byte) (string, error) {
+func (s *storeCore) openName(plain string, enc, aad []byte) (string, error) {
 	if enc == nil {
 		return plain, nil
 	}
@@ -52,7 +52,7 @@ func cacheNameAAD(ticketID string) []byte { return []byte("ticket-cache.customer
 
 // sealCachedName returns t with its customer name sealed, for the ticket cache: Redis
 // holds no names in the clear.
-func (s *Store) sealCachedName(t Ticket) (Ticket, error) {
+func (s *Vault) sealCachedName(t Ticket) (Ticket, error) {
 	if t.CustomerName == "" {
 		return t, nil
 	}
@@ -65,7 +65,7 @@ func (s *Store) sealCachedName(t Ticket) (Ticket, error) {
 }
 
 // openCachedName reverses sealCachedName.
-func (s *Store) openCachedName(t *Ticket) error {
+func (s *Vault) openCachedName(t *Ticket) error {
 	sealed, ok := strings.CutPrefix(t.CustomerName, cachedNamePrefix)
 	if !ok {
 		return nil
@@ -85,7 +85,7 @@ func (s *Store) openCachedName(t *Ticket) error {
 // SealNames encrypts the display names still stored in plaintext (rows written before
 // migration 00017) and empties the plaintext columns, in batches. It returns how many
 // rows it sealed; run it until it returns 0 (serve does at start).
-func (s *Store) SealNames(ctx context.Context) (int64, error) {
+func (s *Vault) SealNames(ctx context.Context) (int64, error) {
 	var total int64
 	for _, t := range []struct{ table, plain, enc, bidx, what string }{
 		{"customers", "display_name", "display_name_enc", "display_name_bidx", "customer"},
@@ -105,7 +105,7 @@ func (s *Store) SealNames(ctx context.Context) (int64, error) {
 	return total, nil
 }
 
-func (s *Store) sealNameBatch(ctx context.Context, table, plain, enc, bidx, what string) (int64, error) {
+func (s *Vault) sealNameBatch(ctx context.Context, table, plain, enc, bidx, what string) (int64, error) {
 	rows, err := s.primary.Query(ctx, `SELECT id::text, `+plain+` FROM `+table+` WHERE `+plain+` <> '' LIMIT 500`)
 	if err != nil {
 		return 0, mapPgErr(err, "seal names")

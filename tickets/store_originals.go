@@ -21,7 +21,7 @@ const (
 // the same text), and at most retention while unread. Afterwards the customer
 // sees the stored, redacted text like everyone else. Zero values keep the
 // defaults (10 minutes, 7 days). Call it before the store is used.
-func (s *Store) HoldOriginals(grace, retention time.Duration) {
+func (s *Conversations) HoldOriginals(grace, retention time.Duration) {
 	if grace > 0 {
 		s.readGrace = grace
 	}
@@ -30,7 +30,7 @@ func (s *Store) HoldOriginals(grace, retention time.Duration) {
 	}
 }
 
-func (s *Store) holdPolicy() (grace, retention time.Duration) {
+func (s *storeCore) holdPolicy() (grace, retention time.Duration) {
 	grace, retention = s.readGrace, s.retention
 	if grace <= 0 {
 		grace = DefaultOriginalReadGrace
@@ -46,7 +46,7 @@ func heldAAD(conversationID string, messageID int64) []byte {
 	return fmt.Appendf(nil, "held_originals.body_enc:%s:%d", conversationID, messageID)
 }
 
-func (s *Store) holdOriginalTx(ctx context.Context, tx pgx.Tx, m Message, original string) error {
+func (s *storeCore) holdOriginalTx(ctx context.Context, tx pgx.Tx, m Message, original string) error {
 	sealed, err := s.crypt.Encrypt([]byte(original), heldAAD(m.ConversationID, m.ID))
 	if err != nil {
 		return fmt.Errorf("seal reply: %w", err)
@@ -61,7 +61,7 @@ func (s *Store) holdOriginalTx(ctx context.Context, tx pgx.Tx, m Message, origin
 // it reads them: an agent's reply whose original is still held carries the
 // original text. Reading starts the read grace of each one shown. Call it only
 // for the owner's own reads; staff see the stored text.
-func (s *Store) CustomerView(ctx context.Context, conversationID string, msgs []Message) error {
+func (s *Conversations) CustomerView(ctx context.Context, conversationID string, msgs []Message) error {
 	var ids []int64
 	for _, m := range msgs {
 		if strings.HasPrefix(m.Author, "agent:") {
@@ -101,7 +101,7 @@ func (s *Store) CustomerView(ctx context.Context, conversationID string, msgs []
 
 // ReleaseOriginals deletes held originals whose hold ended (read and past the
 // grace, or unread past the retention). It returns how many it deleted.
-func (s *Store) ReleaseOriginals(ctx context.Context) (int64, error) {
+func (s *Conversations) ReleaseOriginals(ctx context.Context) (int64, error) {
 	tag, err := s.primary.Exec(ctx, `DELETE FROM held_originals WHERE expires_at <= now()`)
 	return tag.RowsAffected(), mapPgErr(err, "release held originals")
 }

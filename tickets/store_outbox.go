@@ -37,7 +37,7 @@ func outboxAAD(conversationID string, messageID int64) []byte {
 // customer as written, through tx: a push channel gets an outbox row with the
 // original sealed; on a pull channel the original is held for the customer's reads
 // (see CustomerView). Nothing is sealed when redaction changed nothing.
-func (s *Store) QueueReplyTx(ctx context.Context, tx pgx.Tx, m Message, original string) error {
+func (s *Queues) QueueReplyTx(ctx context.Context, tx pgx.Tx, m Message, original string) error {
 	var channel string
 	var replyTo []byte
 	err := tx.QueryRow(ctx, `SELECT channel, reply_to FROM conversations WHERE id = $1`, m.ConversationID).Scan(&channel, &replyTo)
@@ -62,7 +62,7 @@ func (s *Store) QueueReplyTx(ctx context.Context, tx pgx.Tx, m Message, original
 }
 
 // OpenOriginal decrypts the agent's original text of o (o.Text when none was sealed).
-func (s *Store) OpenOriginal(o Outbound) (string, error) {
+func (s *Queues) OpenOriginal(o Outbound) (string, error) {
 	if o.Sealed == nil {
 		return o.Text, nil
 	}
@@ -75,7 +75,7 @@ func (s *Store) OpenOriginal(o Outbound) (string, error) {
 
 // ClaimOutbound leases the oldest undelivered reply; ok is false when none
 // waits. Like ClaimTurn, it skips a row abandoned maxAbandoned times.
-func (s *Store) ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (Outbound, bool, error) {
+func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (Outbound, bool, error) {
 	if maxAbandoned <= 0 {
 		maxAbandoned = DefaultMaxAbandoned
 	}
@@ -105,7 +105,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, lease time.Duration, maxAband
 // statement, or (cause != nil) records a failed attempt: retried after
 // policy's backoff, or, past its retry window or attempt limit, marked failed
 // (dead is then true). cause's text is stored; it must not carry secrets.
-func (s *Store) FinishOutbound(ctx context.Context, o Outbound, cause error, policy RetryPolicy) (dead bool, err error) {
+func (s *Queues) FinishOutbound(ctx context.Context, o Outbound, cause error, policy RetryPolicy) (dead bool, err error) {
 	if cause == nil {
 		_, err := s.primary.Exec(ctx, `UPDATE outbox SET state = 'sent', lease_until = NULL, original_enc = NULL,
 			last_error = NULL, attempts_settled = attempts WHERE id = $1 AND attempts = $2`, o.ID, o.Attempts)

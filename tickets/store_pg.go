@@ -26,7 +26,31 @@ type FieldCrypter interface {
 
 // Store is the PostgreSQL store of the ticket core. Writes go to the
 // primary; list queries may go to a read replica.
+//
+// It is split by aggregate: each embedded part (Conversations, TicketRecords,
+// Queues, Accounts, AuditTrail, Vault) owns a set of tables and the operations on
+// them, and all parts share one core: the pools, the field crypter, the audit
+// chain's keys, the event announcer, the hold policy and the panic guard, with the
+// steps several parts need. Every operation of a part is also an operation of the
+// Store; a consumer that needs one part only can take just that field
+// (store.Queues, …).
 type Store struct {
+	*storeCore
+	*Conversations
+	*TicketRecords
+	*Queues
+	*Accounts
+	*AuditTrail
+	*Vault
+}
+
+// storeCore is what every part of the Store shares: the connections, the crypter and
+// the low-level steps several parts need (sealing customer fields, names and vault
+// secrets, decoding a customer, linking audit events into the chain, announcing and
+// listening for events, holding an agent's original). A part reaches another part's
+// tables only through these or through an explicit field (the audit of Queues and
+// Accounts).
+type storeCore struct {
 	primary *pgxpool.Pool
 	replica *pgxpool.Pool
 	crypt   FieldCrypter
@@ -38,6 +62,42 @@ type Store struct {
 	panics *safe.Guard
 }
 
+// Conversations owns customers (with their sealed contact fields), conversations and
+// their messages (live, partitioned by month, and archived), inbound channel messages
+// with their outcomes, the media stashed for queued turns and the agents' originals
+// held for the customer's reads on pull channels.
+type Conversations struct{ *storeCore }
+
+// TicketRecords owns tickets and their assignments, agents, skill groups, SLA policies
+// (with breach marking and SLA statistics), the routing weights and the consistent
+// snapshot the router rebuilds from.
+type TicketRecords struct{ *storeCore }
+
+// Queues owns the durable queues: pending customer turns (channel_messages), the
+// outbox of agents' replies to push channels, their dead letters and counts.
+// Re-queueing dead letters is audited through audit.
+type Queues struct {
+	*storeCore
+	audit *AuditTrail
+}
+
+// Accounts owns the staff sign-ins and the bearer-token revocations. Revocations are
+// audited through audit.
+type Accounts struct {
+	*storeCore
+	audit *AuditTrail
+}
+
+// AuditTrail owns the append-only, hash-chained audit log: appending (alone or with
+// a change), listing and verifying it, and the anchors exported outside PostgreSQL.
+type AuditTrail struct{ *storeCore }
+
+// Vault owns revealing the token vault (the originals behind redacted placeholders,
+// sealed by the writes that store them), sealing the display names left in plaintext
+// and the names in the ticket cache, and re-encrypting every sealed column under the
+// active key.
+type Vault struct{ *storeCore }
+
 // NewStore returns a Store. replica may be nil, then reads use primary. The audit
 // chain is keyed from crypt, which must implement ChainKeys for audit appends.
 func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
@@ -45,19 +105,23 @@ func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
 		replica = primary
 	}
 	chain, _ := crypt.(ChainKeys)
-	return &Store{primary: primary, replica: replica, crypt: crypt, chain: chain}
+	core := &storeCore{primary: primary, replica: replica, crypt: crypt, chain: chain}
+	audit := &AuditTrail{core}
+	return &Store{storeCore: core, Conversations: &Conversations{core}, TicketRecords: &TicketRecords{core},
+		Queues: &Queues{storeCore: core, audit: audit}, Accounts: &Accounts{storeCore: core, audit: audit},
+		AuditTrail: audit, Vault: &Vault{core}}
 }
 
 // GuardPanics makes the store's background goroutines (the event listener's
 // dispatch, the announcer, the archiver) report recovered panics through g.
 // Call it before the store is used.
-func (s *Store) GuardPanics(g *safe.Guard) { s.panics, s.ann.guard = g, g }
+func (s *storeCore) GuardPanics(g *safe.Guard) { s.panics, s.ann.guard = g, g }
 
 // Pool returns the primary pool.
-func (s *Store) Pool() *pgxpool.Pool { return s.primary }
+func (s *storeCore) Pool() *pgxpool.Pool { return s.primary }
 
 // Ping checks the primary and the replica.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *storeCore) Ping(ctx context.Context) error {
 	if err := s.primary.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres primary: %w", err)
 	}
@@ -95,7 +159,7 @@ func mapPgErr(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func (s *Store) sealField(kind, id, value string) (enc, bidx []byte, err error) {
+func (s *storeCore) sealField(kind, id, value string) (enc, bidx []byte, err error) {
 	if value == "" {
 		return nil, nil, nil
 	}
@@ -106,7 +170,7 @@ func (s *Store) sealField(kind, id, value string) (enc, bidx []byte, err error) 
 	return enc, s.crypt.BlindIndex(kind, value), nil
 }
 
-func (s *Store) openField(kind, id string, enc []byte) (string, error) {
+func (s *storeCore) openField(kind, id string, enc []byte) (string, error) {
 	if enc == nil {
 		return "", nil
 	}
@@ -123,7 +187,7 @@ func (s *Store) openField(kind, id string, enc []byte) (string, error) {
 // it sets the VIP tier (of a new customer too; otherwise a new customer gets
 // tier 0) and replaces a stored email or phone; without it a non-empty email
 // or phone only fills an empty field.
-func (s *Store) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (Customer, error) {
+func (s *Conversations) UpsertCustomer(ctx context.Context, c Customer, setTier bool) (Customer, error) {
 	if strings.TrimSpace(c.PseudonymousID) == "" {
 		return Customer{}, fmt.Errorf("customer pseudonymous_id is required: %w", ErrInvalid)
 	}
@@ -185,7 +249,7 @@ func (c Customer) storedIn(known Customer, setTier bool) bool {
 }
 
 // ConversationOwner returns the customer a conversation belongs to.
-func (s *Store) ConversationOwner(ctx context.Context, conversationID string) (string, error) {
+func (s *Conversations) ConversationOwner(ctx context.Context, conversationID string) (string, error) {
 	if uuid.Validate(conversationID) != nil {
 		return "", fmt.Errorf("conversation %q: %w", conversationID, ErrNotFound)
 	}
@@ -196,7 +260,7 @@ func (s *Store) ConversationOwner(ctx context.Context, conversationID string) (s
 
 const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at, display_name_enc`
 
-func (s *Store) scanCustomer(row pgx.Row) (Customer, error) {
+func (s *storeCore) scanCustomer(row pgx.Row) (Customer, error) {
 	var c Customer
 	var emailEnc, phoneEnc, nameEnc []byte
 	if err := row.Scan(&c.ID, &c.PseudonymousID, &c.DisplayName, &c.VIPTier, &emailEnc, &phoneEnc, &c.CreatedAt, &nameEnc); err != nil {
@@ -216,7 +280,7 @@ func (s *Store) scanCustomer(row pgx.Row) (Customer, error) {
 }
 
 // GetCustomer loads a customer with decrypted contact fields.
-func (s *Store) GetCustomer(ctx context.Context, id string) (Customer, error) {
+func (s *Conversations) GetCustomer(ctx context.Context, id string) (Customer, error) {
 	if uuid.Validate(id) != nil {
 		return Customer{}, fmt.Errorf("customer %q: %w", id, ErrNotFound)
 	}
@@ -225,7 +289,7 @@ func (s *Store) GetCustomer(ctx context.Context, id string) (Customer, error) {
 
 // FindCustomerByContact finds a customer by exact email or phone through the
 // blind index; kind is "email" or "phone".
-func (s *Store) FindCustomerByContact(ctx context.Context, kind, value string) (Customer, error) {
+func (s *Conversations) FindCustomerByContact(ctx context.Context, kind, value string) (Customer, error) {
 	var col string
 	switch kind {
 	case "email":
@@ -240,7 +304,7 @@ func (s *Store) FindCustomerByContact(ctx context.Context, kind, value string) (
 }
 
 // CreateConversation opens a conversation for a customer on a channel.
-func (s *Store) CreateConversation(ctx context.Context, customerID, channel string) (string, error) {
+func (s *Conversations) CreateConversation(ctx context.Context, customerID, channel string) (string, error) {
 	id := uuid.NewString()
 	_, err := s.primary.Exec(ctx, `INSERT INTO conversations (id, customer_id, channel) VALUES ($1, $2, $3)`,
 		id, customerID, channel)
@@ -248,7 +312,7 @@ func (s *Store) CreateConversation(ctx context.Context, customerID, channel stri
 }
 
 // AddMessage appends a redacted message to a conversation.
-func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
+func (s *Conversations) AddMessage(ctx context.Context, m Message) (Message, error) {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now()
 	}
@@ -268,7 +332,7 @@ func (s *Store) AddMessage(ctx context.Context, m Message) (Message, error) {
 // serialize them on the notification queue lock, a WAL flush each. A lost
 // announcement delays a live push until the next one; nothing is lost from
 // the conversation.
-func (s *Store) AnnounceMessage(ctx context.Context, conversationID string, messageID int64, author string) {
+func (s *storeCore) AnnounceMessage(ctx context.Context, conversationID string, messageID int64, author string) {
 	b, _ := json.Marshal(Event{Type: "message.created", ConversationID: conversationID, MessageID: messageID, Author: author})
 	s.ann.add(ctx, string(b), s.notifyAll)
 }
@@ -277,7 +341,7 @@ func (s *Store) AnnounceMessage(ctx context.Context, conversationID string, mess
 // without waiting for the WAL flush (asyncCommit): the events announce data
 // that is already durable, and a NOTIFY transaction has an id of its own,
 // so a synchronous commit would add a flush for nothing.
-func (s *Store) notifyAll(ctx context.Context, payloads []string) error {
+func (s *storeCore) notifyAll(ctx context.Context, payloads []string) error {
 	_, err := s.primary.Exec(ctx, `WITH async AS (`+asyncCommit+`)
 		SELECT pg_notify($1, p) FROM async, unnest($2::text[]) AS p`, EventChannel, payloads)
 	return err
@@ -294,7 +358,7 @@ const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
 
 // MessagesAfter returns a conversation's live messages with id > after,
 // oldest first: what a reconnecting web-chat session missed.
-func (s *Store) MessagesAfter(ctx context.Context, conversationID string, after int64) ([]Message, error) {
+func (s *Conversations) MessagesAfter(ctx context.Context, conversationID string, after int64) ([]Message, error) {
 	return queryMessages(ctx, s.primary, `SELECT id, conversation_id, author, body, created_at FROM messages
 		WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT 500`, conversationID, after)
 }
@@ -317,7 +381,7 @@ func queryMessages(ctx context.Context, q interface {
 
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
-func (s *Store) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
+func (s *Conversations) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
 	return queryMessages(ctx, s.replica, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL

@@ -32,7 +32,7 @@ type PendingTurn struct {
 // abandoned maxAbandoned times (their lease ran out without a result: the
 // worker crashed or hung) is not handed out again; GiveUpAbandoned makes it a
 // dead letter.
-func (s *Store) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned int) (PendingTurn, bool, error) {
+func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandoned int) (PendingTurn, bool, error) {
 	if maxAbandoned <= 0 {
 		maxAbandoned = DefaultMaxAbandoned
 	}
@@ -101,7 +101,7 @@ type TurnReply struct {
 // statement, the reply gated on the fenced update. It commits synchronously,
 // and callers rely on that: it also makes a message stored with
 // Inbound.DeferFlush durable before the turn is acknowledged.
-func (s *Store) RecordReply(ctx context.Context, r TurnReply) error {
+func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
 	b, err := json.Marshal(r.Outcome)
 	if err != nil {
 		return err
@@ -133,14 +133,14 @@ func (s *Store) RecordReply(ctx context.Context, r TurnReply) error {
 }
 
 // ExtendLease keeps a turn leased while its worker is still at it.
-func (s *Store) ExtendLease(ctx context.Context, channel, channelMessageID string, attempt int, lease time.Duration) error {
+func (s *Queues) ExtendLease(ctx context.Context, channel, channelMessageID string, attempt int, lease time.Duration) error {
 	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $4 * interval '1 millisecond'
 		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, lease.Milliseconds())
 	return mapPgErr(err, "extend lease")
 }
 
 // CompleteTurn records the outcome of a processed turn.
-func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error {
+func (s *Queues) CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func (s *Store) CompleteTurn(ctx context.Context, channel, channelMessageID stri
 // FailTurn records a failed attempt: the turn is retried after policy's
 // backoff, or, past its retry window or attempt limit, marked failed (dead
 // is then true). cause's text is stored; it must not carry secrets.
-func (s *Store) FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, policy RetryPolicy) (dead bool, err error) {
+func (s *Queues) FailTurn(ctx context.Context, channel, channelMessageID string, attempt int, cause error, policy RetryPolicy) (dead bool, err error) {
 	policy = policy.WithDefaults()
 	err = s.primary.QueryRow(ctx, `UPDATE channel_messages SET
 			state = CASE WHEN ($3 > 0 AND attempts >= $3)
@@ -180,7 +180,7 @@ func errorText(cause error) string {
 }
 
 // QueueStats counts turns by state.
-func (s *Store) QueueStats(ctx context.Context) (map[string]int, error) {
+func (s *Queues) QueueStats(ctx context.Context) (map[string]int, error) {
 	rows, err := s.replica.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
 	if err != nil {
 		return nil, mapPgErr(err, "queue stats")
@@ -193,7 +193,7 @@ func (s *Store) QueueStats(ctx context.Context) (map[string]int, error) {
 }
 
 // ReplyAddress returns where replies to a conversation go.
-func (s *Store) ReplyAddress(ctx context.Context, conversationID string) (channel string, replyTo json.RawMessage, err error) {
+func (s *Conversations) ReplyAddress(ctx context.Context, conversationID string) (channel string, replyTo json.RawMessage, err error) {
 	var b []byte
 	err = s.primary.QueryRow(ctx, `SELECT channel, reply_to FROM conversations WHERE id = $1`, conversationID).Scan(&channel, &b)
 	if err != nil {

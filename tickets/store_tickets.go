@@ -38,7 +38,7 @@ const ticketCols = `id, customer_id, customer_name, customer_name_enc, conversat
 	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL`
 
 // scanTicket reads ticketCols, opening the sealed customer name.
-func (s *Store) scanTicket(row pgx.Row) (Ticket, error) {
+func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
 	var t Ticket
 	var nameEnc []byte
 	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &nameEnc, &t.ConversationID, &t.Subject, &t.Status,
@@ -53,7 +53,7 @@ func (s *Store) scanTicket(row pgx.Row) (Ticket, error) {
 }
 
 // queryTickets runs a query that selects ticketCols.
-func (s *Store) queryTickets(ctx context.Context, q interface {
+func (s *TicketRecords) queryTickets(ctx context.Context, q interface {
 	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, what, sql string, args ...any) ([]Ticket, error) {
 	rows, err := q.Query(ctx, sql, args...)
@@ -98,7 +98,7 @@ func nullIfEmpty(s string) any {
 // event are flushed too. A crash before that loses only the end of the WAL
 // (this ticket and whatever followed it), never a link in the middle of the
 // chain, and nothing that was acknowledged.
-func (s *Store) InsertTicket(ctx context.Context, t Ticket, audit *AuditEntry, deferFlush bool) (Ticket, error) {
+func (s *TicketRecords) InsertTicket(ctx context.Context, t Ticket, audit *AuditEntry, deferFlush bool) (Ticket, error) {
 	if t.ID == "" {
 		t.ID = uuid.NewString()
 	}
@@ -145,7 +145,7 @@ func (s *Store) InsertTicket(ctx context.Context, t Ticket, audit *AuditEntry, d
 // transaction that commits after its last statement, or not at all. With audit the
 // batch also takes the chain lock and reads the head, then the linked event is
 // inserted and the transaction committed (the chain's HMAC needs the head first).
-func (s *Store) insertTicketBatch(ctx context.Context, b *pgx.Batch, audit *AuditEvent) (Ticket, error) {
+func (s *TicketRecords) insertTicketBatch(ctx context.Context, b *pgx.Batch, audit *AuditEvent) (Ticket, error) {
 	if audit == nil {
 		br := s.primary.SendBatch(ctx, b)
 		out, err := s.scanTicketBatch(br, nil)
@@ -177,7 +177,7 @@ func (s *Store) insertTicketBatch(ctx context.Context, b *pgx.Batch, audit *Audi
 
 // scanTicketBatch reads InsertTicket's results: the asynchronous commit, the ticket
 // and, with prev, the audit chain head.
-func (s *Store) scanTicketBatch(br pgx.BatchResults, prev *[]byte) (Ticket, error) {
+func (s *TicketRecords) scanTicketBatch(br pgx.BatchResults, prev *[]byte) (Ticket, error) {
 	_, err := br.Exec()
 	var out Ticket
 	if err == nil {
@@ -190,7 +190,7 @@ func (s *Store) scanTicketBatch(br pgx.BatchResults, prev *[]byte) (Ticket, erro
 }
 
 // GetTicket reads a ticket from the primary.
-func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
+func (s *TicketRecords) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if uuid.Validate(id) != nil {
 		return Ticket{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
 	}
@@ -201,7 +201,7 @@ func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
 // UpdateTicket locks the ticket, lets fn change it, bumps its version and
 // announces the change, all in one transaction. fn may also write through
 // tx (messages, assignments) so everything commits together.
-func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(tx pgx.Tx, t *Ticket) error) (Ticket, Ticket, error) {
+func (s *TicketRecords) UpdateTicket(ctx context.Context, id string, fn func(tx pgx.Tx, t *Ticket) error) (Ticket, Ticket, error) {
 	if uuid.Validate(id) != nil {
 		return Ticket{}, Ticket{}, fmt.Errorf("ticket %q: %w", id, ErrNotFound)
 	}
@@ -256,7 +256,7 @@ func InsertMessageTx(ctx context.Context, tx pgx.Tx, m Message) (Message, error)
 }
 
 // Assignments lists a ticket's assignments, oldest first.
-func (s *Store) Assignments(ctx context.Context, ticketID string) ([]Assignment, error) {
+func (s *TicketRecords) Assignments(ctx context.Context, ticketID string) ([]Assignment, error) {
 	rows, err := s.primary.Query(ctx, `SELECT ticket_id, agent_id, group_id, reason, score, created_at
 		FROM assignments WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
@@ -285,7 +285,7 @@ type TicketFilter struct {
 }
 
 // ListTickets serves ticket lists from the read replica.
-func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
+func (s *TicketRecords) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
 	if f.CustomerName != "" {
 		f.customerNameIndex = s.nameIndex(f.CustomerName)
 	}
@@ -332,13 +332,13 @@ const openBacklogQuery = `SELECT ` + ticketCols + ` FROM tickets WHERE status = 
 
 // OpenBacklog lists open tickets, oldest first (served by
 // the partial index tickets_open_idx).
-func (s *Store) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
+func (s *TicketRecords) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
 	return s.queryTickets(ctx, s.replica, "backlog", openBacklogQuery, limit)
 }
 
 // OpenForGroups lists open tickets waiting in any of groups or needing any
 // of skills, oldest first.
-func (s *Store) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
+func (s *TicketRecords) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
 	return s.queryTickets(ctx, s.replica, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE status = 'open' AND (group_id = ANY($1) OR skills && $2) ORDER BY created_at LIMIT $3`, groups, skills, limit)
 }
@@ -351,7 +351,7 @@ type groupFigures struct {
 
 // queueFigures counts waiting and assigned tickets per group (the group a
 // ticket is filed under) with the oldest queue entry of the waiting ones.
-func (s *Store) queueFigures(ctx context.Context) (map[string]groupFigures, error) {
+func (s *TicketRecords) queueFigures(ctx context.Context) (map[string]groupFigures, error) {
 	rows, err := s.replica.Query(ctx, `SELECT coalesce(group_id, ''),
 			count(*) FILTER (WHERE status = 'open'),
 			count(*) FILTER (WHERE status IN ('assigned', 'pending')),
@@ -371,18 +371,18 @@ func (s *Store) queueFigures(ctx context.Context) (map[string]groupFigures, erro
 }
 
 // ActiveTickets lists the tickets an agent holds (assigned or pending).
-func (s *Store) ActiveTickets(ctx context.Context, agentID string) ([]Ticket, error) {
+func (s *TicketRecords) ActiveTickets(ctx context.Context, agentID string) ([]Ticket, error) {
 	return s.queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE assignee = $1 AND status IN ('assigned', 'pending') ORDER BY created_at`, agentID)
 }
 
 // TicketsByID loads the given tickets (any order).
-func (s *Store) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error) {
+func (s *TicketRecords) TicketsByID(ctx context.Context, ids []string) ([]Ticket, error) {
 	return s.queryTickets(ctx, s.primary, "tickets", `SELECT `+ticketCols+` FROM tickets WHERE id = ANY($1::uuid[])`, ids)
 }
 
 // BotSpokeSince reports whether the bot wrote in the conversation after since.
-func (s *Store) BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error) {
+func (s *Conversations) BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error) {
 	var spoke bool
 	err := s.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages
 		WHERE conversation_id = $1 AND created_at > $2 AND author = 'bot')`, conversationID, since).Scan(&spoke)
@@ -390,7 +390,7 @@ func (s *Store) BotSpokeSince(ctx context.Context, conversationID string, since 
 }
 
 // OpenTicketFor returns the unresolved ticket of a conversation, if any.
-func (s *Store) OpenTicketFor(ctx context.Context, conversationID string) (Ticket, error) {
+func (s *TicketRecords) OpenTicketFor(ctx context.Context, conversationID string) (Ticket, error) {
 	list, err := s.queryTickets(ctx, s.primary, "ticket", `SELECT `+ticketCols+` FROM tickets
 		WHERE conversation_id = $1 AND status NOT IN ('resolved', 'closed') ORDER BY created_at DESC LIMIT 1`, conversationID)
 	if err != nil {

@@ -36,7 +36,7 @@ func (r Revocation) check() error {
 
 // RevokeTokens records r and its audit row (token.revoke) in one transaction and returns
 // it with the time it took effect.
-func (s *Store) RevokeTokens(ctx context.Context, r Revocation) (Revocation, error) {
+func (s *Accounts) RevokeTokens(ctx context.Context, r Revocation) (Revocation, error) {
 	if err := r.check(); err != nil {
 		return Revocation{}, err
 	}
@@ -51,14 +51,14 @@ func (s *Store) RevokeTokens(ctx context.Context, r Revocation) (Revocation, err
 		if r.Subject != "" {
 			target = "subject:" + r.Subject
 		}
-		return s.AppendAudit(ctx, tx, r.By, "token.revoke", target, map[string]any{"keep_until": r.KeepUntil.UTC()})
+		return s.audit.AppendAudit(ctx, tx, r.By, "token.revoke", target, map[string]any{"keep_until": r.KeepUntil.UTC()})
 	})
 	return r, mapPgErr(err, "token revocation")
 }
 
 // Revocations returns the revocations in force, and prunes those whose tokens have
 // all expired.
-func (s *Store) Revocations(ctx context.Context) ([]Revocation, error) {
+func (s *Accounts) Revocations(ctx context.Context) ([]Revocation, error) {
 	rows, err := s.primary.Query(ctx, `WITH pruned AS (DELETE FROM token_revocations WHERE keep_until <= now())
 		SELECT coalesce(jti, ''), coalesce(subject, ''), revoked_at, keep_until, revoked_by
 		FROM token_revocations WHERE keep_until > now() ORDER BY id`)

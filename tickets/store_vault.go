@@ -22,7 +22,7 @@ func vaultAAD(conversationID string, messageID int64, placeholder string) []byte
 // sealSecrets encrypts a message's originals for the vault, each bound to
 // its conversation, message and placeholder; the columns come back as
 // arrays for one INSERT … SELECT FROM unnest (see inboundSQL).
-func (s *Store) sealSecrets(conversationID string, messageID int64, secrets []Secret) (placeholders, kinds []string, sealed [][]byte, err error) {
+func (s *storeCore) sealSecrets(conversationID string, messageID int64, secrets []Secret) (placeholders, kinds []string, sealed [][]byte, err error) {
 	placeholders, kinds, sealed = make([]string, 0, len(secrets)), make([]string, 0, len(secrets)), make([][]byte, 0, len(secrets))
 	for _, sec := range secrets {
 		enc, err := s.crypt.Encrypt([]byte(sec.Value), vaultAAD(conversationID, messageID, sec.Placeholder))
@@ -36,7 +36,7 @@ func (s *Store) sealSecrets(conversationID string, messageID int64, secrets []Se
 
 // RevealSecrets decrypts the originals of one message of a conversation.
 // Callers authorize and audit (Service.Reveal does both).
-func (s *Store) RevealSecrets(ctx context.Context, conversationID string, messageID int64) ([]Secret, error) {
+func (s *Vault) RevealSecrets(ctx context.Context, conversationID string, messageID int64) ([]Secret, error) {
 	rows, err := s.primary.Query(ctx, `SELECT placeholder, kind, value_enc FROM pii_vault
 		WHERE conversation_id = $1 AND message_id = $2 ORDER BY placeholder`, conversationID, messageID)
 	if err != nil {

@@ -269,7 +269,7 @@ func TestHealthReadyMetrics(t *testing.T) {
 
 func TestReadyzReportsAFailingDependency(t *testing.T) {
 	in := newInstance(t, newPool(t), "notready"+strings.ToLower(t.Name()))
-	in.srv.opts.Ready = append(in.srv.opts.Ready, Checker{Name: "redis-replica", Check: func(context.Context) error {
+	in.srv.probes.ready = append(in.srv.probes.ready, Checker{Name: "redis-replica", Check: func(context.Context) error {
 		return io.ErrUnexpectedEOF
 	}})
 	var ready struct {

@@ -159,24 +159,24 @@ func bearer(c *gin.Context) string {
 }
 
 // require authenticates the request and admits only the given roles.
-func (s *Server) require(roles ...Role) gin.HandlerFunc {
+func (g *sessionGuard) require(roles ...Role) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		tok := bearer(c)
 		if tok == "" {
-			s.fail(c, errUnauthenticated)
+			g.fail(c, errUnauthenticated)
 			return
 		}
-		claims, err := s.auth.Verify(tok)
+		claims, err := g.auth.Verify(tok)
 		if err != nil {
-			s.fail(c, err)
+			g.fail(c, err)
 			return
 		}
-		if err := s.sessions.check(c.Request.Context(), claims); err != nil {
-			s.fail(c, err)
+		if err := g.sessions.check(c.Request.Context(), claims); err != nil {
+			g.fail(c, err)
 			return
 		}
 		if !slices.Contains(roles, claims.Role) {
-			s.fail(c, fmt.Errorf("%w (role %s)", errForbiddenRole, claims.Role))
+			g.fail(c, fmt.Errorf("%w (role %s)", errForbiddenRole, claims.Role))
 			return
 		}
 		c.Set(ctxClaims, claims)

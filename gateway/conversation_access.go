@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -11,15 +13,41 @@ import (
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
+// conversationAccess is object-level access to conversations: who may read one
+// (mayReadConversation, ownsConversation), and how its messages read to its customer
+// (customerMessages, staffNames).
+type conversationAccess struct {
+	tickets *tickets.Service
+	convs   conversationRecords
+	dir     directory
+	log     *slog.Logger
+}
+
 // mayReadConversation admits a conversation's own customer, supervisors and admins, and
 // agents only through a ticket of the conversation they hold or may see (the ticket
 // core's canSee rule). Another customer's or an unrelated agent's request is refused.
-func (s *Server) mayReadConversation(c *gin.Context, id string) error {
+func (a *conversationAccess) mayReadConversation(c *gin.Context, id string) error {
 	cl := claimsOf(c)
 	if cl.Role == RoleCustomer {
-		return s.ownsConversation(c.Request.Context(), cl.Subject, id)
+		return a.ownsConversation(c.Request.Context(), cl.Subject, id)
 	}
-	return s.tickets.CanSeeConversation(c.Request.Context(), actorOf(c), id)
+	return a.tickets.CanSeeConversation(c.Request.Context(), actorOf(c), id)
+}
+
+// ownsConversation checks that conv belongs to the signed-in customer.
+func (a *conversationAccess) ownsConversation(ctx context.Context, customerRef, conv string) error {
+	owner, err := a.convs.ConversationOwner(ctx, conv)
+	if err != nil {
+		return err
+	}
+	cust, err := a.convs.GetCustomer(ctx, owner)
+	if err != nil {
+		return err
+	}
+	if cust.PseudonymousID != customerRef {
+		return fmt.Errorf("conversation %s is not yours: %w", conv, tickets.ErrForbidden)
+	}
+	return nil
 }
 
 // CustomerMessage is a conversation message as its customer sees it: a member of staff
@@ -36,11 +64,14 @@ type CustomerMessage struct {
 // staffNames shows staff authors to customers, looking each agent's display name up
 // once per view.
 type staffNames struct {
-	s     *Server
+	dir   directory
+	log   *slog.Logger
 	names map[string]string
 }
 
-func (s *Server) staffNames() *staffNames { return &staffNames{s: s, names: map[string]string{}} }
+func (a *conversationAccess) staffNames() *staffNames {
+	return &staffNames{dir: a.dir, log: a.log, names: map[string]string{}}
+}
 
 // author returns how author is shown to a customer, and the display name with it.
 func (n *staffNames) author(ctx context.Context, author string) (shown, name string) {
@@ -51,9 +82,9 @@ func (n *staffNames) author(ctx context.Context, author string) (shown, name str
 	if name, seen := n.names[id]; seen {
 		return "agent", name
 	}
-	a, err := n.s.dir.GetAgent(ctx, id)
+	a, err := n.dir.GetAgent(ctx, id)
 	if err != nil && !errors.Is(err, tickets.ErrNotFound) {
-		n.s.log.Warn("agent display name for a customer view", "err", err)
+		n.log.Warn("agent display name for a customer view", "err", err)
 	}
 	name = a.Name // "" when the author has no agent record (a supervisor)
 	if name == id {
@@ -64,8 +95,8 @@ func (n *staffNames) author(ctx context.Context, author string) (shown, name str
 }
 
 // customerMessages is msgs as their customer sees them.
-func (s *Server) customerMessages(ctx context.Context, msgs []tickets.Message) []CustomerMessage {
-	names := s.staffNames()
+func (a *conversationAccess) customerMessages(ctx context.Context, msgs []tickets.Message) []CustomerMessage {
+	names := a.staffNames()
 	out := make([]CustomerMessage, 0, len(msgs))
 	for _, m := range msgs {
 		author, name := names.author(ctx, m.Author)
@@ -73,4 +104,16 @@ func (s *Server) customerMessages(ctx context.Context, msgs []tickets.Message) [
 			Text: m.Text, CreatedAt: m.CreatedAt})
 	}
 	return out
+}
+
+// mayReadConversation is conversationAccess.mayReadConversation, for the message
+// handlers still declared on Server.
+func (s *Server) mayReadConversation(c *gin.Context, id string) error {
+	return s.access.mayReadConversation(c, id)
+}
+
+// customerMessages is conversationAccess.customerMessages, for the message handlers
+// still declared on Server.
+func (s *Server) customerMessages(ctx context.Context, msgs []tickets.Message) []CustomerMessage {
+	return s.access.customerMessages(ctx, msgs)
 }

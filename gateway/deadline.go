@@ -23,12 +23,12 @@ var noDeadline = map[string]bool{
 
 // deadline gives an API request's context Options.RequestTimeout; a handler still
 // waiting then sees context.DeadlineExceeded and answers 504.
-func (s *Server) deadline(c *gin.Context) {
-	if s.opts.RequestTimeout <= 0 || noDeadline[c.FullPath()] || c.Request.Method == http.MethodOptions {
+func (m *middleware) deadline(c *gin.Context) {
+	if m.timeout <= 0 || noDeadline[c.FullPath()] || c.Request.Method == http.MethodOptions {
 		c.Next()
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), s.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), m.timeout)
 	defer cancel()
 	c.Request = c.Request.WithContext(ctx)
 	c.Next()

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -81,20 +82,28 @@ type ErrorBody struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
+// errorWriter is the shared error writer: every route group embeds it (and logs through
+// its logger, the server's), so that a failed request is answered one way everywhere.
+type errorWriter struct{ log *slog.Logger }
+
 // fail writes err as JSON and stops the chain. Server errors are logged
 // with their detail and answered without it; when a data store is unavailable the
 // answer is 503 with Retry-After.
-func (s *Server) fail(c *gin.Context, err error) {
+func (e errorWriter) fail(c *gin.Context, err error) {
 	status, code := statusOf(err)
 	msg := err.Error()
 	switch {
 	case tickets.IsUnavailable(err):
-		s.log.WarnContext(c.Request.Context(), "request failed: a data store is unavailable", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
+		e.log.WarnContext(c.Request.Context(), "request failed: a data store is unavailable", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
 		msg = "the database is unavailable; retry in a few seconds"
 		c.Header("Retry-After", retryAfterSeconds)
 	case status >= 500:
-		s.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
+		e.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
 		msg = "internal error; see the server log with this request id"
 	}
 	c.AbortWithStatusJSON(status, ErrorBody{Error: msg, Code: code, RequestID: c.GetString(ctxRequestID)})
 }
+
+// fail is errorWriter.fail for the handlers still declared on Server (the message and
+// channel handlers).
+func (s *Server) fail(c *gin.Context, err error) { errorWriter{log: s.log}.fail(c, err) }

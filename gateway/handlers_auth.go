@@ -14,7 +14,6 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -96,69 +95,82 @@ type SessionToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// authRoutes owns sign-in: a staff member's password sign-in to the console (POST
+// /v1/auth/login, audited, and held to the sign-in limits), and customer tokens for
+// anonymous web-chat visitors (POST /v1/chat/session).
+type authRoutes struct {
+	errorWriter
+	auth      *Auth
+	dir       directory
+	trail     auditTrail
+	limits    *limits       // sign-in attempts, backoff and password-check slots
+	tokenTTL  time.Duration // Options.TokenTTL
+	anonymous bool          // Options.AnonymousChat
+}
+
 // login signs a staff member in with the password of their staff account (switchboard
 // users set) and returns a bearer token; every sign-in and refusal is audited.
-func (s *Server) login(c *gin.Context) {
+func (r *authRoutes) login(c *gin.Context) {
 	var in struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
 	if err := bind(c, &in); err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	in.Username = strings.TrimSpace(in.Username)
 	if in.Username == "" || in.Password == "" || len(in.Username) > 200 || len(in.Password) > 72 {
-		s.fail(c, fmt.Errorf("%w: username and password are required", errBadRequest))
+		r.fail(c, fmt.Errorf("%w: username and password are required", errBadRequest))
 		return
 	}
-	if err := s.checkLogin(c, in.Username); err != nil {
-		s.fail(c, err)
+	if err := r.limits.checkLogin(c, in.Username); err != nil {
+		r.fail(c, err)
 		return
 	}
-	acct, err := s.dir.GetStaffAccount(c.Request.Context(), in.Username)
+	acct, err := r.dir.GetStaffAccount(c.Request.Context(), in.Username)
 	hash := []byte(acct.PasswordHash)
 	switch {
 	case errors.Is(err, tickets.ErrNotFound):
 		hash = dummyHash // an unknown user takes as long to refuse as a wrong password
 	case err != nil:
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
-	ok, err := s.comparePassword(c.Request.Context(), hash, in.Password)
+	ok, err := r.limits.comparePassword(c.Request.Context(), hash, in.Password)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	if !ok || acct.PasswordHash == "" {
-		s.auditSignIn(c, in.Username, false)
-		s.loginFailed(c.Request.Context(), in.Username)
-		s.fail(c, errBadCredentials)
+		r.auditSignIn(c, in.Username, false)
+		r.limits.loginFailed(c.Request.Context(), in.Username)
+		r.fail(c, errBadCredentials)
 		return
 	}
 	role := Role(acct.Role)
 	if !slices.Contains(Roles, role) || role == RoleCustomer {
-		s.auditSignIn(c, in.Username, false)
-		s.fail(c, fmt.Errorf("%w: account %s has no staff role", errForbiddenRole, in.Username))
+		r.auditSignIn(c, in.Username, false)
+		r.fail(c, fmt.Errorf("%w: account %s has no staff role", errForbiddenRole, in.Username))
 		return
 	}
-	tok, err := s.auth.issueSession(acct.Subject, role, s.opts.TokenTTL, acct.Epoch)
+	tok, err := r.auth.issueSession(acct.Subject, role, r.tokenTTL, acct.Epoch)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
-	s.loginSucceeded(c.Request.Context(), in.Username)
-	s.auditSignIn(c, in.Username, true)
-	c.JSON(http.StatusOK, SessionToken{Token: tok, Subject: acct.Subject, Role: role, ExpiresAt: time.Now().Add(s.opts.TokenTTL).UTC()})
+	r.limits.loginSucceeded(c.Request.Context(), in.Username)
+	r.auditSignIn(c, in.Username, true)
+	c.JSON(http.StatusOK, SessionToken{Token: tok, Subject: acct.Subject, Role: role, ExpiresAt: time.Now().Add(r.tokenTTL).UTC()})
 }
 
-func (s *Server) auditSignIn(c *gin.Context, subject string, ok bool) {
+func (r *authRoutes) auditSignIn(c *gin.Context, subject string, ok bool) {
 	action := "auth.sign_in"
 	if !ok {
 		action = "auth.sign_in_refused"
 	}
-	if err := s.trail.AppendAudit(c.Request.Context(), nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
-		s.log.Warn("audit sign-in", "err", err)
+	if err := r.trail.AppendAudit(c.Request.Context(), nil, subject, action, "staff:"+subject, map[string]string{"ip": c.ClientIP()}); err != nil {
+		r.log.Warn("audit sign-in", "err", err)
 	}
 }
 
@@ -168,50 +180,17 @@ const AnonymousTokenTTL = 24 * time.Hour
 // chatSession gives an anonymous website visitor a customer token for the chat widget:
 // a fresh pseudonymous id ("web:…"), valid for a day. Sites that know their customer
 // sign a customer token themselves and pass it to the widget instead.
-func (s *Server) chatSession(c *gin.Context) {
-	if !s.opts.AnonymousChat {
-		s.fail(c, fmt.Errorf("%w: anonymous chat is off; the site must pass a customer token to the widget", errNotFound))
+func (r *authRoutes) chatSession(c *gin.Context) {
+	if !r.anonymous {
+		r.fail(c, fmt.Errorf("%w: anonymous chat is off; the site must pass a customer token to the widget", errNotFound))
 		return
 	}
 	const ttl = AnonymousTokenTTL
 	subject := "web:" + uuid.NewString()
-	tok, err := s.auth.Issue(subject, RoleCustomer, ttl)
+	tok, err := r.auth.Issue(subject, RoleCustomer, ttl)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, SessionToken{Token: tok, Subject: subject, Role: RoleCustomer, ExpiresAt: time.Now().Add(ttl).UTC()})
-}
-
-// suggestions are the knowledge-base passages for a ticket's latest customer message,
-// for the agent to answer from.
-func (s *Server) suggestions(c *gin.Context) {
-	d, err := s.tickets.Detail(c.Request.Context(), actorOf(c), c.Param("id")) // the caller must see the ticket
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if s.opts.Suggest == nil {
-		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
-		return
-	}
-	// The customer's last few messages: a request for a human rarely says what about.
-	var recent []string
-	for _, m := range slices.Backward(d.Messages) {
-		if m.Author == "customer" && len(recent) < 3 {
-			recent = append(recent, flow.ForModels(m.Text))
-		}
-	}
-	slices.Reverse(recent)
-	query := strings.Join(recent, "\n")
-	if query == "" {
-		c.JSON(http.StatusOK, gin.H{"query": "", "passages": []any{}})
-		return
-	}
-	ans, err := s.opts.Suggest.Answer(c.Request.Context(), query)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"query": query, "answer": ans.Text, "confidence": ans.Confidence, "passages": nonNil(ans.Citations)})
 }

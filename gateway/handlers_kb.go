@@ -34,32 +34,40 @@ type KBIngester interface {
 	Job(id string) (kb.Job, error)
 }
 
+// kbRoutes owns the supervisors' knowledge-base routes: the generation served, uploads of
+// documents, and their ingest jobs.
+type kbRoutes struct {
+	errorWriter
+	status KBStatus   // nil: GET /v1/kb/status answers 404
+	ingest KBIngester // nil: uploads and jobs answer 404
+}
+
 // kbStatus answers GET /v1/kb/status: the generation served, its chunks and documents,
 // when it was loaded, and the last reload problem.
-func (s *Server) kbStatus(c *gin.Context) {
-	if s.opts.KB == nil {
-		s.fail(c, fmt.Errorf("%w: this server has no knowledge base", errNotFound))
+func (r *kbRoutes) kbStatus(c *gin.Context) {
+	if r.status == nil {
+		r.fail(c, fmt.Errorf("%w: this server has no knowledge base", errNotFound))
 		return
 	}
-	c.JSON(http.StatusOK, s.opts.KB.Status())
+	c.JSON(http.StatusOK, r.status.Status())
 }
 
 // uploadKBDocuments answers POST /v1/kb/documents: multipart "files" parts (FAQ CSV or
 // JSON, Markdown, HTML, text) are stored and ingested by a background job, whose
 // progress GET /v1/kb/jobs/:id reports; every server picks the new generation up.
-func (s *Server) uploadKBDocuments(c *gin.Context) {
-	if s.opts.KBIngest == nil {
-		s.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
+func (r *kbRoutes) uploadKBDocuments(c *gin.Context) {
+	if r.ingest == nil {
+		r.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
 		return
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		s.fail(c, fmt.Errorf("%w: want multipart/form-data with one or more \"files\" parts", errBadRequest))
+		r.fail(c, fmt.Errorf("%w: want multipart/form-data with one or more \"files\" parts", errBadRequest))
 		return
 	}
-	staged, err := s.opts.KBIngest.Stage()
+	staged, err := r.ingest.Stage()
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	names, err := stageDocuments(mr, staged)
@@ -68,12 +76,12 @@ func (s *Server) uploadKBDocuments(c *gin.Context) {
 	}
 	if err != nil {
 		os.RemoveAll(staged)
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
-	job, err := s.opts.KBIngest.Start(staged, names)
+	job, err := r.ingest.Start(staged, names)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	c.Header("Location", "/v1/kb/jobs/"+job.ID)
@@ -109,14 +117,14 @@ func stageDocuments(mr *multipart.Reader, dir string) ([]string, error) {
 }
 
 // kbJob answers GET /v1/kb/jobs/:id with the job's progress.
-func (s *Server) kbJob(c *gin.Context) {
-	if s.opts.KBIngest == nil {
-		s.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
+func (r *kbRoutes) kbJob(c *gin.Context) {
+	if r.ingest == nil {
+		r.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
 		return
 	}
-	job, err := s.opts.KBIngest.Job(c.Param("id"))
+	job, err := r.ingest.Job(c.Param("id"))
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, job)

@@ -27,24 +27,32 @@ type ModelRegistry interface {
 	Latest(ctx context.Context, name string) error
 }
 
-func (s *Server) registry() (ModelRegistry, error) {
-	if s.opts.Models == nil {
-		return nil, fmt.Errorf("%w: no model repository configured", errUnavailable)
-	}
-	return s.opts.Models, nil
+// modelRoutes owns the ML engineers' model-registry routes (/v1/models…): the list of
+// models, pushes, validation and the audited routing changes.
+type modelRoutes struct {
+	errorWriter
+	reg   ModelRegistry // nil: the routes answer 503
+	trail auditTrail
 }
 
-func (s *Server) listModels(c *gin.Context) {
-	reg, err := s.registry()
+func (r *modelRoutes) registry() (ModelRegistry, error) {
+	if r.reg == nil {
+		return nil, fmt.Errorf("%w: no model repository configured", errUnavailable)
+	}
+	return r.reg, nil
+}
+
+func (r *modelRoutes) listModels(c *gin.Context) {
+	reg, err := r.registry()
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"models": reg.List()})
 }
 
 // modelStatus answers with the model's status after a change.
-func (s *Server) modelStatus(c *gin.Context, reg ModelRegistry, name string, extra gin.H) {
+func (r *modelRoutes) modelStatus(c *gin.Context, reg ModelRegistry, name string, extra gin.H) {
 	for _, m := range reg.List() {
 		if m.Name == name {
 			out := gin.H{"model": m}
@@ -55,7 +63,7 @@ func (s *Server) modelStatus(c *gin.Context, reg ModelRegistry, name string, ext
 			return
 		}
 	}
-	s.fail(c, fmt.Errorf("%w: model %q", models.ErrNotFound, name))
+	r.fail(c, fmt.Errorf("%w: model %q", models.ErrNotFound, name))
 }
 
 type modelChange struct {
@@ -64,18 +72,18 @@ type modelChange struct {
 }
 
 // changeModel runs one routing change: activate, canary, shadow, rollback or latest.
-func (s *Server) changeModel(op string) gin.HandlerFunc {
+func (r *modelRoutes) changeModel(op string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		reg, err := s.registry()
+		reg, err := r.registry()
 		if err != nil {
-			s.fail(c, err)
+			r.fail(c, err)
 			return
 		}
 		name := c.Param("model")
 		var body modelChange
 		if op == "activate" || op == "canary" || op == "shadow" {
 			if err := bind(c, &body); err != nil {
-				s.fail(c, err)
+				r.fail(c, err)
 				return
 			}
 		}
@@ -83,13 +91,13 @@ func (s *Server) changeModel(op string) gin.HandlerFunc {
 		switch op {
 		case "activate":
 			if body.Version == "" {
-				s.fail(c, fmt.Errorf("%w: version is required", errBadRequest))
+				r.fail(c, fmt.Errorf("%w: version is required", errBadRequest))
 				return
 			}
 			err = reg.Activate(ctx, name, body.Version)
 		case "canary":
 			if body.Percent != 0 && body.Version == "" {
-				s.fail(c, fmt.Errorf("%w: version is required (percent 0 ends the canary)", errBadRequest))
+				r.fail(c, fmt.Errorf("%w: version is required (percent 0 ends the canary)", errBadRequest))
 				return
 			}
 			err = reg.Canary(ctx, name, body.Version, body.Percent)
@@ -101,28 +109,28 @@ func (s *Server) changeModel(op string) gin.HandlerFunc {
 			err = reg.Latest(ctx, name)
 		}
 		if err != nil {
-			s.fail(c, err)
+			r.fail(c, err)
 			return
 		}
-		s.log.InfoContext(ctx, "model routing changed", "model", name, "op", op, "version", body.Version,
+		r.log.InfoContext(ctx, "model routing changed", "model", name, "op", op, "version", body.Version,
 			"percent", body.Percent, "by", claimsOf(c).Subject)
-		if err := s.trail.AppendAudit(ctx, nil, claimsOf(c).Subject, "model."+op, "model:"+name,
+		if err := r.trail.AppendAudit(ctx, nil, claimsOf(c).Subject, "model."+op, "model:"+name,
 			modelChange{Version: body.Version, Percent: body.Percent}); err != nil {
-			s.log.WarnContext(ctx, "audit model change", "err", err)
+			r.log.WarnContext(ctx, "audit model change", "err", err)
 		}
-		s.modelStatus(c, reg, name, nil)
+		r.modelStatus(c, reg, name, nil)
 	}
 }
 
-func (s *Server) validateModel(c *gin.Context) {
-	reg, err := s.registry()
+func (r *modelRoutes) validateModel(c *gin.Context) {
+	reg, err := r.registry()
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	res, err := reg.Validate(c.Request.Context(), c.Param("model"), c.Param("version"))
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"valid": true, "eval": res})
@@ -130,20 +138,20 @@ func (s *Server) validateModel(c *gin.Context) {
 
 // pushModel takes a multipart upload: "model" (the .onnx file), "manifest"
 // (manifest.yaml) and any further files the manifest names ("files", by file name).
-func (s *Server) pushModel(c *gin.Context) {
-	reg, err := s.registry()
+func (r *modelRoutes) pushModel(c *gin.Context) {
+	reg, err := r.registry()
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		s.fail(c, fmt.Errorf("%w: want multipart/form-data with model and manifest parts", errBadRequest))
+		r.fail(c, fmt.Errorf("%w: want multipart/form-data with model and manifest parts", errBadRequest))
 		return
 	}
 	dir, err := os.MkdirTemp("", "switchboard-push-")
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	defer os.RemoveAll(dir)
@@ -154,34 +162,34 @@ func (s *Server) pushModel(c *gin.Context) {
 			break
 		}
 		if err != nil {
-			s.fail(c, fmt.Errorf("%w: multipart: %v", errBadRequest, err))
+			r.fail(c, fmt.Errorf("%w: multipart: %v", errBadRequest, err))
 			return
 		}
 		name, err := uploadName(part)
 		if err != nil {
-			s.fail(c, err)
+			r.fail(c, err)
 			return
 		}
 		if err := saveUpload(filepath.Join(dir, name), part); err != nil {
-			s.fail(c, err)
+			r.fail(c, err)
 			return
 		}
 		got[name] = true
 	}
 	if !got[models.ModelFile] || !got[models.ManifestFile] {
-		s.fail(c, fmt.Errorf("%w: both a model part and a manifest part are required", errBadRequest))
+		r.fail(c, fmt.Errorf("%w: both a model part and a manifest part are required", errBadRequest))
 		return
 	}
 	name, by := c.Param("model"), claimsOf(c).Subject
 	audit := func(ctx context.Context, p models.Pushed) error { // before the version is published
-		return s.trail.AppendAudit(ctx, nil, by, "model.push", "model:"+p.Model, p)
+		return r.trail.AppendAudit(ctx, nil, by, "model.push", "model:"+p.Model, p)
 	}
 	p, err := reg.Push(c.Request.Context(), name, filepath.Join(dir, models.ModelFile), filepath.Join(dir, models.ManifestFile), audit)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
-	s.log.InfoContext(c.Request.Context(), "model version pushed", "model", name, "version", p.Version, "sha256", p.SHA256, "by", by)
+	r.log.InfoContext(c.Request.Context(), "model version pushed", "model", name, "version", p.Version, "sha256", p.SHA256, "by", by)
 	c.JSON(http.StatusCreated, gin.H{"model": name, "version": p.Version, "sha256": p.SHA256})
 }
 

@@ -7,29 +7,41 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 )
+
+// visionRoutes owns POST /v1/vision/classify.
+type visionRoutes struct {
+	errorWriter
+	classifier flow.ImageClassifier // nil: the vision stage is off (503)
+	media      *flow.MediaBudget    // memory of uploads in flight (nil: unbounded)
+	maxImage   int64                // Options.MaxImageBytes
+	// reserve is the upload memory of a body (Server.reservationFor).
+	reserve func(contentLength, most, part int64) int64
+}
 
 // classifyImage labels one image: the raw bytes as the body (image/jpeg, image/png, …) or
 // a multipart form with an "image" file. The answer names the model version.
-func (s *Server) classifyImage(c *gin.Context) {
-	if s.opts.Vision == nil {
-		s.fail(c, fmt.Errorf("%w: the vision stage is off (no image-classification model; see switchboard doctor)", errUnavailable))
+func (r *visionRoutes) classifyImage(c *gin.Context) {
+	if r.classifier == nil {
+		r.fail(c, fmt.Errorf("%w: the vision stage is off (no image-classification model; see switchboard doctor)", errUnavailable))
 		return
 	}
-	hold, err := s.opts.Media.HoldUpload(c.Request.Context(), s.reservationFor(c.Request.ContentLength, s.opts.MaxImageBytes+64<<10, s.opts.MaxImageBytes))
+	hold, err := r.media.HoldUpload(c.Request.Context(), r.reserve(c.Request.ContentLength, r.maxImage+64<<10, r.maxImage))
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	defer hold.Release()
-	data, err := imageBody(c, s.opts.MaxImageBytes)
+	data, err := imageBody(c, r.maxImage)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
-	res, err := s.opts.Vision.Classify(c.Request.Context(), data)
+	res, err := r.classifier.Classify(c.Request.Context(), data)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, res)

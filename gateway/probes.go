@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -20,11 +22,20 @@ type probeLog struct {
 	last map[string]string // check name → "" (ok) or the error
 }
 
+// probes owns the probes: liveness (/healthz), readiness (/readyz) and /metrics, on the
+// API's router or on the admin listener (Server.AdminHandler).
+type probes struct {
+	log         *slog.Logger
+	live, ready []Checker // Options.Live, Options.Ready
+	gatherer    prometheus.Gatherer
+	seen        probeLog
+}
+
 // runChecks runs checks and returns "ok" or "fail" per check, "off" for an optional one
 // that fails (a stage that fails open, such as vision without a model: the server is
 // ready without it), with no addresses or error text, and whether every required one
 // passed. Details go to the log.
-func (s *Server) runChecks(ctx context.Context, probe string, checks []Checker) (map[string]string, bool) {
+func (p *probes) runChecks(ctx context.Context, probe string, checks []Checker) (map[string]string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	out, ok := map[string]string{}, true
@@ -37,12 +48,12 @@ func (s *Server) runChecks(ctx context.Context, probe string, checks []Checker) 
 		case err != nil:
 			out[chk.Name], ok = "fail", false
 		}
-		s.probes.note(s, probe, chk, err)
+		p.seen.note(p.log, probe, chk, err)
 	}
 	return out, ok
 }
 
-func (l *probeLog) note(s *Server, probe string, chk Checker, err error) {
+func (l *probeLog) note(log *slog.Logger, probe string, chk Checker, err error) {
 	detail := ""
 	if err != nil {
 		detail = err.Error()
@@ -55,18 +66,18 @@ func (l *probeLog) note(s *Server, probe string, chk Checker, err error) {
 	switch {
 	case seen && prev == detail, !seen && err == nil:
 	case err == nil:
-		s.log.Info(probe+": check passes again", "check", chk.Name)
+		log.Info(probe+": check passes again", "check", chk.Name)
 	case chk.Optional:
-		s.log.Info(probe+": optional check fails", "check", chk.Name, "err", err)
+		log.Info(probe+": optional check fails", "check", chk.Name, "err", err)
 	default:
-		s.log.Warn(probe+": check fails", "check", chk.Name, "err", err)
+		log.Warn(probe+": check fails", "check", chk.Name, "err", err)
 	}
 }
 
 // healthz is liveness: 200 while this process can serve or heal itself, 503 only when
 // a Live check says it cannot recover without a restart.
-func (s *Server) healthz(c *gin.Context) {
-	checks, ok := s.runChecks(c.Request.Context(), "healthz", s.opts.Live)
+func (p *probes) healthz(c *gin.Context) {
+	checks, ok := p.runChecks(c.Request.Context(), "healthz", p.live)
 	if !ok {
 		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "fail", "checks": checks})
 		return
@@ -76,8 +87,8 @@ func (s *Server) healthz(c *gin.Context) {
 
 // readyz is readiness: 200 when every required dependency answers. Each check reads
 // "ok" or "fail"; why one fails is in the server log.
-func (s *Server) readyz(c *gin.Context) {
-	checks, ok := s.runChecks(c.Request.Context(), "readyz", s.opts.Ready)
+func (p *probes) readyz(c *gin.Context) {
+	checks, ok := p.runChecks(c.Request.Context(), "readyz", p.ready)
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusServiceUnavailable
@@ -85,8 +96,8 @@ func (s *Server) readyz(c *gin.Context) {
 	c.JSON(status, gin.H{"ready": ok, "checks": checks})
 }
 
-func (s *Server) metrics() gin.HandlerFunc {
-	h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{})
+func (p *probes) metrics() gin.HandlerFunc {
+	h := promhttp.HandlerFor(p.gatherer, promhttp.HandlerOpts{})
 	return gin.WrapH(h)
 }
 
@@ -94,12 +105,12 @@ func (s *Server) metrics() gin.HandlerFunc {
 // (http.admin_addr); with Options.AdminSeparate, Handler no longer serves /metrics.
 func (s *Server) AdminHandler() http.Handler {
 	e := gin.New()
-	e.Use(s.recover, s.requestID, s.secureHeaders)
+	e.Use(s.mw.recover, s.mw.requestID, s.mw.secureHeaders)
 	e.HandleMethodNotAllowed = true
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", s.metrics())
-	e.NoRoute(s.noRoute)
-	e.NoMethod(s.noMethod)
+	e.GET("/healthz", s.probes.healthz)
+	e.GET("/readyz", s.probes.readyz)
+	e.GET("/metrics", s.probes.metrics())
+	e.NoRoute(s.mw.noRoute)
+	e.NoMethod(s.mw.noMethod)
 	return e
 }

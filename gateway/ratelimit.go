@@ -44,18 +44,30 @@ type limitCheck struct {
 	rate int
 }
 
+// limits owns the routes' rate limits: the per-minute budgets in Redis of client IPs and
+// customers (limited, limitedIP, allowCustomer, allow), the caps on WebSockets in flight
+// (limitedWS), the webhook routes' budget of refused requests (limitedWebhook), and the
+// console sign-in's attempts, backoff and password-check slots (checkLogin …). The
+// in-process counts are its guards.
+type limits struct {
+	errorWriter
+	rl      RateLimits
+	limiter *redis_rate.Limiter // nil without Redis
+	guards  *guards
+}
+
 // limited wraps a customer-facing handler with the IP and customer limits.
-func (s *Server) limited(h gin.HandlerFunc) gin.HandlerFunc { return s.rateLimit(h, true) }
+func (l *limits) limited(h gin.HandlerFunc) gin.HandlerFunc { return l.rateLimit(h, true) }
 
 // limitedIP wraps a customer-facing handler without a signed-in customer (anonymous
 // chat sessions) with the per-IP limits.
-func (s *Server) limitedIP(h gin.HandlerFunc) gin.HandlerFunc { return s.rateLimit(h, false) }
+func (l *limits) limitedIP(h gin.HandlerFunc) gin.HandlerFunc { return l.rateLimit(h, false) }
 
-func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc {
+func (l *limits) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		leave, err := s.guards.enterRequest(c.ClientIP(), s.opts.Limits.ConcurrentPerIP)
+		leave, err := l.guards.enterRequest(c.ClientIP(), l.rl.ConcurrentPerIP)
 		if err != nil {
-			s.fail(c, err)
+			l.fail(c, err)
 			return
 		}
 		defer leave()
@@ -63,7 +75,7 @@ func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc 
 		if perCustomer {
 			customer = claimsOf(c).Subject
 		}
-		if !s.allowed(c, c.ClientIP(), customer) {
+		if !l.allowed(c, c.ClientIP(), customer) {
 			return
 		}
 		h(c)
@@ -72,28 +84,34 @@ func (s *Server) rateLimit(h gin.HandlerFunc, perCustomer bool) gin.HandlerFunc 
 
 // allowed is allow that answers the request itself (429 with Retry-After) when a budget
 // is spent.
-func (s *Server) allowed(c *gin.Context, ip, customer string) bool {
-	retry, err := s.allow(c.Request.Context(), ip, customer)
+func (l *limits) allowed(c *gin.Context, ip, customer string) bool {
+	retry, err := l.allow(c.Request.Context(), ip, customer)
 	if err == nil {
 		return true
 	}
 	if retry > 0 {
 		c.Header("Retry-After", strconv.Itoa(int(retry.Seconds())))
 	}
-	s.fail(c, err)
+	l.fail(c, err)
 	return false
 }
 
 // allowCustomer spends one unit of a channel customer's budget once a webhook is parsed
 // (its IP is the channel's, shared by all its customers); over the budget it answers 429.
+func (l *limits) allowCustomer(c *gin.Context, customerRef string) bool {
+	return l.allowed(c, "", customerRef)
+}
+
+// allowCustomer is limits.allowCustomer, for the channel handlers still declared on
+// Server (Server.ingest).
 func (s *Server) allowCustomer(c *gin.Context, customerRef string) bool {
-	return s.allowed(c, "", customerRef)
+	return s.limits.allowCustomer(c, customerRef)
 }
 
 // allow spends one unit of the IP's and the customer's budget (each when not empty).
 // Over a limit it returns errRateLimited and when to retry; a Redis outage fails open.
-func (s *Server) allow(ctx context.Context, ip, customer string) (time.Duration, error) {
-	rl := s.opts.Limits
+func (l *limits) allow(ctx context.Context, ip, customer string) (time.Duration, error) {
+	rl := l.rl
 	if rl.Redis == nil {
 		return 0, nil
 	}
@@ -108,9 +126,9 @@ func (s *Server) allow(ctx context.Context, ip, customer string) (time.Duration,
 		if chk.rate <= 0 {
 			continue
 		}
-		res, err := s.limiter.Allow(ctx, chk.key, redis_rate.PerMinute(chk.rate))
+		res, err := l.limiter.Allow(ctx, chk.key, redis_rate.PerMinute(chk.rate))
 		if err != nil {
-			s.log.Warn("rate limiter unavailable; request allowed", "err", err)
+			l.log.Warn("rate limiter unavailable; request allowed", "err", err)
 			continue
 		}
 		if res.Allowed == 0 {

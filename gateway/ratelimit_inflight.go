@@ -123,11 +123,11 @@ func (g *guards) enterStream(ip, user string, perIP int) (func(), error) {
 
 // limitedWS wraps a WebSocket route (the handler returns when its socket closes) with
 // the WebSocket caps; over one, the upgrade is refused with 429 as plain HTTP.
-func (s *Server) limitedWS(h gin.HandlerFunc) gin.HandlerFunc {
+func (l *limits) limitedWS(h gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		leave, err := s.guards.enterSocket(c.ClientIP(), userOf(c), s.opts.Limits)
+		leave, err := l.guards.enterSocket(c.ClientIP(), userOf(c), l.rl)
 		if err != nil {
-			s.fail(c, err)
+			l.fail(c, err)
 			return
 		}
 		defer leave()

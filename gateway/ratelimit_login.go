@@ -34,21 +34,21 @@ var errLoginUnavailable = fmt.Errorf("%w: sign-in is paused because its rate lim
 // tag, so they sit on one Redis Cluster slot.
 type loginKeys struct{ ip, user, failures, lock string }
 
-func (s *Server) loginKeys(ip, user string) loginKeys {
+func (l *limits) loginKeys(ip, user string) loginKeys {
 	sum := sha256.Sum256([]byte(strings.ToLower(user)))
-	tag := "{" + s.opts.Limits.Prefix + ":login:" + hex.EncodeToString(sum[:12]) + "}"
-	return loginKeys{ip: s.opts.Limits.Prefix + ":login:ip:" + ip, user: tag + ":rate", failures: tag + ":failures", lock: tag + ":lock"}
+	tag := "{" + l.rl.Prefix + ":login:" + hex.EncodeToString(sum[:12]) + "}"
+	return loginKeys{ip: l.rl.Prefix + ":login:ip:" + ip, user: tag + ":rate", failures: tag + ":failures", lock: tag + ":lock"}
 }
 
 // checkLogin spends one sign-in attempt of the client IP and of the user name, and
 // refuses a user name in backoff. Without Redis configured there are no such limits;
 // with Redis failing, sign-in is refused.
-func (s *Server) checkLogin(c *gin.Context, user string) error {
-	rl := s.opts.Limits
+func (l *limits) checkLogin(c *gin.Context, user string) error {
+	rl := l.rl
 	if rl.Redis == nil || (rl.LoginPerIPPerMinute <= 0 && rl.LoginPerUserPerMinute <= 0) {
 		return nil
 	}
-	k := s.loginKeys(c.ClientIP(), user)
+	k := l.loginKeys(c.ClientIP(), user)
 	for _, chk := range []struct {
 		key, limit, what string
 		rate             int
@@ -56,15 +56,15 @@ func (s *Server) checkLogin(c *gin.Context, user string) error {
 		if chk.rate <= 0 {
 			continue
 		}
-		res, err := s.limiter.Allow(c.Request.Context(), chk.key, redis_rate.PerMinute(chk.rate))
+		res, err := l.limiter.Allow(c.Request.Context(), chk.key, redis_rate.PerMinute(chk.rate))
 		if err != nil {
-			s.log.Warn("sign-in refused: rate limiter unavailable", "err", err)
-			return s.guards.refuse("login_unavailable", errLoginUnavailable)
+			l.log.Warn("sign-in refused: rate limiter unavailable", "err", err)
+			return l.guards.refuse("login_unavailable", errLoginUnavailable)
 		}
 		if res.Allowed == 0 {
 			retry := max(res.RetryAfter, time.Second).Round(time.Second)
 			c.Header("Retry-After", strconv.Itoa(int(retry.Seconds())))
-			return s.guards.refuse(chk.limit, fmt.Errorf("%w: at most %d sign-in attempts per minute %s; retry in %s", errRateLimited, chk.rate, chk.what, retry))
+			return l.guards.refuse(chk.limit, fmt.Errorf("%w: at most %d sign-in attempts per minute %s; retry in %s", errRateLimited, chk.rate, chk.what, retry))
 		}
 	}
 	if rl.LoginPerUserPerMinute <= 0 {
@@ -72,13 +72,13 @@ func (s *Server) checkLogin(c *gin.Context, user string) error {
 	}
 	ttl, err := rl.Redis.PTTL(c.Request.Context(), k.lock).Result()
 	if err != nil {
-		s.log.Warn("sign-in refused: rate limiter unavailable", "err", err)
-		return s.guards.refuse("login_unavailable", errLoginUnavailable)
+		l.log.Warn("sign-in refused: rate limiter unavailable", "err", err)
+		return l.guards.refuse("login_unavailable", errLoginUnavailable)
 	}
 	if ttl > 0 {
 		retry := max(ttl.Round(time.Second), time.Second)
 		c.Header("Retry-After", strconv.Itoa(int(retry.Seconds())))
-		return s.guards.refuse("login_backoff", fmt.Errorf("%w: too many failed sign-ins for this user name; retry in %s", errRateLimited, retry))
+		return l.guards.refuse("login_backoff", fmt.Errorf("%w: too many failed sign-ins for this user name; retry in %s", errRateLimited, retry))
 	}
 	return nil
 }
@@ -93,12 +93,12 @@ func loginBackoff(n int64) time.Duration {
 }
 
 // loginFailed counts a failed sign-in of user and locks the name for its backoff.
-func (s *Server) loginFailed(ctx context.Context, user string) {
-	rdb := s.opts.Limits.Redis
-	if rdb == nil || s.opts.Limits.LoginPerUserPerMinute <= 0 {
+func (l *limits) loginFailed(ctx context.Context, user string) {
+	rdb := l.rl.Redis
+	if rdb == nil || l.rl.LoginPerUserPerMinute <= 0 {
 		return
 	}
-	k := s.loginKeys("", user)
+	k := l.loginKeys("", user)
 	n, err := rdb.Incr(ctx, k.failures).Result()
 	if err == nil {
 		err = rdb.Expire(ctx, k.failures, loginFailureTTL).Err()
@@ -107,32 +107,32 @@ func (s *Server) loginFailed(ctx context.Context, user string) {
 		err = rdb.Set(ctx, k.lock, "1", d).Err()
 	}
 	if err != nil {
-		s.log.Warn("recording a failed sign-in", "err", err)
+		l.log.Warn("recording a failed sign-in", "err", err)
 	}
 }
 
 // loginSucceeded clears user's failures.
-func (s *Server) loginSucceeded(ctx context.Context, user string) {
-	if rdb := s.opts.Limits.Redis; rdb != nil && s.opts.Limits.LoginPerUserPerMinute > 0 {
-		k := s.loginKeys("", user)
+func (l *limits) loginSucceeded(ctx context.Context, user string) {
+	if rdb := l.rl.Redis; rdb != nil && l.rl.LoginPerUserPerMinute > 0 {
+		k := l.loginKeys("", user)
 		if err := rdb.Del(ctx, k.failures, k.lock).Err(); err != nil {
-			s.log.Warn("clearing failed sign-ins", "err", err)
+			l.log.Warn("clearing failed sign-ins", "err", err)
 		}
 	}
 }
 
 // comparePassword runs one bcrypt comparison (about a quarter second of a core) in one of
 // the password-check slots; with none free within loginQueueWait it refuses with 429.
-func (s *Server) comparePassword(ctx context.Context, hash []byte, password string) (bool, error) {
+func (l *limits) comparePassword(ctx context.Context, hash []byte, password string) (bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, loginQueueWait)
 	defer cancel()
-	if err := s.guards.passwordChecks.Acquire(wctx, 1); err != nil {
+	if err := l.guards.passwordChecks.Acquire(wctx, 1); err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
-		return false, s.guards.refuse("login_busy", fmt.Errorf("%w: %d sign-ins are being checked already; retry in a second", errBusy, s.guards.passwordCheckSlots))
+		return false, l.guards.refuse("login_busy", fmt.Errorf("%w: %d sign-ins are being checked already; retry in a second", errBusy, l.guards.passwordCheckSlots))
 	}
-	defer s.guards.passwordChecks.Release(1)
+	defer l.guards.passwordChecks.Release(1)
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
 	if err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
 		return false, nil // a malformed stored hash signs no one in

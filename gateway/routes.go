@@ -36,10 +36,10 @@ const classifyRoute = "/v1/vision/classify"
 // register declares every route with the roles it admits. The RBAC test
 // walks this list against its own expected matrix.
 func (s *Server) register() {
-	s.handle(http.MethodGet, "/healthz", nil, s.healthz)
-	s.handle(http.MethodGet, "/readyz", nil, s.readyz)
+	s.handle(http.MethodGet, "/healthz", nil, s.probes.healthz)
+	s.handle(http.MethodGet, "/readyz", nil, s.probes.readyz)
 	if !s.opts.AdminSeparate {
-		s.handle(http.MethodGet, "/metrics", nil, s.metrics())
+		s.handle(http.MethodGet, "/metrics", nil, s.probes.metrics())
 	}
 	if s.opts.UI != nil {
 		s.handle(http.MethodGet, "/", nil, func(c *gin.Context) { c.Redirect(http.StatusFound, "/ui/console/") })
@@ -47,74 +47,74 @@ func (s *Server) register() {
 	}
 
 	// Sign-in for the console, and customer tokens for anonymous web-chat visitors.
-	s.handle(http.MethodPost, "/v1/auth/login", nil, s.login) // its own limits: checkLogin
-	s.handle(http.MethodPost, "/v1/chat/session", nil, s.limitedIP(s.chatSession))
+	s.handle(http.MethodPost, "/v1/auth/login", nil, s.api.signIn.login) // its own limits: checkLogin
+	s.handle(http.MethodPost, "/v1/chat/session", nil, s.limits.limitedIP(s.api.signIn.chatSession))
 
 	// Tickets: the bot pipeline calls the same service as POST /v1/tickets.
-	s.handle(http.MethodPost, "/v1/tickets", staff, s.createTicket)
-	s.handle(http.MethodGet, "/v1/tickets", supervisors, s.listTickets)
-	s.handle(http.MethodGet, "/v1/tickets/:id", staff, s.getTicket)
-	s.handle(http.MethodGet, "/v1/tickets/:id/suggestions", staff, s.suggestions)
-	s.handle(http.MethodPost, "/v1/tickets/:id/claim", agents, s.claim)
-	s.handle(http.MethodPost, "/v1/tickets/:id/replies", agents, s.reply)
-	s.handle(http.MethodPost, "/v1/tickets/:id/transfer", staff, s.transfer)
-	s.handle(http.MethodPost, "/v1/tickets/:id/resolve", staff, s.resolve)
-	s.handle(http.MethodPost, "/v1/tickets/:id/close", staff, s.closeTicket)
-	s.handle(http.MethodPost, "/v1/tickets/:id/reopen", staff, s.reopen)
+	s.handle(http.MethodPost, "/v1/tickets", staff, s.api.tickets.createTicket)
+	s.handle(http.MethodGet, "/v1/tickets", supervisors, s.api.tickets.listTickets)
+	s.handle(http.MethodGet, "/v1/tickets/:id", staff, s.api.tickets.getTicket)
+	s.handle(http.MethodGet, "/v1/tickets/:id/suggestions", staff, s.api.tickets.suggestions)
+	s.handle(http.MethodPost, "/v1/tickets/:id/claim", agents, s.api.tickets.claim)
+	s.handle(http.MethodPost, "/v1/tickets/:id/replies", agents, s.api.tickets.reply)
+	s.handle(http.MethodPost, "/v1/tickets/:id/transfer", staff, s.api.tickets.transfer)
+	s.handle(http.MethodPost, "/v1/tickets/:id/resolve", staff, s.api.tickets.resolve)
+	s.handle(http.MethodPost, "/v1/tickets/:id/close", staff, s.api.tickets.closeTicket)
+	s.handle(http.MethodPost, "/v1/tickets/:id/reopen", staff, s.api.tickets.reopen)
 
 	// Customers over the REST channel (the token's subject is the
 	// pseudonymous customer id).
-	s.handle(http.MethodPost, messagesRoute, customers, s.limited(s.postMessage))
+	s.handle(http.MethodPost, messagesRoute, customers, s.limits.limited(s.postMessage))
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
-	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.limitedWS(s.chatSocket))
+	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.limits.limitedWS(s.api.chatWS.chatSocket))
 	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.revealPII)
 
 	// Channel plugins (gateway/channels): authenticated by their own signatures, not JWTs.
 	for _, k := range channels.All {
 		for _, method := range k.HTTPMethods() {
-			s.handle(method, "/v1/channels/"+k.Name, nil, s.limitedWebhook(s.channelRoute(k.Name)))
+			s.handle(method, "/v1/channels/"+k.Name, nil, s.limits.limitedWebhook(s.channelRoute(k.Name)))
 		}
 	}
 
 	// The signed-in agent.
-	s.handle(http.MethodGet, "/v1/me/queue", agents, s.myQueue)
-	s.handle(http.MethodGet, "/v1/me/status", agents, s.myStatus)
-	s.handle(http.MethodPut, "/v1/me/status", agents, s.setMyStatus)
-	s.handle(http.MethodPost, "/v1/me/heartbeat", agents, s.heartbeat)
-	s.handle(http.MethodPost, "/v1/me/signout", agents, s.signOut)
-	s.handle(http.MethodGet, "/v1/me/ws", staff, s.limitedWS(s.websocket))
+	s.handle(http.MethodGet, "/v1/me/queue", agents, s.api.tickets.myQueue)
+	s.handle(http.MethodGet, "/v1/me/status", agents, s.api.tickets.myStatus)
+	s.handle(http.MethodPut, "/v1/me/status", agents, s.api.tickets.setMyStatus)
+	s.handle(http.MethodPost, "/v1/me/heartbeat", agents, s.api.tickets.heartbeat)
+	s.handle(http.MethodPost, "/v1/me/signout", agents, s.api.tickets.signOut)
+	s.handle(http.MethodGet, "/v1/me/ws", staff, s.limits.limitedWS(s.api.agentWS.websocket))
 
 	// Supervisors and admins.
-	s.handle(http.MethodGet, "/v1/queues", supervisors, s.queues)
-	s.handle(http.MethodGet, "/v1/routing/weights", supervisors, s.getWeights)
-	s.handle(http.MethodPut, "/v1/routing/weights", supervisors, s.putWeights)
-	s.handle(http.MethodGet, "/v1/skill-groups", staff, s.listGroups)
-	s.handle(http.MethodPut, "/v1/skill-groups/:id", supervisors, s.putGroup)
-	s.handle(http.MethodGet, "/v1/sla-policies", supervisors, s.listSLA)
-	s.handle(http.MethodPut, "/v1/sla-policies/:priority", supervisors, s.putSLA)
-	s.handle(http.MethodGet, "/v1/agents", supervisors, s.listAgents)
-	s.handle(http.MethodPut, "/v1/agents/:id", supervisors, s.putAgent)
-	s.handle(http.MethodPut, "/v1/agents/:id/status", supervisors, s.setAgentStatus)
-	s.handle(http.MethodGet, "/v1/kb/status", supervisors, s.kbStatus)
-	s.handle(http.MethodPost, kbDocumentsRoute, supervisors, s.uploadKBDocuments)
-	s.handle(http.MethodGet, "/v1/kb/jobs/:id", supervisors, s.kbJob)
-	s.handle(http.MethodPost, "/v1/customers/:id/erase", supervisors, s.eraseCustomer)
+	s.handle(http.MethodGet, "/v1/queues", supervisors, s.api.admin.queues)
+	s.handle(http.MethodGet, "/v1/routing/weights", supervisors, s.api.admin.getWeights)
+	s.handle(http.MethodPut, "/v1/routing/weights", supervisors, s.api.admin.putWeights)
+	s.handle(http.MethodGet, "/v1/skill-groups", staff, s.api.admin.listGroups)
+	s.handle(http.MethodPut, "/v1/skill-groups/:id", supervisors, s.api.admin.putGroup)
+	s.handle(http.MethodGet, "/v1/sla-policies", supervisors, s.api.admin.listSLA)
+	s.handle(http.MethodPut, "/v1/sla-policies/:priority", supervisors, s.api.admin.putSLA)
+	s.handle(http.MethodGet, "/v1/agents", supervisors, s.api.admin.listAgents)
+	s.handle(http.MethodPut, "/v1/agents/:id", supervisors, s.api.admin.putAgent)
+	s.handle(http.MethodPut, "/v1/agents/:id/status", supervisors, s.api.tickets.setAgentStatus)
+	s.handle(http.MethodGet, "/v1/kb/status", supervisors, s.api.kb.kbStatus)
+	s.handle(http.MethodPost, kbDocumentsRoute, supervisors, s.api.kb.uploadKBDocuments)
+	s.handle(http.MethodGet, "/v1/kb/jobs/:id", supervisors, s.api.kb.kbJob)
+	s.handle(http.MethodPost, "/v1/customers/:id/erase", supervisors, s.api.admin.eraseCustomer)
 
 	// ML engineers: the model registry.
-	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.listModels)
-	s.handle(http.MethodPost, modelUploadRoute, mlEngineers, s.pushModel)
-	s.handle(http.MethodPost, "/v1/models/:model/versions/:version/validate", mlEngineers, s.validateModel)
+	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.api.models.listModels)
+	s.handle(http.MethodPost, modelUploadRoute, mlEngineers, s.api.models.pushModel)
+	s.handle(http.MethodPost, "/v1/models/:model/versions/:version/validate", mlEngineers, s.api.models.validateModel)
 	for _, op := range []string{"activate", "canary", "shadow", "latest"} {
-		s.handle(http.MethodPost, "/v1/models/:model/"+op, mlEngineers, s.changeModel(op))
+		s.handle(http.MethodPost, "/v1/models/:model/"+op, mlEngineers, s.api.models.changeModel(op))
 	}
-	s.handle(http.MethodPost, "/v1/models/:model/rollback", modelWatchers, s.changeModel("rollback"))
+	s.handle(http.MethodPost, "/v1/models/:model/rollback", modelWatchers, s.api.models.changeModel("rollback"))
 
-	s.handle(http.MethodPost, classifyRoute, imageStaff, s.classifyImage)
+	s.handle(http.MethodPost, classifyRoute, imageStaff, s.api.vision.classifyImage)
 	// Live speech in the vosk-server protocol (the token may come as ?access_token=).
-	s.handle(http.MethodGet, "/v1/asr/ws", everyoneServed, s.limitedWS(s.asrSocket))
+	s.handle(http.MethodGet, "/v1/asr/ws", everyoneServed, s.limits.limitedWS(s.api.speechWS.asrSocket))
 
 	// Auditors.
-	s.handle(http.MethodGet, "/v1/audit", auditors, s.auditLog)
-	s.handle(http.MethodGet, "/v1/audit/verify", auditors, s.auditVerify)
-	s.handle(http.MethodPost, "/v1/audit/anchor", auditors, s.auditAnchor)
+	s.handle(http.MethodGet, "/v1/audit", auditors, s.api.audit.auditLog)
+	s.handle(http.MethodGet, "/v1/audit/verify", auditors, s.api.audit.auditVerify)
+	s.handle(http.MethodPost, "/v1/audit/anchor", auditors, s.api.audit.auditAnchor)
 }

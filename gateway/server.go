@@ -10,11 +10,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 	"github.com/go-redis/redis_rate/v10"
@@ -96,7 +94,10 @@ type Route struct {
 	Roles        []Role
 }
 
-// Server is the HTTP front of Switchboard.
+// Server is the HTTP front of Switchboard. It builds the router and mounts the handlers
+// of the route groups (routes.go), each of which owns one area of the API and holds only
+// what it needs; the middleware, the token checks, the rate limits and object-level
+// access are groups of their own.
 type Server struct {
 	engine  *gin.Engine
 	tickets *tickets.Service
@@ -104,24 +105,47 @@ type Server struct {
 	log     *slog.Logger
 	opts    Options
 	routes  []Route
-	hub     *hub
-	chat    *chatHub
-	limiter *redis_rate.Limiter
-	reqs    *prometheus.CounterVec
-	latency *prometheus.HistogramVec
-	// sessions checks console tokens against their staff accounts.
-	sessions *sessionChecker
-	probes   probeLog
-	sockets  socketSet
-	guards   *guards     // in-process limits: requests and sockets in flight, sign-in checks
-	panics   *safe.Guard // recovers the server's own goroutines (web-chat readers)
-	// seams to the ticket core's records (store_seams.go)
+	// seams to the ticket core's records of the message handlers (store_seams.go)
 	convs    conversationRecords
-	dir      directory
-	trail    auditTrail
 	flow     *flow.Flow                 // the turn flow of the REST channel, web chat and the channel plugins
 	channels map[string]channel.Channel // the configured channel plugins, by name
-	chatPing time.Duration              // web-chat keep-alive, which also re-reads the conversation (0: 30s)
+
+	mw      *middleware
+	guard   *sessionGuard       // authentication and RBAC (require), WebSocket token checks
+	limits  *limits             // rate limits and caps
+	access  *conversationAccess // object-level access to conversations
+	probes  *probes
+	sockets *socketSet // every open WebSocket, closed by CloseSockets
+	api     routeGroups
+}
+
+// routeGroups are the homes of the API's handlers, one per area (routes.go mounts them).
+type routeGroups struct {
+	signIn   *authRoutes
+	tickets  *ticketRoutes
+	admin    *adminRoutes
+	audit    *auditRoutes
+	kb       *kbRoutes
+	models   *modelRoutes
+	vision   *visionRoutes
+	agentWS  *agentSockets
+	chatWS   *chatSockets
+	speechWS *speechSockets
+}
+
+// middleware is what every request passes through before its route's handler: panic
+// recovery, request ids, security headers, metrics, body limits and deadlines; and the
+// answers for unknown routes and methods.
+type middleware struct {
+	errorWriter
+	tls                         bool // send HSTS
+	maxBody, maxModel, maxImage int64
+	timeout                     time.Duration // Options.RequestTimeout
+	// messageLimit is the body limit of POST /v1/messages and its hint
+	// (Server.messageBodyLimit).
+	messageLimit func(c *gin.Context) (int64, string)
+	reqs         *prometheus.CounterVec
+	latency      *prometheus.HistogramVec
 }
 
 // New builds the router.
@@ -148,13 +172,17 @@ func New(o Options) *Server {
 	if o.SessionRecheck <= 0 {
 		o.SessionRecheck = 15 * time.Second
 	}
-	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o,
-		sessions: &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}},
-		probes:   probeLog{last: map[string]string{}}}
+	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o}
+	// sessions checks console tokens against their staff accounts.
+	sessions := &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}}
+	var (
+		dir   directory
+		trail auditTrail
+	)
 	if o.Store != nil {
-		s.convs, s.dir, s.trail = o.Store, o.Store, o.Store
-		s.sessions.store = o.Store
-		s.sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
+		s.convs, dir, trail = o.Store, o.Store, o.Store
+		sessions.store = o.Store
+		sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
 	}
 	s.channels = map[string]channel.Channel{}
 	for _, ch := range o.Channels {
@@ -166,20 +194,45 @@ func New(o Options) *Server {
 			s.flow.Replies = o.Store
 		}
 	}
-	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
-		Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"})
-	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
-		Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets}, []string{"route"})
-	o.Registerer.MustRegister(s.reqs, s.latency)
-	s.guards = newGuards(o.Limits, o.Registerer)
-	s.hub, s.chat = newHub(o.Log), newChatHub()
-	s.panics = safe.New(o.Registerer, o.Log)
+	errs := errorWriter{log: o.Log}
+	s.mw = &middleware{errorWriter: errs, tls: o.TLS, maxBody: o.MaxBodyBytes, maxModel: o.MaxModelBytes,
+		maxImage: o.MaxImageBytes, timeout: o.RequestTimeout, messageLimit: s.messageBodyLimit,
+		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
+			Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
+			Help: "HTTP request latency by route template.", Buckets: prometheus.DefBuckets}, []string{"route"})}
+	o.Registerer.MustRegister(s.mw.reqs, s.mw.latency)
+	// in-process limits: requests and sockets in flight, sign-in checks
+	guards := newGuards(o.Limits, o.Registerer)
+	hub, chat := newHub(o.Log), newChatHub()
+	panics := safe.New(o.Registerer, o.Log) // recovers the server's own goroutines
+	s.limits = &limits{errorWriter: errs, rl: o.Limits, guards: guards}
 	if o.Limits.Redis != nil {
-		s.limiter = redis_rate.NewLimiter(o.Limits.Redis)
+		s.limits.limiter = redis_rate.NewLimiter(o.Limits.Redis)
+	}
+	s.guard = &sessionGuard{errorWriter: errs, auth: o.Auth, sessions: sessions, recheck: o.SessionRecheck, panics: panics}
+	s.access = &conversationAccess{tickets: o.Tickets, convs: s.convs, dir: dir, log: o.Log}
+	s.probes = &probes{log: o.Log, live: o.Live, ready: o.Ready, gatherer: o.Gatherer, seen: probeLog{last: map[string]string{}}}
+	s.sockets = &socketSet{origins: o.AllowedOrigins}
+	s.api = routeGroups{
+		signIn: &authRoutes{errorWriter: errs, auth: o.Auth, dir: dir, trail: trail, limits: s.limits,
+			tokenTTL: o.TokenTTL, anonymous: o.AnonymousChat},
+		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake},
+		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, atRisk: o.AtRiskFraction},
+		audit:   &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
+		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest},
+		models:  &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},
+		vision: &visionRoutes{errorWriter: errs, classifier: o.Vision, media: o.Media, maxImage: o.MaxImageBytes,
+			reserve: s.reservationFor},
+		agentWS: &agentSockets{hub: hub, tickets: o.Tickets, sockets: s.sockets, guard: s.guard, log: o.Log},
+		chatWS: &chatSockets{errorWriter: errs, chat: chat, convs: s.convs, access: s.access, limits: s.limits,
+			sockets: s.sockets, guard: s.guard, panics: panics, answer: s.customerText},
+		speechWS: &speechSockets{errorWriter: errs, speech: o.Speech, streams: guards, perIP: o.Limits.SpeechStreamsPerIP,
+			sockets: s.sockets, guard: s.guard},
 	}
 	if o.Tickets != nil {
-		o.Tickets.Subscribe(s.hub.dispatch)
-		o.Tickets.Subscribe(s.chat.dispatch)
+		o.Tickets.Subscribe(hub.dispatch)
+		o.Tickets.Subscribe(chat.dispatch)
 	}
 	s.engine.ContextWithFallback = true
 	// Only configured proxies may set the client IP (per-IP rate limits).
@@ -188,15 +241,15 @@ func New(o Options) *Server {
 		_ = s.engine.SetTrustedProxies(nil)
 	}
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.recover, s.requestID, s.secureHeaders, s.observe)
+	s.engine.Use(s.mw.recover, s.mw.requestID, s.mw.secureHeaders, s.mw.observe)
 	if len(o.AllowedOrigins) > 0 {
 		s.engine.Use(cors.New(cors.Config{AllowOrigins: o.AllowedOrigins, AllowMethods: []string{"GET", "POST", "PUT"},
 			AllowHeaders: []string{"Authorization", "Content-Type"}, MaxAge: time.Hour}))
 	}
-	s.engine.Use(s.limitBody)
-	s.engine.Use(s.deadline)
-	s.engine.NoRoute(s.noRoute)
-	s.engine.NoMethod(s.noMethod)
+	s.engine.Use(s.mw.limitBody)
+	s.engine.Use(s.mw.deadline)
+	s.engine.NoRoute(s.mw.noRoute)
+	s.engine.NoMethod(s.mw.noMethod)
 	s.register()
 	return s
 }
@@ -211,14 +264,14 @@ func (s *Server) handle(method, path string, roles []Role, h gin.HandlerFunc) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Roles: roles})
 	chain := []gin.HandlerFunc{h}
 	if len(roles) > 0 {
-		chain = append([]gin.HandlerFunc{s.require(roles...)}, h)
+		chain = append([]gin.HandlerFunc{s.guard.require(roles...)}, h)
 	}
 	s.engine.Handle(method, path, chain...)
 }
 
 const ctxRequestID = "switchboard.request_id"
 
-func (s *Server) requestID(c *gin.Context) {
+func (m *middleware) requestID(c *gin.Context) {
 	id := c.GetHeader("X-Request-Id")
 	if id == "" || len(id) > 64 {
 		b := make([]byte, 8)
@@ -230,56 +283,56 @@ func (s *Server) requestID(c *gin.Context) {
 	c.Next()
 }
 
-func (s *Server) secureHeaders(c *gin.Context) {
+func (m *middleware) secureHeaders(c *gin.Context) {
 	h := c.Writer.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
-	if s.opts.TLS {
+	if m.tls {
 		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 	}
 	c.Next()
 }
 
-func (s *Server) limitBody(c *gin.Context) {
-	limit, hint := s.opts.MaxBodyBytes, ""
+func (m *middleware) limitBody(c *gin.Context) {
+	limit, hint := m.maxBody, ""
 	switch c.FullPath() {
 	case modelUploadRoute:
-		limit = s.opts.MaxModelBytes
+		limit = m.maxModel
 	case classifyRoute:
-		limit = s.opts.MaxImageBytes + 64<<10 // multipart overhead
+		limit = m.maxImage + 64<<10 // multipart overhead
 	case kbDocumentsRoute:
 		limit = kbUploadLimit
 	case messagesRoute:
-		limit, hint = s.messageBodyLimit(c) // small JSON, or photos and voice notes as multipart
+		limit, hint = m.messageLimit(c) // small JSON, or photos and voice notes as multipart
 	}
 	if c.Request.ContentLength > limit {
-		s.fail(c, fmt.Errorf("%w: %d bytes, limit %d%s", errTooLarge, c.Request.ContentLength, limit, hint))
+		m.fail(c, fmt.Errorf("%w: %d bytes, limit %d%s", errTooLarge, c.Request.ContentLength, limit, hint))
 		return
 	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	c.Next()
 }
 
-func (s *Server) observe(c *gin.Context) {
+func (m *middleware) observe(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
 	}
-	s.reqs.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
-	s.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	m.reqs.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+	m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 }
 
-func (s *Server) recover(c *gin.Context) {
+func (m *middleware) recover(c *gin.Context) {
 	defer func() {
 		if r := recover(); r != nil {
 			if r == http.ErrAbortHandler {
 				panic(r)
 			}
-			s.fail(c, fmt.Errorf("panic: %v", r))
+			m.fail(c, fmt.Errorf("panic: %v", r))
 		}
 	}()
 	c.Next()
@@ -306,30 +359,10 @@ func bind(c *gin.Context, v any) error {
 	return nil
 }
 
-func (s *Server) noRoute(c *gin.Context) {
-	s.fail(c, fmt.Errorf("no route %s %s: %w", c.Request.Method, c.Request.URL.Path, tickets.ErrNotFound))
+func (m *middleware) noRoute(c *gin.Context) {
+	m.fail(c, fmt.Errorf("no route %s %s: %w", c.Request.Method, c.Request.URL.Path, tickets.ErrNotFound))
 }
 
-func (s *Server) noMethod(c *gin.Context) {
-	s.fail(c, fmt.Errorf("%w: %s %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
-}
-
-// acceptWS upgrades a WebSocket request; browsers on AllowedOrigins may connect as well
-// as same-origin pages (the library's default refuses other origins).
-func (s *Server) acceptWS(c *gin.Context) (*websocket.Conn, error) {
-	var opts *websocket.AcceptOptions
-	if len(s.opts.AllowedOrigins) > 0 {
-		hosts := make([]string, 0, len(s.opts.AllowedOrigins))
-		for _, o := range s.opts.AllowedOrigins {
-			if u, err := url.Parse(o); err == nil && u.Host != "" {
-				hosts = append(hosts, u.Host)
-			}
-		}
-		opts = &websocket.AcceptOptions{OriginPatterns: hosts}
-	}
-	conn, err := websocket.Accept(c.Writer, c.Request, opts)
-	if err == nil {
-		s.sockets.track(c.Request.Context(), conn)
-	}
-	return conn, err
+func (m *middleware) noMethod(c *gin.Context) {
+	m.fail(c, fmt.Errorf("%w: %s %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
+
+	"github.com/switchboard-cs/switchboard/internal/safe"
 )
 
 // statusSignedOut closes a WebSocket whose token is no longer valid: expired, revoked,
@@ -17,14 +19,24 @@ const statusSignedOut websocket.StatusCode = 4401
 // minSocketRecheck bounds how often one socket's token is checked again.
 const minSocketRecheck = 100 * time.Millisecond
 
+// sessionGuard checks bearer tokens: a request's on its way in (require: authentication
+// and the route's roles), and an open WebSocket's again while it lasts (guardSocket).
+type sessionGuard struct {
+	errorWriter
+	auth     *Auth
+	sessions *sessionChecker // revocations and console sign-ins
+	recheck  time.Duration   // Options.SessionRecheck
+	panics   *safe.Guard     // recovers the socket watchers
+}
+
 // guardSocket checks a WebSocket session's token again every SessionRecheck and at its
 // expiry, as every HTTP request is checked, and closes the socket with statusSignedOut
 // and the reason once the token is no longer valid. A check that cannot be made (the
 // database is unreachable) leaves the socket open and is tried again. Call the returned
 // stop when the session ends:
 //
-//	defer s.guardSocket(c, conn)()
-func (s *Server) guardSocket(c *gin.Context, conn *websocket.Conn) (stop func()) {
+//	defer guard.guardSocket(c, conn)()
+func (g *sessionGuard) guardSocket(c *gin.Context, conn *websocket.Conn) (stop func()) {
 	cl := claimsOf(c)
 	if cl == nil {
 		return func() {}
@@ -35,11 +47,11 @@ func (s *Server) guardSocket(c *gin.Context, conn *websocket.Conn) (stop func())
 	go func() {
 		defer close(done)
 		var reason string
-		if err := s.panics.Run("socket.token_guard", func() { reason = s.watchToken(ctx, cl) }); err != nil {
+		if err := g.panics.Run("socket.token_guard", func() { reason = g.watchToken(ctx, cl) }); err != nil {
 			reason = "token check failed"
 		}
 		if reason != "" {
-			s.log.Info("closing a WebSocket whose token is no longer valid", "route", route, "reason", reason)
+			g.log.Info("closing a WebSocket whose token is no longer valid", "route", route, "reason", reason)
 			_ = conn.Close(statusSignedOut, reason)
 		}
 	}()
@@ -47,8 +59,8 @@ func (s *Server) guardSocket(c *gin.Context, conn *websocket.Conn) (stop func())
 }
 
 // watchToken returns why cl stopped being valid, or "" when ctx ends first.
-func (s *Server) watchToken(ctx context.Context, cl *Claims) string {
-	timer := time.NewTimer(s.nextTokenCheck(cl))
+func (g *sessionGuard) watchToken(ctx context.Context, cl *Claims) string {
+	timer := time.NewTimer(g.nextTokenCheck(cl))
 	defer timer.Stop()
 	for {
 		select {
@@ -59,7 +71,7 @@ func (s *Server) watchToken(ctx context.Context, cl *Claims) string {
 		if cl.ExpiresAt != nil && !time.Now().Before(cl.ExpiresAt.Time) {
 			return "token expired"
 		}
-		err := s.sessions.check(ctx, cl)
+		err := g.sessions.check(ctx, cl)
 		switch {
 		case errors.Is(err, errRevoked):
 			return "token revoked"
@@ -68,16 +80,16 @@ func (s *Server) watchToken(ctx context.Context, cl *Claims) string {
 		case errors.Is(err, errUnauthenticated):
 			return "token no longer valid"
 		case err != nil && ctx.Err() == nil:
-			s.log.Warn("cannot check a WebSocket session's token again; will retry", "err", err)
+			g.log.Warn("cannot check a WebSocket session's token again; will retry", "err", err)
 		}
-		timer.Reset(s.nextTokenCheck(cl))
+		timer.Reset(g.nextTokenCheck(cl))
 	}
 }
 
 // nextTokenCheck is how long until cl is checked again: the recheck interval, or less
 // when the token expires sooner.
-func (s *Server) nextTokenCheck(cl *Claims) time.Duration {
-	d := max(s.opts.SessionRecheck, minSocketRecheck)
+func (g *sessionGuard) nextTokenCheck(cl *Claims) time.Duration {
+	d := max(g.recheck, minSocketRecheck)
 	if cl.ExpiresAt != nil {
 		d = min(d, time.Until(cl.ExpiresAt.Time))
 	}

@@ -79,41 +79,52 @@ type asrSession struct {
 	windowSamples     int64
 }
 
+// speechSockets owns live speech recognition over a WebSocket (GET /v1/asr/ws, in the
+// vosk-server protocol).
+type speechSockets struct {
+	errorWriter
+	speech  *asr.Service // nil: no speech engine (404)
+	streams *guards      // the caps on live streams per user and per client IP
+	perIP   int          // RateLimits.SpeechStreamsPerIP
+	sockets *socketSet
+	guard   *sessionGuard
+}
+
 // asrSocket streams speech recognition in the vosk-server protocol. ?lang= picks the
 // engine (default: the configured default language). A recognizer is taken before the
 // upgrade, so a busy pool answers 429 as plain HTTP, as do a user with a stream already
 // open and an address with its limit of streams. The recognizers reserved for voice
 // notes are never lent to streams (asr.Service.ReserveForRecordings).
-func (s *Server) asrSocket(c *gin.Context) {
-	svc := s.opts.Speech
+func (r *speechSockets) asrSocket(c *gin.Context) {
+	svc := r.speech
 	if svc == nil {
 		// off like a channel without its secret
-		s.fail(c, fmt.Errorf("%w: this server has no speech engine (see switchboard doctor)", errNotFound))
+		r.fail(c, fmt.Errorf("%w: this server has no speech engine (see switchboard doctor)", errNotFound))
 		return
 	}
 	lang := c.Query("lang")
 	if _, err := svc.Pool(lang); err != nil {
-		s.fail(c, fmt.Errorf("%w: %v", errBadRequest, err))
+		r.fail(c, fmt.Errorf("%w: %v", errBadRequest, err))
 		return
 	}
-	leave, err := s.guards.enterStream(c.ClientIP(), userOf(c), s.opts.Limits.SpeechStreamsPerIP)
+	leave, err := r.streams.enterStream(c.ClientIP(), userOf(c), r.perIP)
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
 	defer leave()
 	rec, _, release, err := svc.Stream(c.Request.Context(), lang, asr.RecognizerOptions{})
 	if err != nil {
-		s.fail(c, err)
+		r.fail(c, err)
 		return
 	}
-	conn, err := s.acceptWS(c)
+	conn, err := r.sockets.accept(c)
 	if err != nil {
 		release()
 		return
 	}
 	defer conn.CloseNow()
-	defer s.guardSocket(c, conn)() // closes it once the token is no longer valid
+	defer r.guard.guardSocket(c, conn)() // closes it once the token is no longer valid
 	conn.SetReadLimit(asrReadLimit)
 	longest := svc.Limits().MaxDuration
 	if longest <= 0 {
@@ -133,7 +144,7 @@ func (s *Server) asrSocket(c *gin.Context) {
 	sess.release() // before the close: a client that reconnects at once finds it free
 	leave()
 	if code != websocket.StatusNormalClosure {
-		s.log.Info("speech stream ended", "code", code, "reason", reason)
+		r.log.Info("speech stream ended", "code", code, "reason", reason)
 	}
 	_ = conn.Close(code, reason)
 }

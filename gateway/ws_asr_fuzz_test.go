@@ -54,7 +54,8 @@ func FuzzVoskFrames(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	s := &Server{opts: Options{Speech: svc}, log: slog.New(slog.DiscardHandler), guards: newGuards(RateLimits{}, prometheus.NewRegistry())}
+	s := &speechSockets{errorWriter: errorWriter{log: slog.New(slog.DiscardHandler)}, speech: svc,
+		streams: newGuards(RateLimits{}, prometheus.NewRegistry()), sockets: &socketSet{}, guard: &sessionGuard{}}
 	gin.SetMode(gin.ReleaseMode)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := gin.CreateTestContext(w)

@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -87,9 +88,26 @@ func wake(ch chan struct{}) {
 	}
 }
 
+// chatSockets owns the customers' web-chat WebSocket (GET /v1/chat/ws): each session
+// follows its conversation through the chat hub, and sends the customer's messages as
+// turns, rate-limited like the REST channel.
+type chatSockets struct {
+	errorWriter
+	chat    *chatHub
+	convs   conversationRecords
+	access  *conversationAccess
+	limits  *limits
+	sockets *socketSet
+	guard   *sessionGuard
+	panics  *safe.Guard // recovers the sessions' readers
+	// answer is a customer's text turn (Server.customerText).
+	answer func(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error)
+	ping   time.Duration // keep-alive, which also re-reads the conversation (0: 30s)
+}
+
 // chatSession is one customer's web-chat socket.
 type chatSession struct {
-	s        *Server
+	r        *chatSockets // the route that opened it
 	conn     *websocket.Conn
 	customer string
 	mu       sync.Mutex // serializes writes and guards conv/last
@@ -99,27 +117,27 @@ type chatSession struct {
 	unwatch  func()
 }
 
-func (s *Server) chatSocket(c *gin.Context) {
+func (r *chatSockets) chatSocket(c *gin.Context) {
 	cl := claimsOf(c)
 	conv := c.Query("conversation_id")
 	after, err := strconv.ParseInt(c.DefaultQuery("after", "0"), 10, 64)
 	if err != nil || after < 0 {
-		s.fail(c, fmt.Errorf("%w: after must be the last seen seq", errBadRequest))
+		r.fail(c, fmt.Errorf("%w: after must be the last seen seq", errBadRequest))
 		return
 	}
 	if conv != "" {
-		if err := s.ownsConversation(c.Request.Context(), cl.Subject, conv); err != nil {
-			s.fail(c, err)
+		if err := r.access.ownsConversation(c.Request.Context(), cl.Subject, conv); err != nil {
+			r.fail(c, err)
 			return
 		}
 	}
-	conn, err := s.acceptWS(c)
+	conn, err := r.sockets.accept(c)
 	if err != nil {
 		return
 	}
 	defer conn.CloseNow()
-	defer s.guardSocket(c, conn)() // closes it once the token is no longer valid
-	cs := &chatSession{s: s, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1)}
+	defer r.guard.guardSocket(c, conn)() // closes it once the token is no longer valid
+	cs := &chatSession{r: r, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1)}
 	defer func() {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
@@ -140,27 +158,11 @@ func (s *Server) chatSocket(c *gin.Context) {
 	go func() {
 		defer close(readDone)
 		defer cancel() // also after a panic
-		_ = s.panics.Run("chat.read", func() { cs.readLoop(ctx, cancel, c.ClientIP()) })
+		_ = r.panics.Run("chat.read", func() { cs.readLoop(ctx, cancel, c.ClientIP()) })
 	}()
 	cs.writeLoop(ctx)
 	cancel()
 	<-readDone // the reader may still follow a conversation: wait before unwatching
-}
-
-// ownsConversation checks that conv belongs to the signed-in customer.
-func (s *Server) ownsConversation(ctx context.Context, customerRef, conv string) error {
-	owner, err := s.convs.ConversationOwner(ctx, conv)
-	if err != nil {
-		return err
-	}
-	cust, err := s.convs.GetCustomer(ctx, owner)
-	if err != nil {
-		return err
-	}
-	if cust.PseudonymousID != customerRef {
-		return fmt.Errorf("conversation %s is not yours: %w", conv, tickets.ErrForbidden)
-	}
-	return nil
 }
 
 func (cs *chatSession) follow(conv string) {
@@ -173,7 +175,7 @@ func (cs *chatSession) follow(conv string) {
 		cs.unwatch()
 	}
 	cs.conv = conv
-	cs.unwatch = cs.s.chat.watch(conv, cs.wake)
+	cs.unwatch = cs.r.chat.watch(conv, cs.wake)
 }
 
 func (cs *chatSession) send(ctx context.Context, f ChatFrame) error {
@@ -206,12 +208,12 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 		cs.mu.Lock()
 		conv := cs.conv
 		cs.mu.Unlock()
-		out, err := cs.s.chatTurn(ctx, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
+		out, err := cs.r.chatTurn(ctx, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
 		if err != nil {
 			status, code := statusOf(err)
 			msg := err.Error()
 			if status >= 500 {
-				cs.s.log.Error("web chat turn failed", "err", err)
+				cs.r.log.Error("web chat turn failed", "err", err)
 				msg = "internal error"
 			}
 			_ = cs.send(ctx, ChatFrame{Type: "error", Error: code + ": " + msg, MessageID: f.MessageID})
@@ -227,7 +229,7 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 // one sent, whenever the hub says there is news, and on every keep-alive
 // ping (in case an event was lost).
 func (cs *chatSession) writeLoop(ctx context.Context) {
-	every := cs.s.chatPing
+	every := cs.r.ping
 	if every <= 0 {
 		every = 30 * time.Second
 	}
@@ -259,16 +261,16 @@ func (cs *chatSession) flush(ctx context.Context) error {
 		if conv == "" {
 			return nil
 		}
-		msgs, err := cs.s.convs.MessagesAfter(ctx, conv, last)
+		msgs, err := cs.r.convs.MessagesAfter(ctx, conv, last)
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
 		// The session is the conversation's customer (checked when it was
 		// followed): agents' replies read as written while held.
-		if err := cs.s.convs.CustomerView(ctx, conv, msgs); err != nil {
+		if err := cs.r.convs.CustomerView(ctx, conv, msgs); err != nil {
 			return err
 		}
-		names := cs.s.staffNames()
+		names := cs.r.access.staffNames()
 		for _, m := range msgs {
 			at := m.CreatedAt
 			author, name := names.author(ctx, m.Author)
@@ -283,9 +285,9 @@ func (cs *chatSession) flush(ctx context.Context) error {
 }
 
 // chatTurn is one web-chat message: rate-limited like the REST channel.
-func (s *Server) chatTurn(ctx context.Context, ip, customer string, in messageRequest) (MessageReply, error) {
-	if _, err := s.allow(ctx, ip, customer); err != nil {
+func (r *chatSockets) chatTurn(ctx context.Context, ip, customer string, in messageRequest) (MessageReply, error) {
+	if _, err := r.limits.allow(ctx, ip, customer); err != nil {
 		return MessageReply{}, err
 	}
-	return s.customerText(ctx, customer, in)
+	return r.answer(ctx, customer, in)
 }

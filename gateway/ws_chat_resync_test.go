@@ -44,7 +44,7 @@ func TestWebChatCatchesUpOnLostEvents(t *testing.T) {
 	// The keep-alive ping re-reads the conversation too (a second instance, whose
 	// sessions ping often).
 	in2 := newInstanceWith(t, pool, prefix, scriptedBrain{})
-	in2.srv.chatPing = 200 * time.Millisecond
+	in2.srv.api.chatWS.ping = 200 * time.Millisecond
 	pinged := dialChat(t, ctx, in2.http.URL, in.token(t, "web:resync", RoleCustomer), "&conversation_id="+conv+"&after="+itoa(int(got[len(got)-1].Seq)))
 	time.Sleep(100 * time.Millisecond) // the session follows the conversation
 	silent(conv, "no event, no reconnect")

@@ -73,16 +73,26 @@ func (h *hub) dispatch(ev tickets.Event) {
 	}
 }
 
-func (s *Server) websocket(c *gin.Context) {
+// agentSockets owns the agents' push WebSocket (GET /v1/me/ws): the ticket events the hub
+// fans out to them, and their presence heartbeat while it is open.
+type agentSockets struct {
+	hub     *hub
+	tickets *tickets.Service // nil: no presence heartbeat
+	sockets *socketSet
+	guard   *sessionGuard
+	log     *slog.Logger
+}
+
+func (r *agentSockets) websocket(c *gin.Context) {
 	cl := claimsOf(c)
-	conn, err := s.acceptWS(c)
+	conn, err := r.sockets.accept(c)
 	if err != nil {
 		return // Accept already wrote the HTTP error
 	}
 	defer conn.CloseNow()
-	defer s.guardSocket(c, conn)() // closes it once the token is no longer valid
+	defer r.guard.guardSocket(c, conn)() // closes it once the token is no longer valid
 	sub := &subscriber{agentID: cl.Subject, supervisor: cl.Role != RoleAgent, ch: make(chan Push, 64)}
-	remove := s.hub.add(sub)
+	remove := r.hub.add(sub)
 	defer remove()
 	ctx := conn.CloseRead(c.Request.Context())
 	hello, _ := json.Marshal(map[string]string{"type": "hello", "agent_id": cl.Subject})
@@ -91,7 +101,7 @@ func (s *Server) websocket(c *gin.Context) {
 	}
 	ping := time.NewTicker(30 * time.Second)
 	defer ping.Stop()
-	present := time.NewTicker(s.keepPresent(ctx, cl.Subject))
+	present := time.NewTicker(r.keepPresent(ctx, cl.Subject))
 	defer present.Stop()
 	for {
 		select {
@@ -111,19 +121,19 @@ func (s *Server) websocket(c *gin.Context) {
 				return
 			}
 		case <-present.C:
-			s.keepPresent(ctx, cl.Subject)
+			r.keepPresent(ctx, cl.Subject)
 		}
 	}
 }
 
 // keepPresent sends the presence heartbeat of an open agent socket (tickets.Service
 // KeepPresent) and returns when the next one is due: a third of the presence TTL.
-func (s *Server) keepPresent(ctx context.Context, subject string) time.Duration {
-	if s.tickets == nil {
+func (r *agentSockets) keepPresent(ctx context.Context, subject string) time.Duration {
+	if r.tickets == nil {
 		return time.Hour
 	}
-	if err := s.tickets.KeepPresent(ctx, subject); err != nil && ctx.Err() == nil {
-		s.log.WarnContext(ctx, "agent presence heartbeat failed", "agent", subject, "err", err)
+	if err := r.tickets.KeepPresent(ctx, subject); err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, "agent presence heartbeat failed", "agent", subject, "err", err)
 	}
-	return s.tickets.PresenceTTL / 3
+	return r.tickets.PresenceTTL / 3
 }

@@ -3,11 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -25,6 +21,7 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
 	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/gateway/channel/wecom"
+	"github.com/switchboard-cs/switchboard/gateway/channels"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -228,18 +225,11 @@ func TestTelegramChannelEndToEnd(t *testing.T) {
 	}
 }
 
-func slackSign(secret string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%d:", ts)
-	mac.Write(body)
-	return "v0=" + hex.EncodeToString(mac.Sum(nil))
-}
-
 func TestSlackChannelVerifiesAndRepliesInThread(t *testing.T) {
 	r := newChannelRig(t)
 	now := time.Now().Unix()
 	signed := func(body []byte, ts int64, secret string) map[string]string {
-		return map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(ts, 10), "X-Slack-Signature": slackSign(secret, ts, body)}
+		return map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(ts, 10), "X-Slack-Signature": slack.Sign(secret, strconv.FormatInt(ts, 10), body)}
 	}
 	challenge := []byte(`{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","token":"x"}`)
 	req, _ := http.NewRequest("POST", r.http.URL+"/v1/channels/slack", bytes.NewReader(challenge))
@@ -398,5 +388,44 @@ func TestWeComChannelDecryptsVerifiesAndReplies(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := r.wecom.count(); n != 2 {
 		t.Fatalf("%d WeCom API calls, want 2 (redelivery answered once)", n)
+	}
+}
+
+// TestEveryChannelStoresARedeliveryOnce runs the contract's "stored once" end to end for
+// every channel plugin: a platform that delivers the same message twice (its webhook timed
+// out, say) gets both acknowledged, and the conversation holds the message once and the
+// customer one answer.
+func TestEveryChannelStoresARedeliveryOnce(t *testing.T) {
+	r := newChannelRig(t)
+	apis := map[string]*fakeAPI{"telegram": r.telegram, "slack": r.slack, "webhook": r.hook, "wecom": r.wecom}
+	for _, k := range channels.All {
+		t.Run(k.Name, func(t *testing.T) {
+			api := apis[k.Name]
+			if api == nil {
+				t.Fatalf("the rig has no fake %s API", k.Name)
+			}
+			before := api.count()
+			ref := r.say(t, k.Name, 61, "how long does a refund take?")
+			r.say(t, k.Name, 61, "how long does a refund take?")
+			var rows, msgs int
+			if err := r.store.Pool().QueryRow(context.Background(), `SELECT
+					(SELECT count(*) FROM channel_messages cm JOIN customers cu ON cu.id = cm.customer_id WHERE cu.pseudonymous_id = $1),
+					(SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id JOIN customers cu ON cu.id = c.customer_id
+						WHERE cu.pseudonymous_id = $1 AND m.author = 'customer')`, ref).Scan(&rows, &msgs); err != nil {
+				t.Fatal(err)
+			}
+			if rows != 1 || msgs != 1 {
+				t.Fatalf("%s: %d turns and %d customer messages stored for one message delivered twice", k.Name, rows, msgs)
+			}
+			api.waitFor(t, before+1)
+			time.Sleep(200 * time.Millisecond)
+			want := 1 // the answer
+			if k.Name == "wecom" {
+				want = 2 // gettoken, then the answer
+			}
+			if n := api.count() - before; n != want {
+				t.Fatalf("%s: %d API calls for one message delivered twice, want %d", k.Name, n, want)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/slack"
 	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/safe"
@@ -44,7 +45,7 @@ func (r *channelRig) say(t *testing.T, channel string, n int, text string) strin
 		ref = fmt.Sprintf("tg:%d", 70+n)
 	case "slack":
 		ev := []byte(fmt.Sprintf(`{"type":"event_callback","team_id":"T1","event_id":"Ev%d","event":{"type":"message","user":"U%d","channel":"D%d","ts":"%d.1","text":%s}}`, n, n, n, n, body))
-		status = r.post(t, "/v1/channels/slack", ev, map[string]string{"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slackSign("slack-secret", now, ev)})
+		status = r.post(t, "/v1/channels/slack", ev, map[string]string{"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": slack.Sign("slack-secret", strconv.FormatInt(now, 10), ev)})
 		ref = fmt.Sprintf("slack:T1:U%d", n)
 	case "webhook":
 		hook := []byte(fmt.Sprintf(`{"message_id":"m-%d","customer_id":"c-%d","text":%s}`, n, n, body))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/slack"
 	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -102,7 +103,7 @@ func TestNoRawPIIAnywhere(t *testing.T) {
 	r.post(t, "/v1/channels/telegram", tgUpdateJSON(901, 77, piiText+" human"), map[string]string{"X-Telegram-Bot-Api-Secret-Token": "tg-secret"})
 	now := time.Now().Unix()
 	ev := []byte(`{"type":"event_callback","team_id":"T1","event_id":"EvLeak","event":{"type":"message","user":"U1","channel":"D1","ts":"1.2","text":"` + piiText + `"}}`)
-	r.post(t, "/v1/channels/slack", ev, map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(now, 10), "X-Slack-Signature": slackSign("slack-secret", now, ev)})
+	r.post(t, "/v1/channels/slack", ev, map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(now, 10), "X-Slack-Signature": slack.Sign("slack-secret", strconv.FormatInt(now, 10), ev)})
 	hook := []byte(`{"message_id":"leak-1","customer_id":"c-1","text":"` + piiText + `"}`)
 	r.post(t, "/v1/channels/webhook", hook, map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(now, 10), "X-Switchboard-Signature": webhook.Sign("hook-secret", now, hook)})
 	ts, nonce := strconv.FormatInt(now, 10), "42"

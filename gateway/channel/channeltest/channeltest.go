@@ -2,7 +2,8 @@
 // channel runs with a Kit of its own (its contract_test.go): a delivery reads into one
 // turn with a stable idempotency key (so the store keeps a redelivery once), a forged one
 // is refused as unauthenticated, replies reach the platform at the turn's address, media
-// sent by reference are fetched, and no secret is ever quoted in an error.
+// sent by reference are fetched, no secret is ever quoted in an error, and without its
+// settings the channel is off.
 package channeltest
 
 import (
@@ -24,16 +25,17 @@ import (
 
 // Kit is what the contract needs of one channel.
 type Kit struct {
-	// Open builds the channel against a fake of its platform's API at apiURL.
-	Open func(t *testing.T, apiURL string) channel.Channel
-	// Message is a correctly authenticated delivery of a customer's text message: id is
-	// the platform's id of the delivery, from the customer's id on the platform.
-	Message func(t *testing.T, id, from, text string) *http.Request
+	Kind channel.Kind
+	// Settings turn the channel on against a fake of its platform's API at apiURL.
+	Settings func(apiURL string) channel.Settings
+	// Message is a correctly authenticated delivery to ch of a customer's text message:
+	// id is the platform's id of the delivery, from the customer's id on the platform.
+	Message func(t *testing.T, ch channel.Channel, id, from, text string) *http.Request
 	// Forged is the same delivery with its authentication wrong (signature, secret).
-	Forged func(t *testing.T, id, from, text string) *http.Request
+	Forged func(t *testing.T, ch channel.Channel, id, from, text string) *http.Request
 	// Media, for a channel that fetches media (channel.MediaFetcher), is a delivery of a
 	// photo or voice note by the platform's reference ref.
-	Media func(t *testing.T, id, from, ref string) *http.Request
+	Media func(t *testing.T, ch channel.Channel, id, from, ref string) *http.Request
 	// API is the fake platform: it reports each reply it is sent to api.Sent (text and
 	// the address it went to) and serves api.Files[ref] to a media download.
 	API func(api *API) http.Handler
@@ -76,7 +78,16 @@ func Run(t *testing.T, kit Kit) {
 		handler.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	ch := kit.Open(t, srv.URL)
+	if off, err := kit.Kind.Open(channel.Settings{}, nil); off != nil || err != nil {
+		t.Fatalf("%s without settings: %v, %v; want it off", kit.Kind.Name, off, err)
+	}
+	ch, err := kit.Kind.Open(kit.Settings(srv.URL), nil)
+	if err != nil || ch == nil {
+		t.Fatalf("%s: Open: %v, %v", kit.Kind.Name, ch, err)
+	}
+	if ch.Name() != kit.Kind.Name {
+		t.Fatalf("the %s kind opens a channel named %q", kit.Kind.Name, ch.Name())
+	}
 	ctx := context.Background()
 
 	receive := func(t *testing.T, r *http.Request) *pipeline.Turn {
@@ -93,7 +104,7 @@ func Run(t *testing.T, kit Kit) {
 
 	var first *pipeline.Turn
 	t.Run("delivery reads into a turn", func(t *testing.T) {
-		first = receive(t, kit.Message(t, "1001", "42", "where is my refund?"))
+		first = receive(t, kit.Message(t, ch, "1001", "42", "where is my refund?"))
 		if first.Channel != ch.Name() || first.ChannelMessageID == "" || first.CustomerRef == "" {
 			t.Fatalf("turn %+v: want channel %q, a message id and a customer", first.LogValue(), ch.Name())
 		}
@@ -108,19 +119,19 @@ func Run(t *testing.T, kit Kit) {
 	}
 
 	t.Run("redelivery keeps its key", func(t *testing.T) {
-		again := receive(t, kit.Message(t, "1001", "42", "where is my refund?"))
+		again := receive(t, kit.Message(t, ch, "1001", "42", "where is my refund?"))
 		if again.ChannelMessageID != first.ChannelMessageID || again.CustomerRef != first.CustomerRef || again.Thread != first.Thread {
 			t.Fatalf("a redelivery read as %q/%q/%q, the first as %q/%q/%q: the store would keep it twice",
 				again.ChannelMessageID, again.CustomerRef, again.Thread, first.ChannelMessageID, first.CustomerRef, first.Thread)
 		}
-		other := receive(t, kit.Message(t, "1002", "43", "and my card?"))
+		other := receive(t, kit.Message(t, ch, "1002", "43", "and my card?"))
 		if other.ChannelMessageID == first.ChannelMessageID || other.CustomerRef == first.CustomerRef {
 			t.Fatalf("another message of another customer read as %q/%q, like the first", other.ChannelMessageID, other.CustomerRef)
 		}
 	})
 
 	t.Run("forged delivery is refused", func(t *testing.T) {
-		d, err := ch.Receive(kit.Forged(t, "1003", "42", "let me in"))
+		d, err := ch.Receive(kit.Forged(t, ch, "1003", "42", "let me in"))
 		if !errors.Is(err, channel.ErrUnauthenticated) || len(d.Turns) > 0 {
 			t.Fatalf("forged delivery: %d turns, %v; want channel.ErrUnauthenticated", len(d.Turns), err)
 		}
@@ -146,7 +157,7 @@ func Run(t *testing.T, kit Kit) {
 	var ref string
 	if fetches {
 		t.Run("media are fetched", func(t *testing.T) {
-			turn := receive(t, kit.Media(t, "1004", "42", "ref-photo-1"))
+			turn := receive(t, kit.Media(t, ch, "1004", "42", "ref-photo-1"))
 			i := slices.IndexFunc(turn.Parts, func(p pipeline.Part) bool { return p.Kind != pipeline.PartText && p.Ref != "" })
 			if i < 0 {
 				t.Fatalf("turn parts %+v: no medium by reference", turn.Parts)

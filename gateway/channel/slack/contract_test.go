@@ -45,15 +45,16 @@ func fakeWebAPI(api *channeltest.API) http.Handler {
 
 func TestContract(t *testing.T) {
 	channeltest.Run(t, channeltest.Kit{
-		Open: func(t *testing.T, apiURL string) channel.Channel {
-			ch, err := Kind.Open(channel.Settings{"signing_secret": signingSecret, "bot_token": botToken, "api_base": apiURL}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ch
+		Kind: Kind,
+		Settings: func(apiURL string) channel.Settings {
+			return channel.Settings{"signing_secret": signingSecret, "bot_token": botToken, "api_base": apiURL}
 		},
-		Message: func(t *testing.T, id, from, text string) *http.Request { return event(id, from, text, signingSecret) },
-		Forged:  func(t *testing.T, id, from, text string) *http.Request { return event(id, from, text, "guessed") },
+		Message: func(t *testing.T, _ channel.Channel, id, from, text string) *http.Request {
+			return event(id, from, text, signingSecret)
+		},
+		Forged: func(t *testing.T, _ channel.Channel, id, from, text string) *http.Request {
+			return event(id, from, text, "guessed")
+		},
 		API:     fakeWebAPI,
 		Secrets: []string{signingSecret, botToken},
 	})

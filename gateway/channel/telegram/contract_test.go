@@ -58,31 +58,22 @@ func fakeBotAPI(api *channeltest.API) http.Handler {
 
 func TestContract(t *testing.T) {
 	channeltest.Run(t, channeltest.Kit{
-		Open: func(t *testing.T, apiURL string) channel.Channel {
-			ch, err := Kind.Open(channel.Settings{"bot_token": token, "secret_token": secret, "api_base": apiURL}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ch
+		Kind: Kind,
+		Settings: func(apiURL string) channel.Settings {
+			return channel.Settings{"bot_token": token, "secret_token": secret, "api_base": apiURL}
 		},
-		Message: func(t *testing.T, id, from, text string) *http.Request {
+		Message: func(t *testing.T, _ channel.Channel, id, from, text string) *http.Request {
 			return delivery(id, from, map[string]any{"text": text})
 		},
-		Forged: func(t *testing.T, id, from, text string) *http.Request {
+		Forged: func(t *testing.T, _ channel.Channel, id, from, text string) *http.Request {
 			r := delivery(id, from, map[string]any{"text": text})
 			r.Header.Set("X-Telegram-Bot-Api-Secret-Token", "guessed")
 			return r
 		},
-		Media: func(t *testing.T, id, from, ref string) *http.Request {
+		Media: func(t *testing.T, _ channel.Channel, id, from, ref string) *http.Request {
 			return delivery(id, from, map[string]any{"photo": []map[string]any{{"file_id": "thumb"}, {"file_id": ref}}})
 		},
 		API:     fakeBotAPI,
 		Secrets: []string{token, secret},
 	})
-}
-
-func TestOffWithoutSecretToken(t *testing.T) {
-	if ch, err := Kind.Open(channel.Settings{"bot_token": token}, nil); ch != nil || err != nil {
-		t.Fatalf("Open without secret_token: %v, %v; want off", ch, err)
-	}
 }

@@ -41,15 +41,16 @@ func fakeCallback(api *channeltest.API) http.Handler {
 
 func TestContract(t *testing.T) {
 	channeltest.Run(t, channeltest.Kit{
-		Open: func(t *testing.T, apiURL string) channel.Channel {
-			ch, err := Kind.Open(channel.Settings{"secret": secret, "callback_url": apiURL + "/callback"}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ch
+		Kind: Kind,
+		Settings: func(apiURL string) channel.Settings {
+			return channel.Settings{"secret": secret, "callback_url": apiURL + "/callback"}
 		},
-		Message: func(t *testing.T, id, from, text string) *http.Request { return message(id, from, text, secret) },
-		Forged:  func(t *testing.T, id, from, text string) *http.Request { return message(id, from, text, "guessed") },
+		Message: func(t *testing.T, _ channel.Channel, id, from, text string) *http.Request {
+			return message(id, from, text, secret)
+		},
+		Forged: func(t *testing.T, _ channel.Channel, id, from, text string) *http.Request {
+			return message(id, from, text, "guessed")
+		},
 		API:     fakeCallback,
 		Secrets: []string{secret},
 	})

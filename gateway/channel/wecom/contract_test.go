@@ -24,9 +24,9 @@ const (
 )
 
 // callback seals msg as WeCom does and signs it (with the wrong token when forged).
-func callback(t *testing.T, ch *Channel, msg string, forged bool) *http.Request {
+func callback(t *testing.T, ch channel.Channel, msg string, forged bool) *http.Request {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	enc, sig, err := ch.Seal([]byte(msg), ts, "n1")
+	enc, sig, err := ch.(*Channel).Seal([]byte(msg), ts, "n1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,24 +71,19 @@ func fakeAPI(api *channeltest.API) http.Handler {
 }
 
 func TestContract(t *testing.T) {
-	var ch *Channel
 	channeltest.Run(t, channeltest.Kit{
-		Open: func(t *testing.T, apiURL string) channel.Channel {
-			c, err := Kind.Open(channel.Settings{"corp_id": corpID, "agent_id": "1000002", "secret": appSecret, "token": cbToken,
-				"encoding_aes_key": aesKey, "api_base": apiURL}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ch = c.(*Channel)
-			return ch
+		Kind: Kind,
+		Settings: func(apiURL string) channel.Settings {
+			return channel.Settings{"corp_id": corpID, "agent_id": "1000002", "secret": appSecret, "token": cbToken,
+				"encoding_aes_key": aesKey, "api_base": apiURL}
 		},
-		Message: func(t *testing.T, id, from, text string) *http.Request {
+		Message: func(t *testing.T, ch channel.Channel, id, from, text string) *http.Request {
 			return callback(t, ch, "<xml><FromUserName>u"+from+"</FromUserName><MsgType>text</MsgType><Content><![CDATA["+text+"]]></Content><MsgId>"+id+"</MsgId></xml>", false)
 		},
-		Forged: func(t *testing.T, id, from, text string) *http.Request {
+		Forged: func(t *testing.T, ch channel.Channel, id, from, text string) *http.Request {
 			return callback(t, ch, "<xml><FromUserName>u"+from+"</FromUserName><MsgType>text</MsgType><Content>"+text+"</Content><MsgId>"+id+"</MsgId></xml>", true)
 		},
-		Media: func(t *testing.T, id, from, ref string) *http.Request {
+		Media: func(t *testing.T, ch channel.Channel, id, from, ref string) *http.Request {
 			return callback(t, ch, "<xml><FromUserName>u"+from+"</FromUserName><MsgType>image</MsgType><MediaId>"+ref+"</MediaId><MsgId>"+id+"</MsgId></xml>", false)
 		},
 		API:     fakeAPI,

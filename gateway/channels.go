@@ -19,23 +19,23 @@ var errChannelOff = fmt.Errorf("channel not configured: %w", errNotFound)
 // ingest makes a channel turn durable (redact, persist) and wakes the
 // queue's workers, which answer it through the channel's Sender. It
 // reports whether the caller may acknowledge the delivery.
-func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
-	if s.flow == nil {
-		s.fail(c, fmt.Errorf("%w: %w", errUnavailable, flow.ErrNoPipeline))
+func (mr *messageRoutes) ingest(c *gin.Context, t *pipeline.Turn) bool {
+	if mr.flow == nil {
+		mr.fail(c, fmt.Errorf("%w: %w", errUnavailable, flow.ErrNoPipeline))
 		return false
 	}
-	if !s.allowCustomer(c, t.CustomerRef) {
+	if !mr.limits.allowCustomer(c, t.CustomerRef) {
 		return false
 	}
-	hold, err := s.holdFetchedMedia(c.Request.Context(), t)
+	hold, err := mr.holdFetchedMedia(c.Request.Context(), t)
 	if err != nil {
-		s.fail(c, err)
+		mr.fail(c, err)
 		return false
 	}
 	defer hold.Release()
 	t.ReceivedAt = time.Now()
-	if err := s.flow.Receive(c.Request.Context(), t); err != nil {
-		s.fail(c, err)
+	if err := mr.flow.Receive(c.Request.Context(), t); err != nil {
+		mr.fail(c, err)
 		return false
 	}
 	return true
@@ -44,16 +44,16 @@ func (s *Server) ingest(c *gin.Context, t *pipeline.Turn) bool {
 // channelRoute serves /v1/channels/<name>: the configured channel reads the delivery, the
 // flow takes in its turns, and the platform gets the channel's acknowledgement. An
 // unconfigured channel answers 404.
-func (s *Server) channelRoute(name string) gin.HandlerFunc {
+func (mr *messageRoutes) channelRoute(name string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		ch := s.channels[name]
+		ch := mr.channels[name]
 		if ch == nil {
-			s.fail(c, errChannelOff)
+			mr.fail(c, errChannelOff)
 			return
 		}
 		d, err := ch.Receive(c.Request)
 		if err != nil {
-			s.fail(c, err)
+			mr.fail(c, err)
 			return
 		}
 		if d.Answer == nil && len(d.Turns) == 0 {
@@ -64,7 +64,7 @@ func (s *Server) channelRoute(name string) gin.HandlerFunc {
 			return
 		}
 		for _, t := range d.Turns {
-			if !s.ingest(c, t) {
+			if !mr.ingest(c, t) {
 				return
 			}
 		}
@@ -86,15 +86,15 @@ func respond(c *gin.Context, r channel.Response) {
 
 // holdFetchedMedia reserves the upload memory of the media a webhook turn names by
 // reference, each up to the media limit, before the fetch stage downloads them.
-func (s *Server) holdFetchedMedia(ctx context.Context, t *pipeline.Turn) (*membudget.Hold, error) {
+func (mr *messageRoutes) holdFetchedMedia(ctx context.Context, t *pipeline.Turn) (*membudget.Hold, error) {
 	n := int64(0)
 	for _, p := range t.Parts {
 		if p.Kind != pipeline.PartText && p.Data == nil && p.Ref != "" {
-			n += s.maxMediaPart()
+			n += mr.maxMediaPart()
 		}
 	}
 	if n == 0 {
 		return nil, nil
 	}
-	return s.opts.Media.HoldUpload(ctx, n)
+	return mr.media.HoldUpload(ctx, n)
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/channel/telegram"
 	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/gateway/channel/wecom"
-	"github.com/switchboard-cs/switchboard/gateway/channels"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -391,22 +390,20 @@ func TestWeComChannelDecryptsVerifiesAndReplies(t *testing.T) {
 	}
 }
 
-// TestEveryChannelStoresARedeliveryOnce runs the contract's "stored once" end to end for
-// every channel plugin: a platform that delivers the same message twice (its webhook timed
-// out, say) gets both acknowledged, and the conversation holds the message once and the
-// customer one answer.
-func TestEveryChannelStoresARedeliveryOnce(t *testing.T) {
+// TestChannelsStoreARedeliveryOnce runs the contract's "stored once" end to end, through
+// the server, the flow and PostgreSQL, for the channels of the rig: a platform that
+// delivers the same message twice (its webhook timed out, say) gets both acknowledged,
+// and the conversation holds the message once and the customer one answer. (The contract
+// suite checks every registered channel's half: a redelivery keeps its key.)
+func TestChannelsStoreARedeliveryOnce(t *testing.T) {
 	r := newChannelRig(t)
 	apis := map[string]*fakeAPI{"telegram": r.telegram, "slack": r.slack, "webhook": r.hook, "wecom": r.wecom}
-	for _, k := range channels.All {
-		t.Run(k.Name, func(t *testing.T) {
-			api := apis[k.Name]
-			if api == nil {
-				t.Fatalf("the rig has no fake %s API", k.Name)
-			}
+	for _, name := range []string{"telegram", "slack", "webhook", "wecom"} {
+		t.Run(name, func(t *testing.T) {
+			api := apis[name]
 			before := api.count()
-			ref := r.say(t, k.Name, 61, "how long does a refund take?")
-			r.say(t, k.Name, 61, "how long does a refund take?")
+			ref := r.say(t, name, 61, "how long does a refund take?")
+			r.say(t, name, 61, "how long does a refund take?")
 			var rows, msgs int
 			if err := r.store.Pool().QueryRow(context.Background(), `SELECT
 					(SELECT count(*) FROM channel_messages cm JOIN customers cu ON cu.id = cm.customer_id WHERE cu.pseudonymous_id = $1),
@@ -415,16 +412,16 @@ func TestEveryChannelStoresARedeliveryOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rows != 1 || msgs != 1 {
-				t.Fatalf("%s: %d turns and %d customer messages stored for one message delivered twice", k.Name, rows, msgs)
+				t.Fatalf("%s: %d turns and %d customer messages stored for one message delivered twice", name, rows, msgs)
 			}
 			api.waitFor(t, before+1)
 			time.Sleep(200 * time.Millisecond)
 			want := 1 // the answer
-			if k.Name == "wecom" {
+			if name == "wecom" {
 				want = 2 // gettoken, then the answer
 			}
 			if n := api.count() - before; n != want {
-				t.Fatalf("%s: %d API calls for one message delivered twice, want %d", k.Name, n, want)
+				t.Fatalf("%s: %d API calls for one message delivered twice, want %d", name, n, want)
 			}
 		})
 	}

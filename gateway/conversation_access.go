@@ -105,15 +105,3 @@ func (a *conversationAccess) customerMessages(ctx context.Context, msgs []ticket
 	}
 	return out
 }
-
-// mayReadConversation is conversationAccess.mayReadConversation, for the message
-// handlers still declared on Server.
-func (s *Server) mayReadConversation(c *gin.Context, id string) error {
-	return s.access.mayReadConversation(c, id)
-}
-
-// customerMessages is conversationAccess.customerMessages, for the message handlers
-// still declared on Server.
-func (s *Server) customerMessages(ctx context.Context, msgs []tickets.Message) []CustomerMessage {
-	return s.access.customerMessages(ctx, msgs)
-}

@@ -103,7 +103,3 @@ func (e errorWriter) fail(c *gin.Context, err error) {
 	}
 	c.AbortWithStatusJSON(status, ErrorBody{Error: msg, Code: code, RequestID: c.GetString(ctxRequestID)})
 }
-
-// fail is errorWriter.fail for the handlers still declared on Server (the message and
-// channel handlers).
-func (s *Server) fail(c *gin.Context, err error) { errorWriter{log: s.log}.fail(c, err) }

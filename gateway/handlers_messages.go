@@ -11,9 +11,27 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
+
+// messageRoutes owns what customers send and read: POST /v1/messages (REST), the turns of
+// web chat, the conversation reads and PII reveals, and /v1/channels/<name> for the
+// channel plugins. It hands every turn to the flow.
+type messageRoutes struct {
+	errorWriter
+	flow     *flow.Flow                 // nil: this server runs no message pipeline (503)
+	channels map[string]channel.Channel // the configured channel plugins, by name
+	tickets  *tickets.Service
+	convs    conversationRecords
+	access   *conversationAccess
+	limits   *limits
+	media    *flow.MediaBudget // memory of uploads in flight (nil: unbounded)
+	// Options.MaxImageBytes, MaxAudioBytes, MaxBodyBytes
+	maxImage, maxAudio, maxBody int64
+}
 
 // messageRequest is a customer message over the REST channel (JSON with text and ids,
 // or multipart/form-data with the same fields and files in "image" and "audio" parts; see
@@ -40,7 +58,7 @@ const (
 )
 
 // parts turns a REST message into pipeline parts, checking the media limits.
-func (s *Server) parts(in messageRequest) ([]pipeline.Part, error) {
+func (mr *messageRoutes) parts(in messageRequest) ([]pipeline.Part, error) {
 	if len(in.Images) > maxImagesPerMessage || len(in.Audio) > maxAudioPerMessage {
 		return nil, fmt.Errorf("%w: at most %d images and %d voice notes per message", errBadRequest, maxImagesPerMessage, maxAudioPerMessage)
 	}
@@ -53,7 +71,7 @@ func (s *Server) parts(in messageRequest) ([]pipeline.Part, error) {
 			if len(m.Data) == 0 {
 				return nil, fmt.Errorf("%w: an empty %s part", errBadRequest, kind)
 			}
-			if limit := s.maxMediaPart(); int64(len(m.Data)) > limit {
+			if limit := mr.maxMediaPart(); int64(len(m.Data)) > limit {
 				return nil, fmt.Errorf("%w: a %s of %d bytes, limit %d", errTooLarge, kind, len(m.Data), limit)
 			}
 			parts = append(parts, pipeline.Part{Kind: kind, Data: m.Data, MIME: m.MIME})
@@ -79,16 +97,16 @@ const restLease = 30 * time.Second
 
 // postMessage runs a customer's text message through the pipeline and
 // answers with the bot's reply. The message is durable before the answer.
-func (s *Server) postMessage(c *gin.Context) {
-	in, hold, err := s.readMessage(c)
+func (mr *messageRoutes) postMessage(c *gin.Context) {
+	in, hold, err := mr.readMessage(c)
 	defer hold.Release() // the media's memory: held until the turn is answered
 	if err != nil {
-		s.fail(c, err)
+		mr.fail(c, err)
 		return
 	}
-	out, err := s.customerText(c.Request.Context(), claimsOf(c).Subject, in)
+	out, err := mr.customerText(c.Request.Context(), claimsOf(c).Subject, in)
 	if err != nil {
-		s.fail(c, err)
+		mr.fail(c, err)
 		return
 	}
 	if out.Status == statusTranscribing {
@@ -102,14 +120,14 @@ const statusTranscribing = "transcribing"
 
 // customerText handles one message of a signed-in customer (REST and web chat): the
 // flow's ingress, then its answer inline under a lease.
-func (s *Server) customerText(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error) {
-	if s.flow == nil || s.flow.Process == nil {
+func (mr *messageRoutes) customerText(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error) {
+	if mr.flow == nil || mr.flow.Process == nil {
 		return MessageReply{}, fmt.Errorf("%w: %w", errUnavailable, flow.ErrNoPipeline)
 	}
 	if err := checkText(in); err != nil {
 		return MessageReply{}, err
 	}
-	parts, err := s.parts(in)
+	parts, err := mr.parts(in)
 	if err != nil {
 		return MessageReply{}, err
 	}
@@ -123,7 +141,7 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: restMessageKey(customerRef, in.MessageID), ConversationID: in.ConversationID,
 		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: parts}
-	res, err := s.flow.Answer(ctx, t)
+	res, err := mr.flow.Answer(ctx, t)
 	if err != nil {
 		return MessageReply{}, err
 	}
@@ -137,23 +155,23 @@ func (s *Server) customerText(ctx context.Context, customerRef string, in messag
 // getConversation returns a conversation's redacted transcript: to its customer (staff
 // shown as "agent" with a display name, agents' replies as written while their originals
 // are held), to agents through a ticket of it they may see, and to supervisors and admins.
-func (s *Server) getConversation(c *gin.Context) {
+func (mr *messageRoutes) getConversation(c *gin.Context) {
 	id := c.Param("id")
-	if err := s.mayReadConversation(c, id); err != nil {
-		s.fail(c, err)
+	if err := mr.access.mayReadConversation(c, id); err != nil {
+		mr.fail(c, err)
 		return
 	}
-	msgs, err := s.convs.ListMessages(c.Request.Context(), id)
+	msgs, err := mr.convs.ListMessages(c.Request.Context(), id)
 	if err != nil {
-		s.fail(c, err)
+		mr.fail(c, err)
 		return
 	}
 	if claimsOf(c).Role == RoleCustomer { // the owner, checked above: agents' replies read as written while held
-		if err := s.convs.CustomerView(c.Request.Context(), id, msgs); err != nil {
-			s.fail(c, err)
+		if err := mr.convs.CustomerView(c.Request.Context(), id, msgs); err != nil {
+			mr.fail(c, err)
 			return
 		}
-		c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": s.customerMessages(c.Request.Context(), msgs)})
+		c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": mr.access.customerMessages(c.Request.Context(), msgs)})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"conversation_id": id, "messages": nonNil(msgs)})
@@ -161,15 +179,15 @@ func (s *Server) getConversation(c *gin.Context) {
 
 // revealPII returns the originals behind a message's placeholders to a
 // permitted reader; every reveal is audited.
-func (s *Server) revealPII(c *gin.Context) {
+func (mr *messageRoutes) revealPII(c *gin.Context) {
 	mid, err := strconv.ParseInt(c.Param("mid"), 10, 64)
 	if err != nil || mid <= 0 {
-		s.fail(c, fmt.Errorf("%w: message id must be a positive number", errBadRequest))
+		mr.fail(c, fmt.Errorf("%w: message id must be a positive number", errBadRequest))
 		return
 	}
-	secrets, err := s.tickets.Reveal(c.Request.Context(), actorOf(c), c.Param("id"), mid)
+	secrets, err := mr.tickets.Reveal(c.Request.Context(), actorOf(c), c.Param("id"), mid)
 	if err != nil {
-		s.fail(c, err)
+		mr.fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"conversation_id": c.Param("id"), "message_id": mid, "values": nonNil(secrets)})

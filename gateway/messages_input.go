@@ -47,36 +47,36 @@ func isMultipart(c *gin.Context) bool {
 }
 
 // maxMediaPart is the largest photo or voice note a message may carry.
-func (s *Server) maxMediaPart() int64 { return max(s.opts.MaxImageBytes, s.opts.MaxAudioBytes) }
+func (mr *messageRoutes) maxMediaPart() int64 { return max(mr.maxImage, mr.maxAudio) }
 
 // messageBodyLimit is the body limit of POST /v1/messages and what to tell a client
 // over it: JSON is small; multipart may carry every photo and voice note at its limit.
-func (s *Server) messageBodyLimit(c *gin.Context) (int64, string) {
+func (mr *messageRoutes) messageBodyLimit(c *gin.Context) (int64, string) {
 	if isMultipart(c) {
-		return s.multipartLimit(), ""
+		return mr.multipartLimit(), ""
 	}
-	return min(maxJSONMessageBytes, s.opts.MaxBodyBytes), "; " + mediaHint
+	return min(maxJSONMessageBytes, mr.maxBody), "; " + mediaHint
 }
 
 // multipartLimit is the largest multipart message: every photo and voice note at its
 // limit, and the text fields.
-func (s *Server) multipartLimit() int64 {
-	return 64<<10 + maxImagesPerMessage*s.opts.MaxImageBytes + maxAudioPerMessage*s.opts.MaxAudioBytes
+func (mr *messageRoutes) multipartLimit() int64 {
+	return 64<<10 + maxImagesPerMessage*mr.maxImage + maxAudioPerMessage*mr.maxAudio
 }
 
 // readMessage decodes a REST message: JSON, or multipart read part by part. The hold
 // (nil without media) keeps the media's memory reserved; the caller releases it once the
 // turn is answered.
-func (s *Server) readMessage(c *gin.Context) (messageRequest, *membudget.Hold, error) {
+func (mr *messageRoutes) readMessage(c *gin.Context) (messageRequest, *membudget.Hold, error) {
 	if !isMultipart(c) {
-		in, err := s.readJSONMessage(c)
+		in, err := mr.readJSONMessage(c)
 		return in, nil, err
 	}
-	r := multipartMessage{s: s, c: c}
-	if cl := c.Request.ContentLength; cl > maxJSONMessageBytes+maxTextBytes && s.opts.Media != nil {
+	r := multipartMessage{mr: mr, c: c}
+	if cl := c.Request.ContentLength; cl > maxJSONMessageBytes+maxTextBytes && mr.media != nil {
 		// so long it must carry media: reserve before reading anything, so that a client
 		// that waits for 100 Continue learns of a refusal before sending its body
-		h, err := s.opts.Media.HoldUpload(c.Request.Context(), s.uploadReservation(cl))
+		h, err := mr.media.HoldUpload(c.Request.Context(), mr.uploadReservation(cl))
 		if err != nil {
 			return messageRequest{}, nil, err
 		}
@@ -92,7 +92,7 @@ func (s *Server) readMessage(c *gin.Context) (messageRequest, *membudget.Hold, e
 
 // readJSONMessage reads a small JSON message; its raw bytes must be UTF-8 (encoding/json
 // would quietly turn invalid bytes into U+FFFD).
-func (s *Server) readJSONMessage(c *gin.Context) (messageRequest, error) {
+func (mr *messageRoutes) readJSONMessage(c *gin.Context) (messageRequest, error) {
 	body, err := io.ReadAll(c.Request.Body)
 	var maxErr *http.MaxBytesError
 	switch {
@@ -129,7 +129,7 @@ func present(raw json.RawMessage) bool {
 // limits, each photo or voice note up to its own limit into memory reserved before the
 // first of them is read (the body's length, plus room for the copy of one part).
 type multipartMessage struct {
-	s    *Server
+	mr   *messageRoutes
 	c    *gin.Context
 	in   messageRequest
 	hold *membudget.Hold
@@ -181,15 +181,15 @@ func (r *multipartMessage) part(name, mime string, body io.Reader) error {
 
 // media reads a photo or voice note, reserving the message's media memory first.
 func (r *multipartMessage) media(name, mime string, body io.Reader) error {
-	limit, count, most := r.s.opts.MaxImageBytes, len(r.in.Images), maxImagesPerMessage
+	limit, count, most := r.mr.maxImage, len(r.in.Images), maxImagesPerMessage
 	if name == "audio" {
-		limit, count, most = r.s.opts.MaxAudioBytes, len(r.in.Audio), maxAudioPerMessage
+		limit, count, most = r.mr.maxAudio, len(r.in.Audio), maxAudioPerMessage
 	}
 	if count >= most {
 		return fmt.Errorf("%w: at most %d images and %d voice notes per message", errBadRequest, maxImagesPerMessage, maxAudioPerMessage)
 	}
-	if r.hold == nil && r.s.opts.Media != nil {
-		h, err := r.s.opts.Media.HoldUpload(r.c.Request.Context(), r.s.uploadReservation(r.c.Request.ContentLength))
+	if r.hold == nil && r.mr.media != nil {
+		h, err := r.mr.media.HoldUpload(r.c.Request.Context(), r.mr.uploadReservation(r.c.Request.ContentLength))
 		if err != nil {
 			return err
 		}
@@ -217,19 +217,19 @@ func (r *multipartMessage) media(name, mime string, body io.Reader) error {
 // media cannot be more) plus room for the copy of one part while it is joined; without a
 // length, the route's limit (at most the whole upload budget: a larger message then
 // fails when it outgrows what it got).
-func (s *Server) uploadReservation(contentLength int64) int64 {
-	return s.reservationFor(contentLength, s.multipartLimit(), s.maxMediaPart())
+func (mr *messageRoutes) uploadReservation(contentLength int64) int64 {
+	return mr.reservationFor(contentLength, mr.multipartLimit(), mr.maxMediaPart())
 }
 
 // reservationFor is the upload memory of a body of contentLength bytes (unknown: up to
 // most) whose largest part may be part bytes.
-func (s *Server) reservationFor(contentLength, most, part int64) int64 {
+func (mr *messageRoutes) reservationFor(contentLength, most, part int64) int64 {
 	if contentLength > 0 {
 		return contentLength + min(contentLength, part)
 	}
 	n := most + part
-	if s.opts.Media != nil {
-		n = min(n, s.opts.Media.UploadSize())
+	if mr.media != nil {
+		n = min(n, mr.media.UploadSize())
 	}
 	return n
 }

@@ -18,9 +18,9 @@ import (
 
 // fuzzMessageServer reads REST messages with small media limits and a media budget, so
 // that every limit of the reader is within a fuzzer's reach.
-func fuzzMessageServer() *Server {
-	return &Server{opts: Options{MaxBodyBytes: 1 << 20, MaxImageBytes: 4 << 10, MaxAudioBytes: 6 << 10,
-		Media: flow.NewMediaBudget(256<<10, time.Millisecond, prometheus.NewRegistry())}}
+func fuzzMessageServer() *messageRoutes {
+	return &messageRoutes{maxBody: 1 << 20, maxImage: 4 << 10, maxAudio: 6 << 10,
+		media: flow.NewMediaBudget(256<<10, time.Millisecond, prometheus.NewRegistry())}
 }
 
 // multipartSeed builds a multipart body with the given parts (name → contents; a name
@@ -82,7 +82,7 @@ func FuzzMessageInput(f *testing.F) {
 		req.Body = http.MaxBytesReader(w, req.Body, limit)
 		in, hold, err := s.readMessage(c)
 		hold.Release()
-		if used, _ := s.opts.Media.InUse(); used != 0 {
+		if used, _ := s.media.InUse(); used != 0 {
 			t.Fatalf("%d bytes of media memory still held after the message", used)
 		}
 		if err != nil {
@@ -102,13 +102,13 @@ func FuzzMessageInput(f *testing.F) {
 			t.Fatalf("%d images and %d voice notes accepted", len(in.Images), len(in.Audio))
 		}
 		for _, m := range in.Images {
-			if int64(len(m.Data)) > s.opts.MaxImageBytes {
-				t.Fatalf("an image of %d bytes accepted (limit %d)", len(m.Data), s.opts.MaxImageBytes)
+			if int64(len(m.Data)) > s.maxImage {
+				t.Fatalf("an image of %d bytes accepted (limit %d)", len(m.Data), s.maxImage)
 			}
 		}
 		for _, m := range in.Audio {
-			if int64(len(m.Data)) > s.opts.MaxAudioBytes {
-				t.Fatalf("a voice note of %d bytes accepted (limit %d)", len(m.Data), s.opts.MaxAudioBytes)
+			if int64(len(m.Data)) > s.maxAudio {
+				t.Fatalf("a voice note of %d bytes accepted (limit %d)", len(m.Data), s.maxAudio)
 			}
 		}
 	})

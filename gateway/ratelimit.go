@@ -102,12 +102,6 @@ func (l *limits) allowCustomer(c *gin.Context, customerRef string) bool {
 	return l.allowed(c, "", customerRef)
 }
 
-// allowCustomer is limits.allowCustomer, for the channel handlers still declared on
-// Server (Server.ingest).
-func (s *Server) allowCustomer(c *gin.Context, customerRef string) bool {
-	return s.limits.allowCustomer(c, customerRef)
-}
-
 // allow spends one unit of the IP's and the customer's budget (each when not empty).
 // Over a limit it returns errRateLimited and when to retry; a Redis outage fails open.
 func (l *limits) allow(ctx context.Context, ip, customer string) (time.Duration, error) {

@@ -64,15 +64,15 @@ func (s *Server) register() {
 
 	// Customers over the REST channel (the token's subject is the
 	// pseudonymous customer id).
-	s.handle(http.MethodPost, messagesRoute, customers, s.limits.limited(s.postMessage))
-	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.getConversation)
+	s.handle(http.MethodPost, messagesRoute, customers, s.limits.limited(s.api.messages.postMessage))
+	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.api.messages.getConversation)
 	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.limits.limitedWS(s.api.chatWS.chatSocket))
-	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.revealPII)
+	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.api.messages.revealPII)
 
 	// Channel plugins (gateway/channels): authenticated by their own signatures, not JWTs.
 	for _, k := range channels.All {
 		for _, method := range k.HTTPMethods() {
-			s.handle(method, "/v1/channels/"+k.Name, nil, s.limits.limitedWebhook(s.channelRoute(k.Name)))
+			s.handle(method, "/v1/channels/"+k.Name, nil, s.limits.limitedWebhook(s.api.messages.channelRoute(k.Name)))
 		}
 	}
 

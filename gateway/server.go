@@ -100,16 +100,10 @@ type Route struct {
 // access are groups of their own.
 type Server struct {
 	engine  *gin.Engine
-	tickets *tickets.Service
 	auth    *Auth
 	log     *slog.Logger
 	opts    Options
 	routes  []Route
-	// seams to the ticket core's records of the message handlers (store_seams.go)
-	convs    conversationRecords
-	flow     *flow.Flow                 // the turn flow of the REST channel, web chat and the channel plugins
-	channels map[string]channel.Channel // the configured channel plugins, by name
-
 	mw      *middleware
 	guard   *sessionGuard       // authentication and RBAC (require), WebSocket token checks
 	limits  *limits             // rate limits and caps
@@ -121,6 +115,7 @@ type Server struct {
 
 // routeGroups are the homes of the API's handlers, one per area (routes.go mounts them).
 type routeGroups struct {
+	messages *messageRoutes
 	signIn   *authRoutes
 	tickets  *ticketRoutes
 	admin    *adminRoutes
@@ -172,31 +167,33 @@ func New(o Options) *Server {
 	if o.SessionRecheck <= 0 {
 		o.SessionRecheck = 15 * time.Second
 	}
-	s := &Server{engine: gin.New(), tickets: o.Tickets, auth: o.Auth, log: o.Log, opts: o}
+	s := &Server{engine: gin.New(), auth: o.Auth, log: o.Log, opts: o}
 	// sessions checks console tokens against their staff accounts.
 	sessions := &sessionChecker{recheck: o.SessionRecheck, seen: map[string]seenAccount{}}
 	var (
+		convs conversationRecords
 		dir   directory
 		trail auditTrail
 	)
 	if o.Store != nil {
-		s.convs, dir, trail = o.Store, o.Store, o.Store
+		convs, dir, trail = o.Store, o.Store, o.Store
 		sessions.store = o.Store
 		sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
 	}
-	s.channels = map[string]channel.Channel{}
+	errs := errorWriter{log: o.Log}
+	msgs := &messageRoutes{errorWriter: errs, channels: map[string]channel.Channel{}, tickets: o.Tickets, convs: convs,
+		media: o.Media, maxImage: o.MaxImageBytes, maxAudio: o.MaxAudioBytes, maxBody: o.MaxBodyBytes}
 	for _, ch := range o.Channels {
-		s.channels[ch.Name()] = ch
+		msgs.channels[ch.Name()] = ch
 	}
 	if o.Ingress != nil {
-		s.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
+		msgs.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
 		if o.Store != nil {
-			s.flow.Replies = o.Store
+			msgs.flow.Replies = o.Store
 		}
 	}
-	errs := errorWriter{log: o.Log}
 	s.mw = &middleware{errorWriter: errs, tls: o.TLS, maxBody: o.MaxBodyBytes, maxModel: o.MaxModelBytes,
-		maxImage: o.MaxImageBytes, timeout: o.RequestTimeout, messageLimit: s.messageBodyLimit,
+		maxImage: o.MaxImageBytes, timeout: o.RequestTimeout, messageLimit: msgs.messageBodyLimit,
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 			Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
@@ -211,10 +208,12 @@ func New(o Options) *Server {
 		s.limits.limiter = redis_rate.NewLimiter(o.Limits.Redis)
 	}
 	s.guard = &sessionGuard{errorWriter: errs, auth: o.Auth, sessions: sessions, recheck: o.SessionRecheck, panics: panics}
-	s.access = &conversationAccess{tickets: o.Tickets, convs: s.convs, dir: dir, log: o.Log}
+	s.access = &conversationAccess{tickets: o.Tickets, convs: convs, dir: dir, log: o.Log}
+	msgs.access, msgs.limits = s.access, s.limits
 	s.probes = &probes{log: o.Log, live: o.Live, ready: o.Ready, gatherer: o.Gatherer, seen: probeLog{last: map[string]string{}}}
 	s.sockets = &socketSet{origins: o.AllowedOrigins}
 	s.api = routeGroups{
+		messages: msgs,
 		signIn: &authRoutes{errorWriter: errs, auth: o.Auth, dir: dir, trail: trail, limits: s.limits,
 			tokenTTL: o.TokenTTL, anonymous: o.AnonymousChat},
 		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake},
@@ -223,10 +222,10 @@ func New(o Options) *Server {
 		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest},
 		models:  &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},
 		vision: &visionRoutes{errorWriter: errs, classifier: o.Vision, media: o.Media, maxImage: o.MaxImageBytes,
-			reserve: s.reservationFor},
+			reserve: msgs.reservationFor},
 		agentWS: &agentSockets{hub: hub, tickets: o.Tickets, sockets: s.sockets, guard: s.guard, log: o.Log},
-		chatWS: &chatSockets{errorWriter: errs, chat: chat, convs: s.convs, access: s.access, limits: s.limits,
-			sockets: s.sockets, guard: s.guard, panics: panics, answer: s.customerText},
+		chatWS: &chatSockets{errorWriter: errs, chat: chat, convs: convs, access: s.access, limits: s.limits,
+			sockets: s.sockets, guard: s.guard, panics: panics, answer: msgs.customerText},
 		speechWS: &speechSockets{errorWriter: errs, speech: o.Speech, streams: guards, perIP: o.Limits.SpeechStreamsPerIP,
 			sockets: s.sockets, guard: s.guard},
 	}

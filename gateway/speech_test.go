@@ -321,8 +321,9 @@ func TestTelegramVoiceNoteRedactedAndEscalated(t *testing.T) {
 
 // TestLongVoiceNoteIsTranscribedFromTheQueue: a note over the inline limit does not hold
 // up the webhook: the turn is acknowledged and stored with a pending marker and the note
-// stashed encrypted; a queue worker (started only afterwards) transcribes, redacts and
-// answers it, and the stash is gone. A caption's placeholder keeps its number.
+// stashed encrypted, the turn says so in its stored facts; a queue worker (started only
+// afterwards) transcribes, redacts and answers it in the speech_deferred step, and the
+// stash and the fact are gone. A caption's placeholder keeps its number.
 func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	r := newSpeechRig(t, "voicelong", time.Second)
 	note := voiceNote(t, "my mobile is one three nine one two three four five six seven eight")
@@ -341,6 +342,10 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	conv, msgs := r.conversation(t, "tg:6161")
 	if got := customerTexts(msgs); len(got) != 1 || got[0] != "mail me at [EMAIL_1] or [PHONE_1]\n"+flow.VoicePendingMarker {
 		t.Fatalf("stored before the worker %q", got)
+	}
+	var facts []byte
+	if err := r.store.Pool().QueryRow(context.Background(), `SELECT facts FROM channel_messages WHERE channel = 'telegram' AND message_id = '21'`).Scan(&facts); err != nil || string(facts) != `{"voice_pending": true}` {
+		t.Fatalf("the turn's facts before the worker: %s, %v", facts, err)
 	}
 	var stashed int
 	var enc []byte
@@ -373,6 +378,14 @@ func TestLongVoiceNoteIsTranscribedFromTheQueue(t *testing.T) {
 	}
 	if err := r.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM stashed_media`).Scan(&stashed); err != nil || stashed != 0 {
 		t.Fatalf("stash left: %d, %v", stashed, err)
+	}
+	// the queue's transcription is a step of the process pipeline: timed and counted
+	if n := metricValue(t, r.reg, "switchboard_pipeline_stage_total", map[string]string{"stage": "speech_deferred", "outcome": "ok"}); n != 1 {
+		t.Fatalf("speech_deferred ran ok %v times, want 1", n)
+	}
+	facts = nil
+	if err := r.store.Pool().QueryRow(context.Background(), `SELECT facts FROM channel_messages WHERE channel = 'telegram' AND message_id = '21'`).Scan(&facts); err != nil || facts != nil {
+		t.Fatalf("the turn's facts after transcription: %s, %v; want none left", facts, err)
 	}
 	// a redelivery of the same update stashes nothing again
 	r.sendVoice(t, 21, 6161, "v-long", note)

@@ -37,7 +37,7 @@ type Speech struct {
 	// so the channel's acknowledgement does not wait for them (0: DefaultInlineSpeech;
 	// negative: always inline).
 	InlineMax time.Duration
-	// media bounds the memory of decodes (PipelineDeps.Media).
+	// media bounds the memory of decodes (Deps.Media).
 	media *MediaBudget
 }
 

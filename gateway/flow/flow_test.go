@@ -1,0 +1,100 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
+	"github.com/switchboard-cs/switchboard/tickets"
+)
+
+// countingInbox stores nothing: it answers every message as a duplicate whose first
+// delivery stored outcome, and counts the calls.
+type countingInbox struct {
+	Inbox
+	outcome json.RawMessage
+	calls   int
+	got     []tickets.Inbound
+}
+
+func (c *countingInbox) RecordInbound(_ context.Context, in tickets.Inbound) (tickets.InboundResult, error) {
+	c.calls++
+	c.got = append(c.got, in)
+	return tickets.InboundResult{ConversationID: "c-1", CustomerID: "cu-1", MessageID: 7, Duplicate: true, Outcome: c.outcome}, nil
+}
+
+type recorder struct{ replies []tickets.TurnReply }
+
+func (r *recorder) RecordReply(_ context.Context, rep tickets.TurnReply) error {
+	r.replies = append(r.replies, rep)
+	return nil
+}
+
+func newFlow(inbox Inbox, replies ReplyRecorder) *Flow {
+	d := Deps{Redactor: pii.NewRedactor(), Inbox: inbox, Escalation: EscalationPolicy{MinConfidence: 0.5}}
+	ingress, process := d.Pipelines(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	return &Flow{Ingress: ingress, Process: process, Replies: replies}
+}
+
+// TestRedeliveryCostsOneStoreCall: a redelivered message is answered with the outcome
+// its first delivery stored, which persist's one call brought back; nothing is processed
+// or recorded again.
+func TestRedeliveryCostsOneStoreCall(t *testing.T) {
+	first := Outcome{ConversationID: "c-1", Reply: "Refunds take 5 days.", Citations: []pipeline.Citation{}, Confidence: 0.9,
+		Degraded: []string{}}
+	raw, _ := json.Marshal(first)
+	for _, tc := range []struct {
+		name   string
+		stored json.RawMessage
+		want   Outcome
+	}{
+		{"answered before", raw, first},
+		{"still being answered", nil, Outcome{ConversationID: "c-1", Citations: []pipeline.Citation{}, Degraded: []string{}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inbox, rec := &countingInbox{outcome: tc.stored}, &recorder{}
+			turn := &pipeline.Turn{Channel: "rest", ChannelMessageID: "k1", CustomerRef: "web:1", Lease: time.Minute,
+				Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: "where is my refund?"}}}
+			res, err := newFlow(inbox, rec).Answer(context.Background(), turn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(Result{Outcome: tc.want, Duplicate: true}, res); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			if inbox.calls != 1 || len(rec.replies) != 0 {
+				t.Fatalf("%d store calls and %d replies recorded for a redelivery; want 1 and 0", inbox.calls, len(rec.replies))
+			}
+		})
+	}
+}
+
+// TestPersistStoresTheMediaFacts: what later steps need of the media travels as the
+// pending turn's fields.
+func TestPersistStoresTheMediaFacts(t *testing.T) {
+	inbox := &countingInbox{}
+	turn := &pipeline.Turn{Channel: "telegram", ChannelMessageID: "9", CustomerRef: "tg:1",
+		Parts:      []pipeline.Part{{Kind: pipeline.PartImage, Data: []byte{1}}},
+		Labels:     []pipeline.Label{{Name: "pelican", Score: 0.9}},
+		Categories: []string{"sea birds"}}
+	if err := newFlow(inbox, &recorder{}).Receive(context.Background(), turn); err != nil {
+		t.Fatal(err)
+	}
+	want := tickets.TurnFacts{Labels: []tickets.Label{{Name: "pelican", Score: 0.9}}, Categories: []string{"sea birds"}}
+	if len(inbox.got) != 1 {
+		t.Fatalf("%d inbound records", len(inbox.got))
+	}
+	if diff := cmp.Diff(want, inbox.got[0].Facts); diff != "" {
+		t.Errorf("stored facts (-want +got):\n%s", diff)
+	}
+	if inbox.got[0].Text != "[photo: pelican 90% | category: sea birds]" {
+		t.Errorf("stored text %q", inbox.got[0].Text)
+	}
+}

@@ -45,13 +45,17 @@ func TestClassifyRealPhotos(t *testing.T) {
 		check func(top []vision.Label) bool
 		want  string
 	}{
-		// The clear photos of one object score above 0.9 (cats split their probability
-		// between the cat classes); the blurred clock and the text stay well below.
-		{"images_skimage/coffee.png", both(anyIn(2, 967, 968), maxAbove(0.9)), "967 espresso or 968 cup in the top 2, p > 0.9"},
+		// The clear photos of one object are won outright: p > 0.5 and four times the
+		// runner-up (cats split their probability between the cat classes). The int8
+		// kernels differ by CPU: where x86-64 lacks VNNI, ONNX Runtime's u8s8 products
+		// saturate and the same photo scores 0.67–0.83 instead of the 0.99 measured with
+		// VNNI (shared/data/images_expected_labels.md), the classes staying the same. The
+		// blurred clock and the text stay below 0.8 on both.
+		{"images_skimage/coffee.png", both(anyIn(2, 967, 968), dominant(0.5, 4)), "967 espresso or 968 cup in the top 2, won outright"},
 		{"images_skimage/chelsea.png", anyIn(1, 281, 282, 283, 284, 285), "a cat (281–285) first"},
 		{"images_caffe_cat/cat.jpg", anyIn(1, 281, 282, 283, 284, 285), "a cat (281–285) first"},
-		{"images_wonnx/bald_eagle.jpeg", both(anyIn(1, 22), maxAbove(0.9)), "22 bald eagle first, p > 0.9"},
-		{"images_wonnx/pelican.jpeg", both(anyIn(1, 144), maxAbove(0.9)), "144 pelican first, p > 0.9"},
+		{"images_wonnx/bald_eagle.jpeg", both(anyIn(1, 22), dominant(0.5, 4)), "22 bald eagle first, won outright"},
+		{"images_wonnx/pelican.jpeg", both(anyIn(1, 144), dominant(0.5, 4)), "144 pelican first, won outright"},
 		{"images_skimage/clock_motion.png", maxBelow(0.8), "no confident class (max probability < 0.8)"},
 		{"images_skimage/text.png", maxBelow(0.8), "no confident class (max probability < 0.8)"},
 	}
@@ -98,8 +102,11 @@ func maxBelow(p float64) func([]vision.Label) bool {
 	return func(top []vision.Label) bool { return len(top) > 0 && top[0].Score < p }
 }
 
-func maxAbove(p float64) func([]vision.Label) bool {
-	return func(top []vision.Label) bool { return len(top) > 0 && top[0].Score > p }
+// dominant checks that the first label scores above p and at least ratio times the second.
+func dominant(p, ratio float64) func([]vision.Label) bool {
+	return func(top []vision.Label) bool {
+		return len(top) > 1 && top[0].Score > p && top[0].Score >= ratio*top[1].Score
+	}
 }
 
 func both(a, b func([]vision.Label) bool) func([]vision.Label) bool {

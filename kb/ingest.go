@@ -276,7 +276,9 @@ func (r *ingestRun) points(doc document, docID, source string) ([]Point, error) 
 	var chunks []Chunk
 	if doc.Kind == "faq" {
 		for _, e := range doc.FAQ {
-			chunks = append(chunks, Chunk{Title: e.Question, Text: e.Question, Answer: e.Answer})
+			for _, q := range e.phrasings() {
+				chunks = append(chunks, Chunk{Title: e.Question, Text: q, Answer: e.Answer})
+			}
 		}
 	} else {
 		parts, err := splitProse(doc.Text)
@@ -296,8 +298,8 @@ func (r *ingestRun) points(doc document, docID, source string) ([]Point, error) 
 	return points, nil
 }
 
-// embedText is what gets embedded: the question of an FAQ entry, title and passage for
-// prose.
+// embedText is what gets embedded: one phrasing of an FAQ entry's question, title and
+// passage for prose.
 func embedText(c Chunk) string {
 	if c.Answer != "" || c.Title == c.Text {
 		return c.Text

@@ -26,8 +26,27 @@ const (
 // ErrBadDocument means a file of a supported format could not be parsed.
 var ErrBadDocument = errors.New("kb: malformed document")
 
-// faqEntry is one question → answer pair.
-type faqEntry struct{ Question, Answer string }
+// faqEntry is one FAQ entry: its question, the other ways customers ask it, and the
+// answer. Each phrasing is indexed as a chunk of its own, all sharing the answer (the
+// retriever lets the hits of one answer vote together).
+type faqEntry struct {
+	Question   string
+	Alternates []string
+	Answer     string
+}
+
+// phrasings are the entry's question and its distinct alternates, in order.
+func (e faqEntry) phrasings() []string {
+	out := []string{e.Question}
+	seen := map[string]bool{strings.ToLower(e.Question): true}
+	for _, a := range e.Alternates {
+		if k := strings.ToLower(a); a != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // document is a parsed file: FAQ entries or prose with a title.
 type document struct {
@@ -80,11 +99,22 @@ func parseDocument(format, name string, data []byte) (document, error) {
 var (
 	questionHeaders = []string{"question", "questions", "q", "query", "text", "问题", "问", "标准问"}
 	answerHeaders   = []string{"answer", "answers", "a", "response", "reply", "category", "答案", "答", "回答"}
+	// alternateHeaders name columns (and JSON fields) of other phrasings of the question;
+	// a second question column (question2, "question 2", a repeated header) is one too.
+	alternateHeaders = []string{"alternates", "alternate", "alternatives", "alternative", "alt", "paraphrases", "paraphrase",
+		"variants", "variant", "similar", "similar_questions", "similar_question", "相似问", "相似问题", "扩展问"}
 )
 
+// isQuestionHeader reports whether a header names a question column, numbered or not
+// ("question", "question2", "Question 2", "q_3").
+func isQuestionHeader(h string) bool {
+	return contains(questionHeaders, strings.TrimRight(strings.TrimRight(h, "0123456789"), " _-"))
+}
+
 // parseFAQCSV reads question,answer rows. A first row naming the columns (question /
-// answer / 问题 / 答案 …) is a header that also picks the columns; otherwise the first
-// two columns are question and answer.
+// answer / 问题 / 答案 …) is a header that also picks the columns, and any further
+// question columns (question2, alternates, paraphrase, 相似问 …) hold other phrasings of
+// the question, one per cell; otherwise the first two columns are question and answer.
 func parseFAQCSV(data []byte) ([]faqEntry, error) {
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
@@ -94,9 +124,10 @@ func parseFAQCSV(data []byte) ([]faqEntry, error) {
 		return nil, fmt.Errorf("%w: FAQ CSV: %w", ErrBadDocument, err)
 	}
 	qi, ai := 0, 1
+	var alts []int
 	if len(rows) > 0 {
-		if q, a, ok := headerColumns(rows[0]); ok {
-			qi, ai, rows = q, a, rows[1:]
+		if q, a, more, ok := headerColumns(rows[0]); ok {
+			qi, ai, alts, rows = q, a, more, rows[1:]
 		}
 	}
 	var out []faqEntry
@@ -104,25 +135,38 @@ func parseFAQCSV(data []byte) ([]faqEntry, error) {
 		if len(row) <= max(qi, ai) {
 			continue
 		}
-		q, a := strings.TrimSpace(row[qi]), strings.TrimSpace(row[ai])
-		if q != "" && a != "" {
-			out = append(out, faqEntry{Question: q, Answer: a})
+		e := faqEntry{Question: strings.TrimSpace(row[qi]), Answer: strings.TrimSpace(row[ai])}
+		for _, i := range alts {
+			if i < len(row) && strings.TrimSpace(row[i]) != "" {
+				e.Alternates = append(e.Alternates, strings.TrimSpace(row[i]))
+			}
+		}
+		if e.Question == "" && len(e.Alternates) > 0 { // only other phrasings given: the first leads
+			e.Question, e.Alternates = e.Alternates[0], e.Alternates[1:]
+		}
+		if e.Question != "" && e.Answer != "" {
+			out = append(out, e)
 		}
 	}
 	return out, nil
 }
 
-func headerColumns(row []string) (qi, ai int, ok bool) {
+// headerColumns finds the question and answer columns of a header row, and the columns
+// of further phrasings.
+func headerColumns(row []string) (qi, ai int, alts []int, ok bool) {
 	qi, ai = -1, -1
 	for i, cell := range row {
 		c := strings.ToLower(strings.TrimSpace(cell))
-		if qi < 0 && contains(questionHeaders, c) {
+		switch {
+		case qi < 0 && isQuestionHeader(c):
 			qi = i
-		} else if ai < 0 && contains(answerHeaders, c) {
+		case ai < 0 && contains(answerHeaders, c):
 			ai = i
+		case isQuestionHeader(c) || contains(alternateHeaders, c):
+			alts = append(alts, i)
 		}
 	}
-	return qi, ai, qi >= 0 && ai >= 0
+	return qi, ai, alts, qi >= 0 && ai >= 0
 }
 
 func contains(list []string, s string) bool {
@@ -137,6 +181,8 @@ func contains(list []string, s string) bool {
 // parseFAQJSON reads an array of objects with question and answer fields (any of the
 // header names parseFAQCSV accepts, case-insensitive). When an object has several, the
 // earlier name in those lists wins (then the lower key), so a file always reads the same.
+// Other phrasings come as lists ("questions": [...], "alternates": [...]) or as strings
+// under the alternate names.
 func parseFAQJSON(data []byte) ([]faqEntry, error) {
 	var items []map[string]any
 	if err := json.Unmarshal(data, &items); err != nil {
@@ -144,9 +190,13 @@ func parseFAQJSON(data []byte) ([]faqEntry, error) {
 	}
 	var out []faqEntry
 	for _, item := range items {
-		q, a := faqField(item, questionHeaders), faqField(item, answerHeaders)
-		if q != "" && a != "" {
-			out = append(out, faqEntry{Question: q, Answer: a})
+		e := faqEntry{Question: faqField(item, questionHeaders), Answer: faqField(item, answerHeaders),
+			Alternates: faqPhrasings(item)}
+		if e.Question == "" && len(e.Alternates) > 0 {
+			e.Question, e.Alternates = e.Alternates[0], e.Alternates[1:]
+		}
+		if e.Question != "" && e.Answer != "" {
+			out = append(out, e)
 		}
 	}
 	return out, nil
@@ -163,6 +213,32 @@ func faqField(item map[string]any, headers []string) string {
 		}
 	}
 	return ""
+}
+
+// faqPhrasings are the other phrasings of an item's question: the strings of its lists
+// under question or alternate names, and its strings under alternate names, in key order.
+func faqPhrasings(item map[string]any) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(item)) {
+		name := strings.ToLower(k)
+		alt, question := contains(alternateHeaders, name), isQuestionHeader(name)
+		switch v := item[k].(type) {
+		case string:
+			if alt && strings.TrimSpace(v) != "" {
+				out = append(out, strings.TrimSpace(v))
+			}
+		case []any:
+			if !alt && !question {
+				continue
+			}
+			for _, x := range v {
+				if s, ok := x.(string); ok && strings.TrimSpace(s) != "" {
+					out = append(out, strings.TrimSpace(s))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // markdownTitle returns the text of the first "# " heading, else fallback.

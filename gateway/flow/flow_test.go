@@ -98,3 +98,66 @@ func TestPersistStoresTheMediaFacts(t *testing.T) {
 		t.Errorf("stored text %q", inbox.got[0].Text)
 	}
 }
+
+type fixedUnderstanding struct{ Understanding }
+
+func (f fixedUnderstanding) Understand(context.Context, string) (Understanding, error) {
+	return f.Understanding, nil
+}
+
+type confidentAnswer struct{}
+
+func (confidentAnswer) Answer(context.Context, string) (Answer, error) {
+	return Answer{Text: "Freeze your card in the app.", Confidence: 0.95}, nil
+}
+
+type noTickets struct{}
+
+func (noTickets) OpenTicketFor(context.Context, string) (tickets.Ticket, error) {
+	return tickets.Ticket{}, tickets.ErrNotFound
+}
+func (noTickets) BotSpokeSince(context.Context, string, time.Time) (bool, error) { return false, nil }
+
+type recordingDesk struct{ opened []tickets.NewTicket }
+
+func (d *recordingDesk) CreateTicket(_ context.Context, _ tickets.Actor, n tickets.NewTicket) (tickets.Ticket, *tickets.Assignment, error) {
+	d.opened = append(d.opened, n)
+	return tickets.Ticket{ID: "t-1"}, nil, nil
+}
+func (d *recordingDesk) CustomerReplied(context.Context, string) error { return nil }
+
+// TestIntentSkillsEscalate: an intent of routing.intent_skills goes to a human however
+// confident the knowledge base is, on a ticket that needs the intent's skills.
+func TestIntentSkillsEscalate(t *testing.T) {
+	for _, tc := range []struct {
+		intent     string
+		escalated  bool
+		wantSkills []string
+	}{
+		{"lost_or_stolen_card", true, []string{"cards", "fraud"}},
+		{"card_arrival", false, nil},
+	} {
+		t.Run(tc.intent, func(t *testing.T) {
+			desk := &recordingDesk{}
+			d := Deps{Redactor: pii.NewRedactor(), OpenTickets: noTickets{}, Desk: desk,
+				Understander: fixedUnderstanding{Understanding{Language: "en", Intent: tc.intent, Confidence: 0.9}},
+				Answerer:     confidentAnswer{},
+				Escalation:   EscalationPolicy{MinConfidence: 0.5, IntentSkills: map[string][]string{"lost_or_stolen_card": {"cards", "fraud"}}}}
+			_, process := d.Pipelines(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+			turn := &pipeline.Turn{Channel: "rest", ConversationID: "c-1", CustomerRef: "web:1", Text: "my card is gone"}
+			if err := process.Run(context.Background(), turn); err != nil {
+				t.Fatal(err)
+			}
+			wantTickets := 0
+			if tc.escalated {
+				wantTickets = 1
+			}
+			if turn.Escalated != tc.escalated || len(desk.opened) != wantTickets {
+				t.Fatalf("escalated %v with %d tickets, want %v", turn.Escalated, len(desk.opened), tc.escalated)
+			}
+			if tc.escalated && !cmp.Equal(desk.opened[0].Skills, tc.wantSkills) {
+				t.Fatalf("ticket skills %v, want %v", desk.opened[0].Skills, tc.wantSkills)
+			}
+		})
+	}
+}

@@ -47,3 +47,26 @@ func TestChannelSettings(t *testing.T) {
 		t.Error("a plugins variable that is not JSON loaded")
 	}
 }
+
+// TestIntentSkills: intents that always escalate come with their skills from YAML or the
+// environment; an empty skill is refused.
+func TestIntentSkills(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "switchboard.yaml")
+	if err := os.WriteFile(file, []byte("routing:\n  intent_skills:\n    lost_or_stolen_card: [cards, fraud]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string][]string{"lost_or_stolen_card": {"cards", "fraud"}}, cfg.Routing.IntentSkills); diff != "" {
+		t.Errorf("intent skills (-want +got):\n%s", diff)
+	}
+	cfg, err = Load("", []string{`SWITCHBOARD_ROUTING_INTENT_SKILLS={"refund":["billing"]}`})
+	if err != nil || !cmp.Equal(cfg.Routing.IntentSkills, map[string][]string{"refund": {"billing"}}) {
+		t.Errorf("from the environment: %v, %v", cfg.Routing.IntentSkills, err)
+	}
+	if _, err := Load("", []string{`SWITCHBOARD_ROUTING_INTENT_SKILLS={"refund":[""]}`}); err == nil {
+		t.Error("an empty skill loaded")
+	}
+}

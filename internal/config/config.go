@@ -129,6 +129,9 @@ type RoutingConfig struct {
 	ReconcileInterval time.Duration `yaml:"reconcile_interval" env:"SWITCHBOARD_ROUTING_RECONCILE_INTERVAL"`
 	// ClaimOverflow is how many tickets beyond their capacity an agent may take by claiming.
 	ClaimOverflow int `yaml:"claim_overflow" env:"SWITCHBOARD_ROUTING_CLAIM_OVERFLOW"`
+	// IntentSkills are the intents that always go to a human, each with the skills its
+	// ticket needs (the skill groups that may take it).
+	IntentSkills map[string][]string `yaml:"intent_skills" env:"SWITCHBOARD_ROUTING_INTENT_SKILLS"`
 }
 
 // AgentsConfig configures agent presence.

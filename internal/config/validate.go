@@ -3,9 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -265,6 +267,16 @@ func (r RoutingConfig) validate(p *problems) {
 	p.positive("routing.reconcile_interval", r.ReconcileInterval)
 	if r.ClaimOverflow < 0 || r.ClaimOverflow > 100 {
 		p.addf("routing.claim_overflow: must be 0 to 100 (got %d)", r.ClaimOverflow)
+	}
+	for _, intent := range slices.Sorted(maps.Keys(r.IntentSkills)) {
+		if strings.TrimSpace(intent) == "" {
+			p.addf("routing.intent_skills: an empty intent name")
+		}
+		for _, skill := range r.IntentSkills[intent] {
+			if strings.TrimSpace(skill) == "" {
+				p.addf("routing.intent_skills.%s: an empty skill", intent)
+			}
+		}
 	}
 }
 

@@ -48,7 +48,16 @@ type evalReport struct {
 	BQAcc              *float64 `json:"bq_acc"`
 	LCQMCAcc           *float64 `json:"lcqmc_acc"`
 	ATECCCKSAcc        *float64 `json:"atec_ccks_acc"`
-	Seconds            float64  `json:"seconds"`
+	// The few-shot FAQ through the serving path (gateway/flow/faqeval): k questions per
+	// intent of the training split are the FAQ, the test split asks.
+	FewShotBanking77K1Acc      float64 `json:"fewshot_banking77_k1_acc"`
+	FewShotBanking77K3Acc      float64 `json:"fewshot_banking77_k3_acc"`
+	FewShotBanking77K5Acc      float64 `json:"fewshot_banking77_k5_acc"`
+	FewShotCLINC150K3Acc       float64 `json:"fewshot_clinc150_k3_acc"`
+	FewShotCLINC150K3OOSRecall float64 `json:"fewshot_clinc150_k3_oos_recall"`
+	// FewShotRetrieval says what answered them and what it was trained on.
+	FewShotRetrieval string  `json:"fewshot_retrieval"`
+	Seconds          float64 `json:"seconds"`
 }
 
 func kbEvalCmd(f *rootFlags) *cobra.Command {
@@ -61,10 +70,15 @@ func kbEvalCmd(f *rootFlags) *cobra.Command {
 BANKING77 accuracy; CLINC150 in-scope accuracy and out-of-scope recall at one
 confidence threshold chosen on the validation split; Chinese question matching
 accuracy on BQ, LCQMC and ATEC-CCKS (a pair classifier fitted on each dev split,
-scored on its test split).`,
+scored on its test split). Then the few-shot FAQ, measured the way the bot serves:
+k questions per intent of the training split (seed 1) are an FAQ, and every test
+question goes through the serving steps (redaction, understanding, retrieval, the
+escalation decision at kb.min_confidence): right when answered with its intent's
+entry, out-of-scope handled when escalated.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := f.load(); err != nil {
+			cfg, err := f.load()
+			if err != nil {
 				return err
 			}
 			if data == "" {
@@ -75,7 +89,6 @@ scored on its test split).`,
 			}
 			start := time.Now()
 			var rep evalReport
-			var err error
 			if rep.Banking77Acc, err = intent.EvalBanking77(cmd.Context(), filepath.Join(data, "banking77"), intent.Options{}); err != nil {
 				return fmt.Errorf("banking77: %w", err)
 			}
@@ -90,13 +103,20 @@ scored on its test split).`,
 			}
 			bq, lc, at := zh["bq_acc"], zh["lcqmc_acc"], zh["atec_ccks_acc"]
 			rep.BQAcc, rep.LCQMCAcc, rep.ATECCCKSAcc = &bq, &lc, &at
+			if err := fewShot(cmd.Context(), cfg, data, &rep); err != nil {
+				return fmt.Errorf("few-shot FAQ: %w", err)
+			}
 			rep.Seconds = time.Since(start).Seconds()
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "BANKING77 accuracy        %.4f\nCLINC150 in-scope accuracy %.4f\nCLINC150 OOS recall        %.4f (threshold %.3f)\n"+
-				"BQ accuracy               %.4f\nLCQMC accuracy            %.4f\nATEC-CCKS accuracy        %.4f\n",
-				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold, bq, lc, at)
+				"BQ accuracy               %.4f\nLCQMC accuracy            %.4f\nATEC-CCKS accuracy        %.4f\n"+
+				"few-shot FAQ, through the serving path (%s):\n"+
+				"  BANKING77 k=1 %.4f  k=3 %.4f  k=5 %.4f\n  CLINC150 k=3 %.4f, out-of-scope escalated %.4f\n",
+				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold, bq, lc, at,
+				rep.FewShotRetrieval, rep.FewShotBanking77K1Acc, rep.FewShotBanking77K3Acc, rep.FewShotBanking77K5Acc,
+				rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall)
 			return nil
 		},
 	}

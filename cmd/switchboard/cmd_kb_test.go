@@ -69,6 +69,12 @@ func TestKBEvalOnSharedData(t *testing.T) {
 		rep.BQAcc == nil || *rep.BQAcc < 0.74 || *rep.LCQMCAcc < 0.78 || *rep.ATECCCKSAcc < 0.78 {
 		t.Fatalf("eval %+v", rep)
 	}
+	// the few-shot FAQ through the serving path: floors under today's lexical figures
+	// (0.27 at k=3, out-of-scope escalated 0.96), so a broken path fails
+	if rep.FewShotBanking77K3Acc < 0.2 || rep.FewShotCLINC150K3Acc < 0.2 || rep.FewShotCLINC150K3OOSRecall < 0.7 ||
+		rep.FewShotBanking77K5Acc < rep.FewShotBanking77K1Acc || rep.FewShotRetrieval == "" {
+		t.Fatalf("few-shot eval %+v", rep)
+	}
 }
 
 // TestDenseEncoderFromConfig configures an ONNX sentence encoder (kb.encoder_model and

@@ -31,7 +31,7 @@ var areas = []struct {
 }{
 	{"cmd/", []string{""}}, // anything
 	{"gateway/pipeline", []string{"internal/"}},
-	{"gateway/flow", []string{"gateway/pipeline", "internal/", "tickets", "kb", "nlp", "asr", "vision"}},
+	{"gateway/flow", []string{"gateway/flow", "gateway/pipeline", "internal/", "tickets", "kb", "nlp", "asr", "vision"}},
 	{"gateway/channels", []string{"gateway/channel"}},
 	// a channel plugin knows the contract and the turn, never another channel
 	{"gateway/channel", []string{"=gateway/channel", "gateway/pipeline", "internal/"}},

@@ -1,0 +1,130 @@
+// Package faqeval measures the bot the way it serves on a company-sized FAQ: k example
+// questions per intent of a public intent set become the FAQ (one entry per intent, its
+// examples as the entry's phrasings), the set's test questions are the customers, and every
+// question runs through the flow's own steps (flow.Deps.Dry: redaction, understanding,
+// retrieval, the escalation decision at the serving threshold). A question is answered
+// right when the bot answers it, without escalating, with its intent's entry; an
+// out-of-scope question is handled right when it escalates.
+package faqeval
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-cs/switchboard/gateway/flow"
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/nlp/intent"
+)
+
+// Result is one few-shot run.
+type Result struct {
+	K         int     `json:"k"`
+	Intents   int     `json:"intents"`
+	Queries   int     `json:"queries"`    // in-scope test questions
+	Accuracy  float64 `json:"accuracy"`   // of in-scope questions answered with their intent's entry
+	Escalated float64 `json:"escalated"`  // of in-scope questions sent to a human
+	OOS       int     `json:"oos"`        // out-of-scope test questions (0: the set has none)
+	OOSRecall float64 `json:"oos_recall"` // of out-of-scope questions sent to a human
+}
+
+// Options say how a run reaches the serving path.
+type Options struct {
+	// Ingest loads the FAQ file at path into idx as `kb ingest` does.
+	Ingest func(ctx context.Context, idx kb.Index, path string) error
+	// Deps are the flow's dependencies over idx as serve builds them (no store).
+	Deps func(idx kb.Index) (flow.Deps, error)
+	// Dir holds the FAQ files and indexes of the runs.
+	Dir string
+}
+
+// answerOf is the answer text of intent's FAQ entry.
+func answerOf(label string) string { return "[answer of " + label + "]" }
+
+// FAQ is the k-shot FAQ of train as JSON: for each intent (out-of-scope examples left
+// out), k of its examples drawn with seed, the first as the entry's question and the rest
+// as its phrasings.
+func FAQ(train []intent.Example, k int, seed uint64) ([]byte, int) {
+	byLabel := map[string][]string{}
+	for _, ex := range train {
+		if ex.Label != intent.OutOfScope {
+			byLabel[ex.Label] = append(byLabel[ex.Label], ex.Text)
+		}
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
+	type entry struct {
+		Questions []string `json:"questions"`
+		Answer    string   `json:"answer"`
+	}
+	var faq []entry
+	for _, label := range slices.Sorted(maps.Keys(byLabel)) {
+		texts := slices.Clone(byLabel[label])
+		rng.Shuffle(len(texts), func(i, j int) { texts[i], texts[j] = texts[j], texts[i] })
+		faq = append(faq, entry{Questions: texts[:min(k, len(texts))], Answer: answerOf(label)})
+	}
+	b, _ := json.Marshal(faq)
+	return b, len(faq)
+}
+
+// Run builds the k-shot FAQ of train, serves it, and asks it every question of test.
+func Run(ctx context.Context, name string, train, test []intent.Example, k int, seed uint64, o Options) (Result, error) {
+	faq, intents := FAQ(train, k, seed)
+	dir := filepath.Join(o.Dir, fmt.Sprintf("%s-k%d-s%d", name, k, seed))
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return Result{}, err
+	}
+	path := filepath.Join(dir, "faq.json")
+	if err := os.WriteFile(path, faq, 0o600); err != nil {
+		return Result{}, err
+	}
+	idx, err := kb.NewEmbedded("")
+	if err != nil {
+		return Result{}, err
+	}
+	if err := o.Ingest(ctx, idx, path); err != nil {
+		return Result{}, fmt.Errorf("%s k=%d: ingest: %w", name, k, err)
+	}
+	deps, err := o.Deps(idx)
+	if err != nil {
+		return Result{}, err
+	}
+	steps := deps.Dry(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
+	res := Result{K: k, Intents: intents}
+	var right, escalated, oosEscalated int
+	for _, ex := range test {
+		t := &pipeline.Turn{Channel: "eval", Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: ex.Text}}}
+		if err := steps.Run(ctx, t); err != nil {
+			return Result{}, fmt.Errorf("%s k=%d: %q: %w", name, k, ex.Text, err)
+		}
+		if ex.Label == intent.OutOfScope {
+			res.OOS++
+			if t.Escalated {
+				oosEscalated++
+			}
+			continue
+		}
+		res.Queries++
+		switch {
+		case t.Escalated:
+			escalated++
+		case t.Reply == answerOf(ex.Label):
+			right++
+		}
+	}
+	if res.Queries > 0 {
+		res.Accuracy, res.Escalated = float64(right)/float64(res.Queries), float64(escalated)/float64(res.Queries)
+	}
+	if res.OOS > 0 {
+		res.OOSRecall = float64(oosEscalated) / float64(res.OOS)
+	}
+	return res, nil
+}

@@ -1,0 +1,75 @@
+package faqeval
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-cs/switchboard/gateway/flow"
+	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/nlp/intent"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
+)
+
+var train = []intent.Example{
+	{Text: "where is my new card", Label: "card_arrival"}, {Text: "my card has not arrived yet", Label: "card_arrival"},
+	{Text: "card still not delivered", Label: "card_arrival"},
+	{Text: "I want my money back", Label: "refund"}, {Text: "how do I get a refund", Label: "refund"},
+	{Text: "refund for my order please", Label: "refund"},
+	{Text: "i forgot my password", Label: "password"}, {Text: "reset my password", Label: "password"},
+	{Text: "what is the meaning of life", Label: intent.OutOfScope},
+}
+
+// TestFAQDrawsKPerIntent: the FAQ has one entry per in-scope intent with k of its
+// examples, the same for the same seed.
+func TestFAQDrawsKPerIntent(t *testing.T) {
+	raw, n := FAQ(train, 2, 7)
+	var faq []struct {
+		Questions []string
+		Answer    string
+	}
+	if err := json.Unmarshal(raw, &faq); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || len(faq) != 3 {
+		t.Fatalf("%d entries (%d intents), want 3", len(faq), n)
+	}
+	for _, e := range faq {
+		if len(e.Questions) != 2 {
+			t.Errorf("%s: %d questions, want 2", e.Answer, len(e.Questions))
+		}
+	}
+	again, _ := FAQ(train, 2, 7)
+	if diff := cmp.Diff(string(raw), string(again)); diff != "" {
+		t.Errorf("the same seed drew another FAQ:\n%s", diff)
+	}
+}
+
+// TestRunThroughTheFlow: test questions go through the flow's steps over the few-shot
+// FAQ; in-scope ones answered with their entry count, an out-of-scope one is escalated.
+func TestRunThroughTheFlow(t *testing.T) {
+	test := []intent.Example{
+		{Text: "my card has still not arrived", Label: "card_arrival"},
+		{Text: "please refund my order", Label: "refund"},
+		{Text: "how tall is the eiffel tower", Label: intent.OutOfScope},
+	}
+	o := Options{Dir: t.TempDir(),
+		Ingest: func(ctx context.Context, idx kb.Index, path string) error {
+			_, err := kb.Ingest(ctx, idx, kb.NewLexicalEmbedder(), path, nil)
+			return err
+		},
+		Deps: func(idx kb.Index) (flow.Deps, error) {
+			return flow.Deps{Redactor: pii.NewRedactor(), Answerer: flow.KBAnswerer{Retriever: kb.NewRetriever(idx, kb.NewLexicalEmbedder())},
+				Escalation: flow.EscalationPolicy{MinConfidence: 0.35}}, nil
+		}}
+	res, err := Run(context.Background(), "toy", train, test, 3, 1, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, OOS: 1, OOSRecall: 1}
+	if diff := cmp.Diff(want, res); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}

@@ -55,6 +55,9 @@ type evalReport struct {
 	FewShotBanking77K5Acc      float64 `json:"fewshot_banking77_k5_acc"`
 	FewShotCLINC150K3Acc       float64 `json:"fewshot_clinc150_k3_acc"`
 	FewShotCLINC150K3OOSRecall float64 `json:"fewshot_clinc150_k3_oos_recall"`
+	// Expected calibration error of the answer confidence at k=3 (10 bins).
+	FewShotBanking77K3ECE float64 `json:"fewshot_banking77_k3_ece"`
+	FewShotCLINC150K3ECE  float64 `json:"fewshot_clinc150_k3_ece"`
 	// FewShotRetrieval says what answered them and what it was trained on.
 	FewShotRetrieval string  `json:"fewshot_retrieval"`
 	Seconds          float64 `json:"seconds"`
@@ -113,10 +116,10 @@ entry, out-of-scope handled when escalated.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "BANKING77 accuracy        %.4f\nCLINC150 in-scope accuracy %.4f\nCLINC150 OOS recall        %.4f (threshold %.3f)\n"+
 				"BQ accuracy               %.4f\nLCQMC accuracy            %.4f\nATEC-CCKS accuracy        %.4f\n"+
 				"few-shot FAQ, through the serving path (%s):\n"+
-				"  BANKING77 k=1 %.4f  k=3 %.4f  k=5 %.4f\n  CLINC150 k=3 %.4f, out-of-scope escalated %.4f\n",
+				"  BANKING77 k=1 %.4f  k=3 %.4f  k=5 %.4f (ECE at k=3 %.4f)\n  CLINC150 k=3 %.4f, out-of-scope escalated %.4f (ECE %.4f)\n",
 				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold, bq, lc, at,
-				rep.FewShotRetrieval, rep.FewShotBanking77K1Acc, rep.FewShotBanking77K3Acc, rep.FewShotBanking77K5Acc,
-				rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall)
+				rep.FewShotRetrieval, rep.FewShotBanking77K1Acc, rep.FewShotBanking77K3Acc, rep.FewShotBanking77K5Acc, rep.FewShotBanking77K3ECE,
+				rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall, rep.FewShotCLINC150K3ECE)
 			return nil
 		},
 	}

@@ -54,6 +54,9 @@ func fewShot(ctx context.Context, cfg config.Config, data string, rep *evalRepor
 			return err
 		}
 		*acc = r.Accuracy
+		if k == 3 {
+			rep.FewShotBanking77K3ECE = r.ECE
+		}
 	}
 	ctrain, _, ctest, err := intent.LoadCLINC150(filepath.Join(data, "clinc150"))
 	if err != nil {
@@ -63,6 +66,6 @@ func fewShot(ctx context.Context, cfg config.Config, data string, rep *evalRepor
 	if err != nil {
 		return err
 	}
-	rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall = r.Accuracy, r.OOSRecall
+	rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall, rep.FewShotCLINC150K3ECE = r.Accuracy, r.OOSRecall, r.ECE
 	return nil
 }

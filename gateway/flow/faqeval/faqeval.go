@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -35,6 +36,33 @@ type Result struct {
 	Escalated float64 `json:"escalated"`  // of in-scope questions sent to a human
 	OOS       int     `json:"oos"`        // out-of-scope test questions (0: the set has none)
 	OOSRecall float64 `json:"oos_recall"` // of out-of-scope questions sent to a human
+	// ECE is the expected calibration error of the answer's confidence as the probability
+	// that the best entry is the right one (out-of-scope questions have none), over ten
+	// equal-width bins.
+	ECE float64 `json:"ece"`
+}
+
+// calibrationError is the expected calibration error of (confidence, right) pairs over
+// bins equal-width bins of [0, 1]: the mean over questions of |accuracy − confidence| of
+// their bin.
+func calibrationError(conf []float64, right []bool, bins int) float64 {
+	n := make([]int, bins)
+	sumConf, hits := make([]float64, bins), make([]float64, bins)
+	for i, c := range conf {
+		b := min(max(int(c*float64(bins)), 0), bins-1)
+		n[b]++
+		sumConf[b] += c
+		if right[i] {
+			hits[b]++
+		}
+	}
+	var ece float64
+	for b := range bins {
+		if n[b] > 0 {
+			ece += math.Abs(hits[b]/float64(n[b])-sumConf[b]/float64(n[b])) * float64(n[b]) / float64(len(conf))
+		}
+	}
+	return ece
 }
 
 // Options say how a run reaches the serving path.
@@ -97,14 +125,24 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 	if err != nil {
 		return Result{}, err
 	}
+	if deps.Answerer == nil {
+		return Result{}, fmt.Errorf("%s k=%d: no answerer", name, k)
+	}
+	rec := &lastAnswer{Answerer: deps.Answerer}
+	deps.Answerer = rec
 	steps := deps.Dry(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	res := Result{K: k, Intents: intents}
 	var right, escalated, oosEscalated int
+	var confs []float64
+	var rights []bool
 	for _, ex := range test {
+		rec.last = flow.Answer{}
 		t := &pipeline.Turn{Channel: "eval", Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: ex.Text}}}
 		if err := steps.Run(ctx, t); err != nil {
 			return Result{}, fmt.Errorf("%s k=%d: %q: %w", name, k, ex.Text, err)
 		}
+		confs = append(confs, rec.last.Confidence)
+		rights = append(rights, ex.Label != intent.OutOfScope && rec.last.Text == answerOf(ex.Label))
 		if ex.Label == intent.OutOfScope {
 			res.OOS++
 			if t.Escalated {
@@ -126,5 +164,19 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 	if res.OOS > 0 {
 		res.OOSRecall = float64(oosEscalated) / float64(res.OOS)
 	}
+	res.ECE = calibrationError(confs, rights, 10)
 	return res, nil
+}
+
+// lastAnswer passes questions to the serving answerer and keeps its last answer: the
+// best entry and its confidence, also when the turn then escalates.
+type lastAnswer struct {
+	flow.Answerer
+	last flow.Answer
+}
+
+func (l *lastAnswer) Answer(ctx context.Context, text string) (flow.Answer, error) {
+	a, err := l.Answerer.Answer(ctx, text)
+	l.last = a
+	return a, err
 }

@@ -3,6 +3,7 @@ package faqeval
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -68,8 +69,25 @@ func TestRunThroughTheFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, OOS: 1, OOSRecall: 1}
+	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, OOS: 1, OOSRecall: 1, ECE: res.ECE}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}
+
+func TestCalibrationError(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		conf  []float64
+		right []bool
+		want  float64
+	}{
+		{"calibrated", []float64{0.75, 0.75, 0.75, 0.75}, []bool{true, true, true, false}, 0},
+		{"overconfident", []float64{0.95, 0.95}, []bool{false, true}, 0.45},
+		{"two bins", []float64{0.05, 0.95}, []bool{false, true}, 0.05},
+	} {
+		if got := calibrationError(tc.conf, tc.right, 10); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s: ECE %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

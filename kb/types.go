@@ -61,7 +61,7 @@ type Hit struct {
 }
 
 // Index is the consumer-side vector index contract, implemented by the embedded index
-// (NewEmbedded) and later by Qdrant.
+// (NewEmbedded) and by Qdrant (kb/qdrant).
 type Index interface {
 	// Upsert inserts or replaces points by Chunk.ID.
 	Upsert(ctx context.Context, points []Point) error

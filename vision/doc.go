@@ -1,11 +1,12 @@
-// Package vision sits in the understand stage of the message flow, on the image parts of
-// a turn: it decodes customer photos under strict limits, turns them into the float32
+// Package vision serves the vision step of the message flow, on the image parts of a
+// turn: it decodes customer photos under strict limits, turns them into the float32
 // tensor a classifier's manifest asks for, and maps the classifier's scores to top-k
 // labels and support categories.
 //
-// The package never loads an ONNX file and knows nothing of the model registry: models/
-// owns sessions and manifests, and hands vision the manifest's Preprocess section and the
-// labels file. The flow for one photo is
+// Classifier runs a version of the model registry (models/, through its small Registry
+// interface) with that version's preprocessing and labels, and evaluates versions for the
+// registry (models.Evaluator); models/ owns the ONNX sessions and manifests, and the
+// libjpeg-turbo decoder is the cgo leaf vision/turbojpeg. The flow for one photo is
 //
 //	img, format, err := vision.Decode(data, vision.DefaultLimits()) // ErrTooLarge / ErrImage → 4xx
 //	x, shape, err := manifest.Preprocess.Tensor(img)                 // resize, crop, normalize

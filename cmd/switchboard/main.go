@@ -1,7 +1,10 @@
 // Command switchboard is the Switchboard customer-service gateway: one
 // binary that serves the API, migrates the database, checks the set-up and
-// runs benchmarks. It wires every package of the message flow together, in
-// one place, and holds no business logic.
+// runs benchmarks and evaluations. It wires the packages together in one place;
+// the harnesses it runs live in their packages (asr/asreval, gateway/turnbench,
+// gateway/visionbench, gateway/flow/faqeval …), and what remains here is command
+// plumbing: flags, configuration, environment checks (doctor) and the CLI tools'
+// input and output.
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Package pipeline runs one customer turn through the ordered AI stages of
-// the message flow (asr, vision, redact, persist, understand, retrieve,
-// respond, escalate). The pipeline, not the stages, owns timing, timeouts,
-// logging and the degraded/fail-closed policy.
+// Package pipeline runs one customer turn through ordered steps and holds the Turn they
+// share. The steps themselves (fetch, speech, vision, redact, persist; speech_deferred,
+// handover, understand, respond, escalate) are gateway/flow's. The pipeline, not the
+// stages, owns timing, timeouts, metrics, logging, panic containment and the
+// degraded/fail-closed policy.
 package pipeline

@@ -1,7 +1,6 @@
-// Package match scores whether two customer questions mean the same thing; it sits in the
-// retrieve stage of the message flow, after the understand stage, where a redacted
-// customer question is compared with the questions of FAQ entries in the knowledge base,
-// and it backs the Chinese question-matching figures of `switchboard kb eval`.
+// Package match scores whether two customer questions mean the same thing. It backs the
+// Chinese question-matching figures of `switchboard kb eval`; it is not yet in the serving
+// path (wiring it into retrieval, or retiring it, is issue 16's).
 //
 // [IDF] turns a pair of texts into a small vector of lexical similarity features
 // (character unigram and bigram TF-IDF cosines, Jaccard overlaps, BM25 in both

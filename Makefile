@@ -11,11 +11,14 @@ build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
 # Installs what serve needs when missing (PostgreSQL and the media libraries as root, ONNX
-# Runtime and libvosk under .deps/), then serves on :8080 with an embedded PostgreSQL
+# Runtime and libvosk under .deps/), trains the knowledge base's paraphrase encoder into
+# ./data/paraphrase.bin the first time (about a minute and a half on two cores, from
+# WordNet and the shared data found beside the checkout; none found: lexical), then serves on :8080 with an embedded PostgreSQL
 # under ./data/pg and an in-process Redis. Nothing is fetched when it is already there,
 # so it starts offline, and a failed install or fetch never stops it: what is missing
 # stays off and `switchboard doctor` says so.
 run: run-deps build
+	@./$(BIN) kb train --if-missing || echo "run: no paraphrase encoder; the knowledge base answers lexically (see switchboard doctor)"
 	./$(BIN) serve
 
 # Vet, format check and every test against real PostgreSQL and Redis (the
@@ -57,9 +60,11 @@ bench: build
 
 # ResNet50 (torchvision architecture, random weights) exported to ONNX with Debian's
 # PyTorch into the model repository: ./data/models/resnet50/1, or MODELS_DIR=…
-# Installs python3-torch/python3-torchvision first when missing (as root).
-models:
+# Installs python3-torch/python3-torchvision first when missing (as root). Then the
+# knowledge base's paraphrase encoder, as `make run` does.
+models: build
 	@scripts/make-models.sh
+	./$(BIN) kb train --if-missing
 
 # Every fuzz target (found by grep, so new ones join) for FUZZTIME each, one after
 # another; prints the total fuzz time and the crashes (any crash fails). A crash's input

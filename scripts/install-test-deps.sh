@@ -53,6 +53,9 @@ run_packages() {
   have_lib libpocketsphinx.so.3 || echo libpocketsphinx3
   have_lib libsphinxbase.so.3 || echo libsphinxbase3
   [[ -d /usr/share/pocketsphinx/model/en-us ]] || echo pocketsphinx-en-us
+  # WordNet 3.0: synonym sets and definitions `switchboard kb train` learns the
+  # paraphrase encoder from, beside the shared data's question sets
+  [[ -f /usr/share/wordnet/data.noun ]] || echo wordnet-base
 }
 
 # test_packages: what only the tests use.

@@ -19,7 +19,6 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
-	"github.com/switchboard-cs/switchboard/nlp/embed"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
@@ -50,7 +49,7 @@ func openBrain(ctx context.Context, cfg config.Config, log *slog.Logger) (brain,
 type brainParts struct {
 	cfg config.Config
 	esc *intent.Classifier
-	enc *embed.Encoder  // nil: lexical retrieval only
+	enc denseEncoder    // nil: lexical retrieval only
 	llm *kb.LLMComposer // nil: answers are composed from the passages
 }
 

@@ -92,7 +92,7 @@ func checkKB(ctx context.Context, cfg config.Config) (c check) {
 	defer k.Close()
 	dense := ""
 	if k.Encoder != nil {
-		dense = fmt.Sprintf("; dense encoder %s (%d dimensions)", cfg.KB.EncoderModel, k.Encoder.Dim())
+		dense = fmt.Sprintf("; dense encoder %s (%d dimensions)", encoderName(cfg), k.Encoder.Dim())
 	}
 	defer func() { c.Detail += dense }()
 	emb, ok := k.Index.(*kb.Embedded)

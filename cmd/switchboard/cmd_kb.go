@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"strconv"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/switchboard-cs/switchboard/kb/qdrant"
 	"github.com/switchboard-cs/switchboard/models/ort"
 	"github.com/switchboard-cs/switchboard/nlp/embed"
+	"github.com/switchboard-cs/switchboard/nlp/para"
 )
 
 func kbCmd(f *rootFlags) *cobra.Command {
@@ -29,7 +32,17 @@ func kbCmd(f *rootFlags) *cobra.Command {
 type knowledge struct {
 	Index     kb.Index
 	Retriever *kb.Retriever
-	Encoder   *embed.Encoder // nil: lexical retrieval only
+	Encoder   denseEncoder // nil: lexical retrieval only
+}
+
+// denseEncoder is the knowledge base's dense encoder: the ONNX sentence encoder of
+// kb.encoder_model or the paraphrase encoder `kb train` wrote.
+type denseEncoder interface {
+	kb.DenseEncoder
+	kb.BatchEncoder
+	kb.Fingerprinter
+	Dim() int
+	Close() error
 }
 
 // Close releases the encoder.
@@ -43,7 +56,7 @@ func (k knowledge) Close() {
 func (k knowledge) ingestOptions() []kb.IngestOption { return ingestOptionsFor(k.Encoder) }
 
 // ingestOptionsFor are the kb.Ingest options for the dense encoder enc (may be nil).
-func ingestOptionsFor(enc *embed.Encoder) []kb.IngestOption {
+func ingestOptionsFor(enc denseEncoder) []kb.IngestOption {
 	if enc == nil {
 		return nil
 	}
@@ -68,7 +81,7 @@ func openKB(ctx context.Context, cfg config.Config) (knowledge, error) {
 }
 
 // newRetriever is the retriever over idx, hybrid when there is a dense encoder.
-func newRetriever(idx kb.Index, enc *embed.Encoder) *kb.Retriever {
+func newRetriever(idx kb.Index, enc denseEncoder) *kb.Retriever {
 	var ropts []kb.RetrieverOption
 	if enc != nil {
 		ropts = append(ropts, kb.WithDenseEncoder(enc))
@@ -76,10 +89,12 @@ func newRetriever(idx kb.Index, enc *embed.Encoder) *kb.Retriever {
 	return kb.NewRetriever(idx, kb.NewLexicalEmbedder(), ropts...)
 }
 
-// openEncoder opens the dense encoder of kb.encoder_model (nil when unset).
-func openEncoder(ctx context.Context, cfg config.Config) (*embed.Encoder, error) {
+// openEncoder opens the dense encoder: the ONNX sentence encoder of kb.encoder_model
+// when set, else the paraphrase encoder at cfg.ParaphraseModel() when that file exists,
+// else none (lexical retrieval only).
+func openEncoder(ctx context.Context, cfg config.Config) (denseEncoder, error) {
 	if cfg.KB.EncoderModel == "" {
-		return nil, nil
+		return openParaphrase(cfg)
 	}
 	if _, err := ort.Init(cfg.Models.ONNXRuntimeLib); err != nil {
 		return nil, fmt.Errorf("kb.encoder_model needs ONNX Runtime: %w", err)
@@ -92,10 +107,34 @@ func openEncoder(ctx context.Context, cfg config.Config) (*embed.Encoder, error)
 	return enc, nil
 }
 
+// openParaphrase loads the paraphrase encoder when its file exists.
+func openParaphrase(cfg config.Config) (denseEncoder, error) {
+	path := cfg.ParaphraseModel()
+	if path == "" {
+		return nil, nil
+	}
+	m, err := para.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("kb.paraphrase_model: %w (train it again with `switchboard kb train`, or set it to off)", err)
+	}
+	return m, nil
+}
+
+// encoderName says which dense encoder cfg serves with.
+func encoderName(cfg config.Config) string {
+	if cfg.KB.EncoderModel != "" {
+		return cfg.KB.EncoderModel
+	}
+	return cfg.ParaphraseModel()
+}
+
 // openIndex opens the index that ingest writes: the Qdrant collection when
 // kb.qdrant_addr is set (with a dense vector of enc's size), else the embedded index
 // under kb.dir loaded from disk.
-func openIndex(ctx context.Context, cfg config.Config, enc *embed.Encoder) (kb.Index, error) {
+func openIndex(ctx context.Context, cfg config.Config, enc denseEncoder) (kb.Index, error) {
 	if cfg.KB.QdrantAddr == "" {
 		emb, err := kb.NewEmbedded(cfg.KBDir())
 		if err != nil {
@@ -107,7 +146,7 @@ func openIndex(ctx context.Context, cfg config.Config, enc *embed.Encoder) (kb.I
 }
 
 // openQdrant opens the collection of kb.qdrant_collection.
-func openQdrant(ctx context.Context, cfg config.Config, enc *embed.Encoder) (*qdrant.Index, error) {
+func openQdrant(ctx context.Context, cfg config.Config, enc denseEncoder) (*qdrant.Index, error) {
 	addr := cfg.KB.QdrantAddr
 	host, portStr, err := net.SplitHostPort(addr)
 	port, perr := strconv.Atoi(portStr)

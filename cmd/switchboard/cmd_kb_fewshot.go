@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -10,46 +12,80 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
+	"github.com/switchboard-cs/switchboard/nlp/para"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
 
-// fewShot runs the few-shot FAQ evaluation over the retriever serve builds from cfg (the
-// dense encoder of kb.encoder_model when set) and the escalation policy serve uses; no
-// intent model takes part (one trained on a set would have seen its questions).
-func fewShot(ctx context.Context, cfg config.Config, data string, rep *evalReport) error {
+// fewShot runs the few-shot FAQ evaluation over the retriever serve builds from cfg and
+// the escalation policy serve uses; no intent model takes part (one trained on a set
+// would have seen its questions). The dense encoder is the one serve uses: the ONNX
+// encoder of kb.encoder_model when set; else, unless kb.paraphrase_model is off, a
+// paraphrase encoder trained the way `kb train` trains serve's, on every set found but
+// the one evaluated (so a set's figures come from a model that never saw its training
+// split); with it off, lexical retrieval alone.
+func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Writer, rep *evalReport) error {
 	esc, err := intent.EscalationModel(ctx)
 	if err != nil {
 		return err
 	}
-	enc, err := openEncoder(ctx, cfg)
+	onnx, err := openEncoder(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	rep.FewShotRetrieval = "lexical BM25 over the entries' phrasings (nothing trained)"
-	if enc != nil {
-		defer enc.Close()
+	if onnx != nil {
+		defer onnx.Close()
+	}
+	var corpus para.Corpus
+	trained := cfg.KB.EncoderModel == "" && cfg.ParaphraseModel() != ""
+	switch {
+	case cfg.KB.EncoderModel != "":
 		rep.FewShotRetrieval = "hybrid: lexical and the dense encoder " + cfg.KB.EncoderModel
+	case trained:
+		if corpus, err = para.LoadCorpus(data, para.WordNetDir); err != nil {
+			return err
+		}
+		rep.FewShotRetrieval = "hybrid: lexical and a paraphrase encoder trained without the evaluated set"
+	default:
+		rep.FewShotRetrieval = "lexical BM25 over the entries' phrasings (kb.paraphrase_model is off)"
+	}
+	// encoderFor is the dense encoder for the figures of set (nil: lexical only).
+	encoderFor := func(set string, model *string) (denseEncoder, error) {
+		if !trained {
+			return onnx, nil
+		}
+		m, err := trainParaphrase(ctx, corpus.Without(set), progress)
+		if err != nil {
+			return nil, fmt.Errorf("paraphrase encoder without %s: %w", set, err)
+		}
+		*model = m.Info.String()
+		return m, nil
 	}
 	dir, err := os.MkdirTemp("", "switchboard-fewshot-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	o := faqeval.Options{Dir: dir,
-		Ingest: func(ctx context.Context, idx kb.Index, path string) error {
-			_, err := kb.Ingest(ctx, idx, kb.NewLexicalEmbedder(), path, nil, ingestOptionsFor(enc)...)
-			return err
-		},
-		Deps: func(idx kb.Index) (flow.Deps, error) {
-			return flow.Deps{Redactor: pii.NewRedactor(), Understander: flow.NLPUnderstander{Escalation: esc},
-				Answerer: flow.KBAnswerer{Retriever: newRetriever(idx, enc)}, Escalation: escalationPolicy(cfg)}, nil
-		}}
+	options := func(enc denseEncoder) faqeval.Options {
+		return faqeval.Options{Dir: dir,
+			Ingest: func(ctx context.Context, idx kb.Index, path string) error {
+				_, err := kb.Ingest(ctx, idx, kb.NewLexicalEmbedder(), path, nil, ingestOptionsFor(enc)...)
+				return err
+			},
+			Deps: func(idx kb.Index) (flow.Deps, error) {
+				return flow.Deps{Redactor: pii.NewRedactor(), Understander: flow.NLPUnderstander{Escalation: esc},
+					Answerer: flow.KBAnswerer{Retriever: newRetriever(idx, enc)}, Escalation: escalationPolicy(cfg)}, nil
+			}}
+	}
 	train, test, err := intent.LoadBanking77(filepath.Join(data, "banking77"))
 	if err != nil {
 		return err
 	}
+	enc, err := encoderFor(para.SetBanking77, &rep.FewShotBanking77Model)
+	if err != nil {
+		return err
+	}
 	for k, acc := range map[int]*float64{1: &rep.FewShotBanking77K1Acc, 3: &rep.FewShotBanking77K3Acc, 5: &rep.FewShotBanking77K5Acc} {
-		r, err := faqeval.Run(ctx, "banking77", train, test, k, 1, o)
+		r, err := faqeval.Run(ctx, "banking77", train, test, k, 1, options(enc))
 		if err != nil {
 			return err
 		}
@@ -62,7 +98,10 @@ func fewShot(ctx context.Context, cfg config.Config, data string, rep *evalRepor
 	if err != nil {
 		return err
 	}
-	r, err := faqeval.Run(ctx, "clinc150", ctrain, ctest, 3, 1, o)
+	if enc, err = encoderFor(para.SetCLINC150, &rep.FewShotCLINC150Model); err != nil {
+		return err
+	}
+	r, err := faqeval.Run(ctx, "clinc150", ctrain, ctest, 3, 1, options(enc))
 	if err != nil {
 		return err
 	}

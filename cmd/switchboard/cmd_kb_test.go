@@ -69,11 +69,16 @@ func TestKBEvalOnSharedData(t *testing.T) {
 		rep.BQAcc == nil || *rep.BQAcc < 0.74 || *rep.LCQMCAcc < 0.78 || *rep.ATECCCKSAcc < 0.78 {
 		t.Fatalf("eval %+v", rep)
 	}
-	// the few-shot FAQ through the serving path: floors under today's lexical figures
-	// (0.27 at k=3, out-of-scope escalated 0.96), so a broken path fails
-	if rep.FewShotBanking77K3Acc < 0.2 || rep.FewShotCLINC150K3Acc < 0.2 || rep.FewShotCLINC150K3OOSRecall < 0.7 ||
+	// the few-shot FAQ through the serving path with the paraphrase encoder trained
+	// without the evaluated set: above lexical retrieval alone (0.268 and 0.270 at k=3,
+	// out-of-scope escalated 0.96); today 0.321 and 0.319, 0.935
+	if rep.FewShotBanking77K3Acc < 0.30 || rep.FewShotCLINC150K3Acc < 0.30 || rep.FewShotCLINC150K3OOSRecall < 0.85 ||
 		rep.FewShotBanking77K5Acc < rep.FewShotBanking77K1Acc || rep.FewShotRetrieval == "" {
 		t.Fatalf("few-shot eval %+v", rep)
+	}
+	if strings.Contains(rep.FewShotBanking77Model, "banking77") || !strings.Contains(rep.FewShotBanking77Model, "clinc150") ||
+		strings.Contains(rep.FewShotCLINC150Model, "clinc150") || !strings.Contains(rep.FewShotCLINC150Model, "banking77") {
+		t.Errorf("the models must not have seen the set they are evaluated on: %q, %q", rep.FewShotBanking77Model, rep.FewShotCLINC150Model)
 	}
 }
 
@@ -155,4 +160,66 @@ func TestBenchVisionRuns(t *testing.T) {
 		t.Fatalf("bench vision %+v", res)
 	}
 	t.Logf("%+v", res)
+}
+
+// TestParaphraseModelAnswersParaphrases trains the paraphrase encoder with `kb train`
+// (no file) on a small corpus in BANKING77's layout, and asks a question that shares no
+// content word with its FAQ entry: lexical retrieval alone does not answer it, the
+// knowledge base re-ingested with the model does.
+func TestParaphraseModelAnswersParaphrases(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SWITCHBOARD_DATA_DIR", dir)
+	corpus := filepath.Join(dir, "corpus")
+	if err := os.MkdirAll(filepath.Join(corpus, "banking77"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string][]string{
+		"refund": {"i want a refund", "give me my money back", "refund please", "can i have my money back",
+			"how do i get a refund", "money back for this order", "i would like a refund", "return my money"},
+		"card_arrival": {"where is my card", "my card never came", "card not delivered yet", "when will my card arrive",
+			"still waiting for the card", "has my card been sent"},
+		"change_pin": {"change my pin", "reset my pin", "i forgot my pin code", "new pin please", "how to set a pin"},
+		"address":    {"update my address", "i moved house", "change where i live", "new home address", "my address is wrong"},
+	}
+	train := "text,category\n"
+	for label, texts := range groups {
+		for _, s := range texts {
+			train += s + "," + label + "\n"
+		}
+	}
+	for name, body := range map[string]string{"train.csv": train, "test.csv": "text,category\n"} {
+		if err := os.WriteFile(filepath.Join(corpus, "banking77", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	faq := "question,answer\nHow do I get a refund?,Refunds take five days.\nWhen will my card arrive?,Cards arrive within a week.\n" +
+		"How do I change my PIN?,Open Settings and choose PIN.\n"
+	if err := os.WriteFile(filepath.Join(dir, "faq.csv"), []byte(faq), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ask := func() askResult {
+		var got askResult
+		if err := json.Unmarshal([]byte(runCLI(t, "ask", "is it possible to return my money")), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	runCLI(t, "kb", "ingest", filepath.Join(dir, "faq.csv"))
+	if got := ask(); got.Reply == "Refunds take five days." && !got.Escalated {
+		t.Fatalf("lexical retrieval already answers the paraphrase (%+v): the test cannot tell the model apart", got)
+	}
+	out := runCLI(t, "kb", "train", "--data", corpus, "--wordnet", "", "--quiet")
+	if !strings.Contains(out, `"trained_on":["banking77"]`) {
+		t.Fatalf("kb train: %s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "paraphrase.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if out := runCLI(t, "kb", "train", "--if-missing", "--data", corpus); out != "" {
+		t.Errorf("--if-missing trained again: %s", out)
+	}
+	runCLI(t, "kb", "ingest", filepath.Join(dir, "faq.csv"))
+	if got := ask(); got.Reply != "Refunds take five days." || got.Escalated {
+		t.Errorf("with the paraphrase model: %+v", got)
+	}
 }

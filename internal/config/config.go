@@ -226,6 +226,10 @@ type KBConfig struct {
 	EncoderTokenizer string  `yaml:"encoder_tokenizer" env:"SWITCHBOARD_KB_ENCODER_TOKENIZER"`
 	EncoderMaxTokens int     `yaml:"encoder_max_tokens" env:"SWITCHBOARD_KB_ENCODER_MAX_TOKENS"`
 	EncoderPooling   string  `yaml:"encoder_pooling" env:"SWITCHBOARD_KB_ENCODER_POOLING"`
+	// ParaphraseModel is the paraphrase encoder `switchboard kb train` writes: used for
+	// dense retrieval when the file exists and no encoder_model is set. Empty:
+	// <data_dir>/paraphrase.bin; "off": never.
+	ParaphraseModel string `yaml:"paraphrase_model" env:"SWITCHBOARD_KB_PARAPHRASE_MODEL"`
 
 	// ReloadInterval is how often serve looks for a new knowledge-base generation.
 	ReloadInterval time.Duration `yaml:"reload_interval" env:"SWITCHBOARD_KB_RELOAD_INTERVAL"`
@@ -280,6 +284,18 @@ func (c Config) ModelsDir() string {
 		return c.Models.Dir
 	}
 	return filepath.Join(c.DataDir, "models")
+}
+
+// ParaphraseModel is the paraphrase encoder's file: kb.paraphrase_model, or
+// <data_dir>/paraphrase.bin; "" when it is "off".
+func (c Config) ParaphraseModel() string {
+	switch c.KB.ParaphraseModel {
+	case "off":
+		return ""
+	case "":
+		return filepath.Join(c.DataDir, "paraphrase.bin")
+	}
+	return c.KB.ParaphraseModel
 }
 
 // KBDir is the embedded index directory: kb.dir, or <data_dir>/kb.

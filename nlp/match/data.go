@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,4 +119,32 @@ func recordsToPairs(recs [][]string) ([]Pair, error) {
 		pairs = append(pairs, Pair{A: strings.TrimPrefix(r[0], "\ufeff"), B: r[1], Same: same})
 	}
 	return pairs, nil
+}
+
+// LoadAFQMC reads AFQMC's dev.json (JSON lines with sentence1, sentence2 and a "0"/"1"
+// label) from dir; AFQMC's public release labels no other split.
+func LoadAFQMC(dir string) (dev []Pair, err error) {
+	return readFile(filepath.Join(dir, "dev.json"), readJSONLines)
+}
+
+func readJSONLines(r io.Reader) ([]Pair, error) {
+	dec := json.NewDecoder(r)
+	var out []Pair
+	for line := 1; ; line++ {
+		var rec struct {
+			A     string `json:"sentence1"`
+			B     string `json:"sentence2"`
+			Label string `json:"label"`
+		}
+		if err := dec.Decode(&rec); err == io.EOF {
+			return out, nil
+		} else if err != nil {
+			return nil, fmt.Errorf("%w: record %d: %v", ErrBadData, line, err)
+		}
+		same, err := parseLabel(rec.Label)
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", line, err)
+		}
+		out = append(out, Pair{A: rec.A, B: rec.B, Same: same})
+	}
 }

@@ -1,0 +1,126 @@
+package para
+
+import (
+	"context"
+	"math"
+)
+
+// Model is a trained paraphrase encoder: every hashed feature of a text has a vector,
+// and a text's vector is the normalised sum of its features' vectors. Features seen in
+// training have learned vectors; any other feature has a fixed pseudo-random vector
+// derived from its hash, so two texts sharing words unknown to the model still come out
+// similar (the sum is then a random projection of their bags of features). It is safe
+// for concurrent use.
+type Model struct {
+	dim  int
+	rows map[uint64][]float32
+	// idf weighs each feature of a sum: rarer features count more; features the
+	// training texts never had get unseenIDF.
+	idf       map[uint64]float32
+	unseenIDF float32
+	// fingerprint identifies the file the model was loaded from.
+	fingerprint string
+	// Info says what the model was trained on and how.
+	Info Info
+}
+
+// Info describes a trained model.
+type Info struct {
+	Dim       int      `json:"dim"`
+	TrainedOn []string `json:"trained_on"` // the data sets whose groups or pairs it saw
+	Groups    int      `json:"groups"`     // paraphrase groups
+	Texts     int      `json:"texts"`      // training texts
+	Epochs    int      `json:"epochs"`
+	Seconds   float64  `json:"seconds"` // training time
+}
+
+// Dim is the length of the vectors.
+func (m *Model) Dim() int { return m.dim }
+
+// Vector returns the normalised vector of text (all zeros when text has no features).
+func (m *Model) Vector(text string) []float32 {
+	v := make([]float32, m.dim)
+	m.sum(Features(text), v)
+	normalize(v)
+	return v
+}
+
+// Encode is Vector in the shape of a dense encoder of the knowledge base.
+func (m *Model) Encode(_ context.Context, text string) ([]float32, error) {
+	return m.Vector(text), nil
+}
+
+// EncodeBatch encodes each text.
+func (m *Model) EncodeBatch(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = m.Vector(t)
+	}
+	return out, nil
+}
+
+// Similarity is the cosine similarity of the vectors of a and b.
+func (m *Model) Similarity(a, b string) float64 {
+	return float64(dot(m.Vector(a), m.Vector(b)))
+}
+
+// sum adds the vectors of feats into v.
+func (m *Model) sum(feats []uint64, v []float32) {
+	var tmp []float32
+	for _, f := range feats {
+		w, ok := m.idf[f]
+		if !ok {
+			w = m.unseenIDF
+		}
+		row, ok := m.rows[f]
+		if !ok {
+			if tmp == nil {
+				tmp = make([]float32, m.dim)
+			}
+			initRow(f, tmp)
+			row = tmp
+		}
+		for i, x := range row {
+			v[i] += w * x
+		}
+	}
+}
+
+// initRow fills row with the pseudo-random starting vector of feature f: each element
+// uniform in ±√(3/dim), so a row has unit expected length.
+func initRow(f uint64, row []float32) {
+	s := f ^ 0x9e3779b97f4a7c15
+	scale := float32(math.Sqrt(3 / float64(len(row))))
+	for i := range row {
+		s += 0x9e3779b97f4a7c15
+		z := s
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+		z ^= z >> 31
+		u := float32(z>>40) / float32(1<<24) // [0, 1)
+		row[i] = (2*u - 1) * scale
+	}
+}
+
+func normalize(v []float32) float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	if n == 0 {
+		return 0
+	}
+	norm := float32(math.Sqrt(n))
+	for i := range v {
+		v[i] /= norm
+	}
+	return norm
+}
+
+func dot(a, b []float32) float32 {
+	var s float32
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}

@@ -11,11 +11,13 @@ import (
 // Retriever answers customer text from an Index: the retrieve stage calls Retrieve, the
 // respond stage calls Answer.
 type Retriever struct {
-	idx    Index
-	emb    *LexicalEmbedder
-	dense  DenseEncoder
-	filter map[string]string
-	depth  int
+	idx   Index
+	emb   *LexicalEmbedder
+	dense DenseEncoder
+	// denseOnly ranks by the dense vector alone (WithDenseRanking).
+	denseOnly bool
+	filter    map[string]string
+	depth     int
 }
 
 // RetrieverOption configures a Retriever.
@@ -24,6 +26,15 @@ type RetrieverOption func(*Retriever)
 // WithDenseEncoder adds a dense query vector, making every search hybrid (RRF fusion).
 func WithDenseEncoder(enc DenseEncoder) RetrieverOption {
 	return func(r *Retriever) { r.dense = enc }
+}
+
+// WithDenseRanking ranks by the dense encoder's vector alone instead of fusing it with
+// BM25: for an encoder whose vectors carry the text's own words (Switchboard's
+// paraphrase encoder sums IDF-weighted vectors of the words themselves), fusion only
+// dilutes its ranking. Lexical coverage still takes part in the confidence, and BM25
+// still ranks when the query has no dense vector.
+func WithDenseRanking() RetrieverOption {
+	return func(r *Retriever) { r.denseOnly = true }
 }
 
 // WithFilter restricts every search to chunks whose Meta holds these values.
@@ -65,6 +76,9 @@ func (r *Retriever) retrieve(ctx context.Context, text string, k int) ([]Hit, []
 			return nil, nil, fmt.Errorf("kb: encode query: %w", err)
 		}
 		q.Dense = v
+		if r.denseOnly && len(v) > 0 {
+			q.Sparse = SparseVector{}
+		}
 	}
 	if len(q.Sparse.Indices) == 0 && len(q.Dense) == 0 {
 		return nil, nil, nil

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
+	"github.com/switchboard-cs/switchboard/nlp/match"
 	"github.com/switchboard-cs/switchboard/nlp/para"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
@@ -44,7 +45,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		if corpus, err = para.LoadCorpus(data, para.WordNetDir); err != nil {
 			return err
 		}
-		rep.FewShotRetrieval = "hybrid: lexical and a paraphrase encoder trained without the evaluated set"
+		rep.FewShotRetrieval = "ranked by a paraphrase encoder trained without the evaluated set (lexical coverage in the confidence)"
 	default:
 		rep.FewShotRetrieval = "lexical BM25 over the entries' phrasings (kb.paraphrase_model is off)"
 	}
@@ -57,9 +58,12 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		if err != nil {
 			return nil, fmt.Errorf("paraphrase encoder without %s: %w", set, err)
 		}
-		*model = m.Info.String()
+		if model != nil {
+			*model = m.Info.String()
+		}
 		return m, nil
 	}
+	rep.FewShotSweeps = map[string][]faqeval.Point{}
 	dir, err := os.MkdirTemp("", "switchboard-fewshot-")
 	if err != nil {
 		return err
@@ -91,7 +95,8 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		}
 		*acc = r.Accuracy
 		if k == 3 {
-			rep.FewShotBanking77K3ECE = r.ECE
+			rep.FewShotBanking77K3ECE, rep.FewShotBanking77K3Precision = r.ECE, r.Precision
+			rep.FewShotSweeps["banking77_k3"] = r.Sweep
 		}
 	}
 	ctrain, _, ctest, err := intent.LoadCLINC150(filepath.Join(data, "clinc150"))
@@ -106,5 +111,67 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		return err
 	}
 	rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall, rep.FewShotCLINC150K3ECE = r.Accuracy, r.OOSRecall, r.ECE
+	rep.FewShotCLINC150K3Precision, rep.FewShotSweeps["clinc150_k3"] = r.Precision, r.Sweep
+
+	// Chinese: a bank's FAQ from the BQ corpus, asked in other words, with general
+	// questions from LCQMC as the out-of-scope ones; the encoder saw neither set
+	faq, asked, err := chineseFAQ(data, chineseFAQSize)
+	if err != nil {
+		return err
+	}
+	if trained {
+		encoderFor = func(string, *string) (denseEncoder, error) {
+			m, err := trainParaphrase(ctx, corpus.Without(para.SetBQ, para.SetLCQMC), progress)
+			if err != nil {
+				return nil, fmt.Errorf("paraphrase encoder without bq and lcqmc: %w", err)
+			}
+			rep.FewShotBQModel = m.Info.String()
+			return m, nil
+		}
+	}
+	if enc, err = encoderFor(para.SetBQ, nil); err != nil {
+		return err
+	}
+	if r, err = faqeval.Run(ctx, "bq", faq, asked, 1, 1, options(enc)); err != nil {
+		return err
+	}
+	rep.FewShotBQK1Acc, rep.FewShotBQK1OOSRecall, rep.FewShotBQK1ECE = r.Accuracy, r.OOSRecall, r.ECE
+	rep.FewShotBQK1Precision, rep.FewShotSweeps["bq_k1"] = r.Precision, r.Sweep
 	return nil
+}
+
+// chineseFAQSize is how many BQ questions make the Chinese FAQ, and how many LCQMC
+// questions are asked out of scope.
+const chineseFAQSize = 500
+
+// chineseFAQ builds the Chinese few-shot set: the first n matching pairs of BQ's test
+// split with distinct questions give an FAQ entry each (the first question) and a
+// question asked in other words (the second); the second questions of the first n pairs
+// of LCQMC's test split are asked as out of scope (general questions, not a bank's).
+func chineseFAQ(data string, n int) (faq, asked []intent.Example, err error) {
+	_, bq, err := match.LoadBQ(filepath.Join(data, "bq_corpus"))
+	if err != nil {
+		return nil, nil, err
+	}
+	_, lcqmc, err := match.LoadLCQMC(filepath.Join(data, "lcqmc"))
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{}
+	for _, p := range bq {
+		if len(faq) == n {
+			break
+		}
+		if !p.Same || p.A == p.B || seen[p.A] || seen[p.B] {
+			continue
+		}
+		seen[p.A], seen[p.B] = true, true
+		label := fmt.Sprintf("bq-%d", len(faq))
+		faq = append(faq, intent.Example{Text: p.A, Label: label})
+		asked = append(asked, intent.Example{Text: p.B, Label: label})
+	}
+	for _, p := range lcqmc[:min(n, len(lcqmc))] {
+		asked = append(asked, intent.Example{Text: p.B, Label: intent.OutOfScope})
+	}
+	return faq, asked, nil
 }

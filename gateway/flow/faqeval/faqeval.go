@@ -40,6 +40,65 @@ type Result struct {
 	// that the best entry is the right one (out-of-scope questions have none), over ten
 	// equal-width bins.
 	ECE float64 `json:"ece"`
+	// Precision is the share of in-scope questions answered that were answered right.
+	Precision float64 `json:"precision"`
+	// Sweep is what other escalation thresholds would give (the customer asking for a
+	// human still escalates), for choosing one for a stated answer precision.
+	Sweep []Point `json:"sweep"`
+}
+
+// Point is the outcome at one escalation threshold.
+type Point struct {
+	Threshold float64 `json:"threshold"`
+	Accuracy  float64 `json:"accuracy"`
+	Precision float64 `json:"precision"`
+	OOSRecall float64 `json:"oos_recall,omitempty"`
+}
+
+// outcome is one test question's: its confidence, whether the best entry was its own,
+// whether it is out of scope, and whether it escalated whatever the confidence.
+type outcome struct {
+	conf            float64
+	right, oos, any bool
+}
+
+// sweep evaluates thresholds 0.05, 0.10, … 0.60 over the outcomes.
+func sweep(outs []outcome) []Point {
+	var pts []Point
+	for i := 1; i <= 12; i++ {
+		th := float64(i) / 20
+		var in, oos, answered, right, oosEsc int
+		for _, o := range outs {
+			esc := o.any || o.conf < th
+			switch {
+			case o.oos:
+				oos++
+				if esc {
+					oosEsc++
+				}
+			default:
+				in++
+				if !esc {
+					answered++
+					if o.right {
+						right++
+					}
+				}
+			}
+		}
+		p := Point{Threshold: th}
+		if in > 0 {
+			p.Accuracy = float64(right) / float64(in)
+		}
+		if answered > 0 {
+			p.Precision = float64(right) / float64(answered)
+		}
+		if oos > 0 {
+			p.OOSRecall = float64(oosEsc) / float64(oos)
+		}
+		pts = append(pts, p)
+	}
+	return pts
 }
 
 // calibrationError is the expected calibration error of (confidence, right) pairs over
@@ -134,6 +193,7 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 	res := Result{K: k, Intents: intents}
 	var right, escalated, oosEscalated int
 	var confs []float64
+	var outs []outcome
 	var rights []bool
 	for _, ex := range test {
 		rec.last = flow.Answer{}
@@ -142,6 +202,8 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 			return Result{}, fmt.Errorf("%s k=%d: %q: %w", name, k, ex.Text, err)
 		}
 		confs = append(confs, rec.last.Confidence)
+		outs = append(outs, outcome{conf: rec.last.Confidence, right: rec.last.Text == answerOf(ex.Label),
+			oos: ex.Label == intent.OutOfScope, any: t.WantsHuman || rec.last.Text == ""})
 		rights = append(rights, ex.Label != intent.OutOfScope && rec.last.Text == answerOf(ex.Label))
 		if ex.Label == intent.OutOfScope {
 			res.OOS++
@@ -165,6 +227,10 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 		res.OOSRecall = float64(oosEscalated) / float64(res.OOS)
 	}
 	res.ECE = calibrationError(confs, rights, 10)
+	res.Sweep = sweep(outs)
+	if answered := res.Queries - escalated; answered > 0 {
+		res.Precision = float64(right) / float64(answered)
+	}
 	return res, nil
 }
 

@@ -91,3 +91,30 @@ func TestCalibrationError(t *testing.T) {
 		}
 	}
 }
+
+func TestSweep(t *testing.T) {
+	outs := []outcome{
+		{conf: 0.9, right: true}, {conf: 0.3, right: true}, {conf: 0.3}, {conf: 0.9, right: true, any: true},
+		{conf: 0.2, oos: true}, {conf: 0.55, oos: true},
+	}
+	pts := sweep(outs)
+	at := func(th float64) Point {
+		for _, p := range pts {
+			if p.Threshold == th {
+				return p
+			}
+		}
+		t.Fatalf("no point at %v", th)
+		return Point{}
+	}
+	for _, want := range []Point{
+		{Threshold: 0.05, Accuracy: 0.5, Precision: 2.0 / 3, OOSRecall: 0},   // all but the one asking for a human answered
+		{Threshold: 0.25, Accuracy: 0.5, Precision: 2.0 / 3, OOSRecall: 0.5}, // the 0.2 out-of-scope question escalates
+		{Threshold: 0.35, Accuracy: 0.25, Precision: 1, OOSRecall: 0.5},      // only the 0.9 answer stays
+		{Threshold: 0.6, Accuracy: 0.25, Precision: 1, OOSRecall: 1},
+	} {
+		if diff := cmp.Diff(want, at(want.Threshold)); diff != "" {
+			t.Errorf("threshold %v (-want +got):\n%s", want.Threshold, diff)
+		}
+	}
+}

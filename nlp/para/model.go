@@ -12,11 +12,14 @@ import (
 // similar (the sum is then a random projection of their bags of features). It is safe
 // for concurrent use.
 type Model struct {
-	dim  int
-	rows map[uint64][]float32
-	// idf weighs each feature of a sum: rarer features count more; features the
-	// training texts never had get unseenIDF.
-	idf       map[uint64]float32
+	dim int
+	// slot numbers the learned features; feature s has the row q[s*dim:(s+1)*dim] of
+	// int8 multiples of scale[s], and the weight idf[s]: rarer features count more.
+	// Features without a slot get unseenIDF.
+	slot      map[uint64]int32
+	q         []int8
+	scale     []float32
+	idf       []float32
 	unseenIDF float32
 	// fingerprint identifies the file the model was loaded from.
 	fingerprint string
@@ -30,6 +33,7 @@ type Info struct {
 	TrainedOn []string `json:"trained_on"` // the data sets whose groups or pairs it saw
 	Groups    int      `json:"groups"`     // paraphrase groups
 	Texts     int      `json:"texts"`      // training texts
+	Features  int      `json:"features"`   // features with learned vectors
 	Epochs    int      `json:"epochs"`
 	Seconds   float64  `json:"seconds"` // training time
 }
@@ -64,27 +68,49 @@ func (m *Model) Similarity(a, b string) float64 {
 	return float64(dot(m.Vector(a), m.Vector(b)))
 }
 
-// sum adds the vectors of feats into v.
+// sum adds the weighted vectors of feats into v.
 func (m *Model) sum(feats []uint64, v []float32) {
 	var tmp []float32
 	for _, f := range feats {
-		w, ok := m.idf[f]
-		if !ok {
-			w = m.unseenIDF
-		}
-		row, ok := m.rows[f]
+		s, ok := m.slot[f]
 		if !ok {
 			if tmp == nil {
 				tmp = make([]float32, m.dim)
 			}
 			initRow(f, tmp)
-			row = tmp
+			for i, x := range tmp {
+				v[i] += m.unseenIDF * x
+			}
+			continue
 		}
-		for i, x := range row {
-			v[i] += w * x
+		w := m.idf[s] * m.scale[s]
+		for i, x := range m.q[int(s)*m.dim : int(s+1)*m.dim] {
+			v[i] += w * float32(x)
 		}
 	}
 }
+
+// add appends a learned feature, quantising its row to int8 multiples of a scale.
+func (m *Model) add(f uint64, row []float32, idf float32) {
+	var peak float32
+	for _, x := range row {
+		peak = max(peak, float32(math.Abs(float64(x))))
+	}
+	scale := peak / 127
+	m.slot[f] = int32(len(m.scale))
+	m.scale = append(m.scale, scale)
+	m.idf = append(m.idf, idf)
+	for _, x := range row {
+		q := int8(0)
+		if scale > 0 {
+			q = int8(max(-127, min(127, math.Round(float64(x/scale)))))
+		}
+		m.q = append(m.q, q)
+	}
+}
+
+// Features is how many features have learned vectors.
+func (m *Model) Features() int { return len(m.scale) }
 
 // initRow fills row with the pseudo-random starting vector of feature f: each element
 // uniform in ±√(3/dim), so a row has unit expected length.

@@ -27,10 +27,11 @@ type header struct {
 }
 
 // WriteTo writes the model: the magic, a length-prefixed JSON header, then one record
-// per learned feature (hash, weight, scale, and the row as int8 multiples of scale).
+// per learned feature in slot order (hash, weight, scale, and the row as int8 multiples
+// of scale), so the same model always writes the same bytes.
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriter(w)
-	h, err := json.Marshal(header{Info: m.Info, Rows: len(m.rows), UnseenIDF: m.unseenIDF})
+	h, err := json.Marshal(header{Info: m.Info, Rows: len(m.scale), UnseenIDF: m.unseenIDF})
 	if err != nil {
 		return 0, err
 	}
@@ -38,22 +39,17 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	bw.WriteString(magic)
 	binary.Write(bw, binary.LittleEndian, uint32(len(h)))
 	bw.Write(h)
+	hashes := make([]uint64, len(m.scale))
+	for f, s := range m.slot {
+		hashes[s] = f
+	}
 	rec := make([]byte, 16+m.dim)
-	for f, row := range m.rows {
-		var peak float32
-		for _, x := range row {
-			peak = max(peak, float32(math.Abs(float64(x))))
-		}
-		scale := peak / 127
+	for s, f := range hashes {
 		binary.LittleEndian.PutUint64(rec[0:], f)
-		binary.LittleEndian.PutUint32(rec[8:], math.Float32bits(m.idf[f]))
-		binary.LittleEndian.PutUint32(rec[12:], math.Float32bits(scale))
-		for i, x := range row {
-			q := int8(0)
-			if scale > 0 {
-				q = int8(max(-127, min(127, math.Round(float64(x/scale)))))
-			}
-			rec[16+i] = byte(q)
+		binary.LittleEndian.PutUint32(rec[8:], math.Float32bits(m.idf[s]))
+		binary.LittleEndian.PutUint32(rec[12:], math.Float32bits(m.scale[s]))
+		for i, x := range m.q[s*m.dim : (s+1)*m.dim] {
+			rec[16+i] = byte(x)
 		}
 		if _, err := bw.Write(rec); err != nil {
 			return n, err
@@ -83,25 +79,22 @@ func Read(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("%w: header: %v", ErrFormat, err)
 	}
 	dim := h.Info.Dim
-	if dim <= 0 || dim > 4096 || h.Rows < 0 || h.Rows > 1<<26 {
+	if dim <= 0 || dim > 4096 || h.Rows < 0 || h.Rows > 1<<24 {
 		return nil, fmt.Errorf("%w: dim %d, %d rows", ErrFormat, dim, h.Rows)
 	}
-	m := &Model{dim: dim, rows: make(map[uint64][]float32, h.Rows), idf: make(map[uint64]float32, h.Rows),
-		unseenIDF: h.UnseenIDF, Info: h.Info}
+	m := &Model{dim: dim, slot: make(map[uint64]int32, h.Rows), q: make([]int8, h.Rows*dim),
+		scale: make([]float32, h.Rows), idf: make([]float32, h.Rows), unseenIDF: h.UnseenIDF, Info: h.Info}
 	rec := make([]byte, 16+dim)
-	flat := make([]float32, h.Rows*dim)
-	for i := range h.Rows {
+	for s := range h.Rows {
 		if _, err := io.ReadFull(br, rec); err != nil {
-			return nil, fmt.Errorf("%w: row %d of %d: %v", ErrFormat, i, h.Rows, err)
+			return nil, fmt.Errorf("%w: row %d of %d: %v", ErrFormat, s, h.Rows, err)
 		}
-		f := binary.LittleEndian.Uint64(rec[0:])
-		scale := math.Float32frombits(binary.LittleEndian.Uint32(rec[12:]))
-		row := flat[i*dim : (i+1)*dim : (i+1)*dim]
-		for k := range row {
-			row[k] = float32(int8(rec[16+k])) * scale
+		m.slot[binary.LittleEndian.Uint64(rec[0:])] = int32(s)
+		m.idf[s] = math.Float32frombits(binary.LittleEndian.Uint32(rec[8:]))
+		m.scale[s] = math.Float32frombits(binary.LittleEndian.Uint32(rec[12:]))
+		for i, b := range rec[16:] {
+			m.q[s*dim+i] = int8(b)
 		}
-		m.rows[f] = row
-		m.idf[f] = math.Float32frombits(binary.LittleEndian.Uint32(rec[8:]))
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the last row", ErrFormat)

@@ -31,6 +31,9 @@ type Options struct {
 	Temperature float64 // of the in-batch softmax (default 0.07)
 	Seed        uint64
 	Workers     int // goroutines encoding a batch (default GOMAXPROCS)
+	// MinDF is the fewest training texts a feature must occur in to keep its learned
+	// vector (default 3); rarer ones fall back to their fixed starting vector.
+	MinDF int
 	// Progress, when set, is called about a hundred times in all, with the steps done,
 	// the steps in all, and the mean loss of the steps since the last call.
 	Progress func(done, total int, loss float64)
@@ -51,6 +54,9 @@ func (o *Options) defaults() {
 	}
 	if o.Temperature <= 0 {
 		o.Temperature = 0.07
+	}
+	if o.MinDF <= 0 {
+		o.MinDF = 3
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -232,13 +238,16 @@ func Train(ctx context.Context, sets []Set, o Options) (*Model, error) {
 			}
 		}
 	}
-	m := &Model{dim: o.Dim, rows: make(map[uint64][]float32, len(t.slot)),
-		idf: make(map[uint64]float32, len(t.slot)), unseenIDF: unseen}
+	// a feature in fewer than MinDF training texts barely moved from its starting
+	// vector, which it gets back for free: keeping only the others shrinks the model
+	// several times over
+	m := &Model{dim: o.Dim, slot: map[uint64]int32{}, unseenIDF: unseen}
 	for f, s := range t.slot {
-		m.rows[f] = t.w[int(s)*t.dim : int(s+1)*t.dim : int(s+1)*t.dim]
-		m.idf[f] = t.idf[s]
+		if t.df[s] >= o.MinDF {
+			m.add(f, t.w[int(s)*t.dim:int(s+1)*t.dim], t.idf[s])
+		}
 	}
-	m.Info = Info{Dim: o.Dim, TrainedOn: names, Groups: groups, Texts: texts,
+	m.Info = Info{Dim: o.Dim, TrainedOn: names, Groups: groups, Texts: texts, Features: m.Features(),
 		Epochs: o.Epochs, Seconds: math.Round(time.Since(start).Seconds()*10) / 10}
 	return m, nil
 }
@@ -428,6 +437,6 @@ func softmax(xs []float64) ([]float64, float64) {
 
 // String describes the model in one line.
 func (i Info) String() string {
-	return fmt.Sprintf("paraphrase encoder (dim %d) trained on %v: %d groups, %d texts, %d epochs, %.1f s",
-		i.Dim, i.TrainedOn, i.Groups, i.Texts, i.Epochs, i.Seconds)
+	return fmt.Sprintf("paraphrase encoder (dim %d, %d learned features) trained on %v: %d groups, %d texts, %d epochs, %.1f s",
+		i.Dim, i.Features, i.TrainedOn, i.Groups, i.Texts, i.Epochs, i.Seconds)
 }

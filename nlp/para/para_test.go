@@ -70,7 +70,7 @@ func synonymGroups() []Group {
 // that a text with one word comes out nearer to a text with its synonym than to the other
 // groups' texts; the untrained model (random vectors per word) cannot do that.
 func TestTrainLearnsSynonyms(t *testing.T) {
-	m, err := Train(context.Background(), []Set{{Name: "synonyms", Groups: synonymGroups()}}, Options{Seed: 1, MinDF: 1})
+	m, err := Train(context.Background(), []Set{{Name: "synonyms", Groups: synonymGroups()}}, Options{Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,9 +31,9 @@ type Options struct {
 	Temperature float64 // of the in-batch softmax (default 0.07)
 	Seed        uint64
 	Workers     int // goroutines encoding a batch (default GOMAXPROCS)
-	// MinDF is the fewest training texts a feature must occur in to keep its learned
-	// vector (default 3); rarer ones fall back to their fixed starting vector.
-	MinDF int
+	// MinMove is how far, relative to its length, a row must have moved from its
+	// starting vector to be kept (default 0.25); the others fall back to it.
+	MinMove float64
 	// Progress, when set, is called about a hundred times in all, with the steps done,
 	// the steps in all, and the mean loss of the steps since the last call.
 	Progress func(done, total int, loss float64)
@@ -55,8 +55,8 @@ func (o *Options) defaults() {
 	if o.Temperature <= 0 {
 		o.Temperature = 0.07
 	}
-	if o.MinDF <= 0 {
-		o.MinDF = 3
+	if o.MinMove <= 0 {
+		o.MinMove = 0.25
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
@@ -238,13 +238,22 @@ func Train(ctx context.Context, sets []Set, o Options) (*Model, error) {
 			}
 		}
 	}
-	// a feature in fewer than MinDF training texts barely moved from its starting
-	// vector, which it gets back for free: keeping only the others shrinks the model
-	// several times over
+	// a row that training moved little from its starting vector gets that vector
+	// back for free (most features of rare words were never drawn at all): keeping
+	// only the others shrinks the model several times over
 	m := &Model{dim: o.Dim, slot: map[uint64]int32{}, unseenIDF: unseen}
+	start0 := make([]float32, t.dim)
 	for f, s := range t.slot {
-		if t.df[s] >= o.MinDF {
-			m.add(f, t.w[int(s)*t.dim:int(s+1)*t.dim], t.idf[s])
+		row := t.w[int(s)*t.dim : int(s+1)*t.dim]
+		initRow(f, start0)
+		var moved, base float64
+		for i, x := range row {
+			d := float64(x - start0[i])
+			moved += d * d
+			base += float64(start0[i]) * float64(start0[i])
+		}
+		if moved >= o.MinMove*o.MinMove*base {
+			m.add(f, row, t.idf[s])
 		}
 	}
 	m.Info = Info{Dim: o.Dim, TrainedOn: names, Groups: groups, Texts: texts, Features: m.Features(),

@@ -69,9 +69,13 @@ func TestRunThroughTheFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, OOS: 1, OOSRecall: 1, ECE: res.ECE}
+	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, OOS: 1, OOSRecall: 1, ECE: res.ECE, Precision: 1, Sweep: res.Sweep}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
+	}
+	// the sweep agrees with the run at the run's own threshold
+	if len(res.Sweep) != 12 || res.Sweep[6] != (Point{Threshold: 0.35, Accuracy: 1, Precision: 1, OOSRecall: 1}) {
+		t.Errorf("sweep %+v", res.Sweep)
 	}
 }
 

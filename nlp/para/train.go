@@ -63,6 +63,10 @@ func (o *Options) defaults() {
 	}
 }
 
+// commonDF is the document frequency from which a feature keeps its row (and so its
+// low weight) even when training left the row near its start.
+const commonDF = 20
+
 // minSteps is the fewest steps a training runs, whatever the size of its corpus.
 const minSteps = 300
 
@@ -252,7 +256,9 @@ func Train(ctx context.Context, sets []Set, o Options) (*Model, error) {
 			moved += d * d
 			base += float64(start0[i]) * float64(start0[i])
 		}
-		if moved >= o.MinMove*o.MinMove*base {
+		// a common feature stays whatever it learned: without a row it would weigh as
+		// much as a word never seen
+		if moved >= o.MinMove*o.MinMove*base || t.df[s] >= commonDF {
 			m.add(f, row, t.idf[s])
 		}
 	}

@@ -115,7 +115,8 @@ func newLLM(cfg config.Config, log *slog.Logger) (*kb.LLMComposer, error) {
 
 // escalationPolicy is the rule by which serve and ask hand a conversation to a human.
 func escalationPolicy(cfg config.Config) flow.EscalationPolicy {
-	return flow.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence, IntentSkills: cfg.Routing.IntentSkills}
+	return flow.EscalationPolicy{MinConfidence: cfg.KB.MinConfidence, MinConfidenceByLanguage: cfg.KB.MinConfidenceByLanguage,
+		IntentSkills: cfg.Routing.IntentSkills}
 }
 
 // askResult is what `switchboard ask` prints: the fields of a POST /v1/messages

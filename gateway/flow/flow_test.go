@@ -161,3 +161,24 @@ func TestIntentSkillsEscalate(t *testing.T) {
 		})
 	}
 }
+
+// TestEscalationThresholdPerLanguage: the same confidence answers in a language whose
+// threshold it clears and escalates in one whose threshold it does not.
+func TestEscalationThresholdPerLanguage(t *testing.T) {
+	pol := EscalationPolicy{MinConfidence: 0.35, MinConfidenceByLanguage: map[string]float64{"zh": 0.25}}
+	for _, tc := range []struct {
+		lang       string
+		confidence float64
+		want       bool
+	}{
+		{"zh", 0.3, false},
+		{"zh", 0.2, true},
+		{"en", 0.3, true},
+		{"en", 0.4, false},
+		{"", 0.3, true}, // no language: the default threshold
+	} {
+		if got := pol.Escalates(false, "", tc.lang, "an answer", tc.confidence); got != tc.want {
+			t.Errorf("%q at %.2f: escalates %v, want %v", tc.lang, tc.confidence, got, tc.want)
+		}
+	}
+}

@@ -228,16 +228,22 @@ func queuedText(text string) string {
 
 // EscalationPolicy decides when the bot hands over to a human.
 type EscalationPolicy struct {
-	MinConfidence float64             // answers below this escalate
-	IntentSkills  map[string][]string // intents that always escalate, with the skills they need
+	MinConfidence float64 // answers below this escalate
+	// MinConfidenceByLanguage overrides MinConfidence for a message's language.
+	MinConfidenceByLanguage map[string]float64
+	IntentSkills            map[string][]string // intents that always escalate, with the skills they need
 }
 
-// Escalates says whether a turn goes to a human: the customer asked for one, the intent
-// always escalates, or there is no answer confident enough. The pipeline's escalate
-// stage and `switchboard ask` decide by it.
-func (p EscalationPolicy) Escalates(wantsHuman bool, intent, reply string, confidence float64) bool {
+// Escalates says whether a turn in language lang goes to a human: the customer asked for
+// one, the intent always escalates, or there is no answer confident enough for that
+// language. The pipeline's escalate stage decides by it.
+func (p EscalationPolicy) Escalates(wantsHuman bool, intent, lang, reply string, confidence float64) bool {
 	_, byIntent := p.IntentSkills[intent]
-	return wantsHuman || byIntent || reply == "" || confidence < p.MinConfidence
+	floor, ok := p.MinConfidenceByLanguage[lang]
+	if !ok {
+		floor = p.MinConfidence
+	}
+	return wantsHuman || byIntent || reply == "" || confidence < floor
 }
 
 // botActor opens tickets for the flow. It is not a supervisor, so an
@@ -256,7 +262,7 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 				skills = append(slices.Clone(skills), c)
 			}
 		}
-		if !pol.Escalates(t.WantsHuman, t.Intent, t.Reply, t.Confidence) {
+		if !pol.Escalates(t.WantsHuman, t.Intent, t.Language, t.Reply, t.Confidence) {
 			return nil
 		}
 		t.Escalated = true

@@ -70,3 +70,28 @@ func TestIntentSkills(t *testing.T) {
 		t.Error("an empty skill loaded")
 	}
 }
+
+// TestMinConfidenceByLanguage: per-language thresholds come from YAML or the environment;
+// one outside [0, 1] or without a language is refused.
+func TestMinConfidenceByLanguage(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "switchboard.yaml")
+	if err := os.WriteFile(file, []byte("kb:\n  min_confidence_by_language:\n    zh: 0.3\n    en: 0.4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.KB.MinConfidenceByLanguage; got["zh"] != 0.3 || got["en"] != 0.4 {
+		t.Errorf("from YAML: %v", got)
+	}
+	cfg, err = Load("", []string{`SWITCHBOARD_KB_MIN_CONFIDENCE_BY_LANGUAGE={"zh":0.2}`})
+	if err != nil || !cmp.Equal(cfg.KB.MinConfidenceByLanguage, map[string]float64{"zh": 0.2}) {
+		t.Errorf("from the environment: %v, %v", cfg.KB.MinConfidenceByLanguage, err)
+	}
+	for _, bad := range []string{`{"zh":1.5}`, `{"":0.3}`, `{"zh":-0.1}`} {
+		if _, err := Load("", []string{"SWITCHBOARD_KB_MIN_CONFIDENCE_BY_LANGUAGE=" + bad}); err == nil {
+			t.Errorf("%s loaded", bad)
+		}
+	}
+}

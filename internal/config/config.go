@@ -217,15 +217,18 @@ type QueueConfig struct {
 
 // KBConfig configures the knowledge base and when the bot hands over.
 type KBConfig struct {
-	Dir              string  `yaml:"dir" env:"SWITCHBOARD_KB_DIR"`
-	MinConfidence    float64 `yaml:"min_confidence" env:"SWITCHBOARD_KB_MIN_CONFIDENCE"`
-	QdrantAddr       string  `yaml:"qdrant_addr" env:"SWITCHBOARD_QDRANT_ADDR"`
-	QdrantCollection string  `yaml:"qdrant_collection" env:"SWITCHBOARD_QDRANT_COLLECTION"`
-	QdrantAPIKey     string  `yaml:"qdrant_api_key" env:"SWITCHBOARD_QDRANT_API_KEY"`
-	EncoderModel     string  `yaml:"encoder_model" env:"SWITCHBOARD_KB_ENCODER_MODEL"`
-	EncoderTokenizer string  `yaml:"encoder_tokenizer" env:"SWITCHBOARD_KB_ENCODER_TOKENIZER"`
-	EncoderMaxTokens int     `yaml:"encoder_max_tokens" env:"SWITCHBOARD_KB_ENCODER_MAX_TOKENS"`
-	EncoderPooling   string  `yaml:"encoder_pooling" env:"SWITCHBOARD_KB_ENCODER_POOLING"`
+	Dir           string  `yaml:"dir" env:"SWITCHBOARD_KB_DIR"`
+	MinConfidence float64 `yaml:"min_confidence" env:"SWITCHBOARD_KB_MIN_CONFIDENCE"`
+	// MinConfidenceByLanguage overrides MinConfidence for messages in a language ("zh",
+	// "en"), each chosen by the same rule from `kb eval`'s sweeps.
+	MinConfidenceByLanguage map[string]float64 `yaml:"min_confidence_by_language" env:"SWITCHBOARD_KB_MIN_CONFIDENCE_BY_LANGUAGE"`
+	QdrantAddr              string             `yaml:"qdrant_addr" env:"SWITCHBOARD_QDRANT_ADDR"`
+	QdrantCollection        string             `yaml:"qdrant_collection" env:"SWITCHBOARD_QDRANT_COLLECTION"`
+	QdrantAPIKey            string             `yaml:"qdrant_api_key" env:"SWITCHBOARD_QDRANT_API_KEY"`
+	EncoderModel            string             `yaml:"encoder_model" env:"SWITCHBOARD_KB_ENCODER_MODEL"`
+	EncoderTokenizer        string             `yaml:"encoder_tokenizer" env:"SWITCHBOARD_KB_ENCODER_TOKENIZER"`
+	EncoderMaxTokens        int                `yaml:"encoder_max_tokens" env:"SWITCHBOARD_KB_ENCODER_MAX_TOKENS"`
+	EncoderPooling          string             `yaml:"encoder_pooling" env:"SWITCHBOARD_KB_ENCODER_POOLING"`
 	// ParaphraseModel is the paraphrase encoder `switchboard kb train` writes: used for
 	// dense retrieval when the file exists and no encoder_model is set. Empty:
 	// <data_dir>/paraphrase.bin; "off": never.
@@ -430,7 +433,7 @@ func Default() Config {
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},
 		Limits:  LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60, ConcurrentPerIP: 16, WebSocketsPerIP: 32, WebSocketsPerUser: 8, WebSocketsTotal: 10000, LoginPerIPPerMinute: 10, LoginPerUserPerMinute: 10, MediaWait: 10 * time.Second},
 		Queue:   QueueConfig{Workers: 4, Lease: time.Minute, RetryFor: 24 * time.Hour, MaxAbandoned: 3, ShutdownGrace: 10 * time.Second, OriginalReadGrace: 10 * time.Minute, OriginalRetention: 7 * 24 * time.Hour},
-		KB: KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb",
+		KB: KBConfig{MinConfidence: 0.35, MinConfidenceByLanguage: map[string]float64{"zh": 0.25}, QdrantCollection: "switchboard_kb",
 			EncoderMaxTokens: 256, EncoderPooling: "mean", ReloadInterval: 2 * time.Second},
 		LLM:    LLMConfig{Timeout: 20 * time.Second, BreakerFailures: 5, BreakerCooldown: 30 * time.Second},
 		Models: ModelsConfig{WatchInterval: 5 * time.Second},

@@ -62,7 +62,7 @@ func TestLoadGoodFile(t *testing.T) {
 		Cache:     CacheConfig{TicketTTL: 2 * time.Minute},
 		Limits:    LimitsConfig{PerIPPerMinute: 600, PerCustomerPerMinute: 60, ConcurrentPerIP: 16, WebSocketsPerIP: 32, WebSocketsPerUser: 8, WebSocketsTotal: 10000, LoginPerIPPerMinute: 10, LoginPerUserPerMinute: 10, MediaWait: 10 * time.Second},
 		Queue:     QueueConfig{Workers: 4, Lease: time.Minute, RetryFor: 24 * time.Hour, MaxAbandoned: 3, ShutdownGrace: 10 * time.Second, OriginalReadGrace: 10 * time.Minute, OriginalRetention: 7 * 24 * time.Hour},
-		KB:        KBConfig{MinConfidence: 0.35, QdrantCollection: "switchboard_kb", EncoderMaxTokens: 256, EncoderPooling: "mean", ReloadInterval: 2 * time.Second},
+		KB:        KBConfig{MinConfidence: 0.35, MinConfidenceByLanguage: map[string]float64{"zh": 0.25}, QdrantCollection: "switchboard_kb", EncoderMaxTokens: 256, EncoderPooling: "mean", ReloadInterval: 2 * time.Second},
 		Models:    ModelsConfig{WatchInterval: 5 * time.Second},
 		Vision:    VisionConfig{TopK: 5, MaxBytes: 20 << 20, MaxPixels: 24_000_000},
 		Speech: SpeechConfig{Engines: []string{"en:pocketsphinx", "zh:vosk"}, Language: "zh", VoskModels: []string{"zh:/srv/vosk-model-small-cn-0.22"},

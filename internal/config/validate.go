@@ -90,6 +90,11 @@ func (c Config) Validate() error {
 	if f := c.KB.MinConfidence; f < 0 || f > 1 {
 		p.addf("kb.min_confidence: must be between 0 and 1 (got %g)", f)
 	}
+	for _, lang := range slices.Sorted(maps.Keys(c.KB.MinConfidenceByLanguage)) {
+		if f := c.KB.MinConfidenceByLanguage[lang]; lang == "" || f < 0 || f > 1 {
+			p.addf("kb.min_confidence_by_language: %q: %g, want a language and a confidence between 0 and 1", lang, f)
+		}
+	}
 	if (c.KB.EncoderModel == "") != (c.KB.EncoderTokenizer == "") {
 		p.addf("kb.encoder_model and kb.encoder_tokenizer: set both or neither")
 	}

@@ -193,27 +193,15 @@ func (r *ingestRun) embedDense(ctx context.Context) error {
 	if r.dense == nil {
 		return nil
 	}
-	batcher, _ := r.dense.(BatchEncoder)
 	for start := 0; start < len(r.batch); start += denseBatch {
 		part := r.batch[start:min(start+denseBatch, len(r.batch))]
 		texts := make([]string, len(part))
 		for i, p := range part {
 			texts[i] = embedText(p.Chunk)
 		}
-		var vecs [][]float32
-		if batcher != nil {
-			var err error
-			if vecs, err = batcher.EncodeBatch(ctx, texts); err != nil {
-				return fmt.Errorf("kb: ingest: dense encoder: %w", err)
-			}
-		} else {
-			for _, t := range texts {
-				v, err := r.dense.Encode(ctx, t)
-				if err != nil {
-					return fmt.Errorf("kb: ingest: dense encoder: %w", err)
-				}
-				vecs = append(vecs, v)
-			}
+		vecs, err := encodeTexts(ctx, r.dense, texts)
+		if err != nil {
+			return fmt.Errorf("kb: ingest: dense encoder: %w", err)
 		}
 		if len(vecs) != len(part) {
 			return fmt.Errorf("kb: ingest: dense encoder returned %d vectors for %d texts", len(vecs), len(part))

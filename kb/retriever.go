@@ -177,18 +177,7 @@ func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
 
 // encodeAll embeds texts with the dense encoder, in one call when it batches.
 func (r *Retriever) encodeAll(ctx context.Context, texts []string) ([][]float32, error) {
-	if b, ok := r.dense.(BatchEncoder); ok {
-		return b.EncodeBatch(ctx, texts)
-	}
-	out := make([][]float32, len(texts))
-	for i, t := range texts {
-		v, err := r.dense.Encode(ctx, t)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = v
-	}
-	return out, nil
+	return encodeTexts(ctx, r.dense, texts)
 }
 
 // cosine is the cosine similarity of a and b (0 when either is zero or they differ in

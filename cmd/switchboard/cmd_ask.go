@@ -41,20 +41,21 @@ func openBrain(ctx context.Context, cfg config.Config, log *slog.Logger) (brain,
 		parts.close()
 		return brain{}, err
 	}
-	return parts.build(idx)
+	return parts.build(ctx, idx)
 }
 
 // brainParts are what every knowledge-base generation's brain shares, opened once: the
 // escalation model, the dense encoder and the LLM (its client and circuit breaker).
 type brainParts struct {
 	cfg config.Config
+	log *slog.Logger
 	esc *intent.Classifier
 	enc denseEncoder    // nil: lexical retrieval only
 	llm *kb.LLMComposer // nil: answers are composed from the passages
 }
 
 func openBrainParts(ctx context.Context, cfg config.Config, log *slog.Logger) (brainParts, error) {
-	p := brainParts{cfg: cfg}
+	p := brainParts{cfg: cfg, log: log}
 	var err error
 	if p.esc, err = intent.EscalationModel(ctx); err != nil {
 		return p, fmt.Errorf("escalation model: %w", err)
@@ -76,8 +77,11 @@ func (p brainParts) close() {
 
 // build makes the brain of one knowledge-base generation: the retriever over idx, the
 // LLM when configured, and the intent model saved by `kb train` as it is now.
-func (p brainParts) build(idx kb.Index) (brain, error) {
-	retriever := newRetriever(idx, p.enc)
+func (p brainParts) build(ctx context.Context, idx kb.Index) (brain, error) {
+	retriever, err := newRetriever(ctx, idx, p.enc, p.log)
+	if err != nil {
+		return brain{}, err
+	}
 	u := flow.NLPUnderstander{Escalation: p.esc}
 	b := brain{answer: flow.KBAnswerer{Retriever: retriever}}
 	if p.llm != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -23,7 +24,8 @@ import (
 // encoder of kb.encoder_model when set; else, unless kb.paraphrase_model is off, a
 // paraphrase encoder trained the way `kb train` trains serve's, on every set found but
 // the one evaluated (so a set's figures come from a model that never saw its training
-// split); with it off, lexical retrieval alone.
+// split), adapted by serve's retriever to each FAQ's own phrasings (the k questions per
+// intent it was given, never the questions asked); with it off, lexical retrieval alone.
 func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Writer, rep *evalReport) error {
 	esc, err := intent.EscalationModel(ctx)
 	if err != nil {
@@ -45,7 +47,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		if corpus, err = para.LoadCorpus(data, para.WordNetDir); err != nil {
 			return err
 		}
-		rep.FewShotRetrieval = "ranked by a paraphrase encoder trained without the evaluated set (lexical coverage in the confidence)"
+		rep.FewShotRetrieval = "ranked by a paraphrase encoder trained without the evaluated set, adapted to each FAQ's own phrasings (lexical coverage in the confidence)"
 	default:
 		rep.FewShotRetrieval = "lexical BM25 over the entries' phrasings (kb.paraphrase_model is off)"
 	}
@@ -76,8 +78,12 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 				return err
 			},
 			Deps: func(idx kb.Index) (flow.Deps, error) {
+				r, err := newRetriever(ctx, idx, enc, slog.New(slog.DiscardHandler))
+				if err != nil {
+					return flow.Deps{}, err
+				}
 				return flow.Deps{Redactor: pii.NewRedactor(), Understander: flow.NLPUnderstander{Escalation: esc},
-					Answerer: flow.KBAnswerer{Retriever: newRetriever(idx, enc)}, Escalation: escalationPolicy(cfg)}, nil
+					Answerer: flow.KBAnswerer{Retriever: r}, Escalation: escalationPolicy(cfg)}, nil
 			}}
 	}
 	train, test, err := intent.LoadBanking77(filepath.Join(data, "banking77"))

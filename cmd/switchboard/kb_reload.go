@@ -48,7 +48,7 @@ func openLiveBrain(ctx context.Context, cfg config.Config, log *slog.Logger, reg
 		writer = func(context.Context) (kb.Index, error) { return q, nil }
 	}
 	r, err := kb.NewReloader(ctx, kb.ReloaderOptions[brain]{Source: src, Backend: backend, Log: log, Registerer: reg,
-		Build: func(_ context.Context, idx kb.Index, _ kb.Generation) (brain, error) { return parts.build(idx) }})
+		Build: func(ctx context.Context, idx kb.Index, _ kb.Generation) (brain, error) { return parts.build(ctx, idx) }})
 	if err != nil {
 		parts.close()
 		return nil, err

@@ -21,8 +21,12 @@ type Model struct {
 	scale     []float32
 	idf       []float32
 	unseenIDF float32
-	// fingerprint identifies the file the model was loaded from.
+	// fingerprint identifies the file the model was loaded from (and, for a model
+	// adapted to an FAQ, that FAQ).
 	fingerprint string
+	// base, when set, answers for the features without a slot here: an adapted model
+	// holds only the rows its FAQ changed (see Adapt).
+	base *Model
 	// Info says what the model was trained on and how.
 	Info Info
 }
@@ -36,6 +40,8 @@ type Info struct {
 	Features  int      `json:"features"`   // features with learned vectors
 	Epochs    int      `json:"epochs"`
 	Seconds   float64  `json:"seconds"` // training time
+	// AdaptedTo is how many FAQ entries the model was adapted to (Adapt), 0 for none.
+	AdaptedTo int `json:"adapted_to,omitempty"`
 }
 
 // Dim is the length of the vectors.
@@ -72,7 +78,7 @@ func (m *Model) Similarity(a, b string) float64 {
 func (m *Model) sum(feats []uint64, v []float32) {
 	var tmp []float32
 	for _, f := range feats {
-		s, ok := m.slot[f]
+		owner, s, ok := m.lookup(f)
 		if !ok {
 			if tmp == nil {
 				tmp = make([]float32, m.dim)
@@ -83,11 +89,36 @@ func (m *Model) sum(feats []uint64, v []float32) {
 			}
 			continue
 		}
-		w := m.idf[s] * m.scale[s]
-		for i, x := range m.q[int(s)*m.dim : int(s+1)*m.dim] {
+		w := owner.idf[s] * owner.scale[s]
+		for i, x := range owner.q[int(s)*m.dim : int(s+1)*m.dim] {
 			v[i] += w * float32(x)
 		}
 	}
+}
+
+// lookup finds the learned row of feature f: the model holding it and its slot there.
+func (m *Model) lookup(f uint64) (*Model, int32, bool) {
+	for ; m != nil; m = m.base {
+		if s, ok := m.slot[f]; ok {
+			return m, s, true
+		}
+	}
+	return nil, 0, false
+}
+
+// row writes the learned row of feature f into dst (dequantised) and returns its
+// weight, or fills dst with the starting vector and returns the weight of an unseen
+// feature.
+func (m *Model) row(f uint64, dst []float32) float32 {
+	owner, s, ok := m.lookup(f)
+	if !ok {
+		initRow(f, dst)
+		return m.unseenIDF
+	}
+	for i, x := range owner.q[int(s)*m.dim : int(s+1)*m.dim] {
+		dst[i] = owner.scale[s] * float32(x)
+	}
+	return owner.idf[s]
 }
 
 // add appends a learned feature, quantising its row to int8 multiples of a scale.
@@ -109,7 +140,7 @@ func (m *Model) add(f uint64, row []float32, idf float32) {
 	}
 }
 
-// Features is how many features have learned vectors.
+// Features is how many features have learned vectors (an adapted model's own rows).
 func (m *Model) Features() int { return len(m.scale) }
 
 // initRow fills row with the pseudo-random starting vector of feature f: each element

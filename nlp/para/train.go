@@ -216,24 +216,7 @@ func Train(ctx context.Context, sets []Set, o Options) (*Model, error) {
 				}
 			}
 			p := ps[step%len(ps)]
-			// batch distinct groups: a partial shuffle of the group order
-			for i := range p.batch {
-				j := i + rng.IntN(len(p.order)-i)
-				p.order[i], p.order[j] = p.order[j], p.order[i]
-			}
-			st.reset()
-			for _, gi := range p.order[:p.batch] {
-				fs := p.feats[gi]
-				a := rng.IntN(len(fs))
-				b := rng.IntN(len(fs) - 1)
-				if b >= a {
-					b++
-				}
-				st.add(fs[a], fs[b])
-				if hs := p.hard[gi]; len(hs) > 0 {
-					st.addHard(hs[rng.IntN(len(hs))])
-				}
-			}
+			st.draw(rng, p.order, p.batch, p.feats, p.hard)
 			loss += st.run(o.Workers, float32(1/o.Temperature))
 			since++
 			if done := (epoch-1)*steps + step + 1; o.Progress != nil && (done%every == 0 || done == o.Epochs*steps) {
@@ -284,6 +267,33 @@ func newStep(t *trainer, batch int) *step {
 }
 
 func (s *step) reset() { s.na, s.nh = 0, 0 }
+
+// draw fills the step with batch distinct groups, drawn by a partial shuffle of order:
+// two different texts of each (a group of one text is its own partner) and, where the
+// group has hard negatives, one of them.
+func (s *step) draw(rng *rand.Rand, order []int, batch int, feats, hard [][][]int32) {
+	for i := range batch {
+		j := i + rng.IntN(len(order)-i)
+		order[i], order[j] = order[j], order[i]
+	}
+	s.reset()
+	for _, gi := range order[:batch] {
+		fs := feats[gi]
+		a, b := 0, 0
+		if len(fs) > 1 {
+			a = rng.IntN(len(fs))
+			if b = rng.IntN(len(fs) - 1); b >= a {
+				b++
+			}
+		}
+		s.add(fs[a], fs[b])
+		if hard != nil {
+			if hs := hard[gi]; len(hs) > 0 {
+				s.addHard(hs[rng.IntN(len(hs))])
+			}
+		}
+	}
+}
 
 func (s *step) add(a, b []int32) {
 	s.a[s.na].feats, s.b[s.na].feats = a, b
@@ -452,6 +462,10 @@ func softmax(xs []float64) ([]float64, float64) {
 
 // String describes the model in one line.
 func (i Info) String() string {
-	return fmt.Sprintf("paraphrase encoder (dim %d, %d learned features) trained on %v: %d groups, %d texts, %d epochs, %.1f s",
+	s := fmt.Sprintf("paraphrase encoder (dim %d, %d learned features) trained on %v: %d groups, %d texts, %d epochs, %.1f s",
 		i.Dim, i.Features, i.TrainedOn, i.Groups, i.Texts, i.Epochs, i.Seconds)
+	if i.AdaptedTo > 0 {
+		s += fmt.Sprintf("; adapted to an FAQ of %d entries", i.AdaptedTo)
+	}
+	return s
 }

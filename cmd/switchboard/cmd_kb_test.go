@@ -72,12 +72,12 @@ func TestKBEvalOnSharedData(t *testing.T) {
 	// the few-shot FAQ through the serving path with the paraphrase encoder trained
 	// without the evaluated set and adapted to the FAQ: above lexical retrieval alone
 	// (BANKING77 and CLINC150 0.268 and 0.270 at k=3, out-of-scope escalated 0.96; BQ
-	// 0.118 at k=1) and the unadapted encoder (0.348, 0.350); today 0.439, 0.470, 0.886
-	// and BQ 0.226 with 0.908 of the LCQMC questions escalated (at the Chinese threshold
+	// 0.118 at k=1) and the unadapted encoder (0.348, 0.350); today 0.451, 0.507, 0.879
+	// and BQ 0.228 with 0.908 of the LCQMC questions escalated (at the Chinese threshold
 	// 0.25; one phrasing per entry: no adaptation)
-	if rep.FewShotBanking77K3Acc < 0.40 || rep.FewShotCLINC150K3Acc < 0.43 || rep.FewShotCLINC150K3OOSRecall < 0.85 ||
+	if rep.FewShotBanking77K3Acc < 0.42 || rep.FewShotCLINC150K3Acc < 0.47 || rep.FewShotCLINC150K3OOSRecall < 0.85 ||
 		rep.FewShotBanking77K5Acc < rep.FewShotBanking77K1Acc || rep.FewShotRetrieval == "" ||
-		rep.FewShotBQK1Acc < 0.2 || rep.FewShotBQK1OOSRecall < 0.88 || rep.FewShotCLINC150K3Precision < 0.75 {
+		rep.FewShotBQK1Acc < 0.2 || rep.FewShotBQK1OOSRecall < 0.88 || rep.FewShotCLINC150K3Precision < 0.78 {
 		t.Fatalf("few-shot eval %+v", rep)
 	}
 	if sw := rep.FewShotSweeps["clinc150_k3"]; len(sw) != 12 || sw[0].Accuracy < sw[11].Accuracy || sw[0].OOSRecall > sw[11].OOSRecall {

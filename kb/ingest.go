@@ -315,7 +315,29 @@ func (r *ingestRun) hash(c Chunk) string {
 
 // Language returns "zh" when at least a fifth of the letters of text are CJK, else "en".
 func Language(text string) string {
-	cjk, letters := 0, 0
+	if cjk, letters := scripts(text); letters > 0 && cjk*5 >= letters {
+		return "zh"
+	}
+	return "en"
+}
+
+// speaks reports whether text can answer a customer writing in lang: Chinese when at
+// least a fifth of its letters are CJK (as Language decides), English when at least half
+// are not; text without letters speaks every language.
+func speaks(text, lang string) bool {
+	cjk, letters := scripts(text)
+	switch {
+	case letters == 0:
+		return true
+	case lang == "zh":
+		return cjk*5 >= letters
+	default:
+		return (letters-cjk)*2 >= letters
+	}
+}
+
+// scripts counts the CJK characters and all letters of text.
+func scripts(text string) (cjk, letters int) {
 	for _, r := range text {
 		switch {
 		case isCJK(r):
@@ -325,10 +347,7 @@ func Language(text string) string {
 			letters++
 		}
 	}
-	if letters > 0 && cjk*5 >= letters {
-		return "zh"
-	}
-	return "en"
+	return cjk, letters
 }
 
 // Changed reports whether the run added, replaced or deleted any chunk (and so needs a

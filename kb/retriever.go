@@ -117,9 +117,10 @@ type candidate struct {
 // Answer composes the reply to text from the best hits. FAQ hits are grouped by their
 // answer, and each group scores its best hit plus half of every further hit, so several
 // paraphrases agreeing on one answer outvote a single lucky match; a prose chunk is its
-// own group. The best FAQ group answers with its FAQ answer; a best prose chunk answers
-// with its passage, followed by the next prose passage when that scores at least 80 % as
-// high.
+// own group. A group whose answer is in the question's language goes first when the
+// best one's is not (preferLanguage). The best FAQ group answers with its FAQ answer; a
+// best prose chunk answers with its passage, followed by the next prose passage when that
+// scores at least 80 % as high.
 //
 // Confidence = coverage · (0.5 + 0.5 · margin), in [0, 1]. Coverage is the share of the
 // query's distinct terms (words, CJK characters and bigrams) found in the best chunk, so
@@ -135,6 +136,7 @@ func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
 		return Answer{}, err
 	}
 	groups := groupHits(hits)
+	preferLanguage(groups, Language(text))
 	best := groups[0]
 	var ans Answer
 	top := best.hits[0]
@@ -151,7 +153,7 @@ func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
 	}
 	margin := 1.0
 	if len(groups) > 1 && best.score > 0 {
-		margin = (best.score - groups[1].score) / best.score
+		margin = max(0, (best.score-groups[1].score)/best.score)
 	}
 	coverage := r.coverage(text, top.Chunk)
 	if qvec != nil {
@@ -222,6 +224,33 @@ func groupHits(hits []Hit) []candidate {
 		}
 	}
 	return groups
+}
+
+// preferLanguage moves to the front the best group whose answer is in lang, when the
+// best one's is not: the customer is answered in their own language whenever the hits
+// hold an answer in it (a bilingual FAQ's entry in the other language may share a
+// product name or a Latin word with the question and score higher). With no answer in
+// lang among the hits, the order stays: the knowledge base may not have that language.
+func preferLanguage(groups []candidate, lang string) {
+	if speaks(answerOf(groups[0]), lang) {
+		return
+	}
+	for i := 1; i < len(groups); i++ {
+		if speaks(answerOf(groups[i]), lang) {
+			g := groups[i]
+			copy(groups[1:i+1], groups[:i])
+			groups[0] = g
+			return
+		}
+	}
+}
+
+// answerOf is what a group would answer with: its FAQ answer or its passage.
+func answerOf(g candidate) string {
+	if c := g.hits[0].Chunk; c.Answer != "" {
+		return c.Answer
+	}
+	return g.hits[0].Chunk.Text
 }
 
 // coverage is the share of the query's distinct terms present in the chunk.

@@ -12,14 +12,18 @@ import (
 	"github.com/coder/websocket"
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // ChatFrame is one web-chat WebSocket frame. Server → client: "message"
 // (with Seq, the message id: a reconnect passes the last seen Seq as
-// ?after= and receives everything newer), "reply" (the bot's decision for
-// the client's own message), "error". Client → server: "message".
+// ?after= and receives everything newer), "draft" (with a language model
+// configured, the bot's answer to the client's message MessageID so far, while
+// it is written: each draft replaces the last, and the "reply" that follows is
+// the final word), "reply" (the bot's decision for the client's own message),
+// "error". Client → server: "message".
 type ChatFrame struct {
 	Type           string        `json:"type"`
 	Seq            int64         `json:"seq,omitempty"`
@@ -208,7 +212,10 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 		cs.mu.Lock()
 		conv := cs.conv
 		cs.mu.Unlock()
-		out, err := cs.r.chatTurn(ctx, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
+		drafts := flow.WithDrafts(ctx, func(soFar string) {
+			_ = cs.send(ctx, ChatFrame{Type: "draft", MessageID: f.MessageID, Text: soFar})
+		})
+		out, err := cs.r.chatTurn(drafts, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
 		if err != nil {
 			status, code := statusOf(err)
 			msg := err.Error()

@@ -81,11 +81,47 @@ func (g *LLMGuard) call(fn func() (*llms.ContentResponse, error)) (*llms.Content
 	return g.cb.Execute(fn)
 }
 
+// Stream receives an answer while the model writes it.
+type Stream struct {
+	// Allow, when set, is asked once the passages are found, with their confidence:
+	// false keeps the answer from streaming (it would be handed over, not given).
+	Allow func(confidence float64) bool
+	// Draft receives the answer so far each time it grows. The refusal marker is never
+	// drafted, and a refusal after some text stops the drafts: the composed answer is
+	// the final word.
+	Draft func(soFar string)
+}
+
+// drafter turns the model's chunks into drafts.
+type drafter struct {
+	s       *Stream
+	sb      strings.Builder
+	last    string // the last draft
+	refused bool
+}
+
+func (d *drafter) chunk(chunk []byte) {
+	if d.refused {
+		return
+	}
+	d.sb.Write(chunk)
+	text := strings.TrimSpace(d.sb.String())
+	switch {
+	case strings.Contains(text, NoAnswer):
+		d.refused = true
+	case text == "" || text == d.last || strings.HasPrefix(NoAnswer, text):
+		// nothing new, or it may still become the refusal: hold it back
+	default:
+		d.last = text
+		d.s.Draft(text)
+	}
+}
+
 // Compose asks the model to answer text from the retriever's best passages.
 // stream (may be nil) receives the answer as it is generated. The answer's
 // confidence and citations are the retriever's; a model that finds no
 // answer in the passages yields an empty answer.
-func (c LLMComposer) Compose(ctx context.Context, r *Retriever, text string, stream func(chunk string)) (Answer, error) {
+func (c LLMComposer) Compose(ctx context.Context, r *Retriever, text string, stream *Stream) (Answer, error) {
 	base, err := r.Answer(ctx, text)
 	if err != nil || len(base.Citations) == 0 {
 		return base, err
@@ -104,9 +140,10 @@ func (c LLMComposer) Compose(ctx context.Context, r *Retriever, text string, str
 	}
 	fmt.Fprintf(&sb, "Question: %s", text)
 	opts := []llms.CallOption{llms.WithTemperature(0), llms.WithMaxTokens(max(c.MaxTokens, 512))}
-	if stream != nil {
+	if stream != nil && stream.Draft != nil && (stream.Allow == nil || stream.Allow(base.Confidence)) {
+		d := &drafter{s: stream}
 		opts = append(opts, llms.WithStreamingFunc(func(_ context.Context, chunk []byte) error {
-			stream(string(chunk))
+			d.chunk(chunk)
 			return nil
 		}))
 	}

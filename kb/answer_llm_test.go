@@ -90,14 +90,30 @@ func TestLLMComposerAnswersOnlyFromPassagesAndStreams(t *testing.T) {
 	if err != nil || plain.Text != "Your refund arrives within 5 working days [1]." || len(plain.Citations) == 0 || plain.Confidence <= 0 {
 		t.Fatalf("plain answer %+v, %v", plain, err)
 	}
-	var chunks []string
-	streamed, err := c.Compose(ctx, r, "how long will my refund take", func(s string) { chunks = append(chunks, s) })
-	if err != nil || streamed.Text != plain.Text || len(chunks) < 3 || strings.Join(chunks, "") != plain.Text {
-		t.Fatalf("streamed %+v (chunks %q), %v", streamed, chunks, err)
+	var drafts []string
+	var asked float64
+	stream := &Stream{Draft: func(s string) { drafts = append(drafts, s) },
+		Allow: func(conf float64) bool { asked = conf; return true }}
+	streamed, err := c.Compose(ctx, r, "how long will my refund take", stream)
+	if err != nil || streamed.Text != plain.Text || len(drafts) < 3 || drafts[len(drafts)-1] != plain.Text || asked != plain.Confidence {
+		t.Fatalf("streamed %+v (drafts %q, allow asked with %v), %v", streamed, drafts, asked, err)
 	}
-	none, err := c.Compose(ctx, r, "how do I reset my password [PHONE_1]", nil)
-	if err != nil || none.Text != "" {
-		t.Fatalf("model said NO_ANSWER but got %+v, %v", none, err)
+	for i := 1; i < len(drafts); i++ {
+		if !strings.HasPrefix(drafts[i], drafts[i-1]) || drafts[i] == drafts[i-1] {
+			t.Errorf("draft %d %q does not grow %q", i, drafts[i], drafts[i-1])
+		}
+	}
+	// an answer that will not be given is not streamed
+	drafts = nil
+	stream.Allow = func(float64) bool { return false }
+	if again, err := c.Compose(ctx, r, "how long will my refund take", stream); err != nil || again.Text != plain.Text || len(drafts) != 0 {
+		t.Fatalf("not allowed: %+v, drafts %q, %v", again, drafts, err)
+	}
+	// nor is the refusal marker
+	stream.Allow = nil
+	none, err := c.Compose(ctx, r, "how do I reset my password [PHONE_1]", stream)
+	if err != nil || none.Text != "" || len(drafts) != 0 {
+		t.Fatalf("model said NO_ANSWER but got %+v (drafts %q), %v", none, drafts, err)
 	}
 	last := fake.prompts[len(fake.prompts)-1]
 	if !strings.Contains(last, "[PHONE_1]") || !strings.Contains(last, "ONLY the numbered passages") {
@@ -181,4 +197,27 @@ func refundRetriever(t *testing.T) *Retriever {
 		t.Fatal(err)
 	}
 	return NewRetriever(idx, emb)
+}
+
+// TestDrafterHoldsBackTheRefusal: text that may still become the refusal marker is not
+// drafted, and a refusal after an answer stops the drafts.
+func TestDrafterHoldsBackTheRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		chunks []string
+		want   []string
+	}{
+		{[]string{"NO", "_ANS", "WER"}, nil},
+		{[]string{" ", "NO_", "ANSWER."}, nil},
+		{[]string{"NO", "RTH AMERICA"}, []string{"NORTH AMERICA"}}, // "NO" might have been the marker
+		{[]string{"Refunds ", "take ", "5 days. ", "NO_ANSWER", " more"}, []string{"Refunds", "Refunds take", "Refunds take 5 days."}},
+	} {
+		var got []string
+		d := &drafter{s: &Stream{Draft: func(s string) { got = append(got, s) }}}
+		for _, c := range tc.chunks {
+			d.chunk([]byte(c))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("chunks %q: drafts %q, want %q", tc.chunks, got, tc.want)
+		}
+	}
 }

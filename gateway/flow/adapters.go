@@ -62,8 +62,27 @@ type LLMAnswerer struct {
 	Composer  kb.LLMComposer
 }
 
-// Answer asks the model.
+// Answer asks the model; the answer streams to the turn's drafts (WithDrafts) when the
+// respond stage allows it.
 func (a LLMAnswerer) Answer(ctx context.Context, text string) (Answer, error) {
-	ans, err := a.Composer.Compose(ctx, a.Retriever, text, nil)
+	s, _ := ctx.Value(streamKey{}).(*kb.Stream)
+	ans, err := a.Composer.Compose(ctx, a.Retriever, text, s)
 	return fromKB(ans), err
+}
+
+// draftsKey carries the edge's draft sink (WithDrafts); streamKey the respond stage's
+// stream for the answerer (the sink, and whether the answer will be given).
+type (
+	draftsKey struct{}
+	streamKey struct{}
+)
+
+// WithDrafts returns ctx asking for the turn's answer as a language model writes it:
+// draft receives the answer so far each time it grows (web chat shows it while the turn
+// runs). Only an answer the bot will give streams — not when the customer asked for a
+// human or the passages' confidence is below the escalation threshold of the message's
+// language — and the turn's reply stays the final word (a refusal, a failed model call
+// or a handover replaces the draft). Without a language model nothing is drafted.
+func WithDrafts(ctx context.Context, draft func(soFar string)) context.Context {
+	return context.WithValue(ctx, draftsKey{}, draft)
 }

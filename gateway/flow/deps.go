@@ -143,7 +143,7 @@ func (d Deps) ProcessSteps() []pipeline.Step {
 		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: withAgent})
 	}
 	if d.Answerer != nil {
-		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer), Timeout: 5 * time.Second, Skip: withAgent})
+		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer, d.Escalation), Timeout: 5 * time.Second, Skip: withAgent})
 	}
 	// The reply is logged with the turn's outcome, in one transaction, by whoever
 	// answers the turn (RecordAnswer).

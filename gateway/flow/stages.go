@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -171,8 +172,13 @@ func understandStage(u Understander) pipeline.Stage {
 	})
 }
 
-func respondStage(a Answerer) pipeline.Stage {
+func respondStage(a Answerer, pol EscalationPolicy) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		if draft, ok := ctx.Value(draftsKey{}).(func(string)); ok && draft != nil && !t.WantsHuman {
+			ctx = context.WithValue(ctx, streamKey{}, &kb.Stream{Draft: draft, Allow: func(confidence float64) bool {
+				return !pol.Escalates(false, t.Intent, t.Language, "answer", confidence)
+			}})
+		}
 		ans, err := a.Answer(ctx, ForModels(t.Text))
 		if err != nil {
 			return err

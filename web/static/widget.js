@@ -60,6 +60,7 @@
   .msg { max-width: 85%; margin: 6px 0; padding: 8px 11px; border-radius: 10px; font-size: 14px; line-height: 1.4; white-space: pre-wrap; word-wrap: break-word; }
   .msg.customer { margin-left: auto; background: #2456d6; color: #fff; }
   .msg.bot { background: #fff; border: 1px solid #dde3f0; }
+  .msg.bot.draft { opacity: .75; }
   .msg.agent { background: #e8f6ec; border: 1px solid #bfe5c9; }
   .msg.system, .note { color: #666; font-size: 12px; text-align: center; background: none; margin: 6px auto; }
   .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
@@ -174,6 +175,7 @@
     if (author === "customer") { kind = "customer"; who = T.you; text = ownText(m.text); }
     else if (author === "bot") { kind = "bot"; who = T.bot; }
     else if (author.startsWith("agent")) { kind = "agent"; who = m.author_name || T.agent; }
+    if (kind === "bot") dropDrafts();
     const div = bubble(kind, text, who);
     div.setAttribute("data-author", kind);
     if (kind === "bot") {
@@ -183,7 +185,28 @@
     }
   }
 
+  // While a language model writes the bot's answer it arrives as "draft" frames (the
+  // answer so far, for the customer's message message_id); the reply and the bot's
+  // message replace it.
+  const drafts = new Map();
+  function showDraft(f) {
+    let div = drafts.get(f.message_id);
+    if (!div) {
+      div = bubble("bot draft", "", T.bot);
+      div.setAttribute("data-testid", "draft");
+      drafts.set(f.message_id, div);
+    }
+    div.lastChild.textContent = f.text;
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function dropDrafts() {
+    for (const div of drafts.values()) div.remove();
+    drafts.clear();
+  }
+
   function takeReply(rep) {
+    dropDrafts();
     if (!rep) return;
     setConv(rep.conversation_id);
     if (rep.status === "transcribing") { note(T.transcribing); return; }
@@ -215,6 +238,7 @@
       let f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "message") showMessage(f);
+      else if (f.type === "draft") showDraft(f);
       else if (f.type === "reply") takeReply(f.reply);
       else if (f.type === "error") note(T.failed + f.error);
     };

@@ -47,11 +47,12 @@ func openBrain(ctx context.Context, cfg config.Config, log *slog.Logger) (brain,
 // brainParts are what every knowledge-base generation's brain shares, opened once: the
 // escalation model, the dense encoder and the LLM (its client and circuit breaker).
 type brainParts struct {
-	cfg config.Config
-	log *slog.Logger
-	esc *intent.Classifier
-	enc denseEncoder    // nil: lexical retrieval only
-	llm *kb.LLMComposer // nil: answers are composed from the passages
+	cfg    config.Config
+	log    *slog.Logger
+	esc    *intent.Classifier
+	enc    denseEncoder    // nil: lexical retrieval only
+	rerank kb.Reranker     // nil: Chinese answers are not reranked
+	llm    *kb.LLMComposer // nil: answers are composed from the passages
 }
 
 func openBrainParts(ctx context.Context, cfg config.Config, log *slog.Logger) (brainParts, error) {
@@ -66,6 +67,10 @@ func openBrainParts(ctx context.Context, cfg config.Config, log *slog.Logger) (b
 	if p.enc, err = openEncoder(ctx, cfg); err != nil {
 		return p, err
 	}
+	if p.rerank, err = openReranker(cfg, p.enc); err != nil {
+		p.close()
+		return p, err
+	}
 	return p, nil
 }
 
@@ -78,7 +83,7 @@ func (p brainParts) close() {
 // build makes the brain of one knowledge-base generation: the retriever over idx, the
 // LLM when configured, and the intent model saved by `kb train` as it is now.
 func (p brainParts) build(ctx context.Context, idx kb.Index) (brain, error) {
-	retriever, err := newRetriever(ctx, idx, p.enc, p.log)
+	retriever, err := newRetriever(ctx, idx, p.enc, p.rerank, p.log)
 	if err != nil {
 		return brain{}, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard-cs/switchboard/kb/qdrant"
 	"github.com/switchboard-cs/switchboard/models/ort"
 	"github.com/switchboard-cs/switchboard/nlp/embed"
+	"github.com/switchboard-cs/switchboard/nlp/match"
 	"github.com/switchboard-cs/switchboard/nlp/para"
 )
 
@@ -78,7 +79,12 @@ func openKB(ctx context.Context, cfg config.Config) (knowledge, error) {
 		k.Close()
 		return knowledge{}, err
 	}
-	if k.Retriever, err = newRetriever(ctx, k.Index, k.Encoder, slog.New(slog.DiscardHandler)); err != nil {
+	rerank, err := openReranker(cfg, k.Encoder)
+	if err != nil {
+		k.Close()
+		return knowledge{}, err
+	}
+	if k.Retriever, err = newRetriever(ctx, k.Index, k.Encoder, rerank, slog.New(slog.DiscardHandler)); err != nil {
 		k.Close()
 		return knowledge{}, err
 	}
@@ -91,9 +97,15 @@ func openKB(ctx context.Context, cfg config.Config) (knowledge, error) {
 // BANKING77 best entry 0.446 -> 0.546, CLINC150 0.487 -> 0.612) and ranks on its own:
 // fusing BM25 in measured worse (BANKING77 0.322 fused, 0.346 alone; CLINC150 0.321,
 // 0.351). An ONNX encoder stays fused with BM25, unadapted.
-func newRetriever(ctx context.Context, idx kb.Index, enc denseEncoder, log *slog.Logger) (*kb.Retriever, error) {
+//
+// rerank (may be nil), the Chinese reranker, reorders the answers to Chinese questions
+// under the paraphrase encoder's ranking.
+func newRetriever(ctx context.Context, idx kb.Index, enc denseEncoder, rerank kb.Reranker, log *slog.Logger) (*kb.Retriever, error) {
 	var ropts []kb.RetrieverOption
 	if m, ok := enc.(*para.Model); ok {
+		if rerank != nil {
+			ropts = append(ropts, kb.WithReranker(rerank, "zh"))
+		}
 		start := time.Now()
 		adapted, a, err := kb.Adapt(ctx, idx, func(ctx context.Context, entries [][]string) (kb.DenseEncoder, error) {
 			return m.Adapt(ctx, entries)
@@ -132,6 +144,23 @@ func openEncoder(ctx context.Context, cfg config.Config) (denseEncoder, error) {
 		return nil, fmt.Errorf("kb.encoder_model: %w", err)
 	}
 	return enc, nil
+}
+
+// openReranker loads the Chinese reranker `kb train` fitted beside the paraphrase
+// encoder, when enc is that encoder and the file exists.
+func openReranker(cfg config.Config, enc denseEncoder) (kb.Reranker, error) {
+	path := cfg.RerankerModel()
+	if _, ok := enc.(*para.Model); !ok || path == "" {
+		return nil, nil
+	}
+	m, err := match.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("the Chinese reranker (run `switchboard kb train` again): %w", err)
+	}
+	return m, nil
 }
 
 // openParaphrase loads the paraphrase encoder when its file exists.

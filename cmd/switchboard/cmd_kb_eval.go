@@ -70,6 +70,7 @@ type evalReport struct {
 	FewShotBQK1OOSRecall float64 `json:"fewshot_bq_k1_oos_recall"`
 	FewShotBQK1ECE       float64 `json:"fewshot_bq_k1_ece"`
 	FewShotBQModel       string  `json:"fewshot_bq_model,omitempty"`
+	FewShotBQReranker    string  `json:"fewshot_bq_reranker,omitempty"`
 	// Answer precision at the serving threshold, and the figures at other thresholds.
 	FewShotBanking77K3Precision float64                    `json:"fewshot_banking77_k3_precision"`
 	FewShotCLINC150K3Precision  float64                    `json:"fewshot_clinc150_k3_precision"`

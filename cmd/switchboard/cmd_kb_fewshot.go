@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -71,14 +72,14 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		return err
 	}
 	defer os.RemoveAll(dir)
-	options := func(enc denseEncoder) faqeval.Options {
+	options := func(enc denseEncoder, rerank kb.Reranker) faqeval.Options {
 		return faqeval.Options{Dir: dir,
 			Ingest: func(ctx context.Context, idx kb.Index, path string) error {
 				_, err := kb.Ingest(ctx, idx, kb.NewLexicalEmbedder(), path, nil, ingestOptionsFor(enc)...)
 				return err
 			},
 			Deps: func(idx kb.Index) (flow.Deps, error) {
-				r, err := newRetriever(ctx, idx, enc, slog.New(slog.DiscardHandler))
+				r, err := newRetriever(ctx, idx, enc, rerank, slog.New(slog.DiscardHandler))
 				if err != nil {
 					return flow.Deps{}, err
 				}
@@ -95,7 +96,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		return err
 	}
 	for k, acc := range map[int]*float64{1: &rep.FewShotBanking77K1Acc, 3: &rep.FewShotBanking77K3Acc, 5: &rep.FewShotBanking77K5Acc} {
-		r, err := faqeval.Run(ctx, "banking77", train, test, k, 1, options(enc))
+		r, err := faqeval.Run(ctx, "banking77", train, test, k, 1, options(enc, nil))
 		if err != nil {
 			return err
 		}
@@ -112,7 +113,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 	if enc, err = encoderFor(para.SetCLINC150, &rep.FewShotCLINC150Model); err != nil {
 		return err
 	}
-	r, err := faqeval.Run(ctx, "clinc150", ctrain, ctest, 3, 1, options(enc))
+	r, err := faqeval.Run(ctx, "clinc150", ctrain, ctest, 3, 1, options(enc, nil))
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,18 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 	if enc, err = encoderFor(para.SetBQ, nil); err != nil {
 		return err
 	}
-	if r, err = faqeval.Run(ctx, "bq", faq, asked, 1, 1, options(enc)); err != nil {
+	// the Chinese reranker serve uses, fitted the way `kb train` fits it but on neither set
+	var rerank kb.Reranker
+	if trained {
+		m, sets, n, err := fitReranker(ctx, data, para.SetBQ, para.SetLCQMC)
+		if err != nil && !errors.Is(err, match.ErrNoPairs) {
+			return err
+		}
+		if err == nil {
+			rerank, rep.FewShotBQReranker = m, fmt.Sprintf("question matcher fitted on %d pairs of %v", n, sets)
+		}
+	}
+	if r, err = faqeval.Run(ctx, "bq", faq, asked, 1, 1, options(enc, rerank)); err != nil {
 		return err
 	}
 	rep.FewShotBQK1Acc, rep.FewShotBQK1OOSRecall, rep.FewShotBQK1ECE = r.Accuracy, r.OOSRecall, r.ECE

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/nlp/match"
 	"github.com/switchboard-cs/switchboard/nlp/para"
 )
 
@@ -31,14 +32,18 @@ func (p *paraphraseFlags) register(cmd *cobra.Command) {
 }
 
 // trainParaphraseModel trains the paraphrase encoder serve uses on every set found and
-// saves it at cfg.ParaphraseModel().
+// saves it at cfg.ParaphraseModel(), and fits the Chinese reranker on every
+// question-matching pair found, saved at cfg.RerankerModel(). With --if-missing only what
+// is missing is made.
 func trainParaphraseModel(cmd *cobra.Command, cfg config.Config, p paraphraseFlags) error {
-	path := cfg.ParaphraseModel()
+	path, rerankPath := cfg.ParaphraseModel(), cfg.RerankerModel()
 	if path == "" {
 		return errors.New("kb.paraphrase_model is off: nothing to train")
 	}
+	needModel, needReranker := true, true
 	if p.ifMissing {
-		if _, err := os.Stat(path); err == nil {
+		needModel, needReranker = !exists(path), !exists(rerankPath)
+		if !needModel && !needReranker {
 			return nil
 		}
 	}
@@ -52,35 +57,76 @@ func trainParaphraseModel(cmd *cobra.Command, cfg config.Config, p paraphraseFla
 			return err
 		}
 	}
-	corpus, err := para.LoadCorpus(p.data, p.wordnet)
-	if err != nil {
-		return err
-	}
-	if len(corpus.Sets) == 0 {
-		if p.ifMissing {
-			fmt.Fprintln(cmd.ErrOrStderr(), "kb train: no training sets found; the knowledge base stays lexical")
-			return nil
+	out := map[string]any{"next": "restart serve, and run `switchboard kb ingest` again so the knowledge base's vectors come from this model"}
+	if needModel {
+		corpus, err := para.LoadCorpus(p.data, p.wordnet)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("no training sets under %s or %s", p.data, p.wordnet)
+		if len(corpus.Sets) == 0 {
+			if p.ifMissing {
+				fmt.Fprintln(cmd.ErrOrStderr(), "kb train: no training sets found; the knowledge base stays lexical")
+				return nil
+			}
+			return fmt.Errorf("no training sets under %s or %s", p.data, p.wordnet)
+		}
+		var bar io.Writer = cmd.ErrOrStderr()
+		if p.quiet {
+			bar = io.Discard
+		}
+		m, err := trainParaphrase(cmd.Context(), corpus, bar)
+		if err != nil {
+			return err
+		}
+		if err := m.Save(path); err != nil {
+			return err
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			return err
+		}
+		out["model"], out["bytes"], out["trained_on"], out["groups"], out["texts"], out["seconds"] =
+			path, st.Size(), m.Info.TrainedOn, m.Info.Groups, m.Info.Texts, m.Info.Seconds
 	}
-	var bar io.Writer = cmd.ErrOrStderr()
-	if p.quiet {
-		bar = io.Discard
+	if needReranker {
+		rr, sets, n, err := fitReranker(cmd.Context(), p.data)
+		switch {
+		case errors.Is(err, match.ErrNoPairs):
+			if !p.ifMissing {
+				fmt.Fprintln(cmd.ErrOrStderr(), "kb train: no Chinese question pairs found; Chinese answers are not reranked")
+			}
+		case err != nil:
+			return err
+		default:
+			if err := rr.Save(rerankPath); err != nil {
+				return err
+			}
+			out["reranker"], out["reranker_trained_on"], out["reranker_pairs"] = rerankPath, sets, n
+		}
 	}
-	m, err := trainParaphrase(cmd.Context(), corpus, bar)
+	if len(out) == 1 { // nothing was made
+		return nil
+	}
+	return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
+}
+
+// fitReranker fits the Chinese reranker (nlp/match) on the question-matching pairs
+// under data, except the sets named in without; it returns the sets and pairs it saw.
+func fitReranker(ctx context.Context, data string, without ...string) (*match.Matcher, []string, int, error) {
+	pairs, sets, err := match.LoadAll(data, without...)
 	if err != nil {
-		return err
+		return nil, nil, 0, err
 	}
-	if err := m.Save(path); err != nil {
-		return err
-	}
-	st, err := os.Stat(path)
+	m, err := match.Fit(ctx, pairs, match.Options{Seed: 1})
 	if err != nil {
-		return err
+		return nil, nil, 0, fmt.Errorf("reranker: %w", err)
 	}
-	return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"model": path, "bytes": st.Size(),
-		"trained_on": m.Info.TrainedOn, "groups": m.Info.Groups, "texts": m.Info.Texts, "seconds": m.Info.Seconds,
-		"next": "restart serve, and run `switchboard kb ingest` again so the knowledge base's vectors come from this model"})
+	return m, sets, len(pairs), nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // trainParaphrase trains on corpus with the default options, drawing a progress bar on

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -299,6 +300,18 @@ func (c Config) ParaphraseModel() string {
 		return filepath.Join(c.DataDir, "paraphrase.bin")
 	}
 	return c.KB.ParaphraseModel
+}
+
+// RerankerModel is the path of the Chinese reranker `kb train` fits beside the
+// paraphrase model (its name with ".zh-rerank" before the extension), or "" when the
+// paraphrase model is off.
+func (c Config) RerankerModel() string {
+	p := c.ParaphraseModel()
+	if p == "" {
+		return ""
+	}
+	ext := filepath.Ext(p)
+	return strings.TrimSuffix(p, ext) + ".zh-rerank" + cmp.Or(ext, ".bin")
 }
 
 // KBDir is the embedded index directory: kb.dir, or <data_dir>/kb.

@@ -211,6 +211,13 @@ func TestDerivedPaths(t *testing.T) {
 	if got := c.KeyRingPath(); got != "/keys/ring.json" {
 		t.Errorf("KeyRingPath() = %q, want /keys/ring.json", got)
 	}
+	for model, want := range map[string]string{"": "/srv/sb/paraphrase.zh-rerank.bin", "/m/para.model": "/m/para.zh-rerank.model",
+		"/m/para": "/m/para.zh-rerank.bin", "off": ""} {
+		c.KB.ParaphraseModel = model
+		if got := c.RerankerModel(); got != want {
+			t.Errorf("kb.paraphrase_model %q: RerankerModel() = %q, want %q", model, got, want)
+		}
+	}
 }
 
 func TestLogger(t *testing.T) {

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -147,4 +149,42 @@ func readJSONLines(r io.Reader) ([]Pair, error) {
 		}
 		out = append(out, Pair{A: rec.A, B: rec.B, Same: same})
 	}
+}
+
+// The question-matching sets LoadAll reads, by name.
+var sets = []struct {
+	name, dir string
+	load      func(dir string) (dev, test []Pair, err error)
+}{
+	{"atec", "atec_ccks", LoadATEC},
+	{"bq", "bq_corpus", LoadBQ},
+	{"lcqmc", "lcqmc", LoadLCQMC},
+	{"afqmc", "afqmc", func(dir string) (dev, test []Pair, err error) {
+		dev, err = LoadAFQMC(dir)
+		return dev, nil, err
+	}},
+}
+
+// LoadAll reads the labelled pairs of every split of the question-matching sets found
+// under the shared data directory (atec, bq, lcqmc, afqmc), except the sets named in
+// without, and returns them with the names of the sets read. A set whose files are
+// missing is skipped; a malformed file is an error.
+func LoadAll(data string, without ...string) ([]Pair, []string, error) {
+	var pairs []Pair
+	var names []string
+	for _, s := range sets {
+		if slices.Contains(without, s.name) {
+			continue
+		}
+		dev, test, err := s.load(filepath.Join(data, s.dir))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, nil, err
+		}
+		pairs = append(append(pairs, dev...), test...)
+		names = append(names, s.name)
+	}
+	return pairs, names, nil
 }

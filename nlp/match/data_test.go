@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,5 +94,31 @@ func TestLoadSharedSets(t *testing.T) {
 		if len(dev) != tc.devLen || len(test) != tc.testLen {
 			t.Errorf("%s: %d dev / %d test pairs, want %d / %d", tc.dir, len(dev), len(test), tc.devLen, tc.testLen)
 		}
+	}
+}
+
+func TestLoadAll(t *testing.T) {
+	data := t.TempDir()
+	for dir, files := range map[string]map[string]string{
+		"bq_corpus": {"dev.csv": "sentence1,sentence2,label\n花呗怎么还,如何还花呗,1\n", "test.csv": "sentence1,sentence2,label\na,b,0\n"},
+		"afqmc":     {"dev.json": `{"sentence1": "借呗", "sentence2": "借呗额度", "label": "0"}` + "\n"},
+	} {
+		for name, body := range files {
+			os.MkdirAll(filepath.Join(data, dir), 0o755)
+			if err := os.WriteFile(filepath.Join(data, dir, name), []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pairs, names, err := LoadAll(data)
+	if err != nil || len(pairs) != 3 || !slices.Equal(names, []string{"bq", "afqmc"}) {
+		t.Fatalf("LoadAll: %d pairs from %v, %v", len(pairs), names, err)
+	}
+	if pairs, names, err = LoadAll(data, "bq"); err != nil || len(pairs) != 1 || !slices.Equal(names, []string{"afqmc"}) {
+		t.Fatalf("LoadAll without bq: %d pairs from %v, %v", len(pairs), names, err)
+	}
+	os.WriteFile(filepath.Join(data, "bq_corpus", "dev.csv"), []byte("sentence1,sentence2,label\na,b,maybe\n"), 0o644)
+	if _, _, err := LoadAll(data); err == nil {
+		t.Error("a malformed file was not an error")
 	}
 }

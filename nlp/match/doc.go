@@ -1,6 +1,9 @@
-// Package match scores whether two customer questions mean the same thing. It backs the
-// Chinese question-matching figures of `switchboard kb eval`; it is not yet in the serving
-// path (wiring it into retrieval, or retiring it, is issue 16's).
+// Package match scores whether two customer questions mean the same thing. It is the
+// knowledge base's Chinese reranker: `switchboard kb train` fits it on every
+// question-matching pair found ([LoadAll]) and saves it ([Matcher.Save]), and the
+// retriever adds its probability to the scores of the answers it considers for a Chinese
+// question (kb.WithReranker). It also gives the Chinese question-matching figures of
+// `switchboard kb eval`.
 //
 // [IDF] turns a pair of texts into a small vector of lexical similarity features
 // (character unigram and bigram TF-IDF cosines, Jaccard overlaps, BM25 in both

@@ -1,0 +1,125 @@
+package match
+
+import (
+	"bufio"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ErrFormat means a file is not a saved Matcher.
+var ErrFormat = errors.New("match: not a matcher file")
+
+// magic opens every saved Matcher.
+const magic = "SBMATCH1"
+
+// saved is a Matcher as written: its IDF table, encoder and the non-zero weights.
+type saved struct {
+	DF                map[string]int
+	Docs              int
+	AvgLen, MaxIDF    float64
+	Missing           float64
+	Mean, Std         []float64
+	Cuts              [][]float64
+	BinBase, HashBase int
+	Stride, Dim       int
+	HashMask          uint32
+	Index             []int32 // the weights that are not zero, by index
+	Weight            []float64
+	Bias, Threshold   float64
+}
+
+// WriteTo writes m.
+func (m *Matcher) WriteTo(w io.Writer) (int64, error) {
+	s := saved{DF: m.idf.df, Docs: m.idf.docs, AvgLen: m.idf.avgLen, MaxIDF: m.idf.maxIDF, Missing: m.idf.missing,
+		Mean: m.enc.mean, Std: m.enc.std, Cuts: m.enc.cuts, BinBase: m.enc.binBase, HashBase: m.enc.hashBase,
+		Stride: m.enc.stride, Dim: m.enc.dim, HashMask: m.enc.hashMask, Bias: m.model.bias, Threshold: m.threshold}
+	for i, v := range m.model.w {
+		if v != 0 {
+			s.Index, s.Weight = append(s.Index, int32(i)), append(s.Weight, v)
+		}
+	}
+	cw := &countingWriter{w: w}
+	if _, err := io.WriteString(cw, magic); err != nil {
+		return cw.n, err
+	}
+	err := gob.NewEncoder(cw).Encode(s)
+	return cw.n, err
+}
+
+// Read reads a Matcher written by WriteTo.
+func Read(r io.Reader) (*Matcher, error) {
+	br := bufio.NewReader(r)
+	head := make([]byte, len(magic))
+	if _, err := io.ReadFull(br, head); err != nil || string(head) != magic {
+		return nil, ErrFormat
+	}
+	var s saved
+	if err := gob.NewDecoder(br).Decode(&s); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+	}
+	if len(s.Mean) != NumFeatures || len(s.Std) != NumFeatures || len(s.Cuts) != NumFeatures || len(s.Index) != len(s.Weight) ||
+		s.Dim <= s.HashBase || s.Dim-s.HashBase != int(s.HashMask)+1 || s.HashBase != s.BinBase+NumFeatures*s.Stride {
+		return nil, fmt.Errorf("%w: inconsistent sizes", ErrFormat)
+	}
+	w := make([]float64, s.Dim)
+	for k, i := range s.Index {
+		if i < 0 || int(i) >= s.Dim {
+			return nil, fmt.Errorf("%w: weight %d out of range", ErrFormat, i)
+		}
+		w[i] = s.Weight[k]
+	}
+	return &Matcher{
+		idf: &IDF{df: s.DF, docs: s.Docs, avgLen: s.AvgLen, maxIDF: s.MaxIDF, missing: s.Missing},
+		enc: &encoder{mean: s.Mean, std: s.Std, cuts: s.Cuts, binBase: s.BinBase, hashBase: s.HashBase,
+			stride: s.Stride, hashMask: s.HashMask, dim: s.Dim},
+		model: &logistic{w: w, bias: s.Bias}, threshold: s.Threshold}, nil
+}
+
+// Save writes m to path atomically (a temporary file renamed into place).
+func (m *Matcher) Save(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".matcher-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := m.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// Load reads the Matcher saved at path.
+func Load(path string) (*Matcher, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

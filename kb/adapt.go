@@ -59,13 +59,14 @@ func Adapt(ctx context.Context, idx Index, adapt Adapter) (Index, Adaptation, er
 	return out, Adaptation{Entries: len(entries), Encoder: enc}, nil
 }
 
-// FAQEntries gathers the phrasings of each FAQ entry among points: the chunks of one
-// document that share an answer, in the order they first appear.
+// FAQEntries gathers the phrasings of each FAQ entry among points: the question chunks
+// of one document that share an answer (not the answer's own chunk), in the order they
+// first appear.
 func FAQEntries(points []Point) [][]string {
 	var out [][]string
 	at := map[[2]string]int{}
 	for _, p := range points {
-		if p.Chunk.Answer == "" {
+		if p.Chunk.Answer == "" || p.Chunk.Meta["kind"] == KindFAQAnswer {
 			continue
 		}
 		key := [2]string{p.Chunk.DocID, p.Chunk.Answer}

@@ -133,7 +133,7 @@ func (c LLMComposer) Compose(ctx context.Context, r *Retriever, text string, str
 	var sb strings.Builder
 	for i, h := range hits {
 		fmt.Fprintf(&sb, "[%d] %s\n%s\n", i+1, h.Chunk.Title, h.Chunk.Text)
-		if h.Chunk.Answer != "" {
+		if h.Chunk.Answer != "" && h.Chunk.Answer != h.Chunk.Text {
 			fmt.Fprintf(&sb, "Answer: %s\n", h.Chunk.Answer)
 		}
 		sb.WriteString("\n")

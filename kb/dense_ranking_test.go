@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/kb"
@@ -13,6 +14,7 @@ import (
 type wordEncoder struct{}
 
 func (wordEncoder) Encode(_ context.Context, text string) ([]float32, error) {
+	text = strings.ToLower(text)
 	v := []float32{0.1, 0.1}
 	for _, w := range []string{"refund", "card"} {
 		for i := 0; i+len(w) <= len(text); i++ {

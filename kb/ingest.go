@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -262,10 +263,19 @@ func sourceOf(root, path string) string {
 // points turns a parsed document into chunks with vectors and hashes.
 func (r *ingestRun) points(doc document, docID, source string) ([]Point, error) {
 	var chunks []Chunk
+	kinds := map[int]string{} // chunk → kind, where not the document's
 	if doc.Kind == "faq" {
+		answered := map[string]bool{}
 		for _, e := range doc.FAQ {
 			for _, q := range e.phrasings() {
 				chunks = append(chunks, Chunk{Title: e.Question, Text: q, Answer: e.Answer})
+			}
+			// the answer is searchable too, once however many entries give it: a customer
+			// may use its words, not the question's
+			if !answered[e.Answer] {
+				answered[e.Answer] = true
+				kinds[len(chunks)] = KindFAQAnswer
+				chunks = append(chunks, Chunk{Title: e.Question, Text: e.Answer, Answer: e.Answer})
 			}
 		}
 	} else {
@@ -280,14 +290,18 @@ func (r *ingestRun) points(doc document, docID, source string) ([]Point, error) 
 	points := make([]Point, len(chunks))
 	for i, c := range chunks {
 		c.ID, c.DocID, c.Source = docID+"#"+strconv.Itoa(i), docID, source
-		c.Meta = map[string]string{"kind": doc.Kind, "lang": Language(c.Text)}
+		c.Meta = map[string]string{"kind": cmp.Or(kinds[i], doc.Kind), "lang": Language(c.Text)}
 		points[i] = Point{Chunk: c, Hash: r.hash(c), Sparse: r.emb.Document(embedText(c))}
 	}
 	return points, nil
 }
 
-// embedText is what gets embedded: one phrasing of an FAQ entry's question, title and
-// passage for prose.
+// KindFAQAnswer is the kind (Chunk.Meta["kind"]) of the chunk holding an FAQ entry's
+// answer text, beside the chunks of its question's phrasings (kind "faq").
+const KindFAQAnswer = "faq_answer"
+
+// embedText is what gets embedded: one phrasing of an FAQ entry's question, or its
+// answer; title and passage for prose.
 func embedText(c Chunk) string {
 	if c.Answer != "" || c.Title == c.Text {
 		return c.Text

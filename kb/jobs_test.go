@@ -56,7 +56,7 @@ func TestJobsIngestUploadsAndRefuseBrokenOnes(t *testing.T) {
 		return job
 	}
 	job := run(map[string]string{"faq.csv": "question,answer\nA?,a.\n"})
-	if job.State != JobDone || job.Generation != 1 || job.Stats.Added != 1 || len(committed) != 1 {
+	if job.State != JobDone || job.Generation != 1 || job.Stats.Added != 2 || len(committed) != 1 { // the question and its answer
 		t.Fatalf("job %+v, committed %+v", job, committed)
 	}
 	if _, err := os.Stat(filepath.Join(uploads, "faq.csv")); err != nil {
@@ -75,7 +75,7 @@ func TestJobsIngestUploadsAndRefuseBrokenOnes(t *testing.T) {
 	// the same name again replaces the document's chunks
 	job = run(map[string]string{"faq.csv": "question,answer\nB?,b.\n"})
 	g, _ := EmbeddedSource{Dir: index}.Generation(ctx)
-	if job.State != JobDone || job.Stats.Updated != 1 || g.N != 2 || g.Chunks != 1 || g.Documents != 1 {
+	if job.State != JobDone || job.Stats.Updated != 2 || g.N != 2 || g.Chunks != 2 || g.Documents != 1 {
 		t.Fatalf("re-upload: %+v, generation %+v", job, g)
 	}
 }

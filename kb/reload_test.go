@@ -72,7 +72,7 @@ func TestReloaderSwapsCommittedGenerations(t *testing.T) {
 	docs := filepath.Join(base, "docs")
 	writeFile(t, filepath.Join(docs, "faq.csv"), "question,answer\nHow do I reset my password?,Use the Forgot password link.\n")
 	g1 := ingestCommit(t, dir, docs)
-	if g1.N != 1 || g1.Chunks != 1 || g1.Documents != 1 || g1.Snapshot == "" {
+	if g1.N != 1 || g1.Chunks != 2 || g1.Documents != 1 || g1.Snapshot == "" { // question and answer
 		t.Fatalf("first commit %+v", g1)
 	}
 	reg := prometheus.NewRegistry()
@@ -94,10 +94,10 @@ func TestReloaderSwapsCommittedGenerations(t *testing.T) {
 	if got := answerFrom(t, old, "How long does a refund take?"); got != "" {
 		t.Fatalf("the component a request holds changed under it: %q", got)
 	}
-	if st := r.Status(); st.Generation != g2.N || st.Chunks != 2 || st.Documents != 2 || st.LastError != "" {
+	if st := r.Status(); st.Generation != g2.N || st.Chunks != 4 || st.Documents != 2 || st.LastError != "" {
 		t.Fatalf("status %+v", st)
 	}
-	if !strings.Contains(logs.String(), "generation=2 chunks=2") {
+	if !strings.Contains(logs.String(), "generation=2 chunks=4") {
 		t.Errorf("no reload log line:\n%s", logs.String())
 	}
 
@@ -131,7 +131,7 @@ func TestReloaderSwapsCommittedGenerations(t *testing.T) {
 	if n := strings.Count(logs.String(), "knowledge base reload failed"); n != 1 {
 		t.Errorf("%d failure log lines, want 1:\n%s", n, logs.String())
 	}
-	for name, want := range map[string]float64{"switchboard_kb_generation": 2, "switchboard_kb_chunks": 2, "switchboard_kb_documents": 2} {
+	for name, want := range map[string]float64{"switchboard_kb_generation": 2, "switchboard_kb_chunks": 4, "switchboard_kb_documents": 2} {
 		if got := gaugeValue(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
@@ -166,7 +166,7 @@ func TestStaleIndexFile(t *testing.T) {
 		t.Fatalf("strict open of a stale file: %v", err)
 	}
 	idx, g, err := (EmbeddedSource{Dir: dir}).Open(ctx, true)
-	if err != nil || g.N != 1 || g.Chunks != 2 || idx.(*Embedded).Len() != 2 {
+	if err != nil || g.N != 1 || g.Chunks != 4 || idx.(*Embedded).Len() != 4 {
 		t.Fatalf("lenient open: %v %+v", err, g)
 	}
 }

@@ -229,6 +229,11 @@ func cosine(a, b []float32) float64 {
 	return dot / math.Sqrt(na*nb)
 }
 
+// answerWeight is how much a hit on an FAQ entry's answer text counts next to a hit on
+// one of its questions: the answer is searchable, but a question that matches says more
+// (answers mention many things they are not about).
+const answerWeight = 0.5
+
 // groupHits groups FAQ hits by answer and sorts the groups best first (stable on ties).
 func groupHits(hits []Hit) []candidate {
 	var groups []candidate
@@ -238,14 +243,18 @@ func groupHits(hits []Hit) []candidate {
 		if h.Chunk.Answer != "" {
 			key = "a\x00" + h.Chunk.Answer
 		}
+		score := h.Score
+		if h.Chunk.Meta["kind"] == KindFAQAnswer {
+			score *= answerWeight
+		}
 		i, ok := index[key]
 		if !ok {
 			index[key] = len(groups)
-			groups = append(groups, candidate{hits: []Hit{h}, score: h.Score})
+			groups = append(groups, candidate{hits: []Hit{h}, score: score})
 			continue
 		}
 		groups[i].hits = append(groups[i].hits, h)
-		groups[i].score += 0.5 * h.Score
+		groups[i].score += 0.5 * score
 	}
 	sortGroups(groups)
 	return groups

@@ -193,7 +193,7 @@ func TestServeReloadsKBWithoutRestart(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		request(t, sup, "GET", baseA+"/v1/kb/jobs/"+job.ID, "", &job)
 	}
-	if job.State != kb.JobDone || job.Generation != 4 || job.Done != 1 || job.Total != 1 || job.Stats.Added != 1 {
+	if job.State != kb.JobDone || job.Generation != 4 || job.Done != 1 || job.Total != 1 || job.Stats.Added != 2 {
 		t.Fatalf("job %+v", job)
 	}
 	for _, base := range []string{baseA, baseB} {
@@ -220,7 +220,7 @@ func TestServeReloadsKBWithoutRestart(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 		request(t, sup, "GET", baseA+"/v1/kb/status", "", &st)
 	}
-	if st.Refused != 5 || st.Generation != 4 || st.Chunks != 3 || st.Documents != 3 || !strings.Contains(st.LastError, "corrupt") ||
+	if st.Refused != 5 || st.Generation != 4 || st.Chunks != 6 || st.Documents != 3 || !strings.Contains(st.LastError, "corrupt") ||
 		st.LoadedAt.IsZero() || st.Backend != "embedded" {
 		t.Fatalf("status after a corrupt generation: %+v", st)
 	}
@@ -231,7 +231,7 @@ func TestServeReloadsKBWithoutRestart(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"switchboard_kb_generation 4", "switchboard_kb_chunks 3", `switchboard_kb_reloads_total{result="refused"} 1`} {
+	for _, want := range []string{"switchboard_kb_generation 4", "switchboard_kb_chunks 6", `switchboard_kb_reloads_total{result="refused"} 1`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %q", want)
 		}

@@ -38,7 +38,7 @@ func TestIngestCommitsGenerationThatReplicasReload(t *testing.T) {
 		return g
 	}
 	write("faq.csv", "question,answer\nHow do I reset my password?,Use the Forgot password link.\n")
-	if g := ingest(); g.N != 1 || g.Chunks != 1 || g.Documents != 1 || g.Stamp == "" {
+	if g := ingest(); g.N != 1 || g.Chunks != 2 || g.Documents != 1 || g.Stamp == "" { // question and answer
 		t.Fatalf("first commit %+v", g)
 	}
 	var replicas []*kb.Reloader[*kb.Retriever]
@@ -62,7 +62,7 @@ func TestIngestCommitsGenerationThatReplicasReload(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := r.Status()
-		if st.Generation != g2.N || st.Stamp != g2.Stamp || st.Chunks != 2 || st.Documents != 2 || st.Backend != "qdrant" {
+		if st.Generation != g2.N || st.Stamp != g2.Stamp || st.Chunks != 4 || st.Documents != 2 || st.Backend != "qdrant" {
 			t.Fatalf("replica %d: %+v", i, st)
 		}
 		a, err := r.Current().Answer(ctx, "How long does a refund take?")

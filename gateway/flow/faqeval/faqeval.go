@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"maps"
 	"math"
@@ -134,8 +135,13 @@ type Options struct {
 	Dir string
 }
 
-// answerOf is the answer text of intent's FAQ entry.
-func answerOf(label string) string { return "[answer of " + label + "]" }
+// answerOf is the answer text of intent's FAQ entry: opaque, since answers are searchable
+// and the intent's name would tell the retriever what the questions mean.
+func answerOf(label string) string {
+	h := fnv.New64a()
+	h.Write([]byte(label))
+	return fmt.Sprintf("[%016x]", h.Sum64())
+}
 
 // FAQ is the k-shot FAQ of train as JSON: for each intent (out-of-scope examples left
 // out), k of its examples drawn with seed, the first as the entry's question and the rest

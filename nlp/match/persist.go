@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"github.com/switchboard-cs/switchboard/internal/savefile"
 )
 
 // ErrFormat means a file is not a saved Matcher.
@@ -79,24 +80,12 @@ func Read(r io.Reader) (*Matcher, error) {
 		model: &logistic{w: w, bias: s.Bias}, threshold: s.Threshold}, nil
 }
 
-// Save writes m to path atomically (a temporary file renamed into place).
+// Save writes m to path atomically: a reader finds the old file or the new one.
 func (m *Matcher) Save(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
+	if err := savefile.Save(path, m); err != nil {
+		return fmt.Errorf("match: save %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".matcher-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := m.WriteTo(f); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 // Load reads the Matcher saved at path.

@@ -47,12 +47,33 @@ func TestFeatures(t *testing.T) {
 	}
 }
 
+// synonymPairs are words that share no letters and mean the same thing.
+var synonymPairs = [][2]string{{"refund", "reimbursement"}, {"parcel", "package"}, {"cancel", "terminate"},
+	{"password", "passcode"}, {"invoice", "bill"}, {"address", "location"}, {"broken", "damaged"},
+	{"phone", "mobile"}, {"delivery", "shipping"}, {"discount", "coupon"}}
+
+// matched counts the pairs whose first word, framed by q, comes out nearest to its own
+// second word among all the pairs' second words, each framed by c.
+func matched(m *Model, pairs [][2]string, q, c func(string) string) int {
+	right := 0
+	for i, p := range pairs {
+		best, bestJ := -2.0, -1
+		for j, o := range pairs {
+			if s := m.Similarity(q(p[0]), c(o[1])); s > best {
+				best, bestJ = s, j
+			}
+		}
+		if bestJ == i {
+			right++
+		}
+	}
+	return right
+}
+
 // synonymGroups are groups in which two words that share no letters mean the same
 // thing: each group says one thing with word a in some texts and word b in others.
 func synonymGroups() []Group {
-	pairs := [][2]string{{"refund", "reimbursement"}, {"parcel", "package"}, {"cancel", "terminate"},
-		{"password", "passcode"}, {"invoice", "bill"}, {"address", "location"}, {"broken", "damaged"},
-		{"phone", "mobile"}, {"delivery", "shipping"}, {"discount", "coupon"}}
+	pairs := synonymPairs
 	templates := []string{"i need help with my %s", "question about the %s", "what about my %s please",
 		"can you check the %s", "%s issue"}
 	var gs []Group
@@ -76,22 +97,8 @@ func TestTrainLearnsSynonyms(t *testing.T) {
 	}
 	untrained := &Model{dim: m.dim, slot: map[uint64]int32{}, unseenIDF: 1}
 	rank := func(m *Model) int {
-		right := 0
-		pairs := [][2]string{{"refund", "reimbursement"}, {"parcel", "package"}, {"cancel", "terminate"},
-			{"password", "passcode"}, {"invoice", "bill"}}
-		for i, p := range pairs {
-			q := "where is my " + p[0]
-			best, bestJ := -2.0, -1
-			for j, o := range pairs {
-				if s := m.Similarity(q, "tell me about the "+o[1]); s > best {
-					best, bestJ = s, j
-				}
-			}
-			if bestJ == i {
-				right++
-			}
-		}
-		return right
+		return matched(m, synonymPairs[:5], func(w string) string { return "where is my " + w },
+			func(w string) string { return "tell me about the " + w })
 	}
 	if got := rank(m); got < 5 {
 		t.Errorf("trained model matched %d of 5 synonyms", got)

@@ -11,7 +11,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/switchboard-cs/switchboard/internal/savefile"
 )
 
 // ErrFormat means a file is not a paraphrase model this version reads.
@@ -102,24 +103,12 @@ func Read(r io.Reader) (*Model, error) {
 	return m, nil
 }
 
-// Save writes the model to path atomically (a temporary file renamed into place).
+// Save writes the model to path atomically: a reader finds the old file or the new one.
 func (m *Model) Save(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".para-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := m.WriteTo(tmp); err != nil {
-		tmp.Close()
+	if err := savefile.Save(path, m); err != nil {
 		return fmt.Errorf("para: save %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Load reads the model at path; its Fingerprint is the SHA-256 of the file.

@@ -61,7 +61,7 @@ func TestDenseEncoderFindsParaphrasesLexicalMisses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Added != 3 {
+	if st.Added != 6 { // three questions, three answers
 		t.Fatalf("ingest: %+v", st)
 	}
 
@@ -90,10 +90,10 @@ func TestDenseEncoderFindsParaphrasesLexicalMisses(t *testing.T) {
 	}
 
 	// re-ingesting with the same encoder changes nothing; another encoder re-embeds all
-	if st, _ := kb.Ingest(ctx, idx, lex, faq, nil, kb.WithIngestDense(enc)); st.Unchanged != 3 {
+	if st, _ := kb.Ingest(ctx, idx, lex, faq, nil, kb.WithIngestDense(enc)); st.Unchanged != 6 {
 		t.Errorf("same encoder: %+v", st)
 	}
-	if st, _ := kb.Ingest(ctx, idx, lex, faq, nil, kb.WithIngestDense(topicEncoder(t, "cls"))); st.Updated != 3 {
+	if st, _ := kb.Ingest(ctx, idx, lex, faq, nil, kb.WithIngestDense(topicEncoder(t, "cls"))); st.Updated != 6 {
 		t.Errorf("other encoder: %+v", st)
 	}
 }

@@ -134,12 +134,19 @@ type Answer struct {
 type candidate struct {
 	hits  []Hit
 	score float64
+	// vote is the questions' vote (the best question hit plus half of every further
+	// one); answer the best hit on the entry's answer text. score is the larger of vote
+	// and answerWeight × answer: an answer speaks for its entry when no question does,
+	// and never adds to the questions' vote (RRF scores differ little between ranks, so
+	// adding it would favour whichever entry has more chunks among the hits).
+	vote, answer float64
+	questions    int // question hits in vote
 }
 
 // Answer composes the reply to text from the best hits. FAQ hits are grouped by their
-// answer, and each group scores its best hit plus half of every further hit, so several
-// paraphrases agreeing on one answer outvote a single lucky match; a prose chunk is its
-// own group. A group whose answer is in the question's language goes first when the
+// answer, and each group scores its best question hit plus half of every further one, so
+// several paraphrases agreeing on one answer outvote a single lucky match, or, when
+// higher, half its hit on the answer text; a prose chunk is its own group. A group whose answer is in the question's language goes first when the
 // best one's is not (preferLanguage). The best FAQ group answers with its FAQ answer; a
 // best prose chunk answers with its passage, followed by the next prose passage when that
 // scores at least 80 % as high.
@@ -243,18 +250,26 @@ func groupHits(hits []Hit) []candidate {
 		if h.Chunk.Answer != "" {
 			key = "a\x00" + h.Chunk.Answer
 		}
-		score := h.Score
-		if h.Chunk.Meta["kind"] == KindFAQAnswer {
-			score *= answerWeight
-		}
 		i, ok := index[key]
 		if !ok {
-			index[key] = len(groups)
-			groups = append(groups, candidate{hits: []Hit{h}, score: score})
-			continue
+			i = len(groups)
+			index[key] = i
+			groups = append(groups, candidate{})
 		}
-		groups[i].hits = append(groups[i].hits, h)
-		groups[i].score += 0.5 * score
+		g := &groups[i]
+		switch {
+		case h.Chunk.Meta["kind"] == KindFAQAnswer:
+			g.answer = max(g.answer, h.Score)
+		case g.questions == 0:
+			g.vote, g.questions = h.Score, 1
+		default:
+			g.vote, g.questions = g.vote+0.5*h.Score, g.questions+1
+		}
+		g.hits = append(g.hits, h)
+		g.score = answerWeight * g.answer
+		if g.questions > 0 {
+			g.score = max(g.vote, g.score)
+		}
 	}
 	sortGroups(groups)
 	return groups

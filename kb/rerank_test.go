@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/kb"
@@ -61,4 +62,53 @@ func TestReranker(t *testing.T) {
 			t.Errorf("%s: Answer(%q) = %q, %v; want %q", tc.name, tc.q, got.Text, err, tc.want)
 		}
 	}
+}
+
+// TestRerankerComparesQuestions: the reranker is asked about an entry's question even
+// when the entry's answer ranks above it.
+func TestRerankerComparesQuestions(t *testing.T) {
+	ctx := context.Background()
+	faq := filepath.Join(t.TempDir(), "faq.json")
+	if err := os.WriteFile(faq, []byte(`[{"question": "怎么申请退款", "answer": "在订单页申请。"},
+		{"question": "退款多久到账", "answer": "五天内到账。"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := kb.NewEmbedded("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex := kb.NewLexicalEmbedder()
+	if _, err := kb.Ingest(ctx, idx, lex, faq, nil, kb.WithIngestDense(fullStopEncoder{})); err != nil {
+		t.Fatal(err)
+	}
+	asked := &askedReranker{}
+	r := kb.NewRetriever(idx, lex, kb.WithDenseEncoder(fullStopEncoder{}), kb.WithDenseRanking(), kb.WithReranker(asked, "zh"))
+	if _, err := r.Answer(ctx, "退款。"); err != nil { // nearer the answers than the questions
+		t.Fatal(err)
+	}
+	for _, b := range asked.b {
+		if b == "在订单页申请。" || b == "五天内到账。" {
+			t.Errorf("the reranker was asked about an answer text %q (asked %q)", b, asked.b)
+		}
+	}
+	if len(asked.b) != 2 {
+		t.Errorf("asked about %q, want the two questions", asked.b)
+	}
+}
+
+// fullStopEncoder puts texts with a Chinese full stop (the answers here) on one side.
+type fullStopEncoder struct{}
+
+func (fullStopEncoder) Encode(_ context.Context, text string) ([]float32, error) {
+	if strings.Contains(text, "。") {
+		return []float32{1, 1}, nil
+	}
+	return []float32{1, 0}, nil
+}
+
+type askedReranker struct{ b []string }
+
+func (a *askedReranker) Score(_, b string) float64 {
+	a.b = append(a.b, b)
+	return 0.5
 }

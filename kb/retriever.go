@@ -168,7 +168,7 @@ func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
 	lang := Language(text)
 	if r.rerank != nil && r.denseOnly && qvec != nil && lang == r.rerankLang {
 		for i := range groups {
-			groups[i].score += rerankWeight * r.rerank.Score(text, embedText(groups[i].hits[0].Chunk))
+			groups[i].score += rerankWeight * r.rerank.Score(text, embedText(groups[i].question().Chunk))
 		}
 		sortGroups(groups)
 	}
@@ -273,6 +273,17 @@ func groupHits(hits []Hit) []candidate {
 	}
 	sortGroups(groups)
 	return groups
+}
+
+// question is the group's best hit on a question (the reranker compares questions with
+// questions), or its best hit when it has none.
+func (g candidate) question() Hit {
+	for _, h := range g.hits {
+		if h.Chunk.Meta["kind"] != KindFAQAnswer {
+			return h
+		}
+	}
+	return g.hits[0]
 }
 
 // sortGroups sorts groups best first, stable on ties.

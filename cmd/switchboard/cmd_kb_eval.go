@@ -72,9 +72,14 @@ type evalReport struct {
 	FewShotBQModel       string  `json:"fewshot_bq_model,omitempty"`
 	FewShotBQReranker    string  `json:"fewshot_bq_reranker,omitempty"`
 	// Answer precision at the serving threshold, and the figures at other thresholds.
-	FewShotBanking77K3Precision float64                    `json:"fewshot_banking77_k3_precision"`
-	FewShotCLINC150K3Precision  float64                    `json:"fewshot_clinc150_k3_precision"`
-	FewShotBQK1Precision        float64                    `json:"fewshot_bq_k1_precision"`
+	FewShotBanking77K3Precision float64 `json:"fewshot_banking77_k3_precision"`
+	FewShotCLINC150K3Precision  float64 `json:"fewshot_clinc150_k3_precision"`
+	FewShotBQK1Precision        float64 `json:"fewshot_bq_k1_precision"`
+	// The share whose best entry was the right one whatever the confidence: what a
+	// perfect escalation decision would reach with this ranking.
+	FewShotBanking77K3BestEntry float64                    `json:"fewshot_banking77_k3_best_entry"`
+	FewShotCLINC150K3BestEntry  float64                    `json:"fewshot_clinc150_k3_best_entry"`
+	FewShotBQK1BestEntry        float64                    `json:"fewshot_bq_k1_best_entry"`
 	FewShotSweeps               map[string][]faqeval.Point `json:"fewshot_sweeps"`
 	Seconds                     float64                    `json:"seconds"`
 }
@@ -136,12 +141,13 @@ without BQ and LCQMC), so no figure comes from a model that saw its set.`,
 			fmt.Fprintf(cmd.OutOrStdout(), "BANKING77 accuracy        %.4f\nCLINC150 in-scope accuracy %.4f\nCLINC150 OOS recall        %.4f (threshold %.3f)\n"+
 				"BQ accuracy               %.4f\nLCQMC accuracy            %.4f\nATEC-CCKS accuracy        %.4f\n"+
 				"few-shot FAQ, through the serving path (%s):\n"+
-				"  BANKING77 k=1 %.4f  k=3 %.4f  k=5 %.4f (ECE at k=3 %.4f)\n  CLINC150 k=3 %.4f, out-of-scope escalated %.4f (ECE %.4f)\n"+
-				"  BQ (Chinese) k=1 %.4f, out-of-scope escalated %.4f (ECE %.4f)\n",
+				"  BANKING77 k=1 %.4f  k=3 %.4f  k=5 %.4f (ECE at k=3 %.4f; best entry right %.4f)\n"+
+				"  CLINC150 k=3 %.4f, out-of-scope escalated %.4f (ECE %.4f; best entry right %.4f)\n"+
+				"  BQ (Chinese) k=1 %.4f, out-of-scope escalated %.4f (ECE %.4f; best entry right %.4f)\n",
 				rep.Banking77Acc, rep.CLINC150InScopeAcc, rep.CLINC150OOSRecall, rep.CLINC150Threshold, bq, lc, at,
-				rep.FewShotRetrieval, rep.FewShotBanking77K1Acc, rep.FewShotBanking77K3Acc, rep.FewShotBanking77K5Acc, rep.FewShotBanking77K3ECE,
-				rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall, rep.FewShotCLINC150K3ECE,
-				rep.FewShotBQK1Acc, rep.FewShotBQK1OOSRecall, rep.FewShotBQK1ECE)
+				rep.FewShotRetrieval, rep.FewShotBanking77K1Acc, rep.FewShotBanking77K3Acc, rep.FewShotBanking77K5Acc, rep.FewShotBanking77K3ECE, rep.FewShotBanking77K3BestEntry,
+				rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall, rep.FewShotCLINC150K3ECE, rep.FewShotCLINC150K3BestEntry,
+				rep.FewShotBQK1Acc, rep.FewShotBQK1OOSRecall, rep.FewShotBQK1ECE, rep.FewShotBQK1BestEntry)
 			return nil
 		},
 	}

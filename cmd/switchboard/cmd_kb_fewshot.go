@@ -103,6 +103,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		*acc = r.Accuracy
 		if k == 3 {
 			rep.FewShotBanking77K3ECE, rep.FewShotBanking77K3Precision = r.ECE, r.Precision
+			rep.FewShotBanking77K3BestEntry = r.BestEntry
 			rep.FewShotSweeps["banking77_k3"] = r.Sweep
 		}
 	}
@@ -119,6 +120,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 	}
 	rep.FewShotCLINC150K3Acc, rep.FewShotCLINC150K3OOSRecall, rep.FewShotCLINC150K3ECE = r.Accuracy, r.OOSRecall, r.ECE
 	rep.FewShotCLINC150K3Precision, rep.FewShotSweeps["clinc150_k3"] = r.Precision, r.Sweep
+	rep.FewShotCLINC150K3BestEntry = r.BestEntry
 
 	// Chinese: a bank's FAQ from the BQ corpus, asked in other words, with general
 	// questions from LCQMC as the out-of-scope ones; the encoder saw neither set
@@ -155,6 +157,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 	}
 	rep.FewShotBQK1Acc, rep.FewShotBQK1OOSRecall, rep.FewShotBQK1ECE = r.Accuracy, r.OOSRecall, r.ECE
 	rep.FewShotBQK1Precision, rep.FewShotSweeps["bq_k1"] = r.Precision, r.Sweep
+	rep.FewShotBQK1BestEntry = r.BestEntry
 	return nil
 }
 

@@ -80,6 +80,11 @@ func TestKBEvalOnSharedData(t *testing.T) {
 		rep.FewShotBQK1Acc < 0.235 || rep.FewShotBQK1OOSRecall < 0.88 || rep.FewShotCLINC150K3Precision < 0.78 {
 		t.Fatalf("few-shot eval %+v", rep)
 	}
+	// the best entry is right at least as often as an answer is (today 0.563, 0.630, 0.258)
+	if rep.FewShotBanking77K3BestEntry < max(0.53, rep.FewShotBanking77K3Acc) || rep.FewShotCLINC150K3BestEntry < max(0.6, rep.FewShotCLINC150K3Acc) ||
+		rep.FewShotBQK1BestEntry < rep.FewShotBQK1Acc {
+		t.Errorf("best entry right %v, %v, %v", rep.FewShotBanking77K3BestEntry, rep.FewShotCLINC150K3BestEntry, rep.FewShotBQK1BestEntry)
+	}
 	if sw := rep.FewShotSweeps["clinc150_k3"]; len(sw) != 12 || sw[0].Accuracy < sw[11].Accuracy || sw[0].OOSRecall > sw[11].OOSRecall {
 		t.Errorf("clinc150 sweep %+v: accuracy must fall and out-of-scope recall rise with the threshold", sw)
 	}

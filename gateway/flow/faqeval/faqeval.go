@@ -30,10 +30,13 @@ import (
 
 // Result is one few-shot run.
 type Result struct {
-	K         int     `json:"k"`
-	Intents   int     `json:"intents"`
-	Queries   int     `json:"queries"`    // in-scope test questions
-	Accuracy  float64 `json:"accuracy"`   // of in-scope questions answered with their intent's entry
+	K        int     `json:"k"`
+	Intents  int     `json:"intents"`
+	Queries  int     `json:"queries"`  // in-scope test questions
+	Accuracy float64 `json:"accuracy"` // of in-scope questions answered with their intent's entry
+	// BestEntry is the share of in-scope questions whose best entry was their intent's,
+	// whatever the confidence: the accuracy a perfect escalation decision could reach.
+	BestEntry float64 `json:"best_entry"`
 	Escalated float64 `json:"escalated"`  // of in-scope questions sent to a human
 	OOS       int     `json:"oos"`        // out-of-scope test questions (0: the set has none)
 	OOSRecall float64 `json:"oos_recall"` // of out-of-scope questions sent to a human
@@ -197,7 +200,7 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 	deps.Answerer = rec
 	steps := deps.Dry(pipeline.NewMetrics(prometheus.NewRegistry()), slog.New(slog.DiscardHandler))
 	res := Result{K: k, Intents: intents}
-	var right, escalated, oosEscalated int
+	var right, best, escalated, oosEscalated int
 	var confs []float64
 	var outs []outcome
 	var rights []bool
@@ -219,6 +222,9 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 			continue
 		}
 		res.Queries++
+		if rec.last.Text == answerOf(ex.Label) {
+			best++
+		}
 		switch {
 		case t.Escalated:
 			escalated++
@@ -228,6 +234,7 @@ func Run(ctx context.Context, name string, train, test []intent.Example, k int, 
 	}
 	if res.Queries > 0 {
 		res.Accuracy, res.Escalated = float64(right)/float64(res.Queries), float64(escalated)/float64(res.Queries)
+		res.BestEntry = float64(best) / float64(res.Queries)
 	}
 	if res.OOS > 0 {
 		res.OOSRecall = float64(oosEscalated) / float64(res.OOS)

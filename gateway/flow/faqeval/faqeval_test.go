@@ -69,13 +69,28 @@ func TestRunThroughTheFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, OOS: 1, OOSRecall: 1, ECE: res.ECE, Precision: 1, Sweep: res.Sweep}
+	want := Result{K: 3, Intents: 3, Queries: 2, Accuracy: 1, BestEntry: 1, OOS: 1, OOSRecall: 1, ECE: res.ECE, Precision: 1, Sweep: res.Sweep}
 	if diff := cmp.Diff(want, res); diff != "" {
 		t.Errorf("result (-want +got):\n%s", diff)
 	}
 	// the sweep agrees with the run at the run's own threshold
 	if len(res.Sweep) != 12 || res.Sweep[6] != (Point{Threshold: 0.35, Accuracy: 1, Precision: 1, OOSRecall: 1}) {
 		t.Errorf("sweep %+v", res.Sweep)
+	}
+
+	// a threshold nothing reaches escalates every question: none is answered, but the
+	// best entry was still the right one
+	deps := o.Deps
+	o.Deps = func(idx kb.Index) (flow.Deps, error) {
+		d, err := deps(idx)
+		d.Escalation.MinConfidence = 1.01
+		return d, err
+	}
+	if res, err = Run(context.Background(), "toy", train, test, 3, 1, o); err != nil {
+		t.Fatal(err)
+	}
+	if res.Accuracy != 0 || res.BestEntry != 1 {
+		t.Errorf("nothing answerable: accuracy %v, best entry %v; want 0 and 1", res.Accuracy, res.BestEntry)
 	}
 }
 

@@ -40,6 +40,7 @@ type messageRequest struct {
 	MessageID      string // the client's idempotency key
 	ConversationID string
 	DisplayName    string
+	Region         string // the customer's region (ISO 3166-1 alpha-2), optional
 	Text           string
 	Images         []mediaPart
 	Audio          []mediaPart
@@ -139,7 +140,7 @@ func (mr *messageRoutes) customerText(ctx context.Context, customerRef string, i
 	}
 	// The key is the client's: it is unique per customer, not globally.
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: restMessageKey(customerRef, in.MessageID), ConversationID: in.ConversationID,
-		CustomerRef: customerRef, CustomerName: in.DisplayName, ReceivedAt: time.Now(), Lease: restLease,
+		CustomerRef: customerRef, CustomerName: in.DisplayName, Region: in.Region, ReceivedAt: time.Now(), Lease: restLease,
 		Parts: parts}
 	res, err := mr.flow.Answer(ctx, t)
 	if err != nil {

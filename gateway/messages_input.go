@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard-cs/switchboard/internal/membudget"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
 
 // Limits of one REST message.
@@ -37,6 +38,7 @@ type messageJSON struct {
 	MessageID      string          `json:"message_id"`
 	ConversationID string          `json:"conversation_id"`
 	DisplayName    string          `json:"display_name"`
+	Region         string          `json:"region"`
 	Text           string          `json:"text"`
 	Images         json.RawMessage `json:"images"`
 	Audio          json.RawMessage `json:"audio"`
@@ -117,7 +119,7 @@ func (mr *messageRoutes) readJSONMessage(c *gin.Context) (messageRequest, error)
 	if present(in.Images) || present(in.Audio) {
 		return messageRequest{}, errMediaInJSON
 	}
-	return messageRequest{MessageID: in.MessageID, ConversationID: in.ConversationID, DisplayName: in.DisplayName, Text: in.Text}, nil
+	return messageRequest{MessageID: in.MessageID, ConversationID: in.ConversationID, DisplayName: in.DisplayName, Region: in.Region, Text: in.Text}, nil
 }
 
 func present(raw json.RawMessage) bool {
@@ -162,7 +164,7 @@ func (r *multipartMessage) part(name, mime string, body io.Reader) error {
 	switch name {
 	case "image", "audio":
 		return r.media(name, mime, body)
-	case "message_id", "conversation_id", "display_name", "text":
+	case "message_id", "conversation_id", "display_name", "region", "text":
 		limit := int64(maxFieldBytes)
 		if name == "text" {
 			limit = maxTextBytes
@@ -172,11 +174,11 @@ func (r *multipartMessage) part(name, mime string, body io.Reader) error {
 			return partError(name, limit, err)
 		}
 		field := map[string]*string{"message_id": &r.in.MessageID, "conversation_id": &r.in.ConversationID,
-			"display_name": &r.in.DisplayName, "text": &r.in.Text}[name]
+			"display_name": &r.in.DisplayName, "region": &r.in.Region, "text": &r.in.Text}[name]
 		*field = string(data)
 		return nil
 	}
-	return fmt.Errorf("%w: unknown part %q (want text, image, audio, message_id, conversation_id, display_name)", errBadRequest, name)
+	return fmt.Errorf("%w: unknown part %q (want text, image, audio, message_id, conversation_id, display_name, region)", errBadRequest, name)
 }
 
 // media reads a photo or voice note, reserving the message's media memory first.
@@ -314,6 +316,9 @@ func checkText(in messageRequest) error {
 	}
 	if len(in.MessageID) > maxIDBytes || len(in.DisplayName) > maxIDBytes || strings.ContainsRune(in.MessageID, 0) {
 		return fmt.Errorf("%w: message_id and display_name are at most %d bytes (message_id without NUL)", errBadRequest, maxIDBytes)
+	}
+	if _, ok := pii.Region(in.Region); in.Region != "" && !ok {
+		return fmt.Errorf("%w: region %.8q is not a region with phone numbers (want ISO 3166-1 alpha-2 such as \"HK\" or \"GB\")", errBadRequest, in.Region)
 	}
 	return nil
 }

@@ -81,6 +81,7 @@ func TestCustomerInputLimitsAreConsistent(t *testing.T) {
 	}
 	mpLongCT, mpLong := mp(map[string]string{"text": long})
 	mpBadCT, mpBad := mp(map[string]string{"text": "\xff\xfe hi"})
+	mpRegionCT, mpRegion := mp(map[string]string{"text": "hi", "region": "XX"})
 	signed := func(body string) map[string]string {
 		ts := time.Now().Unix()
 		return map[string]string{"X-Switchboard-Timestamp": strconv.FormatInt(ts, 10), "X-Switchboard-Signature": webhook.Sign("hook-secret", ts, []byte(body))}
@@ -101,6 +102,8 @@ func TestCustomerInputLimitsAreConsistent(t *testing.T) {
 		{"multipart invalid UTF-8", "/v1/messages", mpBadCT, mpBad, nil, 400, "UTF-8"},
 		{"photo in JSON", "/v1/messages", "application/json", jsonBody(map[string]any{"text": "look", "images": []map[string]any{{"data": []byte("x"), "mime": "image/jpeg"}}}), nil, 400, `"image"`},
 		{"voice note in JSON", "/v1/messages", "application/json", jsonBody(map[string]any{"audio": []map[string]any{{"data": []byte("x")}}}), nil, 400, "multipart/form-data"},
+		{"unknown region", "/v1/messages", "application/json", jsonBody(map[string]any{"text": "hi", "region": "Narnia"}), nil, 400, "not a region with phone numbers"},
+		{"unknown region in multipart", "/v1/messages", mpRegionCT, mpRegion, nil, 400, "not a region with phone numbers"},
 		{"unknown conversation", "/v1/messages", "application/json", jsonBody(map[string]any{"conversation_id": "xyz", "text": "hi"}), nil, 404, `conversation "xyz": not found`},
 		{"another customer's conversation", "/v1/messages", "application/json", jsonBody(map[string]any{"conversation_id": first.ConversationID, "text": "hi"}), nil, 403, "belongs to another customer"},
 		{"webhook text invalid UTF-8", "/v1/channels/webhook", "application/json", []byte(badHook), signed(badHook), 400, "UTF-8"},

@@ -20,7 +20,7 @@ func multipartBody(t testing.TB, fields map[string]string, files ...file) ([]byt
 	t.Helper()
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	for _, k := range []string{"message_id", "conversation_id", "display_name", "text"} {
+	for _, k := range []string{"message_id", "conversation_id", "display_name", "region", "text"} {
 		if v, ok := fields[k]; ok {
 			w.WriteField(k, v)
 		}

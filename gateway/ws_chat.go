@@ -32,6 +32,7 @@ type ChatFrame struct {
 	AuthorName     string        `json:"author_name,omitempty"` // the agent's display name
 	Text           string        `json:"text,omitempty"`
 	MessageID      string        `json:"message_id,omitempty"` // client's idempotency key
+	Region         string        `json:"region,omitempty"`     // customer's: the browser's locale region
 	At             *time.Time    `json:"at,omitempty"`
 	Reply          *MessageReply `json:"reply,omitempty"`
 	Error          string        `json:"error,omitempty"`
@@ -215,7 +216,7 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 		drafts := flow.WithDrafts(ctx, func(soFar string) {
 			_ = cs.send(ctx, ChatFrame{Type: "draft", MessageID: f.MessageID, Text: soFar})
 		})
-		out, err := cs.r.chatTurn(drafts, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Text: f.Text})
+		out, err := cs.r.chatTurn(drafts, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Region: f.Region, Text: f.Text})
 		if err != nil {
 			status, code := statusOf(err)
 			msg := err.Error()

@@ -198,7 +198,7 @@ func (a *app) openTickets(ctx context.Context) error {
 	w := a.cfg.Routing.Weights
 	a.svc = tickets.NewService(a.store, tickets.ServiceOptions{
 		Cache:    tickets.NewTicketCache(a.rdb, a.cfg.Redis.KeyPrefix, a.cfg.Cache.TicketTTL),
-		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: a.metrics, Log: a.log,
+		Redactor: piiRedactor{newRedactor(a.cfg)}, Metrics: a.metrics, Log: a.log,
 		PresenceTTL: a.cfg.Agents.PresenceTTL})
 	a.router = tickets.NewRedisRouter(a.rdb, tickets.RouterOptions{Prefix: a.cfg.Redis.KeyPrefix,
 		Weights:  tickets.Weights{VIP: w.VIP, Skill: w.Skill, Load: w.Load, Wait: w.Wait},
@@ -286,6 +286,11 @@ func openKeyRing(cfg config.Config) (*fieldcrypt.KeyRing, error) {
 		return nil, fmt.Errorf("key ring: %w", err)
 	}
 	return ring, nil
+}
+
+// newRedactor is the redactor cfg configures: its phone regions (pii.phone_regions).
+func newRedactor(cfg config.Config) *pii.Redactor {
+	return pii.NewRedactor(pii.WithPhoneRegions(cfg.PII.PhoneRegions...))
 }
 
 // piiRedactor adapts nlp/pii to the ticket core's Redactor.

@@ -20,7 +20,6 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
-	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
 
 // brain is what answers a message: understanding and the knowledge base.
@@ -167,7 +166,7 @@ frustrated, redacted_text and degraded (steps that failed open).`,
 			if err != nil {
 				return err
 			}
-			deps := flow.Deps{Redactor: pii.NewRedactor(), Understander: b.understand, Answerer: b.answer, Escalation: escalationPolicy(cfg)}
+			deps := flow.Deps{Redactor: newRedactor(cfg), Understander: b.understand, Answerer: b.answer, Escalation: escalationPolicy(cfg)}
 			t := &pipeline.Turn{Channel: "ask", Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: strings.Join(args, " ")}}}
 			if err := deps.Dry(pipeline.NewMetrics(prometheus.NewRegistry()), log).Run(cmd.Context(), t); err != nil {
 				return err

@@ -29,14 +29,9 @@ data (librivox, cards, goforward, vosk_testwav, fsdd, and espeak-ng sentences):
                     baseline is the single stream of the same run
   wer               word error rate per set against its reference transcripts`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load()
+			cfg, err := f.loadWithData(&data)
 			if err != nil {
 				return err
-			}
-			if data == "" {
-				if data, err = findSharedData(); err != nil {
-					return err
-				}
 			}
 			set, err := loadSpeech(cmd.Context(), cfg)
 			if err != nil {

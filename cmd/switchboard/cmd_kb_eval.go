@@ -40,6 +40,19 @@ func findSharedData() (string, error) {
 	}
 }
 
+// loadWithData loads the configuration and, when *data is empty, sets it to the shared
+// data found beside the checkout (findSharedData): the start of every evaluation command.
+func (f *rootFlags) loadWithData(data *string) (config.Config, error) {
+	cfg, err := f.load()
+	if err != nil {
+		return cfg, err
+	}
+	if *data == "" {
+		*data, err = findSharedData()
+	}
+	return cfg, err
+}
+
 // evalReport is what `switchboard kb eval --json` prints.
 type evalReport struct {
 	Banking77Acc       float64  `json:"banking77_acc"`
@@ -105,15 +118,9 @@ encoder trained like kb train's but without the evaluated set (and for the Chine
 without BQ and LCQMC), so no figure comes from a model that saw its set.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := f.load()
+			cfg, err := f.loadWithData(&data)
 			if err != nil {
 				return err
-			}
-			if data == "" {
-				var err error
-				if data, err = findSharedData(); err != nil {
-					return err
-				}
 			}
 			start := time.Now()
 			var rep evalReport

@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-cs/switchboard/nlp/intent"
 	"github.com/switchboard-cs/switchboard/nlp/match"
 	"github.com/switchboard-cs/switchboard/nlp/para"
-	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
 
 // fewShot runs the few-shot FAQ evaluation over the retriever serve builds from cfg and
@@ -83,7 +82,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 				if err != nil {
 					return flow.Deps{}, err
 				}
-				return flow.Deps{Redactor: pii.NewRedactor(), Understander: flow.NLPUnderstander{Escalation: esc},
+				return flow.Deps{Redactor: newRedactor(cfg), Understander: flow.NLPUnderstander{Escalation: esc},
 					Answerer: flow.KBAnswerer{Retriever: r}, Escalation: escalationPolicy(cfg)}, nil
 			}}
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
 
-func redactCmd() *cobra.Command {
-	var format string
+func redactCmd(f *rootFlags) *cobra.Command {
+	var format, region string
 	var fields []string
 	cmd := &cobra.Command{
 		Use:   "redact",
@@ -29,21 +29,34 @@ With --format jsonl or csv, only the named --field values are redacted.`,
   switchboard redact --format csv --field question --field answer < faq.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r := pii.NewRedactor()
+			cfg, err := f.load()
+			if err != nil {
+				return err
+			}
+			r := newRedactor(cfg)
+			ctx := cmd.Context()
+			if region != "" {
+				reg, ok := pii.Region(region)
+				if !ok {
+					return fmt.Errorf("--region %q: not a region with phone numbers (want ISO 3166-1 alpha-2 such as HK or GB)", region)
+				}
+				ctx = pii.WithRegion(ctx, reg)
+			}
 			in, out := cmd.InOrStdin(), cmd.OutOrStdout()
 			switch format {
 			case "text":
-				return redactLines(cmd.Context(), r, in, out)
+				return redactLines(ctx, r, in, out)
 			case "jsonl":
-				return redactJSONL(cmd.Context(), r, in, out, fields)
+				return redactJSONL(ctx, r, in, out, fields)
 			case "csv":
-				return redactCSV(cmd.Context(), r, in, out, fields)
+				return redactCSV(ctx, r, in, out, fields)
 			}
 			return fmt.Errorf("--format %q: want text, jsonl or csv", format)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "input format: text, jsonl or csv")
 	cmd.Flags().StringSliceVar(&fields, "field", nil, "field (jsonl key or csv column) to redact; repeatable")
+	cmd.Flags().StringVar(&region, "region", "", "the customers' region (ISO 3166-1 alpha-2): phone numbers without a country code are read in its notation first")
 	return cmd
 }
 

@@ -182,3 +182,26 @@ func TestEscalationThresholdPerLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactionReadsTheCustomersRegion: the redact step reads a phone number written
+// without a country code in the notation of the customer's region (Turn.Region, set by
+// the channel) before the redactor's own regions.
+func TestRedactionReadsTheCustomersRegion(t *testing.T) {
+	stage := redactStage(pii.NewRedactor(pii.WithPhoneRegions("US", "GB")))
+	for _, tt := range []struct {
+		region, want string
+	}{
+		{"", "2345 6789 is my number"}, // not a US or UK number
+		{"HK", "[PHONE_1] is my number"},
+		{"hk", "[PHONE_1] is my number"},
+		{"ZZ", "2345 6789 is my number"}, // unknown: ignored
+	} {
+		turn := &pipeline.Turn{Region: tt.region, Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: "2345 6789 is my number"}}}
+		if err := stage.Process(context.Background(), turn); err != nil {
+			t.Fatal(err)
+		}
+		if turn.Text != tt.want {
+			t.Errorf("region %q: %q, want %q", tt.region, turn.Text, tt.want)
+		}
+	}
+}

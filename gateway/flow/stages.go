@@ -45,7 +45,7 @@ type Answerer interface {
 // redactStage replaces PII in the turn's text; it runs fail-closed.
 func redactStage(r *pii.Redactor) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		text, secrets, n, err := redact(ctx, r, t.RawText())
+		text, secrets, n, err := redact(pii.WithRegion(ctx, t.Region), r, t.RawText())
 		if err != nil {
 			return err
 		}

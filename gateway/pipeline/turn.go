@@ -52,7 +52,11 @@ type Turn struct {
 	// Set by the channel adapter.
 	Channel          string
 	ChannelMessageID string // idempotency key from the channel
-	ConversationID   string // empty: the persist stage continues Thread's or opens one
+	// Region is the customer's region (ISO 3166-1 alpha-2) when the channel knows it:
+	// redaction reads a phone number written without a country code in its notation
+	// first.
+	Region         string
+	ConversationID string // empty: the persist stage continues Thread's or opens one
 	// Thread is the channel's conversation thread (a Telegram chat, a Slack channel …):
 	// without a ConversationID, a message continues the customer's live conversation on
 	// it (see tickets.Inbound.Thread). Empty: every message names its conversation or

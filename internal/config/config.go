@@ -32,6 +32,7 @@ type Config struct {
 	Vision   VisionConfig   `yaml:"vision"`
 	Speech   SpeechConfig   `yaml:"speech"`
 	LLM      LLMConfig      `yaml:"llm"`
+	PII      PIIConfig      `yaml:"pii"`
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
 
@@ -415,6 +416,16 @@ type WebhookConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level" env:"SWITCHBOARD_LOG_LEVEL"`
 	Format string `yaml:"format" env:"SWITCHBOARD_LOG_FORMAT"`
+}
+
+// PIIConfig configures redaction.
+type PIIConfig struct {
+	// PhoneRegions are the regions (ISO 3166-1 alpha-2) whose national phone notation a
+	// number written without a country code is read in, in order; empty: the built-in
+	// list (China, Hong Kong, Taiwan, Singapore, the US, the UK, Australia, the larger
+	// European countries, India, Japan, Korea, …). A customer's own region goes first
+	// where the channel knows it.
+	PhoneRegions []string `yaml:"phone_regions" env:"SWITCHBOARD_PII_PHONE_REGIONS"`
 }
 
 // Default returns the configuration used when neither a file nor the environment says

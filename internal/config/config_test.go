@@ -174,6 +174,9 @@ func TestValidate(t *testing.T) {
 		{"log level any case", func(c *Config) { c.Log.Level, c.Log.Format = "WARN", "JSON" }, nil},
 		{"tls key only", func(c *Config) { c.HTTP.TLSKeyFile = "k.pem" }, []string{"http.tls_cert_file: must be set when http.tls_key_file is set"}},
 		{"redis cluster", func(c *Config) { c.Redis.ClusterAddrs = []string{"a:1", "b"} }, []string{`redis.cluster_addrs: want host:port such as "127.0.0.1:6379" or ":8080" (got "b")`}},
+		{"phone regions", func(c *Config) { c.PII.PhoneRegions = []string{"hk", " GB"} }, nil},
+		{"unknown phone region", func(c *Config) { c.PII.PhoneRegions = []string{"HK", "XX"} },
+			[]string{`pii.phone_regions: "XX" is not a region with phone numbers (want ISO 3166-1 alpha-2 such as "HK" or "GB")`}},
 		{"long jwt secret", func(c *Config) { c.Auth.JWTSecret = strings.Repeat("s", 32) }, nil},
 		{"short jwt secret", func(c *Config) { c.Auth.JWTSecret = strings.Repeat("s", 31) }, []string{"auth.jwt_secret: must be at least 32 bytes (got 31); leave it empty to have one generated"}},
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
+
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 )
 
@@ -119,6 +121,11 @@ func (c Config) Validate() error {
 	}
 	validateSpeech(&p, c.Speech)
 	c.Limits.validate(&p)
+	for _, reg := range c.PII.PhoneRegions {
+		if !phonenumbers.GetSupportedRegions()[strings.ToUpper(strings.TrimSpace(reg))] {
+			p.addf("pii.phone_regions: %q is not a region with phone numbers (want ISO 3166-1 alpha-2 such as \"HK\" or \"GB\")", reg)
+		}
+	}
 	if _, ok := parseLevel(c.Log.Level); !ok {
 		p.addf("log.level: must be one of debug, info, warn, error (got %q)", c.Log.Level)
 	}

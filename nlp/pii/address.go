@@ -14,9 +14,12 @@ import (
 // building-unit-room number ("东方公寓7-9-1161"), and a chain of units down to a town
 // ("浙江省湖州市德清县武康镇").
 
+// enStreetTypes are the street types of an English address.
+const enStreetTypes = `(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|` +
+	`Terrace|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq|Trail|Alley|Crescent|Close|Plaza|Loop)`
+
 var enStreetRe = regexp.MustCompile(`\b\d{1,6}[A-Za-z]?,? +(?:[A-Z][A-Za-z'.-]* +){0,4}` +
-	`(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|` +
-	`Terrace|Circle|Cir|Highway|Hwy|Parkway|Pkwy|Square|Sq|Trail|Alley|Crescent|Close|Plaza|Loop)\b\.?` +
+	enStreetTypes + `\b\.?` +
 	`(?:,? +(?:Apt|Apartment|Suite|Ste|Unit|Room|Floor|#)\.? *#?[0-9A-Za-z]+)?`)
 
 // enAddressCues introduce an address that runs to the end of the sentence.

@@ -26,7 +26,7 @@ func validIDCard15(s string) bool {
 
 // validCard checks a payment card number of 12–19 digits: 16–19 digits by the bank-card
 // rule, shorter ones only with the Luhn check and an issuer prefix of that length
-// (Visa 13, Diners 14, Amex and legacy JCB 15, Maestro 12).
+// (Visa 13, Diners 14, Amex and legacy JCB 15, Maestro 12: IINs 50 and 56–69).
 func validCard(s string) bool {
 	if len(s) >= 16 {
 		return validBankCard(s)
@@ -42,7 +42,8 @@ func validCard(s string) bool {
 	case 13:
 		return s[0] == '4'
 	}
-	return hasAnyPrefix(s, "5018", "5020", "5038", "5893", "6304", "6759", "6761", "6762", "6763")
+	// Maestro: IINs 50 and 56–69, 12 to 19 digits
+	return s[:2] == "50" || s[0] == '6' || s[0] == '5' && s[1] >= '6' && s[1] <= '8'
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

@@ -4,9 +4,12 @@
 // closed when redaction fails.
 //
 // Detectors find e-mail addresses, phone numbers (Chinese mobile numbers with or without
-// +86 / 0086 / 86, Chinese landlines with an area code, international numbers in
-// +country notation), 18-digit Chinese resident identity numbers (身份证号, ISO 7064
-// MOD 11-2 check digit), bank card numbers (16–19 digits, Luhn) and IP addresses. Each
+// +86 / 0086 / 86, Chinese landlines with an area code, North American 3-3-4 numbers, and
+// every other notation through libphonenumber, phones.go: "+"/"00" numbers valid for their
+// country, national ones valid in the customer's region or one of the redactor's, and any
+// 7–15 digits next to a phone cue), 18-digit Chinese resident identity numbers (身份证号,
+// ISO 7064 MOD 11-2 check digit), bank card numbers (16–19 digits, Luhn; 12–19 after a
+// card cue) and IP addresses. Each
 // candidate passes a validator, and context rules reject order numbers, amounts, dates
 // and times, so that "订单号 202311230001" or "¥1380.00" stay readable. Numbers are found
 // with digit-boundary checks rather than \b, so Chinese text without spaces around

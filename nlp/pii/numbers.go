@@ -30,10 +30,23 @@ type numRun struct {
 	// leftGlued and rightGlued report that the run touches a word character or a decimal
 	// point, so its first (last) group cannot start (end) a candidate.
 	leftGlued, rightGlued bool
+	// extEnd is the end of a phone extension after the last group ("x459", " ext. 12"),
+	// or 0.
+	extEnd int
+	// dotted reports groups separated by dots ("930.167.3943"): only a phone number is
+	// written so.
+	dotted bool
+	// labelled reports a business-number label, currency or unit around a run that begins
+	// with a short group ("订单编号 2716 6985 7364"): the label is the whole run's, and no
+	// part of it is personal data but an ID. (After a long first group, "订单号
+	// 2020031053727257 6228 4807 4312 3348", the label is that group's alone.)
+	labelled bool
 }
 
-// detectNumbers finds phone, ID card and bank card numbers.
-func detectNumbers(text string) []candidate {
+// detectNumbers finds phone, ID card and bank card numbers; sc has the national phone
+// notations to try and what was found before (a number inside an IBAN is not tried
+// against every region's phone numbers).
+func detectNumbers(text string, sc *scan) []candidate {
 	var out []candidate
 	for i := 0; i < len(text); {
 		r, size := runeAt(text, i)
@@ -56,9 +69,10 @@ func detectNumbers(text string) []candidate {
 			first = plusAt
 		}
 		run.leftGlued = gluedBefore(text, first, run.groups[0])
-		run.rightGlued = gluedAfter(text, run.groups[len(run.groups)-1].end)
-		out = append(out, runCandidates(text, run)...)
-		i = run.groups[len(run.groups)-1].end
+		run.rightGlued = run.extEnd == 0 && gluedAfter(text, run.groups[len(run.groups)-1].end)
+		run.labelled = len(run.groups) > 1 && len(run.groups[0].digits) <= 5 && rejectedByContext(text, first, run.groups[len(run.groups)-1].end)
+		out = append(out, runCandidates(text, run, sc)...)
+		i = max(run.groups[len(run.groups)-1].end, run.extEnd)
 	}
 	return out
 }
@@ -77,12 +91,100 @@ func readRun(text string, i int) numRun {
 		}
 		g.end = i
 		run.groups = append(run.groups, g)
+		if e := extensionEnd(text, i); e > 0 {
+			run.extEnd = e
+			return run
+		}
 		next, ok := separatorEnd(text, i)
 		if !ok {
-			return run
+			if len(g.digits) < 2 || len(g.digits) > 4 {
+				return run
+			}
+			if next, ok = dotEnd(text, i); !ok {
+				return run
+			}
+			run.dotted = true
 		}
 		sep, i = text[i:next], next
 	}
+}
+
+// maxRunDigits bounds the digits of a run whose parts libphonenumber is asked about: a
+// longer run in groups ("USPS 9558 5002 2012 4649 1126 45") is a tracking or account
+// number, not phone numbers side by side.
+const maxRunDigits = 16
+
+// blockCode reports a run of more than 19 digits written in blocks of four ("9558 5002
+// 2012 4649 1126 45"): a tracking or account number, longer than any card, whose parts
+// are not cards or phone numbers.
+func (r numRun) blockCode() bool {
+	if r.digits() <= 19 || len(r.groups) < 5 || len(r.groups[len(r.groups)-1].digits) > 4 {
+		return false
+	}
+	for _, g := range r.groups[:len(r.groups)-1] {
+		if len(g.digits) != 4 {
+			return false
+		}
+	}
+	return true
+}
+
+// digits counts the run's digits.
+func (r numRun) digits() int {
+	n := 0
+	for _, g := range r.groups {
+		n += len(g.digits)
+	}
+	return n
+}
+
+// dotEnd accepts a single dot at i followed by two to four digits and returns the first
+// digit's offset; the group before must be of two to four digits too (readRun), so that
+// "0.05", "22602.66" and "440305196107065929.5" keep their numbers apart.
+func dotEnd(text string, i int) (int, bool) {
+	if i+1 >= len(text) || text[i] != '.' {
+		return 0, false
+	}
+	n := 0
+	for j := i + 1; j < len(text) && isDigitByte(text[j]); j++ {
+		n++
+	}
+	if n < 2 || n > 4 {
+		return 0, false
+	}
+	return i + 1, true
+}
+
+// extensionEnd returns the end of a phone extension at byte i ("x459", "X12", " ext. 7",
+// "ext123": one to six digits not followed by a word rune), or 0.
+func extensionEnd(text string, i int) int {
+	j := i
+	if j < len(text) && text[j] == ' ' {
+		j++
+	}
+	rest := text[j:]
+	switch {
+	case len(rest) > 3 && strings.EqualFold(rest[:3], "ext"):
+		j += 3
+		if j < len(text) && text[j] == '.' {
+			j++
+		}
+		if j < len(text) && text[j] == ' ' {
+			j++
+		}
+	case len(rest) > 1 && (rest[0] == 'x' || rest[0] == 'X') && j == i:
+		j++
+	default:
+		return 0
+	}
+	k := j
+	for k < len(text) && k-j < 7 && isDigitByte(text[k]) {
+		k++
+	}
+	if k == j || k-j > 6 || gluedRuneAt(text, k) {
+		return 0
+	}
+	return k
 }
 
 // readDigits reads the digits at byte i as ASCII and returns them with the offset after
@@ -104,14 +206,17 @@ func readDigits(text string, i int) (string, int) {
 }
 
 // separatorEnd accepts one to three separator runes at i followed by a digit and returns
-// the offset of that digit.
+// the offset of that digit. Two blanks in a row are no separator: they set items apart
+// ("Order #4906844522592644  6217-0033-8075-0414" is an order and a card).
 func separatorEnd(text string, i int) (int, bool) {
 	j := i
+	blank := false
 	for n := 0; n < 3; n++ {
 		r, size := runeAt(text, j)
-		if !isNumberSep(r) {
+		if !isNumberSep(r) || blank && isSpace(r) {
 			break
 		}
+		blank = isSpace(r)
 		j += size
 	}
 	if r, _ := runeAt(text, j); j == i || !isDigit(r) {
@@ -141,6 +246,8 @@ func gluedBefore(text string, i int, first numGroup) bool {
 		return isDigit(prev)
 	case r == ',': // the Chinese comma "，" separates, it never groups thousands
 		return isDigit(prev) && len(first.digits) == 3
+	case r == '-': // a code's number ("INV-3120-01987", "SKU-884")
+		return prev < utf8.RuneSelf && isASCIILetter(prev)
 	}
 	return false
 }
@@ -174,7 +281,10 @@ func gluedAfter(text string, i int) bool {
 }
 
 // runCandidates tries every span of whole groups, longest first from each start.
-func runCandidates(text string, run numRun) []candidate {
+func runCandidates(text string, run numRun, sc *scan) []candidate {
+	if run.blockCode() {
+		return nil
+	}
 	var out []candidate
 	gs := run.groups
 	for i := 0; i < len(gs); i++ {
@@ -185,14 +295,23 @@ func runCandidates(text string, run numRun) []candidate {
 		for n := len(gs[i].digits); last+1 < len(gs) && n+len(gs[last+1].digits) <= maxCandidateDigits; last++ {
 			n += len(gs[last+1].digits)
 		}
-		for j := last; j >= i; j-- {
-			if (j == len(gs)-1 && run.rightGlued) || (j < len(gs)-1 && !hasBlank(gs[j+1].sep)) {
-				continue
-			}
-			if c, ok := classifyNumber(text, run, i, j); ok {
-				out = append(out, c)
-				i = j
+		// the validators of known shapes first, over every span from i; then, only when
+		// none matched, libphonenumber's regions ("打了13812345678 2次" is a mobile and a
+		// count, though "13812345678 2" may be some region's number)
+	spans:
+		for _, byRegion := range []bool{false, true} {
+			if byRegion && (sc.claimed(gs[i].start, gs[last].end) || run.digits() > maxRunDigits) {
 				break
+			}
+			for j := last; j >= i; j-- {
+				if (j == len(gs)-1 && run.rightGlued) || (j < len(gs)-1 && !hasBlank(gs[j+1].sep)) {
+					continue
+				}
+				if c, ok := classifyNumber(text, run, i, j, sc.regions, byRegion); ok {
+					out = append(out, c)
+					i = j
+					break spans
+				}
 			}
 		}
 	}
@@ -203,7 +322,7 @@ func hasBlank(sep string) bool { return strings.ContainsFunc(sep, isSpace) }
 
 // classifyNumber validates groups i..j of run as an ID card, bank card or phone number,
 // then applies the context rules.
-func classifyNumber(text string, run numRun, i, j int) (candidate, bool) {
+func classifyNumber(text string, run numRun, i, j int, regions []string, byRegion bool) (candidate, bool) {
 	gs := run.groups[i : j+1]
 	digits := gs[0].digits
 	if len(gs) > 1 {
@@ -218,15 +337,52 @@ func classifyNumber(text string, run numRun, i, j int) (candidate, bool) {
 	if plus {
 		c.start = run.plusAt
 	}
-	c.typ, c.value = classifyDigits(text, gs, digits, plus, c.start)
+	switch {
+	case !byRegion && !run.dotted:
+		c.typ, c.value = classifyDigits(text, gs, digits, plus, c.start)
+	case byRegion && (!run.dotted || dottedPhone(gs)):
+		c.typ, c.value = classifyPhone(text, run, gs, digits, plus, c.start, c.end, j, regions)
+	}
 	if c.typ == "" {
 		return candidate{}, false
 	}
-	if c.typ != TypeIDCard && c.typ != TypeSSN && rejectedByContext(text, c.start, c.end) {
+	if c.typ == TypePhone && j == len(run.groups)-1 && run.extEnd > 0 {
+		c.end = run.extEnd
+	}
+	if c.typ != TypeIDCard && c.typ != TypeSSN && (rejectedByContext(text, c.start, c.end) || run.labelled) {
 		return candidate{}, false
 	}
 	c.start = widenToParen(text, c.start, c.end)
 	return c, true
+}
+
+// classifyPhone reads the candidate as a phone number by libphonenumber (phones.go),
+// with its extension when it ends the run.
+func classifyPhone(text string, run numRun, gs []numGroup, digits string, plus bool, start, end, j int, regions []string) (string, string) {
+	if j == len(run.groups)-1 && run.extEnd > 0 {
+		end = run.extEnd
+	}
+	if v, ok := phoneByRegion(text, gs, digits, plus, start, end, regions); ok {
+		return TypePhone, v
+	}
+	return "", ""
+}
+
+// dottedPhone accepts dotted groups as a phone number's only when there are three or
+// more, each of two to four digits, and they are not an IPv4 address ("930.167.3943" and
+// "01.84.17.61.18", never "1380.00", "3.14" or "192.168.10.20").
+func dottedPhone(gs []numGroup) bool {
+	if len(gs) < 3 {
+		return false
+	}
+	ip := len(gs) == 4
+	for _, g := range gs {
+		if len(g.digits) < 2 || len(g.digits) > 4 {
+			return false
+		}
+		ip = ip && len(g.digits) <= 3 && atoiOr(g.digits) <= 255
+	}
+	return !ip
 }
 
 // widenToParen includes an opening parenthesis right before the span when the span holds
@@ -248,6 +404,8 @@ func classifyDigits(text string, gs []numGroup, digits string, plus bool, start 
 		return TypeIDCard, digits
 	case !plus && validCard(digits) && (len(digits) >= 16 || len(gs) > 1 || !validIDCard15(digits)):
 		return TypeBankCard, digits
+	case !plus && len(digits) >= 12 && len(digits) <= 19 && validLuhn(digits) && hasCueBefore(text, start, 28, cardCues):
+		return TypeBankCard, digits
 	case !plus && validIDCard15(digits):
 		return TypeIDCard, digits
 	case mobile:
@@ -267,6 +425,10 @@ func classifyDigits(text string, gs []numGroup, digits string, plus bool, start 
 	}
 	return "", ""
 }
+
+// cardCues name a payment card: after one, any 12–19 digits passing the Luhn check are
+// a card number whatever its issuer prefix.
+var cardCues = []string{"card", "visa", "mastercard", "amex", "maestro", "卡号", "信用卡", "银行卡", "借记卡", "储蓄卡"}
 
 // addressCues mark Chinese address context, where 3-2-4 digit groups are
 // building-unit-room numbers.

@@ -2,6 +2,7 @@ package pii
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,34 +46,83 @@ type candidate struct {
 }
 
 // detector finds candidates in text; it must return only validated ones.
-type detector func(text string) []candidate
+type detector func(text string, sc *scan) []candidate
+
+// scan is what one Redact call's detectors share: the national phone notations to try,
+// in order, and what the detectors before have found.
+type scan struct {
+	regions []string
+	found   []candidate
+}
+
+// claimed reports a candidate found before that overlaps text[start:end].
+func (sc *scan) claimed(start, end int) bool {
+	for _, c := range sc.found {
+		if c.start < end && start < c.end {
+			return true
+		}
+	}
+	return false
+}
+
+// textOnly adapts a detector that needs nothing but the text.
+func textOnly(f func(string) []candidate) detector {
+	return func(text string, _ *scan) []candidate { return f(text) }
+}
 
 // Redactor replaces personal data in text with typed placeholders. It is stateless and
 // safe for concurrent use.
 type Redactor struct {
 	detectors []detector
+	regions   []string
+}
+
+// Option configures a Redactor.
+type Option func(*Redactor)
+
+// WithPhoneRegions sets the regions (ISO 3166-1 alpha-2) whose national notation a phone
+// number written without a country code is read in, in order (DefaultPhoneRegions when
+// not set; none given keeps that list). Unknown regions are dropped.
+func WithPhoneRegions(regions ...string) Option {
+	return func(r *Redactor) {
+		if len(regions) == 0 {
+			return
+		}
+		r.regions = r.regions[:0]
+		for _, reg := range regions {
+			if reg, ok := Region(reg); ok && !slices.Contains(r.regions, reg) {
+				r.regions = append(r.regions, reg)
+			}
+		}
+	}
 }
 
 // NewRedactor returns a Redactor with every built-in detector.
-func NewRedactor() *Redactor {
-	return &Redactor{detectors: []detector{detectEmails, detectNumbers, detectIPs, detectTokens, detectEnglishNames, detectChineseNames, detectAddresses}}
+func NewRedactor(opts ...Option) *Redactor {
+	r := &Redactor{detectors: []detector{textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens), detectNumbers,
+		textOnly(detectEnglishNames), textOnly(detectChineseNames), textOnly(detectAddresses)},
+		regions: slices.Clone(DefaultPhoneRegions)}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Redact finds personal data in text and replaces each span with its placeholder.
 // Placeholders are numbered per type in order of appearance, and equal values share
 // one. It returns an error only when ctx is done; callers must then not use the text.
 func (r *Redactor) Redact(ctx context.Context, text string) (Result, error) {
-	var found []candidate
+	sc := &scan{regions: r.regionsFor(ctx)}
 	for _, detect := range r.detectors {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
-		found = append(found, detect(text)...)
+		sc.found = append(sc.found, detect(text, sc)...)
 	}
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	return render(text, resolveOverlaps(found)), nil
+	return render(text, resolveOverlaps(sc.found)), nil
 }
 
 // resolveOverlaps keeps, among overlapping candidates, the one starting first and then

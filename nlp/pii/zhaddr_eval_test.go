@@ -19,7 +19,7 @@ import (
 // The bounds sit just around those figures.
 func TestEvaluateChineseAddresses(t *testing.T) {
 	dir := testenv.SharedData(t, "zh_address_parsing")
-	scores, err := EvaluateChineseAddresses(context.Background(), dir)
+	scores, err := EvaluateChineseAddresses(context.Background(), NewRedactor(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

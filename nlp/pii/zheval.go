@@ -28,16 +28,15 @@ type zhSample struct {
 }
 
 // EvaluateChineseStructured generates n samples from the Chinese corpora under dataDir
-// (the shared data directory) with seed and scores the redactor on them; the types are
+// (the shared data directory) with seed and scores r on them; the types are
 // ID_CARD, PHONE and BANK_CARD, plus any other type the redactor reported (all false
 // positives, since only those three are inserted).
-func EvaluateChineseStructured(ctx context.Context, dataDir string, n int, seed int64) (map[string]Score, error) {
+func EvaluateChineseStructured(ctx context.Context, r *Redactor, dataDir string, n int, seed int64) (map[string]Score, error) {
 	samples, err := chineseSamples(dataDir, n, seed)
 	if err != nil {
 		return nil, err
 	}
 	var acc tally
-	r := NewRedactor()
 	for _, s := range samples {
 		res, err := r.Redact(ctx, s.text)
 		if err != nil {
@@ -227,13 +226,7 @@ func groupDigits(d, sep string) string {
 // randomDecoy returns business numbers, amounts and dates that are not personal data,
 // some of them Luhn-valid or mobile-shaped on purpose.
 func randomDecoy(rng *rand.Rand) string {
-	digits := func(n int) string {
-		var b strings.Builder
-		for range n {
-			b.WriteByte(byte('0' + rng.IntN(10)))
-		}
-		return b.String()
-	}
+	digits := func(n int) string { return digitsOf(rng, n) }
 	y, m, d := 2015+rng.IntN(10), 1+rng.IntN(12), 1+rng.IntN(28)
 	forms := []string{
 		"订单号：" + fmt.Sprintf("%04d%02d%02d", y, m, d) + digits(8),

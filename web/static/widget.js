@@ -257,10 +257,17 @@
     };
   }
 
+  // The customer's region, from the browser's language ("en-GB" → GB, "zh" → CN): the
+  // server reads a phone number typed without a country code in its notation first.
+  const region = (() => {
+    try { return new Intl.Locale(navigator.language).maximize().region || ""; } catch { return ""; }
+  })();
+
   function sendText(text) {
     text = text.trim();
     if (!text) return;
     const frame = { type: "message", text, message_id: crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random() };
+    if (region) frame.region = region;
     typed.push(text);
     if (conv) frame.conversation_id = conv;
     if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
@@ -273,6 +280,7 @@
       await ensureToken();
       const fd = new FormData();
       for (const [k, v] of Object.entries(fields)) fd.append(k, v);
+      if (region) fd.append("region", region);
       if (conv) fd.append("conversation_id", conv);
       if (file) fd.append(fileField, file, fileName);
       const r = await fetch(base + "/v1/messages", { method: "POST", headers: { Authorization: "Bearer " + token }, body: fd });

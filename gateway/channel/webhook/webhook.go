@@ -46,6 +46,9 @@ type Message struct {
 	DisplayName    string `json:"display_name"`
 	ConversationID string `json:"conversation_id"`
 	Text           string `json:"text"`
+	// Region is the customer's region (ISO 3166-1 alpha-2), optional: phone numbers
+	// written without a country code are read in its notation first.
+	Region string `json:"region,omitempty"`
 }
 
 // Reply is what Switchboard POSTs to the callback URL.
@@ -90,7 +93,7 @@ func (w *Channel) Receive(r *http.Request) (channel.Delivery, error) {
 		return channel.Delivery{}, fmt.Errorf("%w: message_id, customer_id (≤ 200 bytes) and text are required", channel.ErrBadRequest)
 	}
 	t := &pipeline.Turn{Channel: Kind.Name, ChannelMessageID: in.MessageID, ConversationID: in.ConversationID,
-		CustomerRef: "webhook:" + in.CustomerID, CustomerName: in.DisplayName,
+		CustomerRef: "webhook:" + in.CustomerID, CustomerName: in.DisplayName, Region: in.Region,
 		Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: in.Text}}}
 	if t.ConversationID == "" {
 		t.Thread = "customer" // no conversation named: the customer's live one continues

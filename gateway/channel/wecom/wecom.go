@@ -145,7 +145,8 @@ func (wc *Channel) Receive(r *http.Request) (channel.Delivery, error) {
 	if err := xml.Unmarshal(plain, &m); err != nil || m.FromUserName == "" {
 		return channel.Delivery{}, fmt.Errorf("%w: WeCom message XML", channel.ErrBadRequest)
 	}
-	t := &pipeline.Turn{Channel: Kind.Name, ChannelMessageID: m.MsgID, CustomerRef: "wecom:" + wc.CorpID + ":" + m.FromUserName}
+	t := &pipeline.Turn{Channel: Kind.Name, ChannelMessageID: m.MsgID, CustomerRef: "wecom:" + wc.CorpID + ":" + m.FromUserName,
+		Region: "CN"}
 	t.Thread = "app:" + wc.AgentID
 	t.ReplyTo, _ = json.Marshal(address{ToUser: m.FromUserName})
 	switch m.MsgType {

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/nlp/pii"
+)
+
+// TestPIIEvalOnSharedData runs `pii eval --json` and holds the figures issue 17 asks for
+// where they are reached: phones ≥ 0.95 and cards ≥ 0.99 recall and precision on the
+// held-out part of the presidio set, and ≤ 1 % of ordinary support messages touched.
+func TestPIIEvalOnSharedData(t *testing.T) {
+	data := testenv.SharedData(t, "")
+	var rep piiReport
+	out := runCLI(t, "pii", "eval", "--json", "--data", data, "--keep", "2000")
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if rep.PresidioHeldOutRecords < 400 || rep.PresidioHeldOutRecords > 500 {
+		t.Errorf("held-out records %d, want about 30 %% of 1 500", rep.PresidioHeldOutRecords)
+	}
+	for typ, floor := range map[string]float64{pii.TypePhone: 0.95, pii.TypeBankCard: 0.99, pii.TypeEmail: 0.99, pii.TypeIBAN: 0.99} {
+		if s := rep.PresidioHeldOut[typ]; s.TP == 0 || s.Recall < floor || s.Precision < floor {
+			t.Errorf("held-out %s: %+v, want precision and recall ≥ %.2f", typ, s, floor)
+		}
+	}
+	if s := rep.ZhStructured[pii.TypePhone]; s.Recall < 0.995 || s.Precision < 0.99 {
+		t.Errorf("Chinese phones %+v", s)
+	}
+	if _, ok := rep.ZhAddressTest[pii.TypeAddress]; !ok {
+		t.Error("no zh_address_parsing figures")
+	}
+	for _, lang := range []string{"en", "zh"} {
+		if k := rep.KeepFalsePositives[lang]; k.Messages != 2000 || k.Rate > 0.01 {
+			t.Errorf("%s ordinary messages: %+v", lang, k)
+		}
+	}
+	text := runCLI(t, "pii", "eval", "--data", data, "--keep", "100")
+	if !strings.Contains(text, "held-out part") || !strings.Contains(text, "touched") {
+		t.Errorf("text report:\n%s", text)
+	}
+}

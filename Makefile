@@ -11,7 +11,8 @@ build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
 
 # Installs what serve needs when missing (PostgreSQL and the media libraries as root, ONNX
-# Runtime and libvosk under .deps/), trains the knowledge base's paraphrase encoder into
+# Runtime and libvosk under .deps/), trains redaction's name and address tagger into
+# ./data/pii-tagger.bin (about two seconds) and the knowledge base's paraphrase encoder into
 # ./data/paraphrase.bin the first time (about a minute and a half on two cores, from
 # WordNet and the shared data found beside the checkout; none found: lexical), then serves on :8080 with an embedded PostgreSQL
 # under ./data/pg and an in-process Redis. Nothing is fetched when it is already there,
@@ -19,6 +20,7 @@ build:
 # stays off and `switchboard doctor` says so.
 run: run-deps build
 	@./$(BIN) kb train --if-missing || echo "run: no paraphrase encoder; the knowledge base answers lexically (see switchboard doctor)"
+	@./$(BIN) pii train --if-missing >/dev/null || echo "run: no name and address tagger; redaction finds names and addresses by their cues alone (see switchboard doctor)"
 	./$(BIN) serve
 
 # Vet, format check and every test against real PostgreSQL and Redis (the
@@ -65,6 +67,7 @@ bench: build
 models: build
 	@scripts/make-models.sh
 	./$(BIN) kb train --if-missing
+	./$(BIN) pii train --if-missing
 
 # Every fuzz target (found by grep, so new ones join) for FUZZTIME each, one after
 # another; prints the total fuzz time and the crashes (any crash fails). A crash's input

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
+	"github.com/switchboard-cs/switchboard/nlp/ner"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -39,6 +41,7 @@ type app struct {
 	rdb      redis.UniversalClient
 	store    *tickets.Store
 	ring     *fieldcrypt.KeyRing
+	redactor *pii.Redactor // customers' and agents' words, before they are stored
 	audit    *tickets.Anchorer
 	router   *tickets.RedisRouter
 	svc      *tickets.Service
@@ -192,13 +195,16 @@ func (a *app) openTickets(ctx context.Context) error {
 		return err
 	}
 	a.ring = ring
+	if a.redactor, err = newRedactor(a.cfg); err != nil {
+		return err
+	}
 	a.store = tickets.NewStore(a.primary, a.replica, ring)
 	a.audit = a.newAnchorer()
 	a.metrics = tickets.NewMetrics(a.registry)
 	w := a.cfg.Routing.Weights
 	a.svc = tickets.NewService(a.store, tickets.ServiceOptions{
 		Cache:    tickets.NewTicketCache(a.rdb, a.cfg.Redis.KeyPrefix, a.cfg.Cache.TicketTTL),
-		Redactor: piiRedactor{newRedactor(a.cfg)}, Metrics: a.metrics, Log: a.log,
+		Redactor: piiRedactor{a.redactor}, Metrics: a.metrics, Log: a.log,
 		PresenceTTL: a.cfg.Agents.PresenceTTL})
 	a.router = tickets.NewRedisRouter(a.rdb, tickets.RouterOptions{Prefix: a.cfg.Redis.KeyPrefix,
 		Weights:  tickets.Weights{VIP: w.VIP, Skill: w.Skill, Load: w.Load, Wait: w.Wait},
@@ -288,9 +294,21 @@ func openKeyRing(cfg config.Config) (*fieldcrypt.KeyRing, error) {
 	return ring, nil
 }
 
-// newRedactor is the redactor cfg configures: its phone regions (pii.phone_regions).
-func newRedactor(cfg config.Config) *pii.Redactor {
-	return pii.NewRedactor(pii.WithPhoneRegions(cfg.PII.PhoneRegions...))
+// newRedactor is the redactor cfg configures: its phone regions (pii.phone_regions) and
+// the name and address tagger of pii.tagger_model when its file exists (`pii train`
+// writes it); a file that cannot be read is an error.
+func newRedactor(cfg config.Config) (*pii.Redactor, error) {
+	opts := []pii.Option{pii.WithPhoneRegions(cfg.PII.PhoneRegions...)}
+	if path := cfg.PIITaggerModel(); path != "" {
+		m, err := ner.Load(path)
+		switch {
+		case err == nil:
+			opts = append(opts, pii.WithTagger(m))
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("pii.tagger_model: %w (switchboard pii train writes it anew)", err)
+		}
+	}
+	return pii.NewRedactor(opts...), nil
 }
 
 // piiRedactor adapts nlp/pii to the ticket core's Redactor.

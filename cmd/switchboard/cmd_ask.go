@@ -166,7 +166,11 @@ frustrated, redacted_text and degraded (steps that failed open).`,
 			if err != nil {
 				return err
 			}
-			deps := flow.Deps{Redactor: newRedactor(cfg), Understander: b.understand, Answerer: b.answer, Escalation: escalationPolicy(cfg)}
+			red, err := newRedactor(cfg)
+			if err != nil {
+				return err
+			}
+			deps := flow.Deps{Redactor: red, Understander: b.understand, Answerer: b.answer, Escalation: escalationPolicy(cfg)}
 			t := &pipeline.Turn{Channel: "ask", Parts: []pipeline.Part{{Kind: pipeline.PartText, Text: strings.Join(args, " ")}}}
 			if err := deps.Dry(pipeline.NewMetrics(prometheus.NewRegistry()), log).Run(cmd.Context(), t); err != nil {
 				return err

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +23,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/embedded"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models/ort"
+	"github.com/switchboard-cs/switchboard/nlp/ner"
 	"github.com/switchboard-cs/switchboard/vision"
 )
 
@@ -77,7 +80,28 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 	out = append(out, checkSpeechLibraries(cfg)...)
 	out = append(out, checkSpeech(ctx, cfg))
 	out = append(out, checkModels(ctx, cfg)...)
-	return append(out, checkKB(ctx, cfg), checkChannels(cfg))
+	return append(out, checkKB(ctx, cfg), checkPIITagger(cfg), checkChannels(cfg))
+}
+
+// checkPIITagger reports redaction's name and address tagger.
+func checkPIITagger(cfg config.Config) check {
+	c := check{Name: "name and address tagger (redaction)"}
+	path := cfg.PIITaggerModel()
+	if path == "" {
+		c.Status, c.Detail = "optional", "pii.tagger_model is off: names and addresses are found by their cues alone"
+		return c
+	}
+	m, err := ner.Load(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c.Status, c.Detail = "optional", "no tagger at "+path+": names and addresses are found by their cues alone"
+		c.Fix = "switchboard pii train (with the shared data beside the checkout; make run does it)"
+	case err != nil:
+		c.Status, c.Detail, c.Fix = "missing", err.Error(), "switchboard pii train (writes it anew), or set pii.tagger_model to off"
+	default:
+		c.Status, c.Detail = "ok", path+": "+m.Info.String()
+	}
+	return c
 }
 
 // checkKB reports the knowledge base the respond stage answers from.

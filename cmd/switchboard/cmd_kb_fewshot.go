@@ -71,6 +71,10 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 		return err
 	}
 	defer os.RemoveAll(dir)
+	red, err := newRedactor(cfg)
+	if err != nil {
+		return err
+	}
 	options := func(enc denseEncoder, rerank kb.Reranker) faqeval.Options {
 		return faqeval.Options{Dir: dir,
 			Ingest: func(ctx context.Context, idx kb.Index, path string) error {
@@ -82,7 +86,7 @@ func fewShot(ctx context.Context, cfg config.Config, data string, progress io.Wr
 				if err != nil {
 					return flow.Deps{}, err
 				}
-				return flow.Deps{Redactor: newRedactor(cfg), Understander: flow.NLPUnderstander{Escalation: esc},
+				return flow.Deps{Redactor: red, Understander: flow.NLPUnderstander{Escalation: esc},
 					Answerer: flow.KBAnswerer{Retriever: r}, Escalation: escalationPolicy(cfg)}, nil
 			}}
 	}

@@ -11,7 +11,9 @@ import (
 
 // TestPIIEvalOnSharedData runs `pii eval --json` and holds the figures issue 17 asks for
 // where they are reached: phones ≥ 0.95 and cards ≥ 0.99 recall and precision on the
-// held-out part of the presidio set, and ≤ 1 % of ordinary support messages touched.
+// held-out part of the presidio set; names and addresses ≥ 0.80 recall there (the tagger
+// trained on the rest; today 0.860 and 0.912) and on zh_address_parsing's test split
+// (0.974); and ≤ 1 % of ordinary support messages touched.
 func TestPIIEvalOnSharedData(t *testing.T) {
 	data := testenv.SharedData(t, "")
 	var rep piiReport
@@ -26,6 +28,15 @@ func TestPIIEvalOnSharedData(t *testing.T) {
 		if s := rep.PresidioHeldOut[typ]; s.TP == 0 || s.Recall < floor || s.Precision < floor {
 			t.Errorf("held-out %s: %+v, want precision and recall ≥ %.2f", typ, s, floor)
 		}
+	}
+	for typ, s := range map[string]pii.Score{"held-out PERSON": rep.PresidioHeldOut[pii.TypePerson],
+		"held-out ADDRESS": rep.PresidioHeldOut[pii.TypeAddress], "Chinese ADDRESS": rep.ZhAddressTest[pii.TypeAddress]} {
+		if s.Recall < 0.8 || s.Precision < 0.9 {
+			t.Errorf("%s: %+v, want recall ≥ 0.80 and precision ≥ 0.90", typ, s)
+		}
+	}
+	if !strings.Contains(rep.Tagger, "pii_presidio_synth (training part)") || strings.Contains(rep.Tagger, "zh_address_parsing test") {
+		t.Errorf("tagger %q: trained on the presidio set's training part, never on a reported set", rep.Tagger)
 	}
 	if s := rep.ZhStructured[pii.TypePhone]; s.Recall < 0.995 || s.Precision < 0.99 {
 		t.Errorf("Chinese phones %+v", s)

@@ -33,7 +33,10 @@ With --format jsonl or csv, only the named --field values are redacted.`,
 			if err != nil {
 				return err
 			}
-			r := newRedactor(cfg)
+			r, err := newRedactor(cfg)
+			if err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			if region != "" {
 				reg, ok := pii.Region(region)

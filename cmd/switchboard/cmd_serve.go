@@ -119,7 +119,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return err
 	}
-	deps := flow.Deps{Redactor: newRedactor(cfg), Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Understander: b.understand, Answerer: b.answer,
+	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
 		Speech: flow.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
@@ -131,7 +131,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	worker := &flow.Worker{Store: a.store, Process: process, Outbound: ch.outbound, Log: log,
 		Lease: cfg.Queue.Lease, Grace: cfg.Queue.ShutdownGrace,
 		Retry:   tickets.RetryPolicy{For: cfg.Queue.RetryFor, MaxAttempts: cfg.Queue.MaxAttempts, MaxAbandoned: cfg.Queue.MaxAbandoned},
-		Metrics: flow.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{newRedactor(cfg)}}
+		Metrics: flow.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{a.redactor}}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Ingress: ingress, Process: process, Wake: worker.Wake,
 		Channels: ch.all,

@@ -294,13 +294,24 @@ func (c Config) ModelsDir() string {
 // ParaphraseModel is the paraphrase encoder's file: kb.paraphrase_model, or
 // <data_dir>/paraphrase.bin; "" when it is "off".
 func (c Config) ParaphraseModel() string {
-	switch c.KB.ParaphraseModel {
+	return c.modelFile(c.KB.ParaphraseModel, "paraphrase.bin")
+}
+
+// modelFile is a model's file setting: "" when it is "off", <data_dir>/name when empty.
+func (c Config) modelFile(setting, name string) string {
+	switch setting {
 	case "off":
 		return ""
 	case "":
-		return filepath.Join(c.DataDir, "paraphrase.bin")
+		return filepath.Join(c.DataDir, name)
 	}
-	return c.KB.ParaphraseModel
+	return setting
+}
+
+// PIITaggerModel is the name and address tagger's file: pii.tagger_model, or
+// <data_dir>/pii-tagger.bin; "" when it is "off".
+func (c Config) PIITaggerModel() string {
+	return c.modelFile(c.PII.TaggerModel, "pii-tagger.bin")
 }
 
 // RerankerModel is the path of the Chinese reranker `kb train` fits beside the
@@ -426,6 +437,9 @@ type PIIConfig struct {
 	// European countries, India, Japan, Korea, …). A customer's own region goes first
 	// where the channel knows it.
 	PhoneRegions []string `yaml:"phone_regions" env:"SWITCHBOARD_PII_PHONE_REGIONS"`
+	// TaggerModel is the name and address tagger's file (see TaggerModel()); "off": the
+	// cues alone find names and addresses.
+	TaggerModel string `yaml:"tagger_model" env:"SWITCHBOARD_PII_TAGGER_MODEL"`
 }
 
 // Default returns the configuration used when neither a file nor the environment says

@@ -3,6 +3,7 @@
 package savefile
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -25,4 +26,31 @@ func Save(path string, w io.WriterTo) error {
 		return err
 	}
 	return f.CloseAtomicallyReplace()
+}
+
+// Load opens path and reads it with read; read's error names the path.
+func Load[T any](path string, read func(io.Reader) (T, error)) (T, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer f.Close()
+	v, err := read(f)
+	if err != nil {
+		return v, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// CountingWriter passes writes to W and counts the bytes written, for a WriteTo.
+type CountingWriter struct {
+	W io.Writer
+	N int64
+}
+
+func (c *CountingWriter) Write(p []byte) (int, error) {
+	n, err := c.W.Write(p)
+	c.N += int64(n)
+	return n, err
 }

@@ -2,9 +2,12 @@ package savefile
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +45,39 @@ func TestSave(t *testing.T) {
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("%d files beside the model, want none: %v", len(entries)-1, entries)
+	}
+}
+
+// TestLoad reads a saved file back, names the path in a reader's error and passes a
+// missing file's error through (errors.Is fs.ErrNotExist).
+func TestLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.bin")
+	if err := Save(path, writerTo{data: "hello"}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(r io.Reader) (string, error) {
+		b, err := io.ReadAll(r)
+		if string(b) != "hello" {
+			return "", errors.New("bad content")
+		}
+		return string(b), err
+	}
+	if got, err := Load(path, read); err != nil || got != "hello" {
+		t.Fatalf("Load = %q, %v", got, err)
+	}
+	if err := os.WriteFile(path, []byte("bye"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, read); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a reader's error must name the path: %v", err)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none"), read); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	var cw CountingWriter
+	cw.W = io.Discard
+	fmt.Fprint(&cw, "12345")
+	if cw.N != 5 {
+		t.Errorf("counted %d bytes, want 5", cw.N)
 	}
 }

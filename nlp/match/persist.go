@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/switchboard-cs/switchboard/internal/savefile"
 )
@@ -43,12 +42,12 @@ func (m *Matcher) WriteTo(w io.Writer) (int64, error) {
 			s.Index, s.Weight = append(s.Index, int32(i)), append(s.Weight, v)
 		}
 	}
-	cw := &countingWriter{w: w}
+	cw := &savefile.CountingWriter{W: w}
 	if _, err := io.WriteString(cw, magic); err != nil {
-		return cw.n, err
+		return cw.N, err
 	}
 	err := gob.NewEncoder(cw).Encode(s)
-	return cw.n, err
+	return cw.N, err
 }
 
 // Read reads a Matcher written by WriteTo.
@@ -90,25 +89,5 @@ func (m *Matcher) Save(path string) error {
 
 // Load reads the Matcher saved at path.
 func Load(path string) (*Matcher, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m, err := Read(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
+	return savefile.Load(path, Read)
 }

@@ -18,8 +18,9 @@
 // Further detectors: 15-digit legacy ID numbers (province code and birth date), passport
 // numbers (Chinese E/G formats anywhere, other formats after a "passport"/"护照" cue),
 // IBANs (MOD 97-10), US Social Security numbers (dashed, or plain after a cue), cards of
-// 12–19 digits (Luhn and issuer prefix), North American 3-3-4 numbers, and — by cue and
-// shape, with lower recall — English and Chinese person names and street addresses. A
+// 12–19 digits (Luhn and issuer prefix), North American 3-3-4 numbers, and English and
+// Chinese person names and street addresses: by cue and shape, and, with WithTagger, by
+// the sequence tagger of nlp/ner that `switchboard pii train` fits (tagger.go). A
 // validated span wins over an overlapping name or address, which is cut short before it.
 // eval.go scores the detectors on the presidio-research set and on generated Chinese text.
 //

@@ -105,7 +105,7 @@ func mixedTexts(t testing.TB) []string {
 }
 
 func TestBench(t *testing.T) {
-	res, err := Bench(context.Background(), mixedTexts(t), 500*time.Millisecond)
+	res, err := Bench(context.Background(), NewRedactor(), mixedTexts(t), 500*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestBench(t *testing.T) {
 	if res.Bytes == 0 || res.MBPerSecPerCore < 1 {
 		t.Errorf("throughput %+v, want at least 1 MB/s", res)
 	}
-	if _, err := Bench(context.Background(), nil, time.Millisecond); err != ErrNoTexts {
+	if _, err := Bench(context.Background(), NewRedactor(), nil, time.Millisecond); err != ErrNoTexts {
 		t.Errorf("Bench(nil) error = %v, want ErrNoTexts", err)
 	}
 }

@@ -153,10 +153,17 @@ func resolveOverlaps(cs []candidate) []candidate {
 	}
 	var rest []candidate
 	for _, c := range loose {
-		if c.end > c.start {
-			c.value = c.value[:c.end-c.start]
-			rest = append(rest, c)
+		if c.end <= c.start {
+			continue
 		}
+		cut := c.end-c.start < len(c.value)
+		c.value = c.value[:c.end-c.start]
+		// what is left of an address cut short must still look like one ("卡号" before
+		// a card number does not)
+		if cut && c.typ == TypeAddress && !plausibleAddress(c.value) {
+			continue
+		}
+		rest = append(rest, c)
 	}
 	merged := append(kept, firstLongest(rest)...)
 	sort.SliceStable(merged, func(i, j int) bool { return merged[i].start < merged[j].start })

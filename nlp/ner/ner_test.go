@@ -1,0 +1,138 @@
+package ner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestTokenize(t *testing.T) {
+	text := "Mr. O'Neil-Smith lives at 12B Main St.\n浙江省杭州市 100号"
+	var got []string
+	for _, tk := range tokenize(text) {
+		got = append(got, text[tk.start:tk.end])
+	}
+	want := []string{"Mr", ".", "O'Neil-Smith", "lives", "at", "12", "B", "Main", "St", ".", "\n",
+		"浙", "江", "省", "杭", "州", "市", "100", "号"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("tokens (-want +got):\n%s", diff)
+	}
+}
+
+// toyExamples are names after "I am" and "call", and addresses after "at", with
+// sentences of neither.
+func toyExamples() []Example {
+	var exs []Example
+	names := []string{"Anna Berg", "Carl Dahl", "Eva Frost", "Gus Hale", "Ida Jung", "Kai Lund", "Mia Nord", "Ola Pike"}
+	streets := []string{"12 Oak Road", "7 Elm Street", "99 Pine Lane", "3 Ash Road", "45 Birch Street", "8 Fir Lane"}
+	for i, n := range names {
+		s := streets[i%len(streets)]
+		text := "I am " + n + " and I live at " + s + " now"
+		ns, ss := strings.Index(text, n), strings.Index(text, s)
+		exs = append(exs, Example{Text: text, Entities: []Entity{{"PERSON", ns, ns + len(n)}, {"ADDRESS", ss, ss + len(s)}}},
+			Example{Text: "please call " + n, Entities: []Entity{{"PERSON", 12, 12 + len(n)}}},
+			Example{Text: "my card was charged twice on Monday"},
+			Example{Text: "where is the Refund I was promised"})
+	}
+	return exs
+}
+
+// TestTrainLearnsNamesAndAddresses trains on the toy set and tags a sentence with a name
+// and a street it never saw: the features (shapes, neighbours) carry over.
+func TestTrainLearnsNamesAndAddresses(t *testing.T) {
+	m, err := Train(context.Background(), []string{"PERSON", "ADDRESS"}, toyExamples(), TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "I am Zoe Quinn and I live at 21 Maple Road now"
+	want := []Entity{{"PERSON", 5, 14}, {"ADDRESS", 29, 42}}
+	if diff := cmp.Diff(want, m.Entities(text)); diff != "" {
+		t.Errorf("entities (-want +got):\n%s", diff)
+	}
+	if got := m.Entities("my card was charged twice on Monday"); len(got) != 0 {
+		t.Errorf("a sentence of neither: %+v", got)
+	}
+	if m.Info.Examples != len(toyExamples()) || m.Info.Features == 0 {
+		t.Errorf("info %+v", m.Info)
+	}
+}
+
+// TestUntrainedFindsNothing: a model trained on texts without entities tags nothing
+// (the test of the test: the entities above come from training).
+func TestUntrainedFindsNothing(t *testing.T) {
+	m, err := Train(context.Background(), []string{"PERSON"}, []Example{{Text: "hello there"}, {Text: "I am Zoe Quinn"}}, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Entities("I am Zoe Quinn and I live at 21 Maple Road now"); len(got) != 0 {
+		t.Errorf("entities %+v", got)
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	m, err := Train(context.Background(), []string{"PERSON", "ADDRESS"}, toyExamples(), TrainOptions{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Read(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "I am Zoe Quinn and I live at 21 Maple Road now"
+	if diff := cmp.Diff(m.Entities(text), back.Entities(text)); diff != "" || back.Info.Features != m.Info.Features {
+		t.Errorf("read back differs (-saved +read):\n%s", diff)
+	}
+	if _, err := Read(strings.NewReader("SBNER000 garbage")); !errors.Is(err, ErrFormat) {
+		t.Errorf("another format: %v", err)
+	}
+	buf.Truncate(buf.Len() / 2)
+	if _, err := Read(bytes.NewReader(buf.Bytes())); !errors.Is(err, ErrFormat) {
+		t.Errorf("a truncated file: %v", err)
+	}
+}
+
+// TestDecodeNeverStartsInside: an I tag only follows its own B or I, whatever the
+// scores say.
+func TestDecodeNeverStartsInside(t *testing.T) {
+	m := &Model{types: []string{"A", "B"}, index: map[uint64]int32{}, trans: make([]float32, 6*5)}
+	toks := tokenize("x y z")
+	// emission scores favour I-A (tag 2) everywhere and I-B (tag 4) in the middle
+	tags := m.decode("x y z", toks, func(_ []token, _ string, i int, out []float32, f []uint64) []uint64 {
+		out[2] = 5
+		if i == 1 {
+			out[4] = 9
+		}
+		return f
+	})
+	for i, tg := range tags {
+		prev := -1
+		if i > 0 {
+			prev = tags[i-1]
+		}
+		if !allowed(prev, tg) {
+			t.Fatalf("tags %v: %d after %d", tags, tg, prev)
+		}
+	}
+}
+
+func TestTrainErrors(t *testing.T) {
+	if _, err := Train(context.Background(), nil, toyExamples(), TrainOptions{}); err == nil {
+		t.Error("no types: want an error")
+	}
+	if _, err := Train(context.Background(), []string{"PERSON"}, []Example{{Text: "  "}}, TrainOptions{}); err == nil {
+		t.Error("no tokens: want an error")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Train(ctx, []string{"PERSON"}, toyExamples(), TrainOptions{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}

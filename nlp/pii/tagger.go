@@ -1,0 +1,272 @@
+package pii
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/switchboard-cs/switchboard/nlp/intent"
+	"github.com/switchboard-cs/switchboard/nlp/match"
+	"github.com/switchboard-cs/switchboard/nlp/ner"
+)
+
+// Names and street addresses are found by cue and shape (names.go, address.go) and, when
+// the redactor has one, by a sequence tagger (nlp/ner) trained on labelled text; the two
+// are joined, and a validated number inside a tagged span still wins (resolveOverlaps).
+
+// Tagger finds person names and addresses in text; *ner.Model is one.
+type Tagger interface {
+	Entities(text string) []ner.Entity
+}
+
+// WithTagger adds t's PERSON and ADDRESS entities to what the cues find.
+func WithTagger(t Tagger) Option {
+	return func(r *Redactor) {
+		if t != nil {
+			r.detectors = append(r.detectors, func(text string, _ *scan) []candidate { return tagged(t, text) })
+		}
+	}
+}
+
+// TaggerTypes are the entity types a tagger for the redactor is trained on.
+var TaggerTypes = []string{TypePerson, TypeAddress}
+
+// tagged turns the tagger's entities into candidates, keeping the addresses that look
+// like one (plausibleAddress) and the names that hold a letter. A bare number tagged as
+// part of an address (a house number or postcode on a line of its own) is kept when the
+// text holds a plausible address too.
+func tagged(t Tagger, text string) []candidate {
+	var out, numbers []candidate
+	for _, e := range t.Entities(text) {
+		if e.Start < 0 || e.End > len(text) || e.Start >= e.End {
+			continue
+		}
+		v := text[e.Start:e.End]
+		c := candidate{typ: e.Type, start: e.Start, end: e.End, value: v}
+		switch {
+		case e.Type == TypePerson && strings.IndexFunc(v, unicode.IsLetter) >= 0:
+		case e.Type != TypeAddress || rejectedByContext(text, e.Start, e.End) || holdsLabel(v):
+			continue
+		case allDigits(v) && len(v) >= 3:
+			numbers = append(numbers, c)
+			continue
+		case !plausibleAddress(v):
+			continue
+		}
+		out = append(out, c)
+	}
+	if slices.ContainsFunc(out, func(c candidate) bool { return c.typ == TypeAddress }) {
+		out = append(out, numbers...)
+	}
+	return out
+}
+
+// longestDigitRun is the length of the longest run of ASCII digits in v.
+func longestDigitRun(v string) int {
+	best, n := 0, 0
+	for i := 0; i < len(v); i++ {
+		if isDigitByte(v[i]) {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
+
+// holdsLabel reports a business-number label inside v ("快递单号SF0722…"): what follows
+// it is an order or tracking number, not an address.
+func holdsLabel(v string) bool {
+	low := asciiLower(v)
+	for _, l := range nonPersonalLabels {
+		if lastWord(low, l) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// zhAddressChars are the administrative units, roads, buildings and rooms of a Chinese
+// address; a tagged Chinese address holds one.
+const zhAddressChars = "省市区县镇乡村路街道巷弄号楼栋幢单元室座层苑园庄屯湾里坊厦"
+
+// monthsAndDays are words a date has and an address has not.
+var monthsAndDays = map[string]bool{
+	"january": true, "february": true, "march": true, "april": true, "may": true, "june": true, "july": true,
+	"august": true, "september": true, "october": true, "november": true, "december": true,
+	"jan": true, "feb": true, "mar": true, "apr": true, "jun": true, "jul": true, "aug": true, "sep": true,
+	"sept": true, "oct": true, "nov": true, "dec": true, "monday": true, "tuesday": true, "wednesday": true,
+	"thursday": true, "friday": true, "saturday": true, "sunday": true,
+}
+
+// plausibleAddress is the check on a tagged address: a Chinese one holds an address
+// character (省, 路, 号 …) and two more CJK characters; any other holds a digit and a word
+// that is not a month or a weekday ("May 24" is a date). A label like "订单号" right
+// before or inside it makes it a business number (tagged checks that).
+func plausibleAddress(v string) bool {
+	han := 0
+	for _, r := range v {
+		if unicode.Is(unicode.Han, r) {
+			han++
+		}
+	}
+	if han > 0 {
+		// a house, building or room number is short; an amount is not an address
+		return han >= 3 && strings.ContainsAny(v, zhAddressChars) && longestDigitRun(v) <= 6 && !strings.ContainsAny(v, "元¥￥")
+	}
+	if !strings.ContainsAny(v, "0123456789") {
+		return false
+	}
+	for _, w := range strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) }) {
+		if !monthsAndDays[strings.ToLower(w)] {
+			return true
+		}
+	}
+	return false
+}
+
+// PresidioExamples returns the records of dir/synth_dataset_v2.json that split takes as
+// tagger training text: PERSON and STREET_ADDRESS spans as PERSON and ADDRESS.
+func PresidioExamples(dir string, split Split) ([]ner.Example, error) {
+	recs, err := readPresidio(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []ner.Example
+	for _, rec := range recs {
+		if !split.takes(rec.FullText) {
+			continue
+		}
+		offs := byteOffsets(rec.FullText)
+		ex := ner.Example{Text: rec.FullText}
+		for _, s := range rec.Spans {
+			typ := presidioLabels[s.Type]
+			if (typ != TypePerson && typ != TypeAddress) || s.Start < 0 || s.End > len(offs)-1 || s.Start >= s.End {
+				continue
+			}
+			ex.Entities = append(ex.Entities, ner.Entity{Type: typ, Start: offs[s.Start], End: offs[s.End]})
+		}
+		out = append(out, ex)
+	}
+	return out, nil
+}
+
+// ChineseAddressExamples returns the queries of dir/file of the Chinese address parsing
+// corpus ("dev.txt" for training; the evaluation uses "test.txt") as tagger training
+// text with their ADDRESS spans. The corpus's "person" label holds shop and company
+// names, not people, so it is not taught.
+func ChineseAddressExamples(dir, file string) ([]ner.Example, error) {
+	queries, err := readZhAddrQueries(filepath.Join(dir, file))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ner.Example, 0, len(queries))
+	for _, q := range queries {
+		ex := ner.Example{Text: q.text}
+		for _, g := range q.gold {
+			if g.typ == TypeAddress {
+				ex.Entities = append(ex.Entities, ner.Entity{Type: TypeAddress, Start: g.start, End: g.end})
+			}
+		}
+		out = append(out, ex)
+	}
+	return out, nil
+}
+
+// TaggerTrainingSet gathers the tagger's training text from the shared data folder: the
+// presidio set's training part (names and addresses in English), zh_address_parsing's dev
+// split (Chinese addresses; half of them set inside a sentence, since customers write an
+// address within a message and the corpus holds bare ones), and, as text with neither,
+// the training questions of BANKING77 and CLINC150 and the dev questions of LCQMC, BQ and
+// ATEC — so that ordinary words and Chinese characters are not taken for names or
+// addresses. None of the sets `pii eval` reports on is among them. sets names what was
+// found.
+func TaggerTrainingSet(data string, seed uint64) (exs []ner.Example, sets []string, err error) {
+	rng := rand.New(rand.NewPCG(seed, 0x7a66))
+	if en, err := PresidioExamples(filepath.Join(data, "pii_presidio_synth"), SplitTrain); err == nil {
+		exs, sets = append(exs, en...), append(sets, "pii_presidio_synth (training part)")
+	}
+	var plain []string
+	if train, _, err := intent.LoadBanking77(filepath.Join(data, "banking77")); err == nil {
+		for _, ex := range train {
+			plain = append(plain, ex.Text)
+		}
+		sets = append(sets, "banking77 train")
+	}
+	if train, _, _, err := intent.LoadCLINC150(filepath.Join(data, "clinc150")); err == nil {
+		for _, ex := range train {
+			plain = append(plain, ex.Text)
+		}
+		sets = append(sets, "clinc150 train")
+	}
+	var zhPlain []string
+	for _, set := range []struct {
+		name string
+		load func(string) ([]match.Pair, []match.Pair, error)
+	}{{"lcqmc", match.LoadLCQMC}, {"bq_corpus", match.LoadBQ}, {"atec_ccks", match.LoadATEC}} {
+		dev, _, err := set.load(filepath.Join(data, set.name))
+		if err != nil {
+			continue
+		}
+		for _, p := range dev {
+			zhPlain = append(zhPlain, p.A)
+		}
+		sets = append(sets, set.name+" dev")
+	}
+	// twice as many plain texts as labelled ones of each language, those with digits
+	// first (amounts, dates, times: numbers that are not house numbers), then at random
+	plain, zhPlain = digitsFirst(rng, plain), digitsFirst(rng, zhPlain)
+	for _, s := range plain[:min(len(plain), 2*len(exs))] {
+		exs = append(exs, ner.Example{Text: s})
+	}
+	if zh, err := ChineseAddressExamples(filepath.Join(data, "zh_address_parsing"), "dev.txt"); err == nil {
+		sets = append(sets, "zh_address_parsing dev")
+		for _, ex := range zh {
+			if len(zhPlain) > 0 && rng.IntN(2) == 0 {
+				ex = withinSentence(rng, ex, zhPlain[rng.IntN(len(zhPlain))], zhPlain[rng.IntN(len(zhPlain))])
+			}
+			exs = append(exs, ex)
+		}
+		for _, s := range zhPlain[:min(len(zhPlain), 2*len(zh))] {
+			exs = append(exs, ner.Example{Text: s})
+		}
+	}
+	if len(exs) == 0 {
+		return nil, nil, fmt.Errorf("%w: no tagger training text under %s", ErrBadData, data)
+	}
+	return exs, sets, nil
+}
+
+// digitsFirst shuffles texts and moves those holding a digit to the front.
+func digitsFirst(rng *rand.Rand, texts []string) []string {
+	rng.Shuffle(len(texts), func(i, j int) { texts[i], texts[j] = texts[j], texts[i] })
+	slices.SortStableFunc(texts, func(a, b string) int {
+		da, db := strings.ContainsAny(a, "0123456789"), strings.ContainsAny(b, "0123456789")
+		switch {
+		case da && !db:
+			return -1
+		case db && !da:
+			return 1
+		}
+		return 0
+	})
+	return texts
+}
+
+// zhAddressLeadsIn introduce an address set inside a sentence for training.
+var zhAddressLeadsIn = []string{"我的地址是", "寄到", "送到", "我住在", "地址：", "收货地址", "麻烦发到", ""}
+
+// withinSentence puts a Chinese address example between two plain sentences, after a
+// lead, shifting its spans.
+func withinSentence(rng *rand.Rand, ex ner.Example, before, after string) ner.Example {
+	prefix := strings.TrimRight(before, "？?。！!") + "，" + zhAddressLeadsIn[rng.IntN(len(zhAddressLeadsIn))]
+	out := ner.Example{Text: prefix + ex.Text + "，" + after}
+	for _, e := range ex.Entities {
+		out.Entities = append(out.Entities, ner.Entity{Type: e.Type, Start: e.Start + len(prefix), End: e.End + len(prefix)})
+	}
+	return out
+}

@@ -1,0 +1,113 @@
+package pii
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/nlp/ner"
+)
+
+// fixedTagger tags the given substrings of any text.
+type fixedTagger map[string]string // value → type
+
+func (f fixedTagger) Entities(text string) []ner.Entity {
+	var out []ner.Entity
+	for v, typ := range f {
+		if i := strings.Index(text, v); i >= 0 {
+			out = append(out, ner.Entity{Type: typ, Start: i, End: i + len(v)})
+		}
+	}
+	return out
+}
+
+// TestTaggedSpansAreChecked: the tagger's names and addresses join the cues' and are
+// checked the way a customer's text needs — a date, a tracking number or a lone label is
+// no address, a validated number inside a tagged span still wins, and a bare number
+// counts only beside a real address.
+func TestTaggedSpansAreChecked(t *testing.T) {
+	tests := []struct {
+		name   string
+		tagger fixedTagger
+		in     string
+		want   string
+	}{
+		{"name and address", fixedTagger{"Zoe Quinn": TypePerson, "21 Maple Grove": TypeAddress},
+			"I am Zoe Quinn of 21 Maple Grove", "I am [PERSON_1] of [ADDRESS_1]"},
+		{"a date is no address", fixedTagger{"May 24": TypeAddress}, "on May 24, 2022 it broke", "on May 24, 2022 it broke"},
+		{"a tracking number is no address", fixedTagger{"快递单号SF0722790027": TypeAddress}, "快递单号SF0722790027，到哪了", "快递单号SF0722790027，到哪了"},
+		{"a labelled number is no address", fixedTagger{"6222043687720631": TypeAddress}, "订单号 6222043687720631", "订单号 6222043687720631"},
+		{"an amount is no address", fixedTagger{"共计32428元菜市场": TypeAddress}, "在共计32428元菜市场里", "在共计32428元菜市场里"},
+		{"Chinese address", fixedTagger{"杭州市西湖区文三路100号": TypeAddress}, "寄到杭州市西湖区文三路100号吧", "寄到[ADDRESS_1]吧"},
+		{"the card inside wins, the label left over goes", fixedTagger{"卡号6225-8835-7469-9083": TypeAddress},
+			"瘦是 卡号6225-8835-7469-9083 瘦", "瘦是 卡号[BANK_CARD_1] 瘦"},
+		{"a postcode beside an address", fixedTagger{"12 Elm Road": TypeAddress, "10115": TypeAddress},
+			"12 Elm Road\nBerlin 10115", "[ADDRESS_1]\nBerlin [ADDRESS_2]"},
+		{"a bare number alone", fixedTagger{"10115": TypeAddress}, "code 10115 please", "code 10115 please"},
+		{"a name without letters", fixedTagger{"123": TypePerson}, "ask 123 now", "ask 123 now"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := NewRedactor(WithTagger(tt.tagger)).Redact(context.Background(), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, res.Text); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if res, _ := NewRedactor(WithTagger(nil)).Redact(context.Background(), "of 21 Maple Grove"); res.Text != "of 21 Maple Grove" {
+		t.Errorf("no tagger: %q", res.Text)
+	}
+}
+
+// TestTaggerTrainingSetLeavesOutWhatIsReported: the tagger's training text holds the
+// presidio set's training part and never a held-out record, nor the test splits the
+// eval reports on; it holds plain text of both languages.
+func TestTaggerTrainingSetLeavesOutWhatIsReported(t *testing.T) {
+	dir := testenv.SharedData(t, "")
+	exs, sets, err := TaggerTrainingSet(dir, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readPresidio(dir + "/pii_presidio_synth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]bool{}
+	for _, r := range recs {
+		if heldOut(r.FullText) {
+			held[r.FullText] = true
+		}
+	}
+	test, err := ChineseAddressExamples(dir+"/zh_address_parsing", "test.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testText := map[string]bool{}
+	for _, ex := range test {
+		testText[ex.Text] = true
+	}
+	plain, presidio := 0, 0
+	for _, ex := range exs {
+		if held[ex.Text] {
+			t.Fatalf("a held-out record is in the training text: %q", ex.Text)
+		}
+		if testText[ex.Text] && len(ex.Entities) > 0 {
+			t.Fatalf("a zh_address_parsing test query is in the training text: %q", ex.Text)
+		}
+		if len(ex.Entities) == 0 {
+			plain++
+		}
+		if !held[ex.Text] && len(ex.Entities) > 0 && strings.ContainsAny(ex.Text, "abcdefghijklmnopqrstuvwxyz") {
+			presidio++
+		}
+	}
+	if plain == 0 || presidio == 0 || len(sets) < 5 {
+		t.Errorf("%d plain texts, %d English labelled ones, sets %v", plain, presidio, sets)
+	}
+}

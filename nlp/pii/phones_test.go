@@ -53,10 +53,7 @@ func TestNationalNumberMatchesTheParser(t *testing.T) {
 // TestPhoneNotations redacts phone numbers written the ways customers write them in the
 // regions the issue names, and leaves look-alikes alone.
 func TestPhoneNotations(t *testing.T) {
-	tests := []struct {
-		in   string
-		want string
-	}{
+	redactsTo(t, NewRedactor(), []redaction{
 		{"call me on 020 7946 0958 please", "call me on [PHONE_1] please"},                   // UK London
 		{"my mobile is 07700 900123", "my mobile is [PHONE_1]"},                              // UK mobile
 		{"reach me at +44 20 7946 0958", "reach me at [PHONE_1]"},                            // UK international
@@ -83,8 +80,15 @@ func TestPhoneNotations(t *testing.T) {
 		{"it costs 1,299.99 dollars", "it costs 1,299.99 dollars"},                           // price
 		{"On 2007-01-17 23:08:55 it failed", "On 2007-01-17 23:08:55 it failed"},             // timestamp
 		{"海曙区苏家小区178-1217-802", "[ADDRESS_1]"},                                               // building-unit-room
-	}
-	r := NewRedactor()
+	})
+}
+
+// redaction is a text and what redaction must make of it.
+type redaction struct{ in, want string }
+
+// redactsTo redacts each text with r as a subtest and compares the result.
+func redactsTo(t *testing.T, r *Redactor, tests []redaction) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			res, err := r.Redact(context.Background(), tt.in)

@@ -99,7 +99,8 @@ func WithPhoneRegions(regions ...string) Option {
 
 // NewRedactor returns a Redactor with every built-in detector.
 func NewRedactor(opts ...Option) *Redactor {
-	r := &Redactor{detectors: []detector{textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens), detectNumbers,
+	r := &Redactor{detectors: []detector{textOnly(detectURLs), textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens),
+		textOnly(detectDOB), detectNumbers,
 		textOnly(detectEnglishNames), textOnly(detectChineseNames), textOnly(detectAddresses)},
 		regions: slices.Clone(DefaultPhoneRegions)}
 	for _, o := range opts {

@@ -9,10 +9,12 @@ import (
 // instead of running regular expressions over the whole text, which keeps redaction
 // linear and fast on long messages.
 
-// isLocalByte reports the ASCII characters allowed in the local part of an address.
+// isLocalByte reports the ASCII characters taken into the local part of an address:
+// RFC 5322's atom characters except '/', '?', '=', '&' and '#', which in practice end a
+// URL's path or parameter before an address ("…/reset?user=anna@example.com").
 func isLocalByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		strings.IndexByte(".!#$%&'*+/=?^_{|}~-", c) >= 0
+		strings.IndexByte(".!$%'*+^_{|}~-", c) >= 0
 }
 
 func isDomainByte(c byte) bool {

@@ -9,7 +9,7 @@ import "strings"
 // passportCues mark a passport number written in a foreign format.
 var passportCues = []string{"passport", "护照", "護照"}
 
-// detectTokens finds passport numbers and IBANs.
+// detectTokens finds passport numbers, IBANs and driving licence numbers.
 func detectTokens(text string) []candidate {
 	var out []candidate
 	for i := 0; i < len(text); {
@@ -32,6 +32,8 @@ func detectTokens(text string) []candidate {
 			continue
 		}
 		if cand, ok := passportAt(text, i, end); ok {
+			out = append(out, cand)
+		} else if cand, ok := licenceAt(text, i, end); ok {
 			out = append(out, cand)
 		}
 		i = end

@@ -38,14 +38,6 @@ const (
 // edge stands for the tokens before the first and after the last.
 const edge = "\x00"
 
-// tokenText is token j's text, or edge outside the text.
-func tokenText(text string, toks []token, j int) string {
-	if j < 0 || j >= len(toks) {
-		return edge
-	}
-	return text[toks[j].start:toks[j].end]
-}
-
 // addLower mixes s, lower-cased, into h.
 func addLower(h uint64, s string) uint64 {
 	for i := 0; i < len(s); {
@@ -103,16 +95,14 @@ func addShape(h uint64, s string) uint64 {
 	return h
 }
 
-func hashOf(id byte) uint64 { return mix(fnvOffset, id) }
-
 // lineStart reports whether token i begins its line.
 func lineStart(toks []token, i int) bool {
 	return i == 0 || toks[i-1].kind == kindNewline
 }
 
-// lenBucket groups a token's length in runes.
-func lenBucket(s string) byte {
-	switch n := utf8.RuneCountInString(s); {
+// lenBucket groups token i's length in bytes (a rune of CJK is one token).
+func lenBucket(toks []token, i int) byte {
+	switch n := toks[i].end - toks[i].start; {
 	case n <= 2:
 		return byte('0' + n)
 	case n <= 4:
@@ -123,36 +113,80 @@ func lenBucket(s string) byte {
 	return '9'
 }
 
-// features appends the hashed features of token i to out.
-func features(out []uint64, text string, toks []token, i int) []uint64 {
-	w := tokenText(text, toks, i)
-	prev, next := tokenText(text, toks, i-1), tokenText(text, toks, i+1)
-	sep := func(h uint64) uint64 { return mix(h, 0xff) }
-	out = append(out,
-		hashOf(fBias),
-		addLower(hashOf(fWord), w),
-		addLower(hashOf(fPrev), prev),
-		addLower(hashOf(fNext), next),
-		addLower(hashOf(fPrev2), tokenText(text, toks, i-2)),
-		addLower(hashOf(fNext2), tokenText(text, toks, i+2)),
-		addShape(hashOf(fShape), w),
-		addShape(sep(addShape(hashOf(fShapePrev), prev)), w),
-		addShape(sep(addShape(hashOf(fShapeNext), w)), next),
-		addLower(sep(addLower(hashOf(fPairPrev), prev)), w),
-		addLower(sep(addLower(hashOf(fPairNext), w)), next),
-		addLower(sep(addLower(hashOf(fAround), prev)), next),
-		addLower(sep(addLower(sep(addLower(hashOf(fTrigram), prev)), w)), next),
-		mix(mix(hashOf(fKindLen), toks[i].kind), lenBucket(w)),
-	)
-	if lineStart(toks, i) {
-		out = append(out, addShape(hashOf(fLineStart), w))
-	}
-	if toks[i].kind == kindWord {
-		runes := []rune(w)
-		if n := len(runes); n > 3 {
-			out = append(out, addLower(hashOf(fSuffix3), string(runes[n-3:])), addLower(hashOf(fPrefix3), string(runes[:3])),
-				addLower(hashOf(fSuffix2), string(runes[n-2:])))
+// tokenHashes are the hashes of each token of a text that its features combine: the
+// lower-cased token, its shape, and for words of four or more letters their first three,
+// last three and last two letters (0 otherwise). Computed once a text, they make a
+// token's features a few multiplications each.
+type tokenHashes struct {
+	word, shape, pre3, suf3, suf2 []uint64
+	lineStart                     []bool
+}
+
+// edgeHash stands for the tokens before the first and after the last.
+var edgeHash = addLower(fnvOffset, edge)
+
+// hashTokens computes the hashes of toks.
+func hashTokens(text string, toks []token) tokenHashes {
+	n := len(toks)
+	all := make([]uint64, 5*n) // one allocation for the five
+	h := tokenHashes{word: all[:n:n], shape: all[n : 2*n : 2*n], pre3: all[2*n : 3*n : 3*n],
+		suf3: all[3*n : 4*n : 4*n], suf2: all[4*n:], lineStart: make([]bool, n)}
+	for i, t := range toks {
+		w := text[t.start:t.end]
+		h.word[i] = addLower(fnvOffset, w)
+		h.shape[i] = addShape(fnvOffset, w)
+		h.lineStart[i] = lineStart(toks, i)
+		if t.kind == kindWord && utf8.RuneCountInString(w) > 3 {
+			runes := []rune(w)
+			n := len(runes)
+			h.pre3[i] = addLower(fnvOffset, string(runes[:3]))
+			h.suf3[i] = addLower(fnvOffset, string(runes[n-3:]))
+			h.suf2[i] = addLower(fnvOffset, string(runes[n-2:]))
 		}
+	}
+	return h
+}
+
+// at returns hs[j], or edgeHash outside the text.
+func at(hs []uint64, j int) uint64 {
+	if j < 0 || j >= len(hs) {
+		return edgeHash
+	}
+	return hs[j]
+}
+
+// combine mixes v into the feature hash h (a multiply-xorshift step).
+func combine(h, v uint64) uint64 {
+	h = (h ^ v) * 0x9e3779b97f4a7c15
+	return h ^ h>>29
+}
+
+// features appends the hashed features of token i to out.
+func features(out []uint64, h *tokenHashes, toks []token, i int) []uint64 {
+	w, prev, next := h.word[i], at(h.word, i-1), at(h.word, i+1)
+	shape := h.shape[i]
+	out = append(out,
+		combine(uint64(fBias), 0),
+		combine(uint64(fWord), w),
+		combine(uint64(fPrev), prev),
+		combine(uint64(fNext), next),
+		combine(uint64(fPrev2), at(h.word, i-2)),
+		combine(uint64(fNext2), at(h.word, i+2)),
+		combine(uint64(fShape), shape),
+		combine(combine(uint64(fShapePrev), at(h.shape, i-1)), shape),
+		combine(combine(uint64(fShapeNext), shape), at(h.shape, i+1)),
+		combine(combine(uint64(fPairPrev), prev), w),
+		combine(combine(uint64(fPairNext), w), next),
+		combine(combine(uint64(fAround), prev), next),
+		combine(combine(combine(uint64(fTrigram), prev), w), next),
+		combine(uint64(fKindLen), uint64(toks[i].kind)<<8|uint64(lenBucket(toks, i))),
+	)
+	if h.lineStart[i] {
+		out = append(out, combine(uint64(fLineStart), shape))
+	}
+	if h.pre3[i] != 0 {
+		out = append(out, combine(uint64(fSuffix3), h.suf3[i]), combine(uint64(fPrefix3), h.pre3[i]),
+			combine(uint64(fSuffix2), h.suf2[i]))
 	}
 	return out
 }

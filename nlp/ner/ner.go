@@ -65,13 +65,14 @@ func (m *Model) Entities(text string) []Entity {
 	if len(toks) == 0 {
 		return nil
 	}
-	tags := m.decode(text, toks, m.score)
-	return spans(text, toks, tags, m.types)
+	hs := hashTokens(text, toks)
+	tags := m.decode(toks, func(i int, out []float32, feats []uint64) []uint64 { return m.score(&hs, toks, i, out, feats) })
+	return spans(toks, tags, m.types)
 }
 
 // score adds the weights of token i's features to out (one per tag).
-func (m *Model) score(toks []token, text string, i int, out []float32, feats []uint64) []uint64 {
-	feats = features(feats[:0], text, toks, i)
+func (m *Model) score(hs *tokenHashes, toks []token, i int, out []float32, feats []uint64) []uint64 {
+	feats = features(feats[:0], hs, toks, i)
 	nt := len(out)
 	for _, f := range feats {
 		row, ok := m.index[f]
@@ -86,20 +87,20 @@ func (m *Model) score(toks []token, text string, i int, out []float32, feats []u
 	return feats
 }
 
-// scorer fills out with the emission scores of token i.
-type scorer func(toks []token, text string, i int, out []float32, feats []uint64) []uint64
+// scorer fills out with the emission scores of token i; feats is scratch space.
+type scorer func(i int, out []float32, feats []uint64) []uint64
 
 // decode returns the best tag sequence (Viterbi) under the emission scores of sc and the
 // model's transitions; an I tag only follows a B or I of its type.
-func (m *Model) decode(text string, toks []token, sc scorer) []int {
+func (m *Model) decode(toks []token, sc scorer) []int {
 	nt := numTags(len(m.types))
 	n := len(toks)
-	emit := make([]float32, n*nt)
-	var feats []uint64
+	scores := make([]float32, 2*n*nt) // emission and Viterbi scores, one allocation
+	emit, best := scores[:n*nt], scores[n*nt:]
+	feats := make([]uint64, 0, 24)
 	for i := range n {
-		feats = sc(toks, text, i, emit[i*nt:(i+1)*nt], feats)
+		feats = sc(i, emit[i*nt:(i+1)*nt], feats)
 	}
-	best := make([]float32, n*nt)
 	back := make([]int32, n*nt)
 	const never = float32(-1e30)
 	for t := range nt {
@@ -146,7 +147,7 @@ func allowed(p, t int) bool {
 }
 
 // spans turns a tag sequence into entities.
-func spans(text string, toks []token, tags []int, types []string) []Entity {
+func spans(toks []token, tags []int, types []string) []Entity {
 	var out []Entity
 	for i := 0; i < len(toks); {
 		t := tags[i]

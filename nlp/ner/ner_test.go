@@ -90,7 +90,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(m.Entities(text), back.Entities(text)); diff != "" || back.Info.Features != m.Info.Features {
 		t.Errorf("read back differs (-saved +read):\n%s", diff)
 	}
-	if _, err := Read(strings.NewReader("SBNER000 garbage")); !errors.Is(err, ErrFormat) {
+	if _, err := Read(strings.NewReader("SBNER001 an older version")); !errors.Is(err, ErrFormat) {
 		t.Errorf("another format: %v", err)
 	}
 	buf.Truncate(buf.Len() / 2)
@@ -105,7 +105,7 @@ func TestDecodeNeverStartsInside(t *testing.T) {
 	m := &Model{types: []string{"A", "B"}, index: map[uint64]int32{}, trans: make([]float32, 6*5)}
 	toks := tokenize("x y z")
 	// emission scores favour I-A (tag 2) everywhere and I-B (tag 4) in the middle
-	tags := m.decode("x y z", toks, func(_ []token, _ string, i int, out []float32, f []uint64) []uint64 {
+	tags := m.decode(toks, func(i int, out []float32, f []uint64) []uint64 {
 		out[2] = 5
 		if i == 1 {
 			out[4] = 9

@@ -48,8 +48,9 @@ func Train(ctx context.Context, types []string, examples []Example, o TrainOptio
 			continue
 		}
 		p := prepared{text: ex.Text, toks: toks, gold: goldTags(toks, ex.Entities, kind), feats: make([][]int32, len(toks))}
+		hs := hashTokens(ex.Text, toks)
 		for i := range toks {
-			buf = features(buf[:0], ex.Text, toks, i)
+			buf = features(buf[:0], &hs, toks, i)
 			rows := make([]int32, len(buf))
 			for j, f := range buf {
 				row, ok := m.index[f]
@@ -86,7 +87,7 @@ func Train(ctx context.Context, types []string, examples []Example, o TrainOptio
 		wrong := 0
 		for _, k := range order {
 			p := &data[k]
-			pred := m.decode(p.text, p.toks, func(_ []token, _ string, i int, out []float32, feats []uint64) []uint64 {
+			pred := m.decode(p.toks, func(i int, out []float32, feats []uint64) []uint64 {
 				for _, row := range p.feats[i] {
 					w := m.weights[int(row)*nt : int(row+1)*nt]
 					for t := range out {

@@ -159,7 +159,7 @@ var licenceCues = []string{"driver's license", "drivers license", "driver licens
 // to 20 letters and digits, at least four of them digits.
 func licenceAt(text string, start, end int) (candidate, bool) {
 	tok := text[start:end]
-	if len(tok) < 5 || len(tok) > 20 || rejectedByContext(text, start, end) {
+	if len(tok) < 5 || len(tok) > 20 {
 		return candidate{}, false
 	}
 	digits := 0
@@ -168,7 +168,7 @@ func licenceAt(text string, start, end int) (candidate, bool) {
 			digits++
 		}
 	}
-	if digits < 4 || cueIn(text, start, licenceCues) < 0 {
+	if digits < 4 || cueIn(text, start, licenceCues) < 0 || rejectedByContext(text, start, end) {
 		return candidate{}, false
 	}
 	return candidate{typ: TypeDriverLicense, start: start, end: end, value: strings.ToUpper(tok)}, true

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/switchboard-cs/switchboard/nlp/intent"
 	"github.com/switchboard-cs/switchboard/nlp/match"
@@ -39,6 +40,9 @@ var TaggerTypes = []string{TypePerson, TypeAddress}
 // part of an address (a house number or postcode on a line of its own) is kept when the
 // text holds a plausible address too.
 func tagged(t Tagger, text string) []candidate {
+	if !mayHoldNameOrAddress(text) {
+		return nil
+	}
 	var out, numbers []candidate
 	for _, e := range t.Entities(text) {
 		if e.Start < 0 || e.End > len(text) || e.Start >= e.End {
@@ -88,6 +92,19 @@ func holdsLabel(v string) bool {
 		}
 	}
 	return false
+}
+
+// mayHoldNameOrAddress reports whether the tagger could find anything in text that tagged
+// would keep: Latin letters (a name, an address) or an address character. Text of CJK
+// characters without one (most Chinese messages) skips the tagger: its Chinese addresses
+// must hold one, and it has learnt no Chinese names.
+func mayHoldNameOrAddress(text string) bool {
+	for i := 0; i < len(text); i++ {
+		if c := text[i]; c < utf8.RuneSelf && isASCIILetter(rune(c)) {
+			return true
+		}
+	}
+	return strings.ContainsAny(text, zhAddressChars)
 }
 
 // zhAddressChars are the administrative units, roads, buildings and rooms of a Chinese

@@ -111,3 +111,31 @@ func TestTaggerTrainingSetLeavesOutWhatIsReported(t *testing.T) {
 		t.Errorf("%d plain texts, %d English labelled ones, sets %v", plain, presidio, sets)
 	}
 }
+
+// TestStreetMatchesIsTheExpression: the cheap test before enStreetRe never skips a
+// text the expression matches (every record of the presidio set and a few by hand).
+func TestStreetMatchesIsTheExpression(t *testing.T) {
+	texts := []string{"12 Main St.", "12 Main Stx", "at 99 Elm Road, Apt 4", "no street 12 here", "7 Ocean Boulevard"}
+	if dir := testenv.SharedData(t, "pii_presidio_synth"); dir != "" {
+		recs, err := readPresidio(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			texts = append(texts, r.FullText)
+		}
+	}
+	matched := 0
+	for _, s := range texts {
+		want := enStreetRe.FindAllStringIndex(s, -1)
+		if diff := cmp.Diff(want, streetMatches(s)); diff != "" {
+			t.Fatalf("%q (-expression +streetMatches):\n%s", s, diff)
+		}
+		if len(want) > 0 {
+			matched++
+		}
+	}
+	if matched < 3 {
+		t.Errorf("only %d texts matched: the test says nothing", matched)
+	}
+}

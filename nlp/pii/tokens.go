@@ -88,10 +88,10 @@ func ibanAt(text string, start, end int) (candidate, bool) {
 // least five of them digits) only after a passport cue.
 func passportAt(text string, start, end int) (candidate, bool) {
 	tok := text[start:end]
-	if len(tok) < 6 || len(tok) > 9 || rejectedByContext(text, start, end) {
+	if len(tok) < 6 || len(tok) > 9 {
 		return candidate{}, false
 	}
-	if cnPassport(tok) || (foreignPassport(tok) && hasCueBefore(text, start, 40, passportCues)) {
+	if (cnPassport(tok) || (foreignPassport(tok) && hasCueBefore(text, start, 40, passportCues))) && !rejectedByContext(text, start, end) {
 		return candidate{typ: TypePassport, start: start, end: end, value: strings.ToUpper(tok)}, true
 	}
 	return candidate{}, false

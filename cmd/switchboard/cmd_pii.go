@@ -53,7 +53,12 @@ trained on. Restart serve to use a new tagger.`,
 				return errors.New("pii.tagger_model is off: nothing to train")
 			}
 			if ifMissing && exists(path) {
-				return nil
+				_, err := ner.Load(path)
+				if err == nil {
+					return nil
+				}
+				// of an older format, or damaged: trained anew below
+				fmt.Fprintf(cmd.ErrOrStderr(), "pii train: %v; training it anew\n", err)
 			}
 			if data == "" {
 				if data, err = findSharedData(); err != nil {
@@ -78,7 +83,7 @@ trained on. Restart serve to use a new tagger.`,
 		},
 	}
 	cmd.Flags().StringVar(&data, "data", "", "shared data folder (default: shared/data found beside the checkout)")
-	cmd.Flags().BoolVar(&ifMissing, "if-missing", false, "train only when the file is missing; without data, say so and succeed")
+	cmd.Flags().BoolVar(&ifMissing, "if-missing", false, "train only when the file is missing or unreadable; without data, say so and succeed")
 	return cmd
 }
 

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
@@ -52,5 +56,39 @@ func TestPIIEvalOnSharedData(t *testing.T) {
 	text := runCLI(t, "pii", "eval", "--data", data, "--keep", "100")
 	if !strings.Contains(text, "held-out part") || !strings.Contains(text, "touched") {
 		t.Errorf("text report:\n%s", text)
+	}
+}
+
+// TestPIITrainIfMissing: `pii train --if-missing` writes the tagger once, leaves a good
+// one alone, trains anew over an unreadable one, and serve's redactor then uses it.
+func TestPIITrainIfMissing(t *testing.T) {
+	data := testenv.SharedData(t, "")
+	dir := t.TempDir()
+	t.Setenv("SWITCHBOARD_DATA_DIR", dir)
+	path := filepath.Join(dir, "pii-tagger.bin")
+	runCLI(t, "pii", "train", "--if-missing", "--data", data)
+	first, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := runCLI(t, "pii", "train", "--if-missing", "--data", data); out != "" {
+		t.Errorf("a good model is left alone, yet: %s", out)
+	}
+	if again, _ := os.Stat(path); !again.ModTime().Equal(first.ModTime()) {
+		t.Error("the model was written again")
+	}
+	if err := os.WriteFile(path, []byte("SBNER001 an older format"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, "pii", "train", "--if-missing", "--data", data)
+	cfg := config.Default()
+	cfg.DataDir = dir
+	r, err := newRedactor(cfg)
+	if err != nil {
+		t.Fatalf("the model trained anew does not load: %v", err)
+	}
+	res, err := r.Redact(context.Background(), "Please ship it to 1593 Pagari 18 Suite 932, Tallinn, attention Noelle Martinsson.")
+	if err != nil || !strings.Contains(res.Text, "[ADDRESS_1]") || !strings.Contains(res.Text, "[PERSON_1]") {
+		t.Errorf("with the tagger: %q (%v)", res.Text, err)
 	}
 }

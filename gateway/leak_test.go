@@ -45,11 +45,15 @@ var seededPII = []string{
 	"11010519491231002X",    // 身份证号 with a valid check digit
 	"4111111111111111",      // Luhn-valid card
 	"203.0.113.77",          // IPv4
+	"7946 0958",             // a London number, written the national way
+	"12/03/1985",            // a date of birth
+	"zz9988yy7766",          // a password-reset link's token
 	"Ming",                  // a display name (the Telegram sender's first_name)
 }
 
 const piiText = "我的手机 13812345678，也可以打 138-1234-5678，邮箱 leak.test@example.com，身份证 11010519491231002X，" +
-	"card 4111111111111111, my IP is 203.0.113.77. refund please"
+	"card 4111111111111111, my IP is 203.0.113.77, office 020 7946 0958, born on 12/03/1985, " +
+	"reset link https://shop.example.com/reset?token=zz9988yy7766. refund please"
 
 // Canaries: channel credentials that must never appear in an error, a log line, a
 // column or a metric, even when a channel API refuses the connection or times out.

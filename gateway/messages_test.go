@@ -174,9 +174,26 @@ func TestRevealIsPermittedAndAudited(t *testing.T) {
 		t.Fatalf("a customer called reveal: %d", code)
 	}
 	mustCall(t, 200, base, sup, "GET", path, nil, nil)
+
+	// the types issue 17 added are vaulted and revealed the same way
+	text := "born on 12/03/1985, driver's license number D1234567, reset link https://x.example.com/reset?token=abcd1234efgh, call 020 7946 0958"
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"conversation_id": r.ConversationID, "text": text}, nil)
+	mustCall(t, 200, base, cust, "GET", "/v1/conversations/"+r.ConversationID, nil, &tr)
+	last := tr.Messages[len(tr.Messages)-1]
+	if last.Text != "born on [DOB_1], driver's license number [DRIVER_LICENSE_1], reset link [URL_1], call [PHONE_1]" {
+		t.Fatalf("stored text %q", last.Text)
+	}
+	mustCall(t, 200, base, alice, "GET", fmt.Sprintf("/v1/conversations/%s/messages/%d/pii", r.ConversationID, last.ID), nil, &got)
+	want = []tickets.Secret{{Placeholder: "[DOB_1]", Kind: "DOB", Value: "12/03/1985"},
+		{Placeholder: "[DRIVER_LICENSE_1]", Kind: "DRIVER_LICENSE", Value: "D1234567"},
+		{Placeholder: "[PHONE_1]", Kind: "PHONE", Value: "020 7946 0958"},
+		{Placeholder: "[URL_1]", Kind: "URL", Value: "https://x.example.com/reset?token=abcd1234efgh"}}
+	if diff := cmp.Diff(want, got.Values); diff != "" {
+		t.Fatalf("revealed (-want +got):\n%s", diff)
+	}
 	var n int
-	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE action = 'pii.reveal'`).Scan(&n); err != nil || n != 2 {
-		t.Fatalf("%d reveal audit events (%v), want 2", n, err)
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE action = 'pii.reveal'`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("%d reveal audit events (%v), want 3", n, err)
 	}
 	var raw int
 	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pii_vault WHERE position('13812345678' in encode(value_enc, 'escape')) > 0`).Scan(&raw); err != nil || raw != 0 {

@@ -36,6 +36,7 @@ var ErrFormat = errors.New("ner: not a tagger model")
 type Model struct {
 	types   []string
 	index   map[uint64]int32 // feature → row of weights
+	lookup  table            // index, for scoring
 	weights []float32        // row-major, one weight per tag
 	// trans[(p+1)*tags+t] scores tag t after tag p; p = -1 is the text's start.
 	trans []float32
@@ -75,7 +76,7 @@ func (m *Model) score(hs *tokenHashes, toks []token, i int, out []float32, feats
 	feats = features(feats[:0], hs, toks, i)
 	nt := len(out)
 	for _, f := range feats {
-		row, ok := m.index[f]
+		row, ok := m.lookup.row(f)
 		if !ok {
 			continue
 		}

@@ -136,3 +136,27 @@ func TestTrainErrors(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestTableFindsWhatTheIndexHolds: every feature of the index is found at its row, and
+// features not in it (0 among them) are not.
+func TestTableFindsWhatTheIndexHolds(t *testing.T) {
+	index := map[uint64]int32{0: 7, 1: 8, 17: 9}
+	for i := range 1000 {
+		index[uint64(i)*0x9e3779b97f4a7c15+3] = int32(100 + i)
+	}
+	tb := newTable(index)
+	for k, row := range index {
+		if got, ok := tb.row(k); !ok || got != row && !(k <= 1) {
+			t.Fatalf("feature %d: row %d %v, want %d", k, got, ok, row)
+		}
+	}
+	for _, k := range []uint64{2, 4, 1 << 60} {
+		if _, ok := tb.row(k); ok {
+			t.Errorf("feature %d found, not in the index", k)
+		}
+	}
+	var empty table
+	if _, ok := empty.row(5); ok {
+		t.Error("an empty table found a feature")
+	}
+}

@@ -54,6 +54,7 @@ func Read(r io.Reader) (*Model, error) {
 	for i, k := range f.Keys {
 		m.index[k] = int32(i)
 	}
+	m.lookup = newTable(m.index)
 	return m, nil
 }
 

@@ -53,7 +53,7 @@ var zhAddressRe = regexp.MustCompile(`(?:` + zhAdminUnit + `){1,5}(?:` + zhRoad 
 var zhAddressLeads = []string{"住在", "地址是", "地址：", "地址:", "地址", "寄到", "送到", "发到", "位于", "来自", "在", "到", "是", "：", ":"}
 
 // detectAddresses finds English and Chinese addresses.
-func detectAddresses(text string) []candidate {
+func detectAddresses(text string, sc *scan) []candidate {
 	var out []candidate
 	if strings.ContainsAny(text, "0123456789") {
 		streets := map[int]bool{}
@@ -61,7 +61,7 @@ func detectAddresses(text string) []candidate {
 			out = append(out, candidate{typ: TypeAddress, start: m[0], end: m[1], value: text[m[0]:m[1]]})
 			streets[m[0]] = true
 		}
-		for _, c := range cueAddresses(text) {
+		for _, c := range cueAddresses(text, sc.lowered(text)) {
 			if !streets[c.start] { // the street shape ends more precisely
 				out = append(out, c)
 			}
@@ -141,8 +141,7 @@ func trimZhLead(text string, start, end int) int {
 
 // cueAddresses takes the text after an English address cue up to the end of the
 // sentence or a blank line, at most 160 bytes, when it contains a digit.
-func cueAddresses(text string) []candidate {
-	lower := asciiLower(text)
+func cueAddresses(text, lower string) []candidate {
 	var out []candidate
 	for _, cue := range enAddressCues {
 		for from := 0; ; {

@@ -34,9 +34,9 @@ var urlPersonalParams = map[string]bool{
 }
 
 // detectURLs finds web addresses that carry a personal token.
-func detectURLs(text string) []candidate {
+func detectURLs(text string, sc *scan) []candidate {
 	var out []candidate
-	low := asciiLower(text)
+	low := sc.lowered(text)
 	for from := 0; from < len(text); {
 		i := nextURL(low, from)
 		if i < 0 {
@@ -135,8 +135,8 @@ var dateRe = regexp.MustCompile(`(?i)\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})
 	`\d{4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?`)
 
 // detectDOB finds dates right after a date-of-birth cue.
-func detectDOB(text string) []candidate {
-	low := asciiLower(text)
+func detectDOB(text string, sc *scan) []candidate {
+	low := sc.lowered(text)
 	if !strings.Contains(low, "birth") && !strings.Contains(low, "born") && !strings.Contains(low, "dob") &&
 		!strings.Contains(low, "d.o.b") && !strings.Contains(low, "出生") {
 		return nil

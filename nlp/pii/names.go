@@ -34,8 +34,8 @@ var enNotNames = map[string]bool{
 }
 
 // detectEnglishNames finds one to three capitalized words after an English cue.
-func detectEnglishNames(text string) []candidate {
-	lower := asciiLower(text)
+func detectEnglishNames(text string, sc *scan) []candidate {
+	lower := sc.lowered(text)
 	var out []candidate
 	for _, cue := range enNameCues {
 		for from := 0; ; {

@@ -49,10 +49,21 @@ type candidate struct {
 type detector func(text string, sc *scan) []candidate
 
 // scan is what one Redact call's detectors share: the national phone notations to try,
-// in order, and what the detectors before have found.
+// in order, what the detectors before have found, and the text with its ASCII letters in
+// lower case (byte offsets unchanged), made once for all.
 type scan struct {
 	regions []string
 	found   []candidate
+	lower   string
+	low     bool
+}
+
+// lowered returns text with ASCII letters in lower case, computed on first use.
+func (sc *scan) lowered(text string) string {
+	if !sc.low {
+		sc.lower, sc.low = asciiLower(text), true
+	}
+	return sc.lower
 }
 
 // claimed reports a candidate found before that overlaps text[start:end].
@@ -99,9 +110,8 @@ func WithPhoneRegions(regions ...string) Option {
 
 // NewRedactor returns a Redactor with every built-in detector.
 func NewRedactor(opts ...Option) *Redactor {
-	r := &Redactor{detectors: []detector{textOnly(detectURLs), textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens),
-		textOnly(detectDOB), detectNumbers,
-		textOnly(detectEnglishNames), textOnly(detectChineseNames), textOnly(detectAddresses)},
+	r := &Redactor{detectors: []detector{detectURLs, textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens),
+		detectDOB, detectNumbers, detectEnglishNames, textOnly(detectChineseNames), detectAddresses},
 		regions: slices.Clone(DefaultPhoneRegions)}
 	for _, o := range opts {
 		o(r)

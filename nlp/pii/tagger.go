@@ -51,7 +51,7 @@ func tagged(t Tagger, text string) []candidate {
 		v := text[e.Start:e.End]
 		c := candidate{typ: e.Type, start: e.Start, end: e.End, value: v}
 		switch {
-		case e.Type == TypePerson && strings.IndexFunc(v, unicode.IsLetter) >= 0:
+		case e.Type == TypePerson && strings.IndexFunc(v, unicode.IsLetter) >= 0 && !onlyCommonWords(v):
 		case e.Type != TypeAddress || rejectedByContext(text, e.Start, e.End) || holdsLabel(v):
 			continue
 		case allDigits(v) && len(v) >= 3:
@@ -105,6 +105,27 @@ func mayHoldNameOrAddress(text string) bool {
 		}
 	}
 	return strings.ContainsAny(text, zhAddressChars)
+}
+
+// notNames are the words of greetings, sign-offs and roles that a letter's layout puts
+// where a name could stand ("Thanks,\nCustomer Service"): a tagged name of these words
+// alone is none.
+var notNames = map[string]bool{
+	"thanks": true, "thank": true, "you": true, "regards": true, "best": true, "kind": true, "warm": true,
+	"dear": true, "hello": true, "hi": true, "hey": true, "cheers": true, "sincerely": true, "yours": true,
+	"customer": true, "service": true, "services": true, "support": true, "team": true, "manager": true,
+	"agent": true, "staff": true, "department": true, "admin": true, "sir": true, "madam": true, "all": true,
+}
+
+// onlyCommonWords reports a span whose every word is one of notNames.
+func onlyCommonWords(v string) bool {
+	words := strings.FieldsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) })
+	for _, w := range words {
+		if !notNames[strings.ToLower(w)] {
+			return false
+		}
+	}
+	return len(words) > 0
 }
 
 // zhAddressChars are the administrative units, roads, buildings and rooms of a Chinese

@@ -48,6 +48,8 @@ func TestTaggedSpansAreChecked(t *testing.T) {
 			"12 Elm Road\nBerlin 10115", "[ADDRESS_1]\nBerlin [ADDRESS_2]"},
 		{"a bare number alone", fixedTagger{"10115": TypeAddress}, "code 10115 please", "code 10115 please"},
 		{"a name without letters", fixedTagger{"123": TypePerson}, "ask 123 now", "ask 123 now"},
+		{"a sign-off is no name", fixedTagger{"Thanks": TypePerson, "Customer Service": TypePerson},
+			"Thanks, best regards, Customer Service", "Thanks, best regards, Customer Service"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

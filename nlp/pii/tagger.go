@@ -95,17 +95,21 @@ func holdsLabel(v string) bool {
 }
 
 // mayHoldNameOrAddress reports whether the tagger could find anything in text that tagged
-// would keep: Latin letters (a name, an address) or an address character. Text of CJK
-// characters without one (most Chinese messages) skips the tagger: its Chinese addresses
-// must hold one, and it has learnt no Chinese names.
+// would keep: Latin letters (a name, an address) or a Chinese administrative unit, road or
+// building (zhPlaceChars). Chinese text without one (most Chinese messages: "手机号" has
+// 号, but an address with only 号 has none of the rest) skips the tagger; it has learnt no
+// Chinese names.
 func mayHoldNameOrAddress(text string) bool {
 	for i := 0; i < len(text); i++ {
 		if c := text[i]; c < utf8.RuneSelf && isASCIILetter(rune(c)) {
 			return true
 		}
 	}
-	return strings.ContainsAny(text, zhAddressChars)
+	return strings.ContainsAny(text, zhPlaceChars)
 }
+
+// zhPlaceChars are the units of a Chinese address that ordinary words seldom hold.
+const zhPlaceChars = "省市区县镇乡村路街巷弄楼栋幢室苑庄屯湾坊厦"
 
 // notNames are the words of greetings, sign-offs and roles that a letter's layout puts
 // where a name could stand ("Thanks,\nCustomer Service"): a tagged name of these words

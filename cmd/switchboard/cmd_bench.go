@@ -174,26 +174,22 @@ alone.`,
 				return err
 			}
 			dur := time.Duration(seconds * float64(time.Second))
-			opts := []pii.Option{pii.WithPhoneRegions(cfg.PII.PhoneRegions...)}
-			if cfg.PIITaggerModel() != "" {
-				m, err := trainTagger(cmd.Context(), data)
-				if err != nil {
-					return fmt.Errorf("tagger: %w", err)
-				}
-				opts = append(opts, pii.WithTagger(m))
+			served, tagger, err := measuredRedactor(cmd.Context(), cfg, data)
+			if err != nil {
+				return err
 			}
 			base, err := pii.Bench(cmd.Context(), pii.NewRedactor(pii.WithPhoneRegions(cfg.PII.PhoneRegions...)), texts, dur)
 			if err != nil {
 				return err
 			}
-			res, err := pii.Bench(cmd.Context(), pii.NewRedactor(opts...), texts, dur)
+			res, err := pii.Bench(cmd.Context(), served, texts, dur)
 			if err != nil {
 				return err
 			}
 			ratio := res.MBPerSecPerCore / base.MBPerSecPerCore
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"bytes": res.Bytes, "seconds": res.Seconds,
-					"mb_per_sec_per_core": res.MBPerSecPerCore, "texts": len(texts), "tagger": len(opts) > 1,
+					"mb_per_sec_per_core": res.MBPerSecPerCore, "texts": len(texts), "tagger": tagger != "",
 					"baseline_cues_only_mb_per_sec_per_core": base.MBPerSecPerCore, "ratio": ratio})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "pii: %.2f MB/s per core over %d texts (cues alone: %.2f MB/s, ratio %.2f)\n",

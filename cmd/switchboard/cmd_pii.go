@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/nlp/ner"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 )
@@ -29,6 +30,22 @@ func trainTagger(ctx context.Context, data string) (*ner.Model, error) {
 		return nil, err
 	}
 	return ner.Train(ctx, pii.TaggerTypes, exs, ner.TrainOptions{Seed: 1, TrainedOn: sets})
+}
+
+// measuredRedactor is the redactor serve builds from cfg, for evaluations and benchmarks:
+// its phone regions and, unless pii.tagger_model is off, a tagger trained here on data the
+// way pii train trains serve's (on none of the sets pii eval reports). tagger says what
+// the tagger was trained on ("" without one).
+func measuredRedactor(ctx context.Context, cfg config.Config, data string) (r *pii.Redactor, tagger string, err error) {
+	opts := []pii.Option{pii.WithPhoneRegions(cfg.PII.PhoneRegions...)}
+	if cfg.PIITaggerModel() != "" {
+		m, err := trainTagger(ctx, data)
+		if err != nil {
+			return nil, "", fmt.Errorf("tagger: %w", err)
+		}
+		opts, tagger = append(opts, pii.WithTagger(m)), m.Info.String()
+	}
+	return pii.NewRedactor(opts...), tagger, nil
 }
 
 func piiTrainCmd(f *rootFlags) *cobra.Command {
@@ -129,16 +146,11 @@ prices and dates that must stay readable.`,
 			start := time.Now()
 			ctx := cmd.Context()
 			var rep piiReport
-			opts := []pii.Option{pii.WithPhoneRegions(cfg.PII.PhoneRegions...)}
-			if cfg.PIITaggerModel() != "" {
-				// trained here as pii train trains serve's, on none of the sets below
-				m, err := trainTagger(ctx, data)
-				if err != nil {
-					return fmt.Errorf("tagger: %w", err)
-				}
-				opts, rep.Tagger = append(opts, pii.WithTagger(m)), m.Info.String()
+			r, tagger, err := measuredRedactor(ctx, cfg, data)
+			if err != nil {
+				return err
 			}
-			r := pii.NewRedactor(opts...)
+			rep.Tagger = tagger
 			if rep.PresidioHeldOut, rep.PresidioHeldOutRecords, err = pii.EvaluatePresidio(ctx, r, filepath.Join(data, "pii_presidio_synth"), pii.SplitHeldOut); err != nil {
 				return err
 			}

@@ -18,7 +18,8 @@
 // Further detectors: 15-digit legacy ID numbers (province code and birth date), passport
 // numbers (Chinese E/G formats anywhere, other formats after a "passport"/"护照" cue),
 // web addresses carrying a personal token, dates of birth and driving licence numbers
-// after their cues (context_types.go),
+// after their cues (context_types.go), Hong Kong, Taiwan, Singapore and UK identity
+// numbers by their check characters (national_ids.go),
 // IBANs (MOD 97-10), US Social Security numbers (dashed, or plain after a cue), cards of
 // 12–19 digits (Luhn and issuer prefix), North American 3-3-4 numbers, and English and
 // Chinese person names and street addresses: by cue and shape, and, with WithTagger, by

@@ -33,6 +33,10 @@ func detectTokens(text string) []candidate {
 		}
 		if cand, ok := passportAt(text, i, end); ok {
 			out = append(out, cand)
+		} else if cand, ok := nationalIDAt(text, i, end); ok {
+			out = append(out, cand)
+			i = cand.end
+			continue
 		} else if cand, ok := licenceAt(text, i, end); ok {
 			out = append(out, cand)
 		}

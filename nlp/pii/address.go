@@ -61,7 +61,7 @@ func detectAddresses(text string, sc *scan) []candidate {
 			out = append(out, candidate{typ: TypeAddress, start: m[0], end: m[1], value: text[m[0]:m[1]]})
 			streets[m[0]] = true
 		}
-		for _, c := range cueAddresses(text, sc.lowered(text)) {
+		for _, c := range cueAddresses(text, sc) {
 			if !streets[c.start] { // the street shape ends more precisely
 				out = append(out, c)
 			}
@@ -141,23 +141,16 @@ func trimZhLead(text string, start, end int) int {
 
 // cueAddresses takes the text after an English address cue up to the end of the
 // sentence or a blank line, at most 160 bytes, when it contains a digit.
-func cueAddresses(text, lower string) []candidate {
+func cueAddresses(text string, sc *scan) []candidate {
 	var out []candidate
-	for _, cue := range enAddressCues {
-		for from := 0; ; {
-			k := strings.Index(lower[from:], cue)
-			if k < 0 {
-				break
-			}
-			start := from + k + len(cue)
-			from = start
-			for start < len(text) && (text[start] == ' ' || text[start] == '\n') {
-				start++
-			}
-			end := sentenceEnd(text, start, 160)
-			if end > start && strings.ContainsAny(text[start:end], "0123456789") {
-				out = append(out, candidate{typ: TypeAddress, start: start, end: end, value: text[start:end]})
-			}
+	for _, m := range sc.cuesOf(text, cueEnAddress) {
+		start := m.end
+		for start < len(text) && (text[start] == ' ' || text[start] == '\n') {
+			start++
+		}
+		end := sentenceEnd(text, start, 160)
+		if end > start && strings.ContainsAny(text[start:end], "0123456789") {
+			out = append(out, candidate{typ: TypeAddress, start: start, end: end, value: text[start:end]})
 		}
 	}
 	return out

@@ -35,22 +35,13 @@ var enNotNames = map[string]bool{
 
 // detectEnglishNames finds one to three capitalized words after an English cue.
 func detectEnglishNames(text string, sc *scan) []candidate {
-	lower := sc.lowered(text)
 	var out []candidate
-	for _, cue := range enNameCues {
-		for from := 0; ; {
-			k := strings.Index(lower[from:], cue.cue)
-			if k < 0 {
-				break
-			}
-			at := from + k
-			from = at + len(cue.cue)
-			if r, _ := runeBefore(text, at); isWordRune(r) {
-				continue
-			}
-			if c, ok := capitalizedWords(text, from, cue.minWords); ok {
-				out = append(out, c)
-			}
+	for _, m := range sc.cuesOf(text, cueEnName) {
+		if r, _ := runeBefore(text, m.start); isWordRune(r) {
+			continue
+		}
+		if c, ok := capitalizedWords(text, m.end, enNameCues[m.index].minWords); ok {
+			out = append(out, c)
 		}
 	}
 	return out
@@ -129,22 +120,15 @@ var zhSurnames = strings.Fields(`欧阳 司马 诸葛 上官 东方 皇甫 慕�
 const zhNameStops = "的了是在和与跟先女经老总师医同姐哥弟妹叔阿吗呢吧啊呀哦我你他她它们这那想要有没不也就都还会能可请帮给说问，。！？、；：,.!?;:（）() 　\n\t年月日号元个次"
 
 // detectChineseNames finds a surname and one or two given-name characters after a cue.
-func detectChineseNames(text string) []candidate {
+func detectChineseNames(text string, sc *scan) []candidate {
 	var out []candidate
-	for _, cue := range zhNameCues {
-		for from := 0; ; {
-			k := strings.Index(text[from:], cue.cue)
-			if k < 0 {
-				break
-			}
-			from += k + len(cue.cue)
-			i := from
-			for r, size := runeAt(text, i); strings.ContainsRune("：: 　是为", r) && size > 0; r, size = runeAt(text, i) {
-				i += size
-			}
-			if c, ok := zhName(text, i, cue.strong); ok {
-				out = append(out, c)
-			}
+	for _, m := range sc.cuesOf(text, cueZhName) {
+		i := m.end
+		for r, size := runeAt(text, i); strings.ContainsRune("：: 　是为", r) && size > 0; r, size = runeAt(text, i) {
+			i += size
+		}
+		if c, ok := zhName(text, i, zhNameCues[m.index].strong); ok {
+			out = append(out, c)
 		}
 	}
 	return out

@@ -56,6 +56,8 @@ type scan struct {
 	found   []candidate
 	lower   string
 	low     bool
+	cues    [3][]cue // per cueKind, found on first use (cues.go)
+	cued    bool
 }
 
 // lowered returns text with ASCII letters in lower case, computed on first use.
@@ -111,7 +113,7 @@ func WithPhoneRegions(regions ...string) Option {
 // NewRedactor returns a Redactor with every built-in detector.
 func NewRedactor(opts ...Option) *Redactor {
 	r := &Redactor{detectors: []detector{detectURLs, textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens),
-		detectDOB, detectNumbers, detectEnglishNames, textOnly(detectChineseNames), detectAddresses},
+		detectDOB, detectNumbers, detectEnglishNames, detectChineseNames, detectAddresses},
 		regions: slices.Clone(DefaultPhoneRegions)}
 	for _, o := range opts {
 		o(r)

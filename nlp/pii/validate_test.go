@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-cs/switchboard/nlp/ner"
 )
 
 func TestValidators(t *testing.T) {
@@ -114,34 +116,53 @@ func TestRedactIsLinear(t *testing.T) {
 	}
 }
 
-// FuzzRedact checks structural invariants on arbitrary input: spans are in bounds, sorted
-// and disjoint, and replacing them in the input gives exactly Result.Text.
+// FuzzRedact checks structural invariants on arbitrary input, with the cues alone and
+// with a name and address tagger: spans are in bounds, sorted and disjoint, and replacing
+// them in the input gives exactly Result.Text.
 func FuzzRedact(f *testing.F) {
 	for _, seed := range []string{
 		"手机13812345678谢谢", "+86 138-1234-5678", "11010519491231002X", "6222 0202 0011 2233 446",
 		"a@b.cn", "192.168.1.1", "fe80::1", "(010) 6234-5678", "+", "X", "１３８", "\xff\xfe13812345678",
+		"Fax: 259.735.7502x459", "https://x.io/r?token=abcd1234&u=a@b.cn", "born on 12/03/1985", "身份證 A123456(3)",
+		"I am Zoe Quinn and I live at 21 Maple Road now", "寄到杭州市西湖区文三路100号", "订单编号 2716 6985 7364",
 	} {
 		f.Add(seed)
 	}
-	r := NewRedactor()
+	tagger, err := ner.Train(context.Background(), TaggerTypes, []ner.Example{
+		{Text: "I am Anna Berg and I live at 12 Oak Road now", Entities: []ner.Entity{{Type: TypePerson, Start: 5, End: 14}, {Type: TypeAddress, Start: 29, End: 40}}},
+		{Text: "寄到杭州市西湖区文三路100号", Entities: []ner.Entity{{Type: TypeAddress, Start: 6, End: 39}}},
+		{Text: "where is my refund"},
+	}, ner.TrainOptions{Seed: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	redactors := []*Redactor{NewRedactor(), NewRedactor(WithTagger(tagger))}
 	f.Fuzz(func(t *testing.T, in string) {
-		res, err := r.Redact(context.Background(), in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b strings.Builder
-		last := 0
-		for _, s := range res.Spans {
-			if s.Start < last || s.End <= s.Start || s.End > len(in) {
-				t.Fatalf("bad span %+v after offset %d in %q", s, last, in)
-			}
-			b.WriteString(in[last:s.Start])
-			b.WriteString(s.Placeholder)
-			last = s.End
-		}
-		b.WriteString(in[last:])
-		if diff := cmp.Diff(b.String(), res.Text); diff != "" {
-			t.Fatalf("text does not match spans (-rebuilt +got):\n%s", diff)
+		for _, r := range redactors {
+			checkSpans(t, r, in)
 		}
 	})
+}
+
+// checkSpans redacts in with r and checks the spans against the text.
+func checkSpans(t *testing.T, r *Redactor, in string) {
+	t.Helper()
+	res, err := r.Redact(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	last := 0
+	for _, s := range res.Spans {
+		if s.Start < last || s.End <= s.Start || s.End > len(in) {
+			t.Fatalf("bad span %+v after offset %d in %q", s, last, in)
+		}
+		b.WriteString(in[last:s.Start])
+		b.WriteString(s.Placeholder)
+		last = s.End
+	}
+	b.WriteString(in[last:])
+	if diff := cmp.Diff(b.String(), res.Text); diff != "" {
+		t.Fatalf("text does not match spans (-rebuilt +got):\n%s", diff)
+	}
 }

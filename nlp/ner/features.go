@@ -33,6 +33,7 @@ const (
 	fKindLen
 	fAround
 	fTrigram
+	fShapeSides2
 )
 
 // edge stands for the tokens before the first and after the last.
@@ -180,6 +181,7 @@ func features(out []uint64, h *tokenHashes, toks []token, i int) []uint64 {
 		combine(combine(uint64(fAround), prev), next),
 		combine(combine(combine(uint64(fTrigram), prev), w), next),
 		combine(uint64(fKindLen), uint64(toks[i].kind)<<8|uint64(lenBucket(toks, i))),
+		combine(combine(combine(uint64(fShapeSides2), at(h.shape, i-2)), shape), at(h.shape, i+2)),
 	)
 	if h.lineStart[i] {
 		out = append(out, combine(uint64(fLineStart), shape))

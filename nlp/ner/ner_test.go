@@ -90,7 +90,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(m.Entities(text), back.Entities(text)); diff != "" || back.Info.Features != m.Info.Features {
 		t.Errorf("read back differs (-saved +read):\n%s", diff)
 	}
-	if _, err := Read(strings.NewReader("SBNER001 an older version")); !errors.Is(err, ErrFormat) {
+	if _, err := Read(strings.NewReader("SBNER002 an older version")); !errors.Is(err, ErrFormat) {
 		t.Errorf("another format: %v", err)
 	}
 	buf.Truncate(buf.Len() / 2)

@@ -10,7 +10,7 @@ import (
 )
 
 // magic starts every model file; the version after it changes with the features.
-const magic = "SBNER002"
+const magic = "SBNER003"
 
 // file is a model as stored.
 type file struct {

@@ -36,6 +36,12 @@ var unitsAfter = []string{"元", "块", "圆", "万", "亿", "美元", "港币",
 func rejectedByContext(text string, start, end int) bool {
 	before := strings.ToLower(tail(text[:start], contextWindow))
 	label := strings.TrimRight(before, labelPunct)
+	for _, copula := range []string{" is", " was", " are"} { // "my order number is 0244…"
+		if l, ok := strings.CutSuffix(label, copula); ok {
+			label = strings.TrimRight(l, labelPunct)
+			break
+		}
+	}
 	cur := strings.TrimRight(before, " \t\u00a0\u3000")
 	after := strings.TrimLeft(strings.ToLower(head(text[end:], contextWindow)), " \t\u00a0\u3000")
 	for _, l := range nonPersonalLabels {

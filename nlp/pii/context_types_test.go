@@ -25,3 +25,12 @@ func TestContextTypes(t *testing.T) {
 		{"mail anna.b+x@example.com", "mail [EMAIL_1]"},
 	})
 }
+
+// TestLabelBeforeACopula: a business label followed by "is" still labels the number.
+func TestLabelBeforeACopula(t *testing.T) {
+	redactsTo(t, NewRedactor(), []redaction{
+		{"my order number is 0244030366", "my order number is 0244030366"},
+		{"the tracking number was 1380013800", "the tracking number was 1380013800"},
+		{"my number is 13812345678", "my number is [PHONE_1]"},
+	})
+}

@@ -17,11 +17,13 @@ import (
 // by libphonenumber (github.com/nyaruka/phonenumbers): a number written with "+" or "00"
 // must be a valid number of its country; one written without must be valid in the
 // national notation of one of the redactor's regions (the customer's own first, see
-// [WithRegion]) and, unless a phone cue stands next to it, be written in groups or be
-// at least ten digits long, so that a bare 8-digit amount or code stays readable. Next to
-// a phone cue ("Phone:", "call me at", "fax", "电话", …, or "office" after the number)
-// any 7 to 15 digits that are not a date are a phone number: formats no region's
-// metadata accepts are still somebody's number when the text says so.
+// [WithRegion]) and, unless a phone cue stands next to it, be written in groups of at
+// most eight digits, eight digits or more in all, not after a CJK character (a building-
+// unit-room number), a year and a dash, a postcode, licence, card or business label, nor
+// before a street name — so that a bare amount, code or house number stays readable.
+// Next to a phone cue ("Phone:", "call me at", "fax", "电话", …, or "office" after the
+// number) any 7 to 12 digits that are not a date or timestamp are a phone number:
+// formats no region's metadata accepts are still somebody's number when the text says so.
 
 // DefaultPhoneRegions are the regions whose national notation a number written without a
 // country code is tried in, in order: China and its neighbours first, then the English-

@@ -115,6 +115,8 @@ func TestNewValidators(t *testing.T) {
 		{"card maestro 12", validCard, "501864667909", true},
 		{"card 11", validCard, "79927398713", false},
 		{"card 16 unchanged", validCard, "4111111111111111", true},
+		{"card mir", validCard, "2200000000000004", true},
+		{"card 2205 is no issuer", validCard, "2205000000000009", false},
 	}
 	for _, tt := range tests {
 		if got := tt.fn(tt.in); got != tt.want {

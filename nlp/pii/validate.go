@@ -64,7 +64,7 @@ func validLuhn(s string) bool {
 }
 
 // validBankCard checks a 16–19 digit card number: Luhn, and an issuer prefix that card
-// networks use (3 JCB/Amex/Diners, 4 Visa, 5 and 2221–2720 Mastercard, 6 UnionPay and
+// networks use (3 JCB/Amex/Diners, 4 Visa, 5 and 2221–2720 Mastercard, 2200–2204 Mir, 6 UnionPay and
 // Discover, 8 and 9 domestic cards). The prefix rule rejects order and serial numbers
 // that start with a year or a zero.
 func validBankCard(s string) bool {
@@ -76,7 +76,7 @@ func validBankCard(s string) bool {
 		return true
 	case '2':
 		p, _ := strconv.Atoi(s[:4])
-		return p >= 2221 && p <= 2720
+		return p >= 2221 && p <= 2720 || p >= 2200 && p <= 2204 // Mastercard's 2-series, Mir
 	}
 	return false
 }

@@ -3,6 +3,7 @@ package telegram
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -76,4 +77,32 @@ func TestContract(t *testing.T) {
 		API:     fakeBotAPI,
 		Secrets: []string{token, secret},
 	})
+}
+
+// TestRegionFromTheLanguageTag: a Telegram user's language tag gives the turn its region
+// when it names one outright.
+func TestRegionFromTheLanguageTag(t *testing.T) {
+	tg := &Channel{SecretToken: secret, BotToken: token}
+	for code, want := range map[string]string{"pt-br": "BR", "en-GB": "GB", "en": "", "zh-hans": "", "": "", "x-y-z!": ""} {
+		r := delivery("7", "42", map[string]any{"text": "hi"})
+		body := strings.Replace(readAll(t, r), `"first_name":"Ming"`, `"first_name":"Ming","language_code":`+strconv.Quote(code), 1)
+		r = httptest.NewRequest(http.MethodPost, "/v1/channels/telegram", strings.NewReader(body))
+		r.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		d, err := tg.Receive(r)
+		if err != nil || len(d.Turns) != 1 {
+			t.Fatalf("%q: %v %+v", code, err, d)
+		}
+		if got := d.Turns[0].Region; got != want {
+			t.Errorf("language %q: region %q, want %q", code, got, want)
+		}
+	}
+}
+
+func readAll(t *testing.T, r *http.Request) string {
+	t.Helper()
+	var b strings.Builder
+	if _, err := io.Copy(&b, r.Body); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

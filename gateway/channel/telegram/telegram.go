@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/text/language"
+
 	"github.com/switchboard-cs/switchboard/gateway/channel"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 )
@@ -46,6 +48,8 @@ type message struct {
 		ID        int64  `json:"id"`
 		IsBot     bool   `json:"is_bot"`
 		FirstName string `json:"first_name"`
+		// LanguageCode is the IETF tag of the user's language ("en", "pt-br")
+		LanguageCode string `json:"language_code"`
 	} `json:"from"`
 	Chat struct {
 		ID int64 `json:"id"`
@@ -64,6 +68,20 @@ type message struct {
 
 type address struct {
 	ChatID int64 `json:"chat_id"`
+}
+
+// regionOf is the region a user's language tag names outright ("pt-br" → BR), whose phone
+// notation redaction then reads first; "" when the tag names a language alone ("en",
+// "zh-hans"), which says nothing sure of the country.
+func regionOf(tag string) string {
+	t, err := language.Parse(tag)
+	if err != nil {
+		return ""
+	}
+	if r, conf := t.Region(); conf == language.Exact {
+		return r.String()
+	}
+	return ""
 }
 
 // Receive reads an update: a customer's text, caption, voice note or photo in a chat.
@@ -85,7 +103,8 @@ func (tg *Channel) Receive(r *http.Request) (channel.Delivery, error) {
 		return channel.Delivery{}, nil // edits, channel posts, bots: nothing to answer
 	}
 	t := &pipeline.Turn{Channel: Kind.Name, ChannelMessageID: strconv.FormatInt(u.UpdateID, 10),
-		CustomerRef: "tg:" + strconv.FormatInt(m.From.ID, 10), CustomerName: m.From.FirstName}
+		CustomerRef: "tg:" + strconv.FormatInt(m.From.ID, 10), CustomerName: m.From.FirstName,
+		Region: regionOf(m.From.LanguageCode)}
 	t.Thread = "chat:" + strconv.FormatInt(m.Chat.ID, 10)
 	t.ReplyTo, _ = json.Marshal(address{ChatID: m.Chat.ID})
 	if text := strings.TrimSpace(m.Text + " " + m.Caption); text != "" {

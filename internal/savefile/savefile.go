@@ -3,6 +3,9 @@
 package savefile
 
 import (
+	"bufio"
+	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,4 +56,30 @@ func (c *CountingWriter) Write(p []byte) (int, error) {
 	n, err := c.W.Write(p)
 	c.N += int64(n)
 	return n, err
+}
+
+// ErrMagic reports a file that does not begin with the magic string of its format (of
+// another format, or another version of it).
+var ErrMagic = errors.New("savefile: not this format or version")
+
+// WriteGob writes magic and then v gob-encoded to w, and returns the bytes written: the
+// body of a model's WriteTo.
+func WriteGob(w io.Writer, magic string, v any) (int64, error) {
+	cw := &CountingWriter{W: w}
+	if _, err := io.WriteString(cw, magic); err != nil {
+		return cw.N, err
+	}
+	err := gob.NewEncoder(cw).Encode(v)
+	return cw.N, err
+}
+
+// ReadGob reads what WriteGob wrote with magic into v: ErrMagic when the file does not
+// begin with magic, the decoder's error when the rest is not v's gob.
+func ReadGob(r io.Reader, magic string, v any) error {
+	br := bufio.NewReader(r)
+	head := make([]byte, len(magic))
+	if _, err := io.ReadFull(br, head); err != nil || string(head) != magic {
+		return ErrMagic
+	}
+	return gob.NewDecoder(br).Decode(v)
 }

@@ -81,3 +81,23 @@ func TestLoad(t *testing.T) {
 		t.Errorf("counted %d bytes, want 5", cw.N)
 	}
 }
+
+// TestGob: what WriteGob writes ReadGob reads back; another magic is ErrMagic.
+func TestGob(t *testing.T) {
+	type rec struct{ A []int }
+	var buf strings.Builder
+	n, err := WriteGob(&buf, "TEST0001", rec{A: []int{1, 2}})
+	if err != nil || n != int64(buf.Len()) {
+		t.Fatalf("WriteGob = %d, %v (wrote %d)", n, err, buf.Len())
+	}
+	var back rec
+	if err := ReadGob(strings.NewReader(buf.String()), "TEST0001", &back); err != nil || len(back.A) != 2 || back.A[1] != 2 {
+		t.Fatalf("ReadGob = %+v, %v", back, err)
+	}
+	if err := ReadGob(strings.NewReader(buf.String()), "TEST0002", &back); !errors.Is(err, ErrMagic) {
+		t.Errorf("another version: %v", err)
+	}
+	if err := ReadGob(strings.NewReader("TEST0001 not gob"), "TEST0001", &back); err == nil || errors.Is(err, ErrMagic) {
+		t.Errorf("a damaged body: %v", err)
+	}
+}

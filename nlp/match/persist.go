@@ -1,8 +1,6 @@
 package match
 
 import (
-	"bufio"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"io"
@@ -42,23 +40,13 @@ func (m *Matcher) WriteTo(w io.Writer) (int64, error) {
 			s.Index, s.Weight = append(s.Index, int32(i)), append(s.Weight, v)
 		}
 	}
-	cw := &savefile.CountingWriter{W: w}
-	if _, err := io.WriteString(cw, magic); err != nil {
-		return cw.N, err
-	}
-	err := gob.NewEncoder(cw).Encode(s)
-	return cw.N, err
+	return savefile.WriteGob(w, magic, s)
 }
 
 // Read reads a Matcher written by WriteTo.
 func Read(r io.Reader) (*Matcher, error) {
-	br := bufio.NewReader(r)
-	head := make([]byte, len(magic))
-	if _, err := io.ReadFull(br, head); err != nil || string(head) != magic {
-		return nil, ErrFormat
-	}
 	var s saved
-	if err := gob.NewDecoder(br).Decode(&s); err != nil {
+	if err := savefile.ReadGob(r, magic, &s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if len(s.Mean) != NumFeatures || len(s.Std) != NumFeatures || len(s.Cuts) != NumFeatures || len(s.Index) != len(s.Weight) ||

@@ -1,8 +1,6 @@
 package ner
 
 import (
-	"bufio"
-	"encoding/gob"
 	"fmt"
 	"io"
 
@@ -27,24 +25,14 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	for k, row := range m.index {
 		f.Keys[row] = k
 	}
-	cw := &savefile.CountingWriter{W: w}
-	if _, err := io.WriteString(cw, magic); err != nil {
-		return cw.N, err
-	}
-	err := gob.NewEncoder(cw).Encode(f)
-	return cw.N, err
+	return savefile.WriteGob(w, magic, f)
 }
 
 // Read reads a model WriteTo wrote.
 func Read(r io.Reader) (*Model, error) {
-	br := bufio.NewReader(r)
-	head := make([]byte, len(magic))
-	if _, err := io.ReadFull(br, head); err != nil || string(head) != magic {
-		return nil, ErrFormat
-	}
 	var f file
-	if err := gob.NewDecoder(br).Decode(&f); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	if err := savefile.ReadGob(r, magic, &f); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	nt := numTags(len(f.Types))
 	if len(f.Types) == 0 || len(f.Weights) != len(f.Keys)*nt || len(f.Trans) != (nt+1)*nt {

@@ -121,6 +121,7 @@ func lenBucket(toks []token, i int) byte {
 type tokenHashes struct {
 	word, shape, pre3, suf3, suf2 []uint64
 	lineStart                     []bool
+	all                           []uint64 // the memory of the five
 }
 
 // edgeHash stands for the tokens before the first and after the last.
@@ -128,24 +129,98 @@ var edgeHash = addLower(fnvOffset, edge)
 
 // hashTokens computes the hashes of toks.
 func hashTokens(text string, toks []token) tokenHashes {
+	var h tokenHashes
+	h.fill(text, toks)
+	return h
+}
+
+// fill sets h to the hashes of toks, reusing h's memory.
+func (h *tokenHashes) fill(text string, toks []token) {
 	n := len(toks)
-	all := make([]uint64, 5*n) // one allocation for the five
-	h := tokenHashes{word: all[:n:n], shape: all[n : 2*n : 2*n], pre3: all[2*n : 3*n : 3*n],
-		suf3: all[3*n : 4*n : 4*n], suf2: all[4*n:], lineStart: make([]bool, n)}
+	h.all = grow(h.all, 5*n) // one allocation for the five
+	clear(h.all)
+	all := h.all
+	h.word, h.shape, h.pre3, h.suf3, h.suf2 = all[:n:n], all[n:2*n:2*n], all[2*n:3*n:3*n], all[3*n:4*n:4*n], all[4*n:]
+	h.lineStart = grow(h.lineStart, n)
 	for i, t := range toks {
 		w := text[t.start:t.end]
+		h.lineStart[i] = lineStart(toks, i)
+		if isASCII(w) {
+			h.word[i], h.shape[i] = asciiLowerShape(w)
+			if t.kind == kindWord && len(w) > 3 {
+				h.pre3[i] = addLower(fnvOffset, w[:3])
+				h.suf3[i] = addLower(fnvOffset, w[len(w)-3:])
+				h.suf2[i] = addLower(fnvOffset, w[len(w)-2:])
+			}
+			continue
+		}
 		h.word[i] = addLower(fnvOffset, w)
 		h.shape[i] = addShape(fnvOffset, w)
-		h.lineStart[i] = lineStart(toks, i)
 		if t.kind == kindWord && utf8.RuneCountInString(w) > 3 {
-			runes := []rune(w)
-			n := len(runes)
-			h.pre3[i] = addLower(fnvOffset, string(runes[:3]))
-			h.suf3[i] = addLower(fnvOffset, string(runes[n-3:]))
-			h.suf2[i] = addLower(fnvOffset, string(runes[n-2:]))
+			h.pre3[i] = addLower(fnvOffset, w[:runeOffset(w, 3)])
+			h.suf3[i] = addLower(fnvOffset, w[lastRunesOffset(w, 3):])
+			h.suf2[i] = addLower(fnvOffset, w[lastRunesOffset(w, 2):])
 		}
 	}
-	return h
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// asciiLowerShape is addLower and addShape of an ASCII s from fnvOffset, in one pass.
+func asciiLowerShape(s string) (lower, shape uint64) {
+	lower, shape = fnvOffset, fnvOffset
+	var last byte
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c, l := s[i], s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c, l = 'X', c+'a'-'A'
+		case 'a' <= c && c <= 'z':
+			c = 'x'
+		case isDigit(c):
+			c = 'd'
+		}
+		lower = mix(lower, l)
+		if c == last {
+			run++
+			if run >= 2 {
+				continue
+			}
+		} else {
+			last, run = c, 0
+		}
+		shape = mix(shape, c)
+	}
+	return lower, shape
+}
+
+// runeOffset is the byte offset of s's n-th rune (counting from 0).
+func runeOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
+}
+
+// lastRunesOffset is the byte offset where s's last n runes start.
+func lastRunesOffset(s string, n int) int {
+	i := len(s)
+	for ; n > 0 && i > 0; n-- {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return i
 }
 
 // at returns hs[j], or edgeHash outside the text.

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // Entity is one span the tagger found or a training text holds: byte offsets into the
@@ -36,7 +37,7 @@ var ErrFormat = errors.New("ner: not a tagger model")
 type Model struct {
 	types   []string
 	index   map[uint64]int32 // feature → row of weights
-	lookup  table            // index, for scoring
+	lookup  table            // index and weights, for scoring
 	weights []float32        // row-major, one weight per tag
 	// trans[(p+1)*tags+t] scores tag t after tag p; p = -1 is the text's start.
 	trans []float32
@@ -62,28 +63,37 @@ func numTags(types int) int { return 1 + 2*types }
 
 // Entities returns the entities of text, in order.
 func (m *Model) Entities(text string) []Entity {
-	toks := tokenize(text)
-	if len(toks) == 0 {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.toks = appendTokens(s.toks[:0], text)
+	if len(s.toks) == 0 {
 		return nil
 	}
-	hs := hashTokens(text, toks)
-	tags := m.decode(toks, func(i int, out []float32, feats []uint64) []uint64 { return m.score(&hs, toks, i, out, feats) })
-	return spans(toks, tags, m.types)
+	s.hashes.fill(text, s.toks)
+	tags := m.decodeWith(s, len(s.toks), func(i int, out []float32, feats []uint64) []uint64 {
+		return m.score(&s.hashes, s.toks, i, out, feats)
+	})
+	return spans(s.toks, tags, m.types)
 }
+
+// scratch is the memory one Entities call works in, reused through scratchPool: a
+// tagger runs on every message.
+type scratch struct {
+	toks   []token
+	hashes tokenHashes
+	feats  []uint64
+	scores []float32
+	back   []int32
+	tags   []int
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // score adds the weights of token i's features to out (one per tag).
 func (m *Model) score(hs *tokenHashes, toks []token, i int, out []float32, feats []uint64) []uint64 {
 	feats = features(feats[:0], hs, toks, i)
-	nt := len(out)
 	for _, f := range feats {
-		row, ok := m.lookup.row(f)
-		if !ok {
-			continue
-		}
-		w := m.weights[int(row)*nt : int(row+1)*nt]
-		for t := range out {
-			out[t] += w[t]
-		}
+		m.lookup.add(f, out)
 	}
 	return feats
 }
@@ -91,18 +101,23 @@ func (m *Model) score(hs *tokenHashes, toks []token, i int, out []float32, feats
 // scorer fills out with the emission scores of token i; feats is scratch space.
 type scorer func(i int, out []float32, feats []uint64) []uint64
 
-// decode returns the best tag sequence (Viterbi) under the emission scores of sc and the
-// model's transitions; an I tag only follows a B or I of its type.
+// decode returns the best tag sequence (Viterbi) of toks under the emission scores of sc
+// and the model's transitions; an I tag only follows a B or I of its type.
 func (m *Model) decode(toks []token, sc scorer) []int {
+	return m.decodeWith(new(scratch), len(toks), sc)
+}
+
+// decodeWith is decode of n tokens in s's memory; the tags it returns are s's.
+func (m *Model) decodeWith(s *scratch, n int, sc scorer) []int {
 	nt := numTags(len(m.types))
-	n := len(toks)
-	scores := make([]float32, 2*n*nt) // emission and Viterbi scores, one allocation
-	emit, best := scores[:n*nt], scores[n*nt:]
-	feats := make([]uint64, 0, 24)
+	s.scores = grow(s.scores, 2*n*nt) // emission and Viterbi scores
+	emit, best := s.scores[:n*nt], s.scores[n*nt:]
+	clear(emit)
 	for i := range n {
-		feats = sc(i, emit[i*nt:(i+1)*nt], feats)
+		s.feats = sc(i, emit[i*nt:(i+1)*nt], s.feats)
 	}
-	back := make([]int32, n*nt)
+	s.back = grow(s.back, n*nt)
+	back := s.back
 	const never = float32(-1e30)
 	for t := range nt {
 		best[t] = never
@@ -111,20 +126,27 @@ func (m *Model) decode(toks []token, sc scorer) []int {
 		}
 	}
 	for i := 1; i < n; i++ {
+		prev := best[(i-1)*nt : i*nt]
 		for t := range nt {
 			b, arg := never, int32(0)
-			for p := range nt {
-				if !allowed(p, t) {
-					continue
+			if t == 0 || t%2 == 1 {
+				for p := range nt {
+					if s := prev[p] + m.trans[(p+1)*nt+t]; s > b {
+						b, arg = s, int32(p)
+					}
 				}
-				if s := best[(i-1)*nt+p] + m.trans[(p+1)*nt+t]; s > b {
-					b, arg = s, int32(p)
+			} else { // an I tag: after its B or itself
+				for _, p := range [2]int{t - 1, t} {
+					if s := prev[p] + m.trans[(p+1)*nt+t]; s > b {
+						b, arg = s, int32(p)
+					}
 				}
 			}
 			best[i*nt+t], back[i*nt+t] = b+emit[i*nt+t], arg
 		}
 	}
-	tags := make([]int, n)
+	s.tags = grow(s.tags, n)
+	tags := s.tags
 	last := 0
 	for t := 1; t < nt; t++ {
 		if best[(n-1)*nt+t] > best[(n-1)*nt+last] {
@@ -136,6 +158,14 @@ func (m *Model) decode(toks []token, sc scorer) []int {
 		last = int(back[i*nt+last])
 	}
 	return tags
+}
+
+// grow returns b resized to n, reusing its memory when it has room.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
 }
 
 // allowed reports whether tag t may follow tag p (p = -1: the start). Tag 0 is O, 2k+1

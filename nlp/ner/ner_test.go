@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -137,26 +138,35 @@ func TestTrainErrors(t *testing.T) {
 	}
 }
 
-// TestTableFindsWhatTheIndexHolds: every feature of the index is found at its row, and
-// features not in it (0 among them) are not.
+// TestTableFindsWhatTheIndexHolds: every feature of the index adds its row's weights,
+// and features not in it (0 among them) add nothing.
 func TestTableFindsWhatTheIndexHolds(t *testing.T) {
-	index := map[uint64]int32{0: 7, 1: 8, 17: 9}
+	index := map[uint64]int32{0: 0, 17: 1}
 	for i := range 1000 {
-		index[uint64(i)*0x9e3779b97f4a7c15+3] = int32(100 + i)
+		index[uint64(i)*0x9e3779b97f4a7c15+3] = int32(2 + i)
 	}
-	tb := newTable(index)
+	const nt = 3
+	weights := make([]float32, nt*len(index))
+	for row := range len(index) {
+		weights[row*nt], weights[row*nt+1], weights[row*nt+2] = float32(row), -float32(row), 0.5
+	}
+	tb := newTable(index, weights, nt)
 	for k, row := range index {
-		if got, ok := tb.row(k); !ok || got != row && !(k <= 1) {
-			t.Fatalf("feature %d: row %d %v, want %d", k, got, ok, row)
+		out := []float32{1, 1, 1}
+		tb.add(k, out)
+		if want := []float32{1 + float32(row), 1 - float32(row), 1.5}; !slices.Equal(out, want) {
+			t.Fatalf("feature %d: %v, want %v", k, out, want)
 		}
 	}
 	for _, k := range []uint64{2, 4, 1 << 60} {
-		if _, ok := tb.row(k); ok {
-			t.Errorf("feature %d found, not in the index", k)
+		out := []float32{1, 1, 1}
+		if tb.add(k, out); !slices.Equal(out, []float32{1, 1, 1}) {
+			t.Errorf("feature %d added %v, not in the index", k, out)
 		}
 	}
 	var empty table
-	if _, ok := empty.row(5); ok {
-		t.Error("an empty table found a feature")
+	out := []float32{0, 0, 0}
+	if empty.add(5, out); !slices.Equal(out, []float32{0, 0, 0}) {
+		t.Error("an empty table added weights")
 	}
 }

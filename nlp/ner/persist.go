@@ -42,7 +42,7 @@ func Read(r io.Reader) (*Model, error) {
 	for i, k := range f.Keys {
 		m.index[k] = int32(i)
 	}
-	m.lookup = newTable(m.index)
+	m.lookup = newTable(m.index, m.weights, nt)
 	return m, nil
 }
 

@@ -1,51 +1,69 @@
 package ner
 
-// table is the feature index as an open-addressing hash table: the features are already
-// hashes, so a key's low bits are its slot, and a lookup is a probe or two along one
-// array — faster than a map for the twenty lookups each token costs.
+import "math"
+
+// table is the feature index with each feature's weights beside its key, as an
+// open-addressing hash table: the features are already hashes, so a key's low bits are
+// its slot, and a lookup is a probe or two along one array whose cell holds the key and
+// the weights together — one cache line for each of the twenty lookups a token costs,
+// where a map, or keys, rows and weights in three arrays, cost three.
 type table struct {
-	keys []uint64 // 0: empty (a feature hashing to 0 is stored as 1)
-	rows []int32
-	mask uint64
+	// cells holds stride uint32 per slot: the key's high half (0: empty; a feature whose
+	// high half is 0 is stored as 1), then one weight per tag as float32 bits. The low
+	// bits are the slot; two features alike in both in a table of a few hundred thousand
+	// are as rare as a collision of the 64-bit hash.
+	cells  []uint32
+	stride int
+	mask   uint64
 }
 
-// newTable builds the table of index at a load of at most one half.
-func newTable(index map[uint64]int32) table {
+// newTable builds the table of index (feature → row of weights, nt per row) at a load of
+// at most one half.
+func newTable(index map[uint64]int32, weights []float32, nt int) table {
 	size := 16
 	for size < 2*len(index) {
 		size *= 2
 	}
-	t := table{keys: make([]uint64, size), rows: make([]int32, size), mask: uint64(size - 1)}
+	t := table{cells: make([]uint32, size*(1+nt)), stride: 1 + nt, mask: uint64(size - 1)}
 	for k, row := range index {
-		k = nonzero(k)
 		i := k & t.mask
-		for t.keys[i] != 0 {
+		for t.cells[int(i)*t.stride] != 0 {
 			i = (i + 1) & t.mask
 		}
-		t.keys[i], t.rows[i] = k, row
+		c := t.cells[int(i)*t.stride : int(i+1)*t.stride]
+		c[0] = high(k)
+		for j, w := range weights[int(row)*nt : int(row+1)*nt] {
+			c[1+j] = math.Float32bits(w)
+		}
 	}
 	return t
 }
 
-func nonzero(k uint64) uint64 {
-	if k == 0 {
-		return 1
+// high is the key of feature k in its slot.
+func high(k uint64) uint32 {
+	if h := uint32(k >> 32); h != 0 {
+		return h
 	}
-	return k
+	return 1
 }
 
-// row returns the weights row of feature k.
-func (t *table) row(k uint64) (int32, bool) {
-	if len(t.keys) == 0 {
-		return 0, false
+// add adds the weights of feature k, when the table holds it, to out (one per tag).
+func (t *table) add(k uint64, out []float32) {
+	if len(t.cells) == 0 {
+		return
 	}
-	k = nonzero(k)
+	h := high(k)
 	for i := k & t.mask; ; i = (i + 1) & t.mask {
-		switch t.keys[i] {
-		case k:
-			return t.rows[i], true
+		c := t.cells[int(i)*t.stride : int(i+1)*t.stride]
+		switch c[0] {
+		case h:
+			w := c[1:]
+			for j := range out {
+				out[j] += math.Float32frombits(w[j])
+			}
+			return
 		case 0:
-			return 0, false
+			return
 		}
 	}
 }

@@ -136,7 +136,7 @@ func Train(ctx context.Context, types []string, examples []Example, o TrainOptio
 		m.trans[i] -= transSums[i] / c
 	}
 	m.prune()
-	m.lookup = newTable(m.index)
+	m.lookup = newTable(m.index, m.weights, nt)
 	m.Info = Info{Types: m.types, Examples: len(data), Epochs: o.Epochs, Features: len(m.index), TrainedOn: o.TrainedOn}
 	return m, nil
 }

@@ -27,7 +27,7 @@ type Tagger interface {
 func WithTagger(t Tagger) Option {
 	return func(r *Redactor) {
 		if t != nil {
-			r.detectors = append(r.detectors, func(text string, _ *scan) []candidate { return tagged(t, text) })
+			r.detectors = append(r.detectors, func(text string, sc *scan) []candidate { return tagged(t, text, sc.found) })
 		}
 	}
 }
@@ -39,8 +39,8 @@ var TaggerTypes = []string{TypePerson, TypeAddress}
 // like one (plausibleAddress) and the names that hold a letter. A bare number tagged as
 // part of an address (a house number or postcode on a line of its own) is kept when the
 // text holds a plausible address too.
-func tagged(t Tagger, text string) []candidate {
-	if !mayHoldNameOrAddress(text) {
+func tagged(t Tagger, text string, found []candidate) []candidate {
+	if !mayHoldNameOrAddress(text, found) {
 		return nil
 	}
 	var out, numbers []candidate
@@ -96,15 +96,29 @@ func holdsLabel(v string) bool {
 
 // mayHoldNameOrAddress reports whether the tagger could find anything in text that tagged
 // would keep: Latin letters (a name, an address) or a Chinese administrative unit, road or
-// building (zhPlaceChars). Chinese text without one (most Chinese messages: "手机号" has
-// 号, but an address with only 号 has none of the rest) skips the tagger; it has learnt no
-// Chinese names.
-func mayHoldNameOrAddress(text string) bool {
+// building (zhPlaceChars), outside what the validated detectors found (the letters of an
+// email address or an IBAN are neither). Chinese text without one (most Chinese messages:
+// "手机号" has 号, but an address with only 号 has none of the rest) skips the tagger; it
+// has learnt no Chinese names.
+func mayHoldNameOrAddress(text string, found []candidate) bool {
+	inFound := func(i int) (end int, ok bool) {
+		for _, c := range found {
+			if c.typ != TypePerson && c.typ != TypeAddress && c.start <= i && i < c.end {
+				return c.end, true
+			}
+		}
+		return 0, false
+	}
 	for i := 0; i < len(text); i++ {
 		if c := text[i]; c < utf8.RuneSelf && isASCIILetter(rune(c)) {
+			if end, ok := inFound(i); ok {
+				i = end - 1
+				continue
+			}
 			return true
 		}
 	}
+	// (a place character inside a validated span, in a URL's path, only costs a pass)
 	return strings.ContainsAny(text, zhPlaceChars)
 }
 

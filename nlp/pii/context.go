@@ -32,53 +32,27 @@ var currencyBefore = []string{"¥", "￥", "$", "＄", "€", "£", "rmb", "cny"
 // unitsAfter are currency units written after an amount.
 var unitsAfter = []string{"元", "块", "圆", "万", "亿", "美元", "港币", "rmb", "cny", "usd", "yuan", "dollars"}
 
-// rejectedByContext applies the context rules to the candidate text[start:end].
-func rejectedByContext(text string, start, end int) bool {
-	before := strings.ToLower(tail(text[:start], contextWindow))
-	label := strings.TrimRight(before, labelPunct)
-	for _, copula := range []string{" is", " was", " are"} { // "my order number is 0244…"
-		if l, ok := strings.CutSuffix(label, copula); ok {
-			label = strings.TrimRight(l, labelPunct)
+// blanks are the spaces between a number and a currency before or a unit after it.
+const blanks = " \t\u00a0\u3000"
+
+// rejectedByContext applies the context rules to the candidate text[start:end]: a label
+// ends the window before it (after punctuation and a copula are taken off: "my order
+// number is 0244…"), a currency right before, a unit right after.
+func (sc *scan) rejectedByContext(text string, start, end int) bool {
+	low := sc.lowered(text)
+	lo := start - len(tail(text[:start], contextWindow))
+	p := trimLeftOf(low, lo, start, labelPunct)
+	for _, copula := range []string{" is", " was", " are"} {
+		if strings.HasSuffix(low[lo:p], copula) {
+			p = trimLeftOf(low, lo, p-len(copula), labelPunct)
 			break
 		}
 	}
-	cur := strings.TrimRight(before, " \t\u00a0\u3000")
-	after := strings.TrimLeft(strings.ToLower(head(text[end:], contextWindow)), " \t\u00a0\u3000")
-	for _, l := range nonPersonalLabels {
-		if endsWithWord(label, l) {
-			return true
-		}
+	if sc.cueEndingAt(text, cueLabel, lo, p) || sc.cueEndingAt(text, cueCurrency, lo, trimLeftOf(low, lo, start, blanks)) {
+		return true
 	}
-	for _, c := range currencyBefore {
-		if endsWithWord(cur, c) {
-			return true
-		}
-	}
-	for _, u := range unitsAfter {
-		if startsWithWord(after, u) {
-			return true
-		}
-	}
-	return false
-}
-
-// endsWithWord reports whether s ends with w, and, when w starts with an ASCII letter,
-// whether w is a whole word there ("order" does not match "border").
-func endsWithWord(s, w string) bool {
-	if !strings.HasSuffix(s, w) {
-		return false
-	}
-	r, _ := runeBefore(s, len(s)-len(w))
-	return !isASCIILetter(rune(w[0])) || !isASCIILetter(r)
-}
-
-// startsWithWord is endsWithWord for the start of s ("usd" does not match "usdt").
-func startsWithWord(s, w string) bool {
-	if !strings.HasPrefix(s, w) {
-		return false
-	}
-	r, _ := runeAt(s, len(w))
-	return !isASCIILetter(rune(w[len(w)-1])) || !isASCIILetter(r)
+	hi := end + len(head(text[end:], contextWindow))
+	return sc.cueStartingAt(text, cueUnit, trimRightOf(low, end, hi, blanks), hi)
 }
 
 func isASCIILetter(r rune) bool { return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' }

@@ -143,7 +143,7 @@ func detectDOB(text string, sc *scan) []candidate {
 	}
 	var out []candidate
 	for _, m := range dateRe.FindAllStringIndex(text, -1) {
-		if cueIn(text, m[0], dobCues) >= 0 {
+		if sc.cueIn(text, m[0], cueDOB) >= 0 {
 			out = append(out, candidate{typ: TypeDOB, start: m[0], end: m[1], value: text[m[0]:m[1]]})
 		}
 	}
@@ -157,7 +157,7 @@ var licenceCues = []string{"driver's license", "drivers license", "driver licens
 
 // licenceAt reads the token text[start:end] as a driving licence number after a cue: 5
 // to 20 letters and digits, at least four of them digits.
-func licenceAt(text string, start, end int) (candidate, bool) {
+func licenceAt(text string, start, end int, sc *scan) (candidate, bool) {
 	tok := text[start:end]
 	if len(tok) < 5 || len(tok) > 20 {
 		return candidate{}, false
@@ -168,7 +168,7 @@ func licenceAt(text string, start, end int) (candidate, bool) {
 			digits++
 		}
 	}
-	if digits < 4 || cueIn(text, start, licenceCues) < 0 || rejectedByContext(text, start, end) {
+	if digits < 4 || sc.cueIn(text, start, cueLicence) < 0 || sc.rejectedByContext(text, start, end) {
 		return candidate{}, false
 	}
 	return candidate{typ: TypeDriverLicense, start: start, end: end, value: strings.ToUpper(tok)}, true

@@ -10,10 +10,11 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
-// TestCueAutomatonFindsEveryCue: the automaton finds each cue where a search per cue
-// finds it, on the presidio set's texts and a few Chinese ones.
+// TestCueAutomatonFindsEveryCue: the automaton finds each cue of every list where a search
+// per cue finds it, on the presidio set's texts and a few Chinese ones.
 func TestCueAutomatonFindsEveryCue(t *testing.T) {
-	texts := []string{"我叫王小明，收件人：李四，联系人 张三", "Hi, my name is Anna, I live at 12 Elm Road; ship to 4 Oak St", "mr. mr. Mrs. dear"}
+	texts := []string{"我叫王小明，收件人：李四，联系人 张三", "Hi, my name is Anna, I live at 12 Elm Road; ship to 4 Oak St", "mr. mr. Mrs. dear",
+		"订单号：20231123 手机 13812345678，¥100元；card 4111, SSN 078-05-1120, passport X1234567, 驾驶证 1234"}
 	recs, err := readPresidio(testenv.SharedData(t, "pii_presidio_synth"))
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +30,11 @@ func TestCueAutomatonFindsEveryCue(t *testing.T) {
 		lists[cueZhName] = append(lists[cueZhName], c.cue)
 	}
 	lists[cueEnAddress] = enAddressCues
+	for kind, list := range cueLists {
+		if list != nil {
+			lists[cueKind(kind)] = list
+		}
+	}
 	found := 0
 	for _, text := range texts {
 		sc := &scan{}

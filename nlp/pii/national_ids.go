@@ -24,7 +24,7 @@ var idCues = []string{"身份證", "身分證", "身份证", "證件", "证件",
 
 // nationalIDAt reads the token text[start:end] as one of the identity numbers above; a
 // Hong Kong number's check digit may follow in parentheses.
-func nationalIDAt(text string, start, end int) (candidate, bool) {
+func nationalIDAt(text string, start, end int, sc *scan) (candidate, bool) {
 	if end-start < 7 || end-start > 10 {
 		return candidate{}, false
 	}
@@ -37,7 +37,7 @@ func nationalIDAt(text string, start, end int) (candidate, bool) {
 			}
 		}
 	}
-	if cueIn(text, start, idCues) < 0 {
+	if sc.cueIn(text, start, cueID) < 0 {
 		return candidate{}, false
 	}
 	switch {

@@ -70,7 +70,7 @@ func detectNumbers(text string, sc *scan) []candidate {
 		}
 		run.leftGlued = gluedBefore(text, first, run.groups[0])
 		run.rightGlued = run.extEnd == 0 && gluedAfter(text, run.groups[len(run.groups)-1].end)
-		run.labelled = len(run.groups) > 1 && len(run.groups[0].digits) <= 5 && rejectedByContext(text, first, run.groups[len(run.groups)-1].end)
+		run.labelled = len(run.groups) > 1 && len(run.groups[0].digits) <= 5 && sc.rejectedByContext(text, first, run.groups[len(run.groups)-1].end)
 		out = append(out, runCandidates(text, run, sc)...)
 		i = max(run.groups[len(run.groups)-1].end, run.extEnd)
 	}
@@ -307,7 +307,7 @@ func runCandidates(text string, run numRun, sc *scan) []candidate {
 				if (j == len(gs)-1 && run.rightGlued) || (j < len(gs)-1 && !hasBlank(gs[j+1].sep)) {
 					continue
 				}
-				if c, ok := classifyNumber(text, run, i, j, sc.regions, byRegion); ok {
+				if c, ok := classifyNumber(text, run, i, j, sc, byRegion); ok {
 					out = append(out, c)
 					i = j
 					break spans
@@ -322,7 +322,7 @@ func hasBlank(sep string) bool { return strings.ContainsFunc(sep, isSpace) }
 
 // classifyNumber validates groups i..j of run as an ID card, bank card or phone number,
 // then applies the context rules.
-func classifyNumber(text string, run numRun, i, j int, regions []string, byRegion bool) (candidate, bool) {
+func classifyNumber(text string, run numRun, i, j int, sc *scan, byRegion bool) (candidate, bool) {
 	gs := run.groups[i : j+1]
 	digits := gs[0].digits
 	if len(gs) > 1 {
@@ -339,9 +339,9 @@ func classifyNumber(text string, run numRun, i, j int, regions []string, byRegio
 	}
 	switch {
 	case !byRegion && !run.dotted:
-		c.typ, c.value = classifyDigits(text, gs, digits, plus, c.start)
+		c.typ, c.value = classifyDigits(text, gs, digits, plus, c.start, sc)
 	case byRegion && (!run.dotted || dottedPhone(gs)):
-		c.typ, c.value = classifyPhone(text, run, gs, digits, plus, c.start, c.end, j, regions)
+		c.typ, c.value = classifyPhone(text, run, gs, digits, plus, c.start, c.end, j, sc)
 	}
 	if c.typ == "" {
 		return candidate{}, false
@@ -349,7 +349,7 @@ func classifyNumber(text string, run numRun, i, j int, regions []string, byRegio
 	if c.typ == TypePhone && j == len(run.groups)-1 && run.extEnd > 0 {
 		c.end = run.extEnd
 	}
-	if c.typ != TypeIDCard && c.typ != TypeSSN && (rejectedByContext(text, c.start, c.end) || run.labelled) {
+	if c.typ != TypeIDCard && c.typ != TypeSSN && (sc.rejectedByContext(text, c.start, c.end) || run.labelled) {
 		return candidate{}, false
 	}
 	c.start = widenToParen(text, c.start, c.end)
@@ -358,11 +358,11 @@ func classifyNumber(text string, run numRun, i, j int, regions []string, byRegio
 
 // classifyPhone reads the candidate as a phone number by libphonenumber (phones.go),
 // with its extension when it ends the run.
-func classifyPhone(text string, run numRun, gs []numGroup, digits string, plus bool, start, end, j int, regions []string) (string, string) {
+func classifyPhone(text string, run numRun, gs []numGroup, digits string, plus bool, start, end, j int, sc *scan) (string, string) {
 	if j == len(run.groups)-1 && run.extEnd > 0 {
 		end = run.extEnd
 	}
-	if v, ok := phoneByRegion(text, gs, digits, plus, start, end, regions); ok {
+	if v, ok := phoneByRegion(text, gs, digits, plus, start, end, sc); ok {
 		return TypePhone, v
 	}
 	return "", ""
@@ -397,14 +397,14 @@ func widenToParen(text string, start, end int) int {
 
 // classifyDigits names the kind of number the groups gs (digits joined) are, with the
 // normalized value, or returns "" for none. start is the byte offset of the candidate.
-func classifyDigits(text string, gs []numGroup, digits string, plus bool, start int) (string, string) {
+func classifyDigits(text string, gs []numGroup, digits string, plus bool, start int, sc *scan) (string, string) {
 	national, mobile := cnMobile(digits, plus)
 	switch {
 	case !plus && validIDCard(digits):
 		return TypeIDCard, digits
 	case !plus && validCard(digits) && (len(digits) >= 16 || len(gs) > 1 || !validIDCard15(digits)):
 		return TypeBankCard, digits
-	case !plus && len(digits) >= 12 && len(digits) <= 19 && validLuhn(digits) && hasCueBefore(text, start, 28, cardCues):
+	case !plus && len(digits) >= 12 && len(digits) <= 19 && validLuhn(digits) && sc.hasCueBefore(text, start, 28, cueCard):
 		return TypeBankCard, digits
 	case !plus && validIDCard15(digits):
 		return TypeIDCard, digits
@@ -412,7 +412,7 @@ func classifyDigits(text string, gs []numGroup, digits string, plus bool, start 
 		return TypePhone, "+86" + national
 	case plus && validInternational(digits):
 		return TypePhone, "+" + digits
-	case !plus && isSSN(text, gs, digits, start):
+	case !plus && isSSN(text, gs, digits, start, sc):
 		return TypeSSN, digits
 	case !plus && intlWithZeros(gs, digits):
 		return TypePhone, "+" + digits[2:]
@@ -439,7 +439,7 @@ var ssnCues = []string{"ssn", "social security", "社会安全号", "社会保�
 
 // isSSN accepts a US Social Security number written 123-45-6789, or as nine digits
 // (plain or 123 45 6789) right after a cue such as "SSN".
-func isSSN(text string, gs []numGroup, digits string, start int) bool {
+func isSSN(text string, gs []numGroup, digits string, start int, sc *scan) bool {
 	if len(digits) != 9 || !validSSN(digits[:3], digits[3:5], digits[5:]) {
 		return false
 	}
@@ -449,7 +449,7 @@ func isSSN(text string, gs []numGroup, digits string, start int) bool {
 		// In a Chinese address "…公寓112-10-1037" is a building-unit-room
 		// number, not an SSN, unless an SSN cue says otherwise.
 		if r, _ := utf8.DecodeLastRuneInString(text[:start]); unicode.Is(unicode.Han, r) &&
-			hasCueBefore(text, start, 24, addressCues) && !hasCueBefore(text, start, 40, ssnCues) {
+			sc.hasCueBefore(text, start, 24, cueZhAddress) && !sc.hasCueBefore(text, start, 40, cueSSN) {
 			return false
 		}
 		return true
@@ -457,19 +457,7 @@ func isSSN(text string, gs []numGroup, digits string, start int) bool {
 	if len(gs) != 1 && (len(gs) != 3 || len(gs[0].digits) != 3 || len(gs[1].digits) != 2) {
 		return false
 	}
-	return hasCueBefore(text, start, 40, ssnCues)
-}
-
-// hasCueBefore reports whether one of cues occurs in the window bytes before start
-// (compared in lower case).
-func hasCueBefore(text string, start, window int, cues []string) bool {
-	before := strings.ToLower(tail(text[:start], window))
-	for _, c := range cues {
-		if strings.Contains(before, c) {
-			return true
-		}
-	}
-	return false
+	return sc.hasCueBefore(text, start, 40, cueSSN)
 }
 
 // intlWithZeros accepts an international number dialled with 00 instead of "+", written

@@ -85,8 +85,8 @@ var phoneCuesAfter = []string{"office", "fax", "mobile", "home", "work", "cell",
 // phoneCued reports a phone cue shortly before start in the same clause (on the same or
 // the previous line) and nearer than any cue of another kind of number ("call me … (part
 // no. 7848-3271)" is a part number), or a phone cue right after end.
-func phoneCued(text string, start, end int) bool {
-	if p := cueIn(text, start, phoneCuesBefore); p >= 0 && p > max(cueIn(text, start, notPhoneCues), cueIn(text, start, nonPersonalLabels)) {
+func phoneCued(text string, start, end int, sc *scan) bool {
+	if p := sc.cueIn(text, start, cuePhone); p >= 0 && p > max(sc.cueIn(text, start, cueNotPhone), sc.cueIn(text, start, cueLabel)) {
 		return true
 	}
 	after := strings.ToLower(head(text[end:], 12))
@@ -101,14 +101,14 @@ func phoneCued(text string, start, end int) bool {
 
 // phoneByRegion reads text[start:end] (digits as written, gs its groups, digits joined,
 // plus a leading "+") as a phone number by libphonenumber and returns its E.164 form.
-func phoneByRegion(text string, gs []numGroup, digits string, plus bool, start, end int, regions []string) (string, bool) {
+func phoneByRegion(text string, gs []numGroup, digits string, plus bool, start, end int, sc *scan) (string, bool) {
 	n := len(digits)
 	if n < minPhoneDigits || n > maxPhoneDigits+2 || strings.HasSuffix(digits, "X") || holdsDate(gs) || timeAfter(text, end) ||
 		!plus && timestampShaped(digits) {
 		return "", false
 	}
 	raw := text[start:end]
-	cued := phoneCued(text, start, end)
+	cued := phoneCued(text, start, end, sc)
 	if plus || strings.HasPrefix(digits, "00") {
 		if !plus {
 			raw = "+" + digits[2:]
@@ -123,11 +123,11 @@ func phoneByRegion(text string, gs []numGroup, digits string, plus bool, start, 
 		return "", false
 	}
 	if !cued && (n < 8 || len(gs) < 2 || longestGroup(gs) > 8 || yearFirst(gs) || hanBefore(text, start) ||
-		notPhoneCued(text, start) || streetAfter(text, end)) {
+		notPhoneCued(text, start, sc) || streetAfter(text, end)) {
 		return "", false
 	}
 	lengths := regionLengths()
-	for _, reg := range regions {
+	for _, reg := range sc.regions {
 		if !lengths[reg].fits(digits) {
 			continue
 		}
@@ -341,54 +341,16 @@ var notPhoneCues = []string{"zip", "postal", "postcode", "post code", "license",
 
 // notPhoneCued reports a cue of notPhoneCues, or a business-number label, shortly before
 // start in the same clause.
-func notPhoneCued(text string, start int) bool {
-	return cueIn(text, start, notPhoneCues) >= 0 || cueIn(text, start, nonPersonalLabels) >= 0
+func notPhoneCued(text string, start int, sc *scan) bool {
+	return sc.cueIn(text, start, cueNotPhone) >= 0 || sc.cueIn(text, start, cueLabel) >= 0
 }
 
 // cueWindow is how far before a number its cue may stand, in bytes.
 const cueWindow = 28
 
-// cueIn returns where the last of cues ends within cueWindow bytes before start and in
-// the clause holding start, as an offset into text, or -1; a cue of ASCII letters counts
-// only as a whole word ("cell" is not in "cancelled", "tel" not in "tell").
-func cueIn(text string, start int, cues []string) int {
-	before := tail(text[:start], cueWindow)
-	base := start - len(before)
-	if i := strings.LastIndexAny(before, clauseEnds); i >= 0 {
-		before, base = before[i:], base+i
-	}
-	before = asciiLower(before) // offsets stay those of text
-	best := -1
-	for _, c := range cues {
-		if e := lastWord(before, c); e >= 0 {
-			best = max(best, base+e)
-		}
-	}
-	return best
-}
-
 // clauseEnds end a clause: a cue before one of them speaks of something else ("…挂电话，
 // 什么态度！，20230912132614" is a timestamp, not a phone number).
 const clauseEnds = "。！？!?；;"
-
-// lastWord returns the end of the last occurrence of w in s, or -1; when w begins or
-// ends with an ASCII letter, only an occurrence that is a whole word there counts.
-func lastWord(s, w string) int {
-	first, last := rune(w[0]), rune(w[len(w)-1])
-	for j := len(s); j > 0; {
-		j = strings.LastIndex(s[:j], w)
-		if j < 0 {
-			return -1
-		}
-		before, _ := runeBefore(s, j)
-		after, _ := runeAt(s, j+len(w))
-		if !(isASCIILetter(first) && isASCIILetter(before)) && !(isASCIILetter(last) && isASCIILetter(after)) {
-			return j + len(w)
-		}
-		j += len(w) - 1
-	}
-	return -1
-}
 
 // streetAfterRe is the rest of a street address after a house number: up to four words
 // and a street type or a unit ("17151 2450 Crown St", "… Heatherleigh Suite 620"), or,

@@ -56,7 +56,7 @@ type scan struct {
 	found   []candidate
 	lower   string
 	low     bool
-	cues    [3][]cue // per cueKind, found on first use (cues.go)
+	cues    [numCueKinds][]cue // per cueKind, found on first use (cues.go)
 	cued    bool
 }
 
@@ -112,7 +112,7 @@ func WithPhoneRegions(regions ...string) Option {
 
 // NewRedactor returns a Redactor with every built-in detector.
 func NewRedactor(opts ...Option) *Redactor {
-	r := &Redactor{detectors: []detector{detectURLs, textOnly(detectEmails), textOnly(detectIPs), textOnly(detectTokens),
+	r := &Redactor{detectors: []detector{detectURLs, textOnly(detectEmails), textOnly(detectIPs), detectTokens,
 		detectDOB, detectNumbers, detectEnglishNames, detectChineseNames, detectAddresses},
 		regions: slices.Clone(DefaultPhoneRegions)}
 	for _, o := range opts {

@@ -27,7 +27,7 @@ type Tagger interface {
 func WithTagger(t Tagger) Option {
 	return func(r *Redactor) {
 		if t != nil {
-			r.detectors = append(r.detectors, func(text string, sc *scan) []candidate { return tagged(t, text, sc.found) })
+			r.detectors = append(r.detectors, func(text string, sc *scan) []candidate { return tagged(t, text, sc) })
 		}
 	}
 }
@@ -39,8 +39,8 @@ var TaggerTypes = []string{TypePerson, TypeAddress}
 // like one (plausibleAddress) and the names that hold a letter. A bare number tagged as
 // part of an address (a house number or postcode on a line of its own) is kept when the
 // text holds a plausible address too.
-func tagged(t Tagger, text string, found []candidate) []candidate {
-	if !mayHoldNameOrAddress(text, found) {
+func tagged(t Tagger, text string, sc *scan) []candidate {
+	if !mayHoldNameOrAddress(text, sc.found) {
 		return nil
 	}
 	var out, numbers []candidate
@@ -52,7 +52,7 @@ func tagged(t Tagger, text string, found []candidate) []candidate {
 		c := candidate{typ: e.Type, start: e.Start, end: e.End, value: v}
 		switch {
 		case e.Type == TypePerson && strings.IndexFunc(v, unicode.IsLetter) >= 0 && !onlyCommonWords(v):
-		case e.Type != TypeAddress || rejectedByContext(text, e.Start, e.End) || holdsLabel(v):
+		case e.Type != TypeAddress || sc.rejectedByContext(text, e.Start, e.End) || sc.holdsLabel(text, e.Start, e.End):
 			continue
 		case allDigits(v) && len(v) >= 3:
 			numbers = append(numbers, c)
@@ -82,12 +82,11 @@ func longestDigitRun(v string) int {
 	return best
 }
 
-// holdsLabel reports a business-number label inside v ("快递单号SF0722…"): what follows
-// it is an order or tracking number, not an address.
-func holdsLabel(v string) bool {
-	low := asciiLower(v)
-	for _, l := range nonPersonalLabels {
-		if lastWord(low, l) >= 0 {
+// holdsLabel reports a business-number label inside text[start:end] ("快递单号SF0722…"):
+// what follows it is an order or tracking number, not an address.
+func (sc *scan) holdsLabel(text string, start, end int) bool {
+	for _, c := range sc.cuesFrom(text, cueLabel, start, end) {
+		if c.end <= end && wholeWord(text, c) {
 			return true
 		}
 	}

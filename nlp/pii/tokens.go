@@ -10,7 +10,7 @@ import "strings"
 var passportCues = []string{"passport", "护照", "護照"}
 
 // detectTokens finds passport numbers, IBANs and driving licence numbers.
-func detectTokens(text string) []candidate {
+func detectTokens(text string, sc *scan) []candidate {
 	var out []candidate
 	for i := 0; i < len(text); {
 		c := text[i]
@@ -26,18 +26,18 @@ func detectTokens(text string) []candidate {
 			i = end
 			continue
 		}
-		if cand, ok := ibanAt(text, i, end); ok {
+		if cand, ok := ibanAt(text, i, end, sc); ok {
 			out = append(out, cand)
 			i = cand.end
 			continue
 		}
-		if cand, ok := passportAt(text, i, end); ok {
+		if cand, ok := passportAt(text, i, end, sc); ok {
 			out = append(out, cand)
-		} else if cand, ok := nationalIDAt(text, i, end); ok {
+		} else if cand, ok := nationalIDAt(text, i, end, sc); ok {
 			out = append(out, cand)
 			i = cand.end
 			continue
-		} else if cand, ok := licenceAt(text, i, end); ok {
+		} else if cand, ok := licenceAt(text, i, end, sc); ok {
 			out = append(out, cand)
 		}
 		i = end
@@ -58,7 +58,7 @@ func gluedBefore2(text string, i int) bool {
 // ibanAt reads an IBAN starting at the token text[start:end], possibly continued by
 // blank-separated groups of up to four characters, and keeps the longest valid prefix
 // ending at a group boundary.
-func ibanAt(text string, start, end int) (candidate, bool) {
+func ibanAt(text string, start, end int, sc *scan) (candidate, bool) {
 	if end-start < 4 || !isASCIILetter(rune(text[start])) || !isASCIILetter(rune(text[start+1])) ||
 		!isDigitByte(text[start+2]) || !isDigitByte(text[start+3]) {
 		return candidate{}, false
@@ -80,7 +80,7 @@ func ibanAt(text string, start, end int) (candidate, bool) {
 	for n := len(ends) - 1; n >= 0; n-- {
 		e := ends[n]
 		value := strings.ReplaceAll(strings.ToUpper(text[start:e]), " ", "")
-		if validIBAN(value) && !rejectedByContext(text, start, e) {
+		if validIBAN(value) && !sc.rejectedByContext(text, start, e) {
 			return candidate{typ: TypeIBAN, start: start, end: e, value: value}, true
 		}
 	}
@@ -90,12 +90,12 @@ func ibanAt(text string, start, end int) (candidate, bool) {
 // passportAt accepts a Chinese passport number (E or G and eight digits, or E, a letter
 // and seven digits) anywhere, and other passport-like tokens (6–9 letters and digits, at
 // least five of them digits) only after a passport cue.
-func passportAt(text string, start, end int) (candidate, bool) {
+func passportAt(text string, start, end int, sc *scan) (candidate, bool) {
 	tok := text[start:end]
 	if len(tok) < 6 || len(tok) > 9 {
 		return candidate{}, false
 	}
-	if (cnPassport(tok) || (foreignPassport(tok) && hasCueBefore(text, start, 40, passportCues))) && !rejectedByContext(text, start, end) {
+	if (cnPassport(tok) || (foreignPassport(tok) && sc.hasCueBefore(text, start, 40, cuePassport))) && !sc.rejectedByContext(text, start, end) {
 		return candidate{typ: TypePassport, start: start, end: end, value: strings.ToUpper(tok)}, true
 	}
 	return candidate{}, false

@@ -77,10 +77,13 @@ func detectAddresses(text string, sc *scan) []candidate {
 	return out
 }
 
+// zhAddressUnits are the administrative units and roads of zhAddressRe's forms.
+var zhAddressUnits = newRuneSet("省区县旗镇乡村市路街道巷弄同")
+
 // hasZhAddressMark reports characters every Chinese address match contains.
 func hasZhAddressMark(text string) bool {
 	// every form of zhAddressRe holds an administrative unit or a road
-	if !strings.ContainsAny(text, "省区县旗镇乡村市路街道巷弄同") {
+	if !zhAddressUnits.in(text) {
 		return false
 	}
 	for _, m := range []string{"号", "室", "栋", "幢", "楼", "单元", "层", "户", "座", "-", "镇", "乡", "街道"} {

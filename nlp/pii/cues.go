@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -104,9 +105,11 @@ func (sc *scan) cuesOf(text string, kind cueKind) []cue {
 				sc.cues[ref.kind] = append(sc.cues[ref.kind], cue{index: ref.index, start: m.Start, end: m.End})
 			}
 		}
-		for k := range sc.cues {
-			cs := sc.cues[k]
-			sort.SliceStable(cs, func(i, j int) bool { return cs[i].start < cs[j].start })
+		byStart := func(a, b cue) int { return a.start - b.start }
+		for _, cs := range sc.cues {
+			if !slices.IsSortedFunc(cs, byStart) {
+				slices.SortStableFunc(cs, byStart)
+			}
 		}
 		sc.cued = true
 	}

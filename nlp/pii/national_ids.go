@@ -25,7 +25,8 @@ var idCues = []string{"身份證", "身分證", "身份证", "證件", "证件",
 // nationalIDAt reads the token text[start:end] as one of the identity numbers above; a
 // Hong Kong number's check digit may follow in parentheses.
 func nationalIDAt(text string, start, end int, sc *scan) (candidate, bool) {
-	if end-start < 7 || end-start > 10 {
+	// each of them starts with a letter and has a digit third
+	if end-start < 7 || end-start > 10 || !isASCIILetter(rune(text[start])) || !isDigitByte(text[start+2]) {
 		return candidate{}, false
 	}
 	tok := strings.ToUpper(text[start:end])

@@ -50,3 +50,43 @@ func runeBefore(s string, i int) (rune, int) {
 	}
 	return utf8.DecodeLastRuneInString(s[:i])
 }
+
+// runeSet is a set of runes to look for in a text in one pass: strings.ContainsAny with
+// CJK characters in its set searches the text once per character of the set.
+type runeSet struct {
+	ascii [utf8.RuneSelf]bool
+	other []rune
+}
+
+func newRuneSet(chars string) *runeSet {
+	s := &runeSet{}
+	for _, r := range chars {
+		if r < utf8.RuneSelf {
+			s.ascii[r] = true
+		} else {
+			s.other = append(s.other, r)
+		}
+	}
+	return s
+}
+
+// in reports whether text holds a rune of s.
+func (s *runeSet) in(text string) bool {
+	for i := 0; i < len(text); {
+		if c := text[i]; c < utf8.RuneSelf {
+			if s.ascii[c] {
+				return true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		for _, o := range s.other {
+			if r == o {
+				return true
+			}
+		}
+		i += size
+	}
+	return false
+}

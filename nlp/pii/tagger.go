@@ -118,11 +118,13 @@ func mayHoldNameOrAddress(text string, found []candidate) bool {
 		}
 	}
 	// (a place character inside a validated span, in a URL's path, only costs a pass)
-	return strings.ContainsAny(text, zhPlaceChars)
+	return zhPlaces.in(text)
 }
 
 // zhPlaceChars are the units of a Chinese address that ordinary words seldom hold.
 const zhPlaceChars = "省市区县镇乡村路街巷弄楼栋幢室苑庄屯湾坊厦"
+
+var zhPlaces = newRuneSet(zhPlaceChars)
 
 // notNames are the words of greetings, sign-offs and roles that a letter's layout puts
 // where a name could stand ("Thanks,\nCustomer Service"): a tagged name of these words

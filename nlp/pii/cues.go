@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/coregx/ahocorasick"
 )
@@ -100,7 +101,9 @@ type cue struct {
 // finding all kinds' on first use.
 func (sc *scan) cuesOf(text string, kind cueKind) []cue {
 	if !sc.cued {
-		for _, m := range cueAutomaton.FindAllOverlapping([]byte(sc.lowered(text))) {
+		low := sc.lowered(text)
+		// the automaton reads the string's bytes in place, without a copy
+		for _, m := range cueAutomaton.FindAllOverlapping(unsafe.Slice(unsafe.StringData(low), len(low))) {
 			for _, ref := range cueRefs[m.PatternID] {
 				sc.cues[ref.kind] = append(sc.cues[ref.kind], cue{index: ref.index, start: m.Start, end: m.End})
 			}

@@ -62,7 +62,7 @@ func detectNumbers(text string, sc *scan) []candidate {
 			i += size
 			continue
 		}
-		run := readRun(text, i)
+		run := readRun(text, i, sc.groups[:0])
 		run.plusAt = plusAt
 		first := i
 		if plusAt >= 0 {
@@ -73,13 +73,15 @@ func detectNumbers(text string, sc *scan) []candidate {
 		run.labelled = len(run.groups) > 1 && len(run.groups[0].digits) <= 5 && sc.rejectedByContext(text, first, run.groups[len(run.groups)-1].end)
 		out = append(out, runCandidates(text, run, sc)...)
 		i = max(run.groups[len(run.groups)-1].end, run.extEnd)
+		sc.groups = run.groups // its memory, for the next run
 	}
 	return out
 }
 
-// readRun reads digit groups starting at byte i, which holds a digit.
-func readRun(text string, i int) numRun {
-	var run numRun
+// readRun reads digit groups starting at byte i, which holds a digit, appending them to
+// groups.
+func readRun(text string, i int, groups []numGroup) numRun {
+	run := numRun{groups: groups}
 	sep := ""
 	for {
 		g := numGroup{start: i, sep: sep}

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Span types, also the prefixes of their placeholders ("[PHONE_1]").
@@ -58,6 +59,23 @@ type scan struct {
 	low     bool
 	cues    [numCueKinds][]cue // per cueKind, found on first use (cues.go)
 	cued    bool
+	groups  []numGroup // the digit groups of the number being read (numbers.go)
+}
+
+// scanPool keeps the scans of finished calls: a redactor runs on every message, and a
+// scan's slices grow to fit the messages it has seen.
+var scanPool = sync.Pool{New: func() any { return new(scan) }}
+
+// release resets sc, keeping its slices' memory, and returns it to scanPool. Nothing a
+// call returns points into that memory: candidates hold strings, Result is built anew.
+func (sc *scan) release() {
+	sc.regions, sc.lower, sc.low, sc.cued = nil, "", false, false
+	sc.found = sc.found[:0]
+	for k := range sc.cues {
+		sc.cues[k] = sc.cues[k][:0]
+	}
+	sc.groups = sc.groups[:0]
+	scanPool.Put(sc)
 }
 
 // lowered returns text with ASCII letters in lower case, computed on first use.
@@ -125,7 +143,9 @@ func NewRedactor(opts ...Option) *Redactor {
 // Placeholders are numbered per type in order of appearance, and equal values share
 // one. It returns an error only when ctx is done; callers must then not use the text.
 func (r *Redactor) Redact(ctx context.Context, text string) (Result, error) {
-	sc := &scan{regions: r.regionsFor(ctx)}
+	sc := scanPool.Get().(*scan)
+	defer sc.release()
+	sc.regions = r.regionsFor(ctx)
 	for _, detect := range r.detectors {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err

@@ -3,7 +3,9 @@ package pii
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -198,6 +200,40 @@ func TestRedactCanceled(t *testing.T) {
 	}
 	if res.Text != "" {
 		t.Errorf("canceled Redact returned text %q; it must not hand out unredacted text", res.Text)
+	}
+}
+
+// TestRedactConcurrently: calls on one redactor from many goroutines, each reusing
+// memory an earlier call left in the pool, give what one call at a time gives.
+func TestRedactConcurrently(t *testing.T) {
+	texts := []string{benchText, "Hi, I'm John Smith, call me on +1 415-555-0100 or mail john@example.com about order 55512.",
+		"我住在北京市朝阳区建国路88号3栋1201室，电话 010-6234 5678", "plain text", "IBAN GB82 WEST 1234 5698 7654 32, SSN 078-05-1120"}
+	r := NewRedactor()
+	ctx := context.Background()
+	want := make([]Result, len(texts))
+	for i, s := range texts {
+		want[i], _ = r.Redact(ctx, s)
+	}
+	errs := make(chan string, 8)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 200 {
+				i := (g + k) % len(texts)
+				got, err := r.Redact(ctx, texts[i])
+				if diff := cmp.Diff(want[i], got); err != nil || diff != "" {
+					errs <- fmt.Sprintf("%q: %v %s", texts[i], err, diff)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
 

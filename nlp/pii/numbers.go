@@ -49,6 +49,10 @@ type numRun struct {
 func detectNumbers(text string, sc *scan) []candidate {
 	var out []candidate
 	for i := 0; i < len(text); {
+		if c := text[i]; c < utf8.RuneSelf && c != '+' && !isDigitByte(c) {
+			i++
+			continue
+		}
 		r, size := runeAt(text, i)
 		plusAt := -1
 		if fold(r) == '+' {

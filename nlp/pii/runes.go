@@ -52,19 +52,31 @@ func runeBefore(s string, i int) (rune, int) {
 }
 
 // runeSet is a set of runes to look for in a text in one pass: strings.ContainsAny with
-// CJK characters in its set searches the text once per character of the set.
+// CJK characters in its set searches the text once per character of the set. Runes
+// beyond ASCII are bits from the smallest of them to the largest (a few kilobytes for a
+// set of CJK characters).
 type runeSet struct {
 	ascii [utf8.RuneSelf]bool
-	other []rune
+	base  rune
+	bits  []uint64
 }
 
 func newRuneSet(chars string) *runeSet {
-	s := &runeSet{}
+	s := &runeSet{base: utf8.MaxRune}
+	top := rune(0)
+	for _, r := range chars {
+		if r >= utf8.RuneSelf {
+			s.base, top = min(s.base, r), max(top, r)
+		}
+	}
+	if top > 0 {
+		s.bits = make([]uint64, (top-s.base)/64+1)
+	}
 	for _, r := range chars {
 		if r < utf8.RuneSelf {
 			s.ascii[r] = true
 		} else {
-			s.other = append(s.other, r)
+			s.bits[(r-s.base)/64] |= 1 << ((r - s.base) % 64)
 		}
 	}
 	return s
@@ -81,10 +93,8 @@ func (s *runeSet) in(text string) bool {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
-		for _, o := range s.other {
-			if r == o {
-				return true
-			}
+		if k := int(r-s.base) / 64; r >= s.base && k < len(s.bits) && s.bits[k]&(1<<((r-s.base)%64)) != 0 {
+			return true
 		}
 		i += size
 	}

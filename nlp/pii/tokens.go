@@ -18,11 +18,14 @@ func detectTokens(text string, sc *scan) []candidate {
 			i++
 			continue
 		}
-		end := i
+		end, digits := i, false
 		for end < len(text) && isASCIIAlnum(text[end]) {
+			digits = digits || isDigitByte(text[end])
 			end++
 		}
-		if gluedBefore2(text, i) || gluedRuneAt(text, end) {
+		// every kind of number here holds digits in its first token (an IBAN its check
+		// digits); most words have none
+		if !digits || gluedBefore2(text, i) || gluedRuneAt(text, end) {
 			i = end
 			continue
 		}

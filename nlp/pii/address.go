@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Addresses are found by shape and by cue. English: a house number, up to four words
@@ -80,14 +81,21 @@ func detectAddresses(text string, sc *scan) []candidate {
 // zhAddressUnits are the administrative units and roads of zhAddressRe's forms.
 var zhAddressUnits = newRuneSet("省区县旗镇乡村市路街道巷弄同")
 
-// hasZhAddressMark reports characters every Chinese address match contains.
+// zhAddressMarks are what every form of zhAddressRe has after its first unit or road: a
+// house, building or room number, a hyphenated number or a town.
+var zhAddressMarks = []string{"号", "室", "栋", "幢", "楼", "单元", "层", "户", "座", "-", "镇", "乡", "街道"}
+
+// hasZhAddressMark reports what every Chinese address match holds: a unit or a road and,
+// after it, one of zhAddressMarks. "订单号…，有谁知道" has both, in the other order.
 func hasZhAddressMark(text string) bool {
-	// every form of zhAddressRe holds an administrative unit or a road
-	if !zhAddressUnits.in(text) {
+	p := zhAddressUnits.index(text)
+	if p < 0 {
 		return false
 	}
-	for _, m := range []string{"号", "室", "栋", "幢", "楼", "单元", "层", "户", "座", "-", "镇", "乡", "街道"} {
-		if strings.Contains(text, m) {
+	_, size := utf8.DecodeRuneInString(text[p:])
+	rest := text[p+size:]
+	for _, m := range zhAddressMarks {
+		if strings.Contains(rest, m) {
 			return true
 		}
 	}

@@ -132,3 +132,24 @@ func TestNewValidators(t *testing.T) {
 		}
 	}
 }
+
+// TestZhAddressMark: the screen before the Chinese address expression passes every text
+// the expression could match in and skips a mark that comes before the unit.
+func TestZhAddressMark(t *testing.T) {
+	for text, want := range map[string]bool{
+		"北京市朝阳区建国路88号":                 true,
+		"中关村大街27号":                     true,
+		"东方公寓7-9-1161":                 false, // no unit: the expression needs one too
+		"浙江省湖州市德清县武康镇":                 true,
+		"订单号202311230001，有谁知道":         false,
+		"我的手机号是13812345678，用手机怎样设置路由器": false,
+		"寄到上海市浦东新区世纪大道100号环球金融中心":      true,
+	} {
+		if got := hasZhAddressMark(text); got != want {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+		if got := zhAddressRe.MatchString(text); got && !hasZhAddressMark(text) {
+			t.Errorf("%q: the expression matches, the screen skips it", text)
+		}
+	}
+}

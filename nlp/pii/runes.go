@@ -83,20 +83,23 @@ func newRuneSet(chars string) *runeSet {
 }
 
 // in reports whether text holds a rune of s.
-func (s *runeSet) in(text string) bool {
+func (s *runeSet) in(text string) bool { return s.index(text) >= 0 }
+
+// index returns the byte offset of the first rune of s in text, or -1.
+func (s *runeSet) index(text string) int {
 	for i := 0; i < len(text); {
 		if c := text[i]; c < utf8.RuneSelf {
 			if s.ascii[c] {
-				return true
+				return i
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if k := int(r-s.base) / 64; r >= s.base && k < len(s.bits) && s.bits[k]&(1<<((r-s.base)%64)) != 0 {
-			return true
+			return i
 		}
 		i += size
 	}
-	return false
+	return -1
 }

@@ -92,9 +92,7 @@ var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 // score adds the weights of token i's features to out (one per tag).
 func (m *Model) score(hs *tokenHashes, toks []token, i int, out []float32, feats []uint64) []uint64 {
 	feats = features(feats[:0], hs, toks, i)
-	for _, f := range feats {
-		m.lookup.add(f, out)
-	}
+	m.lookup.addAll(feats, out)
 	return feats
 }
 

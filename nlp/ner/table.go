@@ -48,22 +48,28 @@ func high(k uint64) uint32 {
 }
 
 // add adds the weights of feature k, when the table holds it, to out (one per tag).
-func (t *table) add(k uint64, out []float32) {
-	if len(t.cells) == 0 {
+func (t *table) add(k uint64, out []float32) { t.addAll([]uint64{k}, out) }
+
+// addAll is add of each of feats, in one loop: a token has some twenty features, and a
+// call for each cost a tenth of the tagger's time.
+func (t *table) addAll(feats []uint64, out []float32) {
+	cells, mask, stride := t.cells, t.mask, uint64(t.stride)
+	if len(cells) == 0 || len(out) != t.stride-1 {
 		return
 	}
-	h := high(k)
-	for i := k & t.mask; ; i = (i + 1) & t.mask {
-		c := t.cells[int(i)*t.stride : int(i+1)*t.stride]
-		switch c[0] {
-		case h:
-			w := c[1:]
-			for j := range out {
-				out[j] += math.Float32frombits(w[j])
+	for _, k := range feats {
+		h := high(k)
+		for i := k & mask; ; i = (i + 1) & mask {
+			c := cells[i*stride : (i+1)*stride]
+			if c[0] == h {
+				for j, w := range c[1:] {
+					out[j] += math.Float32frombits(w)
+				}
+				break
 			}
-			return
-		case 0:
-			return
+			if c[0] == 0 {
+				break
+			}
 		}
 	}
 }

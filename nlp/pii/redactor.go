@@ -223,29 +223,78 @@ func firstLongest(cs []candidate) []candidate {
 }
 
 // render replaces the sorted, non-overlapping candidates with numbered placeholders.
+// The placeholders are written once, into the result, and the spans' are slices of it.
 func render(text string, cs []candidate) Result {
 	if len(cs) == 0 {
 		return Result{Text: text}
 	}
-	counts := map[string]int{}
-	byValue := map[string]string{}
-	spans := make([]Span, 0, len(cs))
 	var b strings.Builder
-	b.Grow(len(text))
+	b.Grow(len(text) + 8*len(cs))
+	phs := make([][2]int, len(cs)) // each candidate's placeholder in b
+	var counts []typeCount
+	var byValue map[string]int // type and value → candidate, for long texts
+	if len(cs) > 32 {
+		byValue = make(map[string]int, len(cs))
+	}
 	last := 0
-	for _, c := range cs {
-		key := c.typ + "\x00" + c.value
-		ph, ok := byValue[key]
-		if !ok {
-			counts[c.typ]++
-			ph = "[" + c.typ + "_" + strconv.Itoa(counts[c.typ]) + "]"
-			byValue[key] = ph
-		}
+	for i, c := range cs {
 		b.WriteString(text[last:c.start])
-		b.WriteString(ph)
 		last = c.end
-		spans = append(spans, Span{Type: c.typ, Start: c.start, End: c.end, Placeholder: ph})
+		start := b.Len()
+		if j := sameValue(cs, i, byValue); j >= 0 {
+			b.WriteString(b.String()[phs[j][0]:phs[j][1]])
+		} else {
+			b.WriteByte('[')
+			b.WriteString(c.typ)
+			b.WriteByte('_')
+			b.WriteString(strconv.Itoa(countOf(&counts, c.typ)))
+			b.WriteByte(']')
+		}
+		phs[i] = [2]int{start, b.Len()}
 	}
 	b.WriteString(text[last:])
-	return Result{Text: b.String(), Spans: spans}
+	out := b.String()
+	spans := make([]Span, len(cs))
+	for i, c := range cs {
+		spans[i] = Span{Type: c.typ, Start: c.start, End: c.end, Placeholder: out[phs[i][0]:phs[i][1]]}
+	}
+	return Result{Text: out, Spans: spans}
+}
+
+// typeCount is how many placeholders of a type a text has so far.
+type typeCount struct {
+	typ string
+	n   int
+}
+
+// countOf counts one more placeholder of typ and returns its number.
+func countOf(counts *[]typeCount, typ string) int {
+	for i := range *counts {
+		if (*counts)[i].typ == typ {
+			(*counts)[i].n++
+			return (*counts)[i].n
+		}
+	}
+	*counts = append(*counts, typeCount{typ, 1})
+	return 1
+}
+
+// sameValue returns the first candidate before cs[i] of its type and value, or -1;
+// byValue, when set, indexes them (and learns cs[i]).
+func sameValue(cs []candidate, i int, byValue map[string]int) int {
+	c := cs[i]
+	if byValue != nil {
+		key := c.typ + "\x00" + c.value
+		if j, ok := byValue[key]; ok {
+			return j
+		}
+		byValue[key] = i
+		return -1
+	}
+	for j := range i {
+		if cs[j].typ == c.typ && cs[j].value == c.value {
+			return j
+		}
+	}
+	return -1
 }

@@ -266,3 +266,43 @@ func BenchmarkRedactNoPII(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderNumbersPlaceholders: placeholders are numbered per type in order and equal
+// values share one, in a short text and in one with more spans than the linear search
+// handles.
+func TestRenderNumbersPlaceholders(t *testing.T) {
+	for _, n := range []int{3, 10, 100} {
+		var b strings.Builder
+		var cs []candidate
+		for i := range n {
+			typ, v := TypeEmail, fmt.Sprintf("u%d@example.com", i%7)
+			if i%3 == 0 {
+				typ, v = TypePhone, fmt.Sprintf("+8613812345%03d", i%5)
+			}
+			b.WriteString("x ")
+			cs = append(cs, candidate{typ: typ, start: b.Len(), end: b.Len() + len(v), value: v})
+			b.WriteString(v)
+		}
+		text := b.String()
+		// what render must give, worked out the plain way
+		counts, byValue := map[string]int{}, map[string]string{}
+		want := Result{Text: text}
+		var out strings.Builder
+		last := 0
+		for _, c := range cs {
+			ph, ok := byValue[c.typ+"\x00"+c.value]
+			if !ok {
+				counts[c.typ]++
+				ph = fmt.Sprintf("[%s_%d]", c.typ, counts[c.typ])
+				byValue[c.typ+"\x00"+c.value] = ph
+			}
+			out.WriteString(text[last:c.start] + ph)
+			last = c.end
+			want.Spans = append(want.Spans, Span{Type: c.typ, Start: c.start, End: c.end, Placeholder: ph})
+		}
+		want.Text = out.String() + text[last:]
+		if diff := cmp.Diff(want, render(text, cs)); diff != "" {
+			t.Errorf("%d spans (-want +got):\n%s", n, diff)
+		}
+	}
+}

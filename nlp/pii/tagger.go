@@ -44,7 +44,7 @@ func tagged(t Tagger, text string, sc *scan) []candidate {
 		return nil
 	}
 	var out, numbers []candidate
-	for _, e := range t.Entities(text) {
+	for _, e := range taggedBetween(t, text, sc.found) {
 		if e.Start < 0 || e.End > len(text) || e.Start >= e.End {
 			continue
 		}
@@ -65,6 +65,37 @@ func tagged(t Tagger, text string, sc *scan) []candidate {
 	if slices.ContainsFunc(out, func(c candidate) bool { return c.typ == TypeAddress }) {
 		out = append(out, numbers...)
 	}
+	return out
+}
+
+// taggedBetween runs the tagger on the stretches of text between the validated spans of
+// found (an email address, a phone number, a card: nothing the tagger could add to)
+// that could hold a name or an address, and returns its entities at their offsets in
+// text. A validated span ends a stretch as the text's end does.
+func taggedBetween(t Tagger, text string, found []candidate) []ner.Entity {
+	var strict []candidate
+	for _, c := range found {
+		if c.typ != TypePerson && c.typ != TypeAddress {
+			strict = append(strict, c)
+		}
+	}
+	if len(strict) == 0 {
+		return t.Entities(text)
+	}
+	var out []ner.Entity
+	last := 0
+	stretch := func(from, to int) {
+		if seg := text[from:to]; mayHoldNameOrAddress(seg, nil) {
+			for _, e := range t.Entities(seg) {
+				out = append(out, ner.Entity{Type: e.Type, Start: from + e.Start, End: from + e.End})
+			}
+		}
+	}
+	for _, c := range firstLongest(strict) {
+		stretch(last, c.start)
+		last = c.end
+	}
+	stretch(last, len(text))
 	return out
 }
 

@@ -67,6 +67,34 @@ func TestTaggedSpansAreChecked(t *testing.T) {
 	}
 }
 
+// seenTagger records the texts it is given.
+type seenTagger struct{ seen *[]string }
+
+func (s seenTagger) Entities(text string) []ner.Entity {
+	*s.seen = append(*s.seen, text)
+	if i := strings.Index(text, "Zoe Quinn"); i >= 0 {
+		return []ner.Entity{{Type: TypePerson, Start: i, End: i + len("Zoe Quinn")}}
+	}
+	return nil
+}
+
+// TestTaggerSkipsValidatedSpans: the tagger reads the stretches between validated spans
+// that hold letters, and its entities land at their offsets in the whole text.
+func TestTaggerSkipsValidatedSpans(t *testing.T) {
+	var seen []string
+	in := "mail zoe@example.com or call +1 415-555-0100, card 4111 1111 1111 1111 / 6011 0009 9013 9424, Zoe Quinn here"
+	res, err := NewRedactor(WithTagger(seenTagger{&seen})).Redact(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "mail [EMAIL_1] or call [PHONE_1], card [BANK_CARD_1] / [BANK_CARD_2], [PERSON_1] here"; res.Text != want {
+		t.Errorf("got %q, want %q", res.Text, want)
+	}
+	if want := []string{"mail ", " or call ", ", card ", ", Zoe Quinn here"}; !cmp.Equal(seen, want) {
+		t.Errorf("tagged %q, want %q", seen, want)
+	}
+}
+
 // TestTaggerTrainingSetLeavesOutWhatIsReported: the tagger's training text holds the
 // presidio set's training part and never a held-out record, nor the test splits the
 // eval reports on; it holds plain text of both languages.

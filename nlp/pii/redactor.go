@@ -3,7 +3,6 @@ package pii
 import (
 	"context"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,7 +162,12 @@ func (r *Redactor) Redact(ctx context.Context, text string) (Result, error) {
 // name or address is cut short before a validated span inside it and dropped when one
 // covers its start.
 func resolveOverlaps(cs []candidate) []candidate {
-	var strict, loose []candidate
+	if len(cs) == 0 {
+		return nil
+	}
+	// one allocation: strict from the front, loose after it, what is left of them after
+	all := make([]candidate, 0, 2*len(cs))
+	strict, loose := all[:0], all[len(cs):len(cs)]
 	for _, c := range cs {
 		if c.typ == TypePerson || c.typ == TypeAddress {
 			loose = append(loose, c)
@@ -184,7 +188,7 @@ func resolveOverlaps(cs []candidate) []candidate {
 			}
 		}
 	}
-	var rest []candidate
+	rest := loose[:0] // overwrites what it has read
 	for _, c := range loose {
 		if c.end <= c.start {
 			continue
@@ -199,17 +203,17 @@ func resolveOverlaps(cs []candidate) []candidate {
 		rest = append(rest, c)
 	}
 	merged := append(kept, firstLongest(rest)...)
-	sort.SliceStable(merged, func(i, j int) bool { return merged[i].start < merged[j].start })
+	slices.SortStableFunc(merged, func(a, b candidate) int { return a.start - b.start })
 	return merged
 }
 
 // firstLongest resolves overlaps by earliest start, then greatest length.
 func firstLongest(cs []candidate) []candidate {
-	sort.SliceStable(cs, func(i, j int) bool {
-		if cs[i].start != cs[j].start {
-			return cs[i].start < cs[j].start
+	slices.SortStableFunc(cs, func(a, b candidate) int {
+		if a.start != b.start {
+			return a.start - b.start
 		}
-		return cs[i].end-cs[i].start > cs[j].end-cs[j].start
+		return (b.end - b.start) - (a.end - a.start)
 	})
 	kept := cs[:0]
 	end := 0
@@ -231,7 +235,8 @@ func render(text string, cs []candidate) Result {
 	var b strings.Builder
 	b.Grow(len(text) + 8*len(cs))
 	phs := make([][2]int, len(cs)) // each candidate's placeholder in b
-	var counts []typeCount
+	var countsMem [8]typeCount     // the types of most texts
+	counts := countsMem[:0]
 	var byValue map[string]int // type and value → candidate, for long texts
 	if len(cs) > 32 {
 		byValue = make(map[string]int, len(cs))
@@ -247,7 +252,9 @@ func render(text string, cs []candidate) Result {
 			b.WriteByte('[')
 			b.WriteString(c.typ)
 			b.WriteByte('_')
-			b.WriteString(strconv.Itoa(countOf(&counts, c.typ)))
+			var n int
+			counts, n = countOf(counts, c.typ)
+			b.WriteString(strconv.Itoa(n))
 			b.WriteByte(']')
 		}
 		phs[i] = [2]int{start, b.Len()}
@@ -268,15 +275,14 @@ type typeCount struct {
 }
 
 // countOf counts one more placeholder of typ and returns its number.
-func countOf(counts *[]typeCount, typ string) int {
-	for i := range *counts {
-		if (*counts)[i].typ == typ {
-			(*counts)[i].n++
-			return (*counts)[i].n
+func countOf(counts []typeCount, typ string) ([]typeCount, int) {
+	for i := range counts {
+		if counts[i].typ == typ {
+			counts[i].n++
+			return counts, counts[i].n
 		}
 	}
-	*counts = append(*counts, typeCount{typ, 1})
-	return 1
+	return append(counts, typeCount{typ, 1}), 1
 }
 
 // sameValue returns the first candidate before cs[i] of its type and value, or -1;

@@ -66,9 +66,10 @@ func ibanAt(text string, start, end int, sc *scan) (candidate, bool) {
 		!isDigitByte(text[start+2]) || !isDigitByte(text[start+3]) {
 		return candidate{}, false
 	}
-	ends := []int{end}
-	compact := strings.ToUpper(text[start:end])
-	for j := end; len(compact) < 34 && j+1 < len(text) && text[j] == ' ' && isASCIIAlnum(text[j+1]); {
+	var endsMem [12]int
+	ends := append(endsMem[:0], end)
+	chars := end - start // an IBAN has at most 34
+	for j := end; chars < 34 && j+1 < len(text) && text[j] == ' ' && isASCIIAlnum(text[j+1]); {
 		k := j + 1
 		for k < len(text) && isASCIIAlnum(text[k]) {
 			k++
@@ -76,7 +77,7 @@ func ibanAt(text string, start, end int, sc *scan) (candidate, bool) {
 		if k-(j+1) > 4 || gluedRuneAt(text, k) {
 			break
 		}
-		compact += strings.ToUpper(text[j+1 : k])
+		chars += k - (j + 1)
 		ends = append(ends, k)
 		j = k
 	}

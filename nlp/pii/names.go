@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Person names are found only next to a cue, which keeps precision usable without a
@@ -177,7 +178,7 @@ func asciiLower(text string) string {
 					b[j] += 'a' - 'A'
 				}
 			}
-			return string(b)
+			return unsafe.String(&b[0], len(b)) // b is not written again: one copy, not two
 		}
 	}
 	return text

@@ -92,3 +92,30 @@ func TestPIITrainIfMissing(t *testing.T) {
 		t.Errorf("with the tagger: %q (%v)", res.Text, err)
 	}
 }
+
+// TestBenchPII runs `bench pii --json` briefly: both text sets are timed with the tagger
+// and against the cues alone. (The throughput issue 17 asks for is a figure of the
+// command on a quiet machine, not a floor here.)
+func TestBenchPII(t *testing.T) {
+	data := testenv.SharedData(t, "")
+	var rep struct {
+		MB        float64 `json:"mb_per_sec_per_core"`
+		Base      float64 `json:"baseline_cues_only_mb_per_sec_per_core"`
+		Ratio     float64 `json:"ratio"`
+		Tagger    bool    `json:"tagger"`
+		Texts     int     `json:"texts"`
+		Dense     float64 `json:"presidio_mb_per_sec_per_core"`
+		DenseBase float64 `json:"presidio_baseline_cues_only_mb_per_sec_per_core"`
+		DenseN    int     `json:"presidio_texts"`
+	}
+	out := runCLI(t, "bench", "pii", "--json", "--seconds", "0.2", "--data", data)
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !rep.Tagger || rep.Texts != 5000 || rep.DenseN != 1500 || rep.MB <= 0 || rep.Base <= 0 || rep.Dense <= 0 || rep.DenseBase <= 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if r := rep.MB / rep.Base; r < rep.Ratio*0.999 || r > rep.Ratio*1.001 {
+		t.Errorf("ratio %.3f, figures give %.3f", rep.Ratio, r)
+	}
+}

@@ -65,8 +65,7 @@ func addLower(h uint64, s string) uint64 {
 // addShape mixes the shape of s into h: X upper, x lower, d digit, c CJK, the character
 // itself otherwise, runs of one class cut at two.
 func addShape(h uint64, s string) uint64 {
-	var last byte
-	run := 0
+	sh := shaper{h: h}
 	for _, r := range s {
 		var c byte
 		switch {
@@ -83,17 +82,28 @@ func addShape(h uint64, s string) uint64 {
 		default:
 			c = '?'
 		}
-		if c == last {
-			run++
-			if run >= 2 {
-				continue
-			}
-		} else {
-			last, run = c, 0
-		}
-		h = mix(h, c)
+		sh.add(c)
 	}
-	return h
+	return sh.h
+}
+
+// shaper mixes shape classes into a hash, cutting runs of one class at two.
+type shaper struct {
+	h    uint64
+	last byte
+	run  int
+}
+
+func (s *shaper) add(c byte) {
+	if c == s.last {
+		s.run++
+		if s.run >= 2 {
+			return
+		}
+	} else {
+		s.last, s.run = c, 0
+	}
+	s.h = mix(s.h, c)
 }
 
 // lineStart reports whether token i begins its line.
@@ -175,9 +185,8 @@ func isASCII(s string) bool {
 
 // asciiLowerShape is addLower and addShape of an ASCII s from fnvOffset, in one pass.
 func asciiLowerShape(s string) (lower, shape uint64) {
-	lower, shape = fnvOffset, fnvOffset
-	var last byte
-	run := 0
+	lower = fnvOffset
+	sh := shaper{h: fnvOffset}
 	for i := 0; i < len(s); i++ {
 		c, l := s[i], s[i]
 		switch {
@@ -189,17 +198,9 @@ func asciiLowerShape(s string) (lower, shape uint64) {
 			c = 'd'
 		}
 		lower = mix(lower, l)
-		if c == last {
-			run++
-			if run >= 2 {
-				continue
-			}
-		} else {
-			last, run = c, 0
-		}
-		shape = mix(shape, c)
+		sh.add(c)
 	}
-	return lower, shape
+	return lower, sh.h
 }
 
 // runeOffset is the byte offset of s's n-th rune (counting from 0).

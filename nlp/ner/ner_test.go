@@ -170,3 +170,29 @@ func TestTableFindsWhatTheIndexHolds(t *testing.T) {
 		t.Error("an empty table added weights")
 	}
 }
+
+// TestASCIIHashesAreTheUnicodeOnes: the one-pass hashes of an ASCII token are the ones
+// the general path gives, and a word's first and last runes are cut on rune boundaries.
+func TestASCIIHashesAreTheUnicodeOnes(t *testing.T) {
+	for _, w := range []string{"O'Neil-Smith", "Main", "12B", "x", "AAAbbb99", "", "#", "McDONALD's"} {
+		lower, shape := asciiLowerShape(w)
+		if lower != addLower(fnvOffset, w) || shape != addShape(fnvOffset, w) {
+			t.Errorf("%q: ASCII path differs", w)
+		}
+	}
+	for _, c := range []struct {
+		w          string
+		first3     string
+		last3, two string
+	}{{"Zoë-Ève", "Zoë", "Ève", "ve"}, {"Straße", "Str", "aße", "ße"}, {"abcd", "abc", "bcd", "cd"}} {
+		if got := c.w[:runeOffset(c.w, 3)]; got != c.first3 {
+			t.Errorf("%q first three %q, want %q", c.w, got, c.first3)
+		}
+		if got := c.w[lastRunesOffset(c.w, 3):]; got != c.last3 {
+			t.Errorf("%q last three %q, want %q", c.w, got, c.last3)
+		}
+		if got := c.w[lastRunesOffset(c.w, 2):]; got != c.two {
+			t.Errorf("%q last two %q, want %q", c.w, got, c.two)
+		}
+	}
+}

@@ -61,6 +61,13 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/tickets/:id/resolve", staff, s.api.tickets.resolve)
 	s.handle(http.MethodPost, "/v1/tickets/:id/close", staff, s.api.tickets.closeTicket)
 	s.handle(http.MethodPost, "/v1/tickets/:id/reopen", staff, s.api.tickets.reopen)
+	s.handle(http.MethodGet, "/v1/tickets/:id/canned/:shortcut", staff, s.api.tickets.renderCanned)
+
+	// Canned responses: the shared ones (supervisors keep them) and each agent's own.
+	s.handle(http.MethodGet, "/v1/canned-responses", staff, s.api.tickets.listCanned)
+	s.handle(http.MethodPost, "/v1/canned-responses", staff, s.api.tickets.createCanned)
+	s.handle(http.MethodPut, "/v1/canned-responses/:id", staff, s.api.tickets.updateCanned)
+	s.handle(http.MethodDelete, "/v1/canned-responses/:id", staff, s.api.tickets.deleteCanned)
 
 	// Customers over the REST channel (the token's subject is the
 	// pseudonymous customer id).

@@ -47,6 +47,13 @@ func adminChanges(ts *testService) []struct {
 			_, err := ts.store.GetAgent(ctx, "bob")
 			return err == nil
 		}},
+		{"canned.put", func(ctx context.Context) error {
+			_, err := ts.PutCanned(ctx, Actor{ID: "sam", Supervisor: true}, CannedResponse{Shortcut: "hi", Body: "Hi {{customer.name}}"}, true)
+			return err
+		}, func(ctx context.Context) bool {
+			c, _ := ts.CannedResponses(ctx, "sam")
+			return len(c) == 1
+		}},
 		{"agent.status", func(ctx context.Context) error {
 			_, err := ts.SetAgentStatusBy(ctx, "alice", "alice", AgentOnline, 5)
 			return err

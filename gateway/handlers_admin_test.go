@@ -67,7 +67,7 @@ func TestEveryAdminChangeIsAudited(t *testing.T) {
 }
 
 // TestEraseCustomerRoute: a supervisor erases a REST customer after a conversation with
-// PII, a display name, an escalation and an agent's reply; afterwards no table and no
+// PII, a display name, an escalation, an agent's reply and note; afterwards no table and no
 // Redis key under the instance's prefix (nor a rate-limit key) holds the customer's id,
 // name or PII, and the erasure is audited.
 func TestEraseCustomerRoute(t *testing.T) {
@@ -86,6 +86,7 @@ func TestEraseCustomerRoute(t *testing.T) {
 		t.Fatalf("no escalation: %+v", rest)
 	}
 	mustCall(t, 201, base, agent, "POST", "/v1/tickets/"+rest.TicketID+"/replies", map[string]string{"text": "Noted"}, nil)
+	mustCall(t, 201, base, agent, "POST", "/v1/tickets/"+rest.TicketID+"/notes", map[string]string{"text": "customer " + name + " called twice"}, nil)
 	var detail tickets.TicketDetail
 	mustCall(t, 200, base, agent, "GET", "/v1/tickets/"+rest.TicketID, nil, &detail)
 	customerID := detail.Ticket.CustomerID
@@ -113,7 +114,7 @@ func TestEraseCustomerRoute(t *testing.T) {
 	mustCall(t, 403, base, agent, "POST", "/v1/customers/"+customerID+"/erase", nil, nil)
 	var rep tickets.EraseReport
 	mustCall(t, 200, base, sup, "POST", "/v1/customers/"+customerID+"/erase", nil, &rep)
-	if rep.Rows["customers"] != 1 || rep.Rows["tickets"] != 1 || rep.Rows["messages"] == 0 {
+	if rep.Rows["customers"] != 1 || rep.Rows["tickets"] != 1 || rep.Rows["messages"] == 0 || rep.Rows["ticket_notes"] != 1 {
 		t.Errorf("report %+v", rep)
 	}
 	after := scan()

@@ -62,7 +62,7 @@ func (r *ticketRoutes) createTicket(c *gin.Context) {
 
 func (r *ticketRoutes) listTickets(c *gin.Context) {
 	f := tickets.TicketFilter{Status: tickets.Status(c.Query("status")), AssigneeID: c.Query("assignee"),
-		CustomerName: c.Query("customer_name")}
+		CustomerName: c.Query("customer_name"), Tag: c.Query("tag")}
 	var err error
 	if v := c.Query("since"); v != "" {
 		if f.Since, err = time.Parse(time.RFC3339, v); err != nil {
@@ -97,7 +97,7 @@ func (r *ticketRoutes) getTicket(c *gin.Context) {
 		r.fail(c, err)
 		return
 	}
-	d.Messages, d.Assignments = nonNil(d.Messages), nonNil(d.Assignments)
+	d.Messages, d.Assignments, d.Notes = nonNil(d.Messages), nonNil(d.Assignments), nonNil(d.Notes)
 	c.JSON(http.StatusOK, d)
 }
 
@@ -132,6 +132,40 @@ func (r *ticketRoutes) suggestions(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"query": query, "answer": ans.Text, "confidence": ans.Confidence, "passages": nonNil(ans.Citations)})
+}
+
+// addNote adds an internal note to the ticket; "@agent" in it tells that agent.
+func (r *ticketRoutes) addNote(c *gin.Context) {
+	var in struct {
+		Text string `json:"text"`
+	}
+	if err := bind(c, &in); err != nil {
+		r.fail(c, err)
+		return
+	}
+	n, err := r.tickets.AddNote(c.Request.Context(), actorOf(c), c.Param("id"), in.Text)
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"note": n})
+}
+
+// setTags replaces the ticket's tags.
+func (r *ticketRoutes) setTags(c *gin.Context) {
+	var in struct {
+		Tags []string `json:"tags"`
+	}
+	if err := bind(c, &in); err != nil {
+		r.fail(c, err)
+		return
+	}
+	t, err := r.tickets.SetTags(c.Request.Context(), actorOf(c), c.Param("id"), in.Tags)
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"ticket": t})
 }
 
 func (r *ticketRoutes) claim(c *gin.Context) {

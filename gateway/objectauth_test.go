@@ -85,6 +85,16 @@ func (r *objectRig) erasableCustomer(t *testing.T) objectRef {
 	return objectRef{":id": "crm:erase-me"}
 }
 
+// ownCanned is a canned response of alice's own.
+func (r *objectRig) ownCanned(t *testing.T, shortcut string) objectRef {
+	t.Helper()
+	var c struct {
+		ID int64 `json:"id"`
+	}
+	mustCall(t, 201, r.http.URL, r.tokens["alice"], "POST", "/v1/canned-responses", map[string]any{"shortcut": shortcut, "body": "Mine"}, &c)
+	return objectRef{":id": strconv.FormatInt(c.ID, 10)}
+}
+
 // pushModel pushes versions of a model as ml-1 and activates the listed ones in turn.
 func (r *objectRig) pushModel(t *testing.T, name string, versions int, activate ...string) objectRef {
 	t.Helper()
@@ -180,6 +190,21 @@ var objectCases = map[string]objectCase{
 		owners: []string{"ml-1"}, want: 200},
 	"POST /v1/models/:model/rollback": {setup: func(r *objectRig, t *testing.T) objectRef { return r.pushModel(t, "rolled", 3, "1", "2", "3") },
 		owners: []string{"ml-1", "sam"}, want: 200},
+	"GET /v1/tickets/:id/canned/:shortcut": {setup: func(r *objectRig, t *testing.T) objectRef {
+		o := r.heldTicket(t)
+		mustCall(t, 201, r.http.URL, r.tokens["sam"], "POST", "/v1/canned-responses", map[string]any{"shortcut": "hi", "body": "Hi", "shared": true}, nil)
+		o[":shortcut"] = "hi"
+		return o
+	}, owners: []string{"alice", "sam"}, want: 200},
+	"POST /v1/tickets/:id/notes": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]string{"text": "checked"}),
+		owners: []string{"alice", "sam"}, want: 201},
+	"PUT /v1/tickets/:id/tags": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]any{"tags": []string{"refund"}}),
+		owners: []string{"alice", "sam"}, want: 200},
+	// a personal canned response is its agent's (and a supervisor's) to change and delete
+	"PUT /v1/canned-responses/:id": {setup: func(r *objectRig, t *testing.T) objectRef { return r.ownCanned(t, "edited") },
+		body: jsonBody(map[string]string{"shortcut": "edited", "body": "Changed"}), owners: []string{"alice", "sam"}, want: 200},
+	"DELETE /v1/canned-responses/:id": {setup: func(r *objectRig, t *testing.T) objectRef { return r.ownCanned(t, "deleted") },
+		owners: []string{"alice"}, want: 204},
 	"GET /v1/kb/jobs/:id":          {setup: fixed(objectRef{":id": "job-1"}), owners: []string{"sam"}, want: 200},
 	"POST /v1/customers/:id/erase": {setup: (*objectRig).erasableCustomer, owners: []string{"sam"}, want: 200},
 }

@@ -26,6 +26,8 @@ var rbacMatrix = map[string]string{
 	"POST /v1/tickets/:id/close":                        "agent supervisor admin",
 	"POST /v1/tickets/:id/reopen":                       "agent supervisor admin",
 	"GET /v1/tickets/:id/canned/:shortcut":              "agent supervisor admin",
+	"POST /v1/tickets/:id/notes":                        "agent supervisor admin",
+	"PUT /v1/tickets/:id/tags":                          "agent supervisor admin",
 	"GET /v1/canned-responses":                          "agent supervisor admin",
 	"POST /v1/canned-responses":                         "agent supervisor admin",
 	"PUT /v1/canned-responses/:id":                      "agent supervisor admin",

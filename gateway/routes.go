@@ -62,6 +62,8 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/tickets/:id/close", staff, s.api.tickets.closeTicket)
 	s.handle(http.MethodPost, "/v1/tickets/:id/reopen", staff, s.api.tickets.reopen)
 	s.handle(http.MethodGet, "/v1/tickets/:id/canned/:shortcut", staff, s.api.tickets.renderCanned)
+	s.handle(http.MethodPost, "/v1/tickets/:id/notes", staff, s.api.tickets.addNote)
+	s.handle(http.MethodPut, "/v1/tickets/:id/tags", staff, s.api.tickets.setTags)
 
 	// Canned responses: the shared ones (supervisors keep them) and each agent's own.
 	s.handle(http.MethodGet, "/v1/canned-responses", staff, s.api.tickets.listCanned)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 // Push is what an agent's WebSocket receives.
 type Push struct {
-	Type  string        `json:"type"` // assignment.new, ticket.updated, ticket.created, ticket.sla_breached
+	Type  string        `json:"type"` // assignment.new, ticket.updated, ticket.created, ticket.sla_breached, note.created, note.mention
 	Event tickets.Event `json:"event"`
 }
 
@@ -27,7 +28,7 @@ type subscriber struct {
 
 // hub fans ticket events (from every instance, via the event channel) out
 // to connected agents: an agent gets events of tickets assigned to them or
-// taken from them; supervisors get everything.
+// taken from them, and notes that mention them; supervisors get everything.
 type hub struct {
 	log  *slog.Logger
 	mu   sync.RWMutex
@@ -58,12 +59,16 @@ func (h *hub) dispatch(ev tickets.Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for s := range h.subs {
-		if !s.supervisor && s.agentID != ev.AssigneeID && s.agentID != ev.PrevAssignee {
+		mentioned := ev.Type == "note.created" && slices.Contains(ev.Mentions, s.agentID)
+		if !s.supervisor && !mentioned && s.agentID != ev.AssigneeID && s.agentID != ev.PrevAssignee {
 			continue
 		}
 		p := Push{Type: typ, Event: ev}
 		if s.agentID != ev.AssigneeID && typ == "assignment.new" {
 			p.Type = "ticket.updated"
+		}
+		if mentioned {
+			p.Type = "note.mention" // a colleague asks them to look
 		}
 		select {
 		case s.ch <- p:

@@ -190,11 +190,22 @@ func (s *Service) RenderCanned(ctx context.Context, actor Actor, id, shortcut, l
 		agentName = a.Name
 	}
 	values := map[string]string{"customer.name": t.CustomerName, "agent.name": agentName, "ticket.id": t.ID}
+	blank := false
 	text := cannedVarRe.ReplaceAllStringFunc(best.Body, func(m string) string {
-		return values[cannedVarRe.FindStringSubmatch(m)[1]]
+		v := values[cannedVarRe.FindStringSubmatch(m)[1]]
+		blank = blank || v == ""
+		return v
 	})
+	if blank { // an anonymous visitor has no name: "Hello {{customer.name}}, …" reads "Hello, …"
+		text = strings.TrimSpace(doubleBlanksRe.ReplaceAllString(blankBeforePunctRe.ReplaceAllString(text, "$1"), " "))
+	}
 	return RenderedCanned{Text: text, Response: best}, nil
 }
+
+var (
+	blankBeforePunctRe = regexp.MustCompile(`[ \t]+([,.!?;:，。！？；：])`)
+	doubleBlanksRe     = regexp.MustCompile(`[ \t]{2,}`)
+)
 
 const cannedCols = `id, owner, shortcut, lang, title, body, updated_by, updated_at`
 

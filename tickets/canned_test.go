@@ -89,6 +89,13 @@ func TestCannedResponses(t *testing.T) {
 			t.Errorf("%s %s: %q %v, want %q", c.shortcut, c.lang, r.Text, err, c.want)
 		}
 	}
+	anon, _, err := ts.CreateTicket(ctx, botActor, NewTicket{Customer: Customer{PseudonymousID: "web:1"}, Subject: "hi", Skills: []string{"billing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := ts.RenderCanned(ctx, sup, anon.ID, "refund", "en"); err != nil || r.Text != "Hi, sam here: ticket "+anon.ID+" is refunded." {
+		t.Errorf("for a visitor without a name: %q %v", r.Text, err)
+	}
 	if _, err := ts.RenderCanned(ctx, carol, tk.ID, "refund", "en"); !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound) {
 		t.Errorf("carol rendering for alice's ticket: %v, want refused", err)
 	}

@@ -101,6 +101,7 @@ type Ticket struct {
 	ClosedAt              *time.Time `json:"closed_at,omitempty"`
 	FirstResponseBreached bool       `json:"first_response_breached"`
 	ResolutionBreached    bool       `json:"resolution_breached"`
+	Tags                  []string   `json:"tags"`
 }
 
 // Message is one redacted line of a conversation.

@@ -39,6 +39,7 @@ type TicketDetail struct {
 	Ticket      Ticket       `json:"ticket"`
 	Messages    []Message    `json:"messages"`
 	Assignments []Assignment `json:"assignments"`
+	Notes       []Note       `json:"notes"` // agents' internal notes, never the customer's to see
 }
 
 // Detail returns a ticket with its redacted transcript and its routing
@@ -62,11 +63,16 @@ func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDet
 	if err != nil {
 		return TicketDetail{}, err
 	}
-	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as}, nil
+	notes, err := s.store.notes(ctx, t.ID)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as, Notes: notes}, nil
 }
 
-// canSee lets agents see tickets they hold or that wait in one of their
-// groups (the router queues a ticket in every eligible group).
+// canSee lets agents see tickets they hold, that wait in one of their groups (the
+// router queues a ticket in every eligible group), or that a colleague's note mentions
+// them on.
 func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
 	if actor.Supervisor || t.AssigneeID == actor.ID {
 		return nil
@@ -85,6 +91,9 @@ func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
 				return nil
 			}
 		}
+	}
+	if mentioned, err := s.store.mentionedOn(ctx, t.ID, actor.ID); err != nil || mentioned {
+		return err
 	}
 	return fmt.Errorf("ticket %s is not yours: %w", t.ID, ErrForbidden)
 }

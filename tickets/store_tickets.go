@@ -19,7 +19,7 @@ const EventChannel = "switchboard_events"
 // and always after, the commit (other instances drop cached copies on
 // them); a new ticket and new messages are announced right after commit.
 type Event struct {
-	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.sla_breached, message.created, routing.weights
+	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.sla_breached, message.created, note.created, routing.weights
 	TicketID     string `json:"ticket_id"`
 	Version      int64  `json:"version"`
 	Status       Status `json:"status"`
@@ -30,12 +30,14 @@ type Event struct {
 	ConversationID string `json:"conversation_id,omitempty"`
 	MessageID      int64  `json:"message_id,omitempty"`
 	Author         string `json:"author,omitempty"`
+	// note.created events: the agents the note mentions.
+	Mentions []string `json:"mentions,omitempty"`
 }
 
 const ticketCols = `id, customer_id, customer_name, customer_name_enc, conversation_id, subject, status, priority, skills,
 	coalesce(group_id, ''), coalesce(assignee, ''), vip_tier, version, created_at, updated_at,
 	first_response_due, resolution_due, claimed_at, first_response_at, resolved_at, closed_at,
-	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL`
+	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags`
 
 // scanTicket reads ticketCols, opening the sealed customer name.
 func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
@@ -44,7 +46,7 @@ func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &nameEnc, &t.ConversationID, &t.Subject, &t.Status,
 		&t.Priority, &t.Skills, &t.GroupID, &t.AssigneeID, &t.VIPTier, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.FirstResponseDue, &t.ResolutionDue, &t.ClaimedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
-		&t.FirstResponseBreached, &t.ResolutionBreached)
+		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags)
 	if err != nil {
 		return t, err
 	}
@@ -221,10 +223,10 @@ func (s *TicketRecords) UpdateTicket(ctx context.Context, id string, fn func(tx 
 	row := tx.QueryRow(ctx, `UPDATE tickets SET status = $2, priority = $3, skills = $4, group_id = $5, assignee = $6,
 			subject = $7, version = version + 1, updated_at = now(), claimed_at = $8, first_response_at = $9,
 			resolved_at = $10, closed_at = $11, first_response_due = $12, resolution_due = $13,
-			queued_at = CASE WHEN $2 = 'open' AND status <> 'open' THEN now() ELSE queued_at END
+			queued_at = CASE WHEN $2 = 'open' AND status <> 'open' THEN now() ELSE queued_at END, tags = $14
 		WHERE id = $1 RETURNING `+ticketCols,
 		id, t.Status, t.Priority, t.Skills, nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.Subject,
-		t.ClaimedAt, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, t.FirstResponseDue, t.ResolutionDue)
+		t.ClaimedAt, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, t.FirstResponseDue, t.ResolutionDue, nonNilTags(t.Tags))
 	after, err := s.scanTicket(row)
 	if err != nil {
 		return Ticket{}, Ticket{}, mapPgErr(err, "ticket "+id)
@@ -279,6 +281,7 @@ type TicketFilter struct {
 	Status       Status
 	AssigneeID   string
 	CustomerName string // the whole name, any case (names are sealed; see store_names.go)
+	Tag          string // tickets with this tag
 	Limit        int
 
 	customerNameIndex []byte // set by ListTickets from CustomerName
@@ -317,6 +320,9 @@ func listTicketsQuery(f TicketFilter) (string, []any) {
 	}
 	if f.CustomerName != "" {
 		add("customer_name_bidx = $%d", f.customerNameIndex)
+	}
+	if f.Tag != "" {
+		add("tags @> ARRAY[$%d]::text[]", f.Tag)
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100

@@ -1,0 +1,90 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestNotesAndTags: a note is redacted, names the agents it mentions (an unknown one is
+// refused), lands in the ticket's detail and never in the conversation; tags are
+// normalized, filter the ticket list, and both changes are audited.
+func TestNotesAndTags(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	alice, carol := Actor{ID: "alice"}, Actor{ID: "carol"}
+	tk, _ := create(t, ts, "c1", "billing") // alice's
+
+	if _, err := ts.AddNote(ctx, alice, tk.ID, "ask @nobody"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("mentioning a stranger: %v, want ErrInvalid", err)
+	}
+	if _, err := ts.AddNote(ctx, alice, tk.ID, "  "); !errors.Is(err, ErrInvalid) {
+		t.Errorf("an empty note: %v, want ErrInvalid", err)
+	}
+	if _, err := ts.AddNote(ctx, carol, tk.ID, "mine now"); !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound) {
+		t.Errorf("carol noting on alice's ticket: %v, want refused", err)
+	}
+	n, err := ts.AddNote(ctx, alice, tk.ID, "@Bob can you check card 6222 0000 1111 2222? cc @bob, mail x@bob.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(n.Mentions, []string{"bob"}) || strings.Contains(n.Text, "6222") {
+		t.Errorf("note %+v: want one mention of bob and the card redacted", n)
+	}
+	d, err := ts.Detail(ctx, alice, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Notes) != 1 || d.Notes[0].ID != n.ID || d.Ticket.Version <= tk.Version {
+		t.Errorf("detail notes %+v, version %d after %d", d.Notes, d.Ticket.Version, tk.Version)
+	}
+	for _, m := range d.Messages {
+		if strings.Contains(m.Text, "can you check") {
+			t.Errorf("the note is a conversation message: %+v", m)
+		}
+	}
+
+	got, err := ts.SetTags(ctx, alice, tk.ID, []string{" Refund", "#vip", "refund", "退款"})
+	if err != nil || !slices.Equal(got.Tags, []string{"refund", "vip", "退款"}) {
+		t.Fatalf("tags %v %v", got.Tags, err)
+	}
+	if _, err := ts.SetTags(ctx, alice, tk.ID, []string{"no spaces please"}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a tag with spaces: %v, want ErrInvalid", err)
+	}
+	if _, err := ts.SetTags(ctx, carol, tk.ID, []string{"x"}); !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrNotFound) {
+		t.Errorf("carol tagging alice's ticket: %v, want refused", err)
+	}
+	if again, err := ts.SetTags(ctx, alice, tk.ID, []string{"refund", "vip", "退款"}); err != nil || again.Version != got.Version {
+		t.Errorf("the same tags again: version %d after %d, %v (no change, no new version)", again.Version, got.Version, err)
+	}
+	other, _ := create(t, ts, "c2", "billing")
+	for tag, want := range map[string][]string{"vip": {tk.ID}, "退款": {tk.ID}, "none": nil} {
+		list, err := ts.store.ListTickets(ctx, TicketFilter{Tag: tag})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, l := range list {
+			ids = append(ids, l.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("tickets tagged %q: %v, want %v (not %s)", tag, ids, want, other.ID)
+		}
+	}
+	events, err := ts.store.AuditLog(ctx, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range events {
+		if e.Action == "ticket.note" || e.Action == "ticket.tags" {
+			actions = append(actions, e.Actor+" "+e.Action)
+		}
+	}
+	if !slices.Equal(actions, []string{"alice ticket.note", "alice ticket.tags"}) {
+		t.Errorf("audited %v", actions)
+	}
+}

@@ -55,7 +55,10 @@ func needBrowser(t *testing.T) (node string) {
 // TestWebPagesInBrowser runs web/e2e/flow.mjs in headless Chromium against `serve`: a
 // customer asks the knowledge base in the widget and gets an answer with citations, asks
 // for a human; an agent signed in to the console in a second browser context receives
-// the ticket live with its routing score and suggested passages, replies; the customer
+// the ticket live with its routing score and suggested passages, replies, inserts a
+// canned response by its shortcut and saves one of her own, tags the ticket and
+// mentions a colleague in an internal note (his console tells him; he opens it; the
+// customer never sees it); the customer
 // sees the reply under the agent's name, reconnects without losing messages, sends a
 // photo (labelled by MobileNetV2) and a voice note recorded from Chromium's fake
 // microphone (transcribed by PocketSphinx); the customer sees their own phone number while

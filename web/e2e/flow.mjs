@@ -191,6 +191,51 @@ await step("agent replies", async () => {
   await shot(agent, "agent-replied");
 });
 
+await step("agent inserts a canned response by its shortcut, and saves one of her own", async () => {
+  await sup("POST", "/v1/canned-responses", { shortcut: "hello", lang: "en", shared: true,
+    body: "Hello {{customer.name}}, I am {{agent.name}} and I look after ticket {{ticket.id}}." });
+  await sup("POST", "/v1/canned-responses", { shortcut: "hello", lang: "zh", shared: true,
+    body: "{{customer.name}}您好，我是{{agent.name}}，负责工单 {{ticket.id}}。" });
+  const box = agent.getByTestId("reply-text");
+  await box.fill("Sure. /hello");
+  await box.press("Tab");
+  const want = "Sure. Hello, I am Alice and I look after ticket " + ticketId + ".";
+  await agent.waitForFunction((v) => document.querySelector('[data-testid="reply-text"]').value === v, want)
+    .catch(async () => { throw new Error("reply box " + JSON.stringify(await box.inputValue()) + ", want " + JSON.stringify(want)); });
+  await readable(agent, "ticket");
+  await shot(agent, "agent-canned-response-inserted");
+  await agent.getByTestId("canned").locator("summary").click();
+  await agent.getByTestId("canned-new-shortcut").fill("/thanks");
+  await agent.getByTestId("canned-new-body").fill("Thanks for waiting, {{customer.name}}!");
+  await agent.getByTestId("canned-save").click();
+  await agent.locator('[data-testid="canned-item"][data-shortcut="thanks"]').filter({ hasText: "mine" }).waitFor();
+  await agent.locator('[data-testid="canned-item"][data-shortcut="hello"]').first().waitFor();
+  await shot(agent, "agent-saved-own-canned-response");
+  await box.fill("");
+});
+
+await step("agent tags the ticket and mentions a colleague in an internal note; he is told and opens it", async () => {
+  const bobPage = await newPage({ width: 1280, height: 800 });
+  await signIn(bobPage, "/ui/console/", bobUser, bobPass);
+  await bobPage.getByTestId("live").filter({ hasText: "live" }).waitFor();
+  await agent.getByTestId("tags-input").fill("password, VIP");
+  await agent.getByTestId("save-tags").click();
+  await agent.getByTestId("tag").filter({ hasText: "#vip" }).waitFor();
+  await agent.getByTestId("note-text").fill("@bob the customer asked twice about the reset link");
+  await agent.getByTestId("add-note").click();
+  await agent.getByTestId("note").filter({ hasText: "asked twice" }).waitFor();
+  await readable(agent, "ticket");
+  await shot(agent, "agent-note-and-tags");
+  await bobPage.getByTestId("mention").filter({ hasText: "alice mentioned you in a note" }).waitFor();
+  await shot(bobPage, "colleague-told-of-mention");
+  await bobPage.getByTestId("mention").getByRole("button").click();
+  await bobPage.getByTestId("note").filter({ hasText: "asked twice" }).waitFor();
+  await shot(bobPage, "colleague-opens-mentioned-ticket");
+  await bobPage.context().close();
+  // the customer never sees a note
+  if (await customer.locator("#switchboard-chat").filter({ hasText: "asked twice" }).count()) throw new Error("the customer's widget shows the internal note");
+});
+
 await step("a draft survives the console's refreshes", async () => {
   await agent.getByTestId("reply-text").fill("A draft that is not sent yet");
   // the console polls every 5 s; the draft must stay
@@ -466,6 +511,8 @@ await step("phone width, in Chinese: widget, console and supervisor", async () =
   await phoneAgent.getByTestId("ticket-subject").waitFor();
   const b = await phoneAgent.getByTestId("ticket-subject").boundingBox();
   if (!b || b.y < 0 || b.y > 844) throw new Error("on a phone the opened ticket is off screen: " + JSON.stringify(b));
+  await phoneAgent.getByTestId("notes").filter({ hasText: "内部备注" }).waitFor();
+  await phoneAgent.getByTestId("canned").filter({ hasText: "快捷回复" }).waitFor();
   await shot(phoneAgent, "phone-console-zh");
   const phoneSup = await newPage({ width: 390, height: 844 });
   await signIn(phoneSup, "/ui/supervisor/?lang=zh", supUser, supPass);

@@ -3,7 +3,8 @@
 // labels marked, undelivered replies flagged), suggested knowledge-base passages, claim
 // (when the server says it would succeed) / reply / transfer / resolve, close and reopen
 // of finished tickets (each confirmed in a dialog), the routing score that put the
-// ticket here, and audited reveals of redacted values. Errors show inline, never in an
+// ticket here, canned responses (Tab after "/shortcut" in the reply, or from the list;
+// an agent saves their own), and audited reveals of redacted values. Errors show inline, never in an
 // alert().
 import { api, confirmDialog, customerLabel, el, endSession, explain, inlineError, lang, live, notice, session, signInForm, t, word } from "../lib/api.js";
 
@@ -24,7 +25,12 @@ const S = {
     isClosed: "This ticket is closed. Reopen it to work on it again.", notClaimable: "Waiting for an agent. You cannot claim it now: you are not online, or already at your limit.",
     gone: "This ticket is no longer in your queue.", undelivered: "Not delivered to the customer", deliveryPending: "Sending to the customer…",
     undeliveredHint: "The customer has not received this reply. Once the channel works again, an administrator can send it again (switchboard outbox retry).",
-    reason: "Reason",
+    reason: "Reason", canned: "Canned responses", cannedHint: "Type /shortcut in the reply and press Tab.", mineTag: "mine",
+    cannedNew: "New canned response of mine", shortcut: "Shortcut", cannedBody: "Text ({{customer.name}}, {{agent.name}}, {{ticket.id}})",
+    save: "Save", cannedFailed: "Could not use this canned response.", cannedSaveFailed: "The canned response was not saved.", notes: "Internal notes", addNote: "Add note",
+    notePlaceholder: "A note for colleagues — the customer never sees it; @name tells them", tags: "Tags", saveTags: "Save tags",
+    tagsPlaceholder: "refund, vip", mentionedYou: "mentioned you in a note", open: "Open", noteFailed: "The note was not added.",
+    tagsFailed: "The tags were not saved.", emptyNote: "Write the note first.",
     attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer" },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
     signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", capacity: "接待上限", mine: "我的工单", waiting: "我所在组的排队工单",
@@ -39,6 +45,11 @@ const S = {
     isClosed: "此工单已关闭。如需继续处理请重新打开。", notClaimable: "等待坐席接待。您现在无法领取：您不在线，或已达到接待上限。",
     gone: "此工单已不在您的队列中。", undelivered: "未能送达客户", deliveryPending: "正在发送给客户…", attempts: "已尝试 %d 次",
     undeliveredHint: "客户没有收到这条回复。渠道恢复后，管理员可以重新发送（switchboard outbox retry）。", reason: "原因",
+    canned: "快捷回复", cannedHint: "在回复框输入 /快捷词 后按 Tab 键。", mineTag: "我的", cannedNew: "新建我的快捷回复", shortcut: "快捷词",
+    cannedBody: "内容（{{customer.name}}、{{agent.name}}、{{ticket.id}}）", save: "保存", cannedFailed: "未能使用此快捷回复。",
+    cannedSaveFailed: "快捷回复未保存。", notes: "内部备注", addNote: "添加备注", notePlaceholder: "给同事的备注（客户看不到），用 @用户名 提醒同事",
+    tags: "标签", saveTags: "保存标签", tagsPlaceholder: "退款, vip", mentionedYou: "在备注中提到了您", open: "打开", noteFailed: "备注未添加。",
+    tagsFailed: "标签未保存。", emptyNote: "请先填写备注内容。",
     reason_route: "自动分配", reason_pull: "空闲时拉取", reason_claim: "领取", reason_transfer: "转接" },
 };
 const tr = (k) => t(S, k);
@@ -49,6 +60,7 @@ document.title = "Switchboard — " + tr("title");
 const prio = { urgent: 0, high: 1, normal: 2, low: 3 };
 let me = null, self = null, queue = { mine: [], waiting: [] }, current = null, shownAs = "", groups = [];
 const drafts = new Map(); // ticket id → the reply being written, kept across refreshes
+const noteDrafts = new Map(); // ticket id → the note being written
 let actionError = null; // { ticket, title, detail }: shown under the open ticket's buttons
 
 // risk: breached, at risk (under a fifth of the first-response time left), or fine.
@@ -214,7 +226,8 @@ function act(tk, name, fn, ask) {
       await fn();
       actionError = null;
     } catch (x) {
-      actionError = { ticket: tk.id, title: tr(name + "Failed"), detail: x.message === "empty" ? tr("emptyReply") : explain(x) };
+      const empty = { empty: "emptyReply", emptyNote: "emptyNote" }[x.message];
+      actionError = { ticket: tk.id, title: tr(name + "Failed"), detail: empty ? tr(empty) : explain(x) };
     } finally { b.disabled = false; }
     try {
       await loadQueue();
@@ -255,17 +268,112 @@ function renderTicket() {
   const old = pane.querySelector('[data-testid="reply-text"]'), typing = old && document.activeElement === old;
   const sel = typing ? [old.selectionStart, old.selectionEnd] : null;
   const reply = !d.gone && allowed(tk).reply ? el("textarea", { placeholder: tr("replyPlaceholder"), "data-testid": "reply-text",
-    oninput: (e) => drafts.set(tk.id, e.target.value) }) : null;
+    oninput: (e) => drafts.set(tk.id, e.target.value), onkeydown: (e) => expandShortcut(e, tk) }) : null;
   if (reply) reply.value = drafts.get(tk.id) || "";
   const err = actionError && actionError.ticket === tk.id ? inlineError(actionError.title, actionError.detail, () => { actionError = null; }) : null;
+  const notes = d.gone ? null : notesSection(d);
   pane.replaceChildren(...[
     el("h2", { "data-testid": "ticket-subject" }, tk.subject || "—"),
     el("div", { class: "muted", "data-testid": "ticket-status" }, [word(tk.status), word(tk.priority), customerLabel(tk), (tk.skills || []).join(", ")].filter(Boolean).join(" · ")),
     el("div", { class: "msgs", "data-testid": "transcript" }, d.messages.map((m) => messageBox(m, tk))),
-    stateNote(tk), reply, d.gone ? null : actionButtons(tk, reply), err].filter(Boolean));
+    stateNote(tk), reply, d.gone ? null : actionButtons(tk, reply), err, notes].filter(Boolean));
   pane.dataset.ticket = tk.id;
   pane.dataset.status = tk.status;
   if (reply && typing) { reply.focus(); reply.setSelectionRange(sel[0], sel[1]); }
+}
+
+// notesSection shows the ticket's tags and internal notes (staff only; "@name" in a note
+// tells that colleague), with what adds a note and saves the tags.
+function notesSection(d) {
+  const tk = d.ticket;
+  const tags = el("input", { "data-testid": "tags-input", placeholder: tr("tagsPlaceholder"), "aria-label": tr("tags"), value: (tk.tags || []).join(", ") });
+  const saveTags = act(tk, "tags", async () => {
+    await api("PUT", "/v1/tickets/" + tk.id + "/tags", { tags: tags.value.split(/[,，\s]+/).filter(Boolean) });
+  });
+  const note = el("textarea", { "data-testid": "note-text", placeholder: tr("notePlaceholder"), oninput: (e) => noteDrafts.set(tk.id, e.target.value) });
+  note.value = noteDrafts.get(tk.id) || "";
+  const addNote = act(tk, "note", async () => {
+    if (!note.value.trim()) throw new Error("emptyNote");
+    await api("POST", "/v1/tickets/" + tk.id + "/notes", { text: note.value });
+    noteDrafts.delete(tk.id);
+  });
+  return el("div", { class: "notes", "data-testid": "notes" },
+    el("div", { class: "tags", "data-testid": "tags" }, el("strong", {}, tr("tags") + " "),
+      (tk.tags || []).map((t) => el("span", { class: "tag", "data-testid": "tag" }, "#" + t)), tags,
+      el("button", { class: "secondary", "data-testid": "save-tags", onclick: saveTags }, tr("saveTags"))),
+    el("h3", {}, tr("notes")),
+    (d.notes || []).map((n) => el("div", { class: "m note", "data-testid": "note", "data-author": n.author },
+      el("span", { class: "who" }, n.author), " ", el("span", {}, n.text))),
+    note, el("button", { "data-testid": "add-note", onclick: addNote }, tr("addNote")));
+}
+
+// mentioned shows that a colleague mentioned the agent in a note, with a way to open it.
+function mentioned(p) {
+  const box = el("div", { class: "mention", role: "status", "data-testid": "mention" }, p.event.author + " " + tr("mentionedYou") + " ",
+    el("button", { class: "secondary", onclick: () => { box.remove(); openTicket(p.event.ticket_id, true).catch((x) => notice(tr("loadFailed"), x)); } }, tr("open")));
+  document.getElementById("mentions").prepend(box);
+}
+
+// customerLang is the language to answer in: Chinese when the customer wrote Chinese.
+function customerLang() {
+  const said = current.messages.filter((m) => m.author === "customer").map((m) => m.text).join(" ");
+  return /\p{Script=Han}/u.test(said) ? "zh" : "en";
+}
+
+// useCanned fills in canned response shortcut for the open ticket and puts it into the
+// reply box, in place of the typed "/shortcut" when there is one (an editable draft).
+async function useCanned(shortcut, typed) {
+  const tk = current.ticket, box = document.querySelector('[data-testid="reply-text"]');
+  if (!box) return;
+  try {
+    const r = await api("GET", "/v1/tickets/" + tk.id + "/canned/" + encodeURIComponent(shortcut) + "?lang=" + customerLang());
+    const at = typed ? box.selectionStart - typed.length : box.selectionStart;
+    box.setRangeText(r.text, at, box.selectionEnd, "end");
+    drafts.set(tk.id, box.value);
+    box.focus();
+  } catch (x) {
+    actionError = { ticket: tk.id, title: tr("cannedFailed"), detail: explain(x) };
+    renderTicket();
+  }
+}
+
+// expandShortcut: Tab after "/shortcut" in the reply box inserts that canned response.
+function expandShortcut(e, tk) {
+  if (e.key !== "Tab" || e.shiftKey) return;
+  const box = e.target, m = box.value.slice(0, box.selectionStart).match(/(?:^|\s)(\/[\p{L}\p{N}_-]+)$/u);
+  if (!m) return;
+  e.preventDefault();
+  useCanned(m[1].slice(1), m[1]);
+}
+
+// cannedCard lists the canned responses the agent may use, and saves a new one of
+// their own.
+async function cannedCard() {
+  const card = el("div", { class: "card", "data-testid": "canned" }, el("h2", {}, tr("canned")), el("p", { class: "muted" }, tr("cannedHint")));
+  const list = el("div", { "data-testid": "canned-list" });
+  const shortcut = el("input", { "data-testid": "canned-new-shortcut", placeholder: "/thanks", "aria-label": tr("shortcut") });
+  const body = el("textarea", { "data-testid": "canned-new-body", placeholder: tr("cannedBody"), "aria-label": tr("cannedBody") });
+  const err = el("div");
+  const save = async () => {
+    try {
+      await api("POST", "/v1/canned-responses", { shortcut: shortcut.value, body: body.value, lang: "" });
+      shortcut.value = body.value = "";
+      err.replaceChildren();
+      await fill();
+    } catch (x) { err.replaceChildren(inlineError(tr("cannedSaveFailed"), explain(x))); }
+  };
+  const fill = async () => {
+    try {
+      const r = await api("GET", "/v1/canned-responses");
+      list.replaceChildren(...r.canned_responses.map((c) => el("div", { class: "m", "data-testid": "canned-item", "data-shortcut": c.shortcut },
+        el("strong", {}, "/" + c.shortcut), " ", el("span", { class: "muted" }, [c.lang, c.owner ? tr("mineTag") : ""].filter(Boolean).join(" · ")),
+        el("div", {}, c.body), el("button", { class: "secondary", onclick: () => useCanned(c.shortcut) }, tr("use")))));
+    } catch (x) { list.replaceChildren(el("p", { class: "error" }, explain(x))); }
+  };
+  card.append(list, el("details", {}, el("summary", {}, tr("cannedNew")), shortcut, body,
+    el("button", { "data-testid": "canned-save", onclick: save }, tr("save")), err));
+  await fill();
+  return card;
 }
 
 async function renderSide() {
@@ -284,6 +392,7 @@ async function renderSide() {
   }
   const sug = el("div", { class: "card", "data-testid": "suggestions" }, el("h2", {}, tr("suggest")));
   side.replaceChildren(why, sug);
+  cannedCard().then((card) => { if (sug.isConnected) side.appendChild(card); }); // unless the side was drawn anew meanwhile
   try {
     const r = await api("GET", "/v1/tickets/" + current.ticket.id + "/suggestions");
     if (!r.passages.length) sug.appendChild(el("p", { class: "muted" }, tr("noSuggest")));
@@ -344,14 +453,14 @@ async function start() {
   me = session.get();
   if (!me || !["agent", "supervisor"].includes(me.role)) me = await signInForm(app, S, ["agent", "supervisor"]);
   const { liveTag, node } = header();
-  app.replaceChildren(node,
+  app.replaceChildren(node, el("div", { id: "mentions", "aria-live": "polite" }),
     el("main", { class: "grid" },
       el("section", { class: "card", id: "queue", "data-testid": "queue" }),
       el("section", { class: "card", id: "ticket", "data-testid": "ticket" }, el("p", { class: "muted" }, tr("pick"))),
       el("aside", { id: "side" })));
   try { groups = (await api("GET", "/v1/skill-groups")).skill_groups; } catch (x) { groups = []; }
   await refresh();
-  live(() => refresh(), (up, again) => {
+  live((p) => { if (p.type === "note.mention") mentioned(p); refresh(); }, (up, again) => {
     liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
     liveTag.dataset.state = up ? "live" : "down";
     if (up && again) refresh(); // presence or tickets may have changed while the socket was down

@@ -219,6 +219,9 @@ func (r *ticketRoutes) resolve(c *gin.Context) {
 		r.fail(c, err)
 		return
 	}
+	if r.wake != nil {
+		r.wake() // a push channel's customer gets the invitation to rate the help
+	}
 	c.JSON(http.StatusOK, gin.H{"ticket": t})
 }
 

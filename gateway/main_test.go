@@ -91,7 +91,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := flow.Deps{Redactor: pii.NewRedactor(), Inbox: store, OpenTickets: store, Desk: svc, Escalation: flow.EscalationPolicy{MinConfidence: 0.5}}
+	deps := flow.Deps{Redactor: pii.NewRedactor(), Inbox: store, OpenTickets: store, Desk: svc, Ratings: svc, Escalation: flow.EscalationPolicy{MinConfidence: 0.5}}
 	if understand != nil {
 		deps.Understander, deps.Answerer = understand, understand
 	}

@@ -36,6 +36,7 @@ var eraseEntries = []eraseEntry{
 	{"channel_messages", `DELETE FROM channel_messages WHERE customer_id = $1`},
 	{"assignments", `DELETE FROM assignments WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = $1)`},
 	{"ticket_notes", `DELETE FROM ticket_notes WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = $1)`},
+	{"csat_ratings", `DELETE FROM csat_ratings WHERE customer_id = $1`},
 	{"tickets", `DELETE FROM tickets WHERE customer_id = $1`},
 	{"conversations", `DELETE FROM conversations WHERE customer_id = $1`},
 	{"customers", `DELETE FROM customers WHERE id = $1`},

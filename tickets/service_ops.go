@@ -247,9 +247,10 @@ func (s *Service) CustomerReplied(ctx context.Context, id string) error {
 	return nil
 }
 
-// Resolve marks a ticket resolved; the agent's freed slot pulls the next
-// waiting ticket.
+// Resolve marks a ticket resolved and asks its customer to rate the help (csat.go); the
+// agent's freed slot pulls the next waiting ticket.
 func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, error) {
+	var ask Message // the customer's invitation to rate the help (csat.go)
 	before, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if t.Status == StatusOpen && !actor.Supervisor {
 			return fmt.Errorf("ticket %s is not assigned to you: %w", id, ErrForbidden)
@@ -261,12 +262,20 @@ func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, 
 		}
 		now := s.Now()
 		t.Status, t.ResolvedAt = StatusResolved, &now
-		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.resolve", id, nil)
+		if err := s.store.AppendAudit(ctx, tx, actor.ID, "ticket.resolve", id, nil); err != nil {
+			return err
+		}
+		var err error
+		ask, err = s.requestCSATTx(ctx, tx, t)
+		return err
 	})
 	if err != nil {
 		return Ticket{}, err
 	}
 	s.afterWrite(ctx, t)
+	if ask.ID != 0 {
+		s.store.AnnounceMessage(ctx, ask.ConversationID, ask.ID, ask.Author)
+	}
 	return t, s.releaseSlot(ctx, before)
 }
 

@@ -119,7 +119,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return err
 	}
-	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Understander: b.understand, Answerer: b.answer,
+	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Ratings: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
 		Speech: flow.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,

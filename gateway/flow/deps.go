@@ -80,6 +80,15 @@ type Deps struct {
 	// Media bounds the memory of voice-note decodes (nil: unbounded); photos are bounded
 	// by the classifier's own vision.Options.Memory.
 	Media *MediaBudget
+	// Ratings takes a customer's answer to the invitation to rate a resolved ticket (nil:
+	// no ratings are taken; every message is a turn).
+	Ratings Ratings
+}
+
+// Ratings takes a customer's message as the rating of their resolved ticket, when it
+// is one (tickets.Service.RateCSAT).
+type Ratings interface {
+	RateCSAT(ctx context.Context, customerID, text string) (tickets.CSATResult, error)
 }
 
 func (d Deps) speech() Speech {
@@ -138,7 +147,12 @@ func (d Deps) ProcessSteps() []pipeline.Step {
 		steps = append(steps, pipeline.Step{Name: "handover", Stage: handoverStage(d.Desk, d.OpenTickets), Timeout: 2 * time.Second, FailClosed: true,
 			Skip: func(t *pipeline.Turn) bool { return t.NewConversation }})
 	}
-	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent }
+	if d.Ratings != nil {
+		// a rating is answered with thanks, not by the bot
+		steps = append(steps, pipeline.Step{Name: "rating", Stage: ratingStage(d.Ratings), Timeout: 2 * time.Second,
+			Skip: func(t *pipeline.Turn) bool { return t.WithAgent }})
+	}
+	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent || t.Rated }
 	if d.Understander != nil {
 		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: withAgent})
 	}

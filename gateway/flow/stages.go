@@ -218,6 +218,19 @@ func handoverStage(desk Desk, tix OpenTickets) pipeline.Stage {
 	})
 }
 
+// ratingStage takes the message as the rating of the customer's resolved ticket when it
+// is one ("5", "4 quick and kind"); the bot's reply thanks them and nothing else runs.
+func ratingStage(r Ratings) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		res, err := r.RateCSAT(ctx, t.CustomerID, t.Text)
+		if err != nil || !res.Rated {
+			return err
+		}
+		t.Rated, t.Reply = true, res.Reply
+		return nil
+	})
+}
+
 // queuedNoticeEvery spaces the queue notices of a waiting customer.
 const queuedNoticeEvery = 3 * time.Minute
 

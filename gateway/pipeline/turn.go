@@ -103,6 +103,8 @@ type Turn struct {
 	// handover: the conversation already has a ticket in human hands (assigned to or
 	// pending with an agent), so the bot stays out of it: the message is the agent's.
 	WithAgent bool
+	// rating: the message rated the customer's resolved ticket; Reply thanks them.
+	Rated bool
 
 	// understand.
 	Language         string

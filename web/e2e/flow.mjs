@@ -333,6 +333,17 @@ await step("agent resolves after confirming; a resolved ticket offers only reope
   await shot(supervisor, "supervisor-queue-drained");
 });
 
+await step("the customer is asked to rate the help and gives five stars", async () => {
+  const ask = lastOf(customer, "system").filter({ hasText: "How did we do?" });
+  await ask.locator('[data-testid="csat-5"]').waitFor();
+  await ask.locator('[data-testid="csat-4"]').hover();
+  await shot(customer, "customer-asked-to-rate");
+  await ask.locator('[data-testid="csat-5"]').click();
+  await lastOf(customer, "bot").filter({ hasText: "Thank you for your rating!" }).waitFor();
+  if (await customer.locator('#switchboard-chat [data-testid="csat-stars"]').count()) throw new Error("the stars are still offered after the rating");
+  await shot(customer, "customer-rated");
+});
+
 await step("agent closes, then reopens the ticket, each after confirming", async () => {
   await pane.getByTestId("close").click();
   await confirm(agent, "Close this ticket?", true);

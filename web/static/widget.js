@@ -24,13 +24,15 @@
       connecting: "Connecting…", online: "Online", offline: "Reconnecting…", you: "You", bot: "Bot", agent: "Agent",
       recording: "Recording… press Stop to send", noMic: "No microphone available", failed: "Could not send: ",
       transcribing: "Transcribing your voice message…", open: "Chat with us", close: "Close",
-      newSession: "Your chat session ended; a new one has started.", expired: "Your chat session ended. Reload the page to continue." },
+      newSession: "Your chat session ended; a new one has started.", expired: "Your chat session ended. Reload the page to continue.",
+      rate: "Rate %d of 5" },
     zh: { title: "在线客服", placeholder: "请输入您的问题…", send: "发送", human: "转人工",
       humanText: "我要转人工", photo: "图片", voice: "语音", stop: "停止", sources: "参考来源",
       connecting: "连接中…", online: "在线", offline: "正在重新连接…", you: "我", bot: "机器人", agent: "客服",
       recording: "正在录音…按“停止”发送", noMic: "没有可用的麦克风", failed: "发送失败：",
       transcribing: "正在识别您的语音…", open: "联系客服", close: "关闭",
-      newSession: "会话已结束，已为您开始新的会话。", expired: "会话已结束，请刷新页面后继续。" },
+      newSession: "会话已结束，已为您开始新的会话。", expired: "会话已结束，请刷新页面后继续。",
+      rate: "评 %d 分（满分 5 分）" },
   }[lang];
 
   const store = {
@@ -63,6 +65,9 @@
   .msg.bot.draft { opacity: .75; }
   .msg.agent { background: #e8f6ec; border: 1px solid #bfe5c9; }
   .msg.system, .note { color: #666; font-size: 12px; text-align: center; background: none; margin: 6px auto; }
+  .stars { margin-top: 4px; }
+  .stars button { background: none; border: none; font-size: 22px; color: #c7cbd6; cursor: pointer; padding: 0 2px; }
+  .stars button.on, .stars button:focus-visible { color: #f5a623; }
   .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
   .cites { margin-top: 6px; font-size: 12px; border-top: 1px solid #e5e9f2; padding-top: 4px; }
   .cites li { margin-left: 16px; }
@@ -176,13 +181,36 @@
     else if (author === "bot") { kind = "bot"; who = T.bot; }
     else if (author.startsWith("agent")) { kind = "agent"; who = m.author_name || T.agent; }
     if (kind === "bot") dropDrafts();
+    if (kind === "customer") for (const r of log.querySelectorAll(".stars")) r.remove(); // answered, or passed over
     const div = bubble(kind, text, who);
     div.setAttribute("data-author", kind);
+    if (author === "system:csat") addStars(div);
     if (kind === "bot") {
       const i = pendingCites.findIndex((p) => p.reply === m.text);
       if (i >= 0) { addCitations(div, pendingCites[i].citations); pendingCites.splice(i, 1); }
       else div.dataset.text = m.text;
     }
+  }
+
+  // addStars offers the rating the system message asks for: a star sends its number, the
+  // way a customer on another channel would type it; the stars go once one is chosen.
+  function addStars(div) {
+    const row = document.createElement("div");
+    row.className = "stars";
+    row.setAttribute("data-testid", "csat-stars");
+    for (let n = 1; n <= 5; n++) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = "★";
+      b.title = String(n);
+      b.setAttribute("aria-label", T.rate.replace("%d", n));
+      b.setAttribute("data-testid", "csat-" + n);
+      b.addEventListener("mouseenter", () => row.querySelectorAll("button").forEach((x, i) => x.classList.toggle("on", i < n)));
+      b.addEventListener("click", () => { row.remove(); sendText(String(n)); });
+      row.appendChild(b);
+    }
+    row.addEventListener("mouseleave", () => row.querySelectorAll("button").forEach((x) => x.classList.remove("on")));
+    div.appendChild(row);
   }
 
   // While a language model writes the bot's answer it arrives as "draft" frames (the

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"encoding/csv"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -22,7 +25,7 @@ func TestCSATAfterResolution(t *testing.T) {
 
 	for _, c := range []struct {
 		customer, ask, prompt, rate, thanks, comment string
-		rating                                        int
+		rating                                       int
 	}{
 		{"web:en", "I want to talk to a human", "How did we do?", "5 - quick and kind", "Thank you for your rating!", "quick and kind", 5},
 		{"web:zh", "我要人工客服", "请为本次服务打分", "4分，很快", "感谢您的评价！", "很快", 4},
@@ -62,4 +65,51 @@ func TestCSATAfterResolution(t *testing.T) {
 	if strings.Contains(never.Reply, "Thank you for your rating") {
 		t.Error("a number with no ticket to rate was taken as a rating")
 	}
+}
+
+// TestReportsRoute: the report of the period the test's turns fall in counts them — the
+// conversations, the escalations, the rating — as JSON and as CSV; bad bounds and zones
+// are 400.
+func TestReportsRoute(t *testing.T) {
+	in := newInstance(t, newPool(t), "report"+strings.ToLower(t.Name()))
+	base := in.http.URL
+	sup, agent := in.token(t, "sam", RoleSupervisor), in.token(t, "alice", RoleAgent)
+	mustCall(t, 200, base, sup, "PUT", "/v1/skill-groups/support", map[string]any{}, nil)
+	mustCall(t, 200, base, sup, "PUT", "/v1/agents/alice", map[string]any{"groups": []string{"support"}, "capacity": 5}, nil)
+	mustCall(t, 200, base, agent, "PUT", "/v1/me/status", map[string]any{"status": "online"}, nil)
+	from := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	cust := in.token(t, "web:rep", RoleCustomer)
+	var first MessageReply
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"text": "I want to talk to a human"}, &first)
+	mustCall(t, 201, base, agent, "POST", "/v1/tickets/"+first.TicketID+"/replies", map[string]any{"text": "Hello"}, nil)
+	mustCall(t, 200, base, agent, "POST", "/v1/tickets/"+first.TicketID+"/resolve", nil, nil)
+	mustCall(t, 200, base, cust, "POST", "/v1/messages", map[string]any{"text": "4", "conversation_id": first.ConversationID}, nil)
+	// the test's bot knows nothing: another customer's question escalates too
+	mustCall(t, 200, base, in.token(t, "web:other", RoleCustomer), "POST", "/v1/messages", map[string]any{"text": "hello"}, nil)
+	to := time.Now().UTC().Add(time.Minute).Format(time.RFC3339)
+
+	var rep tickets.Report
+	mustCall(t, 200, base, sup, "GET", "/v1/reports?from="+from+"&to="+to+"&tz=Asia/Shanghai", nil, &rep)
+	if rep.Conversations != 2 || rep.Escalated != 2 || rep.Tickets.Opened != 2 || rep.Tickets.Resolved != 1 ||
+		rep.Tickets.FirstResponse.Count != 1 || rep.CSAT.Count != 1 || rep.CSAT.Mean != 4 || rep.TimeZone != "Asia/Shanghai" {
+		t.Errorf("report %+v", rep)
+	}
+	if len(rep.ByAgent) != 1 || rep.ByAgent[0].ID != "alice" || rep.ByAgent[0].CSAT.Count != 1 {
+		t.Errorf("by agent %+v", rep.ByAgent)
+	}
+	req, _ := http.NewRequest("GET", base+"/v1/reports?format=csv&from="+from+"&to="+to, nil)
+	req.Header.Set("Authorization", "Bearer "+sup)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rows, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || resp.StatusCode != 200 || len(rows) != 4 || rows[0][0] != "scope" || rows[1][0] != "team" || rows[2][1] != "alice" || rows[1][2] != "2" {
+		t.Errorf("CSV %d %v %q", resp.StatusCode, err, rows)
+	}
+	for _, q := range []string{"tz=Mars/Olympus", "from=yesterday", "from=" + to + "&to=" + from, "format=xml"} {
+		mustCall(t, 400, base, sup, "GET", "/v1/reports?"+q, nil, nil)
+	}
+	mustCall(t, 403, base, agent, "GET", "/v1/reports", nil, nil)
 }

@@ -19,6 +19,7 @@ type adminRoutes struct {
 	errorWriter
 	tickets *tickets.Service
 	dir     directory
+	reports reports
 	atRisk  float64 // Options.AtRiskFraction
 }
 

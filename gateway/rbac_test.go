@@ -48,6 +48,7 @@ var rbacMatrix = map[string]string{
 	"POST /v1/me/signout":                               "agent supervisor",
 	"GET /v1/me/ws":                                     "agent supervisor admin",
 	"GET /v1/queues":                                    "supervisor admin",
+	"GET /v1/reports":                                   "supervisor admin",
 	"GET /v1/routing/weights":                           "supervisor admin",
 	"PUT /v1/routing/weights":                           "supervisor admin",
 	"GET /v1/skill-groups":                              "agent supervisor admin",

@@ -95,6 +95,7 @@ func (s *Server) register() {
 
 	// Supervisors and admins.
 	s.handle(http.MethodGet, "/v1/queues", supervisors, s.api.admin.queues)
+	s.handle(http.MethodGet, "/v1/reports", supervisors, s.api.admin.report)
 	s.handle(http.MethodGet, "/v1/routing/weights", supervisors, s.api.admin.getWeights)
 	s.handle(http.MethodPut, "/v1/routing/weights", supervisors, s.api.admin.putWeights)
 	s.handle(http.MethodGet, "/v1/skill-groups", staff, s.api.admin.listGroups)

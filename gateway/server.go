@@ -174,9 +174,10 @@ func New(o Options) *Server {
 		convs conversationRecords
 		dir   directory
 		trail auditTrail
+		rep   reports
 	)
 	if o.Store != nil {
-		convs, dir, trail = o.Store, o.Store, o.Store
+		convs, dir, trail, rep = o.Store, o.Store, o.Store, o.Store
 		sessions.store = o.Store
 		sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
 	}
@@ -217,7 +218,7 @@ func New(o Options) *Server {
 		signIn: &authRoutes{errorWriter: errs, auth: o.Auth, dir: dir, trail: trail, limits: s.limits,
 			tokenTTL: o.TokenTTL, anonymous: o.AnonymousChat},
 		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake},
-		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, atRisk: o.AtRiskFraction},
+		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction},
 		audit:   &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
 		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest},
 		models:  &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},

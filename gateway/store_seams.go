@@ -32,6 +32,11 @@ type directory interface {
 	GetStaffAccount(ctx context.Context, subject string) (tickets.StaffAccount, error)
 }
 
+// reports: the supervisors' report of a period.
+type reports interface {
+	Report(ctx context.Context, q tickets.ReportQuery) (tickets.Report, error)
+}
+
 // auditTrail: appending to, reading and verifying the audit chain.
 type auditTrail interface {
 	AppendAudit(ctx context.Context, tx pgx.Tx, actor, action, target string, detail any) error

@@ -62,7 +62,10 @@ func (r *ticketRoutes) createTicket(c *gin.Context) {
 
 func (r *ticketRoutes) listTickets(c *gin.Context) {
 	f := tickets.TicketFilter{Status: tickets.Status(c.Query("status")), AssigneeID: c.Query("assignee"),
-		CustomerName: c.Query("customer_name"), Tag: c.Query("tag")}
+		CustomerName: c.Query("customer_name"), Tag: c.Query("tag"), Priority: tickets.Priority(c.Query("priority")), Text: c.Query("q")}
+	if claimsOf(c).Role == RoleAgent {
+		f.AssigneeID = claimsOf(c).Subject // an agent lists and searches their own tickets, current and past
+	}
 	var err error
 	if v := c.Query("since"); v != "" {
 		if f.Since, err = time.Parse(time.RFC3339, v); err != nil {

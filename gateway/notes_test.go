@@ -70,6 +70,15 @@ func TestNotesMentionsAndTags(t *testing.T) {
 	if len(list.Tickets) != 1 || list.Tickets[0].ID != id || !slices.Equal(list.Tickets[0].Tags, []string{"refund", "card"}) {
 		t.Errorf("tickets tagged refund: %+v", list.Tickets)
 	}
+	// agents list and search their own tickets only
+	mustCall(t, 200, base, alice, "GET", "/v1/tickets?q=refund", nil, &list)
+	if len(list.Tickets) != 1 || list.Tickets[0].ID != id {
+		t.Errorf("alice's search: %+v", list.Tickets)
+	}
+	mustCall(t, 200, base, bob, "GET", "/v1/tickets?q=refund&assignee=alice", nil, &list)
+	if len(list.Tickets) != 0 {
+		t.Errorf("bob lists alice's tickets: %+v", list.Tickets)
+	}
 	var d tickets.TicketDetail
 	mustCall(t, 200, base, alice, "GET", "/v1/tickets/"+id, nil, &d)
 	if len(d.Notes) != 2 || d.Notes[0].Author != "alice" || d.Notes[1].Author != "bob" {

@@ -17,7 +17,7 @@ var rbacMatrix = map[string]string{
 	"POST /v1/chat/session":                             "",
 	"GET /v1/tickets/:id/suggestions":                   "agent supervisor admin",
 	"POST /v1/tickets":                                  "agent supervisor admin",
-	"GET /v1/tickets":                                   "supervisor admin",
+	"GET /v1/tickets":                                   "agent supervisor admin",
 	"GET /v1/tickets/:id":                               "agent supervisor admin",
 	"POST /v1/tickets/:id/claim":                        "agent supervisor",
 	"POST /v1/tickets/:id/replies":                      "agent supervisor",

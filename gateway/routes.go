@@ -52,7 +52,7 @@ func (s *Server) register() {
 
 	// Tickets: the bot pipeline calls the same service as POST /v1/tickets.
 	s.handle(http.MethodPost, "/v1/tickets", staff, s.api.tickets.createTicket)
-	s.handle(http.MethodGet, "/v1/tickets", supervisors, s.api.tickets.listTickets)
+	s.handle(http.MethodGet, "/v1/tickets", staff, s.api.tickets.listTickets) // an agent: their own
 	s.handle(http.MethodGet, "/v1/tickets/:id", staff, s.api.tickets.getTicket)
 	s.handle(http.MethodGet, "/v1/tickets/:id/suggestions", staff, s.api.tickets.suggestions)
 	s.handle(http.MethodPost, "/v1/tickets/:id/claim", agents, s.api.tickets.claim)

@@ -88,3 +88,38 @@ func TestNotesAndTags(t *testing.T) {
 		t.Errorf("audited %v", actions)
 	}
 }
+
+// TestTicketSearch: the list finds tickets by a piece of their subject or redacted
+// conversation, Chinese or English, any case, with LIKE's wildcards taken literally.
+func TestTicketSearch(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	mk := func(customer, subject, msg string) string {
+		tk, _, err := ts.CreateTicket(ctx, botActor, NewTicket{Customer: Customer{PseudonymousID: customer}, Subject: subject, Message: msg,
+			Skills: []string{"billing"}, Priority: PriorityHigh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk.ID
+	}
+	refund := mk("s1", "退款", "我的退款还没到账")
+	card := mk("s2", "Card blocked", "My CARD was blocked, reference snake_case_ref")
+	for q, want := range map[string][]string{"退款还没": {refund}, "card": {card}, "snake_case": {card}, "snake%case": nil, "snake_cas_": nil,
+		"nothing like it": nil} {
+		list, err := ts.store.ListTickets(ctx, TicketFilter{Text: q, Priority: PriorityHigh})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, l := range list {
+			ids = append(ids, l.ID)
+		}
+		if !slices.Equal(ids, want) {
+			t.Errorf("%q: %v, want %v", q, ids, want)
+		}
+	}
+	if list, _ := ts.store.ListTickets(ctx, TicketFilter{Text: "card", Priority: PriorityLow}); len(list) != 0 {
+		t.Errorf("priority low: %v", list)
+	}
+}

@@ -282,7 +282,11 @@ type TicketFilter struct {
 	AssigneeID   string
 	CustomerName string // the whole name, any case (names are sealed; see store_names.go)
 	Tag          string // tickets with this tag
-	Limit        int
+	Priority     Priority
+	// Text finds tickets whose subject or conversation (redacted) holds it, any case:
+	// a substring, so Chinese needs no word breaks ("退款" finds "我的退款还没到").
+	Text  string
+	Limit int
 
 	customerNameIndex []byte // set by ListTickets from CustomerName
 }
@@ -323,6 +327,13 @@ func listTicketsQuery(f TicketFilter) (string, []any) {
 	}
 	if f.Tag != "" {
 		add("tags @> ARRAY[$%d]::text[]", f.Tag)
+	}
+	if f.Priority != "" {
+		add("priority = $%d", f.Priority)
+	}
+	if f.Text != "" {
+		add(`(subject ILIKE $%d OR EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = tickets.conversation_id
+			AND m.body ILIKE $%[1]d))`, "%"+likeEscaper.Replace(f.Text)+"%")
 	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
@@ -407,3 +418,6 @@ func (s *TicketRecords) OpenTicketFor(ctx context.Context, conversationID string
 	}
 	return list[0], nil
 }
+
+// likeEscaper escapes LIKE's wildcards (and its escape character) in a search text.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

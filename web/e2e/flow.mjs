@@ -344,6 +344,16 @@ await step("the customer is asked to rate the help and gives five stars", async 
   await shot(customer, "customer-rated");
 });
 
+await step("the supervisor's report counts today's conversations, escalation and rating", async () => {
+  await supervisor.getByTestId("report-period").selectOption("1");
+  await supervisor.getByTestId("report-csat").filter({ hasText: "5.0 · 1" }).waitFor();
+  await supervisor.locator('[data-testid="report-agent"][data-agent="alice"]').waitFor();
+  await supervisor.getByTestId("report-frt").filter({ hasText: /\d/ }).waitFor();
+  await readable(supervisor, "reports");
+  await supervisor.getByTestId("reports").scrollIntoViewIfNeeded();
+  await shot(supervisor, "supervisor-report");
+});
+
 await step("agent closes, then reopens the ticket, each after confirming", async () => {
   await pane.getByTestId("close").click();
   await confirm(agent, "Close this ticket?", true);

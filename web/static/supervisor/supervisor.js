@@ -1,7 +1,8 @@
 // The supervisor view: queues (tickets waiting and for how long, assigned, the group's
 // load against its capacity, SLA risk), agents with status and load, the routing weights
-// (editable), SLA policies, and the model registry's versions with their live metrics and
-// a rollback button (confirmed in a dialog). Errors show inline, never in an alert().
+// (editable), SLA policies, the model registry's versions with their live metrics and
+// a rollback button (confirmed in a dialog), and the reports of a chosen period. Errors
+// show inline, never in an alert().
 import { api, confirmDialog, duration, el, endSession, explain, lang, live, session, signInForm, t, word } from "../lib/api.js";
 
 const S = {
@@ -15,7 +16,12 @@ const S = {
     weights: "Routing weights", save: "Save", saved: "Saved.", saveFailed: "Not saved.", rollbackFailed: "Rollback failed.", sla: "SLA policies", priority: "Priority", firstResponse: "First response",
     resolution: "Resolution", models: "Models", model: "Model", version: "Version", role: "Role", requests: "Requests", errors: "Errors",
     p50: "Mean latency", rollback: "Roll back", rollbackConfirm: "Roll %s back to the version that served before?", noModels: "No models in the repository.", modelsForbidden: "Your role may not see model versions.",
-    live: "live", reconnecting: "reconnecting", updated: "Updated" },
+    live: "live", reconnecting: "reconnecting", updated: "Updated", reports: "Reports", period: "Period", today: "Today",
+    last7: "Last 7 days", last30: "Last 30 days", conversations: "Conversations", deflection: "Resolved by the bot",
+    deflectionHint: "Conversations that never needed a human", frt: "First response (median)", resTime: "Resolution (median)",
+    slaFirst: "First responses in time", slaRes: "Resolutions in time", csat: "CSAT", csatHint: "Mean rating of 5, and how many rated",
+    opened: "Tickets", resolved: "Resolved", byAgent: "By agent", byHour: "Conversations by hour", byChannel: "By channel",
+    csv: "Download CSV", channel: "Channel", escalated: "Escalated", none: "—" },
   zh: { title: "主管视图", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
     signOut: "退出", queues: "队列", group: "技能组", waiting: "排队中", waitingHint: "等待坐席接待的工单数",
     oldestHint: "等待最久的工单已等待的时长", assigned: "已分配", assignedHint: "坐席正在处理的工单（已分配，或等待客户回复）",
@@ -24,7 +30,11 @@ const S = {
     agent: "坐席", status: "状态", groups: "所属组", weights: "路由权重", save: "保存", saved: "已保存。", saveFailed: "未保存。", rollbackFailed: "回滚失败。", sla: "SLA 策略", priority: "优先级",
     firstResponse: "首次响应", resolution: "解决", models: "模型", model: "模型", version: "版本", role: "角色", requests: "请求数",
     errors: "错误", p50: "平均延迟", rollback: "回滚", rollbackConfirm: "将 %s 回滚到之前的版本？", noModels: "模型仓库为空。", modelsForbidden: "您的角色无权查看模型版本。",
-    live: "实时", reconnecting: "重新连接中", updated: "更新于" },
+    live: "实时", reconnecting: "重新连接中", updated: "更新于", reports: "报表", period: "时间段", today: "今天",
+    last7: "最近 7 天", last30: "最近 30 天", conversations: "会话数", deflection: "机器人解决率", deflectionHint: "无需人工的会话占比",
+    frt: "首次响应（中位数）", resTime: "解决时长（中位数）", slaFirst: "首次响应达标率", slaRes: "解决达标率", csat: "满意度",
+    csatHint: "平均分（满分 5 分）与评价数", opened: "工单数", resolved: "已解决", byAgent: "按坐席", byHour: "各时段会话数",
+    byChannel: "按渠道", csv: "下载 CSV", channel: "渠道", escalated: "转人工", none: "—" },
 };
 const tr = (k) => t(S, k);
 const app = document.getElementById("app");
@@ -132,6 +142,53 @@ async function renderModels() {
     el("p", { class: "muted" }, tr("noModels")));
 }
 
+// The reports card: the chosen period's figures (GET /v1/reports, in the browser's time
+// zone), per agent and channel, conversations by hour as bars, and the CSV download.
+let reportDays = 7;
+const pct = (x) => (100 * x).toFixed(0) + "%";
+async function renderReports() {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const to = new Date(), from = new Date(to);
+  if (reportDays === 1) from.setHours(0, 0, 0, 0); else from.setDate(from.getDate() - reportDays);
+  const q = "from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString()) + "&tz=" + encodeURIComponent(tz);
+  const r = await api("GET", "/v1/reports?" + q);
+  const pick = el("select", { "data-testid": "report-period", "aria-label": tr("period"),
+    onchange: (e) => { reportDays = Number(e.target.value); guarded("reports", renderReports); } },
+    [[1, "today"], [7, "last7"], [30, "last30"]].map(([d, k]) => el("option", { value: d, selected: d === reportDays }, tr(k))));
+  const download = async () => {
+    const s = session.get();
+    const res = await fetch("/v1/reports?format=csv&" + q, { headers: { Authorization: "Bearer " + s.token } });
+    const url = URL.createObjectURL(await res.blob());
+    el("a", { href: url, download: "switchboard-report.csv" }).click();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  };
+  const tk = r.tickets, most = Math.max(1, ...r.by_hour);
+  const figure = (label, value, testid, hint) => el("div", { class: "figure", "data-testid": testid, title: hint || "" },
+    el("div", { class: "value" }, value), el("div", { class: "muted" }, label));
+  document.getElementById("reports").replaceChildren(
+    el("h2", {}, tr("reports"), " ", pick, " ", el("button", { class: "secondary", "data-testid": "report-csv", onclick: download }, tr("csv"))),
+    el("div", { class: "figures" },
+      figure(tr("conversations"), r.conversations, "report-conversations"),
+      figure(tr("deflection"), r.conversations ? pct(r.deflection_rate) : tr("none"), "report-deflection", tr("deflectionHint")),
+      figure(tr("frt"), tk.first_response.count ? duration(tk.first_response.median_seconds) : tr("none"), "report-frt"),
+      figure(tr("resTime"), tk.resolution.count ? duration(tk.resolution.median_seconds) : tr("none"), "report-resolution"),
+      figure(tr("slaFirst"), tk.sla_first_response.decided ? pct(tk.sla_first_response.share) : tr("none"), "report-sla-first"),
+      figure(tr("slaRes"), tk.sla_resolution.decided ? pct(tk.sla_resolution.share) : tr("none"), "report-sla-resolution"),
+      figure(tr("csat"), r.csat.count ? r.csat.mean.toFixed(1) + " · " + r.csat.count : tr("none"), "report-csat", tr("csatHint"))),
+    el("h3", {}, tr("byHour")),
+    el("div", { class: "bars", "data-testid": "report-hours" }, r.by_hour.map((n, h) =>
+      el("div", { class: "bar", title: h + ":00 · " + n }, el("span", { style: "height:" + Math.round(60 * n / most) + "px" }), el("small", {}, String(h))))),
+    el("h3", {}, tr("byAgent")),
+    table([tr("agent"), tr("opened"), tr("resolved"), tr("frt"), tr("resTime"), tr("csat")], r.by_agent.map((a) =>
+      el("tr", { "data-testid": "report-agent", "data-agent": a.id || "-" }, el("td", {}, a.id || tr("none")), el("td", {}, a.opened), el("td", {}, a.resolved),
+        el("td", {}, a.first_response.count ? duration(a.first_response.median_seconds) : tr("none")),
+        el("td", {}, a.resolution.count ? duration(a.resolution.median_seconds) : tr("none")),
+        el("td", {}, a.csat.count ? a.csat.mean.toFixed(1) + " · " + a.csat.count : tr("none")))), "report-agents"),
+    el("h3", {}, tr("byChannel")),
+    table([tr("channel"), tr("conversations"), tr("escalated")], r.by_channel.map((c) =>
+      el("tr", {}, el("td", {}, c.channel), el("td", {}, c.conversations), el("td", {}, c.escalated))), "report-channels"));
+}
+
 // guarded renders a card; a failure shows in the card instead of its content.
 async function guarded(id, render) {
   try { await render(); } catch (x) {
@@ -156,9 +213,11 @@ async function start() {
     el("main", { class: "grid sup" },
       el("div", {}, el("section", { class: "card", id: "queues" }), el("section", { class: "card", id: "agents" })),
       el("div", {}, el("section", { class: "card", id: "weights" }), el("section", { class: "card", id: "sla" })),
-      el("section", { class: "card wide", id: "models" })));
+      el("section", { class: "card wide", id: "models" }),
+      el("section", { class: "card wide", id: "reports", "data-testid": "reports" })));
   try { groupNames = Object.fromEntries((await api("GET", "/v1/skill-groups")).skill_groups.map((g) => [g.id, g.name || g.id])); } catch (x) { groupNames = {}; }
-  await Promise.all([refresh(), guarded("weights", renderWeights), guarded("sla", renderSLA), guarded("models", renderModels)]);
+  await Promise.all([refresh(), guarded("weights", renderWeights), guarded("sla", renderSLA), guarded("models", renderModels),
+    guarded("reports", renderReports)]);
   live(() => refresh(), (up, again) => {
     liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
     liveTag.dataset.state = up ? "live" : "down";

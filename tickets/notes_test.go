@@ -62,15 +62,7 @@ func TestNotesAndTags(t *testing.T) {
 	}
 	other, _ := create(t, ts, "c2", "billing")
 	for tag, want := range map[string][]string{"vip": {tk.ID}, "退款": {tk.ID}, "none": nil} {
-		list, err := ts.store.ListTickets(ctx, TicketFilter{Tag: tag})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, l := range list {
-			ids = append(ids, l.ID)
-		}
-		if !slices.Equal(ids, want) {
+		if ids := listedIDs(t, ts, TicketFilter{Tag: tag}); !slices.Equal(ids, want) {
 			t.Errorf("tickets tagged %q: %v, want %v (not %s)", tag, ids, want, other.ID)
 		}
 	}
@@ -107,19 +99,25 @@ func TestTicketSearch(t *testing.T) {
 	card := mk("s2", "Card blocked", "My CARD was blocked, reference snake_case_ref")
 	for q, want := range map[string][]string{"退款还没": {refund}, "card": {card}, "snake_case": {card}, "snake%case": nil, "snake_cas_": nil,
 		"nothing like it": nil} {
-		list, err := ts.store.ListTickets(ctx, TicketFilter{Text: q, Priority: PriorityHigh})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, l := range list {
-			ids = append(ids, l.ID)
-		}
-		if !slices.Equal(ids, want) {
+		if ids := listedIDs(t, ts, TicketFilter{Text: q, Priority: PriorityHigh}); !slices.Equal(ids, want) {
 			t.Errorf("%q: %v, want %v", q, ids, want)
 		}
 	}
 	if list, _ := ts.store.ListTickets(ctx, TicketFilter{Text: "card", Priority: PriorityLow}); len(list) != 0 {
 		t.Errorf("priority low: %v", list)
 	}
+}
+
+// listedIDs lists the tickets f selects, by id.
+func listedIDs(t *testing.T, ts *testService, f TicketFilter) []string {
+	t.Helper()
+	list, err := ts.store.ListTickets(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, l := range list {
+		ids = append(ids, l.ID)
+	}
+	return ids
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -65,6 +66,10 @@ func (r *ticketRoutes) listTickets(c *gin.Context) {
 		CustomerName: c.Query("customer_name"), Tag: c.Query("tag"), Priority: tickets.Priority(c.Query("priority")), Text: c.Query("q")}
 	if claimsOf(c).Role == RoleAgent {
 		f.AssigneeID = claimsOf(c).Subject // an agent lists and searches their own tickets, current and past
+	}
+	if utf8.RuneCountInString(f.Text) > 200 {
+		r.fail(c, fmt.Errorf("%w: q: at most 200 characters", errBadRequest))
+		return
 	}
 	var err error
 	if v := c.Query("since"); v != "" {

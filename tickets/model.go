@@ -102,7 +102,33 @@ type Ticket struct {
 	FirstResponseBreached bool       `json:"first_response_breached"`
 	ResolutionBreached    bool       `json:"resolution_breached"`
 	Tags                  []string   `json:"tags"`
+	// Handoff is the bot's summary when it escalated the conversation (nil for a
+	// ticket opened otherwise).
+	Handoff *Handoff `json:"handoff,omitempty"`
 }
+
+// Handoff is what an agent reads first on an escalated ticket: why the bot handed the
+// conversation over, what the customer asked, what the bot would have answered and from
+// which sources, and the customer's mood. Extracted from the turn that escalated; text
+// is redacted.
+type Handoff struct {
+	Reason     string   `json:"reason"` // HandoffAskedForHuman, HandoffIntent, HandoffNoAnswer or HandoffLowConfidence
+	Asked      string   `json:"asked"`
+	Intent     string   `json:"intent,omitempty"`
+	Language   string   `json:"language,omitempty"`
+	BotAnswer  string   `json:"bot_answer,omitempty"` // the best answer the bot had, not confident enough
+	Confidence float64  `json:"confidence"`
+	Sources    []string `json:"sources,omitempty"`
+	Frustrated bool     `json:"frustrated"`
+}
+
+// Why the bot escalated.
+const (
+	HandoffAskedForHuman = "asked_for_human"
+	HandoffIntent        = "intent"
+	HandoffNoAnswer      = "no_answer"
+	HandoffLowConfidence = "low_confidence"
+)
 
 // Message is one redacted line of a conversation.
 type Message struct {

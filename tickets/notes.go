@@ -30,7 +30,10 @@ var (
 	tagRe     = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_-]{0,31}$`)
 )
 
-const maxTags = 20
+const (
+	maxTags     = 20
+	maxMentions = 10
+)
 
 // AddNote adds an internal note to ticket id, which the actor must see. Each "@agent" it
 // names must be an agent; the note, the event telling them and its audit event commit
@@ -45,6 +48,9 @@ func (s *Service) AddNote(ctx context.Context, actor Actor, id, text string) (No
 		name := strings.TrimRight(m[1], ".-")
 		if slices.Contains(mentions, name) {
 			continue
+		}
+		if len(mentions) == maxMentions {
+			return Note{}, fmt.Errorf("a note mentions at most %d agents: %w", maxMentions, ErrInvalid)
 		}
 		if _, err := s.store.GetAgent(ctx, name); err != nil {
 			return Note{}, fmt.Errorf("note mentions @%s, who is not an agent: %w", name, ErrInvalid)

@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -20,6 +21,17 @@ func TestNotesAndTags(t *testing.T) {
 
 	if _, err := ts.AddNote(ctx, alice, tk.ID, "ask @nobody"); !errors.Is(err, ErrInvalid) {
 		t.Errorf("mentioning a stranger: %v, want ErrInvalid", err)
+	}
+	many := "@bob @carol @alice @bob"
+	for i := range 8 {
+		id := fmt.Sprintf("a%d", i)
+		if _, err := ts.store.PutAgent(ctx, Agent{ID: id, Groups: []string{"tech"}, Capacity: 1}); err != nil {
+			t.Fatal(err)
+		}
+		many += " @" + id
+	}
+	if _, err := ts.AddNote(ctx, alice, tk.ID, many); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "at most 10") {
+		t.Errorf("a note with eleven agents mentioned: %v, want ErrInvalid (at most 10)", err)
 	}
 	if _, err := ts.AddNote(ctx, alice, tk.ID, "  "); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an empty note: %v, want ErrInvalid", err)

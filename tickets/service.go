@@ -104,6 +104,8 @@ type NewTicket struct {
 	Message        string   `json:"message"`
 	Priority       Priority `json:"priority"`
 	Skills         []string `json:"skills"`
+	// Handoff is the bot's summary (the bot pipeline sets it; API callers cannot).
+	Handoff *Handoff `json:"-"`
 	// DeferFlush: the caller commits synchronously after CreateTicket
 	// returns and before it tells anyone about the ticket (the bot pipeline
 	// records its reply), so the ticket need not wait for its own WAL flush:
@@ -193,7 +195,7 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 		}
 	}
 	t := Ticket{CustomerID: cust.ID, CustomerName: cust.DisplayName, ConversationID: conv, Subject: subject,
-		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now()}
+		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now(), Handoff: n.Handoff}
 	if err := setDeadlines(in.policies, &t); err != nil {
 		return Ticket{}, nil, err
 	}

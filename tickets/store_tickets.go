@@ -37,7 +37,7 @@ type Event struct {
 const ticketCols = `id, customer_id, customer_name, customer_name_enc, conversation_id, subject, status, priority, skills,
 	coalesce(group_id, ''), coalesce(assignee, ''), vip_tier, version, created_at, updated_at,
 	first_response_due, resolution_due, claimed_at, first_response_at, resolved_at, closed_at,
-	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags`
+	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags, handoff`
 
 // scanTicket reads ticketCols, opening the sealed customer name.
 func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
@@ -46,7 +46,7 @@ func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &nameEnc, &t.ConversationID, &t.Subject, &t.Status,
 		&t.Priority, &t.Skills, &t.GroupID, &t.AssigneeID, &t.VIPTier, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.FirstResponseDue, &t.ResolutionDue, &t.ClaimedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
-		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags)
+		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags, &t.Handoff)
 	if err != nil {
 		return t, err
 	}
@@ -114,11 +114,11 @@ func (s *TicketRecords) InsertTicket(ctx context.Context, t Ticket, audit *Audit
 	b := &pgx.Batch{}
 	b.Queue(asyncCommit)
 	b.Queue(`INSERT INTO tickets (id, customer_id, customer_name_enc, customer_name_bidx, conversation_id, subject, status,
-			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due, queued_at)
-		VALUES ($1, $2, $3, $15, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $12)
+			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due, queued_at, handoff)
+		VALUES ($1, $2, $3, $15, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $12, $16)
 		RETURNING `+ticketCols,
 		t.ID, t.CustomerID, nameEnc, t.ConversationID, t.Subject, t.Status, t.Priority, t.Skills,
-		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue, nameIdx)
+		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue, nameIdx, t.Handoff)
 	var event *AuditEvent
 	if audit != nil {
 		e, err := newAuditEvent(audit.Actor, audit.Action, t.ID, audit.Detail)

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -285,6 +286,7 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 			return nil
 		}
 		t.Escalated = true
+		handoff := handoffOf(t, pol)
 		t.Reply, t.Citations = HandoverText(t.Language), nil
 		if desk == nil {
 			return nil
@@ -297,7 +299,7 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 			prio = tickets.PriorityHigh
 		}
 		tk, _, err := desk.CreateTicket(ctx, botActor, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: t.CustomerRef},
-			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills,
+			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills, Handoff: handoff,
 			// The reply is recorded with a synchronous commit before anyone
 			// is answered (RecordAnswer).
 			DeferFlush: true})
@@ -311,6 +313,34 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 		t.TicketID = tk.ID
 		return nil
 	})
+}
+
+// handoffOf is the summary an escalating turn leaves the agent: why (the first of the
+// policy's reasons that holds), what the customer asked, the bot's best answer below the
+// bar and its sources, the language and the customer's mood.
+func handoffOf(t *pipeline.Turn, pol EscalationPolicy) *tickets.Handoff {
+	h := &tickets.Handoff{Asked: t.Text, Intent: t.Intent, Language: t.Language, Confidence: t.Confidence, Frustrated: t.Frustrated}
+	_, byIntent := pol.IntentSkills[t.Intent]
+	switch {
+	case t.WantsHuman:
+		h.Reason = tickets.HandoffAskedForHuman
+	case byIntent:
+		h.Reason = tickets.HandoffIntent
+	case t.Reply == "":
+		h.Reason = tickets.HandoffNoAnswer
+	default:
+		h.Reason = tickets.HandoffLowConfidence
+	}
+	if t.WantsHuman || t.Reply == "" {
+		return h // the answer, and its sources, were not the point
+	}
+	h.BotAnswer = t.Reply
+	for _, c := range t.Citations {
+		if src := cmp.Or(c.Title, c.Source); src != "" && !slices.Contains(h.Sources, src) {
+			h.Sources = append(h.Sources, src)
+		}
+	}
+	return h
 }
 
 // HandoverText tells the customer a human takes over, in the language of the message.

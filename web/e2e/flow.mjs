@@ -162,6 +162,7 @@ await step("the agent receives the ticket live; the customer has a name, not an 
   await item.click();
   await agent.getByTestId("transcript").filter({ hasText: "I want to talk to a human" }).waitFor();
   await agent.getByTestId("score-total").waitFor();
+  await agent.getByTestId("handoff-reason").filter({ hasText: "The customer asked for a human" }).waitFor();
   // the suggested passage is the FAQ's answer to what the customer asked before
   await agent.getByTestId("passage").filter({ hasText: "Forgot password" }).first().waitFor();
   await agent.locator('[data-testid="message"][data-author="customer"] .who').first().filter({ hasText: /^Visitor · / }).waitFor();

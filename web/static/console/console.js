@@ -31,6 +31,9 @@ const S = {
     notePlaceholder: "A note for colleagues — the customer never sees it; @name tells them", tags: "Tags", saveTags: "Save tags",
     tagsPlaceholder: "refund, vip", mentionedYou: "mentioned you in a note", open: "Open", noteFailed: "The note was not added.",
     tagsFailed: "The tags were not saved.", emptyNote: "Write the note first.",
+    handoff: "Handed over by the bot", reason_asked_for_human: "The customer asked for a human", reason_intent: "This kind of request always goes to a person",
+    reason_no_answer: "The bot had no answer", reason_low_confidence: "The bot was not sure enough of its answer", asked: "Asked",
+    botAnswer: "The bot's best answer (%d% sure)", sources: "Sources", frustrated: "The customer seems frustrated", intent: "Intent",
     attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer" },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
     signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", capacity: "接待上限", mine: "我的工单", waiting: "我所在组的排队工单",
@@ -50,6 +53,9 @@ const S = {
     cannedSaveFailed: "快捷回复未保存。", notes: "内部备注", addNote: "添加备注", notePlaceholder: "给同事的备注（客户看不到），用 @用户名 提醒同事",
     tags: "标签", saveTags: "保存标签", tagsPlaceholder: "退款, vip", mentionedYou: "在备注中提到了您", open: "打开", noteFailed: "备注未添加。",
     tagsFailed: "标签未保存。", emptyNote: "请先填写备注内容。",
+    handoff: "机器人转接摘要", reason_asked_for_human: "客户要求转人工", reason_intent: "此类请求总是由人工处理", reason_no_answer: "机器人没有答案",
+    reason_low_confidence: "机器人对答案把握不足", asked: "客户问题", botAnswer: "机器人的最佳答案（把握 %d%）", sources: "来源",
+    frustrated: "客户情绪不满", intent: "意图",
     reason_route: "自动分配", reason_pull: "空闲时拉取", reason_claim: "领取", reason_transfer: "转接" },
 };
 const tr = (k) => t(S, k);
@@ -274,12 +280,24 @@ function renderTicket() {
   const notes = d.gone ? null : notesSection(d);
   pane.replaceChildren(...[
     el("h2", { "data-testid": "ticket-subject" }, tk.subject || "—"),
+    tk.handoff ? handoffCard(tk.handoff) : null,
     el("div", { class: "muted", "data-testid": "ticket-status" }, [word(tk.status), word(tk.priority), customerLabel(tk), (tk.skills || []).join(", ")].filter(Boolean).join(" · ")),
     el("div", { class: "msgs", "data-testid": "transcript" }, d.messages.map((m) => messageBox(m, tk))),
     stateNote(tk), reply, d.gone ? null : actionButtons(tk, reply), err, notes].filter(Boolean));
   pane.dataset.ticket = tk.id;
   pane.dataset.status = tk.status;
   if (reply && typing) { reply.focus(); reply.setSelectionRange(sel[0], sel[1]); }
+}
+
+// handoffCard is the bot's summary of why it handed the conversation over.
+function handoffCard(h) {
+  return el("div", { class: "handoff", "data-testid": "handoff", "data-reason": h.reason },
+    el("strong", {}, tr("handoff") + ": "), el("span", { "data-testid": "handoff-reason" }, tr("reason_" + h.reason)),
+    h.frustrated ? el("span", { class: "tag breached", "data-testid": "handoff-mood" }, tr("frustrated")) : null,
+    el("div", {}, el("span", { class: "muted" }, tr("asked") + ": "), h.asked),
+    h.intent ? el("div", { class: "muted" }, tr("intent") + ": " + h.intent) : null,
+    h.bot_answer ? el("div", {}, el("span", { class: "muted" }, tr("botAnswer").replace("%d", Math.round(100 * h.confidence)) + ": "), h.bot_answer,
+      h.sources && h.sources.length ? el("span", { class: "muted" }, " — " + tr("sources") + ": " + h.sources.join(", ")) : null) : null);
 }
 
 // notesSection shows the ticket's tags and internal notes (staff only; "@name" in a note

@@ -159,6 +159,23 @@ func (r *ticketRoutes) addNote(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"note": n})
 }
 
+// setPriority changes the ticket's priority, and with it its SLA deadlines.
+func (r *ticketRoutes) setPriority(c *gin.Context) {
+	var in struct {
+		Priority tickets.Priority `json:"priority"`
+	}
+	if err := bind(c, &in); err != nil {
+		r.fail(c, err)
+		return
+	}
+	t, a, err := r.tickets.SetPriority(c.Request.Context(), actorOf(c), c.Param("id"), in.Priority)
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, ticketResponse{Ticket: t, Assignment: a})
+}
+
 // setTags replaces the ticket's tags.
 func (r *ticketRoutes) setTags(c *gin.Context) {
 	var in struct {

@@ -200,6 +200,8 @@ var objectCases = map[string]objectCase{
 		owners: []string{"alice", "sam"}, want: 201},
 	"PUT /v1/tickets/:id/tags": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]any{"tags": []string{"refund"}}),
 		owners: []string{"alice", "sam"}, want: 200},
+	"PUT /v1/tickets/:id/priority": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]any{"priority": "urgent"}),
+		owners: []string{"alice", "sam"}, want: 200},
 	// a personal canned response is its agent's (and a supervisor's) to change and delete
 	"PUT /v1/canned-responses/:id": {setup: func(r *objectRig, t *testing.T) objectRef { return r.ownCanned(t, "edited") },
 		body: jsonBody(map[string]string{"shortcut": "edited", "body": "Changed"}), owners: []string{"alice", "sam"}, want: 200},

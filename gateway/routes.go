@@ -64,6 +64,7 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/tickets/:id/canned/:shortcut", staff, s.api.tickets.renderCanned)
 	s.handle(http.MethodPost, "/v1/tickets/:id/notes", staff, s.api.tickets.addNote)
 	s.handle(http.MethodPut, "/v1/tickets/:id/tags", staff, s.api.tickets.setTags)
+	s.handle(http.MethodPut, "/v1/tickets/:id/priority", staff, s.api.tickets.setPriority)
 
 	// Canned responses: the shared ones (supervisors keep them) and each agent's own.
 	s.handle(http.MethodGet, "/v1/canned-responses", staff, s.api.tickets.listCanned)

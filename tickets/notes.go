@@ -158,3 +158,50 @@ func (s *TicketRecords) mentionedOn(ctx context.Context, id, agentID string) (bo
 		id, agentID).Scan(&ok)
 	return ok, mapPgErr(err, "notes")
 }
+
+// SetPriority changes ticket id's priority (the agent who holds it, or a supervisor),
+// audited: its SLA deadlines are those of the new priority's policy from its opening,
+// and a ticket waiting in the queue is queued again by them.
+func (s *Service) SetPriority(ctx context.Context, actor Actor, id string, p Priority) (Ticket, *Assignment, error) {
+	if !p.Valid() {
+		return Ticket{}, nil, fmt.Errorf("priority %q: urgent, high, normal or low: %w", p, ErrInvalid)
+	}
+	pols, err := s.store.SLAPolicies(ctx)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	before, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+		if err := mayTransfer(actor, t); err != nil {
+			return err
+		}
+		if t.Priority == p {
+			return errNoChange
+		}
+		from := t.Priority
+		t.Priority = p
+		if err := setDeadlines(pols, t); err != nil {
+			return err
+		}
+		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.priority", id, map[string]any{"from": from, "to": p})
+	})
+	if errors.Is(err, errNoChange) {
+		t, err := s.GetTicket(ctx, id)
+		return t, nil, err
+	}
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	s.afterWrite(ctx, t)
+	if before.Status != StatusOpen {
+		return t, nil, nil
+	}
+	// waiting: its place in the queue follows its deadline
+	if err := s.releaseSlot(ctx, before); err != nil {
+		return t, nil, err
+	}
+	cands, err := s.candidates(ctx, t.Skills)
+	if err != nil {
+		return t, nil, err
+	}
+	return s.route(ctx, t, cands, "route")
+}

@@ -133,3 +133,66 @@ func listedIDs(t *testing.T, ts *testService, f TicketFilter) []string {
 	}
 	return ids
 }
+
+// TestSetPriority: raising a ticket's priority moves its SLA deadlines to the new
+// policy's, from its opening; only its agent or a supervisor may; audited.
+func TestSetPriority(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, _ := create(t, ts, "c1", "billing") // alice's, normal
+	pols, err := ts.store.SLAPolicies(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ts.SetPriority(ctx, Actor{ID: "carol"}, tk.ID, PriorityUrgent); !errors.Is(err, ErrForbidden) {
+		t.Errorf("carol: %v, want ErrForbidden", err)
+	}
+	if _, _, err := ts.SetPriority(ctx, Actor{ID: "alice"}, tk.ID, "soon"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a made-up priority: %v, want ErrInvalid", err)
+	}
+	got, _, err := ts.SetPriority(ctx, Actor{ID: "alice"}, tk.ID, PriorityUrgent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, res, _ := pols[PriorityUrgent].Deadlines(tk.CreatedAt)
+	if got.Priority != PriorityUrgent || !got.FirstResponseDue.Equal(fr) || !got.ResolutionDue.Equal(res) || !fr.Before(*tk.FirstResponseDue) {
+		t.Errorf("after: %s due %v / %v, want urgent due %v / %v (before %v)", got.Priority, got.FirstResponseDue, got.ResolutionDue, fr, res, tk.FirstResponseDue)
+	}
+	if again, _, err := ts.SetPriority(ctx, Actor{ID: "alice"}, tk.ID, PriorityUrgent); err != nil || again.Version != got.Version {
+		t.Errorf("the same priority again: %v, version %d after %d", err, again.Version, got.Version)
+	}
+	// a waiting ticket stays in the queue, by its new deadline
+	for _, a := range []string{"alice", "bob"} {
+		if _, err := ts.SetAgentStatus(ctx, a, AgentAway, -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiting, a := create(t, ts, "c2", "billing")
+	if a != nil {
+		t.Fatalf("assigned to %s with everyone away", a.AgentID)
+	}
+	moved, a, err := ts.SetPriority(ctx, Actor{ID: "sam", Supervisor: true}, waiting.ID, PriorityHigh)
+	if err != nil || a != nil || moved.Status != StatusOpen {
+		t.Fatalf("waiting ticket: %+v %+v %v", moved, a, err)
+	}
+	q, err := ts.Queues(ctx, 0.2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range q {
+		if g.GroupID == "billing" && g.WaitingTickets != 1 {
+			t.Errorf("billing waits %d tickets, want the one", g.WaitingTickets)
+		}
+	}
+	events, _ := ts.store.AuditLog(ctx, 0, 1000)
+	n := 0
+	for _, e := range events {
+		if e.Action == "ticket.priority" {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d ticket.priority events, want 2", n)
+	}
+}

@@ -31,7 +31,7 @@ const S = {
     notePlaceholder: "A note for colleagues — the customer never sees it; @name tells them", tags: "Tags", saveTags: "Save tags",
     tagsPlaceholder: "refund, vip", mentionedYou: "mentioned you in a note", open: "Open", noteFailed: "The note was not added.",
     tagsFailed: "The tags were not saved.", emptyNote: "Write the note first.",
-    handoff: "Handed over by the bot", reason_asked_for_human: "The customer asked for a human", reason_intent: "This kind of request always goes to a person",
+    setPriority: "Set priority", priorityFailed: "The priority was not changed.", handoff: "Handed over by the bot", reason_asked_for_human: "The customer asked for a human", reason_intent: "This kind of request always goes to a person",
     reason_no_answer: "The bot had no answer", reason_low_confidence: "The bot was not sure enough of its answer", asked: "Asked",
     botAnswer: "The bot's best answer (%d% sure)", sources: "Sources", frustrated: "The customer seems frustrated", intent: "Intent",
     attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer" },
@@ -53,7 +53,7 @@ const S = {
     cannedSaveFailed: "快捷回复未保存。", notes: "内部备注", addNote: "添加备注", notePlaceholder: "给同事的备注（客户看不到），用 @用户名 提醒同事",
     tags: "标签", saveTags: "保存标签", tagsPlaceholder: "退款, vip", mentionedYou: "在备注中提到了您", open: "打开", noteFailed: "备注未添加。",
     tagsFailed: "标签未保存。", emptyNote: "请先填写备注内容。",
-    handoff: "机器人转接摘要", reason_asked_for_human: "客户要求转人工", reason_intent: "此类请求总是由人工处理", reason_no_answer: "机器人没有答案",
+    setPriority: "更改优先级", priorityFailed: "优先级未更改。", handoff: "机器人转接摘要", reason_asked_for_human: "客户要求转人工", reason_intent: "此类请求总是由人工处理", reason_no_answer: "机器人没有答案",
     reason_low_confidence: "机器人对答案把握不足", asked: "客户问题", botAnswer: "机器人的最佳答案（把握 %d%）", sources: "来源",
     frustrated: "客户情绪不满", intent: "意图",
     reason_route: "自动分配", reason_pull: "空闲时拉取", reason_claim: "领取", reason_transfer: "转接" },
@@ -315,7 +315,13 @@ function notesSection(d) {
     await api("POST", "/v1/tickets/" + tk.id + "/notes", { text: note.value });
     noteDrafts.delete(tk.id);
   });
+  const prioSel = allowed(tk).transfer ? el("select", { "data-testid": "priority-select", "aria-label": tr("setPriority") },
+    ["urgent", "high", "normal", "low"].map((p) => el("option", { value: p, selected: p === tk.priority }, word(p)))) : null;
+  const setPriority = act(tk, "priority", async () => {
+    await api("PUT", "/v1/tickets/" + tk.id + "/priority", { priority: prioSel.value });
+  });
   return el("div", { class: "notes", "data-testid": "notes" },
+    prioSel ? el("div", { class: "tags" }, prioSel, el("button", { class: "secondary", "data-testid": "set-priority", onclick: setPriority }, tr("setPriority"))) : null,
     el("div", { class: "tags", "data-testid": "tags" }, el("strong", {}, tr("tags") + " "),
       (tk.tags || []).map((t) => el("span", { class: "tag", "data-testid": "tag" }, "#" + t)), tags,
       el("button", { class: "secondary", "data-testid": "save-tags", onclick: saveTags }, tr("saveTags"))),

@@ -151,11 +151,8 @@ type RenderedCanned struct {
 // must see: the actor's own before the shared one, in lang before the one for any
 // language before another.
 func (s *Service) RenderCanned(ctx context.Context, actor Actor, id, shortcut, lang string) (RenderedCanned, error) {
-	t, err := s.GetTicket(ctx, id)
+	t, err := s.visibleTicket(ctx, actor, id)
 	if err != nil {
-		return RenderedCanned{}, err
-	}
-	if err := s.canSee(ctx, actor, t); err != nil {
 		return RenderedCanned{}, err
 	}
 	all, err := s.store.cannedResponses(ctx, actor.ID)

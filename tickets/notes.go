@@ -2,7 +2,6 @@ package tickets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -27,13 +26,9 @@ type Note struct {
 
 var (
 	mentionRe = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_.@-])@([a-z0-9][a-z0-9_.-]{0,62})`)
-	tagRe     = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}_-]{0,31}$`)
 )
 
-const (
-	maxTags     = 20
-	maxMentions = 10
-)
+const maxMentions = 10
 
 // AddNote adds an internal note to ticket id, which the actor must see. Each "@agent" it
 // names must be an agent; the note, the event telling them and its audit event commit
@@ -62,14 +57,10 @@ func (s *Service) AddNote(ctx context.Context, actor Actor, id, text string) (No
 		return Note{}, err
 	}
 	n := Note{TicketID: id, Author: actor.ID, Text: red, Mentions: nonNilTags(mentions)}
-	t, err := s.GetTicket(ctx, id)
-	if err != nil {
+	if _, err := s.visibleTicket(ctx, actor, id); err != nil {
 		return Note{}, err
 	}
-	if err := s.canSee(ctx, actor, t); err != nil {
-		return Note{}, err
-	}
-	_, t, err = s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
+	_, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		err := tx.QueryRow(ctx, `INSERT INTO ticket_notes (ticket_id, author, body, mentions) VALUES ($1, $2, $3, $4)
 			RETURNING id, created_at`, id, n.Author, n.Text, n.Mentions).Scan(&n.ID, &n.CreatedAt)
 		if err != nil {
@@ -87,53 +78,6 @@ func (s *Service) AddNote(ctx context.Context, actor Actor, id, text string) (No
 	}
 	s.afterWrite(ctx, t)
 	return n, nil
-}
-
-// SetTags replaces the tags of ticket id, which the actor must see: lower-cased, each
-// 1 to 32 letters, digits, - and _, at most 20. The change is audited.
-func (s *Service) SetTags(ctx context.Context, actor Actor, id string, tags []string) (Ticket, error) {
-	var clean []string
-	for _, tag := range tags {
-		tag = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(tag), "#")))
-		if !tagRe.MatchString(tag) {
-			return Ticket{}, fmt.Errorf("tag %q: 1 to 32 letters, digits, - and _: %w", tag, ErrInvalid)
-		}
-		if !slices.Contains(clean, tag) {
-			clean = append(clean, tag)
-		}
-	}
-	if len(clean) > maxTags {
-		return Ticket{}, fmt.Errorf("%d tags: at most %d: %w", len(clean), maxTags, ErrInvalid)
-	}
-	t, err := s.GetTicket(ctx, id)
-	if err != nil {
-		return Ticket{}, err
-	}
-	if err := s.canSee(ctx, actor, t); err != nil {
-		return Ticket{}, err
-	}
-	_, t, err = s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
-		if slices.Equal(t.Tags, clean) || len(t.Tags) == 0 && len(clean) == 0 {
-			return errNoChange
-		}
-		t.Tags = clean
-		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.tags", id, map[string]any{"tags": nonNilTags(clean)})
-	})
-	if errors.Is(err, errNoChange) {
-		return s.GetTicket(ctx, id)
-	}
-	if err != nil {
-		return Ticket{}, err
-	}
-	s.afterWrite(ctx, t)
-	return t, nil
-}
-
-func nonNilTags(tags []string) []string {
-	if tags == nil {
-		return []string{}
-	}
-	return tags
 }
 
 // notes lists a ticket's notes, oldest first.
@@ -157,51 +101,4 @@ func (s *TicketRecords) mentionedOn(ctx context.Context, id, agentID string) (bo
 	err := s.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM ticket_notes WHERE ticket_id = $1 AND mentions @> ARRAY[$2]::text[])`,
 		id, agentID).Scan(&ok)
 	return ok, mapPgErr(err, "notes")
-}
-
-// SetPriority changes ticket id's priority (the agent who holds it, or a supervisor),
-// audited: its SLA deadlines are those of the new priority's policy from its opening,
-// and a ticket waiting in the queue is queued again by them.
-func (s *Service) SetPriority(ctx context.Context, actor Actor, id string, p Priority) (Ticket, *Assignment, error) {
-	if !p.Valid() {
-		return Ticket{}, nil, fmt.Errorf("priority %q: urgent, high, normal or low: %w", p, ErrInvalid)
-	}
-	pols, err := s.store.SLAPolicies(ctx)
-	if err != nil {
-		return Ticket{}, nil, err
-	}
-	before, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
-		if err := mayTransfer(actor, t); err != nil {
-			return err
-		}
-		if t.Priority == p {
-			return errNoChange
-		}
-		from := t.Priority
-		t.Priority = p
-		if err := setDeadlines(pols, t); err != nil {
-			return err
-		}
-		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.priority", id, map[string]any{"from": from, "to": p})
-	})
-	if errors.Is(err, errNoChange) {
-		t, err := s.GetTicket(ctx, id)
-		return t, nil, err
-	}
-	if err != nil {
-		return Ticket{}, nil, err
-	}
-	s.afterWrite(ctx, t)
-	if before.Status != StatusOpen {
-		return t, nil, nil
-	}
-	// waiting: its place in the queue follows its deadline
-	if err := s.releaseSlot(ctx, before); err != nil {
-		return t, nil, err
-	}
-	cands, err := s.candidates(ctx, t.Skills)
-	if err != nil {
-		return t, nil, err
-	}
-	return s.route(ctx, t, cands, "route")
 }

@@ -45,11 +45,8 @@ type TicketDetail struct {
 // Detail returns a ticket with its redacted transcript and its routing
 // history (every assignment with its score breakdown).
 func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDetail, error) {
-	t, err := s.GetTicket(ctx, id)
+	t, err := s.visibleTicket(ctx, actor, id)
 	if err != nil {
-		return TicketDetail{}, err
-	}
-	if err := s.canSee(ctx, actor, t); err != nil {
 		return TicketDetail{}, err
 	}
 	msgs, err := s.store.ListMessages(ctx, t.ConversationID)
@@ -68,6 +65,15 @@ func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDet
 		return TicketDetail{}, err
 	}
 	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as, Notes: notes}, nil
+}
+
+// visibleTicket reads ticket id when the actor may see it (canSee).
+func (s *Service) visibleTicket(ctx context.Context, actor Actor, id string) (Ticket, error) {
+	t, err := s.GetTicket(ctx, id)
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, s.canSee(ctx, actor, t)
 }
 
 // canSee lets agents see tickets they hold, that wait in one of their groups (the

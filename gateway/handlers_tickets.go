@@ -30,6 +30,7 @@ type ticketRoutes struct {
 	dir     directory
 	suggest flow.Answerer // KB passages for agents (nil: none suggested)
 	wake    func()        // tells the queue workers a reply waits to be delivered (nil: none)
+	atRisk  float64       // Options.AtRiskFraction: the sla=at_risk filter
 }
 
 // ticketResponse is a ticket with the assignment that routing made, if any.
@@ -61,15 +62,25 @@ func (r *ticketRoutes) createTicket(c *gin.Context) {
 	c.JSON(http.StatusCreated, ticketResponse{Ticket: t, Assignment: a})
 }
 
+// listTickets serves the console's ticket lists: view (mine, waiting, open, resolved),
+// filters (status, assignee, customer_name, tag, priority, channel, sla: breached,
+// at_risk or ok), search (q: the redacted conversation, the subject, or the customer's
+// whole name) and a time window. An agent lists only tickets they hold or held and those
+// waiting in their groups.
 func (r *ticketRoutes) listTickets(c *gin.Context) {
 	f := tickets.TicketFilter{Status: tickets.Status(c.Query("status")), AssigneeID: c.Query("assignee"),
-		CustomerName: c.Query("customer_name"), Tag: c.Query("tag"), Priority: tickets.Priority(c.Query("priority")), Text: c.Query("q")}
-	if claimsOf(c).Role == RoleAgent {
-		f.AssigneeID = claimsOf(c).Subject // an agent lists and searches their own tickets, current and past
-	}
-	if utf8.RuneCountInString(f.Text) > 200 {
-		r.fail(c, fmt.Errorf("%w: q: at most 200 characters", errBadRequest))
+		CustomerName: c.Query("customer_name"), Tag: c.Query("tag"), Priority: tickets.Priority(c.Query("priority")),
+		Text: c.Query("q"), View: tickets.View(c.Query("view")), Channel: c.Query("channel"),
+		SLA: tickets.SLAState(c.Query("sla")), AtRiskFraction: r.atRisk}
+	if claimsOf(c).Role == RoleAgent && f.AssigneeID != "" && f.AssigneeID != claimsOf(c).Subject {
+		r.fail(c, fmt.Errorf("assignee: an agent lists their own tickets and those waiting in their groups: %w", tickets.ErrForbidden))
 		return
+	}
+	for name, v := range map[string]string{"q": f.Text, "tag": f.Tag, "channel": f.Channel, "customer_name": f.CustomerName} {
+		if utf8.RuneCountInString(v) > 200 {
+			r.fail(c, fmt.Errorf("%w: %s: at most 200 characters", errBadRequest, name))
+			return
+		}
 	}
 	var err error
 	if v := c.Query("since"); v != "" {
@@ -84,7 +95,7 @@ func (r *ticketRoutes) listTickets(c *gin.Context) {
 			return
 		}
 	}
-	list, err := r.dir.ListTickets(c.Request.Context(), f)
+	list, err := r.tickets.ListTickets(c.Request.Context(), actorOf(c), f)
 	if err != nil {
 		r.fail(c, err)
 		return

@@ -75,9 +75,13 @@ func TestNotesMentionsAndTags(t *testing.T) {
 	if len(list.Tickets) != 1 || list.Tickets[0].ID != id {
 		t.Errorf("alice's search: %+v", list.Tickets)
 	}
-	mustCall(t, 200, base, bob, "GET", "/v1/tickets?q=refund&assignee=alice", nil, &list)
+	mustCall(t, 403, base, bob, "GET", "/v1/tickets?q=refund&assignee=alice", nil, nil) // bob may not list alice's tickets
+	mustCall(t, 200, base, bob, "GET", "/v1/tickets?q=refund", nil, &list)
 	if len(list.Tickets) != 0 {
 		t.Errorf("bob lists alice's tickets: %+v", list.Tickets)
+	}
+	for _, bad := range []string{"view=everything", "sla=late", "channel=" + strings.Repeat("x", 201)} {
+		mustCall(t, 400, base, sup, "GET", "/v1/tickets?"+bad, nil, nil)
 	}
 	var d tickets.TicketDetail
 	mustCall(t, 200, base, alice, "GET", "/v1/tickets/"+id, nil, &d)

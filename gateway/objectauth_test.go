@@ -209,6 +209,19 @@ var objectCases = map[string]objectCase{
 		owners: []string{"alice"}, want: 204},
 	"GET /v1/kb/jobs/:id":          {setup: fixed(objectRef{":id": "job-1"}), owners: []string{"sam"}, want: 200},
 	"POST /v1/customers/:id/erase": {setup: (*objectRig).erasableCustomer, owners: []string{"sam"}, want: 200},
+	"GET /v1/customers/:id":        {setup: (*objectRig).ticketCustomer, owners: []string{"alice", "sam"}, want: 200},
+}
+
+// ticketCustomer is the customer (:id) of a ticket alice holds.
+func (r *objectRig) ticketCustomer(t *testing.T) objectRef {
+	o := r.heldTicket(t)
+	var d struct {
+		Ticket struct {
+			CustomerID string `json:"customer_id"`
+		} `json:"ticket"`
+	}
+	mustCall(t, 200, r.http.URL, r.tokens["sam"], "GET", "/v1/tickets/"+o[":id"], nil, &d)
+	return objectRef{":id": d.Ticket.CustomerID}
 }
 
 // oneKBJob is an ingester that knows one finished job, "job-1".

@@ -63,6 +63,7 @@ var rbacMatrix = map[string]string{
 	"POST /v1/kb/documents":                             "supervisor admin",
 	"GET /v1/kb/jobs/:id":                               "supervisor admin",
 	"POST /v1/customers/:id/erase":                      "supervisor admin",
+	"GET /v1/customers/:id":                             "agent supervisor admin",
 	"GET /v1/models":                                    "ml-engineer supervisor admin",
 	"POST /v1/models/:model/versions":                   "ml-engineer admin",
 	"POST /v1/models/:model/versions/:version/validate": "ml-engineer admin",

@@ -110,6 +110,7 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, kbDocumentsRoute, supervisors, s.api.kb.uploadKBDocuments)
 	s.handle(http.MethodGet, "/v1/kb/jobs/:id", supervisors, s.api.kb.kbJob)
 	s.handle(http.MethodPost, "/v1/customers/:id/erase", supervisors, s.api.admin.eraseCustomer)
+	s.handle(http.MethodGet, "/v1/customers/:id", staff, s.api.tickets.customerProfile) // an agent: customers of tickets they may see
 
 	// ML engineers: the model registry.
 	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.api.models.listModels)

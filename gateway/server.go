@@ -217,7 +217,7 @@ func New(o Options) *Server {
 		messages: msgs,
 		signIn: &authRoutes{errorWriter: errs, auth: o.Auth, dir: dir, trail: trail, limits: s.limits,
 			tokenTTL: o.TokenTTL, anonymous: o.AnonymousChat},
-		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake},
+		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake, atRisk: o.AtRiskFraction},
 		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction},
 		audit:   &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
 		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest},

@@ -122,8 +122,14 @@ func TestIndexesServeTheirQueries(t *testing.T) {
 	s := NewStore(pool, nil, testKeyRing(t))
 	seedTickets(t, s, 30000)
 	ctx := context.Background()
-	listQ, listArgs := listTicketsQuery(TicketFilter{Since: time.Now().Add(-48 * time.Hour), Status: StatusAssigned, AssigneeID: "agent7"})
-	nameQ, nameArgs := listTicketsQuery(TicketFilter{CustomerName: "Customer Zed", customerNameIndex: s.nameIndex("Customer Zed")})
+	listQ, listArgs, err := listTicketsQuery(TicketFilter{Since: time.Now().Add(-48 * time.Hour), Status: StatusAssigned, AssigneeID: "agent7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nameQ, nameArgs, err := listTicketsQuery(TicketFilter{CustomerName: "Customer Zed", customerNameIndex: s.nameIndex("Customer Zed")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, index, query string
 		args               []any

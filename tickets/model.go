@@ -105,6 +105,9 @@ type Ticket struct {
 	// Handoff is the bot's summary when it escalated the conversation (nil for a
 	// ticket opened otherwise).
 	Handoff *Handoff `json:"handoff,omitempty"`
+	// AfterHours is set on the ticket CreateTicket returns when it waits while its
+	// skill group is closed; it is not stored.
+	AfterHours *AfterHours `json:"after_hours,omitempty"`
 }
 
 // Handoff is what an agent reads first on an escalated ticket: why the bot handed the
@@ -161,6 +164,9 @@ type SkillGroup struct {
 	ID     string   `json:"id"`
 	Name   string   `json:"name"`
 	Skills []string `json:"skills"`
+	// Calendar is when the group works (nil: no calendar of its own; the SLA
+	// policies' hours apply and the group never counts as closed).
+	Calendar *Calendar `json:"calendar,omitempty"`
 }
 
 // Weights are the routing score weights of docs/architecture.md ("Routing").

@@ -111,6 +111,11 @@ type NewTicket struct {
 	// records its reply), so the ticket need not wait for its own WAL flush:
 	// that later commit flushes it too. API callers leave it false.
 	DeferFlush bool `json:"-"`
+	// AnswersAfterHours: the caller tells the customer itself when the ticket waits
+	// while its group is closed (the bot flow, in its reply, from the returned
+	// ticket's AfterHours); otherwise the ticket core writes the notice into the
+	// conversation.
+	AnswersAfterHours bool `json:"-"`
 }
 
 // Input limits: anything longer is rejected as invalid, never truncated.
@@ -171,8 +176,11 @@ func (s *Service) redact(ctx context.Context, text string) (string, error) {
 
 // CreateTicket stores a ticket with its first message (redacted), sets its
 // SLA deadlines and routes it. The returned assignment is nil when the
-// ticket waits in a queue. Only a supervisor may set a customer's VIP tier
-// or replace an existing customer's email or phone (customerWriteAllowed).
+// ticket waits in a queue; when it waits while its group is closed, the
+// returned ticket's AfterHours says when the group opens and the customer is
+// told (see NewTicket.AnswersAfterHours). Only a supervisor may set a
+// customer's VIP tier or replace an existing customer's email or phone
+// (customerWriteAllowed).
 func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (Ticket, *Assignment, error) {
 	if err := n.normalize(); err != nil {
 		return Ticket{}, nil, err
@@ -196,19 +204,31 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 	}
 	t := Ticket{CustomerID: cust.ID, CustomerName: cust.DisplayName, ConversationID: conv, Subject: subject,
 		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now(), Handoff: n.Handoff}
-	if err := setDeadlines(in.policies, &t); err != nil {
-		return Ticket{}, nil, err
-	}
 	cands := matchGroups(in.groups, t.Skills)
 	if len(cands) > 0 {
 		t.GroupID = cands[0].ID
+	}
+	if err := setDeadlines(in.policies, in.groups, &t); err != nil {
+		return Ticket{}, nil, err
+	}
+	away, err := afterHours(in.groups, t.GroupID, t.CreatedAt)
+	if err != nil {
+		return Ticket{}, nil, err
 	}
 	t, err = s.store.InsertTicket(ctx, t, &AuditEntry{Actor: actor.ID, Action: "ticket.create",
 		Detail: map[string]any{"priority": t.Priority}}, n.DeferFlush)
 	if err != nil {
 		return Ticket{}, nil, err
 	}
-	return s.routeWith(ctx, t, cands, in.policies, "route")
+	t, a, err := s.routeWith(ctx, t, cands, in.policies, "route")
+	if err != nil || a != nil || away == nil {
+		return t, a, err // an agent took it at once: nobody is away
+	}
+	t.AfterHours = away
+	if !n.AnswersAfterHours {
+		s.noticeAfterHours(ctx, t, message+" "+subject)
+	}
+	return t, nil, nil
 }
 
 // ticketParty reads what a new ticket needs in one round trip and returns
@@ -241,12 +261,20 @@ func (s *Service) ticketParty(ctx context.Context, actor Actor, n NewTicket) (Cu
 	return cust, n.ConversationID, in, nil
 }
 
-func setDeadlines(pols map[Priority]SLAPolicy, t *Ticket) error {
+// setDeadlines sets t's first-response and resolution deadlines: its priority's
+// targets from its opening, counted in the business time of the skill group it is
+// filed under when that group has a calendar, else in the policy's own hours.
+// Every path that sets deadlines (opening, a priority change, a transfer) takes it.
+func setDeadlines(pols map[Priority]SLAPolicy, groups []SkillGroup, t *Ticket) error {
 	p, ok := pols[t.Priority]
 	if !ok {
 		return nil
 	}
-	fr, res, err := p.Deadlines(t.CreatedAt)
+	var cal *Calendar
+	if i := slices.IndexFunc(groups, func(g SkillGroup) bool { return g.ID == t.GroupID }); i >= 0 {
+		cal = groups[i].Calendar
+	}
+	fr, res, err := p.DeadlinesIn(cal, t.CreatedAt)
 	if err != nil {
 		return err
 	}

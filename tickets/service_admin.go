@@ -24,8 +24,10 @@ func normalizeSkills(skills []string) []string {
 	return out
 }
 
-// PutSkillGroup creates or updates a skill group; the change and its audit event
-// commit together.
+// PutSkillGroup creates or replaces a skill group, its calendar with it (none
+// given: the group has none); the change and its audit event commit together.
+// New tickets, and tickets transferred or re-prioritised later, count their SLA
+// deadlines in the calendar's business time.
 func (s *Directory) PutSkillGroup(ctx context.Context, actor string, g SkillGroup) (SkillGroup, error) {
 	if !slugRe.MatchString(g.ID) || strings.Contains(g.ID, ".") {
 		return SkillGroup{}, fmt.Errorf("skill group id %q: lower-case letters, digits, - and _: %w", g.ID, ErrInvalid)
@@ -34,6 +36,11 @@ func (s *Directory) PutSkillGroup(ctx context.Context, actor string, g SkillGrou
 		g.Name = g.ID
 	}
 	g.Skills = normalizeSkills(g.Skills)
+	if g.Calendar != nil {
+		if err := g.Calendar.normalize(); err != nil {
+			return SkillGroup{}, fmt.Errorf("skill group %s: %w", g.ID, err)
+		}
+	}
 	err := s.store.Audited(ctx, AuditRecord{Actor: actor, Action: "skill_group.put", Target: g.ID, Detail: g},
 		func(tx pgx.Tx) error { return putSkillGroup(ctx, tx, g) })
 	if err != nil {

@@ -348,7 +348,8 @@ func (s *Service) Reopen(ctx context.Context, actor Actor, id string) (Ticket, *
 }
 
 // Transfer moves a ticket to another skill group (routed there) or to a
-// named agent (who must have a free slot).
+// named agent (who must have a free slot). Its SLA deadlines are counted again
+// from its opening in the business time of the group it moves to (setDeadlines).
 func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgent string) (Ticket, *Assignment, error) {
 	if (toGroup == "") == (toAgent == "") {
 		return Ticket{}, nil, fmt.Errorf("transfer needs exactly one of group or agent: %w", ErrInvalid)
@@ -372,7 +373,13 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 			return Ticket{}, nil, fmt.Errorf("agent %s belongs to no skill group: %w", toAgent, ErrInvalid)
 		}
 		toGroup = target.Groups[0]
-	} else if err := s.groupExists(ctx, toGroup); err != nil {
+	}
+	groups, err := s.existingGroup(ctx, toGroup)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	pols, err := s.store.SLAPolicies(ctx)
+	if err != nil {
 		return Ticket{}, nil, err
 	}
 	before, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
@@ -380,6 +387,9 @@ func (s *Service) Transfer(ctx context.Context, actor Actor, id, toGroup, toAgen
 			return err
 		}
 		t.Status, t.AssigneeID, t.GroupID, t.ClaimedAt = StatusOpen, "", toGroup, nil
+		if err := setDeadlines(pols, groups, t); err != nil {
+			return err
+		}
 		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.transfer", id, map[string]any{"group": toGroup, "agent": toAgent})
 	})
 	if err != nil {
@@ -410,13 +420,14 @@ func mayTransfer(actor Actor, t *Ticket) error {
 	return nil
 }
 
-func (s *Service) groupExists(ctx context.Context, id string) error {
+// existingGroup returns the skill groups when group id is one of them, else ErrNotFound.
+func (s *Service) existingGroup(ctx context.Context, id string) ([]SkillGroup, error) {
 	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !slices.ContainsFunc(groups, func(g SkillGroup) bool { return g.ID == id }) {
-		return fmt.Errorf("skill group %q: %w", id, ErrNotFound)
+		return nil, fmt.Errorf("skill group %q: %w", id, ErrNotFound)
 	}
-	return nil
+	return groups, nil
 }

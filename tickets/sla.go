@@ -2,14 +2,14 @@ package tickets
 
 import (
 	"fmt"
-	"slices"
 	"time"
 )
 
 // SLAPolicy sets the first-response and resolution targets for one
-// priority. Targets count business time: with BusinessStart/End empty the
-// clock runs around the clock, otherwise only inside the window on
-// BusinessDays (0 = Sunday) in Timezone.
+// priority. Targets count business time: that of the calendar of the skill
+// group a ticket is filed under when the group has one (Calendar); otherwise,
+// with BusinessStart/End empty the clock runs around the clock, else only
+// inside the window on BusinessDays (0 = Sunday) in Timezone.
 type SLAPolicy struct {
 	Priority             Priority `json:"priority"`
 	FirstResponseMinutes int      `json:"first_response_minutes"`
@@ -36,21 +36,27 @@ func (p SLAPolicy) Validate() error {
 }
 
 // Deadlines returns the first-response and resolution deadlines for a
-// ticket created at created.
+// ticket created at created, counted in the policy's own business hours.
 func (p SLAPolicy) Deadlines(created time.Time) (firstResponse, resolution time.Time, err error) {
-	h, err := p.hours()
+	return p.DeadlinesIn(nil, created)
+}
+
+// DeadlinesIn is Deadlines counted in cal's business time (holidays skipped) when
+// cal is not nil: the calendar of the skill group a ticket is filed under takes
+// the place of the policy's hours; the targets stay the policy's.
+func (p SLAPolicy) DeadlinesIn(cal *Calendar, created time.Time) (firstResponse, resolution time.Time, err error) {
+	var h businessHours
+	if cal != nil {
+		h, err = cal.hours()
+	} else {
+		h, err = p.hours()
+	}
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
 	firstResponse = h.add(created, time.Duration(p.FirstResponseMinutes)*time.Minute)
 	resolution = h.add(created, time.Duration(p.ResolutionMinutes)*time.Minute)
 	return firstResponse, resolution, nil
-}
-
-type businessHours struct {
-	loc        *time.Location
-	days       []time.Weekday
-	start, end time.Duration // since local midnight; both 0 = always open
 }
 
 func (p SLAPolicy) hours() (businessHours, error) {
@@ -64,15 +70,17 @@ func (p SLAPolicy) hours() (businessHours, error) {
 	}
 	h := businessHours{loc: loc}
 	if p.BusinessStart == "" && p.BusinessEnd == "" {
+		h.always = true
 		return h, nil
 	}
-	if h.start, err = clockOffset(p.BusinessStart); err != nil {
+	var sp span
+	if sp.start, err = clockOffset(p.BusinessStart); err != nil {
 		return businessHours{}, err
 	}
-	if h.end, err = clockOffset(p.BusinessEnd); err != nil {
+	if sp.end, err = clockOffset(p.BusinessEnd); err != nil {
 		return businessHours{}, err
 	}
-	if h.start >= h.end {
+	if sp.start >= sp.end {
 		return businessHours{}, fmt.Errorf("sla policy business_start must be before business_end: %w", ErrInvalid)
 	}
 	if len(p.BusinessDays) == 0 {
@@ -82,42 +90,18 @@ func (p SLAPolicy) hours() (businessHours, error) {
 		if d < 0 || d > 6 {
 			return businessHours{}, fmt.Errorf("sla policy business day %d: want 0 (Sunday) to 6: %w", d, ErrInvalid)
 		}
-		h.days = append(h.days, time.Weekday(d))
+		if len(h.week[d]) == 0 {
+			h.week[d] = []span{sp}
+		}
 	}
 	return h, nil
 }
 
-func clockOffset(s string) (time.Duration, error) {
+// clockOffset reads a policy's "HH:MM" as minutes since midnight.
+func clockOffset(s string) (int, error) {
 	t, err := time.Parse("15:04", s)
 	if err != nil {
 		return 0, fmt.Errorf("sla policy time %q: want HH:MM: %w", s, ErrInvalid)
 	}
-	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
-}
-
-// add moves d of business time forward from t.
-func (h businessHours) add(t time.Time, d time.Duration) time.Time {
-	if h.start == 0 && h.end == 0 {
-		return t.Add(d)
-	}
-	cur := t.In(h.loc)
-	for range 400 { // at most a year and a bit of days; policies are hours to weeks
-		y, m, day := cur.Date()
-		if slices.Contains(h.days, cur.Weekday()) {
-			open := time.Date(y, m, day, 0, 0, 0, 0, h.loc).Add(h.start)
-			closeAt := time.Date(y, m, day, 0, 0, 0, 0, h.loc).Add(h.end)
-			if cur.Before(open) {
-				cur = open
-			}
-			if cur.Before(closeAt) {
-				if left := closeAt.Sub(cur); d <= left {
-					return cur.Add(d)
-				} else {
-					d -= left
-				}
-			}
-		}
-		cur = time.Date(y, m, day+1, 0, 0, 0, 0, h.loc)
-	}
-	return cur.Add(d)
+	return t.Hour()*60 + t.Minute(), nil
 }

@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -27,12 +28,20 @@ func putSkillGroup(ctx context.Context, q dbtx, g SkillGroup) error {
 	if g.Skills == nil {
 		g.Skills = []string{}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO skill_groups (id, name, skills) VALUES ($1, $2, $3)
-		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, skills = EXCLUDED.skills`, g.ID, g.Name, g.Skills)
+	var cal []byte // NULL: no calendar
+	if g.Calendar != nil {
+		var err error
+		if cal, err = json.Marshal(g.Calendar); err != nil {
+			return fmt.Errorf("skill group %s calendar: %w", g.ID, err)
+		}
+	}
+	_, err := q.Exec(ctx, `INSERT INTO skill_groups (id, name, skills, calendar) VALUES ($1, $2, $3, $4::jsonb)
+		ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, skills = EXCLUDED.skills, calendar = EXCLUDED.calendar`,
+		g.ID, g.Name, g.Skills, nullJSON(cal))
 	return mapPgErr(err, "skill group "+g.ID)
 }
 
-const skillGroupsSQL = `SELECT id, name, skills FROM skill_groups ORDER BY id`
+const skillGroupsSQL = `SELECT id, name, skills, calendar FROM skill_groups ORDER BY id`
 
 // SkillGroups lists all skill groups by id.
 func (s *TicketRecords) SkillGroups(ctx context.Context) ([]SkillGroup, error) {
@@ -45,8 +54,17 @@ func collectSkillGroups(rows pgx.Rows, err error) ([]SkillGroup, error) {
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SkillGroup, error) {
 		var g SkillGroup
-		err := r.Scan(&g.ID, &g.Name, &g.Skills)
-		return g, err
+		var cal []byte
+		if err := r.Scan(&g.ID, &g.Name, &g.Skills, &cal); err != nil {
+			return g, err
+		}
+		if cal != nil {
+			g.Calendar = &Calendar{}
+			if err := json.Unmarshal(cal, g.Calendar); err != nil {
+				return g, fmt.Errorf("skill group %s calendar: %w", g.ID, err)
+			}
+		}
+		return g, nil
 	})
 	return out, mapPgErr(err, "skill groups")
 }

@@ -61,13 +61,18 @@ func nonNilTags(tags []string) []string {
 }
 
 // SetPriority changes ticket id's priority (the agent who holds it, or a supervisor),
-// audited: its SLA deadlines are those of the new priority's policy from its opening,
-// and a ticket waiting in the queue is queued again by them.
+// audited: its SLA deadlines are those of the new priority's policy from its opening
+// (in its group's business time, setDeadlines), and a ticket waiting in the queue is
+// queued again by them.
 func (s *Service) SetPriority(ctx context.Context, actor Actor, id string, p Priority) (Ticket, *Assignment, error) {
 	if !p.Valid() {
 		return Ticket{}, nil, fmt.Errorf("priority %q: urgent, high, normal or low: %w", p, ErrInvalid)
 	}
 	pols, err := s.store.SLAPolicies(ctx)
+	if err != nil {
+		return Ticket{}, nil, err
+	}
+	groups, err := s.store.SkillGroups(ctx)
 	if err != nil {
 		return Ticket{}, nil, err
 	}
@@ -80,7 +85,7 @@ func (s *Service) SetPriority(ctx context.Context, actor Actor, id string, p Pri
 		}
 		from := t.Priority
 		t.Priority = p
-		if err := setDeadlines(pols, t); err != nil {
+		if err := setDeadlines(pols, groups, t); err != nil {
 			return err
 		}
 		return s.store.AppendAudit(ctx, tx, actor.ID, "ticket.priority", id, map[string]any{"from": from, "to": p})

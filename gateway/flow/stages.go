@@ -272,7 +272,8 @@ var botActor = tickets.Actor{ID: "bot"}
 
 // escalateStage opens (or reuses) a ticket for the conversation when the
 // customer wants a human, the answer is not confident enough, or the intent
-// says so; the customer is told. Without a desk (`switchboard ask`) it only decides.
+// says so; the customer is told, and when the ticket's skill group is closed,
+// told when it opens next. Without a desk (`switchboard ask`) it only decides.
 func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		skills := pol.IntentSkills[t.Intent]
@@ -302,7 +303,9 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 			Channel: t.Channel, ConversationID: t.ConversationID, Subject: subjectOf(t.Text), Priority: prio, Skills: skills, Handoff: handoff,
 			// The reply is recorded with a synchronous commit before anyone
 			// is answered (RecordAnswer).
-			DeferFlush: true})
+			DeferFlush: true,
+			// the reply below tells the customer when the group is closed
+			AnswersAfterHours: true})
 		if errors.Is(err, tickets.ErrConflict) {
 			// A concurrent turn of this conversation escalated first: join its ticket.
 			tk, err = tix.OpenTicketFor(ctx, t.ConversationID)
@@ -311,6 +314,10 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 			return fmt.Errorf("escalate: %w", err)
 		}
 		t.TicketID = tk.ID
+		if tk.AfterHours != nil {
+			// the ticket waits while its group is closed: say until when
+			t.Reply = tk.AfterHours.Text(t.Language)
+		}
 		return nil
 	})
 }

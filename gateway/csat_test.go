@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,8 +69,8 @@ func TestCSATAfterResolution(t *testing.T) {
 }
 
 // TestReportsRoute: the report of the period the test's turns fall in counts them — the
-// conversations, the escalations, the rating — as JSON and as CSV; bad bounds and zones
-// are 400.
+// conversations, the escalations, the rating, in all and day by day — as JSON and as
+// CSV; bad bounds and zones are 400.
 func TestReportsRoute(t *testing.T) {
 	in := newInstance(t, newPool(t), "report"+strings.ToLower(t.Name()))
 	base := in.http.URL
@@ -97,6 +98,13 @@ func TestReportsRoute(t *testing.T) {
 	if len(rep.ByAgent) != 1 || rep.ByAgent[0].ID != "alice" || rep.ByAgent[0].CSAT.Count != 1 {
 		t.Errorf("by agent %+v", rep.ByAgent)
 	}
+	byDay := 0
+	for _, d := range rep.ByDay {
+		byDay += d.Conversations
+	}
+	if len(rep.ByDay) < 1 || len(rep.ByDay) > 2 || byDay != 2 {
+		t.Errorf("by day %+v", rep.ByDay)
+	}
 	req, _ := http.NewRequest("GET", base+"/v1/reports?format=csv&from="+from+"&to="+to, nil)
 	req.Header.Set("Authorization", "Bearer "+sup)
 	resp, err := http.DefaultClient.Do(req)
@@ -105,8 +113,21 @@ func TestReportsRoute(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	rows, err := csv.NewReader(resp.Body).ReadAll()
-	if err != nil || resp.StatusCode != 200 || len(rows) != 4 || rows[0][0] != "scope" || rows[1][0] != "team" || rows[2][1] != "alice" || rows[1][2] != "2" {
-		t.Errorf("CSV %d %v %q", resp.StatusCode, err, rows)
+	if err != nil || resp.StatusCode != 200 || len(rows) < 5 || rows[0][0] != "scope" || rows[1][0] != "team" || rows[2][1] != "alice" || rows[1][2] != "2" {
+		t.Fatalf("CSV %d %v %q", resp.StatusCode, err, rows)
+	}
+	// then a row a day (UTC; two if the test ran over midnight), adding up to the team's
+	var days, conversations, opened int
+	for _, row := range rows[4:] {
+		c, _ := strconv.Atoi(row[14])
+		o, _ := strconv.Atoi(row[2])
+		if row[0] != "day" || len(row[1]) != len("2026-03-01") {
+			t.Errorf("CSV row %q, want a day's", row)
+		}
+		days, conversations, opened = days+1, conversations+c, opened+o
+	}
+	if days < 1 || days > 2 || conversations != 2 || opened != 2 {
+		t.Errorf("CSV days %q", rows[4:])
 	}
 	for _, q := range []string{"tz=Mars/Olympus", "from=yesterday", "from=" + to + "&to=" + from, "format=xml"} {
 		mustCall(t, 400, base, sup, "GET", "/v1/reports?"+q, nil, nil)

@@ -14,7 +14,7 @@ import (
 
 // report serves the supervisors' report (tickets.Report): ?from= and ?to= (RFC 3339 or
 // a date, 2026-03-01; default the last 7 days), ?tz= (an IANA zone for the hours of
-// the day; default UTC), ?format=csv for a spreadsheet of the team, agents and groups.
+// the day; default UTC), ?format=csv for a spreadsheet of the team, agents, groups and days.
 func (r *adminRoutes) report(c *gin.Context) {
 	if r.reports == nil {
 		r.fail(c, tickets.ErrUnavailable)
@@ -70,7 +70,8 @@ func reportTime(v string, loc *time.Location, def time.Time) (time.Time, error) 
 	return time.Time{}, fmt.Errorf("%w: %q: RFC 3339 (2026-03-01T00:00:00Z) or a date (2026-03-01)", errBadRequest, v)
 }
 
-// writeReportCSV writes one row for the team, then one per agent and per group.
+// writeReportCSV writes one row for the team, then one per agent, per group and per day
+// (its date in the id column).
 func writeReportCSV(w http.ResponseWriter, rep tickets.Report) {
 	cw := csv.NewWriter(w)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
@@ -89,6 +90,9 @@ func writeReportCSV(w http.ResponseWriter, rep tickets.Report) {
 	}
 	for _, g := range rep.ByGroup {
 		row("group", g.ID, g.TicketFigures, g.CSAT, "", "")
+	}
+	for _, d := range rep.ByDay {
+		row("day", d.Date, d.TicketFigures, d.CSAT, strconv.Itoa(d.Conversations), f(d.DeflectionRate))
 	}
 	cw.Flush()
 }

@@ -20,7 +20,10 @@ import (
 //     the share of 4s and 5s;
 //   - conversations by channel and by hour of the day (in the report's time zone);
 //   - the same ticket figures by agent (the ticket's assignee) and by skill group, with
-//     each agent's ratings.
+//     each agent's ratings;
+//   - day by day (calendar days in the report's time zone, every day of the period, empty
+//     ones too): conversations, escalations and deflection, the ticket figures of the
+//     tickets opened that day and the ratings given that day.
 
 // ReportQuery selects a report's period and time zone.
 type ReportQuery struct {
@@ -75,6 +78,17 @@ type AgentFigures struct {
 	CSAT CSATSummary `json:"csat"`
 }
 
+// DayFigures are one day's figures: its conversations, the tickets opened on it and the
+// ratings given on it.
+type DayFigures struct {
+	Date           string  `json:"date"` // 2026-03-02, in the report's time zone
+	Conversations  int     `json:"conversations"`
+	Escalated      int     `json:"escalated"`
+	DeflectionRate float64 `json:"deflection_rate"`
+	TicketFigures
+	CSAT CSATSummary `json:"csat"`
+}
+
 // Report is what Report returns.
 type Report struct {
 	From           time.Time       `json:"from"`
@@ -89,6 +103,7 @@ type Report struct {
 	ByHour         [24]int         `json:"by_hour"`
 	ByAgent        []AgentFigures  `json:"by_agent"`
 	ByGroup        []AgentFigures  `json:"by_group"`
+	ByDay          []DayFigures    `json:"by_day"`
 }
 
 // MaxReportPeriod bounds a report's period.
@@ -103,7 +118,8 @@ func (s *TicketRecords) Report(ctx context.Context, q ReportQuery) (Report, erro
 		return Report{}, fmt.Errorf("report period %s to %s: from before to, at most %d days: %w",
 			q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), int(MaxReportPeriod.Hours()/24), ErrInvalid)
 	}
-	r := Report{From: q.From, To: q.To, TimeZone: q.Location.String(), ByChannel: []ChannelVolume{}, ByAgent: []AgentFigures{}, ByGroup: []AgentFigures{}}
+	r := Report{From: q.From, To: q.To, TimeZone: q.Location.String(),
+		ByChannel: []ChannelVolume{}, ByAgent: []AgentFigures{}, ByGroup: []AgentFigures{}, ByDay: []DayFigures{}}
 	db := s.replica
 	// conversations: by channel (with escalations) and by local hour
 	rows, err := db.Query(ctx, `SELECT c.channel, count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id))
@@ -122,20 +138,47 @@ func (s *TicketRecords) Report(ctx context.Context, q ReportQuery) (Report, erro
 		r.Conversations += v.Conversations
 		r.Escalated += v.Escalated
 	}
-	if r.Conversations > 0 {
-		r.DeflectionRate = 1 - float64(r.Escalated)/float64(r.Conversations)
+	r.DeflectionRate = deflection(r.Conversations, r.Escalated)
+	// the days of the period, in its time zone
+	tz := q.Location.String()
+	day := map[string]*DayFigures{}
+	first := q.From.In(q.Location)
+	last := q.To.Add(-time.Nanosecond).In(q.Location)
+	for d := time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, q.Location); !d.After(last); d = d.AddDate(0, 0, 1) {
+		r.ByDay = append(r.ByDay, DayFigures{Date: d.Format(time.DateOnly)})
 	}
-	var hour, n int
+	for i := range r.ByDay {
+		day[r.ByDay[i].Date] = &r.ByDay[i]
+	}
+	// localDay is a timestamp's calendar day in the report's time zone ($3)
+	const localDay = `to_char((%s AT TIME ZONE $3)::date, 'YYYY-MM-DD')`
+	var date string
+	var n, escalated int
+	rows, err = db.Query(ctx, `SELECT `+fmt.Sprintf(localDay, "c.created_at")+`, count(*),
+			count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id))
+		FROM conversations c WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY 1`, q.From, q.To, tz)
+	if err != nil {
+		return Report{}, mapPgErr(err, "report")
+	}
+	if _, err = pgx.ForEachRow(rows, []any{&date, &n, &escalated}, func() error {
+		if d := day[date]; d != nil {
+			d.Conversations, d.Escalated, d.DeflectionRate = n, escalated, deflection(n, escalated)
+		}
+		return nil
+	}); err != nil {
+		return Report{}, mapPgErr(err, "report")
+	}
+	var hour int
 	rows, err = db.Query(ctx, `SELECT extract(hour FROM c.created_at AT TIME ZONE $3)::int, count(*) FROM conversations c
-		WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY 1`, q.From, q.To, q.Location.String())
+		WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY 1`, q.From, q.To, tz)
 	if err != nil {
 		return Report{}, mapPgErr(err, "report")
 	}
 	if _, err = pgx.ForEachRow(rows, []any{&hour, &n}, func() error { r.ByHour[hour] = n; return nil }); err != nil {
 		return Report{}, mapPgErr(err, "report")
 	}
-	// tickets: the whole team, by agent and by group
-	figures := func(by string) ([]AgentFigures, error) {
+	// tickets: the whole team, by agent, by group and by day
+	figures := func(by string, args ...any) ([]AgentFigures, error) {
 		rows, err := db.Query(ctx, `SELECT `+by+`, count(*), count(resolved_at),
 				count(first_response_at), coalesce(avg(extract(epoch FROM first_response_at - created_at)), 0),
 				coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - created_at)), 0),
@@ -147,7 +190,7 @@ func (s *TicketRecords) Report(ctx context.Context, q ReportQuery) (Report, erro
 				count(*) FILTER (WHERE first_response_at IS NOT NULL OR first_response_breached_at IS NOT NULL),
 				count(*) FILTER (WHERE resolved_at IS NOT NULL AND resolution_breached_at IS NULL),
 				count(*) FILTER (WHERE resolved_at IS NOT NULL OR resolution_breached_at IS NOT NULL)
-			FROM tickets WHERE created_at >= $1 AND created_at < $2 GROUP BY 1 ORDER BY 1`, q.From, q.To)
+			FROM tickets WHERE created_at >= $1 AND created_at < $2 GROUP BY 1 ORDER BY 1`, append([]any{q.From, q.To}, args...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -175,25 +218,41 @@ func (s *TicketRecords) Report(ctx context.Context, q ReportQuery) (Report, erro
 	if r.ByGroup, err = figures(`coalesce(group_id, '')`); err != nil {
 		return Report{}, mapPgErr(err, "report")
 	}
-	// ratings given in the period, by the agent who resolved the ticket
-	byAgent := map[string]*CSATSummary{}
-	var agent string
-	var rating int
-	rows, err = db.Query(ctx, `SELECT agent_id, rating FROM csat_ratings WHERE rated_at >= $1 AND rated_at < $2`, q.From, q.To)
+	days, err := figures(fmt.Sprintf(localDay, "created_at"), tz)
 	if err != nil {
 		return Report{}, mapPgErr(err, "report")
 	}
-	if _, err = pgx.ForEachRow(rows, []any{&agent, &rating}, func() error {
+	for _, f := range days {
+		if d := day[f.ID]; d != nil {
+			d.TicketFigures = f.TicketFigures
+		}
+	}
+	// ratings given in the period, by the agent who resolved the ticket and by the day
+	byAgent := map[string]*CSATSummary{}
+	var agent string
+	var rating int
+	rows, err = db.Query(ctx, `SELECT agent_id, rating, `+fmt.Sprintf(localDay, "rated_at")+` FROM csat_ratings
+		WHERE rated_at >= $1 AND rated_at < $2`, q.From, q.To, tz)
+	if err != nil {
+		return Report{}, mapPgErr(err, "report")
+	}
+	if _, err = pgx.ForEachRow(rows, []any{&agent, &rating, &date}, func() error {
 		r.CSAT.add(rating)
 		if byAgent[agent] == nil {
 			byAgent[agent] = &CSATSummary{}
 		}
 		byAgent[agent].add(rating)
+		if d := day[date]; d != nil {
+			d.CSAT.add(rating)
+		}
 		return nil
 	}); err != nil {
 		return Report{}, mapPgErr(err, "report")
 	}
 	r.CSAT.finish()
+	for i := range r.ByDay {
+		r.ByDay[i].CSAT.finish()
+	}
 	for i := range r.ByAgent {
 		if c := byAgent[r.ByAgent[i].ID]; c != nil {
 			c.finish()
@@ -201,6 +260,14 @@ func (s *TicketRecords) Report(ctx context.Context, q ReportQuery) (Report, erro
 		}
 	}
 	return r, nil
+}
+
+// deflection is the share of conversations that no ticket followed (0 of none).
+func deflection(conversations, escalated int) float64 {
+	if conversations == 0 {
+		return 0
+	}
+	return 1 - float64(escalated)/float64(conversations)
 }
 
 func share(a Attainment) float64 {

@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ import (
 // TestReportOfAKnownHistory builds a day's history by hand — five conversations on two
 // channels, three of them escalated, tickets with known response and resolution times,
 // one SLA target missed of each kind, two ratings — plus a day before it that must not
-// count, and checks every figure of the report.
+// count, and checks every figure of the report, day by day too.
 func TestReportOfAKnownHistory(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
@@ -118,6 +119,43 @@ func TestReportOfAKnownHistory(t *testing.T) {
 	near("bob's first response", bob.FirstResponse.Mean, 60)
 	if len(r.ByGroup) != 1 || r.ByGroup[0].ID != "billing" || r.ByGroup[0].Opened != 3 {
 		t.Errorf("by group %+v", r.ByGroup)
+	}
+	// by day, in Shanghai: the UTC day is 08:00 on the 2nd to 08:00 on the 3rd, and the
+	// conversation at 23:30 UTC falls on the 3rd
+	if len(r.ByDay) != 2 || r.ByDay[0].Date != "2026-03-02" || r.ByDay[1].Date != "2026-03-03" {
+		t.Fatalf("by day %+v", r.ByDay)
+	}
+	d2, d3 := r.ByDay[0], r.ByDay[1]
+	if d2.Conversations != 4 || d2.Escalated != 3 || d3.Conversations != 1 || d3.Escalated != 0 {
+		t.Errorf("conversations by day %+v %+v", d2, d3)
+	}
+	near("deflection on the 2nd", d2.DeflectionRate, 0.25)
+	near("deflection on the 3rd", d3.DeflectionRate, 1)
+	if d2.TicketFigures != f {
+		t.Errorf("the 2nd's tickets %+v, want the period's %+v", d2.TicketFigures, f)
+	}
+	if d3.TicketFigures != (TicketFigures{}) || d3.CSAT != (CSATSummary{}) {
+		t.Errorf("the 3rd's tickets %+v, ratings %+v, want none", d3.TicketFigures, d3.CSAT)
+	}
+	if d2.CSAT != r.CSAT {
+		t.Errorf("the 2nd's ratings %+v, want the period's %+v", d2.CSAT, r.CSAT)
+	}
+	// a period of whole days in UTC: one entry a day, the empty ones too
+	week, err := ts.store.Report(ctx, ReportQuery{From: day.Add(-2 * 24 * time.Hour), To: day.Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	var convs []int
+	for _, d := range week.ByDay {
+		dates, convs = append(dates, d.Date), append(convs, d.Conversations)
+	}
+	if fmt.Sprint(dates) != "[2026-02-28 2026-03-01 2026-03-02]" || fmt.Sprint(convs) != "[0 1 5]" {
+		t.Errorf("days %v with %v conversations, want 2026-02-28 to 2026-03-02 with 0, 1 and 5", dates, convs)
+	}
+	if yesterday := week.ByDay[1]; yesterday.Opened != 1 || yesterday.FirstResponse.Median != 3600 ||
+		yesterday.CSAT.Count != 1 || yesterday.CSAT.Mean != 1 || yesterday.DeflectionRate != 0 {
+		t.Errorf("the day before %+v", yesterday)
 	}
 	if _, err := ts.store.Report(ctx, ReportQuery{From: day, To: day}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("an empty period: %v, want ErrInvalid", err)

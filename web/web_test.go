@@ -33,6 +33,8 @@ func TestPagesServedWithPolicy(t *testing.T) {
 		{"/ui/chat.html", "text/html", true},
 		{"/ui/lib/api.js", "text/javascript", true},
 		{"/ui/lib/app.css", "text/css", true},
+		{"/ui/lib/charts.js", "text/javascript", true},
+		{"/ui/vendor/chartjs/chart.umd.min.js", "text/javascript", true},
 		{"/ui/widget.js", "text/javascript", false}, // loaded by other sites' pages
 	} {
 		t.Run(tc.path, func(t *testing.T) {
@@ -79,6 +81,32 @@ func TestPagesReferenceOnlyEmbeddedFiles(t *testing.T) {
 				t.Errorf("%s loads %s: %d", page, u, r.StatusCode)
 			}
 		}
+	}
+}
+
+// TestScriptsImportOnlyEmbeddedFiles: every module a script imports, statically or on
+// first use (the chart library), is in the binary; none comes from elsewhere.
+func TestScriptsImportOnlyEmbeddedFiles(t *testing.T) {
+	imp := regexp.MustCompile(`(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)"([^"]+)"`)
+	found := 0
+	for p, src := range scripts(t) {
+		if strings.HasPrefix(p, "static/vendor/") {
+			continue // the library's own code imports nothing
+		}
+		for _, m := range imp.FindAllStringSubmatch(src, -1) {
+			found++
+			u := m[1]
+			if !strings.HasPrefix(u, "./") && !strings.HasPrefix(u, "../") {
+				t.Errorf("%s imports %q: only files of the binary, by a relative path", p, u)
+				continue
+			}
+			if _, err := fs.Stat(static, path.Join(path.Dir(p), u)); err != nil {
+				t.Errorf("%s imports %q: %v", p, u, err)
+			}
+		}
+	}
+	if found < 4 { // the console, the supervisor and the charts import lib/api.js; the charts their library
+		t.Errorf("found %d imports, want at least 4", found)
 	}
 }
 

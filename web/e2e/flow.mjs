@@ -350,12 +350,57 @@ await step("the customer is asked to rate the help and gives five stars", async 
 
 await step("the supervisor's report counts today's conversations, escalation and rating", async () => {
   await supervisor.getByTestId("report-period").selectOption("1");
+  await supervisor.locator('[data-testid="reports"][data-period="1"]').waitFor();
   await supervisor.getByTestId("report-csat").filter({ hasText: "5.0 · 1" }).waitFor();
   await supervisor.locator('[data-testid="report-agent"][data-agent="alice"]').waitFor();
   await supervisor.getByTestId("report-frt").filter({ hasText: /\d/ }).waitFor();
   await readable(supervisor, "reports");
   await supervisor.getByTestId("reports").scrollIntoViewIfNeeded();
   await shot(supervisor, "supervisor-report");
+  // every chart drew on a canvas of some size, inside the screen's width; with the
+  // period's data in it, none is left empty
+  const charts = ["chart-by-day", "chart-by-day-times", "chart-by-hour", "chart-by-channel", "chart-csat", "chart-agents-frt",
+    "chart-agents-resolution", "chart-agents-sla", "chart-groups-frt", "chart-groups-resolution", "chart-groups-sla"];
+  const drawn = async (page) => {
+    const bad = await page.evaluate((ids) => ids.map((id) => {
+      const canvas = document.querySelector(`[data-testid="${id}"] canvas`);
+      if (!canvas) return id + ": no chart";
+      const box = canvas.getBoundingClientRect();
+      if (box.width < 150 || box.height < 60) return id + ": " + box.width + "×" + box.height + " px";
+      if (box.right > document.documentElement.clientWidth + 1) return id + ": reaches " + box.right + " px";
+      const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      let ink = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]) ink++;
+      return ink < 500 ? id + ": blank" : "";
+    }).filter(Boolean), charts);
+    if (bad.length) throw new Error("charts not drawn: " + bad.join("; "));
+  };
+  await drawn(supervisor);
+  // the week: a bar a day
+  await supervisor.getByTestId("report-period").selectOption("7");
+  await supervisor.locator('[data-testid="reports"][data-period="7"]').waitFor();
+  await drawn(supervisor);
+  await shot(supervisor, "supervisor-report-charts");
+  // on a phone, in Chinese, over the last 7 days
+  const phone = await newPage({ width: 390, height: 844 });
+  await signIn(phone, "/ui/supervisor/?lang=zh", supUser, supPass);
+  await phone.locator('[data-testid="reports"][data-period="7"]').waitFor();
+  await phone.getByTestId("chart-by-day").filter({ hasText: "每日会话数" }).waitFor();
+  await phone.getByTestId("chart-groups-sla").filter({ hasText: "SLA 达标率" }).waitFor();
+  await readable(phone, "reports");
+  await drawn(phone);
+  await phone.getByTestId("reports").scrollIntoViewIfNeeded();
+  await shot(phone, "supervisor-report-charts-phone-zh");
+  await phone.context().close();
+  // without the chart library the figures and tables still show, the hours as plain bars
+  const bare = await newPage({ width: 1400, height: 900 });
+  await bare.route(/\/vendor\/chartjs\//, (route) => route.abort());
+  await signIn(bare, "/ui/supervisor/", supUser, supPass);
+  await bare.locator('[data-testid="reports"][data-period="7"]').waitFor();
+  await bare.locator('[data-testid="report-hours"] .bars').waitFor();
+  await bare.locator('[data-testid="report-agent"][data-agent="alice"]').waitFor();
+  if (await bare.locator('[data-testid="reports"] canvas, [data-testid^="chart-"]').count()) throw new Error("charts shown without their library");
+  await bare.context().close();
 });
 
 await step("agent closes, then reopens the ticket, each after confirming", async () => {

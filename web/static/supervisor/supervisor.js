@@ -1,9 +1,10 @@
 // The supervisor view: queues (tickets waiting and for how long, assigned, the group's
 // load against its capacity, SLA risk), agents with status and load, the routing weights
 // (editable), SLA policies, the model registry's versions with their live metrics and
-// a rollback button (confirmed in a dialog), and the reports of a chosen period. Errors
-// show inline, never in an alert().
+// a rollback button (confirmed in a dialog), and the reports of a chosen period with
+// their charts. Errors show inline, never in an alert().
 import { api, confirmDialog, duration, el, endSession, explain, lang, live, session, signInForm, t, word } from "../lib/api.js";
+import { chartLib, charts, colors, timeUnit } from "../lib/charts.js";
 
 const S = {
   en: { title: "Supervisor", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
@@ -21,7 +22,11 @@ const S = {
     deflectionHint: "Conversations that never needed a human", frt: "First response (median)", resTime: "Resolution (median)",
     slaFirst: "First responses in time", slaRes: "Resolutions in time", csat: "CSAT", csatHint: "Mean rating of 5, and how many rated",
     opened: "Tickets", resolved: "Resolved", byAgent: "By agent", byHour: "Conversations by hour", byChannel: "By channel",
-    csv: "Download CSV", channel: "Channel", escalated: "Escalated", none: "—" },
+    csv: "Download CSV", channel: "Channel", escalated: "Escalated", none: "—", byGroup: "By group", dayByDay: "Day by day",
+    volumeByDay: "Conversations by day, and the share the bot resolved", timesByDay: "Median first response and resolution by day",
+    botOnly: "Bot only", deflectionPct: "Resolved by the bot (%)", channelChart: "Conversations by channel",
+    csatChart: "Ratings: mean %s of 5, %n rated", ratings: "Ratings", slaChart: "SLA attainment", hourAxis: "Hour of the day",
+    unassigned: "Unassigned", noGroup: "No group", noData: "Nothing in this period.", ofDecided: "%m of %d" },
   zh: { title: "主管视图", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
     signOut: "退出", queues: "队列", group: "技能组", waiting: "排队中", waitingHint: "等待坐席接待的工单数",
     oldestHint: "等待最久的工单已等待的时长", assigned: "已分配", assignedHint: "坐席正在处理的工单（已分配，或等待客户回复）",
@@ -34,7 +39,11 @@ const S = {
     last7: "最近 7 天", last30: "最近 30 天", conversations: "会话数", deflection: "机器人解决率", deflectionHint: "无需人工的会话占比",
     frt: "首次响应（中位数）", resTime: "解决时长（中位数）", slaFirst: "首次响应达标率", slaRes: "解决达标率", csat: "满意度",
     csatHint: "平均分（满分 5 分）与评价数", opened: "工单数", resolved: "已解决", byAgent: "按坐席", byHour: "各时段会话数",
-    byChannel: "按渠道", csv: "下载 CSV", channel: "渠道", escalated: "转人工", none: "—" },
+    byChannel: "按渠道", csv: "下载 CSV", channel: "渠道", escalated: "转人工", none: "—", byGroup: "按技能组", dayByDay: "每日趋势",
+    volumeByDay: "每日会话数与机器人解决率", timesByDay: "每日首次响应与解决时长（中位数）",
+    botOnly: "仅机器人", deflectionPct: "机器人解决率（%）", channelChart: "各渠道会话数",
+    csatChart: "评分分布：平均 %s 分（满分 5 分），共 %n 条", ratings: "评价数", slaChart: "SLA 达标率", hourAxis: "时段（点）",
+    unassigned: "未分配", noGroup: "未分组", noData: "此时间段内无数据。", ofDecided: "%d 个中 %m 个" },
 };
 const tr = (k) => t(S, k);
 const app = document.getElementById("app");
@@ -43,7 +52,7 @@ document.title = "Switchboard — " + tr("title");
 
 const table = (head, rows, testid) => el("table", { "data-testid": testid },
   el("tr", {}, head.map((h) => (Array.isArray(h) ? el("th", { title: h[1] }, h[0]) : el("th", {}, h)))), rows);
-let groupNames = {};
+let groupNames = {}, agentNames = {};
 
 // renderQueues: one row per skill group; every column is what its heading says.
 async function renderQueues() {
@@ -63,6 +72,7 @@ async function renderQueues() {
 
 async function renderAgents() {
   const { agents } = await api("GET", "/v1/agents");
+  agentNames = Object.fromEntries(agents.map((a) => [a.id, a.name || a.id]));
   document.getElementById("agents").replaceChildren(el("h2", {}, tr("agents")),
     table([tr("agent"), tr("status"), tr("load"), tr("groups")], agents.map((a) =>
       el("tr", { "data-testid": "agent-row", "data-agent": a.id }, el("td", {}, a.name || a.id), el("td", { "data-testid": "agent-status", "data-status": a.status }, word(a.status)), el("td", {}, a.load + "/" + a.capacity),
@@ -143,15 +153,21 @@ async function renderModels() {
 }
 
 // The reports card: the chosen period's figures (GET /v1/reports, in the browser's time
-// zone), per agent and channel, conversations by hour as bars, and the CSV download.
-let reportDays = 7;
+// zone), charts of them (day by day, by hour, by channel, the ratings, and per agent and
+// group the median times and SLA attainment), the tables per agent, group and channel,
+// and the CSV download. Without the chart library the figures and tables still show,
+// with the hours as plain bars.
+let reportDays = 7, reportCharts = null;
 const pct = (x) => (100 * x).toFixed(0) + "%";
 async function renderReports() {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const to = new Date(), from = new Date(to);
   if (reportDays === 1) from.setHours(0, 0, 0, 0); else from.setDate(from.getDate() - reportDays);
   const q = "from=" + encodeURIComponent(from.toISOString()) + "&to=" + encodeURIComponent(to.toISOString()) + "&tz=" + encodeURIComponent(tz);
-  const r = await api("GET", "/v1/reports?" + q);
+  const [r, Chart] = await Promise.all([api("GET", "/v1/reports?" + q), chartLib()]);
+  if (!Object.keys(agentNames).length) {
+    try { agentNames = Object.fromEntries((await api("GET", "/v1/agents")).agents.map((a) => [a.id, a.name || a.id])); } catch (x) { /* ids then */ }
+  }
   const pick = el("select", { "data-testid": "report-period", "aria-label": tr("period"),
     onchange: (e) => { reportDays = Number(e.target.value); guarded("reports", renderReports); } },
     [[1, "today"], [7, "last7"], [30, "last30"]].map(([d, k]) => el("option", { value: d, selected: d === reportDays }, tr(k))));
@@ -165,28 +181,148 @@ async function renderReports() {
   const tk = r.tickets, most = Math.max(1, ...r.by_hour);
   const figure = (label, value, testid, hint) => el("div", { class: "figure", "data-testid": testid, title: hint || "" },
     el("div", { class: "value" }, value), el("div", { class: "muted" }, label));
+  const agentName = (id) => (id ? agentNames[id] || id : tr("unassigned"));
+  const groupName = (id) => (id ? groupNames[id] || id : tr("noGroup"));
+  const median = (d) => (d.count ? duration(d.median_seconds) : tr("none"));
+  const attained = (a) => (a.decided ? pct(a.share) : tr("none"));
+  const hourBars = () => el("div", { class: "bars" }, r.by_hour.map((n, h) =>
+    el("div", { class: "bar", title: h + ":00 · " + n }, el("span", { style: "height:" + Math.round(60 * n / most) + "px" }), el("small", {}, String(h)))));
+  const c = Chart ? (reportCharts ??= charts(Chart)) : null;
+  const perScope = (rows, name, scope) => {
+    if (!c) return null;
+    const labels = rows.map((a) => name(a.id)), height = 56 + 30 * Math.max(1, rows.length);
+    return el("div", { class: "charts" },
+      timesChart(c, "chart-" + scope + "-frt", tr("frt"), labels, rows.map((a) => a.first_response), colors.blue, height),
+      timesChart(c, "chart-" + scope + "-resolution", tr("resTime"), labels, rows.map((a) => a.resolution), colors.purple, height),
+      slaChart(c, "chart-" + scope + "-sla", labels, rows, height));
+  };
   document.getElementById("reports").replaceChildren(
     el("h2", {}, tr("reports"), " ", pick, " ", el("button", { class: "secondary", "data-testid": "report-csv", onclick: download }, tr("csv"))),
     el("div", { class: "figures" },
       figure(tr("conversations"), r.conversations, "report-conversations"),
       figure(tr("deflection"), r.conversations ? pct(r.deflection_rate) : tr("none"), "report-deflection", tr("deflectionHint")),
-      figure(tr("frt"), tk.first_response.count ? duration(tk.first_response.median_seconds) : tr("none"), "report-frt"),
-      figure(tr("resTime"), tk.resolution.count ? duration(tk.resolution.median_seconds) : tr("none"), "report-resolution"),
-      figure(tr("slaFirst"), tk.sla_first_response.decided ? pct(tk.sla_first_response.share) : tr("none"), "report-sla-first"),
-      figure(tr("slaRes"), tk.sla_resolution.decided ? pct(tk.sla_resolution.share) : tr("none"), "report-sla-resolution"),
+      figure(tr("frt"), median(tk.first_response), "report-frt"),
+      figure(tr("resTime"), median(tk.resolution), "report-resolution"),
+      figure(tr("slaFirst"), attained(tk.sla_first_response), "report-sla-first"),
+      figure(tr("slaRes"), attained(tk.sla_resolution), "report-sla-resolution"),
       figure(tr("csat"), r.csat.count ? r.csat.mean.toFixed(1) + " · " + r.csat.count : tr("none"), "report-csat", tr("csatHint"))),
+    c && el("h3", {}, tr("dayByDay")),
+    c && el("div", { class: "charts" }, volumeByDay(c, r.by_day || []), timesByDay(c, r.by_day || [])),
     el("h3", {}, tr("byHour")),
-    el("div", { class: "bars", "data-testid": "report-hours" }, r.by_hour.map((n, h) =>
-      el("div", { class: "bar", title: h + ":00 · " + n }, el("span", { style: "height:" + Math.round(60 * n / most) + "px" }), el("small", {}, String(h))))),
+    el("div", { "data-testid": "report-hours" }, c ? byHourChart(c, r.by_hour) : hourBars()),
+    el("h3", {}, tr("byChannel"), " · ", tr("csat")),
+    c && el("div", { class: "charts" }, byChannelChart(c, r.by_channel), csatChart(c, r.csat)),
+    table([tr("channel"), tr("conversations"), tr("escalated")], r.by_channel.map((ch) =>
+      el("tr", {}, el("td", {}, ch.channel), el("td", {}, ch.conversations), el("td", {}, ch.escalated))), "report-channels"),
     el("h3", {}, tr("byAgent")),
+    perScope(r.by_agent, agentName, "agents"),
     table([tr("agent"), tr("opened"), tr("resolved"), tr("frt"), tr("resTime"), tr("csat")], r.by_agent.map((a) =>
-      el("tr", { "data-testid": "report-agent", "data-agent": a.id || "-" }, el("td", {}, a.id || tr("none")), el("td", {}, a.opened), el("td", {}, a.resolved),
-        el("td", {}, a.first_response.count ? duration(a.first_response.median_seconds) : tr("none")),
-        el("td", {}, a.resolution.count ? duration(a.resolution.median_seconds) : tr("none")),
+      el("tr", { "data-testid": "report-agent", "data-agent": a.id || "-" }, el("td", {}, agentName(a.id)), el("td", {}, a.opened), el("td", {}, a.resolved),
+        el("td", {}, median(a.first_response)), el("td", {}, median(a.resolution)),
         el("td", {}, a.csat.count ? a.csat.mean.toFixed(1) + " · " + a.csat.count : tr("none")))), "report-agents"),
-    el("h3", {}, tr("byChannel")),
-    table([tr("channel"), tr("conversations"), tr("escalated")], r.by_channel.map((c) =>
-      el("tr", {}, el("td", {}, c.channel), el("td", {}, c.conversations), el("td", {}, c.escalated))), "report-channels"));
+    el("h3", {}, tr("byGroup")),
+    perScope(r.by_group, groupName, "groups"),
+    table([tr("group"), tr("opened"), tr("resolved"), tr("frt"), tr("resTime"), tr("slaFirst"), tr("slaRes")], r.by_group.map((g) =>
+      el("tr", { "data-testid": "report-group", "data-group": g.id || "-" }, el("td", {}, groupName(g.id)), el("td", {}, g.opened), el("td", {}, g.resolved),
+        el("td", {}, median(g.first_response)), el("td", {}, median(g.resolution)),
+        el("td", {}, attained(g.sla_first_response)), el("td", {}, attained(g.sla_resolution)))), "report-groups"));
+  if (c) c.draw();
+  document.getElementById("reports").dataset.period = reportDays; // drawn: the browser test waits for it
+}
+
+// The report's charts. Each returns a <figure data-testid="chart-…">; counts on their
+// axes are whole, durations in the unit that reads best, shares in percent.
+const whole = { beginAtZero: true, ticks: { precision: 0 } };
+const percentAxis = (more) => ({ min: 0, max: 100, ticks: { callback: (v) => v + "%" }, ...more });
+const dayLabel = (date) => new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en", { month: "short", day: "numeric", timeZone: "UTC" })
+  .format(new Date(date + "T12:00:00Z"));
+const axisTitle = (text, color) => ({ display: true, text, color });
+const dayAxis = (more) => ({ ticks: { maxRotation: 0, autoSkip: true }, ...more }); // every other day on a phone, not slanted
+
+function volumeByDay(c, days) {
+  return c.figure("chart-by-day", tr("volumeByDay"), 240, {
+    type: "bar",
+    data: { labels: days.map((d) => dayLabel(d.date)), datasets: [
+      { type: "line", label: tr("deflectionPct"), data: days.map((d) => (d.conversations ? Math.round(100 * d.deflection_rate) : null)),
+        yAxisID: "share", borderColor: colors.blue, backgroundColor: colors.blue, pointRadius: 3, spanGaps: true, order: 0 },
+      { label: tr("botOnly"), data: days.map((d) => d.conversations - d.escalated), backgroundColor: colors.green, stack: "c", order: 1 },
+      { label: tr("escalated"), data: days.map((d) => d.escalated), backgroundColor: colors.orange, stack: "c", order: 1 }] },
+    options: { scales: { x: dayAxis({ stacked: true }), y: { ...whole, stacked: true, title: axisTitle(tr("conversations")) },
+      share: percentAxis({ position: "right", grid: { drawOnChartArea: false } }) },
+    plugins: { tooltip: { callbacks: { label: (x) => x.dataset.label + ": " + x.formattedValue + (x.dataset.yAxisID === "share" ? "%" : "") } } } },
+  }, days.length ? null : tr("noData"));
+}
+
+function timesByDay(c, days) {
+  const series = (key) => days.map((d) => (d[key].count ? d[key].median_seconds : null));
+  const frt = series("first_response"), res = series("resolution");
+  const fu = timeUnit(Math.max(0, ...frt)), ru = timeUnit(Math.max(0, ...res));
+  const line = (label, data, u, axis, color) => ({ type: "line", label, data: data.map((s) => (s === null ? null : s / u.per)), seconds: data,
+    yAxisID: axis, borderColor: color, backgroundColor: color, pointRadius: 3, spanGaps: true });
+  return c.figure("chart-by-day-times", tr("timesByDay"), 240, {
+    data: { labels: days.map((d) => dayLabel(d.date)), datasets: [line(tr("frt"), frt, fu, "y", colors.blue), line(tr("resTime"), res, ru, "res", colors.purple)] },
+    // two axes, each in its line's colour: first responses take minutes, resolutions hours
+    options: { scales: { x: dayAxis({ offset: true }),
+      y: { beginAtZero: true, title: axisTitle(tr("frt") + " · " + word(fu.key), colors.blue), ticks: { color: colors.blue } },
+      res: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false }, title: axisTitle(tr("resTime") + " · " + word(ru.key), colors.purple),
+        ticks: { color: colors.purple } } },
+    plugins: { tooltip: { callbacks: { label: (x) => x.dataset.label + ": " + duration(x.dataset.seconds[x.dataIndex]) } } } },
+  }, days.some((d) => d.first_response.count || d.resolution.count) ? null : tr("noData"));
+}
+
+function byHourChart(c, hours) {
+  return c.figure("chart-by-hour", tr("byHour"), 200, {
+    type: "bar",
+    data: { labels: hours.map((_, h) => String(h)), datasets: [{ label: tr("conversations"), data: hours, backgroundColor: colors.blue }] },
+    options: { scales: { x: { title: axisTitle(tr("hourAxis")), ticks: { autoSkip: true, maxRotation: 0 } }, y: whole },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { title: (x) => x[0].label + ":00" } } } },
+  });
+}
+
+function byChannelChart(c, channels) {
+  return c.figure("chart-by-channel", tr("channelChart"), 56 + 30 * Math.max(1, channels.length), {
+    type: "bar",
+    data: { labels: channels.map((ch) => ch.channel), datasets: [
+      { label: tr("botOnly"), data: channels.map((ch) => ch.conversations - ch.escalated), backgroundColor: colors.green },
+      { label: tr("escalated"), data: channels.map((ch) => ch.escalated), backgroundColor: colors.orange }] },
+    options: { indexAxis: "y", scales: { x: { ...whole, stacked: true }, y: { stacked: true } } },
+  }, channels.length ? null : tr("noData"));
+}
+
+function csatChart(c, csat) {
+  const caption = csat.count ? tr("csatChart").replace("%s", csat.mean.toFixed(1)).replace("%n", csat.count) : tr("csat");
+  return c.figure("chart-csat", caption, 180, {
+    type: "bar",
+    data: { labels: ["1 ★", "2 ★", "3 ★", "4 ★", "5 ★"],
+      datasets: [{ label: tr("ratings"), data: csat.distribution, backgroundColor: ["#c0392b", "#e67e22", "#f1c40f", "#8bc34a", colors.green] }] },
+    options: { scales: { y: { ...whole, title: axisTitle(tr("ratings")) } }, plugins: { legend: { display: false } } },
+  }, csat.count ? null : tr("noData"));
+}
+
+// timesChart: one bar per agent or group, its median time (first response or resolution).
+function timesChart(c, testid, caption, labels, times, color, height) {
+  const secs = times.map((d) => (d.count ? d.median_seconds : null)), u = timeUnit(Math.max(0, ...secs));
+  return c.figure(testid, caption, height, {
+    type: "bar",
+    data: { labels, datasets: [{ label: caption, data: secs.map((s) => (s === null ? null : s / u.per)), backgroundColor: color }] },
+    options: { indexAxis: "y", scales: { x: { beginAtZero: true, title: axisTitle(word(u.key)) } },
+      plugins: { legend: { display: false }, tooltip: { callbacks: { label: (x) => duration(secs[x.dataIndex]) } } } },
+  }, times.some((d) => d.count) ? null : tr("noData"));
+}
+
+// slaChart: per agent or group, the shares of first responses and resolutions in time.
+function slaChart(c, testid, labels, rows, height) {
+  const set = (label, key, color) => ({ label, backgroundColor: color, attained: rows.map((a) => a[key]),
+    data: rows.map((a) => (a[key].decided ? Math.round(100 * a[key].share) : null)) });
+  return c.figure(testid, tr("slaChart"), height + 24, {
+    type: "bar",
+    data: { labels, datasets: [set(tr("slaFirst"), "sla_first_response", colors.blue), set(tr("slaRes"), "sla_resolution", colors.purple)] },
+    options: { indexAxis: "y", scales: { x: percentAxis() },
+      plugins: { tooltip: { callbacks: { label: (x) => {
+        const a = x.dataset.attained[x.dataIndex];
+        return x.dataset.label + ": " + x.formattedValue + "% (" + tr("ofDecided").replace("%m", a.met).replace("%d", a.decided) + ")";
+      } } } } },
+  }, rows.some((a) => a.sla_first_response.decided || a.sla_resolution.decided) ? null : tr("noData"));
 }
 
 // guarded renders a card; a failure shows in the card instead of its content.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/asr"
 	"github.com/switchboard-cs/switchboard/asr/audio"
+	"github.com/switchboard-cs/switchboard/gateway/assist"
 	"github.com/switchboard-cs/switchboard/gateway/channel"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/kb"
@@ -59,6 +60,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusConflict, "no_capacity"
 	case errors.Is(err, tickets.ErrConflict):
 		return http.StatusConflict, "conflict"
+	case errors.Is(err, assist.ErrNoWriter):
+		return http.StatusConflict, "not_configured"
 	case errors.Is(err, errRateLimited):
 		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, asr.ErrBusy), errors.Is(err, errBusy), errors.Is(err, flow.ErrMediaBusy):

@@ -31,6 +31,9 @@ type ticketRoutes struct {
 	suggest flow.Answerer // KB passages for agents (nil: none suggested)
 	wake    func()        // tells the queue workers a reply waits to be delivered (nil: none)
 	atRisk  float64       // Options.AtRiskFraction: the sla=at_risk filter
+	// assist suggests reply drafts (nil: none); canCompose: a language model drafts too.
+	assist     replyAssist
+	canCompose bool
 }
 
 // ticketResponse is a ticket with the assignment that routing made, if any.

@@ -29,6 +29,8 @@ var rbacMatrix = map[string]string{
 	"POST /v1/tickets/:id/notes":                        "agent supervisor admin",
 	"PUT /v1/tickets/:id/tags":                          "agent supervisor admin",
 	"PUT /v1/tickets/:id/priority":                      "agent supervisor admin",
+	"GET /v1/tickets/:id/assist":                        "agent supervisor admin",
+	"POST /v1/tickets/:id/assist/draft":                 "agent supervisor admin",
 	"GET /v1/canned-responses":                          "agent supervisor admin",
 	"POST /v1/canned-responses":                         "agent supervisor admin",
 	"PUT /v1/canned-responses/:id":                      "agent supervisor admin",

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/gateway/assist"
 	"github.com/switchboard-cs/switchboard/gateway/channel"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
@@ -70,6 +71,9 @@ type Options struct {
 	SessionRecheck time.Duration
 	AnonymousChat  bool          // POST /v1/chat/session hands website visitors customer tokens
 	Suggest        flow.Answerer // KB passages for agents (nil: none suggested)
+	// Assist suggests reply drafts to agents (nil: none); with its Writer set, a
+	// language model drafts one on request.
+	Assist *assist.Assistant
 	// AllowedOrigins may call the customer API and open its WebSockets from a browser
 	// (the sites embedding the chat widget); the server's own pages always may.
 	AllowedOrigins []string
@@ -229,6 +233,9 @@ func New(o Options) *Server {
 			sockets: s.sockets, guard: s.guard, panics: panics, answer: msgs.customerText},
 		speechWS: &speechSockets{errorWriter: errs, speech: o.Speech, streams: guards, perIP: o.Limits.SpeechStreamsPerIP,
 			sockets: s.sockets, guard: s.guard},
+	}
+	if o.Assist != nil {
+		s.api.tickets.assist, s.api.tickets.canCompose = o.Assist, o.Assist.Writer != nil
 	}
 	if o.Tickets != nil {
 		o.Tickets.Subscribe(hub.dispatch)

@@ -173,3 +173,37 @@ func (c LLMComposer) Compose(ctx context.Context, r *Retriever, text string, str
 	base.Text = out
 	return base, nil
 }
+
+// Write has the model write text other than a customer answer (an agent's reply draft):
+// instructions as the system prompt, material as the request. draft (may be nil)
+// receives the text so far as it grows. Behind the guard like Compose; a failed or
+// refused call is an error (there is nothing to fall back to).
+func (c LLMComposer) Write(ctx context.Context, instructions, material string, draft func(soFar string)) (string, error) {
+	opts := []llms.CallOption{llms.WithTemperature(0.2), llms.WithMaxTokens(max(c.MaxTokens, 512))}
+	if draft != nil {
+		var sb strings.Builder
+		last := ""
+		opts = append(opts, llms.WithStreamingFunc(func(_ context.Context, chunk []byte) error {
+			sb.Write(chunk)
+			if text := strings.TrimSpace(sb.String()); text != "" && text != last {
+				last = text
+				draft(text)
+			}
+			return nil
+		}))
+	}
+	resp, err := c.Guard.call(func() (*llms.ContentResponse, error) {
+		resp, err := c.Model.GenerateContent(ctx, []llms.MessageContent{
+			llms.TextParts(llms.ChatMessageTypeSystem, instructions),
+			llms.TextParts(llms.ChatMessageTypeHuman, material),
+		}, opts...)
+		if err == nil && len(resp.Choices) == 0 {
+			err = errors.New("no choices in the response")
+		}
+		return resp, err
+	})
+	if err != nil {
+		return "", fmt.Errorf("llm: %w", err)
+	}
+	return strings.TrimSpace(resp.Choices[0].Content), nil
+}

@@ -3,75 +3,33 @@ package kb
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tmc/langchaingo/llms/openai"
+
+	"github.com/switchboard-cs/switchboard/internal/llmtest"
 )
 
-// fakeOpenAI speaks the OpenAI chat-completions protocol (plain and SSE
-// streaming) and answers from what the prompt contains.
-type fakeOpenAI struct {
-	mu      sync.Mutex
-	prompts []string
-}
-
-func (f *fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != "/v1/chat/completions" || r.Header.Get("Authorization") != "Bearer test-key" {
-		http.Error(w, `{"error":{"message":"bad path or key"}}`, http.StatusUnauthorized)
-		return
-	}
-	var req struct {
-		Model    string `json:"model"`
-		Stream   bool   `json:"stream"`
-		Messages []struct {
-			Role    string `json:"role"`
-			Content any    `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	raw, _ := json.Marshal(req.Messages)
-	prompt := string(raw)
-	f.mu.Lock()
-	f.prompts = append(f.prompts, prompt)
-	f.mu.Unlock()
-	answer := "NO_ANSWER"
+// refundAnswerer answers from what the prompt contains: the refund passage for a
+// question about refunds, the refusal marker otherwise.
+func refundAnswerer(prompt string) string {
 	_, question, _ := strings.Cut(prompt, "Question:")
 	if strings.Contains(prompt, "5 working days") && strings.Contains(question, "refund") {
-		answer = "Your refund arrives within 5 working days [1]."
+		return "Your refund arrives within 5 working days [1]."
 	}
-	if !req.Stream {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"c1","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":%q},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`, req.Model, answer)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	for _, word := range strings.SplitAfter(answer, " ") {
-		fmt.Fprintf(w, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{\"content\":%q},\"finish_reason\":null}]}\n\n", req.Model, word)
-		w.(http.Flusher).Flush()
-	}
-	fmt.Fprintf(w, "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":%q,\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n", req.Model)
+	return "NO_ANSWER"
 }
 
 func TestLLMComposerAnswersOnlyFromPassagesAndStreams(t *testing.T) {
-	fake := &fakeOpenAI{}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	model, err := openai.New(openai.WithBaseURL(srv.URL+"/v1"), openai.WithToken("test-key"), openai.WithModel("qwen-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake := &llmtest.Server{Answer: refundAnswerer}
+	model := fake.Start(t)
 	ctx := context.Background()
 	idx, _ := NewEmbedded("")
 	emb := NewLexicalEmbedder()
@@ -115,7 +73,8 @@ func TestLLMComposerAnswersOnlyFromPassagesAndStreams(t *testing.T) {
 	if err != nil || none.Text != "" || len(drafts) != 0 {
 		t.Fatalf("model said NO_ANSWER but got %+v (drafts %q), %v", none, drafts, err)
 	}
-	last := fake.prompts[len(fake.prompts)-1]
+	prompts := fake.Prompts()
+	last := prompts[len(prompts)-1]
 	if !strings.Contains(last, "[PHONE_1]") || !strings.Contains(last, "ONLY the numbered passages") {
 		t.Fatalf("prompt lacks the instructions or the redacted question: %s", last)
 	}

@@ -22,7 +22,7 @@ type CustomerProfile struct {
 	Channels      []ChannelUse          `json:"channels"`
 	Conversations []ConversationSummary `json:"conversations"` // the latest maxProfileRows
 	Tickets       []Ticket              `json:"tickets"`       // the latest maxProfileRows
-	CSAT          []CSATRating           `json:"csat"`          // the latest maxProfileRows ratings
+	CSAT          []CSATRating          `json:"csat"`          // the latest maxProfileRows ratings
 	CSATAverage   float64               `json:"csat_average"`  // over every rating (0: none)
 	CSATCount     int                   `json:"csat_count"`
 }

@@ -133,6 +133,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		Retry:   tickets.RetryPolicy{For: cfg.Queue.RetryFor, MaxAttempts: cfg.Queue.MaxAttempts, MaxAbandoned: cfg.Queue.MaxAbandoned},
 		Metrics: flow.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{a.redactor}}
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
+		Assist:  live.assistant(a.store),
 		Ingress: ingress, Process: process, Wake: worker.Wake,
 		Channels: ch.all,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/gateway/assist"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/kb"
@@ -74,6 +75,20 @@ func (l *liveBrain) committed(ctx context.Context, g kb.Generation) {
 
 // brain is the live brain as the pipeline and the suggestions route use it.
 func (l *liveBrain) brain() brain { return brain{understand: l, answer: l} }
+
+// assistant suggests agents' reply drafts: the answer of the knowledge base being served,
+// the past resolutions in past compared by the dense encoder when there is one, and
+// drafts by the language model when one is configured.
+func (l *liveBrain) assistant(past assist.Resolutions) *assist.Assistant {
+	a := &assist.Assistant{KB: l, Past: past}
+	if l.parts.enc != nil {
+		a.Dense = l.parts.enc
+	}
+	if l.parts.llm != nil {
+		a.Writer = l.parts.llm
+	}
+	return a
+}
 
 // Understand classifies text with the brain being served.
 func (l *liveBrain) Understand(ctx context.Context, text string) (flow.Understanding, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-cs/switchboard/asr/asreval"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/embedded"
+	"github.com/switchboard-cs/switchboard/internal/llmtest"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
 	"github.com/switchboard-cs/switchboard/vision/visiontest"
@@ -66,7 +67,12 @@ func needBrowser(t *testing.T) (node string) {
 // reopens (each confirmed in a dialog); a shop's customer asks for a human through the
 // webhook channel, the agent's reply cannot reach the shop's callback (its port closed) and
 // is flagged as not delivered, then `switchboard outbox retry` delivers it as written once
-// the callback is back, and the flag clears; a supervisor sees the queue columns (waiting,
+// the callback is back, and the flag clears; the agent finds tickets by list, channel,
+// priority, words of the conversation and the customer's full name, reads a customer's
+// profile (channels, tickets, rating), and for a customer who asks what the shop's
+// customer asked is offered the reply that resolved it and a language model's draft
+// (the test's OpenAI-compatible endpoint) streamed into the reply box, in English and in
+// Chinese; a supervisor sees the queue columns (waiting,
 // oldest wait, assigned, load/capacity), and the model versions with their request
 // counts, and rolls the image classifier back; tickets queue up, the agent claims beyond
 // capacity where the server allows it, a failed claim explains itself inline (the console's
@@ -100,6 +106,9 @@ func TestWebPagesInBrowser(t *testing.T) {
 	// two versions, so that the supervisor view has one to roll back to
 	visiontest.MobileNet(t, cfg.ModelsDir(), "imagenet", 1, "")
 	visiontest.MobileNet(t, cfg.ModelsDir(), "imagenet", 2, "")
+	// A language model (the test's OpenAI-compatible endpoint): the bot answers with its
+	// passage's answer, and reply drafts build on the resolution they are given.
+	cfg.LLM.BaseURL, cfg.LLM.APIKey = (&llmtest.Server{Answer: e2eLanguageModel}).Listen(t), llmtest.Key
 	base, stop := startServe(t, cfg)
 	defer stop()
 
@@ -148,6 +157,24 @@ func TestWebPagesInBrowser(t *testing.T) {
 	if len(shots) < 30 {
 		t.Fatalf("%d screenshots in %s, want one per step", len(shots), artifacts)
 	}
+}
+
+// e2eLanguageModel writes as a careful model would from what it is given: a customer
+// answer is the first passage's answer, cited; an agent's reply draft thanks the
+// customer and says what resolved the most similar past ticket.
+func e2eLanguageModel(prompt string) string {
+	if _, rest, ok := strings.Cut(prompt, "The agent's reply that resolved it: "); ok {
+		reply, _, _ := strings.Cut(rest, "\n")
+		return "Thank you for waiting. " + strings.TrimSpace(reply)
+	}
+	if strings.Contains(prompt, "You draft replies") {
+		return "Thank you for waiting. Could you tell me more about what happened?"
+	}
+	if _, rest, ok := strings.Cut(prompt, "Answer: "); ok {
+		answer, _, _ := strings.Cut(rest, "\n")
+		return strings.TrimSpace(answer) + " [1]"
+	}
+	return "NO_ANSWER"
 }
 
 // driveFlow does what flow.mjs asks of the driver: "revoke SUBJECT" revokes every token of

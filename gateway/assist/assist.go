@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/kb"
@@ -66,26 +65,23 @@ type Writer interface {
 
 // Assistant makes the suggestions. Every field may be nil.
 type Assistant struct {
-	KB     flow.Answerer    // the knowledge base's answer
-	Past   Resolutions      // past resolutions
-	Dense  kb.DenseEncoder  // compares questions by meaning; without it, by shared words
-	Writer Writer           // drafts a reply
-	Now    func() time.Time // default time.Now
+	KB     flow.Answerer   // the knowledge base's answer
+	Past   Resolutions     // past resolutions
+	Dense  kb.DenseEncoder // compares questions by meaning; without it, by shared words
+	Writer Writer          // drafts a reply
 
 	mu     sync.Mutex
-	cached []pastQuestion // the past resolutions with their vectors
-	at     time.Time      // when cached was read
+	cached []pastQuestion // the past resolutions last read, with their vectors
 }
 
 // Tuning of the past resolutions.
 const (
-	pastWindow   = 2000             // how many of the latest resolutions are searched
-	pastRefresh  = 30 * time.Second // how long a read of them is reused
-	pastShown    = 3                // how many are suggested at most
-	minLexical   = 0.25             // a past question sharing less than this (cosine of word sets) is unrelated
-	minDense     = 0.5              // likewise, by the dense encoder's cosine
-	maxMaterial  = 6                // conversation lines given to the writer
-	maxLineRunes = 600              // a line's length given to the writer
+	pastWindow   = 2000 // how many of the latest resolutions are searched
+	pastShown    = 3    // how many are suggested at most
+	minLexical   = 0.25 // a past question sharing less than this (cosine of word sets) is unrelated
+	minDense     = 0.5  // likewise, by the dense encoder's cosine
+	maxMaterial  = 6    // conversation lines given to the writer
+	maxLineRunes = 600  // a line's length given to the writer
 )
 
 type pastQuestion struct {
@@ -190,22 +186,16 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-// pastQuestions returns the latest past resolutions with their vectors, read again after
-// pastRefresh; vectors of questions already seen are kept.
+// pastQuestions reads the latest past resolutions (every time: a ticket resolved a
+// moment ago is the likeliest model for its twin) with their vectors, computed once per
+// question and kept while it stays among the latest.
 func (a *Assistant) pastQuestions(ctx context.Context) ([]pastQuestion, error) {
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cached != nil && now().Sub(a.at) < pastRefresh {
-		return a.cached, nil
-	}
 	list, err := a.Past.PastResolutions(ctx, pastWindow)
 	if err != nil {
 		return nil, fmt.Errorf("past resolutions: %w", err)
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	known := make(map[string]pastQuestion, len(a.cached))
 	for _, p := range a.cached {
 		known[p.TicketID+"\x00"+p.Question] = p
@@ -225,7 +215,7 @@ func (a *Assistant) pastQuestions(ctx context.Context) ([]pastQuestion, error) {
 		}
 		next = append(next, p)
 	}
-	a.cached, a.at = next, now()
+	a.cached = next
 	return next, nil
 }
 

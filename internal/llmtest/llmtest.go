@@ -18,8 +18,8 @@ import (
 // Key is the API key the endpoint accepts.
 const Key = "test-key"
 
-// Server is the endpoint. Answer gets the request's messages as JSON and returns the
-// reply; streamed, it is sent a word at a time.
+// Server is the endpoint. Answer gets the request's messages as text ("role: content"
+// a line each) and returns the reply; streamed, it is sent a word at a time.
 type Server struct {
 	Answer func(prompt string) string
 
@@ -27,19 +27,25 @@ type Server struct {
 	prompts []string
 }
 
-// Start serves s until the test ends and returns a client of it.
-func (s *Server) Start(t testing.TB) *openai.LLM {
+// Listen serves s until the test ends and returns its base URL (llm.base_url).
+func (s *Server) Listen(t testing.TB) string {
 	t.Helper()
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	model, err := openai.New(openai.WithBaseURL(srv.URL+"/v1"), openai.WithToken(Key), openai.WithModel("test-model"))
+	return srv.URL + "/v1"
+}
+
+// Start serves s until the test ends and returns a client of it.
+func (s *Server) Start(t testing.TB) *openai.LLM {
+	t.Helper()
+	model, err := openai.New(openai.WithBaseURL(s.Listen(t)), openai.WithToken(Key), openai.WithModel("test-model"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return model
 }
 
-// Prompts returns the prompts received so far (each request's messages as JSON).
+// Prompts returns the prompts received so far (each as Answer got it).
 func (s *Server) Prompts() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,8 +69,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	raw, _ := json.Marshal(req.Messages)
-	prompt := string(raw)
+	var sb strings.Builder
+	for _, m := range req.Messages {
+		sb.WriteString(m.Role + ": ")
+		switch c := m.Content.(type) {
+		case string:
+			sb.WriteString(c)
+		case []any: // content parts
+			for _, part := range c {
+				if p, ok := part.(map[string]any); ok {
+					if text, ok := p["text"].(string); ok {
+						sb.WriteString(text)
+					}
+				}
+			}
+		}
+		sb.WriteString("\n")
+	}
+	prompt := sb.String()
 	s.mu.Lock()
 	s.prompts = append(s.prompts, prompt)
 	s.mu.Unlock()

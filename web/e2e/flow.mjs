@@ -462,6 +462,81 @@ await step("the shop's system is back: switchboard outbox retry delivers the rep
   await agent.getByTestId("load").filter({ hasText: "1/4" }).waitFor();
 });
 
+const found = (page, id) => page.getByTestId("find-results").locator(`[data-testid="queue-item"][data-ticket="${id}"]`);
+async function findTickets(page, { view = "open", q = "", channel = "", priority = "" }) {
+  await page.getByTestId("find-view").selectOption(view);
+  await page.getByTestId("find-channel").selectOption(channel);
+  await page.getByTestId("find-priority").selectOption(priority);
+  await page.getByTestId("find-q").fill(q);
+  await page.getByTestId("find-run").click();
+  await page.locator('[data-testid="find-results"][data-state="done"]').waitFor();
+}
+
+await step("agent finds tickets: a list with filters, and search by words or by the customer's full name", async () => {
+  await findTickets(agent, { view: "resolved", channel: "webhook" });
+  await found(agent, shopTicket).waitFor();
+  await findTickets(agent, { view: "resolved", q: "wendy" }); // her whole name, any case
+  await found(agent, shopTicket).filter({ hasText: "Wendy" }).waitFor();
+  await findTickets(agent, { view: "open", q: "urgent", priority: "urgent" });
+  await agent.getByTestId("find-results").filter({ hasText: "Found (0)" }).waitFor();
+  await findTickets(agent, { view: "open", q: "password" }); // words of the conversation
+  await found(agent, ticketId).waitFor();
+  if (await found(agent, shopTicket).count()) throw new Error("a resolved ticket among the open ones");
+  await readable(agent, "find");
+  await shot(agent, "agent-finds-tickets");
+});
+
+await step("the customer's profile: who they are, their channels, past tickets and ratings", async () => {
+  await found(agent, ticketId).click();
+  const prof = agent.getByTestId("profile");
+  await prof.getByTestId("profile-channels").filter({ hasText: "rest (1)" }).waitFor();
+  await prof.locator(`[data-testid="profile-ticket"][data-ticket="${ticketId}"]`).waitFor();
+  await prof.getByTestId("profile-csat").filter({ hasText: "5.0 of 5 from 1" }).filter({ hasText: "★★★★★" }).waitFor();
+  await readable(agent, "profile");
+  await shot(agent, "agent-customer-profile");
+});
+
+let parcelTicket = "";
+await step("suggested replies: a customer asks what an earlier one asked; the agent is offered the reply that resolved it, and the AI's draft streams into the reply box", async () => {
+  const asker = await newPage({ width: 1280, height: 800 });
+  await asker.goto(base + "/ui/chat.html");
+  await w(asker, "open").click();
+  await w(asker, "state").filter({ hasText: "Online" }).waitFor();
+  await w(asker, "input").fill("Where is my parcel? I want to talk to a human");
+  await w(asker, "send").click();
+  await lastOf(asker, "bot").filter({ hasText: "human agent" }).waitFor();
+  await findTickets(agent, { view: "mine", q: "parcel" });
+  const item = agent.getByTestId("find-results").getByTestId("queue-item").first();
+  await item.waitFor();
+  parcelTicket = await item.getAttribute("data-ticket");
+  await item.click();
+  const past = agent.locator('[data-testid="assist-draft"][data-kind="past"]').filter({ hasText: "Sorry for the wait, Wendy" });
+  await past.filter({ hasText: "I want to talk to a human" }).waitFor(); // what that customer asked
+  await past.getByTestId("assist-use").click();
+  if (!(await agent.getByTestId("reply-text").inputValue()).startsWith("Sorry for the wait, Wendy")) throw new Error("'Use' did not fill the reply box");
+  await agent.getByTestId("draft-ai").click();
+  await agent.getByTestId("draft-state").filter({ hasText: "Draft ready" }).waitFor();
+  const draft = await agent.getByTestId("reply-text").inputValue();
+  if (!draft.startsWith("Thank you for waiting. Sorry for the wait, Wendy")) throw new Error("the AI draft in the reply box: " + JSON.stringify(draft));
+  await readable(agent, "assist");
+  await shot(agent, "agent-reply-assist-ai-draft");
+  // the same in Chinese
+  const zh = await newPage({ width: 1400, height: 900 });
+  await signIn(zh, "/ui/console/?lang=zh", agentUser, agentPass);
+  await findTickets(zh, { view: "mine", q: "parcel" });
+  await found(zh, parcelTicket).click();
+  await zh.locator('[data-testid="assist-draft"][data-kind="past"]').filter({ hasText: "相似工单的解决回复" }).waitFor();
+  await zh.getByTestId("profile").filter({ hasText: "客户资料" }).waitFor();
+  await zh.getByTestId("find").filter({ hasText: "查找工单" }).waitFor();
+  await zh.getByTestId("draft-ai").filter({ hasText: "AI 起草" }).waitFor();
+  await shot(zh, "agent-reply-assist-zh");
+  await zh.context().close();
+  await asker.context().close();
+  await agent.getByTestId("reply-text").fill("");
+  await sup("POST", "/v1/tickets/" + parcelTicket + "/resolve"); // the agent's load is as it was
+  await agent.getByTestId("load").filter({ hasText: "1/4" }).waitFor();
+});
+
 if (process.env.SB_PHOTO) {
   await step("supervisor sees the model versions and rolls the classifier back", async () => {
     await supervisor.reload();

@@ -4,9 +4,11 @@
 // (when the server says it would succeed) / reply / transfer / resolve, close and reopen
 // of finished tickets (each confirmed in a dialog), the routing score that put the
 // ticket here, canned responses (Tab after "/shortcut" in the reply, or from the list;
-// an agent saves their own), and audited reveals of redacted values. Errors show inline, never in an
-// alert().
-import { api, confirmDialog, customerLabel, el, endSession, explain, inlineError, lang, live, notice, session, signInForm, t, word } from "../lib/api.js";
+// an agent saves their own), and audited reveals of redacted values; ticket lists with
+// filters and search, the customer's profile, and suggested replies (the knowledge base,
+// past resolutions, a language model's streamed draft when one is configured), each an
+// editable draft. Errors show inline, never in an alert().
+import { api, APIError, confirmDialog, customerLabel, el, endSession, explain, inlineError, lang, live, notice, session, signInForm, t, word } from "../lib/api.js";
 
 const S = {
   en: { title: "Agent console", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
@@ -34,7 +36,16 @@ const S = {
     setPriority: "Set priority", priorityFailed: "The priority was not changed.", handoff: "Handed over by the bot", reason_asked_for_human: "The customer asked for a human", reason_intent: "This kind of request always goes to a person",
     reason_no_answer: "The bot had no answer", reason_low_confidence: "The bot was not sure enough of its answer", asked: "Asked",
     botAnswer: "The bot's best answer (%d% sure)", sources: "Sources", frustrated: "The customer seems frustrated", intent: "Intent",
-    attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer" },
+    attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer",
+    find: "Find tickets", search: "Search", searchPlaceholder: "Words, or a customer's full name", view: "List", view_mine: "Mine",
+    view_waiting: "Waiting in my groups", view_open: "All open", view_resolved: "Resolved", anyChannel: "Any channel", anyPriority: "Any priority",
+    anySLA: "Any SLA state", sla_breached: "SLA breached", sla_at_risk: "SLA at risk", sla_ok: "SLA fine", tagFilter: "Tag",
+    results: "Found", searchFailed: "The search did not work.",
+    profile: "Customer", tier: "VIP tier", since: "Customer since", identities: "Also known as", channels: "Channels (conversations)",
+    pastTickets: "Tickets", ratings: "Ratings", noRatings: "No ratings yet.", ratingAvg: "%s of 5 from %d",
+    assist: "Suggested replies", assistKB: "From the knowledge base (%d% sure)", assistPast: "Resolved a similar ticket (%d% alike)",
+    assistAsked: "They asked", assistNone: "No suggestion for this conversation.", draftAI: "Draft with AI", drafting: "Writing a draft…",
+    drafted: "Draft ready: edit it before sending.", draftFailed: "No draft was written." },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
     signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", capacity: "接待上限", mine: "我的工单", waiting: "我所在组的排队工单",
     empty: "暂无。", pick: "请从左侧队列选择工单。", claim: "领取", reply: "发送回复", transfer: "转给技能组", resolve: "解决", close: "关闭", reopen: "重新打开",
@@ -56,7 +67,14 @@ const S = {
     setPriority: "更改优先级", priorityFailed: "优先级未更改。", handoff: "机器人转接摘要", reason_asked_for_human: "客户要求转人工", reason_intent: "此类请求总是由人工处理", reason_no_answer: "机器人没有答案",
     reason_low_confidence: "机器人对答案把握不足", asked: "客户问题", botAnswer: "机器人的最佳答案（把握 %d%）", sources: "来源",
     frustrated: "客户情绪不满", intent: "意图",
-    reason_route: "自动分配", reason_pull: "空闲时拉取", reason_claim: "领取", reason_transfer: "转接" },
+    reason_route: "自动分配", reason_pull: "空闲时拉取", reason_claim: "领取", reason_transfer: "转接",
+    find: "查找工单", search: "搜索", searchPlaceholder: "关键词，或客户全名", view: "列表", view_mine: "我的", view_waiting: "我所在组排队中",
+    view_open: "全部未解决", view_resolved: "已解决", anyChannel: "全部渠道", anyPriority: "全部优先级", anySLA: "全部 SLA 状态",
+    sla_breached: "SLA 超时", sla_at_risk: "SLA 临近", sla_ok: "SLA 正常", tagFilter: "标签", results: "找到", searchFailed: "搜索失败。",
+    profile: "客户资料", tier: "VIP 等级", since: "首次联系", identities: "其他身份", channels: "渠道（会话数）",
+    pastTickets: "工单", ratings: "满意度评价", noRatings: "暂无评价。", ratingAvg: "平均 %s 分（共 %d 次）",
+    assist: "推荐回复", assistKB: "来自知识库（把握 %d%）", assistPast: "相似工单的解决回复（相似度 %d%）", assistAsked: "当时的问题",
+    assistNone: "此会话暂无推荐。", draftAI: "AI 起草", drafting: "正在起草…", drafted: "草稿已填入回复框，请修改后再发送。", draftFailed: "未能起草回复。" },
 };
 const tr = (k) => t(S, k);
 const app = document.getElementById("app");
@@ -400,6 +418,133 @@ async function cannedCard() {
   return card;
 }
 
+// findCard searches the tickets the agent may see: a list (mine, waiting in their
+// groups, all open, resolved), filters (channel, priority, SLA state, tag) and words of
+// the conversation or a customer's full name.
+function findCard() {
+  const q = el("input", { type: "search", "data-testid": "find-q", placeholder: tr("searchPlaceholder"), "aria-label": tr("search") });
+  const sel = (id, label, opts) => el("select", { "data-testid": "find-" + id, "aria-label": label }, opts.map(([v, text]) => el("option", { value: v }, text)));
+  const view = sel("view", tr("view"), [["open", tr("view_open")], ["mine", tr("view_mine")], ["waiting", tr("view_waiting")], ["resolved", tr("view_resolved")]]);
+  const channel = sel("channel", tr("anyChannel"), [["", tr("anyChannel")], ...["web", "rest", "telegram", "slack", "wecom", "webhook"].map((c) => [c, c])]);
+  const priority = sel("priority", tr("anyPriority"), [["", tr("anyPriority")], ...["urgent", "high", "normal", "low"].map((p) => [p, word(p)])]);
+  const sla = sel("sla", tr("anySLA"), [["", tr("anySLA")], ...["breached", "at_risk", "ok"].map((v) => [v, tr("sla_" + v)])]);
+  const tag = el("input", { "data-testid": "find-tag", placeholder: "#" + tr("tagFilter"), "aria-label": tr("tagFilter"), class: "num" });
+  const out = el("div", { "data-testid": "find-results" });
+  const run = async (e) => {
+    if (e) e.preventDefault();
+    out.dataset.state = "searching";
+    const params = new URLSearchParams({ view: view.value, limit: "50" });
+    for (const [k, v] of [["q", q.value.trim()], ["channel", channel.value], ["priority", priority.value], ["sla", sla.value], ["tag", tag.value.trim().replace(/^#/, "").toLowerCase()]]) {
+      if (v) params.set(k, v);
+    }
+    try {
+      const r = await api("GET", "/v1/tickets?" + params);
+      out.replaceChildren(el("h3", {}, tr("results") + " (" + r.tickets.length + ")"),
+        r.tickets.length ? el("ul", { class: "queue" }, r.tickets.map(queueItem)) : el("p", { class: "muted" }, tr("empty")));
+    } catch (x) { out.replaceChildren(inlineError(tr("searchFailed"), explain(x))); }
+    out.dataset.state = "done";
+  };
+  return el("section", { class: "card", "data-testid": "find" }, el("h2", {}, tr("find")),
+    el("form", { class: "find", onsubmit: run }, q, el("div", { class: "tags" }, view, channel, priority, sla, tag,
+      el("button", { type: "submit", "data-testid": "find-run" }, tr("search")))), out);
+}
+
+// fillProfile shows who the customer is: name, tier, masked contacts, their other
+// identities and channels, past tickets and ratings.
+async function fillProfile(card, customerID) {
+  let p;
+  try { p = await api("GET", "/v1/customers/" + customerID); } catch (x) { card.appendChild(el("p", { class: "error" }, explain(x))); return; }
+  const c = p.customer;
+  const stars = (n) => "★".repeat(n) + "☆".repeat(5 - n);
+  card.append(...[
+    el("div", {}, el("strong", { "data-testid": "profile-name" }, c.display_name || customerLabel({ customer_id: c.id })),
+      c.vip_tier > 0 ? el("span", { class: "tag", "data-testid": "profile-tier" }, "VIP " + c.vip_tier) : null),
+    el("div", { class: "muted" }, [c.email, c.phone, tr("since") + " " + new Date(c.created_at).toLocaleDateString()].filter(Boolean).join(" · ")),
+    p.identities.length > 1 ? el("div", { "data-testid": "profile-identities" }, el("span", { class: "muted" }, tr("identities") + ": "),
+      p.identities.slice(1).map((i) => i.display_name || customerLabel({ customer_id: i.id }) + " (" + i.pseudonymous_id.split(":")[0] + ")").join(", ")) : null,
+    el("div", { "data-testid": "profile-channels" }, el("span", { class: "muted" }, tr("channels") + ": "),
+      p.channels.map((u) => u.channel + " (" + u.conversations + ")").join(", ")),
+    el("h3", {}, tr("pastTickets") + " (" + p.tickets.length + ")"),
+    el("ul", { class: "queue", "data-testid": "profile-tickets" }, p.tickets.map((tk) => el("li", { "data-testid": "profile-ticket", "data-ticket": tk.id,
+      class: tk.id === current.ticket.id ? "active" : "", onclick: () => openTicket(tk.id).catch((x) => notice(tr("loadFailed"), x)) },
+      el("strong", {}, tk.subject || "—"), el("div", { class: "muted" }, word(tk.status) + " · " + new Date(tk.created_at).toLocaleDateString())))),
+    el("h3", {}, tr("ratings")),
+    p.csat_count ? el("div", { "data-testid": "profile-csat" }, el("div", { class: "muted" }, tr("ratingAvg").replace("%s", p.csat_average.toFixed(1)).replace("%d", p.csat_count)),
+      p.csat.map((r) => el("div", {}, el("span", { class: "stars", title: r.rating + "/5" }, stars(r.rating)), " ", r.comment || "")))
+      : el("p", { class: "muted", "data-testid": "profile-csat" }, tr("noRatings"))].filter(Boolean));
+}
+
+// intoReply puts text into the reply box as an editable draft.
+function intoReply(text) {
+  const box = document.querySelector('[data-testid="reply-text"]');
+  if (!box) return false;
+  box.value = text;
+  drafts.set(current.ticket.id, text);
+  box.focus();
+  return true;
+}
+
+// fillAssist lists reply drafts (the knowledge base's answer, replies that resolved
+// similar tickets) and, with a language model, drafts one streamed into the reply box.
+async function fillAssist(card, tk) {
+  let r;
+  try { r = await api("GET", "/v1/tickets/" + tk.id + "/assist"); } catch (x) { card.appendChild(el("p", { class: "error" }, explain(x))); return; }
+  const canReply = allowed(tk).reply;
+  if (!r.drafts.length) card.appendChild(el("p", { class: "muted" }, tr("assistNone")));
+  for (const d of r.drafts) {
+    const pct = Math.round(100 * d.score);
+    card.appendChild(el("div", { class: "m", "data-testid": "assist-draft", "data-kind": d.kind },
+      el("div", { class: "muted" }, d.kind === "kb" ? tr("assistKB").replace("%d", pct) : tr("assistPast").replace("%d", pct)),
+      d.question ? el("div", { class: "muted" }, tr("assistAsked") + ": " + d.question) : null,
+      el("div", {}, d.text),
+      d.sources && d.sources.length ? el("div", { class: "muted" }, tr("sources") + ": " + d.sources.join(", ")) : null,
+      canReply ? el("button", { class: "secondary", "data-testid": "assist-use", onclick: () => intoReply(d.text) }, tr("use")) : null));
+  }
+  if (!r.can_compose || !canReply) return;
+  const state = el("div", { class: "muted", "data-testid": "draft-state", "aria-live": "polite" });
+  const btn = el("button", { "data-testid": "draft-ai", onclick: async () => {
+    btn.disabled = true;
+    state.textContent = tr("drafting");
+    try {
+      await streamDraft(tk.id, (text) => intoReply(text));
+      state.textContent = tr("drafted");
+    } catch (x) { state.replaceChildren(inlineError(tr("draftFailed"), x instanceof APIError || x instanceof TypeError ? explain(x) : x.message)); }
+    btn.disabled = false;
+  } }, tr("draftAI"));
+  card.append(btn, state);
+}
+
+// streamDraft reads the language model's draft as server-sent events, calling onText
+// with the text so far; it resolves with the finished draft.
+async function streamDraft(ticketID, onText) {
+  const s = session.get();
+  const resp = await fetch("/v1/tickets/" + ticketID + "/assist/draft", { method: "POST", headers: { Authorization: "Bearer " + s.token } });
+  if (!resp.ok) {
+    const body = await resp.json().catch(() => ({}));
+    throw new APIError(resp.status, body);
+  }
+  const reader = resp.body.getReader(), dec = new TextDecoder();
+  let buf = "", done = null;
+  for (;;) {
+    const { value, done: end } = await reader.read();
+    if (end) break;
+    buf += dec.decode(value, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const name = (block.match(/^event:(.*)$/m) || [])[1]?.trim();
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).join("\n");
+      const v = JSON.parse(data || "{}");
+      if (name === "draft") onText(v.text);
+      if (name === "done") { onText(v.text); done = v; }
+      if (name === "error") throw new Error(v.error);
+    }
+  }
+  if (!done) throw new Error(tr("draftFailed"));
+  return done;
+}
+
 async function renderSide() {
   const side = document.getElementById("side");
   const a = current.assignments[current.assignments.length - 1];
@@ -415,7 +560,12 @@ async function renderSide() {
     why.appendChild(el("p", { class: "muted" }, tr("empty")));
   }
   const sug = el("div", { class: "card", "data-testid": "suggestions" }, el("h2", {}, tr("suggest")));
-  side.replaceChildren(why, sug);
+  const assist = el("div", { class: "card", "data-testid": "assist" }, el("h2", {}, tr("assist")));
+  const profile = el("div", { class: "card", "data-testid": "profile" }, el("h2", {}, tr("profile")));
+  side.replaceChildren(profile, assist, why, sug);
+  const tk = current.ticket;
+  fillProfile(profile, tk.customer_id);
+  fillAssist(assist, tk);
   cannedCard().then((card) => { if (sug.isConnected) side.appendChild(card); }); // unless the side was drawn anew meanwhile
   try {
     const r = await api("GET", "/v1/tickets/" + current.ticket.id + "/suggestions");
@@ -479,7 +629,7 @@ async function start() {
   const { liveTag, node } = header();
   app.replaceChildren(node, el("div", { id: "mentions", "aria-live": "polite" }),
     el("main", { class: "grid" },
-      el("section", { class: "card", id: "queue", "data-testid": "queue" }),
+      el("div", {}, findCard(), el("section", { class: "card", id: "queue", "data-testid": "queue" })),
       el("section", { class: "card", id: "ticket", "data-testid": "ticket" }, el("p", { class: "muted" }, tr("pick"))),
       el("aside", { id: "side" })));
   try { groups = (await api("GET", "/v1/skill-groups")).skill_groups; } catch (x) { groups = []; }

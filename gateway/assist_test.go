@@ -11,15 +11,19 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/assist"
 	"github.com/switchboard-cs/switchboard/internal/llmtest"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // TestReplyAssist: an agent answering a customer who was charged twice is offered the
 // knowledge base's answer and the reply that resolved an earlier customer's double
 // charge, and a language model's draft streamed as server-sent events; without a model
 // the draft is refused with 409 and a reason, and a colleague who may not see the ticket
-// gets nothing.
+// gets nothing. The handoff summary is the model's, written once and stored.
 func TestReplyAssist(t *testing.T) {
 	fake := &llmtest.Server{Answer: func(prompt string) string {
+		if strings.Contains(prompt, "You brief a human") && strings.Contains(prompt, "because the customer asked for a human") {
+			return "The customer was charged twice and wants it fixed; they are upset. Call back on 13812345678."
+		}
 		if strings.Contains(prompt, "refunded the second charge") {
 			return "Sorry for the trouble: I have refunded the second charge."
 		}
@@ -74,6 +78,46 @@ func TestReplyAssist(t *testing.T) {
 		t.Errorf("first event %+v: want a part of the draft", events[0])
 	}
 
+	// the handoff summary: written once by the model (redacted again), stored, audited
+	var sum struct {
+		Summary string `json:"summary"`
+	}
+	mustCall(t, 403, base, bob, "POST", "/v1/tickets/"+now+"/summary", nil, nil)
+	before := len(fake.Prompts())
+	for range 2 {
+		mustCall(t, 200, base, alice, "POST", "/v1/tickets/"+now+"/summary", nil, &sum)
+		if sum.Summary != "The customer was charged twice and wants it fixed; they are upset. Call back on [PHONE_1]." {
+			t.Errorf("summary %q", sum.Summary)
+		}
+	}
+	if n := len(fake.Prompts()) - before; n != 1 {
+		t.Errorf("the model was asked %d times for one summary", n)
+	}
+	var d tickets.TicketDetail
+	mustCall(t, 200, base, alice, "GET", "/v1/tickets/"+now, nil, &d)
+	if d.Ticket.Handoff == nil || d.Ticket.Handoff.Summary != sum.Summary || d.Ticket.Handoff.Reason != tickets.HandoffAskedForHuman {
+		t.Errorf("stored handoff %+v", d.Ticket.Handoff)
+	}
+	trail, err := in.store.AuditLog(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summaries []string
+	for _, e := range trail {
+		if e.Action == "ticket.summary" {
+			summaries = append(summaries, e.Actor+" "+e.Target)
+		}
+	}
+	if len(summaries) != 1 || summaries[0] != "alice "+now {
+		t.Errorf("audited summaries %v, want alice's once", summaries)
+	}
+	var opened struct {
+		Ticket tickets.Ticket `json:"ticket"`
+	}
+	mustCall(t, 201, base, sup, "POST", "/v1/tickets", map[string]any{"customer": map[string]string{"pseudonymous_id": "web:a3"},
+		"subject": "by phone", "message": "called in", "skills": []string{"general"}}, &opened)
+	mustCall(t, 409, base, sup, "POST", "/v1/tickets/"+opened.Ticket.ID+"/summary", nil, nil) // no handoff to summarize
+
 	// a server without a language model
 	in2 := newInstanceWith(t, newPool(t), "assist2"+strings.ToLower(t.Name()), unsureBrain{}, func(o *Options) {
 		o.Assist = &assist.Assistant{KB: unsureBrain{}, Past: o.Store}
@@ -84,9 +128,11 @@ func TestReplyAssist(t *testing.T) {
 	var r MessageReply
 	mustCall(t, 200, in2.http.URL, in2.token(t, "web:b1", RoleCustomer), "POST", "/v1/messages", map[string]any{"text": "human please"}, &r)
 	var body ErrorBody
-	mustCall(t, 409, in2.http.URL, alice2, "POST", "/v1/tickets/"+r.TicketID+"/assist/draft", nil, &body)
-	if body.Code != "not_configured" || !strings.Contains(body.Error, "llm.base_url") {
-		t.Errorf("no model: %+v", body)
+	for _, route := range []string{"/assist/draft", "/summary"} {
+		mustCall(t, 409, in2.http.URL, alice2, "POST", "/v1/tickets/"+r.TicketID+route, nil, &body)
+		if body.Code != "not_configured" || !strings.Contains(body.Error, "llm.base_url") {
+			t.Errorf("%s without a model: %+v", route, body)
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 type replyAssist interface {
 	Suggest(ctx context.Context, q assist.Query) ([]assist.Draft, error)
 	Compose(ctx context.Context, q assist.Query, suggestions []assist.Draft, draft func(soFar string)) (assist.Draft, error)
+	Summarize(ctx context.Context, q assist.Query, why string) (string, error)
 }
 
 // assistQuery is what the agent of ticket d answers: the customer's last few messages
@@ -79,7 +80,7 @@ func (r *ticketRoutes) composeDraft(c *gin.Context) {
 		return
 	}
 	if r.assist == nil || !r.canCompose {
-		r.fail(c, fmt.Errorf("%w", assist.ErrNoWriter))
+		r.fail(c, assist.ErrNoWriter)
 		return
 	}
 	q := assistQuery(d)
@@ -111,4 +112,52 @@ func (r *ticketRoutes) composeDraft(c *gin.Context) {
 		return
 	}
 	send("done", done)
+}
+
+// handoffWhy says in words why the bot handed a conversation over, for the language
+// model's summary.
+var handoffWhy = map[string]string{
+	tickets.HandoffAskedForHuman: "the customer asked for a human",
+	tickets.HandoffIntent:        "requests of this kind always go to a person",
+	tickets.HandoffNoAnswer:      "it had no answer",
+	tickets.HandoffLowConfidence: "it was not sure enough of its answer",
+}
+
+// handoffSummary returns the language model's summary of an escalated ticket's
+// conversation, writing and storing it the first time (later calls read it). 409 for a
+// ticket the bot did not hand over, or without a language model.
+func (r *ticketRoutes) handoffSummary(c *gin.Context) {
+	ctx := c.Request.Context()
+	d, err := r.tickets.Detail(ctx, actorOf(c), c.Param("id"))
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	h := d.Ticket.Handoff
+	switch {
+	case h == nil:
+		r.fail(c, fmt.Errorf("this ticket was not handed over by the bot: there is no handoff to summarize: %w", tickets.ErrConflict))
+		return
+	case h.Summary != "":
+		c.JSON(http.StatusOK, gin.H{"summary": h.Summary, "ticket": d.Ticket})
+		return
+	case r.assist == nil || !r.canCompose:
+		r.fail(c, assist.ErrNoWriter)
+		return
+	}
+	why := handoffWhy[h.Reason]
+	if why == "" {
+		why = "it could not help"
+	}
+	text, err := r.assist.Summarize(ctx, assistQuery(d), why)
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	t, err := r.tickets.SetHandoffSummary(ctx, actorOf(c), d.Ticket.ID, text)
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"summary": t.Handoff.Summary, "ticket": t})
 }

@@ -162,6 +162,7 @@ var objectCases = map[string]objectCase{
 	"GET /v1/tickets/:id/assist":      {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 200},
 	// the rig has no language model: its owners pass the ticket check and learn that
 	"POST /v1/tickets/:id/assist/draft": {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 409},
+	"POST /v1/tickets/:id/summary":      {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 409},
 	"POST /v1/tickets/:id/claim":        {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},
 	"POST /v1/tickets/:id/replies": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]string{"text": "On it."}),
 		owners: []string{"alice"}, want: 201},

@@ -31,6 +31,7 @@ var rbacMatrix = map[string]string{
 	"PUT /v1/tickets/:id/priority":                      "agent supervisor admin",
 	"GET /v1/tickets/:id/assist":                        "agent supervisor admin",
 	"POST /v1/tickets/:id/assist/draft":                 "agent supervisor admin",
+	"POST /v1/tickets/:id/summary":                      "agent supervisor admin",
 	"GET /v1/canned-responses":                          "agent supervisor admin",
 	"POST /v1/canned-responses":                         "agent supervisor admin",
 	"PUT /v1/canned-responses/:id":                      "agent supervisor admin",

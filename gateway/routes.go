@@ -57,6 +57,7 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/tickets/:id/suggestions", staff, s.api.tickets.suggestions)
 	s.handle(http.MethodGet, "/v1/tickets/:id/assist", staff, s.api.tickets.replyDrafts)
 	s.handle(http.MethodPost, "/v1/tickets/:id/assist/draft", staff, s.api.tickets.composeDraft)
+	s.handle(http.MethodPost, "/v1/tickets/:id/summary", staff, s.api.tickets.handoffSummary)
 	s.handle(http.MethodPost, "/v1/tickets/:id/claim", agents, s.api.tickets.claim)
 	s.handle(http.MethodPost, "/v1/tickets/:id/replies", agents, s.api.tickets.reply)
 	s.handle(http.MethodPost, "/v1/tickets/:id/transfer", staff, s.api.tickets.transfer)

@@ -123,6 +123,9 @@ type Handoff struct {
 	Confidence float64  `json:"confidence"`
 	Sources    []string `json:"sources,omitempty"`
 	Frustrated bool     `json:"frustrated"`
+	// Summary is the language model's briefing of the conversation, written when an
+	// agent first opens the ticket and a model is configured (SetHandoffSummary).
+	Summary string `json:"summary,omitempty"`
 }
 
 // Why the bot escalated.

@@ -327,3 +327,29 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// summaryInstructions tell the language model what a handoff summary is.
+const summaryInstructions = `You brief a human customer-service agent who takes a conversation over from a bot. ` +
+	`In two or three short sentences, in the language of the conversation, say what the customer wants, what the bot ` +
+	`told them and why it handed over, and the customer's mood if it shows. Use only the conversation. ` +
+	`Placeholders such as [PHONE_1] stand for redacted personal data: keep them as they are. Write only the summary.`
+
+// Summarize has the language model brief the agent taking the conversation over: what
+// the customer wants, what the bot said, why it handed over (why: the bot's reason in
+// words), the mood. ErrNoWriter without a model.
+func (a *Assistant) Summarize(ctx context.Context, q Query, why string) (string, error) {
+	if a.Writer == nil {
+		return "", ErrNoWriter
+	}
+	var sb strings.Builder
+	sb.WriteString("Conversation (oldest first):\n")
+	lines := q.Conversation
+	if len(lines) > 4*maxMaterial {
+		lines = lines[len(lines)-4*maxMaterial:]
+	}
+	for _, l := range lines {
+		fmt.Fprintf(&sb, "%s: %s\n", l.Author, clip(l.Text))
+	}
+	fmt.Fprintf(&sb, "\nThe bot handed over because %s.\n\nWrite the summary.", why)
+	return a.Writer.Write(ctx, summaryInstructions, sb.String(), nil)
+}

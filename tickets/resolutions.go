@@ -22,11 +22,9 @@ type Resolution struct {
 	Rating     int       `json:"rating,omitempty"` // the customer's CSAT (0: not rated)
 }
 
-// PastResolutions returns up to limit of the most recently resolved tickets that an agent
-// answered, newest first, leaving out those the customer rated 1 or 2: an answer that did
-// not help is no model for the next one.
-func (s *TicketRecords) PastResolutions(ctx context.Context, limit int) ([]Resolution, error) {
-	rows, err := s.replica.Query(ctx, `SELECT t.id, t.subject, t.resolved_at, q.question, a.body, a.author, coalesce(r.rating, 0)
+// pastResolutionsQuery reads the latest resolutions, newest first (served by the partial
+// index tickets_resolved_idx; each ticket's messages by messages_conversation_idx).
+const pastResolutionsQuery = `SELECT t.id, t.subject, t.resolved_at, q.question, a.body, a.author, coalesce(r.rating, 0)
 		FROM tickets t
 		CROSS JOIN LATERAL (SELECT m.body, m.author FROM messages m WHERE m.conversation_id = t.conversation_id
 			AND m.author LIKE 'agent:%' AND m.created_at <= t.resolved_at ORDER BY m.created_at DESC, m.id DESC LIMIT 1) a
@@ -37,7 +35,13 @@ func (s *TicketRecords) PastResolutions(ctx context.Context, limit int) ([]Resol
 		LEFT JOIN csat_ratings r ON r.ticket_id = t.id
 		WHERE t.status IN ('resolved', 'closed') AND t.resolved_at IS NOT NULL AND q.question IS NOT NULL
 			AND coalesce(r.rating, 3) > 2
-		ORDER BY t.resolved_at DESC LIMIT $1`, limit)
+		ORDER BY t.resolved_at DESC LIMIT $1`
+
+// PastResolutions returns up to limit of the most recently resolved tickets that an agent
+// answered, newest first, leaving out those the customer rated 1 or 2: an answer that did
+// not help is no model for the next one.
+func (s *TicketRecords) PastResolutions(ctx context.Context, limit int) ([]Resolution, error) {
+	rows, err := s.replica.Query(ctx, pastResolutionsQuery, limit)
 	if err != nil {
 		return nil, mapPgErr(err, "past resolutions")
 	}

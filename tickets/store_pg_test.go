@@ -88,11 +88,12 @@ func seedTickets(t *testing.T, s *Store, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.primary.Exec(ctx, `INSERT INTO tickets (id, customer_id, customer_name_bidx, conversation_id, status, priority, assignee, created_at)
+	_, err = s.primary.Exec(ctx, `INSERT INTO tickets (id, customer_id, customer_name_bidx, conversation_id, status, priority, assignee, created_at, resolved_at)
 		SELECT gen_random_uuid(), $1, decode(md5('Customer ' || g), 'hex'), md5('conv' || g)::uuid,
 			CASE WHEN g % 50 = 0 THEN 'open' WHEN g % 3 = 0 THEN 'assigned' WHEN g % 3 = 1 THEN 'resolved' ELSE 'closed' END,
 			'normal', CASE WHEN g % 50 = 0 THEN NULL ELSE 'agent' || (g % 200) END,
-			now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute'
+			now() - (g % 365) * interval '1 day' - (g % 1440) * interval '1 minute',
+			CASE WHEN g % 50 <> 0 AND g % 3 <> 0 THEN now() - (g % 365) * interval '1 day' END
 		FROM generate_series(1, $2) g`, c.ID, n)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +138,7 @@ func TestIndexesServeTheirQueries(t *testing.T) {
 		{"ticket list by time, status, assignee", "tickets_list_idx", listQ, listArgs},
 		{"customer name (blind index)", "tickets_customer_name_bidx_idx", nameQ, nameArgs},
 		{"open backlog", "tickets_open_idx", openBacklogQuery, []any{50}},
+		{"past resolutions, newest first", "tickets_resolved_idx", pastResolutionsQuery, []any{2000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var plan string

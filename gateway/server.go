@@ -129,6 +129,7 @@ type routeGroups struct {
 	vision   *visionRoutes
 	agentWS  *agentSockets
 	chatWS   *chatSockets
+	typing   *typingRoutes
 	speechWS *speechSockets
 }
 
@@ -233,6 +234,7 @@ func New(o Options) *Server {
 			sockets: s.sockets, guard: s.guard, panics: panics, answer: msgs.customerText},
 		speechWS: &speechSockets{errorWriter: errs, speech: o.Speech, streams: guards, perIP: o.Limits.SpeechStreamsPerIP,
 			sockets: s.sockets, guard: s.guard},
+		typing: &typingRoutes{errorWriter: errs, tickets: o.Tickets},
 	}
 	if o.Assist != nil {
 		s.api.tickets.assist, s.api.tickets.canCompose = o.Assist, o.Assist.Writer != nil
@@ -240,6 +242,7 @@ func New(o Options) *Server {
 	if o.Tickets != nil {
 		o.Tickets.Subscribe(hub.dispatch)
 		o.Tickets.Subscribe(chat.dispatch)
+		s.api.chatWS.typist = o.Tickets
 	}
 	s.engine.ContextWithFallback = true
 	// Only configured proxies may set the client IP (per-IP rate limits).

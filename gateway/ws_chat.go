@@ -23,7 +23,9 @@ import (
 // configured, the bot's answer to the client's message MessageID so far, while
 // it is written: each draft replaces the last, and the "reply" that follows is
 // the final word), "reply" (the bot's decision for the client's own message),
-// "error". Client → server: "message".
+// "error", "typing" (an agent is writing a reply: Author "agent" and AuthorName; show it
+// for a few seconds). Client → server: "message", and "typing" while the customer types
+// (at most one every two seconds counts; the agent holding the ticket is told).
 type ChatFrame struct {
 	Type           string        `json:"type"`
 	Seq            int64         `json:"seq,omitempty"`
@@ -38,25 +40,32 @@ type ChatFrame struct {
 	Error          string        `json:"error,omitempty"`
 }
 
-// chatHub tells web-chat sessions that their conversation has news.
+// chatHub tells web-chat sessions that their conversation has news, or that an agent
+// is typing in it.
 type chatHub struct {
 	mu   sync.RWMutex
-	subs map[string]map[chan struct{}]struct{} // conversation → sessions
+	subs map[string]map[*chatWatch]struct{} // conversation → sessions
 }
 
-func newChatHub() *chatHub { return &chatHub{subs: map[string]map[chan struct{}]struct{}{}} }
+// chatWatch is how a session hears of its conversation.
+type chatWatch struct {
+	wake   chan struct{} // news: read what is new
+	typing chan string   // the id of an agent typing a reply
+}
 
-func (h *chatHub) watch(conv string, ch chan struct{}) func() {
+func newChatHub() *chatHub { return &chatHub{subs: map[string]map[*chatWatch]struct{}{}} }
+
+func (h *chatHub) watch(conv string, w *chatWatch) func() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.subs[conv] == nil {
-		h.subs[conv] = map[chan struct{}]struct{}{}
+		h.subs[conv] = map[*chatWatch]struct{}{}
 	}
-	h.subs[conv][ch] = struct{}{}
+	h.subs[conv][w] = struct{}{}
 	return func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		delete(h.subs[conv], ch)
+		delete(h.subs[conv], w)
 		if len(h.subs[conv]) == 0 {
 			delete(h.subs, conv)
 		}
@@ -64,23 +73,36 @@ func (h *chatHub) watch(conv string, ch chan struct{}) func() {
 }
 
 // dispatch wakes the sessions of a conversation with a new message, or, after
-// the event listener reconnected (events may have been missed), every session.
+// the event listener reconnected (events may have been missed), every session; and tells
+// the sessions of a conversation that an agent is typing in it.
 func (h *chatHub) dispatch(ev tickets.Event) {
-	if ev.Type != "message.created" && ev.Type != tickets.EventResync {
+	if ev.Type != "message.created" && ev.Type != tickets.EventResync && ev.Type != tickets.EventTyping {
 		return
 	}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if ev.Type == tickets.EventResync {
+	switch ev.Type {
+	case tickets.EventResync:
 		for _, subs := range h.subs {
-			for ch := range subs {
-				wake(ch)
+			for w := range subs {
+				wake(w.wake)
 			}
 		}
-		return
-	}
-	for ch := range h.subs[ev.ConversationID] {
-		wake(ch)
+	case tickets.EventTyping:
+		agent := tickets.TypingAgent(ev)
+		if agent == "" {
+			return // the customer's own typing goes to the agent
+		}
+		for w := range h.subs[ev.ConversationID] {
+			select {
+			case w.typing <- agent:
+			default: // one already waits to be shown
+			}
+		}
+	default:
+		for w := range h.subs[ev.ConversationID] {
+			wake(w.wake)
+		}
 	}
 }
 
@@ -107,8 +129,18 @@ type chatSockets struct {
 	panics  *safe.Guard // recovers the sessions' readers
 	// answer is a customer's text turn (Server.customerText).
 	answer func(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error)
-	ping   time.Duration // keep-alive, which also re-reads the conversation (0: 30s)
+	ping   time.Duration  // keep-alive, which also re-reads the conversation (0: 30s)
+	typist customerTypist // nil: a customer's typing tells nobody
 }
+
+// customerTypist tells the agent holding a conversation's ticket that its customer types.
+type customerTypist interface {
+	CustomerTyping(ctx context.Context, conversationID string) error
+}
+
+// typingEvery is how often a session's typing frames count (and, in the console, an
+// agent's): more often, they are dropped.
+const typingEvery = 2 * time.Second
 
 // chatSession is one customer's web-chat socket.
 type chatSession struct {
@@ -119,6 +151,8 @@ type chatSession struct {
 	conv     string
 	last     int64
 	wake     chan struct{}
+	typing   chan string // agents typing in the conversation (chatWatch)
+	typedAt  time.Time   // when the customer's last typing frame counted (the reader's)
 	unwatch  func()
 }
 
@@ -142,7 +176,7 @@ func (r *chatSockets) chatSocket(c *gin.Context) {
 	}
 	defer conn.CloseNow()
 	defer r.guard.guardSocket(c, conn)() // closes it once the token is no longer valid
-	cs := &chatSession{r: r, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1)}
+	cs := &chatSession{r: r, conn: conn, customer: cl.Subject, last: after, wake: make(chan struct{}, 1), typing: make(chan string, 1)}
 	defer func() {
 		cs.mu.Lock()
 		defer cs.mu.Unlock()
@@ -180,7 +214,7 @@ func (cs *chatSession) follow(conv string) {
 		cs.unwatch()
 	}
 	cs.conv = conv
-	cs.unwatch = cs.r.chat.watch(conv, cs.wake)
+	cs.unwatch = cs.r.chat.watch(conv, &chatWatch{wake: cs.wake, typing: cs.typing})
 }
 
 func (cs *chatSession) send(ctx context.Context, f ChatFrame) error {
@@ -206,8 +240,13 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 			continue
 		}
 		var f ChatFrame
-		if json.Unmarshal(data, &f) != nil || f.Type != "message" {
-			_ = cs.send(ctx, ChatFrame{Type: "error", Error: `send {"type":"message","text":"…"}`})
+		err = json.Unmarshal(data, &f)
+		if err == nil && f.Type == "typing" {
+			cs.typed(ctx)
+			continue
+		}
+		if err != nil || f.Type != "message" {
+			_ = cs.send(ctx, ChatFrame{Type: "error", Error: `send {"type":"message","text":"…"} or {"type":"typing"}`})
 			continue
 		}
 		cs.mu.Lock()
@@ -233,6 +272,23 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 	}
 }
 
+// typed tells the agent who holds the conversation's ticket that the customer is
+// typing: at most once every typingEvery (more frames are dropped), and only in a
+// conversation the session follows (its customer's, checked when followed).
+func (cs *chatSession) typed(ctx context.Context) {
+	cs.mu.Lock()
+	conv := cs.conv
+	cs.mu.Unlock()
+	now := time.Now()
+	if conv == "" || cs.r.typist == nil || now.Sub(cs.typedAt) < typingEvery {
+		return
+	}
+	cs.typedAt = now
+	if err := cs.r.typist.CustomerTyping(ctx, conv); err != nil && ctx.Err() == nil {
+		cs.r.log.Warn("web chat: a customer's typing was not passed on", "err", err)
+	}
+}
+
 // writeLoop pushes every message of the conversation newer than the last
 // one sent, whenever the hub says there is news, and on every keep-alive
 // ping (in case an event was lost).
@@ -255,6 +311,10 @@ func (cs *chatSession) writeLoop(ctx context.Context) {
 			_ = cs.flush(ctx) // a broken socket fails the next ping; a store error waits for the next try
 		case <-cs.wake:
 			if err := cs.flush(ctx); err != nil {
+				return
+			}
+		case agent := <-cs.typing:
+			if err := cs.showTyping(ctx, agent); err != nil {
 				return
 			}
 		}
@@ -290,6 +350,16 @@ func (cs *chatSession) flush(ctx context.Context) error {
 			cs.mu.Unlock()
 		}
 	}
+}
+
+// showTyping tells the customer that an agent is typing, by display name like their
+// messages (never by subject).
+func (cs *chatSession) showTyping(ctx context.Context, agent string) error {
+	cs.mu.Lock()
+	conv := cs.conv
+	cs.mu.Unlock()
+	author, name := cs.r.access.staffNames().author(ctx, "agent:"+agent)
+	return cs.send(ctx, ChatFrame{Type: "typing", ConversationID: conv, Author: author, AuthorName: name})
 }
 
 // chatTurn is one web-chat message: rate-limited like the REST channel.

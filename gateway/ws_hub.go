@@ -16,8 +16,11 @@ import (
 
 // Push is what an agent's WebSocket receives.
 type Push struct {
-	Type  string        `json:"type"` // assignment.new, ticket.updated, ticket.created, ticket.sla_breached, note.created, note.mention
+	Type  string        `json:"type"` // assignment.new, ticket.updated, ticket.created, ticket.sla_breached, note.created, note.mention, typing
 	Event tickets.Event `json:"event"`
+	// typing pushes: the ticket, and who types ("customer").
+	TicketID string `json:"ticket_id,omitempty"`
+	Who      string `json:"who,omitempty"`
 }
 
 type subscriber struct {
@@ -52,6 +55,10 @@ func (h *hub) dispatch(ev tickets.Event) {
 	if ev.TicketID == "" {
 		return // conversation messages go to web chat, not the agent hub
 	}
+	if ev.Type == tickets.EventTyping {
+		h.typing(ev)
+		return
+	}
 	typ := ev.Type
 	if ev.AssigneeID != "" && ev.AssigneeID != ev.PrevAssignee && ev.Type == "ticket.updated" {
 		typ = "assignment.new"
@@ -74,6 +81,25 @@ func (h *hub) dispatch(ev tickets.Event) {
 		case s.ch <- p:
 		default:
 			h.log.Warn("websocket subscriber is slow; dropping a push", "agent", s.agentID)
+		}
+	}
+}
+
+// typing tells the agent who holds a ticket that its customer is typing (only them:
+// nobody else answers the customer). An agent's own typing goes to the customer.
+func (h *hub) typing(ev tickets.Event) {
+	if ev.Author != "customer" || ev.AssigneeID == "" {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.subs {
+		if s.agentID != ev.AssigneeID {
+			continue
+		}
+		select {
+		case s.ch <- Push{Type: tickets.EventTyping, Event: ev, TicketID: ev.TicketID, Who: "customer"}:
+		default: // a typing indicator is not worth waiting for
 		}
 	}
 }

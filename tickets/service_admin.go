@@ -378,6 +378,7 @@ func (s *Service) handleEvent(ctx context.Context, ev Event) {
 	case ev.Type == "ticket.erased":
 		// A person was erased (perhaps by another process): drop the ticket here too.
 		s.Maintenance.forgetTicket(ctx, erasedTicket{ID: ev.TicketID, Assignee: ev.AssigneeID, Status: ev.Status})
+	case ev.Type == EventTyping: // changes nothing stored
 	case ev.Type == "routing.weights" || ev.Type == EventResync:
 		if err := s.Directory.LoadWeights(ctx); err != nil {
 			s.Log.Error("reload routing weights", "err", err)

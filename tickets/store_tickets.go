@@ -19,7 +19,7 @@ const EventChannel = "switchboard_events"
 // and always after, the commit (other instances drop cached copies on
 // them); a new ticket and new messages are announced right after commit.
 type Event struct {
-	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.sla_breached, message.created, note.created, routing.weights
+	Type         string `json:"type"` // ticket.created, ticket.updated, ticket.sla_breached, message.created, note.created, routing.weights, typing
 	TicketID     string `json:"ticket_id"`
 	Version      int64  `json:"version"`
 	Status       Status `json:"status"`

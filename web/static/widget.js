@@ -10,7 +10,9 @@
 // resumed from the last sequence number after a reconnect), photos and voice notes over
 // REST. The server keeps only the redacted text of what a customer writes ("my phone is
 // [PHONE_1]"); the customer's own bubbles show what they typed, which the widget holds in
-// memory for this page (never in storage). Staff appear by their display name.
+// memory for this page (never in storage). Staff appear by their display name. While the
+// customer types, the agent holding their ticket is told (a "typing" frame, at most one
+// every two seconds); while an agent types, the widget says so for a few seconds.
 (function () {
   "use strict";
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
@@ -25,14 +27,14 @@
       recording: "Recording… press Stop to send", noMic: "No microphone available", failed: "Could not send: ",
       transcribing: "Transcribing your voice message…", open: "Chat with us", close: "Close",
       newSession: "Your chat session ended; a new one has started.", expired: "Your chat session ended. Reload the page to continue.",
-      rate: "Rate %d of 5" },
+      rate: "Rate %d of 5", typing: "%s is typing…", agentTyping: "The agent is typing…" },
     zh: { title: "在线客服", placeholder: "请输入您的问题…", send: "发送", human: "转人工",
       humanText: "我要转人工", photo: "图片", voice: "语音", stop: "停止", sources: "参考来源",
       connecting: "连接中…", online: "在线", offline: "正在重新连接…", you: "我", bot: "机器人", agent: "客服",
       recording: "正在录音…按“停止”发送", noMic: "没有可用的麦克风", failed: "发送失败：",
       transcribing: "正在识别您的语音…", open: "联系客服", close: "关闭",
       newSession: "会话已结束，已为您开始新的会话。", expired: "会话已结束，请刷新页面后继续。",
-      rate: "评 %d 分（满分 5 分）" },
+      rate: "评 %d 分（满分 5 分）", typing: "%s 正在输入…", agentTyping: "客服正在输入…" },
   }[lang];
 
   const store = {
@@ -65,6 +67,7 @@
   .msg.bot.draft { opacity: .75; }
   .msg.agent { background: #e8f6ec; border: 1px solid #bfe5c9; }
   .msg.system, .note { color: #666; font-size: 12px; text-align: center; background: none; margin: 6px auto; }
+  .typing { min-height: 18px; padding: 0 14px 2px; font-size: 12px; color: #667; font-style: italic; background: #f4f6fb; }
   .stars { margin-top: 4px; }
   .stars button { background: none; border: none; font-size: 22px; color: #c7cbd6; cursor: pointer; padding: 0 2px; }
   .stars button.on, .stars button:focus-visible { color: #f5a623; }
@@ -83,6 +86,7 @@
   <header><h2>${attr("title") || T.title}</h2><span class="state" data-testid="state">${T.connecting}</span>
     <button class="close" aria-label="${T.close}" data-testid="close">×</button></header>
   <div class="log" data-testid="log" aria-live="polite"></div>
+  <div class="typing" data-testid="typing" aria-live="polite"></div>
   <div class="tools">
     <button type="button" class="human" data-testid="human">${T.human}</button>
     <button type="button" class="photo" data-testid="photo">${T.photo}</button>
@@ -92,7 +96,7 @@
   <form><textarea placeholder="${T.placeholder}" data-testid="input"></textarea><button data-testid="send">${T.send}</button></form>
 </section>`;
   const $ = (sel) => root.querySelector(sel);
-  const panel = $(".panel"), log = $(".log"), input = $("textarea"), state = $(".state");
+  const panel = $(".panel"), log = $(".log"), input = $("textarea"), state = $(".state"), typingLine = $(".typing");
 
   let token = attr("token") || store.get("token");
   let conv = store.get("conversation") || "";
@@ -182,6 +186,7 @@
     else if (author.startsWith("agent")) { kind = "agent"; who = m.author_name || T.agent; }
     if (kind === "bot") dropDrafts();
     if (kind === "customer") for (const r of log.querySelectorAll(".stars")) r.remove(); // answered, or passed over
+    if (kind === "agent") showTyping(null);
     const div = bubble(kind, text, who);
     div.setAttribute("data-author", kind);
     if (author === "system:csat") addStars(div);
@@ -190,6 +195,25 @@
       if (i >= 0) { addCitations(div, pendingCites[i].citations); pendingCites.splice(i, 1); }
       else div.dataset.text = m.text;
     }
+  }
+
+  // showTyping says that an agent (a "typing" frame) is writing, for a few seconds or
+  // until their message arrives; showTyping(null) clears it.
+  let typingTimer = 0;
+  function showTyping(f) {
+    clearTimeout(typingTimer);
+    if (!f) { typingLine.textContent = ""; return; }
+    typingLine.textContent = f.author_name ? T.typing.replace("%s", f.author_name) : T.agentTyping;
+    typingTimer = setTimeout(() => { typingLine.textContent = ""; }, 5000);
+  }
+
+  // sayTyping tells the agent that the customer types: one frame at most every two seconds,
+  // and only in a conversation (before one, nobody holds it).
+  let typedAt = 0;
+  function sayTyping() {
+    if (!conv || !ws || ws.readyState !== WebSocket.OPEN || Date.now() - typedAt < 2000) return;
+    typedAt = Date.now();
+    ws.send(JSON.stringify({ type: "typing" }));
   }
 
   // addStars offers the rating the system message asks for: a star sends its number, the
@@ -267,6 +291,7 @@
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       if (f.type === "message") showMessage(f);
       else if (f.type === "draft") showDraft(f);
+      else if (f.type === "typing") showTyping(f);
       else if (f.type === "reply") takeReply(f.reply);
       else if (f.type === "error") note(T.failed + f.error);
     };
@@ -378,6 +403,7 @@
   $(".close").onclick = () => { panel.classList.remove("open"); $(".bubble").style.display = ""; };
   $("form").onsubmit = (e) => { e.preventDefault(); sendText(input.value); input.value = ""; };
   input.onkeydown = (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); $("form").requestSubmit(); } };
+  input.oninput = () => { if (input.value.trim()) sayTyping(); };
   $(".human").onclick = () => sendText(T.humanText);
   $(".photo").onclick = () => $('input[type="file"]').click();
   $('input[type="file"]').onchange = (e) => {

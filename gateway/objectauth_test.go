@@ -168,6 +168,8 @@ var objectCases = map[string]objectCase{
 		owners: []string{"alice"}, want: 201},
 	"POST /v1/tickets/:id/transfer": {setup: (*objectRig).heldTicket, body: jsonBody(map[string]string{"group": "g2"}),
 		owners: []string{"alice"}, want: 200},
+	// the duplicate into a second ticket of ann's that alice holds (merging again: no change)
+	"POST /v1/tickets/:id/merge": mergeCase(),
 	"POST /v1/tickets/:id/typing": {setup: (*objectRig).heldTicket,
 		owners: []string{"alice", "sam"}, want: 202},
 	"POST /v1/tickets/:id/resolve":                {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},

@@ -29,6 +29,7 @@ var rbacMatrix = map[string]string{
 	"POST /v1/tickets/:id/notes":                        "agent supervisor admin",
 	"PUT /v1/tickets/:id/tags":                          "agent supervisor admin",
 	"PUT /v1/tickets/:id/priority":                      "agent supervisor admin",
+	"POST /v1/tickets/:id/merge":                        "agent supervisor admin",
 	"POST /v1/tickets/:id/typing":                       "agent supervisor",
 	"GET /v1/tickets/:id/assist":                        "agent supervisor admin",
 	"POST /v1/tickets/:id/assist/draft":                 "agent supervisor admin",

@@ -68,6 +68,7 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/tickets/:id/notes", staff, s.api.tickets.addNote)
 	s.handle(http.MethodPut, "/v1/tickets/:id/tags", staff, s.api.tickets.setTags)
 	s.handle(http.MethodPut, "/v1/tickets/:id/priority", staff, s.api.tickets.setPriority)
+	s.handle(http.MethodPost, "/v1/tickets/:id/merge", staff, s.api.tickets.mergeTicket) // an agent: tickets they hold
 	s.handle(http.MethodPost, "/v1/tickets/:id/typing", agents, s.api.typing.agentTyping)
 
 	// Canned responses: the shared ones (supervisors keep them) and each agent's own.

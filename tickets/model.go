@@ -108,6 +108,9 @@ type Ticket struct {
 	// AfterHours is set on the ticket CreateTicket returns when it waits while its
 	// skill group is closed; it is not stored.
 	AfterHours *AfterHours `json:"after_hours,omitempty"`
+	// MergedInto is the ticket this one was merged into as a duplicate (it is then
+	// closed; see Merge).
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 // Handoff is what an agent reads first on an escalated ticket: why the bot handed the

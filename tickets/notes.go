@@ -22,6 +22,8 @@ type Note struct {
 	Text      string    `json:"text"`
 	Mentions  []string  `json:"mentions"`
 	CreatedAt time.Time `json:"created_at"`
+	// MergedFrom is the duplicate whose note this is a copy of (merge.go).
+	MergedFrom string `json:"merged_from,omitempty"`
 }
 
 var (
@@ -82,14 +84,15 @@ func (s *Service) AddNote(ctx context.Context, actor Actor, id, text string) (No
 
 // notes lists a ticket's notes, oldest first.
 func (s *TicketRecords) notes(ctx context.Context, ticketID string) ([]Note, error) {
-	rows, err := s.primary.Query(ctx, `SELECT id, ticket_id, author, body, mentions, created_at FROM ticket_notes
+	rows, err := s.primary.Query(ctx, `SELECT id, ticket_id, author, body, mentions, created_at,
+			coalesce(merged_from::text, '') FROM ticket_notes
 		WHERE ticket_id = $1 ORDER BY id`, ticketID)
 	if err != nil {
 		return nil, mapPgErr(err, "notes")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Note, error) {
 		var n Note
-		err := r.Scan(&n.ID, &n.TicketID, &n.Author, &n.Text, &n.Mentions, &n.CreatedAt)
+		err := r.Scan(&n.ID, &n.TicketID, &n.Author, &n.Text, &n.Mentions, &n.CreatedAt, &n.MergedFrom)
 		return n, err
 	})
 	return out, mapPgErr(err, "notes")

@@ -40,6 +40,9 @@ type TicketDetail struct {
 	Messages    []Message    `json:"messages"`
 	Assignments []Assignment `json:"assignments"`
 	Notes       []Note       `json:"notes"` // agents' internal notes, never the customer's to see
+	// Merged are the duplicates merged into this ticket, with their conversations'
+	// messages (merge.go).
+	Merged []MergedTicket `json:"merged"`
 }
 
 // Detail returns a ticket with its redacted transcript and its routing
@@ -64,7 +67,11 @@ func (s *Service) Detail(ctx context.Context, actor Actor, id string) (TicketDet
 	if err != nil {
 		return TicketDetail{}, err
 	}
-	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as, Notes: notes}, nil
+	merged, err := s.mergedDetail(ctx, t)
+	if err != nil {
+		return TicketDetail{}, err
+	}
+	return TicketDetail{Ticket: t, Messages: msgs, Assignments: as, Notes: notes, Merged: merged}, nil
 }
 
 // visibleTicket reads ticket id when the actor may see it (canSee).
@@ -77,8 +84,8 @@ func (s *Service) visibleTicket(ctx context.Context, actor Actor, id string) (Ti
 }
 
 // canSee lets agents see tickets they hold, that wait in one of their groups (the
-// router queues a ticket in every eligible group), or that a colleague's note mentions
-// them on.
+// router queues a ticket in every eligible group), that a colleague's note mentions
+// them on, or that were merged into a ticket they may see.
 func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
 	if actor.Supervisor || t.AssigneeID == actor.ID {
 		return nil
@@ -100,6 +107,15 @@ func (s *Service) canSee(ctx context.Context, actor Actor, t Ticket) error {
 	}
 	if mentioned, err := s.store.mentionedOn(ctx, t.ID, actor.ID); err != nil || mentioned {
 		return err
+	}
+	if t.MergedInto != "" { // one step: nothing is merged into a merged ticket
+		into, err := s.GetTicket(ctx, t.MergedInto)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err == nil && into.MergedInto == "" && s.canSee(ctx, actor, into) == nil {
+			return nil
+		}
 	}
 	return fmt.Errorf("ticket %s is not yours: %w", t.ID, ErrForbidden)
 }

@@ -32,12 +32,14 @@ type Event struct {
 	Author         string `json:"author,omitempty"`
 	// note.created events: the agents the note mentions.
 	Mentions []string `json:"mentions,omitempty"`
+	// ticket.updated events of a merged duplicate: the ticket it was merged into.
+	MergedInto string `json:"merged_into,omitempty"`
 }
 
 const ticketCols = `id, customer_id, customer_name, customer_name_enc, conversation_id, subject, status, priority, skills,
 	coalesce(group_id, ''), coalesce(assignee, ''), vip_tier, version, created_at, updated_at,
 	first_response_due, resolution_due, claimed_at, first_response_at, resolved_at, closed_at,
-	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags, handoff`
+	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags, handoff, coalesce(merged_into::text, '')`
 
 // scanTicket reads ticketCols, opening the sealed customer name.
 func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
@@ -46,7 +48,7 @@ func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &nameEnc, &t.ConversationID, &t.Subject, &t.Status,
 		&t.Priority, &t.Skills, &t.GroupID, &t.AssigneeID, &t.VIPTier, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.FirstResponseDue, &t.ResolutionDue, &t.ClaimedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
-		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags, &t.Handoff)
+		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags, &t.Handoff, &t.MergedInto)
 	if err != nil {
 		return t, err
 	}
@@ -220,23 +222,36 @@ func (s *TicketRecords) UpdateTicket(ctx context.Context, id string, fn func(tx 
 	if err := fn(tx, &t); err != nil {
 		return Ticket{}, Ticket{}, err
 	}
+	after, err := s.saveTicketTx(ctx, tx, before, t)
+	if err != nil {
+		return Ticket{}, Ticket{}, err
+	}
+	return before, after, mapPgErr(tx.Commit(ctx), "ticket "+id)
+}
+
+// saveTicketTx writes t, a changed copy of before (locked FOR UPDATE in tx), bumps its
+// version and announces the change (ticket.updated) in tx; it returns the ticket as
+// stored.
+func (s *TicketRecords) saveTicketTx(ctx context.Context, tx pgx.Tx, before, t Ticket) (Ticket, error) {
 	row := tx.QueryRow(ctx, `UPDATE tickets SET status = $2, priority = $3, skills = $4, group_id = $5, assignee = $6,
 			subject = $7, version = version + 1, updated_at = now(), claimed_at = $8, first_response_at = $9,
 			resolved_at = $10, closed_at = $11, first_response_due = $12, resolution_due = $13,
-			queued_at = CASE WHEN $2 = 'open' AND status <> 'open' THEN now() ELSE queued_at END, tags = $14
+			queued_at = CASE WHEN $2 = 'open' AND status <> 'open' THEN now() ELSE queued_at END, tags = $14,
+			merged_into = $15
 		WHERE id = $1 RETURNING `+ticketCols,
-		id, t.Status, t.Priority, t.Skills, nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.Subject,
-		t.ClaimedAt, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, t.FirstResponseDue, t.ResolutionDue, nonNilTags(t.Tags))
+		t.ID, t.Status, t.Priority, t.Skills, nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.Subject,
+		t.ClaimedAt, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt, t.FirstResponseDue, t.ResolutionDue, nonNilTags(t.Tags),
+		nullIfEmpty(t.MergedInto))
 	after, err := s.scanTicket(row)
 	if err != nil {
-		return Ticket{}, Ticket{}, mapPgErr(err, "ticket "+id)
+		return Ticket{}, mapPgErr(err, "ticket "+t.ID)
 	}
-	ev := Event{Type: "ticket.updated", TicketID: id, Version: after.Version, Status: after.Status,
-		AssigneeID: after.AssigneeID, PrevAssignee: before.AssigneeID, GroupID: after.GroupID}
+	ev := Event{Type: "ticket.updated", TicketID: after.ID, Version: after.Version, Status: after.Status,
+		AssigneeID: after.AssigneeID, PrevAssignee: before.AssigneeID, GroupID: after.GroupID, MergedInto: after.MergedInto}
 	if err := notify(ctx, tx, ev); err != nil {
-		return Ticket{}, Ticket{}, mapPgErr(err, "ticket event")
+		return Ticket{}, mapPgErr(err, "ticket event")
 	}
-	return before, after, mapPgErr(tx.Commit(ctx), "ticket "+id)
+	return after, nil
 }
 
 // InsertAssignment records an assignment and its score breakdown through tx.

@@ -59,6 +59,8 @@ type CustomerMessage struct {
 	AuthorName     string    `json:"author_name,omitempty"`
 	Text           string    `json:"text"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Attachment is a file or image an agent sent (GET …/attachments/:attachment).
+	Attachment *tickets.Attachment `json:"attachment,omitempty"`
 }
 
 // staffNames shows staff authors to customers, looking each agent's display name up
@@ -101,7 +103,7 @@ func (a *conversationAccess) customerMessages(ctx context.Context, msgs []ticket
 	for _, m := range msgs {
 		author, name := names.author(ctx, m.Author)
 		out = append(out, CustomerMessage{ID: m.ID, ConversationID: m.ConversationID, Author: author, AuthorName: name,
-			Text: m.Text, CreatedAt: m.CreatedAt})
+			Text: m.Text, CreatedAt: m.CreatedAt, Attachment: m.Attachment})
 	}
 	return out
 }

@@ -31,6 +31,8 @@ var rbacMatrix = map[string]string{
 	"PUT /v1/tickets/:id/priority":                      "agent supervisor admin",
 	"POST /v1/tickets/:id/merge":                        "agent supervisor admin",
 	"POST /v1/tickets/:id/typing":                       "agent supervisor",
+	"POST /v1/tickets/:id/attachments":                  "agent supervisor",
+	"GET /v1/conversations/:id/attachments/:attachment": "customer agent supervisor admin",
 	"GET /v1/tickets/:id/assist":                        "agent supervisor admin",
 	"POST /v1/tickets/:id/assist/draft":                 "agent supervisor admin",
 	"POST /v1/tickets/:id/summary":                      "agent supervisor admin",

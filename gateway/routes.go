@@ -70,6 +70,7 @@ func (s *Server) register() {
 	s.handle(http.MethodPut, "/v1/tickets/:id/priority", staff, s.api.tickets.setPriority)
 	s.handle(http.MethodPost, "/v1/tickets/:id/merge", staff, s.api.tickets.mergeTicket) // an agent: tickets they hold
 	s.handle(http.MethodPost, "/v1/tickets/:id/typing", agents, s.api.typing.agentTyping)
+	s.handle(http.MethodPost, attachmentsRoute, agents, s.api.files.sendAttachment)
 
 	// Canned responses: the shared ones (supervisors keep them) and each agent's own.
 	s.handle(http.MethodGet, "/v1/canned-responses", staff, s.api.tickets.listCanned)
@@ -83,6 +84,7 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/conversations/:id", everyoneServed, s.api.messages.getConversation)
 	s.handle(http.MethodGet, "/v1/chat/ws", customers, s.limits.limitedWS(s.api.chatWS.chatSocket))
 	s.handle(http.MethodGet, "/v1/conversations/:id/messages/:mid/pii", staff, s.api.messages.revealPII)
+	s.handle(http.MethodGet, "/v1/conversations/:id/attachments/:attachment", everyoneServed, s.api.files.downloadAttachment)
 
 	// Channel plugins (gateway/channels): authenticated by their own signatures, not JWTs.
 	for _, k := range channels.All {

@@ -89,6 +89,9 @@ type Options struct {
 	KB             KBStatus    // GET /v1/kb/status (nil: 404)
 	KBIngest       KBIngester  // POST /v1/kb/documents (nil: 404)
 	Audit          AuditKeeper // audit anchors (nil: /v1/audit/verify checks the chain alone)
+
+	// MaxAttachmentBytes is the largest file an agent sends a customer (default 10 MiB).
+	MaxAttachmentBytes int64
 }
 
 // Route describes one registered API route and the roles it admits
@@ -130,6 +133,7 @@ type routeGroups struct {
 	agentWS  *agentSockets
 	chatWS   *chatSockets
 	typing   *typingRoutes
+	files    *attachmentRoutes
 	speechWS *speechSockets
 }
 
@@ -146,6 +150,8 @@ type middleware struct {
 	messageLimit func(c *gin.Context) (int64, string)
 	reqs         *prometheus.CounterVec
 	latency      *prometheus.HistogramVec
+
+	maxAttachment int64 // Options.MaxAttachmentBytes
 }
 
 // New builds the router.
@@ -162,6 +168,9 @@ func New(o Options) *Server {
 	}
 	if o.MaxModelBytes <= 0 {
 		o.MaxModelBytes = 2 << 30
+	}
+	if o.MaxAttachmentBytes <= 0 {
+		o.MaxAttachmentBytes = 10 << 20
 	}
 	if o.AtRiskFraction <= 0 {
 		o.AtRiskFraction = 0.2
@@ -180,9 +189,10 @@ func New(o Options) *Server {
 		dir   directory
 		trail auditTrail
 		rep   reports
+		files attachmentFiles
 	)
 	if o.Store != nil {
-		convs, dir, trail, rep = o.Store, o.Store, o.Store, o.Store
+		convs, dir, trail, rep, files = o.Store, o.Store, o.Store, o.Store, o.Store
 		sessions.store = o.Store
 		sessions.revoked = revocationList{store: o.Store, recheck: o.SessionRecheck}
 	}
@@ -199,7 +209,7 @@ func New(o Options) *Server {
 		}
 	}
 	s.mw = &middleware{errorWriter: errs, tls: o.TLS, maxBody: o.MaxBodyBytes, maxModel: o.MaxModelBytes,
-		maxImage: o.MaxImageBytes, timeout: o.RequestTimeout, messageLimit: msgs.messageBodyLimit,
+		maxImage: o.MaxImageBytes, maxAttachment: o.MaxAttachmentBytes, timeout: o.RequestTimeout, messageLimit: msgs.messageBodyLimit,
 		reqs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_http_requests_total",
 			Help: "HTTP requests by route template, method and status."}, []string{"route", "method", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "switchboard_http_request_seconds",
@@ -235,6 +245,8 @@ func New(o Options) *Server {
 		speechWS: &speechSockets{errorWriter: errs, speech: o.Speech, streams: guards, perIP: o.Limits.SpeechStreamsPerIP,
 			sockets: s.sockets, guard: s.guard},
 		typing: &typingRoutes{errorWriter: errs, tickets: o.Tickets},
+		files: &attachmentRoutes{errorWriter: errs, tickets: o.Tickets, files: files, access: s.access, media: o.Media,
+			max: o.MaxAttachmentBytes, reserve: msgs.reservationFor, wake: o.Wake},
 	}
 	if o.Assist != nil {
 		s.api.tickets.assist, s.api.tickets.canCompose = o.Assist, o.Assist.Writer != nil
@@ -312,6 +324,8 @@ func (m *middleware) limitBody(c *gin.Context) {
 		limit = m.maxModel
 	case classifyRoute:
 		limit = m.maxImage + 64<<10 // multipart overhead
+	case attachmentsRoute:
+		limit = m.maxAttachment + 64<<10
 	case kbDocumentsRoute:
 		limit = kbUploadLimit
 	case messagesRoute:

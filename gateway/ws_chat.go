@@ -38,6 +38,9 @@ type ChatFrame struct {
 	At             *time.Time    `json:"at,omitempty"`
 	Reply          *MessageReply `json:"reply,omitempty"`
 	Error          string        `json:"error,omitempty"`
+	// Attachment is the file or image an agent sent with a message (fetch its content
+	// from GET /v1/conversations/:id/attachments/:attachment).
+	Attachment *tickets.Attachment `json:"attachment,omitempty"`
 }
 
 // chatHub tells web-chat sessions that their conversation has news, or that an agent
@@ -342,7 +345,8 @@ func (cs *chatSession) flush(ctx context.Context) error {
 		for _, m := range msgs {
 			at := m.CreatedAt
 			author, name := names.author(ctx, m.Author)
-			if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: author, AuthorName: name, Text: m.Text, At: &at}); err != nil {
+			if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: author, AuthorName: name,
+				Text: m.Text, At: &at, Attachment: m.Attachment}); err != nil {
 				return err
 			}
 			cs.mu.Lock()

@@ -33,6 +33,7 @@ var eraseEntries = []eraseEntry{
 	{"messages", `DELETE FROM messages WHERE conversation_id IN ` + ofConversations},
 	{"messages_archive", `DELETE FROM messages_archive WHERE conversation_id IN ` + ofConversations},
 	{"outbox", `DELETE FROM outbox WHERE conversation_id IN ` + ofConversations},
+	{"ticket_attachments", `DELETE FROM ticket_attachments WHERE conversation_id IN ` + ofConversations},
 	{"channel_messages", `DELETE FROM channel_messages WHERE customer_id = $1`},
 	{"assignments", `DELETE FROM assignments WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = $1)`},
 	{"ticket_notes", `DELETE FROM ticket_notes WHERE ticket_id IN (SELECT id FROM tickets WHERE customer_id = $1)`},

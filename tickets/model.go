@@ -148,6 +148,8 @@ type Message struct {
 	CreatedAt      time.Time `json:"created_at"`
 	// Delivery is how an agent's reply to a push channel fares (ticket transcripts only).
 	Delivery *Delivery `json:"delivery,omitempty"`
+	// Attachment is the file or image an agent sent with this message (attachments.go).
+	Attachment *Attachment `json:"attachment,omitempty"`
 }
 
 // Agent is a human agent and their routing capacity.

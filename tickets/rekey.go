@@ -32,6 +32,9 @@ var sealedColumns = []sealedColumn{
 		part, _ := strconv.Atoi(k[2])
 		return mediaAAD(k[0], k[1], part)
 	}},
+	{"ticket_attachments", "data_enc", []string{"id", "conversation_id"}, func(k []string) []byte {
+		return attachmentAAD(k[0], k[1])
+	}},
 }
 
 // RekeyProgress reports re-encryption of one column: done of total rows so far.

@@ -14,7 +14,7 @@ import (
 type RetentionPolicy struct {
 	Vault   time.Duration // pii_vault: originals of redacted values
 	Queue   time.Duration // channel_messages done/failed, outbox sent/failed
-	Archive time.Duration // messages_archive
+	Archive time.Duration // messages_archive, and the files agents sent (ticket_attachments)
 	Media   time.Duration // stashed_media of finished, failed or never-recorded turns
 	// Audit removes audit events older than this (at least 180 days), anchoring the
 	// new first event first.
@@ -48,6 +48,9 @@ var retentionEntries = []retentionEntry{
 		batchDelete("outbox", `t.state IN ('sent', 'failed') AND t.created_at < $1`)},
 	{"messages_archive", func(p RetentionPolicy) time.Duration { return p.Archive },
 		batchDelete("messages_archive", `t.created_at < $1`)},
+	// an agent's file goes with the messages of its time (retention.archive)
+	{"ticket_attachments", func(p RetentionPolicy) time.Duration { return p.Archive },
+		batchDelete("ticket_attachments", `t.created_at < $1`)},
 }
 
 // retentionLock is the advisory lock one replica holds while it applies retention.

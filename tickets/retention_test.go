@@ -62,9 +62,14 @@ func TestRetentionRemovesWhatIsOld(t *testing.T) {
 		(1, gen_random_uuid(), 'customer', 'old', now() - interval '800 days'), (2, gen_random_uuid(), 'customer', 'new', now())`); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pool.Exec(ctx, `INSERT INTO ticket_attachments (id, conversation_id, message_id, author, filename, mime, size_bytes, data_enc, created_at)
+		SELECT gen_random_uuid(), c.id, 1, 'agent:alice', 'a.png', 'image/png', 1, '\x00', at
+		FROM (SELECT id FROM conversations LIMIT 1) c, (VALUES (now() - interval '800 days'), (now())) AS v(at)`); err != nil {
+		t.Fatal(err)
+	}
 	counts := func() map[string]int64 {
 		out := map[string]int64{}
-		for _, tbl := range []string{"pii_vault", "stashed_media", "channel_messages", "outbox", "messages_archive"} {
+		for _, tbl := range []string{"pii_vault", "stashed_media", "channel_messages", "outbox", "messages_archive", "ticket_attachments"} {
 			var n int64
 			if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+tbl).Scan(&n); err != nil {
 				t.Fatal(err)
@@ -98,7 +103,8 @@ func TestRetentionRemovesWhatIsOld(t *testing.T) {
 	if err != nil || !ran {
 		t.Fatal(ran, err)
 	}
-	want := map[string]int64{"pii_vault": 1, "stashed_media": 2, "channel_messages": 1, "outbox": 1, "messages_archive": 1}
+	want := map[string]int64{"pii_vault": 1, "stashed_media": 2, "channel_messages": 1, "outbox": 1, "messages_archive": 1,
+		"ticket_attachments": 1}
 	if diff := cmp.Diff(want, removed); diff != "" {
 		t.Errorf("removed (-want +got):\n%s", diff)
 	}

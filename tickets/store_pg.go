@@ -359,8 +359,12 @@ const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
 // MessagesAfter returns a conversation's live messages with id > after,
 // oldest first: what a reconnecting web-chat session missed.
 func (s *Conversations) MessagesAfter(ctx context.Context, conversationID string, after int64) ([]Message, error) {
-	return queryMessages(ctx, s.primary, `SELECT id, conversation_id, author, body, created_at FROM messages
+	msgs, err := queryMessages(ctx, s.primary, `SELECT id, conversation_id, author, body, created_at FROM messages
 		WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT 500`, conversationID, after)
+	if err != nil {
+		return nil, err
+	}
+	return msgs, withAttachments(ctx, s.primary, conversationID, msgs)
 }
 
 // queryMessages runs a query selecting id, conversation_id, author, body, created_at.
@@ -382,9 +386,13 @@ func queryMessages(ctx context.Context, q interface {
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
 func (s *Conversations) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
-	return queryMessages(ctx, s.replica, `
+	msgs, err := queryMessages(ctx, s.replica, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL
 		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
 		ORDER BY created_at, id`, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	return msgs, withAttachments(ctx, s.replica, conversationID, msgs)
 }

@@ -141,7 +141,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 			ConcurrentPerIP: cfg.Limits.ConcurrentPerIP, WebSocketsPerIP: cfg.Limits.WebSocketsPerIP, WebSocketsPerUser: cfg.Limits.WebSocketsPerUser,
 			WebSocketsTotal: cfg.Limits.WebSocketsTotal, SpeechStreamsPerIP: cfg.Speech.StreamsPerIP, LoginPerIPPerMinute: cfg.Limits.LoginPerIPPerMinute,
 			LoginPerUserPerMinute: cfg.Limits.LoginPerUserPerMinute, LoginConcurrency: cfg.Limits.LoginConcurrency},
-		MaxAudioBytes: cfg.Speech.MaxBytes, Media: media,
+		MaxAudioBytes: cfg.Speech.MaxBytes, Media: media, MaxAttachmentBytes: cfg.Agents.MaxAttachmentBytes,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: hsts(cfg.HTTP),
 		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
 		TokenTTL: cfg.Auth.TokenTTL, AnonymousChat: cfg.Auth.AnonymousChat, Suggest: b.answer, AllowedOrigins: cfg.HTTP.AllowedOrigins,

@@ -136,11 +136,13 @@ type RoutingConfig struct {
 	IntentSkills map[string][]string `yaml:"intent_skills" env:"SWITCHBOARD_ROUTING_INTENT_SKILLS"`
 }
 
-// AgentsConfig configures agent presence.
+// AgentsConfig configures agent presence and what agents send customers.
 type AgentsConfig struct {
 	// PresenceTTL: an agent with no heartbeat (console socket or REST) for this long is
 	// set offline.
 	PresenceTTL time.Duration `yaml:"presence_ttl" env:"SWITCHBOARD_AGENTS_PRESENCE_TTL"`
+	// MaxAttachmentBytes is the largest file or image an agent sends a customer.
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes" env:"SWITCHBOARD_AGENTS_MAX_ATTACHMENT_BYTES"`
 }
 
 // SLAConfig configures the SLA watcher.
@@ -465,7 +467,7 @@ func Default() Config {
 
 			ReconcileInterval: time.Minute, ClaimOverflow: 2,
 		},
-		Agents:  AgentsConfig{PresenceTTL: time.Minute},
+		Agents:  AgentsConfig{PresenceTTL: time.Minute, MaxAttachmentBytes: 10 << 20},
 		SLA:     SLAConfig{CheckInterval: 30 * time.Second, AtRiskFraction: 0.2},
 		Archive: ArchiveConfig{After: 180 * 24 * time.Hour, Interval: time.Hour},
 		Cache:   CacheConfig{TicketTTL: 5 * time.Minute},

@@ -53,7 +53,7 @@ func TestLoadGoodFile(t *testing.T) {
 			VIPBoost: 20 * time.Minute, AgingHorizon: time.Hour,
 			ReconcileInterval: time.Minute, ClaimOverflow: 2,
 		},
-		Agents:  AgentsConfig{PresenceTTL: time.Minute},
+		Agents:  AgentsConfig{PresenceTTL: time.Minute, MaxAttachmentBytes: 10 << 20},
 		SLA:     SLAConfig{CheckInterval: 15 * time.Second, AtRiskFraction: 0.25},
 		Archive: ArchiveConfig{After: 365 * 24 * time.Hour, Interval: 30 * time.Minute},
 		Audit: AuditConfig{Retention: 400 * 24 * time.Hour, AnchorInterval: 10 * time.Minute,

@@ -65,6 +65,9 @@ func (c Config) Validate() error {
 	if c.Agents.PresenceTTL < 3*time.Second {
 		p.addf("agents.presence_ttl: must be ≥ 3s (got %s)", c.Agents.PresenceTTL)
 	}
+	if n := c.Agents.MaxAttachmentBytes; n < 1 || n > 64<<20 {
+		p.addf("agents.max_attachment_bytes: must be 1 to 67108864 (64 MiB) (got %d)", n)
+	}
 	p.positive("sla.check_interval", c.SLA.CheckInterval)
 	if f := c.SLA.AtRiskFraction; !(f > 0 && f < 1) {
 		p.addf("sla.at_risk_fraction: must be > 0 and < 1 (got %g)", f)

@@ -12,7 +12,9 @@
 // [PHONE_1]"); the customer's own bubbles show what they typed, which the widget holds in
 // memory for this page (never in storage). Staff appear by their display name. While the
 // customer types, the agent holding their ticket is told (a "typing" frame, at most one
-// every two seconds); while an agent types, the widget says so for a few seconds.
+// every two seconds); while an agent types, the widget says so for a few seconds. Files
+// and images an agent sends arrive as messages with an attachment: images show inline,
+// other files as a download, both fetched with the customer's token.
 (function () {
   "use strict";
   const script = document.currentScript || document.querySelector('script[src*="widget.js"]');
@@ -27,14 +29,16 @@
       recording: "Recording… press Stop to send", noMic: "No microphone available", failed: "Could not send: ",
       transcribing: "Transcribing your voice message…", open: "Chat with us", close: "Close",
       newSession: "Your chat session ended; a new one has started.", expired: "Your chat session ended. Reload the page to continue.",
-      rate: "Rate %d of 5", typing: "%s is typing…", agentTyping: "The agent is typing…" },
+      rate: "Rate %d of 5", typing: "%s is typing…", agentTyping: "The agent is typing…",
+      download: "Download", fileFailed: "Could not load the file: " },
     zh: { title: "在线客服", placeholder: "请输入您的问题…", send: "发送", human: "转人工",
       humanText: "我要转人工", photo: "图片", voice: "语音", stop: "停止", sources: "参考来源",
       connecting: "连接中…", online: "在线", offline: "正在重新连接…", you: "我", bot: "机器人", agent: "客服",
       recording: "正在录音…按“停止”发送", noMic: "没有可用的麦克风", failed: "发送失败：",
       transcribing: "正在识别您的语音…", open: "联系客服", close: "关闭",
       newSession: "会话已结束，已为您开始新的会话。", expired: "会话已结束，请刷新页面后继续。",
-      rate: "评 %d 分（满分 5 分）", typing: "%s 正在输入…", agentTyping: "客服正在输入…" },
+      rate: "评 %d 分（满分 5 分）", typing: "%s 正在输入…", agentTyping: "客服正在输入…",
+      download: "下载", fileFailed: "文件加载失败：" },
   }[lang];
 
   const store = {
@@ -67,6 +71,11 @@
   .msg.bot.draft { opacity: .75; }
   .msg.agent { background: #e8f6ec; border: 1px solid #bfe5c9; }
   .msg.system, .note { color: #666; font-size: 12px; text-align: center; background: none; margin: 6px auto; }
+  .msg img.attachment { display: block; max-width: 100%; max-height: 220px; margin-top: 4px; border-radius: 6px; background: #fff; }
+  .msg a.attachment { display: inline-flex; align-items: center; gap: 6px; margin-top: 4px; color: #1d4fb8; font-weight: 600; text-decoration: none; word-break: break-all; }
+  .msg a.attachment .ext { flex: none; border: 1px solid #9fb3e0; border-radius: 4px; padding: 1px 4px; font-size: 10px; font-weight: 700; color: #2456d6; background: #fff; }
+  .msg a.attachment:hover, .msg a.attachment:focus-visible { text-decoration: underline; }
+  .msg .size { color: #667; font-size: 12px; margin-left: 6px; }
   .typing { min-height: 18px; padding: 0 14px 2px; font-size: 12px; color: #667; font-style: italic; background: #f4f6fb; }
   .stars { margin-top: 4px; }
   .stars button { background: none; border: none; font-size: 22px; color: #c7cbd6; cursor: pointer; padding: 0 2px; }
@@ -187,7 +196,7 @@
     if (kind === "bot") dropDrafts();
     if (kind === "customer") for (const r of log.querySelectorAll(".stars")) r.remove(); // answered, or passed over
     if (kind === "agent") showTyping(null);
-    const div = bubble(kind, text, who);
+    const div = m.attachment ? attachmentBubble(kind, m.attachment, who, m.conversation_id || conv) : bubble(kind, text, who);
     div.setAttribute("data-author", kind);
     if (author === "system:csat") addStars(div);
     if (kind === "bot") {
@@ -195,6 +204,64 @@
       if (i >= 0) { addCitations(div, pendingCites[i].citations); pendingCites.splice(i, 1); }
       else div.dataset.text = m.text;
     }
+  }
+
+  // attachmentBubble shows a file an agent sent: an image inline, anything else as a link
+  // that downloads it. The content is fetched with the customer's token (an <img> or a
+  // plain link could not send it) and shown from memory.
+  function attachmentBubble(kind, a, who, inConv) {
+    const div = bubble(kind, "", who);
+    div.setAttribute("data-testid", "attachment");
+    div.dataset.kind = a.kind;
+    const url = base + "/v1/conversations/" + encodeURIComponent(inConv) + "/attachments/" + encodeURIComponent(a.id);
+    const fetchBlob = async () => {
+      const r = await fetch(url, { headers: { Authorization: "Bearer " + token } });
+      if (!r.ok) throw new Error((await r.json().catch(() => ({}))).error || r.statusText);
+      return URL.createObjectURL(await r.blob());
+    };
+    if (a.kind === "image") {
+      const img = document.createElement("img");
+      img.className = "attachment";
+      img.alt = a.name;
+      img.setAttribute("data-testid", "attachment-image");
+      div.appendChild(img);
+      fetchBlob().then((src) => { img.onload = () => { log.scrollTop = log.scrollHeight; }; img.src = src; })
+        .catch((e) => { img.remove(); div.appendChild(document.createTextNode(T.fileFailed + e.message)); });
+      return div;
+    }
+    const link = document.createElement("a");
+    link.className = "attachment";
+    link.href = "#";
+    const ext = document.createElement("span");
+    ext.className = "ext";
+    ext.textContent = (a.name.match(/\.([a-z0-9]{1,5})$/i) || [, "FILE"])[1].toUpperCase();
+    link.appendChild(ext);
+    link.appendChild(document.createTextNode(a.name));
+    link.title = T.download + " " + a.name;
+    link.setAttribute("data-testid", "attachment-link");
+    link.onclick = async (e) => {
+      e.preventDefault();
+      try {
+        const href = await fetchBlob();
+        const save = document.createElement("a");
+        save.href = href; save.download = a.name;
+        root.appendChild(save); save.click(); save.remove();
+        setTimeout(() => URL.revokeObjectURL(href), 60000);
+      } catch (err) { note(T.fileFailed + err.message); }
+    };
+    const size = document.createElement("span");
+    size.className = "size";
+    size.textContent = fileSize(a.size);
+    div.appendChild(link);
+    div.appendChild(size);
+    log.scrollTop = log.scrollHeight;
+    return div;
+  }
+
+  function fileSize(n) {
+    if (n < 1000) return n + " B";
+    if (n < 1000 * 1000) return Math.round(n / 1000) + " KB";
+    return (n / 1000 / 1000).toFixed(1) + " MB";
   }
 
   // showTyping says that an agent (a "typing" frame) is writing, for a few seconds or

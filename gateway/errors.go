@@ -54,7 +54,7 @@ func statusOf(err error) (int, string) {
 		errors.Is(err, kb.ErrUnsupported):
 		return http.StatusBadRequest, "invalid"
 	case errors.Is(err, tickets.ErrNotFound), errors.Is(err, errNotFound), errors.Is(err, models.ErrNotFound),
-		errors.Is(err, kb.ErrNoJob):
+		errors.Is(err, kb.ErrNoJob), errors.Is(err, kb.ErrNoDocument):
 		return http.StatusNotFound, "not_found"
 	case errors.Is(err, tickets.ErrNoCapacity):
 		return http.StatusConflict, "no_capacity"

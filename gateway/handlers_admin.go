@@ -13,14 +13,15 @@ import (
 )
 
 // adminRoutes owns the supervisors' and admins' configuration of the ticket core: the
-// queues, routing weights, skill groups, SLA policies and agents, and the erasure of a
-// customer.
+// queues, routing weights, skill groups, SLA policies and agents, the erasure of a
+// customer, and the admins' staff sign-ins (handlers_staff.go).
 type adminRoutes struct {
 	errorWriter
-	tickets *tickets.Service
-	dir     directory
-	reports reports
-	atRisk  float64 // Options.AtRiskFraction
+	tickets  *tickets.Service
+	dir      directory
+	reports  reports
+	accounts staffAccounts // nil: the staff routes answer 503
+	atRisk   float64       // Options.AtRiskFraction
 }
 
 func (r *adminRoutes) queues(c *gin.Context) {

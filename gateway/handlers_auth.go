@@ -33,6 +33,9 @@ func HashPassword(password string) (string, error) {
 // takes as long to refuse as a wrong password.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("no such user, no such password"), 12)
 
+// errDisabled refuses the sign-in of a disabled account (after its password was right).
+var errDisabled = fmt.Errorf("%w: this sign-in is disabled; ask an administrator", errForbiddenRole)
+
 // errSignedOut refuses a console token whose account was changed or removed.
 var errSignedOut = fmt.Errorf("%w: this sign-in was changed or removed; sign in again", errUnauthenticated)
 
@@ -68,7 +71,7 @@ func (sc *sessionChecker) check(ctx context.Context, cl *Claims) error {
 	if !ok || time.Since(e.at) > sc.recheck {
 		acct, err := sc.store.GetStaffAccount(ctx, cl.Subject)
 		switch {
-		case errors.Is(err, tickets.ErrNotFound):
+		case errors.Is(err, tickets.ErrNotFound), err == nil && acct.Disabled:
 			acct.Epoch = 0
 		case err != nil:
 			return err
@@ -146,6 +149,11 @@ func (r *authRoutes) login(c *gin.Context) {
 		r.auditSignIn(c, in.Username, false)
 		r.limits.loginFailed(c.Request.Context(), in.Username)
 		r.fail(c, errBadCredentials)
+		return
+	}
+	if acct.Disabled {
+		r.auditSignIn(c, in.Username, false)
+		r.fail(c, errDisabled)
 		return
 	}
 	role := Role(acct.Role)

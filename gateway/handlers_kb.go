@@ -12,7 +12,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // kbDocumentsRoute takes documents to ingest: its body limit is kbUploadLimit.
@@ -35,11 +37,19 @@ type KBIngester interface {
 }
 
 // kbRoutes owns the supervisors' knowledge-base routes: the generation served, uploads of
-// documents, and their ingest jobs.
+// documents and their ingest jobs, the list of documents and their deletion
+// (handlers_kb_docs.go), and questions tried against the knowledge base.
 type kbRoutes struct {
 	errorWriter
-	status KBStatus   // nil: GET /v1/kb/status answers 404
-	ingest KBIngester // nil: uploads and jobs answer 404
+	status KBStatus    // nil: GET /v1/kb/status answers 404
+	ingest KBIngester  // nil: uploads and jobs answer 404
+	docs   KBDocuments // nil: listing and deleting documents answer 404
+	trail  auditTrail
+	// answer, redact and escalation serve "try a question" (POST /v1/kb/ask): the
+	// answerer of Options.Suggest, the ticket core's redactor, Options.Escalation.
+	answer     flow.Answerer
+	redact     tickets.Redactor
+	escalation *flow.EscalationPolicy
 }
 
 // kbStatus answers GET /v1/kb/status: the generation served, its chunks and documents,
@@ -54,7 +64,8 @@ func (r *kbRoutes) kbStatus(c *gin.Context) {
 
 // uploadKBDocuments answers POST /v1/kb/documents: multipart "files" parts (FAQ CSV or
 // JSON, Markdown, HTML, text) are stored and ingested by a background job, whose
-// progress GET /v1/kb/jobs/:id reports; every server picks the new generation up.
+// progress GET /v1/kb/jobs/:id reports; every server picks the new generation up. The
+// upload is audited (kb.upload, with the file names) before its job starts.
 func (r *kbRoutes) uploadKBDocuments(c *gin.Context) {
 	if r.ingest == nil {
 		r.fail(c, fmt.Errorf("%w: this server takes no knowledge-base uploads", errNotFound))
@@ -73,6 +84,9 @@ func (r *kbRoutes) uploadKBDocuments(c *gin.Context) {
 	names, err := stageDocuments(mr, staged)
 	if err == nil && len(names) == 0 {
 		err = fmt.Errorf("%w: no \"files\" part", errBadRequest)
+	}
+	if err == nil {
+		err = r.trail.AppendAudit(c.Request.Context(), nil, claimsOf(c).Subject, "kb.upload", "kb", map[string]any{"files": names})
 	}
 	if err != nil {
 		os.RemoveAll(staged)

@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/models/onnxtest"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // objectRig is a gateway with two skill groups and a cast: alice (agent in g1, online)
@@ -29,10 +31,10 @@ type objectRig struct {
 func newObjectRig(t *testing.T) *objectRig {
 	t.Helper()
 	in := newInstanceWith(t, newPool(t), "objauth"+strings.ToLower(t.Name()), nil,
-		func(o *Options) { o.KBIngest = oneKBJob{} })
+		func(o *Options) { o.KBIngest, o.KBDocuments = oneKBJob{}, oneKBJob{} })
 	r := &objectRig{instance: in, tokens: map[string]string{}}
 	for name, role := range map[string]Role{"alice": RoleAgent, "bob": RoleAgent, "mallory": RoleAgent,
-		"ann": RoleCustomer, "eve": RoleCustomer, "sam": RoleSupervisor, "ml-1": RoleMLEngineer} {
+		"ann": RoleCustomer, "eve": RoleCustomer, "sam": RoleSupervisor, "ml-1": RoleMLEngineer, "ada": RoleAdmin} {
 		sub := name
 		if role == RoleCustomer {
 			sub = "web:" + name
@@ -222,6 +224,14 @@ var objectCases = map[string]objectCase{
 	"GET /v1/kb/jobs/:id":          {setup: fixed(objectRef{":id": "job-1"}), owners: []string{"sam"}, want: 200},
 	"POST /v1/customers/:id/erase": {setup: (*objectRig).erasableCustomer, owners: []string{"sam"}, want: 200},
 	"GET /v1/customers/:id":        {setup: (*objectRig).ticketCustomer, owners: []string{"alice", "sam"}, want: 200},
+	// a knowledge-base document is any supervisor's or admin's; staff sign-ins are the admins' alone
+	"DELETE /v1/kb/documents/:id": {setup: fixed(objectRef{":id": "doc-1"}), owners: []string{"sam", "ada"}, want: 202},
+	"PUT /v1/staff/:id/role": {setup: (*objectRig).staffAccount, body: jsonBody(map[string]string{"role": "supervisor"}),
+		owners: []string{"ada"}, want: 200},
+	"PUT /v1/staff/:id/password": {setup: (*objectRig).staffAccount, body: jsonBody(map[string]string{"password": "a new password"}),
+		owners: []string{"ada"}, want: 200},
+	"PUT /v1/staff/:id/disabled": {setup: (*objectRig).staffAccount, body: jsonBody(map[string]bool{"disabled": true}),
+		owners: []string{"ada"}, want: 200},
 }
 
 // ticketCustomer is the customer (:id) of a ticket alice holds.
@@ -249,6 +259,29 @@ func (oneKBJob) Job(id string) (kb.Job, error) {
 	}
 	return kb.Job{ID: id, State: kb.JobDone}, nil
 }
+
+// Documents and Delete know one document, "doc-1".
+func (oneKBJob) Documents(context.Context) ([]kb.DocumentInfo, error) {
+	return []kb.DocumentInfo{{Key: "doc-1", Name: "faq.csv", Path: "/kb/uploads/faq.csv", Chunks: 2, Uploaded: true}}, nil
+}
+func (oneKBJob) Delete(_ context.Context, key string) (kb.Job, error) {
+	if key != "doc-1" {
+		return kb.Job{}, fmt.Errorf("document %q: %w", key, kb.ErrNoDocument)
+	}
+	return kb.Job{ID: "job-2", Kind: kb.JobDelete, State: kb.JobQueued}, nil
+}
+
+// staffAccount is a fresh agent's sign-in (:id).
+func (r *objectRig) staffAccount(t *testing.T) objectRef {
+	t.Helper()
+	sub := "staff-" + strconv.Itoa(int(staffSeq.Add(1)))
+	if err := r.store.PutStaffAccount(context.Background(), tickets.StaffAccount{Subject: sub, Role: "agent", PasswordHash: "$2a$12$x"}); err != nil {
+		t.Fatal(err)
+	}
+	return objectRef{":id": sub}
+}
+
+var staffSeq atomic.Int32
 
 func conversationOf(r *objectRig, t *testing.T) objectRef {
 	o := r.heldTicket(t)

@@ -12,6 +12,7 @@ var (
 	staff       = []Role{RoleAgent, RoleSupervisor, RoleAdmin}
 	agents      = []Role{RoleAgent, RoleSupervisor}
 	supervisors = []Role{RoleSupervisor, RoleAdmin}
+	admins      = []Role{RoleAdmin}
 	auditors    = []Role{RoleAuditor, RoleAdmin}
 	customers   = []Role{RoleCustomer}
 	mlEngineers = []Role{RoleMLEngineer, RoleAdmin}
@@ -116,8 +117,18 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/kb/status", supervisors, s.api.kb.kbStatus)
 	s.handle(http.MethodPost, kbDocumentsRoute, supervisors, s.api.kb.uploadKBDocuments)
 	s.handle(http.MethodGet, "/v1/kb/jobs/:id", supervisors, s.api.kb.kbJob)
+	s.handle(http.MethodGet, kbDocumentsRoute, supervisors, s.api.kb.listKBDocuments)
+	s.handle(http.MethodDelete, kbDocumentsRoute+"/:id", supervisors, s.api.kb.deleteKBDocument)
+	s.handle(http.MethodPost, "/v1/kb/ask", supervisors, s.api.kb.askKB)
 	s.handle(http.MethodPost, "/v1/customers/:id/erase", supervisors, s.api.admin.eraseCustomer)
 	s.handle(http.MethodGet, "/v1/customers/:id", staff, s.api.tickets.customerProfile) // an agent: customers of tickets they may see
+
+	// Admins: the staff sign-ins of the console.
+	s.handle(http.MethodGet, "/v1/staff", admins, s.api.admin.listStaff)
+	s.handle(http.MethodPost, "/v1/staff", admins, s.api.admin.createStaff)
+	s.handle(http.MethodPut, "/v1/staff/:id/role", admins, s.api.admin.setStaffRole)
+	s.handle(http.MethodPut, "/v1/staff/:id/password", admins, s.api.admin.setStaffPassword)
+	s.handle(http.MethodPut, "/v1/staff/:id/disabled", admins, s.api.admin.setStaffDisabled)
 
 	// ML engineers: the model registry.
 	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.api.models.listModels)

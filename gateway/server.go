@@ -88,7 +88,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	KB             KBStatus    // GET /v1/kb/status (nil: 404)
 	KBIngest       KBIngester  // POST /v1/kb/documents (nil: 404)
+	KBDocuments    KBDocuments // GET and DELETE /v1/kb/documents… (nil: 404)
 	Audit          AuditKeeper // audit anchors (nil: /v1/audit/verify checks the chain alone)
+	// Escalation is the bot's hand-over rule: POST /v1/kb/ask says by it whether the bot
+	// would answer a question or hand it over (nil: not said).
+	Escalation *flow.EscalationPolicy
 
 	// MaxAttachmentBytes is the largest file an agent sends a customer (default 10 MiB).
 	MaxAttachmentBytes int64
@@ -235,7 +239,7 @@ func New(o Options) *Server {
 		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake, atRisk: o.AtRiskFraction},
 		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction},
 		audit:   &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
-		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest},
+		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest, docs: o.KBDocuments, trail: trail},
 		models:  &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},
 		vision: &visionRoutes{errorWriter: errs, classifier: o.Vision, media: o.Media, maxImage: o.MaxImageBytes,
 			reserve: msgs.reservationFor},
@@ -247,6 +251,14 @@ func New(o Options) *Server {
 		typing: &typingRoutes{errorWriter: errs, tickets: o.Tickets},
 		files: &attachmentRoutes{errorWriter: errs, tickets: o.Tickets, files: files, access: s.access, media: o.Media,
 			max: o.MaxAttachmentBytes, reserve: msgs.reservationFor, wake: o.Wake},
+	}
+	if o.Store != nil {
+		s.api.admin.accounts = o.Store
+	}
+	// "try a question" answers as the bot does, from a question redacted as a customer's is
+	s.api.kb.answer, s.api.kb.escalation = o.Suggest, o.Escalation
+	if o.Tickets != nil {
+		s.api.kb.redact = o.Tickets.Redactor
 	}
 	if o.Assist != nil {
 		s.api.tickets.assist, s.api.tickets.canCompose = o.Assist, o.Assist.Writer != nil

@@ -29,9 +29,11 @@ const (
 	JobFailed  = "failed"
 )
 
-// Job is one ingest of uploaded documents and how far it got.
+// Job is one ingest of uploaded documents, or the removal of a document, and how far
+// it got.
 type Job struct {
 	ID         string      `json:"id"`
+	Kind       string      `json:"kind"` // JobIngest or JobDelete
 	State      string      `json:"state"`
 	Files      []string    `json:"files"`
 	Done       int         `json:"done"`  // files ingested so far
@@ -108,23 +110,17 @@ func (j *Jobs) Start(staged string, names []string) (Job, error) {
 			return Job{}, err
 		}
 	}
+	return j.queue(&Job{Kind: JobIngest, Files: names, Total: len(names)}, func(job *Job) (Generation, error) {
+		defer os.RemoveAll(staged)
+		return j.ingest(job, staged)
+	}), nil
+}
+
+// newJobID is a fresh random job id.
+func newJobID() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	job := &Job{ID: hex.EncodeToString(b), State: JobQueued, Files: names, Total: len(names), CreatedAt: time.Now().UTC()}
-	j.mu.Lock()
-	j.jobs[job.ID] = job
-	j.order = append(j.order, job.ID)
-	for len(j.order) > keptJobs {
-		delete(j.jobs, j.order[0])
-		j.order = j.order[1:]
-	}
-	snap := *job
-	j.mu.Unlock()
-	j.wg.Go(func() {
-		defer os.RemoveAll(staged)
-		j.execute(job, staged)
-	})
-	return snap, nil
+	return hex.EncodeToString(b)
 }
 
 // Job returns the state of job id.
@@ -150,11 +146,11 @@ func (j *Jobs) update(job *Job, change func(*Job)) {
 	change(job)
 }
 
-func (j *Jobs) execute(job *Job, staged string) {
+func (j *Jobs) execute(job *Job, work func(*Job) (Generation, error)) {
 	j.run.Lock()
 	defer j.run.Unlock()
 	j.update(job, func(x *Job) { x.State = JobRunning })
-	g, err := j.ingestRecovering(job, staged)
+	g, err := j.recovering(job, work)
 	j.update(job, func(x *Job) {
 		x.FinishedAt, x.State, x.Generation = time.Now().UTC(), JobDone, g.N
 		if err != nil {
@@ -162,22 +158,22 @@ func (j *Jobs) execute(job *Job, staged string) {
 		}
 	})
 	if err != nil {
-		j.o.Log.Warn("knowledge-base upload failed", "job", job.ID, "err", err)
+		j.o.Log.Warn("knowledge-base job failed", "job", job.ID, "kind", job.Kind, "err", err)
 		return
 	}
-	j.o.Log.Info("knowledge-base upload ingested", "job", job.ID, "files", job.Total, "generation", g.N)
+	j.o.Log.Info("knowledge-base job done", "job", job.ID, "kind", job.Kind, "files", job.Total, "generation", g.N)
 }
 
-// ingestRecovering is ingest with a panic turned into the job's error (logged with its
+// recovering runs work with a panic turned into the job's error (logged with its
 // stack), so a document that crashes the parser fails its job, not the server.
-func (j *Jobs) ingestRecovering(job *Job, staged string) (g Generation, err error) {
+func (j *Jobs) recovering(job *Job, work func(*Job) (Generation, error)) (g Generation, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			j.o.Log.Error("recovered a panic", "where", "kb.job", "job", job.ID, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			g, err = Generation{}, fmt.Errorf("kb: upload: internal error while ingesting (%v)", r)
+			g, err = Generation{}, fmt.Errorf("kb: %s: internal error (%v)", job.Kind, r)
 		}
 	}()
-	return j.ingest(job, staged)
+	return work(job)
 }
 
 // ingest checks that every staged file parses, then moves each into Dir, ingests it

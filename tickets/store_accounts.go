@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -18,22 +19,27 @@ type StaffAccount struct {
 	// creation); the tokens a sign-in issues carry it and are refused once it moves on.
 	// A deleted and re-created account never gets an epoch back.
 	Epoch int64
+	// Disabled accounts cannot sign in (an administrator's PUT /v1/staff/:id/disabled).
+	Disabled  bool
+	UpdatedAt time.Time
 }
 
-// PutStaffAccount creates or replaces a sign-in.
+// PutStaffAccount creates or replaces a sign-in; a replaced one is enabled again.
 func (s *Accounts) PutStaffAccount(ctx context.Context, a StaffAccount) error {
 	if a.Subject == "" || a.Role == "" || a.PasswordHash == "" {
 		return fmt.Errorf("staff account: subject, role and password hash are required: %w", ErrInvalid)
 	}
 	_, err := s.primary.Exec(ctx, `INSERT INTO staff_accounts (subject, role, password_hash) VALUES ($1, $2, $3)
-		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, epoch = nextval('staff_account_epoch_seq'), updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
+		ON CONFLICT (subject) DO UPDATE SET role = $2, password_hash = $3, disabled_at = NULL,
+			epoch = nextval('staff_account_epoch_seq'), updated_at = now()`, a.Subject, a.Role, a.PasswordHash)
 	return mapPgErr(err, "staff account")
 }
 
 // GetStaffAccount returns a subject's sign-in (ErrNotFound without one).
 func (s *Accounts) GetStaffAccount(ctx context.Context, subject string) (StaffAccount, error) {
 	a := StaffAccount{Subject: subject}
-	err := s.primary.QueryRow(ctx, `SELECT role, password_hash, epoch FROM staff_accounts WHERE subject = $1`, subject).Scan(&a.Role, &a.PasswordHash, &a.Epoch)
+	err := s.primary.QueryRow(ctx, `SELECT role, password_hash, epoch, disabled_at IS NOT NULL, updated_at FROM staff_accounts WHERE subject = $1`,
+		subject).Scan(&a.Role, &a.PasswordHash, &a.Epoch, &a.Disabled, &a.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return StaffAccount{}, fmt.Errorf("staff account %s: %w", subject, ErrNotFound)
 	}
@@ -47,15 +53,15 @@ func (s *Accounts) CountStaffAccounts(ctx context.Context) (int, error) {
 	return n, mapPgErr(err, "staff account")
 }
 
-// ListStaffAccounts lists the sign-ins (without their hashes), by subject.
+// ListStaffAccounts lists the sign-ins (without their hashes and epochs), by subject.
 func (s *Accounts) ListStaffAccounts(ctx context.Context) ([]StaffAccount, error) {
-	rows, err := s.primary.Query(ctx, `SELECT subject, role FROM staff_accounts ORDER BY subject`)
+	rows, err := s.primary.Query(ctx, `SELECT subject, role, disabled_at IS NOT NULL, updated_at FROM staff_accounts ORDER BY subject`)
 	if err != nil {
 		return nil, mapPgErr(err, "staff accounts")
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StaffAccount, error) {
 		var a StaffAccount
-		return a, r.Scan(&a.Subject, &a.Role)
+		return a, r.Scan(&a.Subject, &a.Role, &a.Disabled, &a.UpdatedAt)
 	})
 	return out, mapPgErr(err, "staff accounts")
 }

@@ -183,8 +183,9 @@ directory: the commands then use the server's PostgreSQL and never stop it.`}
 		Short: "Create or change a staff sign-in; the password is read from standard input",
 		Long: `Creates or replaces the console sign-in of SUBJECT (for an agent, the agent id of
 PUT /v1/agents/:id) with a role and the password read from the first line of standard
-input (10 to 72 bytes; stored as a bcrypt hash). The change is audited, and the tokens
-the old sign-in gave out stop working within 15 s.`,
+input (10 to 72 bytes; stored as a bcrypt hash), enabled if an administrator had
+disabled it. The change is audited, and the tokens the old sign-in gave out stop working
+within 15 s. Administrators keep sign-ins in the admin page (/ui/admin/) as well.`,
 		Example: `  printf '%s\n' 'correct horse battery' | switchboard users set alice --role agent`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -223,7 +224,11 @@ the old sign-in gave out stop working within 15 s.`,
 					return err
 				}
 				for _, a := range accts {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\n", a.Subject, a.Role)
+					state := ""
+					if a.Disabled {
+						state = "\tdisabled"
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s%s\n", a.Subject, a.Role, state)
 				}
 				return nil
 			})

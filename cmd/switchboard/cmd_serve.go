@@ -145,7 +145,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: hsts(cfg.HTTP),
 		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
 		TokenTTL: cfg.Auth.TokenTTL, AnonymousChat: cfg.Auth.AnonymousChat, Suggest: b.answer, AllowedOrigins: cfg.HTTP.AllowedOrigins,
-		UI: web.Handler(), KB: live, KBIngest: live.jobs, Audit: a.audit,
+		UI: web.Handler(), KB: live, KBIngest: live.jobs, KBDocuments: live.jobs, Escalation: &deps.Escalation, Audit: a.audit,
 		Live: a.liveChecks(), AdminSeparate: cfg.HTTP.AdminAddr != "", RequestTimeout: cfg.HTTP.RequestTimeout,
 		Ready: []gateway.Checker{
 			{Name: "postgres", Check: a.store.Ping},

@@ -1,10 +1,11 @@
 // Package web holds the browser pages Switchboard serves from the binary under /ui/:
 // the chat widget a website embeds with one script tag (/ui/widget.js, demonstrated on
-// /ui/chat.html), the agent console (/ui/console/) and the supervisor view
-// (/ui/supervisor/). They are plain HTML, CSS and JavaScript with no build step, and talk
-// only to the public API. The one piece of third-party code, Chart.js for the
-// supervisor's report charts, is embedded too (static/vendor/chartjs, with its licence
-// and SOURCE note): no page loads anything from elsewhere.
+// /ui/chat.html), the agent console (/ui/console/), the supervisor view
+// (/ui/supervisor/) and the admin page (/ui/admin/). They are plain HTML, CSS and
+// JavaScript with no build step, and talk only to the public API. The one piece of
+// third-party code, Chart.js for the supervisor's report charts, is embedded too
+// (static/vendor/chartjs, with its licence and SOURCE note): no page loads anything
+// from elsewhere.
 package web
 
 import (

@@ -30,6 +30,8 @@ func TestPagesServedWithPolicy(t *testing.T) {
 	}{
 		{"/ui/console/", "text/html", true},
 		{"/ui/supervisor/", "text/html", true},
+		{"/ui/admin/", "text/html", true},
+		{"/ui/admin/admin.css", "text/css", true},
 		{"/ui/chat.html", "text/html", true},
 		{"/ui/lib/api.js", "text/javascript", true},
 		{"/ui/lib/app.css", "text/css", true},
@@ -61,7 +63,7 @@ func TestPagesServedWithPolicy(t *testing.T) {
 func TestPagesReferenceOnlyEmbeddedFiles(t *testing.T) {
 	h := Handler()
 	ref := regexp.MustCompile(`(?:src|href)="([^"#]+)"`)
-	for _, page := range []string{"/ui/console/", "/ui/supervisor/", "/ui/chat.html"} {
+	for _, page := range []string{"/ui/console/", "/ui/supervisor/", "/ui/admin/", "/ui/chat.html"} {
 		resp := get(t, h, page)
 		body, _ := io.ReadAll(resp.Body)
 		refs := ref.FindAllStringSubmatch(string(body), -1)
@@ -113,7 +115,7 @@ func TestScriptsImportOnlyEmbeddedFiles(t *testing.T) {
 // TestPagesConnectOnlyToThisServer: the pages' connect-src is 'self' alone (their
 // WebSockets go to the same origin); any ws: or wss: host was allowed before.
 func TestPagesConnectOnlyToThisServer(t *testing.T) {
-	for _, page := range []string{"/ui/console/", "/ui/supervisor/", "/ui/chat.html"} {
+	for _, page := range []string{"/ui/console/", "/ui/supervisor/", "/ui/admin/", "/ui/chat.html"} {
 		csp := get(t, Handler(), page).Header.Get("Content-Security-Policy")
 		var connect []string
 		for _, d := range strings.Split(csp, ";") {

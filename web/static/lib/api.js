@@ -140,7 +140,7 @@ export function explain(x) {
   if (!(x instanceof APIError)) return l("noNetwork");
   if (x.status >= 500 || !x.status) return l("serverError") + " " + (x.requestId || "—");
   return x.message.replace(/^(bad request|missing or invalid bearer token|your role may not do this): /i, "")
-    .replace(/: (forbidden|conflict|not found|invalid|bad request|your role may not do this)$/i, "")
+    .replace(/: (forbidden|conflict|not found|invalid input|invalid|bad request|your role may not do this)$/i, "")
     .replace(/\b(ticket|conversation|customer) [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, "this $1");
 }
 

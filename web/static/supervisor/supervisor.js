@@ -26,7 +26,8 @@ const S = {
     volumeByDay: "Conversations by day, and the share the bot resolved", timesByDay: "Median first response and resolution by day",
     botOnly: "Bot only", deflectionPct: "Resolved by the bot (%)", channelChart: "Conversations by channel",
     csatChart: "Ratings: mean %s of 5, %n rated", ratings: "Ratings", slaChart: "SLA attainment", hourAxis: "Hour of the day",
-    unassigned: "Unassigned", noGroup: "No group", noData: "Nothing in this period.", ofDecided: "%m of %d" },
+    unassigned: "Unassigned", noGroup: "No group", noData: "Nothing in this period.", ofDecided: "%m of %d",
+    admin: "Admin: agents, groups, hours, knowledge base" },
   zh: { title: "主管视图", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
     signOut: "退出", queues: "队列", group: "技能组", waiting: "排队中", waitingHint: "等待坐席接待的工单数",
     oldestHint: "等待最久的工单已等待的时长", assigned: "已分配", assignedHint: "坐席正在处理的工单（已分配，或等待客户回复）",
@@ -43,7 +44,8 @@ const S = {
     volumeByDay: "每日会话数与机器人解决率", timesByDay: "每日首次响应与解决时长（中位数）",
     botOnly: "仅机器人", deflectionPct: "机器人解决率（%）", channelChart: "各渠道会话数",
     csatChart: "评分分布：平均 %s 分（满分 5 分），共 %n 条", ratings: "评价数", slaChart: "SLA 达标率", hourAxis: "时段（点）",
-    unassigned: "未分配", noGroup: "未分组", noData: "此时间段内无数据。", ofDecided: "%d 个中 %m 个" },
+    unassigned: "未分配", noGroup: "未分组", noData: "此时间段内无数据。", ofDecided: "%d 个中 %m 个",
+    admin: "管理：坐席、技能组、营业时间、知识库" },
 };
 const tr = (k) => t(S, k);
 const app = document.getElementById("app");
@@ -344,7 +346,9 @@ async function start() {
   if (!me || !["supervisor", "admin"].includes(me.role)) me = await signInForm(app, S, ["supervisor", "admin"]);
   const liveTag = el("span", { class: "muted", "data-testid": "live" }, "…");
   app.replaceChildren(
-    el("header", { class: "top" }, el("h1", {}, "Switchboard · " + tr("title")), el("span", {}, me.subject), liveTag,
+    el("header", { class: "top" }, el("h1", {}, "Switchboard · " + tr("title")),
+      el("a", { href: "/ui/admin/" + (new URLSearchParams(location.search).get("lang") ? "?lang=" + lang : ""), class: "to-admin", "data-testid": "to-admin" }, tr("admin")),
+      el("span", {}, me.subject), liveTag,
       el("button", { class: "secondary", "data-testid": "signout", onclick: () => endSession("signedOut") }, tr("signOut"))),
     el("main", { class: "grid sup" },
       el("div", {}, el("section", { class: "card", id: "queues" }), el("section", { class: "card", id: "agents" })),

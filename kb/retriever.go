@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -89,8 +90,21 @@ func (r *Retriever) Retrieve(ctx context.Context, text string, k int) ([]Hit, er
 	return hits, err
 }
 
+// placeholder is a redacted value in customer text ("[PHONE_1]", "[EMAIL_2]"): it says
+// nothing about what the customer asks (its number would match "Item 1 costs 1 yuan"), so
+// retrieval leaves it out.
+var placeholder = regexp.MustCompile(`\[[A-Z][A-Z_]*_\d+\]`)
+
+func withoutPlaceholders(text string) string {
+	if !strings.Contains(text, "[") {
+		return text
+	}
+	return placeholder.ReplaceAllString(text, " ")
+}
+
 // retrieve is Retrieve that also returns the dense query vector (nil without an encoder).
 func (r *Retriever) retrieve(ctx context.Context, text string, k int) ([]Hit, []float32, error) {
+	text = withoutPlaceholders(text)
 	q := Query{Sparse: r.emb.Query(text), Limit: k, Filter: r.filter}
 	if r.dense != nil {
 		v, err := r.dense.Encode(ctx, text)
@@ -160,6 +174,7 @@ type candidate struct {
 // query and the best chunk, so a paraphrase sharing no word can still answer, and margin
 // is the larger of the fused-score margin and the cosine margin of the two best groups.
 func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
+	text = withoutPlaceholders(text)
 	hits, qvec, err := r.retrieve(ctx, text, r.depth)
 	if err != nil || len(hits) == 0 {
 		return Answer{}, err

@@ -193,3 +193,26 @@ func countAtLeast(xs []float64, tau float64) int {
 	}
 	return n
 }
+
+// TestPlaceholdersAreNotQuestions: a redacted value ("[PHONE_1]") says nothing of what
+// the customer asks: a message that is only placeholders finds nothing, however its
+// numbers match, and the words around one still find their answer.
+func TestPlaceholdersAreNotQuestions(t *testing.T) {
+	emb := NewLexicalEmbedder()
+	idx, _ := NewEmbedded("")
+	c := Chunk{ID: "prices#0", DocID: "prices", Source: "prices", Title: "Item 1", Text: "Item 1 costs 1 yuan", Answer: "Item 1 costs 1 yuan."}
+	if err := idx.Upsert(context.Background(), []Point{{Chunk: c, Sparse: emb.Document(c.Text)}}); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRetriever(idx, emb)
+	for q, want := range map[string]string{"[PHONE_1]": "", "call me on [PHONE_1] or mail [EMAIL_1]": "",
+		"what does item 1 cost? call [PHONE_1]": "Item 1 costs 1 yuan."} {
+		a, err := r.Answer(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Text != want {
+			t.Errorf("%q: %q, want %q", q, a.Text, want)
+		}
+	}
+}

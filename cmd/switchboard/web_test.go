@@ -81,7 +81,12 @@ func needBrowser(t *testing.T) (node string) {
 // console reconnects after a 1001 and reads its status again, a revoked session's socket
 // closes with 4401 and the console asks to sign in again, and signing out sets the agent
 // offline. No page may open a native alert or confirm. Screenshots of every step are kept
-// in web/e2e/artifacts.
+// in web/e2e/artifacts in English and in Chinese, NN-step.png beside NN-step.zh.png: the
+// page the flow drives and a twin of it in the other language in the same state (the
+// widget in a second tab of the customer's browser, the console and the supervisor page
+// signed in as the same user with ?lang=, the console opening the same ticket by
+// #ticket=<id>), which never changes anything; the Chinese one shows no English word of
+// the page's interface.
 //
 //	go test ./cmd/switchboard -run WebPagesInBrowser -v
 func TestWebPagesInBrowser(t *testing.T) {
@@ -153,9 +158,16 @@ func TestWebPagesInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser flow failed (%v); screenshots in %s", err, artifacts)
 	}
-	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
-	if len(shots) < 30 {
-		t.Fatalf("%d screenshots in %s, want one per step", len(shots), artifacts)
+	// one screenshot per step in each language: NN-step.png and NN-step.zh.png
+	zh, _ := filepath.Glob(filepath.Join(artifacts, "[0-9]*.zh.png"))
+	shots, _ := filepath.Glob(filepath.Join(artifacts, "[0-9]*.png"))
+	if en := len(shots) - len(zh); en < 30 || en != len(zh) {
+		t.Fatalf("%d screenshots in English and %d in Chinese in %s, want one per step in each", en, len(zh), artifacts)
+	}
+	for _, p := range zh {
+		if _, err := os.Stat(strings.TrimSuffix(p, ".zh.png") + ".png"); err != nil {
+			t.Errorf("%s has no English twin", filepath.Base(p))
+		}
 	}
 }
 

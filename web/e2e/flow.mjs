@@ -12,6 +12,10 @@
 //                  the script opens and closes; SB_WEBHOOK_SECRET its shared secret
 //   SB_CHROMIUM    the browser (default /usr/bin/chromium); SB_HEADED=1 shows its window
 //
+// Every screenshot comes in English and in Chinese: NN-step.png and NN-step.zh.png, the
+// page the flow drives and a twin of it in the other language, in the same state (see
+// twinShots in harness.mjs); the Chinese one is checked for English words of the pages.
+//
 // It prints one line per step and exits non-zero on the first failure, leaving a
 // screenshot named failure-*.png. A line "@revoke SUBJECT" asks the driver to revoke every
 // token of SUBJECT (switchboard token revoke), "@outbox-retry CHANNEL" to re-queue the
@@ -20,7 +24,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { confirm, driver, endDriver, proxy, readable, readGate, until } from "./harness.mjs";
+import { confirm, driver, endDriver, proxy, readable, readGate, twinShots, until } from "./harness.mjs";
 import { webhookPeer } from "./webhook.mjs";
 
 const env = (k, d) => process.env[k] || d;
@@ -37,35 +41,39 @@ const args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run
 if (process.env.SB_VOICE_WAV) args.push("--use-file-for-fake-audio-capture=" + process.env.SB_VOICE_WAV);
 const browser = await chromium.launch({ executablePath: env("SB_CHROMIUM", "/usr/bin/chromium"), headless: !process.env.SB_HEADED, args });
 
-let n = 0;
 const pages = [];
 const nativeDialogs = [];
-async function shot(page, name) {
-  const file = join(out, String(++n).padStart(2, "0") + "-" + name + ".png");
-  await page.screenshot({ path: file, fullPage: true });
-  console.log("step " + n + ": " + name + " → " + file);
+const timeout = 20000;
+// watchPage: page errors are printed; the pages never use alert(), confirm() or prompt()
+// (errors show inline, questions in a <dialog>), so any native dialog fails the run at
+// the end.
+function watchPage(page) {
+  page.on("pageerror", (e) => console.error("page error: " + e.message));
+  page.on("dialog", (d) => { nativeDialogs.push(d.type() + ": " + d.message()); d.dismiss().catch(() => {}); });
 }
+// shot(page, name) saves NN-name.png and NN-name.zh.png: the page, and its twin in the
+// other language (harness.mjs).
+const twins = twinShots({ browser, base, out, timeout, onPage: watchPage,
+  credentials: { [agentUser]: agentPass, [supUser]: supPass, [bobUser]: bobPass } });
+const shot = twins.shot;
 async function step(name, fn) {
   try {
     await fn();
   } catch (e) {
-    for (const [i, p] of pages.entries()) await p.screenshot({ path: join(out, "failure-" + i + ".png"), fullPage: true }).catch(() => {});
+    for (const [i, p] of [...pages, ...twins.pages()].entries()) await p.screenshot({ path: join(out, "failure-" + i + ".png"), fullPage: true }).catch(() => {});
     console.error("FAILED at " + name + ": " + e.message);
     await browser.close();
     process.exit(1);
   }
 }
-const timeout = 20000;
 
 // Contexts: each is a separate browser profile (cookies, storage).
 async function newPage(viewport) {
   const ctx = await browser.newContext({ viewport, locale: "en-US" });
   const page = await ctx.newPage();
   page.setDefaultTimeout(timeout);
-  page.on("pageerror", (e) => console.error("page error: " + e.message));
-  // The pages never use alert(), confirm() or prompt(): errors show inline, questions in
-  // a <dialog>. Any native dialog fails the run at the end.
-  page.on("dialog", (d) => { nativeDialogs.push(d.type() + ": " + d.message()); d.dismiss().catch(() => {}); });
+  watchPage(page);
+  twins.watch(page); // its refused requests, which its twin may be answered with
   pages.push(page);
   return page;
 }
@@ -104,6 +112,7 @@ await step("customer asks the knowledge base", async () => {
   await w(customer, "send").click();
   await lastOf(customer, "bot").filter({ hasText: "Forgot password" }).waitFor();
   await w(customer, "citations").first().waitFor();
+  // the twin resumes the conversation, without the citations (they come with the live answer)
   await shot(customer, "customer-kb-answer");
 });
 
@@ -133,7 +142,13 @@ await step("a capacity above the supervisor's maximum is refused inline, with th
   await n.filter({ hasText: "capacity 9 is above 5" }).waitFor();
   if (/forbidden$/.test((await n.getByTestId("notice-detail").innerText()).trim())) throw new Error("the notice shows the raw error class");
   await agent.getByTestId("load").filter({ hasText: "0/4" }).waitFor();
-  await shot(agent, "agent-capacity-refused-inline");
+  // the twin makes the same change, answered with the server's recorded refusal (the
+  // request never reaches the server)
+  await shot(agent, "agent-capacity-refused-inline", { twin: async (z) => {
+    await z.getByTestId("capacity").fill("9");
+    await z.getByTestId("capacity").press("Enter");
+    await z.getByTestId("notice").waitFor();
+  } });
   await n.getByTestId("notice-close").click();
   await n.waitFor({ state: "detached" });
 });
@@ -219,6 +234,7 @@ await step("agent tags the ticket and mentions a colleague in an internal note; 
   const bobPage = await newPage({ width: 1280, height: 800 });
   await signIn(bobPage, "/ui/console/", bobUser, bobPass);
   await bobPage.getByTestId("live").filter({ hasText: "live" }).waitFor();
+  await twins.prepare(bobPage); // his twin is told of the mention too
   await agent.getByTestId("priority-select").selectOption("high");
   await agent.getByTestId("set-priority").click();
   await agent.getByTestId("ticket-status").filter({ hasText: " · high · " }).waitFor();
@@ -231,7 +247,7 @@ await step("agent tags the ticket and mentions a colleague in an internal note; 
   await readable(agent, "ticket");
   await shot(agent, "agent-note-and-tags");
   await bobPage.getByTestId("mention").filter({ hasText: "alice mentioned you in a note" }).waitFor();
-  await shot(bobPage, "colleague-told-of-mention");
+  await shot(bobPage, "colleague-told-of-mention", { live: true });
   await bobPage.getByTestId("mention").getByRole("button").click();
   await bobPage.getByTestId("note").filter({ hasText: "asked twice" }).waitFor();
   await shot(bobPage, "colleague-opens-mentioned-ticket");
@@ -303,9 +319,12 @@ await step("the customer sees what they typed; the agent sees it redacted and re
   // the customer's own bubble: their number, not the server's [PHONE_1]
   await lastOf(customer, "customer").filter({ hasText: "my phone is 13912345678" }).waitFor();
   if (await customer.locator("#switchboard-chat .msg", { hasText: "[PHONE_1]" }).count()) throw new Error("the customer is shown their own number as [PHONE_1]");
+  // the twin shows the number as the server keeps it ([PHONE_1]): what the customer
+  // typed stays in the memory of the page they typed it in
   await shot(customer, "customer-sees-own-words");
   await reveal.click();
   await agent.getByTestId("revealed").filter({ hasText: "13912345678" }).waitFor();
+  // a reveal is audited: the twin does not reveal, and shows the Reveal button
   await shot(agent, "agent-revealed-pii");
 });
 
@@ -390,7 +409,7 @@ await step("the supervisor's report counts today's conversations, escalation and
   await readable(phone, "reports");
   await drawn(phone);
   await phone.getByTestId("reports").scrollIntoViewIfNeeded();
-  await shot(phone, "supervisor-report-charts-phone-zh");
+  await shot(phone, "supervisor-report-charts-phone");
   await phone.context().close();
   // without the chart library the figures and tables still show, the hours as plain bars
   const bare = await newPage({ width: 1400, height: 900 });
@@ -519,6 +538,7 @@ await step("suggested replies: a customer asks what an earlier one asked; the ag
   const draft = await agent.getByTestId("reply-text").inputValue();
   if (!draft.startsWith("Thank you for waiting. Sorry for the wait, Wendy")) throw new Error("the AI draft in the reply box: " + JSON.stringify(draft));
   await readable(agent, "assist");
+  // the twin shows the draft in the reply box (copied), not the streamed draft's state line
   await shot(agent, "agent-reply-assist-ai-draft");
   // the same in Chinese
   const zh = await newPage({ width: 1400, height: 900 });
@@ -529,7 +549,7 @@ await step("suggested replies: a customer asks what an earlier one asked; the ag
   await zh.getByTestId("profile").filter({ hasText: "客户资料" }).waitFor();
   await zh.getByTestId("find").filter({ hasText: "查找工单" }).waitFor();
   await zh.getByTestId("draft-ai").filter({ hasText: "AI 起草" }).waitFor();
-  await shot(zh, "agent-reply-assist-zh");
+  await shot(zh, "agent-reply-assist-offered");
   await zh.context().close();
   await asker.context().close();
   await agent.getByTestId("reply-text").fill("");
@@ -601,7 +621,9 @@ await step("a claim that fails shows why beside the button, not in an alert", as
   await pane.getByTestId("action-error").filter({ hasText: "Could not claim this ticket." }).waitFor();
   await pane.getByTestId("gone").waitFor();
   await readable(agent, "ticket");
-  await shot(agent, "agent-claim-failed-inline");
+  // the refusal cannot be had again (the ticket is resolved and offers no claim): the
+  // twin shows what the console shows for that ticket now
+  await shot(agent, "agent-claim-failed-inline", { asNow: true });
 });
 
 await step("at capacity plus the claim overflow nothing is claimable, and no claim button shows", async () => {
@@ -640,7 +662,7 @@ await step("phone width, in Chinese: widget, console and supervisor", async () =
   await w(phone, "input").fill("退款多久到账？");
   await w(phone, "send").click();
   await lastOf(phone, "bot").filter({ hasText: "5个工作日" }).waitFor();
-  await shot(phone, "phone-widget-zh");
+  await shot(phone, "phone-widget");
   phoneAgent = await newPage({ width: 390, height: 844 });
   await signIn(phoneAgent, "/ui/console/?lang=zh", agentUser, agentPass);
   await phoneAgent.getByTestId("queue-item").first().waitFor();
@@ -658,12 +680,12 @@ await step("phone width, in Chinese: widget, console and supervisor", async () =
   if (!b || b.y < 0 || b.y > 844) throw new Error("on a phone the opened ticket is off screen: " + JSON.stringify(b));
   await phoneAgent.getByTestId("notes").filter({ hasText: "内部备注" }).waitFor();
   await phoneAgent.getByTestId("canned").filter({ hasText: "快捷回复" }).waitFor();
-  await shot(phoneAgent, "phone-console-zh");
+  await shot(phoneAgent, "phone-console");
   const phoneSup = await newPage({ width: 390, height: 844 });
   await signIn(phoneSup, "/ui/supervisor/?lang=zh", supUser, supPass);
   await phoneSup.getByTestId("queues-table").filter({ hasText: "最长等待" }).waitFor();
   await phoneSup.locator('[data-testid="agent-status"][data-status="online"]').filter({ hasText: "在线" }).first().waitFor();
-  await shot(phoneSup, "phone-supervisor-zh");
+  await shot(phoneSup, "phone-supervisor");
 });
 
 await step("after the socket drops (server shutdown, 1001) the console reconnects and reads its status again", async () => {
@@ -705,6 +727,7 @@ await step("revoked sessions' sockets close with 4401: the console asks to sign 
 });
 
 await step("sign out sets the agent offline before the session ends", async () => {
+  await twins.close(agentUser); // her twins end first: only her phone console stays connected
   await agent.getByTestId("signout").click();
   await agent.getByTestId("signin-notice").filter({ hasText: "You have signed out." }).waitFor();
   // alice's phone console is still connected, so only the sign-out can have done this
@@ -712,6 +735,7 @@ await step("sign out sets the agent offline before the session ends", async () =
   await shot(supervisor, "supervisor-agent-signed-out");
 });
 
+await twins.close();
 await browser.close();
 await shop.down();
 endDriver();
@@ -719,4 +743,4 @@ if (nativeDialogs.length) {
   console.error("FAILED: the pages opened native dialogs: " + JSON.stringify(nativeDialogs));
   process.exit(1);
 }
-console.log("ok: " + n + " screenshots in " + out);
+console.log("ok: " + twins.count() + " screenshots in each language in " + out);

@@ -7,7 +7,9 @@
 // an agent saves their own), and audited reveals of redacted values; ticket lists with
 // filters and search, the customer's profile, and suggested replies (the knowledge base,
 // past resolutions, a language model's streamed draft when one is configured), each an
-// editable draft. Errors show inline, never in an alert().
+// editable draft. Errors show inline, never in an alert(). A link can open a ticket:
+// /ui/console/#ticket=<id> opens it once signed in, and so does a later change of the
+// hash (the browser test shows the same ticket in a Chinese twin of the page this way).
 import { api, APIError, confirmDialog, customerLabel, el, endSession, explain, inlineError, lang, live, notice, session, signInForm, t, word } from "../lib/api.js";
 
 const S = {
@@ -36,7 +38,7 @@ const S = {
     setPriority: "Set priority", priorityFailed: "The priority was not changed.", handoff: "Handed over by the bot", reason_asked_for_human: "The customer asked for a human", reason_intent: "This kind of request always goes to a person",
     reason_no_answer: "The bot had no answer", reason_low_confidence: "The bot was not sure enough of its answer", asked: "Asked",
     botAnswer: "The bot's best answer (%d% sure)", sources: "Sources", frustrated: "The customer seems frustrated", intent: "Intent",
-    attempts: "%d attempts", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer",
+    attempts: " (%d attempts)", reason_route: "route", reason_pull: "pull", reason_claim: "claim", reason_transfer: "transfer",
     find: "Find tickets", search: "Search", searchPlaceholder: "Words, or a customer's full name", view: "List", view_mine: "Mine",
     view_waiting: "Waiting in my groups", view_open: "All open", view_resolved: "Resolved", anyChannel: "Any channel", anyPriority: "Any priority",
     anySLA: "Any SLA state", sla_breached: "SLA breached", sla_at_risk: "SLA at risk", sla_ok: "SLA fine", tagFilter: "Tag",
@@ -45,7 +47,10 @@ const S = {
     pastTickets: "Tickets", ratings: "Ratings", noRatings: "No ratings yet.", ratingAvg: "%s of 5 from %d",
     assist: "Suggested replies", assistKB: "From the knowledge base (%d% sure)", assistPast: "Resolved a similar ticket (%d% alike)",
     assistAsked: "They asked", assistNone: "No suggestion for this conversation.", draftAI: "Draft with AI", drafting: "Writing a draft…",
-    drafted: "Draft ready: edit it before sending.", draftFailed: "No draft was written." },
+    drafted: "Draft ready: edit it before sending.", draftFailed: "No draft was written.",
+    factor_vip: "vip", factor_skill_match: "skill_match", factor_load: "load", factor_wait: "wait", weightShort: "w", colon: ": ", youNamed: "You (%s)",
+    markPhoto: "photo", markVoice: "voice message", markTranscribed: "transcribed", markTranscribing: "transcribing",
+    markUnrecognised: "unrecognised", markCategory: "category" },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
     signOut: "退出", status: "状态", online: "在线", away: "离开", offline: "离线", load: "负载", capacity: "接待上限", mine: "我的工单", waiting: "我所在组的排队工单",
     empty: "暂无。", pick: "请从左侧队列选择工单。", claim: "领取", reply: "发送回复", transfer: "转给技能组", resolve: "解决", close: "关闭", reopen: "重新打开",
@@ -57,7 +62,7 @@ const S = {
     closeFailed: "未能关闭此工单。", reopenFailed: "未能重新打开此工单。", statusFailed: "状态未更改。", capacityFailed: "接待上限未更改。",
     loadFailed: "加载失败。", emptyReply: "请先填写回复内容。", isResolved: "此工单已解决。如需继续回复请重新打开，或将其关闭。",
     isClosed: "此工单已关闭。如需继续处理请重新打开。", notClaimable: "等待坐席接待。您现在无法领取：您不在线，或已达到接待上限。",
-    gone: "此工单已不在您的队列中。", undelivered: "未能送达客户", deliveryPending: "正在发送给客户…", attempts: "已尝试 %d 次",
+    gone: "此工单已不在您的队列中。", undelivered: "未能送达客户", deliveryPending: "正在发送给客户…", attempts: "（已尝试 %d 次）",
     undeliveredHint: "客户没有收到这条回复。渠道恢复后，管理员可以重新发送（switchboard outbox retry）。", reason: "原因",
     canned: "快捷回复", cannedHint: "在回复框输入 /快捷词 后按 Tab 键。", mineTag: "我的", cannedNew: "新建我的快捷回复", shortcut: "快捷词",
     cannedBody: "内容（{{customer.name}}、{{agent.name}}、{{ticket.id}}）", save: "保存", cannedFailed: "未能使用此快捷回复。",
@@ -74,7 +79,10 @@ const S = {
     profile: "客户资料", tier: "VIP 等级", since: "首次联系", identities: "其他身份", channels: "渠道（会话数）",
     pastTickets: "工单", ratings: "满意度评价", noRatings: "暂无评价。", ratingAvg: "平均 %s 分（共 %d 次）",
     assist: "推荐回复", assistKB: "来自知识库（把握 %d%）", assistPast: "相似工单的解决回复（相似度 %d%）", assistAsked: "当时的问题",
-    assistNone: "此会话暂无推荐。", draftAI: "AI 起草", drafting: "正在起草…", drafted: "草稿已填入回复框，请修改后再发送。", draftFailed: "未能起草回复。" },
+    assistNone: "此会话暂无推荐。", draftAI: "AI 起草", drafting: "正在起草…", drafted: "草稿已填入回复框，请修改后再发送。", draftFailed: "未能起草回复。",
+    factor_vip: "VIP", factor_skill_match: "技能匹配", factor_load: "负载", factor_wait: "等待时长", weightShort: "权重", colon: "：", youNamed: "我（%s）",
+    markPhoto: "图片", markVoice: "语音消息", markTranscribed: "已转写", markTranscribing: "正在转写",
+    markUnrecognised: "无法识别", markCategory: "类别" },
 };
 const tr = (k) => t(S, k);
 const app = document.getElementById("app");
@@ -110,9 +118,17 @@ function author(m, tk) {
   if (a === "bot") return { kind: "bot", who: tr("bot") };
   if (a.startsWith("agent")) {
     const id = a.slice("agent:".length);
-    return { kind: "agent", who: id === me.subject ? tr("you") + (self && self.name ? " (" + self.name + ")" : "") : tr("agent") + " " + (id || "") };
+    return { kind: "agent", who: id === me.subject ? (self && self.name ? tr("youNamed").replace("%s", self.name) : tr("you")) : tr("agent") + " " + (id || "") };
   }
   return { kind: "system", who: tr("system") };
+}
+
+// markerText is a voice-note or photo marker as the server writes it ("[photo: pelican
+// 99% | category: birds]", "[voice message: transcribed]") in the page's language.
+function markerText(raw) {
+  return raw.replace(/^\[(photo|voice message)(: )?/, (_, kind, sep) => "[" + tr(kind === "photo" ? "markPhoto" : "markVoice") + (sep ? tr("colon") : ""))
+    .replace(/\btranscribed\]$/, tr("markTranscribed") + "]").replace(/\btranscribing\]$/, tr("markTranscribing") + "]")
+    .replace(/\bunrecognised\b/, tr("markUnrecognised")).replace(" | category: ", " | " + tr("markCategory") + tr("colon"));
 }
 
 // Voice-note and photo markers stand out in the transcript.
@@ -122,7 +138,7 @@ function renderText(text) {
   let at = 0, m;
   while ((m = re.exec(text))) {
     if (m.index > at) out.push(text.slice(at, m.index));
-    out.push(el("span", { class: "media", "data-testid": m[1].startsWith("voice") ? "voice-marker" : "photo-marker" }, m[0]));
+    out.push(el("span", { class: "media", "data-testid": m[1].startsWith("voice") ? "voice-marker" : "photo-marker" }, markerText(m[0])));
     at = m.index + m[0].length;
   }
   out.push(text.slice(at));
@@ -210,11 +226,11 @@ function allowed(tk) {
 // it means and what can be done, the channel's error on a line of its own) or still
 // being sent.
 function deliveryLine(dv) {
-  const tries = dv.attempts ? " (" + tr("attempts").replace("%d", dv.attempts) + ")" : "";
+  const tries = dv.attempts ? tr("attempts").replace("%d", dv.attempts) : "";
   if (dv.state === "failed") {
     return el("div", { class: "delivery failed", "data-testid": "delivery-failed", title: dv.error || "" },
       el("strong", {}, "⚠ " + tr("undelivered") + tries), el("div", { "data-testid": "delivery-hint" }, tr("undeliveredHint")),
-      dv.error ? el("div", { class: "delivery-error", "data-testid": "delivery-error" }, tr("reason") + ": " + dv.error) : null);
+      dv.error ? el("div", { class: "delivery-error", "data-testid": "delivery-error" }, tr("reason") + tr("colon") + dv.error) : null);
   }
   if (dv.state === "pending") return el("div", { class: "delivery pending", "data-testid": "delivery-pending", title: dv.error || "" }, tr("deliveryPending") + tries);
   return null;
@@ -310,12 +326,12 @@ function renderTicket() {
 // handoffCard is the bot's summary of why it handed the conversation over.
 function handoffCard(h) {
   return el("div", { class: "handoff", "data-testid": "handoff", "data-reason": h.reason },
-    el("strong", {}, tr("handoff") + ": "), el("span", { "data-testid": "handoff-reason" }, tr("reason_" + h.reason)),
+    el("strong", {}, tr("handoff") + tr("colon")), el("span", { "data-testid": "handoff-reason" }, tr("reason_" + h.reason)),
     h.frustrated ? el("span", { class: "tag breached", "data-testid": "handoff-mood" }, tr("frustrated")) : null,
-    el("div", {}, el("span", { class: "muted" }, tr("asked") + ": "), h.asked),
-    h.intent ? el("div", { class: "muted" }, tr("intent") + ": " + h.intent) : null,
-    h.bot_answer ? el("div", {}, el("span", { class: "muted" }, tr("botAnswer").replace("%d", Math.round(100 * h.confidence)) + ": "), h.bot_answer,
-      h.sources && h.sources.length ? el("span", { class: "muted" }, " — " + tr("sources") + ": " + h.sources.join(", ")) : null) : null);
+    el("div", {}, el("span", { class: "muted" }, tr("asked") + tr("colon")), h.asked),
+    h.intent ? el("div", { class: "muted" }, tr("intent") + tr("colon") + h.intent) : null,
+    h.bot_answer ? el("div", {}, el("span", { class: "muted" }, tr("botAnswer").replace("%d", Math.round(100 * h.confidence)) + tr("colon")), h.bot_answer,
+      h.sources && h.sources.length ? el("span", { class: "muted" }, " — " + tr("sources") + tr("colon") + h.sources.join(", ")) : null) : null);
 }
 
 // notesSection shows the ticket's tags and internal notes (staff only; "@name" in a note
@@ -460,9 +476,9 @@ async function fillProfile(card, customerID) {
     el("div", {}, el("strong", { "data-testid": "profile-name" }, c.display_name || customerLabel({ customer_id: c.id })),
       c.vip_tier > 0 ? el("span", { class: "tag", "data-testid": "profile-tier" }, "VIP " + c.vip_tier) : null),
     el("div", { class: "muted" }, [c.email, c.phone, tr("since") + " " + new Date(c.created_at).toLocaleDateString()].filter(Boolean).join(" · ")),
-    p.identities.length > 1 ? el("div", { "data-testid": "profile-identities" }, el("span", { class: "muted" }, tr("identities") + ": "),
+    p.identities.length > 1 ? el("div", { "data-testid": "profile-identities" }, el("span", { class: "muted" }, tr("identities") + tr("colon")),
       p.identities.slice(1).map((i) => i.display_name || customerLabel({ customer_id: i.id }) + " (" + i.pseudonymous_id.split(":")[0] + ")").join(", ")) : null,
-    el("div", { "data-testid": "profile-channels" }, el("span", { class: "muted" }, tr("channels") + ": "),
+    el("div", { "data-testid": "profile-channels" }, el("span", { class: "muted" }, tr("channels") + tr("colon")),
       p.channels.map((u) => u.channel + " (" + u.conversations + ")").join(", ")),
     el("h3", {}, tr("pastTickets") + " (" + p.tickets.length + ")"),
     el("ul", { class: "queue", "data-testid": "profile-tickets" }, p.tickets.map((tk) => el("li", { "data-testid": "profile-ticket", "data-ticket": tk.id,
@@ -495,9 +511,9 @@ async function fillAssist(card, tk) {
     const pct = Math.round(100 * d.score);
     card.appendChild(el("div", { class: "m", "data-testid": "assist-draft", "data-kind": d.kind },
       el("div", { class: "muted" }, d.kind === "kb" ? tr("assistKB").replace("%d", pct) : tr("assistPast").replace("%d", pct)),
-      d.question ? el("div", { class: "muted" }, tr("assistAsked") + ": " + d.question) : null,
+      d.question ? el("div", { class: "muted" }, tr("assistAsked") + tr("colon") + d.question) : null,
       el("div", {}, d.text),
-      d.sources && d.sources.length ? el("div", { class: "muted" }, tr("sources") + ": " + d.sources.join(", ")) : null,
+      d.sources && d.sources.length ? el("div", { class: "muted" }, tr("sources") + tr("colon") + d.sources.join(", ")) : null,
       canReply ? el("button", { class: "secondary", "data-testid": "assist-use", onclick: () => intoReply(d.text) }, tr("use")) : null));
   }
   if (!r.can_compose || !canReply) return;
@@ -553,8 +569,8 @@ async function renderSide() {
     const s = a.score;
     why.appendChild(el("p", { class: "muted" }, tr("reason_" + a.reason) + " → " + a.agent_id + " (" + a.group_id + ")"));
     why.appendChild(el("table", { class: "score" },
-      ["vip", "skill_match", "load", "wait"].map((k) => el("tr", {}, el("td", {}, k), el("td", {}, (s[k] || 0).toFixed(3)),
-        el("td", { class: "muted" }, "w " + ((s.weights && s.weights[k === "skill_match" ? "skill" : k]) ?? "")))),
+      ["vip", "skill_match", "load", "wait"].map((k) => el("tr", {}, el("td", {}, tr("factor_" + k)), el("td", {}, (s[k] || 0).toFixed(3)),
+        el("td", { class: "muted" }, tr("weightShort") + " " + ((s.weights && s.weights[k === "skill_match" ? "skill" : k]) ?? "")))),
       el("tr", {}, el("td", {}, el("strong", {}, tr("total"))), el("td", {}, el("strong", { "data-testid": "score-total" }, (s.total || 0).toFixed(3))), el("td", {}))));
   } else {
     why.appendChild(el("p", { class: "muted" }, tr("empty")));
@@ -623,6 +639,16 @@ async function refresh() {
   } catch (x) { notice(tr("loadFailed"), x); }
 }
 
+// hashTicket is the ticket the URL names (#ticket=<id>), or "".
+const hashTicket = () => new URLSearchParams(location.hash.slice(1)).get("ticket") || "";
+
+// openFromHash opens the ticket the URL names, unless it is open already; one the agent
+// may not see says so in a notice, as a click on it would.
+async function openFromHash() {
+  const id = hashTicket();
+  if (id && !(current && current.ticket.id === id)) await openTicket(id).catch((x) => notice(tr("loadFailed"), x));
+}
+
 async function start() {
   me = session.get();
   if (!me || !["agent", "supervisor"].includes(me.role)) me = await signInForm(app, S, ["agent", "supervisor"]);
@@ -634,6 +660,8 @@ async function start() {
       el("aside", { id: "side" })));
   try { groups = (await api("GET", "/v1/skill-groups")).skill_groups; } catch (x) { groups = []; }
   await refresh();
+  await openFromHash();
+  window.addEventListener("hashchange", openFromHash);
   live((p) => { if (p.type === "note.mention") mentioned(p); refresh(); }, (up, again) => {
     liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
     liveTag.dataset.state = up ? "live" : "down";

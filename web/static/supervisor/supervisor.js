@@ -27,6 +27,8 @@ const S = {
     botOnly: "Bot only", deflectionPct: "Resolved by the bot (%)", channelChart: "Conversations by channel",
     csatChart: "Ratings: mean %s of 5, %n rated", ratings: "Ratings", slaChart: "SLA attainment", hourAxis: "Hour of the day",
     unassigned: "Unassigned", noGroup: "No group", noData: "Nothing in this period.", ofDecided: "%m of %d",
+    role_active: "active", role_canary: "canary", role_shadow: "shadow", refused: "refused",
+    weight_vip: "vip", weight_skill: "skill", weight_load: "load", weight_wait: "wait",
     admin: "Admin: agents, groups, hours, knowledge base" },
   zh: { title: "主管视图", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
     signOut: "退出", queues: "队列", group: "技能组", waiting: "排队中", waitingHint: "等待坐席接待的工单数",
@@ -45,6 +47,8 @@ const S = {
     botOnly: "仅机器人", deflectionPct: "机器人解决率（%）", channelChart: "各渠道会话数",
     csatChart: "评分分布：平均 %s 分（满分 5 分），共 %n 条", ratings: "评价数", slaChart: "SLA 达标率", hourAxis: "时段（点）",
     unassigned: "未分配", noGroup: "未分组", noData: "此时间段内无数据。", ofDecided: "%d 个中 %m 个",
+    role_active: "在用", role_canary: "灰度", role_shadow: "影子", refused: "加载失败",
+    weight_vip: "VIP", weight_skill: "技能匹配", weight_load: "负载", weight_wait: "等待时长",
     admin: "管理：坐席、技能组、营业时间、知识库" },
 };
 const tr = (k) => t(S, k);
@@ -86,7 +90,7 @@ async function renderWeights() {
   const inputs = {};
   const msg = el("span", { class: "muted" });
   document.getElementById("weights").replaceChildren(el("h2", {}, tr("weights")),
-    el("div", {}, ["vip", "skill", "load", "wait"].map((k) => el("label", {}, k + " ",
+    el("div", {}, ["vip", "skill", "load", "wait"].map((k) => el("label", {}, tr("weight_" + k) + " ",
       inputs[k] = el("input", { class: "num", type: "number", step: "0.05", min: "0", max: "1", value: w[k], "data-testid": "weight-" + k }), " "))),
     el("div", { class: "actions" }, el("button", { "data-testid": "save-weights", onclick: async () => {
       const body = {};
@@ -139,7 +143,7 @@ async function renderModels() {
     for (const v of m.versions || []) {
       const st = stats[m.name + "/" + v.version] || { requests: 0, errors: 0, sum: 0, count: 0 };
       rows.push(el("tr", { "data-testid": "model-row", "data-model": m.name, "data-version": v.version }, el("td", {}, m.name), el("td", {}, v.version),
-        el("td", { "data-testid": "model-role" }, (v.roles || []).join(", ") || (v.error ? "refused: " + v.error : "")),
+        el("td", { "data-testid": "model-role" }, (v.roles || []).map((r) => (S.en["role_" + r] ? tr("role_" + r) : r)).join(", ") || (v.error ? tr("refused") + ": " + v.error : "")),
         el("td", { "data-testid": "model-requests" }, st.requests), el("td", {}, st.errors), el("td", {}, st.count ? (1000 * st.sum / st.count).toFixed(1) + " ms" : "—")));
     }
     rows.push(el("tr", {}, el("td", { colspan: "6" }, el("button", { class: "secondary", "data-testid": "rollback", onclick: async (e) => {

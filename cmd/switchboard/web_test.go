@@ -71,8 +71,11 @@ func needBrowser(t *testing.T) (node string) {
 // priority, words of the conversation and the customer's full name, reads a customer's
 // profile (channels, tickets, rating), and for a customer who asks what the shop's
 // customer asked is offered the reply that resolved it and a language model's draft
-// (the test's OpenAI-compatible endpoint) streamed into the reply box, in English and in
-// Chinese; a supervisor sees the queue columns (waiting,
+// (the test's OpenAI-compatible endpoint) streamed into the reply box, with the model's
+// handoff briefing on top; customer and agent see each other typing and the agent sends
+// a picture the customer sees; the agent merges a customer's duplicate ticket; the
+// supervisor watches the open conversations and takes one over once an agent; a
+// supervisor sees the queue columns (waiting,
 // oldest wait, assigned, load/capacity), and the model versions with their request
 // counts, and rolls the image classifier back; tickets queue up, the agent claims beyond
 // capacity where the server allows it, a failed claim explains itself inline (the console's
@@ -172,12 +175,20 @@ func TestWebPagesInBrowser(t *testing.T) {
 }
 
 // e2eLanguageModel writes as a careful model would from what it is given: a customer
-// answer is the first passage's answer, cited; an agent's reply draft thanks the
-// customer and says what resolved the most similar past ticket.
+// answer is the first passage's answer, cited; a handoff summary says what the customer
+// wrote first and why the bot handed over; an agent's reply draft thanks the customer and
+// says what resolved the most similar past ticket.
 func e2eLanguageModel(prompt string) string {
 	if _, rest, ok := strings.Cut(prompt, "The agent's reply that resolved it: "); ok {
 		reply, _, _ := strings.Cut(rest, "\n")
 		return "Thank you for waiting. " + strings.TrimSpace(reply)
+	}
+	if strings.Contains(prompt, "You brief a human") { // the handoff summary
+		_, rest, _ := strings.Cut(prompt, "customer: ")
+		asked, _, _ := strings.Cut(rest, "\n")
+		_, why, _ := strings.Cut(prompt, "The bot handed over because ")
+		why, _, _ = strings.Cut(why, ".")
+		return "The customer wrote \"" + strings.TrimSpace(asked) + "\"; the bot handed over because " + why + "."
 	}
 	if strings.Contains(prompt, "You draft replies") {
 		return "Thank you for waiting. Could you tell me more about what happened?"

@@ -515,9 +515,9 @@ await step("the customer's profile: who they are, their channels, past tickets a
   await shot(agent, "agent-customer-profile");
 });
 
-let parcelTicket = "";
+let parcelTicket = "", asker = null;
 await step("suggested replies: a customer asks what an earlier one asked; the agent is offered the reply that resolved it, and the AI's draft streams into the reply box", async () => {
-  const asker = await newPage({ width: 1280, height: 800 });
+  asker = await newPage({ width: 1280, height: 800 });
   await asker.goto(base + "/ui/chat.html");
   await w(asker, "open").click();
   await w(asker, "state").filter({ hasText: "Online" }).waitFor();
@@ -538,6 +538,8 @@ await step("suggested replies: a customer asks what an earlier one asked; the ag
   const draft = await agent.getByTestId("reply-text").inputValue();
   if (!draft.startsWith("Thank you for waiting. Sorry for the wait, Wendy")) throw new Error("the AI draft in the reply box: " + JSON.stringify(draft));
   await readable(agent, "assist");
+  // the language model's briefing, written when the ticket was first opened
+  await agent.getByTestId("handoff-summary").filter({ hasText: 'The customer wrote "Where is my parcel? I want to talk to a human"; the bot handed over because the customer asked for a human.' }).waitFor();
   // the twin shows the draft in the reply box (copied), not the streamed draft's state line
   await shot(agent, "agent-reply-assist-ai-draft");
   // the same in Chinese
@@ -551,10 +553,70 @@ await step("suggested replies: a customer asks what an earlier one asked; the ag
   await zh.getByTestId("draft-ai").filter({ hasText: "AI 起草" }).waitFor();
   await shot(zh, "agent-reply-assist-offered");
   await zh.context().close();
+  await agent.getByTestId("reply-text").fill("");
+});
+
+// a picture an agent might send: the test's photo, or a 2×2 PNG without one
+const picture = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==", "base64");
+
+await step("typing shows both ways, and the agent sends the customer a picture", async () => {
+  await w(asker, "input").pressSequentially("is it lost", { delay: 40 });
+  await agent.locator('[data-testid="typing-line"][data-typing="customer"]').filter({ hasText: "The customer is typing" }).waitFor();
+  await shot(agent, "agent-sees-customer-typing");
+  await agent.getByTestId("reply-text").pressSequentially("Let me look", { delay: 40 });
+  await w(asker, "typing").filter({ hasText: "Alice is typing" }).waitFor();
+  await shot(asker, "customer-sees-agent-typing");
+  await agent.getByTestId("attach-file").setInputFiles(process.env.SB_PHOTO || { name: "parcel-label.png", mimeType: "image/png", buffer: picture });
+  await agent.locator('[data-testid="message"][data-author="agent"] [data-testid="attachment-image"]').waitFor();
+  await asker.locator('#switchboard-chat [data-testid="attachment"] img').waitFor();
+  await shot(asker, "customer-sees-agent-picture");
+  await shot(agent, "agent-sent-picture");
   await asker.context().close();
   await agent.getByTestId("reply-text").fill("");
   await sup("POST", "/v1/tickets/" + parcelTicket + "/resolve"); // the agent's load is as it was
   await agent.getByTestId("load").filter({ hasText: "1/4" }).waitFor();
+});
+
+await step("one customer, two tickets: the agent merges the duplicate into the first, after confirming", async () => {
+  const pid = "merge-demo-" + Date.now();
+  const open = async (subject) => (await sup("POST", "/v1/tickets", { customer: { pseudonymous_id: pid, display_name: "Li Na" }, channel: "web",
+    subject, message: subject })).ticket;
+  const first = await open("My refund has not arrived");
+  const dup = await open("Refund still missing!");
+  await agent.getByTestId("load").filter({ hasText: "3/4" }).waitFor();
+  await agent.locator(`#queue [data-testid="queue-item"][data-ticket="${first.id}"]`).click();
+  await agent.locator(`[data-testid="profile-ticket"][data-ticket="${dup.id}"]`).getByTestId("merge-here").click();
+  await confirm(agent, "into this ticket?", true);
+  await agent.locator(`[data-testid="merged-ticket"][data-ticket="${dup.id}"]`).filter({ hasText: "Refund still missing!" }).waitFor();
+  await agent.getByTestId("load").filter({ hasText: "2/4" }).waitFor(); // the duplicate's slot is free
+  await readable(agent, "ticket");
+  await shot(agent, "agent-merged-duplicate");
+  await sup("POST", "/v1/tickets/" + first.id + "/resolve");
+  await agent.getByTestId("load").filter({ hasText: "1/4" }).waitFor();
+});
+
+await step("the supervisor watches the open conversations and takes one over, once an agent", async () => {
+  const tk = (await sup("POST", "/v1/tickets", { customer: { pseudonymous_id: "takeover-" + Date.now(), display_name: "Zhou Jie" }, channel: "web",
+    subject: "I need to speak to a manager", message: "I need to speak to a manager" })).ticket;
+  await agent.getByTestId("load").filter({ hasText: "2/4" }).waitFor();
+  const row = supervisor.locator(`[data-testid="conversation-row"][data-ticket="${tk.id}"]`);
+  await row.getByTestId("held-by").filter({ hasText: "alice" }).waitFor();
+  await readable(supervisor, "conversations");
+  // a supervisor without an agent record is told what it takes
+  await row.getByTestId("take-over").click();
+  await confirm(supervisor, "Take this conversation over from alice?", true);
+  await supervisor.getByTestId("takeover-note").filter({ hasText: "needs an agent record" }).waitFor();
+  await shot(supervisor, "supervisor-takeover-needs-agent");
+  await sup("PUT", "/v1/agents/sam", { name: "Sam", groups: ["support"], capacity: 2 });
+  await sup("PUT", "/v1/agents/sam/status", { status: "online" });
+  await row.getByTestId("take-over").click();
+  await confirm(supervisor, "Take this conversation over from alice?", true);
+  await supervisor.getByTestId("taken-over").waitFor();
+  await row.getByTestId("held-by").filter({ hasText: "sam" }).waitFor();
+  await agent.getByTestId("load").filter({ hasText: "1/4" }).waitFor(); // off alice's desk
+  await shot(supervisor, "supervisor-took-over");
+  await sup("POST", "/v1/tickets/" + tk.id + "/resolve");
+  await sup("PUT", "/v1/agents/sam/status", { status: "offline" }); // the later steps route to alice alone
 });
 
 if (process.env.SB_PHOTO) {

@@ -40,7 +40,9 @@ export async function readable(page, testid) {
 // request the page makes.
 export function readGate(page) {
   const open = new Set(), held = [];
-  const api = (r) => r.resourceType() === "fetch" && new URL(r.url()).pathname.startsWith("/v1/");
+  // (a write need not finish: only reads are held; Chromium reports no end for some
+  // multipart uploads)
+  const api = (r) => r.resourceType() === "fetch" && r.method() === "GET" && new URL(r.url()).pathname.startsWith("/v1/");
   page.on("request", (r) => { if (api(r)) open.add(r); });
   page.on("requestfinished", (r) => open.delete(r));
   page.on("requestfailed", (r) => open.delete(r));
@@ -51,7 +53,9 @@ export function readGate(page) {
     // unheld (a read the page started before has been answered).
     async pause() {
       await page.route("**/v1/**", hold);
-      await until(() => [...open].every(isHeld), "the page's reads under way did not finish", 20000);
+      await until(() => [...open].every(isHeld), "the page's reads under way did not finish", 20000).catch((e) => {
+        throw new Error(e.message + ": " + [...open].filter((r) => !isHeld(r)).map((r) => r.method() + " " + new URL(r.url()).pathname).join(", "));
+      });
     },
     // nextHeld waits for the page to start another read (which is held).
     async nextHeld(timeout) {

@@ -49,6 +49,11 @@ const S = {
     assistAsked: "They asked", assistNone: "No suggestion for this conversation.", draftAI: "Draft with AI", drafting: "Writing a draft…",
     drafted: "Draft ready: edit it before sending.", draftFailed: "No draft was written.",
     factor_vip: "vip", factor_skill_match: "skill_match", factor_load: "load", factor_wait: "wait", weightShort: "w", colon: ": ", youNamed: "You (%s)",
+    customerTyping: "The customer is typing…", sendFile: "Send a file", fileFailed: "The file was not sent.", download: "Download",
+    mergedInto: "Merged into another ticket as a duplicate.", openSurvivor: "Open it", mergedHere: "Merged into this ticket",
+    mergeHere: "Merge into this ticket", mergeConfirm: "Merge “%s” into this ticket? It closes as a duplicate; its tags and notes come here.",
+    mergeFailed: "The tickets were not merged.", aiSummary: "Summary (AI)", pastConversations: "Conversations",
+    messagesN: "%d messages",
     markPhoto: "photo", markVoice: "voice message", markTranscribed: "transcribed", markTranscribing: "transcribing",
     markUnrecognised: "unrecognised", markCategory: "category" },
   zh: { title: "坐席工作台", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供坐席使用。",
@@ -81,6 +86,11 @@ const S = {
     assist: "推荐回复", assistKB: "来自知识库（把握 %d%）", assistPast: "相似工单的解决回复（相似度 %d%）", assistAsked: "当时的问题",
     assistNone: "此会话暂无推荐。", draftAI: "AI 起草", drafting: "正在起草…", drafted: "草稿已填入回复框，请修改后再发送。", draftFailed: "未能起草回复。",
     factor_vip: "VIP", factor_skill_match: "技能匹配", factor_load: "负载", factor_wait: "等待时长", weightShort: "权重", colon: "：", youNamed: "我（%s）",
+    customerTyping: "客户正在输入…", sendFile: "发送文件", fileFailed: "文件未发送。", download: "下载",
+    mergedInto: "已作为重复工单合并到另一个工单。", openSurvivor: "打开", mergedHere: "已合并到本工单",
+    mergeHere: "合并到本工单", mergeConfirm: "确认将“%s”合并到本工单？它将作为重复工单关闭，标签和备注转到本工单。",
+    mergeFailed: "工单未合并。", aiSummary: "摘要（AI）", pastConversations: "会话",
+    messagesN: "%d 条消息",
     markPhoto: "图片", markVoice: "语音消息", markTranscribed: "已转写", markTranscribing: "正在转写",
     markUnrecognised: "无法识别", markCategory: "类别" },
 };
@@ -242,7 +252,8 @@ function messageBox(m, tk) {
   const box = el("div", { class: "m " + kind + (dv && dv.state === "failed" ? " undelivered" : ""), "data-testid": "message", "data-author": kind,
     "data-delivery": dv ? dv.state : null },
   el("span", { class: "who" }, who + " · " + new Date(m.created_at).toLocaleTimeString()),
-  el("span", { class: "body", "data-testid": "message-body" }, ...renderText(m.text)), dv ? deliveryLine(dv) : null);
+  el("span", { class: "body", "data-testid": "message-body" }, ...renderText(m.text)), m.attachment ? attachmentView(tk, m.attachment) : null,
+  dv ? deliveryLine(dv) : null);
   if (kind === "customer" && /\[[A-Z][A-Z_]*_\d+\]/.test(m.text)) {
     box.appendChild(el("div", {}, el("button", { class: "secondary", "data-testid": "reveal", onclick: async (e) => {
       const b = e.currentTarget;
@@ -253,6 +264,66 @@ function messageBox(m, tk) {
     } }, tr("reveal"))));
   }
   return box;
+}
+
+// blobs keeps the attachments fetched (id → object URL): the API needs the token, so an
+// <img src> cannot fetch them itself.
+const blobs = new Map();
+
+async function attachmentURL(tk, a) {
+  if (!blobs.has(a.id)) {
+    blobs.set(a.id, (async () => {
+      const r = await fetch("/v1/conversations/" + tk.conversation_id + "/attachments/" + a.id, { headers: { Authorization: "Bearer " + session.get().token } });
+      if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({})));
+      return URL.createObjectURL(await r.blob());
+    })());
+  }
+  return blobs.get(a.id);
+}
+
+// attachmentView shows a file an agent sent: an image inline, another file as a download.
+function attachmentView(tk, a) {
+  const size = a.size >= 1024 ? Math.round(a.size / 1024) + " KB" : a.size + " B";
+  const box = el("div", { class: "attachment", "data-testid": "attachment", "data-kind": a.kind });
+  attachmentURL(tk, a).then((url) => box.append(a.kind === "image"
+    ? el("img", { src: url, alt: a.name, "data-testid": "attachment-image", style: "max-width: 240px; max-height: 180px; display: block;" })
+    : el("a", { href: url, download: a.name, "data-testid": "attachment-link" }, tr("download") + " " + a.name + " (" + size + ")")))
+    .catch((x) => box.append(el("span", { class: "error" }, explain(x))));
+  return box;
+}
+
+// sendFile sends the file the agent picked to the customer.
+async function sendFile(tk, file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const r = await fetch("/v1/tickets/" + tk.id + "/attachments", { method: "POST", headers: { Authorization: "Bearer " + session.get().token }, body: form });
+  if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({})));
+}
+
+// typing: the customer's typing pushes (ticket id → until when it shows), and when the
+// agent last told the customer they are typing (ticket id → time).
+const customerTypingUntil = new Map(), toldTyping = new Map();
+
+function showTyping() {
+  const line = document.querySelector('[data-testid="typing-line"]');
+  if (!line || !current) return;
+  const on = (customerTypingUntil.get(current.ticket.id) || 0) > Date.now();
+  line.textContent = on ? tr("customerTyping") : "";
+  line.dataset.typing = on ? "customer" : "";
+}
+
+function customerTyping(p) {
+  customerTypingUntil.set(p.ticket_id, Date.now() + 5000);
+  showTyping();
+  setTimeout(showTyping, 5100);
+}
+
+// agentTyping tells the customer, at most every 2 s, that the agent is writing to them.
+function agentTyping(tk) {
+  const last = toldTyping.get(tk.id) || 0;
+  if (Date.now() - last < 2000) return;
+  toldTyping.set(tk.id, Date.now());
+  api("POST", "/v1/tickets/" + tk.id + "/typing").catch(() => {}); // a hint, never an error to show
 }
 
 // act runs a ticket action (after a confirmation when ask is set) and refreshes; a
@@ -287,6 +358,7 @@ function actionButtons(tk, reply) {
   return el("div", { class: "actions" },
     can.claim ? el("button", { "data-testid": "claim", onclick: act(tk, "claim", post("claim")) }, tr("claim")) : null,
     can.reply ? el("button", { "data-testid": "send-reply", onclick: act(tk, "reply", send) }, tr("reply")) : null,
+    can.reply ? fileButton(tk) : null,
     groupSel,
     can.transfer ? el("button", { class: "secondary", "data-testid": "transfer", onclick: act(tk, "transfer", () => post("transfer", { group: groupSel.value })()) }, tr("transfer")) : null,
     can.resolve ? el("button", { class: "secondary", "data-testid": "resolve", onclick: act(tk, "resolve", post("resolve"), "sure") }, tr("resolve")) : null,
@@ -294,8 +366,20 @@ function actionButtons(tk, reply) {
     can.close ? el("button", { class: "secondary", "data-testid": "close", onclick: act(tk, "close", post("close"), "sureClose") }, tr("close")) : null);
 }
 
+// fileButton picks a file and sends it to the customer.
+function fileButton(tk) {
+  const input = el("input", { type: "file", "data-testid": "attach-file", accept: "image/*,.pdf,.txt", style: "display: none",
+    onchange: (e) => { const f = e.target.files[0]; if (f) act(tk, "file", () => sendFile(tk, f))({ currentTarget: btn }); } });
+  const btn = el("button", { class: "secondary", "data-testid": "attach", onclick: () => input.click() }, tr("sendFile"));
+  return el("span", {}, input, btn);
+}
+
 function stateNote(tk) {
   if (current.gone) return el("p", { class: "finished", "data-testid": "gone" }, tr("gone"));
+  if (tk.merged_into) {
+    return el("p", { class: "finished", "data-testid": "merged-into" }, tr("mergedInto") + " ",
+      el("button", { class: "secondary", onclick: () => openTicket(tk.merged_into).catch((x) => notice(tr("loadFailed"), x)) }, tr("openSurvivor")));
+  }
   if (tk.status === "resolved" || tk.status === "closed") {
     return el("p", { class: "finished", "data-testid": "finished" }, tr(tk.status === "resolved" ? "isResolved" : "isClosed"));
   }
@@ -308,7 +392,7 @@ function renderTicket() {
   const old = pane.querySelector('[data-testid="reply-text"]'), typing = old && document.activeElement === old;
   const sel = typing ? [old.selectionStart, old.selectionEnd] : null;
   const reply = !d.gone && allowed(tk).reply ? el("textarea", { placeholder: tr("replyPlaceholder"), "data-testid": "reply-text",
-    oninput: (e) => drafts.set(tk.id, e.target.value), onkeydown: (e) => expandShortcut(e, tk) }) : null;
+    oninput: (e) => { drafts.set(tk.id, e.target.value); agentTyping(tk); }, onkeydown: (e) => expandShortcut(e, tk) }) : null;
   if (reply) reply.value = drafts.get(tk.id) || "";
   const err = actionError && actionError.ticket === tk.id ? inlineError(actionError.title, actionError.detail, () => { actionError = null; }) : null;
   const notes = d.gone ? null : notesSection(d);
@@ -317,10 +401,15 @@ function renderTicket() {
     tk.handoff ? handoffCard(tk.handoff) : null,
     el("div", { class: "muted", "data-testid": "ticket-status" }, [word(tk.status), word(tk.priority), customerLabel(tk), (tk.skills || []).join(", ")].filter(Boolean).join(" · ")),
     el("div", { class: "msgs", "data-testid": "transcript" }, d.messages.map((m) => messageBox(m, tk))),
+    el("div", { class: "muted typing", "data-testid": "typing-line", "aria-live": "polite" }),
+    (d.merged || []).length ? el("details", { class: "merged", "data-testid": "merged", open: true }, el("summary", {}, tr("mergedHere") + " (" + d.merged.length + ")"),
+      d.merged.map((x) => el("div", { "data-testid": "merged-ticket", "data-ticket": x.ticket.id }, el("strong", {}, x.ticket.subject || "—"),
+        (x.messages || []).map((m) => messageBox(m, x.ticket))))) : null,
     stateNote(tk), reply, d.gone ? null : actionButtons(tk, reply), err, notes].filter(Boolean));
   pane.dataset.ticket = tk.id;
   pane.dataset.status = tk.status;
   if (reply && typing) { reply.focus(); reply.setSelectionRange(sel[0], sel[1]); }
+  showTyping();
 }
 
 // handoffCard is the bot's summary of why it handed the conversation over.
@@ -328,6 +417,7 @@ function handoffCard(h) {
   return el("div", { class: "handoff", "data-testid": "handoff", "data-reason": h.reason },
     el("strong", {}, tr("handoff") + tr("colon")), el("span", { "data-testid": "handoff-reason" }, tr("reason_" + h.reason)),
     h.frustrated ? el("span", { class: "tag breached", "data-testid": "handoff-mood" }, tr("frustrated")) : null,
+    h.summary ? el("div", { "data-testid": "handoff-summary" }, el("span", { class: "muted" }, tr("aiSummary") + tr("colon")), h.summary) : null,
     el("div", {}, el("span", { class: "muted" }, tr("asked") + tr("colon")), h.asked),
     h.intent ? el("div", { class: "muted" }, tr("intent") + tr("colon") + h.intent) : null,
     h.bot_answer ? el("div", {}, el("span", { class: "muted" }, tr("botAnswer").replace("%d", Math.round(100 * h.confidence)) + tr("colon")), h.bot_answer,
@@ -483,11 +573,34 @@ async function fillProfile(card, customerID) {
     el("h3", {}, tr("pastTickets") + " (" + p.tickets.length + ")"),
     el("ul", { class: "queue", "data-testid": "profile-tickets" }, p.tickets.map((tk) => el("li", { "data-testid": "profile-ticket", "data-ticket": tk.id,
       class: tk.id === current.ticket.id ? "active" : "", onclick: () => openTicket(tk.id).catch((x) => notice(tr("loadFailed"), x)) },
-      el("strong", {}, tk.subject || "—"), el("div", { class: "muted" }, word(tk.status) + " · " + new Date(tk.created_at).toLocaleDateString())))),
+      el("strong", {}, tk.subject || "—"), el("div", { class: "muted" }, word(tk.status) + " · " + new Date(tk.created_at).toLocaleDateString()),
+      mergeable(tk) ? el("button", { class: "secondary", "data-testid": "merge-here", onclick: (e) => { e.stopPropagation(); mergeHere(tk); } }, tr("mergeHere")) : null))),
+    p.conversations.length ? el("details", { "data-testid": "profile-conversations" }, el("summary", {}, tr("pastConversations") + " (" + p.conversations.length + ")"),
+      p.conversations.map((cv) => el("div", { class: "muted" }, cv.channel + " · " + new Date(cv.started_at).toLocaleString() + " · " + tr("messagesN").replace("%d", cv.messages)))) : null,
     el("h3", {}, tr("ratings")),
     p.csat_count ? el("div", { "data-testid": "profile-csat" }, el("div", { class: "muted" }, tr("ratingAvg").replace("%s", p.csat_average.toFixed(1)).replace("%d", p.csat_count)),
       p.csat.map((r) => el("div", {}, el("span", { class: "stars", title: r.rating + "/5" }, stars(r.rating)), " ", r.comment || "")))
       : el("p", { class: "muted", "data-testid": "profile-csat" }, tr("noRatings"))].filter(Boolean));
+}
+
+// mergeable: another of the customer's tickets, still being worked on, that may be merged
+// into the open one (the server decides who may; this only hides what cannot work).
+function mergeable(other) {
+  const here = current.ticket;
+  return other.id !== here.id && !other.merged_into && ["open", "assigned", "pending"].includes(other.status) &&
+    ["open", "assigned", "pending"].includes(here.status) && !here.merged_into;
+}
+
+// mergeHere merges another of the customer's tickets into the open one, after confirming.
+async function mergeHere(dup) {
+  const here = current.ticket;
+  if (!(await confirmDialog(tr("mergeConfirm").replace("%s", dup.subject || "—"), tr("mergeHere")))) return;
+  try {
+    await api("POST", "/v1/tickets/" + dup.id + "/merge", { into: here.id });
+    actionError = null;
+  } catch (x) { actionError = { ticket: here.id, title: tr("mergeFailed"), detail: explain(x) }; }
+  await loadQueue().catch(() => {});
+  await openTicket(here.id, true).catch((x) => notice(tr("loadFailed"), x));
 }
 
 // intoReply puts text into the reply box as an editable draft.
@@ -516,6 +629,7 @@ async function fillAssist(card, tk) {
       d.sources && d.sources.length ? el("div", { class: "muted" }, tr("sources") + tr("colon") + d.sources.join(", ")) : null,
       canReply ? el("button", { class: "secondary", "data-testid": "assist-use", onclick: () => intoReply(d.text) }, tr("use")) : null));
   }
+  if (r.can_compose && tk.handoff && !tk.handoff.summary) summarize(tk);
   if (!r.can_compose || !canReply) return;
   const state = el("div", { class: "muted", "data-testid": "draft-state", "aria-live": "polite" });
   const btn = el("button", { "data-testid": "draft-ai", onclick: async () => {
@@ -528,6 +642,20 @@ async function fillAssist(card, tk) {
     btn.disabled = false;
   } }, tr("draftAI"));
   card.append(btn, state);
+}
+
+// summarize has the language model brief the agent on an escalated ticket (once: the
+// summary is stored with the ticket) and shows it in the handoff card.
+const summarized = new Set(); // tickets whose summary was asked for (once a page)
+
+async function summarize(tk) {
+  if (summarized.has(tk.id)) return "";
+  summarized.add(tk.id);
+  try {
+    const r = await api("POST", "/v1/tickets/" + tk.id + "/summary");
+    if (current && current.ticket.id === tk.id) openTicket(tk.id, true).catch(() => {});
+    return r.summary;
+  } catch (x) { return ""; } // the extractive handoff stays; nothing to fix for the agent
 }
 
 // streamDraft reads the language model's draft as server-sent events, calling onText
@@ -662,7 +790,11 @@ async function start() {
   await refresh();
   await openFromHash();
   window.addEventListener("hashchange", openFromHash);
-  live((p) => { if (p.type === "note.mention") mentioned(p); refresh(); }, (up, again) => {
+  live((p) => {
+    if (p.type === "typing") { customerTyping(p); return; }
+    if (p.type === "note.mention") mentioned(p);
+    refresh();
+  }, (up, again) => {
     liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
     liveTag.dataset.state = up ? "live" : "down";
     if (up && again) refresh(); // presence or tickets may have changed while the socket was down

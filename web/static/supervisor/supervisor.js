@@ -2,12 +2,19 @@
 // load against its capacity, SLA risk), agents with status and load, the routing weights
 // (editable), SLA policies, the model registry's versions with their live metrics and
 // a rollback button (confirmed in a dialog), and the reports of a chosen period with
-// their charts. Errors show inline, never in an alert().
-import { api, confirmDialog, duration, el, endSession, explain, lang, live, session, signInForm, t, word } from "../lib/api.js";
+// their charts; live, the open conversations (waiting customers and how long, who holds
+// each, SLA at risk or breached first) with a takeover: the supervisor takes one over as
+// an agent. Errors show inline, never in an alert().
+import { api, confirmDialog, customerLabel, duration, el, endSession, explain, inlineError, lang, live, session, signInForm, t, word } from "../lib/api.js";
 import { chartLib, charts, colors, timeUnit } from "../lib/charts.js";
 
 const S = {
-  en: { title: "Supervisor", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
+  en: { title: "Supervisor", conversationsLive: "Open conversations", customer: "Customer", subject: "Asked", heldBy: "Held by",
+    waitedFor: "Open for", slaState: "SLA", takeOver: "Take over", takeOverConfirm: "Take this conversation over from %s? It moves to you.",
+    takeOverWaiting: "Take this waiting conversation yourself?", takeOverFailed: "Not taken over.",
+    takeOverNoAgent: "To take conversations over, a supervisor needs an agent record with a group and room, online: an admin sets it (Agents), then set yourself online in the console.",
+    takenOver: "Taken over: it is yours in the console.", openConsole: "Open in the console", slaFine: "fine", slaBreached: "SLA breached", noConversations: "No open conversations.",
+    signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
     wrongRole: "This page is for supervisors and admins.", signOut: "Sign out", queues: "Queues", group: "Group", waiting: "Waiting",
     waitingHint: "Tickets waiting for an agent", oldestHint: "How long the longest-waiting ticket has waited",
     assigned: "Assigned", assignedHint: "Tickets an agent holds (assigned, or pending on the customer)",
@@ -30,7 +37,12 @@ const S = {
     role_active: "active", role_canary: "canary", role_shadow: "shadow", refused: "refused",
     weight_vip: "vip", weight_skill: "skill", weight_load: "load", weight_wait: "wait",
     admin: "Admin: agents, groups, hours, knowledge base" },
-  zh: { title: "主管视图", signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
+  zh: { title: "主管视图", conversationsLive: "进行中的会话", customer: "客户", subject: "问题", heldBy: "处理坐席",
+    waitedFor: "已开启", slaState: "SLA", takeOver: "接管", takeOverConfirm: "确认从 %s 接管此会话？会话将转给您。",
+    takeOverWaiting: "确认由您接待这个排队中的会话？", takeOverFailed: "未能接管。",
+    takeOverNoAgent: "主管接管会话需要一个属于技能组、有空余接待量且在线的坐席身份：请管理员在“坐席”中设置，然后在坐席工作台把自己设为在线。",
+    takenOver: "已接管：可在坐席工作台中处理。", openConsole: "在坐席工作台中打开", slaFine: "正常", slaBreached: "SLA 超时", noConversations: "没有进行中的会话。",
+    signInTitle: "登录", username: "用户名", password: "密码", signIn: "登录", wrongRole: "此页面仅供主管和管理员使用。",
     signOut: "退出", queues: "队列", group: "技能组", waiting: "排队中", waitingHint: "等待坐席接待的工单数",
     oldestHint: "等待最久的工单已等待的时长", assigned: "已分配", assignedHint: "坐席正在处理的工单（已分配，或等待客户回复）",
     loadCap: "负载 / 上限", loadHint: "该组在线坐席正在处理的工单数与可接待上限", atRiskHint: "临近 SLA 期限的未解决工单",
@@ -341,8 +353,50 @@ async function guarded(id, render) {
   }
 }
 
+// renderConversations lists the open conversations, breached and at-risk ones first,
+// then by how long they have been open; each may be taken over.
+async function renderConversations() {
+  const [open, breached, atRisk] = await Promise.all([api("GET", "/v1/tickets?view=open&limit=200"),
+    api("GET", "/v1/tickets?view=open&sla=breached&limit=200"), api("GET", "/v1/tickets?view=open&sla=at_risk&limit=200")]);
+  const state = new Map([...breached.tickets.map((x) => [x.id, "breached"]), ...atRisk.tickets.map((x) => [x.id, "at_risk"])]);
+  const order = { breached: 0, at_risk: 1 };
+  const list = [...open.tickets].sort((a, b) => ((order[state.get(a.id)] ?? 2) - (order[state.get(b.id)] ?? 2)) ||
+    (new Date(a.created_at) - new Date(b.created_at)));
+  const box = document.getElementById("conversations");
+  const note = el("div", { "data-testid": "takeover-note" });
+  const keep = box.querySelector('[data-testid="takeover-note"]');
+  box.replaceChildren(el("h2", {}, tr("conversationsLive") + " (" + list.length + ")"), keep || note,
+    list.length ? table([tr("customer"), tr("subject"), tr("group"), tr("heldBy"), tr("waitedFor"), tr("slaState"), ""], list.map((tk) => {
+      const sla = state.get(tk.id);
+      return el("tr", { "data-testid": "conversation-row", "data-ticket": tk.id, "data-sla": sla || "ok", "data-status": tk.status },
+        el("td", {}, customerLabel(tk)), el("td", {}, tk.subject || "—"), el("td", {}, groupNames[tk.group_id] || tk.group_id || "—"),
+        el("td", { "data-testid": "held-by" }, tk.assignee_id || word("open")),
+        el("td", {}, duration((Date.now() - new Date(tk.created_at)) / 1000)),
+        el("td", {}, sla ? el("span", { class: "tag " + (sla === "breached" ? "breached" : "risk") }, tr(sla === "breached" ? "slaBreached" : "atRisk")) : tr("slaFine")),
+        el("td", {}, tk.assignee_id === session.get().subject ? el("a", { href: "/ui/console/#ticket=" + tk.id }, tr("openConsole"))
+          : el("button", { class: "secondary", "data-testid": "take-over", onclick: () => takeOver(tk) }, tr("takeOver"))));
+    }), "conversations-table") : el("p", { class: "muted" }, tr("noConversations")));
+}
+
+// takeOver moves a conversation to the supervisor (an agent of theirs: transfer to
+// themselves), after a confirmation; the outcome shows above the table.
+async function takeOver(tk) {
+  const ask = tk.assignee_id ? tr("takeOverConfirm").replace("%s", tk.assignee_id) : tr("takeOverWaiting");
+  if (!(await confirmDialog(ask, tr("takeOver")))) return;
+  const me = session.get().subject;
+  const note = document.querySelector('[data-testid="takeover-note"]');
+  try {
+    await api("POST", "/v1/tickets/" + tk.id + "/transfer", { agent: me });
+    note.replaceChildren(el("p", { class: "muted", "data-testid": "taken-over", "data-ticket": tk.id }, tr("takenOver") + " ",
+      el("a", { href: "/ui/console/#ticket=" + tk.id }, tr("openConsole"))));
+  } catch (x) {
+    note.replaceChildren(inlineError(tr("takeOverFailed"), x.status === 404 || x.code === "no_capacity" ? tr("takeOverNoAgent") + " (" + explain(x) + ")" : explain(x)));
+  }
+  await guarded("conversations", renderConversations);
+}
+
 async function refresh() {
-  await Promise.all([guarded("queues", renderQueues), guarded("agents", renderAgents)]);
+  await Promise.all([guarded("queues", renderQueues), guarded("agents", renderAgents), guarded("conversations", renderConversations)]);
 }
 
 async function start() {
@@ -356,6 +410,7 @@ async function start() {
       el("button", { class: "secondary", "data-testid": "signout", onclick: () => endSession("signedOut") }, tr("signOut"))),
     el("main", { class: "grid sup" },
       el("div", {}, el("section", { class: "card", id: "queues" }), el("section", { class: "card", id: "agents" })),
+      el("section", { class: "card wide", id: "conversations", "data-testid": "conversations" }),
       el("div", {}, el("section", { class: "card", id: "weights" }), el("section", { class: "card", id: "sla" })),
       el("section", { class: "card wide", id: "models" }),
       el("section", { class: "card wide", id: "reports", "data-testid": "reports" })));

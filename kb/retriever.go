@@ -218,10 +218,10 @@ func (r *Retriever) Answer(ctx context.Context, text string) (Answer, error) {
 		if err != nil {
 			return Answer{}, fmt.Errorf("kb: encode best chunks: %w", err)
 		}
-		c1 := cosine(qvec, vecs[0])
+		c1 := Cosine(qvec, vecs[0])
 		coverage = max(coverage, c1)
 		if len(vecs) > 1 && c1 > 0 {
-			margin = max(margin, (c1-cosine(qvec, vecs[1]))/c1)
+			margin = max(margin, (c1-Cosine(qvec, vecs[1]))/c1)
 		}
 	}
 	ans.Confidence = clamp01(coverage * (0.5 + 0.5*margin))
@@ -233,9 +233,9 @@ func (r *Retriever) encodeAll(ctx context.Context, texts []string) ([][]float32,
 	return encodeTexts(ctx, r.dense, texts)
 }
 
-// cosine is the cosine similarity of a and b (0 when either is zero or they differ in
+// Cosine is the cosine similarity of a and b (0 when either is zero or they differ in
 // length).
-func cosine(a, b []float32) float64 {
+func Cosine(a, b []float32) float64 {
 	if len(a) != len(b) {
 		return 0
 	}

@@ -6,6 +6,7 @@
 package assist
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -154,13 +155,13 @@ func (a *Assistant) similar(ctx context.Context, question string) ([]Draft, erro
 		p := &past[i]
 		s, floor := overlap(terms, p.terms), minLexical
 		if vec != nil && p.vec != nil {
-			s, floor = cosine(vec, p.vec), minDense
+			s, floor = kb.Cosine(vec, p.vec), minDense
 		}
 		if s >= floor {
 			ranked = append(ranked, scored{p, s})
 		}
 	}
-	slices.SortStableFunc(ranked, func(x, y scored) int { return -cmpFloat(x.score, y.score) }) // newest first among equals
+	slices.SortStableFunc(ranked, func(x, y scored) int { return cmp.Compare(y.score, x.score) }) // newest first among equals
 	var out []Draft
 	for _, r := range ranked {
 		key := strings.TrimSpace(r.p.Answer)
@@ -174,16 +175,6 @@ func (a *Assistant) similar(ctx context.Context, question string) ([]Draft, erro
 		}
 	}
 	return out, nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // pastQuestions reads the latest past resolutions (every time: a ticket resolved a
@@ -244,22 +235,6 @@ func overlap(a, b map[uint32]struct{}) float64 {
 		}
 	}
 	return float64(n) / math.Sqrt(float64(len(a))*float64(len(b)))
-}
-
-func cosine(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return 0
-	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
 
 // instructions tell the language model what a reply draft is.

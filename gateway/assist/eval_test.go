@@ -1,17 +1,16 @@
 package assist
 
 import (
-	"bufio"
 	"context"
 	"encoding/csv"
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 	"github.com/switchboard-cs/switchboard/kb"
+	"github.com/switchboard-cs/switchboard/nlp/match"
 	"github.com/switchboard-cs/switchboard/nlp/para"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
@@ -90,7 +89,16 @@ func TestPastResolutionsOnRealQuestions(t *testing.T) {
 	}
 
 	// LCQMC: paraphrase pairs
-	pairs := readPairs(t, "lcqmc/test.txt")
+	_, all, err := match.LoadLCQMC(testenv.SharedData(t, "lcqmc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs [][2]string
+	for _, p := range all {
+		if p.Same {
+			pairs = append(pairs, [2]string{p.A, p.B})
+		}
+	}
 	rng.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
 	past, cases = nil, nil
 	for i, p := range pairs[:pastWindow] {
@@ -139,25 +147,6 @@ func readIntents(t *testing.T, rel string) []matchCase {
 	var out []matchCase
 	for _, r := range rows[1:] {
 		out = append(out, matchCase{r[0], r[1]})
-	}
-	return out
-}
-
-// readPairs reads LCQMC's paraphrase pairs (label 1).
-func readPairs(t *testing.T, rel string) [][2]string {
-	t.Helper()
-	f, err := os.Open(testenv.SharedData(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out [][2]string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.Split(sc.Text(), "\t")
-		if len(parts) == 3 && parts[2] == "1" {
-			out = append(out, [2]string{parts[0], parts[1]})
-		}
 	}
 	return out
 }

@@ -115,14 +115,7 @@ func (s *Service) SendAttachment(ctx context.Context, actor Actor, id string, a 
 		if err := s.mustHold(actor, t); err != nil {
 			return err
 		}
-		now := s.Now()
-		if t.ClaimedAt == nil {
-			t.ClaimedAt = &now
-		}
-		if t.FirstResponseAt == nil {
-			t.FirstResponseAt = &now
-		}
-		t.Status = StatusPending
+		t.answered(s.Now())
 		var err error
 		if msg, err = InsertMessageTx(ctx, tx, msg); err != nil {
 			return err

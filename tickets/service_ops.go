@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -199,6 +200,18 @@ func (s *Service) Claim(ctx context.Context, actor Actor, id string) (Ticket, er
 	}
 }
 
+// answered marks t as answered by its agent at now: claimed and first responded to (if
+// not already), and pending on the customer.
+func (t *Ticket) answered(now time.Time) {
+	if t.ClaimedAt == nil {
+		t.ClaimedAt = &now
+	}
+	if t.FirstResponseAt == nil {
+		t.FirstResponseAt = &now
+	}
+	t.Status = StatusPending
+}
+
 // Reply stores an agent's reply (redacted) in the conversation, marks the
 // first response and sets the ticket pending on the customer. The customer
 // receives the reply as written (QueueReplyTx); staff, logs and the audit log
@@ -217,14 +230,7 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		if err := s.mustHold(actor, t); err != nil {
 			return err
 		}
-		now := s.Now()
-		if t.ClaimedAt == nil {
-			t.ClaimedAt = &now
-		}
-		if t.FirstResponseAt == nil {
-			t.FirstResponseAt = &now
-		}
-		t.Status = StatusPending
+		t.answered(s.Now())
 		msg.ConversationID = t.ConversationID
 		var err error
 		if msg, err = InsertMessageTx(ctx, tx, msg); err != nil {

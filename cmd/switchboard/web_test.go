@@ -74,7 +74,9 @@ func needBrowser(t *testing.T) (node string) {
 // (the test's OpenAI-compatible endpoint) streamed into the reply box, with the model's
 // handoff briefing on top; customer and agent see each other typing and the agent sends
 // a picture the customer sees; the agent merges a customer's duplicate ticket; the
-// supervisor watches the open conversations and takes one over once an agent; a
+// supervisor watches the open conversations and takes one over once an agent; at the
+// end, with every agent away and the groups' calendars on holiday, a customer asking for
+// a human is told when the team is back; a
 // supervisor sees the queue columns (waiting,
 // oldest wait, assigned, load/capacity), and the model versions with their request
 // counts, and rolls the image classifier back; tickets queue up, the agent claims beyond

@@ -798,6 +798,24 @@ await step("sign out sets the agent offline before the session ends", async () =
 });
 
 await twins.close();
+await step("after hours: with every agent away and the team's calendar closed (a holiday), the customer is told when it opens again", async () => {
+  const day = (n) => new Date(Date.now() + n * 86400000).toISOString().slice(0, 10);
+  const calendar = { timezone: "UTC", hours: [{ days: [0, 1, 2, 3, 4, 5, 6], start: "09:00", end: "18:00" }],
+    holidays: [0, 1, 2].map((n) => ({ date: day(n), name: "Team day" })) };
+  await sup("PUT", "/v1/skill-groups/support", { name: "Support", skills: [], calendar });
+  await sup("PUT", "/v1/skill-groups/billing", { name: "Billing", skills: ["billing"], calendar });
+  const late = await newPage({ width: 1280, height: 800 });
+  await late.goto(base + "/ui/chat.html");
+  await w(late, "open").click();
+  await w(late, "state").filter({ hasText: "Online" }).waitFor();
+  await w(late, "human").click();
+  // back on the first day after the holidays, at opening time (in the group's zone)
+  const back = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][new Date(day(3) + "T00:00:00Z").getUTCDay()] + " 09:00 (UTC)";
+  await late.locator("#switchboard-chat .msg").filter({ hasText: "Our team is away right now and back " + back }).waitFor();
+  await shot(late, "customer-told-after-hours");
+  await late.context().close();
+});
+
 await browser.close();
 await shop.down();
 endDriver();

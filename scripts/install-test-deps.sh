@@ -69,6 +69,8 @@ test_packages() {
   [[ -x /usr/bin/chromium ]] || echo chromium
   command -v node >/dev/null 2>&1 || echo nodejs
   command -v npm >/dev/null 2>&1 || echo npm
+  # promtool checks and unit-tests the alert rules (deploy/prometheus)
+  command -v promtool >/dev/null 2>&1 || echo prometheus
   # a CJK font, so that the Chinese pages' screenshots show characters, not boxes
   fc-list :lang=zh 2>/dev/null | grep -q . || echo fonts-wqy-zenhei
 }

@@ -83,10 +83,7 @@ func TestAdminPagesInBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(), "SB_BASE="+base, "SB_ADMIN=ada:secret-ada-password", "SB_SUPERVISOR=sam:secret-sam-password",
 		"SB_ARTIFACTS="+artifacts)
 	out, err := cmd.CombinedOutput()
-	t.Logf("admin.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser test of the admin page failed (%v); screenshots in %s", err, artifacts)
-	}
+	flowLog(t, "admin.mjs", string(out), err, artifacts)
 	en, _ := filepath.Glob(filepath.Join(artifacts, "*-en.png"))
 	zh, _ := filepath.Glob(filepath.Join(artifacts, "*-zh.png"))
 	if len(en) < 25 || len(zh) != len(en) {

@@ -159,10 +159,7 @@ func TestWebPagesInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	out, err := runFlow(ctx, node, env, func(request string) (string, error) { return driveFlow(t, request) })
-	t.Logf("flow.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("browser flow failed (%v); screenshots in %s", err, artifacts)
-	}
+	flowLog(t, "flow.mjs", out, err, artifacts)
 	// one screenshot per step in each language: NN-step.png and NN-step.zh.png
 	zh, _ := filepath.Glob(filepath.Join(artifacts, "[0-9]*.zh.png"))
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "[0-9]*.png"))
@@ -220,6 +217,25 @@ func driveFlow(t *testing.T, request string) (string, error) {
 // browser cannot do with a line "@REQUEST" on standard output; drive does it, and its
 // answer goes to the script's standard input as one line: "ok: " and what the command
 // printed, or "error: " and why not.
+// flowLog logs a browser script's output and fails the test when the script failed: the
+// failure's own lines come first, so that a log cut in the middle still shows them.
+func flowLog(t *testing.T, script, out string, err error, artifacts string) {
+	t.Helper()
+	if err != nil {
+		var failed []string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "FAILED") || strings.Contains(line, "Error") {
+				failed = append(failed, strings.TrimSpace(line))
+			}
+		}
+		t.Errorf("%s failed (%v): %s; screenshots in %s", script, err, strings.Join(failed, " | "), artifacts)
+	}
+	t.Logf("%s:\n%s", script, out)
+	if err != nil {
+		t.FailNow()
+	}
+}
+
 func runFlow(ctx context.Context, node string, env []string, drive func(request string) (string, error)) (string, error) {
 	cmd := exec.CommandContext(ctx, node, "flow.mjs")
 	cmd.Dir, cmd.Env = e2eDir, env

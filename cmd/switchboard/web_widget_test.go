@@ -64,10 +64,7 @@ func TestWidgetInBrowser(t *testing.T) {
 	cmd.Dir = e2eDir
 	cmd.Env = append(os.Environ(), "SB_BASE="+base, "SB_AGENT_TOKEN="+alice, "SB_IMAGE="+img, "SB_ARTIFACTS="+artifacts)
 	out, err := cmd.CombinedOutput()
-	t.Logf("widget.mjs:\n%s", out)
-	if err != nil {
-		t.Fatalf("widget flow failed (%v); screenshots in %s", err, artifacts)
-	}
+	flowLog(t, "widget.mjs", string(out), err, artifacts)
 	shots, _ := filepath.Glob(filepath.Join(artifacts, "*.png"))
 	if len(shots) != 10 {
 		t.Fatalf("%d screenshots in %s, want 5 steps in each language", len(shots), artifacts)

@@ -67,5 +67,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, outcome := range []string{"assigned", "queued", "error"} {
 		m.Routed.WithLabelValues(outcome) // exported as 0 from the start
 	}
+	for _, kind := range []string{"phantom_assignment", "missing_assignment", "agent", "agent_load", "stranded_ticket",
+		"stale_wait", "group_counter", "free_agent"} { // Drift.Kind
+		m.ReconcileFixes.WithLabelValues(kind)
+	}
 	return m
+}
+
+// expectGroup exports a skill group's SLA violation counters as 0 before its first
+// breach, so an alert on their increase sees the first one.
+func (m *Metrics) expectGroup(group string) {
+	for _, kind := range []string{"first_response", "resolution"} {
+		for _, p := range []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow} {
+			m.SLAViolations.WithLabelValues(kind, string(p), group)
+		}
+	}
 }

@@ -141,6 +141,7 @@ func (w *SLAWatcher) exportQueueDepth(ctx context.Context, stats []GroupSLA) err
 			wait = max(now.Sub(f.oldestQueued).Seconds(), 0)
 		}
 		w.Metrics.OldestWait.WithLabelValues(g.ID).Set(wait)
+		w.Metrics.expectGroup(g.ID)
 		d, err := w.Router.QueueDepth(ctx, g.ID)
 		if err != nil {
 			return err

@@ -53,6 +53,8 @@ func NewService(pools map[string]*Pool, def string, lim audio.Limits) (*Service,
 	s := &Service{pools: pools, def: def, limits: lim, custom: map[string]chan struct{}{}, streams: map[string]chan struct{}{}}
 	s.audioSec, s.rtf = newHistograms()
 	for l, p := range pools {
+		s.audioSec.WithLabelValues(l) // exported, empty, before the first recording
+		s.rtf.WithLabelValues(l)
 		s.custom[l] = make(chan struct{}, max(p.Stats().Size, 1))
 		s.streams[l] = make(chan struct{}, max(p.Stats().Size, 1))
 	}

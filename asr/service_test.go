@@ -43,7 +43,8 @@ func TestServiceLanguagesAndStreams(t *testing.T) {
 	}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(svc)
-	if n, err := testutil.GatherAndCount(reg, "switchboard_speech_rtf", "switchboard_speech_recognizers"); err != nil || n != 3 {
+	// rtf and pool size for en and zh (en's histogram is empty but exported)
+	if n, err := testutil.GatherAndCount(reg, "switchboard_speech_rtf", "switchboard_speech_recognizers"); err != nil || n != 4 {
 		t.Fatalf("metrics: %d series, %v", n, err)
 	}
 	if made, _ := zh.counts(); made != 1 {
@@ -125,5 +126,25 @@ func TestRecordingsKeepTheirReservedRecognizers(t *testing.T) {
 	svc.ReserveForRecordings(2)
 	if _, _, _, err := svc.Stream(ctx, "", RecognizerOptions{}); !errors.Is(err, ErrBusy) {
 		t.Fatalf("all recognizers reserved: %v, want ErrBusy", err)
+	}
+}
+
+// TestServiceExportsEveryLanguageFromTheStart: before any recording, each language's pool
+// gauges and (empty) transcription histograms are exported, so dashboards and alerts
+// see the series from the first scrape.
+func TestServiceExportsEveryLanguageFromTheStart(t *testing.T) {
+	pools := map[string]*Pool{"en": NewPool(&fakeEngine{}, 2, 0, 0, RecognizerOptions{}), "zh": NewPool(&fakeEngine{}, 1, 0, 0, RecognizerOptions{})}
+	svc, err := NewService(pools, "", audio.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(svc)
+	for name, want := range map[string]int{"switchboard_speech_recognizers": 2, "switchboard_speech_recognizers_in_use": 2,
+		"switchboard_speech_waiting": 2, "switchboard_speech_rtf": 2, "switchboard_speech_audio_seconds": 2} {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != want {
+			t.Errorf("%s: %d series (%v), want one per language (%d)", name, n, err, want)
+		}
 	}
 }

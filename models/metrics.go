@@ -17,6 +17,7 @@ type metrics struct {
 	info      *prometheus.GaugeVec
 	shadow    *prometheus.CounterVec
 	loads     *prometheus.CounterVec
+	swaps     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -44,11 +45,37 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		loads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_model_loads_total", Help: "Version loads by result (ok, invalid).",
 		}, []string{"model", "result"}),
+		swaps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_model_swaps_total", Help: "Routing changes by result: ok (swapped in), failed (a version it names did not load; the previous routing keeps serving).",
+		}, []string{"model", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.latency, m.batchSize, m.errors, m.requests, m.info, m.shadow, m.loads)
+		reg.MustRegister(m.latency, m.batchSize, m.errors, m.requests, m.info, m.shadow, m.loads, m.swaps)
 	}
 	return m
+}
+
+// known exports the per-model counters as 0 from the moment a model is known, so an
+// alert on their increase works from the first failure.
+func (x *metrics) known(model string) {
+	for _, r := range []string{"ok", "invalid"} {
+		x.loads.WithLabelValues(model, r)
+	}
+	for _, r := range []string{"ok", "failed"} {
+		x.swaps.WithLabelValues(model, r)
+	}
+}
+
+// serving exports a served version's error and shadow counters as 0.
+func (x *metrics) serving(model, version string, shadow bool) {
+	for _, kind := range []string{"runtime", "bad_input", "cancelled"} {
+		x.errors.WithLabelValues(model, version, kind)
+	}
+	if shadow {
+		for _, agree := range []string{"true", "false"} {
+			x.shadow.WithLabelValues(model, version, agree)
+		}
+	}
 }
 
 func (x *metrics) observe(m *Manifest, d time.Duration, err error) {

@@ -384,6 +384,7 @@ func (r *Registry) publish(m *model, next *routing) {
 	for role, v := range map[string]*version{"active": next.active, "canary": next.canary, "shadow": next.shadow} {
 		if v != nil {
 			r.metrics.info.WithLabelValues(m.name, v.m.Version, role).Set(1)
+			r.metrics.serving(m.name, v.m.Version, role == "shadow")
 		}
 	}
 	keep := next.versions()
@@ -412,6 +413,7 @@ func (r *Registry) modelFor(name string) *model {
 	}
 	m := &model{name: name, shadowQ: make(chan struct{}, 2), state: State{Policy: PolicyLatest}}
 	m.route.Store(&routing{})
+	r.metrics.known(name)
 	next := maps.Clone(cur)
 	next[name] = m
 	r.models.Store(&next)

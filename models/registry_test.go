@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -104,9 +105,17 @@ func TestLatestPinnedRollbackAndRestart(t *testing.T) {
 	writeVersion(t, repo, 3, "")
 	os.WriteFile(filepath.Join(repo, "offset", "3", models.ManifestFile),
 		[]byte("task: offset\ninputs:\n  - {name: input, type: float32, shape: [-1, 4]}\noutputs:\n  - {name: output, type: float32, shape: [-1, 5]}\n"), 0o644)
-	r := openRegistry(t, repo, nil)
+	reg := prometheus.NewRegistry()
+	r := openRegistry(t, repo, reg)
 	if v, err := check(ctx, r, 1); err != nil || v != "2" {
 		t.Fatalf("latest: version %s, %v; want 2", v, err)
+	}
+	swaps := func(ok, failed int) string {
+		return fmt.Sprintf(`# HELP switchboard_model_swaps_total Routing changes by result: ok (swapped in), failed (a version it names did not load; the previous routing keeps serving).
+# TYPE switchboard_model_swaps_total counter
+switchboard_model_swaps_total{model="offset",result="failed"} %d
+switchboard_model_swaps_total{model="offset",result="ok"} %d
+`, failed, ok)
 	}
 	list := r.List()
 	if len(list) != 1 || len(list[0].Versions) != 3 || list[0].Versions[2].Error == "" || list[0].State.Policy != models.PolicyLatest {
@@ -118,8 +127,14 @@ func TestLatestPinnedRollbackAndRestart(t *testing.T) {
 	if v, _ := check(ctx, r, 1); v != "2" {
 		t.Fatalf("after a refused activation: %s", v)
 	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(swaps(1, 1)), "switchboard_model_swaps_total"); err != nil {
+		t.Fatalf("after the refused swap: %v", err)
+	}
 	if err := r.Activate(ctx, "offset", "1"); err != nil {
 		t.Fatal(err)
+	}
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(swaps(2, 1)), "switchboard_model_swaps_total"); err != nil {
+		t.Fatalf("after a swap: %v", err)
 	}
 	if v, _ := check(ctx, r, 1); v != "1" {
 		t.Fatalf("pinned: %s", v)

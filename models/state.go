@@ -220,9 +220,20 @@ func appendHistory(h []string, v string) []string {
 	return h
 }
 
-// apply loads what st names and publishes it. Under the latest policy st.Active becomes
-// the newest version that validates. explicit retries versions refused before.
+// apply loads what st names and publishes it, counting the swap's result. Under the
+// latest policy st.Active becomes the newest version that validates. explicit retries
+// versions refused before.
 func (r *Registry) apply(ctx context.Context, m *model, st *State, explicit bool) error {
+	err := r.swap(ctx, m, st, explicit)
+	result := "ok"
+	if err != nil {
+		result = "failed"
+	}
+	r.metrics.swaps.WithLabelValues(m.name, result).Inc()
+	return err
+}
+
+func (r *Registry) swap(ctx context.Context, m *model, st *State, explicit bool) error {
 	var next routing
 	if st.Policy != PolicyPinned {
 		st.Policy = PolicyLatest

@@ -9,8 +9,11 @@ type Metrics struct {
 	Backlog       *prometheus.GaugeVec
 	AtRisk        *prometheus.GaugeVec
 	QueueDepth    *prometheus.GaugeVec
-	Routed        *prometheus.CounterVec
-	RouteSeconds  prometheus.Histogram
+	// OldestWait is how long the oldest ticket waiting for an agent has waited, per
+	// skill group (0 when none waits), set beside QueueDepth (sla_watch.go).
+	OldestWait   *prometheus.GaugeVec
+	Routed       *prometheus.CounterVec
+	RouteSeconds prometheus.Histogram
 	// PresenceLapsed counts agents set offline because their presence lapsed.
 	PresenceLapsed prometheus.Counter
 	// ReconcileFixes counts differences between Redis and PostgreSQL that the
@@ -37,6 +40,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_queue_depth",
 			Help: "Tickets waiting for a free agent, by skill group.",
 		}, []string{"group"}),
+		OldestWait: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_queue_oldest_wait_seconds",
+			Help: "How long the oldest ticket waiting for an agent has waited (since it entered the queue), by skill group.",
+		}, []string{"group"}),
 		Routed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_routing_decisions_total",
 			Help: "Routing decisions by outcome (assigned, queued, error).",
@@ -47,7 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .1},
 		}),
 	}
-	reg.MustRegister(m.SLAViolations, m.Backlog, m.AtRisk, m.QueueDepth, m.Routed, m.RouteSeconds)
+	reg.MustRegister(m.SLAViolations, m.Backlog, m.AtRisk, m.QueueDepth, m.OldestWait, m.Routed, m.RouteSeconds)
 	m.PresenceLapsed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_agent_presence_lapsed_total",
 		Help: "Agents set offline because no heartbeat (console socket or REST) arrived within the presence TTL.",
@@ -57,5 +64,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Help: "Differences between the Redis routing state and PostgreSQL repaired by the reconciler, by kind.",
 	}, []string{"kind"})
 	reg.MustRegister(m.PresenceLapsed, m.ReconcileFixes)
+	for _, outcome := range []string{"assigned", "queued", "error"} {
+		m.Routed.WithLabelValues(outcome) // exported as 0 from the start
+	}
+	for _, kind := range []string{"phantom_assignment", "missing_assignment", "agent", "agent_load", "stranded_ticket",
+		"stale_wait", "group_counter", "free_agent"} { // Drift.Kind
+		m.ReconcileFixes.WithLabelValues(kind)
+	}
 	return m
+}
+
+// expectGroup exports a skill group's SLA violation counters as 0 before its first
+// breach, so an alert on their increase sees the first one.
+func (m *Metrics) expectGroup(group string) {
+	for _, kind := range []string{"first_response", "resolution"} {
+		for _, p := range []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow} {
+			m.SLAViolations.WithLabelValues(kind, string(p), group)
+		}
+	}
 }

@@ -97,6 +97,10 @@ func TestSLAWatcherMarksBreachesOnceAndExportsGauges(t *testing.T) {
 	if got := testutil.ToFloat64(ts.Metrics.AtRisk.WithLabelValues("billing")); got != 1 {
 		t.Fatalf("at-risk gauge %v, want 1", got)
 	}
+	// The ticket waits in the queue since it was created, 13 minutes ago.
+	if got := testutil.ToFloat64(ts.Metrics.OldestWait.WithLabelValues("billing")); got != 13*60 {
+		t.Fatalf("oldest wait %v s, want %v", got, 13*60)
+	}
 
 	ts.clock.t = created.Add(16 * time.Minute)
 	breaches, stats, err = w.Check(ctx)
@@ -119,5 +123,21 @@ func TestSLAWatcherMarksBreachesOnceAndExportsGauges(t *testing.T) {
 	got, err := ts.GetTicket(ctx, tk.ID)
 	if err != nil || !got.FirstResponseBreached || got.ResolutionBreached {
 		t.Fatalf("ticket after breach: %+v, %v", got, err)
+	}
+	// Once an agent holds it, nobody waits: the age reads 0, not the last value.
+	if _, err := ts.PutAgent(ctx, "admin", Agent{ID: "ann", Groups: []string{"billing"}, Capacity: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.SetAgentStatus(ctx, "ann", AgentOnline, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.Claim(ctx, Actor{ID: "ann"}, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(ts.Metrics.OldestWait.WithLabelValues("billing")); got != 0 {
+		t.Fatalf("oldest wait %v s with nobody waiting, want 0", got)
 	}
 }

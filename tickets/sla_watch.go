@@ -118,8 +118,8 @@ func (w *SLAWatcher) Check(ctx context.Context) ([]Breach, []GroupSLA, error) {
 	return breaches, stats, w.exportQueueDepth(ctx, stats)
 }
 
-// exportQueueDepth sets the waiting-queue gauge for every skill group (0
-// for an empty queue) and fills Waiting in stats.
+// exportQueueDepth sets the waiting-queue gauges for every skill group (depth and
+// the oldest ticket's wait, 0 for an empty queue) and fills Waiting in stats.
 func (w *SLAWatcher) exportQueueDepth(ctx context.Context, stats []GroupSLA) error {
 	if w.Router == nil {
 		return nil
@@ -128,8 +128,20 @@ func (w *SLAWatcher) exportQueueDepth(ctx context.Context, stats []GroupSLA) err
 	if err != nil {
 		return err
 	}
+	figures, err := w.Store.queueFigures(ctx)
+	if err != nil {
+		return err
+	}
+	now := w.Now()
 	w.Metrics.QueueDepth.Reset()
+	w.Metrics.OldestWait.Reset()
 	for _, g := range groups {
+		wait := 0.0
+		if f := figures[g.ID]; f.waiting > 0 {
+			wait = max(now.Sub(f.oldestQueued).Seconds(), 0)
+		}
+		w.Metrics.OldestWait.WithLabelValues(g.ID).Set(wait)
+		w.Metrics.expectGroup(g.ID)
 		d, err := w.Router.QueueDepth(ctx, g.ID)
 		if err != nil {
 			return err

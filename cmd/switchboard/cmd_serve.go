@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/spf13/cobra"
 
 	"github.com/switchboard-cs/switchboard/gateway"
@@ -119,6 +122,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err != nil {
 		return err
 	}
+	a.registry.MustRegister(newPoolCollector(map[string]*pgxpool.Pool{"primary": a.primary, "replica": a.replica}))
 	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Ratings: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
@@ -132,6 +136,14 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		Lease: cfg.Queue.Lease, Grace: cfg.Queue.ShutdownGrace,
 		Retry:   tickets.RetryPolicy{For: cfg.Queue.RetryFor, MaxAttempts: cfg.Queue.MaxAttempts, MaxAbandoned: cfg.Queue.MaxAbandoned},
 		Metrics: flow.NewQueueMetrics(a.registry), Panics: panics, Redactor: piiRedactor{a.redactor}}
+	worker.Metrics.Expect("turns", append([]string{"rest"}, channelNames(ch.all)...)...)
+	worker.Metrics.Expect("outbox", slices.Sorted(maps.Keys(ch.outbound))...)
+	required := []gateway.Checker{
+		{Name: "postgres", Check: a.store.Ping},
+		{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+	}
+	probe := newDependencyProbe(a.registry, required...)
+	probe.probe(ctx, 2*time.Second)
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
 		Assist:  live.assistant(a.store),
 		Ingress: ingress, Process: process, Wake: worker.Wake,
@@ -148,8 +160,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		UI: web.Handler(), KB: live, KBIngest: live.jobs, KBDocuments: live.jobs, Escalation: &deps.Escalation, Audit: a.audit,
 		Live: a.liveChecks(), AdminSeparate: cfg.HTTP.AdminAddr != "", RequestTimeout: cfg.HTTP.RequestTimeout,
 		Ready: []gateway.Checker{
-			{Name: "postgres", Check: a.store.Ping},
-			{Name: "redis", Check: func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() }},
+			required[0], required[1],
 			{Name: "vision", Check: visionReady(clf, whyNoVision, modelReg), Optional: true},
 			{Name: "speech", Check: speech.ready, Optional: true},
 		}})
@@ -162,6 +173,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	// Every background loop is restarted after a panic (logged, counted in
 	// switchboard_panics_total{where}) until serve stops.
 	loop := func(where string, run func()) {
+		panics.Expect(where)
 		wg.Go(func() { safe.Restart(bg, panics, where, 5*time.Second, run) })
 	}
 	var readyOnce sync.Once
@@ -179,6 +191,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		loop("worker", func() { worker.Run(bg) })
 	}
 	loop("worker_maintenance", func() { worker.RunMaintenance(bg, 10*time.Second) })
+	loop("dependency_probe", func() { probe.run(bg, 10*time.Second) })
 	defer func() { stopBG(); wg.Wait() }()
 	select {
 	case <-ready:
@@ -239,4 +252,13 @@ func openChannels(cfg config.Config) (channelSet, error) {
 		}
 	}
 	return set, nil
+}
+
+// channelNames are the names of chs.
+func channelNames(chs []channel.Channel) []string {
+	out := make([]string, 0, len(chs))
+	for _, c := range chs {
+		out = append(out, c.Name())
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -148,6 +149,9 @@ func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	}
 	if taken && f.Log != nil {
 		f.Log.Warn("a queue worker took over this turn; its answer is the one recorded", "turn", t)
+	}
+	if !t.ReceivedAt.IsZero() {
+		f.Process.ObserveTurn(pipeline.TurnInline, time.Since(t.ReceivedAt))
 	}
 	return Result{Outcome: out}, nil
 }

@@ -271,6 +271,7 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 // answer processes a turn once: the outcome is saved before delivery, so a
 // retry after a failed send only sends again.
 func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
+	start := time.Now()
 	out, ok := decodeOutcome(p.Outcome)
 	if !ok {
 		t := pendingTurn(p)
@@ -291,7 +292,13 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 			return err
 		}
 	}
-	return w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, out)
+	if err := w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, out); err != nil {
+		return err
+	}
+	if w.Process != nil {
+		w.Process.ObserveTurn(pipeline.TurnQueued, time.Since(start))
+	}
+	return nil
 }
 
 // pendingTurn is a stored turn as the process pipeline takes it: its redacted text and

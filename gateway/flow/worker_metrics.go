@@ -41,6 +41,29 @@ func NewQueueMetrics(reg prometheus.Registerer) *QueueMetrics {
 	return m
 }
 
+// Expect exports queue's series for channels as 0 before any row or attempt: its
+// pending and failed rows and its results. Known from the start, the dead-letter alert and
+// rates over the results work from the first event.
+func (m *QueueMetrics) Expect(queue string, channels ...string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, ch := range channels {
+		for _, state := range []string{"pending", "failed"} {
+			k := [3]string{queue, ch, state}
+			if !m.shown[k] {
+				m.shown[k] = true
+				m.rows.WithLabelValues(k[:]...).Set(0)
+			}
+		}
+		for _, r := range []string{resultDelivered, resultRetried, resultDeadLettered} {
+			m.results.WithLabelValues(queue, ch, r)
+		}
+	}
+}
+
 func (m *QueueMetrics) result(queue, channel, result string) {
 	if m != nil {
 		m.results.WithLabelValues(queue, channel, result).Inc()

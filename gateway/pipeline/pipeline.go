@@ -53,7 +53,14 @@ func (e *AbortError) Unwrap() []error { return []error{ErrAborted, e.Err} }
 type Metrics struct {
 	seconds  *prometheus.HistogramVec
 	outcomes *prometheus.CounterVec
+	turns    *prometheus.HistogramVec
 }
+
+// Turn paths, as switchboard_turn_seconds labels them.
+const (
+	TurnInline = "inline" // answered while the client waits (REST, web chat): receipt to answer recorded
+	TurnQueued = "queued" // answered by a queue worker: claim to answer delivered
+)
 
 // NewMetrics registers the pipeline metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -67,9 +74,24 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_pipeline_stage_total",
 			Help: "Stage runs by outcome: ok, skipped, degraded, aborted.",
 		}, []string{"stage", "outcome"}),
+		turns: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "switchboard_turn_seconds",
+			Help:    "Latency of whole turns by path: inline (receipt to answer, the client waiting), queued (a queue worker's claim to delivery).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"path"}),
 	}
-	reg.MustRegister(m.seconds, m.outcomes)
+	reg.MustRegister(m.seconds, m.outcomes, m.turns)
+	for _, path := range []string{TurnInline, TurnQueued} {
+		m.turns.WithLabelValues(path)
+	}
 	return m
+}
+
+// ObserveTurn records how long a whole turn took on path (TurnInline, TurnQueued).
+func (m *Metrics) ObserveTurn(path string, d time.Duration) {
+	if m != nil {
+		m.turns.WithLabelValues(path).Observe(d.Seconds())
+	}
 }
 
 // Pipeline runs steps in order.

@@ -163,3 +163,32 @@ func TestFailClosedErrorReadsAsItsCause(t *testing.T) {
 		})
 	}
 }
+
+// TestTurnSecondsStartAtZero: both turn paths are exported before any turn (so a rate
+// over them is defined from the start), and ObserveTurn counts on its own path.
+func TestTurnSecondsStartAtZero(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	count := func() map[string]uint64 {
+		out := map[string]uint64{}
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "switchboard_turn_seconds" {
+				for _, s := range mf.GetMetric() {
+					out[s.GetLabel()[0].GetValue()] = s.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff(map[string]uint64{TurnInline: 0, TurnQueued: 0}, count()); diff != "" {
+		t.Fatalf("before any turn (-want +got):\n%s", diff)
+	}
+	m.ObserveTurn(TurnInline, 30*time.Millisecond)
+	if diff := cmp.Diff(map[string]uint64{TurnInline: 1, TurnQueued: 0}, count()); diff != "" {
+		t.Fatalf("after one inline turn (-want +got):\n%s", diff)
+	}
+}

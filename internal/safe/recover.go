@@ -40,6 +40,17 @@ func New(reg prometheus.Registerer, log *slog.Logger) *Guard {
 	return &Guard{log: log, panics: c}
 }
 
+// Expect exports the panic counter of each where as 0 before any panic, so an alert on
+// its increase sees the first one.
+func (g *Guard) Expect(where ...string) {
+	if g == nil || g.panics == nil {
+		return
+	}
+	for _, w := range where {
+		g.panics.WithLabelValues(w)
+	}
+}
+
 // Recover must be deferred directly: `defer g.Recover("worker", &err)`. On a panic it
 // logs the value and the stack, counts it under where and, if errp is not nil, sets
 // *errp to an error wrapping ErrPanic.

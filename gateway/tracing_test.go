@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -18,6 +20,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchboard-cs/switchboard/gateway/channel/webhook"
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/internal/tracing/tracingtest"
@@ -252,5 +255,56 @@ func TestTurnSpansReachAnOTLPCollector(t *testing.T) {
 		if !got[name] {
 			t.Errorf("span %q did not reach the collector (got %v)", name, got)
 		}
+	}
+}
+
+// TestWebhookTurnTraces: a channel delivery is a "queued" turn in the caller's trace; the
+// queue worker that answers it runs a turn of its own (attempt 1, answered), and its
+// callback to the platform carries that trace on (traceparent) from a client span.
+func TestWebhookTurnTraces(t *testing.T) {
+	exp := tracingtest.Record(t)
+	r := newChannelRig(t, func(o *rigOptions) { o.client = &http.Client{Transport: tracing.Transport(nil)} })
+	body := []byte(`{"message_id":"77","customer_id":"crm-9","text":"How long does a refund take?"}`)
+	now := time.Now().Unix()
+	if got := r.post(t, "/v1/channels/webhook", body, map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01",
+		"X-Switchboard-Timestamp": strconv.FormatInt(now, 10), "X-Switchboard-Signature": webhook.Sign("hook-secret", now, body)}); got != 202 {
+		t.Fatalf("delivery: %d", got)
+	}
+	r.hook.waitFor(t, 1)
+	var received, answered tracetest.SpanStub
+	deadline := time.Now().Add(10 * time.Second)
+	for answered.Name == "" && time.Now().Before(deadline) {
+		for _, s := range exp.GetSpans() {
+			if s.Name != tracing.TurnSpan || tracingtest.Attr(s, tracing.Channel) != "webhook" {
+				continue
+			}
+			if s.SpanContext.TraceID().String() == callerTrace {
+				received = s
+			} else {
+				answered = s
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := tracingtest.Attr(received, tracing.TurnOutcome); got != "queued" {
+		t.Errorf("the delivery's turn in the caller's trace: outcome %q, want queued", got)
+	}
+	if got, attempt := tracingtest.Attr(answered, tracing.TurnOutcome), tracingtest.Attr(answered, tracing.Attempt); got != "answered" || attempt != "1" {
+		t.Fatalf("the worker's turn: outcome %q attempt %q, want answered by attempt 1", got, attempt)
+	}
+	r.hook.mu.Lock()
+	tp := r.hook.hdrs[0].Get("traceparent")
+	r.hook.mu.Unlock()
+	if want := "00-" + answered.SpanContext.TraceID().String() + "-"; !strings.HasPrefix(tp, want) {
+		t.Fatalf("callback traceparent %q, want the worker's trace %s…", tp, want)
+	}
+	var client string
+	for _, s := range exp.GetSpans() {
+		if strings.Contains(tp, "-"+s.SpanContext.SpanID().String()+"-") {
+			client = s.Name
+		}
+	}
+	if client != "HTTP POST" {
+		t.Errorf("the callback's parent span is %q, want the client span HTTP POST", client)
 	}
 }

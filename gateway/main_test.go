@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
@@ -74,7 +75,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	reg := prometheus.NewRegistry()
 	log := slog.New(slog.DiscardHandler)
 	if instanceLog != nil {
-		log = slog.New(slog.NewJSONHandler(instanceLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		log = slog.New(tracing.LogHandler(slog.NewJSONHandler(instanceLog, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	store := tickets.NewStore(pool, nil, ring)
 	svc := tickets.NewService(store, tickets.ServiceOptions{Cache: tickets.NewTicketCache(rdb, prefix, time.Minute),

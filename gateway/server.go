@@ -275,7 +275,7 @@ func New(o Options) *Server {
 		_ = s.engine.SetTrustedProxies(nil)
 	}
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.mw.recover, s.mw.requestID, s.mw.secureHeaders, s.mw.observe)
+	s.engine.Use(s.mw.trace, s.mw.recover, s.mw.requestID, s.mw.secureHeaders, s.mw.observe)
 	if len(o.AllowedOrigins) > 0 {
 		s.engine.Use(cors.New(cors.Config{AllowOrigins: o.AllowedOrigins, AllowMethods: []string{"GET", "POST", "PUT"},
 			AllowHeaders: []string{"Authorization", "Content-Type"}, MaxAge: time.Hour}))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/internal/safe"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -187,7 +188,7 @@ func (r *chatSockets) chatSocket(c *gin.Context) {
 			cs.unwatch()
 		}
 	}()
-	ctx, cancel := context.WithCancel(c.Request.Context())
+	ctx, cancel := context.WithCancel(tracing.OwnTraces(c.Request.Context())) // a trace per turn, not per socket
 	defer cancel()
 	if conv != "" {
 		cs.follow(conv)
@@ -263,7 +264,7 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 			status, code := statusOf(err)
 			msg := err.Error()
 			if status >= 500 {
-				cs.r.log.Error("web chat turn failed", "err", err)
+				cs.r.log.ErrorContext(ctx, "web chat turn failed", "err", err)
 				msg = "internal error"
 			}
 			_ = cs.send(ctx, ChatFrame{Type: "error", Error: code + ": " + msg, MessageID: f.MessageID})

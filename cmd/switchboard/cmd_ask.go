@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/flow"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/kb"
 	"github.com/switchboard-cs/switchboard/nlp/intent"
 )
@@ -114,7 +115,7 @@ func newLLM(cfg config.Config, log *slog.Logger) (*kb.LLMComposer, error) {
 	// Local endpoints (Ollama, vLLM) take no key, but the client insists on one.
 	key := cmp.Or(cfg.LLM.APIKey, "no-key")
 	model, err := openai.New(openai.WithBaseURL(cfg.LLM.BaseURL), openai.WithModel(cfg.LLM.Model), openai.WithToken(key),
-		openai.WithHTTPClient(&http.Client{Timeout: cfg.LLM.Timeout}))
+		openai.WithHTTPClient(&http.Client{Timeout: cfg.LLM.Timeout, Transport: tracing.Transport(nil)}))
 	if err != nil {
 		return nil, fmt.Errorf("llm: %w", err)
 	}

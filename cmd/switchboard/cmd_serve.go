@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/safe"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/tickets"
 	"github.com/switchboard-cs/switchboard/web"
 )
@@ -62,6 +64,11 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err := requireSharedSecrets(cfg); err != nil {
 		return err
 	}
+	stopTracing, err := startTracing(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	a, err := openData(ctx, cfg, log, asServer)
 	if err != nil {
 		return err
@@ -225,6 +232,25 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	return lns.shutdown(sctx)
 }
 
+// startTracing turns OpenTelemetry tracing on when the OTEL_* variables ask for it
+// (internal/tracing); stop flushes the spans still buffered, after the server stopped.
+func startTracing(ctx context.Context, log *slog.Logger) (stop func(), err error) {
+	traces, shutdown, err := tracing.Start(ctx, log)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
+	if traces.Enabled {
+		log.Info("tracing on: spans are exported over OTLP", "protocol", traces.Protocol)
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			log.Warn("tracing: spans not flushed", "err", err)
+		}
+	}, nil
+}
+
 // channelSet holds the configured channel plugins.
 type channelSet struct {
 	all      []channel.Channel
@@ -238,7 +264,7 @@ func openChannels(cfg config.Config) (channelSet, error) {
 	for name, s := range cfg.Channels.Settings() {
 		settings[name] = s
 	}
-	all, err := channels.Open(settings, &http.Client{Timeout: 15 * time.Second})
+	all, err := channels.Open(settings, &http.Client{Timeout: 15 * time.Second, Transport: tracing.Transport(nil)})
 	if err != nil {
 		return channelSet{}, err
 	}

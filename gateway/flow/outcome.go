@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -102,10 +103,12 @@ func (f *Flow) wake() {
 
 // Receive makes a push channel's turn durable and wakes the queue's workers, which answer
 // it through the channel's Sender. Once it returns nil the delivery may be acknowledged.
-func (f *Flow) Receive(ctx context.Context, t *pipeline.Turn) error {
+func (f *Flow) Receive(ctx context.Context, t *pipeline.Turn) (err error) {
 	if f == nil || f.Ingress == nil {
 		return ErrNoPipeline
 	}
+	ctx, span := tracing.StartTurn(ctx, t.Channel)
+	defer func() { endTurn(span, t, receiveOutcome(t, err), err) }()
 	if err := f.Ingress.Run(ctx, t); err != nil {
 		return err
 	}
@@ -118,10 +121,16 @@ func (f *Flow) Receive(ctx context.Context, t *pipeline.Turn) error {
 // Answer runs a turn its receiver answers itself (t.Lease > 0: REST and web chat):
 // ingress, then the answer inline, recorded as attempt 1. If this process dies after
 // ingress, a queue worker answers the turn once the lease runs out.
-func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
+func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (res Result, err error) {
 	if f == nil || f.Ingress == nil || f.Process == nil {
 		return Result{}, ErrNoPipeline
 	}
+	ctx, span := tracing.StartTurn(ctx, t.Channel)
+	defer func() { endTurn(span, t, answerOutcome(t, res, err), err) }()
+	return f.answer(ctx, t)
+}
+
+func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	if err := f.Ingress.Run(ctx, t); err != nil {
 		return Result{}, err
 	}
@@ -148,7 +157,7 @@ func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 		return Result{}, err
 	}
 	if taken && f.Log != nil {
-		f.Log.Warn("a queue worker took over this turn; its answer is the one recorded", "turn", t)
+		f.Log.WarnContext(ctx, "a queue worker took over this turn; its answer is the one recorded", "turn", t)
 	}
 	if !t.ReceivedAt.IsZero() {
 		f.Process.ObserveTurn(pipeline.TurnInline, time.Since(t.ReceivedAt))

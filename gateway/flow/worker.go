@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/safe"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -239,9 +240,20 @@ func (w *Worker) failed(queue, channel string, attempt int, err error, dead bool
 	w.Log.Warn(what+" failed; will retry", "channel", channel, "attempt", attempt, "err", err)
 }
 
+// guardedAnswer answers a stored turn under a turn span of its own: the queue's attempts
+// are traces apart from the request that stored the turn.
 func (w *Worker) guardedAnswer(ctx context.Context, p tickets.PendingTurn) (err error) {
+	t := pendingTurn(p)
+	ctx, span := tracing.StartTurn(ctx, p.Channel)
+	outcome := turnResent
+	defer func() {
+		if err != nil {
+			outcome = failedOutcome(err)
+		}
+		endTurn(span, t, outcome, err)
+	}()
 	defer w.Panics.Recover("worker.answer", &err)
-	return w.answer(ctx, p)
+	return w.answer(ctx, p, t, &outcome)
 }
 
 // heartbeat renews the turn's lease every lease/3 so no other worker takes
@@ -269,14 +281,14 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 }
 
 // answer processes a turn once: the outcome is saved before delivery, so a
-// retry after a failed send only sends again.
-func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
+// retry after a failed send only sends again. It names what it did in outcome.
+func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.Turn, outcome *string) error {
 	start := time.Now()
 	out, ok := decodeOutcome(p.Outcome)
 	if !ok {
-		t := pendingTurn(p)
 		err := w.Process.Run(ctx, t)
 		if errors.Is(err, errTakenOver) {
+			*outcome = turnTakenOver
 			return nil // another worker took the turn over and answers it
 		}
 		if err != nil {
@@ -284,8 +296,10 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn) error {
 		}
 		var taken bool
 		if out, taken, err = RecordAnswer(ctx, w.Store, t, false); err != nil || taken {
+			*outcome = turnTakenOver
 			return err // taken: another worker took the turn over and answers it
 		}
+		*outcome = answeredOutcome(t)
 	}
 	if out.Reply != "" {
 		if err := w.send(ctx, p.Channel, p.ReplyTo, out.Reply); err != nil {

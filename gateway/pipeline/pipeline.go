@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 )
 
 // Stage processes a turn, writing only its own fields.
@@ -115,41 +117,63 @@ func (p *Pipeline) SetLevels(levelOf func(error) slog.Level) *Pipeline {
 	return p
 }
 
-// Run processes t through every step. It returns an error only when ctx is
-// cancelled or a fail-closed stage fails; other failures mark t degraded.
+// Run processes t through every step, each in a span named after it (a child of the
+// turn's span in ctx) whose switchboard.stage.outcome is ok, skipped, degraded or aborted.
+// It returns an error only when ctx is cancelled or a fail-closed stage fails; other
+// failures mark t degraded.
 func (p *Pipeline) Run(ctx context.Context, t *Turn) error {
 	if t.Timings == nil {
 		t.Timings = map[string]time.Duration{}
 	}
+	tr := tracing.Tracer()
 	for _, s := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if s.Skip != nil && s.Skip(t) {
-			p.outcomes.WithLabelValues(s.Name, "skipped").Inc()
-			continue
+		sctx, span := tr.Start(ctx, s.Name)
+		outcome, err := p.step(sctx, s, t)
+		if span.IsRecording() {
+			span.SetAttributes(tracing.StageOutcome.String(outcome))
+			tracing.Fail(span, err)
 		}
-		err := p.runStep(ctx, s, t)
-		switch {
-		case err == nil:
-			p.outcomes.WithLabelValues(s.Name, "ok").Inc()
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case s.FailClosed:
-			p.outcomes.WithLabelValues(s.Name, "aborted").Inc()
-			level := slog.LevelError
-			if p.levelOf != nil {
-				level = p.levelOf(err)
-			}
-			p.log.Log(ctx, level, "pipeline stage failed closed", "stage", s.Name, "err", err, "turn", t)
-			return &AbortError{Stage: s.Name, Err: err}
-		default:
-			p.outcomes.WithLabelValues(s.Name, "degraded").Inc()
-			p.log.WarnContext(ctx, "pipeline stage failed open", "stage", s.Name, "err", err, "turn", t)
-			t.Degraded = append(t.Degraded, s.Name)
+		span.End()
+		if outcome == outcomeAborted {
+			return err
 		}
 	}
 	return nil
+}
+
+const outcomeAborted = "aborted"
+
+// step runs one step and says how it went: ok, skipped, degraded (err is the stage's) or
+// aborted (err is what Run returns).
+func (p *Pipeline) step(ctx context.Context, s Step, t *Turn) (outcome string, err error) {
+	if s.Skip != nil && s.Skip(t) {
+		p.outcomes.WithLabelValues(s.Name, "skipped").Inc()
+		return "skipped", nil
+	}
+	err = p.runStep(ctx, s, t)
+	switch {
+	case err == nil:
+		p.outcomes.WithLabelValues(s.Name, "ok").Inc()
+		return "ok", nil
+	case ctx.Err() != nil: // the turn's context, not the step's timeout
+		return outcomeAborted, ctx.Err()
+	case s.FailClosed:
+		p.outcomes.WithLabelValues(s.Name, outcomeAborted).Inc()
+		level := slog.LevelError
+		if p.levelOf != nil {
+			level = p.levelOf(err)
+		}
+		p.log.Log(ctx, level, "pipeline stage failed closed", "stage", s.Name, "err", err, "turn", t)
+		return outcomeAborted, &AbortError{Stage: s.Name, Err: err}
+	default:
+		p.outcomes.WithLabelValues(s.Name, "degraded").Inc()
+		p.log.WarnContext(ctx, "pipeline stage failed open", "stage", s.Name, "err", err, "turn", t)
+		t.Degraded = append(t.Degraded, s.Name)
+		return "degraded", err
+	}
 }
 
 func (p *Pipeline) runStep(ctx context.Context, s Step, t *Turn) (err error) {

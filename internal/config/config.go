@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/internal/tracing"
 )
 
 // Config is the whole configuration of one Switchboard process. Each leaf field carries
@@ -521,7 +523,9 @@ func (c Config) AuditAnchorFile() string {
 }
 
 // Logger builds the process logger writing to w with the configured level and format.
-// Values that Validate would reject fall back to info and text.
+// Values that Validate would reject fall back to info and text. A record logged with a
+// context that holds a trace span (a turn's, a stage's, a request's) carries its trace_id
+// and span_id.
 func (c Config) Logger(w io.Writer) *slog.Logger {
 	level, ok := parseLevel(c.Log.Level)
 	if !ok {
@@ -529,9 +533,9 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	if strings.EqualFold(c.Log.Format, "json") {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, opts)))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(tracing.LogHandler(slog.NewTextHandler(w, opts)))
 }
 
 // parseLevel accepts exactly debug, info, warn and error (any case).

@@ -1,0 +1,88 @@
+package flow
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
+)
+
+// The outcomes a turn's span records (switchboard.turn.outcome).
+const (
+	turnAnswered     = "answered"     // the bot answered
+	turnEscalated    = "escalated"    // handed to a human (a ticket opened or joined)
+	turnWithAgent    = "with_agent"   // the conversation is in an agent's hands: the bot stayed out
+	turnDuplicate    = "duplicate"    // a redelivery, answered from the stored outcome
+	turnTranscribing = "transcribing" // stored; a queue worker transcribes and answers it
+	turnQueued       = "queued"       // stored; a queue worker answers it
+	turnTakenOver    = "taken_over"   // another attempt answers it
+	turnResent       = "resent"       // answered before; only the delivery is tried again
+	turnAborted      = "aborted"      // a fail-closed stage stopped it
+	turnCancelled    = "cancelled"
+	turnFailed       = "failed"
+)
+
+// endTurn records how a turn went on its span and ends it: ids and outcome words only.
+func endTurn(span trace.Span, t *pipeline.Turn, outcome string, err error) {
+	if span.IsRecording() {
+		span.SetAttributes(tracing.TurnOutcome.String(outcome), tracing.ConversationID.String(t.ConversationID))
+		if t.TicketID != "" {
+			span.SetAttributes(tracing.TicketID.String(t.TicketID))
+		}
+		if len(t.Degraded) > 0 {
+			span.SetAttributes(tracing.Degraded.StringSlice(t.Degraded))
+		}
+		if t.Attempt > 0 {
+			span.SetAttributes(tracing.Attempt.Int(t.Attempt))
+		}
+		tracing.Fail(span, err)
+	}
+	span.End()
+}
+
+// failedOutcome is the outcome of a turn that err stopped.
+func failedOutcome(err error) string {
+	switch {
+	case errors.Is(err, pipeline.ErrAborted):
+		return turnAborted
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return turnCancelled
+	}
+	return turnFailed
+}
+
+// answeredOutcome is the outcome of a turn the process pipeline ran through.
+func answeredOutcome(t *pipeline.Turn) string {
+	switch {
+	case t.Escalated:
+		return turnEscalated
+	case t.WithAgent:
+		return turnWithAgent
+	}
+	return turnAnswered
+}
+
+func answerOutcome(t *pipeline.Turn, res Result, err error) string {
+	switch {
+	case err != nil:
+		return failedOutcome(err)
+	case res.Duplicate:
+		return turnDuplicate
+	case res.Transcribing:
+		return turnTranscribing
+	}
+	return answeredOutcome(t)
+}
+
+func receiveOutcome(t *pipeline.Turn, err error) string {
+	switch {
+	case err != nil:
+		return failedOutcome(err)
+	case t.Duplicate:
+		return turnDuplicate
+	}
+	return turnQueued
+}

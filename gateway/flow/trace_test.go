@@ -1,0 +1,86 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-cs/switchboard/gateway/pipeline"
+	"github.com/switchboard-cs/switchboard/internal/tracing"
+	"github.com/switchboard-cs/switchboard/internal/tracing/tracingtest"
+)
+
+// TestTurnSpanOutcomes: Receive and Answer each open one turn span, the parent of the
+// stage spans, and record on it how the turn went, its channel, conversation and ticket.
+func TestTurnSpanOutcomes(t *testing.T) {
+	exp := tracingtest.Record(t)
+	m := pipeline.NewMetrics(prometheus.NewRegistry())
+	step := func(name string, f func(*pipeline.Turn) error, failClosed bool) pipeline.Step {
+		return pipeline.Step{Name: name, FailClosed: failClosed,
+			Stage: pipeline.StageFunc(func(_ context.Context, t *pipeline.Turn) error { return f(t) })}
+	}
+	persist := func(t *pipeline.Turn) error { t.ConversationID = "c-9"; return nil }
+	flowOf := func(ingress, process func(*pipeline.Turn) error) *Flow {
+		log := slog.New(slog.DiscardHandler)
+		return &Flow{Ingress: pipeline.New(m, log, step("persist", ingress, true)),
+			Process: pipeline.New(m, log, step("escalate", process, true)), Replies: &recorder{}}
+	}
+	ok := func(*pipeline.Turn) error { return nil }
+	type view struct{ Outcome, Channel, Conversation, Ticket, Status string }
+	for _, tc := range []struct {
+		name             string
+		ingress, process func(*pipeline.Turn) error
+		answer           bool
+		want             view
+		wantStages       []string
+	}{
+		{"received", persist, ok, false, view{"queued", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+		{"received again", func(t *pipeline.Turn) error { t.Duplicate = true; return persist(t) }, ok, false,
+			view{"duplicate", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+		{"refused", func(*pipeline.Turn) error { return errors.New("store down") }, ok, false,
+			view{"aborted", "telegram", "", "", "Error"}, []string{"persist"}},
+		{"answered", persist, ok, true, view{"answered", "telegram", "c-9", "", "Unset"}, []string{"persist", "escalate"}},
+		{"escalated", persist, func(t *pipeline.Turn) error { t.Escalated, t.TicketID = true, "t-1"; return nil }, true,
+			view{"escalated", "telegram", "c-9", "t-1", "Unset"}, []string{"persist", "escalate"}},
+		{"answered before", func(t *pipeline.Turn) error { t.Duplicate = true; return persist(t) }, ok, true,
+			view{"duplicate", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+		{"voice note left to the queue", func(t *pipeline.Turn) error { t.VoicePending = true; return persist(t) }, ok, true,
+			view{"transcribing", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			exp.Reset()
+			f := flowOf(tc.ingress, tc.process)
+			turn := &pipeline.Turn{Channel: "telegram"}
+			if tc.answer {
+				_, _ = f.Answer(context.Background(), turn)
+			} else {
+				_ = f.Receive(context.Background(), turn)
+			}
+			spans := exp.GetSpans()
+			var got []view
+			var stages []string
+			for _, s := range spans {
+				if s.Name != tracing.TurnSpan {
+					continue
+				}
+				got = append(got, view{tracingtest.Attr(s, tracing.TurnOutcome), tracingtest.Attr(s, tracing.Channel),
+					tracingtest.Attr(s, tracing.ConversationID), tracingtest.Attr(s, tracing.TicketID), s.Status.Code.String()})
+				for _, c := range spans {
+					if c.Parent.SpanID() == s.SpanContext.SpanID() {
+						stages = append(stages, c.Name)
+					}
+				}
+			}
+			if diff := cmp.Diff([]view{tc.want}, got); diff != "" {
+				t.Errorf("turn span (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantStages, stages); diff != "" {
+				t.Errorf("stage spans under the turn (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

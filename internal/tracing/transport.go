@@ -1,0 +1,48 @@
+package tracing
+
+import (
+	"net/http"
+	"strconv"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Transport wraps next (nil: http.DefaultTransport) so that each outgoing request is a
+// client span of the caller's trace and carries it on (traceparent), to a channel's
+// platform or an LLM endpoint. The span names the method and host, never the path or query
+// (which may hold a token).
+func Transport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return transport{next}
+}
+
+type transport struct{ next http.RoundTripper }
+
+func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	ctx, span := Tracer().Start(r.Context(), "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindClient))
+	defer span.End()
+	if span.SpanContext().IsValid() {
+		span.SetAttributes(attribute.String("http.request.method", r.Method), attribute.String("server.address", r.URL.Host))
+		r = r.Clone(ctx)
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(r.Header))
+	}
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		Fail(span, err)
+		return nil, err
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	if resp.StatusCode >= 500 {
+		Fail(span, &statusError{resp.StatusCode})
+	}
+	return resp, nil
+}
+
+type statusError struct{ code int }
+
+func (e *statusError) Error() string { return "HTTP status " + strconv.Itoa(e.code) }

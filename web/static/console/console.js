@@ -101,6 +101,7 @@ document.title = "Switchboard — " + tr("title");
 
 const prio = { urgent: 0, high: 1, normal: 2, low: 3 };
 let me = null, self = null, queue = { mine: [], waiting: [] }, current = null, shownAs = "", groups = [];
+let wanted = null; // the ticket the agent last chose (openTicket)
 const drafts = new Map(); // ticket id → the reply being written, kept across refreshes
 const noteDrafts = new Map(); // ticket id → the note being written
 let actionError = null; // { ticket, title, detail }: shown under the open ticket's buttons
@@ -196,16 +197,22 @@ async function loadStatus() {
 
 // openTicket shows ticket id; a refresh of the ticket already shown redraws it only when
 // something changed, so that a reply being written keeps its place.
+// A refresh of the shown ticket that answers after the agent has chosen another is
+// dropped, so a slow answer never puts back the ticket they left.
 async function openTicket(id, force) {
-  const same = current && current.ticket.id === id;
+  if (!(current && current.ticket.id === id)) wanted = id;
   let d;
   try {
     d = await api("GET", "/v1/tickets/" + id);
   } catch (x) {
+    if (wanted !== id) return;
+    const same = current && current.ticket.id === id;
     if (!same || (x.status !== 403 && x.status !== 404)) throw x;
     if (!current.gone) { current = { ...current, gone: true }; renderTicket(); }
     return;
   }
+  if (wanted !== id) return;
+  const same = current && current.ticket.id === id;
   const key = JSON.stringify(d) + claimable(id);
   if (same && key === shownAs && !force) return;
   if (!same && actionError && actionError.ticket !== id) actionError = null;

@@ -277,6 +277,8 @@ func TestChartRefuses(t *testing.T) {
 		{"admin listener on loopback", []string{"config.http.admin_addr=127.0.0.1:9090"}, "give a port Prometheus can reach"},
 		{"both PDB bounds", []string{"podDisruptionBudget.minAvailable=1"}, "set minAvailable or maxUnavailable, not both"},
 		{"replicas without a shared key ring", []string{"config.redis.cluster_addrs={r0:6379,r1:6379}"}, "every replica must use the same key ring"},
+		{"misspelt chart value", []string{"autoscalling.enabled=false"}, "autoscalling"},
+		{"wrong type", []string{"replicaCount=two"}, "replicaCount"},
 		{"key ring twice", []string{"keyRing.existingSecret=kr", "config.security.key_ring_file=/x"}, "config.security.key_ring_file and keyRing.existingSecret"},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-cs/switchboard/internal/config/configdoc"
 )
 
 var update = flag.Bool("update", false, "rewrite the chart's files/config-keys.yaml from docs/configuration.md")
@@ -27,50 +28,25 @@ type docKey struct {
 }
 
 var (
-	codeSpan = regexp.MustCompile("^`([^`]*)`$")
 	// secretName is what makes a key secret: connection strings (with their passwords),
 	// passwords, secrets, tokens, API keys, the KEK and AES keys; and channels.plugins,
 	// whose settings are the plugins' credentials.
 	secretName = regexp.MustCompile(`(^|_)(dsn|password|secret|token|api_key|kek|aes_key)$`)
 )
 
-// readDocKeys parses the rows of docs/configuration.md whose first cell is a code span.
+// readDocKeys reads the key table of docs/configuration.md and marks the secret keys.
 func readDocKeys(t *testing.T) []docKey {
 	t.Helper()
-	f, err := os.Open(docsPath)
+	rows, err := configdoc.Read(docsPath)
 	if err != nil {
-		t.Fatalf("open %s: %v", docsPath, err)
+		t.Fatal(err)
 	}
-	defer f.Close()
 	var keys []docKey
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), " | ")
-		if len(cells) != 4 {
-			t.Fatalf("%s: want 4 cells, got %d in %q", docsPath, len(cells), line)
-		}
-		var k docKey
-		for i, dst := range []*string{&k.Key, &k.Env, &k.Default} {
-			m := codeSpan.FindStringSubmatch(strings.TrimSpace(cells[i]))
-			if m == nil {
-				t.Fatalf("%s: cell %d of %q is not a single code span", docsPath, i+1, line)
-			}
-			*dst = m[1]
-		}
-		if k.Default == `""` {
-			k.Default = ""
-		}
+	for _, r := range rows {
+		k := docKey{Key: r.Key, Env: r.Env, Default: r.Default}
 		last := k.Key[strings.LastIndex(k.Key, ".")+1:]
 		k.Secret = secretName.MatchString(last) || k.Key == "channels.plugins"
 		keys = append(keys, k)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	if len(keys) < 100 {
 		t.Fatalf("%s: only %d keys found; has the table's format changed?", docsPath, len(keys))

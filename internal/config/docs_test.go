@@ -1,60 +1,23 @@
 package config
 
 import (
-	"bufio"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/switchboard-cs/switchboard/internal/config/configdoc"
 )
 
 // docsPath is docs/configuration.md relative to this package.
 var docsPath = filepath.Join("..", "..", "docs", "configuration.md")
 
-// docRow is one row of the key table in docs/configuration.md.
-type docRow struct {
-	Key, Env, Default string
-	Meaning           string
-}
-
-var codeSpan = regexp.MustCompile("^`([^`]*)`$")
-
-// readDocRows parses the table rows whose first cell is a code span.
-func readDocRows(t *testing.T) []docRow {
+// readDocRows reads the key table of docs/configuration.md.
+func readDocRows(t *testing.T) []configdoc.Row {
 	t.Helper()
-	f, err := os.Open(docsPath)
+	rows, err := configdoc.Read(docsPath)
 	if err != nil {
-		t.Fatalf("open %s: %v", docsPath, err)
-	}
-	defer f.Close()
-	var rows []docRow
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "| `") {
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "|"), " | ")
-		if len(cells) != 4 {
-			t.Fatalf("%s: want 4 cells, got %d in %q", docsPath, len(cells), line)
-		}
-		row := docRow{Meaning: strings.TrimSpace(cells[3])}
-		for i, dst := range []*string{&row.Key, &row.Env, &row.Default} {
-			m := codeSpan.FindStringSubmatch(strings.TrimSpace(cells[i]))
-			if m == nil {
-				t.Fatalf("%s: cell %d of %q is not a single code span", docsPath, i+1, line)
-			}
-			*dst = m[1]
-		}
-		if row.Default == `""` {
-			row.Default = ""
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return rows

@@ -126,7 +126,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	done := make(chan struct{})
 	go func() { defer close(done); svc.RunEvents(ctx, func() { close(ready) }) }()
 	<-ready
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewServer(specCheck(t, srv.Handler())) // every response checked against the OpenAPI description
 	t.Cleanup(func() { hs.Close(); cancel(); <-done })
 	return &instance{srv: srv, http: hs, svc: svc, store: store, auth: auth, reg: reg}
 }

@@ -13,6 +13,7 @@ var rbacMatrix = map[string]string{
 	"GET /healthz":                                      "",
 	"GET /readyz":                                       "",
 	"GET /metrics":                                      "",
+	"GET /openapi.json":                                 "",
 	"POST /v1/auth/login":                               "",
 	"POST /v1/chat/session":                             "",
 	"GET /v1/tickets/:id/suggestions":                   "agent supervisor admin",

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/switchboard-cs/switchboard/gateway/channels"
+	"github.com/switchboard-cs/switchboard/gateway/openapi"
 )
 
 var (
@@ -39,6 +40,7 @@ const classifyRoute = "/v1/vision/classify"
 func (s *Server) register() {
 	s.handle(http.MethodGet, "/healthz", nil, s.probes.healthz)
 	s.handle(http.MethodGet, "/readyz", nil, s.probes.readyz)
+	s.handle(http.MethodGet, "/openapi.json", nil, gin.WrapH(openapi.Handler()))
 	if !s.opts.AdminSeparate {
 		s.handle(http.MethodGet, "/metrics", nil, s.probes.metrics())
 	}

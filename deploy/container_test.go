@@ -35,7 +35,7 @@ func TestContainers(t *testing.T) {
 		t.Skip("set SWITCHBOARD_CONTAINER_TEST=1 (make test-containers) to build and run the images with podman")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // registered first, so it runs after the cleanups that tear down
 	p := newPodman(t, ctx)
 	repo, err := filepath.Abs("..")
 	if err != nil {
@@ -182,6 +182,20 @@ func upStack(t *testing.T, p *podman, repo, image string) stack {
 		if err != nil {
 			t.Logf("podman-compose down: %v\n%s", err, tail(out, 2000))
 		}
+		// What `down` missed (a replica restarting while it stopped them): by the project's label.
+		label := "label=io.podman.compose.project=" + s.project
+		for _, kind := range []string{"container", "volume"} {
+			ids, _ := p.exec(nil, nil, "podman", kind, "ls", "-a", "-q", "--filter", label)
+			if kind == "volume" {
+				ids, _ = p.exec(nil, nil, "podman", kind, "ls", "-q", "--filter", label)
+			}
+			if f := strings.Fields(ids); len(f) > 0 {
+				p.quiet(append([]string{kind, "rm", "-f"}, f...)...)
+			}
+		}
+		if _, err := p.exec(nil, nil, "podman", "network", "exists", s.project+"_default"); err == nil {
+			p.quiet("network", "rm", "-f", s.project+"_default")
+		}
 		t.Logf("compose stack down: %s", time.Since(start).Round(100*time.Millisecond))
 	})
 	step(t, "compose up postgres redis", func() {
@@ -216,9 +230,7 @@ func upStack(t *testing.T, p *podman, repo, image string) stack {
 func customerToAgent(t *testing.T, p *podman, s stack) {
 	t.Helper()
 	token := func(subject, role string) string {
-		out := p.must("exec", s.container("switchboard-1"), "switchboard", "token", subject, "--role", role)
-		fields := strings.Fields(out)
-		return fields[len(fields)-1]
+		return p.stdout("exec", s.container("switchboard-1"), "switchboard", "token", subject, "--role", role)
 	}
 	sup, alice, cust := token("sam", "supervisor"), token("alice", "agent"), token("web:container-test", "customer")
 	call(t, s.base1, sup, "PUT", "/v1/skill-groups/support", `{"name":"Support","skills":["general"]}`, 200, nil)

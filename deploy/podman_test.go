@@ -17,7 +17,9 @@ import (
 // podman runs podman (and podman-compose, debootstrap) for the container test with a
 // containers.conf of its own: the runc runtime (crun refuses hybrid cgroups), explicit
 // ulimits no higher than this process may grant (no CAP_SYS_RESOURCE), cgroupfs and file
-// events (no systemd). See ../shared/reviews/containers.md.
+// events (no systemd), and netavark, whose aardvark-dns lets the compose services find
+// each other by name (with CNI podman 4.3 needs the dnsname plugin Debian lacks). See
+// ../shared/reviews/containers.md.
 type podman struct {
 	t   *testing.T
 	ctx context.Context
@@ -47,7 +49,8 @@ func newPodman(t *testing.T, ctx context.Context) *podman {
 	np := min(nproc.Max, 32768)
 	conf := filepath.Join(t.TempDir(), "containers.conf")
 	body := fmt.Sprintf("[containers]\ndefault_ulimits = [\"nofile=%d:%d\", \"nproc=%d:%d\"]\n"+
-		"[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
+		"[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n"+
+		"[network]\nnetwork_backend = \"netavark\"\n",
 		nofile.Max, nofile.Max, np, np)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
@@ -78,6 +81,19 @@ func (p *podman) must(args ...string) string {
 		p.t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, tail(out, 4000))
 	}
 	return strings.TrimSpace(out)
+}
+
+// stdout runs podman args and returns what it wrote on standard output alone.
+func (p *podman) stdout(args ...string) string {
+	p.t.Helper()
+	cmd := exec.CommandContext(p.ctx, "podman", args...)
+	cmd.Env = p.env
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	if err := cmd.Run(); err != nil {
+		p.t.Fatalf("podman %s: %v\n%s", strings.Join(args, " "), err, tail(errs.String(), 4000))
+	}
+	return strings.TrimSpace(out.String())
 }
 
 // quiet runs podman args and only logs a failure (cleanup).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install-container-deps.sh — make sure what `make test-containers` needs is installed:
-# podman (with buildah's build engine), runc, netavark and aardvark-dns, podman-compose
-# and debootstrap.
+# podman (with buildah's build engine), runc, netavark and aardvark-dns, catatonit,
+# podman-compose and debootstrap.
 #
 #   scripts/install-container-deps.sh
 #
@@ -26,6 +26,8 @@ missing_packages() {
   # which apt leaves out with --no-install-recommends
   [[ -x /usr/lib/podman/netavark ]] || echo netavark
   [[ -x /usr/lib/podman/aardvark-dns ]] || echo aardvark-dns
+  # the init of the pause image `podman play kube` builds locally for its pods
+  command -v catatonit >/dev/null 2>&1 || [[ -x /usr/libexec/podman/catatonit ]] || echo catatonit
   command -v podman-compose >/dev/null 2>&1 || echo podman-compose
   command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || echo debootstrap
 }
@@ -42,7 +44,7 @@ main() {
   local -a missing
   mapfile -t missing < <(missing_packages)
   if ((${#missing[@]} == 0)); then
-    log "podman, runc, netavark, aardvark-dns, podman-compose and debootstrap are installed"
+    log "podman, runc, netavark, aardvark-dns, catatonit, podman-compose and debootstrap are installed"
     return 0
   fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then

@@ -33,6 +33,7 @@ test: deps fmt-check vet
 	@status=0; \
 	$(GO) test -count=1 -timeout 25m -race $(addsuffix /...,$(addprefix ./,$(RACE_PKGS))) || status=1; \
 	$(GO) test -count=1 -timeout 25m $$($(GO) list ./... | grep -vE '/switchboard/($(subst $(space),|,$(RACE_PKGS)))(/|$$)') || status=1; \
+	(cd deploy && $(GO) test -count=1 ./...) || status=1; \
 	exit $$status
 
 # What serve needs: the PostgreSQL server binaries and the media libraries (as root, when

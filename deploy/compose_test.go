@@ -100,7 +100,7 @@ func TestComposeFile(t *testing.T) {
 		t.Errorf("replicas differ beyond ports and volumes (-1 +2):\n%s", diff)
 	}
 
-	checkMounts(t, p, map[string][]mount{
+	checkMounts(t, p, map[string][]composeMount{
 		"postgres":   {{"volume", "postgres-data", "/var/lib/postgresql/data", false}},
 		"qdrant":     {{"volume", "qdrant-data", "/qdrant/storage", false}},
 		"prometheus": {{"bind", filepath.Join(repo, "deploy/prometheus/prometheus.yml"), "/etc/prometheus/prometheus.yml", true}, {"bind", filepath.Join(repo, "deploy/prometheus/alerts.yml"), "/etc/prometheus/alerts.yml", true}, {"volume", "prometheus-data", "/prometheus", false}},
@@ -166,8 +166,8 @@ func checkReplica(t *testing.T, s types.ServiceConfig, repo string) {
 	if s.Restart != "unless-stopped" {
 		t.Errorf("restart %q", s.Restart)
 	}
-	want := []mount{{"volume", s.Name + "-data", "/var/lib/switchboard", false}, {"volume", "switchboard-keys", "/var/lib/switchboard/keys", false}}
-	if diff := cmp.Diff(want, mounts(s)); diff != "" {
+	want := []composeMount{{"volume", s.Name + "-data", "/var/lib/switchboard", false}, {"volume", "switchboard-keys", "/var/lib/switchboard/keys", false}}
+	if diff := cmp.Diff(want, composeMounts(s)); diff != "" {
 		t.Errorf("volumes (-want +got):\n%s", diff)
 	}
 	if hc := strings.Join(s.HealthCheck.Test, " "); !strings.Contains(hc, "/readyz") {
@@ -200,25 +200,25 @@ func TestComposeFileInterpolation(t *testing.T) {
 	}
 }
 
-type mount struct {
+type composeMount struct {
 	Type, Source, Target string
 	ReadOnly             bool
 }
 
-func mounts(s types.ServiceConfig) []mount {
-	var out []mount
+func composeMounts(s types.ServiceConfig) []composeMount {
+	var out []composeMount
 	for _, v := range s.Volumes {
-		out = append(out, mount{v.Type, v.Source, v.Target, v.ReadOnly})
+		out = append(out, composeMount{v.Type, v.Source, v.Target, v.ReadOnly})
 	}
-	slices.SortFunc(out, func(a, b mount) int { return strings.Compare(a.Target, b.Target) })
+	slices.SortFunc(out, func(a, b composeMount) int { return strings.Compare(a.Target, b.Target) })
 	return out
 }
 
-func checkMounts(t *testing.T, p *types.Project, want map[string][]mount) {
+func checkMounts(t *testing.T, p *types.Project, want map[string][]composeMount) {
 	t.Helper()
 	for name, w := range want {
-		slices.SortFunc(w, func(a, b mount) int { return strings.Compare(a.Target, b.Target) })
-		if diff := cmp.Diff(w, mounts(p.Services[name])); diff != "" {
+		slices.SortFunc(w, func(a, b composeMount) int { return strings.Compare(a.Target, b.Target) })
+		if diff := cmp.Diff(w, composeMounts(p.Services[name])); diff != "" {
 			t.Errorf("%s volumes (-want +got):\n%s", name, diff)
 		}
 	}

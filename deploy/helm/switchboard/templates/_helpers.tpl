@@ -1,0 +1,227 @@
+{{/* Names and labels. */}}
+{{- define "switchboard.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "switchboard.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "switchboard.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "switchboard.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "switchboard.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: switchboard
+{{- end }}
+
+{{- define "switchboard.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "switchboard.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.image" -}}
+{{- printf "%s:%s" .Values.image.repository (toString (default .Chart.AppVersion .Values.image.tag)) }}
+{{- end }}
+
+{{/* Ports: http from containerPort (config.http.addr must agree); metrics on the admin
+listener's port when config.http.admin_addr is set, else on http. */}}
+{{- define "switchboard.httpPort" -}}
+{{- $addr := toString (dig "http" "addr" "" .Values.config) }}
+{{- if and $addr (not (hasSuffix (printf ":%v" .Values.containerPort) $addr)) }}
+{{- fail (printf "config.http.addr %q must end in :%v (containerPort)" $addr .Values.containerPort) }}
+{{- end }}
+{{- .Values.containerPort }}
+{{- end }}
+
+{{- define "switchboard.adminPort" -}}
+{{- $addr := toString (dig "http" "admin_addr" "" .Values.config) }}
+{{- if $addr }}
+{{- $port := regexFind "[0-9]+$" $addr }}
+{{- if or (not $port) (hasPrefix "127." $addr) (hasPrefix "localhost:" $addr) (hasPrefix "[::1]" $addr) }}
+{{- fail (printf "config.http.admin_addr %q: give a port Prometheus can reach (e.g. :9090)" $addr) }}
+{{- end }}
+{{- $port }}
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.metricsPortName" -}}
+{{- if include "switchboard.adminPort" . }}metrics{{ else }}http{{ end }}
+{{- end }}
+
+{{- define "switchboard.scheme" -}}
+{{- if dig "http" "tls_cert_file" "" .Values.config }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{- define "switchboard.dataDir" -}}
+{{- default .Values.dataDir (dig "data_dir" "" .Values.config) }}
+{{- end }}
+
+{{- define "switchboard.keyRingDir" -}}/etc/switchboard/keyring{{- end }}
+
+{{/* An external PostgreSQL: the migration Job runs only then. */}}
+{{- define "switchboard.externalPostgres" -}}
+{{- if or .Values.existingSecret (dig "postgres" "dsn" "" .Values.secrets) }}true{{ end }}
+{{- end }}
+
+{{/*
+The documented keys (files/config-keys.yaml, generated from docs/configuration.md):
+key → {env, secret}.
+*/}}
+{{- define "switchboard.keys" -}}
+{{- .Files.Get "files/config-keys.yaml" }}
+{{- end }}
+
+{{/*
+switchboard.walk puts the SWITCHBOARD_… variable of every key set under .node (values in
+the config file's shape) into .out, failing on an unknown key and, under config, on a
+secret one.
+*/}}
+{{- define "switchboard.walk" -}}
+{{- range $k, $v := .node }}
+{{- $key := ternary $k (printf "%s.%s" $.prefix $k) (eq $.prefix "") }}
+{{- $entry := get $.keys $key }}
+{{- if $entry }}
+{{- if and $entry.secret (eq $.section "config") }}
+{{- fail (printf "config.%s is a secret: set it under secrets.%s (or as %s in existingSecret)" $key $key $entry.env) }}
+{{- end }}
+{{- if not (kindIs "invalid" $v) }}
+{{- $_ := set $.out $entry.env (include "switchboard.envValue" $v) }}
+{{- end }}
+{{- else if kindIs "map" $v }}
+{{- include "switchboard.walk" (dict "keys" $.keys "prefix" $key "node" $v "out" $.out "section" $.section) }}
+{{- else }}
+{{- fail (printf "%s.%s is not a key of docs/configuration.md" $.section $key) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A value as its environment variable holds it: lists comma-separated, maps as JSON. */}}
+{{- define "switchboard.envValue" -}}
+{{- if kindIs "slice" . }}
+{{- join "," . }}
+{{- else if kindIs "map" . }}
+{{- toJson . }}
+{{- else if and (kindIs "float64" .) (eq . (floor .)) }}
+{{- int64 . }}
+{{- else }}
+{{- . }}
+{{- end }}
+{{- end }}
+
+{{/* The ConfigMap's variables, as YAML: config plus the chart's own settings. */}}
+{{- define "switchboard.configEnv" -}}
+{{- include "switchboard.checkShared" . }}
+{{- $keys := include "switchboard.keys" . | fromYaml }}
+{{- $out := dict }}
+{{- include "switchboard.walk" (dict "keys" $keys "prefix" "" "node" .Values.config "out" $out "section" "config") }}
+{{- $_ := set $out "SWITCHBOARD_DATA_DIR" (include "switchboard.dataDir" .) }}
+{{- $_ := set $out "SWITCHBOARD_HTTP_ADDR" (default (printf ":%s" (include "switchboard.httpPort" .)) (get $out "SWITCHBOARD_HTTP_ADDR")) }}
+{{- if .Values.keyRing.existingSecret }}
+{{- if hasKey $out "SWITCHBOARD_SECURITY_KEY_RING_FILE" }}
+{{- fail "config.security.key_ring_file and keyRing.existingSecret: set one" }}
+{{- end }}
+{{- $_ := set $out "SWITCHBOARD_SECURITY_KEY_RING_FILE" (printf "%s/%s" (include "switchboard.keyRingDir" .) .Values.keyRing.key) }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/*
+Replicas sharing the data (a read replica or a Redis Cluster: `serve` checks the same)
+must share one key ring, which is never created then: refuse to render without one.
+*/}}
+{{- define "switchboard.checkShared" -}}
+{{- $shared := or (dig "redis" "cluster_addrs" (list) .Values.config) (dig "postgres" "replica_dsn" "" .Values.secrets) }}
+{{- if and $shared (not .Values.keyRing.existingSecret) (not (dig "security" "key_ring_file" "" .Values.config)) }}
+{{- fail "with redis.cluster_addrs or postgres.replica_dsn every replica must use the same key ring: put it in a Secret and set keyRing.existingSecret (or mount it and set config.security.key_ring_file)" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Secret's variables, as YAML. With owner: true (the migration Job's copy) it keeps
+postgres.owner_dsn, which the serving pods never get. A JWT secret is generated when none
+is given, and kept across upgrades.
+*/}}
+{{- define "switchboard.secretEnv" -}}
+{{- $root := .root }}
+{{- $keys := include "switchboard.keys" $root | fromYaml }}
+{{- $out := dict }}
+{{- include "switchboard.walk" (dict "keys" $keys "prefix" "" "node" $root.Values.secrets "out" $out "section" "secrets") }}
+{{- $config := include "switchboard.configEnv" $root | fromYaml }}
+{{- range $name, $_ := $out }}
+{{- if hasKey $config $name }}
+{{- fail (printf "%s is set both under config and under secrets" $name) }}
+{{- end }}
+{{- end }}
+{{- if not .owner }}
+{{- $_ := unset $out "SWITCHBOARD_PG_OWNER_DSN" }}
+{{- if not (get $out "SWITCHBOARD_JWT_SECRET") }}
+{{- $previous := lookup "v1" "Secret" $root.Release.Namespace (include "switchboard.fullname" $root) }}
+{{- $kept := "" }}
+{{- if $previous }}
+{{- $kept = get $previous.data "SWITCHBOARD_JWT_SECRET" | b64dec }}
+{{- end }}
+{{- $_ := set $out "SWITCHBOARD_JWT_SECRET" (default (randAlphaNum 48) $kept) }}
+{{- end }}
+{{- end }}
+{{- toYaml $out }}
+{{- end }}
+
+{{/* Environment from the ConfigMap (name) and the Secret (chart's or existing). */}}
+{{- define "switchboard.envFrom" -}}
+- configMapRef:
+    name: {{ .configMap }}
+- secretRef:
+    name: {{ .secret }}
+{{- end }}
+
+{{- define "switchboard.volumeMounts" -}}
+- name: data
+  mountPath: {{ include "switchboard.dataDir" . }}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.keyRing.existingSecret }}
+- name: keyring
+  mountPath: {{ include "switchboard.keyRingDir" . }}
+  readOnly: true
+{{- end }}
+{{- with .Values.extraVolumeMounts }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{- define "switchboard.volumes" -}}
+- name: data
+  emptyDir: {{ if .Values.dataVolume.sizeLimit }}{sizeLimit: {{ .Values.dataVolume.sizeLimit }}}{{ else }}{}{{ end }}
+- name: tmp
+  emptyDir: {{ if .Values.tmpVolume.sizeLimit }}{sizeLimit: {{ .Values.tmpVolume.sizeLimit }}}{{ else }}{}{{ end }}
+{{- if .Values.keyRing.existingSecret }}
+- name: keyring
+  secret:
+    secretName: {{ .Values.keyRing.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.keyRing.key }}
+        path: {{ .Values.keyRing.key }}
+{{- end }}
+{{- with .Values.extraVolumes }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

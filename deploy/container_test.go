@@ -11,19 +11,24 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // TestContainers builds both images of deploy/Dockerfile with podman and runs them for
 // real: the slim and full images' `switchboard doctor` with a read-only root, the compose
 // stack (PostgreSQL, Redis and both replicas) where a customer's message to replica 1
 // reaches the agent's WebSocket on replica 2 as a push, and the Deployment with
-// `podman play kube`. No registry is needed: the base images are local stand-ins
+// `podman play kube` as the chart renders it. No registry is needed: the base images are local stand-ins
 // (podman_test.go). Runs only with SWITCHBOARD_CONTAINER_TEST=1 (`make
 // test-containers`), and then a missing podman fails.
 //
@@ -285,37 +290,103 @@ func readPush(t *testing.T, ctx context.Context, ws *websocket.Conn, match func(
 	}
 }
 
-// playKube plays the Deployment in testdata/deployment.yaml with image on the compose
-// stack's network (its PostgreSQL in a database of its own, its Redis under another key
-// prefix), waits for /readyz through the hostPort, and takes it down.
+// playKube renders the chart's Deployment, ConfigMap and Secret with render-chart (the
+// slim image, never pulled; the compose stack's PostgreSQL in a database of its own and
+// its Redis under another key prefix), gives the Deployment's http port a hostPort,
+// plays it on the compose stack's network, waits for /readyz through the hostPort, and
+// takes it down.
 func playKube(t *testing.T, p *podman, s stack, image string) {
 	t.Helper()
 	p.must("exec", s.container("postgres"), "createdb", "-U", "switchboard", "kube")
-	port := freePort(t)
-	b, err := os.ReadFile("testdata/deployment.yaml")
+	repo, tag, _ := strings.Cut(image, ":")
+	out, err := p.exec(nil, nil, "go", "run", "./cmd/render-chart", "--kind", "Deployment,ConfigMap,Secret",
+		"--set", "image.repository="+repo, "--set", "image.tag="+tag, "--set", "image.pullPolicy=Never",
+		"--set", "config.redis.addr=redis:6379", "--set", "config.redis.key_prefix=kube", "--set", "config.log.level=warn",
+		"--set-string", "secrets.postgres.dsn=postgres://switchboard:switchboard-dev@postgres:5432/kube?sslmode=disable",
+		"--set-string", "secrets.auth.jwt_secret=container-test-secret-0123456789abcdef")
 	if err != nil {
+		t.Fatalf("render-chart: %v\n%s", err, tail(out, 4000))
+	}
+	port := freePort(t)
+	file := filepath.Join(t.TempDir(), "switchboard.yaml")
+	manifests, secrets := forPlayKube(t, out, port)
+	if err := os.WriteFile(file, []byte(manifests), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	manifest := strings.NewReplacer("IMAGE", image, "HOST_PORT", port).Replace(string(b))
-	file := filepath.Join(t.TempDir(), "deployment.yaml")
-	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
-		t.Fatal(err)
+	for name, data := range secrets {
+		if out, err := p.exec(nil, data, "podman", "secret", "create", name, "-"); err != nil {
+			t.Fatalf("podman secret create %s: %v %s", name, err, out)
+		}
+		defer p.quiet("secret", "rm", name)
 	}
-	p.must("play", "kube", "--network", s.project+"_default", file)
 	defer func() {
 		if t.Failed() {
-			out, _ := p.exec(nil, nil, "podman", "pod", "logs", "--tail", "40", "switchboard-pod")
+			out, _ := p.exec(nil, nil, "podman", "pod", "logs", "--tail", "40", "switchboard-pod-0")
 			t.Logf("pod logs:\n%s", out)
 		}
 		start := time.Now()
 		p.quiet("play", "kube", "--down", file)
 		t.Logf("play kube --down: %s", time.Since(start).Round(100*time.Millisecond))
 	}()
+	p.must("play", "kube", "--network", s.project+"_default", file)
 	base := "http://127.0.0.1:" + port
 	waitFor(t, 3*time.Minute, "the pod's /readyz", func() error { return get(ctx(t), base+"/readyz") })
 }
 
-func regexpFind(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+// forPlayKube returns the rendered manifests with hostPort on the Deployment's http
+// port, which a cluster does not need but `podman play kube` publishes, and without the
+// Secrets, returned apart by name as the JSON map of their data: podman 4.3 stores a
+// Secret it plays as YAML but reads it back for envFrom as that map, so the test creates
+// them as podman secrets.
+func forPlayKube(t *testing.T, manifests, port string) (string, map[string][]byte) {
+	t.Helper()
+	hp, _ := strconv.Atoi(port)
+	docs := strings.Split(manifests, "\n---\n")
+	secrets := map[string][]byte{}
+	found := false
+	for i, doc := range docs {
+		var meta metav1.TypeMeta
+		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
+			t.Fatalf("rendered manifest: %v\n%s", err, doc)
+		}
+		if meta.Kind == "Secret" {
+			var sec corev1.Secret
+			if err := yaml.UnmarshalStrict([]byte(doc), &sec); err != nil {
+				t.Fatalf("rendered Secret: %v\n%s", err, doc)
+			}
+			data, err := json.Marshal(sec.Data) // podman reads a map of base64 values
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets[sec.Name], docs[i] = data, ""
+		}
+		if meta.Kind != "Deployment" {
+			continue
+		}
+		var d appsv1.Deployment
+		if err := yaml.UnmarshalStrict([]byte(doc), &d); err != nil {
+			t.Fatalf("the rendered Deployment: %v", err)
+		}
+		for ci := range d.Spec.Template.Spec.Containers {
+			for pi, cp := range d.Spec.Template.Spec.Containers[ci].Ports {
+				if cp.Name == "http" {
+					d.Spec.Template.Spec.Containers[ci].Ports[pi].HostPort = int32(hp)
+					found = true
+				}
+			}
+		}
+		b, err := yaml.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[i] = string(b)
+	}
+	if !found {
+		t.Fatalf("no Deployment with an http port in:\n%s", manifests)
+	}
+	docs = slices.DeleteFunc(docs, func(d string) bool { return d == "" })
+	return strings.Join(docs, "\n---\n"), secrets
+}
 
 func call(t *testing.T, base, token, method, path, body string, want int, into any) {
 	t.Helper()
@@ -386,3 +457,5 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
+
+func regexpFind(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }

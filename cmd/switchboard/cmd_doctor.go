@@ -345,7 +345,7 @@ func checkSpeech(ctx context.Context, cfg config.Config) check {
 	for _, e := range set.engines {
 		on = append(on, e.Language()+": "+e.Name())
 	}
-	switch why := set.reason(); {
+	switch why := set.ready(ctx); { // no engine configured is a reason too
 	case set.svc == nil:
 		c.Status, c.Detail = "optional", "off: "+why.Error()
 		c.Fix = "apt-get install -y libpocketsphinx3 pocketsphinx-en-us (make deps does), or configure a Vosk model"

@@ -17,7 +17,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { confirm, readable } from "./harness.mjs";
+import { confirm, readable, stepper } from "./harness.mjs";
 
 const env = (k, d) => process.env[k] || d;
 const base = env("SB_BASE");
@@ -33,16 +33,7 @@ let n = 0;
 const pages = [];
 const nativeDialogs = [];
 const pageErrors = [];
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    for (const [i, p] of pages.entries()) await p.screenshot({ path: join(out, "failure-" + i + ".png"), fullPage: true }).catch(() => {});
-    console.error("FAILED at " + name + ": " + e.message);
-    await browser.close();
-    process.exit(1);
-  }
-}
+const step = stepper({ browser, out, pages: () => pages });
 const timeout = 20000;
 
 async function newPage(viewport, locale) {

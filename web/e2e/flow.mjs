@@ -24,7 +24,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { confirm, driver, endDriver, proxy, readable, readGate, twinShots, until } from "./harness.mjs";
+import { confirm, driver, endDriver, proxy, readable, readGate, stepper, twinShots, until } from "./harness.mjs";
 import { webhookPeer } from "./webhook.mjs";
 
 const env = (k, d) => process.env[k] || d;
@@ -56,16 +56,7 @@ function watchPage(page) {
 const twins = twinShots({ browser, base, out, timeout, onPage: watchPage,
   credentials: { [agentUser]: agentPass, [supUser]: supPass, [bobUser]: bobPass } });
 const shot = twins.shot;
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    for (const [i, p] of [...pages, ...twins.pages()].entries()) await p.screenshot({ path: join(out, "failure-" + i + ".png"), fullPage: true }).catch(() => {});
-    console.error("FAILED at " + name + ": " + e.message);
-    await browser.close();
-    process.exit(1);
-  }
-}
+const step = stepper({ browser, out, pages: () => [...pages, ...twins.pages()] });
 
 // Contexts: each is a separate browser profile (cookies, storage).
 async function newPage(viewport) {

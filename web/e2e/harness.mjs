@@ -4,6 +4,22 @@
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 
+// stepper gives a script its step(name, fn): fn runs, and when it throws every open page
+// (pages() lists them) is saved as failure-N.png in out, the failure is printed as
+// "FAILED at name: …" (the Go test puts that line first) and the script ends.
+export function stepper({ browser, out, pages }) {
+  return async function step(name, fn) {
+    try {
+      await fn();
+    } catch (e) {
+      for (const [i, p] of pages().entries()) await p.screenshot({ path: join(out, "failure-" + i + ".png"), fullPage: true }).catch(() => {});
+      console.error("FAILED at " + name + ": " + e.message);
+      await browser.close();
+      process.exit(1);
+    }
+  };
+}
+
 // proxy routes a page's console socket (/v1/me/ws) through Playwright to the server, so
 // that the test sees the server's close codes and can drop the socket as a server that
 // shuts down does (1001).

@@ -17,7 +17,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { readable } from "./harness.mjs";
+import { readable, stepper } from "./harness.mjs";
 
 const env = (k, d) => process.env[k] || d;
 const base = env("SB_BASE");
@@ -36,16 +36,7 @@ async function shot(page, name) {
   await page.screenshot({ path: file, fullPage: true });
   console.log("step " + n + ": " + name + " → " + file);
 }
-async function step(name, fn) {
-  try {
-    await fn();
-  } catch (e) {
-    for (const [i, p] of pages.entries()) await p.screenshot({ path: join(out, "failure-" + i + ".png"), fullPage: true }).catch(() => {});
-    console.error("FAILED at " + name + ": " + e.message);
-    await browser.close();
-    process.exit(1);
-  }
-}
+const step = stepper({ browser, out, pages: () => pages });
 const timeout = 20000;
 
 // api calls the server as the agent.

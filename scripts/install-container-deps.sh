@@ -32,37 +32,5 @@ missing_packages() {
   command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || echo debootstrap
 }
 
-POLICY=/usr/sbin/policy-rc.d
-deny_service_starts() {
-  [[ -e $POLICY ]] && return 0
-  printf '#!/bin/sh\n# temporary, from switchboard scripts/install-container-deps.sh\nexit 101\n' >"$POLICY"
-  chmod 755 "$POLICY"
-  trap 'rm -f "$POLICY"' EXIT
-}
-
-main() {
-  local -a missing
-  mapfile -t missing < <(missing_packages)
-  if ((${#missing[@]} == 0)); then
-    log "podman, runc, netavark, aardvark-dns, catatonit, podman-compose and debootstrap are installed"
-    return 0
-  fi
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    log "missing: ${missing[*]}"
-    log "install on Debian/Ubuntu with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
-    log "(until then the container test skips locally and fails under make test-containers)"
-    return 0
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  deny_service_starts
-  log "installing: ${missing[*]}"
-  apt_install "${missing[@]}" || log "apt-get reported errors; checking what got installed"
-  mapfile -t missing < <(missing_packages)
-  if ((${#missing[@]} > 0)); then
-    log "still missing after 3 attempts: ${missing[*]}"
-    return 1
-  fi
-  log "installed"
-}
-
-main "$@"
+install_missing "podman, runc, netavark, aardvark-dns, catatonit, podman-compose and debootstrap are installed" \
+  "until then the container test skips locally and fails under make test-containers" "installed"

@@ -81,44 +81,7 @@ missing_packages() {
   [[ $MODE == --run ]] || test_packages
 }
 
-# deny_service_starts stops package scripts from starting services during the install (and
-# from failing where there is no init system). An existing policy-rc.d is left alone.
-POLICY=/usr/sbin/policy-rc.d
-deny_service_starts() {
-  [[ -e $POLICY ]] && return 0
-  printf '#!/bin/sh\n# temporary, from switchboard scripts/install-test-deps.sh\nexit 101\n' >"$POLICY"
-  chmod 755 "$POLICY"
-  trap 'rm -f "$POLICY"' EXIT
-}
-
-
-main() {
-  local -a missing
-  mapfile -t missing < <(missing_packages)
-  if ((${#missing[@]} == 0)); then
-    if [[ $MODE == --run ]]; then
-      log "PostgreSQL server programs and the media libraries serve uses are installed"
-    else
-      log "PostgreSQL server programs, redis-server and the media libraries and tools are installed"
-    fi
-    return 0
-  fi
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
-    log "missing: ${missing[*]}"
-    log "install on Debian/Ubuntu with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
-    log "(until then, tests needing them skip locally and fail with CI=true)"
-    return 0
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  deny_service_starts
-  log "installing: ${missing[*]}"
-  apt_install "${missing[@]}" || log "apt-get reported errors; checking what got installed"
-  mapfile -t missing < <(missing_packages)
-  if ((${#missing[@]} > 0)); then
-    log "still missing after 3 attempts: ${missing[*]}"
-    return 1
-  fi
-  log "installed; services were not started (the Go test helpers start private servers)"
-}
-
-main "$@"
+present="PostgreSQL server programs, redis-server and the media libraries and tools are installed"
+[[ $MODE == --run ]] && present="PostgreSQL server programs and the media libraries serve uses are installed"
+install_missing "$present" "until then, tests needing them skip locally and fail with CI=true" \
+  "installed; services were not started (the Go test helpers start private servers)"

@@ -47,3 +47,43 @@ npm_extract() {
   rm -rf "$tmp"
   return $rc
 }
+
+# deny_service_starts stops package scripts from starting services during an install (and
+# from failing where there is no init system). An existing policy-rc.d is left alone.
+POLICY=/usr/sbin/policy-rc.d
+deny_service_starts() {
+  [[ -e $POLICY ]] && return 0
+  printf '#!/bin/sh\n# temporary, from switchboard %s\nexit 101\n' "$0" >"$POLICY"
+  chmod 755 "$POLICY"
+  trap 'rm -f "$POLICY"' EXIT
+}
+
+# install_missing installs the Debian packages the caller's missing_packages prints, as
+# root on Debian/Ubuntu (with retries, no service started); otherwise it says what to
+# install and returns 0. It logs $1 when nothing is missing, $2 for what happens until
+# the packages are there, and $3 once they are installed.
+install_missing() {
+  local present=$1 meanwhile=$2 installed=$3
+  local -a missing
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} == 0)); then
+    log "$present"
+    return 0
+  fi
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+    log "missing: ${missing[*]}"
+    log "install on Debian/Ubuntu with: sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    log "($meanwhile)"
+    return 0
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  deny_service_starts
+  log "installing: ${missing[*]}"
+  apt_install "${missing[@]}" || log "apt-get reported errors; checking what got installed"
+  mapfile -t missing < <(missing_packages)
+  if ((${#missing[@]} > 0)); then
+    log "still missing after 3 attempts: ${missing[*]}"
+    return 1
+  fi
+  log "$installed"
+}

@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/switchboard-cs/switchboard/deploy"
 )
@@ -41,12 +43,13 @@ func TestChartRenders(t *testing.T) {
 		name   string
 		opts   deploy.ChartOptions
 		values string
+		bare   bool // without requiredValues
 		check  func(t *testing.T, r *rendered)
 	}{{
-		name: "default values",
+		name: "required values alone",
 		check: func(t *testing.T, r *rendered) {
-			if len(r.jobs) != 0 {
-				t.Errorf("without an external PostgreSQL there is nothing to migrate ahead, got jobs %v", kinds(r))
+			if r.jobs["switchboard-migrate"] == nil {
+				t.Errorf("want the migration Job, got %v", kinds(r))
 			}
 			if r.ingress != nil {
 				t.Error("the Ingress is off by default")
@@ -60,10 +63,21 @@ func TestChartRenders(t *testing.T) {
 			if r.serviceMonitor == nil || r.rule == nil {
 				t.Errorf("want a ServiceMonitor and a PrometheusRule on a cluster with %s", deploy.MonitoringAPI)
 			}
-			if r.serviceMonitor != nil && r.serviceMonitor.Spec.Endpoints[0].Port != "http" {
-				t.Errorf("without an admin listener /metrics is on http, got %q", r.serviceMonitor.Spec.Endpoints[0].Port)
+			// /metrics is on the admin listener, not on the public API port, and only
+			// the monitoring namespace may reach it.
+			if sm := r.serviceMonitor; sm != nil && (sm.Spec.Endpoints[0].Port != "metrics" || sm.Spec.Endpoints[0].Scheme != "http") {
+				t.Errorf("the ServiceMonitor scrapes %+v, want http on the admin listener's port metrics", sm.Spec.Endpoints[0])
 			}
-			want := map[string]string{"SWITCHBOARD_DATA_DIR": "/var/lib/switchboard", "SWITCHBOARD_HTTP_ADDR": ":8080", "SWITCHBOARD_LOG_FORMAT": "json"}
+			if p := containerPort(r.deployment.Spec.Template.Spec.Containers[0], "metrics"); p != 9090 || servicePort(r.service, "metrics") == nil {
+				t.Errorf("the admin listener's port 9090 is not exposed: container port %d, Service %+v", p, r.service.Spec.Ports)
+			}
+			wantMetricsFrom := []networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "monitoring"}}}}
+			if in := r.netpol.Spec.Ingress; len(in) != 2 || in[1].Ports[0].Port.String() != "metrics" {
+				t.Errorf("want NetworkPolicy rules for http and metrics, got %+v", in)
+			} else if diff := cmp.Diff(wantMetricsFrom, in[1].From); diff != "" {
+				t.Errorf("who may reach the metrics port (-want +got):\n%s", diff)
+			}
+			want := map[string]string{"SWITCHBOARD_DATA_DIR": "/var/lib/switchboard", "SWITCHBOARD_HTTP_ADDR": ":8080", "SWITCHBOARD_HTTP_ADMIN_ADDR": ":9090", "SWITCHBOARD_LOG_FORMAT": "json"}
 			if diff := cmp.Diff(want, r.configMaps["switchboard"].Data); diff != "" {
 				t.Errorf("ConfigMap (-want +got):\n%s", diff)
 			}
@@ -210,23 +224,35 @@ image: {repository: registry.example.com/switchboard, tag: slim, pullPolicy: Alw
 			}
 		},
 	}, {
+		name:   "one replica, JWT secret generated",
+		bare:   true,
+		opts:   deploy.ChartOptions{Set: []string{"autoscaling.enabled=false", "replicaCount=1"}},
+		values: `secrets: {postgres: {dsn: "postgres://app@db/sb"}}`,
+		check: func(t *testing.T, r *rendered) {
+			if got := secretEnv(r.secrets["switchboard"])["SWITCHBOARD_JWT_SECRET"]; len(got) != 48 {
+				t.Errorf("want a generated 48-character JWT secret, got %d characters", len(got))
+			}
+		},
+	}, {
 		name: "admin listener and HTTPS",
 		values: `
 config:
   http:
-    admin_addr: ":9090"
+    admin_addr: ":9100"
     tls_cert_file: /etc/switchboard/tls/tls.crt
     tls_key_file: /etc/switchboard/tls/tls.key
 extraVolumes: [{name: tls, secret: {secretName: switchboard-tls}}]
 extraVolumeMounts: [{name: tls, mountPath: /etc/switchboard/tls, readOnly: true}]
+serviceMonitor: {tlsConfig: {serverName: chat.example.com}}
 `,
 		check: func(t *testing.T, r *rendered) {
 			c := r.deployment.Spec.Template.Spec.Containers[0]
-			if containerPort(c, "metrics") != 9090 || servicePort(r.service, "metrics") == nil {
+			if containerPort(c, "metrics") != 9100 || servicePort(r.service, "metrics") == nil {
 				t.Errorf("the admin listener's port is not exposed: %+v %+v", c.Ports, r.service.Spec.Ports)
 			}
-			if r.serviceMonitor.Spec.Endpoints[0].Port != "metrics" || r.serviceMonitor.Spec.Endpoints[0].Scheme != "https" {
-				t.Errorf("the ServiceMonitor scrapes %+v, want https on metrics", r.serviceMonitor.Spec.Endpoints[0])
+			// The admin listener is plain HTTP whatever http.tls_cert_file says.
+			if ep := r.serviceMonitor.Spec.Endpoints[0]; ep.Port != "metrics" || ep.Scheme != "http" || ep.TLSConfig != nil {
+				t.Errorf("the ServiceMonitor scrapes %+v, want plain http on metrics", ep)
 			}
 			for _, p := range []*corev1.Probe{c.StartupProbe, c.LivenessProbe, c.ReadinessProbe} {
 				if p.HTTPGet.Scheme != corev1.URISchemeHTTPS {
@@ -238,6 +264,32 @@ extraVolumeMounts: [{name: tls, mountPath: /etc/switchboard/tls, readOnly: true}
 			}
 			if len(r.netpol.Spec.Ingress) != 2 {
 				t.Errorf("want NetworkPolicy rules for http and metrics, got %+v", r.netpol.Spec.Ingress)
+			}
+		},
+	}, {
+		name: "HTTPS, metrics on the API port",
+		values: `
+config:
+  http:
+    admin_addr: ""
+    tls_cert_file: /etc/switchboard/tls/tls.crt
+    tls_key_file: /etc/switchboard/tls/tls.key
+extraVolumes: [{name: tls, secret: {secretName: switchboard-tls}}]
+extraVolumeMounts: [{name: tls, mountPath: /etc/switchboard/tls, readOnly: true}]
+serviceMonitor: {tlsConfig: {serverName: chat.example.com, ca: {secret: {name: chat-ca, key: ca.crt}}}}
+`,
+		check: func(t *testing.T, r *rendered) {
+			c := r.deployment.Spec.Template.Spec.Containers[0]
+			if containerPort(c, "metrics") != 0 || servicePort(r.service, "metrics") != nil {
+				t.Errorf("a metrics port without an admin listener: %+v %+v", c.Ports, r.service.Spec.Ports)
+			}
+			ep := r.serviceMonitor.Spec.Endpoints[0]
+			wantTLS := map[string]any{"serverName": "chat.example.com", "ca": map[string]any{"secret": map[string]any{"name": "chat-ca", "key": "ca.crt"}}}
+			if ep.Port != "http" || ep.Scheme != "https" {
+				t.Errorf("the ServiceMonitor scrapes %+v, want https on http", ep)
+			}
+			if diff := cmp.Diff(wantTLS, ep.TLSConfig); diff != "" {
+				t.Errorf("tlsConfig (-want +got):\n%s", diff)
 			}
 		},
 	}, {
@@ -255,7 +307,11 @@ extraVolumeMounts: [{name: tls, mountPath: /etc/switchboard/tls, readOnly: true}
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := render(t, tt.opts, tt.values)
+			o := tt.opts
+			if !tt.bare {
+				o = withRequired(t, o)
+			}
+			r := render(t, o, tt.values)
 			checkCommon(t, r)
 			tt.check(t, r)
 		})
@@ -265,25 +321,34 @@ extraVolumeMounts: [{name: tls, mountPath: /etc/switchboard/tls, readOnly: true}
 // TestChartRefuses checks that values the server would refuse, or that would leak a
 // secret into the ConfigMap, fail the rendering with a message naming the value.
 func TestChartRefuses(t *testing.T) {
+	const dsnOnly = `secrets: {postgres: {dsn: "postgres://app@db/sb"}}`
 	tests := []struct {
-		name string
-		set  []string
-		want string
+		name   string
+		set    []string
+		want   string
+		values string // instead of requiredValues
 	}{
-		{"unknown key", []string{"config.http.adr=:8080"}, "config.http.adr is not a key of docs/configuration.md"},
-		{"secret in the ConfigMap", []string{"config.postgres.dsn=postgres://x"}, "config.postgres.dsn is a secret: set it under secrets.postgres.dsn"},
-		{"key set twice", []string{"config.log.level=debug", "secrets.log.level=info"}, "SWITCHBOARD_LOG_LEVEL is set both under config and under secrets"},
-		{"port mismatch", []string{"config.http.addr=:9000"}, `config.http.addr ":9000" must end in :8080`},
-		{"admin listener on loopback", []string{"config.http.admin_addr=127.0.0.1:9090"}, "give a port Prometheus can reach"},
-		{"both PDB bounds", []string{"podDisruptionBudget.minAvailable=1"}, "set minAvailable or maxUnavailable, not both"},
-		{"replicas without a shared key ring", []string{"config.redis.cluster_addrs={r0:6379,r1:6379}"}, "every replica must use the same key ring"},
-		{"misspelt chart value", []string{"autoscalling.enabled=false"}, "autoscalling"},
-		{"wrong type", []string{"replicaCount=two"}, "replicaCount"},
-		{"key ring twice", []string{"keyRing.existingSecret=kr", "config.security.key_ring_file=/x"}, "config.security.key_ring_file and keyRing.existingSecret"},
+		{"unknown key", []string{"config.http.adr=:8080"}, "config.http.adr is not a key of docs/configuration.md", ""},
+		{"secret in the ConfigMap", []string{"config.postgres.dsn=postgres://x"}, "config.postgres.dsn is a secret: set it under secrets.postgres.dsn", ""},
+		{"key set twice", []string{"config.log.level=debug", "secrets.log.level=info"}, "SWITCHBOARD_LOG_LEVEL is set both under config and under secrets", ""},
+		{"port mismatch", []string{"config.http.addr=:9000"}, `config.http.addr ":9000" must end in :8080`, ""},
+		{"admin listener on loopback", []string{"config.http.admin_addr=127.0.0.1:9090"}, "give a port Prometheus can reach", ""},
+		{"both PDB bounds", []string{"podDisruptionBudget.minAvailable=1"}, "set minAvailable or maxUnavailable, not both", ""},
+		{"replicas without a shared key ring", []string{"config.redis.cluster_addrs={r0:6379,r1:6379}"}, "every replica must use the same key ring", ""},
+		{"misspelt chart value", []string{"autoscalling.enabled=false"}, "autoscalling", ""},
+		{"wrong type", []string{"replicaCount=two"}, "replicaCount", ""},
+		{"key ring twice", []string{"keyRing.existingSecret=kr", "config.security.key_ring_file=/x"}, "config.security.key_ring_file and keyRing.existingSecret", ""},
+		{"no PostgreSQL", nil, "set secrets.postgres.dsn (or existingSecret", `secrets: {auth: {jwt_secret: 0123456789abcdef0123456789abcdef}}`},
+		{"no JWT secret with two replicas", []string{"autoscaling.enabled=false", "replicaCount=2"}, "set secrets.auth.jwt_secret", dsnOnly},
+		{"no JWT secret with autoscaling", []string{"replicaCount=1"}, "set secrets.auth.jwt_secret", dsnOnly},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := renderErr(t, deploy.ChartOptions{Set: tt.set}, "")
+			o := deploy.ChartOptions{Set: tt.set}
+			if tt.values == "" {
+				o = withRequired(t, o)
+			}
+			_, err := renderErr(t, o, tt.values)
 			if !errors.Is(err, deploy.ErrRender) || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want an error with %q", err, tt.want)
 			}
@@ -294,10 +359,36 @@ func TestChartRefuses(t *testing.T) {
 // TestChartLint runs Helm's linter (strict: warnings count) on the default values and
 // on the external-services set.
 func TestChartLint(t *testing.T) {
-	if err := deploy.LintChart(deploy.ChartOptions{ChartDir: chartDir}); err != nil {
+	if err := deploy.LintChart(withRequired(t, deploy.ChartOptions{ChartDir: chartDir})); err != nil {
 		t.Error(err)
 	}
-	if err := deploy.LintChart(deploy.ChartOptions{ChartDir: chartDir, SetJSON: []string{`secrets={"postgres":{"dsn":"postgres://a@b/c"}}`}}); err != nil {
+	if err := deploy.LintChart(deploy.ChartOptions{ChartDir: chartDir, Set: []string{"replicaCount=1", "autoscaling.enabled=false"}, SetJSON: []string{`secrets={"postgres":{"dsn":"postgres://a@b/c"}}`}}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestChartSecretChecksum checks the pods' checksum/secret annotation: it changes with
+// any secret value (so the pods roll), stays put for the same values, and is not a hash
+// of the values alone: with a generated JWT secret the same values give another one, so
+// a reader of the pod spec cannot confirm a guessed DSN or password by hashing it.
+func TestChartSecretChecksum(t *testing.T) {
+	checksum := func(t *testing.T, values string) string {
+		t.Helper()
+		r := render(t, deploy.ChartOptions{}, values)
+		sum := r.deployment.Spec.Template.Annotations["checksum/secret"]
+		if len(sum) != 64 {
+			t.Fatalf("checksum/secret %q is not a sha256", sum)
+		}
+		return sum
+	}
+	base := checksum(t, requiredValues)
+	if again := checksum(t, requiredValues); again != base {
+		t.Errorf("the same secrets give another checksum (%s, then %s): pods would roll for nothing", base, again)
+	}
+	if other := checksum(t, strings.Replace(requiredValues, "app-pw", "new-pw", 1)); other == base {
+		t.Error("a new DSN leaves the checksum as it was: the pods would not roll")
+	}
+	if one, two := checksum(t, oneReplicaValues), checksum(t, oneReplicaValues); one == two {
+		t.Errorf("with a generated JWT secret two renderings of the same values give the checksum %s: it hashes the values alone, unsalted", one)
 	}
 }

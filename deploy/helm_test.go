@@ -52,11 +52,12 @@ type serviceMonitor struct {
 	Spec            struct {
 		Selector  metav1.LabelSelector `json:"selector"`
 		Endpoints []struct {
-			Port          string `json:"port"`
-			Path          string `json:"path"`
-			Scheme        string `json:"scheme"`
-			Interval      string `json:"interval"`
-			ScrapeTimeout string `json:"scrapeTimeout"`
+			Port          string         `json:"port"`
+			Path          string         `json:"path"`
+			Scheme        string         `json:"scheme"`
+			Interval      string         `json:"interval"`
+			ScrapeTimeout string         `json:"scrapeTimeout"`
+			TLSConfig     map[string]any `json:"tlsConfig,omitempty"`
 		} `json:"endpoints"`
 	} `json:"spec"`
 }
@@ -83,7 +84,28 @@ type ruleFile struct {
 	} `json:"groups"`
 }
 
-// render renders the chart with valuesYAML (a values file) and sets, and decodes it.
+// requiredValues are the values the chart cannot render without: an external PostgreSQL
+// and, with more than one replica, a shared JWT secret.
+const requiredValues = `
+secrets:
+  postgres: {dsn: "postgres://app:app-pw@db:5432/switchboard?sslmode=require"}
+  auth: {jwt_secret: required-values-jwt-secret-0123456789abcdef}
+`
+
+// withRequired returns o with requiredValues as its first values file, so that the
+// options' and the case's values override them.
+func withRequired(t *testing.T, o deploy.ChartOptions) deploy.ChartOptions {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "required.yaml")
+	if err := os.WriteFile(f, []byte(requiredValues), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o.ValueFiles = append([]string{f}, o.ValueFiles...)
+	return o
+}
+
+// render renders the chart with valuesYAML (a values file after the options' ones) and
+// sets, and decodes it.
 func render(t *testing.T, o deploy.ChartOptions, valuesYAML string) *rendered {
 	t.Helper()
 	ms, err := renderErr(t, o, valuesYAML)
@@ -101,7 +123,7 @@ func renderErr(t *testing.T, o deploy.ChartOptions, valuesYAML string) ([]deploy
 		if err := os.WriteFile(f, []byte(valuesYAML), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		o.ValueFiles = append([]string{f}, o.ValueFiles...)
+		o.ValueFiles = append(slices.Clone(o.ValueFiles), f)
 	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return deploy.RenderChart(context.Background(), log, o)
@@ -394,6 +416,15 @@ func checkMigrationJob(t *testing.T, r *rendered, name string, j *batchv1.Job) {
 		t.Errorf("Job %s: service account %q does not exist before the release", name, pod.ServiceAccountName)
 	}
 	checkPodSecurity(t, "Job "+name, pod)
+	jobPod := labels.Set(j.Spec.Template.Labels)
+	for what, s := range map[string]*metav1.LabelSelector{
+		"Deployment": r.deployment.Spec.Selector, "PodDisruptionBudget": r.pdb.Spec.Selector, "NetworkPolicy": &r.netpol.Spec.PodSelector,
+		"Service": {MatchLabels: r.service.Spec.Selector},
+	} {
+		if sel, err := metav1.LabelSelectorAsSelector(s); err != nil || sel.Matches(jobPod) {
+			t.Errorf("Job %s: the %s's selector %v matches its pods %v (a PDB would count them, a Service send them traffic)", name, what, s, jobPod)
+		}
+	}
 	weight := hookWeight(t, a)
 	for _, ref := range c.EnvFrom {
 		switch {

@@ -14,12 +14,16 @@ import (
 
 var kindLine = regexp.MustCompile(`(?m)^kind: (\S+)$`)
 
-// runOK runs the command from deploy/ (where `go run ./cmd/render-chart` runs) and
-// returns the kinds it printed, in order.
+// required are the values the chart refuses to render without.
+var required = []string{"--set-string", "secrets.postgres.dsn=postgres://a@db/sb", "--set-string", "secrets.auth.jwt_secret=render-chart-test-0123456789abcdef"}
+
+// runOK runs the command from deploy/ (where `go run ./cmd/render-chart` runs) with the
+// required values and returns the kinds it printed, in order.
 func runOK(t *testing.T, args ...string) (string, []string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), append([]string{"--chart", "../../helm/switchboard"}, args...), &out, &errOut); err != nil {
+	args = append(append([]string{"--chart", "../../helm/switchboard"}, required...), args...)
+	if err := run(context.Background(), args, &out, &errOut); err != nil {
 		t.Fatalf("render-chart %v: %v\n%s", args, err, errOut.String())
 	}
 	var kinds []string
@@ -31,7 +35,7 @@ func runOK(t *testing.T, args ...string) (string, []string) {
 
 func TestRenderChart(t *testing.T) {
 	values := filepath.Join(t.TempDir(), "values.yaml")
-	if err := os.WriteFile(values, []byte("secrets: {postgres: {dsn: 'postgres://a@db/sb'}}\n"), 0o600); err != nil {
+	if err := os.WriteFile(values, []byte("migration: {enabled: false}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -40,8 +44,9 @@ func TestRenderChart(t *testing.T) {
 		want []string
 	}{
 		{"one kind", []string{"--kind", "Deployment"}, []string{"Deployment"}},
-		{"kinds repeated and comma-separated", []string{"--kind", "Deployment,ConfigMap", "--kind", "Secret"}, []string{"Secret", "ConfigMap", "Deployment"}},
-		{"values file brings the migration hook", []string{"-f", values, "--kind", "Job"}, []string{"Job"}},
+		{"kinds repeated and comma-separated", []string{"--kind", "Deployment,ConfigMap", "--kind", "Secret"}, []string{"Secret", "ConfigMap", "Deployment", "Secret", "ConfigMap"}}, // the migration's hook copies last
+		{"migration hook", []string{"--kind", "Job"}, []string{"Job"}},
+		{"values file turns it off", []string{"-f", values, "--kind", "Job,Deployment"}, []string{"Deployment"}},
 		{"set turns autoscaling off", []string{"--set", "autoscaling.enabled=false", "--kind", "HorizontalPodAutoscaler,Deployment"}, []string{"Deployment"}},
 		{"no Prometheus Operator", []string{"--no-monitoring-api", "--kind", "Service,ServiceMonitor,PrometheusRule"}, []string{"Service"}},
 	}
@@ -70,6 +75,7 @@ func TestRenderChartErrors(t *testing.T) {
 		"unknown key":    {"--set", "config.nope=1"},
 		"stray argument": {"extra"},
 		"missing file":   {"-f", "/nonexistent/values.yaml"},
+		"no PostgreSQL":  {"--set-string", "secrets.auth.jwt_secret=render-chart-test-0123456789abcdef"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

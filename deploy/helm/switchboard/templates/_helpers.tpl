@@ -21,6 +21,13 @@ app.kubernetes.io/name: {{ include "switchboard.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* The serving pods: what the Deployment, Service, PDB and NetworkPolicy select. The
+migration Job's pods carry component: migration instead, so none of them matches those. */}}
+{{- define "switchboard.serverSelectorLabels" -}}
+{{ include "switchboard.selectorLabels" . }}
+app.kubernetes.io/component: server
+{{- end }}
+
 {{- define "switchboard.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{ include "switchboard.selectorLabels" . }}
@@ -70,15 +77,32 @@ listener's port when config.http.admin_addr is set, else on http. */}}
 {{- if dig "http" "tls_cert_file" "" .Values.config }}HTTPS{{ else }}HTTP{{ end }}
 {{- end }}
 
+{{/* The scheme Prometheus scrapes with: the admin listener is always plain HTTP (TLS
+applies to http.addr only); without it, the API port's. */}}
+{{- define "switchboard.metricsScheme" -}}
+{{- if include "switchboard.adminPort" . }}http{{ else }}{{ include "switchboard.scheme" . | lower }}{{ end }}
+{{- end }}
+
 {{- define "switchboard.dataDir" -}}
 {{- default .Values.dataDir (dig "data_dir" "" .Values.config) }}
 {{- end }}
 
 {{- define "switchboard.keyRingDir" -}}/etc/switchboard/keyring{{- end }}
 
-{{/* An external PostgreSQL: the migration Job runs only then. */}}
-{{- define "switchboard.externalPostgres" -}}
-{{- if or .Values.existingSecret (dig "postgres" "dsn" "" .Values.secrets) }}true{{ end }}
+{{/*
+Values the chart cannot run without. The image has no PostgreSQL server, so an external
+one is required (secrets.postgres.dsn, or SWITCHBOARD_PG_DSN in existingSecret). A JWT
+secret generated here would differ between renderings (helm template, GitOps tools: lookup
+finds nothing there), so pods started from a later rendering would reject the tokens of
+the others: with more than one replica it must be given.
+*/}}
+{{- define "switchboard.checkRequired" -}}
+{{- if not (or .Values.existingSecret (dig "postgres" "dsn" "" .Values.secrets)) }}
+{{- fail "set secrets.postgres.dsn (or existingSecret with SWITCHBOARD_PG_DSN): the image has no PostgreSQL server, so the chart needs an external PostgreSQL" }}
+{{- end }}
+{{- if and (not .Values.existingSecret) (not (dig "auth" "jwt_secret" "" .Values.secrets)) (or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1)) }}
+{{- fail "set secrets.auth.jwt_secret (at least 32 bytes, or existingSecret with SWITCHBOARD_JWT_SECRET): with autoscaling or more than one replica every pod must share it, and a generated one changes with every rendering" }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -128,6 +152,7 @@ secret one.
 
 {{/* The ConfigMap's variables, as YAML: config plus the chart's own settings. */}}
 {{- define "switchboard.configEnv" -}}
+{{- include "switchboard.checkRequired" . }}
 {{- include "switchboard.checkShared" . }}
 {{- $keys := include "switchboard.keys" . | fromYaml }}
 {{- $out := dict }}
@@ -157,7 +182,8 @@ must share one key ring, which is never created then: refuse to render without o
 {{/*
 The Secret's variables, as YAML. With owner: true (the migration Job's copy) it keeps
 postgres.owner_dsn, which the serving pods never get. A JWT secret is generated when none
-is given, and kept across upgrades.
+is given (one replica only: checkRequired), kept across upgrades of a live release, and
+the same for every use within one rendering (the Secret and its checksum).
 */}}
 {{- define "switchboard.secretEnv" -}}
 {{- $root := .root }}
@@ -178,7 +204,10 @@ is given, and kept across upgrades.
 {{- if $previous }}
 {{- $kept = get $previous.data "SWITCHBOARD_JWT_SECRET" | b64dec }}
 {{- end }}
-{{- $_ := set $out "SWITCHBOARD_JWT_SECRET" (default (randAlphaNum 48) $kept) }}
+{{- if not (hasKey $root "switchboardJWTSecret") }}
+{{- $_ := set $root "switchboardJWTSecret" (default (randAlphaNum 48) $kept) }}
+{{- end }}
+{{- $_ := set $out "SWITCHBOARD_JWT_SECRET" (get $root "switchboardJWTSecret") }}
 {{- end }}
 {{- end }}
 {{- toYaml $out }}

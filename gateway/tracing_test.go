@@ -68,11 +68,26 @@ func postTraced(t *testing.T, base, token string, body map[string]any) MessageRe
 	return out
 }
 
-// TestTurnTrace: a REST message continues its caller's trace (traceparent): the request's
-// server span, under it one "turn" span with the channel, conversation and outcome, and
-// under that one span per pipeline stage, in order, with its outcome. No attribute, event
-// or status holds the message's text, and the JSON log line of the stage that failed open
-// carries the caller's trace id.
+// linkedTraces are the traces of the server spans linked to the caller's span (its
+// traceparent): a request's trace is its own, not the caller's.
+func linkedTraces(spans tracetest.SpanStubs) map[trace.TraceID]bool {
+	out := map[trace.TraceID]bool{}
+	for _, s := range spans {
+		for _, l := range s.Links {
+			if s.SpanKind == trace.SpanKindServer && l.SpanContext.TraceID().String() == callerTrace && l.SpanContext.SpanID().String() == callerSpan {
+				out[s.SpanContext.TraceID()] = true
+			}
+		}
+	}
+	return out
+}
+
+// TestTurnTrace: a REST message is a trace of its own, linked to its caller's traceparent
+// (not continuing it): the request's server span, under it one "turn" span with the
+// channel, conversation and outcome, and under that one span per pipeline stage, in order,
+// with its outcome. No attribute, event or status holds the message's text or a stage
+// error's, and the JSON log line of the stage that failed open carries the request's
+// trace id.
 func TestTurnTrace(t *testing.T) {
 	exp := tracingtest.Record(t)
 	var deps flow.Deps
@@ -88,9 +103,17 @@ func TestTurnTrace(t *testing.T) {
 		t.Fatalf("replies %+v and %+v: want the first answered, the second escalated", first, second)
 	}
 
+	all := exp.GetSpans()
+	traces := linkedTraces(all)
+	if len(traces) != 2 {
+		t.Fatalf("%d traces linked to the caller's span, want one per request", len(traces))
+	}
 	var spans tracetest.SpanStubs
-	for _, s := range exp.GetSpans() {
+	for _, s := range all {
 		if s.SpanContext.TraceID().String() == callerTrace {
+			t.Fatalf("span %s continues the caller's trace", s.Name)
+		}
+		if traces[s.SpanContext.TraceID()] {
 			spans = append(spans, s)
 		}
 	}
@@ -108,8 +131,8 @@ func TestTurnTrace(t *testing.T) {
 			continue
 		}
 		server := byID[s.Parent.SpanID()]
-		if server.Name != "POST "+traceMessages || server.SpanKind != trace.SpanKindServer || server.Parent.SpanID().String() != callerSpan {
-			t.Errorf("turn span's parent %q (kind %v, parent %s), want the request's server span under the caller's", server.Name, server.SpanKind, server.Parent.SpanID())
+		if server.Name != "POST "+traceMessages || server.SpanKind != trace.SpanKindServer || server.Parent.IsValid() {
+			t.Errorf("turn span's parent %q (kind %v, parent %s), want the request's server span, a root", server.Name, server.SpanKind, server.Parent.SpanID())
 		}
 		v := turnView{Outcome: tracingtest.Attr(s, tracing.TurnOutcome), Channel: tracingtest.Attr(s, tracing.Channel),
 			Conversation: tracingtest.Attr(s, tracing.ConversationID), Ticket: tracingtest.Attr(s, tracing.TicketID)}
@@ -156,6 +179,9 @@ func TestTurnTrace(t *testing.T) {
 			if strings.Contains(v, secretPhone) || strings.Contains(v, "refund") || strings.Contains(v, "odd happened") {
 				t.Errorf("span %s holds message text: %q", s.Name, v)
 			}
+			if strings.Contains(v, "understander") {
+				t.Errorf("span %s holds a stage error's text: %q", s.Name, v)
+			}
 		}
 	}
 
@@ -169,8 +195,8 @@ func TestTurnTrace(t *testing.T) {
 			continue
 		}
 		stageLogs++
-		if rec.Stage != "understand" || rec.TraceID != callerTrace {
-			t.Errorf("log line %s: want stage understand with trace_id %s", line, callerTrace)
+		if tid, err := trace.TraceIDFromHex(rec.TraceID); rec.Stage != "understand" || err != nil || !traces[tid] {
+			t.Errorf("log line %s: want stage understand with the request's trace_id", line)
 		}
 	}
 	if stageLogs != 2 {
@@ -206,8 +232,8 @@ func (c *otlpCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // TestTurnSpansReachAnOTLPCollector: with OTEL_EXPORTER_OTLP_ENDPOINT set, tracing.Start
 // exports over OTLP/HTTP protobuf: a turn's spans (the request's, the turn's, each
-// stage's) arrive at the collector by the time the provider is shut down, in the caller's
-// trace, under the configured service name.
+// stage's) arrive at the collector by the time the provider is shut down, in the trace
+// linked to the caller's, under the configured service name.
 func TestTurnSpansReachAnOTLPCollector(t *testing.T) {
 	col := &otlpCollector{}
 	srv := httptest.NewServer(col)
@@ -232,6 +258,20 @@ func TestTurnSpansReachAnOTLPCollector(t *testing.T) {
 	defer col.mu.Unlock()
 	got := map[string]bool{}
 	var service string
+	linked := map[string]bool{}
+	for _, req := range col.reqs {
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				for _, s := range ss.Spans {
+					for _, l := range s.Links {
+						if trace.TraceID(l.TraceId).String() == callerTrace {
+							linked[trace.TraceID(s.TraceId).String()] = true
+						}
+					}
+				}
+			}
+		}
+	}
 	for _, req := range col.reqs {
 		for _, rs := range req.ResourceSpans {
 			for _, kv := range rs.Resource.GetAttributes() {
@@ -241,7 +281,7 @@ func TestTurnSpansReachAnOTLPCollector(t *testing.T) {
 			}
 			for _, ss := range rs.ScopeSpans {
 				for _, s := range ss.Spans {
-					if tid := trace.TraceID(s.TraceId); tid.String() == callerTrace {
+					if tid := trace.TraceID(s.TraceId); linked[tid.String()] {
 						got[s.Name] = true
 					}
 				}
@@ -258,15 +298,17 @@ func TestTurnSpansReachAnOTLPCollector(t *testing.T) {
 	}
 }
 
-// TestWebhookTurnTraces: a channel delivery is a "queued" turn in the caller's trace; the
-// queue worker that answers it runs a turn of its own (attempt 1, answered), and its
-// callback to the platform carries that trace on (traceparent) from a client span.
+// TestWebhookTurnTraces: a channel delivery is a "queued" turn in the request's trace
+// (linked to the caller's traceparent); the queue worker that answers it runs a turn of
+// its own (attempt 1, answered), and its callback to the platform carries that trace on
+// (traceparent, nothing else) from a client span.
 func TestWebhookTurnTraces(t *testing.T) {
 	exp := tracingtest.Record(t)
 	r := newChannelRig(t, func(o *rigOptions) { o.client = &http.Client{Transport: tracing.Transport(nil)} })
 	body := []byte(`{"message_id":"77","customer_id":"crm-9","text":"How long does a refund take?"}`)
 	now := time.Now().Unix()
 	if got := r.post(t, "/v1/channels/webhook", body, map[string]string{"traceparent": "00-" + callerTrace + "-" + callerSpan + "-01",
+		"baggage":                 "user.id=42",
 		"X-Switchboard-Timestamp": strconv.FormatInt(now, 10), "X-Switchboard-Signature": webhook.Sign("hook-secret", now, body)}); got != 202 {
 		t.Fatalf("delivery: %d", got)
 	}
@@ -274,11 +316,13 @@ func TestWebhookTurnTraces(t *testing.T) {
 	var received, answered tracetest.SpanStub
 	deadline := time.Now().Add(10 * time.Second)
 	for answered.Name == "" && time.Now().Before(deadline) {
-		for _, s := range exp.GetSpans() {
+		spans := exp.GetSpans()
+		request := linkedTraces(spans)
+		for _, s := range spans {
 			if s.Name != tracing.TurnSpan || tracingtest.Attr(s, tracing.Channel) != "webhook" {
 				continue
 			}
-			if s.SpanContext.TraceID().String() == callerTrace {
+			if request[s.SpanContext.TraceID()] {
 				received = s
 			} else {
 				answered = s
@@ -287,14 +331,18 @@ func TestWebhookTurnTraces(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if got := tracingtest.Attr(received, tracing.TurnOutcome); got != "queued" {
-		t.Errorf("the delivery's turn in the caller's trace: outcome %q, want queued", got)
+		t.Errorf("the delivery's turn in the request's trace: outcome %q, want queued", got)
 	}
 	if got, attempt := tracingtest.Attr(answered, tracing.TurnOutcome), tracingtest.Attr(answered, tracing.Attempt); got != "answered" || attempt != "1" {
 		t.Fatalf("the worker's turn: outcome %q attempt %q, want answered by attempt 1", got, attempt)
 	}
 	r.hook.mu.Lock()
 	tp := r.hook.hdrs[0].Get("traceparent")
+	bag, state := r.hook.hdrs[0].Get("baggage"), r.hook.hdrs[0].Get("tracestate")
 	r.hook.mu.Unlock()
+	if bag != "" || state != "" {
+		t.Errorf("the callback carried baggage %q, tracestate %q: want traceparent only", bag, state)
+	}
 	if want := "00-" + answered.SpanContext.TraceID().String() + "-"; !strings.HasPrefix(tp, want) {
 		t.Fatalf("callback traceparent %q, want the worker's trace %s…", tp, want)
 	}
@@ -306,5 +354,27 @@ func TestWebhookTurnTraces(t *testing.T) {
 	}
 	if client != "HTTP POST" {
 		t.Errorf("the callback's parent span is %q, want the client span HTTP POST", client)
+	}
+}
+
+// TestTraceSkipsProbes: /healthz, /readyz and /metrics are served without a span; any
+// other request, even one no route matches, is traced.
+func TestTraceSkipsProbes(t *testing.T) {
+	exp := tracingtest.Record(t)
+	_, hs, _ := bareServer(t, Options{Ready: []Checker{{Name: "postgres", Check: passing}}})
+	for _, path := range []string{"/healthz", "/readyz", "/metrics", "/no/such/route"} {
+		resp, err := http.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	var names []string
+	for _, s := range exp.GetSpans() {
+		names = append(names, s.Name)
+	}
+	if diff := cmp.Diff([]string{"GET unmatched"}, names); diff != "" {
+		t.Errorf("spans (-want +got):\n%s", diff)
 	}
 }

@@ -6,8 +6,11 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchboard-cs/switchboard/asr"
+	"github.com/switchboard-cs/switchboard/asr/audio"
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/tracing"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // The outcomes a turn's span records (switchboard.turn.outcome).
@@ -25,7 +28,19 @@ const (
 	turnFailed       = "failed"
 )
 
-// endTurn records how a turn went on its span and ends it: ids and outcome words only.
+// The errors a turn's or a stage's span may name by their text (tracing.ErrorClass): the
+// sentinels of the flow and of the stores and engines its stages call. Any other error is
+// named by its Go type only.
+func init() {
+	tracing.KnownErrors(ErrNoPipeline, ErrMediaBusy, ErrMediaTooLarge, errTakenOver, errNoSender, errSendWithheld,
+		tickets.ErrNotFound, tickets.ErrInvalid, tickets.ErrConflict, tickets.ErrForbidden, tickets.ErrNoCapacity,
+		tickets.ErrNoState, tickets.ErrUnavailable,
+		asr.ErrUnavailable, asr.ErrBusy, asr.ErrBadAudio, asr.ErrBadOptions, asr.ErrClosed,
+		audio.ErrAudio, audio.ErrTooLong, audio.ErrUnavailable)
+}
+
+// endTurn records how a turn went on its span and ends it: ids, outcome words and the
+// error's class (tracing.Fail: its sentinels and types, never its text).
 func endTurn(span trace.Span, t *pipeline.Turn, outcome string, err error) {
 	if span.IsRecording() {
 		span.SetAttributes(tracing.TurnOutcome.String(outcome), tracing.ConversationID.String(t.ConversationID))

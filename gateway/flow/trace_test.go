@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
 
@@ -12,10 +13,12 @@ import (
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/internal/tracing/tracingtest"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // TestTurnSpanOutcomes: Receive and Answer each open one turn span, the parent of the
-// stage spans, and record on it how the turn went, its channel, conversation and ticket.
+// stage spans, and record on it how the turn went, its channel, conversation and ticket,
+// and a failed turn's error by its class (known sentinels by name), never its text.
 func TestTurnSpanOutcomes(t *testing.T) {
 	exp := tracingtest.Record(t)
 	m := pipeline.NewMetrics(prometheus.NewRegistry())
@@ -30,7 +33,7 @@ func TestTurnSpanOutcomes(t *testing.T) {
 			Process: pipeline.New(m, log, step("escalate", process, true)), Replies: &recorder{}}
 	}
 	ok := func(*pipeline.Turn) error { return nil }
-	type view struct{ Outcome, Channel, Conversation, Ticket, Status string }
+	type view struct{ Outcome, Channel, Conversation, Ticket, Status, Class string }
 	for _, tc := range []struct {
 		name             string
 		ingress, process func(*pipeline.Turn) error
@@ -38,18 +41,20 @@ func TestTurnSpanOutcomes(t *testing.T) {
 		want             view
 		wantStages       []string
 	}{
-		{"received", persist, ok, false, view{"queued", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+		{"received", persist, ok, false, view{"queued", "telegram", "c-9", "", "Unset", ""}, []string{"persist"}},
 		{"received again", func(t *pipeline.Turn) error { t.Duplicate = true; return persist(t) }, ok, false,
-			view{"duplicate", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
-		{"refused", func(*pipeline.Turn) error { return errors.New("store down") }, ok, false,
-			view{"aborted", "telegram", "", "", "Error"}, []string{"persist"}},
-		{"answered", persist, ok, true, view{"answered", "telegram", "c-9", "", "Unset"}, []string{"persist", "escalate"}},
+			view{"duplicate", "telegram", "c-9", "", "Unset", ""}, []string{"persist"}},
+		{"refused", func(*pipeline.Turn) error { return errors.New("store down while saving 13812345678") }, ok, false,
+			view{"aborted", "telegram", "", "", "Error", "*pipeline.AbortError: pipeline aborted: *errors.errorString"}, []string{"persist"}},
+		{"store unavailable", func(*pipeline.Turn) error { return fmt.Errorf("saving 13812345678: %w", tickets.ErrUnavailable) }, ok, false,
+			view{"aborted", "telegram", "", "", "Error", "*pipeline.AbortError: pipeline aborted: database unavailable"}, []string{"persist"}},
+		{"answered", persist, ok, true, view{"answered", "telegram", "c-9", "", "Unset", ""}, []string{"persist", "escalate"}},
 		{"escalated", persist, func(t *pipeline.Turn) error { t.Escalated, t.TicketID = true, "t-1"; return nil }, true,
-			view{"escalated", "telegram", "c-9", "t-1", "Unset"}, []string{"persist", "escalate"}},
+			view{"escalated", "telegram", "c-9", "t-1", "Unset", ""}, []string{"persist", "escalate"}},
 		{"answered before", func(t *pipeline.Turn) error { t.Duplicate = true; return persist(t) }, ok, true,
-			view{"duplicate", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+			view{"duplicate", "telegram", "c-9", "", "Unset", ""}, []string{"persist"}},
 		{"voice note left to the queue", func(t *pipeline.Turn) error { t.VoicePending = true; return persist(t) }, ok, true,
-			view{"transcribing", "telegram", "c-9", "", "Unset"}, []string{"persist"}},
+			view{"transcribing", "telegram", "c-9", "", "Unset", ""}, []string{"persist"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exp.Reset()
@@ -68,7 +73,7 @@ func TestTurnSpanOutcomes(t *testing.T) {
 					continue
 				}
 				got = append(got, view{tracingtest.Attr(s, tracing.TurnOutcome), tracingtest.Attr(s, tracing.Channel),
-					tracingtest.Attr(s, tracing.ConversationID), tracingtest.Attr(s, tracing.TicketID), s.Status.Code.String()})
+					tracingtest.Attr(s, tracing.ConversationID), tracingtest.Attr(s, tracing.TicketID), s.Status.Code.String(), s.Status.Description})
 				for _, c := range spans {
 					if c.Parent.SpanID() == s.SpanContext.SpanID() {
 						stages = append(stages, c.Name)

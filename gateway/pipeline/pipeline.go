@@ -38,6 +38,9 @@ type Step struct {
 // ErrAborted matches the error of a run that a fail-closed stage stopped (an *AbortError).
 var ErrAborted = errors.New("pipeline aborted")
 
+// Spans name ErrAborted by its text (tracing.Fail names an unknown error by its type only).
+func init() { tracing.KnownErrors(ErrAborted) }
+
 // AbortError is the error of a run that a fail-closed stage stopped. It reads as the
 // stage's own error, which is what a client may be told ("conversation "x": not found",
 // not pipeline jargon), and matches both ErrAborted and that error.
@@ -118,7 +121,8 @@ func (p *Pipeline) SetLevels(levelOf func(error) slog.Level) *Pipeline {
 }
 
 // Run processes t through every step, each in a span named after it (a child of the
-// turn's span in ctx) whose switchboard.stage.outcome is ok, skipped, degraded or aborted.
+// turn's span in ctx) whose switchboard.stage.outcome is ok, skipped, degraded or aborted,
+// and which names a failed stage's error by its class (tracing.Fail), never its text.
 // It returns an error only when ctx is cancelled or a fail-closed stage fails; other
 // failures mark t degraded.
 func (p *Pipeline) Run(ctx context.Context, t *Turn) error {

@@ -23,13 +23,14 @@ import (
 )
 
 // TestPipelineSpans: a run under a turn's span opens one child span per step, named after
-// it, in order, with its outcome; a failed stage's error is recorded on its span, and the
-// log line of a degraded stage carries the stage span's trace and span ids.
+// it, in order, with its outcome; a failed stage's error is recorded on its span by its
+// class, never its text, and the log line of a degraded stage carries the stage span's
+// trace and span ids.
 func TestPipelineSpans(t *testing.T) {
 	exp := tracingtest.Record(t)
 	var buf bytes.Buffer
 	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(&buf, nil)))
-	boom := errors.New("boom")
+	boom := errors.New(`the model refused "where is my refund?"`)
 	var ran []string
 	p := New(NewMetrics(prometheus.NewRegistry()), log,
 		Step{Name: "asr", Stage: record("asr", &ran, nil), Skip: func(*Turn) bool { return true }},
@@ -44,7 +45,7 @@ func TestPipelineSpans(t *testing.T) {
 		t.Fatalf("run: %v, want aborted", err)
 	}
 	spans := exp.GetSpans()
-	type got struct{ Name, Outcome, Status string }
+	type got struct{ Name, Outcome, Status, Class string }
 	var stages []got
 	for _, s := range spans {
 		if s.Name == tracing.TurnSpan {
@@ -53,15 +54,23 @@ func TestPipelineSpans(t *testing.T) {
 		if s.Parent.SpanID() != root.SpanContext().SpanID() || s.SpanContext.TraceID() != root.SpanContext().TraceID() {
 			t.Errorf("span %s is not a child of the turn's span", s.Name)
 		}
-		stages = append(stages, got{s.Name, tracingtest.Attr(s, tracing.StageOutcome), s.Status.Code.String()})
+		stages = append(stages, got{s.Name, tracingtest.Attr(s, tracing.StageOutcome), s.Status.Code.String(), s.Status.Description})
 	}
-	want := []got{{"asr", "skipped", "Unset"}, {"redact", "ok", "Unset"}, {"understand", "degraded", "Error"}, {"escalate", "aborted", "Error"}}
+	want := []got{{"asr", "skipped", "Unset", ""}, {"redact", "ok", "Unset", ""}, {"understand", "degraded", "Error", "*errors.errorString"},
+		{"escalate", "aborted", "Error", "*pipeline.AbortError: pipeline aborted: *errors.errorString"}}
 	if diff := cmp.Diff(want, stages); diff != "" {
 		t.Errorf("stage spans (-want +got):\n%s", diff)
 	}
 	for _, s := range spans {
 		if s.Status.Code == codes.Error && len(s.Events) == 0 {
 			t.Errorf("span %s failed without its error recorded", s.Name)
+		}
+		for _, e := range s.Events {
+			for _, kv := range e.Attributes {
+				if strings.Contains(kv.Value.Emit(), "refund") {
+					t.Errorf("span %s's %s event holds the error's text: %s=%q", s.Name, e.Name, kv.Key, kv.Value.Emit())
+				}
+			}
 		}
 	}
 	type line struct {

@@ -81,7 +81,7 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 
 // Start turns tracing on when the process's OTEL_* variables ask for it (see [FromEnv]):
 // it installs a batching tracer provider that exports over OTLP, and the W3C trace
-// context and baggage propagators. Otherwise it changes nothing: the global tracer stays
+// context propagator (no baggage propagator: a client's baggage must not travel on). Otherwise it changes nothing: the global tracer stays
 // a no-op and no exporter starts. shutdown flushes the spans still buffered and puts the
 // no-op tracer back; it is never nil.
 func Start(ctx context.Context, log *slog.Logger) (s Settings, shutdown func(context.Context) error, err error) {
@@ -101,7 +101,7 @@ func Start(ctx context.Context, log *slog.Logger) (s Settings, shutdown func(con
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("OpenTelemetry", "err", err) }))
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
 	return s, func(ctx context.Context) error {
 		otel.SetTracerProvider(noop.NewTracerProvider())
 		otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())

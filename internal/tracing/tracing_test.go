@@ -3,16 +3,22 @@ package tracing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -193,36 +199,137 @@ func TestOwnTraces(t *testing.T) {
 	}
 }
 
-// TestTraceparentInAndOut: a server span continues the caller's traceparent, and an
-// outgoing call through Transport carries the trace on to the platform it calls.
+// TestTraceparentInAndOut: a server span begins a trace of its own, linked to (not
+// continuing) the caller's traceparent; an outgoing call through Transport carries that
+// trace on to the platform it calls in a traceparent header only: no baggage, even when
+// the process's propagator would send it and the context holds some.
 func TestTraceparentInAndOut(t *testing.T) {
 	recordSpans(t)
 	prev := otel.GetTextMapPropagator()
-	otel.SetTextMapPropagator(propagation.TraceContext{})
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
 
 	var seen atomic.Value
 	platform := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		seen.Store(r.Header.Get("traceparent"))
+		seen.Store(r.Header.Clone())
 	}))
 	defer platform.Close()
+	const callerTrace, callerSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	in := httptest.NewRequest("POST", "/v1/channels/telegram", nil)
-	in.Header.Set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	in.Header.Set("traceparent", "00-"+callerTrace+"-"+callerSpan+"-01")
+	in.Header.Set("baggage", "user.id=42")
 	r, server := StartServer(in, "/v1/channels/:name")
-	if got := server.SpanContext().TraceID().String(); got != "4bf92f3577b34da6a3ce929d0e0e4736" {
-		t.Fatalf("server span in trace %s, want the caller's", got)
+	if got := server.SpanContext().TraceID().String(); got == callerTrace {
+		t.Fatal("the server span continued the caller's trace")
 	}
-	out, _ := http.NewRequestWithContext(r.Context(), "POST", platform.URL+"/bot-token/sendMessage", nil)
+	ro, ok := server.(sdktrace.ReadOnlySpan)
+	if !ok || len(ro.Links()) != 1 || ro.Links()[0].SpanContext.TraceID().String() != callerTrace ||
+		ro.Links()[0].SpanContext.SpanID().String() != callerSpan {
+		t.Fatal("the server span is not linked to the caller's span")
+	}
+	if ro.Parent().IsValid() {
+		t.Fatalf("the server span has parent %v, want none", ro.Parent())
+	}
+	mem, _ := baggage.NewMemberRaw("user.id", "42")
+	bag, _ := baggage.New(mem)
+	out, _ := http.NewRequestWithContext(baggage.ContextWithBaggage(r.Context(), bag), "POST", platform.URL+"/bot-token/sendMessage", nil)
 	resp, err := (&http.Client{Transport: Transport(nil)}).Do(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	EndServer(server, 200)
-	tp, _ := seen.Load().(string)
-	sc := trace.SpanContextFromContext(otel.GetTextMapPropagator().Extract(context.Background(), headerOf("traceparent", tp)))
+	h, _ := seen.Load().(http.Header)
+	tp := h.Get("traceparent")
+	sc := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), headerOf("traceparent", tp)))
 	if sc.TraceID() != server.SpanContext().TraceID() || sc.SpanID() == server.SpanContext().SpanID() {
-		t.Fatalf("the platform saw traceparent %q: want the caller's trace, from a client span of its own", tp)
+		t.Fatalf("the platform saw traceparent %q: want the server span's trace, from a client span of its own", tp)
+	}
+	for _, k := range []string{"baggage", "tracestate"} {
+		if v := h.Get(k); v != "" {
+			t.Errorf("the platform got %s: %q", k, v)
+		}
+	}
+}
+
+// TestStartPropagatesNoBaggage: with tracing on, the process's propagator reads and
+// writes the W3C trace context only.
+func TestStartPropagatesNoBaggage(t *testing.T) {
+	srv, _ := countingCollector(t)
+	setEnv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": srv.URL})
+	prev := otel.GetTextMapPropagator()
+	t.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+	s, shutdown, err := Start(context.Background(), slog.New(slog.DiscardHandler))
+	if err != nil || !s.Enabled {
+		t.Fatalf("Start: %+v, %v", s, err)
+	}
+	defer func() { _ = shutdown(context.Background()) }()
+	got := otel.GetTextMapPropagator().Fields()
+	slices.Sort(got)
+	if diff := cmp.Diff([]string{"traceparent", "tracestate"}, got); diff != "" {
+		t.Errorf("propagated fields (-want +got):\n%s", diff)
+	}
+}
+
+type sqlError struct{ code, detail string }
+
+func (e *sqlError) Error() string    { return "duplicate key: " + e.detail }
+func (e *sqlError) SQLState() string { return e.code }
+
+type leakyWrapper struct{ err error }
+
+func (e leakyWrapper) Error() string { return "refused \"call me on 13812345678\": " + e.err.Error() }
+func (e leakyWrapper) Unwrap() error { return e.err }
+
+var errSentinel = errors.New("store: sentinel")
+
+// TestErrorClass: an error is named by its known sentinels' text and its other errors'
+// types, never by the text they carry.
+func TestErrorClass(t *testing.T) {
+	KnownErrors(errSentinel)
+	row := &sqlError{"23505", "Key (phone)=(13812345678) already exists"}
+	timeout := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"context", context.Canceled, "context canceled"},
+		{"wrapped deadline", fmt.Errorf("asking the LLM about %q: %w", "13812345678", context.DeadlineExceeded), "context deadline exceeded"},
+		{"a sentinel with text", fmt.Errorf("%w: ticket of 13812345678", errSentinel), "store: sentinel"},
+		{"unknown text", errors.New("the model refused: call me on 13812345678"), "*errors.errorString"},
+		{"a database error", fmt.Errorf("insert: %w", row), "*tracing.sqlError (SQLSTATE 23505)"},
+		{"a typed wrapper", leakyWrapper{row}, "tracing.leakyWrapper: *tracing.sqlError (SQLSTATE 23505)"},
+		{"joined", errors.Join(errSentinel, io.EOF), "store: sentinel: EOF"},
+		{"timeout", timeout, "*net.OpError (timeout): i/o timeout"},
+		{"a status", &statusError{503}, "HTTP status 503"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ErrorClass(tc.err); got != tc.want {
+				t.Errorf("ErrorClass(%v) = %q, want %q", tc.err, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestFailRecordsTheClassOnly: a failed span's status and exception event hold the
+// error's class, not its text.
+func TestFailRecordsTheClassOnly(t *testing.T) {
+	recordSpans(t)
+	_, span := Tracer().Start(context.Background(), "respond")
+	Fail(span, fmt.Errorf("%w: %w", errors.New("the model refused: call me on 13812345678"), context.DeadlineExceeded))
+	span.End()
+	ro := span.(sdktrace.ReadOnlySpan)
+	if ro.Status().Code != codes.Error || ro.Status().Description != "*errors.errorString: context deadline exceeded" {
+		t.Errorf("status %+v, want Error with the class", ro.Status())
+	}
+	if len(ro.Events()) != 1 {
+		t.Fatalf("%d events, want the exception", len(ro.Events()))
+	}
+	for _, kv := range ro.Events()[0].Attributes {
+		if strings.Contains(kv.Value.Emit(), "13812345678") {
+			t.Errorf("event attribute %s holds the error's text: %q", kv.Key, kv.Value.Emit())
+		}
 	}
 }
 

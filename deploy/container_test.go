@@ -302,6 +302,7 @@ func playKube(t *testing.T, p *podman, s stack, image string) {
 	out, err := p.exec(nil, nil, "go", "run", "./cmd/render-chart", "--kind", "Deployment,ConfigMap,Secret",
 		"--set", "image.repository="+repo, "--set", "image.tag="+tag, "--set", "image.pullPolicy=Never",
 		"--set", "config.redis.addr=redis:6379", "--set", "config.redis.key_prefix=kube", "--set", "config.log.level=warn",
+		"--set", "replicaCount=1", "--set", "autoscaling.enabled=false", // one pod: no shared key ring needed
 		"--set-string", "secrets.postgres.dsn=postgres://switchboard:switchboard-dev@postgres:5432/kube?sslmode=disable",
 		"--set-string", "secrets.auth.jwt_secret=container-test-secret-0123456789abcdef")
 	if err != nil {

@@ -77,7 +77,8 @@ func TestChartRenders(t *testing.T) {
 			} else if diff := cmp.Diff(wantMetricsFrom, in[1].From); diff != "" {
 				t.Errorf("who may reach the metrics port (-want +got):\n%s", diff)
 			}
-			want := map[string]string{"SWITCHBOARD_DATA_DIR": "/var/lib/switchboard", "SWITCHBOARD_HTTP_ADDR": ":8080", "SWITCHBOARD_HTTP_ADMIN_ADDR": ":9090", "SWITCHBOARD_LOG_FORMAT": "json"}
+			want := map[string]string{"SWITCHBOARD_DATA_DIR": "/var/lib/switchboard", "SWITCHBOARD_HTTP_ADDR": ":8080", "SWITCHBOARD_HTTP_ADMIN_ADDR": ":9090", "SWITCHBOARD_LOG_FORMAT": "json",
+				"SWITCHBOARD_REDIS_ADDR": "redis:6379", "SWITCHBOARD_SECURITY_KEY_RING_FILE": "/etc/switchboard/keyring/keyring.json"}
 			if diff := cmp.Diff(want, r.configMaps["switchboard"].Data); diff != "" {
 				t.Errorf("ConfigMap (-want +got):\n%s", diff)
 			}
@@ -334,7 +335,12 @@ func TestChartRefuses(t *testing.T) {
 		{"port mismatch", []string{"config.http.addr=:9000"}, `config.http.addr ":9000" must end in :8080`, ""},
 		{"admin listener on loopback", []string{"config.http.admin_addr=127.0.0.1:9090"}, "give a port Prometheus can reach", ""},
 		{"both PDB bounds", []string{"podDisruptionBudget.minAvailable=1"}, "set minAvailable or maxUnavailable, not both", ""},
-		{"replicas without a shared key ring", []string{"config.redis.cluster_addrs={r0:6379,r1:6379}"}, "every replica must use the same key ring", ""},
+		{"Redis Cluster without a shared key ring", []string{"config.redis.cluster_addrs={r0:6379,r1:6379}"}, "every replica must use the same key ring",
+			`{replicaCount: 1, autoscaling: {enabled: false}, secrets: {postgres: {dsn: "postgres://a@db/sb"}}}`},
+		{"two replicas without a shared key ring", nil, "every replica must use the same key ring",
+			`{secrets: {postgres: {dsn: "postgres://a@db/sb"}, auth: {jwt_secret: 0123456789abcdef0123456789abcdef}}, config: {redis: {addr: "redis:6379"}}}`},
+		{"two replicas, each with a Redis of its own", nil, "every pod must route through the same Redis",
+			`{secrets: {postgres: {dsn: "postgres://a@db/sb"}, auth: {jwt_secret: 0123456789abcdef0123456789abcdef}}, keyRing: {existingSecret: kr}}`},
 		{"misspelt chart value", []string{"autoscalling.enabled=false"}, "autoscalling", ""},
 		{"wrong type", []string{"replicaCount=two"}, "replicaCount", ""},
 		{"key ring twice", []string{"keyRing.existingSecret=kr", "config.security.key_ring_file=/x"}, "config.security.key_ring_file and keyRing.existingSecret", ""},

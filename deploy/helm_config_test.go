@@ -226,7 +226,7 @@ func TestChartEnvLoadsLikeFile(t *testing.T) {
 	for name, tt := range map[string]struct {
 		values  string
 		keyRing string // security.key_ring_file the chart sets
-	}{"required values": {requiredValues, ""}, "one replica, generated JWT secret": {oneReplicaValues, ""}, "external services": {externalValues, "/etc/switchboard/keyring/keyring.json"}} {
+	}{"required values": {requiredValues, "/etc/switchboard/keyring/keyring.json"}, "one replica, generated JWT secret": {oneReplicaValues, ""}, "external services": {externalValues, "/etc/switchboard/keyring/keyring.json"}} {
 		t.Run(name, func(t *testing.T) {
 			valuesYAML := tt.values
 			r := render(t, deploy.ChartOptions{}, valuesYAML)

@@ -85,11 +85,14 @@ type ruleFile struct {
 }
 
 // requiredValues are the values the chart cannot render without: an external PostgreSQL
-// and, with more than one replica, a shared JWT secret.
+// and, with more than one replica, a shared JWT secret, Redis and key ring.
 const requiredValues = `
 secrets:
   postgres: {dsn: "postgres://app:app-pw@db:5432/switchboard?sslmode=require"}
   auth: {jwt_secret: required-values-jwt-secret-0123456789abcdef}
+config:
+  redis: {addr: "redis:6379"}
+keyRing: {existingSecret: sb-keyring}
 `
 
 // withRequired returns o with requiredValues as its first values file, so that the

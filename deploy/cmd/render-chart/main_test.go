@@ -15,7 +15,8 @@ import (
 var kindLine = regexp.MustCompile(`(?m)^kind: (\S+)$`)
 
 // required are the values the chart refuses to render without.
-var required = []string{"--set-string", "secrets.postgres.dsn=postgres://a@db/sb", "--set-string", "secrets.auth.jwt_secret=render-chart-test-0123456789abcdef"}
+var required = []string{"--set-string", "secrets.postgres.dsn=postgres://a@db/sb", "--set-string", "secrets.auth.jwt_secret=render-chart-test-0123456789abcdef",
+	"--set", "config.redis.addr=redis:6379", "--set", "keyRing.existingSecret=sb-keyring"}
 
 // runOK runs the command from deploy/ (where `go run ./cmd/render-chart` runs) with the
 // required values and returns the kinds it printed, in order.

@@ -169,13 +169,20 @@ secret one.
 {{- end }}
 
 {{/*
-Replicas sharing the data (a read replica or a Redis Cluster: `serve` checks the same)
-must share one key ring, which is never created then: refuse to render without one.
+Replicas sharing the data (more than one pod, autoscaling, a read replica or a Redis
+Cluster; `serve` checks the last two) must share one key ring, which is never created
+then: refuse to render without one. More than one pod also needs a shared Redis: without
+redis.addr or redis.cluster_addrs each pod would route with an in-process Redis of its own.
 */}}
 {{- define "switchboard.checkShared" -}}
-{{- $shared := or (dig "redis" "cluster_addrs" (list) .Values.config) (dig "postgres" "replica_dsn" "" .Values.secrets) }}
+{{- $redis := or (dig "redis" "cluster_addrs" (list) .Values.config) (dig "redis" "addr" "" .Values.config) }}
+{{- $several := or .Values.autoscaling.enabled (gt (int .Values.replicaCount) 1) }}
+{{- $shared := or $several (dig "redis" "cluster_addrs" (list) .Values.config) (dig "postgres" "replica_dsn" "" .Values.secrets) }}
+{{- if and $several (not $redis) }}
+{{- fail "set config.redis.addr or config.redis.cluster_addrs: with autoscaling or more than one replica every pod must route through the same Redis" }}
+{{- end }}
 {{- if and $shared (not .Values.keyRing.existingSecret) (not (dig "security" "key_ring_file" "" .Values.config)) }}
-{{- fail "with redis.cluster_addrs or postgres.replica_dsn every replica must use the same key ring: put it in a Secret and set keyRing.existingSecret (or mount it and set config.security.key_ring_file)" }}
+{{- fail "with autoscaling, more than one replica, redis.cluster_addrs or postgres.replica_dsn every replica must use the same key ring: put it in a Secret and set keyRing.existingSecret (or mount it and set config.security.key_ring_file)" }}
 {{- end }}
 {{- end }}
 

@@ -480,6 +480,9 @@ func TestEveryMetricNamedIsExposed(t *testing.T) {
 		`switchboard_routing_decisions_total{outcome="queued"} 1`,
 		`switchboard_turn_seconds_count{path="inline"} 2`,
 		`switchboard_turn_seconds_count{path="queued"} 0`,
+		`switchboard_turns_total{outcome="escalated",path="inline"} 2`,
+		`switchboard_turns_total{outcome="answered",path="inline"} 0`,
+		`switchboard_turns_total{outcome="resent",path="queued"} 0`,
 		`switchboard_speech_rtf_count{language="en"} 0`,
 		`switchboard_pg_pool_max_connections{pool="primary"} `,
 	} {

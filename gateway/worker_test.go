@@ -115,3 +115,80 @@ func TestAgentReplyDeliveryIsRetried(t *testing.T) {
 		t.Fatalf("a delivered reply was claimed again (%v, %v)", did, err)
 	}
 }
+
+// TestWorkerTurnMetricsFromReceipt: a queued turn's latency runs from its receipt (the
+// wait in the queue included), not from the worker's claim; an attempt whose send failed
+// and the later resend of the stored answer are counted by outcome but record no latency.
+func TestWorkerTurnMetricsFromReceipt(t *testing.T) {
+	in := newInstance(t, newPool(t), "turnmetrics"+t.Name())
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	proc := pipeline.New(pipeline.NewMetrics(reg), slog.New(slog.DiscardHandler), pipeline.Step{Name: "respond",
+		Stage: pipeline.StageFunc(func(_ context.Context, t *pipeline.Turn) error { t.Reply, t.Confidence = "hi", 1; return nil })})
+	sender := &flakySender{}
+	w := &flow.Worker{Store: in.store, Process: proc, Outbound: map[string]flow.Sender{"webhook": sender}, Log: slog.New(slog.DiscardHandler)}
+	receive := func(id string) {
+		t.Helper()
+		if _, err := in.store.RecordInbound(ctx, tickets.Inbound{Channel: "webhook", ChannelMessageID: id,
+			CustomerRef: "webhook:" + id, Text: "hello", ReplyTo: []byte(`{"customer_id":"x"}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec := func(sql, id string) {
+		t.Helper()
+		if _, err := in.store.Pool().Exec(ctx, sql, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	once := func() {
+		t.Helper()
+		if did, err := w.Once(ctx); err != nil || !did {
+			t.Fatalf("Once: did %v, err %v", did, err)
+		}
+	}
+	type view struct {
+		Answered, Failed, Resent float64
+		Latencies                uint64
+		Seconds                  float64
+	}
+	observe := func() view {
+		t.Helper()
+		v := view{
+			Answered: metricValue(t, reg, "switchboard_turns_total", map[string]string{"path": "queued", "outcome": "answered"}),
+			Failed:   metricValue(t, reg, "switchboard_turns_total", map[string]string{"path": "queued", "outcome": "failed"}),
+			Resent:   metricValue(t, reg, "switchboard_turns_total", map[string]string{"path": "queued", "outcome": "resent"}),
+		}
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				if f.GetName() == "switchboard_turn_seconds" && m.GetLabel()[0].GetValue() == "queued" {
+					v.Latencies, v.Seconds = m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+		return v
+	}
+
+	// Waited 40 s in the queue, then answered in one go.
+	receive("waited")
+	exec(`UPDATE channel_messages SET received_at = now() - interval '40 seconds' WHERE message_id = $1`, "waited")
+	once()
+	if got := observe(); got.Answered != 1 || got.Latencies != 1 || got.Seconds < 40 || got.Seconds > 60 {
+		t.Fatalf("after a turn that waited 40 s: %+v; want one answer of 40 s and a little", got)
+	}
+	// Answered, but the send fails; the retry only sends the stored answer again.
+	sender.fails.Store(1)
+	receive("resent")
+	once()
+	exec(`UPDATE channel_messages SET lease_until = NULL WHERE message_id = $1`, "resent")
+	once()
+	if got := observe(); got.Answered != 1 || got.Failed != 1 || got.Resent != 1 || got.Latencies != 1 {
+		t.Fatalf("after a failed send and its resend: %+v; want them counted, and still one latency", got)
+	}
+	if sender.sent.Load() != 2 {
+		t.Fatalf("%d replies sent, want 2", sender.sent.Load())
+	}
+}

@@ -24,6 +24,10 @@ type PendingTurn struct {
 	Attempts         int
 	Outcome          json.RawMessage // set when an earlier attempt answered but could not deliver
 	Facts            TurnFacts       // what ingress learned of the turn's media
+	// ReceivedAt is when the turn was stored, on this process's clock: the claim's time
+	// less the wait PostgreSQL measured (so the clocks of the database and of this
+	// process need not agree).
+	ReceivedAt time.Time
 }
 
 // ClaimTurn leases the oldest pending turn for lease (FOR UPDATE SKIP
@@ -39,6 +43,8 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 	var p PendingTurn
 	var logID int64
 	var outcome, facts []byte
+	var waited float64 // seconds since the turn was stored, by the database's clock
+	claimed := time.Now()
 	err := s.primary.QueryRow(ctx, `WITH next AS (
 			SELECT channel, message_id FROM channel_messages
 			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
@@ -47,14 +53,17 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
 		FROM next WHERE cm.channel = next.channel AND cm.message_id = next.message_id
-		RETURNING cm.channel, cm.message_id, cm.conversation_id, cm.customer_id, cm.log_id, cm.attempts, cm.outcome, cm.facts`,
-		lease.Milliseconds(), maxAbandoned).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome, &facts)
+		RETURNING cm.channel, cm.message_id, cm.conversation_id, cm.customer_id, cm.log_id, cm.attempts, cm.outcome, cm.facts,
+			extract(epoch FROM now() - cm.received_at)::float8`,
+		lease.Milliseconds(), maxAbandoned).Scan(&p.Channel, &p.ChannelMessageID, &p.ConversationID, &p.CustomerID, &logID, &p.Attempts, &outcome, &facts,
+		&waited)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return PendingTurn{}, false, nil
 	}
 	if err != nil {
 		return PendingTurn{}, false, mapPgErr(err, "claim turn")
 	}
+	p.ReceivedAt = claimed.Add(-time.Duration(waited * float64(time.Second)))
 	if p.Facts, err = scanFacts(facts); err != nil {
 		return PendingTurn{}, false, err // the lease runs out and the turn is retried
 	}

@@ -87,6 +87,10 @@ func TestTurnQueueLeasesRetriesAndGivesUp(t *testing.T) {
 	if err != nil || !ok || p.ChannelMessageID != "b" || p.Attempts != 2 {
 		t.Fatalf("reclaim after the lease ran out: %+v %v %v", p, ok, err)
 	}
+	// The turn keeps the time it was received, not the claim's.
+	if waited := time.Since(p.ReceivedAt); waited < 80*time.Millisecond || waited > 10*time.Second {
+		t.Fatalf("reclaimed turn received %v ago, want the time since RecordInbound (80 ms and a little)", waited)
+	}
 	// Failing twice with maxAttempts 2 gives up.
 	if dead, err := s.FailTurn(ctx, "rest", "b", p.Attempts, errors.New("send failed"), RetryPolicy{MaxAttempts: 2}); err != nil || !dead {
 		t.Fatal(dead, err)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard-cs/switchboard/internal/config"
@@ -273,6 +274,68 @@ func TestMetricNamesOfAnExpression(t *testing.T) {
 	}
 }
 
+// storeWideGauges are read from PostgreSQL or Redis by every replica (the SLA watcher and
+// the queue workers' maintenance), so each replica exports the same store-wide numbers.
+var storeWideGauges = []string{"switchboard_queue_depth", "switchboard_ticket_backlog",
+	"switchboard_sla_at_risk_tickets", "switchboard_queue_rows", "switchboard_queue_oldest_wait_seconds"}
+
+// maxedOver matches the text before a selector that max aggregates directly: "max(" or
+// "max by (group) (" (or without).
+var maxedOver = regexp.MustCompile(`\bmax\s*(?:(?:by|without)\s*\([^)]*\)\s*)?\(\s*$`)
+
+// storeWideSums are the selectors of store-wide gauges in expr that are not directly
+// inside a max aggregation: summed (or left per replica) they would count once per replica.
+func storeWideSums(expr string) []string {
+	var out []string
+	for _, name := range storeWideGauges {
+		re := regexp.MustCompile(`\b` + name + `\b`)
+		for _, loc := range re.FindAllStringIndex(expr, -1) {
+			if !maxedOver.MatchString(expr[:loc[0]]) {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
+}
+
+func TestStoreWideSumsOfAnExpression(t *testing.T) {
+	for _, tc := range []struct{ expr, want string }{
+		{`max by (group) (switchboard_queue_depth) > 20`, ""},
+		{`sum(max by (group) (switchboard_sla_at_risk_tickets))`, ""},
+		{`max by (queue, channel) ( switchboard_queue_rows{state="failed"})`, ""},
+		{`max(switchboard_ticket_backlog)`, ""},
+		{`sum by (group) (switchboard_queue_depth) > 20`, "switchboard_queue_depth"},
+		{`sum(switchboard_ticket_backlog)`, "switchboard_ticket_backlog"},
+		{`switchboard_queue_rows{state="pending"}`, "switchboard_queue_rows"},
+		{`max by (group) (switchboard_queue_depth) + sum(switchboard_queue_depth)`, "switchboard_queue_depth"},
+		{`sum(rate(switchboard_queue_results_total[5m]))`, ""},
+	} {
+		if diff := cmp.Diff(strings.Fields(tc.want), storeWideSums(tc.expr), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.expr, diff)
+		}
+	}
+}
+
+// TestStoreWideGaugesNotSummed: every alert rule and dashboard query that reads a
+// store-wide gauge takes the max over replicas, so two replicas do not double it.
+func TestStoreWideGaugesNotSummed(t *testing.T) {
+	n := 0
+	for _, e := range promExprs(t) {
+		for _, name := range storeWideGauges {
+			if strings.Contains(e.expr, name) {
+				n++
+				break
+			}
+		}
+		if bad := storeWideSums(e.expr); len(bad) > 0 {
+			t.Errorf("%s: %v aggregated without max over replicas: %s", e.where, bad, e.expr)
+		}
+	}
+	if n < 8 {
+		t.Fatalf("only %d expressions read a store-wide gauge", n)
+	}
+}
+
 // exposedNames are the metric names of a text exposition.
 func exposedNames(body string) map[string]bool {
 	out := map[string]bool{}
@@ -417,6 +480,9 @@ func TestEveryMetricNamedIsExposed(t *testing.T) {
 		`switchboard_routing_decisions_total{outcome="queued"} 1`,
 		`switchboard_turn_seconds_count{path="inline"} 2`,
 		`switchboard_turn_seconds_count{path="queued"} 0`,
+		`switchboard_turns_total{outcome="escalated",path="inline"} 2`,
+		`switchboard_turns_total{outcome="answered",path="inline"} 0`,
+		`switchboard_turns_total{outcome="resent",path="queued"} 0`,
 		`switchboard_speech_rtf_count{language="en"} 0`,
 		`switchboard_pg_pool_max_connections{pool="primary"} `,
 	} {

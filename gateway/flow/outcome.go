@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/tracing"
@@ -108,7 +107,7 @@ func (f *Flow) Receive(ctx context.Context, t *pipeline.Turn) (err error) {
 		return ErrNoPipeline
 	}
 	ctx, span := tracing.StartTurn(ctx, t.Channel)
-	defer func() { endTurn(span, t, receiveOutcome(t, err), err) }()
+	defer func() { endTurn(span, metricsOf(f.Ingress), pipeline.TurnQueued, t, receiveOutcome(t, err), err) }()
 	if err := f.Ingress.Run(ctx, t); err != nil {
 		return err
 	}
@@ -126,7 +125,7 @@ func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (res Result, err er
 		return Result{}, ErrNoPipeline
 	}
 	ctx, span := tracing.StartTurn(ctx, t.Channel)
-	defer func() { endTurn(span, t, answerOutcome(t, res, err), err) }()
+	defer func() { endTurn(span, metricsOf(f.Process), pipeline.TurnInline, t, answerOutcome(t, res, err), err) }()
 	return f.answer(ctx, t)
 }
 
@@ -158,9 +157,6 @@ func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	}
 	if taken && f.Log != nil {
 		f.Log.WarnContext(ctx, "a queue worker took over this turn; its answer is the one recorded", "turn", t)
-	}
-	if !t.ReceivedAt.IsZero() {
-		f.Process.ObserveTurn(pipeline.TurnInline, time.Since(t.ReceivedAt))
 	}
 	return Result{Outcome: out}, nil
 }

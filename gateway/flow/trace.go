@@ -13,19 +13,20 @@ import (
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
-// The outcomes a turn's span records (switchboard.turn.outcome).
+// The outcomes a turn's span records (switchboard.turn.outcome) and switchboard_turns_total
+// counts; pipeline documents each.
 const (
-	turnAnswered     = "answered"     // the bot answered
-	turnEscalated    = "escalated"    // handed to a human (a ticket opened or joined)
-	turnWithAgent    = "with_agent"   // the conversation is in an agent's hands: the bot stayed out
-	turnDuplicate    = "duplicate"    // a redelivery, answered from the stored outcome
-	turnTranscribing = "transcribing" // stored; a queue worker transcribes and answers it
-	turnQueued       = "queued"       // stored; a queue worker answers it
-	turnTakenOver    = "taken_over"   // another attempt answers it
-	turnResent       = "resent"       // answered before; only the delivery is tried again
-	turnAborted      = "aborted"      // a fail-closed stage stopped it
-	turnCancelled    = "cancelled"
-	turnFailed       = "failed"
+	turnAnswered     = pipeline.OutcomeAnswered
+	turnEscalated    = pipeline.OutcomeEscalated
+	turnWithAgent    = pipeline.OutcomeWithAgent
+	turnDuplicate    = pipeline.OutcomeDuplicate
+	turnTranscribing = pipeline.OutcomeTranscribing
+	turnQueued       = pipeline.OutcomeQueued
+	turnTakenOver    = pipeline.OutcomeTakenOver
+	turnResent       = pipeline.OutcomeResent
+	turnAborted      = pipeline.OutcomeAborted
+	turnCancelled    = pipeline.OutcomeCancelled
+	turnFailed       = pipeline.OutcomeFailed
 )
 
 // The errors a turn's or a stage's span may name by their text (tracing.ErrorClass): the
@@ -39,9 +40,20 @@ func init() {
 		audio.ErrAudio, audio.ErrTooLong, audio.ErrUnavailable)
 }
 
-// endTurn records how a turn went on its span and ends it: ids, outcome words and the
-// error's class (tracing.Fail: its sentinels and types, never its text).
-func endTurn(span trace.Span, t *pipeline.Turn, outcome string, err error) {
+// metricsOf are p's metrics (nil without a pipeline).
+func metricsOf(p *pipeline.Pipeline) *pipeline.Metrics {
+	if p == nil {
+		return nil
+	}
+	return p.Metrics
+}
+
+// endTurn records how a turn went on path: on its span, which it ends (ids, outcome words
+// and the error's class: tracing.Fail names its sentinels and types, never its text), and
+// in m's turn metrics (its outcome; its latency from t.ReceivedAt when the pipeline
+// answered it).
+func endTurn(span trace.Span, m *pipeline.Metrics, path string, t *pipeline.Turn, outcome string, err error) {
+	m.EndTurn(path, outcome, t.ReceivedAt)
 	if span.IsRecording() {
 		span.SetAttributes(tracing.TurnOutcome.String(outcome), tracing.ConversationID.String(t.ConversationID))
 		if t.TicketID != "" {

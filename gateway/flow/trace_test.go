@@ -18,16 +18,17 @@ import (
 
 // TestTurnSpanOutcomes: Receive and Answer each open one turn span, the parent of the
 // stage spans, and record on it how the turn went, its channel, conversation and ticket,
-// and a failed turn's error by its class (known sentinels by name), never its text.
+// and a failed turn's error by its class (known sentinels by name), never its text;
+// switchboard_turns_total counts the same outcome, once, on the turn's path (Receive:
+// queued, Answer: inline).
 func TestTurnSpanOutcomes(t *testing.T) {
 	exp := tracingtest.Record(t)
-	m := pipeline.NewMetrics(prometheus.NewRegistry())
 	step := func(name string, f func(*pipeline.Turn) error, failClosed bool) pipeline.Step {
 		return pipeline.Step{Name: name, FailClosed: failClosed,
 			Stage: pipeline.StageFunc(func(_ context.Context, t *pipeline.Turn) error { return f(t) })}
 	}
 	persist := func(t *pipeline.Turn) error { t.ConversationID = "c-9"; return nil }
-	flowOf := func(ingress, process func(*pipeline.Turn) error) *Flow {
+	flowOf := func(m *pipeline.Metrics, ingress, process func(*pipeline.Turn) error) *Flow {
 		log := slog.New(slog.DiscardHandler)
 		return &Flow{Ingress: pipeline.New(m, log, step("persist", ingress, true)),
 			Process: pipeline.New(m, log, step("escalate", process, true)), Replies: &recorder{}}
@@ -58,9 +59,12 @@ func TestTurnSpanOutcomes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			exp.Reset()
-			f := flowOf(tc.ingress, tc.process)
+			reg := prometheus.NewRegistry()
+			f := flowOf(pipeline.NewMetrics(reg), tc.ingress, tc.process)
 			turn := &pipeline.Turn{Channel: "telegram"}
+			path := pipeline.TurnQueued
 			if tc.answer {
+				path = pipeline.TurnInline
 				_, _ = f.Answer(context.Background(), turn)
 			} else {
 				_ = f.Receive(context.Background(), turn)
@@ -85,6 +89,25 @@ func TestTurnSpanOutcomes(t *testing.T) {
 			}
 			if diff := cmp.Diff(tc.wantStages, stages); diff != "" {
 				t.Errorf("stage spans under the turn (-want +got):\n%s", diff)
+			}
+			counted := map[string]float64{}
+			families, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range families {
+				for _, m := range f.GetMetric() {
+					if f.GetName() == "switchboard_turns_total" && m.GetCounter().GetValue() > 0 {
+						labels := map[string]string{}
+						for _, l := range m.GetLabel() {
+							labels[l.GetName()] = l.GetValue()
+						}
+						counted[labels["path"]+" "+labels["outcome"]] = m.GetCounter().GetValue()
+					}
+				}
+			}
+			if diff := cmp.Diff(map[string]float64{path + " " + tc.want.Outcome: 1}, counted); diff != "" {
+				t.Errorf("switchboard_turns_total (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -250,7 +250,7 @@ func (w *Worker) guardedAnswer(ctx context.Context, p tickets.PendingTurn) (err 
 		if err != nil {
 			outcome = failedOutcome(err)
 		}
-		endTurn(span, t, outcome, err)
+		endTurn(span, metricsOf(w.Process), pipeline.TurnQueued, t, outcome, err)
 	}()
 	defer w.Panics.Recover("worker.answer", &err)
 	return w.answer(ctx, p, t, &outcome)
@@ -283,7 +283,6 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 // answer processes a turn once: the outcome is saved before delivery, so a
 // retry after a failed send only sends again. It names what it did in outcome.
 func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.Turn, outcome *string) error {
-	start := time.Now()
 	out, ok := decodeOutcome(p.Outcome)
 	if !ok {
 		err := w.Process.Run(ctx, t)
@@ -306,22 +305,17 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.
 			return err
 		}
 	}
-	if err := w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, out); err != nil {
-		return err
-	}
-	if w.Process != nil {
-		w.Process.ObserveTurn(pipeline.TurnQueued, time.Since(start))
-	}
-	return nil
+	return w.Store.CompleteTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, out)
 }
 
 // pendingTurn is a stored turn as the process pipeline takes it: its redacted text and
 // the facts its ingress stored (photo labels and categories, voice notes left to the
-// queue), under the worker's attempt.
+// queue), under the worker's attempt, received when the queue received it (so its
+// latency counts the wait in the queue).
 func pendingTurn(p tickets.PendingTurn) *pipeline.Turn {
 	t := &pipeline.Turn{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, ConversationID: p.ConversationID,
 		CustomerID: p.CustomerID, CustomerRef: p.CustomerRef, MessageID: p.MessageID, Text: p.Text, ReplyTo: p.ReplyTo,
-		Attempt: p.Attempts, VoicePending: p.Facts.VoicePending, Categories: p.Facts.Categories}
+		Attempt: p.Attempts, ReceivedAt: p.ReceivedAt, VoicePending: p.Facts.VoicePending, Categories: p.Facts.Categories}
 	for _, l := range p.Facts.Labels {
 		t.Labels = append(t.Labels, pipeline.Label(l))
 	}

@@ -59,13 +59,48 @@ type Metrics struct {
 	seconds  *prometheus.HistogramVec
 	outcomes *prometheus.CounterVec
 	turns    *prometheus.HistogramVec
+	ended    *prometheus.CounterVec
 }
 
-// Turn paths, as switchboard_turn_seconds labels them.
+// Turn paths, as switchboard_turn_seconds and switchboard_turns_total label them. Both
+// measure a turn from its receipt (the server's receive time, which the queue stores with
+// the turn) to its answer, and only turns the process pipeline answered (answered,
+// escalated, with_agent): not duplicates, hand-overs to the queue, or resends.
 const (
 	TurnInline = "inline" // answered while the client waits (REST, web chat): receipt to answer recorded
-	TurnQueued = "queued" // answered by a queue worker: claim to answer delivered
+	TurnQueued = "queued" // answered by a queue worker (push channels, voice notes, turns whose receiver died): receipt to answer delivered
 )
+
+// Turn outcomes, as switchboard_turns_total counts them and a turn's span records them
+// (switchboard.turn.outcome). A turn ends once in answered, escalated, with_agent,
+// duplicate, aborted or cancelled; queued and transcribing hand it to a queue worker (which
+// then counts it on the queued path); failed, taken_over and resent are attempts.
+const (
+	OutcomeAnswered     = "answered"     // the bot answered
+	OutcomeEscalated    = "escalated"    // handed to a human (a ticket opened or joined)
+	OutcomeWithAgent    = "with_agent"   // the conversation is in an agent's hands: the bot stayed out
+	OutcomeDuplicate    = "duplicate"    // a redelivery, answered from the stored outcome
+	OutcomeTranscribing = "transcribing" // stored; a queue worker transcribes and answers it
+	OutcomeQueued       = "queued"       // stored; a queue worker answers it
+	OutcomeTakenOver    = "taken_over"   // another attempt answers it
+	OutcomeResent       = "resent"       // answered before; only the delivery is tried again
+	OutcomeAborted      = "aborted"      // a fail-closed stage stopped it
+	OutcomeCancelled    = "cancelled"    // its context ended (client gone, shutdown, timeout)
+	OutcomeFailed       = "failed"       // any other error; a queued turn is retried
+)
+
+// turnOutcomes are the outcomes each path can end in, exported at 0 from the start.
+var turnOutcomes = map[string][]string{
+	TurnInline: {OutcomeAnswered, OutcomeEscalated, OutcomeWithAgent, OutcomeDuplicate, OutcomeTranscribing,
+		OutcomeAborted, OutcomeCancelled, OutcomeFailed},
+	TurnQueued: {OutcomeAnswered, OutcomeEscalated, OutcomeWithAgent, OutcomeDuplicate, OutcomeQueued,
+		OutcomeTakenOver, OutcomeResent, OutcomeAborted, OutcomeCancelled, OutcomeFailed},
+}
+
+// Answered reports whether outcome is a turn the process pipeline answered.
+func Answered(outcome string) bool {
+	return outcome == OutcomeAnswered || outcome == OutcomeEscalated || outcome == OutcomeWithAgent
+}
 
 // NewMetrics registers the pipeline metrics with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -80,14 +115,23 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Stage runs by outcome: ok, skipped, degraded, aborted.",
 		}, []string{"stage", "outcome"}),
 		turns: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "switchboard_turn_seconds",
-			Help:    "Latency of whole turns by path: inline (receipt to answer, the client waiting), queued (a queue worker's claim to delivery).",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+			Name: "switchboard_turn_seconds",
+			Help: "Latency of answered turns, from receipt to answer, by path: inline (answered while the client waits), " +
+				"queued (answered and delivered by a queue worker; the wait in the queue included).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"path"}),
+		ended: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_turns_total",
+			Help: "Turns (on the queued path: attempts) by path and outcome: answered, escalated, with_agent, duplicate, " +
+				"queued and transcribing (handed to a queue worker), taken_over, resent, aborted, cancelled, failed.",
+		}, []string{"path", "outcome"}),
 	}
-	reg.MustRegister(m.seconds, m.outcomes, m.turns)
-	for _, path := range []string{TurnInline, TurnQueued} {
+	reg.MustRegister(m.seconds, m.outcomes, m.turns, m.ended)
+	for path, outcomes := range turnOutcomes {
 		m.turns.WithLabelValues(path)
+		for _, o := range outcomes {
+			m.ended.WithLabelValues(path, o)
+		}
 	}
 	return m
 }
@@ -96,6 +140,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) ObserveTurn(path string, d time.Duration) {
 	if m != nil {
 		m.turns.WithLabelValues(path).Observe(d.Seconds())
+	}
+}
+
+// EndTurn counts a turn's outcome on path and, when the pipeline answered it and its
+// receive time is known, records its latency from receivedAt.
+func (m *Metrics) EndTurn(path, outcome string, receivedAt time.Time) {
+	if m == nil {
+		return
+	}
+	m.ended.WithLabelValues(path, outcome).Inc()
+	if Answered(outcome) && !receivedAt.IsZero() {
+		m.ObserveTurn(path, time.Since(receivedAt))
 	}
 }
 

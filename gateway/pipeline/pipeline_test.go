@@ -164,31 +164,111 @@ func TestFailClosedErrorReadsAsItsCause(t *testing.T) {
 	}
 }
 
-// TestTurnSecondsStartAtZero: both turn paths are exported before any turn (so a rate
-// over them is defined from the start), and ObserveTurn counts on its own path.
+// turnSeries are the turn metrics of reg: switchboard_turns_total by "path outcome", and
+// switchboard_turn_seconds' sample count by "path".
+func turnSeries(t *testing.T, reg prometheus.Gatherer) (ended map[string]float64, latencies map[string]uint64) {
+	t.Helper()
+	ended, latencies = map[string]float64{}, map[string]uint64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, s := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			switch mf.GetName() {
+			case "switchboard_turn_seconds":
+				latencies[labels["path"]] = s.GetHistogram().GetSampleCount()
+			case "switchboard_turns_total":
+				ended[labels["path"]+" "+labels["outcome"]] = s.GetCounter().GetValue()
+			}
+		}
+	}
+	return ended, latencies
+}
+
+// TestTurnSecondsStartAtZero: both turn paths, and every outcome each path can end in,
+// are exported before any turn (so a rate over them is defined from the start), and
+// ObserveTurn counts on its own path.
 func TestTurnSecondsStartAtZero(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
-	count := func() map[string]uint64 {
-		out := map[string]uint64{}
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "switchboard_turn_seconds" {
-				for _, s := range mf.GetMetric() {
-					out[s.GetLabel()[0].GetValue()] = s.GetHistogram().GetSampleCount()
-				}
-			}
-		}
-		return out
-	}
-	if diff := cmp.Diff(map[string]uint64{TurnInline: 0, TurnQueued: 0}, count()); diff != "" {
+	ended, latencies := turnSeries(t, reg)
+	if diff := cmp.Diff(map[string]uint64{TurnInline: 0, TurnQueued: 0}, latencies); diff != "" {
 		t.Fatalf("before any turn (-want +got):\n%s", diff)
 	}
-	m.ObserveTurn(TurnInline, 30*time.Millisecond)
-	if diff := cmp.Diff(map[string]uint64{TurnInline: 1, TurnQueued: 0}, count()); diff != "" {
-		t.Fatalf("after one inline turn (-want +got):\n%s", diff)
+	for _, key := range []string{"inline answered", "inline escalated", "inline with_agent", "inline duplicate", "inline transcribing",
+		"inline failed", "queued answered", "queued escalated", "queued queued", "queued resent", "queued taken_over", "queued failed"} {
+		if v, ok := ended[key]; !ok || v != 0 {
+			t.Errorf("switchboard_turns_total %s: %v, %v; want 0 from the start", key, v, ok)
+		}
 	}
+	m.ObserveTurn(TurnInline, 30*time.Millisecond)
+	if _, latencies = turnSeries(t, reg); !cmp.Equal(map[string]uint64{TurnInline: 1, TurnQueued: 0}, latencies) {
+		t.Fatalf("after one inline turn: %v", latencies)
+	}
+}
+
+// TestEndTurnCountsOutcomes: EndTurn counts every outcome on its path, and records a
+// latency only for a turn the pipeline answered whose receive time is known, measured
+// from that time.
+func TestEndTurnCountsOutcomes(t *testing.T) {
+	received := time.Now().Add(-3 * time.Second)
+	for _, tc := range []struct {
+		path, outcome string
+		receivedAt    time.Time
+		wantLatency   bool
+	}{
+		{TurnInline, OutcomeAnswered, received, true},
+		{TurnInline, OutcomeEscalated, received, true},
+		{TurnQueued, OutcomeWithAgent, received, true},
+		{TurnQueued, OutcomeAnswered, time.Time{}, false},
+		{TurnInline, OutcomeDuplicate, received, false},
+		{TurnInline, OutcomeTranscribing, received, false},
+		{TurnQueued, OutcomeQueued, received, false},
+		{TurnQueued, OutcomeResent, received, false},
+		{TurnQueued, OutcomeTakenOver, received, false},
+		{TurnQueued, OutcomeFailed, received, false},
+		{TurnInline, OutcomeAborted, received, false},
+	} {
+		t.Run(tc.path+" "+tc.outcome, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			m := NewMetrics(reg)
+			m.EndTurn(tc.path, tc.outcome, tc.receivedAt)
+			ended, latencies := turnSeries(t, reg)
+			for key, v := range ended {
+				want := 0.0
+				if key == tc.path+" "+tc.outcome {
+					want = 1
+				}
+				if v != want {
+					t.Errorf("switchboard_turns_total %s = %v, want %v", key, v, want)
+				}
+			}
+			var want uint64
+			if tc.wantLatency {
+				want = 1
+			}
+			if latencies[tc.path] != want {
+				t.Errorf("%d latencies on %s, want %d", latencies[tc.path], tc.path, want)
+			}
+			if tc.wantLatency {
+				mfs, _ := reg.Gather()
+				for _, mf := range mfs {
+					for _, s := range mf.GetMetric() {
+						if mf.GetName() == "switchboard_turn_seconds" && s.GetLabel()[0].GetValue() == tc.path {
+							if sum := s.GetHistogram().GetSampleSum(); sum < 3 || sum > 10 {
+								t.Errorf("latency %v s, want about 3 s (from the receive time)", sum)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+	var nilMetrics *Metrics
+	nilMetrics.EndTurn(TurnInline, OutcomeAnswered, received) // no metrics: nothing to do, no panic
 }

@@ -88,7 +88,10 @@ func (x *Embedded) sparseTop(q SparseVector, filter map[string]string, k int) []
 	}
 	scores, touched := acc.scores, acc.touched[:0]
 	for i, qt := range terms {
-		if i > 0 && len(touched) >= k && rest[i]*1.0001 < x.kthScore(scores, touched, filter, k) {
+		// No partial score exceeds the bounds summed so far (rest[0]-rest[i]),
+		// so neither does the k-th: while rest[i] is at least that, the check
+		// cannot pass and its scan of the seen slots is skipped.
+		if i > 0 && len(touched) >= k && rest[i]*1.0001 < rest[0]-rest[i] && rest[i]*1.0001 < x.kthScore(scores, touched, filter, k) {
 			for _, later := range terms[i:] {
 				x.addSeen(scores, touched, later)
 			}

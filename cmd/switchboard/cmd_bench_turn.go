@@ -121,8 +121,16 @@ func findCapacity(ctx context.Context, o turnbench.Options, faqEntries int, s tu
 	if asJSON {
 		return json.NewEncoder(out).Encode(c)
 	}
-	fmt.Fprintf(out, "capacity: %d turns/s with p99 ≤ %.0f ms and no error (confirmed: p50 %.2f ms, p99 %.2f ms over %d turns)\n",
-		c.Rate, c.P99TargetMs, c.Confirmed.P50Ms, c.Confirmed.P99Ms, c.Confirmed.Turns)
+	if c.Rate == 0 {
+		fmt.Fprintf(out, "capacity: no rate tried kept p99 ≤ %g ms with no error (%d steps)\n", c.P99TargetMs, len(c.Steps))
+		return nil
+	}
+	more := ""
+	if c.Rate == s.Max {
+		more = "; --max-rate: it may hold more"
+	}
+	fmt.Fprintf(out, "capacity: %d turns/s with p99 ≤ %g ms and no error (confirmed: p50 %.2f ms, p99 %.2f ms over %d turns%s)\n",
+		c.Rate, c.P99TargetMs, c.Confirmed.P50Ms, c.Confirmed.P99Ms, c.Confirmed.Turns, more)
 	return nil
 }
 

@@ -44,7 +44,8 @@ within --p99-ms with no error: it doubles from --rate while steps pass (up to
 --max-rate), bisects between the last pass and the first failure down to
 --resolution, then runs the best rate again to confirm it (a failed confirmation
 lowers it by --resolution). Each step is 2 s of warm-up and --seconds measured,
-on the same server, with a pause between steps.`,
+on the same server, with 3 s of rest after a step that passed and 10 s after
+one that failed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load()
 			if err != nil {
@@ -100,9 +101,16 @@ func findCapacity(ctx context.Context, o turnbench.Options, faqEntries int, s tu
 		o.Rate, o.Duration = rate, dur
 		res := turnbench.Measure(o)
 		res.FAQEntries = faqEntries
-		select { // let the backlog of an overloaded step drain before the next
+		// Rest before the next step; longer after a failed one, so that
+		// the work an overload leaves behind (queued notifications,
+		// PostgreSQL's background writes) counts against it less.
+		rest := 3 * time.Second
+		if !turnbench.Passes(res, s.P99Ms) {
+			rest = 10 * time.Second
+		}
+		select {
 		case <-ctx.Done():
-		case <-time.After(3 * time.Second):
+		case <-time.After(rest):
 		}
 		return res, nil
 	}

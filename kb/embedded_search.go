@@ -87,12 +87,15 @@ func (x *Embedded) sparseTop(q SparseVector, filter map[string]string, k int) []
 		rest[i] = rest[i+1] + terms[i].bound
 	}
 	scores, touched := acc.scores, acc.touched[:0]
+	kth, kthAt := float32(0), -1 // the last k-th score computed, before term kthAt
 	for i, qt := range terms {
-		if i > 0 && len(touched) >= k && rest[i]*1.0001 < x.kthScore(scores, touched, filter, k) {
-			for _, later := range terms[i:] {
-				x.addSeen(scores, touched, later)
+		if i > 0 && len(touched) >= k && rest[i]*1.0001 < x.kthUpper(rest, kth, kthAt, i) {
+			if kth, kthAt = x.kthScore(scores, touched, filter, k), i; rest[i]*1.0001 < kth {
+				for _, later := range terms[i:] {
+					x.addSeen(scores, touched, later)
+				}
+				break
 			}
-			break
 		}
 		for _, p := range qt.tp.list {
 			if scores[p.slot] == 0 {
@@ -127,6 +130,22 @@ func (x *Embedded) queryTerms(q SparseVector) []queryTerm {
 	}
 	slices.SortFunc(terms, func(a, b queryTerm) int { return cmp.Compare(b.bound, a.bound) })
 	return terms
+}
+
+// kthUpper bounds the k-th best partial score before term i without a scan of
+// the seen slots: no partial score exceeds the bounds of the terms added so far
+// (rest[0]-rest[i]), and since the k-th score computed before term kthAt (kth)
+// each score grew by at most the bounds added since, while a slot seen since
+// has at most those. The pruning check, which needs rest[i] below the k-th
+// score, cannot pass while rest[i] is at least this, so sparseTop skips its
+// scan then: the scan of thousands of seen slots per common term was 5 % of
+// a serving process's CPU in `bench turn`.
+func (x *Embedded) kthUpper(rest []float32, kth float32, kthAt, i int) float32 {
+	upper := rest[0] - rest[i]
+	if kthAt >= 0 {
+		upper = min(upper, kth+rest[kthAt]-rest[i])
+	}
+	return upper
 }
 
 // kthScore is the k-th best partial score among live, filter-matching seen slots (0 when

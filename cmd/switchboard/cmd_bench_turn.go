@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,18 +24,28 @@ import (
 
 func benchTurnCmd(f *rootFlags) *cobra.Command {
 	var rate, seconds int
-	var data, redisAddr string
+	var data, redisAddr, cpuProfile string
 	var asJSON bool
+	var search turnbench.SearchOptions
+	var find bool
 	cmd := &cobra.Command{
 		Use:   "turn",
-		Short: "Text turns end to end (REST → pipeline → reply) at a fixed offered load",
+		Short: "Text turns end to end (REST → pipeline → reply) at a fixed offered load, or the highest load that keeps a p99 target",
 		Long: `Serves the full product in-process (PostgreSQL: a database of its own on the server
 at postgres.dsn, dropped afterwards, or an embedded one in a temporary folder; Redis:
 --redis, redis.addr or 127.0.0.1:6379, else in-process) with an embedded knowledge
 base of BANKING77's ~10k training questions as FAQ entries, then
 offers --rate customer messages per second over HTTP for --seconds (open loop:
 latency counts from each request's scheduled start) and reports percentiles. A
-/healthz run at the same rate is the baseline.`,
+/healthz run at the same rate is the baseline.
+
+--find-capacity searches instead for the highest offered rate whose p99 stays
+within --p99-ms with no error: it doubles from --rate while steps pass (up to
+--max-rate), bisects between the last pass and the first failure down to
+--resolution, then runs the best rate again to confirm it (a failed confirmation
+lowers it by --resolution). Each step is 2 s of warm-up and --seconds measured,
+on the same server, with 3 s of rest after a step that passed and 10 s after
+one that failed.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.load()
 			if err != nil {
@@ -46,37 +59,113 @@ latency counts from each request's scheduled start) and reports percentiles. A
 					return err
 				}
 			}
-			res, err := benchTurns(cmd.Context(), cfg, data, redisAddr, rate, time.Duration(seconds)*time.Second)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "turns: offered %.0f/s, achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d (baseline /healthz p99 %.2f ms)\n",
-				res.OfferedPerSec, res.AchievedPerSec, res.P50Ms, res.P99Ms, res.Errors, res.BaselineP99Ms)
-			return nil
+			dur, out := time.Duration(seconds)*time.Second, cmd.OutOrStdout()
+			return benchTurns(cmd.Context(), cfg, data, redisAddr, cpuProfile, func(ctx context.Context, o turnbench.Options, faqEntries int) error {
+				if find {
+					return findCapacity(ctx, o, faqEntries, search, rate, dur, asJSON, out, cmd.ErrOrStderr())
+				}
+				o.Rate, o.Duration = rate, dur
+				res := turnbench.Run(o)
+				res.FAQEntries = faqEntries
+				if asJSON {
+					return json.NewEncoder(out).Encode(res)
+				}
+				fmt.Fprintf(out, "turns: offered %.0f/s, achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d (baseline /healthz p99 %.2f ms)\n",
+					res.OfferedPerSec, res.AchievedPerSec, res.P50Ms, res.P99Ms, res.Errors, res.BaselineP99Ms)
+				return nil
+			})
 		},
 	}
-	cmd.Flags().IntVar(&rate, "rate", 300, "offered turns per second")
-	cmd.Flags().IntVar(&seconds, "seconds", 10, "measured seconds (after 2 s of warm-up)")
+	cmd.Flags().IntVar(&rate, "rate", 300, "offered turns per second (with --find-capacity: the first rate tried)")
+	cmd.Flags().IntVar(&seconds, "seconds", 10, "measured seconds (after 2 s of warm-up); with --find-capacity, of each step")
 	cmd.Flags().StringVar(&data, "data", "", "folder with banking77/ (default: shared/data beside the checkout)")
 	cmd.Flags().StringVar(&redisAddr, "redis", "", "Redis address (default redis.addr, then 127.0.0.1:6379)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (server and load generator) while it offers load")
+	cmd.Flags().BoolVar(&find, "find-capacity", false, "search for the highest offered rate meeting --p99-ms with no error")
+	cmd.Flags().Float64Var(&search.P99Ms, "p99-ms", 25, "with --find-capacity: the p99 target (ms)")
+	cmd.Flags().IntVar(&search.Max, "max-rate", 4000, "with --find-capacity: the highest rate tried")
+	cmd.Flags().IntVar(&search.Resolution, "resolution", 25, "with --find-capacity: bisection stops at this bracket (turns/s)")
+	cmd.Flags().IntVar(&search.Confirmations, "confirmations", 3, "with --find-capacity: confirmation runs allowed, each failure lowering the rate by --resolution")
 	return cmd
 }
 
-func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr string, rate int, dur time.Duration) (turnbench.Result, error) {
+// findCapacity runs turnbench.FindCapacity against the server o points at,
+// printing each step on progress and the summary (JSON with asJSON) on out.
+func findCapacity(ctx context.Context, o turnbench.Options, faqEntries int, s turnbench.SearchOptions, start int, dur time.Duration, asJSON bool, out, progress io.Writer) error {
+	s.Start = start
+	if s.Max < start {
+		s.Max = start
+	}
+	run := func(ctx context.Context, rate int) (turnbench.Result, error) {
+		o.Rate, o.Duration = rate, dur
+		res := turnbench.Measure(o)
+		res.FAQEntries = faqEntries
+		// Rest before the next step; longer after a failed one, so that
+		// the work an overload leaves behind (queued notifications,
+		// PostgreSQL's background writes) counts against it less.
+		rest := 3 * time.Second
+		if !turnbench.Passes(res, s.P99Ms) {
+			rest = 10 * time.Second
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(rest):
+		}
+		return res, nil
+	}
+	c, err := turnbench.FindCapacity(ctx, s, run, func(st turnbench.Step) {
+		r := st.Result
+		verdict := "fail"
+		if st.Pass {
+			verdict = "pass"
+		}
+		fmt.Fprintf(progress, "%-7s %5.0f/s: achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d — %s (load %s)\n",
+			st.Phase, r.OfferedPerSec, r.AchievedPerSec, r.P50Ms, r.P99Ms, r.Errors, verdict, loadAverage())
+	})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return json.NewEncoder(out).Encode(c)
+	}
+	if c.Rate == 0 {
+		fmt.Fprintf(out, "capacity: no rate tried kept p99 ≤ %g ms with no error (%d steps)\n", c.P99TargetMs, len(c.Steps))
+		return nil
+	}
+	more := ""
+	if c.Rate == s.Max {
+		more = "; --max-rate: it may hold more"
+	}
+	fmt.Fprintf(out, "capacity: %d turns/s with p99 ≤ %g ms and no error (confirmed: p50 %.2f ms, p99 %.2f ms over %d turns%s)\n",
+		c.Rate, c.P99TargetMs, c.Confirmed.P50Ms, c.Confirmed.P99Ms, c.Confirmed.Turns, more)
+	return nil
+}
+
+// loadAverage is the first three fields of /proc/loadavg ("?" where there is none).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if fields := strings.Fields(string(b)); err == nil && len(fields) >= 3 {
+		return strings.Join(fields[:3], " ")
+	}
+	return "?"
+}
+
+// benchTurns serves the product with the benchmark's knowledge base and
+// hands drive options that point at it (Base, Tokens, Texts) and the number
+// of FAQ entries; with
+// cpuProfile, the process is profiled while drive runs.
+func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr, cpuProfile string, drive func(ctx context.Context, o turnbench.Options, faqEntries int) error) error {
 	tmp, err := os.MkdirTemp("", "switchboard-bench-")
 	if err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	cfg.DataDir, cfg.KB.Dir, cfg.Postgres.EmbeddedDir = tmp, "", ""
 	if cfg.Postgres.DSN != "" {
 		dsn, drop, err := benchDatabase(ctx, cfg.Postgres.DSN)
 		if err != nil {
-			return turnbench.Result{}, err
+			return err
 		}
 		defer drop()
 		cfg.Postgres.DSN, cfg.Postgres.ReplicaDSN, cfg.Postgres.OwnerDSN = dsn, "", ""
@@ -96,32 +185,41 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr string, 
 	cfg.Redis.Addr, cfg.Redis.KeyPrefix = redisAddr, fmt.Sprintf("benchturn%d", time.Now().UnixNano())
 	train, test, err := intent.LoadBanking77(filepath.Join(data, "banking77"))
 	if err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
 	faq, err := turnbench.WriteFAQ(tmp, train)
 	if err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
 	idx, err := kb.NewEmbedded(cfg.KBDir())
 	if err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
 	if _, err := kb.Ingest(ctx, idx, kb.NewLexicalEmbedder(), faq, nil); err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	base, stop, err := serveInBackground(ctx, cfg)
 	if err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
 	defer stop()
 	tokens, err := customerTokens(cfg, 500)
 	if err != nil {
-		return turnbench.Result{}, err
+		return err
 	}
-	res := turnbench.Run(turnbench.Options{Base: base, Tokens: tokens, Texts: texts(test), Rate: rate, Duration: dur})
-	res.FAQEntries = len(train)
-	return res, nil
+	if cpuProfile != "" {
+		fh, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		if err := pprof.StartCPUProfile(fh); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return drive(ctx, turnbench.Options{Base: base, Tokens: tokens, Texts: texts(test)}, len(train))
 }
 
 // texts are the examples' texts.

@@ -67,23 +67,8 @@ type Options struct {
 // half as long (the baseline: HTTP and the load generator alone) and 2 s of warm-up;
 // the server's own stage histograms say where the measured window's time went.
 func Run(o Options) Result {
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 10 * time.Second}
+	client, turn := turnClient(o)
 	defer client.CloseIdleConnections()
-	turn := func(i int) (bool, error) {
-		body, _ := json.Marshal(map[string]string{"text": o.Texts[i%len(o.Texts)]})
-		req, _ := http.NewRequest("POST", o.Base+"/v1/messages", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+o.Tokens[i%len(o.Tokens)])
-		resp, err := client.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		var r gateway.MessageReply
-		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&r) != nil {
-			return false, fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return r.Escalated, nil
-	}
 	health := func(int) (bool, error) {
 		resp, err := client.Get(o.Base + "/healthz")
 		if err != nil {
@@ -94,11 +79,24 @@ func Run(o Options) Result {
 		return false, nil
 	}
 	baseline := OpenLoop(o.Rate, o.Duration/2, health)
+	res := measure(o, client, turn)
+	res.BaselineP99Ms = baseline.P99Ms
+	return res
+}
+
+// Measure is Run without the baseline: 2 s of warm-up, then o.Duration
+// measured (one step of FindCapacity).
+func Measure(o Options) Result {
+	client, turn := turnClient(o)
+	defer client.CloseIdleConnections()
+	return measure(o, client, turn)
+}
+
+func measure(o Options, client *http.Client, turn func(int) (bool, error)) Result {
 	OpenLoop(o.Rate, 2*time.Second, turn) // warm-up: caches, connections, JIT of the planner
 	before := scrapeStages(client, o.Base)
 	res := OpenLoop(o.Rate, o.Duration, turn)
 	res.Stages = stageLatencies(before, scrapeStages(client, o.Base))
-	res.BaselineP99Ms = baseline.P99Ms
 	return res
 }
 
@@ -138,6 +136,27 @@ func OpenLoop(rate int, dur time.Duration, fn func(i int) (bool, error)) Result 
 	return Result{OfferedPerSec: float64(rate), AchievedPerSec: float64(n) / elapsed.Seconds(), Turns: n,
 		P50Ms: quantileMs(lat, 0.50), P99Ms: quantileMs(lat, 0.99), MaxMs: quantileMs(lat, 1), Errors: errs, Escalated: esc,
 		AnsweredP99Ms: quantileMs(answered, 0.99), EscalatedP99Ms: quantileMs(escalated, 0.99)}
+}
+
+// turnClient is an HTTP client and a function that offers o's i-th message
+// through it, reporting whether the turn escalated.
+func turnClient(o Options) (*http.Client, func(int) (bool, error)) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 10 * time.Second}
+	return client, func(i int) (bool, error) {
+		body, _ := json.Marshal(map[string]string{"text": o.Texts[i%len(o.Texts)]})
+		req, _ := http.NewRequest("POST", o.Base+"/v1/messages", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+o.Tokens[i%len(o.Tokens)])
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		var r gateway.MessageReply
+		if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&r) != nil {
+			return false, fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return r.Escalated, nil
+	}
 }
 
 // quantileMs sorts d and returns its q-quantile in milliseconds (0 when empty).

@@ -1,0 +1,69 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// The fault scenarios of issue 20. Each starts 3 replicas, drives load through them
+// for faultDuration, injects its fault a third of the way in, lets the agents finish,
+// and runs the invariant checker; it logs one row of the table in docs/benchmarks.md.
+// Run them with `make test-faults` (SWITCHBOARD_FAULT_TEST=1).
+
+const faultReplicas = 3
+
+// faultDuration is how long the load runs (SWITCHBOARD_FAULT_SECONDS, default 30).
+func faultDuration() time.Duration {
+	if s, err := strconv.Atoi(os.Getenv("SWITCHBOARD_FAULT_SECONDS")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 30 * time.Second
+}
+
+func needFaultTests(t *testing.T) {
+	if os.Getenv("SWITCHBOARD_FAULT_TEST") != "1" {
+		t.Skip("fault scenario: set SWITCHBOARD_FAULT_TEST=1 (make test-faults)")
+	}
+}
+
+// runFaultScenario runs the load with fault injected at a third of the time and
+// returns the checker's report.
+func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault func(*faultCluster, *faultLoad)) faultReport {
+	t.Helper()
+	needFaultTests(t)
+	c := startFaultCluster(t, faultReplicas, shutdown)
+	l := newFaultLoad(c, 300*time.Millisecond)
+	ctx, stop := context.WithCancel(context.Background())
+	agentsCtx, stopAgents := context.WithCancel(context.Background())
+	defer stopAgents()
+	start := time.Now()
+	customers, agents := l.run(ctx, agentsCtx, 12, 3)
+	time.Sleep(faultDuration() / 3)
+	if fault != nil {
+		l.faultAt.Store(time.Now().UnixNano())
+		fault(c, l)
+	}
+	time.Sleep(time.Until(start.Add(faultDuration())))
+	stopAgents() // no agent writes to a conversation whose customer has gone
+	agents.Wait()
+	stop()
+	took := time.Since(start)
+	customers.Wait()
+	rep := l.check(t, name, took)
+	t.Logf("result: %s", rep.row())
+	t.Logf("load: %+v", rep.Stats)
+	return rep
+}
+
+// TestFaultBaseline: no fault, the invariants hold and nothing failed.
+func TestFaultBaseline(t *testing.T) {
+	rep := runFaultScenario(t, "baseline (no fault)", 10*time.Second, nil)
+	for _, f := range rep.failures(false) {
+		t.Error(f)
+	}
+}

@@ -42,10 +42,10 @@ type faultReport struct {
 // row is the scenario's one-line result (the table in docs/benchmarks.md).
 func (r faultReport) row() string {
 	return fmt.Sprintf("| %s | %d | %.0f/s | %d | %d | %d | %d | %d | %d | %d | %.1f s | audit ok %v, PII hits %d, unfinished %d, bot≠turns %d, "+
-		"misplaced %d, load≠ %d, refused %d, reconnects %d |",
+		"misplaced %d, load≠ %d, refused %d, reconnects %d (resumed %d) |",
 		r.Scenario, r.Acked, float64(r.Acked)/r.Seconds, r.Lost, r.Duplicated, r.RepliesDuplicated, r.RepliesMissing,
 		r.TicketsDoubled+r.EscalationsLost, r.Stats.AcceptedFailed, r.Stats.Rejected, r.Recovery, r.AuditOK, r.PIIHits,
-		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects)
+		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed)
 }
 
 // failures lists the invariants r breaks; accepted failures are allowed only when a

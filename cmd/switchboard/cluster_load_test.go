@@ -37,6 +37,7 @@ type faultLoad struct {
 	auth     *gateway.Auth
 	think    time.Duration // a customer's pause between turns
 	faultAt  atomic.Int64  // unix nanos of the last fault injected (0: none yet)
+	openWS   []atomic.Int32 // web-chat sockets open on each replica
 	mu       sync.Mutex
 	sessions []*faultSession
 	stats    faultLoadStats
@@ -49,6 +50,7 @@ type faultLoadStats struct {
 	AcceptedFailed int // accepted (sent on an open connection) but failed: 5xx, reset, EOF
 	Rejected       int // 4xx other than 429: a bug in the load or the server
 	Reconnects     int // WebSockets opened again after the first
+	Resumed        int // of which in a conversation, with ?after= the last seq seen
 	RESTRepeats    int // an acknowledged REST message acknowledged again (deduplicated by message id)
 	AgentReplies   int
 	Resolved       int
@@ -73,7 +75,7 @@ func newFaultLoad(c *faultCluster, think time.Duration) *faultLoad {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return &faultLoad{c: c, auth: auth, think: think}
+	return &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas))}
 }
 
 func faultHTTPClient(timeout time.Duration) *http.Client {
@@ -146,7 +148,10 @@ func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (
 }
 
 // customer runs sessions of 2–5 turns (a third end with an escalation) until ctx ends.
+// A customer keeps to the replica that last served it, across sessions (as a load
+// balancer's affinity would).
 func (l *faultLoad) customer(ctx context.Context, i int) {
+	pref := i % len(l.c.replicas)
 	for n := 0; ctx.Err() == nil; n++ {
 		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}}
 		l.mu.Lock()
@@ -154,9 +159,12 @@ func (l *faultLoad) customer(ctx context.Context, i int) {
 		l.mu.Unlock()
 		turns, escalate := 2+(i+n)%4, (i+n)%3 == 0
 		if s.WS {
-			l.wsSession(ctx, s, i, turns, escalate)
+			turns += 3 // long enough to be open when a fault comes
+		}
+		if s.WS {
+			l.wsSession(ctx, s, i, &pref, turns, escalate)
 		} else {
-			l.restSession(ctx, s, i, turns, escalate)
+			l.restSession(ctx, s, i, &pref, turns, escalate)
 		}
 	}
 }
@@ -187,23 +195,22 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // restSession sends its turns through POST /v1/messages.
-func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i, turns int, escalate bool) {
+func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pref *int, turns int, escalate bool) {
 	tok := l.token(s.Subject, gateway.RoleCustomer)
 	client := faultHTTPClient(40 * time.Second)
 	defer client.CloseIdleConnections()
-	pref := i % len(l.c.replicas)
 	for k := range turns {
 		last := escalate && k == turns-1
 		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
 		body, _ := json.Marshal(map[string]string{"message_id": mid, "conversation_id": s.Conv, "text": turnText(mid, k, last)})
 		acked := false
 		for attempt := 0; !acked && ctx.Err() == nil; attempt++ {
-			r := l.c.replicas[(pref+attempt)%len(l.c.replicas)]
+			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
 			out, status, err := l.post(ctx, client, r.base()+"/v1/messages", tok, body)
 			l.count(func(st *faultLoadStats) { st.Attempts++ })
 			if err == nil && status == http.StatusOK {
 				acked = true
-				pref = r.idx
+				*pref = r.idx
 				l.mu.Lock()
 				s.Conv = out.ConversationID
 				s.Acked = append(s.Acked, mid)
@@ -259,6 +266,7 @@ func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok stri
 
 // wsConn is one open web-chat socket and what its reader hands over.
 type wsConn struct {
+	replica int
 	conn    *websocket.Conn
 	replies chan gateway.ChatFrame // "reply" and "error" frames
 	closed  chan struct{}
@@ -267,9 +275,8 @@ type wsConn struct {
 // wsSession sends its turns over the web chat WebSocket; when the socket fails it opens
 // one on the next replica with ?after= the last seq it saw, and sends the unacknowledged
 // message again (same message id).
-func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i, turns int, escalate bool) {
+func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref *int, turns int, escalate bool) {
 	tok := l.token(s.Subject, gateway.RoleCustomer)
-	pref := i % len(l.c.replicas)
 	var cur *wsConn
 	var last atomic.Int64
 	var dial func(ctx context.Context) *wsConn
@@ -281,7 +288,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i, turns int
 	}()
 	dial = func(ctx context.Context) *wsConn {
 		for attempt := 0; ctx.Err() == nil; attempt++ {
-			r := l.c.replicas[(pref+attempt)%len(l.c.replicas)]
+			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
 			url := fmt.Sprintf("ws://%s/v1/chat/ws?after=%d", r.addr, last.Load())
 			l.mu.Lock()
 			if s.Conv != "" {
@@ -292,8 +299,12 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i, turns int
 			conn, resp, err := websocket.Dial(dctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
 			cancel()
 			if err == nil {
-				pref = r.idx
-				c := &wsConn{conn: conn, replies: make(chan gateway.ChatFrame, 8), closed: make(chan struct{})}
+				*pref = r.idx
+				if s.Conv != "" && last.Load() > 0 {
+					l.count(func(st *faultLoadStats) { st.Resumed++ })
+				}
+				l.openWS[r.idx].Add(1)
+				c := &wsConn{replica: r.idx, conn: conn, replies: make(chan gateway.ChatFrame, 8), closed: make(chan struct{})}
 				go l.wsRead(c, s, &last)
 				return c
 			}
@@ -328,7 +339,9 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i, turns int
 			cancel()
 			if err == nil {
 				var rep gateway.ChatFrame
-				rep, err = l.awaitReply(ctx, cur, mid)
+				// A frame sent is awaited even when the load ends meanwhile: its
+				// messages are stored and will come.
+				rep, err = l.awaitReply(context.Background(), cur, mid)
 				if err == nil && rep.Type == "reply" {
 					acked = true
 					l.mu.Lock()
@@ -432,6 +445,7 @@ func (l *faultLoad) awaitReply(ctx context.Context, c *wsConn, mid string) (gate
 // wsRead records every message frame's seq (counting repeats) until the socket ends.
 func (l *faultLoad) wsRead(c *wsConn, s *faultSession, last *atomic.Int64) {
 	defer close(c.closed)
+	defer l.openWS[c.replica].Add(-1)
 	for {
 		_, data, err := c.conn.Read(context.Background())
 		if err != nil {
@@ -549,4 +563,15 @@ func (l *faultLoad) agent(ctx context.Context, i int) {
 			}
 		}
 	}
+}
+
+// awaitSockets waits (10 s at most) until at least n web-chat sockets are open on
+// replica i, so that a fault there hits live conversations.
+func (l *faultLoad) awaitSockets(i int, n int32) int32 {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got := l.openWS[i].Load(); got >= n {
+			return got
+		}
+	}
+	return l.openWS[i].Load()
 }

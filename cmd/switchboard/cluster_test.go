@@ -67,3 +67,21 @@ func TestFaultBaseline(t *testing.T) {
 		t.Error(f)
 	}
 }
+
+// TestFaultKill9: replica 1 is killed with SIGKILL under load. Its REST clients retry
+// the same message ids on another replica, its web-chat clients reconnect to another
+// with ?after= the last seq they saw; nothing acknowledged is lost or stored twice,
+// and every web-chat customer received every message of its conversation.
+func TestFaultKill9(t *testing.T) {
+	rep := runFaultScenario(t, "kill -9 of 1 of 3 replicas", 10*time.Second, func(c *faultCluster, l *faultLoad) {
+		n := l.awaitSockets(1, 2)
+		c.kill(1)
+		t.Logf("killed replica 1 with %d web-chat sockets open", n)
+	})
+	for _, f := range rep.failures(true) { // requests in flight on the killed replica fail, and are retried
+		t.Error(f)
+	}
+	if rep.Stats.Resumed == 0 {
+		t.Error("no web-chat client resumed its conversation on another replica: the kill hit nobody")
+	}
+}

@@ -35,8 +35,8 @@ const (
 type faultLoad struct {
 	c        *faultCluster
 	auth     *gateway.Auth
-	think    time.Duration // a customer's pause between turns
-	faultAt  atomic.Int64  // unix nanos of the last fault injected (0: none yet)
+	think    time.Duration  // a customer's pause between turns
+	faultAt  atomic.Int64   // unix nanos of the last fault injected (0: none yet)
 	openWS   []atomic.Int32 // web-chat sockets open on each replica
 	mu       sync.Mutex
 	sessions []*faultSession

@@ -5,13 +5,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -85,6 +90,10 @@ func startFaultCluster(t *testing.T, n int, shutdown time.Duration) *faultCluste
 	_, prefix := testenv.Redis(t)
 	c := &faultCluster{t: t, dsn: dsn, prefix: prefix, secret: "fault-harness-secret-0123456789abcdef",
 		dir: t.TempDir(), shutdown: shutdown}
+	// A language model that takes 250 ms to write each answer, as a real one would take
+	// longer: turns are in flight when a fault comes.
+	llmSrv := httptest.NewServer(faqLLM(250 * time.Millisecond))
+	t.Cleanup(llmSrv.Close) // after the replicas stopped (cleanups run last first)
 	kbDir := filepath.Join(c.dir, "kb")
 	ring := filepath.Join(c.dir, "keyring.json")
 	c.env = append(os.Environ(), "SB_HELPER_CLUSTER=1", "SWITCHBOARD_PG_DSN="+dsn,
@@ -92,6 +101,7 @@ func startFaultCluster(t *testing.T, n int, shutdown time.Duration) *faultCluste
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_KB_MIN_CONFIDENCE=0.1", "SWITCHBOARD_QUEUE_LEASE=3s",
 		"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT="+shutdown.String(),
+		"SWITCHBOARD_LLM_BASE_URL="+llmSrv.URL+"/v1", "SWITCHBOARD_LLM_MODEL=m",
 		// one load generator on 127.0.0.1 is every customer: the per-IP limits would be its limits
 		"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE=1000000", "SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE=100000",
 		"SWITCHBOARD_LIMITS_CONCURRENT_PER_IP=1000", "SWITCHBOARD_LIMITS_WEBSOCKETS_PER_IP=10000")
@@ -102,10 +112,11 @@ func startFaultCluster(t *testing.T, n int, shutdown time.Duration) *faultCluste
 	t.Setenv("SWITCHBOARD_JWT_SECRET", c.secret)
 	t.Setenv("SWITCHBOARD_SECURITY_KEY_RING_FILE", ring)
 	faq := filepath.Join(c.dir, "faq.csv")
-	os.WriteFile(faq, []byte("question,answer\n"+
-		"How long does a refund take?,Refunds arrive within 5 working days.\n"+
-		"How do I reset my password?,Use the Forgot password link on the sign-in page.\n"+
-		"Do you ship abroad?,We ship to 30 countries.\n"), 0o644)
+	csv := "question,answer\n"
+	for _, qa := range faultFAQ {
+		csv += qa[0] + "," + qa[1] + "\n"
+	}
+	os.WriteFile(faq, []byte(csv), 0o644)
 	runCLI(t, "kb", "ingest", "--quiet", faq)
 
 	for i := range n {
@@ -265,4 +276,63 @@ func (c *faultCluster) replicaOrder(i int) []int {
 
 func (c *faultCluster) String() string {
 	return strconv.Itoa(len(c.replicas)) + " replicas"
+}
+
+// faultFAQ is the knowledge base the replicas answer from.
+var faultFAQ = [][2]string{
+	{"How long does a refund take?", "Refunds arrive within 5 working days."},
+	{"How do I reset my password?", "Use the Forgot password link on the sign-in page."},
+	{"Do you ship abroad?", "We ship to 30 countries."}, // a passage the questions do not ask for
+}
+
+// faqLLM speaks the OpenAI chat protocol: after delay it answers with the FAQ answer
+// of the passage that matches the question, citing it (a grounded answer, as a good
+// model gives).
+func faqLLM(delay time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+		var req struct {
+			Messages []struct{ Content string } `json:"messages"`
+			Stream   bool                       `json:"stream"`
+		}
+		json.Unmarshal(body, &req)
+		answer := "NO_ANSWER"
+		if n := len(req.Messages); n > 0 {
+			answer = groundedAnswer(req.Messages[n-1].Content)
+		}
+		msg, _ := json.Marshal(answer)
+		if req.Stream { // web chat streams drafts: server-sent events, one chunk
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprintf(w, "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":%s},\"finish_reason\":null}]}\n\n", msg)
+			fmt.Fprintf(w, "data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n")
+			io.WriteString(w, "data: [DONE]\n\n")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"x","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}]}`, msg)
+	})
+}
+
+// groundedAnswer answers a prompt of numbered passages ("[1] …" separated by blank
+// lines) and a final "Question: …": the answer of the first passage whose FAQ question
+// the question starts with, and its citation.
+func groundedAnswer(prompt string) string {
+	passages, question, _ := strings.Cut(prompt, "Question: ")
+	for _, p := range strings.Split(passages, "\n\n") {
+		num, rest, ok := strings.Cut(p, " ")
+		if !ok || !strings.HasPrefix(num, "[") {
+			continue
+		}
+		for _, qa := range faultFAQ {
+			if strings.HasPrefix(question, qa[0]) && strings.Contains(rest, qa[1]) {
+				return qa[1] + " " + num
+			}
+		}
+	}
+	return "NO_ANSWER"
 }

@@ -38,20 +38,24 @@ type faultLoad struct {
 	think    time.Duration  // a customer's pause between turns
 	faultAt  atomic.Int64   // unix nanos of the last fault injected (0: none yet)
 	openWS   []atomic.Int32 // web-chat sockets open on each replica
+	inFlight []atomic.Int32 // turns sent to each replica and not yet answered
 	mu       sync.Mutex
 	sessions []*faultSession
 	stats    faultLoadStats
+	failed   []string // the first accepted attempts that failed, and how
 }
 
 // faultLoadStats counts what the clients saw.
 type faultLoadStats struct {
 	Attempts       int // requests and frames sent, retries included
 	Refused        int // the connection was refused: not accepted, retried elsewhere
+	NotSent        int // a web-chat frame the client could not write (its socket had closed)
 	AcceptedFailed int // accepted (sent on an open connection) but failed: 5xx, reset, EOF
 	Rejected       int // 4xx other than 429: a bug in the load or the server
 	Reconnects     int // WebSockets opened again after the first
 	Resumed        int // of which in a conversation, with ?after= the last seq seen
 	RESTRepeats    int // an acknowledged REST message acknowledged again (deduplicated by message id)
+	AnsweredLater  int // acknowledged as a redelivery before the first delivery was answered
 	AgentReplies   int
 	Resolved       int
 	RecoveredAt    time.Time // the last disturbed client's first success after its trouble
@@ -59,15 +63,20 @@ type faultLoadStats struct {
 
 // faultSession is one customer's conversation as the customer saw it.
 type faultSession struct {
-	Subject    string
-	WS         bool
-	Conv       string
-	Acked      []string // message ids acknowledged, in order
-	Escalated  bool     // the session ended with an acknowledged escalation
-	Seqs       map[int64]int
-	AgentSeen  bool
-	disturbed  bool
-	disturbedT time.Time
+	Subject   string
+	WS        bool
+	Conv      string
+	Acked     []string // message ids acknowledged, in order
+	Escalated bool     // a turn's acknowledged answer was an escalation
+	Seqs      map[int64]int
+	AgentSeen bool
+	// AnsweredLater counts acknowledgements of a redelivery whose first delivery was
+	// still unanswered (it died with a replica): the answer follows in the conversation.
+	AnsweredLater int
+	lastFrame     time.Time
+	byAuthor      map[string]int // distinct message frames by author ("customer", "bot", …)
+	disturbed     bool
+	disturbedT    time.Time
 }
 
 func newFaultLoad(c *faultCluster, think time.Duration) *faultLoad {
@@ -75,7 +84,8 @@ func newFaultLoad(c *faultCluster, think time.Duration) *faultLoad {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas))}
+	return &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas)),
+		inFlight: make([]atomic.Int32, len(c.replicas))}
 }
 
 func faultHTTPClient(timeout time.Duration) *http.Client {
@@ -117,13 +127,16 @@ func (l *faultLoad) ok(s *faultSession) {
 }
 
 // classify counts a failed attempt: refused (never accepted) or accepted and failed.
-func (l *faultLoad) classify(err error, status int) {
+func (l *faultLoad) classify(what string, err error, status int) {
 	l.count(func(st *faultLoadStats) {
 		switch {
 		case err != nil && errors.Is(err, syscall.ECONNREFUSED):
 			st.Refused++
 		case err != nil || status >= 500:
 			st.AcceptedFailed++
+			if len(l.failed) < 20 {
+				l.failed = append(l.failed, fmt.Sprintf("%s %s: status %d, %v", time.Now().Format("15:04:05.000"), what, status, err))
+			}
 		case status == http.StatusTooManyRequests:
 		default:
 			st.Rejected++
@@ -153,7 +166,7 @@ func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (
 func (l *faultLoad) customer(ctx context.Context, i int) {
 	pref := i % len(l.c.replicas)
 	for n := 0; ctx.Err() == nil; n++ {
-		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}}
+		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}, byAuthor: map[string]int{}}
 		l.mu.Lock()
 		l.sessions = append(l.sessions, s)
 		l.mu.Unlock()
@@ -181,7 +194,7 @@ func turnText(mid string, k int, escalate bool) string {
 	case k%3 == 2:
 		return "How do I reset my password? [" + mid + "]"
 	default:
-		return "Do you ship abroad? [" + mid + "]"
+		return "How long does a refund take? [" + mid + "]"
 	}
 }
 
@@ -206,7 +219,10 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 		acked := false
 		for attempt := 0; !acked && ctx.Err() == nil; attempt++ {
 			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
-			out, status, err := l.post(ctx, client, r.base()+"/v1/messages", tok, body)
+			l.inFlight[r.idx].Add(1)
+			// Once sent, a request is awaited even when the load ends meanwhile.
+			out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, body)
+			l.inFlight[r.idx].Add(-1)
 			l.count(func(st *faultLoadStats) { st.Attempts++ })
 			if err == nil && status == http.StatusOK {
 				acked = true
@@ -214,9 +230,13 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 				l.mu.Lock()
 				s.Conv = out.ConversationID
 				s.Acked = append(s.Acked, mid)
-				s.Escalated = s.Escalated || (last && out.Escalated)
+				s.Escalated = s.Escalated || out.Escalated
 				if out.Duplicate {
 					l.stats.RESTRepeats++
+					if out.Reply == "" {
+						s.AnsweredLater++
+						l.stats.AnsweredLater++
+					}
 				}
 				l.mu.Unlock()
 				l.ok(s)
@@ -225,7 +245,7 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 			if ctx.Err() != nil {
 				return
 			}
-			l.classify(err, status)
+			l.classify("POST /v1/messages "+r.addr, err, status)
 			l.trouble(s)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
@@ -312,7 +332,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 			if resp != nil {
 				status = resp.StatusCode
 			}
-			l.classify(err, status)
+			l.classify("web chat dial "+r.addr, err, status)
 			l.trouble(s)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
@@ -333,21 +353,43 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				}
 				first = false
 			}
+			select {
+			case <-cur.closed: // the server closed it (going away) while the customer thought
+				cur.conn.CloseNow()
+				cur = nil
+				continue
+			default:
+			}
 			l.count(func(st *faultLoadStats) { st.Attempts++ })
 			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err := cur.conn.Write(wctx, websocket.MessageText, frame)
 			cancel()
-			if err == nil {
+			if err != nil { // never sent: not accepted
+				l.count(func(st *faultLoadStats) { st.NotSent++ })
+				l.trouble(s)
+				cur.conn.CloseNow()
+				cur = nil
+				continue
+			}
+			{
 				var rep gateway.ChatFrame
 				// A frame sent is awaited even when the load ends meanwhile: its
 				// messages are stored and will come.
+				l.inFlight[cur.replica].Add(1)
 				rep, err = l.awaitReply(context.Background(), cur, mid)
+				l.inFlight[cur.replica].Add(-1)
 				if err == nil && rep.Type == "reply" {
 					acked = true
 					l.mu.Lock()
 					s.Conv = rep.ConversationID
 					s.Acked = append(s.Acked, mid)
-					s.Escalated = s.Escalated || (lastTurn && rep.Reply != nil && rep.Reply.Escalated)
+					s.Escalated = s.Escalated || (rep.Reply != nil && rep.Reply.Escalated)
+					if rep.Reply != nil && rep.Reply.Duplicate && rep.Reply.Reply == "" {
+						// its first delivery died with a replica: a queue worker answers it
+						// once that replica's lease runs out
+						s.AnsweredLater++
+						l.stats.AnsweredLater++
+					}
 					l.mu.Unlock()
 					l.ok(s)
 					break
@@ -356,7 +398,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 			if ctx.Err() != nil {
 				return
 			}
-			l.classify(err, 500)
+			l.classify(fmt.Sprintf("web chat frame on replica %d", cur.replica), err, 0)
 			l.trouble(s)
 			cur.conn.CloseNow()
 			cur = nil
@@ -389,15 +431,29 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 	}
 }
 
+// faultLeaseWait bounds the wait for a turn whose replica died while answering it: a
+// queue worker answers it once its lease (30 s for REST and web chat) ran out.
+const faultLeaseWait = 45 * time.Second
+
 // wsSettle keeps (or opens again) the session's socket until it received a message
-// frame for each of its acknowledged turns and the bot's answer to it (5 s at most):
-// the frames follow the reply, and the load may end between the two.
+// frame for each of its acknowledged turns and the bot's answer to it, and after an
+// escalation the agent's reply, and then nothing for 300 ms (5 s at most, or
+// faultLeaseWait for a turn answered later): the frames follow the reply, and the load
+// may end between the two.
 func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Context) *wsConn) *wsConn {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	l.mu.Lock()
+	within := 5 * time.Second
+	if s.AnsweredLater > 0 {
+		within = faultLeaseWait // the answer comes once the dead replica's lease ran out
+	}
+	l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	for {
 		l.mu.Lock()
-		done := len(s.Seqs) >= 2*len(s.Acked) && (!s.Escalated || s.AgentSeen)
+		// each turn is one customer message and one bot message (answer or handover)
+		done := s.byAuthor["customer"] >= len(s.Acked) && s.byAuthor["bot"] >= len(s.Acked) &&
+			(!s.Escalated || s.AgentSeen) && time.Since(s.lastFrame) > 300*time.Millisecond
 		l.mu.Unlock()
 		if done || ctx.Err() != nil || len(s.Acked) == 0 {
 			return cur
@@ -458,7 +514,11 @@ func (l *faultLoad) wsRead(c *wsConn, s *faultSession, last *atomic.Int64) {
 		switch f.Type {
 		case "message":
 			l.mu.Lock()
+			if s.Seqs[f.Seq] == 0 {
+				s.byAuthor[f.Author]++
+			}
 			s.Seqs[f.Seq]++
+			s.lastFrame = time.Now()
 			if f.Author == "agent" {
 				s.AgentSeen = true
 			}
@@ -565,13 +625,14 @@ func (l *faultLoad) agent(ctx context.Context, i int) {
 	}
 }
 
-// awaitSockets waits (10 s at most) until at least n web-chat sockets are open on
-// replica i, so that a fault there hits live conversations.
-func (l *faultLoad) awaitSockets(i int, n int32) int32 {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if got := l.openWS[i].Load(); got >= n {
-			return got
+// awaitTarget waits (10 s at most) until at least n web-chat sockets are open on
+// replica i and m turns are in flight there, so that a fault hits live conversations;
+// it returns how many of each there were.
+func (l *faultLoad) awaitTarget(i int, n, m int32) (sockets, turns int32) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if sockets, turns = l.openWS[i].Load(), l.inFlight[i].Load(); sockets >= n && turns >= m {
+			break
 		}
 	}
-	return l.openWS[i].Load()
+	return sockets, turns
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -33,7 +34,7 @@ func needFaultTests(t *testing.T) {
 
 // runFaultScenario runs the load with fault injected at a third of the time and
 // returns the checker's report.
-func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault func(*faultCluster, *faultLoad)) faultReport {
+func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault func(*faultCluster, *faultLoad) string) faultReport {
 	t.Helper()
 	needFaultTests(t)
 	c := startFaultCluster(t, faultReplicas, shutdown)
@@ -44,9 +45,10 @@ func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault f
 	start := time.Now()
 	customers, agents := l.run(ctx, agentsCtx, 12, 3)
 	time.Sleep(faultDuration() / 3)
+	note := ""
 	if fault != nil {
 		l.faultAt.Store(time.Now().UnixNano())
-		fault(c, l)
+		note = fault(c, l)
 	}
 	time.Sleep(time.Until(start.Add(faultDuration())))
 	stopAgents() // no agent writes to a conversation whose customer has gone
@@ -55,8 +57,12 @@ func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault f
 	took := time.Since(start)
 	customers.Wait()
 	rep := l.check(t, name, took)
+	rep.Note = note
 	t.Logf("result: %s", rep.row())
 	t.Logf("load: %+v", rep.Stats)
+	for _, f := range l.failed {
+		t.Logf("failed: %s", f)
+	}
 	return rep
 }
 
@@ -73,15 +79,40 @@ func TestFaultBaseline(t *testing.T) {
 // with ?after= the last seq they saw; nothing acknowledged is lost or stored twice,
 // and every web-chat customer received every message of its conversation.
 func TestFaultKill9(t *testing.T) {
-	rep := runFaultScenario(t, "kill -9 of 1 of 3 replicas", 10*time.Second, func(c *faultCluster, l *faultLoad) {
-		n := l.awaitSockets(1, 2)
+	rep := runFaultScenario(t, "kill -9 of 1 of 3 replicas", 10*time.Second, func(c *faultCluster, l *faultLoad) string {
+		n, m := l.awaitTarget(1, 2, 2)
 		c.kill(1)
-		t.Logf("killed replica 1 with %d web-chat sockets open", n)
+		return fmt.Sprintf("; killed with %d web-chat sockets open, %d turns in flight", n, m)
 	})
 	for _, f := range rep.failures(true) { // requests in flight on the killed replica fail, and are retried
 		t.Error(f)
 	}
 	if rep.Stats.Resumed == 0 {
 		t.Error("no web-chat client resumed its conversation on another replica: the kill hit nobody")
+	}
+}
+
+// TestFaultSIGTERM: replica 1 gets SIGTERM under load, as in a rolling deploy, and
+// starts again. It must exit 0 within http.shutdown_timeout (10 s here) having drained:
+// no request it accepted fails (clients see refused connections and go elsewhere), its
+// web-chat clients are told "going away" and resume on another replica with ?after=.
+func TestFaultSIGTERM(t *testing.T) {
+	const shutdown = 10 * time.Second
+	var drain time.Duration
+	var exitErr error
+	rep := runFaultScenario(t, "SIGTERM of 1 of 3 replicas (rolling deploy)", shutdown, func(c *faultCluster, l *faultLoad) string {
+		n, m := l.awaitTarget(1, 2, 2)
+		drain, exitErr = c.term(1, shutdown+20*time.Second)
+		c.start(1) // the new version comes up
+		return fmt.Sprintf("; drained and exited in %.1f s (%v) with %d web-chat sockets open, %d turns in flight", drain.Seconds(), exitErr, n, m)
+	})
+	for _, f := range rep.failures(false) {
+		t.Error(f)
+	}
+	if exitErr != nil || drain > shutdown {
+		t.Errorf("SIGTERM: exited after %v with %v; want 0 within http.shutdown_timeout %v", drain, exitErr, shutdown)
+	}
+	if rep.Stats.Resumed == 0 {
+		t.Error("no web-chat client resumed its conversation on another replica: the shutdown closed no live socket")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
 // The fault scenarios of issue 20. Each starts 3 replicas, drives load through them
@@ -66,11 +68,43 @@ func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault f
 	return rep
 }
 
-// TestFaultBaseline: no fault, the invariants hold and nothing failed.
+// TestFaultBaseline: no fault, the invariants hold and nothing failed. Then the
+// checker is shown to see faults: a stored message deleted, one stored twice, raw PII
+// written into a message, a closed ticket left in an agent's slot and a wrong load in
+// Redis are each found.
 func TestFaultBaseline(t *testing.T) {
-	rep := runFaultScenario(t, "baseline (no fault)", 10*time.Second, nil)
+	var l *faultLoad
+	rep := runFaultScenario(t, "baseline (no fault)", 10*time.Second, func(_ *faultCluster, load *faultLoad) string {
+		l = load
+		load.faultAt.Store(0) // none: only l is wanted
+		return ""
+	})
 	for _, f := range rep.failures(false) {
 		t.Error(f)
+	}
+	if t.Failed() {
+		return
+	}
+	ctx := context.Background()
+	pool := testenv.Pool(t, l.c.dsn)
+	for _, q := range []string{
+		`DELETE FROM messages WHERE id = (SELECT min(id) FROM messages WHERE author = 'customer')`,
+		`INSERT INTO messages (conversation_id, author, body) SELECT conversation_id, author, body FROM messages
+			WHERE id = (SELECT max(id) FROM messages WHERE author = 'customer')`,
+		`UPDATE messages SET body = body || ' ` + fakePhone + `' WHERE id = (SELECT max(id) FROM messages WHERE author = 'bot')`,
+	} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	rdb, _ := testenv.Redis(t)
+	tag := "{" + l.c.prefix + "}:"
+	rdb.HSet(ctx, tag+"asg", "00000000-0000-0000-0000-000000000001", "agent0,1")
+	rdb.HIncrBy(ctx, tag+"a:agent1", "load", 1)
+	bad := l.check(t, "tampered", time.Duration(rep.Seconds*float64(time.Second)))
+	got := [5]int{bad.Lost, bad.Duplicated, bad.PIIHits, bad.Misplaced, bad.LoadMismatch}
+	if want := [5]int{1, 1, 1, 1, 1}; got != want {
+		t.Errorf("after tampering the checker found lost, duplicated, PII, misplaced, load≠ %v; want %v", got, want)
 	}
 }
 

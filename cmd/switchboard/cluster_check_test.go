@@ -38,18 +38,19 @@ type faultReport struct {
 	PIIHits           int
 	Stats             faultLoadStats
 	// Recovery is the seconds from the fault to the last disturbed client's next success
-	// or the last turn's answer, whichever is later.
+	// or the last turn a dead replica held was answered, whichever is later.
 	Recovery float64
 	Note     string // what the scenario's fault did (e.g. the drain's length)
+	Retaken  int    // turns answered by a second attempt (a queue worker, after a lease ran out)
 }
 
 // row is the scenario's one-line result (the table in docs/benchmarks.md).
 func (r faultReport) row() string {
 	return fmt.Sprintf("| %s | %d | %.0f/s | %d | %d | %d | %d | %d | %d | %d | %.1f s | audit ok %v, PII hits %d, unfinished %d, bot≠turns %d, "+
-		"misplaced %d, load≠ %d, refused %d, reconnects %d (resumed %d), answered later %d%s |",
+		"misplaced %d, load≠ %d, refused %d, reconnects %d (resumed %d), answered later %d, retaken by a worker %d%s |",
 		r.Scenario, r.Acked, float64(r.Acked)/r.Seconds, r.Lost, r.Duplicated, r.RepliesDuplicated, r.RepliesMissing,
 		r.TicketsDoubled+r.EscalationsLost, r.Stats.AcceptedFailed, r.Stats.Rejected, r.Recovery, r.AuditOK, r.PIIHits,
-		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Note)
+		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Retaken, r.Note)
 }
 
 // failures lists the invariants r breaks; accepted failures are allowed only when a
@@ -92,7 +93,8 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	rep := faultReport{Scenario: scenario, Seconds: took.Seconds(), Stats: l.stats}
-	done := turnsDone(t, ctx, conn)
+	done, retaken := turnsDone(t, ctx, conn)
+	rep.Retaken = retaken
 	if fault := l.faultAt.Load(); fault != 0 {
 		at := time.Unix(0, fault)
 		rep.Recovery = max(0, l.stats.RecoveredAt.Sub(at).Seconds(), done.Sub(at).Seconds())
@@ -129,23 +131,32 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 }
 
 // turnsDone waits (faultLeaseWait at most) until no stored turn is pending, and returns
-// when the last one was answered.
-func turnsDone(t *testing.T, ctx context.Context, conn *pgx.Conn) time.Time {
+// when the last turn answered by a second attempt (its first one died with a replica;
+// a queue worker took it over once the lease ran out) was answered, and how many there
+// were.
+func turnsDone(t *testing.T, ctx context.Context, conn *pgx.Conn) (time.Time, int) {
 	for deadline := time.Now().Add(faultLeaseWait); ; time.Sleep(200 * time.Millisecond) {
 		var pending int
-		var last *time.Time
-		err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'pending'),
-			(SELECT max(created_at) FROM messages WHERE author = 'bot') FROM channel_messages`).Scan(&pending, &last)
-		if err != nil {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM channel_messages WHERE state = 'pending'`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
 		if pending == 0 || time.Now().After(deadline) {
-			if last == nil {
-				return time.Time{}
-			}
-			return *last
+			break
 		}
 	}
+	var last *time.Time
+	var n int
+	err := conn.QueryRow(ctx, `SELECT max(b.created_at), count(*) FROM channel_messages c
+		LEFT JOIN LATERAL (SELECT created_at FROM messages m WHERE m.conversation_id = c.conversation_id
+			AND m.author = 'bot' AND m.id > c.log_id ORDER BY m.id LIMIT 1) b ON true
+		WHERE c.attempts > 1`).Scan(&last, &n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last == nil {
+		return time.Time{}, n
+	}
+	return *last, n
 }
 
 // checkTurns: every stored turn done; per conversation, one bot message per turn and

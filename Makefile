@@ -5,7 +5,7 @@ BIN := bin/switchboard
 space := $(subst ,, )
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: run test build bench vet fmt-check deps run-deps models test-containers
+.PHONY: run test build bench vet fmt-check deps run-deps models test-containers test-faults
 
 build:
 	$(GO) build -o $(BIN) ./cmd/switchboard
@@ -62,6 +62,13 @@ deps: run-deps
 test-containers:
 	@scripts/install-container-deps.sh
 	cd deploy && SWITCHBOARD_CONTAINER_TEST=1 $(GO) test -count=1 -timeout 45m -v -run 'TestContainers|TestComposeFile' .
+
+# The fault scenarios of issue 20 (docs/benchmarks.md, "Faults"): 3 serve replicas as
+# processes on one PostgreSQL and one Redis under load, a fault each (none, kill -9,
+# SIGTERM), then the invariant checker; each logs its one-line row of the table. Not part
+# of `make test`. SWITCHBOARD_FAULT_SECONDS sets the load's length (default 30).
+test-faults: deps
+	SWITCHBOARD_FAULT_TEST=1 $(GO) test -count=1 -timeout 20m -v -run '^TestFault' ./cmd/switchboard/
 
 vet:
 	$(GO) vet ./...

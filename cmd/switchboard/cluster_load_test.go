@@ -1,0 +1,294 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-cs/switchboard/gateway"
+)
+
+// Fake PII the load sends (and the checker looks for everywhere afterwards).
+const (
+	fakePhone = "+1 415 555 0134"
+	fakeEmail = "jane.fake.customer@example.com"
+)
+
+// faultLoad drives customers through the replicas: REST (POST /v1/messages) and web
+// chat WebSockets, sessions of a few turns of which about a third end with "I want a
+// human"; and scripted agents that answer and resolve those tickets. A client keeps
+// to one replica and, when it fails, retries the same message id on the next one.
+type faultLoad struct {
+	c        *faultCluster
+	auth     *gateway.Auth
+	think    time.Duration  // a customer's pause between turns
+	faultAt  atomic.Int64   // unix nanos of the last fault injected (0: none yet)
+	openWS   []atomic.Int32 // web-chat sockets open on each replica
+	inFlight []atomic.Int32 // turns sent to each replica and not yet answered
+	mu       sync.Mutex
+	sessions []*faultSession
+	stats    faultLoadStats
+	failed   []string // the first accepted attempts that failed, and how
+}
+
+// faultLoadStats counts what the clients saw.
+type faultLoadStats struct {
+	Attempts       int // requests and frames sent, retries included
+	Refused        int // the connection was refused: not accepted, retried elsewhere
+	NotSent        int // a web-chat frame the client could not write (its socket had closed)
+	AcceptedFailed int // accepted (sent on an open connection) but failed: 5xx, reset, EOF
+	Rejected       int // 4xx other than 429: a bug in the load or the server
+	Reconnects     int // WebSockets opened again after the first
+	Resumed        int // of which in a conversation, with ?after= the last seq seen
+	RESTRepeats    int // an acknowledged REST message acknowledged again (deduplicated by message id)
+	AnsweredLater  int // acknowledged as a redelivery before the first delivery was answered
+	AgentReplies   int
+	Resolved       int
+	RecoveredAt    time.Time // the last disturbed client's first success after its trouble
+}
+
+// faultSession is one customer's conversation as the customer saw it.
+type faultSession struct {
+	Subject   string
+	WS        bool
+	Conv      string
+	Acked     []string // message ids acknowledged, in order
+	Escalated bool     // a turn's acknowledged answer was an escalation
+	Seqs      map[int64]int
+	AgentSeen bool
+	// AnsweredLater counts acknowledgements of a redelivery whose first delivery was
+	// still unanswered (it died with a replica): the answer follows in the conversation.
+	AnsweredLater int
+	lastFrame     time.Time
+	byAuthor      map[string]int // distinct message frames by author ("customer", "bot", …)
+	disturbed     bool
+	disturbedT    time.Time
+}
+
+func newFaultLoad(c *faultCluster, think time.Duration) *faultLoad {
+	auth, err := gateway.NewAuth([]byte(c.secret), "", "switchboard")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas)),
+		inFlight: make([]atomic.Int32, len(c.replicas))}
+}
+
+func faultHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+}
+
+func (l *faultLoad) token(subject string, role gateway.Role) string {
+	tok, err := l.auth.Issue(subject, role, 2*time.Hour)
+	if err != nil {
+		l.c.t.Fatal(err)
+	}
+	return tok
+}
+
+func (l *faultLoad) count(f func(*faultLoadStats)) {
+	l.mu.Lock()
+	f(&l.stats)
+	l.mu.Unlock()
+}
+
+// trouble records a failed attempt of s; ok records a success (ending its trouble).
+func (l *faultLoad) trouble(s *faultSession) {
+	l.mu.Lock()
+	if !s.disturbed {
+		s.disturbed, s.disturbedT = true, time.Now()
+	}
+	l.mu.Unlock()
+}
+
+func (l *faultLoad) ok(s *faultSession) {
+	l.mu.Lock()
+	if s.disturbed {
+		s.disturbed = false
+		if now := time.Now(); now.After(l.stats.RecoveredAt) {
+			l.stats.RecoveredAt = now
+		}
+	}
+	l.mu.Unlock()
+}
+
+// classify counts a failed attempt: refused (never accepted) or accepted and failed.
+func (l *faultLoad) classify(what string, err error, status int) {
+	l.count(func(st *faultLoadStats) {
+		switch {
+		case err != nil && errors.Is(err, syscall.ECONNREFUSED):
+			st.Refused++
+		case err != nil || status >= 500:
+			st.AcceptedFailed++
+			if len(l.failed) < 20 {
+				l.failed = append(l.failed, fmt.Sprintf("%s %s: status %d, %v", time.Now().Format("15:04:05.000"), what, status, err))
+			}
+		case status == http.StatusTooManyRequests:
+		default:
+			st.Rejected++
+		}
+	})
+}
+
+// run drives `customers` customers (every other one over WebSockets) until ctx ends,
+// and `agents` scripted agents until agentsCtx ends. Stop the agents first: a
+// customer's session, once its load ends, stays only until it has the frames of its
+// own turns (and of an agent's reply already written).
+func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (cwg, awg *sync.WaitGroup) {
+	cwg, awg = &sync.WaitGroup{}, &sync.WaitGroup{}
+	l.setUpAgents(agents)
+	for i := range agents {
+		awg.Go(func() { l.agent(agentsCtx, i) })
+	}
+	for i := range customers {
+		cwg.Go(func() { l.customer(ctx, i) })
+	}
+	return cwg, awg
+}
+
+// customer runs sessions of 2–5 turns (a third end with an escalation) until ctx ends.
+// A customer keeps to the replica that last served it, across sessions (as a load
+// balancer's affinity would).
+func (l *faultLoad) customer(ctx context.Context, i int) {
+	pref := i % len(l.c.replicas)
+	for n := 0; ctx.Err() == nil; n++ {
+		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}, byAuthor: map[string]int{}}
+		l.mu.Lock()
+		l.sessions = append(l.sessions, s)
+		l.mu.Unlock()
+		turns, escalate := 2+(i+n)%4, (i+n)%3 == 0
+		if s.WS {
+			turns += 3 // long enough to be open when a fault comes
+		}
+		if s.WS {
+			l.wsSession(ctx, s, i, &pref, turns, escalate)
+		} else {
+			l.restSession(ctx, s, i, &pref, turns, escalate)
+		}
+	}
+}
+
+// turnText is a customer's message: an FAQ question, sometimes with fake PII, or the
+// request for a human; its message id is in the text so the checker can find it
+// however the text was redacted.
+func turnText(mid string, k int, escalate bool) string {
+	switch {
+	case escalate:
+		return "I want a human please [" + mid + "]"
+	case k%3 == 1:
+		return "How long does a refund take? Call me on " + fakePhone + " or mail " + fakeEmail + " [" + mid + "]"
+	case k%3 == 2:
+		return "How do I reset my password? [" + mid + "]"
+	default:
+		return "How long does a refund take? [" + mid + "]"
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// restSession sends its turns through POST /v1/messages.
+func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pref *int, turns int, escalate bool) {
+	tok := l.token(s.Subject, gateway.RoleCustomer)
+	client := faultHTTPClient(40 * time.Second)
+	defer client.CloseIdleConnections()
+	for k := range turns {
+		last := escalate && k == turns-1
+		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
+		body, _ := json.Marshal(map[string]string{"message_id": mid, "conversation_id": s.Conv, "text": turnText(mid, k, last)})
+		acked := false
+		for attempt := 0; !acked && ctx.Err() == nil; attempt++ {
+			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
+			l.inFlight[r.idx].Add(1)
+			// Once sent, a request is awaited even when the load ends meanwhile.
+			out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, body)
+			l.inFlight[r.idx].Add(-1)
+			l.count(func(st *faultLoadStats) { st.Attempts++ })
+			if err == nil && status == http.StatusOK {
+				acked = true
+				*pref = r.idx
+				l.mu.Lock()
+				s.Conv = out.ConversationID
+				s.Acked = append(s.Acked, mid)
+				s.Escalated = s.Escalated || out.Escalated
+				if out.Duplicate {
+					l.stats.RESTRepeats++
+					if out.Reply == "" {
+						s.AnsweredLater++
+						l.stats.AnsweredLater++
+					}
+				}
+				l.mu.Unlock()
+				l.ok(s)
+				break
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			l.classify("POST /v1/messages "+r.addr, err, status)
+			l.trouble(s)
+			sleepCtx(ctx, 100*time.Millisecond)
+		}
+		if !sleepCtx(ctx, l.think) {
+			return
+		}
+	}
+}
+
+func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok string, body []byte) (gateway.MessageReply, int, error) {
+	var out gateway.MessageReply
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	// The API is idempotent by message_id: say so, and net/http retries a request whose
+	// idle keep-alive connection the server closed while it was sent.
+	var m struct {
+		MessageID string `json:"message_id"`
+	}
+	json.Unmarshal(body, &m)
+	req.Header.Set("Idempotency-Key", m.MessageID)
+	resp, err := client.Do(req)
+	if err != nil {
+		return out, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return out, resp.StatusCode, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(b, &out); err != nil {
+			return out, resp.StatusCode, err
+		}
+	}
+	return out, resp.StatusCode, nil
+}
+
+// awaitTarget waits (10 s at most) until at least n web-chat sockets are open on
+// replica i and m turns are in flight there, so that a fault hits live conversations;
+// it returns how many of each there were.
+func (l *faultLoad) awaitTarget(i int, n, m int32) (sockets, turns int32) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if sockets, turns = l.openWS[i].Load(), l.inFlight[i].Load(); sockets >= n && turns >= m {
+			break
+		}
+	}
+	return sockets, turns
+}

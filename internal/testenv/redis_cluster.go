@@ -75,6 +75,13 @@ func ClusterPrefix(t testing.TB) string {
 func stopClusters() {
 	clusterState.Lock()
 	defer clusterState.Unlock()
+	stopClusterLocked()
+	clusterState.started = false
+}
+
+// stopClusterLocked stops the started cluster servers and removes their files; the
+// caller holds clusterState's lock.
+func stopClusterLocked() {
 	for _, p := range clusterState.procs {
 		if p.Process != nil {
 			_ = p.Process.Signal(syscall.SIGTERM)
@@ -95,7 +102,6 @@ func stopClusters() {
 		_ = os.RemoveAll(clusterState.dir)
 		clusterState.dir = ""
 	}
-	clusterState.started = false
 }
 
 func clusterAddrs(t testing.TB) []string {
@@ -108,7 +114,18 @@ func clusterAddrs(t testing.TB) []string {
 	if !clusterState.started {
 		clusterState.started = true
 		onMainExit(func(context.Context) error { stopClusters(); return nil })
-		clusterState.addrs, clusterState.skip, clusterState.err = startCluster(t)
+		// A start can fail on a port another test process took between FreePort and the
+		// server's bind (packages test in parallel), or on a node that never learns of
+		// all the others: start anew on fresh ports, three times at most.
+		for attempt := 1; attempt <= 3; attempt++ {
+			clusterState.addrs, clusterState.skip, clusterState.err = startCluster(t)
+			if clusterState.err == nil || clusterState.skip != "" {
+				break
+			}
+			clusterState.err = fmt.Errorf("attempt %d of 3: %w%s", attempt, clusterState.err, nodeLogTails(clusterState.dir))
+			fmt.Fprintf(os.Stderr, "testenv: redis cluster: %v\n", clusterState.err)
+			stopClusterLocked()
+		}
 		if clusterState.err == nil && clusterState.skip == "" {
 			fmt.Fprintf(os.Stderr, "testenv: started private redis cluster on %s\n", strings.Join(clusterState.addrs, ","))
 		}
@@ -215,4 +232,19 @@ func waitNode(ctx context.Context, addr string, ready func(*redis.Client) error)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// nodeLogTails is the last lines of each node's log in dir, for an error message.
+func nodeLogTails(dir string) string {
+	logs, _ := filepath.Glob(filepath.Join(dir, "redis-*.log"))
+	var b strings.Builder
+	for _, l := range logs {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+		fmt.Fprintf(&b, "\n%s:\n  %s", filepath.Base(l), strings.Join(lines[max(0, len(lines)-5):], "\n  "))
+	}
+	return b.String()
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,37 +21,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
 // The fault harness (issue 20): N `serve` replicas as processes of their own — this
 // test binary re-executed, like the crash test — on one PostgreSQL database and one
-// Redis key prefix, sharing the JWT secret, the key ring and kb.dir as production
+// Redis key prefix (TestHelperServeProcess), sharing the JWT secret, the key ring and kb.dir as production
 // replicas must; a load generator (cluster_load_test.go); fault injectors (kill -9,
 // SIGTERM); and an invariant checker (cluster_check_test.go). The scenarios
 // (cluster_test.go) run only with SWITCHBOARD_FAULT_TEST=1 (`make test-faults`).
-
-// TestHelperClusterReplica is not a test: the fault harness re-executes the test binary
-// with SB_HELPER_CLUSTER=1 to run one `serve` replica, which drains on SIGTERM as
-// `switchboard serve` does.
-func TestHelperClusterReplica(t *testing.T) {
-	if os.Getenv("SB_HELPER_CLUSTER") != "1" {
-		t.Skip("helper process of the fault harness")
-	}
-	cfg, err := config.Load("", os.Environ())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := serve(ctx, cfg); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
 
 // faultCluster is N replicas of `serve` on one database and one Redis prefix.
 type faultCluster struct {
@@ -96,7 +72,7 @@ func startFaultCluster(t *testing.T, n int, shutdown time.Duration) *faultCluste
 	t.Cleanup(llmSrv.Close) // after the replicas stopped (cleanups run last first)
 	kbDir := filepath.Join(c.dir, "kb")
 	ring := filepath.Join(c.dir, "keyring.json")
-	c.env = append(os.Environ(), "SB_HELPER_CLUSTER=1", "SWITCHBOARD_PG_DSN="+dsn,
+	c.env = append(os.Environ(), "SB_HELPER_SERVE=1", "SWITCHBOARD_PG_DSN="+dsn,
 		"SWITCHBOARD_REDIS_ADDR="+testenv.RedisAddr(t), "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_KB_MIN_CONFIDENCE=0.1", "SWITCHBOARD_QUEUE_LEASE=3s",
@@ -141,7 +117,7 @@ func (c *faultCluster) start(i int) {
 		c.t.Error(err)
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperClusterReplica$", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeProcess$", "-test.count=1")
 	cmd.Env = append(c.env, "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test

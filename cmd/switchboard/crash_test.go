@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,19 +25,21 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
-// TestHelperServeProcess is not a test: the crash test re-executes the test
-// binary with SB_HELPER_SERVE=1 to run `switchboard serve` as a process it
-// can kill -9.
+// TestHelperServeProcess is not a test: the crash, memory and fault tests re-execute
+// the test binary with SB_HELPER_SERVE=1 to run `switchboard serve` as a process they
+// can kill -9, or stop with SIGTERM, on which it drains as `switchboard serve` does.
 func TestHelperServeProcess(t *testing.T) {
 	if os.Getenv("SB_HELPER_SERVE") != "1" {
-		t.Skip("helper process for TestCrashLosesNothingAndProcessesNothingTwice")
+		t.Skip("helper process of the crash, memory and fault tests")
 	}
 	cfg, err := config.Load("", os.Environ())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if err := serve(context.Background(), cfg); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := serve(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -112,6 +112,22 @@ func (l *faultLoad) trouble(s *faultSession) {
 	l.mu.Unlock()
 }
 
+// acked records that s's message mid was acknowledged in conversation conv, and ends
+// its trouble. A redelivery answered without a reply (its first delivery died with a
+// replica) is answered later, by a queue worker once that replica's lease runs out.
+func (l *faultLoad) acked(s *faultSession, mid, conv string, escalated, duplicate, noReply bool) {
+	l.mu.Lock()
+	s.Conv = conv
+	s.Acked = append(s.Acked, mid)
+	s.Escalated = s.Escalated || escalated
+	if duplicate && noReply {
+		s.AnsweredLater++
+		l.stats.AnsweredLater++
+	}
+	l.mu.Unlock()
+	l.ok(s)
+}
+
 func (l *faultLoad) ok(s *faultSession) {
 	l.mu.Lock()
 	if s.disturbed {
@@ -224,19 +240,10 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 			if err == nil && status == http.StatusOK {
 				acked = true
 				*pref = r.idx
-				l.mu.Lock()
-				s.Conv = out.ConversationID
-				s.Acked = append(s.Acked, mid)
-				s.Escalated = s.Escalated || out.Escalated
 				if out.Duplicate {
-					l.stats.RESTRepeats++
-					if out.Reply == "" {
-						s.AnsweredLater++
-						l.stats.AnsweredLater++
-					}
+					l.count(func(st *faultLoadStats) { st.RESTRepeats++ })
 				}
-				l.mu.Unlock()
-				l.ok(s)
+				l.acked(s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
 				break
 			}
 			if ctx.Err() != nil {

@@ -114,18 +114,8 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				l.inFlight[cur.replica].Add(-1)
 				if err == nil && rep.Type == "reply" {
 					acked = true
-					l.mu.Lock()
-					s.Conv = rep.ConversationID
-					s.Acked = append(s.Acked, mid)
-					s.Escalated = s.Escalated || (rep.Reply != nil && rep.Reply.Escalated)
-					if rep.Reply != nil && rep.Reply.Duplicate && rep.Reply.Reply == "" {
-						// its first delivery died with a replica: a queue worker answers it
-						// once that replica's lease runs out
-						s.AnsweredLater++
-						l.stats.AnsweredLater++
-					}
-					l.mu.Unlock()
-					l.ok(s)
+					r := rep.Reply
+					l.acked(s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
 					break
 				}
 			}

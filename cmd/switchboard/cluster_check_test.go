@@ -14,8 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
 // faultReport is what the invariant checker found after a scenario, against what the
@@ -126,7 +124,7 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 	l.checkReplies(t, ctx, conn, &rep)
 	l.checkTickets(t, ctx, conn, &rep)
 	rep.AuditOK = auditVerifies(t)
-	rep.PIIHits = piiHits(t, ctx, conn, l.c.prefix)
+	rep.PIIHits = piiHits(t, ctx, conn, l.c.redis, l.c.prefix)
 	return rep
 }
 
@@ -268,7 +266,7 @@ func (l *faultLoad) checkTickets(t *testing.T, ctx context.Context, conn *pgx.Co
 
 // ticketDrift lists the differences between the routing state in Redis and PostgreSQL.
 func (l *faultLoad) ticketDrift(t *testing.T, ctx context.Context, conn *pgx.Conn) []string {
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
+	rdb := redis.NewClient(&redis.Options{Addr: l.c.redis})
 	defer rdb.Close()
 	tag := "{" + l.c.prefix + "}:"
 	asg, err := rdb.HGetAll(ctx, tag+"asg").Result()
@@ -336,7 +334,7 @@ func auditVerifies(t *testing.T) bool {
 
 // piiHits counts the fake phone number and e-mail address the load sent, in any text
 // or JSON column of any table, and in any string or hash value under the Redis prefix.
-func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, prefix string) int {
+func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, redisAddr, prefix string) int {
 	needles := []string{"555 0134", "5550134", "555-0134", "jane.fake.customer"}
 	// tables (a partitioned one once, not again through its partitions), not views
 	rows, _ := conn.Query(ctx, `SELECT c.table_name, c.column_name FROM information_schema.columns c
@@ -365,7 +363,7 @@ func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, prefix string) i
 		}
 		hits += n
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: testenv.RedisAddr(t)})
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
 	iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +35,9 @@ import (
 // faultCluster is N replicas of `serve` on one database and one Redis prefix.
 type faultCluster struct {
 	t        *testing.T
+	opts     faultOptions
 	dsn      string
+	redis    string // Redis address
 	prefix   string
 	secret   string
 	dir      string        // shared: key ring, kb.dir
@@ -58,29 +61,59 @@ type faultReplica struct {
 
 func (r *faultReplica) base() string { return "http://" + r.addr }
 
-// startFaultCluster starts n replicas with an FAQ ingested; they stop (SIGTERM, then
-// SIGKILL) when the test ends.
-func startFaultCluster(t *testing.T, n int, shutdown time.Duration) *faultCluster {
+// faultOptions shape a cluster and its load; the zero value of each field is the
+// default noted beside it.
+type faultOptions struct {
+	Replicas  int           // 3
+	Shutdown  time.Duration // http.shutdown_timeout of every replica: 10 s
+	DSN       string        // a database of the test PostgreSQL server (testenv.PG)
+	RedisAddr string        // the test Redis (testenv.RedisAddr), with a key prefix of the test's own
+	Env       []string      // more SWITCHBOARD_* settings for every replica
+	Customers int           // 12, every other one over web chat
+	Agents    int           // 3
+	Think     time.Duration // a customer's pause between turns: 300 ms
+	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
+}
+
+func (o faultOptions) withDefaults() faultOptions {
+	o.Replicas = cmp.Or(o.Replicas, 3)
+	o.Shutdown = cmp.Or(o.Shutdown, 10*time.Second)
+	o.Customers = cmp.Or(o.Customers, 12)
+	o.Agents = cmp.Or(o.Agents, 3)
+	o.Think = cmp.Or(o.Think, 300*time.Millisecond)
+	o.LLMDelay = cmp.Or(o.LLMDelay, 250*time.Millisecond)
+	return o
+}
+
+// startFaultCluster starts o.Replicas replicas with an FAQ ingested; they stop
+// (SIGTERM, then SIGKILL) when the test ends.
+func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 	t.Helper()
-	dsn := testenv.PG(t)
-	_, prefix := testenv.Redis(t)
-	c := &faultCluster{t: t, dsn: dsn, prefix: prefix, secret: "fault-harness-secret-0123456789abcdef",
-		dir: t.TempDir(), shutdown: shutdown}
+	o = o.withDefaults()
+	dsn := cmp.Or(o.DSN, testenv.PG(t))
+	redisAddr, prefix := o.RedisAddr, "fault"+strconv.Itoa(os.Getpid())
+	if redisAddr == "" {
+		_, prefix = testenv.Redis(t)
+		redisAddr = testenv.RedisAddr(t)
+	}
+	c := &faultCluster{t: t, opts: o, dsn: dsn, redis: redisAddr, prefix: prefix, secret: "fault-harness-secret-0123456789abcdef",
+		dir: t.TempDir(), shutdown: o.Shutdown}
 	// A language model that takes 250 ms to write each answer, as a real one would take
 	// longer: turns are in flight when a fault comes.
-	llmSrv := httptest.NewServer(faqLLM(250 * time.Millisecond))
+	llmSrv := httptest.NewServer(faqLLM(o.LLMDelay))
 	t.Cleanup(llmSrv.Close) // after the replicas stopped (cleanups run last first)
 	kbDir := filepath.Join(c.dir, "kb")
 	ring := filepath.Join(c.dir, "keyring.json")
 	c.env = append(os.Environ(), "SB_HELPER_SERVE=1", "SWITCHBOARD_PG_DSN="+dsn,
-		"SWITCHBOARD_REDIS_ADDR="+testenv.RedisAddr(t), "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
+		"SWITCHBOARD_REDIS_ADDR="+redisAddr, "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_KB_MIN_CONFIDENCE=0.1", "SWITCHBOARD_QUEUE_LEASE=3s",
-		"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT="+shutdown.String(),
+		"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT="+o.Shutdown.String(),
 		"SWITCHBOARD_LLM_BASE_URL="+llmSrv.URL+"/v1", "SWITCHBOARD_LLM_MODEL=m",
 		// one load generator on 127.0.0.1 is every customer: the per-IP limits would be its limits
 		"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE=1000000", "SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE=100000",
 		"SWITCHBOARD_LIMITS_CONCURRENT_PER_IP=1000", "SWITCHBOARD_LIMITS_WEBSOCKETS_PER_IP=10000")
+	c.env = append(c.env, o.Env...)
 	// The CLI (kb ingest, audit verify) runs with the replicas' configuration.
 	t.Setenv("SWITCHBOARD_DATA_DIR", filepath.Join(c.dir, "cli"))
 	t.Setenv("SWITCHBOARD_PG_DSN", dsn)
@@ -95,14 +128,14 @@ func startFaultCluster(t *testing.T, n int, shutdown time.Duration) *faultCluste
 	os.WriteFile(faq, []byte(csv), 0o644)
 	runCLI(t, "kb", "ingest", "--quiet", faq)
 
-	for i := range n {
+	for i := range o.Replicas {
 		c.replicas = append(c.replicas, &faultReplica{idx: i, addr: freeAddr(t), dataDir: t.TempDir(),
 			logPath: filepath.Join(c.dir, fmt.Sprintf("replica%d.log", i))})
 	}
 	t.Cleanup(c.stopAll)
 	c.start(0) // the first creates the shared key ring; the others start together
 	var wg sync.WaitGroup
-	for i := 1; i < n; i++ {
+	for i := 1; i < o.Replicas; i++ {
 		wg.Go(func() { c.start(i) })
 	}
 	wg.Wait()

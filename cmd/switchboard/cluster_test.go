@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
@@ -17,8 +19,6 @@ import (
 // for faultDuration, injects its fault a third of the way in, lets the agents finish,
 // and runs the invariant checker; it logs one row of the table in docs/benchmarks.md.
 // Run them with `make test-faults` (SWITCHBOARD_FAULT_TEST=1).
-
-const faultReplicas = 3
 
 // faultDuration is how long the load runs (SWITCHBOARD_FAULT_SECONDS, default 30).
 func faultDuration() time.Duration {
@@ -36,16 +36,16 @@ func needFaultTests(t *testing.T) {
 
 // runFaultScenario runs the load with fault injected at a third of the time and
 // returns the checker's report.
-func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault func(*faultCluster, *faultLoad) string) faultReport {
+func runFaultScenario(t *testing.T, name string, o faultOptions, fault func(*faultCluster, *faultLoad) string) faultReport {
 	t.Helper()
 	needFaultTests(t)
-	c := startFaultCluster(t, faultReplicas, shutdown)
-	l := newFaultLoad(c, 300*time.Millisecond)
+	c := startFaultCluster(t, o)
+	l := newFaultLoad(c, c.opts.Think)
 	ctx, stop := context.WithCancel(context.Background())
 	agentsCtx, stopAgents := context.WithCancel(context.Background())
 	defer stopAgents()
 	start := time.Now()
-	customers, agents := l.run(ctx, agentsCtx, 12, 3)
+	customers, agents := l.run(ctx, agentsCtx, c.opts.Customers, c.opts.Agents)
 	time.Sleep(faultDuration() / 3)
 	note := ""
 	if fault != nil {
@@ -74,7 +74,7 @@ func runFaultScenario(t *testing.T, name string, shutdown time.Duration, fault f
 // Redis are each found.
 func TestFaultBaseline(t *testing.T) {
 	var l *faultLoad
-	rep := runFaultScenario(t, "baseline (no fault)", 10*time.Second, func(_ *faultCluster, load *faultLoad) string {
+	rep := runFaultScenario(t, "baseline (no fault)", faultOptions{}, func(_ *faultCluster, load *faultLoad) string {
 		l = load
 		load.faultAt.Store(0) // none: only l is wanted
 		return ""
@@ -97,7 +97,8 @@ func TestFaultBaseline(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	rdb, _ := testenv.Redis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: l.c.redis})
+	defer rdb.Close()
 	tag := "{" + l.c.prefix + "}:"
 	rdb.HSet(ctx, tag+"asg", "00000000-0000-0000-0000-000000000001", "agent0,1")
 	rdb.HIncrBy(ctx, tag+"a:agent1", "load", 1)
@@ -113,7 +114,7 @@ func TestFaultBaseline(t *testing.T) {
 // with ?after= the last seq they saw; nothing acknowledged is lost or stored twice,
 // and every web-chat customer received every message of its conversation.
 func TestFaultKill9(t *testing.T) {
-	rep := runFaultScenario(t, "kill -9 of 1 of 3 replicas", 10*time.Second, func(c *faultCluster, l *faultLoad) string {
+	rep := runFaultScenario(t, "kill -9 of 1 of 3 replicas", faultOptions{}, func(c *faultCluster, l *faultLoad) string {
 		n, m := l.awaitTarget(1, 2, 2)
 		c.kill(1)
 		return fmt.Sprintf("; killed with %d web-chat sockets open, %d turns in flight", n, m)
@@ -134,7 +135,7 @@ func TestFaultSIGTERM(t *testing.T) {
 	const shutdown = 10 * time.Second
 	var drain time.Duration
 	var exitErr error
-	rep := runFaultScenario(t, "SIGTERM of 1 of 3 replicas (rolling deploy)", shutdown, func(c *faultCluster, l *faultLoad) string {
+	rep := runFaultScenario(t, "SIGTERM of 1 of 3 replicas (rolling deploy)", faultOptions{Shutdown: shutdown}, func(c *faultCluster, l *faultLoad) string {
 		n, m := l.awaitTarget(1, 2, 2)
 		drain, exitErr = c.term(1, shutdown+20*time.Second)
 		c.start(1) // the new version comes up

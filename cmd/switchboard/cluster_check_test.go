@@ -40,15 +40,20 @@ type faultReport struct {
 	Recovery float64
 	Note     string // what the scenario's fault did (e.g. the drain's length)
 	Retaken  int    // turns answered by a second attempt (a queue worker, after a lease ran out)
+	// MediaAcked are the acknowledged turns with a photo or voice note; of them
+	// MediaUnrecognised were stored without what was in it (the label, a word heard).
+	MediaAcked, MediaUnrecognised int
 }
 
 // row is the scenario's one-line result (the table in docs/benchmarks.md).
 func (r faultReport) row() string {
 	return fmt.Sprintf("| %s | %d | %.0f/s | %d | %d | %d | %d | %d | %d | %d | %.1f s | audit ok %v, PII hits %d, unfinished %d, bot≠turns %d, "+
-		"misplaced %d, load≠ %d, refused %d, reconnects %d (resumed %d), answered later %d, retaken by a worker %d%s |",
+		"misplaced %d, load≠ %d, refused %d, reconnects %d (resumed %d), answered later %d, retaken by a worker %d, "+
+		"media turns %d (unrecognised %d, degraded %v)%s |",
 		r.Scenario, r.Acked, float64(r.Acked)/r.Seconds, r.Lost, r.Duplicated, r.RepliesDuplicated, r.RepliesMissing,
 		r.TicketsDoubled+r.EscalationsLost, r.Stats.AcceptedFailed, r.Stats.Rejected, r.Recovery, r.AuditOK, r.PIIHits,
-		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Retaken, r.Note)
+		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Retaken,
+		r.MediaAcked, r.MediaUnrecognised, r.Stats.Degraded, r.Note)
 }
 
 // failures lists the invariants r breaks; accepted failures are allowed only when a
@@ -73,6 +78,8 @@ func (r faultReport) failures(allowAcceptedFailures bool) []string {
 	add(!r.AuditOK, "the audit chain does not verify")
 	add(r.PIIHits > 0, "raw PII found %d times", r.PIIHits)
 	add(r.Stats.Rejected > 0, "%d requests rejected (4xx)", r.Stats.Rejected)
+	add(r.MediaUnrecognised > 0, "%d photos or voice notes stored without what was in them", r.MediaUnrecognised)
+	add(len(r.Stats.Degraded) > 0, "media turns answered with stages failed open: %v", r.Stats.Degraded)
 	add(!allowAcceptedFailures && r.Stats.AcceptedFailed > 0, "%d accepted requests failed", r.Stats.AcceptedFailed)
 	return out
 }
@@ -97,12 +104,14 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 		at := time.Unix(0, fault)
 		rep.Recovery = max(0, l.stats.RecoveredAt.Sub(at).Seconds(), done.Sub(at).Seconds())
 	}
-	stored := map[string]int{} // message id → customer messages holding it
+	stored := map[string]int{}    // message id → customer messages holding it
+	bodies := map[string]string{} // message id → its stored text
 	rows, _ := conn.Query(ctx, `SELECT body FROM messages WHERE author = 'customer'`)
 	var body string
 	_, err = pgx.ForEachRow(rows, []any{&body}, func() error {
 		if m := midInText.FindStringSubmatch(body); m != nil {
 			stored[m[1]]++
+			bodies[m[1]] = body
 		}
 		return nil
 	})
@@ -121,6 +130,7 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 		rep.Duplicated += max(0, n-1)
 	}
 	l.checkTurns(t, ctx, conn, &rep)
+	l.checkMedia(t, bodies, &rep)
 	l.checkReplies(t, ctx, conn, &rep)
 	l.checkTickets(t, ctx, conn, &rep)
 	rep.AuditOK = auditVerifies(t)

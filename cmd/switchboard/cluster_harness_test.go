@@ -40,7 +40,8 @@ type faultCluster struct {
 	redis    string // Redis address
 	prefix   string
 	secret   string
-	dir      string        // shared: key ring, kb.dir
+	dir      string        // shared: key ring, kb.dir, models.dir
+	media    faultMedia    // what the media customers send (cluster_media_test.go)
 	shutdown time.Duration // http.shutdown_timeout of every replica
 	env      []string      // every replica's environment but its address and data dir
 	replicas []*faultReplica
@@ -73,6 +74,7 @@ type faultOptions struct {
 	Agents    int           // 3
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
+	NoMedia   bool          // no voice notes or photos in the load
 }
 
 func (o faultOptions) withDefaults() faultOptions {
@@ -102,11 +104,15 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 	// longer: turns are in flight when a fault comes.
 	llmSrv := httptest.NewServer(faqLLM(o.LLMDelay))
 	t.Cleanup(llmSrv.Close) // after the replicas stopped (cleanups run last first)
-	kbDir := filepath.Join(c.dir, "kb")
+	kbDir, modelsDir := filepath.Join(c.dir, "kb"), filepath.Join(c.dir, "models")
 	ring := filepath.Join(c.dir, "keyring.json")
+	if !o.NoMedia {
+		c.media = setUpFaultMedia(t, modelsDir)
+	}
 	c.env = append(os.Environ(), "SB_HELPER_SERVE=1", "SWITCHBOARD_PG_DSN="+dsn,
 		"SWITCHBOARD_REDIS_ADDR="+redisAddr, "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
+		"SWITCHBOARD_MODELS_DIR="+modelsDir,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_KB_MIN_CONFIDENCE=0.1", "SWITCHBOARD_QUEUE_LEASE=3s",
 		"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT="+o.Shutdown.String(),
 		"SWITCHBOARD_LLM_BASE_URL="+llmSrv.URL+"/v1", "SWITCHBOARD_LLM_MODEL=m",

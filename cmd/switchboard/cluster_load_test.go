@@ -55,7 +55,9 @@ type faultLoadStats struct {
 	AnsweredLater  int // acknowledged as a redelivery before the first delivery was answered
 	AgentReplies   int
 	Resolved       int
-	RecoveredAt    time.Time // the last disturbed client's first success after its trouble
+	MediaTurns     int            // acknowledged REST turns with a photo or voice note
+	Degraded       map[string]int // media turns whose answer names a stage that failed open, by stage
+	RecoveredAt    time.Time      // the last disturbed client's first success after its trouble
 }
 
 // faultSession is one customer's conversation as the customer saw it.
@@ -63,8 +65,9 @@ type faultSession struct {
 	Subject   string
 	WS        bool
 	Conv      string
-	Acked     []string // message ids acknowledged, in order
-	Escalated bool     // a turn's acknowledged answer was an escalation
+	Acked     []string          // message ids acknowledged, in order
+	Media     map[string]string // message id → what its stored text must hold (a photo's label, a voice note's word)
+	Escalated bool              // a turn's acknowledged answer was an escalation
 	Seqs      map[int64]int
 	AgentSeen bool
 	// AnsweredLater counts acknowledgements of a redelivery whose first delivery was
@@ -228,13 +231,14 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 	for k := range turns {
 		last := escalate && k == turns-1
 		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
-		body, _ := json.Marshal(map[string]string{"message_id": mid, "conversation_id": s.Conv, "text": turnText(mid, k, last)})
+		clip := l.c.media.clipFor(i, k, last)
+		body, ctype := restBody(mid, s.Conv, turnText(mid, k, last), clip)
 		acked := false
 		for attempt := 0; !acked && ctx.Err() == nil; attempt++ {
 			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
 			l.inFlight[r.idx].Add(1)
 			// Once sent, a request is awaited even when the load ends meanwhile.
-			out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, body)
+			out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, mid, ctype, body)
 			l.inFlight[r.idx].Add(-1)
 			l.count(func(st *faultLoadStats) { st.Attempts++ })
 			if err == nil && status == http.StatusOK {
@@ -242,6 +246,9 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 				*pref = r.idx
 				if out.Duplicate {
 					l.count(func(st *faultLoadStats) { st.RESTRepeats++ })
+				}
+				if clip != nil {
+					l.mediaAcked(s, mid, clip, out.Degraded)
 				}
 				l.acked(s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
 				break
@@ -259,18 +266,15 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 	}
 }
 
-func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok string, body []byte) (gateway.MessageReply, int, error) {
+// post sends message mid (body of contentType: JSON, or multipart with media).
+func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok, mid, contentType string, body []byte) (gateway.MessageReply, int, error) {
 	var out gateway.MessageReply
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	// The API is idempotent by message_id: say so, and net/http retries a request whose
 	// idle keep-alive connection the server closed while it was sent.
-	var m struct {
-		MessageID string `json:"message_id"`
-	}
-	json.Unmarshal(body, &m)
-	req.Header.Set("Idempotency-Key", m.MessageID)
+	req.Header.Set("Idempotency-Key", mid)
 	resp, err := client.Do(req)
 	if err != nil {
 		return out, 0, err

@@ -16,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // wsConn is one open web-chat socket and what its reader hands over.
@@ -161,7 +162,7 @@ const faultLeaseWait = 45 * time.Second
 
 // wsSettle keeps (or opens again) the session's socket until it received a message
 // frame for each of its acknowledged turns and the bot's answer to it, and after an
-// escalation the agent's reply, and then nothing for 300 ms (5 s at most, or
+// escalation the agent's reply and the rating request of its resolution, and then nothing for 300 ms (5 s at most, or
 // faultLeaseWait for a turn answered later): the frames follow the reply, and the load
 // may end between the two.
 func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Context) *wsConn) *wsConn {
@@ -175,9 +176,11 @@ func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Con
 	defer cancel()
 	for {
 		l.mu.Lock()
-		// each turn is one customer message and one bot message (answer or handover)
+		// each turn is one customer message and one bot message (answer or handover); an
+		// escalation's agent replies and resolves, and the resolution asks for a rating:
+		// it may come well over 300 ms after the reply on a loaded machine
 		done := s.byAuthor["customer"] >= len(s.Acked) && s.byAuthor["bot"] >= len(s.Acked) &&
-			(!s.Escalated || s.AgentSeen) && time.Since(s.lastFrame) > 300*time.Millisecond
+			(!s.Escalated || s.AgentSeen && s.byAuthor[tickets.AuthorCSAT] > 0) && time.Since(s.lastFrame) > 300*time.Millisecond
 		l.mu.Unlock()
 		if done || ctx.Err() != nil || len(s.Acked) == 0 {
 			return cur

@@ -162,7 +162,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 			LoginPerUserPerMinute: cfg.Limits.LoginPerUserPerMinute, LoginConcurrency: cfg.Limits.LoginConcurrency},
 		MaxAudioBytes: cfg.Speech.MaxBytes, Media: media, MaxAttachmentBytes: cfg.Agents.MaxAttachmentBytes,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: hsts(cfg.HTTP),
-		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
+		Models: notifyingModels{Registry: modelReg, db: a.primary, log: log}, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
 		TokenTTL: cfg.Auth.TokenTTL, AnonymousChat: cfg.Auth.AnonymousChat, Suggest: b.answer, AllowedOrigins: cfg.HTTP.AllowedOrigins,
 		UI: web.Handler(), KB: live, KBIngest: live.jobs, KBDocuments: live.jobs, Escalation: &deps.Escalation, Audit: a.audit,
 		Live: a.liveChecks(), AdminSeparate: cfg.HTTP.AdminAddr != "", RequestTimeout: cfg.HTTP.RequestTimeout,
@@ -192,7 +192,17 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	loop("audit_anchor", func() { a.audit.Run(bg, cfg.Audit.AnchorInterval) })
 	loop("retention", func() { a.retention(bg, log).Run(bg, cfg.Retention.Interval) })
 	loop("key_ring_watch", func() { watchKeyRing(bg, a.ring, 30*time.Second, log) })
-	loop("model_watch", func() { modelReg.Watch(bg, cfg.Models.WatchInterval) })
+	// A model change on any server (REST or CLI) is announced on models_changed: every
+	// server refreshes at once; the poll catches what an announcement missed.
+	modelsChanged := make(chan struct{}, 1)
+	wakeModels := func() {
+		select {
+		case modelsChanged <- struct{}{}:
+		default:
+		}
+	}
+	loop("model_watch", func() { modelReg.Watch(bg, cfg.Models.WatchInterval, modelsChanged) })
+	loop("models_changed", func() { listenNotify(bg, a.primary, log, modelsChangedChannel, wakeModels) })
 	loop("kb_reload", func() { live.run(bg, cfg.KB.ReloadInterval) })
 	for range cfg.Queue.Workers {
 		loop("worker", func() { worker.Run(bg) })

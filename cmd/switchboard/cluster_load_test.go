@@ -56,7 +56,7 @@ type faultLoadStats struct {
 	AgentReplies   int
 	Resolved       int
 	MediaTurns     int            // acknowledged REST turns with a photo or voice note
-	Degraded       map[string]int // media turns whose answer names a stage that failed open, by stage
+	Degraded       map[string]int // REST turns whose answer names a stage that failed open, by stage
 	RecoveredAt    time.Time      // the last disturbed client's first success after its trouble
 }
 
@@ -65,9 +65,9 @@ type faultSession struct {
 	Subject   string
 	WS        bool
 	Conv      string
-	Acked     []string          // message ids acknowledged, in order
-	Media     map[string]string // message id → what its stored text must hold (a photo's label, a voice note's word)
-	Escalated bool              // a turn's acknowledged answer was an escalation
+	Acked     []string              // message ids acknowledged, in order
+	Media     map[string]*faultClip // message id → the photo or voice note it carried
+	Escalated bool                  // a turn's acknowledged answer was an escalation
 	Seqs      map[int64]int
 	AgentSeen bool
 	// AnsweredLater counts acknowledgements of a redelivery whose first delivery was
@@ -247,9 +247,7 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 				if out.Duplicate {
 					l.count(func(st *faultLoadStats) { st.RESTRepeats++ })
 				}
-				if clip != nil {
-					l.mediaAcked(s, mid, clip, out.Degraded)
-				}
+				l.restAcked(s, mid, clip, out.Degraded)
 				l.acked(s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
 				break
 			}

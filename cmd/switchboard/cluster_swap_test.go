@@ -57,6 +57,11 @@ func TestFaultModelSwap(t *testing.T) {
 	for _, f := range rep.failures(false) {
 		t.Error(f)
 	}
+	for stage, n := range rep.Stats.Degraded { // speech: starved recognizers, reported in the row
+		if stage != "speech" {
+			t.Errorf("%d turns answered with stage %s failed open", n, stage)
+		}
+	}
 	if kbErr != nil {
 		t.Errorf("knowledge-base update: %v", kbErr)
 	}

@@ -107,16 +107,16 @@ func TestFaultBaseline(t *testing.T) {
 	rdb.HSet(ctx, tag+"asg", "00000000-0000-0000-0000-000000000001", "agent0,1")
 	rdb.HIncrBy(ctx, tag+"a:agent1", "load", 1)
 	bad := l.check(t, "tampered", time.Duration(rep.Seconds*float64(time.Second)))
-	got := [6]int{bad.Lost, bad.Duplicated, bad.PIIHits, bad.Misplaced, bad.LoadMismatch, bad.MediaUnrecognised}
-	want := [6]int{1, 1, 1, 1, 1, 0}
+	got := [7]int{bad.Lost, bad.Duplicated, bad.PIIHits, bad.Misplaced, bad.LoadMismatch, bad.PhotosUnlabelled, bad.VoicesUntranscribed}
+	want := [7]int{1, 1, 1, 1, 1, 0, 0}
 	if l.c.media.photos != nil {
-		want[5]++
+		want[5] = 1
 	}
 	if l.c.media.voices != nil {
-		want[5]++
+		want[6] = 1
 	}
 	if got != want {
-		t.Errorf("after tampering the checker found lost, duplicated, PII, misplaced, load≠, media unrecognised %v; want %v", got, want)
+		t.Errorf("after tampering the checker found lost, duplicated, PII, misplaced, load≠, photos unlabelled, voice notes untranscribed %v; want %v", got, want)
 	}
 }
 

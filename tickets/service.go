@@ -69,6 +69,7 @@ type Service struct {
 type serviceCore struct {
 	store *Store // PostgreSQL; callers reach it only through the Service's operations
 	ServiceOptions
+	recovery *routingRecovery // routing steps that could not reach Redis (reconcile.go)
 }
 
 // Directory is the Service's part for the directory: agents (their records, statuses
@@ -91,7 +92,7 @@ func NewService(store *Store, o ServiceOptions) *Service {
 	if o.PresenceTTL <= 0 {
 		o.PresenceTTL = DefaultPresenceTTL
 	}
-	core := &serviceCore{store: store, ServiceOptions: o}
+	core := &serviceCore{store: store, ServiceOptions: o, recovery: newRoutingRecovery()}
 	return &Service{serviceCore: core, Directory: &Directory{core}, Maintenance: &Maintenance{core}, subs: map[int]func(Event){}}
 }
 
@@ -363,6 +364,13 @@ func (s *serviceCore) routeWith(ctx context.Context, t Ticket, cands []GroupCand
 		s.Metrics.Routed.WithLabelValues("error").Inc()
 		// The ticket is open in PostgreSQL; a rebuild queues it.
 		s.invalidateRouting(ctx, t.ID)
+		if IsUnavailable(err) {
+			// Redis is away: the ticket waits in PostgreSQL, and the reconciler
+			// routes it as soon as Redis answers again (routingRecovery).
+			s.recovery.lost()
+			s.Log.Warn("router unavailable; the ticket waits in PostgreSQL until Redis is back", "ticket", t.ID, "err", err)
+			return t, nil, nil
+		}
 		return t, nil, fmt.Errorf("route ticket %s: %w", t.ID, err)
 	}
 	if !res.Assigned {
@@ -416,9 +424,15 @@ func (s *serviceCore) applyPulled(ctx context.Context, pulled []RouteResult) {
 }
 
 // invalidateRouting makes the router rebuild from PostgreSQL on its next
-// call, after Redis and PostgreSQL may have come apart.
+// call, after Redis and PostgreSQL may have come apart. When Redis cannot be
+// reached to say so, the reconciler is told to rebuild as soon as it can.
 func (s *serviceCore) invalidateRouting(ctx context.Context, ticketID string) {
 	if err := s.Router.Invalidate(context.WithoutCancel(ctx)); err != nil {
+		s.recovery.lost()
+		if IsUnavailable(err) {
+			s.Log.Warn("routing state not invalidated: Redis unavailable; rebuilt once it answers", "ticket", ticketID, "err", err)
+			return
+		}
 		s.Log.Error("invalidate routing state", "ticket", ticketID, "err", err)
 	}
 }

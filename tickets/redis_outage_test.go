@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -105,5 +106,37 @@ func TestRoutingRidesOutRedisOutage(t *testing.T) {
 	}
 	if len(drift) != 0 {
 		t.Errorf("routing state differs from PostgreSQL after the recovery: %+v", drift)
+	}
+}
+
+// TestApplyingAnAssignmentAgainRecordsItOnce: a router decision PostgreSQL already holds
+// (a ticket pulled again by the same agent after a rebuild raced with its first pull)
+// changes nothing: one assignment record, one audit entry, the same version.
+func TestApplyingAnAssignmentAgainRecordsItOnce(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	again, b, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "alice", GroupID: "billing"}, "pull")
+	if err != nil || agentOf(b) != "alice" {
+		t.Fatalf("applying alice's assignment again: %s, %v", agentOf(b), err)
+	}
+	if again.Version != tk.Version || again.Status != StatusAssigned {
+		t.Errorf("ticket after the repeat: version %d %s, want version %d assigned", again.Version, again.Status, tk.Version)
+	}
+	var rows, audits int
+	err = ts.store.primary.QueryRow(ctx, `SELECT (SELECT count(*) FROM assignments WHERE ticket_id = $1),
+		(SELECT count(*) FROM audit_events WHERE action = 'ticket.assign' AND target = $1::text)`, tk.ID).Scan(&rows, &audits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || audits != 1 {
+		t.Errorf("%d assignment records and %d audit entries, want 1 each", rows, audits)
+	}
+	if _, _, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "bob", GroupID: "billing"}, "pull"); !errors.Is(err, ErrConflict) {
+		t.Errorf("applying bob on alice's ticket: %v, want ErrConflict", err)
 	}
 }

@@ -381,11 +381,21 @@ func (s *serviceCore) routeWith(ctx context.Context, t Ticket, cands []GroupCand
 	return s.apply(ctx, res, reason)
 }
 
-// apply records a router assignment in PostgreSQL.
+// errHeldAlready stops apply's update: the ticket is already the agent's.
+var errHeldAlready = errors.New("ticket already held by that agent")
+
+// apply records a router assignment in PostgreSQL. An assignment PostgreSQL already
+// holds (a ticket pulled again after a rebuild from a snapshot taken while its first
+// pull was being recorded, or routed again) is not recorded twice.
 func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
 	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
 		CreatedAt: s.Now()}
+	var held Ticket
 	_, t, err := s.store.UpdateTicket(ctx, res.TicketID, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status.Active() && t.AssigneeID == res.AgentID {
+			held = *t
+			return errHeldAlready
+		}
 		if t.Status != StatusOpen && t.AssigneeID != res.AgentID {
 			return fmt.Errorf("ticket %s is %s: %w", t.ID, t.Status, ErrConflict)
 		}
@@ -399,6 +409,9 @@ func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string)
 		}
 		return s.store.AppendAudit(ctx, tx, "router", "ticket.assign", t.ID, map[string]any{"agent": res.AgentID, "reason": reason})
 	})
+	if errors.Is(err, errHeldAlready) {
+		return held, &a, nil
+	}
 	if err != nil {
 		// Redis now holds an assignment PostgreSQL does not: have the router
 		// rebuild from PostgreSQL, the source of truth, on its next call.

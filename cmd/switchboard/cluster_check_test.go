@@ -237,14 +237,16 @@ func (l *faultLoad) checkReplies(t *testing.T, ctx context.Context, conn *pgx.Co
 		if !s.WS || s.Conv == "" {
 			continue
 		}
-		rows, _ := conn.Query(ctx, `SELECT id, author FROM messages WHERE conversation_id = $1 ORDER BY id`, s.Conv)
+		rows, _ := conn.Query(ctx, `SELECT id, author, created_at FROM messages WHERE conversation_id = $1 ORDER BY id`, s.Conv)
 		var id int64
 		var author string
-		_, err := pgx.ForEachRow(rows, []any{&id, &author}, func() error {
+		var at time.Time
+		_, err := pgx.ForEachRow(rows, []any{&id, &author, &at}, func() error {
 			if s.Seqs[id] == 0 {
 				rep.RepliesMissing++
 				if rep.RepliesMissing <= 3 {
-					t.Logf("%s never received message %d (%s) of %s", s.Subject, id, author, s.Conv)
+					t.Logf("%s never received message %d (%s, written %s; its last frame came %s) of %s", s.Subject, id, author,
+						at.Format("15:04:05.000"), s.lastFrame.Format("15:04:05.000"), s.Conv)
 				}
 			}
 			return nil

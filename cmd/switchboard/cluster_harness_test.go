@@ -76,6 +76,7 @@ type faultOptions struct {
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
 	NoMedia   bool          // no voice notes or photos in the load
+	Duration  time.Duration // how long the load runs: faultDuration()
 }
 
 func (o faultOptions) withDefaults() faultOptions {
@@ -85,6 +86,7 @@ func (o faultOptions) withDefaults() faultOptions {
 	o.Agents = cmp.Or(o.Agents, 3)
 	o.Think = cmp.Or(o.Think, 300*time.Millisecond)
 	o.LLMDelay = cmp.Or(o.LLMDelay, 250*time.Millisecond)
+	o.Duration = cmp.Or(o.Duration, faultDuration())
 	return o
 }
 

@@ -34,8 +34,8 @@ func needFaultTests(t *testing.T) {
 	}
 }
 
-// runFaultScenario runs the load with fault injected at a third of the time and
-// returns the checker's report.
+// runFaultScenario runs the load for o.Duration with fault injected at a third of
+// it and returns the checker's report.
 func runFaultScenario(t *testing.T, name string, o faultOptions, fault func(*faultCluster, *faultLoad) string) faultReport {
 	t.Helper()
 	needFaultTests(t)
@@ -46,13 +46,13 @@ func runFaultScenario(t *testing.T, name string, o faultOptions, fault func(*fau
 	defer stopAgents()
 	start := time.Now()
 	customers, agents := l.run(ctx, agentsCtx, c.opts.Customers, c.opts.Agents)
-	time.Sleep(faultDuration() / 3)
+	time.Sleep(c.opts.Duration / 3)
 	note := ""
 	if fault != nil {
 		l.faultAt.Store(time.Now().UnixNano())
 		note = fault(c, l)
 	}
-	time.Sleep(time.Until(start.Add(faultDuration())))
+	time.Sleep(time.Until(start.Add(c.opts.Duration)))
 	stopAgents() // no agent writes to a conversation whose customer has gone
 	agents.Wait()
 	stop()

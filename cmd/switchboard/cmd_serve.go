@@ -167,7 +167,10 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		UI: web.Handler(), KB: live, KBIngest: live.jobs, KBDocuments: live.jobs, Escalation: &deps.Escalation, Audit: a.audit,
 		Live: a.liveChecks(), AdminSeparate: cfg.HTTP.AdminAddr != "", RequestTimeout: cfg.HTTP.RequestTimeout,
 		Ready: []gateway.Checker{
-			required[0], required[1],
+			// Without Redis turns are still answered (rate limits fail open, tickets wait
+			// in PostgreSQL for the routing to come back): not a reason to take every
+			// replica out of a load balancer at once. switchboard_dependency_up says so.
+			required[0], {Name: "redis", Check: required[1].Check, Optional: true},
 			{Name: "vision", Check: visionReady(clf, whyNoVision, modelReg), Optional: true},
 			{Name: "speech", Check: speech.ready, Optional: true},
 		}})

@@ -160,7 +160,9 @@ func (c *faultCluster) start(i int) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeProcess$", "-test.count=1")
-	cmd.Env = append(c.env, "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
+	// a copy: replicas start concurrently, and an append into c.env's spare capacity
+	// would give two of them one address and data directory
+	cmd.Env = append(slices.Clip(c.env), "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
 	if err := cmd.Start(); err != nil {

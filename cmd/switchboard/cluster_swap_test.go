@@ -140,7 +140,8 @@ func swapUnderLoad(t *testing.T, c *faultCluster, l *faultLoad, kbServed, modelS
 	return note
 }
 
-// spread is "in 0.4, 2.1, 1.0 s" for the replicas' times, in replica order.
+// spread is "in 0.4, 2.1, never s" for the replicas' times, in replica order (a
+// negative time: it never served).
 func spread(d []time.Duration) string {
 	if len(d) == 0 {
 		return "(not measured)"
@@ -148,12 +149,15 @@ func spread(d []time.Duration) string {
 	s := make([]string, len(d))
 	for i, x := range d {
 		s[i] = strconv.FormatFloat(x.Seconds(), 'f', 1, 64)
+		if x < 0 {
+			s[i] = "never"
+		}
 	}
 	return "in " + strings.Join(s, ", ") + " s"
 }
 
 // untilEveryReplica polls served on every replica (every 50 ms, swapWithin at most)
-// and returns how long after start each one first served.
+// and returns how long after start each one first served (-1: never).
 func untilEveryReplica(c *faultCluster, start time.Time, served func(*faultReplica) (bool, error)) ([]time.Duration, error) {
 	out := make([]time.Duration, len(c.replicas))
 	errs := make([]error, len(c.replicas))
@@ -170,6 +174,7 @@ func untilEveryReplica(c *faultCluster, start time.Time, served func(*faultRepli
 				last = err
 				time.Sleep(50 * time.Millisecond)
 			}
+			out[i] = -1
 			errs[i] = fmt.Errorf("replica %d does not serve it %v later (last: %v)", i, swapWithin, last)
 		})
 	}

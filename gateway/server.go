@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -53,6 +54,10 @@ type Options struct {
 	Ingress        *pipeline.Pipeline // redact + persist (nil: message routes answer 503)
 	Process        *pipeline.Pipeline // understand … reply
 	Wake           func()             // tells the queue workers a turn is waiting
+	// InlineLease is the lease of a REST or web-chat turn while its request answers it,
+	// renewed every third of it: the queue's workers take the turn over this long after
+	// the process died (default flow.DefaultInlineLease).
+	InlineLease time.Duration
 	// Channels are the configured channel plugins (gateway/channels.Open); the others'
 	// routes answer 404.
 	Channels       []channel.Channel
@@ -209,8 +214,9 @@ func New(o Options) *Server {
 	if o.Ingress != nil {
 		msgs.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
 		if o.Store != nil {
-			msgs.flow.Replies = o.Store
+			msgs.flow.Replies, msgs.flow.Turns = o.Store, o.Store
 		}
+		msgs.lease = cmp.Or(o.InlineLease, flow.DefaultInlineLease)
 	}
 	s.mw = &middleware{errorWriter: errs, tls: o.TLS, maxBody: o.MaxBodyBytes, maxModel: o.MaxModelBytes,
 		maxImage: o.MaxImageBytes, maxAttachment: o.MaxAttachmentBytes, timeout: o.RequestTimeout, messageLimit: msgs.messageBodyLimit,

@@ -157,19 +157,70 @@ func turnsDone(t *testing.T, ctx context.Context, conn *pgx.Conn) (time.Time, in
 			break
 		}
 	}
-	var last *time.Time
-	var n int
-	err := conn.QueryRow(ctx, `SELECT max(b.created_at), count(*) FROM channel_messages c
-		LEFT JOIN LATERAL (SELECT created_at FROM messages m WHERE m.conversation_id = c.conversation_id
-			AND m.author = 'bot' AND m.id > c.log_id ORDER BY m.id LIMIT 1) b ON true
-		WHERE c.attempts > 1`).Scan(&last, &n)
+	// The turns and bot messages of the conversations with a retaken turn.
+	rows, _ := conn.Query(ctx, `SELECT conversation_id::text, log_id, attempts > 1, coalesce(outcome->>'reply', '') FROM channel_messages
+		WHERE conversation_id IN (SELECT conversation_id FROM channel_messages WHERE attempts > 1) ORDER BY log_id`)
+	turns, err := pgx.CollectRows(rows, pgx.RowToStructByPos[storedTurn])
 	if err != nil {
 		t.Fatal(err)
 	}
-	if last == nil {
-		return time.Time{}, n
+	rows, _ = conn.Query(ctx, `SELECT conversation_id::text, id, body, created_at FROM messages WHERE author = 'bot'
+		AND conversation_id IN (SELECT conversation_id FROM channel_messages WHERE attempts > 1) ORDER BY id`)
+	bots, err := pgx.CollectRows(rows, pgx.RowToStructByPos[botMessage])
+	if err != nil {
+		t.Fatal(err)
 	}
-	return *last, n
+	return retakenAnswered(turns, bots)
+}
+
+// storedTurn and botMessage are the rows retakenAnswered matches.
+type storedTurn struct {
+	Conv    string
+	LogID   int64
+	Retaken bool
+	Reply   string
+}
+
+type botMessage struct {
+	Conv string
+	ID   int64
+	Body string
+	At   time.Time
+}
+
+// retakenAnswered returns when the last retaken turn's answer was written, and how many
+// turns were retaken. A turn's answer is a bot message of its conversation after the
+// turn with its outcome's reply, but not simply the first such: the customer of a turn
+// acknowledged without its answer goes on, and later turns' answers (often the same
+// FAQ text) come before the retaken one's. So the turns answered first take theirs
+// (the first unclaimed match after each), then the retaken turns take theirs.
+func retakenAnswered(turns []storedTurn, bots []botMessage) (time.Time, int) {
+	taken := map[int64]bool{}
+	claim := func(tr storedTurn) (time.Time, bool) {
+		for _, b := range bots {
+			if b.Conv == tr.Conv && b.ID > tr.LogID && b.Body == tr.Reply && !taken[b.ID] {
+				taken[b.ID] = true
+				return b.At, true
+			}
+		}
+		return time.Time{}, false
+	}
+	for _, tr := range turns {
+		if !tr.Retaken {
+			claim(tr)
+		}
+	}
+	var last time.Time
+	n := 0
+	for _, tr := range turns {
+		if tr.Retaken {
+			n++
+			if at, ok := claim(tr); ok && at.After(last) {
+				last = at
+			}
+		}
+	}
+	return last, n
 }
 
 // checkTurns: every stored turn done; per conversation, one bot message per turn and
@@ -424,4 +475,34 @@ func logConversation(t *testing.T, ctx context.Context, conn *pgx.Conn, conv str
 		t.Logf("  %s ticket %s %s %s %s", conv, tk, at.Format("15:04:05.000"), status, assignee)
 		return nil
 	})
+}
+
+// TestRetakenAnsweredMatchesEachTurnItsOwnAnswer: the answer of a retaken turn is
+// found after the answers of the turns its customer sent meanwhile.
+func TestRetakenAnsweredMatchesEachTurnItsOwnAnswer(t *testing.T) {
+	at := func(s int) time.Time { return time.Date(2026, 12, 7, 17, 0, s, 0, time.UTC) }
+	const refund, password = "Refunds arrive within 5 working days. [1]", "Use the Forgot password link on the sign-in page. [1]"
+	for _, tc := range []struct {
+		name  string
+		turns []storedTurn
+		bots  []botMessage
+		want  time.Time
+		n     int
+	}{
+		{"none retaken", []storedTurn{{"c", 1, false, refund}}, []botMessage{{"c", 2, refund, at(1)}}, time.Time{}, 0},
+		{"answered before the customer went on", []storedTurn{{"c", 1, true, refund}, {"c", 3, false, refund}},
+			[]botMessage{{"c", 2, refund, at(4)}, {"c", 4, refund, at(5)}}, at(4), 1},
+		{"answered after the customer went on (same reply text)", []storedTurn{{"c", 1, true, refund}, {"c", 2, false, refund}, {"c", 4, false, password}},
+			[]botMessage{{"c", 3, refund, at(1)}, {"c", 5, password, at(2)}, {"c", 6, refund, at(30)}}, at(30), 1},
+		{"the last of two conversations", []storedTurn{{"c", 1, true, refund}, {"d", 2, true, password}},
+			[]botMessage{{"c", 3, refund, at(3)}, {"d", 4, password, at(4)}}, at(4), 2},
+		{"a retaken turn without its answer", []storedTurn{{"c", 1, true, refund}}, []botMessage{{"c", 2, password, at(3)}}, time.Time{}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, n := retakenAnswered(tc.turns, tc.bots)
+			if !got.Equal(tc.want) || n != tc.n {
+				t.Errorf("retakenAnswered = %v, %d; want %v, %d", got, n, tc.want, tc.n)
+			}
+		})
+	}
 }

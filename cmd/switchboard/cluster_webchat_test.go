@@ -157,7 +157,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 }
 
 // faultLeaseWait bounds the wait for a turn whose replica died while answering it: a
-// queue worker answers it once its lease (30 s for REST and web chat) ran out.
+// queue worker answers it once its lease ran out.
 const faultLeaseWait = 45 * time.Second
 
 // wsSettle keeps (or opens again) the session's socket until it received a message

@@ -73,6 +73,9 @@ type faultOptions struct {
 	Agents    int           // 3
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
+	// Rate, when > 0, paces the customers together at Rate turns/s (a shared limiter
+	// in place of the think time): open-loop while enough customers are free.
+	Rate float64
 }
 
 func (o faultOptions) withDefaults() faultOptions {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,7 +155,9 @@ func (c *faultCluster) start(i int) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeProcess$", "-test.count=1")
-	cmd.Env = append(c.env, "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
+	// c.env has spare capacity: appending to it in place, replicas starting together
+	// would write their address and data dir into the same array.
+	cmd.Env = append(slices.Clip(c.env), "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
 	if err := cmd.Start(); err != nil {

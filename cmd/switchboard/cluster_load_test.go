@@ -203,6 +203,9 @@ func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (
 // balancer's affinity would).
 func (l *faultLoad) customer(ctx context.Context, i int) {
 	pref := i % len(l.c.replicas)
+	if l.pace != nil && !l.pause(ctx) { // paced from the first turn: no burst of every customer at once
+		return
+	}
 	for n := 0; ctx.Err() == nil; n++ {
 		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}, byAuthor: map[string]int{}}
 		l.mu.Lock()

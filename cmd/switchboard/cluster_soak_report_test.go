@@ -21,7 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// How the soak is judged. The first fifth of the samples is warm-up (pools fill,
+// How the soak is judged (soakSeriesOf lists the series). The first fifth of the samples is warm-up (pools fill,
 // caches and the heap reach their working size) and is not judged. A series' level
 // early on is the median of the second fifth, its level at the end the median of the
 // last fifth: medians, so that a burst (a GC cycle, another job's load on the shared
@@ -81,17 +81,20 @@ type soakSeries struct {
 	Of    func(soakSample) float64
 }
 
-// soakSeriesOf lists what is judged flat: per replica RSS, goroutines and open files,
-// and the database's connections.
+// soakSeriesOf lists what is judged flat: each replica's RSS, the replicas' goroutines
+// and open files together, and the database's connections. Goroutines and open files
+// are summed because they follow the customers: a customer whose request failed goes to
+// the next replica with its socket, and the next sample finds one replica's count up by
+// as much as another's went down, with nothing leaked.
 func soakSeriesOf(replicas int) []soakSeries {
 	var out []soakSeries
 	for i := range replicas {
-		out = append(out,
-			soakSeries{Name: fmt.Sprintf("replica %d RSS MiB", i), Of: func(s soakSample) float64 { return s.RSS[i] }},
-			soakSeries{Name: fmt.Sprintf("replica %d goroutines", i), Count: true, Of: func(s soakSample) float64 { return s.Goroutines[i] }},
-			soakSeries{Name: fmt.Sprintf("replica %d open files", i), Count: true, Of: func(s soakSample) float64 { return s.FDs[i] }})
+		out = append(out, soakSeries{Name: fmt.Sprintf("replica %d RSS MiB", i), Of: func(s soakSample) float64 { return s.RSS[i] }})
 	}
-	return append(out, soakSeries{Name: "PostgreSQL connections", Count: true, Of: func(s soakSample) float64 { return s.PGConns }})
+	return append(out,
+		soakSeries{Name: "goroutines, all replicas", Count: true, Of: func(s soakSample) float64 { return sum(s.Goroutines) }},
+		soakSeries{Name: "open files, all replicas", Count: true, Of: func(s soakSample) float64 { return sum(s.FDs) }},
+		soakSeries{Name: "PostgreSQL connections", Count: true, Of: func(s soakSample) float64 { return s.PGConns }})
 }
 
 func column(samples []soakSample, of func(soakSample) float64) []float64 {

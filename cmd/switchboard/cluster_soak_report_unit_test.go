@@ -60,7 +60,7 @@ func TestJudgeSoak(t *testing.T) {
 		{"leaks", soakRun(50, 300, func(i int) (float64, float64, float64, float64, float64) {
 			rss, gor, fds, pg, p99 := flat(i)
 			return rss + float64(i), gor + float64(i), fds + float64(i)/4, pg + float64(i)/10, p99 + 4*float64(i)
-		}), 300, []string{"replica 0 RSS MiB grew", "replica 0 goroutines grew", "replica 0 open files grew", "PostgreSQL connections grew", "p99 rose"}},
+		}), 300, []string{"replica 0 RSS MiB grew", "goroutines, all replicas grew", "open files, all replicas grew", "PostgreSQL connections grew", "p99 rose"}},
 		{"the offered rate not achieved", soakRun(50, 270, flat), 300, []string{"270.0 turns/s achieved"}},
 	}
 	for _, tt := range tests {
@@ -110,7 +110,7 @@ func TestSoakLevels(t *testing.T) {
 }
 
 func TestSoakConfigFrom(t *testing.T) {
-	def := soakConfig{Duration: 10 * time.Minute, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 300, Customers: 200, Agents: 12}
+	def := soakConfig{Duration: 10 * time.Minute, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 300, Customers: 200, Agents: 6}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -119,7 +119,7 @@ func TestSoakConfigFrom(t *testing.T) {
 	}{
 		{"defaults", nil, def, ""},
 		{"hours", map[string]string{"SWITCHBOARD_SOAK_DURATION": "3h", "SWITCHBOARD_SOAK_RATE": "150.5", "SWITCHBOARD_SOAK_PLOT": "docs/soak.svg"},
-			soakConfig{Duration: 3 * time.Hour, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 150.5, Customers: 200, Agents: 12, Plot: "docs/soak.svg"}, ""},
+			soakConfig{Duration: 3 * time.Hour, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 150.5, Customers: 200, Agents: 6, Plot: "docs/soak.svg"}, ""},
 		{"too short to judge", map[string]string{"SWITCHBOARD_SOAK_DURATION": "30s"}, soakConfig{}, "at least 10 samples"},
 		{"not a duration", map[string]string{"SWITCHBOARD_SOAK_DURATION": "10"}, soakConfig{}, "SWITCHBOARD_SOAK_DURATION=\"10\""},
 		{"no customers", map[string]string{"SWITCHBOARD_SOAK_CUSTOMERS": "0"}, soakConfig{}, "SWITCHBOARD_SOAK_CUSTOMERS"},

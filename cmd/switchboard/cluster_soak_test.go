@@ -11,10 +11,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/internal/embedded"
+	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
 // Scenario 7 of issue 20, the soak: mixed turns (REST, web chat, escalations answered
-// by scripted agents) paced at a steady rate across 3 replicas for a long time, with a
+// by scripted agents) paced at a steady rate across 3 replicas, on a PostgreSQL and a
+// Redis server of its own, for a long time, with a
 // sampler reading every replica's RSS, goroutines, open files and CPU, the database's
 // connections, and the customers' rate and latency per window; afterwards the
 // invariant checker, and the judgement of cluster_soak_report_test.go. Settings:
@@ -22,7 +26,7 @@ import (
 //	SWITCHBOARD_SOAK_DURATION   how long the load runs (Go duration): 10m; hours are fine
 //	SWITCHBOARD_SOAK_RATE       offered turns/s, all customers together: 300
 //	SWITCHBOARD_SOAK_CUSTOMERS  customers (every other one over web chat): 200
-//	SWITCHBOARD_SOAK_AGENTS     scripted agents: 12
+//	SWITCHBOARD_SOAK_AGENTS     scripted agents: 6 (each polls its tickets 5 times a second)
 //	SWITCHBOARD_SOAK_LLM_DELAY  the stub model's time per answer: 100ms
 //	SWITCHBOARD_SOAK_SAMPLE     the sampling interval: 5s
 //	SWITCHBOARD_SOAK_PLOT       a path: the plot is written there (.svg, .png or .pdf),
@@ -42,7 +46,7 @@ type soakConfig struct {
 // soakConfigFrom reads the settings from the environment (getenv), with defaults.
 func soakConfigFrom(getenv func(string) string) (soakConfig, error) {
 	c := soakConfig{Duration: 10 * time.Minute, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond,
-		Rate: 300, Customers: 200, Agents: 12, Plot: getenv("SWITCHBOARD_SOAK_PLOT")}
+		Rate: 300, Customers: 200, Agents: 6, Plot: getenv("SWITCHBOARD_SOAK_PLOT")}
 	var errs []string
 	dur := func(key string, into *time.Duration) {
 		if v := getenv(key); v != "" {
@@ -89,8 +93,31 @@ func soakConfigFrom(getenv func(string) string) (soakConfig, error) {
 	return c, nil
 }
 
-// TestFaultSoak: after warm-up, every replica's RSS, goroutines and open files and the
-// database's connections stay flat (growth ≤ 5 %), the p99 latency stays within 25 %,
+// soakPostgres starts a PostgreSQL server of the soak's own (durable: fsync and
+// synchronous commit on, as in production), stopped when the test ends, and returns the
+// DSN of its database. The shared test server's connections and WAL are every other
+// test's too: a soak there measures them as much as the replicas, and its 3 replicas'
+// pools can exhaust its max_connections for everyone.
+func soakPostgres(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	pg, err := embedded.StartPostgres(ctx, embedded.PostgresOptions{DataDir: filepath.Join(t.TempDir(), "pg")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // after the replicas stopped (cleanups run last first)
+		if err := pg.Stop(context.Background()); err != nil {
+			t.Errorf("stop the soak's PostgreSQL: %v", err)
+		}
+	})
+	if err := pg.CreateDatabase(ctx, "soak"); err != nil {
+		t.Fatal(err)
+	}
+	return pg.DSN("soak")
+}
+
+// TestFaultSoak: after warm-up, every replica's RSS, the replicas' goroutines and open
+// files and the database's connections stay flat (growth ≤ 5 %), the p99 latency stays within 25 %,
 // the offered rate is achieved (≥ 95 %), and the invariant checker finds nothing lost,
 // duplicated or misplaced.
 func TestFaultSoak(t *testing.T) {
@@ -101,7 +128,9 @@ func TestFaultSoak(t *testing.T) {
 	}
 	t.Logf("soak: %v at %.0f turns/s offered, %d customers, %d agents, model %v, sampled every %v",
 		cfg.Duration, cfg.Rate, cfg.Customers, cfg.Agents, cfg.LLMDelay, cfg.Sample)
-	c := startFaultCluster(t, faultOptions{Customers: cfg.Customers, Agents: cfg.Agents, LLMDelay: cfg.LLMDelay, Rate: cfg.Rate})
+	dsn := soakPostgres(t)
+	rs := testenv.PrivateRedis(t)
+	c := startFaultCluster(t, faultOptions{DSN: dsn, RedisAddr: rs.Addr, Customers: cfg.Customers, Agents: cfg.Agents, LLMDelay: cfg.LLMDelay, Rate: cfg.Rate})
 	if t.Failed() {
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -141,6 +142,7 @@ func judgeSoak(samples []soakSample, replicas int, rate float64) (soakVerdict, e
 		v.Failures = append(v.Failures, fmt.Sprintf("p99 rose from %.0f to %.0f ms (%+.0f %%) after warm-up; at most %+.0f %%",
 			v.P99.Early, v.P99.End, 100*v.P99.Growth(), 100*soakMaxP99Rise))
 	}
+	v.Lines = append(v.Lines, soakFifths(samples)...)
 	judged := samples[len(samples)/5:]
 	turns, from := 0, samples[len(samples)/5-1].At
 	if len(samples)/5 == 0 {
@@ -156,6 +158,29 @@ func judgeSoak(samples []soakSample, replicas int, rate float64) (soakVerdict, e
 			v.Rate, rate, 100*soakMinRate))
 	}
 	return v, nil
+}
+
+// soakFifths summarises each fifth of the run: its rate, the median and the highest of
+// its windows' p99, and the machine's load average.
+func soakFifths(samples []soakSample) []string {
+	var out []string
+	n := len(samples)
+	for k := range 5 {
+		part := samples[k*n/5 : (k+1)*n/5]
+		turns, p99s, loads := 0, column(part, func(s soakSample) float64 { return s.P99 }), column(part, func(s soakSample) float64 { return s.Load1 })
+		for _, s := range part {
+			turns += s.Turns
+		}
+		from := time.Duration(0)
+		if k*n/5 > 0 {
+			from = samples[k*n/5-1].At
+		}
+		to := part[len(part)-1].At
+		out = append(out, fmt.Sprintf("fifth %d (%s–%s): %.1f turns/s, p99 median %.0f ms, max %.0f ms, load average %.1f–%.1f",
+			k+1, from.Round(time.Second), to.Round(time.Second), float64(turns)/(to-from).Seconds(), median(p99s), slices.Max(p99s),
+			slices.Min(loads), slices.Max(loads)))
+	}
+	return out
 }
 
 // writeSoakCSV writes one row per sample.

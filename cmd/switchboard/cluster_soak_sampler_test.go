@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -195,7 +196,9 @@ func (s *soakSampler) goroutines(ctx context.Context, base string) (float64, err
 	return f.GetMetric()[0].GetGauge().GetValue(), nil
 }
 
-// run samples every interval until ctx ends, and returns the samples.
+// run samples every interval until ctx ends, and returns the samples. A sample that
+// takes over two intervals is skipped (a machine so loaded it cannot read /metrics in
+// time); one that fails otherwise (a replica gone) ends the sampling with its error.
 func (s *soakSampler) run(ctx context.Context, interval time.Duration, logf func(string, ...any)) ([]soakSample, error) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -206,7 +209,13 @@ func (s *soakSampler) run(ctx context.Context, interval time.Duration, logf func
 			return out, nil
 		case <-tick.C:
 		}
-		sm, err := s.sample(context.WithoutCancel(ctx))
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*interval)
+		sm, err := s.sample(sctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) { // a starved machine: the next one may do
+			logf("soak %5.0fs: sample skipped: %v", time.Since(s.start).Seconds(), err)
+			continue
+		}
 		if err != nil {
 			return out, err
 		}

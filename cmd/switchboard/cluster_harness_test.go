@@ -77,6 +77,9 @@ type faultOptions struct {
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
 	NoMedia   bool          // no voice notes or photos in the load
 	Duration  time.Duration // how long the load runs: faultDuration()
+	// Rate, when > 0, paces the customers together at Rate turns/s (a shared limiter
+	// in place of the think time): open-loop while enough customers are free.
+	Rate float64
 }
 
 func (o faultOptions) withDefaults() faultOptions {

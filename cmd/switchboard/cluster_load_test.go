@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/switchboard-cs/switchboard/gateway"
 )
 
@@ -32,10 +34,12 @@ const (
 type faultLoad struct {
 	c        *faultCluster
 	auth     *gateway.Auth
-	think    time.Duration  // a customer's pause between turns
-	faultAt  atomic.Int64   // unix nanos of the last fault injected (0: none yet)
-	openWS   []atomic.Int32 // web-chat sockets open on each replica
-	inFlight []atomic.Int32 // turns sent to each replica and not yet answered
+	think    time.Duration       // a customer's pause between turns
+	pace     *rate.Limiter       // with faultOptions.Rate: the customers' shared pace, instead of think
+	observe  func(time.Duration) // when set: each acknowledged turn's latency, first attempt to ack
+	faultAt  atomic.Int64        // unix nanos of the last fault injected (0: none yet)
+	openWS   []atomic.Int32      // web-chat sockets open on each replica
+	inFlight []atomic.Int32      // turns sent to each replica and not yet answered
 	mu       sync.Mutex
 	sessions []*faultSession
 	stats    faultLoadStats
@@ -84,8 +88,21 @@ func newFaultLoad(c *faultCluster, think time.Duration) *faultLoad {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas)),
+	l := &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas)),
 		inFlight: make([]atomic.Int32, len(c.replicas))}
+	if c.opts.Rate > 0 {
+		l.pace = rate.NewLimiter(rate.Limit(c.opts.Rate), 1)
+	}
+	return l
+}
+
+// pause is a customer's wait before its next turn: the think time, or its place in
+// the shared pace. It reports false once ctx ended.
+func (l *faultLoad) pause(ctx context.Context) bool {
+	if l.pace != nil {
+		return l.pace.Wait(ctx) == nil
+	}
+	return sleepCtx(ctx, l.think)
 }
 
 func faultHTTPClient(timeout time.Duration) *http.Client {
@@ -129,6 +146,14 @@ func (l *faultLoad) acked(s *faultSession, mid, conv string, escalated, duplicat
 	}
 	l.mu.Unlock()
 	l.ok(s)
+}
+
+// ackedAfter is acked for a turn first sent at start: it also reports its latency.
+func (l *faultLoad) ackedAfter(start time.Time, s *faultSession, mid, conv string, escalated, duplicate, noReply bool) {
+	if l.observe != nil {
+		l.observe(time.Since(start))
+	}
+	l.acked(s, mid, conv, escalated, duplicate, noReply)
 }
 
 func (l *faultLoad) ok(s *faultSession) {
@@ -181,6 +206,9 @@ func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (
 // balancer's affinity would).
 func (l *faultLoad) customer(ctx context.Context, i int) {
 	pref := i % len(l.c.replicas)
+	if l.pace != nil && !l.pause(ctx) { // paced from the first turn: no burst of every customer at once
+		return
+	}
 	for n := 0; ctx.Err() == nil; n++ {
 		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}, byAuthor: map[string]int{}}
 		l.mu.Lock()
@@ -233,7 +261,7 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
 		clip := l.c.media.clipFor(i, k, last)
 		body, ctype := restBody(mid, s.Conv, turnText(mid, k, last), clip)
-		acked := false
+		acked, start := false, time.Now()
 		for attempt := 0; !acked && ctx.Err() == nil; attempt++ {
 			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
 			l.inFlight[r.idx].Add(1)
@@ -248,7 +276,7 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 					l.count(func(st *faultLoadStats) { st.RESTRepeats++ })
 				}
 				l.restAcked(s, mid, clip, out.Degraded)
-				l.acked(s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
+				l.ackedAfter(start, s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
 				break
 			}
 			if ctx.Err() != nil {
@@ -258,7 +286,7 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 			l.trouble(s)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
-		if !sleepCtx(ctx, l.think) {
+		if !l.pause(ctx) {
 			return
 		}
 	}

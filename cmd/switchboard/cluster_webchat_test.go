@@ -78,6 +78,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 		lastTurn := escalate && k == turns-1
 		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
 		frame, _ := json.Marshal(gateway.ChatFrame{Type: "message", MessageID: mid, Text: turnText(mid, k, lastTurn)})
+		start := time.Now()
 		for acked := false; !acked; {
 			if cur == nil {
 				if !first {
@@ -116,7 +117,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				if err == nil && rep.Type == "reply" {
 					acked = true
 					r := rep.Reply
-					l.acked(s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
+					l.ackedAfter(start, s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
 					break
 				}
 			}
@@ -129,18 +130,18 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 			cur = nil
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
-		if !sleepCtx(ctx, l.think) {
+		if !l.pause(ctx) {
 			return
 		}
 	}
-	// Stay until the conversation's messages are all here: the agent's reply too after
-	// an escalation (or the load ends).
+	// Stay until the conversation's messages are all here: after an escalation the
+	// agent's reply and the rating request its resolution sends (or the load ends).
 	l.mu.Lock()
 	wantAgent := s.Escalated
 	l.mu.Unlock()
 	for wait := time.Now().Add(30 * time.Second); wantAgent && time.Now().Before(wait); {
 		l.mu.Lock()
-		seen := s.AgentSeen
+		seen := s.helped()
 		l.mu.Unlock()
 		if seen || !sleepCtx(ctx, 100*time.Millisecond) {
 			return
@@ -180,7 +181,7 @@ func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Con
 		// escalation's agent replies and resolves, and the resolution asks for a rating:
 		// it may come well over 300 ms after the reply on a loaded machine
 		done := s.byAuthor["customer"] >= len(s.Acked) && s.byAuthor["bot"] >= len(s.Acked) &&
-			(!s.Escalated || s.AgentSeen && s.byAuthor[tickets.AuthorCSAT] > 0) && time.Since(s.lastFrame) > 300*time.Millisecond
+			(!s.Escalated || s.helped()) && time.Since(s.lastFrame) > 300*time.Millisecond
 		l.mu.Unlock()
 		if done || ctx.Err() != nil || len(s.Acked) == 0 {
 			return cur
@@ -200,6 +201,13 @@ func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Con
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// helped reports whether an agent replied in s and resolved it (the resolution sends
+// the customer a rating request): a customer whose agent is slower to resolve than to
+// reply stays for it. Call with l.mu held.
+func (s *faultSession) helped() bool {
+	return s.AgentSeen && s.byAuthor[tickets.AuthorCSAT] > 0
 }
 
 // awaitReply waits for the reply (or error) frame to message mid.

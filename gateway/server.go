@@ -209,7 +209,7 @@ func New(o Options) *Server {
 	if o.Ingress != nil {
 		msgs.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
 		if o.Store != nil {
-			msgs.flow.Replies = o.Store
+			msgs.flow.Replies, msgs.flow.Releases = o.Store, o.Store
 		}
 	}
 	s.mw = &middleware{errorWriter: errs, tls: o.TLS, maxBody: o.MaxBodyBytes, maxModel: o.MaxModelBytes,

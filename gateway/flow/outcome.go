@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 	"github.com/switchboard-cs/switchboard/internal/tracing"
@@ -78,9 +79,21 @@ var ErrNoPipeline = errors.New("this server runs no message pipeline")
 type Flow struct {
 	Ingress, Process *pipeline.Pipeline
 	Replies          ReplyRecorder
-	Wake             func() // tells the queue's workers a turn is waiting (nil: they poll)
-	Log              *slog.Logger
+	// Releases hands back a turn whose inline answer failed (nil: the queue's workers
+	// take it over when its lease runs out).
+	Releases TurnReleaser
+	Wake     func() // tells the queue's workers a turn is waiting (nil: they poll)
+	Log      *slog.Logger
 }
+
+// TurnReleaser ends the lease of a turn whose receiver stopped answering it, so that
+// a queue worker takes it at once (tickets.Queues implements it).
+type TurnReleaser interface {
+	ReleaseTurn(ctx context.Context, channel, channelMessageID string, attempt int) error
+}
+
+// releaseEvery is how often a release that found the store unavailable is tried again.
+const releaseEvery = 250 * time.Millisecond
 
 // Result is what Answer did with a turn.
 type Result struct {
@@ -148,11 +161,13 @@ func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 			Transcribing: true}, nil
 	}
 	if err := f.Process.Run(ctx, t); err != nil {
+		f.release(t)
 		return Result{}, err
 	}
 	t.Attempt = 1
 	out, taken, err := RecordAnswer(ctx, f.Replies, t, true)
 	if err != nil {
+		f.release(t)
 		return Result{}, err
 	}
 	if taken && f.Log != nil {
@@ -171,4 +186,37 @@ func failLevel(err error) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelError
+}
+
+// release hands t (stored, leased to this inline attempt, which failed) back to the
+// queue in the background: when the store is what failed (PostgreSQL restarting) it
+// tries again every releaseEvery until the store answers or the lease would have run
+// out anyway. Without it the turn waits for its lease (30 s for REST and web chat), and
+// the customer's retry of the same message id is acknowledged without an answer until
+// then.
+func (f *Flow) release(t *pipeline.Turn) {
+	if f.Releases == nil || t.Lease <= 0 {
+		return
+	}
+	channel, id := t.Channel, t.ChannelMessageID
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.Lease)
+		defer cancel()
+		for {
+			err := f.Releases.ReleaseTurn(ctx, channel, id, 1)
+			if err == nil {
+				f.wake()
+				return
+			}
+			if tickets.IsUnavailable(err) {
+				sleep(ctx, nil, releaseEvery)
+			}
+			if ctx.Err() != nil || !tickets.IsUnavailable(err) {
+				if f.Log != nil {
+					f.Log.Warn("a failed turn was not handed back to the queue; a worker takes it when its lease runs out", "err", err)
+				}
+				return
+			}
+		}
+	}()
 }

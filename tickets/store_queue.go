@@ -200,7 +200,7 @@ func errorText(cause error) string {
 
 // QueueStats counts turns by state.
 func (s *Queues) QueueStats(ctx context.Context) (map[string]int, error) {
-	rows, err := s.replica.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
+	rows, err := s.reads.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
 	if err != nil {
 		return nil, mapPgErr(err, "queue stats")
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -62,12 +63,19 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				go l.wsRead(c, s, &last)
 				return c
 			}
-			status := 0
+			status, retry := 0, time.Duration(0)
 			if resp != nil {
 				status = resp.StatusCode
+				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+					retry = time.Duration(s) * time.Second
+				}
+			}
+			l.trouble(s)
+			if l.unavailable(status, retry, 0) {
+				attempt-- // the same replica, later
+				continue
 			}
 			l.classify("web chat dial "+r.addr, err, status)
-			l.trouble(s)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
 		return nil
@@ -110,6 +118,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				// A frame sent is awaited even when the load ends meanwhile: its
 				// messages are stored and will come.
 				l.inFlight[cur.replica].Add(1)
+				sent := time.Now()
 				rep, err = l.awaitReply(context.Background(), cur, mid)
 				l.inFlight[cur.replica].Add(-1)
 				if err == nil && rep.Type == "reply" {
@@ -117,6 +126,11 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 					r := rep.Reply
 					l.acked(s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
 					break
+				}
+				// a store is down: the same frame again on the same socket, later
+				if rep.Type == "error" && l.unavailable(http.StatusServiceUnavailable, time.Duration(rep.RetryAfter)*time.Second, time.Since(sent)) {
+					l.trouble(s)
+					continue
 				}
 			}
 			if ctx.Err() != nil {
@@ -132,14 +146,15 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 			return
 		}
 	}
-	// Stay until the conversation's messages are all here: the agent's reply too after
-	// an escalation (or the load ends).
+	// Stay until the conversation's messages are all here: after an escalation the
+	// agent's reply and the survey its resolve posts, which may come seconds later when
+	// the resolve had to be retried (or the load ends).
 	l.mu.Lock()
 	wantAgent := s.Escalated
 	l.mu.Unlock()
 	for wait := time.Now().Add(30 * time.Second); wantAgent && time.Now().Before(wait); {
 		l.mu.Lock()
-		seen := s.AgentSeen
+		seen := s.AgentSeen && s.SurveySeen
 		l.mu.Unlock()
 		if seen || !sleepCtx(ctx, 100*time.Millisecond) {
 			return
@@ -245,6 +260,9 @@ func (l *faultLoad) wsRead(c *wsConn, s *faultSession, last *atomic.Int64) {
 			s.lastFrame = time.Now()
 			if f.Author == "agent" {
 				s.AgentSeen = true
+			}
+			if f.Author == "system:csat" {
+				s.SurveySeen = true
 			}
 			l.mu.Unlock()
 			if f.Seq > last.Load() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -144,7 +145,7 @@ func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (res Result, err er
 
 func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	if err := f.Ingress.Run(ctx, t); err != nil {
-		return Result{}, err
+		return Result{}, stageTimedOut(ctx, err)
 	}
 	if t.Duplicate {
 		out, ok := decodeOutcome(t.StoredOutcome)
@@ -162,7 +163,7 @@ func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	}
 	if err := f.Process.Run(ctx, t); err != nil {
 		f.release(t)
-		return Result{}, err
+		return Result{}, stageTimedOut(ctx, err)
 	}
 	t.Attempt = 1
 	out, taken, err := RecordAnswer(ctx, f.Replies, t, true)
@@ -219,4 +220,16 @@ func (f *Flow) release(t *pipeline.Turn) {
 			}
 		}
 	}()
+}
+
+// stageTimedOut makes a stage's own timeout (the request's context still live) an
+// unavailable store: the fail-closed stages that time out wait on PostgreSQL or Redis
+// (persist, handover, escalate), and one that does not answer in time is unavailable
+// for now — a 503 with Retry-After, not a 504 — while PostgreSQL starts up after a
+// crash, say.
+func stageTimedOut(ctx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, tickets.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", tickets.ErrUnavailable, err)
+	}
+	return err
 }

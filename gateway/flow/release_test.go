@@ -95,3 +95,30 @@ func TestFailedInlineAnswerHandsTheTurnBack(t *testing.T) {
 		})
 	}
 }
+
+// TestStageTimeoutIsAnUnavailableStore: a stage that ran out of its own time (the
+// request still live) reports an unavailable store (503, Retry-After); the request's own
+// deadline or cancellation stays what it is.
+func TestStageTimeoutIsAnUnavailableStore(t *testing.T) {
+	live := context.Background()
+	expired, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	stage := fmt.Errorf("persist: %w", context.DeadlineExceeded)
+	for _, tc := range []struct {
+		name        string
+		ctx         context.Context
+		err         error
+		unavailable bool
+	}{
+		{"the stage's timeout", live, stage, true},
+		{"the request's deadline", expired, stage, false},
+		{"another error", live, errors.New("boom"), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := stageTimedOut(tc.ctx, tc.err)
+			if tickets.IsUnavailable(got) != tc.unavailable || !errors.Is(got, tc.err) {
+				t.Errorf("stageTimedOut = %v; unavailable %v, want %v (and the cause kept)", got, tickets.IsUnavailable(got), tc.unavailable)
+			}
+		})
+	}
+}

@@ -139,9 +139,15 @@ func checkReplicasAlive(t *testing.T, c *faultCluster) {
 // a hang; the clients retry the same message ids. The replicas keep running and resume
 // by themselves (pools reconnect, the event listeners listen again, the queue workers
 // go on); nothing acknowledged is lost or stored twice. Recovery is counted from the
-// moment PostgreSQL accepts connections again.
+// moment PostgreSQL accepts connections again. The load runs 50 s
+// (SWITCHBOARD_FAULT_SECONDS overrides it), the outage begins at a third of it.
 func TestFaultPGRestart(t *testing.T) {
 	needFaultTests(t)
+	if os.Getenv("SWITCHBOARD_FAULT_SECONDS") == "" {
+		// the outage and the restart take about 20 s of the load: 50 s leave
+		// ~15 s of load after PostgreSQL is back, where recovery is seen
+		t.Setenv("SWITCHBOARD_FAULT_SECONDS", "50")
+	}
 	for _, mode := range []struct {
 		name      string
 		immediate bool

@@ -122,6 +122,7 @@ type Server struct {
 	routes  []Route
 	mw      *middleware
 	guard   *sessionGuard       // authentication and RBAC (require), WebSocket token checks
+	writes  *writeMarks         // read-your-writes over a lagging read replica
 	limits  *limits             // rate limits and caps
 	access  *conversationAccess // object-level access to conversations
 	probes  *probes
@@ -214,7 +215,7 @@ func New(o Options) *Server {
 	if o.Ingress != nil {
 		msgs.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
 		if o.Store != nil {
-			msgs.flow.Replies, msgs.flow.Turns = o.Store, o.Store
+			msgs.flow.Replies, msgs.flow.Turns, msgs.flow.Releases = o.Store, o.Store, o.Store
 		}
 		msgs.lease = cmp.Or(o.InlineLease, flow.DefaultInlineLease)
 	}
@@ -234,6 +235,7 @@ func New(o Options) *Server {
 		s.limits.limiter = redis_rate.NewLimiter(o.Limits.Redis)
 	}
 	s.guard = &sessionGuard{errorWriter: errs, auth: o.Auth, sessions: sessions, recheck: o.SessionRecheck, panics: panics}
+	s.writes = newWriteMarks()
 	s.access = &conversationAccess{tickets: o.Tickets, convs: convs, dir: dir, log: o.Log}
 	msgs.access, msgs.limits = s.access, s.limits
 	s.probes = &probes{log: o.Log, live: o.Live, ready: o.Ready, gatherer: o.Gatherer, seen: probeLog{last: map[string]string{}}}
@@ -304,7 +306,7 @@ func (s *Server) handle(method, path string, roles []Role, h gin.HandlerFunc) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Roles: roles})
 	chain := []gin.HandlerFunc{h}
 	if len(roles) > 0 {
-		chain = append([]gin.HandlerFunc{s.guard.require(roles...)}, h)
+		chain = append([]gin.HandlerFunc{s.guard.require(roles...), s.writes.track}, h)
 	}
 	s.engine.Handle(method, path, chain...)
 }

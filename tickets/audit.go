@@ -175,7 +175,7 @@ func (s *AuditTrail) AuditLog(ctx context.Context, after int64, limit int) ([]Au
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	return auditPage(ctx, s.replica, after, limit)
+	return auditPage(ctx, s.reads, after, limit)
 }
 
 func auditPage(ctx context.Context, q interface {

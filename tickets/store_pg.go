@@ -25,7 +25,7 @@ type FieldCrypter interface {
 }
 
 // Store is the PostgreSQL store of the ticket core. Writes go to the
-// primary; list queries may go to a read replica.
+// primary; list queries may go to a read replica (store_replica.go).
 //
 // It is split by aggregate: each embedded part (Conversations, TicketRecords,
 // Queues, Accounts, AuditTrail, Vault) owns a set of tables and the operations on
@@ -52,7 +52,7 @@ type Store struct {
 // Accounts).
 type storeCore struct {
 	primary *pgxpool.Pool
-	replica *pgxpool.Pool
+	reads   *replicaReads // the reads that may lag: the replica, guarded (store_replica.go)
 	crypt   FieldCrypter
 	chain   ChainKeys // the audit chain's keys: crypt, when it has them
 	ann     announcer
@@ -105,7 +105,7 @@ func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
 		replica = primary
 	}
 	chain, _ := crypt.(ChainKeys)
-	core := &storeCore{primary: primary, replica: replica, crypt: crypt, chain: chain}
+	core := &storeCore{primary: primary, reads: &replicaReads{primary: primary, replica: replica}, crypt: crypt, chain: chain}
 	audit := &AuditTrail{core}
 	return &Store{storeCore: core, Conversations: &Conversations{core}, TicketRecords: &TicketRecords{core},
 		Queues: &Queues{storeCore: core, audit: audit}, Accounts: &Accounts{storeCore: core, audit: audit},
@@ -120,15 +120,11 @@ func (s *storeCore) GuardPanics(g *safe.Guard) { s.panics, s.ann.guard = g, g }
 // Pool returns the primary pool.
 func (s *storeCore) Pool() *pgxpool.Pool { return s.primary }
 
-// Ping checks the primary and the replica.
+// Ping checks the primary. The read replica is PingReplica's: reads fall back to
+// the primary while it is down.
 func (s *storeCore) Ping(ctx context.Context) error {
 	if err := s.primary.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres primary: %w", err)
-	}
-	if s.replica != s.primary {
-		if err := s.replica.Ping(ctx); err != nil {
-			return fmt.Errorf("postgres replica: %w", err)
-		}
 	}
 	return nil
 }
@@ -299,7 +295,7 @@ func (s *Conversations) FindCustomerByContact(ctx context.Context, kind, value s
 	default:
 		return Customer{}, fmt.Errorf("contact kind %q (want email or phone): %w", kind, ErrInvalid)
 	}
-	return s.scanCustomer(s.replica.QueryRow(ctx,
+	return s.scanCustomer(s.reads.QueryRow(ctx,
 		`SELECT `+customerCols+` FROM customers WHERE `+col+` = $1 LIMIT 1`, s.crypt.BlindIndex(kind, value)))
 }
 
@@ -386,7 +382,7 @@ func queryMessages(ctx context.Context, q interface {
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
 func (s *Conversations) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
-	msgs, err := queryMessages(ctx, s.replica, `
+	msgs, err := queryMessages(ctx, s.reads, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL
 		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
@@ -394,5 +390,5 @@ func (s *Conversations) ListMessages(ctx context.Context, conversationID string)
 	if err != nil {
 		return nil, err
 	}
-	return msgs, withAttachments(ctx, s.replica, conversationID, msgs)
+	return msgs, withAttachments(ctx, s.reads, conversationID, msgs)
 }

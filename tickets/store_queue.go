@@ -141,6 +141,16 @@ func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
 	return nil
 }
 
+// ReleaseTurn hands a turn back to the queue at once: the receiver that leased it to
+// answer it inline (attempt) stopped, having failed, so a worker need not wait for the
+// lease to run out. The attempt counts as settled, not abandoned. A turn another
+// attempt took over, or that is no longer pending, is left alone.
+func (s *Queues) ReleaseTurn(ctx context.Context, channel, channelMessageID string, attempt int) error {
+	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = NULL, attempts_settled = attempts
+		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt)
+	return mapPgErr(err, "release turn")
+}
+
 // ExtendLease keeps a turn leased while its attempt is still at it (a heartbeat). It
 // wraps ErrConflict when the turn is no longer the attempt's: another attempt took it
 // over, or it was finished. The renewal commits without waiting for the WAL flush: a
@@ -235,7 +245,7 @@ func errorText(cause error) string {
 
 // QueueStats counts turns by state.
 func (s *Queues) QueueStats(ctx context.Context) (map[string]int, error) {
-	rows, err := s.replica.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
+	rows, err := s.reads.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
 	if err != nil {
 		return nil, mapPgErr(err, "queue stats")
 	}

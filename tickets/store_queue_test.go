@@ -248,3 +248,36 @@ func TestInlineLeaseRenewalAndTurnState(t *testing.T) {
 		t.Errorf("a renewal after the answer: %v, want ErrConflict", err)
 	}
 }
+
+// TestReleaseTurnHandsItToAWorkerAtOnce: a turn leased to its receiver, whose inline
+// answer failed, is handed back: a worker claims it at once, as a settled (not an
+// abandoned) attempt; a release by an attempt that was taken over does nothing.
+func TestReleaseTurnHandsItToAWorkerAtOnce(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "r1", CustomerRef: "web:1", Text: "hi", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ClaimTurn(ctx, time.Minute, 0); ok {
+		t.Fatal("a leased turn was handed to a worker before its release")
+	}
+	if err := s.ReleaseTurn(ctx, "rest", "r1", 1); err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+	if err != nil || !ok || p.ChannelMessageID != "r1" || p.Attempts != 2 {
+		t.Fatalf("claim after the release: %+v %v %v", p, ok, err)
+	}
+	var abandoned int
+	if err := pool.QueryRow(ctx, `SELECT abandoned FROM channel_messages WHERE message_id = 'r1'`).Scan(&abandoned); err != nil || abandoned != 0 {
+		t.Fatalf("abandoned %d (%v); want 0: the released attempt was settled", abandoned, err)
+	}
+	// the stale attempt 1 cannot release the worker's attempt 2
+	if err := s.ReleaseTurn(ctx, "rest", "r1", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ClaimTurn(ctx, time.Minute, 0); ok {
+		t.Fatal("a stale release freed the worker's lease")
+	}
+}

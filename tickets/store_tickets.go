@@ -295,13 +295,13 @@ const openBacklogQuery = `SELECT ` + ticketCols + ` FROM tickets WHERE status = 
 // OpenBacklog lists open tickets, oldest first (served by
 // the partial index tickets_open_idx).
 func (s *TicketRecords) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
-	return s.queryTickets(ctx, s.replica, "backlog", openBacklogQuery, limit)
+	return s.queryTickets(ctx, s.reads, "backlog", openBacklogQuery, limit)
 }
 
 // OpenForGroups lists open tickets waiting in any of groups or needing any
 // of skills, oldest first.
 func (s *TicketRecords) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
-	return s.queryTickets(ctx, s.replica, "tickets", `SELECT `+ticketCols+` FROM tickets
+	return s.queryTickets(ctx, s.reads, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE status = 'open' AND (group_id = ANY($1) OR skills && $2) ORDER BY created_at LIMIT $3`, groups, skills, limit)
 }
 
@@ -314,7 +314,7 @@ type groupFigures struct {
 // queueFigures counts waiting and assigned tickets per group (the group a
 // ticket is filed under) with the oldest queue entry of the waiting ones.
 func (s *TicketRecords) queueFigures(ctx context.Context) (map[string]groupFigures, error) {
-	rows, err := s.replica.Query(ctx, `SELECT coalesce(group_id, ''),
+	rows, err := s.reads.Query(ctx, `SELECT coalesce(group_id, ''),
 			count(*) FILTER (WHERE status = 'open'),
 			count(*) FILTER (WHERE status IN ('assigned', 'pending')),
 			coalesce(min(coalesce(queued_at, created_at)) FILTER (WHERE status = 'open'), now())

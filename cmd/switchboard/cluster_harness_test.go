@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
@@ -115,6 +116,11 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 	if !o.NoMedia {
 		c.media = setUpFaultMedia(t, modelsDir)
 	}
+	// One key ring for all, made before they start: replicas with a read replica
+	// (postgres.replica_dsn) refuse to make one each.
+	if _, err := fieldcrypt.Open(ring, fieldcrypt.Options{Create: true}); err != nil {
+		t.Fatal(err)
+	}
 	c.env = append(os.Environ(), "SB_HELPER_SERVE=1", "SWITCHBOARD_PG_DSN="+dsn,
 		"SWITCHBOARD_REDIS_ADDR="+redisAddr, "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
@@ -145,7 +151,7 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 			logPath: filepath.Join(c.dir, fmt.Sprintf("replica%d.log", i))})
 	}
 	t.Cleanup(c.stopAll)
-	c.start(0) // the first creates the shared key ring; the others start together
+	c.start(0) // the first migrates the schema; the others start together
 	var wg sync.WaitGroup
 	for i := 1; i < o.Replicas; i++ {
 		wg.Go(func() { c.start(i) })

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,15 +54,19 @@ type faultLoadStats struct {
 	NotSent        int // a web-chat frame the client could not write (its socket had closed)
 	AcceptedFailed int // accepted (sent on an open connection) but failed: 5xx, reset, EOF
 	Rejected       int // 4xx other than 429: a bug in the load or the server
-	Reconnects     int // WebSockets opened again after the first
-	Resumed        int // of which in a conversation, with ?after= the last seq seen
-	RESTRepeats    int // an acknowledged REST message acknowledged again (deduplicated by message id)
-	AnsweredLater  int // acknowledged as a redelivery before the first delivery was answered
-	AgentReplies   int
-	Resolved       int
-	MediaTurns     int            // acknowledged REST turns with a photo or voice note
-	Degraded       map[string]int // REST turns whose answer names a stage that failed open, by stage
-	RecoveredAt    time.Time      // the last disturbed client's first success after its trouble
+	// Unavailable counts 503s with Retry-After (and web-chat "unavailable" error frames
+	// with retry_after): a store is down; the client retries the same message id later.
+	Unavailable        int
+	SlowestUnavailable time.Duration // the longest a 503 took to come
+	Reconnects         int           // WebSockets opened again after the first
+	Resumed            int           // of which in a conversation, with ?after= the last seq seen
+	RESTRepeats        int           // an acknowledged REST message acknowledged again (deduplicated by message id)
+	AnsweredLater      int           // acknowledged as a redelivery before the first delivery was answered
+	AgentReplies       int
+	Resolved           int
+	MediaTurns         int            // acknowledged REST turns with a photo or voice note
+	Degraded           map[string]int // REST turns whose answer names a stage that failed open, by stage
+	RecoveredAt        time.Time      // the last disturbed client's first success after its trouble
 }
 
 // faultSession is one customer's conversation as the customer saw it.
@@ -266,7 +271,8 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
 			l.inFlight[r.idx].Add(1)
 			// Once sent, a request is awaited even when the load ends meanwhile.
-			out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, mid, ctype, body)
+			sent := time.Now()
+			out, status, retry, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, mid, ctype, body)
 			l.inFlight[r.idx].Add(-1)
 			l.count(func(st *faultLoadStats) { st.Attempts++ })
 			if err == nil && status == http.StatusOK {
@@ -282,8 +288,12 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 			if ctx.Err() != nil {
 				return
 			}
-			l.classify("POST /v1/messages "+r.addr, err, status)
 			l.trouble(s)
+			if err == nil && l.unavailable(status, retry, time.Since(sent)) {
+				attempt-- // the same replica, the same message id, a little later
+				continue
+			}
+			l.classify("POST /v1/messages "+r.addr, err, status)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
 		if !l.pause(ctx) {
@@ -292,9 +302,9 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 	}
 }
 
-// post sends message mid (body of contentType: JSON, or multipart with media).
-func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok, mid, contentType string, body []byte) (gateway.MessageReply, int, error) {
-	var out gateway.MessageReply
+// post sends message mid (body of contentType: JSON, or multipart with media); a
+// 503's Retry-After is returned as retry.
+func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok, mid, contentType string, body []byte) (out gateway.MessageReply, status int, retry time.Duration, err error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", contentType)
@@ -303,19 +313,36 @@ func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok, mid
 	req.Header.Set("Idempotency-Key", mid)
 	resp, err := client.Do(req)
 	if err != nil {
-		return out, 0, err
+		return out, 0, 0, err
 	}
 	defer resp.Body.Close()
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+		retry = time.Duration(s) * time.Second
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return out, resp.StatusCode, err
+		return out, resp.StatusCode, retry, err
 	}
 	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, &out); err != nil {
-			return out, resp.StatusCode, err
-		}
+		err = json.Unmarshal(b, &out)
 	}
-	return out, resp.StatusCode, nil
+	return out, resp.StatusCode, retry, err
+}
+
+// unavailable reports whether an answer was a 503 with a Retry-After (retry > 0), and
+// then counts it and waits before the client sends the same message again: a second
+// (not the whole Retry-After, so that recovery measures the server, not the wait). A
+// 503 without Retry-After is not: it counts as a failed request.
+func (l *faultLoad) unavailable(status int, retry, took time.Duration) bool {
+	if status != http.StatusServiceUnavailable || retry <= 0 {
+		return false
+	}
+	l.count(func(st *faultLoadStats) {
+		st.Unavailable++
+		st.SlowestUnavailable = max(st.SlowestUnavailable, took)
+	})
+	time.Sleep(min(retry, time.Second))
+	return true
 }
 
 // awaitTarget waits (10 s at most) until at least n web-chat sockets are open on

@@ -296,7 +296,7 @@ func (l *faultLoad) askOnce(r *faultReplica, subject, question string) string {
 	body, ctype := restBody(mid, "", question+" ["+mid+"]", nil)
 	client := faultHTTPClient(40 * time.Second)
 	defer client.CloseIdleConnections()
-	out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", l.token(subject, gateway.RoleCustomer), mid, ctype, body)
+	out, status, _, err := l.post(context.Background(), client, r.base()+"/v1/messages", l.token(subject, gateway.RoleCustomer), mid, ctype, body)
 	l.count(func(st *faultLoadStats) { st.Attempts++ })
 	if err != nil || status != http.StatusOK {
 		l.classify("POST /v1/messages "+r.addr, err, status)

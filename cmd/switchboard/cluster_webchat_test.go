@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -63,12 +64,19 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				go l.wsRead(c, s, &last)
 				return c
 			}
-			status := 0
+			status, retry := 0, time.Duration(0)
 			if resp != nil {
 				status = resp.StatusCode
+				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+					retry = time.Duration(s) * time.Second
+				}
+			}
+			l.trouble(s)
+			if l.unavailable(status, retry, 0) {
+				attempt-- // the same replica, later
+				continue
 			}
 			l.classify("web chat dial "+r.addr, err, status)
-			l.trouble(s)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
 		return nil
@@ -112,6 +120,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				// A frame sent is awaited even when the load ends meanwhile: its
 				// messages are stored and will come.
 				l.inFlight[cur.replica].Add(1)
+				sent := time.Now()
 				rep, err = l.awaitReply(context.Background(), cur, mid)
 				l.inFlight[cur.replica].Add(-1)
 				if err == nil && rep.Type == "reply" {
@@ -119,6 +128,11 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 					r := rep.Reply
 					l.ackedAfter(start, s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
 					break
+				}
+				// a store is down: the same frame again on the same socket, later
+				if rep.Type == "error" && l.unavailable(http.StatusServiceUnavailable, time.Duration(rep.RetryAfter)*time.Second, time.Since(sent)) {
+					l.trouble(s)
+					continue
 				}
 			}
 			if ctx.Err() != nil {
@@ -135,7 +149,8 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 		}
 	}
 	// Stay until the conversation's messages are all here: after an escalation the
-	// agent's reply and the rating request its resolution sends (or the load ends).
+	// agent's reply and the rating request its resolution sends, which may come seconds
+	// later when the resolve had to be retried (or the load ends).
 	l.mu.Lock()
 	wantAgent := s.Escalated
 	l.mu.Unlock()

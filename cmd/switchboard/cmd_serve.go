@@ -130,6 +130,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return err
 	}
 	a.registry.MustRegister(newPoolCollector(map[string]*pgxpool.Pool{"primary": a.primary, "replica": a.replica}))
+	registerReplicaReads(a.registry, a.store)
 	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Ratings: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
@@ -171,6 +172,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 			// in PostgreSQL for the routing to come back): not a reason to take every
 			// replica out of a load balancer at once. switchboard_dependency_up says so.
 			required[0], {Name: "redis", Check: required[1].Check, Optional: true},
+			{Name: "postgres_replica", Check: a.store.PingReplica, Optional: true}, // reads fall back to the primary
 			{Name: "vision", Check: visionReady(clf, whyNoVision, modelReg), Optional: true},
 			{Name: "speech", Check: speech.ready, Optional: true},
 		}})
@@ -188,6 +190,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	}
 	var readyOnce sync.Once
 	loop("events", func() { a.svc.RunEvents(bg, func() { readyOnce.Do(func() { close(ready) }) }) })
+	loop("replica_monitor", func() { a.store.RunReplicaMonitor(bg, 100*time.Millisecond, log) })
 	loop("sla_watch", func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
 	loop("presence_sweeper", func() { a.svc.RunPresenceSweeper(bg, cfg.Agents.PresenceTTL/4) })
 	loop("reconciler", func() { a.svc.RunReconciler(bg, cfg.Routing.ReconcileInterval) })

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -86,9 +87,21 @@ type Flow struct {
 	Turns InlineTurns
 	// RedeliveryWait bounds a redelivery's wait for the answer (0: DefaultRedeliveryWait).
 	RedeliveryWait time.Duration
-	Wake           func() // tells the queue's workers a turn is waiting (nil: they poll)
-	Log            *slog.Logger
+	// Releases hands back a turn whose inline answer failed (nil: the queue's workers
+	// take it over when its lease runs out).
+	Releases TurnReleaser
+	Wake     func() // tells the queue's workers a turn is waiting (nil: they poll)
+	Log      *slog.Logger
 }
+
+// TurnReleaser ends the lease of a turn whose receiver stopped answering it, so that
+// a queue worker takes it at once (tickets.Queues implements it).
+type TurnReleaser interface {
+	ReleaseTurn(ctx context.Context, channel, channelMessageID string, attempt int) error
+}
+
+// releaseEvery is how often a release that found the store unavailable is tried again.
+const releaseEvery = 250 * time.Millisecond
 
 // Result is what Answer did with a turn.
 type Result struct {
@@ -145,7 +158,7 @@ func (f *Flow) Answer(ctx context.Context, t *pipeline.Turn) (res Result, err er
 
 func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	if err := f.Ingress.Run(ctx, t); err != nil {
-		return Result{}, err
+		return Result{}, stageTimedOut(ctx, err)
 	}
 	if t.Duplicate {
 		return f.redelivery(ctx, t)
@@ -159,7 +172,8 @@ func (f *Flow) answer(ctx context.Context, t *pipeline.Turn) (Result, error) {
 	t.Attempt = 1
 	out, taken, err := f.answerLeased(ctx, t)
 	if err != nil {
-		return Result{}, err
+		f.release(t)
+		return Result{}, stageTimedOut(ctx, err)
 	}
 	if !taken {
 		return Result{Outcome: out}, nil
@@ -236,4 +250,49 @@ func failLevel(err error) slog.Level {
 		return slog.LevelInfo
 	}
 	return slog.LevelError
+}
+
+// release hands t (stored, leased to this inline attempt, which failed) back to the
+// queue in the background: when the store is what failed (PostgreSQL restarting) it
+// tries again every releaseEvery until the store answers or the lease would have run
+// out anyway. Without it the turn waits for its lease (30 s for REST and web chat), and
+// the customer's retry of the same message id is acknowledged without an answer until
+// then.
+func (f *Flow) release(t *pipeline.Turn) {
+	if f.Releases == nil || t.Lease <= 0 {
+		return
+	}
+	channel, id := t.Channel, t.ChannelMessageID
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.Lease)
+		defer cancel()
+		for {
+			err := f.Releases.ReleaseTurn(ctx, channel, id, 1)
+			if err == nil {
+				f.wake()
+				return
+			}
+			if tickets.IsUnavailable(err) {
+				sleep(ctx, nil, releaseEvery)
+			}
+			if ctx.Err() != nil || !tickets.IsUnavailable(err) {
+				if f.Log != nil {
+					f.Log.Warn("a failed turn was not handed back to the queue; a worker takes it when its lease runs out", "err", err)
+				}
+				return
+			}
+		}
+	}()
+}
+
+// stageTimedOut makes a stage's own timeout (the request's context still live) an
+// unavailable store: the fail-closed stages that time out wait on PostgreSQL or Redis
+// (persist, handover, escalate), and one that does not answer in time is unavailable
+// for now — a 503 with Retry-After, not a 504 — while PostgreSQL starts up after a
+// crash, say.
+func stageTimedOut(ctx context.Context, err error) error {
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, tickets.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", tickets.ErrUnavailable, err)
+	}
+	return err
 }

@@ -206,3 +206,46 @@ func TestAnnouncementsShareNotifications(t *testing.T) {
 		t.Errorf("%d events in %d notifications, want at most %d", n, notifications, n/20)
 	}
 }
+
+// TestAnnouncerLingers: events offered at a steady 2,000/s (1,000 turns/s, two
+// messages each) go out every one once, in order, in at most one batch per linger
+// (an instant send without linger could take each event alone).
+func TestAnnouncerLingers(t *testing.T) {
+	a := &announcer{linger: 2 * time.Millisecond}
+	var mu sync.Mutex
+	var got []string
+	batches := 0
+	send := func(_ context.Context, batch []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, batch...)
+		batches++
+		return nil
+	}
+	var want []string
+	start := time.Now()
+	for i := range 400 {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 500 * time.Microsecond)))
+		ev := fmt.Sprint(i)
+		want = append(want, ev)
+		a.add(context.Background(), ev, send)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n == len(want) || time.Now().After(deadline) {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("events sent (-want +got):\n%s", diff)
+	}
+	if batches > int(elapsed/a.linger)+1 {
+		t.Errorf("%d batches in %v, want at most one per %v", batches, elapsed, a.linger)
+	}
+	t.Logf("%d events in %d batches over %v", len(got), batches, elapsed.Round(time.Millisecond))
+}

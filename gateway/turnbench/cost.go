@@ -25,7 +25,7 @@ type Cost struct {
 type PerTurn struct {
 	CPUMs         float64 `json:"cpu_ms"`                    // this process: server and load generator
 	DatabaseCPUMs float64 `json:"database_cpu_ms,omitempty"` // the database's backends serving it
-	Commits       float64 `json:"commits,omitempty"`         // the database's committed transactions
+	Commits       float64 `json:"commits,omitempty"`         // the database's committed transactions, the background polls (queue, outbox, SLA) included: they weigh more the lower the rate
 }
 
 // processCPU is this process's user and system CPU time so far (0 where

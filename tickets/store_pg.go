@@ -105,7 +105,7 @@ func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
 		replica = primary
 	}
 	chain, _ := crypt.(ChainKeys)
-	core := &storeCore{primary: primary, reads: &replicaReads{primary: primary, replica: replica}, crypt: crypt, chain: chain}
+	core := &storeCore{primary: primary, reads: &replicaReads{primary: primary, replica: replica}, crypt: crypt, chain: chain, ann: announcer{linger: announceLinger}}
 	audit := &AuditTrail{core}
 	return &Store{storeCore: core, Conversations: &Conversations{core}, TicketRecords: &TicketRecords{core},
 		Queues: &Queues{storeCore: core, audit: audit}, Accounts: &Accounts{storeCore: core, audit: audit},
@@ -322,8 +322,8 @@ func (s *Conversations) AddMessage(ctx context.Context, m Message) (Message, err
 
 // AnnounceMessage tells every instance (web-chat sessions) that a message
 // was committed. Call it after the commit: it queues the event and returns
-// at once; the queue goes out in batches, one transaction of NOTIFYs per
-// batch (see announcer). A NOTIFY inside the writing transaction would
+// at once; the queue goes out in batches, one transaction per batch with
+// one notification per up to 8 kB of events (see announcer, packEvents). A NOTIFY inside the writing transaction would
 // serialize all such commits, and one transaction per event would still
 // serialize them on the notification queue lock, a WAL flush each. A lost
 // announcement delays a live push until the next one; nothing is lost from
@@ -333,13 +333,16 @@ func (s *storeCore) AnnounceMessage(ctx context.Context, conversationID string, 
 	s.ann.add(ctx, string(b), s.notifyAll)
 }
 
-// notifyAll sends payloads on EventChannel in one transaction. It commits
-// without waiting for the WAL flush (asyncCommit): the events announce data
-// that is already durable, and a NOTIFY transaction has an id of its own,
-// so a synchronous commit would add a flush for nothing.
+// notifyAll sends events on EventChannel in one transaction, packed into
+// as few notifications as fit (packEvents; the listener reads a batch and a
+// single event alike, and every replica of a deployment runs the same
+// version). It commits without waiting for the WAL flush (asyncCommit): the
+// events announce data that is already durable, and a NOTIFY transaction
+// has an id of its own, so a synchronous commit would add a flush for
+// nothing.
 func (s *storeCore) notifyAll(ctx context.Context, payloads []string) error {
 	_, err := s.primary.Exec(ctx, `WITH async AS (`+asyncCommit+`)
-		SELECT pg_notify($1, p) FROM async, unnest($2::text[]) AS p`, EventChannel, payloads)
+		SELECT pg_notify($1, p) FROM async, unnest($2::text[]) AS p`, EventChannel, packEvents(payloads, maxNotifyPayload))
 	return err
 }
 

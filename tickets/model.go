@@ -111,6 +111,9 @@ type Ticket struct {
 	// MergedInto is the ticket this one was merged into as a duplicate (it is then
 	// closed; see Merge).
 	MergedInto string `json:"merged_into,omitempty"`
+	// OriginMessageID is the customer message (messages.id) whose turn escalated into
+	// the ticket (0: opened otherwise); see NewTicket.OriginMessageID.
+	OriginMessageID int64 `json:"-"`
 }
 
 // Handoff is what an agent reads first on an escalated ticket: why the bot handed the

@@ -117,6 +117,11 @@ type NewTicket struct {
 	// ticket's AfterHours); otherwise the ticket core writes the notice into the
 	// conversation.
 	AnswersAfterHours bool `json:"-"`
+	// OriginMessageID is the customer message (messages.id) whose turn escalates (the
+	// bot pipeline sets it; API callers cannot). A turn opens at most one ticket: when
+	// an earlier attempt of the turn already stored one, CreateTicket returns that
+	// ticket, whatever its status, and neither audits nor routes it again.
+	OriginMessageID int64 `json:"-"`
 }
 
 // Input limits: anything longer is rejected as invalid, never truncated.
@@ -204,7 +209,8 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 		}
 	}
 	t := Ticket{CustomerID: cust.ID, CustomerName: cust.DisplayName, ConversationID: conv, Subject: subject,
-		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now(), Handoff: n.Handoff}
+		Status: StatusOpen, Priority: n.Priority, Skills: n.Skills, VIPTier: cust.VIPTier, CreatedAt: s.Now(), Handoff: n.Handoff,
+		OriginMessageID: n.OriginMessageID}
 	cands := matchGroups(in.groups, t.Skills)
 	if len(cands) > 0 {
 		t.GroupID = cands[0].ID
@@ -218,6 +224,15 @@ func (s *Service) CreateTicket(ctx context.Context, actor Actor, n NewTicket) (T
 	}
 	t, err = s.store.InsertTicket(ctx, t, &AuditEntry{Actor: actor.ID, Action: "ticket.create",
 		Detail: map[string]any{"priority": t.Priority}}, n.DeferFlush)
+	if errors.Is(err, ErrConflict) && n.OriginMessageID != 0 {
+		// Another attempt of the turn may have stored its ticket first; else the
+		// conflict is the conversation's open ticket (the caller joins it).
+		if earlier, ferr := s.store.TicketForTurn(ctx, n.OriginMessageID); ferr == nil {
+			return earlier, nil, nil
+		} else if !errors.Is(ferr, ErrNotFound) {
+			return Ticket{}, nil, ferr
+		}
+	}
 	if err != nil {
 		return Ticket{}, nil, err
 	}

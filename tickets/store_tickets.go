@@ -40,7 +40,8 @@ type Event struct {
 const ticketCols = `id, customer_id, customer_name, customer_name_enc, conversation_id, subject, status, priority, skills,
 	coalesce(group_id, ''), coalesce(assignee, ''), vip_tier, version, created_at, updated_at,
 	first_response_due, resolution_due, claimed_at, first_response_at, resolved_at, closed_at,
-	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags, handoff, coalesce(merged_into::text, '')`
+	first_response_breached_at IS NOT NULL, resolution_breached_at IS NOT NULL, tags, handoff, coalesce(merged_into::text, ''),
+	coalesce(origin_message_id, 0)`
 
 // scanTicket reads ticketCols, opening the sealed customer name.
 func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
@@ -49,7 +50,7 @@ func (s *TicketRecords) scanTicket(row pgx.Row) (Ticket, error) {
 	err := row.Scan(&t.ID, &t.CustomerID, &t.CustomerName, &nameEnc, &t.ConversationID, &t.Subject, &t.Status,
 		&t.Priority, &t.Skills, &t.GroupID, &t.AssigneeID, &t.VIPTier, &t.Version, &t.CreatedAt, &t.UpdatedAt,
 		&t.FirstResponseDue, &t.ResolutionDue, &t.ClaimedAt, &t.FirstResponseAt, &t.ResolvedAt, &t.ClosedAt,
-		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags, &t.Handoff, &t.MergedInto)
+		&t.FirstResponseBreached, &t.ResolutionBreached, &t.Tags, &t.Handoff, &t.MergedInto, &t.OriginMessageID)
 	if err != nil {
 		return t, err
 	}
@@ -117,11 +118,13 @@ func (s *TicketRecords) InsertTicket(ctx context.Context, t Ticket, audit *Audit
 	b := &pgx.Batch{}
 	b.Queue(asyncCommit)
 	b.Queue(`INSERT INTO tickets (id, customer_id, customer_name_enc, customer_name_bidx, conversation_id, subject, status,
-			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due, queued_at, handoff)
-		VALUES ($1, $2, $3, $15, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $12, $16)
+			priority, skills, group_id, assignee, vip_tier, created_at, updated_at, first_response_due, resolution_due, queued_at, handoff,
+			origin_message_id)
+		VALUES ($1, $2, $3, $15, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $12, $16, nullif($17::bigint, 0))
 		RETURNING `+ticketCols,
 		t.ID, t.CustomerID, nameEnc, t.ConversationID, t.Subject, t.Status, t.Priority, t.Skills,
-		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue, nameIdx, t.Handoff)
+		nullIfEmpty(t.GroupID), nullIfEmpty(t.AssigneeID), t.VIPTier, t.CreatedAt, t.FirstResponseDue, t.ResolutionDue, nameIdx, t.Handoff,
+		t.OriginMessageID)
 	var event *AuditEvent
 	if audit != nil {
 		e, err := newAuditEvent(audit.Actor, audit.Action, t.ID, audit.Detail)
@@ -401,6 +404,14 @@ func (s *TicketRecords) OpenTicketFor(ctx context.Context, conversationID string
 		return Ticket{}, fmt.Errorf("open ticket of conversation %s: %w", conversationID, ErrNotFound)
 	}
 	return list[0], nil
+}
+
+// TicketForTurn returns the ticket the turn of customer message messageID (messages.id)
+// escalated into, whatever its status now (ErrNotFound: none). A retried turn finds the
+// ticket an earlier attempt committed with it.
+func (s *TicketRecords) TicketForTurn(ctx context.Context, messageID int64) (Ticket, error) {
+	t, err := s.scanTicket(s.primary.QueryRow(ctx, `SELECT `+ticketCols+` FROM tickets WHERE origin_message_id = $1`, messageID))
+	return t, mapPgErr(err, fmt.Sprintf("ticket of message %d", messageID))
 }
 
 // likeEscaper escapes LIKE's wildcards (and its escape character) in a search text.

@@ -23,9 +23,11 @@ type Inbox interface {
 	ResolveMedia(ctx context.Context, p tickets.PendingTurn, text string, secrets []tickets.Secret) error
 }
 
-// OpenTickets is the handover and escalate steps' view of a conversation's open ticket.
+// OpenTickets is the resume, handover and escalate steps' view of a conversation's open
+// ticket and of the ticket a turn escalated into.
 type OpenTickets interface {
 	OpenTicketFor(ctx context.Context, conversationID string) (tickets.Ticket, error)
+	TicketForTurn(ctx context.Context, messageID int64) (tickets.Ticket, error)
 	BotSpokeSince(ctx context.Context, conversationID string, since time.Time) (bool, error)
 }
 
@@ -143,16 +145,19 @@ func (d Deps) ProcessSteps() []pipeline.Step {
 			Skip:       func(t *pipeline.Turn) bool { return !t.VoicePending }})
 	}
 	if d.OpenTickets != nil {
+		// A retried turn (the receiver's own attempt is 1) may have escalated already.
+		steps = append(steps, pipeline.Step{Name: "resume", Stage: resumeStage(d.OpenTickets), Timeout: 2 * time.Second, FailClosed: true,
+			Skip: func(t *pipeline.Turn) bool { return t.Attempt <= 1 || t.MessageID == 0 }})
 		// A conversation this turn opened has no ticket yet; once one has, the bot is out.
 		steps = append(steps, pipeline.Step{Name: "handover", Stage: handoverStage(d.Desk, d.OpenTickets), Timeout: 2 * time.Second, FailClosed: true,
-			Skip: func(t *pipeline.Turn) bool { return t.NewConversation }})
+			Skip: func(t *pipeline.Turn) bool { return t.NewConversation || t.Resumed }})
 	}
 	if d.Ratings != nil {
 		// a rating is answered with thanks, not by the bot
 		steps = append(steps, pipeline.Step{Name: "rating", Stage: ratingStage(d.Ratings), Timeout: 2 * time.Second,
-			Skip: func(t *pipeline.Turn) bool { return t.WithAgent }})
+			Skip: func(t *pipeline.Turn) bool { return t.WithAgent || t.Resumed }})
 	}
-	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent || t.Rated }
+	withAgent := func(t *pipeline.Turn) bool { return t.WithAgent || t.Rated || t.Resumed }
 	if d.Understander != nil {
 		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: withAgent})
 	}

@@ -116,6 +116,9 @@ type noTickets struct{}
 func (noTickets) OpenTicketFor(context.Context, string) (tickets.Ticket, error) {
 	return tickets.Ticket{}, tickets.ErrNotFound
 }
+func (noTickets) TicketForTurn(context.Context, int64) (tickets.Ticket, error) {
+	return tickets.Ticket{}, tickets.ErrNotFound
+}
 func (noTickets) BotSpokeSince(context.Context, string, time.Time) (bool, error) { return false, nil }
 
 type recordingDesk struct{ opened []tickets.NewTicket }

@@ -22,6 +22,10 @@ func (o oneTicket) OpenTicketFor(context.Context, string) (tickets.Ticket, error
 }
 func (oneTicket) BotSpokeSince(context.Context, string, time.Time) (bool, error) { return true, nil }
 
+func (oneTicket) TicketForTurn(context.Context, int64) (tickets.Ticket, error) {
+	return tickets.Ticket{}, tickets.ErrNotFound
+}
+
 // agentDesk records which tickets went back to their agent.
 type agentDesk struct {
 	recordingDesk

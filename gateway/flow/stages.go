@@ -189,6 +189,30 @@ func respondStage(a Answerer, pol EscalationPolicy) pipeline.Stage {
 	})
 }
 
+// resumeStage finds the ticket an earlier attempt of a retried turn escalated into (the
+// attempt committed it, then failed before the turn was done: a timeout of its audit or
+// routing). The turn then names that ticket and repeats the handover reply, in the
+// language the ticket's handoff recorded, whatever the ticket's status now: it is not
+// opened, audited or routed again (routing that failed is the reconciler's), and the
+// bot does not answer a turn it already handed over.
+func resumeStage(tix OpenTickets) pipeline.Stage {
+	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
+		tk, err := tix.TicketForTurn(ctx, t.MessageID)
+		if errors.Is(err, tickets.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		t.Resumed, t.Escalated, t.TicketID = true, true, tk.ID
+		if h := tk.Handoff; h != nil {
+			t.Language, t.Intent, t.WantsHuman = h.Language, h.Intent, h.Reason == tickets.HandoffAskedForHuman
+		}
+		t.Reply, t.Citations = HandoverText(t.Language), nil
+		return nil
+	})
+}
+
 // handoverStage finds the conversation's open ticket, when it is older than the turn.
 // When an agent holds it, the turn is the agent's: no bot answer, the ticket goes back to the agent if it was pending on
 // the customer. While the ticket still waits in the queue the customer gets a short
@@ -312,7 +336,9 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 			// is answered (RecordAnswer).
 			DeferFlush: true,
 			// the reply below tells the customer when the group is closed
-			AnswersAfterHours: true})
+			AnswersAfterHours: true,
+			// a retried attempt of the turn gets the ticket an earlier one stored
+			OriginMessageID: t.MessageID})
 		if errors.Is(err, tickets.ErrConflict) {
 			// A concurrent turn of this conversation escalated first: join its ticket.
 			tk, err = tix.OpenTicketFor(ctx, t.ConversationID)

@@ -103,6 +103,9 @@ type Turn struct {
 	// handover: the conversation already has a ticket in human hands (assigned to or
 	// pending with an agent), so the bot stays out of it: the message is the agent's.
 	WithAgent bool
+	// resume: an earlier attempt of this turn escalated it (TicketID) and then failed;
+	// this attempt only repeats the handover reply, whatever became of the ticket.
+	Resumed bool
 	// rating: the message rated the customer's resolved ticket; Reply thanks them.
 	Rated bool
 

@@ -31,7 +31,11 @@ type PendingTurn struct {
 }
 
 // ClaimTurn leases the oldest pending turn for lease (FOR UPDATE SKIP
-// LOCKED, so workers on any number of instances never take the same turn).
+// LOCKED, so workers on any number of instances never take the same turn)
+// that waits behind no older pending turn of its conversation, nor an agent's
+// pending reply logged before its answer: a customer gets the replies in the
+// order of the conversation log, also when the channel failed for a while (a
+// dead letter no longer holds the ones after it).
 // ok is false when nothing is pending. A turn whose earlier attempts were
 // abandoned maxAbandoned times (their lease ran out without a result: the
 // worker crashed or hung) is not handed out again; GiveUpAbandoned makes it a
@@ -46,9 +50,19 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 	var waited float64 // seconds since the turn was stored, by the database's clock
 	claimed := time.Now()
 	err := s.primary.QueryRow(ctx, `WITH next AS (
-			SELECT channel, message_id FROM channel_messages
+			SELECT channel, message_id FROM channel_messages c1
 			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
 				AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
+				-- one conversation's turns are answered one after the other, and replies
+				-- go out in the order of the log: never overtake an older pending turn,
+				-- nor an agent's pending reply logged before this turn's answer (all of
+				-- them, while the turn is unanswered; else those before the conversation's
+				-- latest bot message, which is this turn's: turns are answered in order)
+				AND NOT EXISTS (SELECT 1 FROM channel_messages c2 WHERE c2.conversation_id = c1.conversation_id
+					AND c2.state = 'pending' AND c2.log_id < c1.log_id)
+				AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.conversation_id = c1.conversation_id AND o.state = 'pending'
+					AND (c1.outcome IS NULL OR o.message_id < (SELECT max(m.id) FROM messages m
+						WHERE m.conversation_id = c1.conversation_id AND m.author = 'bot')))
 			ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
@@ -209,4 +223,23 @@ func (s *Conversations) ReplyAddress(ctx context.Context, conversationID string)
 		return "", nil, mapPgErr(err, fmt.Sprintf("conversation %s", conversationID))
 	}
 	return channel, b, nil
+}
+
+// RetryChannelNow makes the turns and replies of a channel that wait out a
+// backoff after failed attempts due now (not those in flight, nor dead
+// letters): the channel answered again, so waiting on is only delay. It
+// returns how many rows it moved forward.
+func (s *Queues) RetryChannelNow(ctx context.Context, channel string) (int64, error) {
+	var n int64
+	err := s.primary.QueryRow(ctx, `WITH t AS (
+			UPDATE channel_messages SET lease_until = now()
+			WHERE channel = $1 AND state = 'pending' AND attempts > 0 AND attempts = attempts_settled AND lease_until > now()
+			RETURNING 1
+		), o AS (
+			UPDATE outbox SET lease_until = now()
+			WHERE channel = $1 AND state = 'pending' AND attempts > 0 AND attempts = attempts_settled AND lease_until > now()
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM o)`, channel).Scan(&n)
+	return n, mapPgErr(err, "retry channel now")
 }

@@ -162,8 +162,12 @@ func TestOutboxKeepsOrderAndFencing(t *testing.T) {
 	if _, err := s.FinishOutbound(ctx, a, nil, RetryPolicy{}); err != nil {
 		t.Fatal(err)
 	}
-	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); !ok || b.Text != "second" {
+	b, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0)
+	if !ok || b.Text != "second" {
 		t.Fatalf("after the first was sent: %+v %v", b, ok)
+	}
+	if _, err := s.FinishOutbound(ctx, b, nil, RetryPolicy{}); err != nil { // the turn waits behind it
+		t.Fatal(err)
 	}
 	// Fencing: attempt 1 stalls, attempt 2 takes over; attempt 1's failure changes nothing.
 	p1, _, _ := s.ClaimTurn(ctx, 20*time.Millisecond, 0)
@@ -179,4 +183,100 @@ func TestOutboxKeepsOrderAndFencing(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT state FROM channel_messages WHERE message_id = 'o1'`).Scan(&state); err != nil || state != "pending" {
 		t.Fatalf("a stale attempt's failure marked the turn %q (%v)", state, err)
 	}
+}
+
+// TestQueuesKeepAConversationsOrder: a conversation's turns are answered one after the
+// other and replies go out in the order of its log, also while the channel fails: a
+// turn backing off holds the later turns, an answer logged before an agent's reply
+// holds the reply and the reply holds the turns after it — until a row is given up (a
+// dead letter holds nothing). RetryChannelNow ends one channel's backoffs.
+func TestQueuesKeepAConversationsOrder(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	record := func(id string) InboundResult {
+		t.Helper()
+		in, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: id, CustomerRef: "tg:1", Thread: "chat:1",
+			Text: "turn " + id, ReplyTo: []byte(`{"chat_id":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	claim := func(want string) PendingTurn {
+		t.Helper()
+		p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+		if err != nil || ok != (want != "") || p.ChannelMessageID != want {
+			t.Fatalf("claimed %q (%v, %v), want %q", p.ChannelMessageID, ok, err, want)
+		}
+		return p
+	}
+	down := errors.New("502 Bad Gateway")
+	slow := RetryPolicy{Backoff: time.Hour, MaxBackoff: time.Hour}
+	t1, t2 := record("1"), record("2")
+	if t1.ConversationID != t2.ConversationID {
+		t.Fatal("the chat's two messages are in two conversations")
+	}
+	// Another channel's turn, failing too: RetryChannelNow("telegram") leaves it.
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "webhook", ChannelMessageID: "w", CustomerRef: "w:1", Text: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	p1 := claim("1")
+	pw := claim("w") // 2 waits behind 1, in flight
+	claim("")
+	// Turn 1 is answered; the answer's send fails.
+	if err := s.RecordReply(ctx, TurnReply{Channel: "telegram", ChannelMessageID: "1", Attempt: p1.Attempts, ConversationID: t1.ConversationID,
+		Text: "answer 1", Outcome: map[string]string{"reply": "answer 1"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []PendingTurn{p1, pw} {
+		if dead, err := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, down, slow); err != nil || dead {
+			t.Fatal(dead, err)
+		}
+	}
+	claim("") // 2 still waits behind 1, backing off
+	// An agent's reply logged after answer 1 waits for it.
+	var agentMsg int64
+	if err := pool.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'agent:a', 'agent reply') RETURNING id`,
+		t1.ConversationID).Scan(&agentMsg); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return s.QueueReplyTx(ctx, tx, Message{ID: agentMsg, ConversationID: t1.ConversationID, Text: "agent reply"}, "agent reply")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if o, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); ok {
+		t.Fatalf("the agent's reply %q overtook answer 1", o.Text)
+	}
+	if n, err := s.RetryChannelNow(ctx, "telegram"); err != nil || n != 1 {
+		t.Fatalf("RetryChannelNow moved %d rows (%v), want 1", n, err)
+	}
+	if p1 = claim("1"); p1.Attempts != 2 || string(p1.Outcome) == "" {
+		t.Fatalf("retry of turn 1: attempt %d, outcome %s", p1.Attempts, p1.Outcome)
+	}
+	if err := s.CompleteTurn(ctx, p1.Channel, "1", p1.Attempts, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Now the reply; turn 2, unanswered, waits until it is sent (its answer comes after it).
+	o, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
+	if err != nil || !ok || o.MessageID != agentMsg {
+		t.Fatalf("the agent's reply after answer 1: %+v %v %v", o, ok, err)
+	}
+	claim("")
+	if _, err := s.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	p2 := claim("2")
+	if err := s.CompleteTurn(ctx, p2.Channel, "2", p2.Attempts, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A turn given up (a dead letter) holds nothing.
+	record("3")
+	record("4")
+	p3 := claim("3")
+	if dead, err := s.FailTurn(ctx, p3.Channel, "3", p3.Attempts, down, RetryPolicy{MaxAttempts: 1}); err != nil || !dead {
+		t.Fatal(dead, err)
+	}
+	claim("4")
 }

@@ -48,6 +48,7 @@ type TurnQueue interface {
 	ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (tickets.Outbound, bool, error)
 	OpenOriginal(o tickets.Outbound) (string, error)
 	FinishOutbound(ctx context.Context, o tickets.Outbound, cause error, policy tickets.RetryPolicy) (dead bool, err error)
+	RetryChannelNow(ctx context.Context, channel string) (int64, error)
 	GiveUpAbandoned(ctx context.Context, maxAbandoned int) ([]tickets.QueueCount, error)
 	ReleaseOriginals(ctx context.Context) (int64, error)
 	QueueCounts(ctx context.Context) ([]tickets.QueueCount, error)

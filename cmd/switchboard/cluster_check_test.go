@@ -40,6 +40,7 @@ type faultReport struct {
 	Recovery float64
 	Note     string // what the scenario's fault did (e.g. the drain's length)
 	Retaken  int    // turns answered by a second attempt (a queue worker, after a lease ran out)
+	Telegram tgReport
 }
 
 // row is the scenario's one-line result (the table in docs/benchmarks.md).
@@ -48,7 +49,7 @@ func (r faultReport) row() string {
 		"misplaced %d, load≠ %d, refused %d, reconnects %d (resumed %d), answered later %d, retaken by a worker %d%s |",
 		r.Scenario, r.Acked, float64(r.Acked)/r.Seconds, r.Lost, r.Duplicated, r.RepliesDuplicated, r.RepliesMissing,
 		r.TicketsDoubled+r.EscalationsLost, r.Stats.AcceptedFailed, r.Stats.Rejected, r.Recovery, r.AuditOK, r.PIIHits,
-		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Retaken, r.Note)
+		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Retaken, r.Telegram.String()+r.Note)
 }
 
 // failures lists the invariants r breaks; accepted failures are allowed only when a
@@ -70,6 +71,9 @@ func (r faultReport) failures(allowAcceptedFailures bool) []string {
 	add(r.RepliesMissing > 0, "%d messages never reached their web-chat customer", r.RepliesMissing)
 	add(r.Misplaced > 0, "%d open tickets not in exactly one place", r.Misplaced)
 	add(r.LoadMismatch > 0, "%d agents' slot counts differ from their open tickets", r.LoadMismatch)
+	add(r.Telegram.Missing > 0, "%d replies never reached their Telegram chat", r.Telegram.Missing)
+	add(r.Telegram.OutOfOrder > 0, "%d Telegram chats received their replies out of order", r.Telegram.OutOfOrder)
+	add(r.Telegram.Pending > 0 || r.Telegram.Failed > 0, "Telegram turns and replies left: %d pending, %d dead letters", r.Telegram.Pending, r.Telegram.Failed)
 	add(!r.AuditOK, "the audit chain does not verify")
 	add(r.PIIHits > 0, "raw PII found %d times", r.PIIHits)
 	add(r.Stats.Rejected > 0, "%d requests rejected (4xx)", r.Stats.Rejected)
@@ -122,6 +126,8 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 	}
 	l.checkTurns(t, ctx, conn, &rep)
 	l.checkReplies(t, ctx, conn, &rep)
+	rep.Telegram = l.checkTelegram(t, ctx, conn, l.tgResent)
+	rep.RepliesDuplicated += rep.Telegram.Duplicated
 	l.checkTickets(t, ctx, conn, &rep)
 	rep.AuditOK = auditVerifies(t)
 	rep.PIIHits = piiHits(t, ctx, conn, l.c.redis, l.c.prefix)
@@ -157,7 +163,8 @@ func turnsDone(t *testing.T, ctx context.Context, conn *pgx.Conn) (time.Time, in
 	return *last, n
 }
 
-// checkTurns: every stored turn done; per conversation, one bot message per turn and
+// checkTurns: every stored turn done; per conversation, one bot message per turn (per
+// turn the bot answered, on Telegram, whose chats go on while an agent has them) and
 // one ticket per distinct ticket its escalated turns name; every acknowledged
 // escalation has its ticket.
 func (l *faultLoad) checkTurns(t *testing.T, ctx context.Context, conn *pgx.Conn, rep *faultReport) {
@@ -176,7 +183,9 @@ func (l *faultLoad) checkTurns(t *testing.T, ctx context.Context, conn *pgx.Conn
 		t.Fatal(err)
 	}
 	rows, _ := conn.Query(ctx, `SELECT c.conversation_id::text, c.turns, coalesce(b.n, 0), coalesce(k.n, 0)
-		FROM (SELECT conversation_id, count(*) AS turns FROM channel_messages GROUP BY 1) c
+		FROM (SELECT conversation_id, count(*) AS turns FROM channel_messages
+			-- a Telegram chat goes on while an agent has it, and the bot stays out (no reply)
+			WHERE channel <> 'telegram' OR coalesce(outcome->>'reply', '') <> '' GROUP BY 1) c
 		LEFT JOIN (SELECT conversation_id, count(*) AS n FROM messages WHERE author = 'bot' GROUP BY 1) b USING (conversation_id)
 		LEFT JOIN (SELECT conversation_id, count(*) AS n FROM tickets GROUP BY 1) k USING (conversation_id)`)
 	var conv string

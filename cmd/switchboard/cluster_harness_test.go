@@ -44,6 +44,7 @@ type faultCluster struct {
 	shutdown time.Duration // http.shutdown_timeout of every replica
 	env      []string      // every replica's environment but its address and data dir
 	replicas []*faultReplica
+	tg       *fakeTelegram // the Bot API the replicas' Telegram channel sends to
 }
 
 // faultReplica is one serve process; up is false from the moment a fault is injected.
@@ -70,6 +71,7 @@ type faultOptions struct {
 	RedisAddr string        // the test Redis (testenv.RedisAddr), with a key prefix of the test's own
 	Env       []string      // more SWITCHBOARD_* settings for every replica
 	Customers int           // 12, every other one over web chat
+	Telegram  int           // Telegram customers (webhook channel): 4
 	Agents    int           // 3
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
@@ -79,6 +81,7 @@ func (o faultOptions) withDefaults() faultOptions {
 	o.Replicas = cmp.Or(o.Replicas, 3)
 	o.Shutdown = cmp.Or(o.Shutdown, 10*time.Second)
 	o.Customers = cmp.Or(o.Customers, 12)
+	o.Telegram = cmp.Or(o.Telegram, 4)
 	o.Agents = cmp.Or(o.Agents, 3)
 	o.Think = cmp.Or(o.Think, 300*time.Millisecond)
 	o.LLMDelay = cmp.Or(o.LLMDelay, 250*time.Millisecond)
@@ -113,6 +116,8 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 		// one load generator on 127.0.0.1 is every customer: the per-IP limits would be its limits
 		"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE=1000000", "SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE=100000",
 		"SWITCHBOARD_LIMITS_CONCURRENT_PER_IP=1000", "SWITCHBOARD_LIMITS_WEBSOCKETS_PER_IP=10000")
+	c.tg = startFakeTelegram(t)
+	c.env = append(c.env, c.tg.env()...)
 	c.env = append(c.env, o.Env...)
 	// The CLI (kb ingest, audit verify) runs with the replicas' configuration.
 	t.Setenv("SWITCHBOARD_DATA_DIR", filepath.Join(c.dir, "cli"))

@@ -1,0 +1,541 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The webhook channel of the fault load: a fake Telegram Bot API that every replica's
+// Telegram channel sends its replies to, and Telegram customers whose updates the load
+// posts to the replicas' webhook (/v1/channels/telegram), as Telegram does: an update not
+// acknowledged with a 2xx is delivered again, with the same update_id, here to the next
+// replica. The checker then compares what the fake API received, per chat, with the
+// replies the conversation log holds.
+
+const (
+	fakeTGToken  = "424242:fault-harness-bot-token"
+	fakeTGSecret = "fault-harness-webhook-secret"
+)
+
+// fakeTelegram is the Bot API's sendMessage. While down it answers 502 ("502") or
+// refuses connections ("refused": its listener is closed, and opened again on the same
+// address when it comes back).
+type fakeTelegram struct {
+	addr string
+	mu   sync.Mutex
+	srv  *http.Server
+	mode string                 // "" (up), "502" or "refused"
+	sent map[int64][]tgReceived // chat id → messages in the order they arrived
+	bad  int                    // sendMessage calls answered 502
+	n    int64
+}
+
+// tgReceived is one sendMessage the fake API accepted.
+type tgReceived struct {
+	Text string
+	At   time.Time
+}
+
+func startFakeTelegram(t *testing.T) *fakeTelegram {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeTelegram{addr: ln.Addr().String(), sent: map[int64][]tgReceived{}}
+	f.serve(ln)
+	t.Cleanup(func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.srv != nil {
+			f.srv.Close()
+		}
+	})
+	return f
+}
+
+func (f *fakeTelegram) serve(ln net.Listener) {
+	f.srv = &http.Server{Handler: f, ReadHeaderTimeout: 5 * time.Second}
+	go f.srv.Serve(ln)
+}
+
+func (f *fakeTelegram) url() string { return "http://" + f.addr }
+
+// setMode takes the API down ("502", "refused") or up ("").
+func (f *fakeTelegram) setMode(t *testing.T, mode string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if mode == "refused" && f.srv != nil {
+		f.srv.Close()
+		f.srv = nil
+	}
+	if mode != "refused" && f.srv == nil {
+		ln, err := net.Listen("tcp", f.addr)
+		for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+			ln, err = net.Listen("tcp", f.addr)
+		}
+		if err != nil {
+			t.Fatalf("fake Telegram API: listen again on %s: %v", f.addr, err)
+		}
+		f.serve(ln)
+	}
+	f.mode = mode
+}
+
+func (f *fakeTelegram) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/bot"+fakeTGToken+"/sendMessage" {
+		http.NotFound(w, r)
+		return
+	}
+	var in struct {
+		ChatID int64  `json:"chat_id"`
+		Text   string `json:"text"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.ChatID == 0 {
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"ok":false,"description":"Bad Request: chat_id is empty"}`)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mode == "502" {
+		f.bad++
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, `{"ok":false,"error_code":502,"description":"Bad Gateway"}`)
+		return
+	}
+	f.n++
+	f.sent[in.ChatID] = append(f.sent[in.ChatID], tgReceived{Text: in.Text, At: time.Now()})
+	fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"chat":{"id":%d},"text":%q}}`, f.n, in.ChatID, in.Text)
+}
+
+// received is a copy of what chat received.
+func (f *fakeTelegram) received(chat int64) []tgReceived {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent[chat])
+}
+
+// telegramEnv turns the Telegram channel on in a replica, against f.
+func (f *fakeTelegram) env() []string {
+	return []string{"SWITCHBOARD_TELEGRAM_BOT_TOKEN=" + fakeTGToken, "SWITCHBOARD_TELEGRAM_SECRET_TOKEN=" + fakeTGSecret,
+		"SWITCHBOARD_TELEGRAM_API_BASE=" + f.url()}
+}
+
+// tgChatBase is the first Telegram customer's chat (and user) id.
+const tgChatBase = 7_000_000
+
+var tgUpdateID atomic.Int64
+
+// telegramCustomer is customer i of the Telegram chat tgChatBase+i: sessions of 2–5
+// messages (a third end with "I want a human") until ctx ends, each message an update
+// posted to the webhook of its replica, and on failure again (the same update_id) to the
+// next. It does not wait for the bot's replies: like a person typing on, it may have
+// several turns waiting, whose replies must still come in order.
+func (l *faultLoad) telegramCustomer(ctx context.Context, i int) {
+	pref := i % len(l.c.replicas)
+	chat := int64(tgChatBase + i)
+	s := &faultSession{Subject: "tg:" + strconv.FormatInt(chat, 10), Seqs: map[int64]int{}, byAuthor: map[string]int{}}
+	l.mu.Lock()
+	l.sessions = append(l.sessions, s)
+	l.tgChats = append(l.tgChats, chat)
+	l.mu.Unlock()
+	client := faultHTTPClient(40 * time.Second)
+	defer client.CloseIdleConnections()
+	for n := 0; ctx.Err() == nil; n++ {
+		turns, escalate := 2+(i+n)%4, (i+n)%3 == 0
+		for k := range turns {
+			mid := fmt.Sprintf("m-tg-%d-%d-%d", i, n, k)
+			update := tgUpdateID.Add(1)
+			body := tgUpdate(update, chat, turnText(mid, k, escalate && k == turns-1))
+			if !l.postUpdate(ctx, client, s, &pref, body) {
+				return
+			}
+			l.acked(s, mid, "", false, false, false)
+			if !sleepCtx(ctx, l.think) {
+				return
+			}
+		}
+	}
+}
+
+// tgUpdate is a Bot API Update of a private chat's text message.
+func tgUpdate(updateID, chat int64, text string) []byte {
+	b, _ := json.Marshal(map[string]any{"update_id": updateID, "message": map[string]any{
+		"message_id": updateID, "date": time.Now().Unix(), "text": text,
+		"from": map[string]any{"id": chat, "is_bot": false, "first_name": "Tess", "language_code": "en"},
+		"chat": map[string]any{"id": chat, "type": "private"}}})
+	return b
+}
+
+// postUpdate delivers an update until a replica acknowledges it (2xx); false when ctx
+// ended first.
+func (l *faultLoad) postUpdate(ctx context.Context, client *http.Client, s *faultSession, pref *int, body []byte) bool {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
+		l.inFlight[r.idx].Add(1)
+		status, err := postWebhook(client, r.base()+"/v1/channels/telegram", body)
+		l.inFlight[r.idx].Add(-1)
+		l.count(func(st *faultLoadStats) { st.Attempts++ })
+		if err == nil && status/100 == 2 {
+			*pref = r.idx
+			return true
+		}
+		l.classify("POST /v1/channels/telegram "+r.addr, err, status)
+		l.trouble(s)
+		sleepCtx(ctx, 100*time.Millisecond)
+	}
+	return false
+}
+
+// postWebhook posts a Telegram update with the webhook's secret; once sent, the request
+// is awaited even when the load ends meanwhile.
+func postWebhook(client *http.Client, url string, body []byte) (int, error) {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", fakeTGSecret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+// tgReport is what the checker found on the Telegram chats.
+type tgReport struct {
+	Chats, Replies    int // chats, replies (bot and agent) the conversation log holds for them
+	Received          int // sendMessage calls the fake API accepted
+	Missing           int // replies logged but never received
+	Duplicated        int // replies received more than once (at-least-once delivery; Telegram has no dedup)
+	OutOfOrder        int // chats whose replies arrived in another order than the log's
+	Pending           int // replies still queued (pending) when the check ran
+	Failed            int // dead letters (state failed) when the check ran
+	DeadLettersResent int // replies given up during a channel outage, re-queued and received afterwards
+}
+
+func (r tgReport) String() string {
+	return fmt.Sprintf("; telegram: %d chats, %d replies logged, %d received, %d missing, %d duplicated, %d chats out of order, %d pending, %d dead",
+		r.Chats, r.Replies, r.Received, r.Missing, r.Duplicated, r.OutOfOrder, r.Pending, r.Failed)
+}
+
+// tgReply is a message of a Telegram conversation pushed to its chat: a bot's answer or
+// a row of the outbox (an agent's reply, a satisfaction survey …).
+type tgReply struct {
+	ID   int64
+	Text string
+}
+
+// checkTelegram waits (faultLeaseWait at most) until no Telegram turn or reply is
+// pending, then compares, per chat, the replies the log holds with what the fake API
+// received: each at least once, repeats counted, in the log's order (the replies in
+// skipOrder, dead letters sent again after newer ones, are left out of that comparison).
+func (l *faultLoad) checkTelegram(t *testing.T, ctx context.Context, conn *pgx.Conn, skipOrder map[int64]bool) tgReport {
+	var rep tgReport
+	if l.c.tg == nil {
+		return rep
+	}
+	for deadline := time.Now().Add(faultLeaseWait); ; time.Sleep(200 * time.Millisecond) {
+		var err error
+		rep.Pending, rep.Failed, err = tgQueued(ctx, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Pending == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, chat := range l.tgChats {
+		rep.Chats++
+		replies, err := tgReplies(ctx, conn, chat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := l.c.tg.received(chat)
+		rep.Replies += len(replies)
+		rep.Received += len(got)
+		missing, dup, ordered := compareReplies(replies, got, skipOrder)
+		rep.Missing += missing
+		rep.Duplicated += dup
+		if !ordered {
+			rep.OutOfOrder++
+			if rep.OutOfOrder <= 2 {
+				logOrder(t, chat, replies, got, skipOrder)
+			}
+		}
+	}
+	return rep
+}
+
+// logOrder logs a chat's replies as logged (id, text; * a re-sent dead letter) and as
+// received (text, time), to explain an order the checker found wrong.
+func logOrder(t *testing.T, chat int64, logged []tgReply, got []tgReceived, skipOrder map[int64]bool) {
+	var b strings.Builder
+	for _, r := range logged {
+		mark := ""
+		if skipOrder[r.ID] {
+			mark = "*"
+		}
+		fmt.Fprintf(&b, " %d%s:%.12s", r.ID, mark, r.Text)
+	}
+	b.WriteString("\n  received:")
+	for _, g := range got {
+		fmt.Fprintf(&b, " %.12s@%s", g.Text, g.At.Format("04:05.000"))
+	}
+	t.Logf("chat %d out of order; logged:%s", chat, b.String())
+}
+
+// tgQueued counts the Telegram turns and replies pending and failed.
+func tgQueued(ctx context.Context, conn *pgx.Conn) (pending, failed int, err error) {
+	err = conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'failed') FROM (
+		SELECT state FROM channel_messages WHERE channel = 'telegram' UNION ALL SELECT state FROM outbox WHERE channel = 'telegram') q`).
+		Scan(&pending, &failed)
+	return pending, failed, err
+}
+
+// tgReplies lists the messages of a chat's conversations pushed to the chat, in the
+// order of the log, which is the order they are due.
+func tgReplies(ctx context.Context, conn *pgx.Conn, chat int64) ([]tgReply, error) {
+	rows, err := conn.Query(ctx, `WITH conv AS (SELECT id FROM conversations WHERE channel = 'telegram' AND reply_to->>'chat_id' = $1)
+		SELECT id, body FROM messages m WHERE conversation_id IN (SELECT id FROM conv)
+			AND (author = 'bot' OR EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id))
+		ORDER BY id`, strconv.FormatInt(chat, 10))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tgReply, error) {
+		var x tgReply
+		return x, r.Scan(&x.ID, &x.Text)
+	})
+}
+
+// compareReplies matches what a chat received against its logged replies: missing are
+// logged replies with no copy received, dup the copies beyond one, and ordered whether
+// the logged replies (but those in skipOrder) arrived as a subsequence in their order.
+func compareReplies(logged []tgReply, got []tgReceived, skipOrder map[int64]bool) (missing, dup int, ordered bool) {
+	want := map[string]int{}
+	for _, r := range logged {
+		want[r.Text]++
+	}
+	have := map[string]int{}
+	for _, g := range got {
+		have[g.Text]++
+	}
+	for text, n := range want {
+		missing += max(0, n-have[text])
+	}
+	for text, n := range have {
+		dup += max(0, n-want[text])
+	}
+	k := 0
+	for _, r := range logged {
+		if skipOrder[r.ID] {
+			continue
+		}
+		for k < len(got) && got[k].Text != r.Text {
+			k++
+		}
+		if k == len(got) {
+			return missing, dup, false
+		}
+		k++
+	}
+	return missing, dup, true
+}
+
+// channelDownFor is how long TestFaultChannelDown keeps the channel API down
+// (SWITCHBOARD_FAULT_CHANNEL_DOWN, a Go duration; default 10 minutes, as issue 20 asks).
+func channelDownFor(t *testing.T) time.Duration {
+	v := os.Getenv("SWITCHBOARD_FAULT_CHANNEL_DOWN")
+	if v == "" {
+		return 10 * time.Minute
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 10*time.Second {
+		t.Fatalf("SWITCHBOARD_FAULT_CHANNEL_DOWN=%q: want a duration of 10s or more", v)
+	}
+	return d
+}
+
+// TestFaultChannelDown: the Telegram Bot API is down under load — half the outage it
+// answers 502, half it refuses connections — then comes back. The replicas' retry
+// horizon (queue.retry_for) is half the outage, so one run shows both fates of a reply
+// the channel refused: those queued in the outage's first half are given up as dead
+// letters while it is still down; those queued later are still being retried when it
+// returns and must arrive then, in order per chat. Then the dead letters must be
+// visible (switchboard_queue_rows{state="failed"} on /metrics), and re-sent with
+// `switchboard outbox retry` they must arrive too. Webhook updates keep being
+// acknowledged throughout (the outage is outbound only) and nothing is lost.
+func TestFaultChannelDown(t *testing.T) {
+	needFaultTests(t)
+	down := channelDownFor(t)
+	horizon := down / 2
+	var out channelDownResult
+	name := fmt.Sprintf("Telegram API down %v (502, then refused; retry horizon %v)", down, horizon)
+	rep := runFaultScenario(t, name, faultOptions{Telegram: 6, Env: []string{"SWITCHBOARD_QUEUE_RETRY_FOR=" + horizon.String()}},
+		func(c *faultCluster, l *faultLoad) string {
+			out = channelOutage(t, c, l, down)
+			return out.String()
+		})
+	rep.Recovery = out.Recovery.Seconds()
+	t.Logf("result: %s", rep.row())
+	for _, f := range rep.failures(false) {
+		t.Error(f)
+	}
+	if out.Backlog == 0 {
+		t.Error("no reply was waiting when the API came back: the outage hit nothing")
+	}
+	if out.Dead == 0 {
+		t.Error("no reply became a dead letter past the retry horizon")
+	}
+	if !out.Visible {
+		t.Error(`the dead letters did not show in switchboard_queue_rows{state="failed"} on /metrics`)
+	}
+	if out.Requeued != out.Dead {
+		t.Errorf("switchboard outbox retry re-queued %d of %d dead letters", out.Requeued, out.Dead)
+	}
+}
+
+// channelDownResult is what the outage did.
+type channelDownResult struct {
+	Backlog  int           // turns and replies pending when the API came back
+	Recovery time.Duration // from the API's return until that backlog was delivered
+	Dead     int           // dead letters after the backlog was delivered
+	Visible  bool          // they showed on a replica's /metrics
+	Requeued int           // rows switchboard outbox retry re-queued
+	Resent   time.Duration // from the re-queue until they were delivered
+	Bad      int           // sendMessage calls the fake API answered 502
+}
+
+func (r channelDownResult) String() string {
+	return fmt.Sprintf("; backlog %d delivered in %.1f s after the API returned; %d dead letters (on /metrics: %v), %d re-queued and delivered in %.1f s; %d sendMessage calls got 502",
+		r.Backlog, r.Recovery.Seconds(), r.Dead, r.Visible, r.Requeued, r.Resent.Seconds(), r.Bad)
+}
+
+// channelOutage takes the fake API down for down, brings it back, waits for the backlog,
+// then checks and re-sends the dead letters.
+func channelOutage(t *testing.T, c *faultCluster, l *faultLoad, down time.Duration) (res channelDownResult) {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	c.tg.setMode(t, "502")
+	time.Sleep(down / 2)
+	c.tg.setMode(t, "refused")
+	time.Sleep(down - down/2)
+	var turns []string
+	var replies []int64
+	err = conn.QueryRow(ctx, `SELECT
+		coalesce((SELECT array_agg(message_id) FROM channel_messages WHERE channel = 'telegram' AND state = 'pending'), '{}'),
+		coalesce((SELECT array_agg(id) FROM outbox WHERE channel = 'telegram' AND state = 'pending'), '{}')`).Scan(&turns, &replies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Backlog = len(turns) + len(replies)
+	c.tg.setMode(t, "")
+	up := time.Now()
+	res.Recovery = waitSettled(t, ctx, conn, turns, replies, down)
+	c.tg.mu.Lock()
+	res.Bad = c.tg.bad
+	c.tg.mu.Unlock()
+
+	// The dead letters: visible, then re-sent. Their replies will arrive after newer ones.
+	rows, _ := conn.Query(ctx, `SELECT message_id FROM outbox WHERE channel = 'telegram' AND state = 'failed' AND message_id IS NOT NULL
+		UNION ALL SELECT b.id FROM channel_messages c CROSS JOIN LATERAL (SELECT id FROM messages m
+			WHERE m.conversation_id = c.conversation_id AND m.author = 'bot' AND m.id > c.log_id ORDER BY m.id LIMIT 1) b
+		WHERE c.channel = 'telegram' AND c.state = 'failed' AND coalesce(c.outcome->>'reply', '') <> ''`)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.tgResent = map[int64]bool{}
+	for _, id := range ids {
+		l.tgResent[id] = true
+	}
+	l.mu.Unlock()
+	var deadTurns []string
+	var deadIDs []int64
+	conn.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(message_id) FROM channel_messages WHERE channel = 'telegram' AND state = 'failed'), '{}'),
+		coalesce((SELECT array_agg(id) FROM outbox WHERE channel = 'telegram' AND state = 'failed'), '{}')`).Scan(&deadTurns, &deadIDs)
+	res.Dead = len(deadTurns) + len(deadIDs)
+	res.Visible = deadLettersOnMetrics(c, res.Dead)
+	for _, args := range [][]string{{"outbox", "retry", "--channel", "telegram"}, {"outbox", "retry", "--turns", "--channel", "telegram"}} {
+		var n int
+		fmt.Sscanf(runCLI(t, args...), "re-queued %d", &n)
+		res.Requeued += n
+	}
+	resent := time.Now()
+	waitSettled(t, ctx, conn, deadTurns, deadIDs, time.Minute)
+	res.Resent = time.Since(resent)
+	t.Logf("channel outage: API back at %s", up.Format("15:04:05"))
+	return res
+}
+
+// waitSettled waits (within at most) until none of the given Telegram turns and outbox
+// rows is pending, and returns how long that took.
+func waitSettled(t *testing.T, ctx context.Context, conn *pgx.Conn, turns []string, replies []int64, within time.Duration) time.Duration {
+	start := time.Now()
+	for deadline := start.Add(within); ; time.Sleep(100 * time.Millisecond) {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM channel_messages WHERE channel = 'telegram' AND message_id = ANY($1) AND state = 'pending')
+			+ (SELECT count(*) FROM outbox WHERE id = ANY($2) AND state = 'pending')`, turns, replies).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return time.Since(start)
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%d Telegram turns and replies still pending %v after the API returned", n, within)
+			return time.Since(start)
+		}
+	}
+}
+
+// deadLettersOnMetrics: some replica's /metrics shows the n Telegram dead letters (the
+// gauge is refreshed every few seconds; 30 s at most).
+func deadLettersOnMetrics(c *faultCluster, n int) bool {
+	client := faultHTTPClient(5 * time.Second)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		resp, err := client.Get(c.replicas[0].base() + "/metrics")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		total := 0.0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "switchboard_queue_rows{") && strings.Contains(line, `channel="telegram"`) && strings.Contains(line, `state="failed"`) {
+				var v float64
+				fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v)
+				total += v
+			}
+		}
+		if int(total) == n && n > 0 {
+			return true
+		}
+	}
+	return false
+}

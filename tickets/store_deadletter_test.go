@@ -200,6 +200,10 @@ func TestAgentOriginalIsHeldUntilDelivered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// answered: an agent's reply waits for the answers to the turns before it
+		if err := ts.store.CompleteTurn(ctx, channel, ref, 0, nil); err != nil {
+			t.Fatal(err)
+		}
 		tk, as, err := ts.CreateTicket(ctx, botActor, NewTicket{Customer: Customer{PseudonymousID: ref}, Channel: channel,
 			ConversationID: in.ConversationID, Skills: []string{"billing"}})
 		if err != nil || as == nil {

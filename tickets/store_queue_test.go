@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -185,11 +186,12 @@ func TestOutboxKeepsOrderAndFencing(t *testing.T) {
 	}
 }
 
-// TestQueuesKeepAConversationsOrder: a conversation's turns are answered one after the
-// other and replies go out in the order of its log, also while the channel fails: a
-// turn backing off holds the later turns, an answer logged before an agent's reply
-// holds the reply and the reply holds the turns after it — until a row is given up (a
-// dead letter holds nothing). RetryChannelNow ends one channel's backoffs.
+// TestQueuesKeepAConversationsOrder: turns are handed out to be answered at once, but a
+// conversation's replies go out in its order, also while the channel fails: an answer
+// waits (ReplyDue, DeferTurn, ClaimTurn) behind the conversation's older pending turns
+// and the agents' replies logged before it, and an agent's reply behind the turns sent
+// before it — until a row is given up (a dead letter holds nothing). RetryChannelNow
+// ends one channel's backoffs.
 func TestQueuesKeepAConversationsOrder(t *testing.T) {
 	pool := migratedPool(t)
 	s := NewStore(pool, nil, testKeyRing(t))
@@ -211,72 +213,100 @@ func TestQueuesKeepAConversationsOrder(t *testing.T) {
 		}
 		return p
 	}
+	answer := func(p PendingTurn) {
+		t.Helper()
+		if err := s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, Attempt: p.Attempts,
+			ConversationID: p.ConversationID, Text: "answer " + p.ChannelMessageID, Outcome: map[string]string{"reply": "answer"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due := func(p PendingTurn, want bool) {
+		t.Helper()
+		if got, err := s.ReplyDue(ctx, p.ConversationID, p.MessageID); err != nil || got != want {
+			t.Fatalf("the answer to turn %s due: %v (%v), want %v", p.ChannelMessageID, got, err, want)
+		}
+	}
 	down := errors.New("502 Bad Gateway")
 	slow := RetryPolicy{Backoff: time.Hour, MaxBackoff: time.Hour}
-	t1, t2 := record("1"), record("2")
-	if t1.ConversationID != t2.ConversationID {
-		t.Fatal("the chat's two messages are in two conversations")
-	}
+	record("1")
+	record("2")
 	// Another channel's turn, failing too: RetryChannelNow("telegram") leaves it.
 	if _, err := s.RecordInbound(ctx, Inbound{Channel: "webhook", ChannelMessageID: "w", CustomerRef: "w:1", Text: "other"}); err != nil {
 		t.Fatal(err)
 	}
-	p1 := claim("1")
-	pw := claim("w") // 2 waits behind 1, in flight
-	claim("")
-	// Turn 1 is answered; the answer's send fails.
-	if err := s.RecordReply(ctx, TurnReply{Channel: "telegram", ChannelMessageID: "1", Attempt: p1.Attempts, ConversationID: t1.ConversationID,
-		Text: "answer 1", Outcome: map[string]string{"reply": "answer 1"}}); err != nil {
+	p1, p2, pw := claim("1"), claim("2"), claim("w") // answered in parallel
+	answer(p1)
+	answer(p2)
+	due(p1, true)
+	due(p2, false) // 1 goes first
+	if err := s.DeferTurn(ctx, "telegram", "2", p2.Attempts, 0); err != nil {
 		t.Fatal(err)
 	}
+	claim("") // 2 waits behind 1, in flight
 	for _, p := range []PendingTurn{p1, pw} {
 		if dead, err := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, down, slow); err != nil || dead {
 			t.Fatal(dead, err)
 		}
 	}
-	claim("") // 2 still waits behind 1, backing off
-	// An agent's reply logged after answer 1 waits for it.
+	claim("") // 2 still waits behind 1, now backing off
+	// An agent's reply logged now waits behind turns 1 and 2.
 	var agentMsg int64
 	if err := pool.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'agent:a', 'agent reply') RETURNING id`,
-		t1.ConversationID).Scan(&agentMsg); err != nil {
+		p1.ConversationID).Scan(&agentMsg); err != nil {
 		t.Fatal(err)
 	}
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return s.QueueReplyTx(ctx, tx, Message{ID: agentMsg, ConversationID: t1.ConversationID, Text: "agent reply"}, "agent reply")
+		return s.QueueReplyTx(ctx, tx, Message{ID: agentMsg, ConversationID: p1.ConversationID, Text: "agent reply"}, "agent reply")
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if o, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); ok {
-		t.Fatalf("the agent's reply %q overtook answer 1", o.Text)
+		t.Fatalf("the agent's reply %q overtook the answers to turns 1 and 2", o.Text)
 	}
 	if n, err := s.RetryChannelNow(ctx, "telegram"); err != nil || n != 1 {
 		t.Fatalf("RetryChannelNow moved %d rows (%v), want 1", n, err)
 	}
-	if p1 = claim("1"); p1.Attempts != 2 || string(p1.Outcome) == "" {
-		t.Fatalf("retry of turn 1: attempt %d, outcome %s", p1.Attempts, p1.Outcome)
+	p1 = claim("1")
+	var out struct {
+		ReplyID int64 `json:"reply_id"`
+	}
+	if err := json.Unmarshal(p1.Outcome, &out); err != nil || out.ReplyID == 0 {
+		t.Fatalf("the outcome %s names no reply_id (%v)", p1.Outcome, err)
 	}
 	if err := s.CompleteTurn(ctx, p1.Channel, "1", p1.Attempts, nil); err != nil {
 		t.Fatal(err)
 	}
-	// Now the reply; turn 2, unanswered, waits until it is sent (its answer comes after it).
-	o, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
-	if err != nil || !ok || o.MessageID != agentMsg {
-		t.Fatalf("the agent's reply after answer 1: %+v %v %v", o, ok, err)
+	p2 = claim("2")
+	if o, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); ok {
+		t.Fatalf("the agent's reply %q overtook the answer to turn 2", o.Text)
 	}
-	claim("")
-	if _, err := s.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
-		t.Fatal(err)
-	}
-	p2 := claim("2")
 	if err := s.CompleteTurn(ctx, p2.Channel, "2", p2.Attempts, nil); err != nil {
 		t.Fatal(err)
 	}
-	// A turn given up (a dead letter) holds nothing.
+	o, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
+	if err != nil || !ok || o.MessageID != agentMsg {
+		t.Fatalf("the agent's reply after turn 2: %+v %v %v", o, ok, err)
+	}
+	// Turn 3, sent after the reply, is answered at once; its answer waits for the reply.
 	record("3")
-	record("4")
 	p3 := claim("3")
-	if dead, err := s.FailTurn(ctx, p3.Channel, "3", p3.Attempts, down, RetryPolicy{MaxAttempts: 1}); err != nil || !dead {
+	answer(p3)
+	due(p3, false)
+	if _, err := s.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	due(p3, true)
+	if err := s.CompleteTurn(ctx, p3.Channel, "3", p3.Attempts, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A turn given up (a dead letter) holds nothing.
+	record("4")
+	record("5")
+	p4, p5 := claim("4"), claim("5")
+	answer(p4)
+	answer(p5)
+	if dead, err := s.FailTurn(ctx, p4.Channel, "4", p4.Attempts, down, RetryPolicy{MaxAttempts: 1}); err != nil || !dead {
 		t.Fatal(dead, err)
 	}
-	claim("4")
+	due(p5, true)
 }

@@ -239,10 +239,11 @@ func (r tgReport) String() string {
 }
 
 // tgReply is a message of a Telegram conversation pushed to its chat: a bot's answer or
-// a row of the outbox (an agent's reply, a satisfaction survey …).
+// a row of the outbox (an agent's reply, a satisfaction survey …). Key is its place in
+// the chat: an answer's is its turn's message, an outbox row's its own.
 type tgReply struct {
-	ID   int64
-	Text string
+	ID, Key int64
+	Text    string
 }
 
 // checkTelegram waits (faultLeaseWait at most) until no Telegram turn or reply is
@@ -312,19 +313,22 @@ func tgQueued(ctx context.Context, conn *pgx.Conn) (pending, failed int, err err
 	return pending, failed, err
 }
 
-// tgReplies lists the messages of a chat's conversations pushed to the chat, in the
-// order of the log, which is the order they are due.
+// tgReplies lists the messages of a chat's conversations pushed to the chat in the order
+// they are due: an answer where its turn is (the turn's outcome names it, reply_id), an
+// outbox row where it was logged.
 func tgReplies(ctx context.Context, conn *pgx.Conn, chat int64) ([]tgReply, error) {
-	rows, err := conn.Query(ctx, `WITH conv AS (SELECT id FROM conversations WHERE channel = 'telegram' AND reply_to->>'chat_id' = $1)
-		SELECT id, body FROM messages m WHERE conversation_id IN (SELECT id FROM conv)
-			AND (author = 'bot' OR EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id))
-		ORDER BY id`, strconv.FormatInt(chat, 10))
+	rows, err := conn.Query(ctx, `WITH conv AS (SELECT id FROM conversations WHERE channel = 'telegram' AND reply_to->>'chat_id' = $1),
+		answers AS (SELECT (outcome->>'reply_id')::bigint AS id, log_id FROM channel_messages
+			WHERE conversation_id IN (SELECT id FROM conv) AND outcome ? 'reply_id')
+		SELECT m.id, coalesce(a.log_id, m.id), m.body FROM messages m LEFT JOIN answers a ON a.id = m.id
+		WHERE m.conversation_id IN (SELECT id FROM conv) AND (m.author = 'bot' OR EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id))
+		ORDER BY 2`, strconv.FormatInt(chat, 10))
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (tgReply, error) {
 		var x tgReply
-		return x, r.Scan(&x.ID, &x.Text)
+		return x, r.Scan(&x.ID, &x.Key, &x.Text)
 	})
 }
 
@@ -462,9 +466,7 @@ func channelOutage(t *testing.T, c *faultCluster, l *faultLoad, down time.Durati
 
 	// The dead letters: visible, then re-sent. Their replies will arrive after newer ones.
 	rows, _ := conn.Query(ctx, `SELECT message_id FROM outbox WHERE channel = 'telegram' AND state = 'failed' AND message_id IS NOT NULL
-		UNION ALL SELECT b.id FROM channel_messages c CROSS JOIN LATERAL (SELECT id FROM messages m
-			WHERE m.conversation_id = c.conversation_id AND m.author = 'bot' AND m.id > c.log_id ORDER BY m.id LIMIT 1) b
-		WHERE c.channel = 'telegram' AND c.state = 'failed' AND coalesce(c.outcome->>'reply', '') <> ''`)
+		UNION ALL SELECT (outcome->>'reply_id')::bigint FROM channel_messages WHERE channel = 'telegram' AND state = 'failed' AND outcome ? 'reply_id'`)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		t.Fatal(err)

@@ -334,7 +334,8 @@ func faqLLM(delay time.Duration) http.Handler {
 
 // groundedAnswer answers a prompt of numbered passages ("[1] …" separated by blank
 // lines) and a final "Question: …": the answer of the first passage whose FAQ question
-// the question starts with, and its citation.
+// the question starts with, and its citation, naming the message it answers (so a
+// channel's checker can tell one answer from another).
 func groundedAnswer(prompt string) string {
 	passages, question, _ := strings.Cut(prompt, "Question: ")
 	for _, p := range strings.Split(passages, "\n\n") {
@@ -344,9 +345,17 @@ func groundedAnswer(prompt string) string {
 		}
 		for _, qa := range faultFAQ {
 			if strings.HasPrefix(question, qa[0]) && strings.Contains(rest, qa[1]) {
-				return qa[1] + " " + num
+				return qa[1] + " " + num + replyTag(question)
 			}
 		}
 	}
 	return "NO_ANSWER"
+}
+
+// replyTag names, in an answer, the message id the question carries: " (re m-…)".
+func replyTag(question string) string {
+	if m := midInText.FindStringSubmatch(question); m != nil {
+		return " (re " + m[1] + ")"
+	}
+	return ""
 }

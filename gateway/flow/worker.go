@@ -282,7 +282,9 @@ func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease tim
 }
 
 // answer processes a turn once: the outcome is saved before delivery, so a
-// retry after a failed send only sends again. It names what it did in outcome.
+// retry after a failed send only sends again. An answer whose conversation has
+// older replies still to deliver is deferred (replyWait) until they went out.
+// It names what it did in outcome.
 func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.Turn, outcome *string) error {
 	out, ok := decodeOutcome(p.Outcome)
 	if !ok {
@@ -302,6 +304,15 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.
 		*outcome = answeredOutcome(t)
 	}
 	if out.Reply != "" {
+		if !ok { // just answered: its conversation's older replies go first
+			due, err := w.Store.ReplyDue(ctx, p.ConversationID, p.MessageID)
+			if err != nil {
+				return err
+			}
+			if !due { // counted as answered now; the later delivery as resent
+				return w.Store.DeferTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, replyWait)
+			}
+		}
 		if err := w.send(ctx, p.Channel, p.ReplyTo, out.Reply); err != nil {
 			return err
 		}
@@ -324,6 +335,10 @@ func pendingTurn(p tickets.PendingTurn) *pipeline.Turn {
 }
 
 var errNoSender = errors.New("no outbound sender for channel")
+
+// replyWait is how long an answer waits for its conversation's older replies
+// before its turn is handed out again.
+const replyWait = 250 * time.Millisecond
 
 func (w *Worker) send(ctx context.Context, channel string, replyTo json.RawMessage, text string) error {
 	s, ok := w.Outbound[channel]

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -228,14 +229,15 @@ type tgReport struct {
 	Missing           int // replies logged but never received
 	Duplicated        int // replies received more than once (at-least-once delivery; Telegram has no dedup)
 	OutOfOrder        int // chats whose replies arrived in another order than the log's
+	Reordered         int // replies that arrived out of their place (not in the longest in-order run)
 	Pending           int // replies still queued (pending) when the check ran
 	Failed            int // dead letters (state failed) when the check ran
 	DeadLettersResent int // replies given up during a channel outage, re-queued and received afterwards
 }
 
 func (r tgReport) String() string {
-	return fmt.Sprintf("; telegram: %d chats, %d replies logged, %d received, %d missing, %d duplicated, %d chats out of order, %d pending, %d dead",
-		r.Chats, r.Replies, r.Received, r.Missing, r.Duplicated, r.OutOfOrder, r.Pending, r.Failed)
+	return fmt.Sprintf("; telegram: %d chats, %d replies logged, %d received, %d missing, %d duplicated, %d out of place in %d chats, %d pending, %d dead",
+		r.Chats, r.Replies, r.Received, r.Missing, r.Duplicated, r.Reordered, r.OutOfOrder, r.Pending, r.Failed)
 }
 
 // tgReply is a message of a Telegram conversation pushed to its chat: a bot's answer or
@@ -274,10 +276,11 @@ func (l *faultLoad) checkTelegram(t *testing.T, ctx context.Context, conn *pgx.C
 		got := l.c.tg.received(chat)
 		rep.Replies += len(replies)
 		rep.Received += len(got)
-		missing, dup, ordered := compareReplies(replies, got, skipOrder)
+		missing, dup, reordered := compareReplies(replies, got, skipOrder)
 		rep.Missing += missing
 		rep.Duplicated += dup
-		if !ordered {
+		rep.Reordered += reordered
+		if reordered > 0 {
 			rep.OutOfOrder++
 			if rep.OutOfOrder <= 2 {
 				logOrder(t, chat, replies, got, skipOrder)
@@ -333,9 +336,9 @@ func tgReplies(ctx context.Context, conn *pgx.Conn, chat int64) ([]tgReply, erro
 }
 
 // compareReplies matches what a chat received against its logged replies: missing are
-// logged replies with no copy received, dup the copies beyond one, and ordered whether
-// the logged replies (but those in skipOrder) arrived as a subsequence in their order.
-func compareReplies(logged []tgReply, got []tgReceived, skipOrder map[int64]bool) (missing, dup int, ordered bool) {
+// logged replies with no copy received, dup the copies beyond one, and reordered those
+// that arrived out of their place (displaced).
+func compareReplies(logged []tgReply, got []tgReceived, skipOrder map[int64]bool) (missing, dup, reordered int) {
 	want := map[string]int{}
 	for _, r := range logged {
 		want[r.Text]++
@@ -350,20 +353,32 @@ func compareReplies(logged []tgReply, got []tgReceived, skipOrder map[int64]bool
 	for text, n := range have {
 		dup += max(0, n-want[text])
 	}
-	k := 0
+	return missing, dup, displaced(logged, got, skipOrder)
+}
+
+// displaced counts the logged replies (but those in skipOrder) that did not arrive in
+// their place: how many fewer of them than all arrived as a subsequence in their order
+// (the longest common subsequence of the two lists).
+func displaced(logged []tgReply, got []tgReceived, skipOrder map[int64]bool) int {
+	var want []string
 	for _, r := range logged {
-		if skipOrder[r.ID] {
-			continue
+		if !skipOrder[r.ID] {
+			want = append(want, r.Text)
 		}
-		for k < len(got) && got[k].Text != r.Text {
-			k++
-		}
-		if k == len(got) {
-			return missing, dup, false
-		}
-		k++
 	}
-	return missing, dup, true
+	prev, cur := make([]int, len(got)+1), make([]int, len(got)+1)
+	for _, w := range want {
+		for j, g := range got {
+			switch {
+			case w == g.Text:
+				cur[j+1] = prev[j] + 1
+			default:
+				cur[j+1] = max(prev[j+1], cur[j])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return len(want) - prev[len(got)]
 }
 
 // channelDownFor is how long TestFaultChannelDown keeps the channel API down
@@ -540,4 +555,37 @@ func deadLettersOnMetrics(c *faultCluster, n int) bool {
 		}
 	}
 	return false
+}
+
+// TestCompareReplies: the Telegram checker's counts of replies missing, duplicated and
+// out of their place, against what a chat received.
+func TestCompareReplies(t *testing.T) {
+	logged := []tgReply{{ID: 1, Text: "a"}, {ID: 2, Text: "b"}, {ID: 3, Text: "c"}, {ID: 4, Text: "d"}}
+	recv := func(texts ...string) []tgReceived {
+		var out []tgReceived
+		for _, s := range texts {
+			out = append(out, tgReceived{Text: s})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		got  []tgReceived
+		skip map[int64]bool
+		want [3]int // missing, duplicated, out of place
+	}{
+		{"in order", recv("a", "b", "c", "d"), nil, [3]int{0, 0, 0}},
+		{"one missing", recv("a", "c", "d"), nil, [3]int{1, 0, 1}},
+		{"one twice", recv("a", "b", "b", "c", "d"), nil, [3]int{0, 1, 0}},
+		{"two swapped", recv("a", "c", "b", "d"), nil, [3]int{0, 0, 1}},
+		{"a dead letter re-sent last", recv("a", "c", "d", "b"), map[int64]bool{2: true}, [3]int{0, 0, 0}},
+		{"the same, not known as one", recv("a", "c", "d", "b"), nil, [3]int{0, 0, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, d, r := compareReplies(logged, tc.got, tc.skip)
+			if diff := cmp.Diff(tc.want, [3]int{m, d, r}); diff != "" {
+				t.Errorf("missing, duplicated, out of place (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

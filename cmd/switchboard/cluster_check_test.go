@@ -72,7 +72,7 @@ func (r faultReport) failures(allowAcceptedFailures bool) []string {
 	add(r.Misplaced > 0, "%d open tickets not in exactly one place", r.Misplaced)
 	add(r.LoadMismatch > 0, "%d agents' slot counts differ from their open tickets", r.LoadMismatch)
 	add(r.Telegram.Missing > 0, "%d replies never reached their Telegram chat", r.Telegram.Missing)
-	add(r.Telegram.OutOfOrder > 0, "%d Telegram chats received their replies out of order", r.Telegram.OutOfOrder)
+	add(r.Telegram.OutOfOrder > 0, "%d Telegram replies arrived out of their place, in %d chats", r.Telegram.Reordered, r.Telegram.OutOfOrder)
 	add(r.Telegram.Pending > 0 || r.Telegram.Failed > 0, "Telegram turns and replies left: %d pending, %d dead letters", r.Telegram.Pending, r.Telegram.Failed)
 	add(!r.AuditOK, "the audit chain does not verify")
 	add(r.PIIHits > 0, "raw PII found %d times", r.PIIHits)

@@ -213,6 +213,13 @@ func postWebhook(client *http.Client, url string, body []byte) (int, error) {
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", fakeTGSecret)
+	// An update is idempotent by its update_id: say so, and net/http sends it again when
+	// the server closed the idle keep-alive connection it went out on (a drain).
+	var u struct {
+		UpdateID int64 `json:"update_id"`
+	}
+	json.Unmarshal(body, &u)
+	req.Header.Set("Idempotency-Key", "tg-update-"+strconv.FormatInt(u.UpdateID, 10))
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, err

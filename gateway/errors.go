@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -33,7 +34,7 @@ var (
 
 // retryAfterSeconds is the Retry-After of a 503 for a data store that is unavailable:
 // about how long a restarting PostgreSQL or a reconnect takes.
-const retryAfterSeconds = "5"
+const retryAfterSeconds = 5
 
 // statusOf is the one place where errors become HTTP status codes.
 func statusOf(err error) (int, string) {
@@ -99,7 +100,7 @@ func (e errorWriter) fail(c *gin.Context, err error) {
 	case tickets.IsUnavailable(err):
 		e.log.WarnContext(c.Request.Context(), "request failed: a data store is unavailable", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
 		msg = "the database is unavailable; retry in a few seconds"
-		c.Header("Retry-After", retryAfterSeconds)
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds))
 	case status >= 500:
 		e.log.ErrorContext(c.Request.Context(), "request failed", "err", err, "path", c.FullPath(), "request_id", c.GetString(ctxRequestID))
 		msg = "internal error; see the server log with this request id"

@@ -23,6 +23,7 @@ import (
 type messageRoutes struct {
 	errorWriter
 	flow     *flow.Flow                 // nil: this server runs no message pipeline (503)
+	lease    time.Duration              // of a turn answered inline (Options.InlineLease)
 	channels map[string]channel.Channel // the configured channel plugins, by name
 	tickets  *tickets.Service
 	convs    conversationRecords
@@ -92,10 +93,6 @@ type MessageReply struct {
 	Status string `json:"status,omitempty"`
 }
 
-// restLease is how long a REST request may take to answer its own turn
-// before the queue's workers take it over.
-const restLease = 30 * time.Second
-
 // postMessage runs a customer's text message through the pipeline and
 // answers with the bot's reply. The message is durable before the answer.
 func (mr *messageRoutes) postMessage(c *gin.Context) {
@@ -120,7 +117,10 @@ func (mr *messageRoutes) postMessage(c *gin.Context) {
 const statusTranscribing = "transcribing"
 
 // customerText handles one message of a signed-in customer (REST and web chat): the
-// flow's ingress, then its answer inline under a lease.
+// flow's ingress, then its answer inline under a lease renewed while this request works
+// on it (the queue's workers take the turn over only once it runs out: this process
+// died). A redelivery (the client's retry of the same message id, on any replica) is
+// answered with the first delivery's answer, waited for while that one is being answered.
 func (mr *messageRoutes) customerText(ctx context.Context, customerRef string, in messageRequest) (MessageReply, error) {
 	if mr.flow == nil || mr.flow.Process == nil {
 		return MessageReply{}, fmt.Errorf("%w: %w", errUnavailable, flow.ErrNoPipeline)
@@ -140,7 +140,7 @@ func (mr *messageRoutes) customerText(ctx context.Context, customerRef string, i
 	}
 	// The key is the client's: it is unique per customer, not globally.
 	t := &pipeline.Turn{Channel: "rest", ChannelMessageID: restMessageKey(customerRef, in.MessageID), ConversationID: in.ConversationID,
-		CustomerRef: customerRef, CustomerName: in.DisplayName, Region: in.Region, ReceivedAt: time.Now(), Lease: restLease,
+		CustomerRef: customerRef, CustomerName: in.DisplayName, Region: in.Region, ReceivedAt: time.Now(), Lease: mr.lease,
 		Parts: parts}
 	res, err := mr.flow.Answer(ctx, t)
 	if err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -53,6 +54,10 @@ type Options struct {
 	Ingress        *pipeline.Pipeline // redact + persist (nil: message routes answer 503)
 	Process        *pipeline.Pipeline // understand … reply
 	Wake           func()             // tells the queue workers a turn is waiting
+	// InlineLease is the lease of a REST or web-chat turn while its request answers it,
+	// renewed every third of it: the queue's workers take the turn over this long after
+	// the process died (default flow.DefaultInlineLease).
+	InlineLease time.Duration
 	// Channels are the configured channel plugins (gateway/channels.Open); the others'
 	// routes answer 404.
 	Channels       []channel.Channel
@@ -117,6 +122,7 @@ type Server struct {
 	routes  []Route
 	mw      *middleware
 	guard   *sessionGuard       // authentication and RBAC (require), WebSocket token checks
+	writes  *writeMarks         // read-your-writes over a lagging read replica
 	limits  *limits             // rate limits and caps
 	access  *conversationAccess // object-level access to conversations
 	probes  *probes
@@ -209,8 +215,9 @@ func New(o Options) *Server {
 	if o.Ingress != nil {
 		msgs.flow = &flow.Flow{Ingress: o.Ingress, Process: o.Process, Wake: o.Wake, Log: o.Log}
 		if o.Store != nil {
-			msgs.flow.Replies = o.Store
+			msgs.flow.Replies, msgs.flow.Turns, msgs.flow.Releases = o.Store, o.Store, o.Store
 		}
+		msgs.lease = cmp.Or(o.InlineLease, flow.DefaultInlineLease)
 	}
 	s.mw = &middleware{errorWriter: errs, tls: o.TLS, maxBody: o.MaxBodyBytes, maxModel: o.MaxModelBytes,
 		maxImage: o.MaxImageBytes, maxAttachment: o.MaxAttachmentBytes, timeout: o.RequestTimeout, messageLimit: msgs.messageBodyLimit,
@@ -228,6 +235,7 @@ func New(o Options) *Server {
 		s.limits.limiter = redis_rate.NewLimiter(o.Limits.Redis)
 	}
 	s.guard = &sessionGuard{errorWriter: errs, auth: o.Auth, sessions: sessions, recheck: o.SessionRecheck, panics: panics}
+	s.writes = newWriteMarks()
 	s.access = &conversationAccess{tickets: o.Tickets, convs: convs, dir: dir, log: o.Log}
 	msgs.access, msgs.limits = s.access, s.limits
 	s.probes = &probes{log: o.Log, live: o.Live, ready: o.Ready, gatherer: o.Gatherer, seen: probeLog{last: map[string]string{}}}
@@ -298,7 +306,7 @@ func (s *Server) handle(method, path string, roles []Role, h gin.HandlerFunc) {
 	s.routes = append(s.routes, Route{Method: method, Path: path, Roles: roles})
 	chain := []gin.HandlerFunc{h}
 	if len(roles) > 0 {
-		chain = append([]gin.HandlerFunc{s.guard.require(roles...)}, h)
+		chain = append([]gin.HandlerFunc{s.guard.require(roles...), s.writes.track}, h)
 	}
 	s.engine.Handle(method, path, chain...)
 }

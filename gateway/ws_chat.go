@@ -39,6 +39,9 @@ type ChatFrame struct {
 	At             *time.Time    `json:"at,omitempty"`
 	Reply          *MessageReply `json:"reply,omitempty"`
 	Error          string        `json:"error,omitempty"`
+	// RetryAfter (seconds) is on an "error" frame when a data store is unavailable: send
+	// the same message (same message_id) again after it, as after a REST 503.
+	RetryAfter int `json:"retry_after,omitempty"`
 	// Attachment is the file or image an agent sent with a message (fetch its content
 	// from GET /v1/conversations/:id/attachments/:attachment).
 	Attachment *tickets.Attachment `json:"attachment,omitempty"`
@@ -261,19 +264,32 @@ func (cs *chatSession) readLoop(ctx context.Context, cancel context.CancelFunc, 
 		})
 		out, err := cs.r.chatTurn(drafts, ip, cs.customer, messageRequest{MessageID: f.MessageID, ConversationID: conv, Region: f.Region, Text: f.Text})
 		if err != nil {
-			status, code := statusOf(err)
-			msg := err.Error()
-			if status >= 500 {
-				cs.r.log.ErrorContext(ctx, "web chat turn failed", "err", err)
-				msg = "internal error"
-			}
-			_ = cs.send(ctx, ChatFrame{Type: "error", Error: code + ": " + msg, MessageID: f.MessageID})
+			_ = cs.send(ctx, cs.errorFrame(ctx, f.MessageID, err))
 			continue
 		}
 		cs.follow(out.ConversationID)
 		_ = cs.send(ctx, ChatFrame{Type: "reply", ConversationID: out.ConversationID, MessageID: f.MessageID, Reply: &out})
 		wake(cs.wake)
 	}
+}
+
+// errorFrame is the answer to a message whose turn failed: like the REST API's, a
+// server error without its detail, and when a data store is unavailable the message's
+// retry_after.
+func (cs *chatSession) errorFrame(ctx context.Context, messageID string, err error) ChatFrame {
+	status, code := statusOf(err)
+	f := ChatFrame{Type: "error", MessageID: messageID}
+	msg := err.Error()
+	switch {
+	case tickets.IsUnavailable(err):
+		cs.r.log.WarnContext(ctx, "web chat turn failed: a data store is unavailable", "err", err)
+		msg, f.RetryAfter = "the database is unavailable; send the message again in a few seconds", retryAfterSeconds
+	case status >= 500:
+		cs.r.log.ErrorContext(ctx, "web chat turn failed", "err", err)
+		msg = "internal error"
+	}
+	f.Error = code + ": " + msg
+	return f
 }
 
 // typed tells the agent who holds the conversation's ticket that the customer is
@@ -295,7 +311,9 @@ func (cs *chatSession) typed(ctx context.Context) {
 
 // writeLoop pushes every message of the conversation newer than the last
 // one sent, whenever the hub says there is news, and on every keep-alive
-// ping (in case an event was lost).
+// ping (in case an event was lost). A store that fails to answer (PostgreSQL
+// restarting) leaves the socket open: the read is tried again every
+// flushRetry until it works.
 func (cs *chatSession) writeLoop(ctx context.Context) {
 	every := cs.r.ping
 	if every <= 0 {
@@ -303,6 +321,14 @@ func (cs *chatSession) writeLoop(ctx context.Context) {
 	}
 	ping := time.NewTicker(every)
 	defer ping.Stop()
+	var retry <-chan time.Time // set while the store failed the last read
+	push := func() bool {
+		storeErr, sendErr := cs.flush(ctx)
+		if storeErr != nil && ctx.Err() == nil {
+			retry = time.After(flushRetry)
+		}
+		return sendErr == nil
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -312,9 +338,14 @@ func (cs *chatSession) writeLoop(ctx context.Context) {
 			if err := cs.conn.Ping(ctx); err != nil {
 				return
 			}
-			_ = cs.flush(ctx) // a broken socket fails the next ping; a store error waits for the next try
+			push() // a broken socket fails the next ping
+		case <-retry:
+			retry = nil
+			if !push() {
+				return
+			}
 		case <-cs.wake:
-			if err := cs.flush(ctx); err != nil {
+			if !push() {
 				return
 			}
 		case agent := <-cs.typing:
@@ -325,22 +356,27 @@ func (cs *chatSession) writeLoop(ctx context.Context) {
 	}
 }
 
-func (cs *chatSession) flush(ctx context.Context) error {
+// flushRetry is how soon a session whose store read failed reads again.
+const flushRetry = time.Second
+
+// flush sends the conversation's messages after the last one sent: storeErr when
+// they could not be read, sendErr when the socket failed.
+func (cs *chatSession) flush(ctx context.Context) (storeErr, sendErr error) {
 	for {
 		cs.mu.Lock()
 		conv, last := cs.conv, cs.last
 		cs.mu.Unlock()
 		if conv == "" {
-			return nil
+			return nil, nil
 		}
 		msgs, err := cs.r.convs.MessagesAfter(ctx, conv, last)
 		if err != nil || len(msgs) == 0 {
-			return err
+			return err, nil
 		}
 		// The session is the conversation's customer (checked when it was
 		// followed): agents' replies read as written while held.
 		if err := cs.r.convs.CustomerView(ctx, conv, msgs); err != nil {
-			return err
+			return err, nil
 		}
 		names := cs.r.access.staffNames()
 		for _, m := range msgs {
@@ -348,7 +384,7 @@ func (cs *chatSession) flush(ctx context.Context) error {
 			author, name := names.author(ctx, m.Author)
 			if err := cs.send(ctx, ChatFrame{Type: "message", Seq: m.ID, ConversationID: conv, Author: author, AuthorName: name,
 				Text: m.Text, At: &at, Attachment: m.Attachment}); err != nil {
-				return err
+				return nil, err
 			}
 			cs.mu.Lock()
 			cs.last = m.ID

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // TestWebChatCatchesUpOnLostEvents (L7): a message whose event never reaches this
@@ -51,5 +53,32 @@ func TestWebChatCatchesUpOnLostEvents(t *testing.T) {
 	got = pinged.until(messageFrom("agent"))
 	if last := got[len(got)-1]; last.Text != "no event, no reconnect" {
 		t.Fatalf("after a ping: %+v", last)
+	}
+}
+
+// TestWebChatKeepsItsSocketWhileTheStoreIsDown: a session told of news while
+// PostgreSQL is unreachable keeps its socket (it used to close it, and its customer's
+// turn in flight failed with it) and reads again every flushRetry, so a message
+// written meanwhile reaches the customer once the store answers.
+func TestWebChatKeepsItsSocketWhileTheStoreIsDown(t *testing.T) {
+	switched, direct, sw := switchedPool(t)
+	in := newInstanceWith(t, switched, "storedown"+strings.ToLower(t.Name()), scriptedBrain{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	chat := dialChat(t, ctx, in.http.URL, in.token(t, "web:storedown", RoleCustomer), "")
+	chat.say("where is my refund?", "r1")
+	frames := chat.until(messageFrom("bot"))
+	conv := frames[len(frames)-1].ConversationID
+
+	sw.cut()
+	in.srv.api.chatWS.chat.dispatch(tickets.Event{Type: "message.created", ConversationID: conv})
+	time.Sleep(300 * time.Millisecond) // the session's read fails
+	if _, err := direct.Exec(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'agent:alice', 'while the store was down')`, conv); err != nil {
+		t.Fatal(err)
+	}
+	sw.restore()
+	got := chat.until(messageFrom("agent"))
+	if last := got[len(got)-1]; last.Text != "while the store was down" {
+		t.Fatalf("after the store came back: %+v", last)
 	}
 }

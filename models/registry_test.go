@@ -302,6 +302,48 @@ func TestEvaluationGatesAVersion(t *testing.T) {
 	}
 }
 
+// TestWatchRefreshesOnWake: with an interval of an hour, a version another server
+// activated (its state.json) serves only once wake delivers, and then at once.
+func TestWatchRefreshesOnWake(t *testing.T) {
+	ctx := context.Background()
+	repo := t.TempDir()
+	writeVersion(t, repo, 1, "")
+	writeVersion(t, repo, 2, "")
+	r := openRegistry(t, repo, nil)
+	if err := r.Activate(ctx, "offset", "1"); err != nil {
+		t.Fatal(err)
+	}
+	other := openRegistry(t, repo, nil) // the server that makes the change
+	wake := make(chan struct{})
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go r.Watch(wctx, time.Hour, wake)
+	if err := other.Activate(ctx, "offset", "2"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if v, err := check(ctx, r, 1); v != "1" || err != nil {
+		t.Fatalf("before the wake: version %s, %v; want 1", v, err)
+	}
+	select {
+	case wake <- struct{}{}:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Watch does not read wake")
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		v, err := check(ctx, r, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the wake did not refresh the registry")
+		}
+	}
+}
+
 func TestPushAndWatch(t *testing.T) {
 	ctx := context.Background()
 	repo := t.TempDir()
@@ -319,7 +361,7 @@ func TestPushAndWatch(t *testing.T) {
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go r.Watch(wctx, 20*time.Millisecond)
+	go r.Watch(wctx, 20*time.Millisecond, nil)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		res, err := r.Infer(ctx, "offset", input(0))

@@ -408,8 +408,9 @@ func (r *Registry) newerCandidate(name, cur string) bool {
 	return false
 }
 
-// Watch calls Refresh every interval until ctx ends.
-func (r *Registry) Watch(ctx context.Context, interval time.Duration) {
+// Watch calls Refresh every interval, and whenever wake delivers (a server changed the
+// repository and said so; nil: never), until ctx ends.
+func (r *Registry) Watch(ctx context.Context, interval time.Duration, wake <-chan struct{}) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -417,9 +418,10 @@ func (r *Registry) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := r.Refresh(ctx); err != nil {
-				r.log.Warn("model repository refresh", "err", err)
-			}
+		case <-wake:
+		}
+		if err := r.Refresh(ctx); err != nil {
+			r.log.Warn("model repository refresh", "err", err)
 		}
 	}
 }

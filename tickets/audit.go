@@ -112,10 +112,14 @@ func (s *storeCore) linkAudit(e *AuditEvent, prev []byte) error {
 	return nil
 }
 
+// insertAuditSQL inserts a linked event: at, actor, action, target, detail, prev_hash,
+// hash, key_id.
+const insertAuditSQL = `INSERT INTO audit_events (at, actor, action, target, detail, prev_hash, hash, key_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
 // insertAudit writes a linked event through tx.
 func insertAudit(ctx context.Context, tx pgx.Tx, e AuditEvent) error {
-	_, err := tx.Exec(ctx, `INSERT INTO audit_events (at, actor, action, target, detail, prev_hash, hash, key_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, e.At, e.Actor, e.Action, e.Target, string(e.Detail), e.PrevHash, e.Hash, e.KeyID)
+	_, err := tx.Exec(ctx, insertAuditSQL, e.At, e.Actor, e.Action, e.Target, string(e.Detail), e.PrevHash, e.Hash, e.KeyID)
 	return err
 }
 
@@ -175,7 +179,7 @@ func (s *AuditTrail) AuditLog(ctx context.Context, after int64, limit int) ([]Au
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	return auditPage(ctx, s.replica, after, limit)
+	return auditPage(ctx, s.reads, after, limit)
 }
 
 func auditPage(ctx context.Context, q interface {

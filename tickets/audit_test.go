@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestAuditLogIsHashChainedAndAppendOnly(t *testing.T) {
@@ -45,5 +46,38 @@ func TestAuditLogIsHashChainedAndAppendOnly(t *testing.T) {
 	n, err = s.VerifyAudit(ctx)
 	if !errors.Is(err, ErrAuditChain) || n != 4 {
 		t.Fatalf("after tampering with event 5: checked %d, err %v; want 4 and ErrAuditChain", n, err)
+	}
+}
+
+// TestRefusedAuditedTicketRollsBack: a ticket refused inside its audited
+// transaction (a second open ticket of a conversation) is rolled back on
+// its connection, which the pool then reuses, and leaves no audit event.
+func TestRefusedAuditedTicketRollsBack(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	c, err := s.UpsertCustomer(ctx, Customer{PseudonymousID: "cust-rollback"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := s.CreateConversation(ctx, c.ID, "rest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket := Ticket{CustomerID: c.ID, ConversationID: conv, Subject: "help", Status: StatusOpen, Priority: PriorityNormal, CreatedAt: time.Now()}
+	if _, err := s.InsertTicket(ctx, ticket, &AuditEntry{Actor: "bot", Action: "ticket.create"}, false); err != nil {
+		t.Fatal(err)
+	}
+	created := pool.Stat().NewConnsCount()
+	for range 5 {
+		if _, err := s.InsertTicket(ctx, ticket, &AuditEntry{Actor: "bot", Action: "ticket.create"}, false); !errors.Is(err, ErrConflict) {
+			t.Fatalf("second open ticket: %v, want ErrConflict", err)
+		}
+	}
+	if n := pool.Stat().NewConnsCount(); n != created {
+		t.Errorf("%d connections opened after the refusals, want none: one was left in its transaction", n-created)
+	}
+	if n, err := s.VerifyAudit(ctx); err != nil || n != 1 {
+		t.Errorf("verify: %d events, %v; want 1", n, err)
 	}
 }

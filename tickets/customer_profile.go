@@ -90,7 +90,7 @@ func (s *Service) CustomerProfile(ctx context.Context, actor Actor, id string) (
 // customerProfile reads the profile of cust and the records linked to it.
 func (s *Store) customerProfile(ctx context.Context, cust Customer) (CustomerProfile, error) {
 	p := CustomerProfile{Customer: profileCustomer(cust)}
-	rows, err := s.replica.Query(ctx, `SELECT `+customerCols+` FROM customers o
+	rows, err := s.reads.Query(ctx, `SELECT `+customerCols+` FROM customers o
 		WHERE o.id = $1 OR EXISTS (SELECT 1 FROM customers c WHERE c.id = $1 AND (
 			(c.email_bidx IS NOT NULL AND o.email_bidx = c.email_bidx) OR (c.phone_bidx IS NOT NULL AND o.phone_bidx = c.phone_bidx)))
 		ORDER BY (o.id = $1) DESC, o.created_at LIMIT $2`, cust.ID, maxIdentities)
@@ -106,7 +106,7 @@ func (s *Store) customerProfile(ctx context.Context, cust Customer) (CustomerPro
 		p.Identities = append(p.Identities, profileCustomer(c))
 		ids = append(ids, c.ID)
 	}
-	if rows, err = s.replica.Query(ctx, `SELECT channel, count(*), min(created_at), max(created_at)
+	if rows, err = s.reads.Query(ctx, `SELECT channel, count(*), min(created_at), max(created_at)
 		FROM conversations WHERE customer_id = ANY($1) GROUP BY channel ORDER BY max(created_at) DESC`, ids); err != nil {
 		return p, mapPgErr(err, "customer profile")
 	}
@@ -116,7 +116,7 @@ func (s *Store) customerProfile(ctx context.Context, cust Customer) (CustomerPro
 	}); err != nil {
 		return p, mapPgErr(err, "customer profile")
 	}
-	if rows, err = s.replica.Query(ctx, `SELECT c.id, c.customer_id, c.channel, c.created_at,
+	if rows, err = s.reads.Query(ctx, `SELECT c.id, c.customer_id, c.channel, c.created_at,
 			(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) + (SELECT count(*) FROM messages_archive m WHERE m.conversation_id = c.id)
 		FROM conversations c WHERE c.customer_id = ANY($1) ORDER BY c.created_at DESC LIMIT $2`, ids, maxProfileRows); err != nil {
 		return p, mapPgErr(err, "customer profile")
@@ -127,11 +127,11 @@ func (s *Store) customerProfile(ctx context.Context, cust Customer) (CustomerPro
 	}); err != nil {
 		return p, mapPgErr(err, "customer profile")
 	}
-	if p.Tickets, err = s.queryTickets(ctx, s.replica, "customer profile", `SELECT `+ticketCols+` FROM tickets
+	if p.Tickets, err = s.queryTickets(ctx, s.reads, "customer profile", `SELECT `+ticketCols+` FROM tickets
 		WHERE customer_id = ANY($1) ORDER BY created_at DESC LIMIT $2`, ids, maxProfileRows); err != nil {
 		return p, err
 	}
-	if rows, err = s.replica.Query(ctx, `SELECT ticket_id, agent_id, rating, comment, rated_at, requested_at FROM csat_ratings
+	if rows, err = s.reads.Query(ctx, `SELECT ticket_id, agent_id, rating, comment, rated_at, requested_at FROM csat_ratings
 		WHERE customer_id = ANY($1) AND rating IS NOT NULL ORDER BY rated_at DESC LIMIT $2`, ids, maxProfileRows); err != nil {
 		return p, mapPgErr(err, "customer profile")
 	}
@@ -141,7 +141,7 @@ func (s *Store) customerProfile(ctx context.Context, cust Customer) (CustomerPro
 	}); err != nil {
 		return p, mapPgErr(err, "customer profile")
 	}
-	err = s.replica.QueryRow(ctx, `SELECT coalesce(avg(rating), 0)::float8, count(*) FROM csat_ratings
+	err = s.reads.QueryRow(ctx, `SELECT coalesce(avg(rating), 0)::float8, count(*) FROM csat_ratings
 		WHERE customer_id = ANY($1) AND rating IS NOT NULL`, ids).Scan(&p.CSATAverage, &p.CSATCount)
 	p.Channels, p.Conversations, p.Tickets, p.CSAT = nonNilRows(p.Channels), nonNilRows(p.Conversations), nonNilRows(p.Tickets), nonNilRows(p.CSAT)
 	return p, mapPgErr(err, "customer profile")

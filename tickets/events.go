@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,26 +66,86 @@ func (s *storeCore) listenOnce(ctx context.Context, dispatch func(Event), listen
 		if err != nil {
 			return err
 		}
-		var ev Event
-		if json.Unmarshal([]byte(n.Payload), &ev) == nil {
+		for _, ev := range decodeEvents(n.Payload) {
 			dispatch(ev)
 		}
 	}
+}
+
+// decodeEvents reads a notification's payload: a batch of events (a JSON
+// array, as the announcer sends them) or one event (a JSON object, as the
+// other senders write it). A payload that is neither gives none.
+func decodeEvents(payload string) []Event {
+	if strings.HasPrefix(payload, "[") {
+		var batch []Event
+		if json.Unmarshal([]byte(payload), &batch) != nil {
+			return nil
+		}
+		return batch
+	}
+	var ev Event
+	if json.Unmarshal([]byte(payload), &ev) != nil {
+		return nil
+	}
+	return []Event{ev}
+}
+
+// maxNotifyPayload is the longest payload one notification carries:
+// PostgreSQL refuses 8000 bytes or more.
+const maxNotifyPayload = 7999
+
+// packEvents packs events (JSON objects), in order, into as few batch
+// payloads (JSON arrays) of at most limit bytes as they fit in. An event
+// too long to fit in a batch of its own is left out: PostgreSQL would
+// refuse it, and with it every other notification of the transaction.
+func packEvents(events []string, limit int) []string {
+	var out []string
+	var b strings.Builder
+	for _, ev := range events {
+		if len(ev)+2 > limit {
+			continue
+		}
+		if b.Len() > 0 && b.Len()+1+len(ev)+1 > limit {
+			b.WriteByte(']')
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() == 0 {
+			b.WriteByte('[')
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(ev)
+	}
+	if b.Len() > 0 {
+		b.WriteByte(']')
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // maxQueuedAnnouncements bounds the events waiting to be sent; beyond it
 // new ones are dropped (announcements are best effort, see AnnounceMessage).
 const maxQueuedAnnouncements = 10000
 
+// announceLinger is how long the announcer lets events gather before it
+// sends a batch: a live push waits that much longer, and at a steady load
+// of turns (two events each) the batches hold several events instead of
+// one, so PostgreSQL runs fewer NOTIFY transactions and the listeners wake
+// fewer times.
+const announceLinger = 2 * time.Millisecond
+
 // announcer batches events that are sent after their data committed. The
 // first event queued while no batch is in flight starts a goroutine that
-// sends everything queued, again and again, until the queue is empty; so
-// at most one batch per process is in flight and a burst of commits costs
-// one NOTIFY transaction instead of one each. The zero value is ready.
+// waits linger, sends everything queued, and again, until the queue is
+// empty; so at most one batch per process is in flight and a burst of
+// commits costs one NOTIFY transaction instead of one each. The zero value
+// is ready (without linger).
 type announcer struct {
 	mu      sync.Mutex
 	queue   []string
 	sending bool
+	linger  time.Duration
 	guard   *safe.Guard // recovers a panicking send (nil: recovered all the same)
 }
 
@@ -107,6 +168,9 @@ func (a *announcer) add(ctx context.Context, payload string, send func(context.C
 
 func (a *announcer) drain(ctx context.Context, send func(context.Context, []string) error) {
 	for {
+		if a.linger > 0 {
+			time.Sleep(a.linger)
+		}
 		a.mu.Lock()
 		batch := a.queue
 		a.queue = nil

@@ -16,8 +16,11 @@ import (
 // and setting a status counts as one. The sweeper sets agents whose presence lapsed
 // offline, in PostgreSQL and in the router, so nothing new is routed to an absent agent;
 // the tickets they hold stay theirs. Presence lives in Redis under the router's hash tag
-// ({P}:presence, a ZSET of agent → expiry in unix ms); an in-process Redis comes back
-// empty after a restart, so every agent is offline until they reconnect.
+// ({P}:presence, a ZSET of agent → expiry in unix ms). A Redis that restarts empty (the
+// in-process one, or a crash without persistence) has lost every heartbeat: presence
+// counts from {P}:presence:since, written by the first heartbeat or sweep that finds it
+// missing, and nobody lapses until a TTL after it — the time a console takes to send a
+// heartbeat again — so a Redis outage does not set every agent offline.
 
 // DefaultPresenceTTL is how long a heartbeat keeps an agent present when
 // ServiceOptions.PresenceTTL is zero.
@@ -26,20 +29,29 @@ const DefaultPresenceTTL = time.Minute
 // KeepPresent records a heartbeat of agentID: it counts as connected for PresenceTTL.
 // It touches Redis only, so a socket may call it for any subject.
 func (s *Directory) KeepPresent(ctx context.Context, agentID string) error {
-	if err := s.Router.TouchPresence(ctx, agentID, s.Now().Add(s.PresenceTTL)); err != nil {
+	now := s.Now()
+	if err := s.Router.TouchPresence(ctx, agentID, now, now.Add(s.PresenceTTL)); err != nil {
 		return fmt.Errorf("presence of %s: %w", agentID, err)
 	}
 	return nil
 }
 
 // Heartbeat is the REST heartbeat of an API-only agent: KeepPresent, then the agent as
-// stored (ErrNotFound when the subject is no agent).
+// stored (ErrNotFound when the subject is no agent). While Redis is unavailable the
+// heartbeat is accepted unrecorded: no sweep can run without Redis, and once it is back
+// presence gives every agent a TTL to send the next one.
 func (s *Directory) Heartbeat(ctx context.Context, agentID string) (Agent, error) {
 	a, err := s.store.GetAgent(ctx, agentID)
 	if err != nil {
 		return Agent{}, err
 	}
-	return a, s.KeepPresent(ctx, agentID)
+	if err := s.KeepPresent(ctx, agentID); err != nil {
+		if !IsUnavailable(err) {
+			return a, err
+		}
+		s.Log.WarnContext(ctx, "heartbeat not recorded: Redis unavailable", "agent", agentID, "err", err)
+	}
+	return a, nil
 }
 
 // SignOut sets the agent offline and forgets its presence (the console calls it when
@@ -59,7 +71,15 @@ func (s *Directory) SweepPresence(ctx context.Context) ([]string, error) {
 	if err != nil || len(cands) == 0 {
 		return nil, err
 	}
-	present, err := s.Router.Present(ctx, s.Now())
+	now := s.Now()
+	since, err := s.Router.presenceSince(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(since) < s.PresenceTTL {
+		return nil, nil // presence is younger than a TTL (Redis restarted): heartbeats are still coming in
+	}
+	present, err := s.Router.Present(ctx, now)
 	if err != nil {
 		return nil, err
 	}
@@ -124,9 +144,37 @@ func (s *TicketRecords) lapseAgent(ctx context.Context, c presenceCandidate) (Ag
 
 func (r *RedisRouter) presenceKey() string { return r.tag + "presence" }
 
-// TouchPresence marks agentID as connected until until.
-func (r *RedisRouter) TouchPresence(ctx context.Context, agentID string, until time.Time) error {
-	return r.rdb.ZAdd(ctx, r.presenceKey(), redis.Z{Score: float64(until.UnixMilli()), Member: agentID}).Err()
+// presenceSinceKey holds the unix ms from which presence is known (see above).
+func (r *RedisRouter) presenceSinceKey() string { return r.tag + "presence:since" }
+
+// TouchPresence marks agentID as connected until until; now starts presence when
+// Redis had none.
+func (r *RedisRouter) TouchPresence(ctx context.Context, agentID string, now, until time.Time) error {
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, r.presenceSinceKey(), now.UnixMilli(), 0)
+		p.ZAdd(ctx, r.presenceKey(), redis.Z{Score: float64(until.UnixMilli()), Member: agentID})
+		return nil
+	})
+	return err
+}
+
+// presenceSince returns when presence started to be known, starting it at now when
+// Redis had no record of it.
+func (r *RedisRouter) presenceSince(ctx context.Context, now time.Time) (time.Time, error) {
+	var since *redis.StringCmd
+	_, err := r.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetNX(ctx, r.presenceSinceKey(), now.UnixMilli(), 0)
+		since = p.Get(ctx, r.presenceSinceKey())
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("router presence: %w", err)
+	}
+	ms, err := since.Int64()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("router presence since %q: %w", since.Val(), err)
+	}
+	return time.UnixMilli(ms), nil
 }
 
 // DropPresence forgets agentID's presence (sign-out).

@@ -109,11 +109,23 @@ func TestPresenceLapseSetsAgentOffline(t *testing.T) {
 		t.Fatalf("lapsed after the status change's TTL (-want +got):\n%s", diff)
 	}
 
-	// A restart on an in-process Redis: the routing state is rebuilt from PostgreSQL
-	// (where carol is online) and the empty presence set makes her offline too.
+	// A restart on an empty Redis (the in-process one, or a crash without persistence):
+	// the routing state is rebuilt from PostgreSQL (where carol is online) and every
+	// heartbeat is gone. Presence counts again from the first sweep after it: carol
+	// keeps her status for a TTL, the time her console takes to send a heartbeat
+	// again, and lapses without one.
 	restartRedis(t, ts)
+	ts.clock.t = t0.Add(132 * time.Second)
+	if got := sweep(t, ts); len(got) != 0 {
+		t.Fatalf("lapsed right after the restart: %v; want a TTL's grace for heartbeats to come", got)
+	}
+	ts.clock.t = t0.Add(132*time.Second + DefaultPresenceTTL - time.Second)
+	if got := sweep(t, ts); len(got) != 0 {
+		t.Fatalf("lapsed within a TTL of the restart: %v", got)
+	}
+	ts.clock.t = t0.Add(132*time.Second + DefaultPresenceTTL + time.Second)
 	if diff := cmp.Diff([]string{"carol"}, sweep(t, ts)); diff != "" {
-		t.Fatalf("lapsed after the restart (-want +got):\n%s", diff)
+		t.Fatalf("lapsed a TTL after the restart without a heartbeat (-want +got):\n%s", diff)
 	}
 	if _, a := create(t, ts, "c3", "tech"); a != nil {
 		t.Fatalf("after the restart a tech ticket went to %s; want it waiting", a.AgentID)

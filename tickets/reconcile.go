@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -48,6 +49,9 @@ const defaultReconcileSettle = 2 * time.Second
 // waiting tickets.
 func (s *Maintenance) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	first, err := s.routingDrift(ctx)
+	if errors.Is(err, ErrNoState) {
+		return s.restoreLost(ctx)
+	}
 	if err != nil || len(first) == 0 {
 		return ReconcileReport{}, err
 	}
@@ -82,26 +86,122 @@ func (s *Maintenance) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	return ReconcileReport{Drift: drift, Rebuilt: true, Pulled: pulled}, err
 }
 
-// RunReconciler reconciles every interval until ctx ends; of several replicas one
-// reconciles per interval (a Redis lease).
-func (s *Maintenance) RunReconciler(ctx context.Context, every time.Duration) {
-	runLeased(ctx, s.Router, s.Log, "reconcile", every, func(ctx context.Context) error {
-		_, err := s.Reconcile(ctx)
-		return err
-	})
+// restoreLost rebuilds a routing state Redis lost (a restart without persistence, a
+// flush) from PostgreSQL, unless another process did first, and lets every free agent
+// pull: tickets opened while Redis was away wait in PostgreSQL only, and no routing
+// call would otherwise hand them to an agent who is already free.
+func (s *Maintenance) restoreLost(ctx context.Context) (ReconcileReport, error) {
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		return ReconcileReport{}, err
+	}
+	rebuilt, err := s.Router.restore(ctx, snap)
+	if err != nil {
+		return ReconcileReport{}, err
+	}
+	if rebuilt {
+		s.Log.WarnContext(ctx, "routing state was lost (Redis restarted or flushed); rebuilt from PostgreSQL",
+			"waiting", len(snap.Waiting), "assigned", len(snap.Assigned))
+	}
+	pulled, err := s.pullFree(ctx, snap)
+	return ReconcileReport{Rebuilt: rebuilt, Pulled: pulled}, err
 }
 
-// routingDrift compares the router's state with PostgreSQL; without a state there is
-// nothing to compare (the next routing call rebuilds it from PostgreSQL).
+// recoveryRetry is how soon the reconciler tries again while a routing step of this
+// process could not reach Redis.
+const recoveryRetry = time.Second
+
+// routingRecovery counts the routing steps of this process that could not reach Redis
+// (a ticket left unrouted, a slot not freed, an invalidation not written); the
+// reconciler repairs the routing state as soon as Redis answers again instead of at
+// its next interval.
+type routingRecovery struct {
+	losses atomic.Uint64
+	wake   chan struct{}
+}
+
+func newRoutingRecovery() *routingRecovery { return &routingRecovery{wake: make(chan struct{}, 1)} }
+
+// lost records a routing step that could not reach Redis and wakes the reconciler.
+func (r *routingRecovery) lost() {
+	r.losses.Add(1)
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunReconciler reconciles every interval until ctx ends; of several replicas one
+// reconciles per interval (a Redis lease). After a routing step here could not reach
+// Redis it reconciles every recoveryRetry, without the lease (this process alone knows
+// what it left undone), until a pass succeeds: then the tickets opened meanwhile are
+// routed and the slots freed meanwhile are given back.
+func (s *Maintenance) RunReconciler(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var repaired uint64 // losses repaired so far
+	waiting := false    // a recovery pass failed: Redis is still away
+	for {
+		var err error
+		if lost := s.recovery.losses.Load(); lost != repaired {
+			if err = s.recoverRouting(ctx); err == nil {
+				repaired = lost
+				if waiting {
+					s.Log.InfoContext(ctx, "routing recovered: Redis answers again")
+				}
+			}
+			if err != nil && !waiting && ctx.Err() == nil {
+				s.Log.WarnContext(ctx, "routing recovery waits for Redis; retrying every second", "err", err)
+			}
+			waiting = err != nil
+		} else {
+			var ok bool
+			// Held a little less than the interval, so the next tick (here or elsewhere) finds it free.
+			if ok, err = s.Router.lease(ctx, "reconcile", max(every*9/10, time.Millisecond)); err == nil && ok {
+				_, err = s.Reconcile(ctx)
+			}
+			if err != nil && ctx.Err() == nil {
+				s.Log.ErrorContext(ctx, "routing reconcile sweep", "err", err)
+			}
+		}
+		var retry <-chan time.Time
+		if s.recovery.losses.Load() != repaired {
+			retry = time.After(recoveryRetry)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-retry:
+		case <-s.recovery.wake:
+		}
+	}
+}
+
+// recoverRouting reconciles at once and lets every free agent pull: a reconcile that
+// finds no difference does not pull, yet a state rebuilt by a routing call after
+// Redis came back holds the tickets opened while it was away in wait sets beside
+// free agents. (Pulling again after a pass that pulled finds nothing more.)
+func (s *Maintenance) recoverRouting(ctx context.Context) error {
+	if _, err := s.Reconcile(ctx); err != nil {
+		return err
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.pullFree(ctx, snap)
+	return err
+}
+
+// routingDrift compares the router's state with PostgreSQL; ErrNoState when Redis has
+// none.
 func (s *Maintenance) routingDrift(ctx context.Context) ([]Drift, error) {
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
 	st, err := s.Router.dump(ctx)
-	if errors.Is(err, ErrNoState) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}

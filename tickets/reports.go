@@ -120,7 +120,7 @@ func (s *TicketRecords) Report(ctx context.Context, q ReportQuery) (Report, erro
 	}
 	r := Report{From: q.From, To: q.To, TimeZone: q.Location.String(),
 		ByChannel: []ChannelVolume{}, ByAgent: []AgentFigures{}, ByGroup: []AgentFigures{}, ByDay: []DayFigures{}}
-	db := s.replica
+	db := s.reads
 	// conversations: by channel (with escalations) and by local hour
 	rows, err := db.Query(ctx, `SELECT c.channel, count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id))
 		FROM conversations c WHERE c.created_at >= $1 AND c.created_at < $2 GROUP BY c.channel ORDER BY c.channel`, q.From, q.To)

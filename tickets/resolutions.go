@@ -41,7 +41,7 @@ const pastResolutionsQuery = `SELECT t.id, t.subject, t.resolved_at, q.question,
 // answered, newest first, leaving out those the customer rated 1 or 2: an answer that did
 // not help is no model for the next one.
 func (s *TicketRecords) PastResolutions(ctx context.Context, limit int) ([]Resolution, error) {
-	rows, err := s.replica.Query(ctx, pastResolutionsQuery, limit)
+	rows, err := s.reads.Query(ctx, pastResolutionsQuery, limit)
 	if err != nil {
 		return nil, mapPgErr(err, "past resolutions")
 	}

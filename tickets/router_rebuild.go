@@ -32,6 +32,29 @@ func (r *RedisRouter) Rebuild(ctx context.Context, snap RouterSnapshot) error {
 	}
 }
 
+// restore rebuilds the state from snap under the rebuild lock unless it exists (a
+// routing call or another process rebuilt it first); it reports whether it rebuilt.
+func (r *RedisRouter) restore(ctx context.Context, snap RouterSnapshot) (bool, error) {
+	for {
+		token, ok, err := r.tryLock(ctx)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
+				return false, fmt.Errorf("router restore: %w", err)
+			}
+			continue
+		}
+		defer r.unlock(token)
+		n, err := r.rdb.Exists(ctx, r.epoch).Result()
+		if err != nil || n == 1 {
+			return false, err
+		}
+		return true, r.rebuildLocked(ctx, snap)
+	}
+}
+
 // recoverState restores a lost state from opts.Snapshot. Of several processes that
 // see NOSTATE together, the lock holder rebuilds and the others wait for the epoch.
 func (r *RedisRouter) recoverState(ctx context.Context) error {
@@ -141,7 +164,7 @@ func (r *RedisRouter) dropState(ctx context.Context) error {
 	if _, err := r.evalOnce(ctx, scriptWipe, nil); err != nil {
 		return err
 	}
-	return r.rdb.Del(ctx, r.epoch, r.tag+"seq", r.lock, r.staleKey(), r.presenceKey(), r.tag+"lease:presence", r.tag+"lease:reconcile").Err()
+	return r.rdb.Del(ctx, r.epoch, r.tag+"seq", r.lock, r.staleKey(), r.presenceKey(), r.presenceSinceKey(), r.tag+"lease:presence", r.tag+"lease:reconcile").Err()
 }
 
 // EnsureState builds the routing state from the Snapshot source when Redis

@@ -69,6 +69,7 @@ type Service struct {
 type serviceCore struct {
 	store *Store // PostgreSQL; callers reach it only through the Service's operations
 	ServiceOptions
+	recovery *routingRecovery // routing steps that could not reach Redis (reconcile.go)
 }
 
 // Directory is the Service's part for the directory: agents (their records, statuses
@@ -91,7 +92,7 @@ func NewService(store *Store, o ServiceOptions) *Service {
 	if o.PresenceTTL <= 0 {
 		o.PresenceTTL = DefaultPresenceTTL
 	}
-	core := &serviceCore{store: store, ServiceOptions: o}
+	core := &serviceCore{store: store, ServiceOptions: o, recovery: newRoutingRecovery()}
 	return &Service{serviceCore: core, Directory: &Directory{core}, Maintenance: &Maintenance{core}, subs: map[int]func(Event){}}
 }
 
@@ -363,6 +364,13 @@ func (s *serviceCore) routeWith(ctx context.Context, t Ticket, cands []GroupCand
 		s.Metrics.Routed.WithLabelValues("error").Inc()
 		// The ticket is open in PostgreSQL; a rebuild queues it.
 		s.invalidateRouting(ctx, t.ID)
+		if IsUnavailable(err) {
+			// Redis is away: the ticket waits in PostgreSQL, and the reconciler
+			// routes it as soon as Redis answers again (routingRecovery).
+			s.recovery.lost()
+			s.Log.Warn("router unavailable; the ticket waits in PostgreSQL until Redis is back", "ticket", t.ID, "err", err)
+			return t, nil, nil
+		}
 		return t, nil, fmt.Errorf("route ticket %s: %w", t.ID, err)
 	}
 	if !res.Assigned {
@@ -373,11 +381,21 @@ func (s *serviceCore) routeWith(ctx context.Context, t Ticket, cands []GroupCand
 	return s.apply(ctx, res, reason)
 }
 
-// apply records a router assignment in PostgreSQL.
+// errHeldAlready stops apply's update: the ticket is already the agent's.
+var errHeldAlready = errors.New("ticket already held by that agent")
+
+// apply records a router assignment in PostgreSQL. An assignment PostgreSQL already
+// holds (a ticket pulled again after a rebuild from a snapshot taken while its first
+// pull was being recorded, or routed again) is not recorded twice.
 func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
 	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
 		CreatedAt: s.Now()}
+	var held Ticket
 	_, t, err := s.store.UpdateTicket(ctx, res.TicketID, func(tx pgx.Tx, t *Ticket) error {
+		if t.Status.Active() && t.AssigneeID == res.AgentID {
+			held = *t
+			return errHeldAlready
+		}
 		if t.Status != StatusOpen && t.AssigneeID != res.AgentID {
 			return fmt.Errorf("ticket %s is %s: %w", t.ID, t.Status, ErrConflict)
 		}
@@ -391,6 +409,9 @@ func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string)
 		}
 		return s.store.AppendAudit(ctx, tx, "router", "ticket.assign", t.ID, map[string]any{"agent": res.AgentID, "reason": reason})
 	})
+	if errors.Is(err, errHeldAlready) {
+		return held, &a, nil
+	}
 	if err != nil {
 		// Redis now holds an assignment PostgreSQL does not: have the router
 		// rebuild from PostgreSQL, the source of truth, on its next call.
@@ -416,9 +437,15 @@ func (s *serviceCore) applyPulled(ctx context.Context, pulled []RouteResult) {
 }
 
 // invalidateRouting makes the router rebuild from PostgreSQL on its next
-// call, after Redis and PostgreSQL may have come apart.
+// call, after Redis and PostgreSQL may have come apart. When Redis cannot be
+// reached to say so, the reconciler is told to rebuild as soon as it can.
 func (s *serviceCore) invalidateRouting(ctx context.Context, ticketID string) {
 	if err := s.Router.Invalidate(context.WithoutCancel(ctx)); err != nil {
+		s.recovery.lost()
+		if IsUnavailable(err) {
+			s.Log.Warn("routing state not invalidated: Redis unavailable; rebuilt once it answers", "ticket", ticketID, "err", err)
+			return
+		}
 		s.Log.Error("invalidate routing state", "ticket", ticketID, "err", err)
 	}
 }

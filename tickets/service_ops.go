@@ -321,6 +321,13 @@ func (s *Service) releaseSlot(ctx context.Context, before Ticket) error {
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.invalidateRouting(ctx, before.ID)
+		if IsUnavailable(err) {
+			// The change is committed; the reconciler frees the slot from
+			// PostgreSQL once Redis answers again.
+			s.recovery.lost()
+			s.Log.Warn("router slot not released: Redis unavailable; freed once it is back", "ticket", before.ID, "err", err)
+			return nil
+		}
 		return fmt.Errorf("release router slot: %w", err)
 	}
 	s.applyPulled(ctx, pulled)

@@ -65,7 +65,7 @@ func (s *TicketRecords) MarkBreaches(ctx context.Context, now time.Time) ([]Brea
 // GroupSLAStats counts unresolved tickets per skill group and those at risk:
 // less than atRiskFraction of an SLA window left and not yet breached.
 func (s *TicketRecords) GroupSLAStats(ctx context.Context, now time.Time, atRiskFraction float64) ([]GroupSLA, error) {
-	rows, err := s.replica.Query(ctx, `SELECT coalesce(group_id, ''), count(*),
+	rows, err := s.reads.Query(ctx, `SELECT coalesce(group_id, ''), count(*),
 		count(*) FILTER (WHERE
 			(first_response_at IS NULL AND first_response_breached_at IS NULL AND first_response_due IS NOT NULL
 				AND first_response_due - $1 < (first_response_due - created_at) * $2)

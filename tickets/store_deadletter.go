@@ -63,7 +63,7 @@ func collectCounts(rows pgx.Rows, state string) ([]QueueCount, error) {
 
 // QueueCounts counts the pending and failed rows of both queues per channel.
 func (s *Queues) QueueCounts(ctx context.Context) ([]QueueCount, error) {
-	rows, err := s.replica.Query(ctx, `
+	rows, err := s.reads.Query(ctx, `
 		SELECT 'outbox', channel, state, count(*) FROM outbox WHERE state = 'pending' GROUP BY channel, state
 		UNION ALL SELECT 'outbox', channel, state, count(*) FROM outbox WHERE state = 'failed' GROUP BY channel, state
 		UNION ALL SELECT 'turns', channel, state, count(*) FROM channel_messages WHERE state = 'pending' GROUP BY channel, state
@@ -84,7 +84,7 @@ type Delivery struct {
 // Deliveries returns the delivery of each agent reply of a conversation that
 // went out through the outbox, by message id.
 func (s *Queues) Deliveries(ctx context.Context, conversationID string) (map[int64]Delivery, error) {
-	rows, err := s.replica.Query(ctx, `SELECT message_id, state, attempts, coalesce(last_error, '') FROM outbox
+	rows, err := s.reads.Query(ctx, `SELECT message_id, state, attempts, coalesce(last_error, '') FROM outbox
 		WHERE conversation_id = $1 AND message_id IS NOT NULL`, conversationID)
 	if err != nil {
 		return nil, mapPgErr(err, "deliveries")

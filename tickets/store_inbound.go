@@ -186,8 +186,8 @@ const inboundSQL = `WITH async AS (
 			AND ($4::uuid IS NULL OR cust.id = (SELECT customer_id FROM owner))
 	), cm AS (
 		INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, lease_until, attempts, facts)
-		SELECT $1, $2, conversation_id, customer_id, coalesce($8::bigint, nextval('messages_id_seq')), $9::timestamptz,
-			CASE WHEN $9::timestamptz IS NULL THEN 0 ELSE 1 END, $17::jsonb
+		SELECT $1, $2, conversation_id, customer_id, coalesce($8::bigint, nextval('messages_id_seq')),
+			now() + $9::bigint * interval '1 millisecond', CASE WHEN $9::bigint IS NULL THEN 0 ELSE 1 END, $17::jsonb
 		FROM ok
 		ON CONFLICT DO NOTHING
 		RETURNING conversation_id, customer_id, log_id
@@ -222,7 +222,7 @@ func (s *Conversations) writeInbound(ctx context.Context, w inboundWrite) (inbou
 		msgID = w.messageID
 	}
 	if w.Lease > 0 {
-		lease = time.Now().Add(w.Lease)
+		lease = w.Lease.Milliseconds() // on the database's clock, as ExtendLease and ClaimTurn
 	}
 	target := w.newConversation
 	if w.ConversationID != "" {

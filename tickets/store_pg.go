@@ -25,7 +25,7 @@ type FieldCrypter interface {
 }
 
 // Store is the PostgreSQL store of the ticket core. Writes go to the
-// primary; list queries may go to a read replica.
+// primary; list queries may go to a read replica (store_replica.go).
 //
 // It is split by aggregate: each embedded part (Conversations, TicketRecords,
 // Queues, Accounts, AuditTrail, Vault) owns a set of tables and the operations on
@@ -52,7 +52,7 @@ type Store struct {
 // Accounts).
 type storeCore struct {
 	primary *pgxpool.Pool
-	replica *pgxpool.Pool
+	reads   *replicaReads // the reads that may lag: the replica, guarded (store_replica.go)
 	crypt   FieldCrypter
 	chain   ChainKeys // the audit chain's keys: crypt, when it has them
 	ann     announcer
@@ -105,7 +105,7 @@ func NewStore(primary, replica *pgxpool.Pool, crypt FieldCrypter) *Store {
 		replica = primary
 	}
 	chain, _ := crypt.(ChainKeys)
-	core := &storeCore{primary: primary, replica: replica, crypt: crypt, chain: chain}
+	core := &storeCore{primary: primary, reads: &replicaReads{primary: primary, replica: replica}, crypt: crypt, chain: chain, ann: announcer{linger: announceLinger}}
 	audit := &AuditTrail{core}
 	return &Store{storeCore: core, Conversations: &Conversations{core}, TicketRecords: &TicketRecords{core},
 		Queues: &Queues{storeCore: core, audit: audit}, Accounts: &Accounts{storeCore: core, audit: audit},
@@ -120,15 +120,11 @@ func (s *storeCore) GuardPanics(g *safe.Guard) { s.panics, s.ann.guard = g, g }
 // Pool returns the primary pool.
 func (s *storeCore) Pool() *pgxpool.Pool { return s.primary }
 
-// Ping checks the primary and the replica.
+// Ping checks the primary. The read replica is PingReplica's: reads fall back to
+// the primary while it is down.
 func (s *storeCore) Ping(ctx context.Context) error {
 	if err := s.primary.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres primary: %w", err)
-	}
-	if s.replica != s.primary {
-		if err := s.replica.Ping(ctx); err != nil {
-			return fmt.Errorf("postgres replica: %w", err)
-		}
 	}
 	return nil
 }
@@ -299,7 +295,7 @@ func (s *Conversations) FindCustomerByContact(ctx context.Context, kind, value s
 	default:
 		return Customer{}, fmt.Errorf("contact kind %q (want email or phone): %w", kind, ErrInvalid)
 	}
-	return s.scanCustomer(s.replica.QueryRow(ctx,
+	return s.scanCustomer(s.reads.QueryRow(ctx,
 		`SELECT `+customerCols+` FROM customers WHERE `+col+` = $1 LIMIT 1`, s.crypt.BlindIndex(kind, value)))
 }
 
@@ -326,8 +322,8 @@ func (s *Conversations) AddMessage(ctx context.Context, m Message) (Message, err
 
 // AnnounceMessage tells every instance (web-chat sessions) that a message
 // was committed. Call it after the commit: it queues the event and returns
-// at once; the queue goes out in batches, one transaction of NOTIFYs per
-// batch (see announcer). A NOTIFY inside the writing transaction would
+// at once; the queue goes out in batches, one transaction per batch with
+// one notification per up to 8 kB of events (see announcer, packEvents). A NOTIFY inside the writing transaction would
 // serialize all such commits, and one transaction per event would still
 // serialize them on the notification queue lock, a WAL flush each. A lost
 // announcement delays a live push until the next one; nothing is lost from
@@ -337,13 +333,16 @@ func (s *storeCore) AnnounceMessage(ctx context.Context, conversationID string, 
 	s.ann.add(ctx, string(b), s.notifyAll)
 }
 
-// notifyAll sends payloads on EventChannel in one transaction. It commits
-// without waiting for the WAL flush (asyncCommit): the events announce data
-// that is already durable, and a NOTIFY transaction has an id of its own,
-// so a synchronous commit would add a flush for nothing.
+// notifyAll sends events on EventChannel in one transaction, packed into
+// as few notifications as fit (packEvents; the listener reads a batch and a
+// single event alike, and every replica of a deployment runs the same
+// version). It commits without waiting for the WAL flush (asyncCommit): the
+// events announce data that is already durable, and a NOTIFY transaction
+// has an id of its own, so a synchronous commit would add a flush for
+// nothing.
 func (s *storeCore) notifyAll(ctx context.Context, payloads []string) error {
 	_, err := s.primary.Exec(ctx, `WITH async AS (`+asyncCommit+`)
-		SELECT pg_notify($1, p) FROM async, unnest($2::text[]) AS p`, EventChannel, payloads)
+		SELECT pg_notify($1, p) FROM async, unnest($2::text[]) AS p`, EventChannel, packEvents(payloads, maxNotifyPayload))
 	return err
 }
 
@@ -386,7 +385,7 @@ func queryMessages(ctx context.Context, q interface {
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
 func (s *Conversations) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
-	msgs, err := queryMessages(ctx, s.replica, `
+	msgs, err := queryMessages(ctx, s.reads, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL
 		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
@@ -394,5 +393,5 @@ func (s *Conversations) ListMessages(ctx context.Context, conversationID string)
 	if err != nil {
 		return nil, err
 	}
-	return msgs, withAttachments(ctx, s.replica, conversationID, msgs)
+	return msgs, withAttachments(ctx, s.reads, conversationID, msgs)
 }

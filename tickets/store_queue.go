@@ -159,11 +159,66 @@ func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
 	return nil
 }
 
-// ExtendLease keeps a turn leased while its worker is still at it.
+// ReleaseTurn hands a turn back to the queue at once: the receiver that leased it to
+// answer it inline (attempt) stopped, having failed, so a worker need not wait for the
+// lease to run out. The attempt counts as settled, not abandoned. A turn another
+// attempt took over, or that is no longer pending, is left alone.
+func (s *Queues) ReleaseTurn(ctx context.Context, channel, channelMessageID string, attempt int) error {
+	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = NULL, attempts_settled = attempts
+		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt)
+	return mapPgErr(err, "release turn")
+}
+
+// ExtendLease keeps a turn leased while its attempt is still at it (a heartbeat). It
+// wraps ErrConflict when the turn is no longer the attempt's: another attempt took it
+// over, or it was finished. The renewal commits without waiting for the WAL flush: a
+// heartbeat lost in a database crash only shortens a lease, and it must not queue
+// behind other commits' flushes, or a busy database would let a live attempt's lease run out.
 func (s *Queues) ExtendLease(ctx context.Context, channel, channelMessageID string, attempt int, lease time.Duration) error {
-	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $4 * interval '1 millisecond'
-		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, lease.Milliseconds())
-	return mapPgErr(err, "extend lease")
+	var held bool
+	err := s.primary.QueryRow(ctx, `WITH async AS (
+			SELECT set_config('synchronous_commit', 'off', true)
+		), turn AS (
+			UPDATE channel_messages SET lease_until = now() + $4 * interval '1 millisecond'
+			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'
+			RETURNING 1
+		)
+		SELECT EXISTS (SELECT 1 FROM turn) FROM async`, channel, channelMessageID, attempt, lease.Milliseconds()).Scan(&held)
+	if err != nil {
+		return mapPgErr(err, "extend lease")
+	}
+	if !held {
+		return fmt.Errorf("turn %s/%s attempt %d: no longer this attempt's: %w", channel, channelMessageID, attempt, ErrConflict)
+	}
+	return nil
+}
+
+// TurnState is where a stored turn stands, as a redelivery of its message sees it.
+type TurnState struct {
+	State   string          // pending, done or failed
+	Outcome json.RawMessage // the answer an attempt recorded (nil: none yet)
+	// Leased: an attempt holds the turn (its lease has not run out); a pending turn
+	// that is not leased waits for a queue worker.
+	Leased bool
+	// VoicePending: a voice note of the turn waits for the queue's transcription.
+	VoicePending bool
+}
+
+// TurnState reads a stored turn's state, answer and lease (ErrNotFound: no such turn).
+func (s *Queues) TurnState(ctx context.Context, channel, channelMessageID string) (TurnState, error) {
+	var st TurnState
+	var outcome, facts []byte
+	err := s.primary.QueryRow(ctx, `SELECT state, outcome, coalesce(lease_until > now(), false), facts
+		FROM channel_messages WHERE channel = $1 AND message_id = $2`, channel, channelMessageID).Scan(&st.State, &outcome, &st.Leased, &facts)
+	if err != nil {
+		return TurnState{}, mapPgErr(err, fmt.Sprintf("turn %s/%s", channel, channelMessageID))
+	}
+	f, err := scanFacts(facts)
+	if err != nil {
+		return TurnState{}, err
+	}
+	st.Outcome, st.VoicePending = outcome, f.VoicePending
+	return st, nil
 }
 
 // CompleteTurn records the outcome of a processed turn.
@@ -208,7 +263,7 @@ func errorText(cause error) string {
 
 // QueueStats counts turns by state.
 func (s *Queues) QueueStats(ctx context.Context) (map[string]int, error) {
-	rows, err := s.replica.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
+	rows, err := s.reads.Query(ctx, `SELECT state, count(*) FROM channel_messages GROUP BY state`)
 	if err != nil {
 		return nil, mapPgErr(err, "queue stats")
 	}

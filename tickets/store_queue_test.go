@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -309,4 +310,109 @@ func TestQueuesKeepAConversationsOrder(t *testing.T) {
 		t.Fatal(dead, err)
 	}
 	due(p5, true)
+}
+
+// TestInlineLeaseRenewalAndTurnState: an inline turn's lease runs on the database's
+// clock from its storage; its receiver renews it, and only while the turn is still its
+// attempt's (a renewal after a takeover or after the answer is refused with
+// ErrConflict); TurnState says what a redelivery waits on at each step.
+func TestInlineLeaseRenewalAndTurnState(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	const lease = 400 * time.Millisecond
+	in, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "i1", CustomerRef: "web:1", Text: "hi", Lease: lease})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "v1", CustomerRef: "web:1", Text: "[voice message]",
+		Facts: TurnFacts{VoicePending: true}}); err != nil {
+		t.Fatal(err)
+	}
+	state := func(id string) TurnState {
+		t.Helper()
+		st, err := s.TurnState(ctx, "rest", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	extend := func(attempt int) error { return s.ExtendLease(ctx, "rest", "i1", attempt, lease) }
+	check := func(step string, got, want TurnState) {
+		t.Helper()
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: turn state (-want +got):\n%s", step, diff)
+		}
+	}
+	check("stored", state("i1"), TurnState{State: "pending", Leased: true})
+	check("a voice note for the queue", state("v1"), TurnState{State: "pending", VoicePending: true})
+	if _, err := s.TurnState(ctx, "rest", "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an unknown turn's state: %v, want ErrNotFound", err)
+	}
+	// Renewed for three leases: no worker takes it.
+	for range 6 {
+		time.Sleep(lease / 2)
+		if err := extend(1); err != nil {
+			t.Fatal(err)
+		}
+		if p, ok, err := s.ClaimTurn(ctx, time.Minute, 0); err != nil || (ok && p.ChannelMessageID == "i1") {
+			t.Fatalf("a renewed inline turn was claimed: %+v %v %v", p, ok, err)
+		}
+	}
+	// Its receiver dies: the lease runs out and a worker takes the turn over.
+	time.Sleep(lease + 100*time.Millisecond)
+	check("its lease ran out", state("i1"), TurnState{State: "pending"})
+	p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+	if err != nil || !ok || p.ChannelMessageID != "i1" || p.Attempts != 2 {
+		t.Fatalf("takeover: %+v %v %v", p, ok, err)
+	}
+	if err := extend(1); !errors.Is(err, ErrConflict) {
+		t.Errorf("the first attempt renewed a lease taken over: %v, want ErrConflict", err)
+	}
+	if err := s.RecordReply(ctx, TurnReply{Channel: "rest", ChannelMessageID: "i1", Attempt: 2, ConversationID: in.ConversationID,
+		Text: "answer", Outcome: map[string]string{"reply": "answer"}, Done: true}); err != nil {
+		t.Fatal(err)
+	}
+	var replyID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM messages WHERE conversation_id = $1 AND author = 'bot'`, in.ConversationID).Scan(&replyID); err != nil {
+		t.Fatal(err)
+	}
+	// the outcome names the reply it logged (reply_id), which orders its delivery
+	check("answered", state("i1"), TurnState{State: "done", Outcome: fmt.Appendf(nil, `{"reply": "answer", "reply_id": %d}`, replyID)})
+	if err := extend(2); !errors.Is(err, ErrConflict) {
+		t.Errorf("a renewal after the answer: %v, want ErrConflict", err)
+	}
+}
+
+// TestReleaseTurnHandsItToAWorkerAtOnce: a turn leased to its receiver, whose inline
+// answer failed, is handed back: a worker claims it at once, as a settled (not an
+// abandoned) attempt; a release by an attempt that was taken over does nothing.
+func TestReleaseTurnHandsItToAWorkerAtOnce(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "rest", ChannelMessageID: "r1", CustomerRef: "web:1", Text: "hi", Lease: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ClaimTurn(ctx, time.Minute, 0); ok {
+		t.Fatal("a leased turn was handed to a worker before its release")
+	}
+	if err := s.ReleaseTurn(ctx, "rest", "r1", 1); err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+	if err != nil || !ok || p.ChannelMessageID != "r1" || p.Attempts != 2 {
+		t.Fatalf("claim after the release: %+v %v %v", p, ok, err)
+	}
+	var abandoned int
+	if err := pool.QueryRow(ctx, `SELECT abandoned FROM channel_messages WHERE message_id = 'r1'`).Scan(&abandoned); err != nil || abandoned != 0 {
+		t.Fatalf("abandoned %d (%v); want 0: the released attempt was settled", abandoned, err)
+	}
+	// the stale attempt 1 cannot release the worker's attempt 2
+	if err := s.ReleaseTurn(ctx, "rest", "r1", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ClaimTurn(ctx, time.Minute, 0); ok {
+		t.Fatal("a stale release freed the worker's lease")
+	}
 }

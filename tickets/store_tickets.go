@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // EventChannel is the PostgreSQL NOTIFY channel that carries ticket events.
@@ -95,8 +96,8 @@ func nullIfEmpty(s string) any {
 // flush the WAL queued them all. So the ticket and the chain lock go in one
 // pipelined batch (no NOTIFY in it: that waits for the notification queue
 // lock at commit); the keyed audit event needs the head the lock protects,
-// so it follows in one more round trip, and the transaction commits without
-// waiting for the flush, which releases the lock at once. The announcement right
+// so it follows in one more round trip, with the commit, and the transaction
+// commits without waiting for the flush, which releases the lock at once. The announcement right
 // after is a transaction that commits synchronously: its commit record
 // follows this one in the WAL, so when it returns the ticket and its audit
 // event are flushed too. A crash before that loses only the end of the WAL
@@ -147,8 +148,11 @@ func (s *TicketRecords) InsertTicket(ctx context.Context, t Ticket, audit *Audit
 
 // insertTicketBatch sends InsertTicket's batch: without audit it is one implicit
 // transaction that commits after its last statement, or not at all. With audit the
-// batch also takes the chain lock and reads the head, then the linked event is
-// inserted and the transaction committed (the chain's HMAC needs the head first).
+// transaction takes two round trips on one connection: the first opens it, runs the
+// batch and takes the chain lock reading the head; the second inserts the linked
+// event (the chain's HMAC needs the head first) and commits. So the lock is held
+// across one round trip, not three (the insert's, then the commit's), and a holder
+// descheduled under CPU contention stalls the escalations behind it less.
 func (s *TicketRecords) insertTicketBatch(ctx context.Context, b *pgx.Batch, audit *AuditEvent) (Ticket, error) {
 	if audit == nil {
 		br := s.primary.SendBatch(ctx, b)
@@ -158,24 +162,59 @@ func (s *TicketRecords) insertTicketBatch(ctx context.Context, b *pgx.Batch, aud
 		}
 		return out, err
 	}
+	conn, err := s.primary.Acquire(ctx)
+	if err != nil {
+		return Ticket{}, err
+	}
+	defer conn.Release()
+	out, err := s.auditedTicketTx(ctx, conn.Conn(), b, audit)
+	if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		// Still in the transaction (a statement failed): roll it back so the
+		// connection can be reused; Release closes one that stays in it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_, _ = conn.Exec(rctx, "ROLLBACK")
+	}
+	return out, err
+}
+
+// auditedTicketTx is insertTicketBatch's transaction with an audit event, through
+// conn: BEGIN, b and the chain head in one round trip, then the event and COMMIT.
+func (s *TicketRecords) auditedTicketTx(ctx context.Context, conn *pgx.Conn, b *pgx.Batch, audit *AuditEvent) (Ticket, error) {
+	open := &pgx.Batch{QueuedQueries: append([]*pgx.QueuedQuery{{SQL: "BEGIN"}}, b.QueuedQueries...)}
+	open.Queue(auditHeadSQL)
+	br := conn.SendBatch(ctx, open)
+	_, err := br.Exec() // BEGIN
 	var out Ticket
-	err := pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
-		b.Queue(auditHeadSQL)
-		br := tx.SendBatch(ctx, b)
-		var prev []byte
-		var err error
+	var prev []byte
+	if err == nil {
 		out, err = s.scanTicketBatch(br, &prev)
-		if cerr := br.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = s.linkAudit(audit, prev)
-		}
-		if err == nil {
-			err = insertAudit(ctx, tx, *audit)
-		}
-		return err
-	})
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.linkAudit(audit, prev)
+	}
+	if err != nil {
+		return Ticket{}, err
+	}
+	e := *audit
+	done := &pgx.Batch{}
+	done.Queue(insertAuditSQL, e.At, e.Actor, e.Action, e.Target, string(e.Detail), e.PrevHash, e.Hash, e.KeyID)
+	done.Queue("COMMIT")
+	br = conn.SendBatch(ctx, done)
+	_, err = br.Exec()
+	var tag pgconn.CommandTag
+	if err == nil {
+		tag, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("ticket %s: the transaction ended with %s", out.ID, tag)
+	}
 	return out, err
 }
 
@@ -295,13 +334,13 @@ const openBacklogQuery = `SELECT ` + ticketCols + ` FROM tickets WHERE status = 
 // OpenBacklog lists open tickets, oldest first (served by
 // the partial index tickets_open_idx).
 func (s *TicketRecords) OpenBacklog(ctx context.Context, limit int) ([]Ticket, error) {
-	return s.queryTickets(ctx, s.replica, "backlog", openBacklogQuery, limit)
+	return s.queryTickets(ctx, s.reads, "backlog", openBacklogQuery, limit)
 }
 
 // OpenForGroups lists open tickets waiting in any of groups or needing any
 // of skills, oldest first.
 func (s *TicketRecords) OpenForGroups(ctx context.Context, groups, skills []string, limit int) ([]Ticket, error) {
-	return s.queryTickets(ctx, s.replica, "tickets", `SELECT `+ticketCols+` FROM tickets
+	return s.queryTickets(ctx, s.reads, "tickets", `SELECT `+ticketCols+` FROM tickets
 		WHERE status = 'open' AND (group_id = ANY($1) OR skills && $2) ORDER BY created_at LIMIT $3`, groups, skills, limit)
 }
 
@@ -314,7 +353,7 @@ type groupFigures struct {
 // queueFigures counts waiting and assigned tickets per group (the group a
 // ticket is filed under) with the oldest queue entry of the waiting ones.
 func (s *TicketRecords) queueFigures(ctx context.Context) (map[string]groupFigures, error) {
-	rows, err := s.replica.Query(ctx, `SELECT coalesce(group_id, ''),
+	rows, err := s.reads.Query(ctx, `SELECT coalesce(group_id, ''),
 			count(*) FILTER (WHERE status = 'open'),
 			count(*) FILTER (WHERE status IN ('assigned', 'pending')),
 			coalesce(min(coalesce(queued_at, created_at)) FILTER (WHERE status = 'open'), now())

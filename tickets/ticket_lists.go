@@ -127,7 +127,7 @@ func (s *TicketRecords) ListTickets(ctx context.Context, f TicketFilter) ([]Tick
 	if err != nil {
 		return nil, err
 	}
-	return s.queryTickets(ctx, s.replica, "tickets", q, args...)
+	return s.queryTickets(ctx, s.reads, "tickets", q, args...)
 }
 
 // The SQL of the SLA states; $now and $frac are bound by listTicketsQuery.

@@ -62,6 +62,9 @@ func (l *faultLoad) agent(ctx context.Context, i int) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode >= 500 {
+				if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != "" {
+					l.count(func(st *faultLoadStats) { st.Unavailable++ })
+				}
 				time.Sleep(50 * time.Millisecond)
 				continue
 			}

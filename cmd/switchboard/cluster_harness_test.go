@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
@@ -40,7 +42,8 @@ type faultCluster struct {
 	redis    string // Redis address
 	prefix   string
 	secret   string
-	dir      string        // shared: key ring, kb.dir
+	dir      string        // shared: key ring, kb.dir, models.dir
+	media    faultMedia    // what the media customers send (cluster_media_test.go)
 	shutdown time.Duration // http.shutdown_timeout of every replica
 	env      []string      // every replica's environment but its address and data dir
 	replicas []*faultReplica
@@ -75,6 +78,11 @@ type faultOptions struct {
 	Agents    int           // 3
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
+	NoMedia   bool          // no voice notes or photos in the load
+	Duration  time.Duration // how long the load runs: faultDuration()
+	// Rate, when > 0, paces the customers together at Rate turns/s (a shared limiter
+	// in place of the think time): open-loop while enough customers are free.
+	Rate float64
 }
 
 func (o faultOptions) withDefaults() faultOptions {
@@ -85,6 +93,7 @@ func (o faultOptions) withDefaults() faultOptions {
 	o.Agents = cmp.Or(o.Agents, 3)
 	o.Think = cmp.Or(o.Think, 300*time.Millisecond)
 	o.LLMDelay = cmp.Or(o.LLMDelay, 250*time.Millisecond)
+	o.Duration = cmp.Or(o.Duration, faultDuration())
 	return o
 }
 
@@ -105,11 +114,20 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 	// longer: turns are in flight when a fault comes.
 	llmSrv := httptest.NewServer(faqLLM(o.LLMDelay))
 	t.Cleanup(llmSrv.Close) // after the replicas stopped (cleanups run last first)
-	kbDir := filepath.Join(c.dir, "kb")
+	kbDir, modelsDir := filepath.Join(c.dir, "kb"), filepath.Join(c.dir, "models")
 	ring := filepath.Join(c.dir, "keyring.json")
+	if !o.NoMedia {
+		c.media = setUpFaultMedia(t, modelsDir)
+	}
+	// One key ring for all, made before they start: replicas with a read replica
+	// (postgres.replica_dsn) refuse to make one each.
+	if _, err := fieldcrypt.Open(ring, fieldcrypt.Options{Create: true}); err != nil {
+		t.Fatal(err)
+	}
 	c.env = append(os.Environ(), "SB_HELPER_SERVE=1", "SWITCHBOARD_PG_DSN="+dsn,
 		"SWITCHBOARD_REDIS_ADDR="+redisAddr, "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
+		"SWITCHBOARD_MODELS_DIR="+modelsDir,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_KB_MIN_CONFIDENCE=0.1", "SWITCHBOARD_QUEUE_LEASE=3s",
 		"SWITCHBOARD_HTTP_SHUTDOWN_TIMEOUT="+o.Shutdown.String(),
 		"SWITCHBOARD_LLM_BASE_URL="+llmSrv.URL+"/v1", "SWITCHBOARD_LLM_MODEL=m",
@@ -138,7 +156,7 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 			logPath: filepath.Join(c.dir, fmt.Sprintf("replica%d.log", i))})
 	}
 	t.Cleanup(c.stopAll)
-	c.start(0) // the first creates the shared key ring; the others start together
+	c.start(0) // the first migrates the schema; the others start together
 	var wg sync.WaitGroup
 	for i := 1; i < o.Replicas; i++ {
 		wg.Go(func() { c.start(i) })
@@ -156,7 +174,9 @@ func (c *faultCluster) start(i int) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServeProcess$", "-test.count=1")
-	cmd.Env = append(c.env, "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
+	// a copy: replicas start concurrently, and an append into c.env's spare capacity
+	// would give two of them one address and data directory
+	cmd.Env = append(slices.Clip(c.env), "SWITCHBOARD_HTTP_ADDR="+r.addr, "SWITCHBOARD_DATA_DIR="+r.dataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives the test
 	if err := cmd.Start(); err != nil {
@@ -343,7 +363,7 @@ func groundedAnswer(prompt string) string {
 		if !ok || !strings.HasPrefix(num, "[") {
 			continue
 		}
-		for _, qa := range faultFAQ {
+		for _, qa := range append(slices.Clone(faultFAQ), faultUpdateFAQ) { // the stub knows the entry a scenario adds later
 			if strings.HasPrefix(question, qa[0]) && strings.Contains(rest, qa[1]) {
 				return qa[1] + " " + num + replyTag(question)
 			}

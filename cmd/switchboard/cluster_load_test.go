@@ -10,11 +10,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/switchboard-cs/switchboard/gateway"
 )
@@ -32,10 +35,12 @@ const (
 type faultLoad struct {
 	c        *faultCluster
 	auth     *gateway.Auth
-	think    time.Duration  // a customer's pause between turns
-	faultAt  atomic.Int64   // unix nanos of the last fault injected (0: none yet)
-	openWS   []atomic.Int32 // web-chat sockets open on each replica
-	inFlight []atomic.Int32 // turns sent to each replica and not yet answered
+	think    time.Duration       // a customer's pause between turns
+	pace     *rate.Limiter       // with faultOptions.Rate: the customers' shared pace, instead of think
+	observe  func(time.Duration) // when set: each acknowledged turn's latency, first attempt to ack
+	faultAt  atomic.Int64        // unix nanos of the last fault injected (0: none yet)
+	openWS   []atomic.Int32      // web-chat sockets open on each replica
+	inFlight []atomic.Int32      // turns sent to each replica and not yet answered
 	mu       sync.Mutex
 	sessions []*faultSession
 	stats    faultLoadStats
@@ -53,13 +58,19 @@ type faultLoadStats struct {
 	NotSent        int // a web-chat frame the client could not write (its socket had closed)
 	AcceptedFailed int // accepted (sent on an open connection) but failed: 5xx, reset, EOF
 	Rejected       int // 4xx other than 429: a bug in the load or the server
-	Reconnects     int // WebSockets opened again after the first
-	Resumed        int // of which in a conversation, with ?after= the last seq seen
-	RESTRepeats    int // an acknowledged REST message acknowledged again (deduplicated by message id)
-	AnsweredLater  int // acknowledged as a redelivery before the first delivery was answered
-	AgentReplies   int
-	Resolved       int
-	RecoveredAt    time.Time // the last disturbed client's first success after its trouble
+	// Unavailable counts 503s with Retry-After (and web-chat "unavailable" error frames
+	// with retry_after): a store is down; the client retries the same message id later.
+	Unavailable        int
+	SlowestUnavailable time.Duration // the longest a 503 took to come
+	Reconnects         int           // WebSockets opened again after the first
+	Resumed            int           // of which in a conversation, with ?after= the last seq seen
+	RESTRepeats        int           // an acknowledged REST message acknowledged again (deduplicated by message id)
+	AnsweredLater      int           // acknowledged as a redelivery before the first delivery was answered
+	AgentReplies       int
+	Resolved           int
+	MediaTurns         int            // acknowledged REST turns with a photo or voice note
+	Degraded           map[string]int // REST turns whose answer names a stage that failed open, by stage
+	RecoveredAt        time.Time      // the last disturbed client's first success after its trouble
 }
 
 // faultSession is one customer's conversation as the customer saw it.
@@ -67,8 +78,9 @@ type faultSession struct {
 	Subject   string
 	WS        bool
 	Conv      string
-	Acked     []string // message ids acknowledged, in order
-	Escalated bool     // a turn's acknowledged answer was an escalation
+	Acked     []string              // message ids acknowledged, in order
+	Media     map[string]*faultClip // message id → the photo or voice note it carried
+	Escalated bool                  // a turn's acknowledged answer was an escalation
 	Seqs      map[int64]int
 	AgentSeen bool
 	// AnsweredLater counts acknowledgements of a redelivery whose first delivery was
@@ -85,8 +97,21 @@ func newFaultLoad(c *faultCluster, think time.Duration) *faultLoad {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	return &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas)),
+	l := &faultLoad{c: c, auth: auth, think: think, openWS: make([]atomic.Int32, len(c.replicas)),
 		inFlight: make([]atomic.Int32, len(c.replicas))}
+	if c.opts.Rate > 0 {
+		l.pace = rate.NewLimiter(rate.Limit(c.opts.Rate), 1)
+	}
+	return l
+}
+
+// pause is a customer's wait before its next turn: the think time, or its place in
+// the shared pace. It reports false once ctx ended.
+func (l *faultLoad) pause(ctx context.Context) bool {
+	if l.pace != nil {
+		return l.pace.Wait(ctx) == nil
+	}
+	return sleepCtx(ctx, l.think)
 }
 
 func faultHTTPClient(timeout time.Duration) *http.Client {
@@ -130,6 +155,14 @@ func (l *faultLoad) acked(s *faultSession, mid, conv string, escalated, duplicat
 	}
 	l.mu.Unlock()
 	l.ok(s)
+}
+
+// ackedAfter is acked for a turn first sent at start: it also reports its latency.
+func (l *faultLoad) ackedAfter(start time.Time, s *faultSession, mid, conv string, escalated, duplicate, noReply bool) {
+	if l.observe != nil {
+		l.observe(time.Since(start))
+	}
+	l.acked(s, mid, conv, escalated, duplicate, noReply)
 }
 
 func (l *faultLoad) ok(s *faultSession) {
@@ -186,6 +219,9 @@ func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (
 // balancer's affinity would).
 func (l *faultLoad) customer(ctx context.Context, i int) {
 	pref := i % len(l.c.replicas)
+	if l.pace != nil && !l.pause(ctx) { // paced from the first turn: no burst of every customer at once
+		return
+	}
 	for n := 0; ctx.Err() == nil; n++ {
 		s := &faultSession{Subject: fmt.Sprintf("load:%d:%d", i, n), WS: i%2 == 1, Seqs: map[int64]int{}, byAuthor: map[string]int{}}
 		l.mu.Lock()
@@ -236,13 +272,15 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 	for k := range turns {
 		last := escalate && k == turns-1
 		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
-		body, _ := json.Marshal(map[string]string{"message_id": mid, "conversation_id": s.Conv, "text": turnText(mid, k, last)})
-		acked := false
+		clip := l.c.media.clipFor(i, k, last)
+		body, ctype := restBody(mid, s.Conv, turnText(mid, k, last), clip)
+		acked, start := false, time.Now()
 		for attempt := 0; !acked && ctx.Err() == nil; attempt++ {
 			r := l.c.replicas[(*pref+attempt)%len(l.c.replicas)]
 			l.inFlight[r.idx].Add(1)
 			// Once sent, a request is awaited even when the load ends meanwhile.
-			out, status, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, body)
+			sent := time.Now()
+			out, status, retry, err := l.post(context.Background(), client, r.base()+"/v1/messages", tok, mid, ctype, body)
 			l.inFlight[r.idx].Add(-1)
 			l.count(func(st *faultLoadStats) { st.Attempts++ })
 			if err == nil && status == http.StatusOK {
@@ -251,49 +289,68 @@ func (l *faultLoad) restSession(ctx context.Context, s *faultSession, i int, pre
 				if out.Duplicate {
 					l.count(func(st *faultLoadStats) { st.RESTRepeats++ })
 				}
-				l.acked(s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
+				l.restAcked(s, mid, clip, out.Degraded)
+				l.ackedAfter(start, s, mid, out.ConversationID, out.Escalated, out.Duplicate, out.Reply == "")
 				break
 			}
 			if ctx.Err() != nil {
 				return
 			}
-			l.classify("POST /v1/messages "+r.addr, err, status)
 			l.trouble(s)
+			if err == nil && l.unavailable(status, retry, time.Since(sent)) {
+				attempt-- // the same replica, the same message id, a little later
+				continue
+			}
+			l.classify("POST /v1/messages "+r.addr, err, status)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
-		if !sleepCtx(ctx, l.think) {
+		if !l.pause(ctx) {
 			return
 		}
 	}
 }
 
-func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok string, body []byte) (gateway.MessageReply, int, error) {
-	var out gateway.MessageReply
+// post sends message mid (body of contentType: JSON, or multipart with media); a
+// 503's Retry-After is returned as retry.
+func (l *faultLoad) post(ctx context.Context, client *http.Client, url, tok, mid, contentType string, body []byte) (out gateway.MessageReply, status int, retry time.Duration, err error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	// The API is idempotent by message_id: say so, and net/http retries a request whose
 	// idle keep-alive connection the server closed while it was sent.
-	var m struct {
-		MessageID string `json:"message_id"`
-	}
-	json.Unmarshal(body, &m)
-	req.Header.Set("Idempotency-Key", m.MessageID)
+	req.Header.Set("Idempotency-Key", mid)
 	resp, err := client.Do(req)
 	if err != nil {
-		return out, 0, err
+		return out, 0, 0, err
 	}
 	defer resp.Body.Close()
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && resp.StatusCode == http.StatusServiceUnavailable {
+		retry = time.Duration(s) * time.Second
+	}
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return out, resp.StatusCode, err
+		return out, resp.StatusCode, retry, err
 	}
 	if resp.StatusCode == http.StatusOK {
-		if err := json.Unmarshal(b, &out); err != nil {
-			return out, resp.StatusCode, err
-		}
+		err = json.Unmarshal(b, &out)
 	}
-	return out, resp.StatusCode, nil
+	return out, resp.StatusCode, retry, err
+}
+
+// unavailable reports whether an answer was a 503 with a Retry-After (retry > 0), and
+// then counts it and waits before the client sends the same message again: a second
+// (not the whole Retry-After, so that recovery measures the server, not the wait). A
+// 503 without Retry-After is not: it counts as a failed request.
+func (l *faultLoad) unavailable(status int, retry, took time.Duration) bool {
+	if status != http.StatusServiceUnavailable || retry <= 0 {
+		return false
+	}
+	l.count(func(st *faultLoadStats) {
+		st.Unavailable++
+		st.SlowestUnavailable = max(st.SlowestUnavailable, took)
+	})
+	time.Sleep(min(retry, time.Second))
+	return true
 }
 
 // awaitTarget waits (10 s at most) until at least n web-chat sockets are open on

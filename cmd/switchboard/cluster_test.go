@@ -34,8 +34,8 @@ func needFaultTests(t *testing.T) {
 	}
 }
 
-// runFaultScenario runs the load with fault injected at a third of the time and
-// returns the checker's report.
+// runFaultScenario runs the load for o.Duration with fault injected at a third of
+// it and returns the checker's report.
 func runFaultScenario(t *testing.T, name string, o faultOptions, fault func(*faultCluster, *faultLoad) string) faultReport {
 	t.Helper()
 	needFaultTests(t)
@@ -46,13 +46,13 @@ func runFaultScenario(t *testing.T, name string, o faultOptions, fault func(*fau
 	defer stopAgents()
 	start := time.Now()
 	customers, agents := l.run(ctx, agentsCtx, c.opts.Customers, c.opts.Agents)
-	time.Sleep(faultDuration() / 3)
+	time.Sleep(c.opts.Duration / 3)
 	note := ""
 	if fault != nil {
 		l.faultAt.Store(time.Now().UnixNano())
 		note = fault(c, l)
 	}
-	time.Sleep(time.Until(start.Add(faultDuration())))
+	time.Sleep(time.Until(start.Add(c.opts.Duration)))
 	stopAgents() // no agent writes to a conversation whose customer has gone
 	agents.Wait()
 	stop()
@@ -70,8 +70,9 @@ func runFaultScenario(t *testing.T, name string, o faultOptions, fault func(*fau
 
 // TestFaultBaseline: no fault, the invariants hold and nothing failed. Then the
 // checker is shown to see faults: a stored message deleted, one stored twice, raw PII
-// written into a message, a closed ticket left in an agent's slot and a wrong load in
-// Redis are each found.
+// written into a message, a photo stored without its label and a voice note without its
+// transcript, a closed ticket left in an agent's slot and a wrong load in Redis are each
+// found.
 func TestFaultBaseline(t *testing.T) {
 	var l *faultLoad
 	rep := runFaultScenario(t, "baseline (no fault)", faultOptions{}, func(_ *faultCluster, load *faultLoad) string {
@@ -92,6 +93,9 @@ func TestFaultBaseline(t *testing.T) {
 		`INSERT INTO messages (conversation_id, author, body) SELECT conversation_id, author, body FROM messages
 			WHERE id = (SELECT max(id) FROM messages WHERE author = 'customer')`,
 		`UPDATE messages SET body = body || ' ` + fakePhone + `' WHERE id = (SELECT max(id) FROM messages WHERE author = 'bot')`,
+		// a photo stored unlabelled, a voice note untranscribed
+		`UPDATE messages SET body = regexp_replace(body, '\[photo: [^]]*\]', '[photo]') WHERE id = (SELECT min(id) FROM messages WHERE body LIKE '%[photo: %')`,
+		`UPDATE messages SET body = replace(body, 'clubs', '') WHERE id = (SELECT min(id) FROM messages WHERE author = 'customer' AND body LIKE '%clubs%')`,
 	} {
 		if _, err := pool.Exec(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -103,9 +107,16 @@ func TestFaultBaseline(t *testing.T) {
 	rdb.HSet(ctx, tag+"asg", "00000000-0000-0000-0000-000000000001", "agent0,1")
 	rdb.HIncrBy(ctx, tag+"a:agent1", "load", 1)
 	bad := l.check(t, "tampered", time.Duration(rep.Seconds*float64(time.Second)))
-	got := [5]int{bad.Lost, bad.Duplicated, bad.PIIHits, bad.Misplaced, bad.LoadMismatch}
-	if want := [5]int{1, 1, 1, 1, 1}; got != want {
-		t.Errorf("after tampering the checker found lost, duplicated, PII, misplaced, load≠ %v; want %v", got, want)
+	got := [7]int{bad.Lost, bad.Duplicated, bad.PIIHits, bad.Misplaced, bad.LoadMismatch, bad.PhotosUnlabelled, bad.VoicesUntranscribed}
+	want := [7]int{1, 1, 1, 1, 1, 0, 0}
+	if l.c.media.photos != nil {
+		want[5] = 1
+	}
+	if l.c.media.voices != nil {
+		want[6] = 1
+	}
+	if got != want {
+		t.Errorf("after tampering the checker found lost, duplicated, PII, misplaced, load≠, photos unlabelled, voice notes untranscribed %v; want %v", got, want)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/switchboard-cs/switchboard/gateway"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // wsConn is one open web-chat socket and what its reader hands over.
@@ -62,12 +64,19 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				go l.wsRead(c, s, &last)
 				return c
 			}
-			status := 0
+			status, retry := 0, time.Duration(0)
 			if resp != nil {
 				status = resp.StatusCode
+				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
+					retry = time.Duration(s) * time.Second
+				}
+			}
+			l.trouble(s)
+			if l.unavailable(status, retry, 0) {
+				attempt-- // the same replica, later
+				continue
 			}
 			l.classify("web chat dial "+r.addr, err, status)
-			l.trouble(s)
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
 		return nil
@@ -77,6 +86,7 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 		lastTurn := escalate && k == turns-1
 		mid := fmt.Sprintf("m-%d-%s-%d", i, strings.ReplaceAll(s.Subject, ":", "-"), k)
 		frame, _ := json.Marshal(gateway.ChatFrame{Type: "message", MessageID: mid, Text: turnText(mid, k, lastTurn)})
+		start := time.Now()
 		for acked := false; !acked; {
 			if cur == nil {
 				if !first {
@@ -110,13 +120,19 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 				// A frame sent is awaited even when the load ends meanwhile: its
 				// messages are stored and will come.
 				l.inFlight[cur.replica].Add(1)
+				sent := time.Now()
 				rep, err = l.awaitReply(context.Background(), cur, mid)
 				l.inFlight[cur.replica].Add(-1)
 				if err == nil && rep.Type == "reply" {
 					acked = true
 					r := rep.Reply
-					l.acked(s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
+					l.ackedAfter(start, s, mid, rep.ConversationID, r != nil && r.Escalated, r != nil && r.Duplicate, r != nil && r.Reply == "")
 					break
+				}
+				// a store is down: the same frame again on the same socket, later
+				if rep.Type == "error" && l.unavailable(http.StatusServiceUnavailable, time.Duration(rep.RetryAfter)*time.Second, time.Since(sent)) {
+					l.trouble(s)
+					continue
 				}
 			}
 			if ctx.Err() != nil {
@@ -128,18 +144,19 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 			cur = nil
 			sleepCtx(ctx, 100*time.Millisecond)
 		}
-		if !sleepCtx(ctx, l.think) {
+		if !l.pause(ctx) {
 			return
 		}
 	}
-	// Stay until the conversation's messages are all here: the agent's reply too after
-	// an escalation (or the load ends).
+	// Stay until the conversation's messages are all here: after an escalation the
+	// agent's reply and the rating request its resolution sends, which may come seconds
+	// later when the resolve had to be retried (or the load ends).
 	l.mu.Lock()
 	wantAgent := s.Escalated
 	l.mu.Unlock()
 	for wait := time.Now().Add(30 * time.Second); wantAgent && time.Now().Before(wait); {
 		l.mu.Lock()
-		seen := s.AgentSeen
+		seen := s.helped()
 		l.mu.Unlock()
 		if seen || !sleepCtx(ctx, 100*time.Millisecond) {
 			return
@@ -156,12 +173,12 @@ func (l *faultLoad) wsSession(ctx context.Context, s *faultSession, i int, pref 
 }
 
 // faultLeaseWait bounds the wait for a turn whose replica died while answering it: a
-// queue worker answers it once its lease (30 s for REST and web chat) ran out.
+// queue worker answers it once its lease ran out.
 const faultLeaseWait = 45 * time.Second
 
 // wsSettle keeps (or opens again) the session's socket until it received a message
 // frame for each of its acknowledged turns and the bot's answer to it, and after an
-// escalation the agent's reply, and then nothing for 300 ms (5 s at most, or
+// escalation the agent's reply and the rating request of its resolution, and then nothing for 300 ms (5 s at most, or
 // faultLeaseWait for a turn answered later): the frames follow the reply, and the load
 // may end between the two.
 func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Context) *wsConn) *wsConn {
@@ -175,9 +192,11 @@ func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Con
 	defer cancel()
 	for {
 		l.mu.Lock()
-		// each turn is one customer message and one bot message (answer or handover)
+		// each turn is one customer message and one bot message (answer or handover); an
+		// escalation's agent replies and resolves, and the resolution asks for a rating:
+		// it may come well over 300 ms after the reply on a loaded machine
 		done := s.byAuthor["customer"] >= len(s.Acked) && s.byAuthor["bot"] >= len(s.Acked) &&
-			(!s.Escalated || s.AgentSeen) && time.Since(s.lastFrame) > 300*time.Millisecond
+			(!s.Escalated || s.helped()) && time.Since(s.lastFrame) > 300*time.Millisecond
 		l.mu.Unlock()
 		if done || ctx.Err() != nil || len(s.Acked) == 0 {
 			return cur
@@ -197,6 +216,13 @@ func (l *faultLoad) wsSettle(s *faultSession, cur *wsConn, dial func(context.Con
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// helped reports whether an agent replied in s and resolved it (the resolution sends
+// the customer a rating request): a customer whose agent is slower to resolve than to
+// reply stays for it. Call with l.mu held.
+func (s *faultSession) helped() bool {
+	return s.AgentSeen && s.byAuthor[tickets.AuthorCSAT] > 0
 }
 
 // awaitReply waits for the reply (or error) frame to message mid.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +38,11 @@ at postgres.dsn, dropped afterwards, or an embedded one in a temporary folder; R
 base of BANKING77's ~10k training questions as FAQ entries, then
 offers --rate customer messages per second over HTTP for --seconds (open loop:
 latency counts from each request's scheduled start) and reports percentiles. A
-/healthz run at the same rate is the baseline.
+/healthz run at the same rate is the baseline. Each measured window also reports
+its cost per turn: this process's CPU time (server and load generator) and, on a
+PostgreSQL server of this machine, the CPU time of the bench database's backends
+and its committed transactions; on a shared machine these move less with the
+other jobs than the latency does.
 
 --find-capacity searches instead for the highest offered rate whose p99 stays
 within --p99-ms with no error: it doubles from --rate while steps pass (up to
@@ -70,8 +75,8 @@ one that failed.`,
 				if asJSON {
 					return json.NewEncoder(out).Encode(res)
 				}
-				fmt.Fprintf(out, "turns: offered %.0f/s, achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d (baseline /healthz p99 %.2f ms)\n",
-					res.OfferedPerSec, res.AchievedPerSec, res.P50Ms, res.P99Ms, res.Errors, res.BaselineP99Ms)
+				fmt.Fprintf(out, "turns: offered %.0f/s, achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d%s (baseline /healthz p99 %.2f ms; load %s)\n",
+					res.OfferedPerSec, res.AchievedPerSec, res.P50Ms, res.P99Ms, res.Errors, costText(res.Cost), res.BaselineP99Ms, loadAverage())
 				return nil
 			})
 		},
@@ -120,8 +125,8 @@ func findCapacity(ctx context.Context, o turnbench.Options, faqEntries int, s tu
 		if st.Pass {
 			verdict = "pass"
 		}
-		fmt.Fprintf(progress, "%-7s %5.0f/s: achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d — %s (load %s)\n",
-			st.Phase, r.OfferedPerSec, r.AchievedPerSec, r.P50Ms, r.P99Ms, r.Errors, verdict, loadAverage())
+		fmt.Fprintf(progress, "%-7s %5.0f/s: achieved %.0f/s, p50 %.2f ms, p99 %.2f ms, errors %d%s — %s (load %s)\n",
+			st.Phase, r.OfferedPerSec, r.AchievedPerSec, r.P50Ms, r.P99Ms, r.Errors, costText(r.Cost), verdict, loadAverage())
 	})
 	if err != nil {
 		return err
@@ -140,6 +145,17 @@ func findCapacity(ctx context.Context, o turnbench.Options, faqEntries int, s tu
 	fmt.Fprintf(out, "capacity: %d turns/s with p99 ≤ %g ms and no error (confirmed: p50 %.2f ms, p99 %.2f ms over %d turns%s)\n",
 		c.Rate, c.P99TargetMs, c.Confirmed.P50Ms, c.Confirmed.P99Ms, c.Confirmed.Turns, more)
 	return nil
+}
+
+// costText is a measured window's cost per turn for a progress line.
+func costText(c *turnbench.PerTurn) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.Commits == 0:
+		return fmt.Sprintf("; per turn: CPU %.3f ms", c.CPUMs)
+	}
+	return fmt.Sprintf("; per turn: CPU %.3f ms, database CPU %.3f ms, %.2f commits", c.CPUMs, c.DatabaseCPUMs, c.Commits)
 }
 
 // loadAverage is the first three fields of /proc/loadavg ("?" where there is none).
@@ -162,6 +178,7 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr, cpuProf
 	}
 	defer os.RemoveAll(tmp)
 	cfg.DataDir, cfg.KB.Dir, cfg.Postgres.EmbeddedDir = tmp, "", ""
+	var dbCost func() (turnbench.Cost, error)
 	if cfg.Postgres.DSN != "" {
 		dsn, drop, err := benchDatabase(ctx, cfg.Postgres.DSN)
 		if err != nil {
@@ -169,6 +186,10 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr, cpuProf
 		}
 		defer drop()
 		cfg.Postgres.DSN, cfg.Postgres.ReplicaDSN, cfg.Postgres.OwnerDSN = dsn, "", ""
+		if conn, err := pgx.Connect(ctx, dsn); err == nil {
+			defer conn.Close(context.WithoutCancel(ctx))
+			dbCost = func() (turnbench.Cost, error) { return databaseCost(ctx, conn) }
+		}
 	}
 	cfg.Limits = config.LimitsConfig{}
 	cfg.Log.Level = "error"
@@ -219,7 +240,54 @@ func benchTurns(ctx context.Context, cfg config.Config, data, redisAddr, cpuProf
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return drive(ctx, turnbench.Options{Base: base, Tokens: tokens, Texts: texts(test)}, len(train))
+	return drive(ctx, turnbench.Options{Base: base, Tokens: tokens, Texts: texts(test), Cost: dbCost}, len(train))
+}
+
+// databaseCost reads the bench database's committed transactions and the CPU
+// time of the backends connected to it (from /proc: the server runs on this
+// machine; other databases' backends are not counted). The statistics
+// PostgreSQL keeps are flushed by each backend about once a second, so a
+// window of several seconds reads the commits to within a few percent.
+func databaseCost(ctx context.Context, conn *pgx.Conn) (turnbench.Cost, error) {
+	var commits int64
+	var pids []int32
+	err := conn.QueryRow(ctx, `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
+			coalesce((SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()), '{}')`).
+		Scan(&commits, &pids)
+	if err != nil {
+		return turnbench.Cost{}, err
+	}
+	cpu := make(map[int32]time.Duration, len(pids))
+	for _, pid := range pids {
+		cpu[pid] = procCPU(pid)
+	}
+	return turnbench.Cost{Backends: cpu, Commits: commits}, nil
+}
+
+// procCPU is a process's user and system CPU time from /proc/PID/stat (0 when
+// it cannot be read: the process is gone, or this is not Linux).
+func procCPU(pid int32) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces) start at
+	// the state, field 3; utime and stime are fields 14 and 15, in clock
+	// ticks of 1/100 s (USER_HZ on Linux).
+	i := strings.LastIndex(string(b), ") ")
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // texts are the examples' texts.

@@ -46,11 +46,14 @@ func modelsCmd(f *rootFlags) *cobra.Command {
 		Use:   "models",
 		Short: "Model repository: list, push, validate, activate, canary, shadow, rollback",
 		Long: `Manages the ONNX model repository (models.dir, default <data_dir>/models). Changes are
-written to <name>/state.json; running servers pick them up within models.watch_interval.
+written to <name>/state.json and announced through PostgreSQL (NOTIFY models_changed):
+running servers sharing the repository apply them at once, or within models.watch_interval
+when the announcement cannot reach them.
 The same operations are served over REST to the ml-engineer role (/v1/models…).`,
 	}
-	// run opens the registry, runs op and prints the model's status.
-	run := func(cmd *cobra.Command, name string, op func(ctx context.Context, r *models.Registry) (any, error)) error {
+	// run opens the registry, runs op and prints the model's status; a change (announce)
+	// is announced to the servers sharing the repository (NOTIFY models_changed).
+	run := func(cmd *cobra.Command, name string, announce bool, op func(ctx context.Context, r *models.Registry) (any, error)) error {
 		cfg, err := f.load()
 		if err != nil {
 			return err
@@ -64,6 +67,10 @@ The same operations are served over REST to the ml-engineer role (/v1/models…)
 		extra, err := op(ctx, r)
 		if err != nil {
 			return err
+		}
+		if announce {
+			rec, _ := readServeRecord(cfg)
+			notifyModelsChanged(ctx, notifyDSN(ctx, cfg, rec), name, cmd.ErrOrStderr())
 		}
 		out := map[string]any{}
 		if extra != nil {
@@ -115,7 +122,7 @@ SHA-256) in the database before the version appears, so the database must be rea
 					audit := func(ctx context.Context, p models.Pushed) error {
 						return d.store.AppendAudit(ctx, nil, "cli", "model.push", "model:"+p.Model, p)
 					}
-					return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) {
+					return run(cmd, a[0], true, func(ctx context.Context, r *models.Registry) (any, error) {
 						p, err := r.Push(ctx, a[0], a[1], a[2], audit)
 						if err != nil {
 							return nil, err
@@ -131,7 +138,7 @@ SHA-256) in the database before the version appears, so the database must be rea
 		&cobra.Command{
 			Use: "validate NAME VERSION", Short: "Load, check and evaluate a version without serving it", Args: cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, a []string) error {
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) {
+				return run(cmd, a[0], false, func(ctx context.Context, r *models.Registry) (any, error) {
 					res, err := r.Validate(ctx, a[0], a[1])
 					return map[string]any{"valid": err == nil, "eval": res}, err
 				})
@@ -140,7 +147,7 @@ SHA-256) in the database before the version appears, so the database must be rea
 		&cobra.Command{
 			Use: "activate NAME VERSION", Short: "Serve VERSION (pinned)", Args: cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, a []string) error {
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Activate(ctx, a[0], a[1]) })
+				return run(cmd, a[0], true, func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Activate(ctx, a[0], a[1]) })
 			},
 		},
 		&cobra.Command{
@@ -150,7 +157,7 @@ SHA-256) in the database before the version appears, so the database must be rea
 				if err != nil {
 					return fmt.Errorf("percent %q: want a whole number from 0 to 100", a[2])
 				}
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Canary(ctx, a[0], a[1], pct) })
+				return run(cmd, a[0], true, func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Canary(ctx, a[0], a[1], pct) })
 			},
 		},
 		&cobra.Command{
@@ -160,19 +167,19 @@ SHA-256) in the database before the version appears, so the database must be rea
 				if len(a) == 2 {
 					ver = a[1]
 				}
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Shadow(ctx, a[0], ver) })
+				return run(cmd, a[0], true, func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Shadow(ctx, a[0], ver) })
 			},
 		},
 		&cobra.Command{
 			Use: "rollback NAME", Short: "Serve the previously active version again", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, a []string) error {
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Rollback(ctx, a[0]) })
+				return run(cmd, a[0], true, func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Rollback(ctx, a[0]) })
 			},
 		},
 		&cobra.Command{
 			Use: "latest NAME", Short: "Serve the newest valid version from now on", Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, a []string) error {
-				return run(cmd, a[0], func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Latest(ctx, a[0]) })
+				return run(cmd, a[0], true, func(ctx context.Context, r *models.Registry) (any, error) { return nil, r.Latest(ctx, a[0]) })
 			},
 		},
 	)

@@ -130,6 +130,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return err
 	}
 	a.registry.MustRegister(newPoolCollector(map[string]*pgxpool.Pool{"primary": a.primary, "replica": a.replica}))
+	registerReplicaReads(a.registry, a.store)
 	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Ratings: a.svc, Understander: b.understand, Answerer: b.answer,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
@@ -162,12 +163,16 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 			LoginPerUserPerMinute: cfg.Limits.LoginPerUserPerMinute, LoginConcurrency: cfg.Limits.LoginConcurrency},
 		MaxAudioBytes: cfg.Speech.MaxBytes, Media: media, MaxAttachmentBytes: cfg.Agents.MaxAttachmentBytes,
 		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, TrustedProxies: cfg.HTTP.TrustedProxies, AtRiskFraction: cfg.SLA.AtRiskFraction, TLS: hsts(cfg.HTTP),
-		Models: modelReg, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
+		Models: notifyingModels{Registry: modelReg, db: a.primary, log: log}, Vision: classifier, MaxImageBytes: cfg.Vision.MaxBytes, Speech: speech.svc,
 		TokenTTL: cfg.Auth.TokenTTL, AnonymousChat: cfg.Auth.AnonymousChat, Suggest: b.answer, AllowedOrigins: cfg.HTTP.AllowedOrigins,
 		UI: web.Handler(), KB: live, KBIngest: live.jobs, KBDocuments: live.jobs, Escalation: &deps.Escalation, Audit: a.audit,
 		Live: a.liveChecks(), AdminSeparate: cfg.HTTP.AdminAddr != "", RequestTimeout: cfg.HTTP.RequestTimeout,
 		Ready: []gateway.Checker{
-			required[0], required[1],
+			// Without Redis turns are still answered (rate limits fail open, tickets wait
+			// in PostgreSQL for the routing to come back): not a reason to take every
+			// replica out of a load balancer at once. switchboard_dependency_up says so.
+			required[0], {Name: "redis", Check: required[1].Check, Optional: true},
+			{Name: "postgres_replica", Check: a.store.PingReplica, Optional: true}, // reads fall back to the primary
 			{Name: "vision", Check: visionReady(clf, whyNoVision, modelReg), Optional: true},
 			{Name: "speech", Check: speech.ready, Optional: true},
 		}})
@@ -185,6 +190,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	}
 	var readyOnce sync.Once
 	loop("events", func() { a.svc.RunEvents(bg, func() { readyOnce.Do(func() { close(ready) }) }) })
+	loop("replica_monitor", func() { a.store.RunReplicaMonitor(bg, 100*time.Millisecond, log) })
 	loop("sla_watch", func() { watcher.Run(bg, cfg.SLA.CheckInterval) })
 	loop("presence_sweeper", func() { a.svc.RunPresenceSweeper(bg, cfg.Agents.PresenceTTL/4) })
 	loop("reconciler", func() { a.svc.RunReconciler(bg, cfg.Routing.ReconcileInterval) })
@@ -192,7 +198,17 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	loop("audit_anchor", func() { a.audit.Run(bg, cfg.Audit.AnchorInterval) })
 	loop("retention", func() { a.retention(bg, log).Run(bg, cfg.Retention.Interval) })
 	loop("key_ring_watch", func() { watchKeyRing(bg, a.ring, 30*time.Second, log) })
-	loop("model_watch", func() { modelReg.Watch(bg, cfg.Models.WatchInterval) })
+	// A model change on any server (REST or CLI) is announced on models_changed: every
+	// server refreshes at once; the poll catches what an announcement missed.
+	modelsChanged := make(chan struct{}, 1)
+	wakeModels := func() {
+		select {
+		case modelsChanged <- struct{}{}:
+		default:
+		}
+	}
+	loop("model_watch", func() { modelReg.Watch(bg, cfg.Models.WatchInterval, modelsChanged) })
+	loop("models_changed", func() { listenNotify(bg, a.primary, log, modelsChangedChannel, wakeModels) })
 	loop("kb_reload", func() { live.run(bg, cfg.KB.ReloadInterval) })
 	for range cfg.Queue.Workers {
 		loop("worker", func() { worker.Run(bg) })

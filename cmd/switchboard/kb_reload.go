@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -112,7 +113,7 @@ func (l *liveBrain) Wake() {
 // until ctx ends; then it waits for the upload jobs.
 func (l *liveBrain) run(ctx context.Context, interval time.Duration) {
 	if l.pool != nil {
-		go listenKBChanged(ctx, l.pool, l.log, l.Wake)
+		go listenNotify(ctx, l.pool, l.log, kbChangedChannel, l.Wake)
 	}
 	l.Run(ctx, interval, l.wake)
 	l.jobs.Wait()
@@ -120,16 +121,17 @@ func (l *liveBrain) run(ctx context.Context, interval time.Duration) {
 
 func (l *liveBrain) close() { l.parts.close() }
 
-// listenKBChanged calls wake on every NOTIFY kb_changed, reconnecting after a lost
-// connection (and waking then too: a notification may have been missed).
-func listenKBChanged(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, wake func()) {
+// listenNotify calls wake on every NOTIFY on channel (kb_changed, models_changed),
+// reconnecting after a lost connection (and waking then too: a notification may have
+// been missed).
+func listenNotify(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, channel string, wake func()) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := listenOnce(ctx, pool, wake)
+		err := listenOnce(ctx, pool, channel, wake)
 		if ctx.Err() != nil {
 			return
 		}
-		log.Warn("kb_changed listener lost its connection; polling meanwhile", "err", err, "retry_in", backoff)
+		log.Warn("a NOTIFY listener lost its connection; polling meanwhile", "channel", channel, "err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return
@@ -140,7 +142,7 @@ func listenKBChanged(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, 
 	}
 }
 
-func listenOnce(ctx context.Context, pool *pgxpool.Pool, wake func()) error {
+func listenOnce(ctx context.Context, pool *pgxpool.Pool, channel string, wake func()) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -148,7 +150,7 @@ func listenOnce(ctx context.Context, pool *pgxpool.Pool, wake func()) error {
 	// A LISTEN connection must not go back to the pool.
 	pc := conn.Hijack()
 	defer pc.Close(context.WithoutCancel(ctx))
-	if _, err := pc.Exec(ctx, "LISTEN "+kbChangedChannel); err != nil {
+	if _, err := pc.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
 		return err
 	}
 	for {

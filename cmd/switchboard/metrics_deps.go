@@ -7,6 +7,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-cs/switchboard/tickets"
+
 	"github.com/switchboard-cs/switchboard/gateway"
 )
 
@@ -114,5 +116,30 @@ func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descPoolEmptyAcquires, float64(s.EmptyAcquireCount()))
 		counter(descPoolCanceled, float64(s.CanceledAcquireCount()))
 		counter(descPoolWait, s.AcquireDuration().Seconds())
+	}
+}
+
+// replicaReadStats is what the store tells of its reads that may use the read replica.
+type replicaReadStats interface{ ReplicaStats() tickets.ReplicaStats }
+
+// registerReplicaReads exports where the reads that may use the read replica went:
+// switchboard_postgres_replica_reads_total{target="replica"}, and {target="primary",
+// reason="fresh|lagging|down|fallback"} for those sent to the primary (the reader had
+// just written, the replica lags too far, was down, or failed the read).
+func registerReplicaReads(reg prometheus.Registerer, s replicaReadStats) {
+	const name, help = "switchboard_postgres_replica_reads_total", "Reads that may use the read replica, by where they went and why."
+	for _, c := range []struct {
+		target, reason string
+		get            func(tickets.ReplicaStats) int64
+	}{
+		{"replica", "", func(r tickets.ReplicaStats) int64 { return r.Replica }},
+		{"primary", "fresh", func(r tickets.ReplicaStats) int64 { return r.Fresh }},
+		{"primary", "lagging", func(r tickets.ReplicaStats) int64 { return r.Lagging }},
+		{"primary", "down", func(r tickets.ReplicaStats) int64 { return r.Down }},
+		{"primary", "fallback", func(r tickets.ReplicaStats) int64 { return r.Fallback }},
+	} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help,
+			ConstLabels: prometheus.Labels{"target": c.target, "reason": c.reason}},
+			func() float64 { return float64(c.get(s.ReplicaStats())) }))
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboard-cs/switchboard/gateway"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
+	"github.com/switchboard-cs/switchboard/tickets"
 )
 
 // TestDependencyProbeExportsUpAndDown: each required dependency reads 0 until probed,
@@ -99,5 +100,27 @@ func TestPoolCollectorReportsPgxpoolStats(t *testing.T) {
 	conn.Release()
 	if n := got("switchboard_pg_pool_connections", "idle"); n != 1 {
 		t.Errorf("idle connections %v after the release, want 1", n)
+	}
+}
+
+type fixedReplicaStats tickets.ReplicaStats
+
+func (f fixedReplicaStats) ReplicaStats() tickets.ReplicaStats { return tickets.ReplicaStats(f) }
+
+// TestReplicaReadsExported: the store's counts of reads that may use the replica are
+// exported by target and, for the primary, the reason.
+func TestReplicaReadsExported(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	registerReplicaReads(reg, fixedReplicaStats{Replica: 7, Fresh: 3, Lagging: 0, Down: 2, Fallback: 1})
+	want := `# HELP switchboard_postgres_replica_reads_total Reads that may use the read replica, by where they went and why.
+# TYPE switchboard_postgres_replica_reads_total counter
+switchboard_postgres_replica_reads_total{reason="",target="replica"} 7
+switchboard_postgres_replica_reads_total{reason="down",target="primary"} 2
+switchboard_postgres_replica_reads_total{reason="fallback",target="primary"} 1
+switchboard_postgres_replica_reads_total{reason="fresh",target="primary"} 3
+switchboard_postgres_replica_reads_total{reason="lagging",target="primary"} 0
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
+		t.Error(err)
 	}
 }

@@ -189,8 +189,8 @@ func respondStage(a Answerer, pol EscalationPolicy) pipeline.Stage {
 	})
 }
 
-// handoverStage finds the conversation's open ticket. When an agent holds it, the turn
-// is the agent's: no bot answer, the ticket goes back to the agent if it was pending on
+// handoverStage finds the conversation's open ticket, when it is older than the turn.
+// When an agent holds it, the turn is the agent's: no bot answer, the ticket goes back to the agent if it was pending on
 // the customer. While the ticket still waits in the queue the customer gets a short
 // notice instead of a bot answer (at most every queuedNoticeEvery), so they know a human
 // is coming.
@@ -202,6 +202,13 @@ func handoverStage(desk Desk, tix OpenTickets) pipeline.Stage {
 		}
 		if err != nil {
 			return err
+		}
+		if !t.ReceivedAt.IsZero() && open.CreatedAt.After(t.ReceivedAt) {
+			// The ticket is younger than the message: this turn's own escalation, made
+			// by an attempt that failed before it recorded its answer (the store went
+			// away), or a concurrent turn's. The escalate stage joins it and answers
+			// with the handover, as that attempt would have.
+			return nil
 		}
 		t.WithAgent, t.Escalated, t.TicketID = true, true, open.ID
 		if open.Status == tickets.StatusOpen {

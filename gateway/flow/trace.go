@@ -98,6 +98,8 @@ func answerOutcome(t *pipeline.Turn, res Result, err error) string {
 		return failedOutcome(err)
 	case res.Duplicate:
 		return turnDuplicate
+	case res.TakenOver:
+		return turnTakenOver
 	case res.Transcribing:
 		return turnTranscribing
 	}

@@ -211,7 +211,8 @@ func (w *Worker) answerOne(ctx context.Context) (did bool, err error) {
 		return false, err
 	}
 	actx, cancel := w.workContext(ctx, 10*w.lease())
-	stopBeat := w.heartbeat(actx, p, w.lease())
+	// a lease lost to another attempt is left to the fenced writes: they report it
+	stopBeat := heartbeat(actx, w.Store, w.Panics, w.Log, pendingTurn(p), w.lease(), nil)
 	err = w.guardedAnswer(actx, p)
 	stopBeat()
 	cancel()
@@ -255,30 +256,6 @@ func (w *Worker) guardedAnswer(ctx context.Context, p tickets.PendingTurn) (err 
 	}()
 	defer w.Panics.Recover("worker.answer", &err)
 	return w.answer(ctx, p, t, &outcome)
-}
-
-// heartbeat renews the turn's lease every lease/3 so no other worker takes
-// over a slow answer that is still progressing.
-func (w *Worker) heartbeat(ctx context.Context, p tickets.PendingTurn, lease time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer w.Panics.Recover("worker.heartbeat", nil)
-		tick := time.NewTicker(lease / 3)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				if err := w.Store.ExtendLease(ctx, p.Channel, p.ChannelMessageID, p.Attempts, lease); err != nil && ctx.Err() == nil {
-					w.Log.Warn("extend turn lease", "err", err)
-				}
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
 }
 
 // answer processes a turn once: the outcome is saved before delivery, so a

@@ -92,7 +92,7 @@ const (
 // turnOutcomes are the outcomes each path can end in, exported at 0 from the start.
 var turnOutcomes = map[string][]string{
 	TurnInline: {OutcomeAnswered, OutcomeEscalated, OutcomeWithAgent, OutcomeDuplicate, OutcomeTranscribing,
-		OutcomeAborted, OutcomeCancelled, OutcomeFailed},
+		OutcomeTakenOver, OutcomeAborted, OutcomeCancelled, OutcomeFailed},
 	TurnQueued: {OutcomeAnswered, OutcomeEscalated, OutcomeWithAgent, OutcomeDuplicate, OutcomeQueued,
 		OutcomeTakenOver, OutcomeResent, OutcomeAborted, OutcomeCancelled, OutcomeFailed},
 }

@@ -42,6 +42,9 @@ type Result struct {
 	// window from the server's own histograms (/metrics), so a slow run
 	// says where its time went.
 	Stages map[string]StageLatency `json:"stages,omitempty"`
+	// Cost is the measured window's cost per turn: CPU of this process and,
+	// with Options.Cost, of the database's backends and its commits.
+	Cost *PerTurn `json:"cost_per_turn,omitempty"`
 }
 
 // StageLatency is one stage's latency over the measured window, estimated
@@ -60,6 +63,9 @@ type Options struct {
 	Texts    []string
 	Rate     int
 	Duration time.Duration
+	// Cost, when set, reads the database's counters (DatabaseCPU, Commits)
+	// before and after the measured window.
+	Cost func() (Cost, error)
 }
 
 // Run offers o.Rate POST /v1/messages a second for o.Duration (open loop: latency counts
@@ -94,8 +100,9 @@ func Measure(o Options) Result {
 
 func measure(o Options, client *http.Client, turn func(int) (bool, error)) Result {
 	OpenLoop(o.Rate, 2*time.Second, turn) // warm-up: caches, connections, JIT of the planner
-	before := scrapeStages(client, o.Base)
+	before, cost := scrapeStages(client, o.Base), readCost(o.Cost)
 	res := OpenLoop(o.Rate, o.Duration, turn)
+	res.Cost = perTurn(cost, readCost(o.Cost), res.Turns)
 	res.Stages = stageLatencies(before, scrapeStages(client, o.Base))
 	return res
 }

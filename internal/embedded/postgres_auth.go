@@ -154,7 +154,8 @@ func writeHBA(dataDir, content string, owner *osUser) (bool, error) {
 }
 
 // ensureAuth gives the superuser and the application's role their passwords (creating
-// the role, which may log in and owns nothing), then admits only password logins.
+// the role, which may log in and owns nothing), then admits only password logins. A
+// standby (read-only, in recovery) is left as it is: it has its primary's roles.
 func (p *Postgres) ensureAuth(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -164,6 +165,13 @@ func (p *Postgres) ensureAuth(ctx context.Context) error {
 			CredentialsFile(p.dataDir), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	var standby bool
+	if err := conn.QueryRow(ctx, `SELECT pg_is_in_recovery()`).Scan(&standby); err != nil {
+		return fmt.Errorf("embedded: is the server a standby: %w", err)
+	}
+	if standby { // a copy of a primary (pg_basebackup): its roles, passwords and pg_hba.conf are the primary's
+		return nil
+	}
 	stmts := []string{
 		`SET password_encryption = 'scram-sha-256'`,
 		`ALTER ROLE postgres WITH PASSWORD ` + quoteLiteral(p.creds.Superuser.Password),

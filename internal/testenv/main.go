@@ -117,22 +117,31 @@ func FreePort(t testing.TB) int {
 // data is absent, or fails when InCI.
 func SharedData(t testing.TB, rel string) string {
 	t.Helper()
-	wd, err := os.Getwd()
+	p, err := LookupSharedData(rel)
 	if err != nil {
-		t.Fatalf("testenv: working directory: %v", err)
-	}
-	root, ok := findSharedData(wd)
-	if !ok {
-		missing(t, fmt.Sprintf("shared evaluation data (a shared/data directory beside the repository, "+
-			"the README says where it comes from) was not found above %s; this test needs %s", wd, rel))
-		return ""
-	}
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		missing(t, fmt.Sprintf("shared evaluation data %s is missing: %v", rel, err))
+		missing(t, err.Error())
 		return ""
 	}
 	return p
+}
+
+// LookupSharedData is SharedData for a test that goes on without the file (it leaves
+// out what needs it, and says why): the path, or why it is not there.
+func LookupSharedData(rel string) (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("testenv: working directory: %w", err)
+	}
+	root, ok := findSharedData(wd)
+	if !ok {
+		return "", fmt.Errorf("shared evaluation data (a shared/data directory beside the repository, "+
+			"the README says where it comes from) was not found above %s; this test needs %s", wd, rel)
+	}
+	p := filepath.Join(root, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("shared evaluation data %s is missing: %w", rel, err)
+	}
+	return p, nil
 }
 
 // findSharedData looks for a "shared/data" directory in start and each of its ancestors.

@@ -1,10 +1,12 @@
 package intent
 
 import (
+	"hash/maphash"
 	"math"
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // token is one unit of text after tokenisation: a lower-cased word of letters and digits,
@@ -138,31 +140,123 @@ type vectorizer struct {
 	vocab  map[string]int32
 	idf    []float32
 	oovIDF float32
+	// byHash is vocab keyed by each term's hash under seed (see indexHashes): vectorize
+	// counts and looks up a text's terms by the hash of their bytes, without building a
+	// string for each n-gram. nil when two terms share a hash; vectorize then takes the
+	// strings.
+	seed   maphash.Seed
+	byHash map[uint64]int32
+}
+
+// indexHashes keys the vocabulary by hash (byHash). With 64-bit hashes an unseen term
+// of a text is taken for a vocabulary term with a probability of about the vocabulary's
+// size in 2⁶⁴ (below 10⁻¹³ for a million terms); two vocabulary terms sharing a hash
+// are detected here, and then the strings are used.
+func (v *vectorizer) indexHashes() {
+	v.seed = maphash.MakeSeed()
+	byHash := make(map[uint64]int32, len(v.vocab))
+	for term, j := range v.vocab {
+		h := maphash.String(v.seed, term)
+		if _, dup := byHash[h]; dup {
+			v.byHash = nil
+			return
+		}
+		byHash[h] = j
+	}
+	v.byHash = byHash
 }
 
 // vectorize returns the feature vector of text; terms outside the vocabulary have no
 // component but shorten the rest (see vectorizer).
 func (v *vectorizer) vectorize(text string) sparse {
-	tc := countTerms(text)
+	if v.byHash == nil {
+		return v.vectorizeStrings(text)
+	}
+	word, char := countHashes(text, v.seed)
 	var out sparse
-	v.appendBlock(&out, tc.word)
-	v.appendBlock(&out, tc.char)
+	appendBlock(&out, word, v.byHash, v.idf, v.oovIDF)
+	appendBlock(&out, char, v.byHash, v.idf, v.oovIDF)
 	sortSparse(&out)
 	return out
 }
 
-// appendBlock appends one L2-normalised block of (1+log tf)·idf weights to out.
-func (v *vectorizer) appendBlock(out *sparse, counts map[string]int) {
+// vectorizeStrings is vectorize over the terms as strings (countTerms).
+func (v *vectorizer) vectorizeStrings(text string) sparse {
+	tc := countTerms(text)
+	var out sparse
+	appendBlock(&out, tc.word, v.vocab, v.idf, v.oovIDF)
+	appendBlock(&out, tc.char, v.vocab, v.idf, v.oovIDF)
+	sortSparse(&out)
+	return out
+}
+
+// countHashes counts the terms countTerms would, keyed by the hash under seed of the
+// bytes of each term's string (its prefix included) instead of the string itself.
+func countHashes(text string, seed maphash.Seed) (word, char map[uint64]int) {
+	toks := tokenize(text)
+	word, char = make(map[uint64]int, 2*len(toks)), make(map[uint64]int, 8*len(toks))
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var padded []byte
+	var starts []int
+	for i, t := range toks {
+		h.Reset()
+		h.WriteString(prefixWord)
+		h.WriteString(t.text)
+		word[h.Sum64()]++
+		if i+1 < len(toks) {
+			h.Reset()
+			h.WriteString(prefixBigram)
+			h.WriteString(t.text)
+			if !t.cjk || !toks[i+1].cjk {
+				h.WriteByte(' ')
+			}
+			h.WriteString(toks[i+1].text)
+			word[h.Sum64()]++
+		}
+		if !t.cjk {
+			padded, starts = addCharHashes(char, &h, t.text, padded, starts)
+		}
+	}
+	return word, char
+}
+
+// addCharHashes counts the hashes of addCharGrams' n-grams of word, reusing the
+// buffers padded and starts (returned for the next word).
+func addCharHashes(dst map[uint64]int, h *maphash.Hash, word string, padded []byte, starts []int) ([]byte, []int) {
+	padded = append(append(append(padded[:0], '<'), word...), '>')
+	starts = starts[:0]
+	for i := 0; i < len(padded); {
+		starts = append(starts, i)
+		_, size := utf8.DecodeRune(padded[i:])
+		i += size
+	}
+	starts = append(starts, len(padded)) // the end of the last rune
+	runes := len(starts) - 1
+	for n := minCharGram; n <= maxCharGram; n++ {
+		for i := 0; i+n <= runes; i++ {
+			h.Reset()
+			h.WriteString(prefixChar)
+			h.Write(padded[starts[i]:starts[i+n]])
+			dst[h.Sum64()]++
+		}
+	}
+	return padded, starts
+}
+
+// appendBlock appends one L2-normalised block of (1+log tf)·idf weights to out: counts
+// are a text's terms (strings or hashes), vocab the vocabulary keyed the same way.
+func appendBlock[K comparable](out *sparse, counts map[K]int, vocab map[K]int32, idf []float32, oovIDF float32) {
 	start := len(out.idx)
 	var norm float64
 	for term, tf := range counts {
-		j, ok := v.vocab[term]
+		j, ok := vocab[term]
 		if !ok {
-			w := (1 + math.Log(float64(tf))) * float64(v.oovIDF)
+			w := (1 + math.Log(float64(tf))) * float64(oovIDF)
 			norm += w * w
 			continue
 		}
-		w := (1 + math.Log(float64(tf))) * float64(v.idf[j])
+		w := (1 + math.Log(float64(tf))) * float64(idf[j])
 		out.idx = append(out.idx, j)
 		out.val = append(out.val, float32(w))
 		norm += w * w
@@ -229,5 +323,6 @@ func buildVectorizer(texts []string, counts []termCounts) *vectorizer {
 		v.vocab[term] = int32(len(v.idf))
 		v.idf = append(v.idf, float32(math.Log((1+n)/(1+float64(df[term])))+1))
 	}
+	v.indexHashes()
 	return v
 }

@@ -64,5 +64,6 @@ func Load(r io.Reader) (*Classifier, error) {
 	if len(vec.vocab) != f {
 		return nil, fmt.Errorf("%w: duplicate terms in vocabulary", ErrBadModel)
 	}
+	vec.indexHashes()
 	return &Classifier{labels: m.Labels, vec: vec, w: m.W, bias: m.Bias}, nil
 }

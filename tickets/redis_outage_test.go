@@ -1,0 +1,142 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard-cs/switchboard/internal/testenv"
+)
+
+// outageService is a ticket core on a private redis-server the test can stop.
+func outageService(t *testing.T) (*testService, *testenv.RedisServer) {
+	t.Helper()
+	srv := testenv.PrivateRedis(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DialTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	return newTestServiceOn(t, migratedPool(t), rdb, "outage"), srv
+}
+
+// stopRedis shuts the server down without saving and waits until it refuses connections.
+func stopRedis(t *testing.T, ts *testService, srv *testenv.RedisServer) {
+	t.Helper()
+	ts.rdb.ShutdownNoSave(context.Background()) // the reply is the connection closing
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", srv.Addr, time.Second)
+		if err != nil {
+			return
+		}
+		conn.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server still accepts connections after SHUTDOWN NOSAVE")
+		}
+	}
+}
+
+// TestRoutingRidesOutRedisOutage: with Redis stopped, an escalation is stored and
+// waits (no error), a resolve commits and a heartbeat is accepted; Redis comes back
+// empty (no persistence), a new ticket arrives at once, and the reconciler — woken by
+// the routing steps that failed — rebuilds the state from PostgreSQL and assigns the
+// ticket that waited: every ticket assigned once, Redis equal to PostgreSQL.
+func TestRoutingRidesOutRedisOutage(t *testing.T) {
+	ts, srv := outageService(t)
+	setupTeam(t, ts) // alice billing ×1, bob billing+tech ×2, carol tech ×1, all online
+	ctx := context.Background()
+	held, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("first ticket went to %s, want alice", agentOf(a))
+	}
+	loop, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
+	t.Cleanup(func() { stop(); <-done })
+
+	stopRedis(t, ts, srv)
+	waited, a := create(t, ts, "c2", "billing")
+	if a != nil || waited.Status != StatusOpen {
+		t.Fatalf("escalation while Redis is down: %s, %s; want it waiting in PostgreSQL", agentOf(a), waited.Status)
+	}
+	if _, err := ts.Resolve(ctx, Actor{ID: "alice"}, held.ID); err != nil {
+		t.Fatalf("resolve while Redis is down: %v", err)
+	}
+	if _, err := ts.Heartbeat(ctx, "bob"); err != nil {
+		t.Fatalf("heartbeat while Redis is down: %v", err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a recovery pass or two fail meanwhile
+
+	srv.Restart(t) // same port, empty
+	later, _ := create(t, ts, "c3", "billing")
+
+	var got map[string]string
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got = map[string]string{}
+		for _, id := range []string{waited.ID, later.ID} {
+			tk, err := ts.store.GetTicket(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[id] = string(tk.Status)
+		}
+		if got[waited.ID] == string(StatusAssigned) && got[later.ID] == string(StatusAssigned) {
+			break
+		}
+	}
+	want := map[string]string{waited.ID: string(StatusAssigned), later.ID: string(StatusAssigned)}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("tickets after Redis came back (-want +got):\n%s", diff)
+	}
+	var twice int
+	if err := ts.store.primary.QueryRow(ctx, `SELECT count(*) FROM (SELECT ticket_id FROM assignments GROUP BY 1 HAVING count(*) > 1) x`).Scan(&twice); err != nil {
+		t.Fatal(err)
+	}
+	if twice != 0 {
+		t.Errorf("%d tickets assigned twice", twice)
+	}
+	var drift []Drift
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var err error
+		if drift, err = ts.routingDrift(ctx); err == nil && len(drift) == 0 {
+			break
+		}
+	}
+	if len(drift) != 0 {
+		t.Errorf("routing state differs from PostgreSQL after the recovery: %+v", drift)
+	}
+}
+
+// TestApplyingAnAssignmentAgainRecordsItOnce: a router decision PostgreSQL already holds
+// (a ticket pulled again by the same agent after a rebuild raced with its first pull)
+// changes nothing: one assignment record, one audit entry, the same version.
+func TestApplyingAnAssignmentAgainRecordsItOnce(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	again, b, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "alice", GroupID: "billing"}, "pull")
+	if err != nil || agentOf(b) != "alice" {
+		t.Fatalf("applying alice's assignment again: %s, %v", agentOf(b), err)
+	}
+	if again.Version != tk.Version || again.Status != StatusAssigned {
+		t.Errorf("ticket after the repeat: version %d %s, want version %d assigned", again.Version, again.Status, tk.Version)
+	}
+	var rows, audits int
+	err = ts.store.primary.QueryRow(ctx, `SELECT (SELECT count(*) FROM assignments WHERE ticket_id = $1),
+		(SELECT count(*) FROM audit_events WHERE action = 'ticket.assign' AND target = $1::text)`, tk.ID).Scan(&rows, &audits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || audits != 1 {
+		t.Errorf("%d assignment records and %d audit entries, want 1 each", rows, audits)
+	}
+	if _, _, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "bob", GroupID: "billing"}, "pull"); !errors.Is(err, ErrConflict) {
+		t.Errorf("applying bob on alice's ticket: %v, want ErrConflict", err)
+	}
+}

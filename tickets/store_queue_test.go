@@ -416,3 +416,112 @@ func TestReleaseTurnHandsItToAWorkerAtOnce(t *testing.T) {
 		t.Fatal("a stale release freed the worker's lease")
 	}
 }
+
+// TestAgentReplyCommittingLateKeepsItsPlace: an agent's reply takes its id, then a
+// customer's turn arrives in the same conversation before the reply's transaction
+// commits. The turn must not take a later id while the reply is still invisible, or
+// its answer would be due (ReplyDue) before the reply is queued and overtake it: the
+// turn waits for the reply's commit (the conversation's row lock), so the reply goes
+// out first and the answer after it. With and without secrets (whose message id is
+// taken before the statement).
+func TestAgentReplyCommittingLateKeepsItsPlace(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	for i, c := range []struct {
+		name    string
+		secrets []Secret
+	}{
+		{"plain turn", nil},
+		{"turn with secrets", []Secret{{Placeholder: "[PHONE_1]", Kind: "PHONE", Value: "13812345678"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			customer, chat := fmt.Sprintf("tg:late%d", i), fmt.Sprintf(`{"chat_id": %d}`, 900+i)
+			first, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: customer + "-1", CustomerRef: customer,
+				Thread: "chat", Text: "hello", ReplyTo: []byte(chat)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CompleteTurn(ctx, "telegram", customer+"-1", 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			agent, err := InsertMessageTx(ctx, tx, Message{ConversationID: first.ConversationID, Author: "agent:a", Text: "agent reply"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.QueueReplyTx(ctx, tx, agent, agent.Text); err != nil {
+				t.Fatal(err)
+			}
+			type stored struct {
+				in  InboundResult
+				err error
+			}
+			done := make(chan stored, 1)
+			go func() {
+				in, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: customer + "-2", CustomerRef: customer,
+					Thread: "chat", Text: "are you there [PHONE_1]", ReplyTo: []byte(chat), Secrets: c.secrets})
+				done <- stored{in, err}
+			}()
+			answerDue := func(id string) bool {
+				t.Helper()
+				p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+				if err != nil || !ok || p.ChannelMessageID != id {
+					t.Fatalf("claimed %+v (%v, %v), want turn %s", p, ok, err, id)
+				}
+				if err := s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: id, Attempt: p.Attempts,
+					ConversationID: p.ConversationID, Text: "answer", Outcome: map[string]string{"reply": "answer"}}); err != nil {
+					t.Fatal(err)
+				}
+				due, err := s.ReplyDue(ctx, p.ConversationID, p.MessageID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return due
+			}
+			select {
+			case r := <-done:
+				// Stored while the agent's reply is uncommitted: its answer must not be due.
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if r.in.MessageID > agent.ID && answerDue(customer+"-2") {
+					t.Fatalf("turn %d, stored after the agent's reply %d took its id but before it committed, is due first: its answer overtakes the reply",
+						r.in.MessageID, agent.ID)
+				}
+				t.Fatalf("turn %d was stored while the agent's reply %d held the conversation", r.in.MessageID, agent.ID)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil || r.in.ConversationID != first.ConversationID {
+				t.Fatalf("turn stored in %s (%v), want %s", r.in.ConversationID, r.err, first.ConversationID)
+			}
+			if r.in.MessageID < agent.ID {
+				t.Fatalf("the turn's id %d is below the agent's reply's %d, which committed first", r.in.MessageID, agent.ID)
+			}
+			if answerDue(customer + "-2") {
+				t.Fatal("the answer is due before the agent's reply logged before its turn went out")
+			}
+			o, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
+			if err != nil || !ok || o.MessageID != agent.ID {
+				t.Fatalf("the agent's reply is not the next send: %+v %v %v", o, ok, err)
+			}
+			if _, err := s.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
+				t.Fatal(err)
+			}
+			if due, err := s.ReplyDue(ctx, r.in.ConversationID, r.in.MessageID); err != nil || !due {
+				t.Fatalf("the answer after the agent's reply went out: due %v (%v), want true", due, err)
+			}
+			if err := s.CompleteTurn(ctx, "telegram", customer+"-2", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -221,13 +221,19 @@ func (s *Queues) TurnState(ctx context.Context, channel, channelMessageID string
 	return st, nil
 }
 
-// CompleteTurn records the outcome of a processed turn.
+// CompleteTurn records the outcome of a processed turn. An outcome object keeps the
+// reply_id RecordReply stored (a worker completes a turn with the outcome it decoded,
+// which does not carry it): it names the logged reply, whose place is the turn's.
 func (s *Queues) CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err
 	}
-	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $4, lease_until = NULL, last_error = NULL,
+	// An outcome object keeps the id of the reply RecordReply logged (reply_id), which
+	// places the answer in its conversation.
+	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', lease_until = NULL, last_error = NULL,
+			outcome = CASE WHEN jsonb_typeof($4::jsonb) = 'object' AND outcome ? 'reply_id'
+				THEN $4::jsonb || jsonb_build_object('reply_id', outcome->'reply_id') ELSE $4::jsonb END,
 			attempts_settled = attempts
 		WHERE channel = $1 AND message_id = $2 AND attempts = $3`, channel, channelMessageID, attempt, b)
 	return mapPgErr(err, "complete turn")

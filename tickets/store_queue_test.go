@@ -525,3 +525,58 @@ func TestAgentReplyCommittingLateKeepsItsPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteTurnKeepsTheReplyID: a turn answered, then completed with an outcome of
+// its own (as a worker does after delivering a deferred or retried answer), still
+// names the reply it logged (reply_id); an outcome that is not an object is stored as
+// given.
+func TestCompleteTurnKeepsTheReplyID(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	for i, c := range []struct {
+		name    string
+		outcome any
+		want    func(replyID int64) any
+	}{
+		{"an object", map[string]string{"reply": "answer", "intent": "refund"},
+			func(id int64) any {
+				return map[string]any{"reply": "answer", "intent": "refund", "reply_id": float64(id)}
+			}},
+		{"null", nil, func(int64) any { return nil }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := fmt.Sprintf("keep%d", i)
+			if _, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: id, CustomerRef: "tg:" + id, Text: "hi",
+				ReplyTo: []byte(`{"chat_id": 5}`)}); err != nil {
+				t.Fatal(err)
+			}
+			p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+			if err != nil || !ok || p.ChannelMessageID != id {
+				t.Fatalf("claimed %+v (%v, %v)", p, ok, err)
+			}
+			if err := s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: id, Attempt: p.Attempts, ConversationID: p.ConversationID,
+				Text: "answer", Outcome: map[string]string{"reply": "answer"}}); err != nil {
+				t.Fatal(err)
+			}
+			var replyID int64
+			if err := pool.QueryRow(ctx, `SELECT id FROM messages WHERE conversation_id = $1 AND author = 'bot'`, p.ConversationID).Scan(&replyID); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CompleteTurn(ctx, p.Channel, id, p.Attempts, c.outcome); err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.TurnState(ctx, p.Channel, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			if err := json.Unmarshal(st.Outcome, &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want(replyID), got); diff != "" || st.State != "done" {
+				t.Errorf("state %s, outcome (-want +got):\n%s", st.State, diff)
+			}
+		})
+	}
+}

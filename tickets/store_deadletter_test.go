@@ -19,13 +19,22 @@ func TestTurnThatCrashesItsWorkerIsGivenUp(t *testing.T) {
 	pool := migratedPool(t)
 	s := NewStore(pool, nil, testKeyRing(t))
 	ctx := context.Background()
-	in, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "crash", CustomerRef: "tg:1", Text: "boom",
+	_, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "crash", CustomerRef: "tg:1", Text: "boom",
 		ReplyTo: []byte(`{"chat_id":1}`)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The reply is another chat's: in one conversation, an unanswered turn waits behind a pending reply.
+	other, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: "other", CustomerRef: "tg:2", Text: "hi",
+		ReplyTo: []byte(`{"chat_id":2}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteTurn(ctx, "telegram", "other", 0, nil); err != nil {
+		t.Fatal(err)
+	}
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		return s.QueueReplyTx(ctx, tx, Message{ConversationID: in.ConversationID, Text: "reply"}, "reply")
+		return s.QueueReplyTx(ctx, tx, Message{ConversationID: other.ConversationID, Text: "reply"}, "reply")
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +64,7 @@ func TestTurnThatCrashesItsWorkerIsGivenUp(t *testing.T) {
 	if diff := cmp.Diff(want, gave); diff != "" {
 		t.Fatalf("given up (-want +got):\n%s", diff)
 	}
-	for _, q := range []string{`SELECT state, last_error FROM channel_messages`, `SELECT state, last_error FROM outbox`} {
+	for _, q := range []string{`SELECT state, last_error FROM channel_messages WHERE message_id = 'crash'`, `SELECT state, last_error FROM outbox`} {
 		var state, lastErr string
 		if err := pool.QueryRow(ctx, q).Scan(&state, &lastErr); err != nil {
 			t.Fatal(err)
@@ -189,6 +198,10 @@ func TestAgentOriginalIsHeldUntilDelivered(t *testing.T) {
 		in, err := ts.store.RecordInbound(ctx, Inbound{Channel: channel, ChannelMessageID: ref, CustomerRef: ref, Text: "help",
 			ReplyTo: []byte(`{"chat_id":7}`)})
 		if err != nil {
+			t.Fatal(err)
+		}
+		// answered: an agent's reply waits for the answers to the turns before it
+		if err := ts.store.CompleteTurn(ctx, channel, ref, 0, nil); err != nil {
 			t.Fatal(err)
 		}
 		tk, as, err := ts.CreateTicket(ctx, botActor, NewTicket{Customer: Customer{PseudonymousID: ref}, Channel: channel,

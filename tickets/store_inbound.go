@@ -84,14 +84,12 @@ func (s *Conversations) RecordInbound(ctx context.Context, in Inbound) (InboundR
 		in.ConversationID = conv
 	}
 	w := inboundWrite{Inbound: in, newConversation: uuid.NewString(), checkName: in.CustomerName != ""}
-	if len(in.Secrets) > 0 {
-		// The vault binds each ciphertext to its message id: take the id first.
-		if err := s.primary.QueryRow(ctx, `SELECT nextval('messages_id_seq')`).Scan(&w.messageID); err != nil {
-			return InboundResult{}, mapPgErr(err, "inbound message")
-		}
-	}
 	for range 3 {
-		r, err := s.writeInbound(ctx, w)
+		write := s.writeInbound
+		if len(in.Secrets) > 0 {
+			write = s.writeInboundWithID
+		}
+		r, err := write(ctx, w)
 		if err != nil {
 			return InboundResult{}, mapPgErr(err, "inbound message")
 		}
@@ -179,7 +177,9 @@ const inboundSQL = `WITH async AS (
 			CASE WHEN m.customer_id = c.id THEN m.log_id END AS log_id, CASE WHEN m.customer_id = c.id THEN m.outcome END AS outcome
 		FROM channel_messages m LEFT JOIN cust c ON true WHERE m.channel = $1 AND m.message_id = $2
 	), owner AS (
-		SELECT customer_id FROM conversations WHERE id = $4::uuid
+		-- the conversation's row lock, held to the commit, before the message takes its
+		-- id: within a conversation, ids follow the commits (see lockConversation)
+		SELECT customer_id FROM conversations WHERE id = $4::uuid FOR NO KEY UPDATE
 	), ok AS (
 		SELECT cust.id AS customer_id, coalesce($4::uuid, $5::uuid) AS conversation_id FROM cust
 		WHERE NOT EXISTS (SELECT 1 FROM seen) AND (NOT $6::boolean OR cust.display_name_bidx = $7::bytea)
@@ -212,7 +212,34 @@ const inboundSQL = `WITH async AS (
 		s.mine, s.conversation_id, s.customer_id, s.log_id, s.outcome, w.conversation_id, w.customer_id, w.log_id
 	FROM (VALUES (1)) AS one LEFT JOIN async ON true LEFT JOIN seen s ON true LEFT JOIN cm w ON true`
 
+// writeInboundWithID is writeInbound for a message with secrets: the vault binds each
+// ciphertext to the message's id, so the id is taken first, in a transaction that holds
+// the conversation's row lock until the message commits (see lockConversation).
+func (s *Conversations) writeInboundWithID(ctx context.Context, w inboundWrite) (out inboundOutcome, err error) {
+	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
+		if w.ConversationID != "" {
+			if _, err := tx.Exec(ctx, `SELECT 1 FROM conversations WHERE id = $1 FOR NO KEY UPDATE`, w.ConversationID); err != nil {
+				return err
+			}
+		}
+		if err := tx.QueryRow(ctx, `SELECT nextval('messages_id_seq')`).Scan(&w.messageID); err != nil {
+			return err
+		}
+		out, err = s.writeInboundOn(ctx, tx, w)
+		return err
+	})
+	return out, err
+}
+
 func (s *Conversations) writeInbound(ctx context.Context, w inboundWrite) (inboundOutcome, error) {
+	return s.writeInboundOn(ctx, s.primary, w)
+}
+
+// writeInboundOn runs inboundSQL through q (the pool, or the transaction of
+// writeInboundWithID).
+func (s *Conversations) writeInboundOn(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, w inboundWrite) (inboundOutcome, error) {
 	var conv any
 	if w.ConversationID != "" {
 		conv = w.ConversationID
@@ -245,7 +272,7 @@ func (s *Conversations) writeInbound(ctx context.Context, w inboundWrite) (inbou
 	if err != nil {
 		return inboundOutcome{}, err
 	}
-	err = s.primary.QueryRow(ctx, inboundSQL, w.Channel, w.ChannelMessageID, w.CustomerRef, conv, w.newConversation,
+	err = q.QueryRow(ctx, inboundSQL, w.Channel, w.ChannelMessageID, w.CustomerRef, conv, w.newConversation,
 		w.checkName, nameIndex, msgID, lease, nullJSON(w.ReplyTo), w.Text, placeholders, kinds, sealed, w.DeferFlush, nullIfEmpty(w.Thread), facts).
 		Scan(&out.customerID, &out.customerName, &out.owner, &mine, &seenConv, &seenCust, &seenLog, &outcome, &storedConv, &storedCust, &storedLog)
 	if err != nil {

@@ -73,8 +73,10 @@ func (s *Queues) OpenOriginal(o Outbound) (string, error) {
 	return string(pt), nil
 }
 
-// ClaimOutbound leases the oldest undelivered reply; ok is false when none
-// waits. Like ClaimTurn, it skips a row abandoned maxAbandoned times.
+// ClaimOutbound leases the oldest undelivered reply that waits behind no older
+// pending reply of its conversation nor a turn the customer sent before it and
+// not yet answered and delivered; ok is false when none waits. Like
+// ClaimTurn, it skips a row abandoned maxAbandoned times.
 func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (Outbound, bool, error) {
 	if maxAbandoned <= 0 {
 		maxAbandoned = DefaultMaxAbandoned
@@ -87,6 +89,10 @@ func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAban
 				-- one conversation's replies go out in order: never overtake an older one
 				AND NOT EXISTS (SELECT 1 FROM outbox o2 WHERE o2.conversation_id = o1.conversation_id
 					AND o2.state = 'pending' AND o2.id < o1.id)
+				-- nor a turn of the conversation sent before it and not yet answered
+				-- and delivered
+				AND NOT EXISTS (SELECT 1 FROM channel_messages c WHERE c.conversation_id = o1.conversation_id
+					AND c.state = 'pending' AND c.log_id < o1.message_id)
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		UPDATE outbox o SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int

@@ -312,8 +312,8 @@ func (s *Conversations) AddMessage(ctx context.Context, m Message) (Message, err
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = time.Now()
 	}
-	err := s.primary.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body, created_at)
-		VALUES ($1, $2, $3, $4) RETURNING id`, m.ConversationID, m.Author, m.Text, m.CreatedAt).Scan(&m.ID)
+	err := s.primary.QueryRow(ctx, lockConversation+` INSERT INTO messages (conversation_id, author, body, created_at)
+		SELECT id, $2, $3, $4 FROM conv RETURNING id`, m.ConversationID, m.Author, m.Text, m.CreatedAt).Scan(&m.ID)
 	if err == nil {
 		s.AnnounceMessage(ctx, m.ConversationID, m.ID, m.Author)
 	}

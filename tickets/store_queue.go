@@ -32,6 +32,11 @@ type PendingTurn struct {
 
 // ClaimTurn leases the oldest pending turn for lease (FOR UPDATE SKIP
 // LOCKED, so workers on any number of instances never take the same turn).
+// A turn not yet answered is handed out at once; one whose answer waits for
+// delivery only once no older turn of its conversation is pending and no
+// agent's reply logged before it waits (see ReplyDue): a customer gets the
+// replies in the order of the conversation, also after the channel failed for
+// a while (a dead letter no longer holds the ones after it).
 // ok is false when nothing is pending. A turn whose earlier attempts were
 // abandoned maxAbandoned times (their lease ran out without a result: the
 // worker crashed or hung) is not handed out again; GiveUpAbandoned makes it a
@@ -46,9 +51,17 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 	var waited float64 // seconds since the turn was stored, by the database's clock
 	claimed := time.Now()
 	err := s.primary.QueryRow(ctx, `WITH next AS (
-			SELECT channel, message_id FROM channel_messages
+			SELECT channel, message_id FROM channel_messages c1
 			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
 				AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
+				-- a turn with an answer to deliver waits behind its conversation's older
+				-- pending turns and the agents' pending replies logged before it: a
+				-- customer gets the replies in the order of the conversation
+				AND (c1.outcome IS NULL OR (
+					NOT EXISTS (SELECT 1 FROM channel_messages c2 WHERE c2.conversation_id = c1.conversation_id
+						AND c2.state = 'pending' AND c2.log_id < c1.log_id)
+					AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.conversation_id = c1.conversation_id
+						AND o.state = 'pending' AND o.message_id < c1.log_id)))
 			ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
@@ -117,17 +130,22 @@ func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
 	}
 	var fenced bool
 	var msgID int64
+	// The outcome keeps the id of the reply it logged (reply_id), which orders it.
 	err = s.primary.QueryRow(ctx, `WITH turn AS (
-			UPDATE channel_messages SET outcome = $4,
-				state = CASE WHEN $5::boolean THEN 'done' ELSE state END,
-				lease_until = CASE WHEN $5::boolean THEN NULL ELSE lease_until END
+			SELECT channel, message_id FROM channel_messages
 			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'
-			RETURNING 1
+			FOR UPDATE
 		), msg AS (
 			INSERT INTO messages (conversation_id, author, body) SELECT $6::uuid, 'bot', $7::text FROM turn WHERE $7::text <> ''
 			RETURNING id
+		), upd AS (
+			UPDATE channel_messages cm SET outcome = $4::jsonb || coalesce((SELECT jsonb_build_object('reply_id', id) FROM msg), '{}'),
+				state = CASE WHEN $5::boolean THEN 'done' ELSE cm.state END,
+				lease_until = CASE WHEN $5::boolean THEN NULL ELSE cm.lease_until END
+			FROM turn WHERE cm.channel = turn.channel AND cm.message_id = turn.message_id
+			RETURNING 1
 		)
-		SELECT EXISTS (SELECT 1 FROM turn), coalesce((SELECT id FROM msg), 0)`,
+		SELECT EXISTS (SELECT 1 FROM upd), coalesce((SELECT id FROM msg), 0)`,
 		r.Channel, r.ChannelMessageID, r.Attempt, b, r.Done, r.ConversationID, r.Text).Scan(&fenced, &msgID)
 	if err != nil {
 		return mapPgErr(err, "record reply")
@@ -203,13 +221,19 @@ func (s *Queues) TurnState(ctx context.Context, channel, channelMessageID string
 	return st, nil
 }
 
-// CompleteTurn records the outcome of a processed turn.
+// CompleteTurn records the outcome of a processed turn. An outcome object keeps the
+// reply_id RecordReply stored (a worker completes a turn with the outcome it decoded,
+// which does not carry it): it names the logged reply, whose place is the turn's.
 func (s *Queues) CompleteTurn(ctx context.Context, channel, channelMessageID string, attempt int, outcome any) error {
 	b, err := json.Marshal(outcome)
 	if err != nil {
 		return err
 	}
-	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', outcome = $4, lease_until = NULL, last_error = NULL,
+	// An outcome object keeps the id of the reply RecordReply logged (reply_id), which
+	// places the answer in its conversation.
+	_, err = s.primary.Exec(ctx, `UPDATE channel_messages SET state = 'done', lease_until = NULL, last_error = NULL,
+			outcome = CASE WHEN jsonb_typeof($4::jsonb) = 'object' AND outcome ? 'reply_id'
+				THEN $4::jsonb || jsonb_build_object('reply_id', outcome->'reply_id') ELSE $4::jsonb END,
 			attempts_settled = attempts
 		WHERE channel = $1 AND message_id = $2 AND attempts = $3`, channel, channelMessageID, attempt, b)
 	return mapPgErr(err, "complete turn")
@@ -264,4 +288,42 @@ func (s *Conversations) ReplyAddress(ctx context.Context, conversationID string)
 		return "", nil, mapPgErr(err, fmt.Sprintf("conversation %s", conversationID))
 	}
 	return channel, b, nil
+}
+
+// RetryChannelNow makes the turns and replies of a channel that wait out a
+// backoff after failed attempts due now (not those in flight, nor dead
+// letters): the channel answered again, so waiting on is only delay. It
+// returns how many rows it moved forward.
+func (s *Queues) RetryChannelNow(ctx context.Context, channel string) (int64, error) {
+	var n int64
+	err := s.primary.QueryRow(ctx, `WITH t AS (
+			UPDATE channel_messages SET lease_until = now()
+			WHERE channel = $1 AND state = 'pending' AND attempts > 0 AND attempts = attempts_settled AND lease_until > now()
+			RETURNING 1
+		), o AS (
+			UPDATE outbox SET lease_until = now()
+			WHERE channel = $1 AND state = 'pending' AND attempts > 0 AND attempts = attempts_settled AND lease_until > now()
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM t) + (SELECT count(*) FROM o)`, channel).Scan(&n)
+	return n, mapPgErr(err, "retry channel now")
+}
+
+// ReplyDue reports whether the answer to the turn logged as logID may go out now:
+// no older turn of its conversation is pending (answered or not) and no agent's
+// reply logged before it waits for delivery. Otherwise the worker defers the
+// turn (DeferTurn) and ClaimTurn hands it out again once it is due.
+func (s *Queues) ReplyDue(ctx context.Context, conversationID string, logID int64) (bool, error) {
+	var waits bool
+	err := s.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM channel_messages WHERE conversation_id = $1 AND state = 'pending' AND log_id < $2)
+		OR EXISTS (SELECT 1 FROM outbox WHERE conversation_id = $1 AND state = 'pending' AND message_id < $2)`, conversationID, logID).Scan(&waits)
+	return !waits, mapPgErr(err, "reply due")
+}
+
+// DeferTurn puts an answered turn whose reply is not due yet back in the queue
+// for after, without counting a failure.
+func (s *Queues) DeferTurn(ctx context.Context, channel, channelMessageID string, attempt int, after time.Duration) error {
+	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $4 * interval '1 millisecond', attempts_settled = attempts
+		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, after.Milliseconds())
+	return mapPgErr(err, "defer turn")
 }

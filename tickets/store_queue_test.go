@@ -2,6 +2,7 @@ package tickets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -163,8 +164,12 @@ func TestOutboxKeepsOrderAndFencing(t *testing.T) {
 	if _, err := s.FinishOutbound(ctx, a, nil, RetryPolicy{}); err != nil {
 		t.Fatal(err)
 	}
-	if b, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); !ok || b.Text != "second" {
+	b, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0)
+	if !ok || b.Text != "second" {
 		t.Fatalf("after the first was sent: %+v %v", b, ok)
+	}
+	if _, err := s.FinishOutbound(ctx, b, nil, RetryPolicy{}); err != nil { // the turn waits behind it
+		t.Fatal(err)
 	}
 	// Fencing: attempt 1 stalls, attempt 2 takes over; attempt 1's failure changes nothing.
 	p1, _, _ := s.ClaimTurn(ctx, 20*time.Millisecond, 0)
@@ -180,6 +185,131 @@ func TestOutboxKeepsOrderAndFencing(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT state FROM channel_messages WHERE message_id = 'o1'`).Scan(&state); err != nil || state != "pending" {
 		t.Fatalf("a stale attempt's failure marked the turn %q (%v)", state, err)
 	}
+}
+
+// TestQueuesKeepAConversationsOrder: turns are handed out to be answered at once, but a
+// conversation's replies go out in its order, also while the channel fails: an answer
+// waits (ReplyDue, DeferTurn, ClaimTurn) behind the conversation's older pending turns
+// and the agents' replies logged before it, and an agent's reply behind the turns sent
+// before it — until a row is given up (a dead letter holds nothing). RetryChannelNow
+// ends one channel's backoffs.
+func TestQueuesKeepAConversationsOrder(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	record := func(id string) InboundResult {
+		t.Helper()
+		in, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: id, CustomerRef: "tg:1", Thread: "chat:1",
+			Text: "turn " + id, ReplyTo: []byte(`{"chat_id":1}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
+	}
+	claim := func(want string) PendingTurn {
+		t.Helper()
+		p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+		if err != nil || ok != (want != "") || p.ChannelMessageID != want {
+			t.Fatalf("claimed %q (%v, %v), want %q", p.ChannelMessageID, ok, err, want)
+		}
+		return p
+	}
+	answer := func(p PendingTurn) {
+		t.Helper()
+		if err := s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, Attempt: p.Attempts,
+			ConversationID: p.ConversationID, Text: "answer " + p.ChannelMessageID, Outcome: map[string]string{"reply": "answer"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	due := func(p PendingTurn, want bool) {
+		t.Helper()
+		if got, err := s.ReplyDue(ctx, p.ConversationID, p.MessageID); err != nil || got != want {
+			t.Fatalf("the answer to turn %s due: %v (%v), want %v", p.ChannelMessageID, got, err, want)
+		}
+	}
+	down := errors.New("502 Bad Gateway")
+	slow := RetryPolicy{Backoff: time.Hour, MaxBackoff: time.Hour}
+	record("1")
+	record("2")
+	// Another channel's turn, failing too: RetryChannelNow("telegram") leaves it.
+	if _, err := s.RecordInbound(ctx, Inbound{Channel: "webhook", ChannelMessageID: "w", CustomerRef: "w:1", Text: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	p1, p2, pw := claim("1"), claim("2"), claim("w") // answered in parallel
+	answer(p1)
+	answer(p2)
+	due(p1, true)
+	due(p2, false) // 1 goes first
+	if err := s.DeferTurn(ctx, "telegram", "2", p2.Attempts, 0); err != nil {
+		t.Fatal(err)
+	}
+	claim("") // 2 waits behind 1, in flight
+	for _, p := range []PendingTurn{p1, pw} {
+		if dead, err := s.FailTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, down, slow); err != nil || dead {
+			t.Fatal(dead, err)
+		}
+	}
+	claim("") // 2 still waits behind 1, now backing off
+	// An agent's reply logged now waits behind turns 1 and 2.
+	var agentMsg int64
+	if err := pool.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, 'agent:a', 'agent reply') RETURNING id`,
+		p1.ConversationID).Scan(&agentMsg); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		return s.QueueReplyTx(ctx, tx, Message{ID: agentMsg, ConversationID: p1.ConversationID, Text: "agent reply"}, "agent reply")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if o, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); ok {
+		t.Fatalf("the agent's reply %q overtook the answers to turns 1 and 2", o.Text)
+	}
+	if n, err := s.RetryChannelNow(ctx, "telegram"); err != nil || n != 1 {
+		t.Fatalf("RetryChannelNow moved %d rows (%v), want 1", n, err)
+	}
+	p1 = claim("1")
+	var out struct {
+		ReplyID int64 `json:"reply_id"`
+	}
+	if err := json.Unmarshal(p1.Outcome, &out); err != nil || out.ReplyID == 0 {
+		t.Fatalf("the outcome %s names no reply_id (%v)", p1.Outcome, err)
+	}
+	if err := s.CompleteTurn(ctx, p1.Channel, "1", p1.Attempts, nil); err != nil {
+		t.Fatal(err)
+	}
+	p2 = claim("2")
+	if o, ok, _ := s.ClaimOutbound(ctx, time.Minute, 0); ok {
+		t.Fatalf("the agent's reply %q overtook the answer to turn 2", o.Text)
+	}
+	if err := s.CompleteTurn(ctx, p2.Channel, "2", p2.Attempts, nil); err != nil {
+		t.Fatal(err)
+	}
+	o, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
+	if err != nil || !ok || o.MessageID != agentMsg {
+		t.Fatalf("the agent's reply after turn 2: %+v %v %v", o, ok, err)
+	}
+	// Turn 3, sent after the reply, is answered at once; its answer waits for the reply.
+	record("3")
+	p3 := claim("3")
+	answer(p3)
+	due(p3, false)
+	if _, err := s.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
+		t.Fatal(err)
+	}
+	due(p3, true)
+	if err := s.CompleteTurn(ctx, p3.Channel, "3", p3.Attempts, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A turn given up (a dead letter) holds nothing.
+	record("4")
+	record("5")
+	p4, p5 := claim("4"), claim("5")
+	answer(p4)
+	answer(p5)
+	if dead, err := s.FailTurn(ctx, p4.Channel, "4", p4.Attempts, down, RetryPolicy{MaxAttempts: 1}); err != nil || !dead {
+		t.Fatal(dead, err)
+	}
+	due(p5, true)
 }
 
 // TestInlineLeaseRenewalAndTurnState: an inline turn's lease runs on the database's
@@ -243,7 +373,12 @@ func TestInlineLeaseRenewalAndTurnState(t *testing.T) {
 		Text: "answer", Outcome: map[string]string{"reply": "answer"}, Done: true}); err != nil {
 		t.Fatal(err)
 	}
-	check("answered", state("i1"), TurnState{State: "done", Outcome: []byte(`{"reply": "answer"}`)})
+	var replyID int64
+	if err := pool.QueryRow(ctx, `SELECT id FROM messages WHERE conversation_id = $1 AND author = 'bot'`, in.ConversationID).Scan(&replyID); err != nil {
+		t.Fatal(err)
+	}
+	// the outcome names the reply it logged (reply_id), which orders its delivery
+	check("answered", state("i1"), TurnState{State: "done", Outcome: fmt.Appendf(nil, `{"reply": "answer", "reply_id": %d}`, replyID)})
 	if err := extend(2); !errors.Is(err, ErrConflict) {
 		t.Errorf("a renewal after the answer: %v, want ErrConflict", err)
 	}
@@ -279,5 +414,169 @@ func TestReleaseTurnHandsItToAWorkerAtOnce(t *testing.T) {
 	}
 	if _, ok, _ := s.ClaimTurn(ctx, time.Minute, 0); ok {
 		t.Fatal("a stale release freed the worker's lease")
+	}
+}
+
+// TestAgentReplyCommittingLateKeepsItsPlace: an agent's reply takes its id, then a
+// customer's turn arrives in the same conversation before the reply's transaction
+// commits. The turn must not take a later id while the reply is still invisible, or
+// its answer would be due (ReplyDue) before the reply is queued and overtake it: the
+// turn waits for the reply's commit (the conversation's row lock), so the reply goes
+// out first and the answer after it. With and without secrets (whose message id is
+// taken before the statement).
+func TestAgentReplyCommittingLateKeepsItsPlace(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	for i, c := range []struct {
+		name    string
+		secrets []Secret
+	}{
+		{"plain turn", nil},
+		{"turn with secrets", []Secret{{Placeholder: "[PHONE_1]", Kind: "PHONE", Value: "13812345678"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			customer, chat := fmt.Sprintf("tg:late%d", i), fmt.Sprintf(`{"chat_id": %d}`, 900+i)
+			first, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: customer + "-1", CustomerRef: customer,
+				Thread: "chat", Text: "hello", ReplyTo: []byte(chat)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CompleteTurn(ctx, "telegram", customer+"-1", 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback(ctx)
+			agent, err := InsertMessageTx(ctx, tx, Message{ConversationID: first.ConversationID, Author: "agent:a", Text: "agent reply"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.QueueReplyTx(ctx, tx, agent, agent.Text); err != nil {
+				t.Fatal(err)
+			}
+			type stored struct {
+				in  InboundResult
+				err error
+			}
+			done := make(chan stored, 1)
+			go func() {
+				in, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: customer + "-2", CustomerRef: customer,
+					Thread: "chat", Text: "are you there [PHONE_1]", ReplyTo: []byte(chat), Secrets: c.secrets})
+				done <- stored{in, err}
+			}()
+			answerDue := func(id string) bool {
+				t.Helper()
+				p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+				if err != nil || !ok || p.ChannelMessageID != id {
+					t.Fatalf("claimed %+v (%v, %v), want turn %s", p, ok, err, id)
+				}
+				if err := s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: id, Attempt: p.Attempts,
+					ConversationID: p.ConversationID, Text: "answer", Outcome: map[string]string{"reply": "answer"}}); err != nil {
+					t.Fatal(err)
+				}
+				due, err := s.ReplyDue(ctx, p.ConversationID, p.MessageID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return due
+			}
+			select {
+			case r := <-done:
+				// Stored while the agent's reply is uncommitted: its answer must not be due.
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				if r.in.MessageID > agent.ID && answerDue(customer+"-2") {
+					t.Fatalf("turn %d, stored after the agent's reply %d took its id but before it committed, is due first: its answer overtakes the reply",
+						r.in.MessageID, agent.ID)
+				}
+				t.Fatalf("turn %d was stored while the agent's reply %d held the conversation", r.in.MessageID, agent.ID)
+			case <-time.After(300 * time.Millisecond):
+			}
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r := <-done
+			if r.err != nil || r.in.ConversationID != first.ConversationID {
+				t.Fatalf("turn stored in %s (%v), want %s", r.in.ConversationID, r.err, first.ConversationID)
+			}
+			if r.in.MessageID < agent.ID {
+				t.Fatalf("the turn's id %d is below the agent's reply's %d, which committed first", r.in.MessageID, agent.ID)
+			}
+			if answerDue(customer + "-2") {
+				t.Fatal("the answer is due before the agent's reply logged before its turn went out")
+			}
+			o, ok, err := s.ClaimOutbound(ctx, time.Minute, 0)
+			if err != nil || !ok || o.MessageID != agent.ID {
+				t.Fatalf("the agent's reply is not the next send: %+v %v %v", o, ok, err)
+			}
+			if _, err := s.FinishOutbound(ctx, o, nil, RetryPolicy{}); err != nil {
+				t.Fatal(err)
+			}
+			if due, err := s.ReplyDue(ctx, r.in.ConversationID, r.in.MessageID); err != nil || !due {
+				t.Fatalf("the answer after the agent's reply went out: due %v (%v), want true", due, err)
+			}
+			if err := s.CompleteTurn(ctx, "telegram", customer+"-2", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestCompleteTurnKeepsTheReplyID: a turn answered, then completed with an outcome of
+// its own (as a worker does after delivering a deferred or retried answer), still
+// names the reply it logged (reply_id); an outcome that is not an object is stored as
+// given.
+func TestCompleteTurnKeepsTheReplyID(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	for i, c := range []struct {
+		name    string
+		outcome any
+		want    func(replyID int64) any
+	}{
+		{"an object", map[string]string{"reply": "answer", "intent": "refund"},
+			func(id int64) any {
+				return map[string]any{"reply": "answer", "intent": "refund", "reply_id": float64(id)}
+			}},
+		{"null", nil, func(int64) any { return nil }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id := fmt.Sprintf("keep%d", i)
+			if _, err := s.RecordInbound(ctx, Inbound{Channel: "telegram", ChannelMessageID: id, CustomerRef: "tg:" + id, Text: "hi",
+				ReplyTo: []byte(`{"chat_id": 5}`)}); err != nil {
+				t.Fatal(err)
+			}
+			p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+			if err != nil || !ok || p.ChannelMessageID != id {
+				t.Fatalf("claimed %+v (%v, %v)", p, ok, err)
+			}
+			if err := s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: id, Attempt: p.Attempts, ConversationID: p.ConversationID,
+				Text: "answer", Outcome: map[string]string{"reply": "answer"}}); err != nil {
+				t.Fatal(err)
+			}
+			var replyID int64
+			if err := pool.QueryRow(ctx, `SELECT id FROM messages WHERE conversation_id = $1 AND author = 'bot'`, p.ConversationID).Scan(&replyID); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CompleteTurn(ctx, p.Channel, id, p.Attempts, c.outcome); err != nil {
+				t.Fatal(err)
+			}
+			st, err := s.TurnState(ctx, p.Channel, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			if err := json.Unmarshal(st.Outcome, &got); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want(replyID), got); diff != "" || st.State != "done" {
+				t.Errorf("state %s, outcome (-want +got):\n%s", st.State, diff)
+			}
+		})
 	}
 }

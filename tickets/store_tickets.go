@@ -307,12 +307,24 @@ func InsertAssignment(ctx context.Context, tx pgx.Tx, a Assignment) error {
 	return mapPgErr(err, "assignment")
 }
 
-// InsertMessageTx appends a message through tx and returns it with its id.
+// InsertMessageTx appends a message through tx and returns it with its id. It takes
+// the conversation's row lock first (see lockConversation), held until tx ends.
 func InsertMessageTx(ctx context.Context, tx pgx.Tx, m Message) (Message, error) {
-	err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, author, body) VALUES ($1, $2, $3)
+	err := tx.QueryRow(ctx, lockConversation+` INSERT INTO messages (conversation_id, author, body) SELECT id, $2, $3 FROM conv
 		RETURNING id, created_at`, m.ConversationID, m.Author, m.Text).Scan(&m.ID, &m.CreatedAt)
-	return m, mapPgErr(err, "message")
+	return m, mapPgErr(err, "conversation "+m.ConversationID)
 }
+
+// lockConversation begins a statement that appends to conversation $1's log: it locks
+// the conversation's row (FOR NO KEY UPDATE: foreign-key checks still pass) before the
+// message takes its id, and the lock is held until the writing transaction ends. So
+// within a conversation, message ids follow the commits: a reply queued (outbox) or a
+// turn stored under a lower id is visible to whoever orders the sends of a higher one
+// (ReplyDue, ClaimTurn, ClaimOutbound). Without it, an agent's reply could take its id
+// before a customer's turn and commit after that turn's answer went out. Every insert
+// into messages of a live conversation takes it (the inbound statement in its owner
+// part); a bot's answer needs none: it goes out in its turn's place.
+const lockConversation = `WITH conv AS (SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE)`
 
 // Assignments lists a ticket's assignments, oldest first.
 func (s *TicketRecords) Assignments(ctx context.Context, ticketID string) ([]Assignment, error) {

@@ -40,6 +40,7 @@ type faultReport struct {
 	Recovery float64
 	Note     string // what the scenario's fault did (e.g. the drain's length)
 	Retaken  int    // turns answered by a second attempt (a queue worker, after a lease ran out)
+	Telegram tgReport
 	// MediaAcked are the acknowledged turns with a photo or voice note; of them
 	// PhotosUnlabelled and VoicesUntranscribed were stored without what was in them (the
 	// photo's label, a word of the voice note).
@@ -54,7 +55,7 @@ func (r faultReport) row() string {
 		r.Scenario, r.Acked, float64(r.Acked)/r.Seconds, r.Lost, r.Duplicated, r.RepliesDuplicated, r.RepliesMissing,
 		r.TicketsDoubled+r.EscalationsLost, r.Stats.AcceptedFailed, r.Stats.Rejected, r.Recovery, r.AuditOK, r.PIIHits,
 		r.Unfinished, r.BotMismatch, r.Misplaced, r.LoadMismatch, r.Stats.Refused, r.Stats.Reconnects, r.Stats.Resumed, r.Stats.AnsweredLater, r.Retaken,
-		r.MediaAcked, r.PhotosUnlabelled, r.VoicesUntranscribed, r.Stats.Degraded, r.Note)
+		r.MediaAcked, r.PhotosUnlabelled, r.VoicesUntranscribed, r.Stats.Degraded, r.Telegram.String()+r.Note)
 }
 
 // failures lists the invariants r breaks; accepted failures are allowed only when a
@@ -76,6 +77,9 @@ func (r faultReport) failures(allowAcceptedFailures bool) []string {
 	add(r.RepliesMissing > 0, "%d messages never reached their web-chat customer", r.RepliesMissing)
 	add(r.Misplaced > 0, "%d open tickets not in exactly one place", r.Misplaced)
 	add(r.LoadMismatch > 0, "%d agents' slot counts differ from their open tickets", r.LoadMismatch)
+	add(r.Telegram.Missing > 0, "%d replies never reached their Telegram chat", r.Telegram.Missing)
+	add(r.Telegram.OutOfOrder > 0, "%d Telegram replies arrived out of their place, in %d chats", r.Telegram.Reordered, r.Telegram.OutOfOrder)
+	add(r.Telegram.Pending > 0 || r.Telegram.Failed > 0, "Telegram turns and replies left: %d pending, %d dead letters", r.Telegram.Pending, r.Telegram.Failed)
 	add(!r.AuditOK, "the audit chain does not verify")
 	add(r.PIIHits > 0, "raw PII found %d times", r.PIIHits)
 	add(r.Stats.Rejected > 0, "%d requests rejected (4xx)", r.Stats.Rejected)
@@ -137,6 +141,8 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 	l.checkTurns(t, ctx, conn, &rep)
 	l.checkMedia(t, bodies, &rep)
 	l.checkReplies(t, ctx, conn, &rep)
+	rep.Telegram = l.checkTelegram(t, ctx, conn, l.tgResent)
+	rep.RepliesDuplicated += rep.Telegram.Duplicated
 	l.checkTickets(t, ctx, conn, &rep)
 	rep.AuditOK = auditVerifies(t)
 	rep.PIIHits = piiHits(t, ctx, conn, l.c.redis, l.c.prefix)
@@ -223,7 +229,8 @@ func retakenAnswered(turns []storedTurn, bots []botMessage) (time.Time, int) {
 	return last, n
 }
 
-// checkTurns: every stored turn done; per conversation, one bot message per turn and
+// checkTurns: every stored turn done; per conversation, one bot message per turn (per
+// turn the bot answered, on Telegram, whose chats go on while an agent has them) and
 // one ticket per distinct ticket its escalated turns name; every acknowledged
 // escalation has its ticket.
 func (l *faultLoad) checkTurns(t *testing.T, ctx context.Context, conn *pgx.Conn, rep *faultReport) {
@@ -242,7 +249,9 @@ func (l *faultLoad) checkTurns(t *testing.T, ctx context.Context, conn *pgx.Conn
 		t.Fatal(err)
 	}
 	rows, _ := conn.Query(ctx, `SELECT c.conversation_id::text, c.turns, coalesce(b.n, 0), coalesce(k.n, 0)
-		FROM (SELECT conversation_id, count(*) AS turns FROM channel_messages GROUP BY 1) c
+		FROM (SELECT conversation_id, count(*) AS turns FROM channel_messages
+			-- a Telegram chat goes on while an agent has it, and the bot stays out (no reply)
+			WHERE channel <> 'telegram' OR coalesce(outcome->>'reply', '') <> '' GROUP BY 1) c
 		LEFT JOIN (SELECT conversation_id, count(*) AS n FROM messages WHERE author = 'bot' GROUP BY 1) b USING (conversation_id)
 		LEFT JOIN (SELECT conversation_id, count(*) AS n FROM tickets GROUP BY 1) k USING (conversation_id)`)
 	var conv string

@@ -47,6 +47,7 @@ type faultCluster struct {
 	shutdown time.Duration // http.shutdown_timeout of every replica
 	env      []string      // every replica's environment but its address and data dir
 	replicas []*faultReplica
+	tg       *fakeTelegram // the Bot API the replicas' Telegram channel sends to
 }
 
 // faultReplica is one serve process; up is false from the moment a fault is injected.
@@ -73,6 +74,7 @@ type faultOptions struct {
 	RedisAddr string        // the test Redis (testenv.RedisAddr), with a key prefix of the test's own
 	Env       []string      // more SWITCHBOARD_* settings for every replica
 	Customers int           // 12, every other one over web chat
+	Telegram  int           // Telegram customers (webhook channel): 4
 	Agents    int           // 3
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
@@ -87,6 +89,7 @@ func (o faultOptions) withDefaults() faultOptions {
 	o.Replicas = cmp.Or(o.Replicas, 3)
 	o.Shutdown = cmp.Or(o.Shutdown, 10*time.Second)
 	o.Customers = cmp.Or(o.Customers, 12)
+	o.Telegram = cmp.Or(o.Telegram, 4)
 	o.Agents = cmp.Or(o.Agents, 3)
 	o.Think = cmp.Or(o.Think, 300*time.Millisecond)
 	o.LLMDelay = cmp.Or(o.LLMDelay, 250*time.Millisecond)
@@ -131,6 +134,8 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 		// one load generator on 127.0.0.1 is every customer: the per-IP limits would be its limits
 		"SWITCHBOARD_LIMITS_PER_IP_PER_MINUTE=1000000", "SWITCHBOARD_LIMITS_PER_CUSTOMER_PER_MINUTE=100000",
 		"SWITCHBOARD_LIMITS_CONCURRENT_PER_IP=1000", "SWITCHBOARD_LIMITS_WEBSOCKETS_PER_IP=10000")
+	c.tg = startFakeTelegram(t)
+	c.env = append(c.env, c.tg.env()...)
 	c.env = append(c.env, o.Env...)
 	// The CLI (kb ingest, audit verify) runs with the replicas' configuration.
 	t.Setenv("SWITCHBOARD_DATA_DIR", filepath.Join(c.dir, "cli"))
@@ -349,7 +354,8 @@ func faqLLM(delay time.Duration) http.Handler {
 
 // groundedAnswer answers a prompt of numbered passages ("[1] …" separated by blank
 // lines) and a final "Question: …": the answer of the first passage whose FAQ question
-// the question starts with, and its citation.
+// the question starts with, and its citation, naming the message it answers (so a
+// channel's checker can tell one answer from another).
 func groundedAnswer(prompt string) string {
 	passages, question, _ := strings.Cut(prompt, "Question: ")
 	for _, p := range strings.Split(passages, "\n\n") {
@@ -359,9 +365,17 @@ func groundedAnswer(prompt string) string {
 		}
 		for _, qa := range append(slices.Clone(faultFAQ), faultUpdateFAQ) { // the stub knows the entry a scenario adds later
 			if strings.HasPrefix(question, qa[0]) && strings.Contains(rest, qa[1]) {
-				return qa[1] + " " + num
+				return qa[1] + " " + num + replyTag(question)
 			}
 		}
 	}
 	return "NO_ANSWER"
+}
+
+// replyTag names, in an answer, the message id the question carries: " (re m-…)".
+func replyTag(question string) string {
+	if m := midInText.FindStringSubmatch(question); m != nil {
+		return " (re " + m[1] + ")"
+	}
+	return ""
 }

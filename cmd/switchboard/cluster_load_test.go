@@ -45,6 +45,10 @@ type faultLoad struct {
 	sessions []*faultSession
 	stats    faultLoadStats
 	failed   []string // the first accepted attempts that failed, and how
+	tgChats  []int64  // the Telegram customers' chats
+	// tgResent are the replies (message ids) that were dead letters, re-queued after a
+	// channel outage: they arrive after newer ones, so the order check leaves them out.
+	tgResent map[int64]bool
 }
 
 // faultLoadStats counts what the clients saw.
@@ -190,8 +194,9 @@ func (l *faultLoad) classify(what string, err error, status int) {
 	})
 }
 
-// run drives `customers` customers (every other one over WebSockets) until ctx ends,
-// and `agents` scripted agents until agentsCtx ends. Stop the agents first: a
+// run drives `customers` customers (every other one over WebSockets) and the
+// cluster's Telegram customers until ctx ends, and `agents` scripted agents until
+// agentsCtx ends. Stop the agents first: a
 // customer's session, once its load ends, stays only until it has the frames of its
 // own turns (and of an agent's reply already written).
 func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (cwg, awg *sync.WaitGroup) {
@@ -202,6 +207,9 @@ func (l *faultLoad) run(ctx, agentsCtx context.Context, customers, agents int) (
 	}
 	for i := range customers {
 		cwg.Go(func() { l.customer(ctx, i) })
+	}
+	for i := range l.c.opts.Telegram {
+		cwg.Go(func() { l.telegramCustomer(ctx, i) })
 	}
 	return cwg, awg
 }

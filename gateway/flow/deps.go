@@ -50,6 +50,9 @@ type TurnQueue interface {
 	ClaimOutbound(ctx context.Context, lease time.Duration, maxAbandoned int) (tickets.Outbound, bool, error)
 	OpenOriginal(o tickets.Outbound) (string, error)
 	FinishOutbound(ctx context.Context, o tickets.Outbound, cause error, policy tickets.RetryPolicy) (dead bool, err error)
+	RetryChannelNow(ctx context.Context, channel string) (int64, error)
+	ReplyDue(ctx context.Context, conversationID string, logID int64) (bool, error)
+	DeferTurn(ctx context.Context, channel, channelMessageID string, attempt int, after time.Duration) error
 	GiveUpAbandoned(ctx context.Context, maxAbandoned int) ([]tickets.QueueCount, error)
 	ReleaseOriginals(ctx context.Context) (int64, error)
 	QueueCounts(ctx context.Context) ([]tickets.QueueCount, error)

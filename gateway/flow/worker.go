@@ -50,9 +50,10 @@ type Worker struct {
 	// the detail of such errors is withheld).
 	Redactor tickets.Redactor
 
-	wake   chan struct{}
-	once   sync.Once
-	outage outage
+	wake    chan struct{}
+	once    sync.Once
+	outage  outage
+	failing failingChannels
 }
 
 func (w *Worker) wakeCh() chan struct{} {
@@ -258,7 +259,9 @@ func (w *Worker) guardedAnswer(ctx context.Context, p tickets.PendingTurn) (err 
 }
 
 // answer processes a turn once: the outcome is saved before delivery, so a
-// retry after a failed send only sends again. It names what it did in outcome.
+// retry after a failed send only sends again. An answer whose conversation has
+// older replies still to deliver is deferred (replyWait) until they went out.
+// It names what it did in outcome.
 func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.Turn, outcome *string) error {
 	out, ok := decodeOutcome(p.Outcome)
 	if !ok {
@@ -278,6 +281,15 @@ func (w *Worker) answer(ctx context.Context, p tickets.PendingTurn, t *pipeline.
 		*outcome = answeredOutcome(t)
 	}
 	if out.Reply != "" {
+		if !ok { // just answered: its conversation's older replies go first
+			due, err := w.Store.ReplyDue(ctx, p.ConversationID, p.MessageID)
+			if err != nil {
+				return err
+			}
+			if !due { // counted as answered now; the later delivery as resent
+				return w.Store.DeferTurn(ctx, p.Channel, p.ChannelMessageID, p.Attempts, replyWait)
+			}
+		}
 		if err := w.send(ctx, p.Channel, p.ReplyTo, out.Reply); err != nil {
 			return err
 		}
@@ -301,6 +313,10 @@ func pendingTurn(p tickets.PendingTurn) *pipeline.Turn {
 
 var errNoSender = errors.New("no outbound sender for channel")
 
+// replyWait is how long an answer waits for its conversation's older replies
+// before its turn is handed out again.
+const replyWait = 250 * time.Millisecond
+
 func (w *Worker) send(ctx context.Context, channel string, replyTo json.RawMessage, text string) error {
 	s, ok := w.Outbound[channel]
 	if !ok {
@@ -309,5 +325,48 @@ func (w *Worker) send(ctx context.Context, channel string, replyTo json.RawMessa
 		}
 		return fmt.Errorf("%w %q", errNoSender, channel)
 	}
-	return s.Send(ctx, replyTo, text)
+	err := s.Send(ctx, replyTo, text)
+	w.noteSend(ctx, channel, err)
+	return err
+}
+
+// noteSend remembers that a send to channel failed; on the first success after
+// failures it makes the channel's rows that wait out a backoff due now, so a
+// channel back from an outage gets its backlog at once rather than after each
+// row's backoff (up to 10 minutes after a long outage).
+func (w *Worker) noteSend(ctx context.Context, channel string, err error) {
+	if !w.failing.note(channel, err == nil) || w.Store == nil {
+		return
+	}
+	rctx, cancel := recordContext(ctx)
+	defer cancel()
+	n, rerr := w.Store.RetryChannelNow(rctx, channel)
+	if rerr != nil {
+		w.Log.Warn("channel answers again; its waiting rows keep their backoff", "channel", channel, "err", rerr)
+		return
+	}
+	w.Log.Info("channel answers again: its waiting turns and replies are retried now", "channel", channel, "rows", n)
+	w.Wake()
+}
+
+// failingChannels are the channels whose last send from this process failed.
+type failingChannels struct {
+	mu  sync.Mutex
+	set map[string]bool
+}
+
+// note records a send's result; it reports whether ok ends a run of failures.
+func (f *failingChannels) note(channel string, ok bool) (recovered bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !ok {
+		if f.set == nil {
+			f.set = map[string]bool{}
+		}
+		f.set[channel] = true
+		return false
+	}
+	recovered = f.set[channel]
+	delete(f.set, channel)
+	return recovered
 }

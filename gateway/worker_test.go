@@ -90,6 +90,10 @@ func TestAgentReplyDeliveryIsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the bot answered the turn (an agent's reply waits behind the turns sent before it)
+	if err := in.store.CompleteTurn(ctx, "telegram", "u1", 0, nil); err != nil {
+		t.Fatal(err)
+	}
 	tk, _, err := svc.CreateTicket(ctx, tickets.Actor{ID: "bot"}, tickets.NewTicket{Customer: tickets.Customer{PseudonymousID: "tg:5"},
 		Channel: "telegram", ConversationID: turn.ConversationID})
 	if err != nil || tk.AssigneeID != "alice" {

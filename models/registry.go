@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -75,11 +74,11 @@ type Registry struct {
 
 // model is one named model: its routing snapshot, swapped atomically.
 type model struct {
-	name    string
-	route   atomic.Pointer[routing]
-	state   State
-	stateAt time.Time // mtime of state.json last applied
-	shadowQ chan struct{}
+	name     string
+	route    atomic.Pointer[routing]
+	state    State
+	stateRaw []byte // state.json as last written or applied (a file's mtime ticks too coarsely to tell two quick writes apart)
+	shadowQ  chan struct{}
 	// shadow comparisons since the shadow version was last set
 	shadowRuns, shadowAgree atomic.Int64
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -346,10 +347,7 @@ func (r *Registry) save(m *model, st State) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("models: save state: %w", err)
 	}
-	m.state = st
-	if fi, err := os.Stat(path); err == nil {
-		m.stateAt = fi.ModTime()
-	}
+	m.state, m.stateRaw = st, data
 	return nil
 }
 
@@ -371,18 +369,14 @@ func (r *Registry) Refresh(ctx context.Context) error {
 		st := m.state
 		changed := false
 		path := filepath.Join(r.opts.Dir, m.name, StateFile)
-		if fi, err := os.Stat(path); err == nil && !fi.ModTime().Equal(m.stateAt) {
+		if data, err := os.ReadFile(path); err == nil && !bytes.Equal(data, m.stateRaw) {
 			var saved State
-			data, err := os.ReadFile(path)
-			if err == nil {
-				err = json.Unmarshal(data, &saved)
-			}
-			if err != nil {
+			if err := json.Unmarshal(data, &saved); err != nil {
 				r.log.Warn("model state unreadable", "model", m.name, "err", err)
 			} else {
 				st, changed = saved, true
 			}
-			m.stateAt = fi.ModTime()
+			m.stateRaw = data
 		}
 		rt := m.route.Load()
 		if !changed && rt.active != nil && !(st.Policy != PolicyPinned && r.newerCandidate(m.name, rt.active.m.Version)) {

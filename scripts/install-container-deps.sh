@@ -26,11 +26,14 @@ missing_packages() {
   # which apt leaves out with --no-install-recommends
   [[ -x /usr/lib/podman/netavark ]] || echo netavark
   [[ -x /usr/lib/podman/aardvark-dns ]] || echo aardvark-dns
+  # netavark's firewall rules: without iptables a build step that needs the network fails
+  # with "netavark: No such file or directory"
+  command -v iptables >/dev/null 2>&1 || [[ -x /usr/sbin/iptables ]] || echo iptables
   # the init of the pause image `podman play kube` builds locally for its pods
   command -v catatonit >/dev/null 2>&1 || [[ -x /usr/libexec/podman/catatonit ]] || echo catatonit
   command -v podman-compose >/dev/null 2>&1 || echo podman-compose
   command -v debootstrap >/dev/null 2>&1 || [[ -x /usr/sbin/debootstrap ]] || echo debootstrap
 }
 
-install_missing "podman, runc, netavark, aardvark-dns, catatonit, podman-compose and debootstrap are installed" \
+install_missing "podman, runc, netavark, aardvark-dns, iptables, catatonit, podman-compose and debootstrap are installed" \
   "until then the container test skips locally and fails under make test-containers" "installed"

@@ -124,14 +124,23 @@ type TurnReply struct {
 // and callers rely on that: it also makes a message stored with
 // Inbound.DeferFlush durable before the turn is acknowledged.
 func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
-	b, err := json.Marshal(r.Outcome)
+	outcome, err := json.Marshal(r.Outcome)
 	if err != nil {
 		return err
 	}
 	var fenced bool
 	var msgID int64
+	b := &pgx.Batch{}
+	if r.Text != "" {
+		// The conversation's row lock first, as every message insert takes it (see
+		// lockConversation): without it the reply could take its id before an agent's
+		// message that is still being written and commit first, and a web-chat session
+		// that read the reply (and so asks for ids after it) would never see that message.
+		// One pipelined batch is one implicit transaction: the lock is held to the commit.
+		b.Queue(`SELECT 1 FROM conversations WHERE id = $1 FOR NO KEY UPDATE`, r.ConversationID)
+	}
 	// The outcome keeps the id of the reply it logged (reply_id), which orders it.
-	err = s.primary.QueryRow(ctx, `WITH turn AS (
+	b.Queue(`WITH turn AS (
 			SELECT channel, message_id FROM channel_messages
 			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'
 			FOR UPDATE
@@ -146,8 +155,10 @@ func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
 			RETURNING 1
 		)
 		SELECT EXISTS (SELECT 1 FROM upd), coalesce((SELECT id FROM msg), 0)`,
-		r.Channel, r.ChannelMessageID, r.Attempt, b, r.Done, r.ConversationID, r.Text).Scan(&fenced, &msgID)
-	if err != nil {
+		r.Channel, r.ChannelMessageID, r.Attempt, outcome, r.Done, r.ConversationID, r.Text).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&fenced, &msgID)
+	})
+	if err = s.primary.SendBatch(ctx, b).Close(); err != nil {
 		return mapPgErr(err, "record reply")
 	}
 	if !fenced {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -579,4 +580,93 @@ func TestCompleteTurnKeepsTheReplyID(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBotAnswerCommitsAfterAMessageWithALowerID: a web-chat session reads the ids after
+// the last it sent (MessagesAfter), so within a conversation a message must never
+// commit under a lower id than one already visible. An agent's message still being
+// written (its transaction holds the conversation's row lock) makes the bot's answer
+// wait: a reader polling meanwhile and after both commits sees both.
+func TestBotAnswerCommitsAfterAMessageWithALowerID(t *testing.T) {
+	pool := migratedPool(t)
+	s := NewStore(pool, nil, testKeyRing(t))
+	ctx := context.Background()
+	in, err := s.RecordInbound(ctx, Inbound{Channel: "webchat", ChannelMessageID: "m1", CustomerRef: "web:1", Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := s.ClaimTurn(ctx, time.Minute, 0)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	var last int64
+	seen := map[int64]string{}
+	read := func() {
+		t.Helper()
+		msgs, err := s.MessagesAfter(ctx, in.ConversationID, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			seen[m.ID], last = m.Author, m.ID
+		}
+	}
+	read()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	agent, err := InsertMessageTx(ctx, tx, Message{ConversationID: in.ConversationID, Author: "agent:a", Text: "an agent writes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replied := make(chan error, 1)
+	go func() {
+		replied <- s.RecordReply(ctx, TurnReply{Channel: p.Channel, ChannelMessageID: p.ChannelMessageID, Attempt: p.Attempts,
+			ConversationID: in.ConversationID, Text: "the bot answers", Outcome: map[string]string{"reply": "x"}, Done: true})
+	}()
+	var replyErr error
+	early := false
+	select {
+	case replyErr = <-replied: // without the lock: committed under a higher id than the agent's
+		early = true
+	case <-time.After(300 * time.Millisecond):
+	}
+	read() // a session's flush meanwhile
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !early {
+		replyErr = <-replied
+	}
+	if replyErr != nil {
+		t.Fatal(replyErr)
+	}
+	if early {
+		t.Errorf("the bot's answer committed while the agent's message (id %d) was not yet", agent.ID)
+	}
+	read()
+	var all []string
+	rows, _ := pool.Query(ctx, `SELECT author FROM messages WHERE conversation_id = $1 ORDER BY id`, in.ConversationID)
+	all, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, id := range sortedKeys(seen) {
+		got = append(got, seen[id])
+	}
+	if diff := cmp.Diff(all, got); diff != "" {
+		t.Fatalf("what a session polling MessagesAfter received (-stored +received):\n%s", diff)
+	}
+}
+
+func sortedKeys(m map[int64]string) []int64 {
+	keys := make([]int64, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

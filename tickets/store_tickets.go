@@ -323,7 +323,9 @@ func InsertMessageTx(ctx context.Context, tx pgx.Tx, m Message) (Message, error)
 // (ReplyDue, ClaimTurn, ClaimOutbound). Without it, an agent's reply could take its id
 // before a customer's turn and commit after that turn's answer went out. Every insert
 // into messages of a live conversation takes it (the inbound statement in its owner
-// part); a bot's answer needs none: it goes out in its turn's place.
+// part, a bot's answer in RecordReply's batch): a web-chat session asks for the ids
+// after the last it sent (MessagesAfter), so a message committed under a lower id than
+// one already read would never reach it.
 const lockConversation = `WITH conv AS (SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE)`
 
 // Assignments lists a ticket's assignments, oldest first.

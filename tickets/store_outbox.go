@@ -87,12 +87,13 @@ func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAban
 			SELECT id FROM outbox o1 WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
 				AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
 				-- one conversation's replies go out in order: never overtake an older one
-				AND NOT EXISTS (SELECT 1 FROM outbox o2 WHERE o2.conversation_id = o1.conversation_id
-					AND o2.state = 'pending' AND o2.id < o1.id)
+				-- (asked of the first entries of pending-by-conversation indexes, as in ClaimTurn)
+				AND o1.id <= (SELECT min(o2.id) FROM outbox o2 WHERE o2.conversation_id = o1.conversation_id
+					AND o2.state = 'pending')
 				-- nor a turn of the conversation sent before it and not yet answered
 				-- and delivered
-				AND NOT EXISTS (SELECT 1 FROM channel_messages c WHERE c.conversation_id = o1.conversation_id
-					AND c.state = 'pending' AND c.log_id < o1.message_id)
+				AND (o1.message_id IS NULL OR o1.message_id <= coalesce((SELECT min(c.log_id) FROM channel_messages c
+					WHERE c.conversation_id = o1.conversation_id AND c.state = 'pending'), o1.message_id))
 			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
 		UPDATE outbox o SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int

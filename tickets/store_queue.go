@@ -57,11 +57,14 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 				-- a turn with an answer to deliver waits behind its conversation's older
 				-- pending turns and the agents' pending replies logged before it: a
 				-- customer gets the replies in the order of the conversation
+				-- (asked as "the oldest pending one is not older", a min() that reads the
+				-- first entry of a pending-by-conversation index: NOT EXISTS (… older …)
+				-- let the planner scan the table for each candidate)
 				AND (c1.outcome IS NULL OR (
-					NOT EXISTS (SELECT 1 FROM channel_messages c2 WHERE c2.conversation_id = c1.conversation_id
-						AND c2.state = 'pending' AND c2.log_id < c1.log_id)
-					AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.conversation_id = c1.conversation_id
-						AND o.state = 'pending' AND o.message_id < c1.log_id)))
+					c1.log_id <= (SELECT min(c2.log_id) FROM channel_messages c2 WHERE c2.conversation_id = c1.conversation_id
+						AND c2.state = 'pending')
+					AND c1.log_id <= coalesce((SELECT min(o.message_id) FROM outbox o WHERE o.conversation_id = c1.conversation_id
+						AND o.state = 'pending'), c1.log_id)))
 			ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
@@ -326,8 +329,8 @@ func (s *Queues) RetryChannelNow(ctx context.Context, channel string) (int64, er
 // turn (DeferTurn) and ClaimTurn hands it out again once it is due.
 func (s *Queues) ReplyDue(ctx context.Context, conversationID string, logID int64) (bool, error) {
 	var waits bool
-	err := s.primary.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM channel_messages WHERE conversation_id = $1 AND state = 'pending' AND log_id < $2)
-		OR EXISTS (SELECT 1 FROM outbox WHERE conversation_id = $1 AND state = 'pending' AND message_id < $2)`, conversationID, logID).Scan(&waits)
+	err := s.primary.QueryRow(ctx, `SELECT coalesce((SELECT min(log_id) FROM channel_messages WHERE conversation_id = $1 AND state = 'pending'), $2) < $2
+		OR coalesce((SELECT min(message_id) FROM outbox WHERE conversation_id = $1 AND state = 'pending'), $2) < $2`, conversationID, logID).Scan(&waits)
 	return !waits, mapPgErr(err, "reply due")
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +40,18 @@ func TestHelperServeProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := serve(ctx, cfg); err != nil {
+	// SB_HELPER_CPUPROFILE=path: a CPU profile of this replica until it stops, written to
+	// path.PORT (replicas of one cluster share the environment).
+	stopProfile := func() {}
+	if p := os.Getenv("SB_HELPER_CPUPROFILE"); p != "" {
+		_, port, _ := strings.Cut(cfg.HTTP.Addr, ":")
+		if f, err := os.Create(p + "." + port); err == nil && pprof.StartCPUProfile(f) == nil {
+			stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		}
+	}
+	err = serve(ctx, cfg)
+	stopProfile()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

@@ -83,18 +83,30 @@ func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAban
 	}
 	var o Outbound
 	var replyTo []byte
-	err := s.primary.QueryRow(ctx, `WITH next AS (
-			SELECT id FROM outbox o1 WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
-				AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
+	err := s.primary.QueryRow(ctx, `WITH RECURSIVE convs AS (
+			-- the conversations with a pending reply, one index probe each (a skip scan)
+				(SELECT conversation_id AS id FROM outbox WHERE state = 'pending' ORDER BY conversation_id LIMIT 1)
+			UNION ALL
+				SELECT (SELECT o.conversation_id FROM outbox o WHERE o.state = 'pending' AND o.conversation_id > convs.id
+					ORDER BY o.conversation_id LIMIT 1)
+				FROM convs WHERE convs.id IS NOT NULL
+		), heads AS (
+			-- only the oldest pending reply of a conversation can go (see below): never a
+			-- scan of the whole outbox, which a channel outage fills
+			SELECT h.id FROM convs CROSS JOIN LATERAL (
+				SELECT id FROM outbox WHERE state = 'pending' AND conversation_id = convs.id ORDER BY id LIMIT 1) h
+		), next AS (
+			SELECT o1.id FROM outbox o1 JOIN heads USING (id)
+			WHERE o1.state = 'pending' AND (o1.lease_until IS NULL OR o1.lease_until < now())
+				AND NOT (o1.attempts > o1.attempts_settled AND o1.abandoned + 1 >= $2)
 				-- one conversation's replies go out in order: never overtake an older one
-				-- (asked of the first entries of pending-by-conversation indexes, as in ClaimTurn)
 				AND o1.id <= (SELECT min(o2.id) FROM outbox o2 WHERE o2.conversation_id = o1.conversation_id
 					AND o2.state = 'pending')
 				-- nor a turn of the conversation sent before it and not yet answered
-				-- and delivered
+				-- and delivered (the oldest pending turn, the first entry of an index)
 				AND (o1.message_id IS NULL OR o1.message_id <= coalesce((SELECT min(c.log_id) FROM channel_messages c
 					WHERE c.conversation_id = o1.conversation_id AND c.state = 'pending'), o1.message_id))
-			ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+			ORDER BY o1.id LIMIT 1 FOR UPDATE OF o1 SKIP LOCKED)
 		UPDATE outbox o SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
 		FROM next WHERE o.id = next.id

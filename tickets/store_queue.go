@@ -50,22 +50,37 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 	var outcome, facts []byte
 	var waited float64 // seconds since the turn was stored, by the database's clock
 	claimed := time.Now()
-	err := s.primary.QueryRow(ctx, `WITH next AS (
-			SELECT channel, message_id FROM channel_messages c1
-			WHERE state = 'pending' AND (lease_until IS NULL OR lease_until < now())
-				AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
+	err := s.primary.QueryRow(ctx, `WITH RECURSIVE convs AS (
+			-- the conversations with a pending turn, one index probe each (a skip scan)
+				(SELECT conversation_id AS id FROM channel_messages WHERE state = 'pending' ORDER BY conversation_id LIMIT 1)
+			UNION ALL
+				SELECT (SELECT c.conversation_id FROM channel_messages c WHERE c.state = 'pending' AND c.conversation_id > convs.id
+					ORDER BY c.conversation_id LIMIT 1)
+				FROM convs WHERE convs.id IS NOT NULL
+		), candidates AS (
+			-- what can be claimed: the oldest pending turn of each conversation, and turns not
+			-- yet answered wherever they are. Never the whole queue: behind a channel that was
+			-- down it holds thousands of answered turns, each waiting for the one before it.
+			SELECT h.channel, h.message_id FROM convs CROSS JOIN LATERAL (
+				SELECT channel, message_id FROM channel_messages WHERE state = 'pending' AND conversation_id = convs.id
+				ORDER BY log_id LIMIT 1) h
+			UNION
+			(SELECT channel, message_id FROM channel_messages WHERE state = 'pending' AND outcome IS NULL
+				AND (lease_until IS NULL OR lease_until < now()) AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
+				ORDER BY received_at LIMIT 64)
+		), next AS (
+			SELECT c1.channel, c1.message_id FROM channel_messages c1 JOIN candidates USING (channel, message_id)
+			WHERE c1.state = 'pending' AND (c1.lease_until IS NULL OR c1.lease_until < now())
+				AND NOT (c1.attempts > c1.attempts_settled AND c1.abandoned + 1 >= $2)
 				-- a turn with an answer to deliver waits behind its conversation's older
 				-- pending turns and the agents' pending replies logged before it: a
 				-- customer gets the replies in the order of the conversation
-				-- (asked as "the oldest pending one is not older", a min() that reads the
-				-- first entry of a pending-by-conversation index: NOT EXISTS (… older …)
-				-- let the planner scan the table for each candidate)
 				AND (c1.outcome IS NULL OR (
 					c1.log_id <= (SELECT min(c2.log_id) FROM channel_messages c2 WHERE c2.conversation_id = c1.conversation_id
 						AND c2.state = 'pending')
 					AND c1.log_id <= coalesce((SELECT min(o.message_id) FROM outbox o WHERE o.conversation_id = c1.conversation_id
 						AND o.state = 'pending'), c1.log_id)))
-			ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+			ORDER BY c1.received_at LIMIT 1 FOR UPDATE OF c1 SKIP LOCKED)
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int
 		FROM next WHERE cm.channel = next.channel AND cm.message_id = next.message_id

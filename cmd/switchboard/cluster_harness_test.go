@@ -79,7 +79,10 @@ type faultOptions struct {
 	Think     time.Duration // a customer's pause between turns: 300 ms
 	LLMDelay  time.Duration // the stub model's time to write an answer: 250 ms
 	NoMedia   bool          // no voice notes or photos in the load
-	Duration  time.Duration // how long the load runs: faultDuration()
+	// MediaEvery > 1: only one group of four customers in MediaEvery sends media (its
+	// photo customer and its voice customer); 0 or 1: every group.
+	MediaEvery int
+	Duration   time.Duration // how long the load runs: faultDuration()
 	// Rate, when > 0, paces the customers together at Rate turns/s (a shared limiter
 	// in place of the think time): open-loop while enough customers are free.
 	Rate float64
@@ -118,6 +121,7 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 	ring := filepath.Join(c.dir, "keyring.json")
 	if !o.NoMedia {
 		c.media = setUpFaultMedia(t, modelsDir)
+		c.media.every = o.MediaEvery
 	}
 	// One key ring for all, made before they start: replicas with a read replica
 	// (postgres.replica_dsn) refuse to make one each.

@@ -39,6 +39,9 @@ type faultMedia struct {
 	photos, voices []faultClip // nil: none (whyNo says why)
 	whyNoPhotos    string
 	whyNoVoices    string
+	// every > 1 keeps media to one group of four customers in every (0, 1: every group):
+	// a soak at hundreds of turns/s would otherwise be a speech benchmark.
+	every int
 }
 
 // faultClip is one file a customer attaches and what its stored turn must then hold.
@@ -128,7 +131,7 @@ func readClips(part, mime string, files [][2]string) ([]faultClip, string) {
 // benchmark). With 3 replicas each serves both from the start (customer i prefers
 // replica i mod 3). A request for a human carries none.
 func (m faultMedia) clipFor(i, k int, escalate bool) *faultClip {
-	if escalate || k%2 == 0 || i%2 == 1 {
+	if escalate || k%2 == 0 || i%2 == 1 || (m.every > 1 && (i/4)%m.every != 0) {
 		return nil
 	}
 	clips := m.photos

@@ -110,7 +110,7 @@ func TestSoakLevels(t *testing.T) {
 }
 
 func TestSoakConfigFrom(t *testing.T) {
-	def := soakConfig{Duration: 10 * time.Minute, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 300, Customers: 200, Agents: 6}
+	def := soakConfig{Duration: 10 * time.Minute, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 300, Customers: 200, Agents: 6, MediaEvery: 50}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -118,8 +118,10 @@ func TestSoakConfigFrom(t *testing.T) {
 		wantErr string
 	}{
 		{"defaults", nil, def, ""},
-		{"hours", map[string]string{"SWITCHBOARD_SOAK_DURATION": "3h", "SWITCHBOARD_SOAK_RATE": "150.5", "SWITCHBOARD_SOAK_PLOT": "docs/soak.svg"},
-			soakConfig{Duration: 3 * time.Hour, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 150.5, Customers: 200, Agents: 6, Plot: "docs/soak.svg"}, ""},
+		{"hours", map[string]string{"SWITCHBOARD_SOAK_DURATION": "3h", "SWITCHBOARD_SOAK_RATE": "150.5", "SWITCHBOARD_SOAK_PLOT": "docs/soak.svg",
+			"SWITCHBOARD_SOAK_MEDIA_EVERY": "1"},
+			soakConfig{Duration: 3 * time.Hour, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond, Rate: 150.5, Customers: 200, Agents: 6, MediaEvery: 1,
+				Plot: "docs/soak.svg"}, ""},
 		{"too short to judge", map[string]string{"SWITCHBOARD_SOAK_DURATION": "30s"}, soakConfig{}, "at least 10 samples"},
 		{"not a duration", map[string]string{"SWITCHBOARD_SOAK_DURATION": "10"}, soakConfig{}, "SWITCHBOARD_SOAK_DURATION=\"10\""},
 		{"no customers", map[string]string{"SWITCHBOARD_SOAK_CUSTOMERS": "0"}, soakConfig{}, "SWITCHBOARD_SOAK_CUSTOMERS"},

@@ -29,6 +29,8 @@ import (
 //	SWITCHBOARD_SOAK_AGENTS     scripted agents: 6 (each polls its tickets 5 times a second)
 //	SWITCHBOARD_SOAK_LLM_DELAY  the stub model's time per answer: 100ms
 //	SWITCHBOARD_SOAK_SAMPLE     the sampling interval: 5s
+//	SWITCHBOARD_SOAK_MEDIA_EVERY one group of four customers in this many sends media
+//	                            (a photo customer and a voice customer): 50
 //	SWITCHBOARD_SOAK_PLOT       a path: the plot is written there (.svg, .png or .pdf),
 //	                            the samples beside it as .csv
 //
@@ -40,13 +42,14 @@ type soakConfig struct {
 	Duration, Sample, LLMDelay time.Duration
 	Rate                       float64
 	Customers, Agents          int
+	MediaEvery                 int
 	Plot                       string
 }
 
 // soakConfigFrom reads the settings from the environment (getenv), with defaults.
 func soakConfigFrom(getenv func(string) string) (soakConfig, error) {
 	c := soakConfig{Duration: 10 * time.Minute, Sample: 5 * time.Second, LLMDelay: 100 * time.Millisecond,
-		Rate: 300, Customers: 200, Agents: 6, Plot: getenv("SWITCHBOARD_SOAK_PLOT")}
+		Rate: 300, Customers: 200, Agents: 6, MediaEvery: 50, Plot: getenv("SWITCHBOARD_SOAK_PLOT")}
 	var errs []string
 	dur := func(key string, into *time.Duration) {
 		if v := getenv(key); v != "" {
@@ -73,6 +76,7 @@ func soakConfigFrom(getenv func(string) string) (soakConfig, error) {
 	dur("SWITCHBOARD_SOAK_LLM_DELAY", &c.LLMDelay)
 	num("SWITCHBOARD_SOAK_CUSTOMERS", &c.Customers)
 	num("SWITCHBOARD_SOAK_AGENTS", &c.Agents)
+	num("SWITCHBOARD_SOAK_MEDIA_EVERY", &c.MediaEvery)
 	if v := getenv("SWITCHBOARD_SOAK_RATE"); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
 		if err != nil || r <= 0 {
@@ -126,11 +130,12 @@ func TestFaultSoak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("soak: %v at %.0f turns/s offered, %d customers, %d agents, model %v, sampled every %v",
-		cfg.Duration, cfg.Rate, cfg.Customers, cfg.Agents, cfg.LLMDelay, cfg.Sample)
+	t.Logf("soak: %v at %.0f turns/s offered, %d customers (media from 1 group of 4 in %d), %d agents, model %v, sampled every %v",
+		cfg.Duration, cfg.Rate, cfg.Customers, cfg.MediaEvery, cfg.Agents, cfg.LLMDelay, cfg.Sample)
 	dsn := soakPostgres(t)
 	rs := testenv.PrivateRedis(t)
-	c := startFaultCluster(t, faultOptions{DSN: dsn, RedisAddr: rs.Addr, Customers: cfg.Customers, Agents: cfg.Agents, LLMDelay: cfg.LLMDelay, Rate: cfg.Rate})
+	c := startFaultCluster(t, faultOptions{DSN: dsn, RedisAddr: rs.Addr, Customers: cfg.Customers, Agents: cfg.Agents, LLMDelay: cfg.LLMDelay, Rate: cfg.Rate,
+		MediaEvery: cfg.MediaEvery})
 	if t.Failed() {
 		return
 	}

@@ -91,21 +91,21 @@ func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAban
 					ORDER BY o.conversation_id LIMIT 1)
 				FROM convs WHERE convs.id IS NOT NULL
 		), heads AS (
-			-- only the oldest pending reply of a conversation can go (see below): never a
-			-- scan of the whole outbox, which a channel outage fills
+			-- one conversation's replies go out in order: only its oldest pending reply can go,
+			-- and not before a turn of the conversation sent before it was answered and
+			-- delivered (the oldest pending turn, the first entry of an index). Never a scan
+			-- of the whole outbox, which a channel outage fills.
 			SELECT h.id FROM convs CROSS JOIN LATERAL (
-				SELECT id FROM outbox WHERE state = 'pending' AND conversation_id = convs.id ORDER BY id LIMIT 1) h
+				SELECT id, message_id, lease_until, attempts, attempts_settled, abandoned
+				FROM outbox WHERE state = 'pending' AND conversation_id = convs.id ORDER BY id LIMIT 1) h
+			WHERE (h.lease_until IS NULL OR h.lease_until < now()) AND NOT (h.attempts > h.attempts_settled AND h.abandoned + 1 >= $2)
+				AND (h.message_id IS NULL OR h.message_id <= coalesce((SELECT min(c.log_id) FROM channel_messages c
+					WHERE c.conversation_id = convs.id AND c.state = 'pending'), h.message_id))
+			ORDER BY h.id LIMIT 32
 		), next AS (
-			SELECT o1.id FROM outbox o1 JOIN heads USING (id)
-			WHERE o1.state = 'pending' AND (o1.lease_until IS NULL OR o1.lease_until < now())
-				AND NOT (o1.attempts > o1.attempts_settled AND o1.abandoned + 1 >= $2)
-				-- one conversation's replies go out in order: never overtake an older one
-				AND o1.id <= (SELECT min(o2.id) FROM outbox o2 WHERE o2.conversation_id = o1.conversation_id
-					AND o2.state = 'pending')
-				-- nor a turn of the conversation sent before it and not yet answered
-				-- and delivered (the oldest pending turn, the first entry of an index)
-				AND (o1.message_id IS NULL OR o1.message_id <= coalesce((SELECT min(c.log_id) FROM channel_messages c
-					WHERE c.conversation_id = o1.conversation_id AND c.state = 'pending'), o1.message_id))
+			-- the oldest of them (each looked up by its key), locked; another worker's pick skipped
+			SELECT o1.id FROM outbox o1 WHERE o1.id IN (SELECT id FROM heads)
+				AND o1.state = 'pending' AND (o1.lease_until IS NULL OR o1.lease_until < now())
 			ORDER BY o1.id LIMIT 1 FOR UPDATE OF o1 SKIP LOCKED)
 		UPDATE outbox o SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int

@@ -57,29 +57,30 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 				SELECT (SELECT c.conversation_id FROM channel_messages c WHERE c.state = 'pending' AND c.conversation_id > convs.id
 					ORDER BY c.conversation_id LIMIT 1)
 				FROM convs WHERE convs.id IS NOT NULL
-		), candidates AS (
-			-- what can be claimed: the oldest pending turn of each conversation, and turns not
-			-- yet answered wherever they are. Never the whole queue: behind a channel that was
-			-- down it holds thousands of answered turns, each waiting for the one before it.
-			SELECT h.channel, h.message_id FROM convs CROSS JOIN LATERAL (
-				SELECT channel, message_id FROM channel_messages WHERE state = 'pending' AND conversation_id = convs.id
-				ORDER BY log_id LIMIT 1) h
+		), heads AS (
+			-- the oldest pending turn of each conversation
+			SELECT h.* FROM convs CROSS JOIN LATERAL (
+				SELECT channel, message_id, conversation_id, log_id, outcome, received_at, lease_until, attempts, attempts_settled, abandoned
+				FROM channel_messages WHERE state = 'pending' AND conversation_id = convs.id ORDER BY log_id LIMIT 1) h
+		), claimable AS (
+			-- What can be claimed: a conversation's oldest pending turn (an answer to deliver
+			-- also waits for the agents' pending replies logged before it: a customer gets the
+			-- replies in the order of the conversation), and turns not yet answered wherever
+			-- they are. Never the whole queue: behind a channel that was down it holds
+			-- thousands of answered turns, each waiting for the one before it.
+			SELECT channel, message_id, received_at FROM heads h
+			WHERE (h.lease_until IS NULL OR h.lease_until < now()) AND NOT (h.attempts > h.attempts_settled AND h.abandoned + 1 >= $2)
+				AND (h.outcome IS NULL OR h.log_id <= coalesce((SELECT min(o.message_id) FROM outbox o
+					WHERE o.conversation_id = h.conversation_id AND o.state = 'pending'), h.log_id))
 			UNION
-			(SELECT channel, message_id FROM channel_messages WHERE state = 'pending' AND outcome IS NULL
+			(SELECT channel, message_id, received_at FROM channel_messages WHERE state = 'pending' AND outcome IS NULL
 				AND (lease_until IS NULL OR lease_until < now()) AND NOT (attempts > attempts_settled AND abandoned + 1 >= $2)
-				ORDER BY received_at LIMIT 64)
+				ORDER BY received_at LIMIT 32)
 		), next AS (
-			SELECT c1.channel, c1.message_id FROM channel_messages c1 JOIN candidates USING (channel, message_id)
-			WHERE c1.state = 'pending' AND (c1.lease_until IS NULL OR c1.lease_until < now())
-				AND NOT (c1.attempts > c1.attempts_settled AND c1.abandoned + 1 >= $2)
-				-- a turn with an answer to deliver waits behind its conversation's older
-				-- pending turns and the agents' pending replies logged before it: a
-				-- customer gets the replies in the order of the conversation
-				AND (c1.outcome IS NULL OR (
-					c1.log_id <= (SELECT min(c2.log_id) FROM channel_messages c2 WHERE c2.conversation_id = c1.conversation_id
-						AND c2.state = 'pending')
-					AND c1.log_id <= coalesce((SELECT min(o.message_id) FROM outbox o WHERE o.conversation_id = c1.conversation_id
-						AND o.state = 'pending'), c1.log_id)))
+			-- the oldest of a few (each looked up by its key), locked; another worker's pick skipped
+			SELECT c1.channel, c1.message_id FROM channel_messages c1
+			WHERE (c1.channel, c1.message_id) IN (SELECT channel, message_id FROM claimable ORDER BY received_at LIMIT 32)
+				AND c1.state = 'pending' AND (c1.lease_until IS NULL OR c1.lease_until < now())
 			ORDER BY c1.received_at LIMIT 1 FOR UPDATE OF c1 SKIP LOCKED)
 		UPDATE channel_messages cm SET lease_until = now() + $1 * interval '1 millisecond', attempts = attempts + 1,
 			abandoned = abandoned + (attempts > attempts_settled)::int

@@ -696,7 +696,7 @@ func TestClaimBehindABacklogDoesNotReadIt(t *testing.T) {
 			SELECT 'telegram', 'p' || g, c.id, c.customer_id, g, '{"reply_id": 1}', now() - interval '1 hour' + g * interval '10 ms'
 			FROM generate_series($1::int, $2::int) g JOIN (SELECT id, customer_id, row_number() OVER () - 1 AS n FROM conversations) c ON c.n = g % 6`, from, to)
 		exec(`UPDATE channel_messages SET lease_until = now() + interval '1 hour' WHERE (conversation_id, log_id) IN
-			(SELECT conversation_id, min(log_id) FROM channel_messages GROUP BY conversation_id)`)
+			(SELECT conversation_id, min(log_id) FROM channel_messages WHERE state = 'pending' GROUP BY conversation_id)`)
 		exec(`ANALYZE channel_messages`)
 	}
 	claims := func() time.Duration {
@@ -712,6 +712,13 @@ func TestClaimBehindABacklogDoesNotReadIt(t *testing.T) {
 		slices.Sort(times)
 		return times[len(times)/2]
 	}
+	// and what a day of traffic leaves: 30,000 turns done, in 200 other conversations
+	exec(`INSERT INTO customers (id, pseudonymous_id) SELECT gen_random_uuid(), 'tg:done:' || g FROM generate_series(1, 200) g`)
+	exec(`INSERT INTO conversations (id, customer_id, channel) SELECT gen_random_uuid(), id, 'telegram' FROM customers WHERE pseudonymous_id LIKE 'tg:done:%'`)
+	exec(`INSERT INTO channel_messages (channel, message_id, conversation_id, customer_id, log_id, outcome, state, received_at)
+		SELECT 'telegram', 'd' || g, c.id, c.customer_id, 100000 + g, '{}', 'done', now() - interval '1 day' + g * interval '1 s'
+		FROM generate_series(1, 30000) g JOIN (SELECT id, customer_id, row_number() OVER () - 1 AS n FROM conversations c
+			WHERE EXISTS (SELECT 1 FROM customers WHERE id = c.customer_id AND pseudonymous_id LIKE 'tg:done:%')) c ON c.n = g % 200`)
 	backlog(1, 1300)
 	small := claims()
 	backlog(1301, 13000)

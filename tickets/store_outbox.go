@@ -83,14 +83,7 @@ func (s *Queues) ClaimOutbound(ctx context.Context, lease time.Duration, maxAban
 	}
 	var o Outbound
 	var replyTo []byte
-	err := s.primary.QueryRow(ctx, `WITH RECURSIVE convs AS (
-			-- the conversations with a pending reply, one index probe each (a skip scan)
-				(SELECT conversation_id AS id FROM outbox WHERE state = 'pending' ORDER BY conversation_id LIMIT 1)
-			UNION ALL
-				SELECT (SELECT o.conversation_id FROM outbox o WHERE o.state = 'pending' AND o.conversation_id > convs.id
-					ORDER BY o.conversation_id LIMIT 1)
-				FROM convs WHERE convs.id IS NOT NULL
-		), heads AS (
+	err := s.primary.QueryRow(ctx, `WITH RECURSIVE `+pendingConversations("outbox")+`, heads AS (
 			-- one conversation's replies go out in order: only its oldest pending reply can go,
 			-- and not before a turn of the conversation sent before it was answered and
 			-- delivered (the oldest pending turn, the first entry of an index). Never a scan

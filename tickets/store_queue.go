@@ -50,14 +50,7 @@ func (s *Queues) ClaimTurn(ctx context.Context, lease time.Duration, maxAbandone
 	var outcome, facts []byte
 	var waited float64 // seconds since the turn was stored, by the database's clock
 	claimed := time.Now()
-	err := s.primary.QueryRow(ctx, `WITH RECURSIVE convs AS (
-			-- the conversations with a pending turn, one index probe each (a skip scan)
-				(SELECT conversation_id AS id FROM channel_messages WHERE state = 'pending' ORDER BY conversation_id LIMIT 1)
-			UNION ALL
-				SELECT (SELECT c.conversation_id FROM channel_messages c WHERE c.state = 'pending' AND c.conversation_id > convs.id
-					ORDER BY c.conversation_id LIMIT 1)
-				FROM convs WHERE convs.id IS NOT NULL
-		), heads AS (
+	err := s.primary.QueryRow(ctx, `WITH RECURSIVE `+pendingConversations("channel_messages")+`, heads AS (
 			-- the oldest pending turn of each conversation
 			SELECT h.* FROM convs CROSS JOIN LATERAL (
 				SELECT channel, message_id, conversation_id, log_id, outcome, received_at, lease_until, attempts, attempts_settled, abandoned
@@ -356,4 +349,18 @@ func (s *Queues) DeferTurn(ctx context.Context, channel, channelMessageID string
 	_, err := s.primary.Exec(ctx, `UPDATE channel_messages SET lease_until = now() + $4 * interval '1 millisecond', attempts_settled = attempts
 		WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'`, channel, channelMessageID, attempt, after.Milliseconds())
 	return mapPgErr(err, "defer turn")
+}
+
+// pendingConversations is a recursive CTE, convs (id), of the conversations with a
+// pending row in table (channel_messages or outbox): one probe of the table's
+// pending-by-conversation index per conversation (a skip scan), however many rows each
+// holds.
+func pendingConversations(table string) string {
+	return `convs AS (
+			(SELECT conversation_id AS id FROM ` + table + ` WHERE state = 'pending' ORDER BY conversation_id LIMIT 1)
+		UNION ALL
+			SELECT (SELECT p.conversation_id FROM ` + table + ` p WHERE p.state = 'pending' AND p.conversation_id > convs.id
+				ORDER BY p.conversation_id LIMIT 1)
+			FROM convs WHERE convs.id IS NOT NULL
+		)`
 }

@@ -72,21 +72,29 @@ func TestRoutingRidesOutRedisOutage(t *testing.T) {
 	srv.Restart(t) // same port, empty
 	later, _ := create(t, ts, "c3", "billing")
 
+	assertRecovered(t, ts, waited.ID, later.ID)
+}
+
+// assertRecovered waits until the tickets are assigned, then checks that no ticket was
+// assigned twice and that the routing state equals PostgreSQL.
+func assertRecovered(t *testing.T, ts *testService, waitedID, laterID string) {
+	t.Helper()
+	ctx := context.Background()
 	var got map[string]string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got = map[string]string{}
-		for _, id := range []string{waited.ID, later.ID} {
+		for _, id := range []string{waitedID, laterID} {
 			tk, err := ts.store.GetTicket(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got[id] = string(tk.Status)
 		}
-		if got[waited.ID] == string(StatusAssigned) && got[later.ID] == string(StatusAssigned) {
+		if got[waitedID] == string(StatusAssigned) && got[laterID] == string(StatusAssigned) {
 			break
 		}
 	}
-	want := map[string]string{waited.ID: string(StatusAssigned), later.ID: string(StatusAssigned)}
+	want := map[string]string{waitedID: string(StatusAssigned), laterID: string(StatusAssigned)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("tickets after Redis came back (-want +got):\n%s", diff)
 	}
@@ -138,5 +146,59 @@ func TestApplyingAnAssignmentAgainRecordsItOnce(t *testing.T) {
 	}
 	if _, _, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "bob", GroupID: "billing"}, "pull"); !errors.Is(err, ErrConflict) {
 		t.Errorf("applying bob on alice's ticket: %v, want ErrConflict", err)
+	}
+}
+
+// TestRoutingRidesOutClusterMasterLoss is TestRoutingRidesOutRedisOutage on a Redis
+// Cluster of 3 masters without replicas that loses a master to a SIGKILL — the one
+// holding the router's slot (its keys then fail to connect), or another (the router's
+// state lives on): once the other masters mark it failed they refuse every command with
+// CLUSTERDOWN, the whole cluster is down. An escalation then still waits in PostgreSQL,
+// a resolve commits and a heartbeat is accepted; the master restarts empty on its port
+// and rejoins owning its slots, and the reconciler routes the ticket that waited.
+func TestRoutingRidesOutClusterMasterLoss(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		routersNode bool
+	}{{"the router's master", true}, {"another master", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := testenv.PrivateRedisCluster(t, testenv.ClusterOptions{NodeTimeout: time.Second})
+			rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: time.Second})
+			t.Cleanup(func() { rdb.Close() })
+			ts := newTestServiceOn(t, migratedPool(t), rdb, "outage")
+			setupTeam(t, ts)
+			ctx := context.Background()
+			held, a := create(t, ts, "c1", "billing")
+			if agentOf(a) != "alice" {
+				t.Fatalf("first ticket went to %s, want alice", agentOf(a))
+			}
+			loop, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
+			t.Cleanup(func() { stop(); <-done })
+
+			victim := cl.NodeOf(t, "{outage}")
+			if !tc.routersNode {
+				victim = (victim + 1) % len(cl.Addrs())
+			}
+			cl.Kill(victim)
+			cl.WaitFailed(t, 20*time.Second) // CLUSTERDOWN on every live master from here
+			waited, a := create(t, ts, "c2", "billing")
+			if a != nil || waited.Status != StatusOpen {
+				t.Fatalf("escalation while the cluster is down: %s, %s; want it waiting in PostgreSQL", agentOf(a), waited.Status)
+			}
+			if _, err := ts.Resolve(ctx, Actor{ID: "alice"}, held.ID); err != nil {
+				t.Fatalf("resolve while the cluster is down: %v", err)
+			}
+			if _, err := ts.Heartbeat(ctx, "bob"); err != nil {
+				t.Fatalf("heartbeat while the cluster is down: %v", err)
+			}
+			time.Sleep(1500 * time.Millisecond) // a recovery pass or two fail meanwhile
+
+			cl.Restart(t, victim) // same port and nodes-*.conf: its slots, no keys
+			cl.WaitOK(t, 30*time.Second)
+			later, _ := create(t, ts, "c3", "billing")
+			assertRecovered(t, ts, waited.ID, later.ID)
+		})
 	}
 }

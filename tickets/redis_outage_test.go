@@ -149,6 +149,42 @@ func TestApplyingAnAssignmentAgainRecordsItOnce(t *testing.T) {
 	}
 }
 
+// TestApplyingAnAssignmentToAFinishedTicketIsAConflict: a routing state older than
+// PostgreSQL (rebuilt from a snapshot read before the ticket was resolved, or a slot
+// whose release could not reach Redis) may hand a resolved ticket to the agent who
+// resolved it. Recording that would reopen the ticket with a second assignment: it is
+// a conflict, and the ticket stays resolved with its one assignment.
+func TestApplyingAnAssignmentToAFinishedTicketIsAConflict(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	done, err := ts.Resolve(ctx, Actor{ID: "alice"}, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, agent := range []string{"alice", "bob"} {
+		if _, _, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: agent, GroupID: "billing"}, "pull"); !errors.Is(err, ErrConflict) {
+			t.Errorf("applying %s on the resolved ticket: %v, want ErrConflict", agent, err)
+		}
+	}
+	after, err := ts.store.GetTicket(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := ts.store.primary.QueryRow(ctx, `SELECT count(*) FROM assignments WHERE ticket_id = $1`, tk.ID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != StatusResolved || after.Version != done.Version || rows != 1 {
+		t.Errorf("ticket after the stale assignment: %s, version %d, %d assignment records; want resolved, version %d, 1",
+			after.Status, after.Version, rows, done.Version)
+	}
+}
+
 // TestRoutingRidesOutClusterMasterLoss is TestRoutingRidesOutRedisOutage on a Redis
 // Cluster of 3 masters without replicas that loses a master to a SIGKILL — the one
 // holding the router's slot (its keys then fail to connect), or another (the router's

@@ -401,7 +401,8 @@ var errHeldAlready = errors.New("ticket already held by that agent")
 
 // apply records a router assignment in PostgreSQL. An assignment PostgreSQL already
 // holds (a ticket pulled again after a rebuild from a snapshot taken while its first
-// pull was being recorded, or routed again) is not recorded twice.
+// pull was being recorded, or routed again) is not recorded twice; one of a ticket that
+// is no longer open is ErrConflict.
 func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
 	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
 		CreatedAt: s.Now()}
@@ -411,7 +412,10 @@ func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string)
 			held = *t
 			return errHeldAlready
 		}
-		if t.Status != StatusOpen && t.AssigneeID != res.AgentID {
+		// Only an open ticket takes an assignment: a resolved or closed one (handed out
+		// by a routing state older than PostgreSQL, even to the agent who resolved it)
+		// stays finished.
+		if t.Status != StatusOpen {
 			return fmt.Errorf("ticket %s is %s: %w", t.ID, t.Status, ErrConflict)
 		}
 		t.Status, t.AssigneeID, t.GroupID = StatusAssigned, res.AgentID, res.GroupID

@@ -112,9 +112,9 @@ func (s *Maintenance) restoreLost(ctx context.Context) (ReconcileReport, error) 
 const recoveryRetry = time.Second
 
 // routingRecovery counts the routing steps of this process that could not reach Redis
-// (a ticket left unrouted, a slot not freed, an invalidation not written); the
-// reconciler repairs the routing state as soon as Redis answers again instead of at
-// its next interval.
+// (a ticket left unrouted, a slot not freed, an invalidation of the routing state or of
+// a cached ticket not written); the reconciler repairs them as soon as Redis answers
+// again instead of at its next interval.
 type routingRecovery struct {
 	losses atomic.Uint64
 	wake   chan struct{}
@@ -178,11 +178,17 @@ func (s *Maintenance) RunReconciler(ctx context.Context, every time.Duration) {
 	}
 }
 
-// recoverRouting reconciles at once and lets every free agent pull: a reconcile that
-// finds no difference does not pull, yet a state rebuilt by a routing call after
-// Redis came back holds the tickets opened while it was away in wait sets beside
-// free agents. (Pulling again after a pass that pulled finds nothing more.)
+// recoverRouting writes the ticket-cache invalidations Redis did not take, reconciles
+// at once and lets every free agent pull: a reconcile that finds no difference does
+// not pull, yet a state rebuilt by a routing call after Redis came back holds the
+// tickets opened while it was away in wait sets beside free agents. (Pulling again
+// after a pass that pulled finds nothing more.)
 func (s *Maintenance) recoverRouting(ctx context.Context) error {
+	if s.Cache != nil {
+		if err := s.Cache.RetryInvalidations(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := s.Reconcile(ctx); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -237,4 +238,59 @@ func TestRoutingRidesOutClusterMasterLoss(t *testing.T) {
 			assertRecovered(t, ts, waited.ID, later.ID)
 		})
 	}
+}
+
+// TestCacheInvalidationsMissedInAClusterOutageAreWrittenAfter: a Redis Cluster that
+// loses a master keeps the other masters' keys — cached tickets among them. A ticket
+// resolved while the cluster is down cannot have its cached copy invalidated; once the
+// cluster serves again the invalidation is written, so another instance reading the
+// cache no longer gets the ticket as it was before (not for the rest of the TTL).
+func TestCacheInvalidationsMissedInAClusterOutageAreWrittenAfter(t *testing.T) {
+	cl := testenv.PrivateRedisCluster(t, testenv.ClusterOptions{NodeTimeout: time.Second})
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	ts := newTestServiceOn(t, migratedPool(t), rdb, "outage")
+	other := NewTicketCache(rdb, "outage", time.Minute) // another instance's view of the cache
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	if _, err := ts.GetTicket(ctx, tk.ID); err != nil { // cached
+		t.Fatal(err)
+	}
+	if c, ok, err := other.Get(ctx, tk.ID); err != nil || !ok || c.Status != StatusAssigned {
+		t.Fatalf("cached before the outage: %s, %v, %v; want the assigned ticket", c.Status, ok, err)
+	}
+	loop, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
+	t.Cleanup(func() { stop(); <-done })
+
+	victim := (cl.NodeOf(t, other.keys(tk.ID)[0]) + 1) % len(cl.Addrs()) // the cached copy survives
+	cl.Kill(victim)
+	cl.WaitFailed(t, 20*time.Second)
+	resolved, err := ts.Resolve(ctx, Actor{ID: "alice"}, tk.ID)
+	if err != nil {
+		t.Fatalf("resolve while the cluster is down: %v", err)
+	}
+	cl.Restart(t, victim)
+	cl.WaitOK(t, 30*time.Second)
+
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		c, ok, err := other.Get(ctx, tk.ID)
+		switch {
+		case err != nil:
+			got = err.Error()
+		case !ok:
+			return // invalidated: the next read comes from PostgreSQL
+		case c.Version >= resolved.Version:
+			return
+		default:
+			got = fmt.Sprintf("v%d %s", c.Version, c.Status)
+		}
+	}
+	t.Errorf("5 s after the cluster came back the cache still serves %s; want the resolved v%d or nothing", got, resolved.Version)
 }

@@ -475,9 +475,15 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
-// afterWrite drops cached copies older than t so no reader sees them.
+// afterWrite drops cached copies older than t so no reader sees them. When Redis does
+// not take that, the reconciler writes it as soon as Redis answers (routingRecovery).
 func (s *serviceCore) afterWrite(ctx context.Context, t Ticket) {
 	if err := s.Cache.Invalidate(context.WithoutCancel(ctx), t.ID, t.Version); err != nil {
+		s.recovery.lost()
+		if IsUnavailable(err) {
+			s.Log.Warn("ticket cache not invalidated: Redis unavailable; written once it answers", "ticket", t.ID, "err", err)
+			return
+		}
 		s.Log.Error("invalidate ticket cache", "ticket", t.ID, "err", err)
 	}
 }

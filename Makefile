@@ -65,11 +65,12 @@ test-containers:
 
 # The fault scenarios of issue 20 (docs/benchmarks.md, "Faults"): 3 serve replicas as
 # processes on one PostgreSQL and one Redis under load, a fault each (none, kill -9,
-# SIGTERM, PostgreSQL restarted, a read standby stopped, Redis stopped, a model swap and an
-# FAQ update, the Telegram API down for 10 minutes, a 10-minute soak at 300 turns/s), then
-# the invariant checker; each logs its row of the table. Not part of `make test`.
-# SWITCHBOARD_FAULT_SECONDS sets the load's length (default 30), SWITCHBOARD_SOAK_DURATION
-# the soak's (default 10m), SWITCHBOARD_FAULT_CHANNEL_DOWN the outage's (default 10m).
+# SIGTERM, PostgreSQL restarted, a read standby stopped, Redis stopped, a Redis Cluster
+# master killed, a model swap and an FAQ update, the Telegram API down for 10 minutes, a
+# 10-minute soak at 300 turns/s), then the invariant checker; each logs its row of the
+# table. Not part of `make test`. SWITCHBOARD_FAULT_SECONDS sets the load's length
+# (default 30), SWITCHBOARD_SOAK_DURATION the soak's (default 10m),
+# SWITCHBOARD_FAULT_CHANNEL_DOWN the outage's (default 10m).
 test-faults: deps
 	SWITCHBOARD_FAULT_TEST=1 $(GO) test -count=1 -timeout 60m -v -run '^TestFault' ./cmd/switchboard/
 

@@ -116,3 +116,46 @@ func TestEventInvalidatesOtherInstances(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheKeepsAnInvalidationRedisRefusedUntilRetried: an invalidation Redis refuses
+// is kept; until RetryInvalidations writes it this process does not serve the ticket
+// from the cache, and afterwards the old copy is gone and may not be filled back.
+func TestCacheKeepsAnInvalidationRedisRefusedUntilRetried(t *testing.T) {
+	mr, rdb := testenv.Miniredis(t)
+	c := NewTicketCache(rdb, "p", time.Minute)
+	other := NewTicketCache(rdb, "p", time.Minute) // another instance
+	ctx := context.Background()
+	v1 := Ticket{ID: "t1", Version: 1, Status: StatusAssigned}
+	if ok, err := c.Fill(ctx, v1); err != nil || !ok {
+		t.Fatalf("fill: %v %v", ok, err)
+	}
+	mr.SetError("CLUSTERDOWN The cluster is down")
+	if err := c.Invalidate(ctx, "t1", 2); err == nil {
+		t.Fatal("Invalidate succeeded while Redis refused every command")
+	}
+	if err := c.RetryInvalidations(ctx); err == nil {
+		t.Fatal("RetryInvalidations succeeded while Redis refused every command")
+	}
+	mr.SetError("")
+	if _, ok, err := c.Get(ctx, "t1"); ok || err != nil {
+		t.Errorf("Get with the invalidation unwritten = %v, %v; want a miss", ok, err)
+	}
+	if got, ok, _ := other.Get(ctx, "t1"); !ok || got.Version != 1 {
+		t.Fatalf("the entry was not left in Redis (%v, v%d): the test shows nothing", ok, got.Version)
+	}
+	if n := c.Unwritten(); n != 1 {
+		t.Fatalf("Unwritten() = %d, want 1", n)
+	}
+	if err := c.RetryInvalidations(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Unwritten(); n != 0 {
+		t.Errorf("Unwritten() after the retry = %d, want 0", n)
+	}
+	if _, ok, _ := other.Get(ctx, "t1"); ok {
+		t.Error("v1 still cached after the retried invalidation of v2")
+	}
+	if ok, _ := other.Fill(ctx, v1); ok {
+		t.Error("a fill of v1 was accepted after the retried invalidation of v2")
+	}
+}

@@ -14,7 +14,7 @@ import (
 
 // everything returns every row of every table in the schema, and every Redis key with
 // its value (DUMP), as text.
-func everything(t *testing.T, pool *pgxpool.Pool, rdb *redis.Client, patterns ...string) string {
+func everything(t *testing.T, pool *pgxpool.Pool, rdb redis.UniversalClient, patterns ...string) string {
 	t.Helper()
 	ctx := context.Background()
 	rows, err := pool.Query(ctx, `SELECT quote_ident(tablename) FROM pg_tables WHERE schemaname = current_schema()`)

@@ -41,8 +41,10 @@ var unavailableCodes = []string{
 // IsUnavailable reports whether err means a store could not be reached or did not
 // answer in time: ErrUnavailable anywhere in its chain, or an unmapped PostgreSQL or
 // Redis connection failure (a connect error, a network error, SQLSTATE class 08,
-// 57P01-57P03, a closed pool or client). The caller's own cancellation and deadline are
-// not: they are the client's doing.
+// 57P01-57P03, a closed pool or client), or a Redis that answers it cannot serve for
+// now — CLUSTERDOWN (a Redis Cluster holds every slot down once a master without a
+// replica failed), TRYAGAIN, LOADING, MASTERDOWN. The caller's own cancellation and
+// deadline are not: they are the client's doing.
 func IsUnavailable(err error) bool {
 	if err == nil {
 		return false
@@ -68,5 +70,19 @@ func IsUnavailable(err error) bool {
 		errors.Is(err, redis.ErrClosed), errors.Is(err, redis.ErrPoolTimeout):
 		return true
 	}
-	return false
+	return isUnavailableReply(err)
+}
+
+// unavailableReplies begin the Redis error replies that say the server cannot serve
+// the command for now, whatever the command.
+var unavailableReplies = []string{"CLUSTERDOWN ", "TRYAGAIN ", "LOADING ", "MASTERDOWN "}
+
+// isUnavailableReply reports whether err holds such a reply of a Redis server.
+func isUnavailableReply(err error) bool {
+	var reply redis.Error
+	if !errors.As(err, &reply) {
+		return false
+	}
+	msg := reply.Error()
+	return slices.ContainsFunc(unavailableReplies, func(p string) bool { return strings.HasPrefix(msg, p) })
 }

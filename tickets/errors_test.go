@@ -63,6 +63,13 @@ func TestIsUnavailableClassifiesConnectionFailures(t *testing.T) {
 		{"caller deadline", fmt.Errorf("q: %w", context.DeadlineExceeded), false},
 		{"no rows", pgx.ErrNoRows, false},
 		{"plain error", errors.New("boom"), false},
+		{"redis cluster down", fmt.Errorf("router route: %w", redisReply("CLUSTERDOWN The cluster is down")), true},
+		{"redis cluster slot not served", redisReply("CLUSTERDOWN Hash slot not served"), true},
+		{"redis try again", redisReply("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+		{"redis loading", redisReply("LOADING Redis is loading the dataset in memory"), true},
+		{"redis master down", redisReply("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."), true},
+		{"redis wrong type", redisReply("WRONGTYPE Operation against a key holding the wrong kind of value"), false},
+		{"router script error", redisReply("NOCAPACITY agent alice is full"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := IsUnavailable(tc.err); got != tc.want {
@@ -71,6 +78,14 @@ func TestIsUnavailableClassifiesConnectionFailures(t *testing.T) {
 		})
 	}
 }
+
+// redisReply is an error reply of a Redis server, as go-redis returns one.
+type redisReply string
+
+func (e redisReply) Error() string { return string(e) }
+func (redisReply) RedisError()     {}
+
+var _ redis.Error = redisReply("")
 
 // TestMapPgErrMarksUnavailable: mapPgErr wraps connection failures in ErrUnavailable and
 // keeps mapping constraint violations as before.

@@ -66,7 +66,7 @@ func (d digitRedactor) RedactText(_ context.Context, s string) (string, error) {
 // test Redis under a private key prefix.
 type testService struct {
 	*Service
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	prefix string
 	reg    *prometheus.Registry
 	clock  *svcClock
@@ -83,7 +83,7 @@ func newTestService(t testing.TB) *testService {
 	return newTestServiceOn(t, pool, rdb, prefix)
 }
 
-func newTestServiceOn(t testing.TB, pool *pgxpool.Pool, rdb *redis.Client, prefix string) *testService {
+func newTestServiceOn(t testing.TB, pool *pgxpool.Pool, rdb redis.UniversalClient, prefix string) *testService {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	clock := &svcClock{t: time.Now().Truncate(time.Microsecond)}

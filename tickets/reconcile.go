@@ -75,11 +75,17 @@ func (s *Maintenance) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		return ReconcileReport{}, nil
 	}
 	s.logDrift(ctx, drift)
-	snap, err := s.Snapshot(ctx)
-	if err != nil {
+	// The state is dropped first and rebuilt from PostgreSQL read under the rebuild
+	// lock: a snapshot read while routing goes on would put back what replicas decided
+	// or released between the read and the rebuild.
+	if err := s.Router.Invalidate(ctx); err != nil {
 		return ReconcileReport{Drift: drift}, err
 	}
-	if err := s.Router.Rebuild(ctx, snap); err != nil {
+	snap, rebuilt, err := s.Router.restoreFrom(ctx, s.Snapshot)
+	if err == nil && !rebuilt { // a routing call rebuilt it first
+		snap, err = s.Snapshot(ctx)
+	}
+	if err != nil {
 		return ReconcileReport{Drift: drift}, err
 	}
 	pulled, err := s.pullFree(ctx, snap)
@@ -91,17 +97,15 @@ func (s *Maintenance) Reconcile(ctx context.Context) (ReconcileReport, error) {
 // pull: tickets opened while Redis was away wait in PostgreSQL only, and no routing
 // call would otherwise hand them to an agent who is already free.
 func (s *Maintenance) restoreLost(ctx context.Context) (ReconcileReport, error) {
-	snap, err := s.Snapshot(ctx)
-	if err != nil {
-		return ReconcileReport{}, err
-	}
-	rebuilt, err := s.Router.restore(ctx, snap)
+	snap, rebuilt, err := s.Router.restoreFrom(ctx, s.Snapshot)
 	if err != nil {
 		return ReconcileReport{}, err
 	}
 	if rebuilt {
 		s.Log.WarnContext(ctx, "routing state was lost (Redis restarted or flushed); rebuilt from PostgreSQL",
 			"waiting", len(snap.Waiting), "assigned", len(snap.Assigned))
+	} else if snap, err = s.Snapshot(ctx); err != nil {
+		return ReconcileReport{}, err
 	}
 	pulled, err := s.pullFree(ctx, snap)
 	return ReconcileReport{Rebuilt: rebuilt, Pulled: pulled}, err
@@ -112,9 +116,9 @@ func (s *Maintenance) restoreLost(ctx context.Context) (ReconcileReport, error) 
 const recoveryRetry = time.Second
 
 // routingRecovery counts the routing steps of this process that could not reach Redis
-// (a ticket left unrouted, a slot not freed, an invalidation not written); the
-// reconciler repairs the routing state as soon as Redis answers again instead of at
-// its next interval.
+// (a ticket left unrouted, a slot not freed, an invalidation of the routing state or of
+// a cached ticket not written); the reconciler repairs them as soon as Redis answers
+// again instead of at its next interval.
 type routingRecovery struct {
 	losses atomic.Uint64
 	wake   chan struct{}
@@ -178,11 +182,17 @@ func (s *Maintenance) RunReconciler(ctx context.Context, every time.Duration) {
 	}
 }
 
-// recoverRouting reconciles at once and lets every free agent pull: a reconcile that
-// finds no difference does not pull, yet a state rebuilt by a routing call after
-// Redis came back holds the tickets opened while it was away in wait sets beside
-// free agents. (Pulling again after a pass that pulled finds nothing more.)
+// recoverRouting writes the ticket-cache invalidations Redis did not take, reconciles
+// at once and lets every free agent pull: a reconcile that finds no difference does
+// not pull, yet a state rebuilt by a routing call after Redis came back holds the
+// tickets opened while it was away in wait sets beside free agents. (Pulling again
+// after a pass that pulled finds nothing more.)
 func (s *Maintenance) recoverRouting(ctx context.Context) error {
+	if s.Cache != nil {
+		if err := s.Cache.RetryInvalidations(ctx); err != nil {
+			return err
+		}
+	}
 	if _, err := s.Reconcile(ctx); err != nil {
 		return err
 	}

@@ -136,6 +136,54 @@ func TestReconcileFindsEveryKindOfDrift(t *testing.T) {
 	}
 }
 
+// TestReconcileRebuildsFromPostgresAsOfTheRebuild: a reconcile that found a difference
+// rebuilds while replicas go on routing and resolving. A ticket resolved (and its slot
+// released) between the reconciler's read of PostgreSQL and its rebuild must not come
+// back into its agent's slot: the state is rebuilt from PostgreSQL as it is when the
+// rebuild runs, with routing held off in between. The test holds the rebuild lock
+// (another replica rebuilding) to put the resolve in that gap.
+func TestReconcileRebuildsFromPostgresAsOfTheRebuild(t *testing.T) {
+	ts := newTestService(t)
+	ts.ReconcileSettle = 10 * time.Millisecond
+	setupTeam(t, ts)
+	ctx := context.Background()
+	held, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	tag := "{" + ts.prefix + "}:"
+	if err := ts.rdb.HSet(ctx, tag+"a:carol", "cap", 7).Err(); err != nil { // a difference to reconcile
+		t.Fatal(err)
+	}
+	lock := tag + "rebuild"
+	if ok, err := ts.rdb.SetNX(ctx, lock, "test", time.Minute).Result(); err != nil || !ok {
+		t.Fatalf("take the rebuild lock: %v, %v", ok, err)
+	}
+	reconciled := make(chan error, 1)
+	go func() { _, err := ts.Reconcile(ctx); reconciled <- err }()
+	time.Sleep(300 * time.Millisecond) // it found the difference twice and waits for the lock
+	resolved := make(chan error, 1)
+	go func() { _, err := ts.Resolve(ctx, Actor{ID: "alice"}, held.ID); resolved <- err }()
+	time.Sleep(300 * time.Millisecond)
+	if err := ts.rdb.Del(ctx, lock).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range []chan error{reconciled, resolved} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("reconcile or resolve still running 10 s after the lock was freed")
+		}
+	}
+	if d, err := ts.routingDrift(ctx); err != nil || len(d) != 0 {
+		t.Errorf("after the reconcile: drift %+v, %v", d, err)
+	}
+	assertLoads(t, ts, map[string]int{"alice": 0, "bob": 0, "carol": 0})
+}
+
 // TestRouterLeaseIsExclusive: of two sweepers one gets the lease per interval.
 func TestRouterLeaseIsExclusive(t *testing.T) {
 	ts := newTestService(t)

@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -72,21 +73,29 @@ func TestRoutingRidesOutRedisOutage(t *testing.T) {
 	srv.Restart(t) // same port, empty
 	later, _ := create(t, ts, "c3", "billing")
 
+	assertRecovered(t, ts, waited.ID, later.ID)
+}
+
+// assertRecovered waits until the tickets are assigned, then checks that no ticket was
+// assigned twice and that the routing state equals PostgreSQL.
+func assertRecovered(t *testing.T, ts *testService, waitedID, laterID string) {
+	t.Helper()
+	ctx := context.Background()
 	var got map[string]string
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		got = map[string]string{}
-		for _, id := range []string{waited.ID, later.ID} {
+		for _, id := range []string{waitedID, laterID} {
 			tk, err := ts.store.GetTicket(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got[id] = string(tk.Status)
 		}
-		if got[waited.ID] == string(StatusAssigned) && got[later.ID] == string(StatusAssigned) {
+		if got[waitedID] == string(StatusAssigned) && got[laterID] == string(StatusAssigned) {
 			break
 		}
 	}
-	want := map[string]string{waited.ID: string(StatusAssigned), later.ID: string(StatusAssigned)}
+	want := map[string]string{waitedID: string(StatusAssigned), laterID: string(StatusAssigned)}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("tickets after Redis came back (-want +got):\n%s", diff)
 	}
@@ -139,4 +148,149 @@ func TestApplyingAnAssignmentAgainRecordsItOnce(t *testing.T) {
 	if _, _, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "bob", GroupID: "billing"}, "pull"); !errors.Is(err, ErrConflict) {
 		t.Errorf("applying bob on alice's ticket: %v, want ErrConflict", err)
 	}
+}
+
+// TestApplyingAnAssignmentToAFinishedTicketIsAConflict: a routing state older than
+// PostgreSQL (rebuilt from a snapshot read before the ticket was resolved, or a slot
+// whose release could not reach Redis) may hand a resolved ticket to the agent who
+// resolved it. Recording that would reopen the ticket with a second assignment: it is
+// a conflict, and the ticket stays resolved with its one assignment.
+func TestApplyingAnAssignmentToAFinishedTicketIsAConflict(t *testing.T) {
+	ts := newTestService(t)
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	done, err := ts.Resolve(ctx, Actor{ID: "alice"}, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, agent := range []string{"alice", "bob"} {
+		if _, _, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: agent, GroupID: "billing"}, "pull"); !errors.Is(err, ErrConflict) {
+			t.Errorf("applying %s on the resolved ticket: %v, want ErrConflict", agent, err)
+		}
+	}
+	after, err := ts.store.GetTicket(ctx, tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := ts.store.primary.QueryRow(ctx, `SELECT count(*) FROM assignments WHERE ticket_id = $1`, tk.ID).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if after.Status != StatusResolved || after.Version != done.Version || rows != 1 {
+		t.Errorf("ticket after the stale assignment: %s, version %d, %d assignment records; want resolved, version %d, 1",
+			after.Status, after.Version, rows, done.Version)
+	}
+}
+
+// TestRoutingRidesOutClusterMasterLoss is TestRoutingRidesOutRedisOutage on a Redis
+// Cluster of 3 masters without replicas that loses a master to a SIGKILL — the one
+// holding the router's slot (its keys then fail to connect), or another (the router's
+// state lives on): once the other masters mark it failed they refuse every command with
+// CLUSTERDOWN, the whole cluster is down. An escalation then still waits in PostgreSQL,
+// a resolve commits and a heartbeat is accepted; the master restarts empty on its port
+// and rejoins owning its slots, and the reconciler routes the ticket that waited.
+func TestRoutingRidesOutClusterMasterLoss(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		routersNode bool
+	}{{"the router's master", true}, {"another master", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := testenv.PrivateRedisCluster(t, testenv.ClusterOptions{NodeTimeout: time.Second})
+			rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: time.Second})
+			t.Cleanup(func() { rdb.Close() })
+			ts := newTestServiceOn(t, migratedPool(t), rdb, "outage")
+			setupTeam(t, ts)
+			ctx := context.Background()
+			held, a := create(t, ts, "c1", "billing")
+			if agentOf(a) != "alice" {
+				t.Fatalf("first ticket went to %s, want alice", agentOf(a))
+			}
+			loop, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
+			t.Cleanup(func() { stop(); <-done })
+
+			victim := cl.NodeOf(t, "{outage}")
+			if !tc.routersNode {
+				victim = (victim + 1) % len(cl.Addrs())
+			}
+			cl.Kill(victim)
+			cl.WaitFailed(t, 20*time.Second) // CLUSTERDOWN on every live master from here
+			waited, a := create(t, ts, "c2", "billing")
+			if a != nil || waited.Status != StatusOpen {
+				t.Fatalf("escalation while the cluster is down: %s, %s; want it waiting in PostgreSQL", agentOf(a), waited.Status)
+			}
+			if _, err := ts.Resolve(ctx, Actor{ID: "alice"}, held.ID); err != nil {
+				t.Fatalf("resolve while the cluster is down: %v", err)
+			}
+			if _, err := ts.Heartbeat(ctx, "bob"); err != nil {
+				t.Fatalf("heartbeat while the cluster is down: %v", err)
+			}
+			time.Sleep(1500 * time.Millisecond) // a recovery pass or two fail meanwhile
+
+			cl.Restart(t, victim) // same port and nodes-*.conf: its slots, no keys
+			cl.WaitOK(t, 30*time.Second)
+			later, _ := create(t, ts, "c3", "billing")
+			assertRecovered(t, ts, waited.ID, later.ID)
+		})
+	}
+}
+
+// TestCacheInvalidationsMissedInAClusterOutageAreWrittenAfter: a Redis Cluster that
+// loses a master keeps the other masters' keys — cached tickets among them. A ticket
+// resolved while the cluster is down cannot have its cached copy invalidated; once the
+// cluster serves again the invalidation is written, so another instance reading the
+// cache no longer gets the ticket as it was before (not for the rest of the TTL).
+func TestCacheInvalidationsMissedInAClusterOutageAreWrittenAfter(t *testing.T) {
+	cl := testenv.PrivateRedisCluster(t, testenv.ClusterOptions{NodeTimeout: time.Second})
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: time.Second})
+	t.Cleanup(func() { rdb.Close() })
+	ts := newTestServiceOn(t, migratedPool(t), rdb, "outage")
+	other := NewTicketCache(rdb, "outage", time.Minute) // another instance's view of the cache
+	setupTeam(t, ts)
+	ctx := context.Background()
+	tk, a := create(t, ts, "c1", "billing")
+	if agentOf(a) != "alice" {
+		t.Fatalf("ticket went to %s, want alice", agentOf(a))
+	}
+	if _, err := ts.GetTicket(ctx, tk.ID); err != nil { // cached
+		t.Fatal(err)
+	}
+	if c, ok, err := other.Get(ctx, tk.ID); err != nil || !ok || c.Status != StatusAssigned {
+		t.Fatalf("cached before the outage: %s, %v, %v; want the assigned ticket", c.Status, ok, err)
+	}
+	loop, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
+	t.Cleanup(func() { stop(); <-done })
+
+	victim := (cl.NodeOf(t, other.keys(tk.ID)[0]) + 1) % len(cl.Addrs()) // the cached copy survives
+	cl.Kill(victim)
+	cl.WaitFailed(t, 20*time.Second)
+	resolved, err := ts.Resolve(ctx, Actor{ID: "alice"}, tk.ID)
+	if err != nil {
+		t.Fatalf("resolve while the cluster is down: %v", err)
+	}
+	cl.Restart(t, victim)
+	cl.WaitOK(t, 30*time.Second)
+
+	var got string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		c, ok, err := other.Get(ctx, tk.ID)
+		switch {
+		case err != nil:
+			got = err.Error()
+		case !ok:
+			return // invalidated: the next read comes from PostgreSQL
+		case c.Version >= resolved.Version:
+			return
+		default:
+			got = fmt.Sprintf("v%d %s", c.Version, c.Status)
+		}
+	}
+	t.Errorf("5 s after the cluster came back the cache still serves %s; want the resolved v%d or nothing", got, resolved.Version)
 }

@@ -32,26 +32,33 @@ func (r *RedisRouter) Rebuild(ctx context.Context, snap RouterSnapshot) error {
 	}
 }
 
-// restore rebuilds the state from snap under the rebuild lock unless it exists (a
-// routing call or another process rebuilt it first); it reports whether it rebuilt.
-func (r *RedisRouter) restore(ctx context.Context, snap RouterSnapshot) (bool, error) {
+// restoreFrom rebuilds a missing routing state from source, read under the rebuild
+// lock once the state is known to be missing: no routing decision runs between the
+// read and the rebuild (scripts answer NOSTATE without the epoch, and wait for it), so
+// what is written is PostgreSQL as of the rebuild — a ticket resolved and released a
+// moment before cannot come back into its agent's slot. A state another process
+// rebuilt first is kept (rebuilt false). It returns the snapshot it rebuilt from.
+func (r *RedisRouter) restoreFrom(ctx context.Context, source func(context.Context) (RouterSnapshot, error)) (snap RouterSnapshot, rebuilt bool, err error) {
 	for {
 		token, ok, err := r.tryLock(ctx)
 		if err != nil {
-			return false, err
+			return snap, false, err
 		}
 		if !ok {
 			if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
-				return false, fmt.Errorf("router restore: %w", err)
+				return snap, false, fmt.Errorf("router restore: %w", err)
 			}
 			continue
 		}
 		defer r.unlock(token)
 		n, err := r.rdb.Exists(ctx, r.epoch).Result()
 		if err != nil || n == 1 {
-			return false, err
+			return snap, false, err
 		}
-		return true, r.rebuildLocked(ctx, snap)
+		if snap, err = source(ctx); err != nil {
+			return snap, false, fmt.Errorf("router snapshot: %w", err)
+		}
+		return snap, true, r.rebuildLocked(ctx, snap)
 	}
 }
 

@@ -401,7 +401,8 @@ var errHeldAlready = errors.New("ticket already held by that agent")
 
 // apply records a router assignment in PostgreSQL. An assignment PostgreSQL already
 // holds (a ticket pulled again after a rebuild from a snapshot taken while its first
-// pull was being recorded, or routed again) is not recorded twice.
+// pull was being recorded, or routed again) is not recorded twice; one of a ticket that
+// is no longer open is ErrConflict.
 func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string) (Ticket, *Assignment, error) {
 	a := Assignment{TicketID: res.TicketID, AgentID: res.AgentID, GroupID: res.GroupID, Reason: reason, Score: res.Score,
 		CreatedAt: s.Now()}
@@ -411,7 +412,10 @@ func (s *serviceCore) apply(ctx context.Context, res RouteResult, reason string)
 			held = *t
 			return errHeldAlready
 		}
-		if t.Status != StatusOpen && t.AssigneeID != res.AgentID {
+		// Only an open ticket takes an assignment: a resolved or closed one (handed out
+		// by a routing state older than PostgreSQL, even to the agent who resolved it)
+		// stays finished.
+		if t.Status != StatusOpen {
 			return fmt.Errorf("ticket %s is %s: %w", t.ID, t.Status, ErrConflict)
 		}
 		t.Status, t.AssigneeID, t.GroupID = StatusAssigned, res.AgentID, res.GroupID
@@ -471,9 +475,15 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
-// afterWrite drops cached copies older than t so no reader sees them.
+// afterWrite drops cached copies older than t so no reader sees them. When Redis does
+// not take that, the reconciler writes it as soon as Redis answers (routingRecovery).
 func (s *serviceCore) afterWrite(ctx context.Context, t Ticket) {
 	if err := s.Cache.Invalidate(context.WithoutCancel(ctx), t.ID, t.Version); err != nil {
+		s.recovery.lost()
+		if IsUnavailable(err) {
+			s.Log.Warn("ticket cache not invalidated: Redis unavailable; written once it answers", "ticket", t.ID, "err", err)
+			return
+		}
 		s.Log.Error("invalidate ticket cache", "ticket", t.ID, "err", err)
 	}
 }

@@ -385,6 +385,7 @@ func (s *Service) handleEvent(ctx context.Context, ev Event) {
 		}
 	case ev.TicketID != "":
 		if err := s.Cache.Invalidate(ctx, ev.TicketID, ev.Version); err != nil {
+			s.recovery.lost() // the reconciler writes it once Redis answers
 			s.Log.Warn("invalidate ticket cache", "err", err)
 		}
 	}

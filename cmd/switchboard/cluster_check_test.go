@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,7 +146,9 @@ func (l *faultLoad) check(t *testing.T, scenario string, took time.Duration) fau
 	rep.RepliesDuplicated += rep.Telegram.Duplicated
 	l.checkTickets(t, ctx, conn, &rep)
 	rep.AuditOK = auditVerifies(t)
-	rep.PIIHits = piiHits(t, ctx, conn, l.c.redis, l.c.prefix)
+	rdb := l.c.redisClient()
+	defer rdb.Close()
+	rep.PIIHits = piiHits(t, ctx, conn, rdb, l.c.prefix)
 	return rep
 }
 
@@ -343,7 +346,7 @@ func (l *faultLoad) checkTickets(t *testing.T, ctx context.Context, conn *pgx.Co
 
 // ticketDrift lists the differences between the routing state in Redis and PostgreSQL.
 func (l *faultLoad) ticketDrift(t *testing.T, ctx context.Context, conn *pgx.Conn) []string {
-	rdb := redis.NewClient(&redis.Options{Addr: l.c.redis})
+	rdb := l.c.redisClient()
 	defer rdb.Close()
 	tag := "{" + l.c.prefix + "}:"
 	asg, err := rdb.HGetAll(ctx, tag+"asg").Result()
@@ -410,8 +413,9 @@ func auditVerifies(t *testing.T) bool {
 }
 
 // piiHits counts the fake phone number and e-mail address the load sent, in any text
-// or JSON column of any table, and in any string or hash value under the Redis prefix.
-func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, redisAddr, prefix string) int {
+// or JSON column of any table, and in any string or hash value under the Redis prefix
+// (on every master of a cluster).
+func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, rdb redis.UniversalClient, prefix string) int {
 	needles := []string{"555 0134", "5550134", "555-0134", "jane.fake.customer"}
 	// tables (a partitioned one once, not again through its partitions), not views
 	rows, _ := conn.Query(ctx, `SELECT c.table_name, c.column_name FROM information_schema.columns c
@@ -440,8 +444,22 @@ func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, redisAddr, prefi
 		}
 		hits += n
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	defer rdb.Close()
+	var redisHits atomic.Int64
+	err := forEachRedisNode(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
+		n, err := piiHitsOn(t, ctx, node, prefix, needles)
+		redisHits.Add(int64(n))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("scan Redis for PII: %v", err)
+	}
+	return hits + int(redisHits.Load())
+}
+
+// piiHitsOn counts needles in the string and hash values under prefix on one Redis
+// server.
+func piiHitsOn(t *testing.T, ctx context.Context, rdb *redis.Client, prefix string, needles []string) (int, error) {
+	hits := 0
 	iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
@@ -465,7 +483,7 @@ func piiHits(t *testing.T, ctx context.Context, conn *pgx.Conn, redisAddr, prefi
 			}
 		}
 	}
-	return hits
+	return hits, iter.Err()
 }
 
 // logConversation logs a conversation's messages and tickets (to explain a finding).

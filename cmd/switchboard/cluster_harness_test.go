@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard-cs/switchboard/internal/fieldcrypt"
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
@@ -39,7 +42,8 @@ type faultCluster struct {
 	t        *testing.T
 	opts     faultOptions
 	dsn      string
-	redis    string // Redis address
+	redis    string   // Redis address (standalone)
+	cluster  []string // or the Redis Cluster's node addresses
 	prefix   string
 	secret   string
 	dir      string        // shared: key ring, kb.dir, models.dir
@@ -86,6 +90,9 @@ type faultOptions struct {
 	// Rate, when > 0, paces the customers together at Rate turns/s (a shared limiter
 	// in place of the think time): open-loop while enough customers are free.
 	Rate float64
+	// RedisCluster, when set, are the nodes of a Redis Cluster the replicas use instead of
+	// RedisAddr (redis.cluster_addrs).
+	RedisCluster []string
 }
 
 func (o faultOptions) withDefaults() faultOptions {
@@ -107,12 +114,17 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 	o = o.withDefaults()
 	dsn := cmp.Or(o.DSN, testenv.PG(t))
 	redisAddr, prefix := o.RedisAddr, "fault"+strconv.Itoa(os.Getpid())
-	if redisAddr == "" {
+	redisEnv := "SWITCHBOARD_REDIS_ADDR=" + redisAddr
+	switch {
+	case len(o.RedisCluster) > 0:
+		redisAddr, redisEnv = "", "SWITCHBOARD_REDIS_CLUSTER_ADDRS="+strings.Join(o.RedisCluster, ",")
+	case redisAddr == "":
 		_, prefix = testenv.Redis(t)
 		redisAddr = testenv.RedisAddr(t)
+		redisEnv = "SWITCHBOARD_REDIS_ADDR=" + redisAddr
 	}
-	c := &faultCluster{t: t, opts: o, dsn: dsn, redis: redisAddr, prefix: prefix, secret: "fault-harness-secret-0123456789abcdef",
-		dir: t.TempDir(), shutdown: o.Shutdown}
+	c := &faultCluster{t: t, opts: o, dsn: dsn, redis: redisAddr, cluster: o.RedisCluster, prefix: prefix,
+		secret: "fault-harness-secret-0123456789abcdef", dir: t.TempDir(), shutdown: o.Shutdown}
 	// A language model that takes 250 ms to write each answer, as a real one would take
 	// longer: turns are in flight when a fault comes.
 	llmSrv := httptest.NewServer(faqLLM(o.LLMDelay))
@@ -129,7 +141,7 @@ func startFaultCluster(t *testing.T, o faultOptions) *faultCluster {
 		t.Fatal(err)
 	}
 	c.env = append(os.Environ(), "SB_HELPER_SERVE=1", "SWITCHBOARD_PG_DSN="+dsn,
-		"SWITCHBOARD_REDIS_ADDR="+redisAddr, "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
+		redisEnv, "SWITCHBOARD_REDIS_KEY_PREFIX="+prefix,
 		"SWITCHBOARD_JWT_SECRET="+c.secret, "SWITCHBOARD_SECURITY_KEY_RING_FILE="+ring, "SWITCHBOARD_KB_DIR="+kbDir,
 		"SWITCHBOARD_MODELS_DIR="+modelsDir,
 		"SWITCHBOARD_LOG_LEVEL=warn", "SWITCHBOARD_KB_MIN_CONFIDENCE=0.1", "SWITCHBOARD_QUEUE_LEASE=3s",
@@ -301,6 +313,26 @@ func tailOf(path string) string {
 		b = b[len(b)-3000:]
 	}
 	return string(bytes.TrimSpace(b))
+}
+
+// redisClient is a client of the replicas' Redis: a ClusterClient on a cluster.
+func (c *faultCluster) redisClient() redis.UniversalClient {
+	if len(c.cluster) > 0 {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.cluster})
+	}
+	return redis.NewClient(&redis.Options{Addr: c.redis})
+}
+
+// forEachRedisNode runs fn on every node holding keys: every master of a cluster, or
+// the one server.
+func forEachRedisNode(ctx context.Context, rdb redis.UniversalClient, fn func(context.Context, *redis.Client) error) error {
+	switch r := rdb.(type) {
+	case *redis.ClusterClient:
+		return r.ForEachMaster(ctx, fn)
+	case *redis.Client:
+		return fn(ctx, r)
+	}
+	return fmt.Errorf("unsupported redis client %T", rdb)
 }
 
 // replicaOrder lists the replicas' indexes starting at i (a client's preference).

@@ -34,6 +34,7 @@ type redisOutage struct {
 	Unassigned            int   // of which never assigned to an agent
 	AssignedTwice         int   // tickets of the whole run with an agent's assignment recorded twice
 	Recovery              float64
+	LastAssigned          time.Time // when the last ticket opened while Redis was down was first assigned
 }
 
 // TestFaultRedisDown: the replicas' Redis (a private redis-server without persistence)
@@ -148,6 +149,7 @@ func readOutage(t *testing.T, conn *pgx.Conn, downAt, upAt time.Time, out *redis
 		t.Fatal(err)
 	}
 	if last != nil {
+		out.LastAssigned = *last
 		out.Recovery = max(0, last.Sub(upAt).Seconds())
 	}
 	err = conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT ticket_id FROM assignments GROUP BY 1 HAVING count(*) > 1) x`).

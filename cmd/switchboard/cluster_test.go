@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/switchboard-cs/switchboard/internal/testenv"
 )
 
@@ -101,7 +99,7 @@ func TestFaultBaseline(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: l.c.redis})
+	rdb := l.c.redisClient()
 	defer rdb.Close()
 	tag := "{" + l.c.prefix + "}:"
 	rdb.HSet(ctx, tag+"asg", "00000000-0000-0000-0000-000000000001", "agent0,1")

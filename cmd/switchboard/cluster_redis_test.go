@@ -87,20 +87,29 @@ func TestFaultRedisDown(t *testing.T) {
 	rep.Recovery = out.Recovery
 	t.Logf("outage: %+v", out)
 	t.Logf("result (recovery: Redis back → the last ticket opened while it was down assigned): %s", rep.row())
+	out.judge(t, rep, ready, "Redis")
+}
+
+// judge fails t on what a Redis outage (of what: "Redis", "the cluster") must not do:
+// the checker's findings, no turn answered or no ticket opened meanwhile (the outage tested
+// nothing), a /readyz other than 200 while it lasted (ready), a ticket of the outage never
+// assigned or assigned twice.
+func (out redisOutage) judge(t *testing.T, rep faultReport, ready int, what string) {
+	t.Helper()
 	for _, f := range rep.failures(false) {
 		t.Error(f)
 	}
 	switch {
 	case out.Answered == 0:
-		t.Error("no turn was answered while Redis was down")
+		t.Errorf("no turn was answered while %s was down", what)
 	case out.Escalated == 0:
-		t.Error("no ticket was opened while Redis was down: the outage tested no escalation")
+		t.Errorf("no ticket was opened while %s was down: the outage tested no escalation", what)
 	}
 	if ready != 200 {
-		t.Errorf("/readyz answered %d while Redis was down; want 200 (Redis is optional: the replicas degrade)", ready)
+		t.Errorf("/readyz answered %d while %s was down; want 200 (Redis is optional: the replicas degrade)", ready, what)
 	}
 	if out.Unassigned > 0 {
-		t.Errorf("%d tickets opened while Redis was down were never assigned to an agent", out.Unassigned)
+		t.Errorf("%d tickets opened while %s was down were never assigned to an agent", out.Unassigned, what)
 	}
 	if out.AssignedTwice > 0 {
 		t.Errorf("%d tickets were assigned twice", out.AssignedTwice)

@@ -133,7 +133,7 @@ const maxQueuedAnnouncements = 10000
 // of turns (two events each) the batches hold several events instead of
 // one, so PostgreSQL runs fewer NOTIFY transactions and the listeners wake
 // fewer times.
-const announceLinger = 2 * time.Millisecond
+const announceLinger = 5 * time.Millisecond
 
 // announcer batches events that are sent after their data committed. The
 // first event queued while no batch is in flight starts a goroutine that

@@ -140,37 +140,33 @@ func (s *Queues) RecordReply(ctx context.Context, r TurnReply) error {
 	if err != nil {
 		return err
 	}
+	// One statement, one round trip. The conversation's row lock comes before the
+	// reply takes its id, as for every message insert (see lockConversation): without
+	// it the reply could take its id before an agent's message that is still being
+	// written and commit first, and a web-chat session that read the reply (and so
+	// asks for ids after it) would never see that message. The reply's id is drawn
+	// (reply) only for a turn the fenced update found, and the message is written only
+	// when that update applied; the outcome keeps the id (reply_id), which orders it.
 	var fenced bool
 	var msgID int64
-	b := &pgx.Batch{}
-	if r.Text != "" {
-		// The conversation's row lock first, as every message insert takes it (see
-		// lockConversation): without it the reply could take its id before an agent's
-		// message that is still being written and commit first, and a web-chat session
-		// that read the reply (and so asks for ids after it) would never see that message.
-		// One pipelined batch is one implicit transaction: the lock is held to the commit.
-		b.Queue(`SELECT 1 FROM conversations WHERE id = $1 FOR NO KEY UPDATE`, r.ConversationID)
-	}
-	// The outcome keeps the id of the reply it logged (reply_id), which orders it.
-	b.Queue(`WITH turn AS (
-			SELECT channel, message_id FROM channel_messages
-			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'
-			FOR UPDATE
-		), msg AS (
-			INSERT INTO messages (conversation_id, author, body) SELECT $6::uuid, 'bot', $7::text FROM turn WHERE $7::text <> ''
-			RETURNING id
+	err = s.primary.QueryRow(ctx, `WITH conv AS (
+			SELECT id FROM conversations WHERE id = $6::uuid AND $7::text <> '' FOR NO KEY UPDATE
+		), reply AS (
+			SELECT nextval('messages_id_seq') AS id FROM conv
 		), upd AS (
-			UPDATE channel_messages cm SET outcome = $4::jsonb || coalesce((SELECT jsonb_build_object('reply_id', id) FROM msg), '{}'),
-				state = CASE WHEN $5::boolean THEN 'done' ELSE cm.state END,
-				lease_until = CASE WHEN $5::boolean THEN NULL ELSE cm.lease_until END
-			FROM turn WHERE cm.channel = turn.channel AND cm.message_id = turn.message_id
+			UPDATE channel_messages SET outcome = $4::jsonb || coalesce((SELECT jsonb_build_object('reply_id', id) FROM reply), '{}'),
+				state = CASE WHEN $5::boolean THEN 'done' ELSE state END,
+				lease_until = CASE WHEN $5::boolean THEN NULL ELSE lease_until END
+			WHERE channel = $1 AND message_id = $2 AND attempts = $3 AND state = 'pending'
 			RETURNING 1
+		), msg AS (
+			INSERT INTO messages (id, conversation_id, author, body)
+			SELECT reply.id, $6::uuid, 'bot', $7::text FROM reply WHERE EXISTS (SELECT 1 FROM upd)
+			RETURNING id
 		)
 		SELECT EXISTS (SELECT 1 FROM upd), coalesce((SELECT id FROM msg), 0)`,
-		r.Channel, r.ChannelMessageID, r.Attempt, outcome, r.Done, r.ConversationID, r.Text).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&fenced, &msgID)
-	})
-	if err = s.primary.SendBatch(ctx, b).Close(); err != nil {
+		r.Channel, r.ChannelMessageID, r.Attempt, outcome, r.Done, r.ConversationID, r.Text).Scan(&fenced, &msgID)
+	if err != nil {
 		return mapPgErr(err, "record reply")
 	}
 	if !fenced {

@@ -64,6 +64,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	if err := requireSharedSecrets(cfg); err != nil {
 		return err
 	}
+	tuneRuntime(cfg.Runtime, log, os.LookupEnv)
 	stopTracing, err := startTracing(ctx, log)
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ func TestLoadGoodFile(t *testing.T) {
 			Slack:    SlackConfig{APIBase: "https://slack.com/api"},
 			WeCom:    WeComConfig{APIBase: "https://qyapi.weixin.qq.com"},
 		},
-		Log: LogConfig{Level: "debug", Format: "json"},
+		Log: LogConfig{Level: "debug", Format: "json"}, Runtime: RuntimeConfig{GCPercent: 200},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Load(good.yaml) mismatch (-want +got):\n%s", diff)
@@ -165,6 +165,7 @@ func TestValidate(t *testing.T) {
 		want   []string
 	}{
 		{"max conns zero", func(c *Config) { c.Postgres.MaxConns = 0 }, []string{"postgres.max_conns: must be ≥ 1 (got 0)"}},
+		{"gc percent too low", func(c *Config) { c.Runtime.GCPercent = 10 }, []string{"runtime.gc_percent: must be between 25 and 10000 (got 10)"}},
 		{"archive too soon", func(c *Config) { c.Archive.After = 23 * time.Hour }, []string{"archive.after: must be ≥ 24h (got 23h0m0s)"}},
 		{"archive exactly a day", func(c *Config) { c.Archive.After = 24 * time.Hour }, nil},
 		{"all weights zero", func(c *Config) { c.Routing.Weights = RoutingWeights{} }, []string{"routing.weights: at least one weight must be > 0 (got sum 0)"}},

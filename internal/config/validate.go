@@ -129,6 +129,9 @@ func (c Config) Validate() error {
 			p.addf("pii.phone_regions: %q is not a region with phone numbers (want ISO 3166-1 alpha-2 such as \"HK\" or \"GB\")", reg)
 		}
 	}
+	if c.Runtime.GCPercent < 25 || c.Runtime.GCPercent > 10000 {
+		p.addf("runtime.gc_percent: must be between 25 and 10000 (got %d)", c.Runtime.GCPercent)
+	}
 	if _, ok := parseLevel(c.Log.Level); !ok {
 		p.addf("log.level: must be one of debug, info, warn, error (got %q)", c.Log.Level)
 	}

@@ -89,3 +89,55 @@ func mustIssue(t *testing.T, a *Auth, sub string, role Role) string {
 	}
 	return s
 }
+
+// TestVerifiedTokenStaysWithinItsValidity: a token that verified is remembered, but
+// every use checks its validity period again, and each caller gets claims of its own.
+func TestVerifiedTokenStaysWithinItsValidity(t *testing.T) {
+	a, err := NewAuth([]byte(testSecret), "", "switchboard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	clock := t0
+	a.now = func() time.Time { return clock }
+	tok, err := a.Issue("alice", RoleCustomer, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{Role: RoleCustomer, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: "bob", Issuer: "switchboard", NotBefore: jwt.NewNumericDate(t0.Add(10 * time.Minute)),
+		ExpiresAt: jwt.NewNumericDate(t0.Add(time.Hour))}}).SignedString([]byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name  string
+		at    time.Duration
+		token string
+		ok    bool
+	}{
+		{"first use", 0, tok, true},
+		{"again, remembered", 30 * time.Minute, tok, true},
+		{"past its expiry, though remembered", time.Hour, tok, false},
+		{"still refused", 2 * time.Hour, tok, false},
+		{"before nbf", 0, early, false},
+		{"at nbf", 10 * time.Minute, early, true},
+		{"remembered, but the clock went back before nbf", 5 * time.Minute, early, false},
+	}
+	for _, s := range steps {
+		clock = t0.Add(s.at)
+		c, err := a.Verify(s.token)
+		if s.ok != (err == nil) {
+			t.Fatalf("%s: Verify = %+v, %v; want ok %v", s.name, c, err, s.ok)
+		}
+		if err != nil && !errors.Is(err, errUnauthenticated) {
+			t.Fatalf("%s: %v does not wrap errUnauthenticated", s.name, err)
+		}
+	}
+	clock = t0
+	c1, _ := a.Verify(tok)
+	c1.Subject = "mallory"
+	if c2, err := a.Verify(tok); err != nil || c2.Subject != "alice" {
+		t.Fatalf("a caller's change to its claims reached the next caller: %+v, %v", c2, err)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -172,10 +174,15 @@ func (v *vectorizer) vectorize(text string) sparse {
 	if v.byHash == nil {
 		return v.vectorizeStrings(text)
 	}
-	word, char := countHashes(text, v.seed)
+	sc := hashScratchPool.Get().(*hashScratch)
+	defer hashScratchPool.Put(sc)
+	sc.collect(text, v.seed)
 	var out sparse
-	appendBlock(&out, word, v.byHash, v.idf, v.oovIDF)
-	appendBlock(&out, char, v.byHash, v.idf, v.oovIDF)
+	if n := len(sc.word) + len(sc.char); n > 0 {
+		out = sparse{idx: make([]int32, 0, n), val: make([]float32, 0, n)}
+	}
+	appendHashBlock(&out, sc.word, v.byHash, v.idf, v.oovIDF)
+	appendHashBlock(&out, sc.char, v.byHash, v.idf, v.oovIDF)
 	sortSparse(&out)
 	return out
 }
@@ -190,20 +197,30 @@ func (v *vectorizer) vectorizeStrings(text string) sparse {
 	return out
 }
 
-// countHashes counts the terms countTerms would, keyed by the hash under seed of the
-// bytes of each term's string (its prefix included) instead of the string itself.
-func countHashes(text string, seed maphash.Seed) (word, char map[uint64]int) {
+// hashScratch holds the buffers of a vectorize call: the hashes of a text's word and
+// character terms, one per occurrence, and the rune offsets of the word being split.
+// vectorize takes them from hashScratchPool, so a turn's features allocate only the
+// vector they return.
+type hashScratch struct {
+	word, char []uint64
+	padded     []byte
+	starts     []int
+}
+
+var hashScratchPool = sync.Pool{New: func() any { return new(hashScratch) }}
+
+// collect records the hash under seed of the bytes of each term countTerms would count
+// (its prefix included), once per occurrence.
+func (sc *hashScratch) collect(text string, seed maphash.Seed) {
 	toks := tokenize(text)
-	word, char = make(map[uint64]int, 2*len(toks)), make(map[uint64]int, 8*len(toks))
+	sc.word, sc.char = sc.word[:0], sc.char[:0]
 	var h maphash.Hash
 	h.SetSeed(seed)
-	var padded []byte
-	var starts []int
 	for i, t := range toks {
 		h.Reset()
 		h.WriteString(prefixWord)
 		h.WriteString(t.text)
-		word[h.Sum64()]++
+		sc.word = append(sc.word, h.Sum64())
 		if i+1 < len(toks) {
 			h.Reset()
 			h.WriteString(prefixBigram)
@@ -212,18 +229,17 @@ func countHashes(text string, seed maphash.Seed) (word, char map[uint64]int) {
 				h.WriteByte(' ')
 			}
 			h.WriteString(toks[i+1].text)
-			word[h.Sum64()]++
+			sc.word = append(sc.word, h.Sum64())
 		}
 		if !t.cjk {
-			padded, starts = addCharHashes(char, &h, t.text, padded, starts)
+			sc.char, sc.padded, sc.starts = addCharHashes(sc.char, &h, t.text, sc.padded, sc.starts)
 		}
 	}
-	return word, char
 }
 
-// addCharHashes counts the hashes of addCharGrams' n-grams of word, reusing the
+// addCharHashes appends the hashes of addCharGrams' n-grams of word to dst, reusing the
 // buffers padded and starts (returned for the next word).
-func addCharHashes(dst map[uint64]int, h *maphash.Hash, word string, padded []byte, starts []int) ([]byte, []int) {
+func addCharHashes(dst []uint64, h *maphash.Hash, word string, padded []byte, starts []int) ([]uint64, []byte, []int) {
 	padded = append(append(append(padded[:0], '<'), word...), '>')
 	starts = starts[:0]
 	for i := 0; i < len(padded); {
@@ -238,10 +254,10 @@ func addCharHashes(dst map[uint64]int, h *maphash.Hash, word string, padded []by
 			h.Reset()
 			h.WriteString(prefixChar)
 			h.Write(padded[starts[i]:starts[i+n]])
-			dst[h.Sum64()]++
+			dst = append(dst, h.Sum64())
 		}
 	}
-	return padded, starts
+	return dst, padded, starts
 }
 
 // appendBlock appends one L2-normalised block of (1+log tf)·idf weights to out: counts
@@ -270,19 +286,49 @@ func appendBlock[K comparable](out *sparse, counts map[K]int, vocab map[K]int32,
 	}
 }
 
+// appendHashBlock is appendBlock over the hashes of a text's terms, one per
+// occurrence (sorted here, so that equal hashes are neighbours and count as one term).
+func appendHashBlock(out *sparse, hashes []uint64, vocab map[uint64]int32, idf []float32, oovIDF float32) {
+	slices.Sort(hashes)
+	start := len(out.idx)
+	var norm float64
+	for i := 0; i < len(hashes); {
+		n := 1
+		for i+n < len(hashes) && hashes[i+n] == hashes[i] {
+			n++
+		}
+		j, ok := vocab[hashes[i]]
+		i += n
+		if !ok {
+			w := (1 + math.Log(float64(n))) * float64(oovIDF)
+			norm += w * w
+			continue
+		}
+		w := (1 + math.Log(float64(n))) * float64(idf[j])
+		out.idx = append(out.idx, j)
+		out.val = append(out.val, float32(w))
+		norm += w * w
+	}
+	if norm == 0 {
+		return
+	}
+	inv := float32(1 / math.Sqrt(norm))
+	for i := start; i < len(out.val); i++ {
+		out.val[i] *= inv
+	}
+}
+
 // sortSparse orders a vector by index so that sums over it are deterministic.
-func sortSparse(s *sparse) {
-	order := make([]int, len(s.idx))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return int(s.idx[a]) - int(s.idx[b]) })
-	idx := make([]int32, len(order))
-	val := make([]float32, len(order))
-	for i, o := range order {
-		idx[i], val[i] = s.idx[o], s.val[o]
-	}
-	s.idx, s.val = idx, val
+func sortSparse(s *sparse) { sort.Sort(byIndex{s}) }
+
+// byIndex sorts a sparse vector's components in place.
+type byIndex struct{ s *sparse }
+
+func (b byIndex) Len() int           { return len(b.s.idx) }
+func (b byIndex) Less(i, j int) bool { return b.s.idx[i] < b.s.idx[j] }
+func (b byIndex) Swap(i, j int) {
+	b.s.idx[i], b.s.idx[j] = b.s.idx[j], b.s.idx[i]
+	b.s.val[i], b.s.val[j] = b.s.val[j], b.s.val[i]
 }
 
 // buildVectorizer builds the vocabulary and IDF weights from training texts. Character

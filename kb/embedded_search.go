@@ -108,7 +108,7 @@ func (x *Embedded) sparseTop(q SparseVector, filter map[string]string, k int) []
 	for _, s := range touched {
 		sc := scores[s]
 		scores[s] = 0
-		if x.slots[s].alive && matches(x.slots[s].point.Chunk.Meta, filter) {
+		if h.admits(float64(sc)) && x.eligible(s, filter) {
 			h.offer(scored{slot: s, score: float64(sc)})
 		}
 	}
@@ -153,8 +153,8 @@ func (x *Embedded) kthUpper(rest []float32, kth float32, kthAt, i int) float32 {
 func (x *Embedded) kthScore(scores []float32, touched []uint32, filter map[string]string, k int) float32 {
 	h := topK{k: k}
 	for _, s := range touched {
-		if x.slots[s].alive && matches(x.slots[s].point.Chunk.Meta, filter) {
-			h.offer(scored{slot: s, score: float64(scores[s])})
+		if sc := float64(scores[s]); h.admits(sc) && x.eligible(s, filter) {
+			h.offer(scored{slot: s, score: sc})
 		}
 	}
 	if len(h.items) < k {
@@ -220,6 +220,14 @@ func fuseRRF(k int, rankings ...[]scored) []scored {
 	return h.sorted()
 }
 
+// eligible reports whether slot s is live and its chunk matches filter. The scans of
+// the seen slots ask it only of a score that could enter the top k (topK.admits):
+// a slot is a large record, and reading thousands of them scattered over the index
+// per query cost more than the scores themselves.
+func (x *Embedded) eligible(s uint32, filter map[string]string) bool {
+	return x.slots[s].alive && matches(x.slots[s].point.Chunk.Meta, filter)
+}
+
 func matches(meta, filter map[string]string) bool {
 	for k, v := range filter {
 		if got, ok := meta[k]; !ok || got != v {
@@ -241,6 +249,12 @@ func less(a, b scored) bool {
 		return a.score < b.score
 	}
 	return a.slot > b.slot
+}
+
+// admits reports whether a candidate scoring score could enter: the heap is not
+// full, or score is at least its lowest (a tie is decided by slot in offer).
+func (h *topK) admits(score float64) bool {
+	return len(h.items) < h.k || score >= h.items[0].score
 }
 
 func (h *topK) offer(s scored) {

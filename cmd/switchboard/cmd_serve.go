@@ -223,6 +223,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 		return ctx.Err()
 	}
 
+	capHeap(mediaMem, log, os.LookupEnv)
 	lns, err := listen(cfg.HTTP, srv)
 	if err != nil {
 		return err

@@ -11,6 +11,9 @@
 //   - intent: learned text classifiers (word + character TF-IDF, softmax): intents,
 //     and the bilingual "wants a human" / frustration model.
 //   - match: question-pair matching (is B the same question as A), for Chinese and English.
+//   - quality: quality inspection (智能质检) of agents' replies: rules per skill group
+//     (greeting, closing, empathy, promises, rude and forbidden wording, personal data
+//     typed out, length), scored, with an evaluation against a labelled set.
 //   - embed: the dense text encoder of the knowledge base when one is configured (a
 //     BERT-style ONNX sentence encoder with its tokenizer.json, run through models/ort).
 package nlp

@@ -263,52 +263,48 @@ func addCharHashes(dst []uint64, h *maphash.Hash, word string, padded []byte, st
 // appendBlock appends one L2-normalised block of (1+log tf)·idf weights to out: counts
 // are a text's terms (strings or hashes), vocab the vocabulary keyed the same way.
 func appendBlock[K comparable](out *sparse, counts map[K]int, vocab map[K]int32, idf []float32, oovIDF float32) {
-	start := len(out.idx)
-	var norm float64
+	start, norm := len(out.idx), 0.0
 	for term, tf := range counts {
 		j, ok := vocab[term]
-		if !ok {
-			w := (1 + math.Log(float64(tf))) * float64(oovIDF)
-			norm += w * w
-			continue
-		}
-		w := (1 + math.Log(float64(tf))) * float64(idf[j])
-		out.idx = append(out.idx, j)
-		out.val = append(out.val, float32(w))
-		norm += w * w
+		norm += addTerm(out, j, ok, tf, idf, oovIDF)
 	}
-	if norm == 0 {
-		return
-	}
-	inv := float32(1 / math.Sqrt(norm))
-	for i := start; i < len(out.val); i++ {
-		out.val[i] *= inv
-	}
+	scaleFrom(out, start, norm)
 }
 
 // appendHashBlock is appendBlock over the hashes of a text's terms, one per
 // occurrence (sorted here, so that equal hashes are neighbours and count as one term).
 func appendHashBlock(out *sparse, hashes []uint64, vocab map[uint64]int32, idf []float32, oovIDF float32) {
 	slices.Sort(hashes)
-	start := len(out.idx)
-	var norm float64
+	start, norm := len(out.idx), 0.0
 	for i := 0; i < len(hashes); {
 		n := 1
 		for i+n < len(hashes) && hashes[i+n] == hashes[i] {
 			n++
 		}
 		j, ok := vocab[hashes[i]]
+		norm += addTerm(out, j, ok, n, idf, oovIDF)
 		i += n
-		if !ok {
-			w := (1 + math.Log(float64(n))) * float64(oovIDF)
-			norm += w * w
-			continue
-		}
-		w := (1 + math.Log(float64(n))) * float64(idf[j])
-		out.idx = append(out.idx, j)
-		out.val = append(out.val, float32(w))
-		norm += w * w
 	}
+	scaleFrom(out, start, norm)
+}
+
+// addTerm weighs a term seen tf times, (1+log tf)·idf, and appends it to out when the
+// vocabulary has it (ok, at j); a term outside it weighs oovIDF·(1+log tf) and has no
+// component. It returns the weight squared, the term's share of its block's norm.
+func addTerm(out *sparse, j int32, ok bool, tf int, idf []float32, oovIDF float32) float64 {
+	if !ok {
+		w := (1 + math.Log(float64(tf))) * float64(oovIDF)
+		return w * w
+	}
+	w := (1 + math.Log(float64(tf))) * float64(idf[j])
+	out.idx = append(out.idx, j)
+	out.val = append(out.val, float32(w))
+	return w * w
+}
+
+// scaleFrom L2-normalises the components of out from start on, a block whose weights
+// squared sum to norm.
+func scaleFrom(out *sparse, start int, norm float64) {
 	if norm == 0 {
 		return
 	}

@@ -46,6 +46,18 @@ func stopRedis(t *testing.T, ts *testService, srv *testenv.RedisServer) {
 // ticket that waited: every ticket assigned once, Redis equal to PostgreSQL.
 func TestRoutingRidesOutRedisOutage(t *testing.T) {
 	ts, srv := outageService(t)
+	rideOutOutage(t, ts, "Redis is down", func() { stopRedis(t, ts, srv) }, func() {
+		srv.Restart(t) // same port, empty
+	})
+}
+
+// rideOutOutage takes a team through an outage of the routing state: the first ticket is
+// assigned; during the outage (down) an escalation is stored and waits (no error), a
+// resolve commits and a heartbeat is accepted, while the reconciler's recovery passes
+// fail; once the routing state is back (up) a new ticket arrives, and assertRecovered
+// checks that both tickets are assigned, once each, and Redis equals PostgreSQL.
+func rideOutOutage(t *testing.T, ts *testService, what string, down, up func()) {
+	t.Helper()
 	setupTeam(t, ts) // alice billing ×1, bob billing+tech ×2, carol tech ×1, all online
 	ctx := context.Background()
 	held, a := create(t, ts, "c1", "billing")
@@ -57,22 +69,21 @@ func TestRoutingRidesOutRedisOutage(t *testing.T) {
 	go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
 	t.Cleanup(func() { stop(); <-done })
 
-	stopRedis(t, ts, srv)
+	down()
 	waited, a := create(t, ts, "c2", "billing")
 	if a != nil || waited.Status != StatusOpen {
-		t.Fatalf("escalation while Redis is down: %s, %s; want it waiting in PostgreSQL", agentOf(a), waited.Status)
+		t.Fatalf("escalation while %s: %s, %s; want it waiting in PostgreSQL", what, agentOf(a), waited.Status)
 	}
 	if _, err := ts.Resolve(ctx, Actor{ID: "alice"}, held.ID); err != nil {
-		t.Fatalf("resolve while Redis is down: %v", err)
+		t.Fatalf("resolve while %s: %v", what, err)
 	}
 	if _, err := ts.Heartbeat(ctx, "bob"); err != nil {
-		t.Fatalf("heartbeat while Redis is down: %v", err)
+		t.Fatalf("heartbeat while %s: %v", what, err)
 	}
 	time.Sleep(1500 * time.Millisecond) // a recovery pass or two fail meanwhile
 
-	srv.Restart(t) // same port, empty
+	up()
 	later, _ := create(t, ts, "c3", "billing")
-
 	assertRecovered(t, ts, waited.ID, later.ID)
 }
 
@@ -203,39 +214,18 @@ func TestRoutingRidesOutClusterMasterLoss(t *testing.T) {
 			rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: cl.Addrs(), DialTimeout: time.Second})
 			t.Cleanup(func() { rdb.Close() })
 			ts := newTestServiceOn(t, migratedPool(t), rdb, "outage")
-			setupTeam(t, ts)
-			ctx := context.Background()
-			held, a := create(t, ts, "c1", "billing")
-			if agentOf(a) != "alice" {
-				t.Fatalf("first ticket went to %s, want alice", agentOf(a))
-			}
-			loop, stop := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
-			t.Cleanup(func() { stop(); <-done })
-
-			victim := cl.NodeOf(t, "{outage}")
-			if !tc.routersNode {
-				victim = (victim + 1) % len(cl.Addrs())
-			}
-			cl.Kill(victim)
-			cl.WaitFailed(t, 20*time.Second) // CLUSTERDOWN on every live master from here
-			waited, a := create(t, ts, "c2", "billing")
-			if a != nil || waited.Status != StatusOpen {
-				t.Fatalf("escalation while the cluster is down: %s, %s; want it waiting in PostgreSQL", agentOf(a), waited.Status)
-			}
-			if _, err := ts.Resolve(ctx, Actor{ID: "alice"}, held.ID); err != nil {
-				t.Fatalf("resolve while the cluster is down: %v", err)
-			}
-			if _, err := ts.Heartbeat(ctx, "bob"); err != nil {
-				t.Fatalf("heartbeat while the cluster is down: %v", err)
-			}
-			time.Sleep(1500 * time.Millisecond) // a recovery pass or two fail meanwhile
-
-			cl.Restart(t, victim) // same port and nodes-*.conf: its slots, no keys
-			cl.WaitOK(t, 30*time.Second)
-			later, _ := create(t, ts, "c3", "billing")
-			assertRecovered(t, ts, waited.ID, later.ID)
+			var victim int
+			rideOutOutage(t, ts, "the cluster is down", func() {
+				victim = cl.NodeOf(t, "{outage}")
+				if !tc.routersNode {
+					victim = (victim + 1) % len(cl.Addrs())
+				}
+				cl.Kill(victim)
+				cl.WaitFailed(t, 20*time.Second) // CLUSTERDOWN on every live master from here
+			}, func() {
+				cl.Restart(t, victim) // same port and nodes-*.conf: its slots, no keys
+				cl.WaitOK(t, 30*time.Second)
+			})
 		})
 	}
 }

@@ -19,6 +19,11 @@ type Metrics struct {
 	// ReconcileFixes counts differences between Redis and PostgreSQL that the
 	// reconciler found and repaired, by kind (reconcile.go).
 	ReconcileFixes *prometheus.CounterVec
+	// QualityScore, QualityFindings and QualityFailures are the quality inspection of
+	// agents' replies (quality.go): scores and findings by check, per skill group.
+	QualityScore    *prometheus.HistogramVec
+	QualityFindings *prometheus.CounterVec
+	QualityFailures prometheus.Counter
 }
 
 // NewMetrics registers the ticket metrics with reg.
@@ -55,6 +60,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.SLAViolations, m.Backlog, m.AtRisk, m.QueueDepth, m.OldestWait, m.Routed, m.RouteSeconds)
+	m.QualityScore = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchboard_reply_quality_score",
+		Help:    "Quality inspection score (0-100) of agents' replies, by skill group.",
+		Buckets: []float64{20, 40, 60, 70, 80, 90, 95, 100},
+	}, []string{"group"})
+	m.QualityFindings = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_reply_quality_findings_total",
+		Help: "Quality inspection findings in agents' replies, by check (missing_greeting, promise, rude, pii, …) and skill group.",
+	}, []string{"check", "group"})
+	m.QualityFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_reply_quality_failures_total",
+		Help: "Agents' replies sent whose quality inspection failed (not scored).",
+	})
+	reg.MustRegister(m.QualityScore, m.QualityFindings, m.QualityFailures)
 	m.PresenceLapsed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_agent_presence_lapsed_total",
 		Help: "Agents set offline because no heartbeat (console socket or REST) arrived within the presence TTL.",

@@ -32,9 +32,11 @@ type ServiceOptions struct {
 	Router   *RedisRouter
 	Cache    *TicketCache
 	Redactor Redactor
-	Metrics  *Metrics
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Inspector, when set, scores every agent reply for quality inspection (quality.go).
+	Inspector ReplyInspector
+	Metrics   *Metrics
+	Log       *slog.Logger
+	Now       func() time.Time
 	// PresenceTTL is how long a heartbeat keeps an agent present (default
 	// DefaultPresenceTTL); see presence.go.
 	PresenceTTL time.Duration

@@ -226,10 +226,12 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 		return Ticket{}, Message{}, err
 	}
 	msg := Message{Author: "agent:" + actor.ID, Text: red}
+	var first bool // the agent's first reply of the ticket
 	_, t, err := s.store.UpdateTicket(ctx, id, func(tx pgx.Tx, t *Ticket) error {
 		if err := s.mustHold(actor, t); err != nil {
 			return err
 		}
+		first = t.FirstResponseAt == nil
 		t.answered(s.Now())
 		msg.ConversationID = t.ConversationID
 		var err error
@@ -248,6 +250,9 @@ func (s *Service) Reply(ctx context.Context, actor Actor, id, text string) (Tick
 	}
 	s.afterWrite(ctx, t)
 	s.store.AnnounceMessage(ctx, msg.ConversationID, msg.ID, msg.Author)
+	// What the customer got (text), not the redacted copy: personal data the agent typed
+	// out is a finding (its kind is stored, not the data).
+	s.inspectReply(ctx, t, msg.ID, actor.ID, text, first)
 	return t, msg, nil
 }
 

@@ -38,6 +38,7 @@ type Config struct {
 	Channels ChannelsConfig `yaml:"channels"`
 	Log      LogConfig      `yaml:"log"`
 	Runtime  RuntimeConfig  `yaml:"runtime"`
+	Quality  QualityConfig  `yaml:"quality"`
 
 	// Audit and Retention configure the audit chain's anchors and retention, and how
 	// long personal data is kept.
@@ -432,6 +433,13 @@ type WebhookConfig struct {
 type LogConfig struct {
 	Level  string `yaml:"level" env:"SWITCHBOARD_LOG_LEVEL"`
 	Format string `yaml:"format" env:"SWITCHBOARD_LOG_FORMAT"`
+}
+
+// QualityConfig configures the quality inspection of agents' replies.
+type QualityConfig struct {
+	// RulesFile is a YAML rule set (nlp/quality.ParseRuleSet: the default rules and
+	// each skill group's); empty: the built-in rules everywhere.
+	RulesFile string `yaml:"rules_file" env:"SWITCHBOARD_QUALITY_RULES_FILE"`
 }
 
 // RuntimeConfig tunes the Go runtime of the process.

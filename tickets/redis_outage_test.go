@@ -60,10 +60,7 @@ func rideOutOutage(t *testing.T, ts *testService, what string, down, up func()) 
 	t.Helper()
 	setupTeam(t, ts) // alice billing ×1, bob billing+tech ×2, carol tech ×1, all online
 	ctx := context.Background()
-	held, a := create(t, ts, "c1", "billing")
-	if agentOf(a) != "alice" {
-		t.Fatalf("first ticket went to %s, want alice", agentOf(a))
-	}
+	held := createFor(t, ts, "c1", "alice", "billing")
 	loop, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); ts.RunReconciler(loop, time.Hour) }() // only the recovery runs in the test's time
@@ -136,10 +133,7 @@ func TestApplyingAnAssignmentAgainRecordsItOnce(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
 	ctx := context.Background()
-	tk, a := create(t, ts, "c1", "billing")
-	if agentOf(a) != "alice" {
-		t.Fatalf("ticket went to %s, want alice", agentOf(a))
-	}
+	tk := createFor(t, ts, "c1", "alice", "billing")
 	again, b, err := ts.apply(ctx, RouteResult{Assigned: true, TicketID: tk.ID, AgentID: "alice", GroupID: "billing"}, "pull")
 	if err != nil || agentOf(b) != "alice" {
 		t.Fatalf("applying alice's assignment again: %s, %v", agentOf(b), err)
@@ -170,10 +164,7 @@ func TestApplyingAnAssignmentToAFinishedTicketIsAConflict(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
 	ctx := context.Background()
-	tk, a := create(t, ts, "c1", "billing")
-	if agentOf(a) != "alice" {
-		t.Fatalf("ticket went to %s, want alice", agentOf(a))
-	}
+	tk := createFor(t, ts, "c1", "alice", "billing")
 	done, err := ts.Resolve(ctx, Actor{ID: "alice"}, tk.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -243,10 +234,7 @@ func TestCacheInvalidationsMissedInAClusterOutageAreWrittenAfter(t *testing.T) {
 	other := NewTicketCache(rdb, "outage", time.Minute) // another instance's view of the cache
 	setupTeam(t, ts)
 	ctx := context.Background()
-	tk, a := create(t, ts, "c1", "billing")
-	if agentOf(a) != "alice" {
-		t.Fatalf("ticket went to %s, want alice", agentOf(a))
-	}
+	tk := createFor(t, ts, "c1", "alice", "billing")
 	if _, err := ts.GetTicket(ctx, tk.ID); err != nil { // cached
 		t.Fatal(err)
 	}

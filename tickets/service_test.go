@@ -44,6 +44,16 @@ func create(t *testing.T, ts *testService, customer string, skills ...string) (T
 	return tk, a
 }
 
+// createFor is create for a ticket that must go to agent at once.
+func createFor(t *testing.T, ts *testService, customer, agent string, skills ...string) Ticket {
+	t.Helper()
+	tk, a := create(t, ts, customer, skills...)
+	if agentOf(a) != agent {
+		t.Fatalf("%s's ticket went to %s, want %s", customer, agentOf(a), agent)
+	}
+	return tk
+}
+
 func agentOf(a *Assignment) string {
 	if a == nil {
 		return "(queued)"

@@ -75,14 +75,7 @@ func TestFaultRedisDown(t *testing.T) {
 		return fmt.Sprintf("; Redis down %.1f s (/readyz %d meanwhile): %d keys before, %d right after it came back",
 			upAt.Sub(downAt).Seconds(), ready, out.KeysBefore, out.KeysAfter)
 	})
-	if cluster == nil {
-		t.Fatal("the fault was not injected")
-	}
-	conn, err := pgx.Connect(context.Background(), cluster.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := faultDatabase(t, cluster)
 	readOutage(t, conn, downAt, upAt, &out)
 	rep.Recovery = out.Recovery
 	t.Logf("outage: %+v", out)
@@ -166,4 +159,19 @@ func readOutage(t *testing.T, conn *pgx.Conn, downAt, upAt time.Time, out *redis
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// faultDatabase connects to the database of the cluster a Redis outage scenario ran on
+// (nil: the fault was never injected, which fails the test), closed with the test.
+func faultDatabase(t *testing.T, cluster *faultCluster) *pgx.Conn {
+	t.Helper()
+	if cluster == nil {
+		t.Fatal("the fault was not injected")
+	}
+	conn, err := pgx.Connect(context.Background(), cluster.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
 }

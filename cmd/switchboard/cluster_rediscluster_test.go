@@ -86,14 +86,7 @@ func TestFaultRedisCluster(t *testing.T) {
 			cl.Addrs()[victim], held, out.KeysBefore, restartedAt.Sub(killedAt).Seconds(), failed, ready,
 			okAt.Sub(restartedAt).Seconds(), out.KeysAfter)
 	})
-	if cluster == nil {
-		t.Fatal("the fault was not injected")
-	}
-	conn, err := pgx.Connect(context.Background(), cluster.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := faultDatabase(t, cluster)
 	if dir := os.Getenv("SWITCHBOARD_FAULT_LOG_DIR"); dir != "" {
 		keepEvidence(t, conn, cluster, dir)
 	}

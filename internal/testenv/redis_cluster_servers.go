@@ -82,11 +82,7 @@ func (c *RedisClusterServers) Addrs() []string {
 
 // Kill ends node i with SIGKILL, as a crash would, and waits until it is gone.
 func (c *RedisClusterServers) Kill(i int) {
-	n := c.nodes[i]
-	n.mu.Lock()
-	cmd, done := n.cmd, n.done
-	n.cmd, n.done = nil, nil
-	n.mu.Unlock()
+	cmd, done := c.nodes[i].take()
 	if cmd == nil {
 		return
 	}
@@ -317,12 +313,19 @@ func (n *clusterNode) running() bool {
 	return n.cmd != nil
 }
 
-// stop ends the node with SIGTERM, or SIGKILL when it has not exited after 5 s.
-func (n *clusterNode) stop() {
+// take hands over the node's process and its exit channel (nil when it is not running),
+// so that only one caller ends it.
+func (n *clusterNode) take() (*exec.Cmd, chan struct{}) {
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	cmd, done := n.cmd, n.done
 	n.cmd, n.done = nil, nil
-	n.mu.Unlock()
+	return cmd, done
+}
+
+// stop ends the node with SIGTERM, or SIGKILL when it has not exited after 5 s.
+func (n *clusterNode) stop() {
+	cmd, done := n.take()
 	if cmd == nil {
 		return
 	}

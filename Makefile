@@ -21,6 +21,7 @@ build:
 run: run-deps build
 	@./$(BIN) kb train --if-missing || echo "run: no paraphrase encoder; the knowledge base answers lexically (see switchboard doctor)"
 	@./$(BIN) pii train --if-missing >/dev/null || echo "run: no name and address tagger; redaction finds names and addresses by their cues alone (see switchboard doctor)"
+	@scripts/fetch-sentiment-data.sh >/dev/null; ./$(BIN) quality train --if-missing || echo "run: no sentiment model; quality inspection uses its rules alone (see switchboard doctor)"
 	./$(BIN) serve
 
 # Vet, format check and every test against real PostgreSQL and Redis (the
@@ -50,6 +51,7 @@ run-deps:
 deps: run-deps
 	@scripts/install-test-deps.sh
 	@scripts/fetch-e2e.sh || echo "deps: no playwright-core; the browser tests of the web pages skip (fail with CI=true)"
+	@scripts/fetch-sentiment-data.sh >/dev/null || echo "deps: no English sentiment sentences; nlp/sentiment's tests fetch them or skip (fail with CI=true)"
 
 # The container images and the compose stack, built and run for real with podman (as CI
 # does after `make test`): installs podman, runc, podman-compose and debootstrap when
@@ -92,6 +94,7 @@ models: build
 	@scripts/make-models.sh
 	./$(BIN) kb train --if-missing
 	./$(BIN) pii train --if-missing
+	@scripts/fetch-sentiment-data.sh >/dev/null; ./$(BIN) quality train --if-missing || echo "run: no sentiment model; quality inspection uses its rules alone (see switchboard doctor)"
 
 # Every fuzz target (found by grep, so new ones join) for FUZZTIME each, one after
 # another; prints the total fuzz time and the crashes (any crash fails). A crash's input

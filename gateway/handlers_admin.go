@@ -22,6 +22,7 @@ type adminRoutes struct {
 	reports  reports
 	accounts staffAccounts // nil: the staff routes answer 503
 	atRisk   float64       // Options.AtRiskFraction
+	hooks    WebhookLog    // nil: the webhook routes answer 503
 }
 
 func (r *adminRoutes) queues(c *gin.Context) {

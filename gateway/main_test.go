@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/tickets"
+	"github.com/switchboard-cs/switchboard/tickets/webhooks"
 	"github.com/switchboard-cs/switchboard/vision"
 )
 
@@ -47,6 +49,7 @@ type instance struct {
 	store *tickets.Store
 	auth  *Auth
 	reg   *prometheus.Registry
+	pool  *pgxpool.Pool
 }
 
 // newPool gives a test its own migrated database.
@@ -79,7 +82,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	}
 	store := tickets.NewStore(pool, nil, ring)
 	svc := tickets.NewService(store, tickets.ServiceOptions{Cache: tickets.NewTicketCache(rdb, prefix, time.Minute),
-		Redactor: piiRedactor{pii.NewRedactor()}, Metrics: tickets.NewMetrics(reg), Log: log})
+		Redactor: piiRedactor{pii.NewRedactor()}, Inspector: lengthInspector{}, Metrics: tickets.NewMetrics(reg), Log: log})
 	svc.Router = tickets.NewRedisRouter(rdb, tickets.RouterOptions{Prefix: prefix, Snapshot: svc.Snapshot, Logger: log})
 	snap, err := svc.Snapshot(context.Background())
 	if err != nil {
@@ -108,7 +111,8 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	}
 	t.Cleanup(modelRepo.Close)
 	opts := Options{Tickets: svc, Store: store, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
-		Ingress: ingress, Process: process, Models: modelRepo,
+		Webhooks: webhooks.NewDeliveryLog(pool, time.Now),
+		Ingress:  ingress, Process: process, Models: modelRepo,
 		Vision: vision.NewClassifier(modelRepo, vision.Options{Model: "none"}),
 		Audit:  tickets.NewAnchorer(store, tickets.AnchorOptions{File: filepath.Join(t.TempDir(), "audit-anchors.jsonl")}),
 		Ready:  []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
@@ -128,7 +132,7 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	<-ready
 	hs := httptest.NewServer(specCheck(t, srv.Handler())) // every response checked against the OpenAPI description
 	t.Cleanup(func() { hs.Close(); cancel(); <-done })
-	return &instance{srv: srv, http: hs, svc: svc, store: store, auth: auth, reg: reg}
+	return &instance{srv: srv, http: hs, svc: svc, store: store, auth: auth, reg: reg, pool: pool}
 }
 
 func (in *instance) token(t *testing.T, subject string, role Role) string {
@@ -138,4 +142,20 @@ func (in *instance) token(t *testing.T, subject string, role Role) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// lengthInspector stands in for serve's quality inspection: a reply under 10 bytes
+// loses 30 points as too short, a last reply without "bye" misses its closing.
+type lengthInspector struct{}
+
+func (lengthInspector) InspectReply(_ context.Context, _, text string, pos tickets.ReplyPosition) (tickets.ReplyQuality, error) {
+	q := tickets.ReplyQuality{Score: 100, Findings: []tickets.QualityFinding{}}
+	if len(text) < 10 {
+		q.Score -= 30
+		q.Findings = append(q.Findings, tickets.QualityFinding{Check: "too_short"})
+	}
+	if pos == tickets.PositionLast && !strings.Contains(strings.ToLower(text), "bye") {
+		q.Findings = append(q.Findings, tickets.QualityFinding{Check: "missing_closing"})
+	}
+	return q, nil
 }

@@ -78,6 +78,27 @@ func (r *objectRig) resolvedTicket(t *testing.T) objectRef {
 	return o
 }
 
+// inspectedTicket is a ticket alice answered and resolved: its conversation is scored
+// as hers.
+func (r *objectRig) inspectedTicket(t *testing.T) objectRef {
+	o := r.heldTicket(t)
+	mustCall(t, 201, r.http.URL, r.tokens["alice"], "POST", "/v1/tickets/"+o[":id"]+"/replies", map[string]string{"text": "Fixed. Bye!"}, nil)
+	mustCall(t, 200, r.http.URL, r.tokens["alice"], "POST", "/v1/tickets/"+o[":id"]+"/resolve", nil, nil)
+	return o
+}
+
+// failedDelivery is a webhook delivery that failed, for an admin to send again.
+func (r *objectRig) failedDelivery(t *testing.T) objectRef {
+	t.Helper()
+	var id int64
+	err := r.pool.QueryRow(context.Background(), `INSERT INTO webhook_deliveries (endpoint, event_type, event_id, payload, status, attempts, last_status_code)
+		VALUES ('crm', 'ticket.created', 'audit:' || nextval('webhook_deliveries_id_seq'), '{}', 'failed', 8, 503) RETURNING id`).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objectRef{":id": strconv.FormatInt(id, 10)}
+}
+
 // erasableCustomer is a customer a supervisor filed a ticket for, to be erased by
 // pseudonymous id.
 func (r *objectRig) erasableCustomer(t *testing.T) objectRef {
@@ -159,9 +180,11 @@ func fixed(o objectRef) func(*objectRig, *testing.T) objectRef {
 // models have no per-object owner: their role gate is the object rule, so there the
 // owner is a role that may act and the intruders are the roles that may not.
 var objectCases = map[string]objectCase{
-	"GET /v1/tickets/:id":             {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 200},
-	"GET /v1/tickets/:id/suggestions": {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},
-	"GET /v1/tickets/:id/assist":      {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 200},
+	"GET /v1/tickets/:id": {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 200},
+	// a conversation's quality inspection: the agent it was scored for, and supervisors
+	"GET /v1/quality/conversations/:id": {setup: (*objectRig).inspectedTicket, owners: []string{"alice", "sam"}, want: 200},
+	"GET /v1/tickets/:id/suggestions":   {setup: (*objectRig).heldTicket, owners: []string{"alice"}, want: 200},
+	"GET /v1/tickets/:id/assist":        {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 200},
 	// the rig has no language model: its owners pass the ticket check and learn that
 	"POST /v1/tickets/:id/assist/draft": {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 409},
 	"POST /v1/tickets/:id/summary":      {setup: (*objectRig).heldTicket, owners: []string{"alice", "sam"}, want: 409},
@@ -230,6 +253,7 @@ var objectCases = map[string]objectCase{
 		owners: []string{"ada"}, want: 200},
 	"PUT /v1/staff/:id/password": {setup: (*objectRig).staffAccount, body: jsonBody(map[string]string{"password": "a new password"}),
 		owners: []string{"ada"}, want: 200},
+	"POST /v1/webhooks/deliveries/:id/redeliver": {setup: (*objectRig).failedDelivery, owners: []string{"ada"}, want: 200},
 	"PUT /v1/staff/:id/disabled": {setup: (*objectRig).staffAccount, body: jsonBody(map[string]bool{"disabled": true}),
 		owners: []string{"ada"}, want: 200},
 }

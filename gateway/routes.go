@@ -103,10 +103,14 @@ func (s *Server) register() {
 	s.handle(http.MethodPost, "/v1/me/heartbeat", agents, s.api.tickets.heartbeat)
 	s.handle(http.MethodPost, "/v1/me/signout", agents, s.api.tickets.signOut)
 	s.handle(http.MethodGet, "/v1/me/ws", staff, s.limits.limitedWS(s.api.agentWS.websocket))
+	s.handle(http.MethodGet, "/v1/me/quality", agents, s.api.tickets.myQuality)
 
 	// Supervisors and admins.
 	s.handle(http.MethodGet, "/v1/queues", supervisors, s.api.admin.queues)
 	s.handle(http.MethodGet, "/v1/reports", supervisors, s.api.admin.report)
+	s.handle(http.MethodGet, "/v1/quality/conversations", supervisors, s.api.admin.qualityConversations)
+	s.handle(http.MethodGet, "/v1/quality/agents", supervisors, s.api.admin.qualityAgents)
+	s.handle(http.MethodGet, "/v1/quality/conversations/:id", staff, s.api.tickets.qualityReview) // an agent: their own
 	s.handle(http.MethodGet, "/v1/routing/weights", supervisors, s.api.admin.getWeights)
 	s.handle(http.MethodPut, "/v1/routing/weights", supervisors, s.api.admin.putWeights)
 	s.handle(http.MethodGet, "/v1/skill-groups", staff, s.api.admin.listGroups)
@@ -131,6 +135,8 @@ func (s *Server) register() {
 	s.handle(http.MethodPut, "/v1/staff/:id/role", admins, s.api.admin.setStaffRole)
 	s.handle(http.MethodPut, "/v1/staff/:id/password", admins, s.api.admin.setStaffPassword)
 	s.handle(http.MethodPut, "/v1/staff/:id/disabled", admins, s.api.admin.setStaffDisabled)
+	s.handle(http.MethodGet, "/v1/webhooks/deliveries", admins, s.api.admin.webhookDeliveries)
+	s.handle(http.MethodPost, "/v1/webhooks/deliveries/:id/redeliver", admins, s.api.admin.redeliverWebhook)
 
 	// ML engineers: the model registry.
 	s.handle(http.MethodGet, "/v1/models", modelWatchers, s.api.models.listModels)

@@ -79,6 +79,8 @@ type Options struct {
 	// Assist suggests reply drafts to agents (nil: none); with its Writer set, a
 	// language model drafts one on request.
 	Assist *assist.Assistant
+	// Webhooks is the outbound webhooks' delivery log (nil: its routes answer 503).
+	Webhooks WebhookLog
 	// AllowedOrigins may call the customer API and open its WebSockets from a browser
 	// (the sites embedding the chat widget); the server's own pages always may.
 	AllowedOrigins []string
@@ -245,7 +247,7 @@ func New(o Options) *Server {
 		signIn: &authRoutes{errorWriter: errs, auth: o.Auth, dir: dir, trail: trail, limits: s.limits,
 			tokenTTL: o.TokenTTL, anonymous: o.AnonymousChat},
 		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake, atRisk: o.AtRiskFraction},
-		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction},
+		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction, hooks: o.Webhooks},
 		audit:   &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
 		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest, docs: o.KBDocuments, trail: trail},
 		models:  &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},

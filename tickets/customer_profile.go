@@ -29,13 +29,14 @@ type CustomerProfile struct {
 
 // ProfileCustomer is one customer record with its contact details masked.
 type ProfileCustomer struct {
-	ID             string    `json:"id"`
-	PseudonymousID string    `json:"pseudonymous_id"`
-	DisplayName    string    `json:"display_name"`
-	VIPTier        int       `json:"vip_tier"`
-	Email          string    `json:"email,omitempty"` // masked: w•••@example.com
-	Phone          string    `json:"phone,omitempty"` // masked: •••5678
-	CreatedAt      time.Time `json:"created_at"`
+	ID             string     `json:"id"`
+	PseudonymousID string     `json:"pseudonymous_id"`
+	DisplayName    string     `json:"display_name"`
+	VIPTier        int        `json:"vip_tier"`
+	Email          string     `json:"email,omitempty"` // masked: w•••@example.com
+	Phone          string     `json:"phone,omitempty"` // masked: •••5678
+	CreatedAt      time.Time  `json:"created_at"`
+	CRM            *CRMRecord `json:"crm,omitempty"` // what the CRM said of them
 }
 
 // ChannelUse is how a customer used one channel.
@@ -156,7 +157,7 @@ func nonNilRows[T any](v []T) []T {
 
 func profileCustomer(c Customer) ProfileCustomer {
 	return ProfileCustomer{ID: c.ID, PseudonymousID: c.PseudonymousID, DisplayName: c.DisplayName, VIPTier: c.VIPTier,
-		Email: maskEmail(c.Email), Phone: maskPhone(c.Phone), CreatedAt: c.CreatedAt}
+		Email: maskEmail(c.Email), Phone: maskPhone(c.Phone), CreatedAt: c.CreatedAt, CRM: c.CRM}
 }
 
 // maskEmail keeps an address's first character and its domain: w•••@example.com.

@@ -24,6 +24,10 @@ type Metrics struct {
 	QualityScore    *prometheus.HistogramVec
 	QualityFindings *prometheus.CounterVec
 	QualityFailures prometheus.Counter
+	// ConversationScore and ConversationsFlagged are the inspection of resolved
+	// conversations (quality_conversation.go).
+	ConversationScore    *prometheus.HistogramVec
+	ConversationsFlagged *prometheus.CounterVec
 }
 
 // NewMetrics registers the ticket metrics with reg.
@@ -73,7 +77,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "switchboard_reply_quality_failures_total",
 		Help: "Agents' replies sent whose quality inspection failed (not scored).",
 	})
-	reg.MustRegister(m.QualityScore, m.QualityFindings, m.QualityFailures)
+	m.ConversationScore = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchboard_conversation_quality_score",
+		Help:    "Quality inspection score (0-100) of resolved conversations, by skill group.",
+		Buckets: []float64{20, 40, 60, 70, 80, 90, 95, 100},
+	}, []string{"group"})
+	m.ConversationsFlagged = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_conversations_flagged_total",
+		Help: "Resolved conversations the quality inspection flagged for a supervisor, by skill group.",
+	}, []string{"group"})
+	reg.MustRegister(m.QualityScore, m.QualityFindings, m.QualityFailures, m.ConversationScore, m.ConversationsFlagged)
 	m.PresenceLapsed = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_agent_presence_lapsed_total",
 		Help: "Agents set offline because no heartbeat (console socket or REST) arrived within the presence TTL.",

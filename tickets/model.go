@@ -75,6 +75,8 @@ type Customer struct {
 	Email          string    `json:"email,omitempty"`
 	Phone          string    `json:"phone,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	// CRM is what the company's CRM said of the customer (crm.go), when it was asked.
+	CRM *CRMRecord `json:"crm,omitempty"`
 }
 
 // Ticket is an escalated conversation waiting for or handled by a human agent.
@@ -121,7 +123,7 @@ type Ticket struct {
 // which sources, and the customer's mood. Extracted from the turn that escalated; text
 // is redacted.
 type Handoff struct {
-	Reason     string   `json:"reason"` // HandoffAskedForHuman, HandoffIntent, HandoffNoAnswer or HandoffLowConfidence
+	Reason     string   `json:"reason"` // HandoffAskedForHuman, HandoffIntent, HandoffNoAnswer, HandoffLowConfidence or HandoffToolFailed
 	Asked      string   `json:"asked"`
 	Intent     string   `json:"intent,omitempty"`
 	Language   string   `json:"language,omitempty"`
@@ -129,6 +131,9 @@ type Handoff struct {
 	Confidence float64  `json:"confidence"`
 	Sources    []string `json:"sources,omitempty"`
 	Frustrated bool     `json:"frustrated"`
+	// ToolFailure is what a bot's tool could not do (HandoffToolFailed): "order 1234567:
+	// the ERP did not answer in time".
+	ToolFailure string `json:"tool_failure,omitempty"`
 	// Summary is the language model's briefing of the conversation, written when an
 	// agent first opens the ticket and a model is configured (SetHandoffSummary).
 	Summary string `json:"summary,omitempty"`
@@ -140,6 +145,8 @@ const (
 	HandoffIntent        = "intent"
 	HandoffNoAnswer      = "no_answer"
 	HandoffLowConfidence = "low_confidence"
+	// HandoffToolFailed: a tool of the bot's (the ERP's order lookup) failed.
+	HandoffToolFailed = "tool_failed"
 )
 
 // Message is one redacted line of a conversation.

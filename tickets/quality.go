@@ -6,11 +6,22 @@ import (
 )
 
 // ReplyInspector scores an agent's reply for quality inspection (智能质检) under the
-// rules of the ticket's skill group; first says whether it is the agent's first reply
-// of the ticket (a greeting is expected of it). serve adapts nlp/quality to it.
+// rules of the ticket's skill group; pos is where the reply sits: the first of the
+// ticket (a greeting is expected of it), a later one, or the last when the ticket is
+// resolved (a closing is expected of it). serve adapts nlp/quality to it.
 type ReplyInspector interface {
-	InspectReply(ctx context.Context, group, text string, first bool) (ReplyQuality, error)
+	InspectReply(ctx context.Context, group, text string, pos ReplyPosition) (ReplyQuality, error)
 }
+
+// ReplyPosition is where a reply sits among the agent's replies of a ticket.
+type ReplyPosition string
+
+// The positions of a reply.
+const (
+	PositionFirst  ReplyPosition = "first"
+	PositionMiddle ReplyPosition = "middle"
+	PositionLast   ReplyPosition = "last"
+)
 
 // ReplyQuality is a reply's score (0–100) and what the rules found in it.
 type ReplyQuality struct {
@@ -42,10 +53,10 @@ func (s *Service) inspectReply(ctx context.Context, t Ticket, msgID int64, agent
 	if s.Inspector == nil {
 		return
 	}
-	q, err := s.Inspector.InspectReply(ctx, t.GroupID, text, first)
+	q, err := s.Inspector.InspectReply(ctx, t.GroupID, text, positionOf(first))
 	if err == nil {
 		err = s.store.recordReplyQuality(ctx, StoredReplyQuality{MessageID: msgID, TicketID: t.ID, AgentID: agent,
-			GroupID: t.GroupID, Position: positionOf(first), ReplyQuality: q})
+			GroupID: t.GroupID, Position: string(positionOf(first)), ReplyQuality: q})
 	}
 	if err != nil {
 		if s.Metrics != nil {
@@ -64,11 +75,11 @@ func (s *Service) inspectReply(ctx context.Context, t Ticket, msgID int64, agent
 	}
 }
 
-func positionOf(first bool) string {
+func positionOf(first bool) ReplyPosition {
 	if first {
-		return "first"
+		return PositionFirst
 	}
-	return "middle"
+	return PositionMiddle
 }
 
 func (s *TicketRecords) recordReplyQuality(ctx context.Context, q StoredReplyQuality) error {

@@ -19,10 +19,10 @@ type fakeInspector struct {
 	fail  bool
 }
 
-func (f *fakeInspector) InspectReply(_ context.Context, group, text string, first bool) (ReplyQuality, error) {
+func (f *fakeInspector) InspectReply(_ context.Context, group, text string, pos ReplyPosition) (ReplyQuality, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.asked = append(f.asked, group+"|"+text+"|"+positionOf(first))
+	f.asked = append(f.asked, group+"|"+text+"|"+string(pos))
 	if f.fail {
 		return ReplyQuality{}, errors.New("inspector down")
 	}

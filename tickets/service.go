@@ -34,6 +34,9 @@ type ServiceOptions struct {
 	Redactor Redactor
 	// Inspector, when set, scores every agent reply for quality inspection (quality.go).
 	Inspector ReplyInspector
+	// Sentiment, when set, reads the customer's mood for a resolved conversation's
+	// inspection (quality_conversation.go).
+	Sentiment SentimentScorer
 	Metrics   *Metrics
 	Log       *slog.Logger
 	Now       func() time.Time

@@ -309,7 +309,9 @@ func (s *Service) Resolve(ctx context.Context, actor Actor, id string) (Ticket, 
 	if ask.ID != 0 {
 		s.store.AnnounceMessage(ctx, ask.ConversationID, ask.ID, ask.Author)
 	}
-	return t, s.releaseSlot(ctx, before)
+	err = s.releaseSlot(ctx, before)
+	s.inspectConversation(ctx, t)
+	return t, err
 }
 
 // releaseSlot gives back the router slot (or queue place) a ticket held.

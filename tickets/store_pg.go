@@ -254,12 +254,12 @@ func (s *Conversations) ConversationOwner(ctx context.Context, conversationID st
 	return owner, mapPgErr(err, "conversation "+conversationID)
 }
 
-const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at, display_name_enc`
+const customerCols = `id, pseudonymous_id, display_name, vip_tier, email_enc, phone_enc, created_at, display_name_enc, crm`
 
 func (s *storeCore) scanCustomer(row pgx.Row) (Customer, error) {
 	var c Customer
 	var emailEnc, phoneEnc, nameEnc []byte
-	if err := row.Scan(&c.ID, &c.PseudonymousID, &c.DisplayName, &c.VIPTier, &emailEnc, &phoneEnc, &c.CreatedAt, &nameEnc); err != nil {
+	if err := row.Scan(&c.ID, &c.PseudonymousID, &c.DisplayName, &c.VIPTier, &emailEnc, &phoneEnc, &c.CreatedAt, &nameEnc, &c.CRM); err != nil {
 		return Customer{}, mapPgErr(err, "customer")
 	}
 	var err error

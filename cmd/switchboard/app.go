@@ -198,9 +198,18 @@ func (a *app) openTickets(ctx context.Context) error {
 	if a.redactor, err = newRedactor(a.cfg); err != nil {
 		return err
 	}
+	mood, err := loadSentiment(a.cfg)
+	if err != nil {
+		return err
+	}
 	inspector, err := newQualityInspector(a.cfg.Quality, a.redactor)
 	if err != nil {
 		return err
+	}
+	var sentimentScorer tickets.SentimentScorer
+	if mood != nil {
+		inspector.hostile = mood
+		sentimentScorer = mood
 	}
 	a.store = tickets.NewStore(a.primary, a.replica, ring)
 	a.audit = a.newAnchorer()
@@ -208,7 +217,7 @@ func (a *app) openTickets(ctx context.Context) error {
 	w := a.cfg.Routing.Weights
 	a.svc = tickets.NewService(a.store, tickets.ServiceOptions{
 		Cache:    tickets.NewTicketCache(a.rdb, a.cfg.Redis.KeyPrefix, a.cfg.Cache.TicketTTL),
-		Redactor: piiRedactor{a.redactor}, Inspector: inspector, Metrics: a.metrics, Log: a.log,
+		Redactor: piiRedactor{a.redactor}, Inspector: inspector, Sentiment: sentimentScorer, Metrics: a.metrics, Log: a.log,
 		PresenceTTL: a.cfg.Agents.PresenceTTL})
 	a.router = tickets.NewRedisRouter(a.rdb, tickets.RouterOptions{Prefix: a.cfg.Redis.KeyPrefix,
 		Weights:  tickets.Weights{VIP: w.VIP, Skill: w.Skill, Load: w.Load, Wait: w.Wait},

@@ -80,7 +80,27 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 	out = append(out, checkSpeechLibraries(cfg)...)
 	out = append(out, checkSpeech(ctx, cfg))
 	out = append(out, checkModels(ctx, cfg)...)
-	return append(out, checkKB(ctx, cfg), checkPIITagger(cfg), checkChannels(cfg))
+	return append(out, checkKB(ctx, cfg), checkPIITagger(cfg), checkSentiment(cfg), checkChannels(cfg))
+}
+
+// checkSentiment reports the sentiment model of quality inspection.
+func checkSentiment(cfg config.Config) check {
+	c := check{Name: "sentiment model (quality inspection)"}
+	if cfg.SentimentModel() == "" {
+		c.Status, c.Detail = "optional", "quality.sentiment_model is off: replies are inspected by their rules alone, without the customer's mood"
+		return c
+	}
+	m, err := loadSentiment(cfg)
+	switch {
+	case err != nil:
+		c.Status, c.Detail, c.Fix = "missing", err.Error(), "switchboard quality train (writes it anew), or set quality.sentiment_model to off"
+	case m == nil:
+		c.Status, c.Detail = "optional", "no model at "+cfg.SentimentModel()+": replies are inspected by their rules alone, without the customer's mood"
+		c.Fix = "scripts/fetch-sentiment-data.sh && switchboard quality train (with the shared data beside the checkout; make run does it)"
+	default:
+		c.Status, c.Detail = "ok", fmt.Sprintf("%s: %v", cfg.SentimentModel(), m.Languages())
+	}
+	return c
 }
 
 // checkPIITagger reports redaction's name and address tagger.

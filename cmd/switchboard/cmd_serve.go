@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/safe"
 	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/tickets"
+	"github.com/switchboard-cs/switchboard/tickets/webhooks"
 	"github.com/switchboard-cs/switchboard/web"
 )
 
@@ -132,7 +133,12 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	}
 	a.registry.MustRegister(newPoolCollector(map[string]*pgxpool.Pool{"primary": a.primary, "replica": a.replica}))
 	registerReplicaReads(a.registry, a.store)
+	integ, err := openIntegrations(cfg, a.primary, a.registry, log)
+	if err != nil {
+		return err
+	}
 	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Ratings: a.svc, Understander: b.understand, Answerer: b.answer,
+		Orders:     integ.orders,
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
 		Speech: flow.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,
@@ -154,8 +160,9 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	probe := newDependencyProbe(a.registry, required...)
 	probe.probe(ctx, 2*time.Second)
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
-		Assist:  live.assistant(a.store),
-		Ingress: ingress, Process: process, Wake: worker.Wake,
+		Assist:   live.assistant(a.store),
+		Webhooks: webhooks.NewDeliveryLog(a.primary, time.Now),
+		Ingress:  ingress, Process: process, Wake: worker.Wake,
 		Channels: ch.all,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute,
@@ -216,6 +223,17 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	}
 	loop("worker_maintenance", func() { worker.RunMaintenance(bg, 10*time.Second) })
 	loop("dependency_probe", func() { probe.run(bg, 10*time.Second) })
+	if integ.customers != nil {
+		crm := tickets.NewCRMEnricher(a.store, integ.customers, log, a.registry)
+		loop("crm_lookup", func() { crm.Run(bg) })
+	}
+	if integ.hooks != nil {
+		loop("webhooks", func() {
+			if err := integ.hooks.Run(bg); err != nil && bg.Err() == nil {
+				log.Error("webhooks", "err", err)
+			}
+		})
+	}
 	defer func() { stopBG(); wg.Wait() }()
 	select {
 	case <-ready:

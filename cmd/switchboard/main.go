@@ -40,7 +40,7 @@ func rootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().StringVarP(&f.configPath, "config", "c", os.Getenv("SWITCHBOARD_CONFIG"),
 		"YAML configuration file (env SWITCHBOARD_CONFIG); without one, embedded defaults are used")
-	root.AddCommand(serveCmd(f), migrateCmd(f), doctorCmd(f), benchCmd(f), tokenCmd(f), redactCmd(f), piiCmd(f), kbCmd(f), askCmd(f), modelsCmd(f), visionCmd(f), asrCmd(f), usersCmd(f))
+	root.AddCommand(serveCmd(f), migrateCmd(f), doctorCmd(f), benchCmd(f), tokenCmd(f), redactCmd(f), piiCmd(f), kbCmd(f), askCmd(f), modelsCmd(f), visionCmd(f), asrCmd(f), usersCmd(f), qualityCmd(f))
 	root.AddCommand(outboxCmd(f), auditCmd(f), customersCmd(f), keysCmd(f))
 	root.AddCommand(openapiCmd())
 	return root

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"sync"
 
 	"github.com/switchboard-cs/switchboard/internal/config"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
 	"github.com/switchboard-cs/switchboard/nlp/quality"
+	"github.com/switchboard-cs/switchboard/nlp/sentiment"
 	"github.com/switchboard-cs/switchboard/tickets"
 )
 
@@ -16,8 +19,11 @@ import (
 // group's rules (quality.rules_file, else the built-in ones), personal data found by
 // the redactor the pipeline uses. What it returns names the data's kind, never the data.
 type qualityInspector struct {
-	set      quality.RuleSet
-	finder   quality.PIIFinder
+	set    quality.RuleSet
+	finder quality.PIIFinder
+	// hostile, when set (the sentiment model of quality.sentiment_model), reads the
+	// rudeness the rules' cues miss.
+	hostile  quality.HostilityScorer
 	mu       sync.Mutex
 	checkers map[string]*quality.Checker
 }
@@ -46,15 +52,21 @@ func (q *qualityInspector) checker(group string) *quality.Checker {
 	c, ok := q.checkers[group]
 	if !ok {
 		c = quality.NewChecker(q.set.For(group), q.finder)
+		if q.hostile != nil {
+			c = c.WithHostility(q.hostile, 0)
+		}
 		q.checkers[group] = c
 	}
 	return c
 }
 
-func (q *qualityInspector) InspectReply(ctx context.Context, group, text string, first bool) (tickets.ReplyQuality, error) {
+func (q *qualityInspector) InspectReply(ctx context.Context, group, text string, at tickets.ReplyPosition) (tickets.ReplyQuality, error) {
 	pos := quality.Middle
-	if first {
+	switch at {
+	case tickets.PositionFirst:
 		pos = quality.First
+	case tickets.PositionLast:
+		pos = quality.Last
 	}
 	res, err := q.checker(group).Check(ctx, quality.Reply{Text: text, Position: pos})
 	if err != nil {
@@ -65,4 +77,22 @@ func (q *qualityInspector) InspectReply(ctx context.Context, group, text string,
 		out.Findings = append(out.Findings, tickets.QualityFinding{Check: string(f.Check), Cue: f.Cue, Kind: f.Kind})
 	}
 	return out, nil
+}
+
+// loadSentiment loads quality.sentiment_model when its file exists (`quality train`
+// writes it; make run does): nil when it is off or absent, an error when it is there
+// but unreadable.
+func loadSentiment(cfg config.Config) (*sentiment.Model, error) {
+	path := cfg.SentimentModel()
+	if path == "" {
+		return nil, nil
+	}
+	m, err := sentiment.LoadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("quality.sentiment_model: %w (switchboard quality train writes it anew)", err)
+	}
+	return m, nil
 }

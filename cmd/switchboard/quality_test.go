@@ -31,17 +31,19 @@ func TestQualityInspectorUsesEachGroupsRules(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		group, text string
-		first       bool
+		pos         tickets.ReplyPosition
 		want        tickets.ReplyQuality
 	}{
-		{"vip", "Dear Ms. Lee, your card is on its way.", true, tickets.ReplyQuality{Score: 100, Findings: []tickets.QualityFinding{}}},
-		{"vip", "Hello, your card is on its way.", true, tickets.ReplyQuality{Score: 90, Findings: []tickets.QualityFinding{{Check: "missing_greeting"}}}},
-		{"billing", "Hello, your card is on its way.", true, tickets.ReplyQuality{Score: 100, Findings: []tickets.QualityFinding{}}},
-		{"billing", "I guarantee a refund to anna.lee@example.com.", false, tickets.ReplyQuality{Score: 50,
+		{"vip", "Dear Ms. Lee, your card is on its way.", tickets.PositionFirst, tickets.ReplyQuality{Score: 100, Findings: []tickets.QualityFinding{}}},
+		{"vip", "Hello, your card is on its way.", tickets.PositionFirst, tickets.ReplyQuality{Score: 90, Findings: []tickets.QualityFinding{{Check: "missing_greeting"}}}},
+		{"billing", "Hello, your card is on its way.", tickets.PositionFirst, tickets.ReplyQuality{Score: 100, Findings: []tickets.QualityFinding{}}},
+		{"billing", "I guarantee a refund to anna.lee@example.com.", tickets.PositionMiddle, tickets.ReplyQuality{Score: 50,
 			Findings: []tickets.QualityFinding{{Check: "promise", Cue: "guarantee"}, {Check: "pii", Kind: "EMAIL"}}}},
+		{"billing", "Your card is on its way.", tickets.PositionLast, tickets.ReplyQuality{Score: 90, Findings: []tickets.QualityFinding{{Check: "missing_closing"}}}},
+		{"billing", "Your card is on its way. Have a nice day!", tickets.PositionLast, tickets.ReplyQuality{Score: 100, Findings: []tickets.QualityFinding{}}},
 	}
 	for _, tc := range tests {
-		got, err := q.InspectReply(ctx, tc.group, tc.text, tc.first)
+		got, err := q.InspectReply(ctx, tc.group, tc.text, tc.pos)
 		if err != nil {
 			t.Fatal(err)
 		}

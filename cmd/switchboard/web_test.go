@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,6 +105,26 @@ func TestWebPagesInBrowser(t *testing.T) {
 	hook := freeAddr(t)
 	cfg.Channels.Webhook = config.WebhookConfig{Secret: "e2e-webhook-secret", CallbackURL: "http://" + hook + "/switchboard/replies"}
 	cfg.Queue.RetryFor = 3 * time.Second
+	// The company's CRM (a local fake): it knows every web visitor as Acme's, owned by
+	// Dana; the console's customer panel shows it.
+	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("channel_id")
+		if r.URL.Path != "/contacts" || !strings.HasPrefix(id, "web:") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"contact": map[string]any{"id": "c-" + id[4:min(len(id), 12)],
+			"account": "Acme", "owner": "Dana", "tags": []string{"enterprise"}}})
+	}))
+	defer crm.Close()
+	cfg.Connectors.File, cfg.Connectors.CustomerLookup = filepath.Join(t.TempDir(), "connectors.yaml"), "crm"
+	if err := os.WriteFile(cfg.Connectors.File, []byte("connectors:\n  crm:\n    base_url: "+crm.URL+"\n    allow: [channel_id]\n"+
+		"    operations:\n      lookup_customer:\n        path: /contacts\n        query: {channel_id: \"{{.channel_id}}\"}\n"+
+		"        map: {crm_id: $.contact.id, account: $.contact.account, owner: $.contact.owner, tags: $.contact.tags}\n"+
+		"        types: {tags: strings}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"kb", "ingest", "--quiet", faq}} {
 		if out, err := execCLI(t, "", args...); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)

@@ -88,6 +88,9 @@ type Deps struct {
 	// Ratings takes a customer's answer to the invitation to rate a resolved ticket (nil:
 	// no ratings are taken; every message is a turn).
 	Ratings Ratings
+	// Orders answers questions about an order from the ERP (nil: the knowledge base
+	// answers them like any other); Compile it first.
+	Orders *OrderTool
 }
 
 // Ratings takes a customer's message as the rating of their resolved ticket, when it
@@ -164,8 +167,14 @@ func (d Deps) ProcessSteps() []pipeline.Step {
 	if d.Understander != nil {
 		steps = append(steps, pipeline.Step{Name: "understand", Stage: understandStage(d.Understander), Timeout: 2 * time.Second, Skip: withAgent})
 	}
+	if d.Orders != nil {
+		// the connector's own timeout and retries bound the lookup; this bounds them all
+		steps = append(steps, pipeline.Step{Name: "orders", Stage: orderStage(d.Orders), Timeout: 10 * time.Second,
+			Skip: func(t *pipeline.Turn) bool { return withAgent(t) || t.WantsHuman }})
+	}
 	if d.Answerer != nil {
-		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer, d.Escalation), Timeout: 5 * time.Second, Skip: withAgent})
+		steps = append(steps, pipeline.Step{Name: "respond", Stage: respondStage(d.Answerer, d.Escalation), Timeout: 5 * time.Second,
+			Skip: func(t *pipeline.Turn) bool { return withAgent(t) || t.ToolAnswered || t.ToolFailure != "" }})
 	}
 	// The reply is logged with the turn's outcome, in one transaction, by whoever
 	// answers the turn (RecordAnswer).

@@ -314,7 +314,7 @@ func escalateStage(desk Desk, tix OpenTickets, pol EscalationPolicy) pipeline.St
 				skills = append(slices.Clone(skills), c)
 			}
 		}
-		if !pol.Escalates(t.WantsHuman, t.Intent, t.Language, t.Reply, t.Confidence) {
+		if t.ToolFailure == "" && !pol.Escalates(t.WantsHuman, t.Intent, t.Language, t.Reply, t.Confidence) {
 			return nil
 		}
 		t.Escalated = true
@@ -362,6 +362,9 @@ func handoffOf(t *pipeline.Turn, pol EscalationPolicy) *tickets.Handoff {
 	h := &tickets.Handoff{Asked: t.Text, Intent: t.Intent, Language: t.Language, Confidence: t.Confidence, Frustrated: t.Frustrated}
 	_, byIntent := pol.IntentSkills[t.Intent]
 	switch {
+	case t.ToolFailure != "":
+		h.Reason, h.ToolFailure = tickets.HandoffToolFailed, t.ToolFailure
+		return h
 	case t.WantsHuman:
 		h.Reason = tickets.HandoffAskedForHuman
 	case byIntent:

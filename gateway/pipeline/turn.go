@@ -116,6 +116,11 @@ type Turn struct {
 	WantsHuman       bool
 	Frustrated       bool
 
+	// tools: a tool (the order lookup) answered the turn (ToolAnswered), or failed and
+	// the turn escalates with what failed (ToolFailure, no personal data).
+	ToolAnswered bool
+	ToolFailure  string
+
 	// retrieve and respond.
 	Reply      string
 	Citations  []Citation

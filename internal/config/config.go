@@ -39,6 +39,10 @@ type Config struct {
 	Log      LogConfig      `yaml:"log"`
 	Runtime  RuntimeConfig  `yaml:"runtime"`
 	Quality  QualityConfig  `yaml:"quality"`
+	// Connectors and Webhooks join Switchboard to the company's own systems: its CRM
+	// and ERP asked through connectors, and signed events sent to its endpoints.
+	Connectors ConnectorsConfig `yaml:"connectors"`
+	Webhooks   WebhooksConfig   `yaml:"webhooks"`
 
 	// Audit and Retention configure the audit chain's anchors and retention, and how
 	// long personal data is kept.
@@ -314,6 +318,12 @@ func (c Config) modelFile(setting, name string) string {
 	return setting
 }
 
+// SentimentModel is the sentiment model's file: quality.sentiment_model, or
+// <data_dir>/sentiment.bin; "" when it is "off".
+func (c Config) SentimentModel() string {
+	return c.modelFile(c.Quality.SentimentModel, "sentiment.bin")
+}
+
 // PIITaggerModel is the name and address tagger's file: pii.tagger_model, or
 // <data_dir>/pii-tagger.bin; "" when it is "off".
 func (c Config) PIITaggerModel() string {
@@ -440,6 +450,38 @@ type QualityConfig struct {
 	// RulesFile is a YAML rule set (nlp/quality.ParseRuleSet: the default rules and
 	// each skill group's); empty: the built-in rules everywhere.
 	RulesFile string `yaml:"rules_file" env:"SWITCHBOARD_QUALITY_RULES_FILE"`
+	// SentimentModel is the sentiment model `switchboard quality train` writes: it reads
+	// the customer's mood over a resolved conversation and an agent's hostile replies.
+	// Empty: <data_dir>/sentiment.bin when it exists; "off": never.
+	SentimentModel string `yaml:"sentiment_model" env:"SWITCHBOARD_QUALITY_SENTIMENT_MODEL"`
+}
+
+// ConnectorsConfig configures the connectors to the company's CRM and ERP
+// (internal/connector, docs/connectors.md).
+type ConnectorsConfig struct {
+	// File is a YAML file with a `connectors:` block: each connector's base URL, auth,
+	// allowed identity fields, limits and operations. Empty: no connectors.
+	File string `yaml:"file" env:"SWITCHBOARD_CONNECTORS_FILE"`
+	// CustomerLookup names the connector whose lookup_customer operation looks up each
+	// new conversation's customer (tier, name, tags, account, owner); empty: none.
+	CustomerLookup string `yaml:"customer_lookup" env:"SWITCHBOARD_CONNECTORS_CUSTOMER_LOOKUP"`
+	// Orders names the connector whose get_order operation answers customers' questions
+	// about an order; empty: none.
+	Orders string `yaml:"orders" env:"SWITCHBOARD_CONNECTORS_ORDERS"`
+	// OrderAnswerEN/ZH and OrderNotFoundEN/ZH are the bot's answers (text/template over
+	// the order's mapped fields and {{.id}}); empty: the built-in ones.
+	OrderAnswerEN   string `yaml:"order_answer_en" env:"SWITCHBOARD_CONNECTORS_ORDER_ANSWER_EN"`
+	OrderAnswerZH   string `yaml:"order_answer_zh" env:"SWITCHBOARD_CONNECTORS_ORDER_ANSWER_ZH"`
+	OrderNotFoundEN string `yaml:"order_not_found_en" env:"SWITCHBOARD_CONNECTORS_ORDER_NOT_FOUND_EN"`
+	OrderNotFoundZH string `yaml:"order_not_found_zh" env:"SWITCHBOARD_CONNECTORS_ORDER_NOT_FOUND_ZH"`
+}
+
+// WebhooksConfig configures the outbound, signed webhooks (tickets/webhooks).
+type WebhooksConfig struct {
+	// File is a YAML file with the endpoints (name, url, secret or secret_env, events,
+	// timeout) and the delivery settings (max_attempts, backoff, poll_interval). Empty:
+	// no webhooks are sent.
+	File string `yaml:"file" env:"SWITCHBOARD_WEBHOOKS_FILE"`
 }
 
 // RuntimeConfig tunes the Go runtime of the process.

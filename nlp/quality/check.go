@@ -64,6 +64,36 @@ var piiKinds = []string{pii.TypeEmail, pii.TypePhone, pii.TypeIDCard, pii.TypeBa
 type Checker struct {
 	rules Rules
 	pii   PIIFinder // nil: no pii check
+	// hostile, when set, reads rudeness the cues miss: a reply it scores at or above
+	// hostileAt is rude (a finding of Kind ModelKind).
+	hostile   HostilityScorer
+	hostileAt float64
+}
+
+// HostilityScorer rates how hostile a reply reads, from 0 to 1, with the byte spans in
+// skip ignored; nlp/sentiment's trained Model is one.
+type HostilityScorer interface {
+	Hostility(text string, skip [][2]int) float64
+}
+
+// ModelKind is the Kind of a rude finding that came from the model, not a cue.
+const ModelKind = "model"
+
+// DefaultHostility is the model score from which a reply counts as rude. It is set high:
+// the model learned negativity from product reviews, where an agent's neutral talk of
+// the customer's trouble ("your refund will arrive in 3 days") already reads negative.
+const DefaultHostility = 0.95
+
+// WithHostility returns a copy of c that also asks h whether a reply is rude, ignoring
+// the reply's expressions of empathy and apology (an apology for the trouble is not
+// hostile, though it names the trouble); threshold ≤ 0 means DefaultHostility.
+func (c *Checker) WithHostility(h HostilityScorer, threshold float64) *Checker {
+	if threshold <= 0 {
+		threshold = DefaultHostility
+	}
+	cp := *c
+	cp.hostile, cp.hostileAt = h, threshold
+	return &cp
 }
 
 // NewChecker returns a Checker of rules; finder finds personal data (nil: not checked).
@@ -93,7 +123,19 @@ func (c *Checker) Check(ctx context.Context, r Reply) (Result, error) {
 		}
 	}
 	out = appendAll(out, Promise, promises)
-	out = appendAll(out, Rude, matches(text, folded, c.rules.Rude))
+	rude := matches(text, folded, c.rules.Rude)
+	out = appendAll(out, Rude, rude)
+	if c.hostile != nil && len(rude) == 0 {
+		var skip [][2]int
+		for _, f := range out {
+			if f.Check == Empathy {
+				skip = append(skip, [2]int{f.Start, f.End})
+			}
+		}
+		if c.hostile.Hostility(text, skip) >= c.hostileAt {
+			out = append(out, Finding{Check: Rude, Kind: ModelKind})
+		}
+	}
 	out = appendAll(out, Forbidden, matches(text, folded, c.rules.Forbidden))
 	if c.pii != nil {
 		res, err := c.pii.Redact(ctx, text)

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/switchboard-cs/switchboard/nlp/pii"
+	"github.com/switchboard-cs/switchboard/nlp/sentiment/sentimenttest"
 )
 
 func TestEvaluateTallies(t *testing.T) {
@@ -59,6 +60,9 @@ var evalFloor = map[string][2]float64{
 	"promise": {0.80, 0.80}, "rude": {0.90, 0.20}, "pii": {0.85, 0.75},
 }
 
+// modelRudeFloor is the floor of rude's precision and recall with the model.
+var modelRudeFloor = [2]float64{0.5, 0.25}
+
 func TestLabelledAgentReplies(t *testing.T) {
 	set, err := LoadLabelled(filepath.Join("testdata", "agent_replies.jsonl"))
 	if err != nil {
@@ -93,6 +97,52 @@ func TestLabelledAgentReplies(t *testing.T) {
 		tl := rep.Labels[name]["all"]
 		if tl.Precision < floor[0] || tl.Recall < floor[1] {
 			t.Errorf("%s: precision %.2f recall %.2f, want ≥ %.2f and ≥ %.2f", name, tl.Precision, tl.Recall, floor[0], floor[1])
+		}
+	}
+}
+
+// TestLabelledAgentRepliesWithModel: the same labelled replies, checked as serve checks
+// them when the trained sentiment model is loaded (quality.sentiment_model): the model
+// reads rudeness the cues miss. Its rude precision and recall are logged; they must not
+// fall below the cues' alone, nor below the floors.
+func TestLabelledAgentRepliesWithModel(t *testing.T) {
+	set, err := LoadLabelled(filepath.Join("testdata", "agent_replies.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := sentimenttest.Model(t)
+	ctx := context.Background()
+	rules := NewChecker(DefaultRules(), pii.NewRedactor())
+	base, err := Evaluate(ctx, rules, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withModel, err := Evaluate(ctx, rules.WithHostility(model, 0), set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, lang := range []string{"en", "zh", "all"} {
+		r, m := base.Labels["rude"][lang], withModel.Labels["rude"][lang]
+		fmt.Fprintf(&b, "rude %-3s cues P %.2f R %.2f · cues+model P %.2f R %.2f (tp %d fp %d fn %d)\n", lang, r.Precision, r.Recall,
+			m.Precision, m.Recall, m.TP, m.FP, m.FN)
+	}
+	t.Logf("at hostility %.2f:\n%s", DefaultHostility, b.String())
+	if testing.Verbose() {
+		for _, m := range withModel.Misses {
+			if m.Label == "rude" {
+				t.Logf("miss %s predicted=%v: %s", m.ID, m.Predicted, m.Text)
+			}
+		}
+	}
+	r, m := base.Labels["rude"]["all"], withModel.Labels["rude"]["all"]
+	if m.Recall < r.Recall || m.Precision < modelRudeFloor[0] || m.Recall < modelRudeFloor[1] {
+		t.Errorf("rude with the model: precision %.2f recall %.2f; want recall ≥ the cues' %.2f, precision ≥ %.2f, recall ≥ %.2f",
+			m.Precision, m.Recall, r.Recall, modelRudeFloor[0], modelRudeFloor[1])
+	}
+	for _, name := range Labels {
+		if name != "rude" && withModel.Labels[name]["all"] != base.Labels[name]["all"] {
+			t.Errorf("%s changed with the model: it reads rudeness only", name)
 		}
 	}
 }

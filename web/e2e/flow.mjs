@@ -413,6 +413,38 @@ await step("the supervisor's report counts today's conversations, escalation and
   await bare.context().close();
 });
 
+await step("quality inspection: the supervisor sees the resolved conversation scored, each agent's trend, and a review with the reasons marked", async () => {
+  const card = supervisor.getByTestId("quality");
+  await card.getByTestId("qa-flagged-only").check(); // the flagged ones alone: this one lost only 10 points
+  await card.getByTestId("qa-empty").waitFor();
+  await card.getByTestId("qa-flagged-only").uncheck();
+  const row = card.locator('[data-testid="qa-conversation"]').first();
+  await row.waitFor();
+  await card.locator('[data-testid="qa-agent"][data-agent="alice"]').getByTestId("qa-trend").waitFor();
+  await row.getByTestId("qa-open").click();
+  const review = card.getByTestId("qa-review");
+  await review.getByTestId("qa-parts").waitFor();
+  await review.locator('[data-testid="qa-message"]').first().waitFor();
+  // each reason about a message marks that message in the transcript
+  const unmarked = await review.evaluate((box) => [...box.querySelectorAll('[data-testid="qa-reasons"] li')].length &&
+    ![...box.querySelectorAll('[data-testid="qa-message"]')].some((m) => m.dataset.flagged === "true"));
+  const reasons = await review.locator('[data-testid="qa-reasons"] li').allTextContents();
+  if (unmarked && reasons.some((r) => /closing|reply|wording|promise|data/i.test(r))) throw new Error("reasons " + JSON.stringify(reasons) + " but no message marked");
+  await review.scrollIntoViewIfNeeded();
+  await shot(supervisor, "supervisor-quality-review");
+});
+
+await step("the agent sees her own quality scores under her queue", async () => {
+  const mine = agent.getByTestId("my-quality");
+  await mine.locator('[data-testid="qa-conversation"]').first().waitFor({ timeout: 25000 }); // drawn every 15 s
+  await mine.getByTestId("qa-mine").filter({ hasText: /\d/ }).waitFor();
+  await mine.getByTestId("qa-open").first().click();
+  await mine.getByTestId("qa-review").getByTestId("qa-parts").waitFor();
+  await mine.scrollIntoViewIfNeeded();
+  await shot(agent, "agent-my-quality");
+  await mine.getByTestId("qa-close").click();
+});
+
 await step("agent closes, then reopens the ticket, each after confirming", async () => {
   await pane.getByTestId("close").click();
   await confirm(agent, "Close this ticket?", true);
@@ -500,6 +532,9 @@ await step("the customer's profile: who they are, their channels, past tickets a
   await found(agent, ticketId).click();
   const prof = agent.getByTestId("profile");
   await prof.getByTestId("profile-channels").filter({ hasText: "rest (1)" }).waitFor();
+  // what the company's CRM knows of them (looked up through the connector after their first message)
+  await prof.getByTestId("profile-crm").filter({ hasText: "Acme" }).filter({ hasText: "Dana" }).waitFor();
+  await prof.getByTestId("profile-crm-tag").filter({ hasText: "enterprise" }).waitFor();
   await prof.locator(`[data-testid="profile-ticket"][data-ticket="${ticketId}"]`).waitFor();
   await prof.getByTestId("profile-csat").filter({ hasText: "5.0 of 5 from 1" }).filter({ hasText: "★★★★★" }).waitFor();
   await readable(agent, "profile");

@@ -10,7 +10,10 @@
 // editable draft. Errors show inline, never in an alert(). A link can open a ticket:
 // /ui/console/#ticket=<id> opens it once signed in, and so does a later change of the
 // hash (the browser test shows the same ticket in a Chinese twin of the page this way).
+// The agent's own quality scores (trend, reasons, each inspected conversation's review)
+// sit under the queue.
 import { api, APIError, confirmDialog, customerLabel, el, endSession, explain, inlineError, lang, live, notice, session, signInForm, t, word } from "../lib/api.js";
+import { renderMyQuality } from "../lib/quality.js";
 
 const S = {
   en: { title: "Agent console", signInTitle: "Sign in", username: "User name", password: "Password", signIn: "Sign in",
@@ -43,7 +46,7 @@ const S = {
     view_waiting: "Waiting in my groups", view_open: "All open", view_resolved: "Resolved", anyChannel: "Any channel", anyPriority: "Any priority",
     anySLA: "Any SLA state", sla_breached: "SLA breached", sla_at_risk: "SLA at risk", sla_ok: "SLA fine", tagFilter: "Tag",
     results: "Found", searchFailed: "The search did not work.",
-    profile: "Customer", tier: "VIP tier", since: "Customer since", identities: "Also known as", channels: "Channels (conversations)",
+    profile: "Customer", crm: "CRM", owner: "owner", tier: "VIP tier", since: "Customer since", identities: "Also known as", channels: "Channels (conversations)",
     pastTickets: "Tickets", ratings: "Ratings", noRatings: "No ratings yet.", ratingAvg: "%s of 5 from %d",
     assist: "Suggested replies", assistKB: "From the knowledge base (%d% sure)", assistPast: "Resolved a similar ticket (%d% alike)",
     assistAsked: "They asked", assistNone: "No suggestion for this conversation.", draftAI: "Draft with AI", drafting: "Writing a draft…",
@@ -81,7 +84,7 @@ const S = {
     find: "查找工单", search: "搜索", searchPlaceholder: "关键词，或客户全名", view: "列表", view_mine: "我的", view_waiting: "我所在组排队中",
     view_open: "全部未解决", view_resolved: "已解决", anyChannel: "全部渠道", anyPriority: "全部优先级", anySLA: "全部 SLA 状态",
     sla_breached: "SLA 超时", sla_at_risk: "SLA 临近", sla_ok: "SLA 正常", tagFilter: "标签", results: "找到", searchFailed: "搜索失败。",
-    profile: "客户资料", tier: "VIP 等级", since: "首次联系", identities: "其他身份", channels: "渠道（会话数）",
+    profile: "客户资料", crm: "CRM", owner: "负责人", tier: "VIP 等级", since: "首次联系", identities: "其他身份", channels: "渠道（会话数）",
     pastTickets: "工单", ratings: "满意度评价", noRatings: "暂无评价。", ratingAvg: "平均 %s 分（共 %d 次）",
     assist: "推荐回复", assistKB: "来自知识库（把握 %d%）", assistPast: "相似工单的解决回复（相似度 %d%）", assistAsked: "当时的问题",
     assistNone: "此会话暂无推荐。", draftAI: "AI 起草", drafting: "正在起草…", drafted: "草稿已填入回复框，请修改后再发送。", draftFailed: "未能起草回复。",
@@ -573,6 +576,9 @@ async function fillProfile(card, customerID) {
     el("div", {}, el("strong", { "data-testid": "profile-name" }, c.display_name || customerLabel({ customer_id: c.id })),
       c.vip_tier > 0 ? el("span", { class: "tag", "data-testid": "profile-tier" }, "VIP " + c.vip_tier) : null),
     el("div", { class: "muted" }, [c.email, c.phone, tr("since") + " " + new Date(c.created_at).toLocaleDateString()].filter(Boolean).join(" · ")),
+    c.crm ? el("div", { "data-testid": "profile-crm" }, el("span", { class: "muted" }, tr("crm") + tr("colon")),
+      [c.crm.account, c.crm.owner && tr("owner") + " " + c.crm.owner, c.crm.id && "#" + c.crm.id].filter(Boolean).join(" · "), " ",
+      (c.crm.tags || []).map((x) => el("span", { class: "tag", "data-testid": "profile-crm-tag" }, x))) : null,
     p.identities.length > 1 ? el("div", { "data-testid": "profile-identities" }, el("span", { class: "muted" }, tr("identities") + tr("colon")),
       p.identities.slice(1).map((i) => i.display_name || customerLabel({ customer_id: i.id }) + " (" + i.pseudonymous_id.split(":")[0] + ")").join(", ")) : null,
     el("div", { "data-testid": "profile-channels" }, el("span", { class: "muted" }, tr("channels") + tr("colon")),
@@ -790,11 +796,15 @@ async function start() {
   const { liveTag, node } = header();
   app.replaceChildren(node, el("div", { id: "mentions", "aria-live": "polite" }),
     el("main", { class: "grid" },
-      el("div", {}, findCard(), el("section", { class: "card", id: "queue", "data-testid": "queue" })),
+      el("div", {}, findCard(), el("section", { class: "card", id: "queue", "data-testid": "queue" }),
+        el("section", { class: "card", id: "my-quality", "data-testid": "my-quality" })),
       el("section", { class: "card", id: "ticket", "data-testid": "ticket" }, el("p", { class: "muted" }, tr("pick"))),
       el("aside", { id: "side" })));
   try { groups = (await api("GET", "/v1/skill-groups")).skill_groups; } catch (x) { groups = []; }
   await refresh();
+  const myQuality = () => renderMyQuality(document.getElementById("my-quality")).catch(() => {});
+  myQuality();
+  setInterval(myQuality, 15000);
   await openFromHash();
   window.addEventListener("hashchange", openFromHash);
   live((p) => {

@@ -1,12 +1,14 @@
 // The supervisor view: queues (tickets waiting and for how long, assigned, the group's
 // load against its capacity, SLA risk), agents with status and load, the routing weights
 // (editable), SLA policies, the model registry's versions with their live metrics and
-// a rollback button (confirmed in a dialog), and the reports of a chosen period with
+// a rollback button (confirmed in a dialog), the quality inspection (each agent's trend
+// and reasons, the flagged conversations and a review of each), and the reports of a chosen period with
 // their charts; live, the open conversations (waiting customers and how long, who holds
 // each, SLA at risk or breached first) with a takeover: the supervisor takes one over as
 // an agent. Errors show inline, never in an alert().
 import { api, confirmDialog, customerLabel, duration, el, endSession, explain, inlineError, lang, live, session, signInForm, t, word } from "../lib/api.js";
 import { chartLib, charts, colors, timeUnit } from "../lib/charts.js";
+import { renderSupervisorQuality } from "../lib/quality.js";
 
 const S = {
   en: { title: "Supervisor", conversationsLive: "Open conversations", customer: "Customer", subject: "Asked", heldBy: "Held by",
@@ -71,6 +73,7 @@ document.title = "Switchboard — " + tr("title");
 const table = (head, rows, testid) => el("table", { "data-testid": testid },
   el("tr", {}, head.map((h) => (Array.isArray(h) ? el("th", { title: h[1] }, h[0]) : el("th", {}, h)))), rows);
 let groupNames = {}, agentNames = {};
+const qaState = { flaggedOnly: false }; // the quality card: every inspected conversation, or the flagged ones
 
 // renderQueues: one row per skill group; every column is what its heading says.
 async function renderQueues() {
@@ -413,16 +416,19 @@ async function start() {
       el("section", { class: "card wide", id: "conversations", "data-testid": "conversations" }),
       el("div", {}, el("section", { class: "card", id: "weights" }), el("section", { class: "card", id: "sla" })),
       el("section", { class: "card wide", id: "models" }),
+      el("section", { class: "card wide", id: "quality", "data-testid": "quality" }),
       el("section", { class: "card wide", id: "reports", "data-testid": "reports" })));
   try { groupNames = Object.fromEntries((await api("GET", "/v1/skill-groups")).skill_groups.map((g) => [g.id, g.name || g.id])); } catch (x) { groupNames = {}; }
+  const quality = () => guarded("quality", () => renderSupervisorQuality(document.getElementById("quality"), qaState));
   await Promise.all([refresh(), guarded("weights", renderWeights), guarded("sla", renderSLA), guarded("models", renderModels),
-    guarded("reports", renderReports)]);
+    guarded("reports", renderReports), quality()]);
   live(() => refresh(), (up, again) => {
     liveTag.textContent = up ? "● " + tr("live") : "○ " + tr("reconnecting");
     liveTag.dataset.state = up ? "live" : "down";
     if (up && again) refresh();
   });
   setInterval(() => { refresh(); guarded("models", renderModels); }, 5000);
+  setInterval(quality, 15000);
 }
 
 start();

@@ -20,9 +20,10 @@ type adminRoutes struct {
 	tickets  *tickets.Service
 	dir      directory
 	reports  reports
-	accounts staffAccounts // nil: the staff routes answer 503
-	atRisk   float64       // Options.AtRiskFraction
-	hooks    WebhookLog    // nil: the webhook routes answer 503
+	accounts staffAccounts      // nil: the staff routes answer 503
+	atRisk   float64            // Options.AtRiskFraction
+	hooks    WebhookLog         // nil: the webhook routes answer 503
+	rules    QualityRulesEditor // nil: the quality rules routes answer 503
 }
 
 func (r *adminRoutes) queues(c *gin.Context) {

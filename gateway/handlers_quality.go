@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -82,6 +83,49 @@ func (r *ticketRoutes) myQuality(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, mine)
+}
+
+// QualityRulesEditor reads and saves the quality inspection's rule set (YAML in
+// quality.rules_file's format); a save that does not parse is tickets.ErrInvalid.
+type QualityRulesEditor interface {
+	QualityRules(ctx context.Context) (tickets.QualityRules, error)
+	SetQualityRules(ctx context.Context, actor tickets.Actor, yaml string) (tickets.QualityRules, error)
+}
+
+// qualityRules serves the rules in force, where they come from, and the built-in ones.
+func (r *adminRoutes) qualityRules(c *gin.Context) {
+	if r.rules == nil {
+		r.fail(c, tickets.ErrUnavailable)
+		return
+	}
+	doc, err := r.rules.QualityRules(c.Request.Context())
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, doc)
+}
+
+// putQualityRules saves a rule set ({"yaml": "…"}) in place of quality.rules_file's;
+// one that does not parse is a 400 with the reason (the line, the unknown key, …).
+func (r *adminRoutes) putQualityRules(c *gin.Context) {
+	if r.rules == nil {
+		r.fail(c, tickets.ErrUnavailable)
+		return
+	}
+	var in struct {
+		YAML *string `json:"yaml"`
+	}
+	if err := c.ShouldBindJSON(&in); err != nil || in.YAML == nil {
+		r.fail(c, fmt.Errorf("%w: a JSON body {\"yaml\": \"…\"}", errBadRequest))
+		return
+	}
+	doc, err := r.rules.SetQualityRules(c.Request.Context(), actorOf(c), *in.YAML)
+	if err != nil {
+		r.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, doc)
 }
 
 // qualityPeriod reads ?from=, ?to= and ?tz= as the report does; default the last 7 days.

@@ -2,11 +2,13 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/switchboard-cs/switchboard/internal/tracing"
 	"github.com/switchboard-cs/switchboard/models"
 	"github.com/switchboard-cs/switchboard/nlp/pii"
+	"github.com/switchboard-cs/switchboard/nlp/quality"
 	"github.com/switchboard-cs/switchboard/tickets"
 	"github.com/switchboard-cs/switchboard/tickets/webhooks"
 	"github.com/switchboard-cs/switchboard/vision"
@@ -111,8 +114,8 @@ func newInstanceWith(t *testing.T, pool *pgxpool.Pool, prefix string, understand
 	}
 	t.Cleanup(modelRepo.Close)
 	opts := Options{Tickets: svc, Store: store, Auth: auth, Log: log, Registerer: reg, Gatherer: reg, MaxBodyBytes: 64 << 10,
-		Webhooks: webhooks.NewDeliveryLog(pool, time.Now),
-		Ingress:  ingress, Process: process, Models: modelRepo,
+		Webhooks: webhooks.NewDeliveryLog(pool, time.Now), QualityRules: &memRules{},
+		Ingress: ingress, Process: process, Models: modelRepo,
 		Vision: vision.NewClassifier(modelRepo, vision.Options{Model: "none"}),
 		Audit:  tickets.NewAnchorer(store, tickets.AnchorOptions{File: filepath.Join(t.TempDir(), "audit-anchors.jsonl")}),
 		Ready:  []Checker{{Name: "postgres", Check: store.Ping}, {Name: "redis", Check: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }}}}
@@ -158,4 +161,33 @@ func (lengthInspector) InspectReply(_ context.Context, _, text string, pos ticke
 		q.Findings = append(q.Findings, tickets.QualityFinding{Check: "missing_closing"})
 	}
 	return q, nil
+}
+
+// memRules stands in for serve's rule editing: rules that nlp/quality parses are kept in
+// memory, others refused as serve refuses them.
+type memRules struct {
+	mu  sync.Mutex
+	doc tickets.QualityRules
+}
+
+func (m *memRules) QualityRules(context.Context) (tickets.QualityRules, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	doc := m.doc
+	if doc.Source == "" {
+		doc.Source = "built-in"
+	}
+	doc.BuiltIn = "default: {}\n"
+	return doc, nil
+}
+
+func (m *memRules) SetQualityRules(ctx context.Context, actor tickets.Actor, text string) (tickets.QualityRules, error) {
+	if _, err := quality.ParseRuleSet([]byte(text)); err != nil {
+		return tickets.QualityRules{}, fmt.Errorf("%w: %v", tickets.ErrInvalid, err)
+	}
+	m.mu.Lock()
+	now := time.Now()
+	m.doc = tickets.QualityRules{YAML: text, Source: "database", Version: m.doc.Version + 1, UpdatedBy: actor.ID, UpdatedAt: &now}
+	m.mu.Unlock()
+	return m.QualityRules(ctx)
 }

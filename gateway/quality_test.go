@@ -96,3 +96,26 @@ func TestQualityRoutes(t *testing.T) {
 	}
 	mustCall(t, 404, base, sup, "GET", "/v1/quality/conversations/00000000-0000-0000-0000-000000000000", nil, nil)
 }
+
+// TestQualityRulesRoutes: a supervisor reads the rules in force and saves new ones;
+// rules that do not parse are a 400 that says why; agents may not edit them.
+func TestQualityRulesRoutes(t *testing.T) {
+	in := newInstance(t, newPool(t), "qrules"+strings.ToLower(t.Name()))
+	base := in.http.URL
+	sup, alice := in.token(t, "sam", RoleSupervisor), in.token(t, "alice", RoleAgent)
+	var doc tickets.QualityRules
+	mustCall(t, 200, base, sup, "GET", "/v1/quality/rules", nil, &doc)
+	if doc.Source != "built-in" || doc.BuiltIn == "" {
+		t.Errorf("rules %+v", doc)
+	}
+	rules := "groups:\n  vip:\n    greeting: {en: [dear], zh: [尊敬的]}\n"
+	mustCall(t, 200, base, sup, "PUT", "/v1/quality/rules", map[string]string{"yaml": rules}, &doc)
+	if doc.Source != "database" || doc.Version != 1 || doc.YAML != rules || doc.UpdatedBy != "sam" {
+		t.Errorf("saved %+v", doc)
+	}
+	for _, bad := range []any{map[string]string{"yaml": "groups:\n  vip:\n    greting: {en: [dear]}\n"}, map[string]string{}, map[string]int{"yaml": 3}} {
+		mustCall(t, 400, base, sup, "PUT", "/v1/quality/rules", bad, nil)
+	}
+	mustCall(t, 403, base, alice, "PUT", "/v1/quality/rules", map[string]string{"yaml": rules}, nil)
+	mustCall(t, 403, base, alice, "GET", "/v1/quality/rules", nil, nil)
+}

@@ -60,6 +60,8 @@ var rbacMatrix = map[string]string{
 	"GET /v1/reports":                                   "supervisor admin",
 	"GET /v1/quality/conversations":                     "supervisor admin",
 	"GET /v1/quality/agents":                            "supervisor admin",
+	"GET /v1/quality/rules":                             "supervisor admin",
+	"PUT /v1/quality/rules":                             "supervisor admin",
 	"GET /v1/quality/conversations/:id":                 "agent supervisor admin",
 	"GET /v1/me/quality":                                "agent supervisor",
 	"GET /v1/routing/weights":                           "supervisor admin",

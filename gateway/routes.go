@@ -110,6 +110,8 @@ func (s *Server) register() {
 	s.handle(http.MethodGet, "/v1/reports", supervisors, s.api.admin.report)
 	s.handle(http.MethodGet, "/v1/quality/conversations", supervisors, s.api.admin.qualityConversations)
 	s.handle(http.MethodGet, "/v1/quality/agents", supervisors, s.api.admin.qualityAgents)
+	s.handle(http.MethodGet, "/v1/quality/rules", supervisors, s.api.admin.qualityRules)
+	s.handle(http.MethodPut, "/v1/quality/rules", supervisors, s.api.admin.putQualityRules)
 	s.handle(http.MethodGet, "/v1/quality/conversations/:id", staff, s.api.tickets.qualityReview) // an agent: their own
 	s.handle(http.MethodGet, "/v1/routing/weights", supervisors, s.api.admin.getWeights)
 	s.handle(http.MethodPut, "/v1/routing/weights", supervisors, s.api.admin.putWeights)

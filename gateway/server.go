@@ -81,6 +81,8 @@ type Options struct {
 	Assist *assist.Assistant
 	// Webhooks is the outbound webhooks' delivery log (nil: its routes answer 503).
 	Webhooks WebhookLog
+	// QualityRules edits the quality inspection's rules (nil: its routes answer 503).
+	QualityRules QualityRulesEditor
 	// AllowedOrigins may call the customer API and open its WebSockets from a browser
 	// (the sites embedding the chat widget); the server's own pages always may.
 	AllowedOrigins []string
@@ -247,10 +249,11 @@ func New(o Options) *Server {
 		signIn: &authRoutes{errorWriter: errs, auth: o.Auth, dir: dir, trail: trail, limits: s.limits,
 			tokenTTL: o.TokenTTL, anonymous: o.AnonymousChat},
 		tickets: &ticketRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, suggest: o.Suggest, wake: o.Wake, atRisk: o.AtRiskFraction},
-		admin:   &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction, hooks: o.Webhooks},
-		audit:   &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
-		kb:      &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest, docs: o.KBDocuments, trail: trail},
-		models:  &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},
+		admin: &adminRoutes{errorWriter: errs, tickets: o.Tickets, dir: dir, reports: rep, atRisk: o.AtRiskFraction, hooks: o.Webhooks,
+			rules: o.QualityRules},
+		audit:  &auditRoutes{errorWriter: errs, trail: trail, keeper: o.Audit},
+		kb:     &kbRoutes{errorWriter: errs, status: o.KB, ingest: o.KBIngest, docs: o.KBDocuments, trail: trail},
+		models: &modelRoutes{errorWriter: errs, reg: o.Models, trail: trail},
 		vision: &visionRoutes{errorWriter: errs, classifier: o.Vision, media: o.Media, maxImage: o.MaxImageBytes,
 			reserve: msgs.reservationFor},
 		agentWS: &agentSockets{hub: hub, tickets: o.Tickets, sockets: s.sockets, guard: s.guard, log: o.Log},

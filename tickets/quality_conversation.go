@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // SentimentScorer tells how negative a customer's message is, from 0 (content) to 1
@@ -327,12 +329,26 @@ const conversationQualityCols = `ticket_id, agent_id, group_id, score, reply_sco
 	first_response_target_seconds, reply_target_seconds, slow_replies, closing, sentiment_start, sentiment_end,
 	flagged, reasons, resolved_at`
 
-func (s *TicketRecords) recordConversationQuality(ctx context.Context, q ConversationQuality) error {
+// recordConversationQuality stores a conversation's inspection with its audit event
+// (ticket.quality: the agent, group, score and whether it was flagged; the outbound
+// webhooks send it as qa.conversation_scored).
+func (s *Store) recordConversationQuality(ctx context.Context, q ConversationQuality) error {
 	reasons, err := json.Marshal(q.Reasons)
 	if err != nil {
 		return err
 	}
-	_, err = s.primary.Exec(ctx, `INSERT INTO conversation_quality (`+conversationQualityCols+`)
+	err = pgx.BeginFunc(ctx, s.primary, func(tx pgx.Tx) error {
+		if err := s.insertConversationQuality(ctx, tx, q, reasons); err != nil {
+			return err
+		}
+		return s.AppendAudit(ctx, tx, "quality", "ticket.quality", q.TicketID,
+			map[string]any{"agent": q.AgentID, "group": q.GroupID, "score": q.Score, "flagged": q.Flagged})
+	})
+	return mapPgErr(err, "conversation quality")
+}
+
+func (s *Store) insertConversationQuality(ctx context.Context, tx pgx.Tx, q ConversationQuality, reasons []byte) error {
+	_, err := tx.Exec(ctx, `INSERT INTO conversation_quality (`+conversationQualityCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		ON CONFLICT (ticket_id) DO UPDATE SET agent_id = EXCLUDED.agent_id, group_id = EXCLUDED.group_id,
 			score = EXCLUDED.score, reply_score = EXCLUDED.reply_score, replies = EXCLUDED.replies,
@@ -345,5 +361,5 @@ func (s *TicketRecords) recordConversationQuality(ctx context.Context, q Convers
 		q.TicketID, q.AgentID, q.GroupID, q.Score, q.ReplyScore, q.Replies, q.FirstResponseSeconds,
 		q.FirstResponseTargetSeconds, q.ReplyTargetSeconds, q.SlowReplies, q.Closing, q.SentimentStart,
 		q.SentimentEnd, q.Flagged, reasons, q.ResolvedAt)
-	return mapPgErr(err, "conversation quality")
+	return err
 }

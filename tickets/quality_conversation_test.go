@@ -139,6 +139,11 @@ func TestResolvedConversationsAreInspected(t *testing.T) {
 		t.Errorf("closing asked as %q, want the last reply as last", last)
 	}
 
+	var audited int
+	if err := ts.store.primary.QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = 'ticket.quality' AND target = $1
+		AND detail->>'agent' = 'alice' AND (detail->>'flagged')::bool`, tk.ID).Scan(&audited); err != nil || audited != 1 {
+		t.Errorf("%d ticket.quality audit events (%v), want 1", audited, err)
+	}
 	flagged, err := ts.store.QualityConversations(ctx, QualityFilter{FlaggedOnly: true})
 	if err != nil || len(flagged) != 1 || flagged[0].TicketID != tk.ID {
 		t.Fatalf("flagged conversations %+v, %v", flagged, err)

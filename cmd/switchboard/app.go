@@ -45,7 +45,10 @@ type app struct {
 	audit    *tickets.Anchorer
 	router   *tickets.RedisRouter
 	svc      *tickets.Service
-	metrics  *tickets.Metrics
+	// inspector is the quality inspection of replies (quality.go); its rules are edited
+	// on the admin page.
+	inspector *qualityInspector
+	metrics   *tickets.Metrics
 	// use, claim, attach: how this process shares the data directory (instance.go).
 	use            dataUse
 	claim          *embedded.Claim   // held by this process (nil: attached, or none needed)
@@ -212,6 +215,8 @@ func (a *app) openTickets(ctx context.Context) error {
 		sentimentScorer = mood
 	}
 	a.store = tickets.NewStore(a.primary, a.replica, ring)
+	inspector.stored = a.store
+	a.inspector = inspector
 	a.audit = a.newAnchorer()
 	a.metrics = tickets.NewMetrics(a.registry)
 	w := a.cfg.Routing.Weights

@@ -160,9 +160,10 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	probe := newDependencyProbe(a.registry, required...)
 	probe.probe(ctx, 2*time.Second)
 	srv := gateway.New(gateway.Options{Tickets: a.svc, Store: a.store, Auth: auth, Log: log, Registerer: a.registry, Gatherer: a.registry,
-		Assist:   live.assistant(a.store),
-		Webhooks: webhooks.NewDeliveryLog(a.primary, time.Now),
-		Ingress:  ingress, Process: process, Wake: worker.Wake,
+		Assist:       live.assistant(a.store),
+		Webhooks:     webhooks.NewDeliveryLog(a.primary, time.Now),
+		QualityRules: qualityRulesEditor{insp: a.inspector, svc: a.svc},
+		Ingress:      ingress, Process: process, Wake: worker.Wake,
 		Channels: ch.all,
 		Limits: gateway.RateLimits{Redis: a.rdb, Prefix: cfg.Redis.KeyPrefix + ":rl",
 			PerIPPerMinute: cfg.Limits.PerIPPerMinute, PerCustomerPerMinute: cfg.Limits.PerCustomerPerMinute,

@@ -18,10 +18,12 @@ const (
 	TicketClosed   = "ticket.closed"
 	CSATSubmitted  = "csat.submitted"
 	QAScored       = "qa.scored"
+	// QAConversationScored: a resolved ticket's conversation was scored as a whole.
+	QAConversationScored = "qa.conversation_scored"
 )
 
 // EventTypes lists every event type, in the order they are documented.
-var EventTypes = []string{TicketCreated, TicketAssigned, TicketResolved, TicketClosed, CSATSubmitted, QAScored}
+var EventTypes = []string{TicketCreated, TicketAssigned, TicketResolved, TicketClosed, CSATSubmitted, QAScored, QAConversationScored}
 
 // Config is the webhooks section of the configuration.
 type Config struct {

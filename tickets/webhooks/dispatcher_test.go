@@ -64,15 +64,15 @@ func TestTicketLifecycleIsSentSignedInOrderWithoutPersonalData(t *testing.T) {
 	if _, err := e.svc.Resolve(ctx, alice, tk.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitRequests(t, crm, 4)
+	waitRequests(t, crm, 5) // resolved, and the conversation scored
 	if r, err := e.svc.RateCSAT(ctx, tk.CustomerID, "5 great, thanks "+custName+" "+custEmail); err != nil || !r.Rated {
 		t.Fatalf("RateCSAT = %+v, %v", r, err)
 	}
-	waitRequests(t, crm, 5)
+	waitRequests(t, crm, 6)
 	if _, err := e.svc.Close(ctx, boss, tk.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitRequests(t, crm, 6)
+	waitRequests(t, crm, 7)
 
 	score := func(n int) *int { return &n }
 	want := []Event{
@@ -81,6 +81,8 @@ func TestTicketLifecycleIsSentSignedInOrderWithoutPersonalData(t *testing.T) {
 		{Type: QAScored, Data: EventData{TicketID: tk.ID, AgentID: "alice", GroupID: "billing", MessageID: msg.ID, Position: "first",
 			Score: score(70), Findings: []Finding{{Check: "pii", Kind: "PHONE"}}}},
 		{Type: TicketResolved, Data: EventData{TicketID: tk.ID, Status: "resolved", ActorID: "alice"}},
+		{Type: QAConversationScored, Data: EventData{TicketID: tk.ID, Status: "resolved", ActorID: "quality", AgentID: "alice", GroupID: "billing",
+			Score: score(70), Flagged: true}},
 		{Type: CSATSubmitted, Data: EventData{TicketID: tk.ID, AgentID: "alice", Rating: 5}},
 		{Type: TicketClosed, Data: EventData{TicketID: tk.ID, Status: "closed", ActorID: "boss"}},
 	}
@@ -88,7 +90,7 @@ func TestTicketLifecycleIsSentSignedInOrderWithoutPersonalData(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Event{}, "ID", "OccurredAt")); diff != "" {
 		t.Errorf("events (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(want[4:5], survey.events(t), cmpopts.IgnoreFields(Event{}, "ID", "OccurredAt")); diff != "" {
+	if diff := cmp.Diff(want[5:6], survey.events(t), cmpopts.IgnoreFields(Event{}, "ID", "OccurredAt")); diff != "" {
 		t.Errorf("events of the CSAT-only endpoint (-want +got):\n%s", diff)
 	}
 
@@ -113,8 +115,8 @@ func TestTicketLifecycleIsSentSignedInOrderWithoutPersonalData(t *testing.T) {
 			}
 		}
 	}
-	if n := testutil.ToFloat64(d.m.deliveries.WithLabelValues("crm", OutcomeDelivered)); n != 6 {
-		t.Errorf("delivered to crm counted %v, want 6", n)
+	if n := testutil.ToFloat64(d.m.deliveries.WithLabelValues("crm", OutcomeDelivered)); n != float64(len(want)) {
+		t.Errorf("delivered to crm counted %v, want %d", n, len(want))
 	}
 	waitFor(t, "the backlog gauge to drop to 0", func() bool { return testutil.ToFloat64(d.m.backlog.WithLabelValues("crm")) == 0 })
 	if n, err := testutil.GatherAndCount(reg, "switchboard_webhook_deliveries_total", "switchboard_webhook_delivery_seconds",

@@ -34,7 +34,9 @@ type EventData struct {
 	Reason string `json:"reason,omitempty"`
 	// Rating is the customer's CSAT rating, 1 to 5 (the comment is not sent).
 	Rating int `json:"rating,omitempty"`
-	// MessageID, Position, Score and Findings are a reply's quality inspection.
+	// MessageID, Position, Score and Findings are a reply's quality inspection; Score
+	// and Flagged a resolved conversation's (qa.conversation_scored).
+	Flagged   bool      `json:"flagged,omitempty"`
 	MessageID int64     `json:"message_id,omitempty"`
 	Position  string    `json:"position,omitempty"`
 	Score     *int      `json:"score,omitempty"`
@@ -62,6 +64,7 @@ var auditTypes = map[string]string{
 	"ticket.assign":  TicketAssigned,
 	"ticket.resolve": TicketResolved,
 	"ticket.close":   TicketClosed,
+	"ticket.quality": QAConversationScored,
 }
 
 // auditStatus is a ticket's status after each mapped action.
@@ -70,6 +73,8 @@ var auditStatus = map[string]string{
 	TicketAssigned: "assigned",
 	TicketResolved: "resolved",
 	TicketClosed:   "closed",
+	// a conversation is scored when its ticket is resolved
+	QAConversationScored: "resolved",
 }
 
 // fromAudit turns an audit event into a webhook event; ok is false for actions that
@@ -83,6 +88,9 @@ func fromAudit(r auditRow) (Event, bool) {
 		Agent    string `json:"agent"`
 		Reason   string `json:"reason"`
 		Priority any    `json:"priority"`
+		Group    string `json:"group"`
+		Score    *int   `json:"score"`
+		Flagged  bool   `json:"flagged"`
 	}
 	_ = json.Unmarshal(r.Detail, &detail) // a detail of another shape leaves the fields empty
 	ev := Event{ID: "audit:" + strconv.FormatInt(r.ID, 10), Type: typ, OccurredAt: r.At.UTC(),
@@ -92,6 +100,8 @@ func fromAudit(r auditRow) (Event, bool) {
 		ev.Data.Priority = scalar(detail.Priority)
 	case TicketAssigned:
 		ev.Data.AgentID, ev.Data.Reason = detail.Agent, detail.Reason
+	case QAConversationScored:
+		ev.Data.AgentID, ev.Data.GroupID, ev.Data.Score, ev.Data.Flagged = detail.Agent, detail.Group, detail.Score, detail.Flagged
 	}
 	return ev, true
 }

@@ -119,6 +119,9 @@ func TestFromAuditMapsTicketActionsOnly(t *testing.T) {
 			Data: EventData{TicketID: "t-1", Status: "resolved", ActorID: "alice"}}},
 		{row("ticket.close", `null`), &Event{ID: "audit:7", Type: TicketClosed, OccurredAt: at,
 			Data: EventData{TicketID: "t-1", Status: "closed", ActorID: "alice"}}},
+		{row("ticket.quality", `{"agent":"bob","group":"billing","score":62,"flagged":true,"reasons":["rude"]}`), &Event{ID: "audit:7",
+			Type: QAConversationScored, OccurredAt: at, Data: EventData{TicketID: "t-1", Status: "resolved", ActorID: "alice", AgentID: "bob",
+				GroupID: "billing", Score: ptrTo(62), Flagged: true}}},
 		{row("ticket.reply", `{}`), nil},
 		{row("pii.reveal", `{"reason":"x"}`), nil},
 	} {
@@ -200,3 +203,5 @@ poll_interval: 2s
 		t.Errorf("decoded (-want +got):\n%s", diff)
 	}
 }
+
+func ptrTo[T any](v T) *T { return &v }

@@ -259,6 +259,22 @@ await step("routing weights: saved, and all zero refused", async () => {
   await pair("routing-weights", "routing", "技能匹配");
 });
 
+await step("quality rules: a typo is refused with the line it is on; the billing group's own greetings are saved", async () => {
+  await tab(en, "quality");
+  const p = panel(en, "quality");
+  await p.getByTestId("rules-source").filter({ hasText: "built-in" }).waitFor();
+  await p.getByTestId("rules-yaml").fill("groups:\n  billing:\n    greting: {en: [dear]}\n");
+  await p.getByTestId("save-rules").click();
+  await inlineError(p, "greting");
+  await p.getByTestId("rules-yaml").fill("groups:\n  billing:\n    greeting: {en: [dear, hello], zh: [尊敬的, 您好]}\n    weights: {missing_greeting: 20}\n");
+  await p.getByTestId("save-rules").click();
+  await saved(p);
+  await p.getByTestId("rules-source").filter({ hasText: "version 1" }).waitFor();
+  await p.getByTestId("rules-built-in").locator("summary").click();
+  await p.getByTestId("rules-built-in").filter({ hasText: "missing_closing" }).waitFor();
+  await pair("quality-rules", "quality", "质检规则");
+});
+
 await step("SLA policies: an urgent ticket's first response within 20 minutes; a resolution before it is refused", async () => {
   await tab(en, "sla");
   const urgent = row(en, "sla-row", "data-priority", "urgent");

@@ -1,5 +1,6 @@
 // The admin page: agents, skill groups and their business hours, staff sign-ins and
-// roles, routing weights, SLA policies, the shared canned responses, the knowledge base
+// roles, routing weights, SLA policies, the quality inspection rules (YAML, checked on
+// save), the shared canned responses, the knowledge base
 // (upload with progress, its documents, deleting one, trying a question) and the model
 // versions (promote, canary, roll back). One tab per area; a row is edited in place.
 // Administrators may do everything here; supervisors all the API lets them, and a note
@@ -12,7 +13,7 @@ const S = {
     wrongRole: "This page is for administrators and supervisors.", signOut: "Sign out", console: "Console", supervisorView: "Supervisor view",
     otherLang: "中文", loading: "Loading…", save: "Save", saved: "Saved.", notSaved: "Not saved.", cancel: "Cancel", edit: "Edit",
     add: "Add", remove: "Remove", del: "Delete", create: "Create", failed: "That did not work.", none: "—", you: "you",
-    tabAgents: "Agents", tabGroups: "Groups & skills", tabHours: "Business hours", tabStaff: "Sign-ins & roles", tabRouting: "Routing",
+    tabAgents: "Agents", tabGroups: "Groups & skills", tabHours: "Business hours", tabStaff: "Sign-ins & roles", tabRouting: "Routing", tabQuality: "Quality rules",
     tabSLA: "SLA policies", tabCanned: "Canned responses", tabKB: "Knowledge base", tabModels: "Models",
     agentsLead: "Who takes tickets: their groups, skills and how many tickets the router may give them at once. An agent signs in with a sign-in of the same user name.",
     agent: "Agent", id: "ID", name: "Name", groups: "Groups", skills: "Skills", skillsHint: "separated by commas", capacity: "Capacity",
@@ -37,6 +38,9 @@ const S = {
     ownPasswordConfirm: "Change your own password? You will have to sign in again.", passwordSet: "Password set.",
     r_agent: "agent", r_supervisor: "supervisor", r_admin: "admin", "r_ml-engineer": "ML engineer", r_auditor: "auditor",
     routingLead: "How the router scores an agent for a ticket. Each weight is from 0 to 1; what matters is how they compare.",
+    qualityLead: "The rules every agent reply is inspected by, in YAML: `default:` for every group and `groups:` for one skill group's own, each starting from the built-in rules. Cue lists (`greeting`, `closing`, `empathy`, `promises`, `rude`, `forbidden`, `negations`, each `{en: […], zh: […]}`) replace the built-in ones; `weights` set what a finding costs. Saved rules are in force within seconds on every server.",
+    rulesSource: "In force: %1", src_database: "saved here (version %1, by %2, %3)", src_file: "the server's rules file", "src_built-in": "the built-in rules",
+    builtInRules: "The built-in rules", saveRules: "Save the rules",
     w_vip: "VIP customers first", w_skill: "Skill match", w_load: "Free capacity", w_wait: "Waiting time",
     slaLead: "The targets each priority's tickets are held to, in business minutes (the group's hours when it has them).",
     priority: "Priority", firstResponse: "First response (minutes)", resolution: "Resolution (minutes)",
@@ -66,7 +70,7 @@ const S = {
     wrongRole: "此页面仅供管理员和主管使用。", signOut: "退出", console: "坐席工作台", supervisorView: "主管视图",
     otherLang: "English", loading: "加载中…", save: "保存", saved: "已保存。", notSaved: "未保存。", cancel: "取消", edit: "编辑",
     add: "添加", remove: "移除", del: "删除", create: "创建", failed: "操作未成功。", none: "—", you: "本人",
-    tabAgents: "坐席", tabGroups: "技能组与技能", tabHours: "营业时间", tabStaff: "登录账号与角色", tabRouting: "路由",
+    tabAgents: "坐席", tabGroups: "技能组与技能", tabHours: "营业时间", tabStaff: "登录账号与角色", tabRouting: "路由", tabQuality: "质检规则",
     tabSLA: "SLA 策略", tabCanned: "快捷回复", tabKB: "知识库", tabModels: "模型",
     agentsLead: "接待工单的坐席：所属技能组、技能，以及路由一次最多分配给他们的工单数。坐席使用同名的登录账号登录。",
     agent: "坐席", id: "ID", name: "姓名", groups: "技能组", skills: "技能", skillsHint: "用逗号分隔", capacity: "接待上限",
@@ -91,6 +95,9 @@ const S = {
     ownPasswordConfirm: "修改您自己的密码？修改后需要重新登录。", passwordSet: "密码已设置。",
     r_agent: "坐席", r_supervisor: "主管", r_admin: "管理员", "r_ml-engineer": "算法工程师", r_auditor: "审计员",
     routingLead: "路由为工单给坐席打分的方式。每项权重在 0 到 1 之间，重要的是它们之间的比例。",
+    qualityLead: "坐席每条回复的质检规则（YAML）：`default:` 适用于所有技能组，`groups:` 为某个技能组单独设置，都以内置规则为起点。关键词列表（`greeting`、`closing`、`empathy`、`promises`、`rude`、`forbidden`、`negations`，各为 `{en: […], zh: […]}`）替换内置列表；`weights` 设置每项扣分。保存后数秒内在所有服务器生效。",
+    rulesSource: "当前生效：%1", src_database: "在此保存（第 %1 版，%2，%3）", src_file: "服务器的规则文件", "src_built-in": "内置规则",
+    builtInRules: "内置规则", saveRules: "保存规则",
     w_vip: "VIP 客户优先", w_skill: "技能匹配", w_load: "空闲容量", w_wait: "等待时长",
     slaLead: "各优先级工单的服务目标，以营业分钟计（技能组有营业时间时按其营业时间）。",
     priority: "优先级", firstResponse: "首次响应（分钟）", resolution: "解决（分钟）",
@@ -171,7 +178,7 @@ const when = (ts) => (ts ? new Date(ts).toLocaleString(lang === "zh" ? "zh-CN" :
 const tabs = [
   ["agents", "tabAgents", renderAgents], ["groups", "tabGroups", renderGroups], ["hours", "tabHours", renderHours],
   ["staff", "tabStaff", renderStaff], ["routing", "tabRouting", renderRouting], ["sla", "tabSLA", renderSLA],
-  ["canned", "tabCanned", renderCanned], ["kb", "tabKB", renderKB], ["models", "tabModels", renderModels],
+  ["quality", "tabQuality", renderQuality], ["canned", "tabCanned", renderCanned], ["kb", "tabKB", renderKB], ["models", "tabModels", renderModels],
 ];
 let panel, nav, hoursGroup = "";
 
@@ -462,6 +469,25 @@ async function renderRouting(card) {
     } }, ["skill", "load", "vip", "wait"].map((k) => field(tr("w_" + k),
       inputs[k] = el("input", { class: "num", type: "number", step: "0.05", min: "0", max: "1", value: w[k], "data-testid": "weight-" + k }))),
     el("div", { class: "buttons" }, save), fb.box));
+}
+
+// ---- quality inspection rules ----
+
+async function renderQuality(card) {
+  const doc = await api("GET", "/v1/quality/rules");
+  const fb = feedback();
+  const source = el("p", { class: "muted", "data-testid": "rules-source" });
+  const showSource = (d) => fill(source, fmt("rulesSource", d.source === "database" ? fmt("src_database", d.version, d.updated_by, when(d.updated_at)) : tr("src_" + d.source)));
+  showSource(doc);
+  const text = el("textarea", { class: "rules", rows: "16", spellcheck: "false", "data-testid": "rules-yaml", "aria-label": tr("tabQuality") });
+  text.value = doc.yaml;
+  const save = el("button", { type: "submit", "data-testid": "save-rules" }, tr("saveRules"));
+  fill(card, el("h2", {}, tr("tabQuality")), el("p", { class: "lead" }, rich(tr("qualityLead"))), source,
+    el("form", { class: "edit", onsubmit: (e) => {
+      e.preventDefault();
+      act(save, fb, async () => { showSource(await api("PUT", "/v1/quality/rules", { yaml: text.value })); fb.ok(); });
+    } }, text, el("div", { class: "buttons" }, save), fb.box),
+    el("details", { "data-testid": "rules-built-in" }, el("summary", {}, tr("builtInRules")), el("pre", { class: "rules" }, doc.built_in)));
 }
 
 // ---- SLA policies ----

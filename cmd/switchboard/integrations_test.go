@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -129,15 +128,9 @@ func TestServeConnectsToCRMAndERP(t *testing.T) {
 	write(cfg.Webhooks.File, fmt.Sprintf("endpoints:\n  - name: shop\n    url: %s\n    secret: hook-secret\n    events: [ticket.created]\npoll_interval: 100ms\n", endpoint.URL))
 
 	tokens := map[string]string{}
-	for sub, role := range map[string]string{"web:ann": "customer", "web:bo": "customer", "sam": "supervisor"} {
-		var out bytes.Buffer
-		root := rootCmd()
-		root.SetOut(&out)
-		root.SetArgs([]string{"token", sub, "--role", role})
-		if err := root.Execute(); err != nil {
-			t.Fatal(err)
-		}
-		tokens[sub] = strings.TrimSpace(out.String())
+	for sub, role := range map[string]string{"web:ann": "customer", "web:bo": "customer", "sam": "supervisor", "ada": "admin"} {
+		out, _ := execCLIErr(t, "token", sub, "--role", role)
+		tokens[sub] = strings.TrimSpace(out)
 	}
 	base, stop := startServe(t, cfg)
 	defer stop()
@@ -232,15 +225,8 @@ func TestServeConnectsToCRMAndERP(t *testing.T) {
 	var log struct {
 		Deliveries []webhooks.Delivery `json:"deliveries"`
 	}
-	var adminOut bytes.Buffer
-	root := rootCmd()
-	root.SetOut(&adminOut)
-	root.SetArgs([]string{"token", "ada", "--role", "admin"})
-	if err := root.Execute(); err != nil {
-		t.Fatal(err)
-	}
 	eventually(t, "the delivery log", func() bool {
-		request(t, strings.TrimSpace(adminOut.String()), "GET", base+"/v1/webhooks/deliveries?status=delivered", "", &log)
+		request(t, tokens["ada"], "GET", base+"/v1/webhooks/deliveries?status=delivered", "", &log)
 		return len(log.Deliveries) >= 2
 	})
 }

@@ -2,9 +2,6 @@ package sentiment
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -17,38 +14,7 @@ import (
 // or fails with CI=true.
 func englishDir(t testing.TB) string {
 	t.Helper()
-	if d, err := FindEnglishDir(); err == nil {
-		return d
-	}
-	root, err := repoRoot()
-	if err != nil {
-		testenv.Missing(t, err.Error())
-		return ""
-	}
-	script := filepath.Join(root, "scripts", "fetch-sentiment-data.sh")
-	out, ferr := exec.Command(script).CombinedOutput()
-	if d, err := FindEnglishDir(); err == nil {
-		return d
-	}
-	testenv.Missing(t, fmt.Sprintf("the English sentiment sentences (.deps/%s) are missing and %s failed (%v):\n%s",
-		EnglishDirName, script, ferr, out))
-	return ""
-}
-
-// repoRoot is the folder above the working directory holding go.mod.
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s", wd)
-		}
-	}
+	return testenv.Fetched(t, "fetch-sentiment-data.sh", FindEnglishDir)
 }
 
 // realCorpus reads the real Chinese and English data (skipping the test without them,

@@ -5,9 +5,6 @@ package sentimenttest
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -27,18 +24,9 @@ var trained struct {
 func Model(t testing.TB) *sentiment.Model {
 	t.Helper()
 	zh := filepath.Dir(testenv.SharedData(t, sentiment.ChineseDirName))
-	en, err := sentiment.FindEnglishDir()
-	if err != nil {
-		root, rerr := repoRoot()
-		if rerr != nil {
-			testenv.Missing(t, rerr.Error())
-			return nil
-		}
-		out, ferr := exec.Command(filepath.Join(root, "scripts", "fetch-sentiment-data.sh")).CombinedOutput()
-		if en, err = sentiment.FindEnglishDir(); err != nil {
-			testenv.Missing(t, fmt.Sprintf("the English sentences are missing and the fetch failed (%v): %s", ferr, out))
-			return nil
-		}
+	en := testenv.Fetched(t, "fetch-sentiment-data.sh", sentiment.FindEnglishDir)
+	if en == "" {
+		return nil
 	}
 	trained.once.Do(func() {
 		var c sentiment.Corpus
@@ -50,19 +38,4 @@ func Model(t testing.TB) *sentiment.Model {
 		t.Fatal(trained.err)
 	}
 	return trained.model
-}
-
-func repoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s", wd)
-		}
-	}
 }

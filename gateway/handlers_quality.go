@@ -132,7 +132,8 @@ func (r *adminRoutes) putQualityRules(c *gin.Context) {
 func qualityPeriod(c *gin.Context) (from, to time.Time, loc *time.Location, err error) {
 	loc = time.UTC
 	if tz := c.Query("tz"); tz != "" {
-		if loc, err = time.LoadLocation(tz); err != nil {
+		// "Local" is the server's zone, which PostgreSQL does not know by that name
+		if loc, err = time.LoadLocation(tz); err != nil || tz == "Local" {
 			return from, to, nil, fmt.Errorf("%w: tz %q: an IANA time zone such as Asia/Shanghai", errBadRequest, tz)
 		}
 	}

@@ -23,7 +23,7 @@ func (r *adminRoutes) report(c *gin.Context) {
 	loc := time.UTC
 	if tz := c.Query("tz"); tz != "" {
 		l, err := time.LoadLocation(tz)
-		if err != nil {
+		if err != nil || tz == "Local" { // the server's zone, unknown to PostgreSQL by that name
 			r.fail(c, fmt.Errorf("%w: tz %q: an IANA time zone such as Asia/Shanghai", errBadRequest, tz))
 			return
 		}

@@ -87,7 +87,7 @@ func TestQualityRoutes(t *testing.T) {
 	tomorrow := time.Now().Add(24 * time.Hour).Format(time.DateOnly)
 	for _, q := range []string{"/v1/quality/conversations?flagged=maybe", "/v1/quality/conversations?limit=0",
 		"/v1/quality/conversations?limit=501", "/v1/quality/agents?tz=Mars/Base", "/v1/me/quality?from=" + tomorrow + "&to=2020-01-01",
-		"/v1/quality/agents?from=yesterday"} {
+		"/v1/quality/agents?from=yesterday", "/v1/quality/agents?tz=Local"} {
 		tok := sup
 		if strings.HasPrefix(q, "/v1/me/") {
 			tok = alice

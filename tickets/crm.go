@@ -3,9 +3,11 @@ package tickets
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -13,8 +15,9 @@ import (
 // (0–3) routing weighs, tags, the account and its owner. The customer's name, when the
 // CRM has one, is stored as the customer's display name (sealed), not here.
 type CRMRecord struct {
-	ID       string    `json:"id,omitempty"`
-	Tier     int       `json:"tier"`
+	ID string `json:"id,omitempty"`
+	// Tier is nil when the CRM gave none: the customer's VIP tier is then left as it is.
+	Tier     *int      `json:"tier,omitempty"`
 	Tags     []string  `json:"tags,omitempty"`
 	Account  string    `json:"account,omitempty"`
 	Owner    string    `json:"owner,omitempty"`
@@ -49,8 +52,9 @@ type CRMEnricher struct {
 	Log       *slog.Logger
 	Now       func() time.Time
 	// Poll is how often new conversations are looked for (default 500 ms); Batch how
-	// many one pass claims (default 20); Window how old a conversation may be and still
-	// be looked up (default 1 h); RetryAfter the wait after a failed lookup (30 s).
+	// many one pass looks up (default 20); Window how old a conversation may be and still
+	// be looked up (default 1 h); RetryAfter the wait after a failed lookup (30 s), and
+	// twice the longest a lookup may take.
 	Poll, Window, RetryAfter time.Duration
 	Batch                    int
 	lookups                  *prometheus.CounterVec
@@ -102,44 +106,39 @@ func (e *CRMEnricher) Run(ctx context.Context) {
 	}
 }
 
-// RunOnce claims the conversations due for a lookup and looks their customers up; it
-// returns how many it claimed.
+// RunOnce looks up the customers of up to Batch conversations due for a lookup, one
+// at a time: each is claimed for RetryAfter and its lookup is cut off well before that,
+// so no other replica claims it while it is asked. It returns how many it claimed.
 func (e *CRMEnricher) RunOnce(ctx context.Context) (int, error) {
 	e.defaults()
-	type due struct{ conversation, customer, channel string }
-	rows, err := e.Store.primary.Query(ctx, `UPDATE conversations c SET crm_lease_until = now() + $3::interval
-		FROM (SELECT id FROM conversations
-			WHERE crm_checked_at IS NULL AND created_at > now() - $1::interval
-			  AND (crm_lease_until IS NULL OR crm_lease_until < now())
-			ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED) d
-		WHERE c.id = d.id RETURNING c.id, c.customer_id, c.channel`, e.Window, e.Batch, e.RetryAfter)
-	if err != nil {
-		return 0, mapPgErr(err, "crm lookups")
-	}
-	var claimed []due
-	for rows.Next() {
-		var d due
-		if err := rows.Scan(&d.conversation, &d.customer, &d.channel); err != nil {
-			rows.Close()
-			return 0, err
+	n := 0
+	for ; n < e.Batch; n++ {
+		var conversation, customer, channel string
+		err := e.Store.primary.QueryRow(ctx, `UPDATE conversations c SET crm_lease_until = now() + $2::interval
+			FROM (SELECT id FROM conversations
+				WHERE crm_checked_at IS NULL AND created_at > now() - $1::interval
+				  AND (crm_lease_until IS NULL OR crm_lease_until < now())
+				ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED) d
+			WHERE c.id = d.id RETURNING c.id, c.customer_id, c.channel`, e.Window, e.RetryAfter).Scan(&conversation, &customer, &channel)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return n, nil
 		}
-		claimed = append(claimed, d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, mapPgErr(err, "crm lookups")
-	}
-	for _, d := range claimed {
-		if err := e.enrich(ctx, d.conversation, d.customer, d.channel); err != nil {
+		if err != nil {
+			return n, mapPgErr(err, "crm lookups")
+		}
+		lookup, cancel := context.WithTimeout(ctx, e.RetryAfter/2)
+		err = e.enrich(lookup, conversation, customer, channel)
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
-				return len(claimed), ctx.Err()
+				return n + 1, ctx.Err()
 			}
 			e.lookups.WithLabelValues("failed").Inc()
-			// the lease runs out after RetryAfter and another pass tries again
-			e.Log.Warn("crm lookup failed; tried again later", "conversation", d.conversation, "err", err)
+			// the lease runs out after RetryAfter and a later pass tries again
+			e.Log.Warn("crm lookup failed; tried again later", "conversation", conversation, "err", err)
 		}
 	}
-	return len(claimed), nil
+	return n, nil
 }
 
 // enrich looks one conversation's customer up and stores what the CRM said; the
@@ -154,7 +153,10 @@ func (e *CRMEnricher) enrich(ctx context.Context, conversation, customerID, chan
 		return err
 	}
 	if found {
-		rec.Tier = max(0, min(3, rec.Tier))
+		if rec.Tier != nil {
+			tier := max(0, min(3, *rec.Tier))
+			rec.Tier = &tier
+		}
 		rec.SyncedAt = e.Now().UTC().Truncate(time.Second)
 		if rec.Name != "" {
 			if _, err := e.Store.UpsertCustomer(ctx, Customer{PseudonymousID: c.PseudonymousID, DisplayName: rec.Name}, false); err != nil {
@@ -165,7 +167,8 @@ func (e *CRMEnricher) enrich(ctx context.Context, conversation, customerID, chan
 		if err != nil {
 			return err
 		}
-		if _, err := e.Store.primary.Exec(ctx, `UPDATE customers SET crm = $2, vip_tier = $3 WHERE id = $1`, customerID, raw, rec.Tier); err != nil {
+		if _, err := e.Store.primary.Exec(ctx, `UPDATE customers SET crm = $2, vip_tier = coalesce($3, vip_tier) WHERE id = $1`,
+			customerID, raw, rec.Tier); err != nil {
 			return mapPgErr(err, "customer "+customerID)
 		}
 		e.lookups.WithLabelValues("found").Inc()

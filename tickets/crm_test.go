@@ -39,8 +39,8 @@ func TestCRMEnricher(t *testing.T) {
 	ts := newTestService(t)
 	setupTeam(t, ts)
 	ctx := context.Background()
-	crm := &fakeCRM{records: map[string]CRMRecord{"ann@example.com": {ID: "c-17", Tier: 2, Tags: []string{"enterprise"},
-		Account: "Acme", Owner: "Dana", Name: "Ann Lee"}}}
+	crm := &fakeCRM{records: map[string]CRMRecord{"ann@example.com": {ID: "c-17", Tier: ptr(2), Tags: []string{"enterprise"},
+		Account: "Acme", Owner: "Dana", Name: "Ann Lee"}, "vip@example.com": {ID: "c-18"}}}
 	e := NewCRMEnricher(ts.store, crm, slog.New(slog.DiscardHandler), nil)
 	e.RetryAfter = 50 * time.Millisecond
 
@@ -71,7 +71,7 @@ func TestCRMEnricher(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ann.VIPTier != 2 || ann.DisplayName != "Ann Lee" || ann.CRM == nil ||
-		!cmp.Equal(*ann.CRM, CRMRecord{ID: "c-17", Tier: 2, Tags: []string{"enterprise"}, Account: "Acme", Owner: "Dana"}, cmpopts.IgnoreFields(CRMRecord{}, "SyncedAt")) {
+		!cmp.Equal(*ann.CRM, CRMRecord{ID: "c-17", Tier: ptr(2), Tags: []string{"enterprise"}, Account: "Acme", Owner: "Dana"}, cmpopts.IgnoreFields(CRMRecord{}, "SyncedAt")) {
 		t.Errorf("Ann after the lookup: %+v crm %+v", ann, ann.CRM)
 	}
 	if n, _ := e.RunOnce(ctx); n != 0 {
@@ -104,6 +104,19 @@ func TestCRMEnricher(t *testing.T) {
 	var checked bool
 	if err := ts.store.primary.QueryRow(ctx, `SELECT crm_checked_at IS NOT NULL FROM conversations WHERE id = $1`, conv).Scan(&checked); err != nil || !checked {
 		t.Errorf("conversation checked %v (%v)", checked, err)
+	}
+
+	// A CRM record without a tier leaves a VIP customer's tier as it was.
+	vip, err := ts.store.UpsertCustomer(ctx, Customer{PseudonymousID: "web:vip", Email: "vip@example.com", VIPTier: 3}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.store.CreateConversation(ctx, vip.ID, "webhook"); err != nil {
+		t.Fatal(err)
+	}
+	e.RunOnce(ctx)
+	if got, _ := ts.store.GetCustomer(ctx, vip.ID); got.VIPTier != 3 || got.CRM == nil || got.CRM.ID != "c-18" {
+		t.Errorf("VIP after a lookup without a tier: tier %d, crm %+v", got.VIPTier, got.CRM)
 	}
 
 	// Two replicas, ten new conversations: ten lookups.

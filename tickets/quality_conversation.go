@@ -188,11 +188,14 @@ func (in conversationInput) score() ConversationQuality {
 			q.AgentID = strings.TrimPrefix(m.Author, "agent:")
 		}
 	}
-	// The replies' mean score, and the findings that flag the conversation.
-	q.ReplyScore, q.Replies = 100, len(in.replies)
-	if len(in.replies) > 0 {
+	// The replies' mean score, and the findings that flag the conversation: the
+	// replies of the agent it is scored for (an earlier agent's, before a transfer,
+	// stay scored as theirs reply by reply).
+	replies := in.repliesOf(q.AgentID)
+	q.ReplyScore, q.Replies = 100, len(replies)
+	if len(replies) > 0 {
 		sum := 0
-		for _, r := range in.replies {
+		for _, r := range replies {
 			sum += r.Score
 			for _, f := range r.Findings {
 				if severeChecks[f.Check] {
@@ -201,7 +204,7 @@ func (in conversationInput) score() ConversationQuality {
 				}
 			}
 		}
-		q.ReplyScore = int(math.Round(float64(sum) / float64(len(in.replies))))
+		q.ReplyScore = int(math.Round(float64(sum) / float64(len(replies))))
 	}
 	score := q.ReplyScore
 
@@ -272,6 +275,20 @@ func (in conversationInput) score() ConversationQuality {
 	return q
 }
 
+// repliesOf are the inspected replies agent wrote, or all of them when agent wrote none.
+func (in conversationInput) repliesOf(agent string) []StoredReplyQuality {
+	var out []StoredReplyQuality
+	for _, r := range in.replies {
+		if r.AgentID == agent {
+			out = append(out, r)
+		}
+	}
+	if len(out) == 0 {
+		return in.replies
+	}
+	return out
+}
+
 // sentimentTrend: the mean negativity of the customer's last (up to) three messages
 // before the first agent reply of the ticket, and of their last (up to) two after it.
 func (in conversationInput) sentimentTrend() (start, end float64, ok bool) {
@@ -318,11 +335,16 @@ func human(d time.Duration) string {
 // conversationTimeline reads a conversation from the primary (the ticket was just
 // resolved there), archived messages included, oldest first.
 func (s *TicketRecords) conversationTimeline(ctx context.Context, conversationID string) ([]Message, error) {
-	return queryMessages(ctx, s.primary, `
+	msgs, err := queryMessages(ctx, s.primary, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL
 		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
 		ORDER BY created_at, id`, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	// files an agent sent are not replies: the closing is looked for in words
+	return msgs, withAttachments(ctx, s.primary, conversationID, msgs)
 }
 
 const conversationQualityCols = `ticket_id, agent_id, group_id, score, reply_score, replies, first_response_seconds,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -202,7 +203,7 @@ type QualityReview struct {
 }
 
 // QualityReviewOf returns a resolved ticket's inspection. A supervisor sees any; an
-// agent only the conversations scored as theirs.
+// agent the conversations scored as theirs and those they replied in.
 func (s *Service) QualityReviewOf(ctx context.Context, actor Actor, ticketID string) (QualityReview, error) {
 	t, err := s.GetTicket(ctx, ticketID)
 	if err != nil {
@@ -212,12 +213,13 @@ func (s *Service) QualityReviewOf(ctx context.Context, actor Actor, ticketID str
 	if err != nil {
 		return QualityReview{}, err
 	}
-	if !actor.Supervisor && q.AgentID != actor.ID {
-		return QualityReview{}, fmt.Errorf("ticket %s was scored for another agent: %w", ticketID, ErrForbidden)
-	}
 	replies, err := s.store.ReplyQualities(ctx, t.ID)
 	if err != nil {
 		return QualityReview{}, err
+	}
+	wrote := slices.ContainsFunc(replies, func(r StoredReplyQuality) bool { return r.AgentID == actor.ID })
+	if !actor.Supervisor && q.AgentID != actor.ID && !wrote {
+		return QualityReview{}, fmt.Errorf("ticket %s was scored for another agent: %w", ticketID, ErrForbidden)
 	}
 	msgs, err := s.store.ListMessages(ctx, t.ConversationID)
 	if err != nil {

@@ -275,6 +275,12 @@ func (s *storeCore) scanCustomer(row pgx.Row) (Customer, error) {
 	return c, nil
 }
 
+// CustomerByRef loads the customer of a pseudonymous id (a channel's id for them), with
+// decrypted contact fields.
+func (s *Conversations) CustomerByRef(ctx context.Context, ref string) (Customer, error) {
+	return s.scanCustomer(s.primary.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE pseudonymous_id = $1`, ref))
+}
+
 // GetCustomer loads a customer with decrypted contact fields.
 func (s *Conversations) GetCustomer(ctx context.Context, id string) (Customer, error) {
 	if uuid.Validate(id) != nil {

@@ -133,7 +133,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	}
 	a.registry.MustRegister(newPoolCollector(map[string]*pgxpool.Pool{"primary": a.primary, "replica": a.replica}))
 	registerReplicaReads(a.registry, a.store)
-	integ, err := openIntegrations(cfg, a.primary, a.registry, log)
+	integ, err := openIntegrations(cfg, a.primary, a.store, a.registry, log)
 	if err != nil {
 		return err
 	}

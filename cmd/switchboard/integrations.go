@@ -40,7 +40,7 @@ type integrations struct {
 // openIntegrations reads connectors.file and webhooks.file and builds what they
 // configure; a bad file, an unknown connector name or an operation the role needs
 // missing stops serve with the reason.
-func openIntegrations(cfg config.Config, pool *pgxpool.Pool, reg prometheus.Registerer, log *slog.Logger) (integrations, error) {
+func openIntegrations(cfg config.Config, pool *pgxpool.Pool, customers customerFinder, reg prometheus.Registerer, log *slog.Logger) (integrations, error) {
 	var out integrations
 	conns, err := openConnectors(cfg.Connectors, reg, log)
 	if err != nil {
@@ -72,7 +72,7 @@ func openIntegrations(cfg config.Config, pool *pgxpool.Pool, reg prometheus.Regi
 	}
 	if erp != nil {
 		c := cfg.Connectors
-		out.orders = &flow.OrderTool{Lookup: erpOrders{c: erp},
+		out.orders = &flow.OrderTool{Lookup: erpOrders{c: erp, customers: customers},
 			Answers:  map[string]string{"en": c.OrderAnswerEN, "zh": c.OrderAnswerZH},
 			NotFound: map[string]string{"en": c.OrderNotFoundEN, "zh": c.OrderNotFoundZH}}
 		if err := out.orders.Compile(); err != nil {
@@ -170,29 +170,59 @@ func (d crmDirectory) LookupCustomer(ctx context.Context, id tickets.Identity) (
 }
 
 // tierOf reads a CRM's tier as Switchboard's VIP tier 0–3: a number as it is (clamped),
-// or a name: platinum/vip 3, gold 2, silver 1, anything else 0.
-func tierOf(s string) int {
+// or a name: platinum/vip 3, gold 2, silver 1, standard/basic 0; nil when the CRM gave
+// none or one of no known meaning (the customer's tier is then left as it is).
+func tierOf(s string) *int {
 	s = strings.ToLower(strings.TrimSpace(s))
+	tier := -1
 	if n, err := strconv.Atoi(s); err == nil {
-		return max(0, min(3, n))
+		tier = max(0, min(3, n))
 	}
 	switch s {
 	case "platinum", "vip", "diamond", "钻石", "白金":
-		return 3
+		tier = 3
 	case "gold", "黄金", "金卡":
-		return 2
+		tier = 2
 	case "silver", "白银", "银卡":
-		return 1
+		tier = 1
+	case "standard", "basic", "regular", "普通":
+		tier = 0
 	}
-	return 0
+	if tier < 0 {
+		return nil
+	}
+	return &tier
 }
 
-// erpOrders asks the ERP connector's get_order; every mapped field is a field of the
-// answer's template.
-type erpOrders struct{ c *connector.Connector }
+// customerFinder reads the asking customer's identities (*tickets.Store).
+type customerFinder interface {
+	CustomerByRef(ctx context.Context, ref string) (tickets.Customer, error)
+}
 
-func (e erpOrders) Order(ctx context.Context, id string) (flow.Order, error) {
-	res, err := e.c.Call(ctx, opGetOrder, map[string]string{"order_id": id})
+// erpOrders asks the ERP connector's get_order with the order number and the asking
+// customer's identities (customer_channel_id, customer_email, customer_phone: sent only
+// as far as the connector's allow list names them). When the operation maps one of those
+// identities from the order, an order naming another customer is not found, and one
+// naming this customer is verified as theirs.
+type erpOrders struct {
+	c         *connector.Connector
+	customers customerFinder
+}
+
+func (e erpOrders) Order(ctx context.Context, id, customerRef string) (flow.Order, error) {
+	who := map[string]string{"customer_channel_id": customerRef}
+	if cust, err := e.customers.CustomerByRef(ctx, customerRef); err == nil {
+		who["customer_email"], who["customer_phone"] = cust.Email, cust.Phone
+	} else if !errors.Is(err, tickets.ErrNotFound) {
+		return flow.Order{}, err
+	}
+	in := map[string]string{"order_id": id}
+	for k, v := range who {
+		if v != "" {
+			in[k] = v
+		}
+	}
+	res, err := e.c.Call(ctx, opGetOrder, in)
 	if errors.Is(err, connector.ErrNotFound) {
 		return flow.Order{}, flow.ErrOrderNotFound
 	}
@@ -203,5 +233,20 @@ func (e erpOrders) Order(ctx context.Context, id string) (flow.Order, error) {
 	for k := range res.Fields {
 		fields[k] = res.String(k)
 	}
-	return flow.Order{ID: id, Fields: fields}, nil
+	o := flow.Order{ID: id, Fields: fields}
+	named := false // the order names whose it is
+	for k, mine := range who {
+		theirs := strings.TrimSpace(fields[k])
+		if theirs == "" {
+			continue
+		}
+		named = true
+		if mine != "" && strings.EqualFold(theirs, mine) {
+			o.Verified = true
+		}
+	}
+	if named && !o.Verified {
+		return flow.Order{}, flow.ErrOrderNotFound // someone else's: not told it exists
+	}
+	return o, nil
 }

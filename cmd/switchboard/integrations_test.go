@@ -77,8 +77,9 @@ func TestServeConnectsToCRMAndERP(t *testing.T) {
 	needPostgres(t)
 	crm := connectortest.NewCRM(t, connectortest.Contact{ID: "c-17", ChannelID: "web:ann", FirstName: "Ann", LastName: "Lee",
 		TierLevel: 2, Tags: []string{"enterprise", "beta"}, OwnerName: "Dana"})
-	erp := connectortest.NewERP(t, connectortest.Order{ID: "1234567", Status: "shipped", Carrier: "DHL", ETA: "2026-12-10"},
-		connectortest.Order{ID: "7654321", Status: "已发货", Carrier: "顺丰", ETA: "12月10日"})
+	erp := connectortest.NewERP(t, connectortest.Order{ID: "1234567", Status: "shipped", Carrier: "DHL", ETA: "2026-12-10", CustomerChannelID: "web:ann"},
+		connectortest.Order{ID: "7654321", Status: "已发货", Carrier: "顺丰", ETA: "12月10日", CustomerChannelID: "web:ann"},
+		connectortest.Order{ID: "3333333", Status: "shipped", Carrier: "UPS", Tracking: "1Z999", ETA: "2026-12-12", CustomerChannelID: "web:cy"})
 	hooks := &hookReceiver{}
 	endpoint := httptest.NewServer(hooks)
 	defer endpoint.Close()
@@ -115,12 +116,13 @@ func TestServeConnectsToCRMAndERP(t *testing.T) {
     timeout: 500ms
     retries: 1
     breaker: {failures: 2, open_for: 1m}
-    allow: [order_id]
+    allow: [order_id, customer_channel_id]
     operations:
       get_order:
         path: /orders/{{.order_id}}
         required: [order_id]
         map:
+          customer_channel_id: $.order.customer.channel_id
           status: $.order.status
           carrier: $.order.shipment.carrier
           eta: $.order.shipment.eta
@@ -155,8 +157,12 @@ func TestServeConnectsToCRMAndERP(t *testing.T) {
 	if r := ask("web:ann", "我的订单7654321到哪了"); r.Reply != "订单 7654321 的状态：已发货，承运：顺丰，预计 12月10日 送达。" {
 		t.Errorf("Chinese order answer %+v", r)
 	}
-	if r := ask("web:ann", "where is my order 5555555"); !strings.HasPrefix(r.Reply, "I could not find order 5555555") || r.Escalated {
+	if r := ask("web:ann", "where is order number 5555555"); !strings.HasPrefix(r.Reply, "I could not find order 5555555") || r.Escalated {
 		t.Errorf("unknown order %+v", r)
+	}
+	// Cy's order is not Ann's: she is not told it exists
+	if r := ask("web:ann", "where is order #3333333"); !strings.HasPrefix(r.Reply, "I could not find order 3333333") || strings.Contains(r.Reply, "UPS") {
+		t.Errorf("someone else's order %+v", r)
 	}
 
 	// Ann asks for a human: her record has what the CRM knows of her.

@@ -103,7 +103,8 @@ func (q *qualityInspector) apply(doc tickets.QualityRules, found bool) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if version == q.version && (found || q.version == 0) {
+	// only forward: a read from before a save must not undo it
+	if (found && version <= q.version) || (!found && q.version == 0) {
 		return
 	}
 	q.set, q.version, q.checkers = set, version, map[string]*quality.Checker{}

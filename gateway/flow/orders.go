@@ -2,32 +2,48 @@ package flow
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"text/template"
-	"unicode"
+
+	"golang.org/x/text/width"
 
 	"github.com/switchboard-cs/switchboard/gateway/pipeline"
 )
 
 // OrderLookup finds an order in the company's ERP; serve adapts a connector
-// (internal/connector) to it. An order that does not exist is ErrOrderNotFound; any
-// other error is a failure of the lookup, and the turn escalates with it.
+// (internal/connector) to it. customerRef is the asking customer (their pseudonymous
+// id), whose identity the lookup may send as far as the connector allows. An order
+// that does not exist, or is someone else's, is ErrOrderNotFound; any other error is a
+// failure of the lookup, and the turn escalates with it.
 type OrderLookup interface {
-	Order(ctx context.Context, id string) (Order, error)
+	Order(ctx context.Context, id, customerRef string) (Order, error)
 }
 
-// ErrOrderNotFound: the ERP has no order of that number.
+// ErrOrderNotFound: the ERP has no order of that number for this customer.
 var ErrOrderNotFound = errors.New("order not found")
 
-// Order is what the ERP said of an order: its fields by name (status, carrier, eta, …).
+// Order is what the ERP said of an order: its fields by name (status, carrier, eta, …),
+// and whether it is known to be the asking customer's (Verified: the ERP's record named
+// one of their identities). Of an order not verified, only the status and the expected
+// date are told.
 type Order struct {
-	ID     string
-	Fields map[string]string
+	ID       string
+	Fields   map[string]string
+	Verified bool
 }
+
+// Order fields an answer may show: what a parcel's status is made of, never a name or an
+// address (the answer is stored as the bot's reply). An order not verified as the
+// customer's shows only coarseOrderFields.
+var (
+	orderFields       = []string{"status", "carrier", "tracking", "eta", "items", "shipped_at", "delivered_at"}
+	coarseOrderFields = []string{"status", "eta"}
+)
 
 // OrderTool answers "where is my order 1234567" from the ERP: the order number (which
 // redaction keeps) goes to Lookup, the answer is Answers' template in the customer's
@@ -86,45 +102,73 @@ func compileByLang(what string, given, defaults map[string]string) (map[string]*
 	return out, nil
 }
 
-// English: "order" (with "number", "no.", "#" or "id") then the number; a question about
-// where it is or when it comes. Chinese: 订单(号) then the number, and 到哪/物流/发货….
+// English: "order" (with "number", "no.", "#" or "id", and "is") then the number; a
+// question about where it is or when it comes. Chinese: 订单(号) then the number, or the
+// number then 订单, and 到哪/物流/发货/没收到…. Messages about a refund, a return, a
+// cancellation, an address or an invoice are not order-status questions.
 var (
-	orderRefEN = regexp.MustCompile(`(?i)\border\b(?:\s+(?:number|no\.?|num|id))?\s*[:#]?\s*#?([a-z0-9][a-z0-9-]{4,24})\b`)
-	orderRefZH = regexp.MustCompile(`订单(?:号|编号)?\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9-]{4,24})`)
-	orderAskEN = regexp.MustCompile(`(?i)\b(where|status|track|tracking|when|arrive|arriving|arrived|deliver|delivered|delivery|ship|shipped|shipping|eta|late|update)\b`)
-	orderAskZH = regexp.MustCompile(`到哪|哪里|在哪|物流|状态|发货|到货|送到|什么时候|多久|查询|查一下|查下|进度|快递`)
+	orderRefEN = regexp.MustCompile(`(?i)\border\b(\s+(?:number|no\.?|num|id))?(?:\s+is)?\s*:?\s*(#)?([a-z0-9][a-z0-9-]{3,24})\b`)
+	orderRefZH = []*regexp.Regexp{
+		regexp.MustCompile(`订单(号码|编号|号)?(?:是|为)?\s*[:：#]?\s*([A-Za-z0-9][A-Za-z0-9-]{3,24})`),
+		regexp.MustCompile(`()([0-9][0-9-]{3,24})\s*(?:这个|这笔|的)?订单`),
+	}
+	orderAskEN  = regexp.MustCompile(`(?i)\b(where|status|track|tracking|when|arrive|arriving|arrived|deliver|delivered|delivery|ship|shipped|shipping|eta|late|update)\b`)
+	orderAskZH  = regexp.MustCompile(`到哪|哪里|在哪|物流|状态|发货|到货|送到|什么时候|多久|查询|查一下|查下|进度|快递|没收到|还没到`)
+	orderNotEN  = regexp.MustCompile(`(?i)\b(refunds?|return(?:ing|ed)?|cancel(?:led|ling)?|address|invoices?|exchange|receipt)\b|\bto order\b`)
+	orderNotZH  = regexp.MustCompile(`退|换货|取消|地址|发票|收据`)
+	fourDigits  = regexp.MustCompile(`[0-9].*[0-9].*[0-9].*[0-9]`)
+	orderQuoted = "#"
 )
+
+// orderQuery is an order-status question: the order's number, whether the message
+// named it as one ("order number", "#", 订单号: a strong reference; an unknown order is
+// then answered as such, else the knowledge base answers), and its language.
+type orderQuery struct {
+	id     string
+	strong bool
+	lang   string
+}
 
 // OrderQuery finds the order a message asks about: its number, when the message names
 // one (with at least four digits) and asks where it is, its status or when it comes.
 func OrderQuery(text string) (string, bool) {
-	for _, p := range []struct{ ref, ask *regexp.Regexp }{{orderRefEN, orderAskEN}, {orderRefZH, orderAskZH}} {
-		m := p.ref.FindStringSubmatch(text)
-		if m == nil || !p.ask.MatchString(text) {
-			continue
-		}
-		digits := 0
-		for _, r := range m[1] {
-			if unicode.IsDigit(r) {
-				digits++
-			}
-		}
-		if digits >= 4 {
-			return strings.ToUpper(m[1]), true
-		}
-	}
-	return "", false
+	q, ok := findOrderQuery(text)
+	return q.id, ok
 }
 
-// answer writes the reply to an order (or its absence) in the customer's language.
-func (o *OrderTool) answer(byLang map[string]*template.Template, lang, id string, fields map[string]string) (string, error) {
+func findOrderQuery(text string) (orderQuery, bool) {
+	text = width.Fold.String(text) // full-width digits and letters as ASCII
+	if orderAskEN.MatchString(text) && !orderNotEN.MatchString(text) {
+		for _, m := range orderRefEN.FindAllStringSubmatch(text, -1) {
+			if fourDigits.MatchString(m[3]) {
+				return orderQuery{id: strings.ToUpper(m[3]), strong: m[1] != "" || m[2] == orderQuoted, lang: "en"}, true
+			}
+		}
+	}
+	if orderAskZH.MatchString(text) && !orderNotZH.MatchString(text) {
+		for _, re := range orderRefZH {
+			for _, m := range re.FindAllStringSubmatch(text, -1) {
+				if fourDigits.MatchString(m[2]) {
+					return orderQuery{id: strings.ToUpper(m[2]), strong: m[1] != "", lang: "zh"}, true
+				}
+			}
+		}
+	}
+	return orderQuery{}, false
+}
+
+// answer writes the reply to an order (or its absence) in the customer's language, over
+// the fields an answer may show.
+func (o *OrderTool) answer(byLang map[string]*template.Template, lang, id string, fields map[string]string, shown []string) (string, error) {
 	t, ok := byLang[lang]
 	if !ok {
 		t = byLang["en"]
 	}
 	data := map[string]string{}
-	for k, v := range fields {
-		data[k] = v
+	for _, k := range shown {
+		if v, ok := fields[k]; ok {
+			data[k] = v
+		}
 	}
 	data["id"] = id
 	var b bytes.Buffer
@@ -136,26 +180,34 @@ func (o *OrderTool) answer(byLang map[string]*template.Template, lang, id string
 
 // orderStage answers a question about an order from the ERP. A lookup that fails (the
 // ERP down, slow or answering nonsense, its circuit open) leaves the turn to escalate
-// with what failed; an unknown order is answered, not escalated.
+// with what failed; an unknown order is answered when the message named it as an order
+// number, else the knowledge base answers the message.
 func orderStage(tool *OrderTool) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
-		id, ok := OrderQuery(t.Text)
+		q, ok := findOrderQuery(t.Text)
 		if !ok {
 			return nil
 		}
-		o, err := tool.Lookup.Order(ctx, id)
+		lang := cmp.Or(t.Language, q.lang)
+		o, err := tool.Lookup.Order(ctx, q.id, t.CustomerRef)
 		var reply string
 		switch {
+		case errors.Is(err, ErrOrderNotFound) && !q.strong:
+			return nil // perhaps not an order number after all
 		case errors.Is(err, ErrOrderNotFound):
-			reply, err = tool.answer(tool.notFound, t.Language, id, nil)
+			reply, err = tool.answer(tool.notFound, lang, q.id, nil, nil)
 		case err == nil:
-			reply, err = tool.answer(tool.answers, t.Language, id, o.Fields)
+			shown := coarseOrderFields
+			if o.Verified {
+				shown = orderFields
+			}
+			reply, err = tool.answer(tool.answers, lang, q.id, o.Fields, shown)
 		default:
-			t.ToolFailure = fmt.Sprintf("order %s: %v", id, err)
+			t.ToolFailure = fmt.Sprintf("order %s: %v", q.id, err)
 			return nil
 		}
 		if err != nil {
-			t.ToolFailure = fmt.Sprintf("order %s: answer template: %v", id, err)
+			t.ToolFailure = fmt.Sprintf("order %s: answer template: %v", q.id, err)
 			return nil
 		}
 		t.Reply, t.Citations, t.Confidence, t.ToolAnswered = reply, nil, 1, true

@@ -22,15 +22,29 @@ func TestOrderQuery(t *testing.T) {
 		{"Where is my order #A7731920?", "A7731920"},
 		{"what's the status of order number 5529-1183", "5529-1183"},
 		{"When will order no. 88812 arrive?", "88812"},
+		{"Order number is 1234567, where is it?", "1234567"},
+		{"My order number is 1234567. When will it arrive?", "1234567"},
+		{"track my order: ZX-99120-7 please", "ZX-99120-7"},
+		{"where is my order １２３４５６７８", "12345678"},
 		{"我的订单 2024112233445 到哪了", "2024112233445"},
 		{"订单号123456789012什么时候发货", "123456789012"},
-		{"I want to cancel order 1234567", ""},    // not about where it is
-		{"where is my order", ""},                 // no number
-		{"where is my order ABCDEF", ""},          // not a number
-		{"order 12 where", ""},                    // too short
-		{"my parcel 1234567 has not arrived", ""}, // no order named
-		{"订单 2024112233445 我要退款", ""},             // a refund, not its whereabouts
-		{"track my order: ZX-99120-7 please", "ZX-99120-7"},
+		{"订单号是1234567890，到哪了", "1234567890"},
+		{"订单号码 1234567890 到哪了", "1234567890"},
+		{"1234567890这个订单到哪了", "1234567890"},
+		{"订单1234567890还没收到", "1234567890"},
+		{"I want to cancel order 1234567", ""},                     // not about where it is
+		{"where is my order", ""},                                  // no number
+		{"where is my order ABCDEF", ""},                           // not a number
+		{"order 12 where", ""},                                     // too short
+		{"my parcel 1234567 has not arrived", ""},                  // no order named
+		{"I want to order 20000 units, when can you ship?", ""},    // a sale, not an order
+		{"I want to return order 1234567, it arrived damaged", ""}, // a return
+		{"When will I get my refund for order 1234567?", ""},       // a refund
+		{"change the delivery address on order 1234567", ""},       // an address
+		{"订单 2024112233445 我要退款", ""},                              // a refund, not its whereabouts
+		{"订单 1234567890 我要退货，快递怎么寄", ""},                           // a return
+		{"订单1234567890的发票什么时候开", ""},                               // an invoice
+		{"订单1234567890修改收货地址，还没发货吧", ""},                           // an address
 	} {
 		got, ok := OrderQuery(tc.text)
 		if got != tc.want || ok != (tc.want != "") {
@@ -39,15 +53,16 @@ func TestOrderQuery(t *testing.T) {
 	}
 }
 
-// fakeOrders answers from a map; fail makes every lookup fail as an unreachable ERP.
+// fakeOrders answers from a map: an order is verified as web:1's when its "owner" field
+// says so; fail makes every lookup fail as an unreachable ERP.
 type fakeOrders struct {
 	orders map[string]map[string]string
 	fail   error
 	asked  []string
 }
 
-func (f *fakeOrders) Order(_ context.Context, id string) (Order, error) {
-	f.asked = append(f.asked, id)
+func (f *fakeOrders) Order(_ context.Context, id, customer string) (Order, error) {
+	f.asked = append(f.asked, id+" for "+customer)
 	if f.fail != nil {
 		return Order{}, f.fail
 	}
@@ -55,7 +70,7 @@ func (f *fakeOrders) Order(_ context.Context, id string) (Order, error) {
 	if !ok {
 		return Order{}, ErrOrderNotFound
 	}
-	return Order{ID: id, Fields: o}, nil
+	return Order{ID: id, Fields: o, Verified: o["owner"] == customer}, nil
 }
 
 // TestOrderTool: a question about an order is answered from the ERP in the customer's
@@ -63,8 +78,9 @@ func (f *fakeOrders) Order(_ context.Context, id string) (Order, error) {
 // failed lookup escalates with what failed; other messages pass to the knowledge base.
 func TestOrderTool(t *testing.T) {
 	orders := &fakeOrders{orders: map[string]map[string]string{
-		"1234567": {"status": "shipped", "carrier": "DHL", "eta": "2026-12-10"},
-		"7654321": {"status": "已发货", "carrier": "顺丰", "eta": "12月10日"}}}
+		"1234567": {"status": "shipped", "carrier": "DHL", "eta": "2026-12-10", "owner": "web:1", "recipient": "Ann Lee, 12 Rose Lane"},
+		"7654321": {"status": "已发货", "carrier": "顺丰", "eta": "12月10日", "owner": "web:1"},
+		"5555555": {"status": "shipped", "carrier": "DHL", "tracking": "JD0001", "eta": "2026-12-11", "owner": "web:2"}}}
 	tool := &OrderTool{Lookup: orders}
 	if err := tool.Compile(); err != nil {
 		t.Fatal(err)
@@ -86,12 +102,21 @@ func TestOrderTool(t *testing.T) {
 	}{
 		{"en", "where is my order 1234567?", "Order 1234567 is shipped, with DHL; expected 2026-12-10."},
 		{"zh", "我的订单7654321到哪了", "订单 7654321 的状态：已发货，承运：顺丰，预计 12月10日 送达。"},
-		{"en", "where is my order 9999999", "I could not find order 9999999. Please check the number; it is on your confirmation email."},
+		{"en", "where is order number 9999999", "I could not find order 9999999. Please check the number; it is on your confirmation email."},
+		// someone else's order: the status and the date, not the carrier or the tracking
+		{"en", "where is my order #5555555", "Order 5555555 is shipped; expected 2026-12-11."},
+		// the understanding step degraded: the language of the question
+		{"", "我的订单7654321到哪了", "订单 7654321 的状态：已发货，承运：顺丰，预计 12月10日 送达。"},
 	} {
 		turn, desk := run(tc.lang, tc.text)
 		if diff := cmp.Diff(tc.reply, turn.Reply); diff != "" || turn.Escalated || len(desk.opened) != 0 || !turn.ToolAnswered {
 			t.Errorf("%q: escalated %v, reply (-want +got):\n%s", tc.text, turn.Escalated, diff)
 		}
+	}
+
+	// "my order 9999999" may not be an order number: unknown, the knowledge base answers.
+	if turn, _ := run("en", "where is my order 9999999"); turn.ToolAnswered || turn.Reply == "" {
+		t.Errorf("a weak reference to an unknown order: %+v", turn)
 	}
 
 	// Not about an order: the knowledge base answers.

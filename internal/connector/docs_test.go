@@ -87,17 +87,17 @@ func TestDocExamplesRun(t *testing.T) {
 			case cfg.Name == "erp":
 				ran["erp"] = true
 				erp := connectortest.NewERP(t, connectortest.Order{ID: "1234567", Status: "shipped", Carrier: "DHL",
-					Tracking: "JD0001", ETA: "2025-03-14", Items: 2})
+					Tracking: "JD0001", ETA: "2025-03-14", Items: 2, CustomerEmail: ada.Email})
 				erp.RequireHMAC([]byte(secret), 0)
 				cfg.BaseURL = erp.URL
 				c := mustNew(t, cfg, connector.Options{Getenv: env})
-				got, err := call(t, c, "get_order", map[string]string{"order_id": "1234567", "email": ada.Email})
+				got, err := call(t, c, "get_order", map[string]string{"order_id": "1234567", "customer_email": ada.Email})
 				if err != nil {
 					t.Fatalf("erp: %v", err)
 				}
 				want := connector.Result{Found: true,
 					Fields: map[string]any{"order_id": "1234567", "status": "shipped", "carrier": "DHL", "tracking": "JD0001",
-						"eta": "2025-03-14", "items": int64(2)},
+						"eta": "2025-03-14", "items": int64(2), "customer_email": ada.Email},
 					Answer: "Order 1234567 is shipped. It is on its way with DHL and should arrive on 2025-03-14."}
 				if diff := cmp.Diff(want, got); diff != "" {
 					t.Errorf("erp (-want +got):\n%s", diff)

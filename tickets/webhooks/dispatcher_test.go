@@ -376,3 +376,24 @@ func TestRedeliverSendsAgain(t *testing.T) {
 		t.Errorf("requests %+v, want the delivery twice", reqs)
 	}
 }
+
+// TestQualityOnlyEndpointGetsConversationScores: an endpoint subscribed to the
+// conversation scores alone keeps the audit log read (the scores are audited), and gets
+// each resolved conversation's score.
+func TestQualityOnlyEndpointGetsConversationScores(t *testing.T) {
+	e := newEnv(t)
+	qa := newReceiver(t, ok)
+	start(t, e.pool, testConfig(qa.endpoint("qa", QAConversationScored)))
+	ctx := context.Background()
+	tk := e.open(t, "cust-qa", "billing")
+	if _, _, err := e.svc.Reply(ctx, tickets.Actor{ID: "alice"}, tk.ID, "Hello, it is done."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Resolve(ctx, tickets.Actor{ID: "alice"}, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitRequests(t, qa, 1)
+	if evs := qa.events(t); len(evs) != 1 || evs[0].Type != QAConversationScored || evs[0].Data.TicketID != tk.ID || evs[0].Data.Score == nil {
+		t.Errorf("events %+v", evs)
+	}
+}

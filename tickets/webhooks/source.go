@@ -31,13 +31,26 @@ type source struct {
 
 // sources are read in this order on every poll.
 var sources = []source{
-	{name: "audit", types: []string{TicketCreated, TicketAssigned, TicketResolved, TicketClosed}, read: readAudit,
+	{name: "audit", types: auditEventTypes(), read: readAudit,
 		skip: `UPDATE webhook_cursors SET position = greatest(position, (SELECT coalesce(max(id), 0) FROM audit_events)),
 			updated_at = now() WHERE source = 'audit'`},
 	{name: "csat", types: []string{CSATSubmitted}, read: readCSAT,
 		skip: `UPDATE webhook_cursors SET at = greatest(at, now()), updated_at = now() WHERE source = 'csat'`},
 	{name: "qa", types: []string{QAScored}, read: readQA,
 		skip: `UPDATE webhook_cursors SET at = greatest(at, now()), updated_at = now() WHERE source = 'qa'`},
+}
+
+// auditEventTypes are the event types read from the audit log (every value of
+// auditTypes): an endpoint that wants any of them keeps the audit source read.
+func auditEventTypes() []string {
+	var out []string
+	for _, typ := range auditTypes {
+		if !slices.Contains(out, typ) {
+			out = append(out, typ)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ensureCursorsSQL makes the cursors on first use: the audit log is read from its

@@ -16,6 +16,9 @@ type Order struct {
 	Items    int
 	Total    float64
 	Currency string
+	// CustomerEmail and CustomerChannelID are whose order it is (rendered under
+	// "customer" when set), for a lookup to check the asker against.
+	CustomerEmail, CustomerChannelID string
 }
 
 // NewERP starts a fake ERP holding orders; it is closed when the test ends.
@@ -37,7 +40,8 @@ func (s *Server) AddOrder(o Order) {
 }
 
 // erp: GET /orders/{id} → {"order": {"id", "status", "items", "total": {"amount",
-// "currency"}, "shipment": {"carrier", "tracking", "eta"}}} or 404.
+// "currency"}, "shipment": {"carrier", "tracking", "eta"}, "customer": {"email",
+// "channel_id"}}} or 404.
 func (s *Server) erp(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutPrefix(r.URL.Path, "/orders/")
 	if r.Method != http.MethodGet || !ok || id == "" || strings.Contains(id, "/") {
@@ -55,6 +59,10 @@ func (s *Server) erp(w http.ResponseWriter, r *http.Request) {
 	if o.Carrier != "" {
 		shipment = map[string]any{"carrier": o.Carrier, "tracking": o.Tracking, "eta": o.ETA}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"order": map[string]any{"id": o.ID, "status": o.Status,
-		"items": o.Items, "total": map[string]any{"amount": o.Total, "currency": o.Currency}, "shipment": shipment}})
+	order := map[string]any{"id": o.ID, "status": o.Status,
+		"items": o.Items, "total": map[string]any{"amount": o.Total, "currency": o.Currency}, "shipment": shipment}
+	if o.CustomerEmail != "" || o.CustomerChannelID != "" {
+		order["customer"] = map[string]any{"email": o.CustomerEmail, "channel_id": o.CustomerChannelID}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"order": order})
 }

@@ -3,14 +3,14 @@
 // day with the breakdown of reasons, and one conversation's review — its score's parts
 // and its messages, the reasons highlighted where they are (a rule's cue marked in the
 // reply, a whole reply or customer message marked when the reason is about it).
-import { api, duration, el, t } from "./api.js";
+import { api, duration, el, explain, inlineError, t } from "./api.js";
 
 const Q = {
   en: { quality: "Quality inspection", myQuality: "My quality", flaggedOnly: "Flagged only", agent: "Agent", conversations: "Conversations",
     score: "Score", flagged: "Flagged", reasons: "Reasons", trend: "Trend (mean score a day)", resolved: "Resolved", group: "Group",
     review: "Review", close: "Close", replyScore: "Replies' mean score", firstResponse: "First reply", target: "target",
     slowReplies: "Slow replies", closing: "Closing", yes: "yes", no: "no", sentiment: "Customer's mood (0 calm – 1 angry)",
-    noConversations: "No inspected conversations in the last 7 days.", noFlagged: "No flagged conversations in the last 7 days.", transcript: "Conversation", customer: "Customer", bot: "Bot", system: "System",
+    noConversations: "No inspected conversations in the last 7 days.", noFlagged: "No flagged conversations in the last 7 days.", reviewFailed: "The review could not be opened.", transcript: "Conversation", customer: "Customer", bot: "Bot", system: "System",
     meanScore: "Mean score", lastDays: "last 7 days", none: "—",
     r_missing_greeting: "No greeting", r_missing_closing: "No closing", r_empathy: "Empathy", r_promise: "Risky promise",
     r_rude: "Rude wording", r_forbidden: "Forbidden wording", r_pii: "Personal data typed out", r_too_short: "Too short", r_too_long: "Too long",
@@ -19,7 +19,7 @@ const Q = {
     score: "得分", flagged: "已标记", reasons: "原因", trend: "趋势（每日平均分）", resolved: "解决时间", group: "技能组",
     review: "查看", close: "收起", replyScore: "回复平均分", firstResponse: "首次响应", target: "目标",
     slowReplies: "回复超时次数", closing: "结束语", yes: "有", no: "无", sentiment: "客户情绪（0 平静 – 1 愤怒）",
-    noConversations: "最近 7 天没有已质检的会话。", noFlagged: "最近 7 天没有被标记的会话。", transcript: "会话记录", customer: "客户", bot: "机器人", system: "系统",
+    noConversations: "最近 7 天没有已质检的会话。", noFlagged: "最近 7 天没有被标记的会话。", reviewFailed: "无法打开质检详情。", transcript: "会话记录", customer: "客户", bot: "机器人", system: "系统",
     meanScore: "平均分", lastDays: "最近 7 天", none: "—",
     r_missing_greeting: "未问候", r_missing_closing: "无结束语", r_empathy: "共情", r_promise: "不当承诺",
     r_rude: "不礼貌用语", r_forbidden: "违禁用语", r_pii: "泄露客户信息", r_too_short: "过短", r_too_long: "过长",
@@ -67,7 +67,12 @@ function conversationsTable(list, box, showAgent, empty = "noConversations") {
 // openReview shows one conversation's review under the list: the score's parts, then the
 // messages with the reasons marked.
 export async function openReview(box, ticketID) {
-  const r = await api("GET", "/v1/quality/conversations/" + encodeURIComponent(ticketID));
+  let r;
+  try { r = await api("GET", "/v1/quality/conversations/" + encodeURIComponent(ticketID)); } catch (x) {
+    box.querySelector('[data-testid="qa-review"]')?.remove();
+    box.appendChild(el("div", { class: "qa-review", "data-testid": "qa-review" }, inlineError(q("reviewFailed"), explain(x))));
+    return;
+  }
   const c = r.quality;
   const byMessage = new Map();
   for (const reason of c.reasons) if (reason.message_id) byMessage.set(reason.message_id, [...(byMessage.get(reason.message_id) || []), reason]);

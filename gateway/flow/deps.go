@@ -91,6 +91,9 @@ type Deps struct {
 	// Orders answers questions about an order from the ERP (nil: the knowledge base
 	// answers them like any other); Compile it first.
 	Orders *OrderTool
+	// Video reads video notes: frames to Vision, sound to Speech (a nil Decoder: videos
+	// are stored as "[video]").
+	Video Video
 }
 
 // Ratings takes a customer's message as the rating of their resolved ticket, when it
@@ -117,7 +120,7 @@ func (d Deps) IngressSteps() []pipeline.Step {
 		if max <= 0 {
 			max = 20 << 20
 		}
-		steps = append(steps, pipeline.Step{Name: "fetch", Stage: fetchStage(d.Fetchers, max), Timeout: 10 * time.Second,
+		steps = append(steps, pipeline.Step{Name: "fetch", Stage: fetchStage(d.Fetchers, max, d.Video.Decoder != nil), Timeout: 10 * time.Second,
 			Skip: func(t *pipeline.Turn) bool { return !hasMediaToFetch(t) }})
 	}
 	if d.Speech.Service != nil {
@@ -130,6 +133,12 @@ func (d Deps) IngressSteps() []pipeline.Step {
 	if d.Vision != nil {
 		steps = append(steps, pipeline.Step{Name: "vision", Stage: visionStage(d.Vision), Timeout: 5 * time.Second,
 			Skip: func(t *pipeline.Turn) bool { return !hasImage(t) }})
+	}
+	if d.Video.Decoder != nil {
+		// the decoder's own limits bound its work (20 s by default); the frames'
+		// classification and the sound's transcription come on top
+		steps = append(steps, pipeline.Step{Name: "video", Stage: videoStage(d.Video), Timeout: 45 * time.Second,
+			Skip: func(t *pipeline.Turn) bool { return !hasVideo(t) }})
 	}
 	steps = append(steps, pipeline.Step{Name: "redact", Stage: redactStage(d.Redactor), FailClosed: true, Timeout: 2 * time.Second})
 	if d.Inbox != nil {

@@ -22,14 +22,15 @@ type ImageClassifier interface {
 	Classify(ctx context.Context, image []byte) (vision.Result, error)
 }
 
-// fetchStage downloads the turn's media parts that came by reference.
-func fetchStage(fetchers map[string]MediaFetcher, max int64) pipeline.Stage {
+// fetchStage downloads the turn's media parts that came by reference (videos only when
+// withVideo: something reads them).
+func fetchStage(fetchers map[string]MediaFetcher, max int64, withVideo bool) pipeline.Stage {
 	return pipeline.StageFunc(func(ctx context.Context, t *pipeline.Turn) error {
 		f := fetchers[t.Channel]
 		var errs []error
 		for i := range t.Parts {
 			p := &t.Parts[i]
-			if p.Kind == pipeline.PartText || p.Data != nil || p.Ref == "" {
+			if p.Kind == pipeline.PartText || p.Data != nil || p.Ref == "" || (p.Kind == pipeline.PartVideo && !withVideo) {
 				continue
 			}
 			if f == nil {

@@ -85,8 +85,8 @@ func redact(ctx context.Context, r *pii.Redactor, raw string) (text string, secr
 }
 
 // mediaMarker makes the turn's media visible in the transcript: photos with the labels
-// the vision stage gave them (or "[photo]" without one), and voice messages no speech
-// stage transcribed.
+// the vision stage gave them (or "[photo]" without one), voice messages no speech
+// stage transcribed, and videos with their frames' labels (video.go).
 func mediaMarker(t *pipeline.Turn) string {
 	var marks []string
 	if m := voiceMark(t); m != "" {
@@ -104,6 +104,9 @@ func mediaMarker(t *pipeline.Turn) string {
 		} else {
 			marks = append(marks, strings.TrimSpace(strings.Repeat("[photo] ", photos)))
 		}
+	}
+	if m := videoMarker(t); m != "" {
+		marks = append(marks, m)
 	}
 	return strings.Join(marks, " ")
 }

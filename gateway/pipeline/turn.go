@@ -14,6 +14,9 @@ const (
 	PartText  PartKind = "text"
 	PartAudio PartKind = "audio"
 	PartImage PartKind = "image"
+	// PartVideo is a video note or clip: its sampled frames are labelled like photos
+	// and its sound transcribed like a voice note (gateway/flow's video stage).
+	PartVideo PartKind = "video"
 )
 
 // Part is one piece of a customer message. Raw text and media stay in
@@ -21,7 +24,7 @@ const (
 type Part struct {
 	Kind PartKind
 	Text string // for text parts: the raw text
-	Data []byte // for audio and image parts, when the channel delivered the bytes
+	Data []byte // for audio, image and video parts, when the channel delivered the bytes
 	MIME string
 	Ref  string // the channel's file reference, when the bytes must be fetched
 }
@@ -108,6 +111,11 @@ type Turn struct {
 	Resumed bool
 	// rating: the message rated the customer's resolved ticket; Reply thanks them.
 	Rated bool
+
+	// video: the labels of the videos' frames (photo labels stay in Labels), and how
+	// many videos were read.
+	VideoLabels []Label
+	VideosRead  int
 
 	// understand.
 	Language         string

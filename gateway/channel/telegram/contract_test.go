@@ -106,3 +106,32 @@ func readAll(t *testing.T, r *http.Request) string {
 	}
 	return b.String()
 }
+
+// TestVideoNotesAreVideoParts: a round video note and a video sent as such reach the
+// pipeline as video parts to fetch by their file ids, with the caption as text.
+func TestVideoNotesAreVideoParts(t *testing.T) {
+	ch, err := Kind.Open(channel.Settings{"bot_token": token, "secret_token": secret}, http.DefaultClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		msg  map[string]any
+		want []string
+	}{
+		{map[string]any{"video_note": map[string]any{"file_id": "vn-1", "length": 240, "duration": 4}}, []string{"video video/mp4 vn-1"}},
+		{map[string]any{"caption": "it broke", "video": map[string]any{"file_id": "v-2", "mime_type": "video/webm", "duration": 9}},
+			[]string{"text it broke", "video video/webm v-2"}},
+	} {
+		d, err := ch.Receive(delivery("7", "42", tc.msg))
+		if err != nil || len(d.Turns) != 1 {
+			t.Fatalf("%v: %+v, %v", tc.msg, d, err)
+		}
+		var got []string
+		for _, p := range d.Turns[0].Parts {
+			got = append(got, strings.Join(strings.Fields(string(p.Kind)+" "+p.MIME+" "+p.Ref+" "+p.Text), " "))
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("parts %q, want %q", got, tc.want)
+		}
+	}
+}

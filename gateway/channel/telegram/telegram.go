@@ -64,6 +64,16 @@ type message struct {
 	Photo []struct {
 		FileID string `json:"file_id"`
 	} `json:"photo"`
+	// VideoNote is a round video message (MPEG-4); Video a video sent as such.
+	VideoNote *struct {
+		FileID   string `json:"file_id"`
+		Duration int    `json:"duration"`
+	} `json:"video_note"`
+	Video *struct {
+		FileID   string `json:"file_id"`
+		MimeType string `json:"mime_type"`
+		Duration int    `json:"duration"`
+	} `json:"video"`
 }
 
 type address struct {
@@ -115,6 +125,12 @@ func (tg *Channel) Receive(r *http.Request) (channel.Delivery, error) {
 	}
 	if len(m.Photo) > 0 {
 		t.Parts = append(t.Parts, pipeline.Part{Kind: pipeline.PartImage, MIME: "image/jpeg", Ref: m.Photo[len(m.Photo)-1].FileID})
+	}
+	if m.VideoNote != nil {
+		t.Parts = append(t.Parts, pipeline.Part{Kind: pipeline.PartVideo, MIME: "video/mp4", Ref: m.VideoNote.FileID})
+	}
+	if m.Video != nil {
+		t.Parts = append(t.Parts, pipeline.Part{Kind: pipeline.PartVideo, MIME: m.Video.MimeType, Ref: m.Video.FileID})
 	}
 	if len(t.Parts) == 0 {
 		return channel.Delivery{}, nil // stickers, locations …: nothing to answer

@@ -7,7 +7,7 @@
 #   scripts/install-test-deps.sh [--run]
 #
 # With --run only what `switchboard serve` uses is checked (PostgreSQL, libjpeg-turbo,
-# libopusfile, PocketSphinx and its model): `make run` needs nothing that only tests use.
+# libopusfile, PocketSphinx and its model, ffmpeg): `make run` needs nothing that only tests use.
 #
 # Idempotent: installs only what is missing. As root on Debian/Ubuntu it uses apt-get (with
 # retries); otherwise it prints what to install and exits 0 — tests then skip with that
@@ -53,6 +53,9 @@ run_packages() {
   have_lib libpocketsphinx.so.3 || echo libpocketsphinx3
   have_lib libsphinxbase.so.3 || echo libsphinxbase3
   [[ -d /usr/share/pocketsphinx/model/en-us ]] || echo pocketsphinx-en-us
+  # video notes: ffmpeg and ffprobe sample their frames and extract their sound (run as
+  # programs under strict limits by vision/video)
+  command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || echo ffmpeg
   # WordNet 3.0: synonym sets and definitions `switchboard kb train` learns the
   # paraphrase encoder from, beside the shared data's question sets
   [[ -f /usr/share/wordnet/data.noun ]] || echo wordnet-base

@@ -80,7 +80,7 @@ func runChecks(ctx context.Context, cfg config.Config, path string) []check {
 	out = append(out, checkSpeechLibraries(cfg)...)
 	out = append(out, checkSpeech(ctx, cfg))
 	out = append(out, checkModels(ctx, cfg)...)
-	return append(out, checkKB(ctx, cfg), checkPIITagger(cfg), checkSentiment(cfg), checkChannels(cfg))
+	return append(out, checkKB(ctx, cfg), checkPIITagger(cfg), checkSentiment(cfg), checkVideo(), checkChannels(cfg))
 }
 
 // checkSentiment reports the sentiment model of quality inspection.

@@ -139,6 +139,7 @@ func serveWith(ctx context.Context, cfg config.Config, listening func(addr strin
 	}
 	deps := flow.Deps{Redactor: a.redactor, Inbox: a.store, OpenTickets: a.store, Desk: a.svc, Ratings: a.svc, Understander: b.understand, Answerer: b.answer,
 		Orders:     integ.orders,
+		Video:      videoStage(classifier, speech.svc, log),
 		Escalation: escalationPolicy(cfg),
 		Vision:     classifier, Fetchers: ch.fetchers, MaxMediaBytes: max(cfg.Vision.MaxBytes, cfg.Speech.MaxBytes),
 		Speech: flow.Speech{Service: speech.svc, InlineMax: cfg.Speech.InlineMax}, ConversationIdle: cfg.Channels.ConversationIdle,

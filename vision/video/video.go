@@ -2,10 +2,11 @@
 // over the video, for the vision stage to label, and its sound as 16 kHz mono PCM, for
 // the speech stage to transcribe. Decoding is Debian's ffmpeg and ffprobe programs (no
 // hand-written demuxing or decoding), run under strict limits: the bytes are checked
-// first; ffprobe's report of the container, codecs, duration and size is checked
-// against an allow-list and the limits before anything is decoded; every program runs
-// single-threaded on a private temporary file, reading nothing else (only the file
-// protocol), within one deadline for the whole video, and its output is capped.
+// first; ffmpeg may open it with the MP4 and Matroska/WebM demuxers alone (no playlist,
+// no concat list); ffprobe's report of the container, codecs, duration and size is
+// checked against an allow-list and the limits before anything is decoded; every
+// program runs single-threaded on a private temporary file, reading nothing else (only
+// the file protocol), within one deadline for the whole video, and its output is capped.
 package video
 
 import (
@@ -76,6 +77,10 @@ var (
 	audioCodecs = []string{"aac", "opus", "vorbis", "mp3"}
 )
 
+// demuxers are the only ones ffmpeg may open the file with: a playlist or a concat
+// list (which name other files) is refused before it is read.
+const demuxers = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm"
+
 // frameSide is the longer side of a frame handed on: classifiers crop 224 pixels.
 const frameSide = 640
 
@@ -145,7 +150,8 @@ func Decode(ctx context.Context, data []byte, lim Limits) (Result, error) {
 
 // probe asks ffprobe for the container and streams, and checks them.
 func probe(ctx context.Context, ffprobe, path string, lim Limits) (Info, error) {
-	out, err := run(ctx, ffprobe, 1<<20, "-v", "error", "-protocol_whitelist", "file", "-of", "json", "-show_format", "-show_streams", path)
+	out, err := run(ctx, ffprobe, 1<<20, "-v", "error", "-protocol_whitelist", "file", "-format_whitelist", demuxers,
+		"-of", "json", "-show_format", "-show_streams", path)
 	if err != nil {
 		return Info{}, err
 	}
@@ -203,7 +209,7 @@ func frames(ctx context.Context, ffmpeg, path string, info Info, lim Limits) ([]
 	for i := range n {
 		at := time.Duration((float64(i) + 0.5) / float64(n) * float64(info.Duration))
 		png, err := run(ctx, ffmpeg, frameSide*frameSide*4+1<<16, "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-			"-protocol_whitelist", "file", "-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64), "-i", path,
+			"-protocol_whitelist", "file", "-format_whitelist", demuxers, "-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64), "-i", path,
 			"-frames:v", "1", "-an", "-vf", fmt.Sprintf("scale=w='min(%d,iw)':h='min(%d,ih)':force_original_aspect_ratio=decrease", frameSide, frameSide),
 			"-f", "image2pipe", "-c:v", "png", "pipe:1")
 		if err != nil {
@@ -236,7 +242,7 @@ func decodePNG(b []byte) (image.Image, error) {
 func sound(ctx context.Context, ffmpeg, path string, lim Limits) ([]int16, error) {
 	limit := int(lim.MaxDuration.Seconds()+1) * 16000 * 2
 	raw, err := run(ctx, ffmpeg, limit, "-nostdin", "-hide_banner", "-loglevel", "error", "-threads", "1",
-		"-protocol_whitelist", "file", "-i", path, "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "pipe:1")
+		"-protocol_whitelist", "file", "-format_whitelist", demuxers, "-i", path, "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "pipe:1")
 	if err != nil {
 		return nil, err
 	}

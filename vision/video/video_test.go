@@ -94,6 +94,9 @@ func TestDecodeRefuses(t *testing.T) {
 		{"a picture", png, nil, ErrVideo},
 		{"sound alone", wav, nil, ErrVideo},
 		{"empty", nil, nil, ErrVideo},
+		// a playlist naming a local file is refused before anything is read
+		{"playlist", []byte("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\n/etc/hostname\n#EXT-X-ENDLIST\n"), nil, ErrVideo},
+		{"concat list", []byte("ffconcat version 1.0\nfile /etc/hostname\n"), nil, ErrVideo},
 		{"too many bytes", mp4, func(l *Limits) { l.MaxBytes = 1000 }, ErrTooLarge},
 		{"too long", mp4, func(l *Limits) { l.MaxDuration = time.Second }, ErrTooLarge},
 		{"too many pixels", mp4, func(l *Limits) { l.MaxPixels = 100 * 100 }, ErrTooLarge},

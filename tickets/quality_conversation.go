@@ -335,16 +335,8 @@ func human(d time.Duration) string {
 // conversationTimeline reads a conversation from the primary (the ticket was just
 // resolved there), archived messages included, oldest first.
 func (s *TicketRecords) conversationTimeline(ctx context.Context, conversationID string) ([]Message, error) {
-	msgs, err := queryMessages(ctx, s.primary, `
-		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
-		UNION ALL
-		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
-		ORDER BY created_at, id`, conversationID)
-	if err != nil {
-		return nil, err
-	}
-	// files an agent sent are not replies: the closing is looked for in words
-	return msgs, withAttachments(ctx, s.primary, conversationID, msgs)
+	// with attachments: files an agent sent are not replies (the closing is in words)
+	return conversationMessages(ctx, s.primary, conversationID)
 }
 
 const conversationQualityCols = `ticket_id, agent_id, group_id, score, reply_score, replies, first_response_seconds,

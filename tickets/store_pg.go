@@ -391,7 +391,15 @@ func queryMessages(ctx context.Context, q interface {
 // ListMessages returns a conversation's messages, oldest first, including
 // archived ones.
 func (s *Conversations) ListMessages(ctx context.Context, conversationID string) ([]Message, error) {
-	msgs, err := queryMessages(ctx, s.reads, `
+	return conversationMessages(ctx, s.reads, conversationID)
+}
+
+// conversationMessages reads a conversation's messages through q (the replica's reads,
+// or the primary), archived ones included, oldest first, with their attachments.
+func conversationMessages(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, conversationID string) ([]Message, error) {
+	msgs, err := queryMessages(ctx, q, `
 		SELECT id, conversation_id, author, body, created_at FROM messages_archive WHERE conversation_id = $1
 		UNION ALL
 		SELECT id, conversation_id, author, body, created_at FROM messages WHERE conversation_id = $1
@@ -399,5 +407,5 @@ func (s *Conversations) ListMessages(ctx context.Context, conversationID string)
 	if err != nil {
 		return nil, err
 	}
-	return msgs, withAttachments(ctx, s.reads, conversationID, msgs)
+	return msgs, withAttachments(ctx, q, conversationID, msgs)
 }

@@ -417,7 +417,7 @@ func TestCheckDuration(t *testing.T) {
 func TestRun(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh")
+		testenv.Missing(t, "no sh: "+err.Error())
 	}
 	dir := t.TempDir()
 	for _, tc := range []struct {
